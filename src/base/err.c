@@ -1,0 +1,210 @@
+/*
+ * err.c — error messages, checked allocation with failure injection, and the
+ * interrupt flag. See err.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+
+const char *
+ad_strerror(int code)
+{
+	switch (code) {
+	case AD_OK:        return "success";
+	case AD_ENOMEM:    return "out of memory";
+	case AD_EIO:       return "input/output error";
+	case AD_EFORMAT:   return "malformed input";
+	case AD_EVERSION:  return "unsupported format version";
+	case AD_ECHECKSUM: return "checksum mismatch";
+	case AD_EINVAL:    return "invalid argument";
+	case AD_EMISMATCH: return "files do not belong together";
+	case AD_ENUMERIC:  return "non-finite number";
+	case AD_EINTR:     return "interrupted";
+	case AD_EDATA:     return "not enough data";
+	}
+	return "unknown error";
+}
+
+static void
+err_vset(struct ad_error *e, int code, const char *fmt, va_list ap)
+{
+	e->code = code;
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+}
+
+int
+ad_fail(struct ad_error *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e == NULL)
+		return code;
+	va_start(ap, fmt);
+	err_vset(e, code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int
+ad_fail_errno(struct ad_error *e, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	int     code = errnum == ENOMEM ? AD_ENOMEM : AD_EIO;
+	size_t  n;
+
+	if (e == NULL)
+		return code;
+	va_start(ap, fmt);
+	err_vset(e, code, fmt, ap);
+	va_end(ap);
+	n = strlen(e->msg);
+	snprintf(e->msg + n, sizeof e->msg - n, ": %s", strerror(errnum));
+	return code;
+}
+
+void
+ad_error_prefix(struct ad_error *e, const char *fmt, ...)
+{
+	char    old[AD_ERROR_MAX];
+	va_list ap;
+	size_t  n;
+
+	if (e == NULL)
+		return;
+	memcpy(old, e->msg, sizeof old);
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	va_end(ap);
+	n = strlen(e->msg);
+	snprintf(e->msg + n, sizeof e->msg - n, ": %s", old);
+}
+
+void
+ad_error_clear(struct ad_error *e)
+{
+	if (e != NULL) {
+		e->code = 0;
+		e->msg[0] = '\0';
+	}
+}
+
+/* -------------------------------------------------------------------------- */
+/* Allocation. */
+
+static long alloc_fail_after = -1;
+
+void
+ad_alloc_fail_after(long n)
+{
+	alloc_fail_after = n;
+}
+
+/* True when the injected-failure counter says this allocation must fail. */
+static int
+alloc_should_fail(void)
+{
+	long n = alloc_fail_after;
+
+	if (n < 0)
+		return 0;
+	if (n == 0)
+		return 1;
+	alloc_fail_after = n - 1;
+	return 0;
+}
+
+void *
+ad_malloc(size_t size)
+{
+	if (alloc_should_fail())
+		return NULL;
+	return malloc(size == 0 ? 1 : size);
+}
+
+void *
+ad_calloc(size_t n, size_t size)
+{
+	if (size != 0 && n > SIZE_MAX / size)
+		return NULL;
+	if (alloc_should_fail())
+		return NULL;
+	return calloc(n == 0 ? 1 : n, size == 0 ? 1 : size);
+}
+
+void *
+ad_mallocarray(size_t n, size_t size)
+{
+	if (size != 0 && n > SIZE_MAX / size)
+		return NULL;
+	return ad_malloc(n * size);
+}
+
+void *
+ad_realloc(void *p, size_t size)
+{
+	if (alloc_should_fail())
+		return NULL;
+	return realloc(p, size == 0 ? 1 : size);
+}
+
+void *
+ad_reallocarray(void *p, size_t n, size_t size)
+{
+	if (size != 0 && n > SIZE_MAX / size)
+		return NULL;
+	return ad_realloc(p, n * size);
+}
+
+char *
+ad_strndup(const char *s, size_t n)
+{
+	char *d = ad_malloc(n + 1);
+
+	if (d != NULL) {
+		memcpy(d, s, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
+char *
+ad_strdup(const char *s)
+{
+	return ad_strndup(s, strlen(s));
+}
+
+void
+ad_free(void *p)
+{
+	free(p);
+}
+
+/* -------------------------------------------------------------------------- */
+/* Interrupts. */
+
+static volatile sig_atomic_t interrupt_signal;
+
+int
+ad_interrupted(void)
+{
+	return interrupt_signal != 0;
+}
+
+void
+ad_interrupt_set(int signo)
+{
+	interrupt_signal = signo;
+}
+
+void
+ad_interrupt_clear(void)
+{
+	interrupt_signal = 0;
+}

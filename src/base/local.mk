@@ -1,0 +1,15 @@
+# The base layer: errors, files, checksums, random numbers, progress, JSON.
+libautodidact_a_SOURCES += \
+	src/base/err.c \
+	src/base/io.c \
+	src/base/hash.c \
+	src/base/rng.c \
+	src/base/progress.c \
+	src/base/json.c
+noinst_HEADERS += \
+	src/base/err.h \
+	src/base/io.h \
+	src/base/hash.h \
+	src/base/rng.h \
+	src/base/progress.h \
+	src/base/json.h

@@ -1,0 +1,6 @@
+# The command line: shared helpers and one file per command (main.c is the
+# program's own source; the rest is in the library so tests can reach it).
+libautodidact_a_SOURCES += \
+	src/cli/cli.c \
+	src/cli/cmd_synth.c
+noinst_HEADERS += src/cli/cli.h

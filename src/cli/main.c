@@ -1,0 +1,97 @@
+/*
+ * main.c — the autodidact program: global options and the command table.
+ * Each command lives in src/cli/cmd_<name>.c.
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+const struct cli_command cli_commands[] = {
+	{ "synth",    "write a synthetic corpus with a known, injected bias", cmd_synth },
+	{ NULL, NULL, NULL },
+};
+
+static const char main_usage[] =
+"usage: autodidact COMMAND [OPTIONS] [ARGS]\n"
+"       autodidact help COMMAND\n"
+"       autodidact --help | --version\n"
+"\n"
+"A self-supervised text-model playground: train a tokenizer and language\n"
+"models on raw text, compare them, sample from them and probe them for bias.\n"
+"\n"
+"Commands:\n";
+
+static void
+main_help(FILE *f)
+{
+	fputs(main_usage, f);
+	for (const struct cli_command *c = cli_commands; c->name != NULL; c++)
+		fprintf(f, "  %-10s  %s\n", c->name, c->summary);
+	fputs("\n'autodidact COMMAND --help' (or 'autodidact help COMMAND') describes a command;\n"
+	    "'man autodidact' describes them all.\n", f);
+}
+
+static const struct cli_command *
+main_find(const char *name)
+{
+	for (const struct cli_command *c = cli_commands; c->name != NULL; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+/* The first SIGINT/SIGTERM asks the work to stop cleanly; a second one kills. */
+static void
+main_on_signal(int signo)
+{
+	ad_interrupt_set(signo);
+	signal(signo, SIG_DFL);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct cli_command *c;
+	const char               *fail;
+	char                     *help_argv[3];
+
+	if ((fail = getenv("AD_FAIL_ALLOC")) != NULL && *fail != '\0')
+		ad_alloc_fail_after(strtol(fail, NULL, 10));
+	signal(SIGINT, main_on_signal);
+	signal(SIGTERM, main_on_signal);
+
+	if (argc < 2) {
+		main_help(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		main_help(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("autodidact %s\n", PACKAGE_VERSION);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "help") == 0) {
+		if (argc < 3) {
+			main_help(stdout);
+			return CLI_EXIT_OK;
+		}
+		if ((c = main_find(argv[2])) == NULL)
+			return cli_usage(NULL, "'%s' is not a command", argv[2]);
+		help_argv[0] = argv[2];
+		help_argv[1] = "--help";
+		help_argv[2] = NULL;
+		return c->run(2, help_argv);
+	}
+	if (argv[1][0] == '-')
+		return cli_usage(NULL, "unknown option '%s'", argv[1]);
+	if ((c = main_find(argv[1])) == NULL)
+		return cli_usage(NULL, "'%s' is not a command", argv[1]);
+	optind = 1;
+	return c->run(argc - 1, argv + 1);
+}

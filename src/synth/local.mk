@@ -1,0 +1,3 @@
+# The synthetic corpus generator.
+libautodidact_a_SOURCES += src/synth/synth.c
+noinst_HEADERS += src/synth/synth.h

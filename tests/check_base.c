@@ -1,0 +1,495 @@
+/*
+ * check_base.c — the base layer: errors, allocation, XXH64, PCG32, mapped
+ * and streamed input, atomic output, progress and JSON.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "base/err.h"
+#include "base/hash.h"
+#include "base/io.h"
+#include "base/json.h"
+#include "base/progress.h"
+#include "base/rng.h"
+#include "testutil.h"
+
+/* ---- errors and allocation ------------------------------------------------ */
+
+START_TEST(test_fail_formats_and_returns_code)
+{
+	struct ad_error e = { 0 };
+
+	ck_assert_int_eq(ad_fail(&e, AD_EFORMAT, "%s:%d: bad %s", "f.txt", 7, "thing"), AD_EFORMAT);
+	ck_assert_str_eq(e.msg, "f.txt:7: bad thing");
+	ck_assert_int_eq(e.code, AD_EFORMAT);
+	ck_assert_int_eq(ad_fail(NULL, AD_EIO, "ignored"), AD_EIO);
+	ck_assert_int_eq(ad_fail_errno(&e, ENOENT, "%s: cannot open", "x"), AD_EIO);
+	ck_assert_str_eq(e.msg, "x: cannot open: No such file or directory");
+	ck_assert_int_eq(ad_fail_errno(&e, ENOMEM, "y"), AD_ENOMEM);
+	ad_fail(&e, AD_EFORMAT, "line 3: junk");
+	ad_error_prefix(&e, "%s", "vocab.txt");
+	ck_assert_str_eq(e.msg, "vocab.txt: line 3: junk");
+	ad_error_clear(&e);
+	ck_assert_int_eq(e.code, 0);
+	ck_assert_str_eq(e.msg, "");
+	ck_assert_str_eq(ad_strerror(AD_ENOMEM), "out of memory");
+}
+END_TEST
+
+START_TEST(test_fail_truncates_long_messages)
+{
+	struct ad_error e;
+	char            big[3 * AD_ERROR_MAX];
+
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	ad_fail(&e, AD_EINVAL, "%s", big);
+	ck_assert_uint_eq(strlen(e.msg), AD_ERROR_MAX - 1);
+}
+END_TEST
+
+START_TEST(test_alloc_overflow_and_injection)
+{
+	void *p;
+
+	ck_assert_ptr_null(ad_mallocarray(SIZE_MAX / 2, 3));
+	ck_assert_ptr_null(ad_calloc(SIZE_MAX / 4, 8));
+	ck_assert_ptr_null(ad_reallocarray(NULL, SIZE_MAX / 8, 16));
+	/* Two allocations succeed, then every one fails until reset. */
+	ad_alloc_fail_after(2);
+	p = ad_malloc(8);
+	ck_assert_ptr_nonnull(p);
+	ad_free(p);
+	p = ad_strdup("ok");
+	ck_assert_ptr_nonnull(p);
+	ad_free(p);
+	ck_assert_ptr_null(ad_malloc(8));
+	ck_assert_ptr_null(ad_calloc(1, 8));
+	ck_assert_ptr_null(ad_strdup("no"));
+	ad_alloc_fail_after(-1);
+	p = ad_malloc(8);
+	ck_assert_ptr_nonnull(p);
+	ad_free(p);
+	ad_free(NULL);
+}
+END_TEST
+
+/* ---- XXH64 against values printed by the reference tool `xxhsum -H64` ---- */
+
+START_TEST(test_xxh64_reference_values)
+{
+	const char *sentence =
+	    "autodidact learns from raw text with no labels, the text is its own label.";
+	uint8_t     zeros[1000] = { 0 };
+
+	ck_assert_uint_eq(ad_hash64("", 0, 0), 0xef46db3751d8e999ULL);
+	ck_assert_uint_eq(ad_hash64("a", 1, 0), 0xd24ec4f1a98c6e5bULL);
+	ck_assert_uint_eq(ad_hash64("abc", 3, 0), 0x44bc2cf5ad770999ULL);
+	ck_assert_uint_eq(ad_hash64(sentence, strlen(sentence), 0), 0x742ff66acb8be89aULL);
+	ck_assert_uint_eq(ad_hash64(zeros, sizeof zeros, 0), 0x0e2b1ef27944075aULL);
+}
+END_TEST
+
+START_TEST(test_xxh64_streaming_equals_one_shot)
+{
+	uint8_t        buf[4099];
+	struct ad_rng  r;
+	struct ad_hash h;
+
+	ad_rng_seed(&r, 7, 1);
+	for (size_t i = 0; i < sizeof buf; i++)
+		buf[i] = (uint8_t)ad_rng_u32(&r);
+	for (int trial = 0; trial < 200; trial++) {
+		size_t len = ad_rng_below(&r, sizeof buf), off = 0;
+		uint64_t seed = ad_rng_u64(&r);
+		ad_hash_init(&h, seed);
+		while (off < len) {
+			size_t k = 1 + ad_rng_below(&r, 70);
+			if (k > len - off)
+				k = len - off;
+			ad_hash_update(&h, buf + off, k);
+			off += k;
+		}
+		ck_assert_uint_eq(ad_hash_digest(&h), ad_hash64(buf, len, seed));
+	}
+}
+END_TEST
+
+/* ---- PCG32 ---------------------------------------------------------------- */
+
+START_TEST(test_pcg32_reference_sequence)
+{
+	/* pcg32-demo of pcg-c-basic: seed 42, sequence 54. */
+	static const uint32_t expect[6] = {
+		0xa15c02b7, 0x7b47f409, 0xba1d3330, 0x83d2f293, 0xbfa4784b, 0xcbed606e,
+	};
+	struct ad_rng r;
+
+	ad_rng_seed(&r, 42, 54);
+	for (int i = 0; i < 6; i++)
+		ck_assert_uint_eq(ad_rng_u32(&r), expect[i]);
+}
+END_TEST
+
+START_TEST(test_rng_below_uniform_chi_square)
+{
+	/* 10 bins, 100,000 draws: chi-square with 9 degrees of freedom; the
+	 * 0.999 quantile is 27.88. A modulo-biased or broken generator fails. */
+	enum { BINS = 10, N = 100000 };
+	uint32_t      count[BINS] = { 0 };
+	struct ad_rng r;
+	double        chi = 0, expect = (double)N / BINS;
+
+	ad_rng_seed(&r, 12345, 3);
+	for (int i = 0; i < N; i++) {
+		uint32_t v = ad_rng_below(&r, BINS);
+		ck_assert_uint_lt(v, BINS);
+		count[v]++;
+	}
+	for (int b = 0; b < BINS; b++)
+		chi += (count[b] - expect) * (count[b] - expect) / expect;
+	ck_assert_double_lt(chi, 27.88);
+	ck_assert_uint_eq(ad_rng_below(&r, 1), 0);
+}
+END_TEST
+
+START_TEST(test_rng_uniform_and_normal_moments)
+{
+	enum { N = 200000 };
+	struct ad_rng r;
+	double        su = 0, sn = 0, sn2 = 0;
+
+	ad_rng_seed(&r, 99, 0);
+	for (int i = 0; i < N; i++) {
+		double u = ad_rng_uniform(&r), z = ad_rng_normal(&r);
+		ck_assert(u >= 0.0 && u < 1.0);
+		su += u;
+		sn += z;
+		sn2 += z * z;
+	}
+	/* Means within 5 standard errors; variance of N(0,1) within 2%. */
+	ck_assert_double_lt(fabs(su / N - 0.5), 5 * sqrt(1.0 / 12 / N));
+	ck_assert_double_lt(fabs(sn / N), 5 / sqrt((double)N));
+	ck_assert_double_lt(fabs(sn2 / N - 1.0), 0.02);
+}
+END_TEST
+
+/* ---- mapped and streamed input -------------------------------------------- */
+
+START_TEST(test_map_file_and_errors)
+{
+	char           *dir = tu_tmpdir(), path[4200];
+	struct ad_map   m;
+	struct ad_error e = { 0 };
+
+	snprintf(path, sizeof path, "%s/a.txt", dir);
+	tu_spit(path, "hello\0world", 11);
+	ck_assert_int_eq(ad_map_file(path, &m, &e), 0);
+	ck_assert_uint_eq(m.size, 11);
+	ck_assert_mem_eq(m.data, "hello\0world", 11);
+	ad_map_release(&m);
+
+	snprintf(path, sizeof path, "%s/empty", dir);
+	tu_spit(path, "", 0);
+	ck_assert_int_eq(ad_map_file(path, &m, &e), 0);
+	ck_assert_uint_eq(m.size, 0);
+	ck_assert_ptr_nonnull(m.data);
+	ad_map_release(&m);
+
+	ck_assert_int_eq(ad_map_file(dir, &m, &e), AD_EIO);
+	ck_assert_ptr_nonnull(strstr(e.msg, "is a directory"));
+	ck_assert_ptr_nonnull(strstr(e.msg, dir));
+
+	snprintf(path, sizeof path, "%s/missing", dir);
+	ck_assert_int_eq(ad_map_file(path, &m, &e), AD_EIO);
+	ck_assert_ptr_nonnull(strstr(e.msg, "missing: cannot open: No such file"));
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_chunks_reassemble_on_line_boundaries)
+{
+	char           *dir = tu_tmpdir(), path[4200];
+	struct ad_rng   r;
+	char           *text = malloc(100000), *back = malloc(100000);
+	size_t          n = 0, got = 0;
+	struct ad_chunks *c;
+	struct ad_error e = { 0 };
+	const uint8_t  *data;
+	size_t          len;
+	int             cut, rc, cuts = 0;
+
+	/* Lines of random length, one of them longer than the chunk size. */
+	ad_rng_seed(&r, 5, 5);
+	while (n < 90000) {
+		size_t ll = n > 40000 && n < 41000 ? 3000 : ad_rng_below(&r, 200);
+		for (size_t i = 0; i < ll && n < 90000; i++)
+			text[n++] = (char)('a' + ad_rng_below(&r, 26));
+		text[n++] = '\n';
+	}
+	text[n++] = 'z';  /* no final newline */
+	snprintf(path, sizeof path, "%s/c.txt", dir);
+	tu_spit(path, text, n);
+	ck_assert_int_eq(ad_chunks_open(&c, path, 1024, &e), 0);
+	ck_assert_uint_eq(ad_chunks_total(c), n);
+	while ((rc = ad_chunks_next(c, &data, &len, &cut, &e)) == 1) {
+		ck_assert_uint_le(len, 1024);
+		ck_assert_uint_gt(len, 0);
+		memcpy(back + got, data, len);
+		got += len;
+		if (cut)
+			cuts++;
+		else if (got < n)
+			ck_assert_int_eq(data[len - 1], '\n');
+	}
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(got, n);
+	ck_assert_uint_eq(ad_chunks_offset(c), n);
+	ck_assert_mem_eq(back, text, n);
+	ck_assert_int_ge(cuts, 2);  /* the 3000-byte line needed cutting */
+	ad_chunks_free(c);
+	ck_assert_int_eq(ad_chunks_open(&c, dir, 1024, &e), AD_EIO);
+	free(text);
+	free(back);
+	free(dir);
+}
+END_TEST
+
+/* ---- atomic output -------------------------------------------------------- */
+
+START_TEST(test_atomic_write_replaces_whole_file)
+{
+	char            *dir = tu_tmpdir(), path[4200], *got;
+	struct ad_error  e = { 0 };
+	struct ad_atomic a;
+
+	snprintf(path, sizeof path, "%s/out.txt", dir);
+	ck_assert_int_eq(ad_write_file(path, "first", 5, &e), 0);
+	got = tu_slurp(path, NULL);
+	ck_assert_str_eq(got, "first");
+	free(got);
+
+	/* While a write is open, the target still holds the old content. */
+	ck_assert_int_eq(ad_atomic_open(&a, path, &e), 0);
+	fputs("second version", a.f);
+	got = tu_slurp(path, NULL);
+	ck_assert_str_eq(got, "first");
+	free(got);
+	ck_assert_int_eq(tu_count_entries(dir), 2);
+	ck_assert_int_eq(ad_atomic_commit(&a, &e), 0);
+	got = tu_slurp(path, NULL);
+	ck_assert_str_eq(got, "second version");
+	free(got);
+	ck_assert_int_eq(tu_count_entries(dir), 1);
+
+	/* An abandoned write leaves the old file and no temporary behind. */
+	ck_assert_int_eq(ad_atomic_open(&a, path, &e), 0);
+	fputs("broken", a.f);
+	ad_atomic_abort(&a);
+	got = tu_slurp(path, NULL);
+	ck_assert_str_eq(got, "second version");
+	free(got);
+	ck_assert_int_eq(tu_count_entries(dir), 1);
+
+	/* A directory or a missing directory is refused up front. */
+	ck_assert_int_eq(ad_atomic_open(&a, dir, &e), AD_EIO);
+	ck_assert_ptr_nonnull(strstr(e.msg, "is a directory"));
+	snprintf(path, sizeof path, "%s/no/such/dir/x", dir);
+	ck_assert_int_eq(ad_write_file(path, "x", 1, &e), AD_EIO);
+	ck_assert_ptr_nonnull(strstr(e.msg, "cannot create"));
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_atomic_write_failure_keeps_old_file)
+{
+	/* A real failing write: in a child, limit the file size (RLIMIT_FSIZE)
+	 * so that writing past 4 KiB fails with EFBIG, as a full disk would. */
+	char  *dir = tu_tmpdir(), path[4200], *got;
+	pid_t  pid;
+	int    status;
+
+	snprintf(path, sizeof path, "%s/model.bin", dir);
+	tu_spit(path, "the old, good model", 19);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct rlimit   rl = { 4096, 4096 };
+		struct ad_error e = { 0 };
+		static char     big[1 << 20];
+		signal(SIGXFSZ, SIG_IGN);
+		setrlimit(RLIMIT_FSIZE, &rl);
+		memset(big, 'n', sizeof big);
+		int rc = ad_write_file(path, big, sizeof big, &e);
+		_exit(rc == AD_EIO && strstr(e.msg, "cannot write") != NULL ? 0 : 3);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	got = tu_slurp(path, NULL);
+	ck_assert_str_eq(got, "the old, good model");
+	free(got);
+	ck_assert_int_eq(tu_count_entries(dir), 1);
+	free(dir);
+}
+END_TEST
+
+/* ---- progress ------------------------------------------------------------- */
+
+START_TEST(test_progress_plain_and_quiet)
+{
+	char               *buf = NULL;
+	size_t              len = 0;
+	FILE               *f = open_memstream(&buf, &len);
+	struct ad_progress *p;
+
+	ck_assert_ptr_null(ad_progress_new(f, AD_PROGRESS_QUIET, "x", 10, "steps"));
+	ad_progress_update(NULL, 3);     /* NULL is a no-op */
+	ad_progress_finish(NULL);
+	p = ad_progress_new(f, AD_PROGRESS_PLAIN, "train", 2000, "steps");
+	ck_assert_ptr_nonnull(p);
+	ad_progress_update(p, 1500);     /* too soon after start: not drawn */
+	ad_progress_note(p, "loss %.2f", 3.25);
+	ad_progress_finish(p);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "train: 1.5k steps in 0:00"));
+	ck_assert_ptr_nonnull(strstr(buf, "loss 3.25"));
+	ck_assert_ptr_null(strchr(buf, '\r'));   /* plain mode never redraws */
+	ck_assert_int_eq(buf[len - 1], '\n');
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_format_count)
+{
+	char b[32];
+
+	ck_assert_str_eq(ad_format_count(b, sizeof b, 999, "tokens"), "999 tokens");
+	ck_assert_str_eq(ad_format_count(b, sizeof b, 12345, "tokens"), "12.3k tokens");
+	ck_assert_str_eq(ad_format_count(b, sizeof b, 3 * 1048576.0, "B"), "3.0 MiB");
+	ck_assert_str_eq(ad_format_count(b, sizeof b, 512, "B"), "512 B");
+}
+END_TEST
+
+/* ---- JSON ----------------------------------------------------------------- */
+
+static char *
+json_render(void (*fn)(struct ad_json *), int pretty)
+{
+	char          *buf = NULL;
+	size_t         len = 0;
+	FILE          *f = open_memstream(&buf, &len);
+	struct ad_json j;
+
+	ad_json_init(&j, f, pretty);
+	fn(&j);
+	fclose(f);
+	return buf;
+}
+
+static void
+json_doc(struct ad_json *j)
+{
+	ad_json_object_begin(j);
+	ad_json_key(j, "name");
+	ad_json_string(j, "a\"b\\c\n\t\x01\x7f");
+	ad_json_key(j, "bytes");
+	ad_json_string_n(j, "ok\xff\xc3\xa9\xe2\x82", 7);  /* invalid, é, truncated € */
+	ad_json_key(j, "nums");
+	ad_json_array_begin(j);
+	ad_json_double(j, 0.1);
+	ad_json_double(j, 1.0 / 3.0);
+	ad_json_double(j, NAN);
+	ad_json_int(j, -42);
+	ad_json_uint(j, 18446744073709551615ULL);
+	ad_json_bool(j, 1);
+	ad_json_null(j);
+	ad_json_array_end(j);
+	ad_json_key(j, "empty");
+	ad_json_object_begin(j);
+	ad_json_object_end(j);
+	ad_json_object_end(j);
+	ad_json_end(j);
+}
+
+START_TEST(test_json_escaping_and_structure)
+{
+	char *s = json_render(json_doc, 0);
+
+	ck_assert_str_eq(s,
+	    "{\"name\":\"a\\\"b\\\\c\\n\\t\\u0001\\u007f\","
+	    "\"bytes\":\"ok\\ufffd\xc3\xa9\\ufffd\\ufffd\","
+	    "\"nums\":[0.1,0.3333333333333333,null,-42,18446744073709551615,true,null],"
+	    "\"empty\":{}}\n");
+	free(s);
+	s = json_render(json_doc, 1);
+	ck_assert_ptr_nonnull(strstr(s, "{\n  \"name\": \"a"));
+	ck_assert_ptr_nonnull(strstr(s, "\"nums\": [\n    0.1,\n    0.3333333333333333,"));
+	ck_assert_ptr_nonnull(strstr(s, "\"empty\": {}\n}\n"));
+	free(s);
+}
+END_TEST
+
+START_TEST(test_utf8_validation_table)
+{
+	/* Unicode 15, table 3-7: well-formed byte sequences. */
+	ck_assert_uint_eq(ad_utf8_valid_len((const unsigned char *)"\xc2\x80", 2), 2);
+	ck_assert_uint_eq(ad_utf8_valid_len((const unsigned char *)"\xc1\xbf", 2), 0);  /* overlong */
+	ck_assert_uint_eq(ad_utf8_valid_len((const unsigned char *)"\xe0\x9f\x80", 3), 0);
+	ck_assert_uint_eq(ad_utf8_valid_len((const unsigned char *)"\xe0\xa0\x80", 3), 3);
+	ck_assert_uint_eq(ad_utf8_valid_len((const unsigned char *)"\xed\xa0\x80", 3), 0); /* surrogate */
+	ck_assert_uint_eq(ad_utf8_valid_len((const unsigned char *)"\xf0\x9f\x98\x80", 4), 4);
+	ck_assert_uint_eq(ad_utf8_valid_len((const unsigned char *)"\xf4\x90\x80\x80", 4), 0); /* > 10FFFF */
+	ck_assert_uint_eq(ad_utf8_valid_len((const unsigned char *)"\xf0\x9f\x98", 3), 0);
+	ck_assert_uint_eq(ad_utf8_valid_len((const unsigned char *)"\x80", 1), 0);
+}
+END_TEST
+
+static Suite *
+base_suite(void)
+{
+	Suite *s = suite_create("base");
+	TCase *tc;
+
+	tc = tcase_create("err");
+	tcase_add_test(tc, test_fail_formats_and_returns_code);
+	tcase_add_test(tc, test_fail_truncates_long_messages);
+	tcase_add_test(tc, test_alloc_overflow_and_injection);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("hash");
+	tcase_add_test(tc, test_xxh64_reference_values);
+	tcase_add_test(tc, test_xxh64_streaming_equals_one_shot);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("rng");
+	tcase_add_test(tc, test_pcg32_reference_sequence);
+	tcase_add_test(tc, test_rng_below_uniform_chi_square);
+	tcase_add_test(tc, test_rng_uniform_and_normal_moments);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("io");
+	tcase_add_test(tc, test_map_file_and_errors);
+	tcase_add_test(tc, test_chunks_reassemble_on_line_boundaries);
+	tcase_add_test(tc, test_atomic_write_replaces_whole_file);
+	tcase_add_test(tc, test_atomic_write_failure_keeps_old_file);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("progress");
+	tcase_add_test(tc, test_progress_plain_and_quiet);
+	tcase_add_test(tc, test_format_count);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("json");
+	tcase_add_test(tc, test_json_escaping_and_structure);
+	tcase_add_test(tc, test_utf8_validation_table);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(base_suite());
+}
