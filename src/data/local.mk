@@ -1,0 +1,1 @@
+# (module data: sources are added here as it lands)

@@ -1,0 +1,134 @@
+/*
+ * lm.h — the one interface every language model presents.
+ *
+ * Everything downstream of training (eval, compare, sample, probe) talks to
+ * a model only through this header: an n-gram model, an ARPA file written by
+ * another tool and a transformer are the same thing here. A model family
+ * fills a struct lm_vtab and registers an opener in lm.c.
+ *
+ * Tokens. A model predicts ids in its own id space [0, V): for a model
+ * trained on a tokenizer, the tokenizer's ids (the model embeds the
+ * tokenizer, see lm_tokenizer); for an n-gram model over words or bytes, its
+ * own vocabulary. lm_encode turns text into those ids and lm_token_text
+ * turns an id back into bytes, so callers never need to know which.
+ *
+ * Sentences. A "line model" (n-gram, ARPA) treats each line as a sentence:
+ * the state starts after <s>, the line's tokens are scored, then </s> (the
+ * id lm->eos) stands for the newline; <s> itself is never scored (KenLM
+ * conventions). A "stream model" (transformer) sees the text as one stream
+ * in which the newline is an ordinary token; the state starts empty.
+ * lm_eval_text (eval.c) handles both, so every figure is comparable:
+ * bits per byte = total nats / ln 2 / bytes of the original text.
+ *
+ * State. A struct lm_state is an incremental context: the n-gram history or
+ * the transformer's KV cache. lm_push appends one token in O(1) for an
+ * n-gram and O(T) for a transformer, and can return the log-probability the
+ * state gave that token, so scoring never needs the full distribution;
+ * lm_next gives the whole next-token distribution (for sampling). A state
+ * that reaches lm->context tokens keeps working: an n-gram forgets the
+ * oldest, a transformer slides its window.
+ *
+ * All log-probabilities are natural logarithms, in double for sums.
+ * Threads: a model is read-only after opening and may be shared; each
+ * thread uses its own states.
+ */
+#ifndef AD_LM_H
+#define AD_LM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+#define LM_NONE UINT32_MAX
+
+struct bpe;
+struct lm;
+struct lm_state;
+
+struct lm_vtab {
+	void (*free)(struct lm *m);
+	int  (*state_new)(const struct lm *m, struct lm_state **st, struct ad_error *e);
+	void (*state_free)(struct lm_state *st);
+	/* Back to the start of a sentence (line model) or of a document. */
+	void (*state_reset)(const struct lm *m, struct lm_state *st);
+	/* Natural-log probabilities of every next token, logp[V]. */
+	int  (*next)(const struct lm *m, struct lm_state *st, float *logp, struct ad_error *e);
+	/* Append id; when logp is not NULL, store ln p(id | state before). */
+	int  (*push)(const struct lm *m, struct lm_state *st, uint32_t id, double *logp,
+	             struct ad_error *e);
+	/*
+	 * Optional (NULL: push is used): ln p of each of ids[0..n) scored from
+	 * the reset state in one batched pass; n <= lm->context for stream models.
+	 */
+	int  (*score)(const struct lm *m, const uint32_t *ids, size_t n, double *logp,
+	              struct ad_error *e);
+	/*
+	 * Text to ids, appended to *ids (capacity *cap, grown with ad_realloc).
+	 * For a line model text is one line without its newline; unknown words
+	 * become lm->unk.
+	 */
+	int  (*encode)(const struct lm *m, const uint8_t *text, size_t len, uint32_t **ids,
+	               size_t *n, size_t *cap, struct ad_error *e);
+	/*
+	 * The bytes id stands for when text is rebuilt: a BPE token's bytes, a
+	 * byte, or a word (the caller joins words with spaces, see word_sep).
+	 * Markers (<s>, </s>, <unk>) have no bytes (len 0) except eos, "\n".
+	 */
+	void (*token_text)(const struct lm *m, uint32_t id, const uint8_t **bytes, size_t *len);
+};
+
+struct lm {
+	const struct lm_vtab *vt;
+	const char  *kind;        /* "ngram", "arpa", "transformer" */
+	char        *path;        /* the file it was opened from (owned) */
+	uint32_t     V;           /* size of the next-token distribution */
+	uint32_t     context;     /* tokens of context that matter: N-1, or T */
+	uint32_t     bos, eos, unk;  /* marker ids, LM_NONE where absent */
+	int          line_model;  /* 1: lines are sentences with <s> ... </s> */
+	int          word_sep;    /* 1: tokens are words, joined by one space */
+	uint64_t     params;      /* parameters, or stored n-grams */
+	const struct bpe *tok;    /* the tokenizer the model was trained with, or NULL */
+	char         description[256];  /* e.g. "5-gram, modified Kneser-Ney, 1.2M n-grams" */
+};
+
+/*
+ * Open any model file: the kind is read from the file (an 8-byte magic, or
+ * the "\data\" header of an ARPA file), never from its name.
+ */
+int  lm_open(struct lm **out, const char *path, struct ad_error *e);
+void lm_free(struct lm *m);
+
+static inline int lm_state_new(const struct lm *m, struct lm_state **st, struct ad_error *e)
+{ return m->vt->state_new(m, st, e); }
+static inline void lm_state_free(const struct lm *m, struct lm_state *st)
+{ if (st != NULL) m->vt->state_free(st); }
+static inline void lm_state_reset(const struct lm *m, struct lm_state *st)
+{ m->vt->state_reset(m, st); }
+static inline int lm_next(const struct lm *m, struct lm_state *st, float *logp, struct ad_error *e)
+{ return m->vt->next(m, st, logp, e); }
+static inline int lm_push(const struct lm *m, struct lm_state *st, uint32_t id, double *logp,
+                          struct ad_error *e)
+{ return m->vt->push(m, st, id, logp, e); }
+static inline int lm_encode(const struct lm *m, const uint8_t *text, size_t len, uint32_t **ids,
+                            size_t *n, size_t *cap, struct ad_error *e)
+{ return m->vt->encode(m, text, len, ids, n, cap, e); }
+static inline void lm_token_text(const struct lm *m, uint32_t id, const uint8_t **b, size_t *len)
+{ m->vt->token_text(m, id, b, len); }
+
+/*
+ * ln p of each of ids[0..n) from the reset state: the model's batched score
+ * when it has one (in windows of lm->context for stream models), otherwise
+ * a state and push. The common path of eval and probes.
+ */
+int lm_score(const struct lm *m, const uint32_t *ids, size_t n, double *logp, struct ad_error *e);
+
+/*
+ * Model-file openers, one per family, registered in lm.c. Each receives the
+ * file already mapped (it may keep the mapping: ownership passes on success).
+ */
+struct ad_map;
+typedef int (*lm_opener)(struct lm **out, const char *path, struct ad_map *map,
+                         struct ad_error *e);
+
+#endif

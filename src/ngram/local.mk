@@ -1,0 +1,1 @@
+# (module ngram: sources are added here as it lands)

@@ -1,0 +1,1 @@
+# (module nn: sources are added here as it lands)

@@ -1,0 +1,1 @@
+# (module probe: sources are added here as it lands)

@@ -1,0 +1,1 @@
+# (module text: sources are added here as it lands)
