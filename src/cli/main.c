@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 
 const struct cli_command cli_commands[] = {
+	{ "train",    "train a language model (n-gram or transformer) on text", cmd_train },
 	{ "synth",    "write a synthetic corpus with a known, injected bias", cmd_synth },
 	{ NULL, NULL, NULL },
 };
