@@ -76,6 +76,12 @@ struct lm_vtab {
 	 * Markers (<s>, </s>, <unk>) have no bytes (len 0) except eos, "\n".
 	 */
 	void (*token_text)(const struct lm *m, uint32_t id, const uint8_t **bytes, size_t *len);
+	/*
+	 * Optional (NULL when the model has no embeddings, e.g. n-grams): copy
+	 * the input embedding vector of id, embed_dim floats, to out. Used by
+	 * the word-set association probes (WEAT).
+	 */
+	int  (*embed)(const struct lm *m, uint32_t id, float *out, struct ad_error *e);
 };
 
 struct lm {
@@ -88,6 +94,7 @@ struct lm {
 	int          line_model;  /* 1: lines are sentences with <s> ... </s> */
 	int          word_sep;    /* 1: tokens are words, joined by one space */
 	uint64_t     params;      /* parameters, or stored n-grams */
+	uint32_t     embed_dim;   /* length of an embedding vector, 0 without vt->embed */
 	const struct bpe *tok;    /* the tokenizer the model was trained with, or NULL */
 	char         description[256];  /* e.g. "5-gram, modified Kneser-Ney, 1.2M n-grams" */
 };
