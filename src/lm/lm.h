@@ -66,7 +66,10 @@ struct lm_vtab {
 	/*
 	 * Text to ids, appended to *ids (capacity *cap, grown with ad_realloc).
 	 * For a line model text is one line without its newline; unknown words
-	 * become lm->unk.
+	 * become lm->unk. Must be safe to call from several OpenMP threads at
+	 * once (eval does): a model that needs encoding scratch (a BPE encoder)
+	 * keeps one per thread, indexed by omp_get_thread_num(), made at open.
+	 * A line of L bytes never encodes to more than L + 1 ids.
 	 */
 	int  (*encode)(const struct lm *m, const uint8_t *text, size_t len, uint32_t **ids,
 	               size_t *n, size_t *cap, struct ad_error *e);
@@ -129,6 +132,74 @@ static inline void lm_token_text(const struct lm *m, uint32_t id, const uint8_t 
  * a state and push. The common path of eval and probes.
  */
 int lm_score(const struct lm *m, const uint32_t *ids, size_t n, double *logp, struct ad_error *e);
+
+/* ---- Evaluation (eval.c) ------------------------------------------------- */
+
+/*
+ * Totals of scoring a text. Perplexities follow KenLM's query: tokens are
+ * the scored tokens (for a line model, its words plus one </s> per line; <s>
+ * is never scored), an OOV is a token scored as <unk>, and the perplexity
+ * excluding OOVs leaves out both their count and their log-probability.
+ */
+struct lm_eval {
+	double   nats;       /* sum of -ln p over the scored tokens */
+	double   oov_nats;   /* the part of nats from OOV tokens */
+	uint64_t tokens;
+	uint64_t oovs;
+	uint64_t lines;
+	uint64_t bytes;      /* bytes of the original text */
+};
+
+/*
+ * Score text (len bytes) with m and add the totals into *out (zero it
+ * first). Line models score each line as a sentence, in parallel over a
+ * fixed split of the text, summed in a fixed order: the result does not
+ * depend on the thread count. Stream models score the whole text as one
+ * sequence (lm_score).
+ */
+struct ad_progress;
+int lm_eval_text(const struct lm *m, const uint8_t *text, size_t len, struct lm_eval *out,
+                 struct ad_progress *progress, struct ad_error *e);
+
+double lm_eval_nats_per_token(const struct lm_eval *r);
+double lm_eval_perplexity(const struct lm_eval *r);
+double lm_eval_perplexity_excl_oov(const struct lm_eval *r);
+double lm_eval_bits_per_byte(const struct lm_eval *r);
+
+/* ---- Sampling (sample.c) -------------------------------------------------- */
+
+/*
+ * How the next token is drawn from a distribution (applied in this order):
+ * temperature T (T = 0: the most likely token, ties to the lowest id),
+ * top-k (keep the k most likely; 0 = all), top-p (keep the smallest set of
+ * most likely tokens whose probability reaches p; 1 = all). Then one
+ * uniform draw from the renormalised kept set (inverse CDF over the tokens
+ * in decreasing probability, ties by id), so a seed decides the sample.
+ */
+struct lm_sampling {
+	double   temperature;
+	uint32_t top_k;
+	double   top_p;
+};
+
+struct ad_rng;
+struct lm_sampler;
+
+int  lm_sampler_new(struct lm_sampler **out, uint32_t V, struct ad_error *e);
+void lm_sampler_free(struct lm_sampler *s);
+/*
+ * Draw one id from logp (V natural-log probabilities; -INFINITY = banned).
+ * *p_out, when not NULL, receives the probability the drawing distribution
+ * gave the chosen id.
+ */
+uint32_t lm_sample_draw(struct lm_sampler *s, const struct lm_sampling *cfg, const float *logp,
+                        struct ad_rng *rng, double *p_out);
+/*
+ * The distribution lm_sample_draw draws from, written to probs (V doubles):
+ * for tests and for showing what a setting does.
+ */
+void lm_sample_distribution(struct lm_sampler *s, const struct lm_sampling *cfg,
+                            const float *logp, double *probs);
 
 /*
  * Model-file openers, one per family, registered in lm.c. Each receives the

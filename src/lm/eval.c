@@ -1,0 +1,227 @@
+/*
+ * eval.c — scoring held-out text through the model interface: the numbers
+ * every comparison rests on (nats per token, perplexity, bits per byte).
+ *
+ * Line models (n-gram, ARPA) follow KenLM's query: each line is a sentence
+ * scored from <s>, its tokens then </s>; an unknown word is an OOV scored as
+ * <unk>. The text is cut into EVAL_CHUNKS pieces on line boundaries, scored
+ * in parallel, and the per-piece totals are added in order, so the result is
+ * the same for any number of threads. Stream models (transformer) encode the
+ * whole text and score it as one sequence with lm_score.
+ *
+ * Bits per byte (tokenizer-independent): total nats / ln 2 / bytes of the
+ * original text, newlines included.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "base/progress.h"
+#include "lm/lm.h"
+
+#define EVAL_CHUNKS 256   /* fixed, so sums do not depend on the thread count */
+
+double
+lm_eval_nats_per_token(const struct lm_eval *r)
+{
+	return r->tokens > 0 ? r->nats / (double)r->tokens : NAN;
+}
+
+double
+lm_eval_perplexity(const struct lm_eval *r)
+{
+	return exp(lm_eval_nats_per_token(r));
+}
+
+double
+lm_eval_perplexity_excl_oov(const struct lm_eval *r)
+{
+	if (r->tokens <= r->oovs)
+		return NAN;
+	return exp((r->nats - r->oov_nats) / (double)(r->tokens - r->oovs));
+}
+
+double
+lm_eval_bits_per_byte(const struct lm_eval *r)
+{
+	return r->bytes > 0 ? r->nats / M_LN2 / (double)r->bytes : NAN;
+}
+
+/* Per-thread scratch, allocated before the parallel region. */
+struct eval_scratch {
+	struct lm_state *st;
+	uint32_t        *ids;
+	size_t           cap;
+};
+
+/* Score the lines of text[0..len) into *r with the given scratch. */
+static int
+eval_lines(const struct lm *m, const uint8_t *text, size_t len, struct eval_scratch *s,
+    struct lm_eval *r, struct ad_error *e)
+{
+	size_t pos = 0;
+	int    rc;
+
+	while (pos < len) {
+		const uint8_t *nl = memchr(text + pos, '\n', len - pos);
+		size_t         end = nl ? (size_t)(nl - text) : len, n = 0;
+		double         lp;
+
+		if ((rc = lm_encode(m, text + pos, end - pos, &s->ids, &n, &s->cap, e)) != 0)
+			return rc;
+		lm_state_reset(m, s->st);
+		for (size_t i = 0; i <= n; i++) {
+			uint32_t id = i < n ? s->ids[i] : m->eos;
+			if ((rc = lm_push(m, s->st, id, &lp, e)) != 0)
+				return rc;
+			r->nats -= lp;
+			if (id == m->unk && m->unk != LM_NONE) {
+				r->oovs++;
+				r->oov_nats -= lp;
+			}
+		}
+		r->tokens += n + 1;
+		r->lines++;
+		pos = end + 1;
+	}
+	return 0;
+}
+
+static int
+eval_line_model(const struct lm *m, const uint8_t *text, size_t len, struct lm_eval *out,
+    struct ad_progress *progress, struct ad_error *e)
+{
+	size_t               cut[EVAL_CHUNKS + 1], longest = 0, start = 0;
+	struct lm_eval       part[EVAL_CHUNKS];
+	struct ad_error      perr[EVAL_CHUNKS];
+	int                  prc[EVAL_CHUNKS];
+	struct eval_scratch *scratch;
+	int                  nthreads = 1, rc = 0;
+	uint64_t             done = 0;
+
+	/* Cut points on line boundaries, and the longest line (which bounds the
+	 * number of ids one line can encode to, so encoding never reallocates
+	 * inside the parallel region). */
+	cut[0] = 0;
+	for (int c = 1; c <= EVAL_CHUNKS; c++) {
+		size_t target = (size_t)((double)len * c / EVAL_CHUNKS), p = cut[c - 1] > target ? cut[c - 1] : target;
+		const uint8_t *nl;
+		if (c == EVAL_CHUNKS || p >= len) {
+			cut[c] = len;
+			continue;
+		}
+		nl = p > 0 && text[p - 1] == '\n' ? text + p - 1 : memchr(text + p, '\n', len - p);
+		cut[c] = nl ? (size_t)(nl - text) + 1 : len;
+	}
+	for (size_t i = 0; i <= len; i++)
+		if (i == len || text[i] == '\n') {
+			if (i - start > longest)
+				longest = i - start;
+			start = i + 1;
+		}
+#ifdef _OPENMP
+	nthreads = omp_get_max_threads();
+#endif
+	if ((scratch = ad_calloc((size_t)nthreads, sizeof *scratch)) == NULL)
+		return ad_fail(e, AD_ENOMEM, "out of memory");
+	for (int t = 0; t < nthreads && rc == 0; t++) {
+		scratch[t].cap = longest + 2;
+		if ((scratch[t].ids = ad_mallocarray(scratch[t].cap, sizeof(uint32_t))) == NULL)
+			rc = ad_fail(e, AD_ENOMEM, "out of memory for a %zu-byte line", longest);
+		else
+			rc = lm_state_new(m, &scratch[t].st, e);
+	}
+	memset(part, 0, sizeof part);
+	for (int c = 0; c < EVAL_CHUNKS; c++)
+		prc[c] = 0;
+	if (rc == 0) {
+		/* Each chunk writes only its own part[c], perr[c], prc[c]; the
+		 * scratch is per thread; only thread 0 touches the progress. */
+		#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
+		for (int c = 0; c < EVAL_CHUNKS; c++) {
+			int t = 0;
+#ifdef _OPENMP
+			t = omp_get_thread_num();
+#endif
+			if (ad_interrupted()) {
+				prc[c] = ad_fail(&perr[c], AD_EINTR, "interrupted");
+				continue;
+			}
+			prc[c] = eval_lines(m, text + cut[c], cut[c + 1] - cut[c], &scratch[t],
+			    &part[c], &perr[c]);
+			#pragma omp atomic
+			done += cut[c + 1] - cut[c];
+			if (t == 0) {
+				uint64_t d;
+				#pragma omp atomic read
+				d = done;
+				ad_progress_update(progress, d);
+			}
+		}
+		for (int c = 0; c < EVAL_CHUNKS; c++) {
+			if (prc[c] != 0 && rc == 0) {
+				rc = prc[c];
+				if (e != NULL)
+					*e = perr[c];
+			}
+			out->nats += part[c].nats;
+			out->oov_nats += part[c].oov_nats;
+			out->tokens += part[c].tokens;
+			out->oovs += part[c].oovs;
+			out->lines += part[c].lines;
+		}
+		out->bytes += len;
+	}
+	for (int t = 0; t < nthreads; t++) {
+		ad_free(scratch[t].ids);
+		lm_state_free(m, scratch[t].st);
+	}
+	ad_free(scratch);
+	ad_progress_update(progress, len);
+	return rc;
+}
+
+static int
+eval_stream_model(const struct lm *m, const uint8_t *text, size_t len, struct lm_eval *out,
+    struct ad_progress *progress, struct ad_error *e)
+{
+	uint32_t *ids = NULL;
+	double   *lp = NULL;
+	size_t    n = 0, cap = 0;
+	int       rc;
+
+	if ((rc = lm_encode(m, text, len, &ids, &n, &cap, e)) != 0)
+		goto out;
+	if (n > 0 && (lp = ad_mallocarray(n, sizeof *lp)) == NULL) {
+		rc = ad_fail(e, AD_ENOMEM, "out of memory for %zu token scores", n);
+		goto out;
+	}
+	if (n > 0 && (rc = lm_score(m, ids, n, lp, e)) != 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		out->nats -= lp[i];
+	out->tokens += n;
+	for (size_t i = 0; i < len; i++)
+		out->lines += text[i] == '\n';
+	if (len > 0 && text[len - 1] != '\n')
+		out->lines++;
+	out->bytes += len;
+	ad_progress_update(progress, len);
+out:
+	ad_free(ids);
+	ad_free(lp);
+	return rc;
+}
+
+int
+lm_eval_text(const struct lm *m, const uint8_t *text, size_t len, struct lm_eval *out,
+    struct ad_progress *progress, struct ad_error *e)
+{
+	if (m->line_model)
+		return eval_line_model(m, text, len, out, progress, e);
+	return eval_stream_model(m, text, len, out, progress, e);
+}
