@@ -33,6 +33,8 @@ extern const struct cli_command cli_commands[];
 /* The command files (one line each; keep in the order of main.c's table). */
 int cmd_synth(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
 
 /* Print a usage error for cmd and return CLI_EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) AD_PRINTF(2, 3);

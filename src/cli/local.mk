@@ -3,6 +3,8 @@
 libautodidact_a_SOURCES += \
 	src/cli/cli.c \
 	src/cli/cmd_synth.c \
-	src/cli/cmd_train.c
+	src/cli/cmd_train.c \
+	src/cli/cmd_eval.c \
+	src/cli/cmd_sample.c
 noinst_HEADERS += src/cli/cli.h
 dist_man_MANS += man/autodidact-train.1

@@ -1,0 +1,187 @@
+/*
+ * cmd_eval.c — "autodidact eval MODEL FILE...": held-out cross-entropy,
+ * perplexity and bits per byte of any model, through lm.h.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/io.h"
+#include "base/json.h"
+#include "cli/cli.h"
+#include "lm/lm.h"
+
+static const char eval_help[] =
+"usage: autodidact eval [--json] [--threads N] [--quiet] MODEL FILE...\n"
+"\n"
+"Score text with a model and report, per file and in total: tokens, OOVs,\n"
+"cross-entropy in nats per token, perplexity (with and without OOVs, as\n"
+"KenLM's query computes them) and bits per byte (total nats / ln 2 / bytes of\n"
+"the text: comparable across tokenizers and model kinds). MODEL is any model\n"
+"file autodidact wrote, or an ARPA file; '-' as FILE reads stdin.\n"
+"\n"
+"Options:\n"
+"  --json         print the results as JSON\n"
+"  --threads N    threads for scoring (default: all cores); results do not\n"
+"                 depend on it\n"
+"  -q, --quiet    no progress on stderr\n"
+"  -h, --help     show this help\n";
+
+static void
+eval_json_result(struct ad_json *j, const struct lm_eval *r)
+{
+	ad_json_key(j, "lines");
+	ad_json_uint(j, r->lines);
+	ad_json_key(j, "bytes");
+	ad_json_uint(j, r->bytes);
+	ad_json_key(j, "tokens");
+	ad_json_uint(j, r->tokens);
+	ad_json_key(j, "oovs");
+	ad_json_uint(j, r->oovs);
+	ad_json_key(j, "nats");
+	ad_json_double(j, r->nats);
+	ad_json_key(j, "nats_per_token");
+	ad_json_double(j, lm_eval_nats_per_token(r));
+	ad_json_key(j, "perplexity");
+	ad_json_double(j, lm_eval_perplexity(r));
+	ad_json_key(j, "perplexity_excl_oov");
+	ad_json_double(j, lm_eval_perplexity_excl_oov(r));
+	ad_json_key(j, "bits_per_byte");
+	ad_json_double(j, lm_eval_bits_per_byte(r));
+}
+
+static void
+eval_print_row(const char *name, const struct lm_eval *r)
+{
+	printf("%-24s %9llu %11llu %8llu %10.4f %11.4f %13.4f %9.4f\n", name,
+	    (unsigned long long)r->lines, (unsigned long long)r->tokens,
+	    (unsigned long long)r->oovs, lm_eval_nats_per_token(r), lm_eval_perplexity(r),
+	    lm_eval_perplexity_excl_oov(r), lm_eval_bits_per_byte(r));
+}
+
+int
+cmd_eval(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json",    no_argument,       NULL, 'j' },
+		{ "threads", required_argument, NULL, 'T' },
+		{ "quiet",   no_argument,       NULL, 'q' },
+		{ "help",    no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_common common = { 0 };
+	struct ad_error   err = { 0 };
+	struct lm        *m = NULL;
+	struct lm_eval   *res = NULL, total = { 0 };
+	struct ad_json    j;
+	uint64_t          v;
+	int               c, rc, nfiles;
+
+	while ((c = cli_getopt(argc, argv, "qh", longopts, "eval")) != -1) {
+		switch (c) {
+		case 'j': common.json = 1; break;
+		case 'T':
+			if ((rc = cli_u64("eval", "--threads", optarg, 1, 1024, &v)) != 0)
+				return rc;
+			common.threads = (int)v;
+			break;
+		case 'q': common.quiet = 1; break;
+		case 'h': return cli_help(eval_help);
+		default:  return CLI_EXIT_USAGE;
+		}
+	}
+	if (argc - optind < 2)
+		return cli_usage("eval", argc - optind < 1 ? "no model given" :
+		    "no text to score: give one or more FILEs");
+	cli_apply_threads(&common);
+	if ((rc = lm_open(&m, argv[optind], &err)) != 0)
+		return cli_fail(&err);
+	nfiles = argc - optind - 1;
+	if ((res = calloc((size_t)nfiles, sizeof *res)) == NULL) {
+		lm_free(m);
+		return cli_failf("out of memory");
+	}
+	for (int f = 0; f < nfiles; f++) {
+		const char         *path = argv[optind + 1 + f];
+		struct ad_map       map;
+		struct ad_progress *prog;
+
+		if ((rc = ad_map_file(path, &map, &err)) != 0)
+			goto fail;
+		prog = cli_progress(&common, "eval", map.size, "B");
+		rc = lm_eval_text(m, map.data, map.size, &res[f], prog, &err);
+		if (rc == 0)
+			ad_progress_finish(prog);
+		else
+			ad_progress_free(prog);
+		ad_map_release(&map);
+		if (rc != 0) {
+			ad_error_prefix(&err, "%s", path);
+			goto fail;
+		}
+		if (res[f].tokens == 0) {
+			ad_fail(&err, AD_EDATA, "%s: nothing to score (the file is empty)", path);
+			rc = AD_EDATA;
+			goto fail;
+		}
+		total.nats += res[f].nats;
+		total.oov_nats += res[f].oov_nats;
+		total.tokens += res[f].tokens;
+		total.oovs += res[f].oovs;
+		total.lines += res[f].lines;
+		total.bytes += res[f].bytes;
+	}
+
+	if (common.json) {
+		ad_json_init(&j, stdout, 1);
+		ad_json_object_begin(&j);
+		ad_json_key(&j, "model");
+		ad_json_object_begin(&j);
+		ad_json_key(&j, "path");
+		ad_json_string(&j, argv[optind]);
+		ad_json_key(&j, "kind");
+		ad_json_string(&j, m->kind);
+		ad_json_key(&j, "description");
+		ad_json_string(&j, m->description);
+		ad_json_key(&j, "params");
+		ad_json_uint(&j, m->params);
+		ad_json_object_end(&j);
+		ad_json_key(&j, "files");
+		ad_json_array_begin(&j);
+		for (int f = 0; f < nfiles; f++) {
+			ad_json_object_begin(&j);
+			ad_json_key(&j, "path");
+			ad_json_string(&j, argv[optind + 1 + f]);
+			eval_json_result(&j, &res[f]);
+			ad_json_object_end(&j);
+		}
+		ad_json_array_end(&j);
+		ad_json_key(&j, "total");
+		ad_json_object_begin(&j);
+		eval_json_result(&j, &total);
+		ad_json_object_end(&j);
+		ad_json_object_end(&j);
+		ad_json_end(&j);
+	} else {
+		printf("model: %s (%s%s%s)\n", argv[optind], m->kind,
+		    m->description[0] ? ", " : "", m->description);
+		printf("%-24s %9s %11s %8s %10s %11s %13s %9s\n", "file", "lines", "tokens", "OOVs",
+		    "nats/token", "perplexity", "ppl excl OOV", "bits/byte");
+		for (int f = 0; f < nfiles; f++) {
+			const char *path = argv[optind + 1 + f], *base = strrchr(path, '/');
+			eval_print_row(base ? base + 1 : path, &res[f]);
+		}
+		if (nfiles > 1)
+			eval_print_row("total", &total);
+	}
+	rc = fflush(stdout) == 0 ? CLI_EXIT_OK : cli_failf("cannot write the results");
+	free(res);
+	lm_free(m);
+	return rc;
+fail:
+	free(res);
+	lm_free(m);
+	return cli_fail(&err);
+}

@@ -1,0 +1,450 @@
+/*
+ * cmd_sample.c — "autodidact sample MODEL": generate text from any model,
+ * streamed as it is produced, with one sampler for every kind (lm.h).
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/io.h"
+#include "base/json.h"
+#include "base/rng.h"
+#include "cli/cli.h"
+#include "lm/lm.h"
+
+static const char sample_help[] =
+"usage: autodidact sample [OPTIONS] MODEL\n"
+"\n"
+"Generate text from a model, continuing a prompt. The text is written to\n"
+"stdout as it is generated. MODEL is any model file autodidact wrote, or an\n"
+"ARPA file. Without --prompt, the prompt is read from stdin when stdin is\n"
+"not a terminal; an empty prompt starts a new sentence (n-gram models) or a\n"
+"new line (transformers).\n"
+"\n"
+"Options:\n"
+"  -p, --prompt TEXT     the text to continue\n"
+"  -n, --tokens N        the most tokens to generate per sample (default 50)\n"
+"  --temperature T       divide log-probabilities by T before drawing;\n"
+"                        0 = always the most likely token (default 1)\n"
+"  -k, --top-k K         draw only among the K most likely tokens (0 = all)\n"
+"  -P, --top-p P         draw only among the most likely tokens whose\n"
+"                        probabilities add up to P (nucleus; default 1 = all)\n"
+"  -s, --seed S          random seed (default 1): the same seed, model and\n"
+"                        options give the same text\n"
+"  -c, --count N         number of samples, each from the prompt (default 1)\n"
+"  --stop STRING         end a sample when STRING is generated (not printed);\n"
+"                        \\n and \\t are understood\n"
+"  --json                print JSON: each sample's text and its tokens with\n"
+"                        ids and the model's log-probabilities\n"
+"  --threads N           threads for the model's forward pass\n"
+"  -h, --help            show this help\n";
+
+/* The text of one sample, and how much of it has been written out. */
+struct sample_out {
+	char   *buf;
+	size_t  len, cap;
+	size_t  emitted;
+	int     stream;         /* write to stdout as we go */
+	const char *stop;
+	size_t  stoplen;
+	int     stopped;
+};
+
+static int
+out_append(struct sample_out *o, const uint8_t *b, size_t n)
+{
+	if (o->len + n + 1 > o->cap) {
+		size_t cap = (o->len + n + 1) * 2;
+		char  *p = realloc(o->buf, cap);
+		if (p == NULL)
+			return -1;
+		o->buf = p;
+		o->cap = cap;
+	}
+	memcpy(o->buf + o->len, b, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+	return 0;
+}
+
+/*
+ * After new text: look for the stop string, then write what is safe — not
+ * a possible beginning of the stop string, not an incomplete UTF-8
+ * sequence split between tokens.
+ */
+static void
+out_flush(struct sample_out *o, int final)
+{
+	size_t safe = o->len;
+
+	if (o->stoplen > 0) {
+		size_t from = o->emitted >= o->stoplen ? o->emitted - o->stoplen + 1 : 0;
+		for (size_t i = from; i + o->stoplen <= o->len; i++)
+			if (memcmp(o->buf + i, o->stop, o->stoplen) == 0) {
+				o->len = i;
+				o->stopped = 1;
+				final = 1;
+				break;
+			}
+		safe = o->len;
+		if (!final)
+			safe = o->len >= o->stoplen - 1 ? o->len - (o->stoplen - 1) : 0;
+	}
+	if (!final) {
+		/* Back up over a trailing incomplete UTF-8 sequence (at most 3 bytes). */
+		for (size_t k = 1; k <= 3 && k <= safe; k++) {
+			unsigned char c = (unsigned char)o->buf[safe - k];
+			if ((c & 0xc0) == 0x80)
+				continue;          /* a continuation byte: keep looking */
+			size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+			if (need > k)
+				safe -= k;     /* the sequence is not complete yet */
+			break;
+		}
+	}
+	if (safe < o->emitted)
+		safe = o->emitted;
+	if (o->stream && safe > o->emitted) {
+		fwrite(o->buf + o->emitted, 1, safe - o->emitted, stdout);
+		fflush(stdout);
+	}
+	o->emitted = safe;
+}
+
+/* Interpret \n, \t and \\ in a --stop value. */
+static char *
+sample_unescape(const char *s)
+{
+	char  *d = malloc(strlen(s) + 1), *p = d;
+
+	if (d == NULL)
+		return NULL;
+	for (; *s; s++) {
+		if (*s == '\\' && s[1] != '\0') {
+			s++;
+			*p++ = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s;
+		} else {
+			*p++ = *s;
+		}
+	}
+	*p = '\0';
+	return d;
+}
+
+struct sample_tok {
+	uint32_t id;
+	double   logp;
+};
+
+/*
+ * Push the prompt into st: a line model takes it line by line (each newline
+ * ends a sentence); a stream model takes it as one text. Returns the number
+ * of prompt tokens in *count.
+ */
+static int
+sample_prompt(const struct lm *m, struct lm_state *st, const char *prompt, size_t *count,
+    struct ad_error *e)
+{
+	uint32_t *ids = NULL;
+	size_t    n = 0, cap = 0, plen = strlen(prompt);
+	int       rc = 0;
+
+	*count = 0;
+	lm_state_reset(m, st);
+	if (!m->line_model) {
+		if (plen == 0)
+			prompt = "\n", plen = 1;
+		if ((rc = lm_encode(m, (const uint8_t *)prompt, plen, &ids, &n, &cap, e)) != 0)
+			goto out;
+		for (size_t i = 0; i < n && rc == 0; i++)
+			rc = lm_push(m, st, ids[i], NULL, e);
+		*count = n;
+		goto out;
+	}
+	for (size_t pos = 0; pos < plen;) {
+		const char *nl = memchr(prompt + pos, '\n', plen - pos);
+		size_t      end = nl ? (size_t)(nl - prompt) : plen;
+		n = 0;
+		if ((rc = lm_encode(m, (const uint8_t *)prompt + pos, end - pos, &ids, &n, &cap, e)) != 0)
+			goto out;
+		for (size_t i = 0; i < n && rc == 0; i++)
+			rc = lm_push(m, st, ids[i], NULL, e);
+		*count += n;
+		if (nl != NULL) {
+			lm_state_reset(m, st);   /* the newline ended that sentence */
+			pos = end + 1;
+		} else {
+			pos = end;
+		}
+	}
+out:
+	ad_free(ids);
+	return rc;
+}
+
+int
+cmd_sample(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "prompt",      required_argument, NULL, 'p' },
+		{ "tokens",      required_argument, NULL, 'n' },
+		{ "temperature", required_argument, NULL, 't' },
+		{ "top-k",       required_argument, NULL, 'k' },
+		{ "top-p",       required_argument, NULL, 'P' },
+		{ "seed",        required_argument, NULL, 's' },
+		{ "count",       required_argument, NULL, 'c' },
+		{ "stop",        required_argument, NULL, 'S' },
+		{ "json",        no_argument,       NULL, 'j' },
+		{ "threads",     required_argument, NULL, 'T' },
+		{ "help",        no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct lm_sampling  cfg = { 1.0, 0, 1.0 };
+	struct cli_common   common = { 0 };
+	struct ad_error     err = { 0 };
+	struct ad_rng       rng;
+	struct ad_json      j;
+	struct lm          *m = NULL;
+	struct lm_state    *st = NULL;
+	struct lm_sampler  *sampler = NULL;
+	struct sample_out   out = { 0 };
+	struct sample_tok  *toks = NULL;
+	float              *logp = NULL;
+	char               *prompt = NULL, *stop = NULL;
+	uint64_t            ntok = 50, seed = 1, count = 1, v;
+	size_t              nprompt;
+	int                 c, rc = 0;
+
+	while ((c = cli_getopt(argc, argv, "p:n:k:P:s:c:h", longopts, "sample")) != -1) {
+		switch (c) {
+		case 'p':
+			free(prompt);
+			if ((prompt = strdup(optarg)) == NULL)
+				return cli_failf("out of memory");
+			break;
+		case 'n':
+			if ((rc = cli_u64("sample", "--tokens", optarg, 1, 1u << 30, &ntok)) != 0)
+				goto usage;
+			break;
+		case 't':
+			if ((rc = cli_double("sample", "--temperature", optarg, 0, 100, &cfg.temperature)) != 0)
+				goto usage;
+			break;
+		case 'k':
+			if ((rc = cli_u64("sample", "--top-k", optarg, 0, UINT32_MAX, &v)) != 0)
+				goto usage;
+			cfg.top_k = (uint32_t)v;
+			break;
+		case 'P':
+			if ((rc = cli_double("sample", "--top-p", optarg, 1e-9, 1, &cfg.top_p)) != 0)
+				goto usage;
+			break;
+		case 's':
+			if ((rc = cli_u64("sample", "--seed", optarg, 0, UINT64_MAX, &seed)) != 0)
+				goto usage;
+			break;
+		case 'c':
+			if ((rc = cli_u64("sample", "--count", optarg, 1, 1000000, &count)) != 0)
+				goto usage;
+			break;
+		case 'S':
+			free(stop);
+			if ((stop = sample_unescape(optarg)) == NULL)
+				return cli_failf("out of memory");
+			if (*stop == '\0') {
+				rc = cli_usage("sample", "--stop: the stop string is empty");
+				goto usage;
+			}
+			break;
+		case 'j': common.json = 1; break;
+		case 'T':
+			if ((rc = cli_u64("sample", "--threads", optarg, 1, 1024, &v)) != 0)
+				goto usage;
+			common.threads = (int)v;
+			break;
+		case 'h':
+			free(prompt);
+			free(stop);
+			return cli_help(sample_help);
+		default:
+			rc = CLI_EXIT_USAGE;
+			goto usage;
+		}
+	}
+	if (optind >= argc) {
+		rc = cli_usage("sample", "no model given");
+		goto usage;
+	}
+	if (argc - optind > 1) {
+		rc = cli_usage("sample", "unexpected argument '%s' (quote a prompt with spaces: --prompt \"...\")",
+		    argv[optind + 1]);
+		goto usage;
+	}
+	cli_apply_threads(&common);
+	if (prompt == NULL) {
+		struct ad_map map;
+		if (!isatty(STDIN_FILENO)) {
+			if (ad_map_file("-", &map, &err) != 0)
+				goto fail;
+			prompt = malloc(map.size + 1);
+			if (prompt != NULL) {
+				memcpy(prompt, map.data, map.size);
+				prompt[map.size] = '\0';
+			}
+			ad_map_release(&map);
+		} else {
+			prompt = strdup("");
+		}
+		if (prompt == NULL) {
+			ad_fail(&err, AD_ENOMEM, "out of memory");
+			goto fail;
+		}
+	}
+	if (lm_open(&m, argv[optind], &err) != 0 || lm_state_new(m, &st, &err) != 0 ||
+	    lm_sampler_new(&sampler, m->V, &err) != 0)
+		goto fail;
+	if ((logp = malloc(m->V * sizeof *logp)) == NULL ||
+	    (toks = malloc(ntok * sizeof *toks)) == NULL) {
+		ad_fail(&err, AD_ENOMEM, "out of memory");
+		goto fail;
+	}
+	out.stream = !common.json;
+	out.stop = stop;
+	out.stoplen = stop ? strlen(stop) : 0;
+	ad_rng_seed(&rng, seed, 0x73616d706c65ULL /* "sample" */);
+	if (common.json) {
+		ad_json_init(&j, stdout, 1);
+		ad_json_object_begin(&j);
+		ad_json_key(&j, "model");
+		ad_json_string(&j, argv[optind]);
+		ad_json_key(&j, "kind");
+		ad_json_string(&j, m->kind);
+		ad_json_key(&j, "seed");
+		ad_json_uint(&j, seed);
+		ad_json_key(&j, "temperature");
+		ad_json_double(&j, cfg.temperature);
+		ad_json_key(&j, "top_k");
+		ad_json_uint(&j, cfg.top_k);
+		ad_json_key(&j, "top_p");
+		ad_json_double(&j, cfg.top_p);
+		ad_json_key(&j, "prompt");
+		ad_json_string(&j, prompt);
+		ad_json_key(&j, "samples");
+		ad_json_array_begin(&j);
+	}
+	for (uint64_t s = 0; s < count; s++) {
+		size_t ngen = 0;
+
+		if (sample_prompt(m, st, prompt, &nprompt, &err) != 0)
+			goto fail;
+		if (*prompt != '\0' && nprompt == 0) {
+			ad_fail(&err, AD_EINVAL, "the prompt encodes to no tokens for this model; "
+			    "give a prompt with words the model knows, or none");
+			goto fail;
+		}
+		out.len = out.emitted = 0;
+		out.stopped = 0;
+		for (; ngen < ntok && !out.stopped; ngen++) {
+			const uint8_t *b;
+			size_t         blen;
+			uint32_t       id;
+			double         lp;
+
+			if (ad_interrupted()) {
+				ad_fail(&err, AD_EINTR, "interrupted");
+				goto fail;
+			}
+			if (lm_next(m, st, logp, &err) != 0)
+				goto fail;
+			/* Markers that have no text are never drawn. */
+			if (m->bos != LM_NONE)
+				logp[m->bos] = -INFINITY;
+			if (m->unk != LM_NONE)
+				logp[m->unk] = -INFINITY;
+			id = lm_sample_draw(sampler, &cfg, logp, &rng, NULL);
+			lp = logp[id];
+			if (lm_push(m, st, id, NULL, &err) != 0)
+				goto fail;
+			toks[ngen].id = id;
+			toks[ngen].logp = lp;
+			if (m->line_model && id == m->eos) {
+				lm_state_reset(m, st);
+				if (out_append(&out, (const uint8_t *)"\n", 1) != 0)
+					goto oom;
+			} else {
+				lm_token_text(m, id, &b, &blen);
+				if (m->word_sep && out.len > 0 && out.buf[out.len - 1] != '\n' &&
+				    out_append(&out, (const uint8_t *)" ", 1) != 0)
+					goto oom;
+				if (m->word_sep && out.len == 0 && *prompt != '\0' &&
+				    prompt[strlen(prompt) - 1] != '\n' &&
+				    out_append(&out, (const uint8_t *)" ", 1) != 0)
+					goto oom;
+				if (out_append(&out, b, blen) != 0)
+					goto oom;
+			}
+			out_flush(&out, 0);
+		}
+		out_flush(&out, 1);
+		if (common.json) {
+			ad_json_object_begin(&j);
+			ad_json_key(&j, "text");
+			ad_json_string_n(&j, out.buf ? out.buf : "", out.len);
+			ad_json_key(&j, "stopped");
+			ad_json_bool(&j, out.stopped);
+			ad_json_key(&j, "tokens");
+			ad_json_array_begin(&j);
+			for (size_t i = 0; i < ngen; i++) {
+				const uint8_t *b;
+				size_t         blen;
+				lm_token_text(m, toks[i].id, &b, &blen);
+				ad_json_object_begin(&j);
+				ad_json_key(&j, "id");
+				ad_json_uint(&j, toks[i].id);
+				ad_json_key(&j, "text");
+				ad_json_string_n(&j, (const char *)b, blen);
+				ad_json_key(&j, "logprob");
+				ad_json_double(&j, toks[i].logp);
+				ad_json_object_end(&j);
+			}
+			ad_json_array_end(&j);
+			ad_json_object_end(&j);
+		} else {
+			if (out.len == 0 || out.buf[out.len - 1] != '\n')
+				putchar('\n');
+			if (s + 1 < count)
+				putchar('\n');
+		}
+	}
+	if (common.json) {
+		ad_json_array_end(&j);
+		ad_json_object_end(&j);
+		ad_json_end(&j);
+	}
+	rc = fflush(stdout) == 0 ? CLI_EXIT_OK : cli_failf("cannot write the samples");
+	goto done;
+oom:
+	ad_fail(&err, AD_ENOMEM, "out of memory");
+fail:
+	if (out.stream && out.len > out.emitted)
+		out_flush(&out, 1);
+	rc = cli_fail(&err);
+done:
+	lm_sampler_free(sampler);
+	if (m != NULL)
+		lm_state_free(m, st);
+	lm_free(m);
+	free(logp);
+	free(toks);
+	free(out.buf);
+	free(prompt);
+	free(stop);
+	return rc;
+usage:
+	free(prompt);
+	free(stop);
+	return rc;
+}

@@ -1,0 +1,381 @@
+/*
+ * check_lm.c — the shared model interface: eval's totals and perplexities,
+ * windowed scoring of stream models, and the sampler. The models here are
+ * mocks whose probabilities are known by hand, so every expected number is
+ * computed independently of the code under test.
+ */
+#include "config.h"
+
+#include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "base/rng.h"
+#include "lm/lm.h"
+#include "testutil.h"
+
+/* ---- a mock line model: words "a", "b"; everything else is <unk> ---------- */
+/* ids: a=0 b=1 </s>=2 <unk>=3 <s>=4; p(a)=1/2 p(b)=1/4 p(</s>)=1/8 p(<unk>)=1/8,
+ * whatever the context (a unigram model). */
+
+static const double mock_p[5] = { 0.5, 0.25, 0.125, 0.125, 0.0 };
+
+struct lm_state { int pushed; int ctx; };
+
+static int
+mock_state_new(const struct lm *m, struct lm_state **st, struct ad_error *e)
+{
+	(void)m;
+	if ((*st = ad_calloc(1, sizeof **st)) == NULL)
+		return ad_fail(e, AD_ENOMEM, "oom");
+	return 0;
+}
+
+static void mock_state_free(struct lm_state *st) { ad_free(st); }
+static void mock_reset(const struct lm *m, struct lm_state *st) { (void)m; st->pushed = 0; st->ctx = 0; }
+
+static int
+mock_next(const struct lm *m, struct lm_state *st, float *logp, struct ad_error *e)
+{
+	(void)st;
+	(void)e;
+	for (uint32_t i = 0; i < m->V; i++)
+		logp[i] = mock_p[i] > 0 ? (float)log(mock_p[i]) : -INFINITY;
+	return 0;
+}
+
+static int
+mock_push(const struct lm *m, struct lm_state *st, uint32_t id, double *logp, struct ad_error *e)
+{
+	(void)m;
+	(void)e;
+	if (logp)
+		*logp = log(mock_p[id]);
+	st->pushed++;
+	return 0;
+}
+
+static int
+mock_encode(const struct lm *m, const uint8_t *text, size_t len, uint32_t **ids, size_t *n,
+    size_t *cap, struct ad_error *e)
+{
+	size_t i = 0;
+
+	(void)m;
+	while (i < len) {
+		size_t j;
+		while (i < len && text[i] == ' ')
+			i++;
+		if (i == len)
+			break;
+		for (j = i; j < len && text[j] != ' '; j++)
+			;
+		if (*n == *cap) {
+			uint32_t *p = ad_reallocarray(*ids, *cap * 2 + 4, sizeof *p);
+			if (p == NULL)
+				return ad_fail(e, AD_ENOMEM, "oom");
+			*ids = p;
+			*cap = *cap * 2 + 4;
+		}
+		(*ids)[(*n)++] = j - i == 1 && text[i] == 'a' ? 0 : j - i == 1 && text[i] == 'b' ? 1 : 3;
+		i = j;
+	}
+	return 0;
+}
+
+static void
+mock_token_text(const struct lm *m, uint32_t id, const uint8_t **b, size_t *len)
+{
+	static const char *t[] = { "a", "b", "\n", "", "" };
+	(void)m;
+	*b = (const uint8_t *)t[id];
+	*len = strlen(t[id]);
+}
+
+static void mock_free(struct lm *m) { ad_free(m); }
+
+static const struct lm_vtab mock_line_vt = {
+	.free = mock_free, .state_new = mock_state_new, .state_free = mock_state_free,
+	.state_reset = mock_reset, .next = mock_next, .push = mock_push,
+	.encode = mock_encode, .token_text = mock_token_text,
+};
+
+static struct lm *
+mock_line_model(void)
+{
+	struct lm *m = ad_calloc(1, sizeof *m);
+
+	m->vt = &mock_line_vt;
+	m->kind = "mock";
+	m->V = 5;
+	m->context = 2;
+	m->bos = 4;
+	m->eos = 2;
+	m->unk = 3;
+	m->line_model = 1;
+	m->word_sep = 1;
+	return m;
+}
+
+START_TEST(test_eval_line_model_by_hand)
+{
+	struct lm      *m = mock_line_model();
+	struct lm_eval  r = { 0 };
+	struct ad_error e = { 0 };
+	const char     *text = "a b\nzz\n\na";
+	double          nats;
+
+	ck_assert_int_eq(lm_eval_text(m, (const uint8_t *)text, strlen(text), &r, NULL, &e), 0);
+	/* Line 1: a b </s>; line 2: <unk> </s>; line 3 (empty): </s>;
+	 * line 4 (no final newline): a </s>. */
+	ck_assert_uint_eq(r.lines, 4);
+	ck_assert_uint_eq(r.tokens, 3 + 2 + 1 + 2);
+	ck_assert_uint_eq(r.oovs, 1);
+	ck_assert_uint_eq(r.bytes, strlen(text));
+	nats = -(2 * log(0.5) + log(0.25) + 4 * log(0.125) + log(0.125));
+	ck_assert_double_eq_tol(r.nats, nats, 1e-12);
+	ck_assert_double_eq_tol(r.oov_nats, -log(0.125), 1e-12);
+	ck_assert_double_eq_tol(lm_eval_perplexity(&r), exp(nats / 8), 1e-9);
+	ck_assert_double_eq_tol(lm_eval_perplexity_excl_oov(&r), exp((nats + log(0.125)) / 7), 1e-9);
+	ck_assert_double_eq_tol(lm_eval_bits_per_byte(&r), nats / log(2) / (double)strlen(text), 1e-12);
+	lm_free(m);
+}
+END_TEST
+
+START_TEST(test_eval_independent_of_thread_count)
+{
+	struct lm      *m = mock_line_model();
+	struct ad_rng   rng;
+	size_t          len = 0, cap = 1 << 20;
+	char           *text = malloc(cap);
+	struct lm_eval  r1 = { 0 }, r2 = { 0 };
+	struct ad_error e = { 0 };
+	uint64_t        lines = 0, tokens = 0;
+
+	ad_rng_seed(&rng, 1, 2);
+	while (len < cap - 64) {
+		uint32_t words = ad_rng_below(&rng, 12);
+		for (uint32_t w = 0; w < words; w++) {
+			const char *pick[] = { "a", "b", "cat", "a" };
+			const char *s = pick[ad_rng_below(&rng, 4)];
+			memcpy(text + len, s, strlen(s));
+			len += strlen(s);
+			text[len++] = ' ';
+		}
+		text[len++] = '\n';
+		lines++;
+		tokens += words + 1;
+	}
+#ifdef _OPENMP
+	omp_set_num_threads(1);
+#endif
+	ck_assert_int_eq(lm_eval_text(m, (uint8_t *)text, len, &r1, NULL, &e), 0);
+#ifdef _OPENMP
+	omp_set_num_threads(2);
+#endif
+	ck_assert_int_eq(lm_eval_text(m, (uint8_t *)text, len, &r2, NULL, &e), 0);
+	ck_assert_uint_eq(r1.lines, lines);
+	ck_assert_uint_eq(r1.tokens, tokens);
+	ck_assert_uint_eq(r2.tokens, tokens);
+	ck_assert_uint_eq(r1.oovs, r2.oovs);
+	/* Bit-identical sums, not merely close. */
+	ck_assert(memcmp(&r1.nats, &r2.nats, sizeof r1.nats) == 0);
+	ck_assert(memcmp(&r1.oov_nats, &r2.oov_nats, sizeof r1.nats) == 0);
+	free(text);
+	lm_free(m);
+}
+END_TEST
+
+/* ---- a mock stream model: ln p(token | k tokens of context) = -(1 + k) ------
+ * with context limit W; scoring through a window records the context each
+ * token was given, so the windowing of lm_score can be checked exactly. */
+
+static int
+stream_score(const struct lm *m, const uint32_t *ids, size_t n, double *logp, struct ad_error *e)
+{
+	(void)ids;
+	(void)e;
+	ck_assert_uint_le(n, m->context);
+	for (size_t i = 0; i < n; i++)
+		logp[i] = -(1.0 + (double)i);
+	return 0;
+}
+
+static const struct lm_vtab mock_stream_vt = {
+	.free = mock_free, .state_new = mock_state_new, .state_free = mock_state_free,
+	.state_reset = mock_reset, .next = mock_next, .push = mock_push, .score = stream_score,
+	.encode = mock_encode, .token_text = mock_token_text,
+};
+
+START_TEST(test_lm_score_windows_overlap_by_half)
+{
+	struct lm       m = { .vt = &mock_stream_vt, .V = 5, .context = 8, .line_model = 0 };
+	uint32_t        ids[37] = { 0 };
+	double          lp[37];
+	struct ad_error e = { 0 };
+
+	for (size_t n = 1; n <= 37; n++) {
+		for (size_t i = 0; i < n; i++)
+			lp[i] = 99;
+		ck_assert_int_eq(lm_score(&m, ids, n, lp, &e), 0);
+		for (size_t i = 0; i < n; i++) {
+			/* The first window gives token i context i; every later token
+			 * is scored with between W/2 and W-1 tokens of context. */
+			double k = -lp[i] - 1;
+			if (i < 8)
+				ck_assert_double_eq(k, (double)i);
+			else
+				ck_assert(k >= 4 && k <= 7);
+		}
+	}
+}
+END_TEST
+
+/* ---- the sampler ----------------------------------------------------------- */
+
+static void
+fill_logp(float *logp, const double *p, uint32_t V)
+{
+	for (uint32_t i = 0; i < V; i++)
+		logp[i] = p[i] > 0 ? (float)log(p[i]) : -INFINITY;
+}
+
+START_TEST(test_sampling_distributions_by_hand)
+{
+	/* p = (0.4, 0.3, 0.2, 0.1, 0); hand-worked transformed distributions. */
+	const double       p[5] = { 0.4, 0.3, 0.2, 0.1, 0.0 };
+	float              logp[5];
+	double             q[5], z;
+	struct lm_sampler *s;
+	struct ad_error    e;
+	struct lm_sampling cfg;
+
+	fill_logp(logp, p, 5);
+	ck_assert_int_eq(lm_sampler_new(&s, 5, &e), 0);
+
+	cfg = (struct lm_sampling){ 1.0, 0, 1.0 };
+	lm_sample_distribution(s, &cfg, logp, q);
+	for (int i = 0; i < 5; i++)
+		ck_assert_double_eq_tol(q[i], p[i], 1e-6);
+
+	/* Temperature 0.5 squares the probabilities: 16, 9, 4, 1 over 30. */
+	cfg = (struct lm_sampling){ 0.5, 0, 1.0 };
+	lm_sample_distribution(s, &cfg, logp, q);
+	ck_assert_double_eq_tol(q[0], 16.0 / 30, 1e-6);
+	ck_assert_double_eq_tol(q[3], 1.0 / 30, 1e-6);
+
+	/* Top-k 2: 0.4 and 0.3 renormalised. */
+	cfg = (struct lm_sampling){ 1.0, 2, 1.0 };
+	lm_sample_distribution(s, &cfg, logp, q);
+	ck_assert_double_eq_tol(q[0], 4.0 / 7, 1e-6);
+	ck_assert_double_eq_tol(q[1], 3.0 / 7, 1e-6);
+	ck_assert_double_eq(q[2], 0);
+
+	/* Top-p 0.75: 0.4 + 0.3 = 0.7 < 0.75, so 0.2 joins: 0.4, 0.3, 0.2 over 0.9. */
+	cfg = (struct lm_sampling){ 1.0, 0, 0.75 };
+	lm_sample_distribution(s, &cfg, logp, q);
+	ck_assert_double_eq_tol(q[2], 0.2 / 0.9, 1e-6);
+	ck_assert_double_eq(q[3], 0);
+
+	/* Temperature 2, top-k 3, top-p 0.5: sqrt weights .632,.548,.447 (.316
+	 * dropped by k); the first reaches 0.5 of 1.627? .632/1.627 = .389 < .5,
+	 * so the second joins: .632 and .548 renormalised. */
+	cfg = (struct lm_sampling){ 2.0, 3, 0.5 };
+	lm_sample_distribution(s, &cfg, logp, q);
+	z = sqrt(0.4) + sqrt(0.3);
+	ck_assert_double_eq_tol(q[0], sqrt(0.4) / z, 1e-6);
+	ck_assert_double_eq_tol(q[1], sqrt(0.3) / z, 1e-6);
+	ck_assert_double_eq(q[2], 0);
+
+	/* Temperature 0: greedy, ties to the lowest id. */
+	cfg = (struct lm_sampling){ 0.0, 0, 1.0 };
+	logp[1] = logp[0];
+	lm_sample_distribution(s, &cfg, logp, q);
+	ck_assert_double_eq(q[0], 1);
+	lm_sampler_free(s);
+}
+END_TEST
+
+START_TEST(test_sampling_frequencies_chi_square)
+{
+	/* 100,000 draws with a fixed seed for several settings; chi-square
+	 * against the distribution worked out above. df <= 9, 0.999 quantile
+	 * 27.88. */
+	const double       p[10] = { 0.22, 0.18, 0.15, 0.12, 0.1, 0.08, 0.06, 0.05, 0.03, 0.01 };
+	struct lm_sampling cfgs[] = { { 1, 0, 1 }, { 0.7, 0, 1 }, { 1.3, 5, 1 }, { 1, 0, 0.6 }, { 0.8, 6, 0.9 } };
+	float              logp[10];
+	double             q[10];
+	struct lm_sampler *s;
+	struct ad_error    e;
+
+	fill_logp(logp, p, 10);
+	ck_assert_int_eq(lm_sampler_new(&s, 10, &e), 0);
+	for (size_t c = 0; c < sizeof cfgs / sizeof cfgs[0]; c++) {
+		struct ad_rng rng;
+		uint32_t      count[10] = { 0 };
+		double        chi = 0;
+		enum { N = 100000 };
+
+		lm_sample_distribution(s, &cfgs[c], logp, q);
+		ad_rng_seed(&rng, 2024, c);
+		for (int i = 0; i < N; i++)
+			count[lm_sample_draw(s, &cfgs[c], logp, &rng, NULL)]++;
+		for (int i = 0; i < 10; i++) {
+			if (q[i] == 0) {
+				ck_assert_uint_eq(count[i], 0);
+				continue;
+			}
+			chi += (count[i] - N * q[i]) * (count[i] - N * q[i]) / (N * q[i]);
+		}
+		ck_assert_msg(chi < 27.88, "setting %zu: chi-square %g", c, chi);
+	}
+	lm_sampler_free(s);
+}
+END_TEST
+
+START_TEST(test_sampling_is_deterministic_for_a_seed)
+{
+	const double       p[4] = { 0.25, 0.25, 0.25, 0.25 };
+	float              logp[4];
+	struct lm_sampler *s;
+	struct ad_error    e;
+	struct lm_sampling cfg = { 1, 0, 1 };
+	struct ad_rng      r1, r2;
+	double             pr;
+
+	fill_logp(logp, p, 4);
+	ck_assert_int_eq(lm_sampler_new(&s, 4, &e), 0);
+	ad_rng_seed(&r1, 5, 0);
+	ad_rng_seed(&r2, 5, 0);
+	for (int i = 0; i < 1000; i++)
+		ck_assert_uint_eq(lm_sample_draw(s, &cfg, logp, &r1, &pr),
+		    lm_sample_draw(s, &cfg, logp, &r2, NULL));
+	ck_assert_double_eq_tol(pr, 0.25, 1e-6);
+	lm_sampler_free(s);
+}
+END_TEST
+
+static Suite *
+lm_suite(void)
+{
+	Suite *s = suite_create("lm");
+	TCase *tc = tcase_create("eval");
+
+	tcase_add_test(tc, test_eval_line_model_by_hand);
+	tcase_add_test(tc, test_eval_independent_of_thread_count);
+	tcase_add_test(tc, test_lm_score_windows_overlap_by_half);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("sample");
+	tcase_add_test(tc, test_sampling_distributions_by_hand);
+	tcase_add_test(tc, test_sampling_frequencies_chi_square);
+	tcase_add_test(tc, test_sampling_is_deterministic_for_a_seed);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(lm_suite());
+}
