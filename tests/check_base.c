@@ -327,6 +327,7 @@ START_TEST(test_atomic_write_failure_keeps_old_file)
 		setrlimit(RLIMIT_FSIZE, &rl);
 		memset(big, 'n', sizeof big);
 		int rc = ad_write_file(path, big, sizeof big, &e);
+		free(dir);
 		_exit(rc == AD_EIO && strstr(e.msg, "cannot write") != NULL ? 0 : 3);
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
