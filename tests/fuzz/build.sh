@@ -1,0 +1,46 @@
+#!/bin/sh
+# build.sh — build every fuzz harness as a libFuzzer binary (clang, with
+# AddressSanitizer and UndefinedBehaviorSanitizer), instrumenting the whole
+# library, and optionally run them.
+#
+#   tests/fuzz/build.sh OUTDIR                 build only
+#   tests/fuzz/build.sh OUTDIR SECONDS [NAME]  build, then fuzz each harness
+#                                              (or NAME) for SECONDS, growing
+#                                              tests/fuzz/corpus/NAME
+#
+# Needs clang and its runtime (Debian: clang, libclang-rt-14-dev); config.h
+# comes from an existing build directory given as BUILDDIR (default: OUTDIR's
+# parent must hold one, or set BUILDDIR).
+set -eu
+src=$(cd "$(dirname "$0")/../.." && pwd)
+out=${1:?usage: build.sh OUTDIR [SECONDS [NAME]]}
+secs=${2:-0}
+only=${3:-}
+build=${BUILDDIR:-$(pwd)}
+[ -f "$build/config.h" ] || { echo "build.sh: no config.h in $build (set BUILDDIR to a configured build directory)" >&2; exit 1; }
+mkdir -p "$out"
+cflags="-g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -I$src/src -I$build $(pkg-config --cflags libutf8proc libpcre2-8)"
+libs="$(pkg-config --libs libutf8proc libpcre2-8) -lm"
+lib_srcs=$(find "$src/src" -name '*.c' ! -path '*/cli/main.c' | sort)
+# The library once, as objects.
+mkdir -p "$out/obj"
+objs=""
+for f in $lib_srcs; do
+	o="$out/obj/$(echo "${f#$src/src/}" | tr / _ | sed 's/\.c$/.o/')"
+	if [ ! -f "$o" ] || [ "$f" -nt "$o" ]; then
+		clang $cflags -fopenmp -c "$f" -o "$o"
+	fi
+	objs="$objs $o"
+done
+for h in "$src"/tests/fuzz/fuzz_*.c; do
+	name=$(basename "$h" .c | sed 's/^fuzz_//')
+	[ -z "$only" ] || [ "$only" = "$name" ] || continue
+	clang $cflags -fsanitize=fuzzer -fopenmp "$h" $objs $libs -o "$out/fuzz_$name"
+	echo "built $out/fuzz_$name"
+	if [ "$secs" -gt 0 ]; then
+		mkdir -p "$src/tests/fuzz/corpus/$name" "$out/crashes"
+		"$out/fuzz_$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+			-artifact_prefix="$out/crashes/${name}-" \
+			"$src/tests/fuzz/corpus/$name" 2>&1 | tail -n 3
+	fi
+done

@@ -1,0 +1,16 @@
+# Fuzz harnesses: each replays its corpus (seeds and past crashes) under
+# 'make check' through driver.c; 'make fuzz' builds the libFuzzer binaries.
+FUZZ_DRIVER = tests/fuzz/driver.c
+check_PROGRAMS += tests/fuzz/fuzz_options
+tests_fuzz_fuzz_options_SOURCES = tests/fuzz/fuzz_options.c $(FUZZ_DRIVER)
+tests_fuzz_fuzz_options_LDADD = $(AD_LIBS)
+TESTS += tests/fuzz/replay.sh
+EXTRA_DIST += tests/fuzz/build.sh tests/fuzz/replay.sh tests/fuzz/corpus
+
+# Build the libFuzzer binaries into fuzz/ and fuzz each for FUZZ_SECONDS
+# (default 0: build only).
+FUZZ_SECONDS = 0
+fuzz:
+	BUILDDIR='$(abs_top_builddir)' $(SHELL) '$(abs_top_srcdir)/tests/fuzz/build.sh' \
+	  '$(abs_top_builddir)/fuzz' $(FUZZ_SECONDS)
+.PHONY: fuzz check-valgrind
