@@ -1,0 +1,328 @@
+/*
+ * pretok.c — PCRE2 pre-tokenization with a byte-level fallback. See pretok.h.
+ */
+#include "config.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <string.h>
+
+#include "text/pretok.h"
+
+struct pretok {
+	char       *pattern;   /* as given (built-in names expanded) */
+	int         builtin;
+	pcre2_code *code;
+	int         jit;       /* JIT compilation succeeded */
+};
+
+struct pretok_iter {
+	const struct pretok *p;
+	pcre2_match_data    *md;
+	pcre2_match_context *mc;
+	pcre2_jit_stack     *stack;
+	const uint8_t       *s;
+	size_t               len, stop;
+	size_t               pos;       /* first byte not handed out */
+	size_t               ms, me;    /* the next match, when have */
+	int                  have, done;
+};
+
+/* tiktoken's patterns (npm tiktoken 1.0.22, encoders/NAME.json, field pat_str). */
+static const char pat_r50k[] =
+    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+static const char pat_cl100k[] =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}|"
+    " ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+static const char pat_o200k[] =
+    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+"
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)?|"
+    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*"
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)?|"
+    "\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+static const struct {
+	const char *name;
+	const char *canon;
+	const char *pattern;
+} pretok_names[] = {
+	{ "gpt2",        "gpt2",  pat_r50k },
+	{ "r50k",        "gpt2",  pat_r50k },
+	{ "r50k_base",   "gpt2",  pat_r50k },
+	{ "gpt4",        "gpt4",  pat_cl100k },
+	{ "cl100k",      "gpt4",  pat_cl100k },
+	{ "cl100k_base", "gpt4",  pat_cl100k },
+	{ "o200k",       "o200k", pat_o200k },
+	{ "o200k_base",  "o200k", pat_o200k },
+};
+
+/* Unicode White_Space (PropList.txt), the meaning of \s in Rust's regex crate. */
+#define WS "\\t-\\r \\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
+
+const char *
+pretok_builtin(const char *name)
+{
+	for (size_t i = 0; i < sizeof pretok_names / sizeof pretok_names[0]; i++)
+		if (strcmp(name, pretok_names[i].name) == 0)
+			return pretok_names[i].pattern;
+	return NULL;
+}
+
+const char *
+pretok_builtin_name(const char *pattern)
+{
+	for (size_t i = 0; i < sizeof pretok_names / sizeof pretok_names[0]; i++)
+		if (strcmp(pattern, pretok_names[i].pattern) == 0)
+			return pretok_names[i].canon;
+	return NULL;
+}
+
+/*
+ * Rewrite \s and \S to White_Space classes, outside \Q...\E. Inside a
+ * character class \s becomes the list of ranges; \S inside a class (which a
+ * list cannot express) is left to PCRE2. Returns a new string or NULL.
+ */
+static char *
+pretok_rewrite(const char *p)
+{
+	size_t n = strlen(p), cap = n * 8 + 64 + 1, k = 0;
+	char  *out = ad_malloc(cap);
+	int    in_class = 0, in_quote = 0;
+
+	if (out == NULL)
+		return NULL;
+#define EMIT(str) do { size_t l_ = strlen(str); memcpy(out + k, (str), l_); k += l_; } while (0)
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		if (k + 2 * sizeof WS + n + 8 > cap) {
+			char *o2;
+			cap = cap * 2 + 2 * sizeof WS + n + 8;
+			if ((o2 = ad_realloc(out, cap)) == NULL) {
+				ad_free(out);
+				return NULL;
+			}
+			out = o2;
+		}
+		if (in_quote) {
+			if (c == '\\' && p[i + 1] == 'E') {
+				in_quote = 0;
+				EMIT("\\E");
+				i++;
+			} else {
+				out[k++] = c;
+			}
+			continue;
+		}
+		if (c == '\\') {
+			char d = p[i + 1];
+			if (d == '\0') {
+				out[k++] = c;
+				continue;
+			}
+			i++;
+			if (d == 'Q') {
+				in_quote = 1;
+				EMIT("\\Q");
+			} else if (d == 's') {
+				EMIT(in_class ? WS : "[" WS "]");
+			} else if (d == 'S' && !in_class) {
+				EMIT("[^" WS "]");
+			} else {
+				out[k++] = c;
+				out[k++] = d;
+			}
+			continue;
+		}
+		if (in_class) {
+			if (c == '[' && p[i + 1] == ':') {  /* [:alpha:] */
+				const char *end = strstr(p + i + 2, ":]");
+				if (end != NULL) {
+					size_t l = (size_t)(end + 2 - (p + i));
+					memcpy(out + k, p + i, l);
+					k += l;
+					i += l - 1;
+					continue;
+				}
+			}
+			if (c == ']')
+				in_class = 0;
+			out[k++] = c;
+			continue;
+		}
+		out[k++] = c;
+		if (c == '[') {
+			in_class = 1;
+			if (p[i + 1] == '^')
+				out[k++] = p[++i];
+			if (p[i + 1] == ']')  /* a leading ] is literal */
+				out[k++] = p[++i];
+		}
+	}
+#undef EMIT
+	out[k] = '\0';
+	return out;
+}
+
+int
+pretok_new(struct pretok **out, const char *pattern, struct ad_error *e)
+{
+	struct pretok *p;
+	const char    *regex = pretok_builtin(pattern);
+	char          *rw;
+	int            errcode;
+	PCRE2_SIZE     erroff;
+	PCRE2_UCHAR    msg[256];
+
+	if (regex == NULL)
+		regex = pattern;
+	if (*regex == '\0')
+		return ad_fail(e, AD_EINVAL, "pattern: the regular expression is empty");
+	if (strpbrk(regex, "\n\r") != NULL)
+		return ad_fail(e, AD_EINVAL, "pattern: a literal newline or carriage return in the "
+		    "regular expression; write \\n or \\r instead");
+	if ((p = ad_calloc(1, sizeof *p)) == NULL || (p->pattern = ad_strdup(regex)) == NULL ||
+	    (rw = pretok_rewrite(regex)) == NULL) {
+		if (p != NULL)
+			ad_free(p->pattern);
+		ad_free(p);
+		return ad_fail(e, AD_ENOMEM, "out of memory compiling the pattern");
+	}
+	p->builtin = pretok_builtin_name(regex) != NULL;
+	p->code = pcre2_compile((PCRE2_SPTR)rw, PCRE2_ZERO_TERMINATED,
+	    PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY, &errcode,
+	    &erroff, NULL);
+	ad_free(rw);
+	if (p->code == NULL) {
+		pcre2_get_error_message(errcode, msg, sizeof msg);
+		/* The offset is in the rewritten pattern; it equals the user's offset
+		 * unless \s or \S came before it, which are rarely the culprit. */
+		ad_fail(e, AD_EINVAL, "pattern '%s': bad regular expression at offset %zu: %s",
+		    regex, (size_t)erroff, (const char *)msg);
+		ad_free(p->pattern);
+		ad_free(p);
+		return AD_EINVAL;
+	}
+	p->jit = pcre2_jit_compile(p->code, PCRE2_JIT_COMPLETE) == 0;
+	*out = p;
+	return 0;
+}
+
+void
+pretok_free(struct pretok *p)
+{
+	if (p == NULL)
+		return;
+	pcre2_code_free(p->code);
+	ad_free(p->pattern);
+	ad_free(p);
+}
+
+const char *
+pretok_pattern(const struct pretok *p)
+{
+	return p->pattern;
+}
+
+int
+pretok_is_builtin(const struct pretok *p)
+{
+	return p->builtin;
+}
+
+int
+pretok_jit(const struct pretok *p)
+{
+	return p->jit;
+}
+
+int
+pretok_iter_new(const struct pretok *p, struct pretok_iter **out, struct ad_error *e)
+{
+	struct pretok_iter *it = ad_calloc(1, sizeof *it);
+
+	if (it == NULL)
+		return ad_fail(e, AD_ENOMEM, "out of memory for the pre-tokenizer");
+	it->p = p;
+	it->md = pcre2_match_data_create_from_pattern(p->code, NULL);
+	it->mc = pcre2_match_context_create(NULL);
+	if (it->md == NULL || it->mc == NULL) {
+		pretok_iter_free(it);
+		return ad_fail(e, AD_ENOMEM, "out of memory for the pre-tokenizer");
+	}
+	if (p->jit) {
+		/* Long runs (a megabyte of spaces) need more than the 32 KiB default. */
+		if ((it->stack = pcre2_jit_stack_create(32 * 1024, 64 * 1024 * 1024, NULL)) == NULL) {
+			pretok_iter_free(it);
+			return ad_fail(e, AD_ENOMEM, "out of memory for the pre-tokenizer");
+		}
+		pcre2_jit_stack_assign(it->mc, NULL, it->stack);
+	}
+	*out = it;
+	return 0;
+}
+
+void
+pretok_iter_free(struct pretok_iter *it)
+{
+	if (it == NULL)
+		return;
+	pcre2_match_data_free(it->md);
+	pcre2_match_context_free(it->mc);
+	pcre2_jit_stack_free(it->stack);
+	ad_free(it);
+}
+
+void
+pretok_start(struct pretok_iter *it, const uint8_t *text, size_t len, size_t stop)
+{
+	it->s = text;
+	it->len = len;
+	it->stop = stop < len ? stop : len;
+	it->pos = 0;
+	it->have = 0;
+	it->done = 0;
+}
+
+int
+pretok_next(struct pretok_iter *it, size_t *start, size_t *end, struct ad_error *e)
+{
+	size_t gap_end;
+	int    rc;
+
+	if (it->pos >= it->stop)
+		return 0;
+	if (!it->have && !it->done) {
+		if (it->p->jit)
+			rc = pcre2_jit_match(it->p->code, it->s, it->len, it->pos, PCRE2_NOTEMPTY,
+			    it->md, it->mc);
+		else
+			rc = pcre2_match(it->p->code, it->s, it->len, it->pos, PCRE2_NOTEMPTY, it->md,
+			    it->mc);
+		if (rc >= 0) {
+			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(it->md);
+			it->ms = ov[0];
+			it->me = ov[1];
+			it->have = 1;
+		} else if (rc == PCRE2_ERROR_NOMATCH) {
+			it->done = 1;
+		} else {
+			PCRE2_UCHAR msg[256];
+			pcre2_get_error_message(rc, msg, sizeof msg);
+			return ad_fail(e, AD_EDATA, "pre-tokenizing at byte %zu: %s", it->pos,
+			    (const char *)msg);
+		}
+	}
+	gap_end = it->have ? it->ms : it->len;
+	if (it->pos < gap_end) {
+		/* Bytes no match covers: pieces of their own, nothing lost. */
+		*start = it->pos;
+		*end = gap_end - it->pos > PRETOK_GAP_MAX ? it->pos + PRETOK_GAP_MAX : gap_end;
+		it->pos = *end;
+		return 1;
+	}
+	*start = it->ms;
+	*end = it->me;
+	it->pos = it->me;
+	it->have = 0;
+	return 1;
+}

@@ -1,0 +1,81 @@
+// tiktoken-oracle.js — the real tiktoken (npm package "tiktoken", the Rust
+// core compiled to WASM) as an oracle and a benchmark peer.
+//
+//   node tiktoken-oracle.js ranks ENCODING OUT.tiktoken
+//       Write the package's ranks for ENCODING (r50k_base, cl100k_base,
+//       o200k_base) as a .tiktoken rank file: "BASE64TOKEN RANK" per line.
+//       The package keeps them in encoders/ENCODING.json, field bpe_ranks:
+//       lines "! OFFSET TOK TOK ...", each TOK base64, ranks OFFSET, OFFSET+1...
+//   node tiktoken-oracle.js encode ENCODING FILE
+//       Print the ids of encode_ordinary(contents of FILE as UTF-8), one line
+//       of space-separated ids.
+//   node tiktoken-oracle.js cases ENCODING FILE
+//       FILE holds one test string per line, JSON-quoted; print one line of
+//       ids per string.
+//   node tiktoken-oracle.js bench ENCODING FILE RUNS
+//       Time encode_ordinary on the whole file RUNS times (single thread) and
+//       print "seconds tokens" of each run.
+//
+// The package is found through $AD_NPM_DIR/node_modules (quickstart test
+// installs it there) or the usual node resolution.
+"use strict";
+const fs = require("fs");
+const path = require("path");
+
+function pkgDir() {
+	const dirs = [];
+	if (process.env.AD_NPM_DIR)
+		dirs.push(path.join(process.env.AD_NPM_DIR, "node_modules", "tiktoken"));
+	for (const d of dirs)
+		if (fs.existsSync(path.join(d, "package.json")))
+			return d;
+	return path.dirname(require.resolve("tiktoken/package.json"));
+}
+
+function load(name) {
+	const dir = pkgDir();
+	const tk = require(path.join(dir, "tiktoken.cjs"));
+	const data = JSON.parse(fs.readFileSync(path.join(dir, "encoders", name + ".json"), "utf8"));
+	return { tk, data, enc: new tk.Tiktoken(data.bpe_ranks, data.special_tokens, data.pat_str) };
+}
+
+const [cmd, name, file, extra] = process.argv.slice(2);
+if (cmd === "ranks") {
+	const { data, enc } = load(name);
+	enc.free();
+	const out = [];
+	for (const line of data.bpe_ranks.split("\n")) {
+		if (!line) continue;
+		const parts = line.split(" ");
+		const offset = parseInt(parts[1], 10);
+		for (let i = 2; i < parts.length; i++)
+			out.push(parts[i] + " " + (offset + i - 2));
+	}
+	fs.writeFileSync(file, out.join("\n") + "\n");
+} else if (cmd === "encode") {
+	const { enc } = load(name);
+	const text = fs.readFileSync(file, "utf8");
+	process.stdout.write(Array.from(enc.encode_ordinary(text)).join(" ") + "\n");
+	enc.free();
+} else if (cmd === "cases") {
+	const { enc } = load(name);
+	for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+		if (!line) continue;
+		process.stdout.write(Array.from(enc.encode_ordinary(JSON.parse(line))).join(" ") + "\n");
+	}
+	enc.free();
+} else if (cmd === "bench") {
+	const { enc } = load(name);
+	const text = fs.readFileSync(file, "utf8");
+	const runs = parseInt(extra || "3", 10);
+	for (let r = 0; r < runs; r++) {
+		const t0 = process.hrtime.bigint();
+		const ids = enc.encode_ordinary(text);
+		const t1 = process.hrtime.bigint();
+		process.stdout.write((Number(t1 - t0) / 1e9).toFixed(6) + " " + ids.length + "\n");
+	}
+	enc.free();
+} else {
+	process.stderr.write("usage: node tiktoken-oracle.js ranks|encode|cases|bench ENCODING FILE [RUNS]\n");
+	process.exit(2);
+}
