@@ -31,6 +31,7 @@ struct cli_command {
 extern const struct cli_command cli_commands[];
 
 /* The command files (one line each; keep in the order of main.c's table). */
+int cmd_tokenize(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);

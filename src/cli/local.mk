@@ -2,6 +2,7 @@
 # program's own source; the rest is in the library so tests can reach it).
 libautodidact_a_SOURCES += \
 	src/cli/cli.c \
+	src/cli/cmd_tokenize.c \
 	src/cli/cmd_synth.c \
 	src/cli/cmd_train.c \
 	src/cli/cmd_eval.c \

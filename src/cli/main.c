@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 
 const struct cli_command cli_commands[] = {
+	{ "tokenize", "learn a byte-level BPE vocabulary; text to token ids and back", cmd_tokenize },
 	{ "train",    "train a language model (n-gram or transformer) on text", cmd_train },
 	{ "eval",     "score held-out text: nats/token, perplexity, bits per byte", cmd_eval },
 	{ "sample",   "generate text from a model (temperature, top-k, top-p)", cmd_sample },

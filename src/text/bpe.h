@@ -160,11 +160,15 @@ struct bpe_train_stats {
  *
  * When no pair reaches min_frequency before vocab_size, training stops early
  * and *out is a valid, smaller vocabulary (stats tell how many merges).
- * An input with no text at all fails with AD_EDATA. prog (may be NULL)
- * receives bytes read, then merges done.
+ * An input with no text at all fails with AD_EDATA.
+ *
+ * Progress (both may be NULL): count_prog receives bytes read and is
+ * finished (printed and freed: bpe_train takes ownership of it) when the
+ * counting pass ends, whether it succeeds or not; merge_prog (borrowed)
+ * receives merges done.
  */
 int  bpe_train(struct bpe **out, const struct bpe_train_config *cfg, const char *const *paths,
-               size_t npaths, struct ad_progress *prog, struct bpe_train_stats *stats,
-               struct ad_error *e);
+               size_t npaths, struct ad_progress *count_prog, struct ad_progress *merge_prog,
+               struct bpe_train_stats *stats, struct ad_error *e);
 
 #endif

@@ -4,7 +4,8 @@ libautodidact_a_SOURCES += \
 	src/text/norm.c \
 	src/text/pretok.c \
 	src/text/vocab.c \
-	src/text/encode.c
+	src/text/encode.c \
+	src/text/train.c
 noinst_HEADERS += \
 	src/text/bpe.h \
 	src/text/norm.h \

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "base/json.h"
 #include "text/norm.h"
-#include "text/text.h"
 
 int
 norm_parse(const char *name, enum norm_mode *mode)
@@ -134,7 +134,7 @@ norm_apply(struct norm_buf *nb, enum norm_mode mode, int casefold, const uint8_t
 		/* [i, j): a maximal run of valid UTF-8. */
 		j = i;
 		while (j < len) {
-			size_t c = text_utf8_len(text + j, len - j);
+			size_t c = ad_utf8_valid_len(text + j, len - j);
 			if (c == 0)
 				break;
 			j += c;

@@ -67,41 +67,6 @@ text_hash(const uint8_t *s, size_t n)
 	return ad_mix64(h);
 }
 
-/*
- * Length of the valid UTF-8 character at s (1-4), or 0 when the bytes there
- * are not one (bad lead or continuation byte, overlong form, a surrogate,
- * beyond U+10FFFF, or cut off by the end).
- */
-static inline size_t
-text_utf8_len(const uint8_t *s, size_t n)
-{
-	uint8_t c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c < 0xC2)
-		return 0;
-	if (c < 0xE0)
-		return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (c < 0xF0) {
-		if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-			return 0;
-		if (c == 0xE0 && s[1] < 0xA0)  /* overlong */
-			return 0;
-		if (c == 0xED && s[1] >= 0xA0) /* surrogate */
-			return 0;
-		return 3;
-	}
-	if (c > 0xF4 || n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
-	    (s[3] & 0xC0) != 0x80)
-		return 0;
-	if (c == 0xF0 && s[1] < 0x90)      /* overlong */
-		return 0;
-	if (c == 0xF4 && s[1] >= 0x90)     /* beyond U+10FFFF */
-		return 0;
-	return 4;
-}
-
 /* The rank of a regular token with these bytes, or BPE_NONE. */
 static inline uint32_t
 bpe_rank_of(const struct bpe *b, const uint8_t *s, size_t n)

@@ -1,0 +1,666 @@
+/*
+ * cmd_tokenize.c — "autodidact tokenize train|encode|decode|info": the
+ * byte-level BPE tokenizer on the command line (library: src/text/bpe.h).
+ *
+ * Token files (what encode writes and decode reads, and what the n-gram
+ * trainer reads): one output line per input line, the ids of the line's
+ * text without its newline, separated by single spaces; an empty line gives
+ * an empty line, and the last line ends with a newline exactly when the
+ * input's did. So decode(encode(x)) == x for every byte string x (with
+ * normalization none). --stream instead encodes the whole input as one
+ * text, newlines included, as tiktoken does.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "base/io.h"
+#include "base/json.h"
+#include "cli/cli.h"
+#include "text/bpe.h"
+#include "text/pretok.h"
+
+static const char tokenize_help[] =
+"usage: autodidact tokenize train -o VOCAB --vocab-size N [--pattern NAME|REGEX]\n"
+"                         [--normalize none|nfc|nfkc] [--casefold] [--special TOKEN]...\n"
+"                         [--min-frequency N] [--threads N] [--quiet] [FILE...]\n"
+"       autodidact tokenize encode -t VOCAB [--stream] [--threads N] [-o OUT] [FILE]\n"
+"       autodidact tokenize decode -t VOCAB [--stream] [-o OUT] [FILE]\n"
+"       autodidact tokenize info -t VOCAB [--json] [--threads N] [FILE...]\n"
+"\n"
+"Byte-level BPE: learn a vocabulary from text, turn text into token ids and\n"
+"back, describe a vocabulary. FILE '-' or no FILE reads standard input.\n"
+"\n"
+"train options:\n"
+"  -o, --output VOCAB      the vocabulary file to write\n"
+"  --vocab-size N          ids in all: 256 bytes + merges + special tokens\n"
+"  --pattern NAME|REGEX    pre-tokenization: gpt2 (r50k), gpt4 (cl100k, the\n"
+"                          default), o200k, or a PCRE2 regular expression\n"
+"  --normalize MODE        none (default), nfc or nfkc (Unicode normalization)\n"
+"  --casefold              fold case (Unicode full case folding)\n"
+"  --special TOKEN         a special token: never split, never merged across\n"
+"                          (repeatable; ids after the regular tokens)\n"
+"  --min-frequency N       no merge of a pair seen fewer than N times (default 2)\n"
+"\n"
+"encode, decode and info options:\n"
+"  -t, --vocab VOCAB       an autodidact vocabulary, or a tiktoken rank file\n"
+"                          (then --pattern is required and --special may add\n"
+"                          special tokens)\n"
+"  --stream                encode the whole input as one text (newlines are\n"
+"                          tokens); decode concatenates every id\n"
+"  -o, --output OUT        where to write (default: standard output)\n"
+"  --json                  info: machine-readable output\n"
+"\n"
+"Common options:\n"
+"  --threads N             threads (default: all cores)\n"
+"  -q, --quiet             no progress on stderr\n"
+"  -h, --help              show this help\n";
+
+struct tok_opts {
+	const char        *output, *vocab, *pattern;
+	const char       **specials;
+	size_t             nspecials;
+	enum norm_mode     norm;
+	int                casefold, stream;
+	uint64_t           vocab_size, min_freq;
+	struct cli_common  common;
+};
+
+static int
+tok_threads(const struct tok_opts *o)
+{
+#ifdef _OPENMP
+	return o->common.threads > 0 ? o->common.threads : omp_get_max_threads();
+#else
+	(void)o;
+	return 1;
+#endif
+}
+
+/* An autodidact vocabulary, or a tiktoken rank file when --pattern is given. */
+static int
+tok_load(const struct tok_opts *o, struct bpe **b)
+{
+	struct ad_error e = { 0 };
+	struct ad_map   m;
+	int             rc;
+
+	if (ad_map_file(o->vocab, &m, &e) != 0)
+		return cli_fail(&e);
+	if (m.size >= 15 && memcmp(m.data, "autodidact-bpe ", 15) == 0) {
+		if (o->pattern != NULL || o->nspecials > 0) {
+			ad_map_release(&m);
+			return cli_usage("tokenize", "--pattern and --special apply to a tiktoken rank "
+			    "file; %s is an autodidact vocabulary, which has its own", o->vocab);
+		}
+		rc = bpe_parse(b, m.data, m.size, o->vocab, &e);
+	} else if (o->pattern != NULL) {
+		rc = bpe_parse_tiktoken(b, m.data, m.size, o->vocab, o->pattern,
+		    (const char *const *)o->specials, o->nspecials, &e);
+	} else {
+		rc = bpe_parse(b, m.data, m.size, o->vocab, &e);
+	}
+	ad_map_release(&m);
+	return rc != 0 ? cli_fail(&e) : 0;
+}
+
+/* ---- train -------------------------------------------------------------- */
+
+static int
+tok_train(struct tok_opts *o, int nfiles, char **files)
+{
+	struct bpe_train_config cfg = { 0 };
+	struct bpe_train_stats  st = { 0 };
+	struct ad_error         e = { 0 };
+	struct ad_progress     *cp, *mp;
+	struct bpe             *b = NULL;
+	const char             *stdin_path[] = { "-" };
+	int                     rc;
+
+	if (o->output == NULL)
+		return cli_usage("tokenize", "train: no output file: give -o VOCAB");
+	if (o->vocab_size == 0)
+		return cli_usage("tokenize", "train: give --vocab-size N");
+	if (o->vocab != NULL || o->stream)
+		return cli_usage("tokenize", "train: -t and --stream are for encode, decode and info");
+	cfg.vocab_size = (uint32_t)o->vocab_size;
+	cfg.pattern = o->pattern ? o->pattern : "gpt4";
+	cfg.norm = o->norm;
+	cfg.casefold = o->casefold;
+	cfg.specials = (const char *const *)o->specials;
+	cfg.nspecials = o->nspecials;
+	cfg.min_frequency = o->min_freq;
+	cfg.threads = o->common.threads;
+	if (cfg.vocab_size < 256 + o->nspecials)
+		return cli_usage("tokenize", "--vocab-size: %u is less than the 256 byte tokens plus "
+		    "%zu special tokens", cfg.vocab_size, o->nspecials);
+	for (int i = 0; i < nfiles; i++)
+		if (strcmp(files[i], "-") != 0 && ad_path_is_dir(files[i]))
+			return cli_failf("%s: is a directory, not a file", files[i]);
+	cp = cli_progress(&o->common, "counting", 0, "B");
+	mp = cli_progress(&o->common, "merging", cfg.vocab_size - 256 - o->nspecials, "merges");
+	rc = bpe_train(&b, &cfg, nfiles > 0 ? (const char *const *)files : stdin_path,
+	    nfiles > 0 ? (size_t)nfiles : 1, cp, mp, &st, &e);
+	if (rc != 0) {
+		ad_progress_free(mp);
+		return cli_fail(&e);
+	}
+	ad_progress_finish(mp);
+	if ((rc = bpe_save(b, o->output, &e)) != 0) {
+		bpe_free(b);
+		return cli_fail(&e);
+	}
+	if (st.merges < st.wanted)
+		fprintf(stderr, "autodidact: note: stopped after %u of %u merges: no pair of tokens "
+		    "occurs %llu times or more in this text; %s has %u ids\n", st.merges, st.wanted,
+		    (unsigned long long)(o->min_freq), o->output, bpe_vocab_size(b));
+	if (!o->common.quiet)
+		fprintf(stderr, "autodidact: %s: %u ids (%u merges) from %llu bytes, %llu pieces "
+		    "(%llu distinct); counting %.2fs, merging %.2fs\n", o->output, bpe_vocab_size(b),
+		    st.merges, (unsigned long long)st.bytes, (unsigned long long)st.pieces,
+		    (unsigned long long)st.unique, st.count_seconds, st.merge_seconds);
+	bpe_free(b);
+	return CLI_EXIT_OK;
+}
+
+/* ---- encode ------------------------------------------------------------- */
+
+/* Append the decimal digits of v. */
+static char *
+put_u32(char *p, uint32_t v)
+{
+	char tmp[10];
+	int  n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		*p++ = tmp[--n];
+	return p;
+}
+
+struct text_out {
+	char  *buf;
+	size_t len, cap;
+};
+
+static int
+out_reserve(struct text_out *t, size_t extra)
+{
+	size_t nc;
+	char  *p;
+
+	if (t->len + extra <= t->cap)
+		return 0;
+	nc = t->cap ? t->cap : 1 << 16;
+	while (nc < t->len + extra)
+		nc *= 2;
+	if ((p = ad_realloc(t->buf, nc)) == NULL)
+		return AD_ENOMEM;
+	t->buf = p;
+	t->cap = nc;
+	return 0;
+}
+
+/* Line mode: encode the lines of s[0..len) (which ends on a line end). */
+static int
+encode_lines(struct bpe_encoder *enc, const uint8_t *s, size_t len, struct text_out *out,
+    uint32_t **ids, size_t *cap, struct ad_error *e)
+{
+	size_t pos = 0;
+
+	while (pos < len) {
+		const uint8_t *nl = memchr(s + pos, '\n', len - pos);
+		size_t         end = nl ? (size_t)(nl - s) : len, n = 0;
+		int            rc;
+
+		if ((rc = bpe_encode(enc, s + pos, end - pos, ids, &n, cap, e)) != 0)
+			return rc;
+		if (out_reserve(out, n * 11 + 1) != 0)
+			return ad_fail(e, AD_ENOMEM, "out of memory");
+		{
+			char *p = out->buf + out->len;
+			for (size_t i = 0; i < n; i++) {
+				if (i > 0)
+					*p++ = ' ';
+				p = put_u32(p, (*ids)[i]);
+			}
+			if (nl != NULL)
+				*p++ = '\n';
+			out->len = (size_t)(p - out->buf);
+		}
+		pos = nl ? end + 1 : len;
+	}
+	return 0;
+}
+
+static int
+tok_encode(struct tok_opts *o, const char *input)
+{
+	struct ad_error      e = { 0 };
+	struct ad_atomic     out;
+	struct ad_map        m;
+	struct bpe          *b;
+	int                  rc, nt = tok_threads(o);
+
+	if ((rc = tok_load(o, &b)) != 0)
+		return rc;
+	if (ad_map_file(input, &m, &e) != 0) {
+		bpe_free(b);
+		return cli_fail(&e);
+	}
+	if (ad_atomic_open(&out, o->output ? o->output : "-", &e) != 0) {
+		ad_map_release(&m);
+		bpe_free(b);
+		return cli_fail(&e);
+	}
+	if (o->stream) {
+		uint32_t       *ids = NULL;
+		size_t          n = 0, cap = 0;
+		struct text_out t = { 0 };
+
+		rc = bpe_encode_parallel(b, nt, m.data, m.size, &ids, &n, &cap, &e);
+		for (size_t i = 0; rc == 0 && i < n; i++) {
+			size_t tl;
+			const uint8_t *tb = bpe_token_bytes(b, ids[i], &tl);
+			if (out_reserve(&t, 12) != 0) {
+				rc = ad_fail(&e, AD_ENOMEM, "out of memory");
+				break;
+			}
+			t.len = (size_t)(put_u32(t.buf + t.len, ids[i]) - t.buf);
+			/* A line break after a token that ends a line keeps files readable. */
+			t.buf[t.len++] = tl > 0 && tb[tl - 1] == '\n' ? '\n' : ' ';
+			if (t.len > (1u << 20)) {
+				fwrite(t.buf, 1, t.len, out.f);
+				t.len = 0;
+			}
+		}
+		if (rc == 0 && n > 0)
+			t.buf[t.len - 1] = '\n';
+		if (rc == 0)
+			fwrite(t.buf, 1, t.len, out.f);
+		ad_free(ids);
+		ad_free(t.buf);
+	} else {
+		/* Lines in batches of blocks; each block encoded by one thread into
+		 * its own buffer, the buffers written in order. */
+		enum { BLOCK = 256 << 10 };
+		struct blk {
+			size_t a, z;
+			struct text_out out;
+			int rc;
+			struct ad_error err;
+		} *blk = NULL;
+		struct bpe_encoder **encs = ad_calloc((size_t)nt, sizeof *encs);
+		uint32_t           **tids = ad_calloc((size_t)nt, sizeof *tids);
+		size_t              *tcap = ad_calloc((size_t)nt, sizeof *tcap);
+		size_t               nb = (size_t)nt * 4, pos = 0;
+
+		rc = 0;
+		if (encs == NULL || tids == NULL || tcap == NULL ||
+		    (blk = ad_calloc(nb, sizeof *blk)) == NULL)
+			rc = ad_fail(&e, AD_ENOMEM, "out of memory");
+		for (int t = 0; t < nt && rc == 0; t++)
+			rc = bpe_encoder_new(b, &encs[t], &e);
+		while (rc == 0 && pos < m.size) {
+			size_t k = 0;
+			for (; k < nb && pos < m.size; k++) {
+				size_t z = pos + BLOCK < m.size ? pos + BLOCK : m.size;
+				const uint8_t *nl = z < m.size ? memchr(m.data + z, '\n', m.size - z) : NULL;
+				if (z < m.size)
+					z = nl ? (size_t)(nl - m.data) + 1 : m.size;
+				blk[k].a = pos;
+				blk[k].z = z;
+				blk[k].out.len = 0;
+				blk[k].rc = 0;
+				pos = z;
+			}
+			/* Block j is written only by the thread that runs iteration j,
+			 * with that thread's encoder and id scratch. */
+			#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+			for (size_t j = 0; j < k; j++) {
+				int t = 0;
+#ifdef _OPENMP
+				t = omp_get_thread_num();
+#endif
+				blk[j].rc = encode_lines(encs[t], m.data + blk[j].a, blk[j].z - blk[j].a,
+				    &blk[j].out, &tids[t], &tcap[t], &blk[j].err);
+			}
+			for (size_t j = 0; j < k && rc == 0; j++) {
+				if (blk[j].rc != 0) {
+					rc = blk[j].rc;
+					e = blk[j].err;
+					break;
+				}
+				fwrite(blk[j].out.buf, 1, blk[j].out.len, out.f);
+			}
+		}
+		for (int t = 0; encs != NULL && t < nt; t++) {
+			bpe_encoder_free(encs[t]);
+			ad_free(tids[t]);
+		}
+		for (size_t j = 0; blk != NULL && j < nb; j++)
+			ad_free(blk[j].out.buf);
+		ad_free(blk);
+		ad_free(encs);
+		ad_free(tids);
+		ad_free(tcap);
+	}
+	ad_map_release(&m);
+	bpe_free(b);
+	if (rc != 0) {
+		ad_atomic_abort(&out);
+		ad_error_prefix(&e, "%s", strcmp(input, "-") == 0 ? "<stdin>" : input);
+		return cli_fail(&e);
+	}
+	if (ad_atomic_commit(&out, &e) != 0)
+		return cli_fail(&e);
+	return CLI_EXIT_OK;
+}
+
+/* ---- decode ------------------------------------------------------------- */
+
+static int
+tok_decode(struct tok_opts *o, const char *input)
+{
+	struct ad_error  e = { 0 };
+	struct ad_atomic out;
+	struct ad_map    m;
+	struct bpe      *b;
+	uint8_t         *bytes = NULL;
+	size_t           blen = 0, bcap = 0, line = 1;
+	const char      *name = strcmp(input, "-") == 0 ? "<stdin>" : input;
+	uint32_t         nids;
+	int              rc = 0;
+
+	if ((rc = tok_load(o, &b)) != 0)
+		return rc;
+	nids = bpe_vocab_size(b);
+	if (ad_map_file(input, &m, &e) != 0) {
+		bpe_free(b);
+		return cli_fail(&e);
+	}
+	if (ad_atomic_open(&out, o->output ? o->output : "-", &e) != 0) {
+		ad_map_release(&m);
+		bpe_free(b);
+		return cli_fail(&e);
+	}
+	for (size_t i = 0; i < m.size && rc == 0;) {
+		uint8_t c = m.data[i];
+		if (c == ' ' || c == '\t' || c == '\r') {
+			i++;
+		} else if (c == '\n') {
+			if (!o->stream) {
+				if (blen + 1 > bcap) {
+					uint8_t *p = ad_realloc(bytes, bcap = bcap * 2 + 4096);
+					if (p == NULL) {
+						rc = ad_fail(&e, AD_ENOMEM, "out of memory");
+						break;
+					}
+					bytes = p;
+				}
+				bytes[blen++] = '\n';
+			}
+			line++;
+			i++;
+		} else if (c >= '0' && c <= '9') {
+			uint64_t v = 0;
+			size_t   st = i;
+			while (i < m.size && m.data[i] >= '0' && m.data[i] <= '9' && v < (1ull << 33))
+				v = v * 10 + (uint64_t)(m.data[i++] - '0');
+			if (i < m.size && m.data[i] > ' ') {
+				rc = ad_fail(&e, AD_EFORMAT, "%s:%zu: '%.*s' is not a token id", name, line,
+				    (int)(i + 1 - st > 20 ? 20 : i + 1 - st), (const char *)m.data + st);
+			} else if (v >= nids) {
+				rc = ad_fail(&e, AD_EFORMAT, "%s:%zu: id %llu is not a token of %s (%u ids)",
+				    name, line, (unsigned long long)v, o->vocab, nids);
+			} else {
+				uint32_t id = (uint32_t)v;
+				if (bpe_decode(b, &id, 1, &bytes, &blen, &bcap, &e) != 0) {
+					ad_error_prefix(&e, "%s:%zu", name, line);
+					rc = e.code;
+				}
+			}
+		} else {
+			rc = ad_fail(&e, AD_EFORMAT, "%s:%zu: '%c' where a token id was expected "
+			    "(not a token file?)", name, line, c >= 0x20 && c < 0x7f ? c : '?');
+		}
+		if (blen > (1u << 20)) {
+			fwrite(bytes, 1, blen, out.f);
+			blen = 0;
+		}
+	}
+	if (rc == 0)
+		fwrite(bytes, 1, blen, out.f);
+	ad_free(bytes);
+	ad_map_release(&m);
+	bpe_free(b);
+	if (rc != 0) {
+		ad_atomic_abort(&out);
+		return cli_fail(&e);
+	}
+	if (ad_atomic_commit(&out, &e) != 0)
+		return cli_fail(&e);
+	return CLI_EXIT_OK;
+}
+
+/* ---- info --------------------------------------------------------------- */
+
+static int
+tok_info(struct tok_opts *o, int nfiles, char **files)
+{
+	struct ad_error e = { 0 };
+	struct ad_json  j;
+	struct bpe     *b;
+	const char     *pname;
+	int             rc, nt = tok_threads(o);
+	char            ident[17];
+
+	if ((rc = tok_load(o, &b)) != 0)
+		return rc;
+	pname = bpe_pattern_name(b);
+	snprintf(ident, sizeof ident, "%016llx", (unsigned long long)bpe_identity(b));
+	if (o->common.json) {
+		ad_json_init(&j, stdout, 1);
+		ad_json_object_begin(&j);
+		ad_json_key(&j, "vocabulary");
+		ad_json_string(&j, o->vocab);
+		ad_json_key(&j, "ids");
+		ad_json_uint(&j, bpe_vocab_size(b));
+		ad_json_key(&j, "tokens");
+		ad_json_uint(&j, bpe_num_tokens(b));
+		ad_json_key(&j, "pattern_name");
+		if (pname)
+			ad_json_string(&j, pname);
+		else
+			ad_json_null(&j);
+		ad_json_key(&j, "pattern");
+		ad_json_string(&j, bpe_pattern(b));
+		ad_json_key(&j, "normalize");
+		ad_json_string(&j, norm_name(bpe_normalization(b)));
+		ad_json_key(&j, "casefold");
+		ad_json_bool(&j, bpe_casefold(b));
+		ad_json_key(&j, "specials");
+		ad_json_array_begin(&j);
+		for (uint32_t i = 0; i < bpe_num_specials(b); i++) {
+			size_t         l;
+			const uint8_t *s = bpe_token_bytes(b, bpe_special_id(b, i), &l);
+			ad_json_object_begin(&j);
+			ad_json_key(&j, "id");
+			ad_json_uint(&j, bpe_special_id(b, i));
+			ad_json_key(&j, "text");
+			ad_json_string_n(&j, (const char *)s, l);
+			ad_json_object_end(&j);
+		}
+		ad_json_array_end(&j);
+		ad_json_key(&j, "identity");
+		ad_json_string(&j, ident);
+		ad_json_key(&j, "files");
+		ad_json_array_begin(&j);
+	} else {
+		printf("vocabulary  %s\n", o->vocab);
+		printf("ids         %u (%u regular tokens, %u special)\n", bpe_vocab_size(b),
+		    bpe_num_tokens(b), bpe_num_specials(b));
+		printf("pattern     %s%s%s\n", pname ? pname : "", pname ? ": " : "", bpe_pattern(b));
+		printf("normalize   %s\n", norm_name(bpe_normalization(b)));
+		printf("casefold    %s\n", bpe_casefold(b) ? "yes" : "no");
+		for (uint32_t i = 0; i < bpe_num_specials(b); i++) {
+			size_t         l;
+			const uint8_t *s = bpe_token_bytes(b, bpe_special_id(b, i), &l);
+			printf("special     %u ", bpe_special_id(b, i));
+			ad_json_write_string(stdout, (const char *)s, l);
+			putchar('\n');
+		}
+		printf("identity    %s\n", ident);
+	}
+	for (int f = 0; f < nfiles && rc == 0; f++) {
+		struct ad_map m;
+		uint32_t     *ids = NULL;
+		size_t        n = 0, cap = 0;
+		double        t0, dt;
+
+		if ((rc = ad_map_file(files[f], &m, &e)) != 0)
+			break;
+		t0 = ad_now();
+		rc = bpe_encode_parallel(b, nt, m.data, m.size, &ids, &n, &cap, &e);
+		dt = ad_now() - t0;
+		if (rc == 0 && o->common.json) {
+			ad_json_object_begin(&j);
+			ad_json_key(&j, "file");
+			ad_json_string(&j, files[f]);
+			ad_json_key(&j, "bytes");
+			ad_json_uint(&j, m.size);
+			ad_json_key(&j, "tokens");
+			ad_json_uint(&j, n);
+			ad_json_key(&j, "bytes_per_token");
+			ad_json_double(&j, n ? (double)m.size / (double)n : 0);
+			ad_json_key(&j, "encode_seconds");
+			ad_json_double(&j, dt);
+			ad_json_key(&j, "threads");
+			ad_json_int(&j, nt);
+			ad_json_object_end(&j);
+		} else if (rc == 0) {
+			printf("file        %s: %zu bytes, %zu tokens, %.3f bytes/token; encoded in "
+			    "%.3fs (%.1f MB/s, %d thread%s)\n", files[f], m.size, n,
+			    n ? (double)m.size / (double)n : 0.0, dt, dt > 0 ? (double)m.size / 1e6 / dt : 0.0,
+			    nt, nt == 1 ? "" : "s");
+		}
+		ad_free(ids);
+		ad_map_release(&m);
+	}
+	if (o->common.json && rc == 0) {
+		ad_json_array_end(&j);
+		ad_json_object_end(&j);
+		ad_json_end(&j);
+	}
+	bpe_free(b);
+	return rc != 0 ? cli_fail(&e) : CLI_EXIT_OK;
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+int
+cmd_tokenize(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output",        required_argument, NULL, 'o' },
+		{ "vocab",         required_argument, NULL, 't' },
+		{ "vocab-size",    required_argument, NULL, 'V' },
+		{ "pattern",       required_argument, NULL, 'p' },
+		{ "normalize",     required_argument, NULL, 'N' },
+		{ "casefold",      no_argument,       NULL, 'c' },
+		{ "special",       required_argument, NULL, 's' },
+		{ "min-frequency", required_argument, NULL, 'm' },
+		{ "stream",        no_argument,       NULL, 'S' },
+		{ "json",          no_argument,       NULL, 'j' },
+		{ "threads",       required_argument, NULL, 'T' },
+		{ "quiet",         no_argument,       NULL, 'q' },
+		{ "help",          no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct tok_opts o = { .norm = NORM_NONE, .min_freq = 2 };
+	const char     *sub;
+	uint64_t        v;
+	int             c, rc, normset = 0;
+
+	if (argc < 2) {
+		fputs(tokenize_help, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	sub = argv[1];
+	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)
+		return cli_help(tokenize_help);
+	if (strcmp(sub, "train") != 0 && strcmp(sub, "encode") != 0 && strcmp(sub, "decode") != 0 &&
+	    strcmp(sub, "info") != 0)
+		return cli_usage("tokenize", "'%s' is not one of train, encode, decode, info", sub);
+	argc--;
+	argv++;
+	optind = 1;
+	if ((o.specials = calloc((size_t)argc + 1, sizeof *o.specials)) == NULL)
+		return cli_failf("out of memory");
+	while ((c = cli_getopt(argc, argv, "o:t:qh", longopts, "tokenize")) != -1) {
+		rc = 0;
+		switch (c) {
+		case 'o': o.output = optarg; break;
+		case 't': o.vocab = optarg; break;
+		case 'V': rc = cli_u64("tokenize", "--vocab-size", optarg, 256, 1u << 30, &o.vocab_size); break;
+		case 'p': o.pattern = optarg; break;
+		case 'N':
+			if (norm_parse(optarg, &o.norm) != 0)
+				rc = cli_usage("tokenize", "--normalize: '%s' is not none, nfc or nfkc", optarg);
+			normset = 1;
+			break;
+		case 'c': o.casefold = 1; break;
+		case 's':
+			if (*optarg == '\0')
+				rc = cli_usage("tokenize", "--special: a special token cannot be empty");
+			for (size_t k = 0; rc == 0 && k < o.nspecials; k++)
+				if (strcmp(o.specials[k], optarg) == 0)
+					rc = cli_usage("tokenize", "--special: '%s' given twice", optarg);
+			o.specials[o.nspecials++] = optarg;
+			break;
+		case 'm': rc = cli_u64("tokenize", "--min-frequency", optarg, 1, UINT64_MAX, &o.min_freq); break;
+		case 'S': o.stream = 1; break;
+		case 'j': o.common.json = 1; break;
+		case 'T':
+			rc = cli_u64("tokenize", "--threads", optarg, 1, 4096, &v);
+			o.common.threads = (int)v;
+			break;
+		case 'q': o.common.quiet = 1; break;
+		case 'h': free(o.specials); return cli_help(tokenize_help);
+		default:  free(o.specials); return CLI_EXIT_USAGE;
+		}
+		if (rc != 0) {
+			free(o.specials);
+			return rc;
+		}
+	}
+	cli_apply_threads(&o.common);
+	if (strcmp(sub, "train") == 0) {
+		rc = tok_train(&o, argc - optind, argv + optind);
+	} else {
+		if (o.vocab == NULL)
+			rc = cli_usage("tokenize", "%s: give the vocabulary with -t VOCAB", sub);
+		else if (normset || o.casefold || o.vocab_size || o.min_freq != 2)
+			rc = cli_usage("tokenize", "%s: --vocab-size, --normalize, --casefold and "
+			    "--min-frequency are training options (a vocabulary keeps its own)", sub);
+		else if (strcmp(sub, "info") == 0)
+			rc = tok_info(&o, argc - optind, argv + optind);
+		else if (argc - optind > 1)
+			rc = cli_usage("tokenize", "%s: one input file at most", sub);
+		else if (o.common.json)
+			rc = cli_usage("tokenize", "%s: --json is for info", sub);
+		else if (strcmp(sub, "encode") == 0)
+			rc = tok_encode(&o, optind < argc ? argv[optind] : "-");
+		else
+			rc = tok_decode(&o, optind < argc ? argv[optind] : "-");
+	}
+	free(o.specials);
+	return rc;
+}
