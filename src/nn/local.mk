@@ -1,1 +1,14 @@
-# (module nn: sources are added here as it lands)
+# The transformer: kernels, the GPT-2 model, AdamW, the objective, checkpoints.
+libautodidact_a_SOURCES += \
+	src/nn/gemm.c \
+	src/nn/layers.c \
+	src/nn/gpt.c \
+	src/nn/train.c \
+	src/nn/ckpt.c
+noinst_HEADERS += src/nn/nn.h
+
+check_PROGRAMS += tests/check_nn
+TESTS += tests/check_nn
+tests_check_nn_SOURCES = tests/check_nn.c $(TU_SOURCES)
+tests_check_nn_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_check_nn_LDADD = $(CHECK_LDADD)

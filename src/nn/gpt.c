@@ -1,0 +1,561 @@
+/*
+ * gpt.c — the GPT-2 model: configuration, parameters, activations, the
+ * forward and backward passes over a batch, and single-token steps with a
+ * key/value cache for generation.
+ *
+ * Reads top to bottom in pipeline order: embeddings, L blocks of
+ * (LayerNorm, attention, residual, LayerNorm, MLP, residual), the final
+ * LayerNorm and the tied output layer; backward in the opposite order.
+ */
+#include "config.h"
+
+#include <assert.h>
+#include <math.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "nn/nn.h"
+
+/* ------------------------------------------------------------------------
+ * Configuration
+ * ------------------------------------------------------------------------ */
+
+static const struct {
+	const char *name;
+	uint32_t    L, NH, C, T;
+} gpt_presets[] = {
+	{ "tiny",  2, 2,  32,  32 },   /* tests: ~0.01 M + the embedding */
+	{ "small", 4, 4, 128, 128 },   /* shape S: 1.33 M parameters at V = 4096 */
+	{ "base",  6, 6, 384, 256 },   /* shape M: 12.3 M parameters at V = 4096 */
+};
+
+int
+gpt_preset(const char *name, struct gpt_config *cfg)
+{
+	for (size_t i = 0; i < sizeof gpt_presets / sizeof gpt_presets[0]; i++)
+		if (strcmp(name, gpt_presets[i].name) == 0) {
+			cfg->L = gpt_presets[i].L;
+			cfg->NH = gpt_presets[i].NH;
+			cfg->C = gpt_presets[i].C;
+			cfg->T = gpt_presets[i].T;
+			return 0;
+		}
+	return -1;
+}
+
+const char *
+gpt_preset_list(void)
+{
+	return "tiny (2 layers, 2 heads, width 32, context 32), "
+	       "small (4, 4, 128, 128), base (6, 6, 384, 256)";
+}
+
+int
+gpt_config_check(const struct gpt_config *c, struct ad_error *e)
+{
+	if (c->L < 1 || c->L > 256)
+		return ad_fail(e, AD_EINVAL, "%u layers: give --layers between 1 and 256", c->L);
+	if (c->NH < 1 || c->C < 1 || c->C % c->NH != 0)
+		return ad_fail(e, AD_EINVAL,
+		    "width %u is not divisible by %u heads: change --dim or --heads so that "
+		    "the width is a multiple of the heads", c->C, c->NH);
+	if (c->C > 16384)
+		return ad_fail(e, AD_EINVAL, "width %u: give --dim of at most 16384", c->C);
+	if (c->T < 2 || c->T > 65536)
+		return ad_fail(e, AD_EINVAL, "context %u: give --context between 2 and 65536", c->T);
+	if (c->V < 2 || c->Vin != c->V + 1)
+		return ad_fail(e, AD_EINVAL, "vocabulary of %u tokens: at least 2 are needed", c->V);
+	return 0;
+}
+
+void
+gpt_tensor_sizes(const struct gpt_config *c, size_t s[GPT_NTENSORS])
+{
+	size_t L = c->L, C = c->C;
+
+	s[0] = (size_t)c->Vin * C;   /* wte */
+	s[1] = (size_t)c->T * C;     /* wpe */
+	s[2] = L * C;                /* ln1w */
+	s[3] = L * C;                /* ln1b */
+	s[4] = L * 3 * C * C;        /* qkvw */
+	s[5] = L * 3 * C;            /* qkvb */
+	s[6] = L * C * C;            /* attprojw */
+	s[7] = L * C;                /* attprojb */
+	s[8] = L * C;                /* ln2w */
+	s[9] = L * C;                /* ln2b */
+	s[10] = L * 4 * C * C;       /* fcw */
+	s[11] = L * 4 * C;           /* fcb */
+	s[12] = L * C * 4 * C;       /* fcprojw */
+	s[13] = L * C;               /* fcprojb */
+	s[14] = C;                   /* lnfw */
+	s[15] = C;                   /* lnfb */
+}
+
+static const char *const gpt_names[GPT_NTENSORS] = {
+	"wte", "wpe", "ln1w", "ln1b", "qkvw", "qkvb", "attprojw", "attprojb",
+	"ln2w", "ln2b", "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb",
+};
+
+const char *
+gpt_tensor_name(int i)
+{
+	return i >= 0 && i < GPT_NTENSORS ? gpt_names[i] : "?";
+}
+
+int
+gpt_tensor_decays(int i)
+{
+	/* Embeddings and the four weight matrices; no biases, no LayerNorm. */
+	return i == 0 || i == 1 || i == 4 || i == 6 || i == 10 || i == 12;
+}
+
+uint64_t
+gpt_param_count(const struct gpt_config *c)
+{
+	size_t   s[GPT_NTENSORS];
+	uint64_t n = 0;
+
+	gpt_tensor_sizes(c, s);
+	for (int i = 0; i < GPT_NTENSORS; i++)
+		n += s[i];
+	return n;
+}
+
+/* Point the 16 named tensors into one block. */
+static void
+gpt_point(struct gpt_params *p, float *mem, const struct gpt_config *c)
+{
+	size_t s[GPT_NTENSORS];
+	float **t[GPT_NTENSORS] = {
+		&p->wte, &p->wpe, &p->ln1w, &p->ln1b, &p->qkvw, &p->qkvb, &p->attprojw,
+		&p->attprojb, &p->ln2w, &p->ln2b, &p->fcw, &p->fcb, &p->fcprojw, &p->fcprojb,
+		&p->lnfw, &p->lnfb,
+	};
+
+	gpt_tensor_sizes(c, s);
+	for (int i = 0; i < GPT_NTENSORS; i++) {
+		*t[i] = mem;
+		mem += s[i];
+	}
+}
+
+int
+gpt_new(struct gpt **out, const struct gpt_config *cfg, struct ad_error *e)
+{
+	struct gpt *g;
+	int         rc;
+
+	if ((rc = gpt_config_check(cfg, e)) != 0)
+		return rc;
+	if ((g = ad_calloc(1, sizeof *g)) == NULL)
+		return ad_fail(e, AD_ENOMEM, "out of memory for a model");
+	g->cfg = *cfg;
+	g->nparams = (size_t)gpt_param_count(cfg);
+	if ((g->param_mem = ad_calloc(g->nparams, sizeof(float))) == NULL) {
+		ad_free(g);
+		return ad_fail(e, AD_ENOMEM, "out of memory for %zu parameters (%.1f MB)",
+		    (size_t)gpt_param_count(cfg), gpt_param_count(cfg) * 4 / 1e6);
+	}
+	gpt_point(&g->params, g->param_mem, cfg);
+	*out = g;
+	return 0;
+}
+
+void
+gpt_free(struct gpt *g)
+{
+	if (g == NULL)
+		return;
+	ad_free(g->param_mem);
+	ad_free(g->grad_mem);
+	ad_free(g->act_mem);
+	ad_free(g->gact_mem);
+	ad_free(g);
+}
+
+void
+gpt_init(struct gpt *g, struct ad_rng *rng)
+{
+	const struct gpt_config *c = &g->cfg;
+	size_t                   s[GPT_NTENSORS];
+	float                   *p = g->param_mem;
+	double                   resid = 0.02 / sqrt(2.0 * c->L);
+
+	gpt_tensor_sizes(c, s);
+	for (int i = 0; i < GPT_NTENSORS; i++) {
+		for (size_t j = 0; j < s[i]; j++) {
+			switch (i) {
+			case 0: case 1: case 4: case 10:
+				p[j] = (float)(0.02 * ad_rng_normal(rng));
+				break;
+			case 6: case 12:  /* residual projections */
+				p[j] = (float)(resid * ad_rng_normal(rng));
+				break;
+			case 2: case 8: case 14:  /* LayerNorm weights */
+				p[j] = 1.0f;
+				break;
+			default:  /* biases */
+				p[j] = 0.0f;
+			}
+		}
+		p += s[i];
+	}
+}
+
+/* Floats of activations and of block-gradient scratch for (B, Tb). */
+static void
+gpt_act_sizes(const struct gpt_config *c, size_t B, size_t Tb, size_t *acts, size_t *gacts)
+{
+	size_t L = c->L, C = c->C, NH = c->NH, BT = B * Tb;
+
+	*acts = BT * C                      /* encoded */
+	      + L * BT * (C * 8 + 8 * C + 4) /* ln1 qkv(3) atty res2 ln2 res3 | fch fch_gelu | stats */
+	      + L * B * NH * Tb * Tb        /* att */
+	      + BT * C + 2 * BT             /* lnf, lnf stats */
+	      + BT * (size_t)c->V           /* logits */
+	      + BT;                         /* losses */
+	*gacts = BT * C * 3 + BT * 3 * C + BT * C + B * NH * Tb * Tb + 2 * BT * 4 * C;
+}
+
+uint64_t
+gpt_train_bytes(const struct gpt_config *c, size_t B, size_t Tb)
+{
+	size_t a, ga;
+
+	gpt_act_sizes(c, B, Tb, &a, &ga);
+	/* activations, block gradients, params, grads, two moments */
+	return ((uint64_t)a + ga + 4 * gpt_param_count(c)) * sizeof(float);
+}
+
+int
+gpt_alloc(struct gpt *g, size_t B, size_t Tb, int grads, struct ad_error *e)
+{
+	const struct gpt_config *c = &g->cfg;
+	size_t                   a, ga, L = c->L, C = c->C, NH = c->NH, BT = B * Tb;
+	float                   *p;
+
+	if (Tb > c->T || B == 0 || Tb == 0)
+		return ad_fail(e, AD_EINVAL, "a batch of %zu x %zu does not fit a context of %u",
+		    B, Tb, c->T);
+	gpt_act_sizes(c, B, Tb, &a, &ga);
+	ad_free(g->act_mem);
+	ad_free(g->gact_mem);
+	g->gact_mem = NULL;
+	if ((g->act_mem = ad_mallocarray(a, sizeof(float))) == NULL)
+		return ad_fail(e, AD_ENOMEM, "out of memory for activations of a %zu x %zu batch "
+		    "(%.0f MB): use a smaller --batch or --context", B, Tb, a * 4 / 1e6);
+	if (grads) {
+		if ((g->gact_mem = ad_mallocarray(ga, sizeof(float))) == NULL ||
+		    (g->grad_mem == NULL &&
+		     (g->grad_mem = ad_calloc(g->nparams, sizeof(float))) == NULL)) {
+			ad_free(g->act_mem);
+			ad_free(g->gact_mem);
+			g->act_mem = g->gact_mem = NULL;
+			return ad_fail(e, AD_ENOMEM, "out of memory for gradients: use a smaller "
+			    "--batch or --context");
+		}
+		gpt_point(&g->grads, g->grad_mem, c);
+	}
+	g->B = B;
+	g->Tb = Tb;
+	p = g->act_mem;
+#define TAKE(field, n) do { g->acts.field = p; p += (n); } while (0)
+	TAKE(encoded, BT * C);
+	TAKE(ln1, L * BT * C);
+	TAKE(ln1_mean, L * BT);
+	TAKE(ln1_rstd, L * BT);
+	TAKE(qkv, L * BT * 3 * C);
+	TAKE(atty, L * BT * C);
+	TAKE(att, L * B * NH * Tb * Tb);
+	TAKE(res2, L * BT * C);
+	TAKE(ln2, L * BT * C);
+	TAKE(ln2_mean, L * BT);
+	TAKE(ln2_rstd, L * BT);
+	TAKE(fch, L * BT * 4 * C);
+	TAKE(fch_gelu, L * BT * 4 * C);
+	TAKE(res3, L * BT * C);
+	TAKE(lnf, BT * C);
+	TAKE(lnf_mean, BT);
+	TAKE(lnf_rstd, BT);
+	TAKE(logits, BT * c->V);
+	TAKE(losses, BT);
+#undef TAKE
+	if (grads) {
+		p = g->gact_mem;
+#define TAKE(field, n) do { g->gacts.field = p; p += (n); } while (0)
+		TAKE(dres, BT * C);
+		TAKE(dres2, BT * C);
+		TAKE(dln, BT * C);
+		TAKE(dqkv, BT * 3 * C);
+		TAKE(datty, BT * C);
+		TAKE(datt, B * NH * Tb * Tb);
+		TAKE(dfch, BT * 4 * C);
+		TAKE(dfch_gelu, BT * 4 * C);
+#undef TAKE
+	}
+	if (nn_sgemm_prepare() != 0)
+		return ad_fail(e, AD_ENOMEM, "out of memory for the matrix-product buffers");
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Forward and backward over a batch
+ * ------------------------------------------------------------------------ */
+
+/* Per-layer views of the parameters and activations. */
+struct gpt_layer {
+	float *ln1w, *ln1b, *qkvw, *qkvb, *attprojw, *attprojb, *ln2w, *ln2b;
+	float *fcw, *fcb, *fcprojw, *fcprojb;
+};
+
+static struct gpt_layer
+gpt_layer_of(const struct gpt_params *p, const struct gpt_config *c, size_t l)
+{
+	size_t           C = c->C;
+	struct gpt_layer w = {
+		p->ln1w + l * C, p->ln1b + l * C, p->qkvw + l * 3 * C * C, p->qkvb + l * 3 * C,
+		p->attprojw + l * C * C, p->attprojb + l * C, p->ln2w + l * C, p->ln2b + l * C,
+		p->fcw + l * 4 * C * C, p->fcb + l * 4 * C, p->fcprojw + l * 4 * C * C,
+		p->fcprojb + l * C,
+	};
+	return w;
+}
+
+double
+gpt_forward(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
+    const uint8_t *mask, size_t B, size_t Tb)
+{
+	const struct gpt_config *c = &g->cfg;
+	struct gpt_acts         *a = &g->acts;
+	size_t                   C = c->C, NH = c->NH, BT = B * Tb;
+	size_t                   SBT = g->B * g->Tb;   /* the layer stride: allocated rows */
+	size_t                   Satt = g->B * NH * g->Tb * g->Tb;
+	const float             *residual;
+	double                   total;
+	size_t                   counted = 0;
+
+	assert(B <= g->B && Tb <= g->Tb);
+	nn_encoder_forward(a->encoded, inputs, g->params.wte, g->params.wpe, B, Tb, C);
+	residual = a->encoded;
+	for (size_t l = 0; l < c->L; l++) {
+		struct gpt_layer w = gpt_layer_of(&g->params, c, l);
+		float *ln1 = a->ln1 + l * SBT * C, *qkv = a->qkv + l * SBT * 3 * C;
+		float *atty = a->atty + l * SBT * C, *att = a->att + l * Satt;
+		float *res2 = a->res2 + l * SBT * C, *ln2 = a->ln2 + l * SBT * C;
+		float *fch = a->fch + l * SBT * 4 * C, *fchg = a->fch_gelu + l * SBT * 4 * C;
+		float *res3 = a->res3 + l * SBT * C;
+
+		nn_layernorm_forward(ln1, a->ln1_mean + l * SBT, a->ln1_rstd + l * SBT, residual,
+		    w.ln1w, w.ln1b, BT, C);
+		nn_matmul_forward(qkv, ln1, w.qkvw, w.qkvb, BT, C, 3 * C);
+		nn_attention_forward(atty, att, qkv, B, Tb, C, NH);
+		nn_matmul_forward(res2, atty, w.attprojw, w.attprojb, BT, C, C);
+		nn_residual_forward(res2, residual, res2, BT * C);
+		nn_layernorm_forward(ln2, a->ln2_mean + l * SBT, a->ln2_rstd + l * SBT, res2,
+		    w.ln2w, w.ln2b, BT, C);
+		nn_matmul_forward(fch, ln2, w.fcw, w.fcb, BT, C, 4 * C);
+		nn_gelu_forward(fchg, fch, BT * 4 * C);
+		nn_matmul_forward(res3, fchg, w.fcprojw, w.fcprojb, BT, 4 * C, C);
+		nn_residual_forward(res3, res2, res3, BT * C);
+		residual = res3;
+	}
+	nn_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, residual, g->params.lnfw,
+	    g->params.lnfb, BT, C);
+	/* The output layer is the token embedding (rows < V), transposed. */
+	nn_matmul_forward(a->logits, a->lnf, g->params.wte, NULL, BT, C, c->V);
+	if (targets == NULL)
+		return 0;
+	total = nn_crossentropy_forward(a->losses, a->logits, targets, mask, BT, c->V, c->V);
+	for (size_t i = 0; i < BT; i++)
+		counted += mask == NULL || mask[i];
+	g->loss = counted ? total / (double)counted : 0;
+	return g->loss;
+}
+
+void
+gpt_zero_grad(struct gpt *g)
+{
+	if (g->grad_mem != NULL)
+		memset(g->grad_mem, 0, g->nparams * sizeof(float));
+}
+
+void
+gpt_backward(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
+    const uint8_t *mask, float scale)
+{
+	const struct gpt_config *c = &g->cfg;
+	struct gpt_acts         *a = &g->acts;
+	struct gpt_grad_acts    *d = &g->gacts;
+	struct gpt_params       *gp = &g->grads;
+	size_t                   C = c->C, NH = c->NH, B = g->B, Tb = g->Tb, BT = B * Tb;
+	size_t                   SBT = g->B * g->Tb, Satt = g->B * NH * g->Tb * g->Tb;
+
+	/* losses = crossentropy(logits): logits become dlogits. */
+	nn_crossentropy_backward(a->logits, targets, mask, scale, BT, c->V, c->V);
+	/* logits = lnf wte^T */
+	memset(d->dln, 0, BT * C * sizeof(float));
+	nn_matmul_backward(d->dln, gp->wte, NULL, a->logits, a->lnf, g->params.wte, BT, C, c->V);
+	/* lnf = layernorm(res3[L-1]) */
+	memset(d->dres, 0, BT * C * sizeof(float));
+	nn_layernorm_backward(d->dres, gp->lnfw, gp->lnfb, d->dln,
+	    a->res3 + (c->L - 1) * SBT * C, g->params.lnfw, a->lnf_mean, a->lnf_rstd, BT, C);
+
+	for (size_t l = c->L; l-- > 0;) {
+		struct gpt_layer w = gpt_layer_of(&g->params, c, l);
+		struct gpt_layer dw = gpt_layer_of(gp, c, l);
+		const float *residual = l == 0 ? a->encoded : a->res3 + (l - 1) * SBT * C;
+		float *ln1 = a->ln1 + l * SBT * C, *qkv = a->qkv + l * SBT * 3 * C;
+		float *atty = a->atty + l * SBT * C, *att = a->att + l * Satt;
+		float *res2 = a->res2 + l * SBT * C, *ln2 = a->ln2 + l * SBT * C;
+		float *fch = a->fch + l * SBT * 4 * C, *fchg = a->fch_gelu + l * SBT * 4 * C;
+
+		/* res3 = res2 + fcproj(fchg): dres2 = dres3 */
+		memcpy(d->dres2, d->dres, BT * C * sizeof(float));
+		/* fcproj = fchg fcprojw^T + fcprojb */
+		memset(d->dfch_gelu, 0, BT * 4 * C * sizeof(float));
+		nn_matmul_backward(d->dfch_gelu, dw.fcprojw, dw.fcprojb, d->dres, fchg, w.fcprojw,
+		    BT, 4 * C, C);
+		/* fchg = gelu(fch) */
+		memset(d->dfch, 0, BT * 4 * C * sizeof(float));
+		nn_gelu_backward(d->dfch, fch, d->dfch_gelu, BT * 4 * C);
+		/* fch = ln2 fcw^T + fcb */
+		memset(d->dln, 0, BT * C * sizeof(float));
+		nn_matmul_backward(d->dln, dw.fcw, dw.fcb, d->dfch, ln2, w.fcw, BT, C, 4 * C);
+		/* ln2 = layernorm(res2) */
+		nn_layernorm_backward(d->dres2, dw.ln2w, dw.ln2b, d->dln, res2, w.ln2w,
+		    a->ln2_mean + l * SBT, a->ln2_rstd + l * SBT, BT, C);
+		/* res2 = residual + attproj(atty): dresidual = dres2 */
+		memcpy(d->dres, d->dres2, BT * C * sizeof(float));
+		/* attproj = atty attprojw^T + attprojb */
+		memset(d->datty, 0, BT * C * sizeof(float));
+		nn_matmul_backward(d->datty, dw.attprojw, dw.attprojb, d->dres2, atty, w.attprojw,
+		    BT, C, C);
+		/* atty = attention(qkv) */
+		memset(d->dqkv, 0, BT * 3 * C * sizeof(float));
+		nn_attention_backward(d->dqkv, d->datt, d->datty, qkv, att, B, Tb, C, NH);
+		/* qkv = ln1 qkvw^T + qkvb */
+		memset(d->dln, 0, BT * C * sizeof(float));
+		nn_matmul_backward(d->dln, dw.qkvw, dw.qkvb, d->dqkv, ln1, w.qkvw, BT, C, 3 * C);
+		/* ln1 = layernorm(residual) */
+		nn_layernorm_backward(d->dres, dw.ln1w, dw.ln1b, d->dln, residual, w.ln1w,
+		    a->ln1_mean + l * SBT, a->ln1_rstd + l * SBT, BT, C);
+	}
+	/* encoded = wte[inputs] + wpe */
+	nn_encoder_backward(gp->wte, gp->wpe, d->dres, inputs, B, Tb, C);
+}
+
+/* ------------------------------------------------------------------------
+ * Generation: one token at a time with a key/value cache
+ * ------------------------------------------------------------------------ */
+
+int
+gpt_kv_new(const struct gpt *g, struct gpt_kv **out, struct ad_error *e)
+{
+	const struct gpt_config *c = &g->cfg;
+	struct gpt_kv           *kv;
+	size_t                   C = c->C, T = c->T, n;
+	float                   *p;
+
+	n = 2 * (size_t)c->L * T * C + C + C + 3 * C + c->NH * T + C + 4 * C + c->V;
+	if ((kv = ad_calloc(1, sizeof *kv)) == NULL || (p = ad_calloc(n, sizeof(float))) == NULL) {
+		ad_free(kv);
+		return ad_fail(e, AD_ENOMEM, "out of memory for a key/value cache");
+	}
+	kv->T = T;
+	kv->k = p;      p += (size_t)c->L * T * C;
+	kv->v = p;      p += (size_t)c->L * T * C;
+	kv->x = p;      p += C;
+	kv->xb = p;     p += C;
+	kv->qkv = p;    p += 3 * C;
+	kv->att = p;    p += c->NH * T;
+	kv->atty = p;   p += C;
+	kv->h = p;      p += 4 * C;
+	kv->logits = p;
+	*out = kv;
+	return 0;
+}
+
+void
+gpt_kv_free(struct gpt_kv *kv)
+{
+	if (kv == NULL)
+		return;
+	ad_free(kv->k);
+	ad_free(kv);
+}
+
+void
+gpt_kv_reset(struct gpt_kv *kv)
+{
+	kv->pos = 0;
+}
+
+/* LayerNorm of one vector (the same arithmetic as nn_layernorm_forward). */
+static void
+kv_layernorm(float *out, const float *x, const float *w, const float *b, size_t C)
+{
+	float mean, rstd;
+
+	nn_layernorm_forward(out, &mean, &rstd, x, w, b, 1, C);
+}
+
+void
+gpt_kv_step(const struct gpt *g, struct gpt_kv *kv, uint32_t id)
+{
+	const struct gpt_config *c = &g->cfg;
+	const struct gpt_params *p = &g->params;
+	size_t                   C = c->C, NH = c->NH, hs = C / NH, T = c->T, pos = kv->pos;
+	float                    scale = (float)(1.0 / sqrt((double)hs));
+
+	for (size_t i = 0; i < C; i++)
+		kv->x[i] = p->wte[(size_t)id * C + i] + p->wpe[pos * C + i];
+	for (size_t l = 0; l < c->L; l++) {
+		struct gpt_layer w = gpt_layer_of(p, c, l);
+		float *kc = kv->k + l * T * C, *vc = kv->v + l * T * C;
+
+		kv_layernorm(kv->xb, kv->x, w.ln1w, w.ln1b, C);
+		nn_matvec(kv->qkv, w.qkvw, kv->xb, w.qkvb, C, 3 * C);
+		memcpy(kc + pos * C, kv->qkv + C, C * sizeof(float));
+		memcpy(vc + pos * C, kv->qkv + 2 * C, C * sizeof(float));
+		for (size_t h = 0; h < NH; h++) {
+			const float *q = kv->qkv + h * hs;
+			float       *a = kv->att + h * T, mx = -INFINITY, sum = 0, *o = kv->atty + h * hs;
+			for (size_t t2 = 0; t2 <= pos; t2++) {
+				const float *k = kc + t2 * C + h * hs;
+				float        s = 0;
+				for (size_t i = 0; i < hs; i++)
+					s += q[i] * k[i];
+				a[t2] = s * scale;
+				mx = a[t2] > mx ? a[t2] : mx;
+			}
+			for (size_t t2 = 0; t2 <= pos; t2++) {
+				a[t2] = expf(a[t2] - mx);
+				sum += a[t2];
+			}
+			memset(o, 0, hs * sizeof(float));
+			for (size_t t2 = 0; t2 <= pos; t2++) {
+				const float *v = vc + t2 * C + h * hs;
+				float        wgt = a[t2] / sum;
+				for (size_t i = 0; i < hs; i++)
+					o[i] += wgt * v[i];
+			}
+		}
+		nn_matvec(kv->xb, w.attprojw, kv->atty, w.attprojb, C, C);
+		for (size_t i = 0; i < C; i++)
+			kv->x[i] += kv->xb[i];
+		kv_layernorm(kv->xb, kv->x, w.ln2w, w.ln2b, C);
+		nn_matvec(kv->h, w.fcw, kv->xb, w.fcb, C, 4 * C);
+		for (size_t i = 0; i < 4 * C; i++) {
+			float x = kv->h[i];
+			kv->h[i] = 0.5f * x * (1.0f + tanhf(0.7978845608f * (x + 0.044715f * x * x * x)));
+		}
+		nn_matvec(kv->xb, w.fcprojw, kv->h, w.fcprojb, 4 * C, C);
+		for (size_t i = 0; i < C; i++)
+			kv->x[i] += kv->xb[i];
+	}
+	kv_layernorm(kv->xb, kv->x, p->lnfw, p->lnfb, C);
+	nn_matvec(kv->logits, p->wte, kv->xb, NULL, C, c->V);
+	kv->pos = pos + 1;
+}

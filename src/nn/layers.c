@@ -1,0 +1,653 @@
+/*
+ * layers.c — the layers of the transformer, each as an adjacent
+ * forward/backward pair, fast (float, OpenMP) then naive (_ref, double).
+ *
+ * Input: activations of the previous layer; output: this layer's. Backward
+ * passes ACCUMULATE into gradients the caller has zeroed, and each quotes
+ * the forward line it differentiates. See nn.h for shapes and for why no
+ * result depends on the thread count: every parallel loop below writes
+ * disjoint outputs, and every reduction over rows runs over all rows in
+ * order inside one thread.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "nn/nn.h"
+
+#define LN_EPS 1e-5
+#define GELU_K 0.7978845608028654   /* sqrt(2 / pi) */
+#define GELU_C 0.044715
+
+/* Columns per chunk when a reduction over rows is split among threads. */
+#define COL_CHUNK 64
+
+/* ------------------------------------------------------------------------
+ * Encoder: token + position embedding
+ * ------------------------------------------------------------------------ */
+
+void
+nn_encoder_forward(float *out, const uint32_t *inp, const float *wte, const float *wpe,
+    size_t B, size_t T, size_t C)
+{
+	long BT = (long)(B * T);
+
+	/* Race-free: each (b,t) row of out is written by one iteration. */
+	#pragma omp parallel for schedule(static)
+	for (long bt = 0; bt < BT; bt++) {
+		size_t       t = (size_t)bt % T;
+		float       *o = out + (size_t)bt * C;
+		const float *e = wte + (size_t)inp[bt] * C, *p = wpe + t * C;
+		for (size_t c = 0; c < C; c++)
+			o[c] = e[c] + p[c];
+	}
+}
+
+void
+nn_encoder_backward(float *dwte, float *dwpe, const float *dout, const uint32_t *inp,
+    size_t B, size_t T, size_t C)
+{
+	long nchunks = (long)((C + COL_CHUNK - 1) / COL_CHUNK);
+
+	/* o[c] = e[c] + p[c]: de[c] += do[c], dp[c] += do[c]. Race-free: each
+	 * chunk of channels is owned by one iteration, which runs over the rows
+	 * in order (repeated tokens add up in a fixed order). */
+	#pragma omp parallel for schedule(static)
+	for (long ch = 0; ch < nchunks; ch++) {
+		size_t c0 = (size_t)ch * COL_CHUNK, c1 = c0 + COL_CHUNK < C ? c0 + COL_CHUNK : C;
+		for (size_t bt = 0; bt < B * T; bt++) {
+			const float *d = dout + bt * C;
+			float       *de = dwte + (size_t)inp[bt] * C, *dp = dwpe + (bt % T) * C;
+			for (size_t c = c0; c < c1; c++) {
+				de[c] += d[c];
+				dp[c] += d[c];
+			}
+		}
+	}
+}
+
+void
+nn_encoder_forward_ref(double *out, const uint32_t *inp, const double *wte, const double *wpe,
+    size_t B, size_t T, size_t C)
+{
+	for (size_t b = 0; b < B; b++)
+		for (size_t t = 0; t < T; t++)
+			for (size_t c = 0; c < C; c++)
+				out[(b * T + t) * C + c] = wte[inp[b * T + t] * C + c] + wpe[t * C + c];
+}
+
+void
+nn_encoder_backward_ref(double *dwte, double *dwpe, const double *dout, const uint32_t *inp,
+    size_t B, size_t T, size_t C)
+{
+	for (size_t b = 0; b < B; b++)
+		for (size_t t = 0; t < T; t++)
+			for (size_t c = 0; c < C; c++) {
+				double d = dout[(b * T + t) * C + c];
+				dwte[inp[b * T + t] * C + c] += d;
+				dwpe[t * C + c] += d;
+			}
+}
+
+/* ------------------------------------------------------------------------
+ * LayerNorm
+ * ------------------------------------------------------------------------ */
+
+void
+nn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+    const float *weight, const float *bias, size_t N, size_t C)
+{
+	/* Race-free: one row per iteration. */
+	#pragma omp parallel for schedule(static)
+	for (long n = 0; n < (long)N; n++) {
+		const float *x = inp + (size_t)n * C;
+		float       *o = out + (size_t)n * C;
+		double       m = 0, v = 0;
+		float        mf, sf;
+
+		for (size_t c = 0; c < C; c++)
+			m += x[c];
+		m /= (double)C;
+		for (size_t c = 0; c < C; c++)
+			v += (x[c] - m) * (x[c] - m);
+		v /= (double)C;
+		mf = (float)m;
+		sf = (float)(1.0 / sqrt(v + LN_EPS));
+		for (size_t c = 0; c < C; c++)
+			o[c] = (x[c] - mf) * sf * weight[c] + bias[c];
+		mean[n] = mf;
+		rstd[n] = sf;
+	}
+}
+
+void
+nn_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+    const float *inp, const float *weight, const float *mean, const float *rstd,
+    size_t N, size_t C)
+{
+	long nchunks = (long)((C + COL_CHUNK - 1) / COL_CHUNK);
+
+	/* o = (x - mean) * rstd * w + b, per row. Race-free: rows are disjoint. */
+	#pragma omp parallel for schedule(static)
+	for (long n = 0; n < (long)N; n++) {
+		const float *x = inp + (size_t)n * C, *d = dout + (size_t)n * C;
+		float       *dx = dinp + (size_t)n * C;
+		float        m = mean[n], s = rstd[n];
+		double       dmean = 0, dnormmean = 0;
+
+		/* With xhat = (x - m) s and g = d w: dx = s (g - mean(g) - xhat mean(g xhat)). */
+		for (size_t c = 0; c < C; c++) {
+			float g = d[c] * weight[c], xh = (x[c] - m) * s;
+			dmean += g;
+			dnormmean += (double)g * xh;
+		}
+		dmean /= (double)C;
+		dnormmean /= (double)C;
+		for (size_t c = 0; c < C; c++) {
+			float g = d[c] * weight[c], xh = (x[c] - m) * s;
+			dx[c] += s * (g - (float)dmean - xh * (float)dnormmean);
+		}
+	}
+	/* dw[c] += sum over rows of d * xhat, db[c] += sum of d. Race-free: each
+	 * chunk of channels is owned by one iteration, rows run in order. */
+	#pragma omp parallel for schedule(static)
+	for (long ch = 0; ch < nchunks; ch++) {
+		size_t c0 = (size_t)ch * COL_CHUNK, c1 = c0 + COL_CHUNK < C ? c0 + COL_CHUNK : C;
+		float  dw[COL_CHUNK], db[COL_CHUNK];
+
+		memset(dw, 0, sizeof dw);
+		memset(db, 0, sizeof db);
+		for (size_t n = 0; n < N; n++) {
+			const float *x = inp + n * C, *d = dout + n * C;
+			float        m = mean[n], s = rstd[n];
+			for (size_t c = c0; c < c1; c++) {
+				dw[c - c0] += d[c] * ((x[c] - m) * s);
+				db[c - c0] += d[c];
+			}
+		}
+		for (size_t c = c0; c < c1; c++) {
+			dweight[c] += dw[c - c0];
+			dbias[c] += db[c - c0];
+		}
+	}
+}
+
+void
+nn_layernorm_forward_ref(double *out, double *mean, double *rstd, const double *inp,
+    const double *weight, const double *bias, size_t N, size_t C)
+{
+	for (size_t n = 0; n < N; n++) {
+		const double *x = inp + n * C;
+		double        m = 0, v = 0, s;
+		for (size_t c = 0; c < C; c++)
+			m += x[c];
+		m /= (double)C;
+		for (size_t c = 0; c < C; c++)
+			v += (x[c] - m) * (x[c] - m);
+		v /= (double)C;
+		s = 1.0 / sqrt(v + LN_EPS);
+		for (size_t c = 0; c < C; c++)
+			out[n * C + c] = (x[c] - m) * s * weight[c] + bias[c];
+		mean[n] = m;
+		rstd[n] = s;
+	}
+}
+
+void
+nn_layernorm_backward_ref(double *dinp, double *dweight, double *dbias, const double *dout,
+    const double *inp, const double *weight, const double *mean, const double *rstd,
+    size_t N, size_t C)
+{
+	for (size_t n = 0; n < N; n++) {
+		const double *x = inp + n * C, *d = dout + n * C;
+		double        gm = 0, gxm = 0;
+		for (size_t c = 0; c < C; c++) {
+			double xh = (x[c] - mean[n]) * rstd[n];
+			gm += d[c] * weight[c];
+			gxm += d[c] * weight[c] * xh;
+			dweight[c] += d[c] * xh;
+			dbias[c] += d[c];
+		}
+		gm /= (double)C;
+		gxm /= (double)C;
+		for (size_t c = 0; c < C; c++) {
+			double xh = (x[c] - mean[n]) * rstd[n];
+			dinp[n * C + c] += rstd[n] * (d[c] * weight[c] - gm - xh * gxm);
+		}
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Linear layer
+ * ------------------------------------------------------------------------ */
+
+void
+nn_matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
+    size_t N, size_t C, size_t OC)
+{
+	if (bias != NULL) {
+		/* Race-free: one row per iteration. */
+		#pragma omp parallel for schedule(static)
+		for (long n = 0; n < (long)N; n++)
+			memcpy(out + (size_t)n * OC, bias, OC * sizeof *out);
+	}
+	nn_sgemm(0, 1, N, OC, C, inp, C, weight, C, out, OC, bias != NULL);
+}
+
+void
+nn_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+    const float *inp, const float *weight, size_t N, size_t C, size_t OC)
+{
+	/* out = inp weight^T + bias:
+	 * dinp += dout weight, dweight += dout^T inp, dbias += column sums of dout. */
+	nn_sgemm(0, 0, N, C, OC, dout, OC, weight, C, dinp, C, 1);
+	nn_sgemm(1, 0, OC, C, N, dout, OC, inp, C, dweight, C, 1);
+	if (dbias != NULL) {
+		long nchunks = (long)((OC + COL_CHUNK - 1) / COL_CHUNK);
+		/* Race-free: each chunk of output channels is owned by one iteration. */
+		#pragma omp parallel for schedule(static)
+		for (long ch = 0; ch < nchunks; ch++) {
+			size_t o0 = (size_t)ch * COL_CHUNK, o1 = o0 + COL_CHUNK < OC ? o0 + COL_CHUNK : OC;
+			float  db[COL_CHUNK];
+			memset(db, 0, sizeof db);
+			for (size_t n = 0; n < N; n++)
+				for (size_t o = o0; o < o1; o++)
+					db[o - o0] += dout[n * OC + o];
+			for (size_t o = o0; o < o1; o++)
+				dbias[o] += db[o - o0];
+		}
+	}
+}
+
+void
+nn_matmul_forward_ref(double *out, const double *inp, const double *weight, const double *bias,
+    size_t N, size_t C, size_t OC)
+{
+	for (size_t n = 0; n < N; n++)
+		for (size_t o = 0; o < OC; o++) {
+			double s = bias != NULL ? bias[o] : 0;
+			for (size_t c = 0; c < C; c++)
+				s += inp[n * C + c] * weight[o * C + c];
+			out[n * OC + o] = s;
+		}
+}
+
+void
+nn_matmul_backward_ref(double *dinp, double *dweight, double *dbias, const double *dout,
+    const double *inp, const double *weight, size_t N, size_t C, size_t OC)
+{
+	for (size_t n = 0; n < N; n++)
+		for (size_t o = 0; o < OC; o++) {
+			double d = dout[n * OC + o];
+			for (size_t c = 0; c < C; c++) {
+				dinp[n * C + c] += d * weight[o * C + c];
+				dweight[o * C + c] += d * inp[n * C + c];
+			}
+			if (dbias != NULL)
+				dbias[o] += d;
+		}
+}
+
+/* ------------------------------------------------------------------------
+ * Causal self-attention
+ * ------------------------------------------------------------------------ */
+
+/* Rows of queries per block: keys past the block's last row are never needed. */
+#define ATT_ROWS 48
+
+void
+nn_attention_forward(float *out, float *att, const float *inp, size_t B, size_t T, size_t C,
+    size_t NH)
+{
+	size_t hs = C / NH, C3 = 3 * C;
+	float  scale = (float)(1.0 / sqrt((double)hs));
+	long   nbh = (long)(B * NH);
+
+	nn_sgemm_prepare();
+	/* Race-free: each (b, h) owns its T x T block of att and its hs columns of out. */
+	#pragma omp parallel for schedule(static)
+	for (long bh = 0; bh < nbh; bh++) {
+		size_t       b = (size_t)bh / NH, h = (size_t)bh % NH;
+		const float *q = inp + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
+		float       *a = att + (size_t)bh * T * T, *o = out + b * T * C + h * hs;
+
+		/* att = q k^T, only the rows r0..r1 against keys 0..r1. */
+		for (size_t r0 = 0; r0 < T; r0 += ATT_ROWS) {
+			size_t r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T;
+			nn_sgemm_serial(0, 1, r1 - r0, r1, hs, q + r0 * C3, C3, k, C3, a + r0 * T, T, 0);
+		}
+		/* Softmax over t2 <= t of the scaled scores (eq. 1 of Vaswani et al.). */
+		for (size_t t = 0; t < T; t++) {
+			float *row = a + t * T, mx = -INFINITY, sum = 0, inv;
+			for (size_t t2 = 0; t2 <= t; t2++)
+				if (row[t2] * scale > mx)
+					mx = row[t2] * scale;
+			for (size_t t2 = 0; t2 <= t; t2++) {
+				row[t2] = expf(row[t2] * scale - mx);
+				sum += row[t2];
+			}
+			inv = 1.0f / sum;
+			for (size_t t2 = 0; t2 <= t; t2++)
+				row[t2] *= inv;
+			for (size_t t2 = t + 1; t2 < T; t2++)
+				row[t2] = 0;
+		}
+		/* out = att v, rows r0..r1 against values 0..r1. */
+		for (size_t r0 = 0; r0 < T; r0 += ATT_ROWS) {
+			size_t r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T;
+			nn_sgemm_serial(0, 0, r1 - r0, hs, r1, a + r0 * T, T, v, C3, o + r0 * C, C, 0);
+		}
+	}
+}
+
+void
+nn_attention_backward(float *dinp, float *datt, const float *dout, const float *inp,
+    const float *att, size_t B, size_t T, size_t C, size_t NH)
+{
+	size_t hs = C / NH, C3 = 3 * C;
+	float  scale = (float)(1.0 / sqrt((double)hs));
+	long   nbh = (long)(B * NH);
+
+	nn_sgemm_prepare();
+	/* Race-free: each (b, h) owns its datt block and its hs columns of q, k, v in dinp. */
+	#pragma omp parallel for schedule(static)
+	for (long bh = 0; bh < nbh; bh++) {
+		size_t       b = (size_t)bh / NH, h = (size_t)bh % NH;
+		const float *q = inp + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
+		const float *a = att + (size_t)bh * T * T, *dO = dout + b * T * C + h * hs;
+		float       *dq = dinp + b * T * C3 + h * hs, *dk = dq + C, *dv = dq + 2 * C;
+		float       *da = datt + (size_t)bh * T * T;
+
+		/* o = att v: datt = do v^T (rows r0..r1, keys 0..r1); dv += att^T do. */
+		for (size_t r0 = 0; r0 < T; r0 += ATT_ROWS) {
+			size_t r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T;
+			nn_sgemm_serial(0, 1, r1 - r0, r1, hs, dO + r0 * C, C, v, C3, da + r0 * T, T, 0);
+		}
+		nn_sgemm_serial(1, 0, T, hs, T, a, T, dO, C, dv, C3, 1);
+		/* a = softmax(s * scale): ds = scale * a (da - sum(a da)), zero above the diagonal. */
+		for (size_t t = 0; t < T; t++) {
+			const float *ar = a + t * T;
+			float       *dr = da + t * T;
+			float        dot = 0;
+			for (size_t t2 = 0; t2 <= t; t2++)
+				dot += ar[t2] * dr[t2];
+			for (size_t t2 = 0; t2 <= t; t2++)
+				dr[t2] = scale * ar[t2] * (dr[t2] - dot);
+			for (size_t t2 = t + 1; t2 < T; t2++)
+				dr[t2] = 0;
+		}
+		/* s = q k^T: dq += ds k, dk += ds^T q. */
+		nn_sgemm_serial(0, 0, T, hs, T, da, T, k, C3, dq, C3, 1);
+		nn_sgemm_serial(1, 0, T, hs, T, da, T, q, C3, dk, C3, 1);
+	}
+}
+
+void
+nn_attention_forward_ref(double *out, double *att, const double *inp, size_t B, size_t T,
+    size_t C, size_t NH)
+{
+	size_t hs = C / NH, C3 = 3 * C;
+	double scale = 1.0 / sqrt((double)hs);
+
+	for (size_t b = 0; b < B; b++)
+		for (size_t h = 0; h < NH; h++)
+			for (size_t t = 0; t < T; t++) {
+				const double *q = inp + (b * T + t) * C3 + h * hs;
+				double       *a = att + ((b * NH + h) * T + t) * T;
+				double        mx = -INFINITY, sum = 0;
+				for (size_t t2 = 0; t2 < T; t2++) {
+					const double *k = inp + (b * T + t2) * C3 + C + h * hs;
+					double        s = 0;
+					if (t2 > t) {
+						a[t2] = 0;
+						continue;
+					}
+					for (size_t i = 0; i < hs; i++)
+						s += q[i] * k[i];
+					a[t2] = s * scale;
+					if (a[t2] > mx)
+						mx = a[t2];
+				}
+				for (size_t t2 = 0; t2 <= t; t2++) {
+					a[t2] = exp(a[t2] - mx);
+					sum += a[t2];
+				}
+				for (size_t t2 = 0; t2 <= t; t2++)
+					a[t2] /= sum;
+				for (size_t i = 0; i < hs; i++) {
+					double s = 0;
+					for (size_t t2 = 0; t2 <= t; t2++)
+						s += a[t2] * inp[(b * T + t2) * C3 + 2 * C + h * hs + i];
+					out[(b * T + t) * C + h * hs + i] = s;
+				}
+			}
+}
+
+void
+nn_attention_backward_ref(double *dinp, const double *dout, const double *inp,
+    const double *att, size_t B, size_t T, size_t C, size_t NH)
+{
+	size_t hs = C / NH, C3 = 3 * C;
+	double scale = 1.0 / sqrt((double)hs);
+
+	for (size_t b = 0; b < B; b++)
+		for (size_t h = 0; h < NH; h++)
+			for (size_t t = 0; t < T; t++) {
+				const double *a = att + ((b * NH + h) * T + t) * T;
+				const double *dO = dout + (b * T + t) * C + h * hs;
+				double        dot = 0;
+				/* out[t] = sum_t2 a[t2] v[t2] */
+				for (size_t t2 = 0; t2 <= t; t2++) {
+					const double *v = inp + (b * T + t2) * C3 + 2 * C + h * hs;
+					double       *dv = dinp + (b * T + t2) * C3 + 2 * C + h * hs;
+					double        d = 0;
+					for (size_t i = 0; i < hs; i++) {
+						d += dO[i] * v[i];
+						dv[i] += a[t2] * dO[i];
+					}
+					dot += a[t2] * d;
+				}
+				/* a = softmax(s): ds[t2] = a[t2] (da[t2] - sum a da); s = scale q.k */
+				for (size_t t2 = 0; t2 <= t; t2++) {
+					const double *v = inp + (b * T + t2) * C3 + 2 * C + h * hs;
+					const double *q = inp + (b * T + t) * C3 + h * hs;
+					const double *k = inp + (b * T + t2) * C3 + C + h * hs;
+					double       *dq = dinp + (b * T + t) * C3 + h * hs;
+					double       *dk = dinp + (b * T + t2) * C3 + C + h * hs;
+					double        d = 0, ds;
+					for (size_t i = 0; i < hs; i++)
+						d += dO[i] * v[i];
+					ds = a[t2] * (d - dot) * scale;
+					for (size_t i = 0; i < hs; i++) {
+						dq[i] += ds * k[i];
+						dk[i] += ds * q[i];
+					}
+				}
+			}
+}
+
+/* ------------------------------------------------------------------------
+ * GELU (tanh approximation)
+ * ------------------------------------------------------------------------ */
+
+void
+nn_gelu_forward(float *out, const float *inp, size_t n)
+{
+	/* Race-free: elementwise. */
+	#pragma omp parallel for schedule(static)
+	for (long i = 0; i < (long)n; i++) {
+		float x = inp[i];
+		out[i] = 0.5f * x * (1.0f + tanhf((float)GELU_K * (x + (float)GELU_C * x * x * x)));
+	}
+}
+
+void
+nn_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n)
+{
+	/* out = 0.5 x (1 + tanh(u)), u = k (x + c x^3):
+	 * dout/dx = 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) k (1 + 3 c x^2). Race-free. */
+	#pragma omp parallel for schedule(static)
+	for (long i = 0; i < (long)n; i++) {
+		float x = inp[i];
+		float u = (float)GELU_K * (x + (float)GELU_C * x * x * x);
+		float th = tanhf(u);
+		float g = 0.5f * (1.0f + th) +
+		          0.5f * x * (1.0f - th * th) * (float)GELU_K * (1.0f + 3.0f * (float)GELU_C * x * x);
+		dinp[i] += g * dout[i];
+	}
+}
+
+void
+nn_gelu_forward_ref(double *out, const double *inp, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		double x = inp[i];
+		out[i] = 0.5 * x * (1 + tanh(GELU_K * (x + GELU_C * x * x * x)));
+	}
+}
+
+void
+nn_gelu_backward_ref(double *dinp, const double *inp, const double *dout, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		double x = inp[i], th = tanh(GELU_K * (x + GELU_C * x * x * x));
+		dinp[i] += dout[i] * (0.5 * (1 + th) +
+		    0.5 * x * (1 - th * th) * GELU_K * (1 + 3 * GELU_C * x * x));
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Residual
+ * ------------------------------------------------------------------------ */
+
+void
+nn_residual_forward(float *out, const float *inp1, const float *inp2, size_t n)
+{
+	/* Race-free: elementwise. */
+	#pragma omp parallel for schedule(static)
+	for (long i = 0; i < (long)n; i++)
+		out[i] = inp1[i] + inp2[i];
+}
+
+void
+nn_residual_backward(float *dinp1, float *dinp2, const float *dout, size_t n)
+{
+	/* out = inp1 + inp2. Race-free: elementwise. */
+	#pragma omp parallel for schedule(static)
+	for (long i = 0; i < (long)n; i++) {
+		dinp1[i] += dout[i];
+		dinp2[i] += dout[i];
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Softmax cross-entropy
+ * ------------------------------------------------------------------------ */
+
+/* Max and sum of exp(l - max) of one row, in a fixed order. */
+static void
+ce_row_stats(const float *l, size_t V, float *mx, double *sum)
+{
+	float  m = -INFINITY;
+	double s = 0;
+
+	for (size_t v = 0; v < V; v++)
+		if (l[v] > m)
+			m = l[v];
+	for (size_t v = 0; v < V; v++)
+		s += expf(l[v] - m);
+	*mx = m;
+	*sum = s;
+}
+
+double
+nn_crossentropy_forward(float *losses, const float *logits, const uint32_t *targets,
+    const uint8_t *mask, size_t N, size_t V, size_t Vs)
+{
+	double total = 0;
+
+	/* Race-free: one row per iteration. */
+	#pragma omp parallel for schedule(static)
+	for (long n = 0; n < (long)N; n++) {
+		const float *l = logits + (size_t)n * Vs;
+		float        mx;
+		double       sum;
+		if (mask != NULL && !mask[n]) {
+			losses[n] = 0;
+			continue;
+		}
+		ce_row_stats(l, V, &mx, &sum);
+		/* -ln softmax(l)[y] = ln sum exp(l - max) - (l[y] - max) */
+		losses[n] = (float)(log(sum) - ((double)l[targets[n]] - mx));
+	}
+	for (size_t n = 0; n < N; n++)
+		total += losses[n];
+	return total;
+}
+
+void
+nn_crossentropy_backward(float *logits, const uint32_t *targets, const uint8_t *mask,
+    float scale, size_t N, size_t V, size_t Vs)
+{
+	/* loss = ln sum exp(l) - l[y]: dl = scale (softmax(l) - onehot(y)). Race-free. */
+	#pragma omp parallel for schedule(static)
+	for (long n = 0; n < (long)N; n++) {
+		float *l = logits + (size_t)n * Vs;
+		float  mx, inv;
+		double sum;
+		if (mask != NULL && !mask[n]) {
+			memset(l, 0, V * sizeof *l);
+			continue;
+		}
+		ce_row_stats(l, V, &mx, &sum);
+		inv = (float)(1.0 / sum);
+		for (size_t v = 0; v < V; v++)
+			l[v] = scale * (expf(l[v] - mx) * inv);
+		l[targets[n]] -= scale;
+	}
+}
+
+double
+nn_crossentropy_forward_ref(double *losses, const double *logits, const uint32_t *targets,
+    const uint8_t *mask, size_t N, size_t V)
+{
+	double total = 0;
+
+	for (size_t n = 0; n < N; n++) {
+		const double *l = logits + n * V;
+		double        mx = -INFINITY, s = 0;
+		if (mask != NULL && !mask[n]) {
+			losses[n] = 0;
+			continue;
+		}
+		for (size_t v = 0; v < V; v++)
+			mx = l[v] > mx ? l[v] : mx;
+		for (size_t v = 0; v < V; v++)
+			s += exp(l[v] - mx);
+		losses[n] = log(s) + mx - l[targets[n]];
+		total += losses[n];
+	}
+	return total;
+}
+
+void
+nn_crossentropy_backward_ref(double *dlogits, const double *logits, const uint32_t *targets,
+    const uint8_t *mask, double scale, size_t N, size_t V)
+{
+	for (size_t n = 0; n < N; n++) {
+		const double *l = logits + n * V;
+		double        mx = -INFINITY, s = 0;
+		if (mask != NULL && !mask[n])
+			continue;
+		for (size_t v = 0; v < V; v++)
+			mx = l[v] > mx ? l[v] : mx;
+		for (size_t v = 0; v < V; v++)
+			s += exp(l[v] - mx);
+		for (size_t v = 0; v < V; v++)
+			dlogits[n * V + v] += scale * (exp(l[v] - mx) / s - (v == targets[n]));
+	}
+}

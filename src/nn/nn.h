@@ -1,0 +1,549 @@
+/*
+ * nn.h — the transformer: kernels, the GPT-2 model, AdamW, the training
+ * objective and checkpoints.
+ *
+ * What it is. A GPT-2 style decoder (Radford et al. 2019, "Language Models
+ * are Unsupervised Multitask Learners"; the architecture of Vaswani et al.
+ * 2017 with the LayerNorm moved to the input of each block): learned token
+ * and position embeddings, L pre-LayerNorm blocks of multi-head causal
+ * self-attention and a GELU (tanh) MLP of width 4C, a final LayerNorm and an
+ * output layer tied to the token embedding. Forward and backward are written
+ * out by hand, one adjacent op_forward/op_backward pair per layer, in the
+ * shape conventions of llm.c: arguments are outputs, then inputs, then sizes
+ * (B batch, T time, C channels, V vocabulary, L layers, NH heads, OC output
+ * channels); backward ACCUMULATES (+=) into gradients that the caller zeroed.
+ *
+ * Kernels. Every optimised kernel has a naive _ref twin in double precision
+ * beside it: the twins are the oracle of the tests (finite differences are
+ * taken on them in double, and the fast float kernels are compared with
+ * them). The heart is nn_sgemm, a cache-blocked, register-tiled matrix
+ * product with an AVX2/FMA micro-kernel chosen at run time and a portable C
+ * micro-kernel otherwise.
+ *
+ * Determinism. Every output element of every kernel is computed by one
+ * thread in an order that does not depend on how many threads there are:
+ * matrix products split the output (never the sum) among threads and block
+ * the sum in a fixed order; reductions over rows (bias and LayerNorm
+ * gradients, the loss, the gradient norm) run over a fixed partition and are
+ * summed in double in a fixed order. So a run gives the same bits for any
+ * thread count (tested), on the same binary and the same micro-kernel.
+ *
+ * Workload. Training of models from ~10^4 to ~10^8 parameters on a CPU with
+ * a few cores, batches of B*T ~ 10^3 tokens, and generation at batch 1 with
+ * a key/value cache. All tensors are float; a model's parameters live in one
+ * allocation with named tensors pointing into it, as do its activations.
+ */
+#ifndef AD_NN_H
+#define AD_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "base/rng.h"
+
+/* ------------------------------------------------------------------------
+ * Matrix product
+ * ------------------------------------------------------------------------ */
+
+/*
+ * C (M x N, row stride ldc) = or += op(A) (M x K) * op(B) (K x N), all row
+ * major. transA: A is stored K x M (element (m,k) at A[k*lda + m]), else
+ * M x K (A[m*lda + k]). transB: B is stored N x K (B[n*ldb + k]), else
+ * K x N (B[k*ldb + n]). accumulate: add to C, else overwrite it.
+ *
+ * nn_sgemm may use every OpenMP thread; nn_sgemm_serial runs on the calling
+ * thread only and may be called inside a parallel region. Both give the
+ * same bits (the sum over K is blocked in a fixed order).
+ */
+void nn_sgemm(int transA, int transB, size_t M, size_t N, size_t K,
+              const float *A, size_t lda, const float *B, size_t ldb,
+              float *C, size_t ldc, int accumulate);
+void nn_sgemm_serial(int transA, int transB, size_t M, size_t N, size_t K,
+                     const float *A, size_t lda, const float *B, size_t ldb,
+                     float *C, size_t ldc, int accumulate);
+/*
+ * Allocate the packing buffers for the current OpenMP thread count (each
+ * product does it on first use; call it before a parallel region that runs
+ * nn_sgemm_serial). Returns AD_ENOMEM when they cannot be had, in which
+ * case products fall back to nn_sgemm_ref_float.
+ */
+int  nn_sgemm_prepare(void);
+/* C += op(A) op(B) with plain loops in float (the fallback; no blocking). */
+void nn_sgemm_ref_float(int transA, int transB, size_t M, size_t N, size_t K,
+                        const float *A, size_t lda, const float *B, size_t ldb,
+                        float *C, size_t ldc);
+/* The oracle: the same product with a plain triple loop in double. */
+void nn_sgemm_ref(int transA, int transB, size_t M, size_t N, size_t K,
+                  const double *A, size_t lda, const double *B, size_t ldb,
+                  double *C, size_t ldc, int accumulate);
+
+/*
+ * out (OC) = W (OC, C) x (C) + bias (OC, or NULL): the batch-1 product of
+ * generation, memory-bound, split over output rows among threads.
+ */
+void nn_matvec(float *out, const float *W, const float *x, const float *bias,
+               size_t C, size_t OC);
+
+enum nn_kernel {
+	NN_KERNEL_AUTO,      /* the best the CPU supports (the default) */
+	NN_KERNEL_PORTABLE,  /* plain C, any CPU */
+	NN_KERNEL_AVX2,      /* AVX2 + FMA, 6x16 register tile */
+};
+/*
+ * Choose the micro-kernel (tests and benchmarks; the environment variable
+ * AD_NN_KERNEL=portable does the same at the first product). Returns the one
+ * in force: asking for AVX2 on a CPU without it gives the portable one.
+ */
+enum nn_kernel nn_kernel_select(enum nn_kernel k);
+const char    *nn_kernel_name(void);
+
+/* ------------------------------------------------------------------------
+ * Layers: forward/backward pairs (float) and their _ref twins (double).
+ * Shapes are in the comments; "inp" is the layer's input, "out" its output,
+ * d-prefixed arrays the gradients of the loss with respect to them.
+ * ------------------------------------------------------------------------ */
+
+/* out (B,T,C) = wte[inp[b,t]] + wpe[t]; inp (B,T) ids < Vin. */
+void nn_encoder_forward(float *out, const uint32_t *inp, const float *wte, const float *wpe,
+                        size_t B, size_t T, size_t C);
+void nn_encoder_backward(float *dwte, float *dwpe, const float *dout, const uint32_t *inp,
+                         size_t B, size_t T, size_t C);
+void nn_encoder_forward_ref(double *out, const uint32_t *inp, const double *wte,
+                            const double *wpe, size_t B, size_t T, size_t C);
+void nn_encoder_backward_ref(double *dwte, double *dwpe, const double *dout,
+                             const uint32_t *inp, size_t B, size_t T, size_t C);
+
+/*
+ * LayerNorm (Ba, Kiros, Hinton 2016) over the last axis, eps 1e-5:
+ * out (N,C) = (inp - mean) * rstd * weight + bias, with mean and rstd (N)
+ * kept for the backward pass. N = B*T rows.
+ */
+void nn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                          const float *weight, const float *bias, size_t N, size_t C);
+void nn_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                           const float *inp, const float *weight, const float *mean,
+                           const float *rstd, size_t N, size_t C);
+void nn_layernorm_forward_ref(double *out, double *mean, double *rstd, const double *inp,
+                              const double *weight, const double *bias, size_t N, size_t C);
+void nn_layernorm_backward_ref(double *dinp, double *dweight, double *dbias,
+                               const double *dout, const double *inp, const double *weight,
+                               const double *mean, const double *rstd, size_t N, size_t C);
+
+/* Linear layer: out (N,OC) = inp (N,C) * weight (OC,C)^T + bias (OC, or NULL). */
+void nn_matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
+                       size_t N, size_t C, size_t OC);
+void nn_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                        const float *inp, const float *weight, size_t N, size_t C, size_t OC);
+void nn_matmul_forward_ref(double *out, const double *inp, const double *weight,
+                           const double *bias, size_t N, size_t C, size_t OC);
+void nn_matmul_backward_ref(double *dinp, double *dweight, double *dbias, const double *dout,
+                            const double *inp, const double *weight, size_t N, size_t C,
+                            size_t OC);
+
+/*
+ * Multi-head causal self-attention (Vaswani et al. 2017, eq. 1):
+ * inp (B,T,3C) holds q, k, v side by side, each C = NH heads of hs = C/NH;
+ * att (B,NH,T,T) = softmax(q k^T / sqrt(hs)) over keys t2 <= t (zero above
+ * the diagonal), out (B,T,C) = att v with the heads side by side.
+ * datt is scratch of the same shape as att (overwritten).
+ */
+void nn_attention_forward(float *out, float *att, const float *inp,
+                          size_t B, size_t T, size_t C, size_t NH);
+void nn_attention_backward(float *dinp, float *datt, const float *dout, const float *inp,
+                           const float *att, size_t B, size_t T, size_t C, size_t NH);
+void nn_attention_forward_ref(double *out, double *att, const double *inp,
+                              size_t B, size_t T, size_t C, size_t NH);
+void nn_attention_backward_ref(double *dinp, const double *dout, const double *inp,
+                               const double *att, size_t B, size_t T, size_t C, size_t NH);
+
+/*
+ * GELU, tanh approximation (Hendrycks & Gimpel 2016, eq. in section 2):
+ * out = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), over n elements.
+ */
+void nn_gelu_forward(float *out, const float *inp, size_t n);
+void nn_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n);
+void nn_gelu_forward_ref(double *out, const double *inp, size_t n);
+void nn_gelu_backward_ref(double *dinp, const double *inp, const double *dout, size_t n);
+
+/* out = inp1 + inp2 (n); backward adds dout to both. */
+void nn_residual_forward(float *out, const float *inp1, const float *inp2, size_t n);
+void nn_residual_backward(float *dinp1, float *dinp2, const float *dout, size_t n);
+
+/*
+ * Softmax cross-entropy, fused, over the first V of the rows of logits
+ * (N rows of stride Vs >= V): losses[i] = -ln softmax(logits[i])[targets[i]]
+ * for rows with mask[i] != 0 (mask NULL: every row), 0 elsewhere.
+ * Backward OVERWRITES logits with dloss/dlogits = scale[i] * (p - onehot)
+ * (zero for masked rows): the logits are dead after the loss, and keeping
+ * one (N,V) buffer halves the largest activation. The returned value is the
+ * sum of the losses in double, summed in row order.
+ */
+double nn_crossentropy_forward(float *losses, const float *logits, const uint32_t *targets,
+                               const uint8_t *mask, size_t N, size_t V, size_t Vs);
+void   nn_crossentropy_backward(float *logits, const uint32_t *targets, const uint8_t *mask,
+                                float scale, size_t N, size_t V, size_t Vs);
+double nn_crossentropy_forward_ref(double *losses, const double *logits,
+                                   const uint32_t *targets, const uint8_t *mask,
+                                   size_t N, size_t V);
+void   nn_crossentropy_backward_ref(double *dlogits, const double *logits,
+                                    const uint32_t *targets, const uint8_t *mask,
+                                    double scale, size_t N, size_t V);
+
+/* ------------------------------------------------------------------------
+ * The model
+ * ------------------------------------------------------------------------ */
+
+struct gpt_config {
+	uint32_t L;    /* layers (blocks) */
+	uint32_t NH;   /* attention heads per block; C % NH == 0 */
+	uint32_t C;    /* width (channels) */
+	uint32_t T;    /* context length: positions the model has embeddings for */
+	uint32_t V;    /* output vocabulary: the tokenizer's ids */
+	uint32_t Vin;  /* input vocabulary: V plus the input-only markers (BOS) */
+};
+
+/* The one input-only marker: every sequence the model sees starts with it. */
+#define GPT_BOS(cfg) ((cfg)->V)
+
+/* Named presets: "tiny" (tests), "small" (~1 M parameters at V=4096),
+ * "base" (~10 M). Fills L, NH, C, T; returns -1 for an unknown name. */
+int         gpt_preset(const char *name, struct gpt_config *cfg);
+const char *gpt_preset_list(void);   /* "tiny, small, base" */
+/* Check a configuration; the message says what to change. */
+int         gpt_config_check(const struct gpt_config *cfg, struct ad_error *e);
+/* Number of parameters (the embedding of the input-only markers included). */
+uint64_t    gpt_param_count(const struct gpt_config *cfg);
+
+#define GPT_NTENSORS 16
+
+/* The parameters (and, with the same layout, their gradients). */
+struct gpt_params {
+	float *wte;       /* (Vin, C) token embedding; rows < V are the output layer */
+	float *wpe;       /* (T, C) position embedding */
+	float *ln1w;      /* (L, C) */
+	float *ln1b;      /* (L, C) */
+	float *qkvw;      /* (L, 3C, C) */
+	float *qkvb;      /* (L, 3C) */
+	float *attprojw;  /* (L, C, C) */
+	float *attprojb;  /* (L, C) */
+	float *ln2w;      /* (L, C) */
+	float *ln2b;      /* (L, C) */
+	float *fcw;       /* (L, 4C, C) */
+	float *fcb;       /* (L, 4C) */
+	float *fcprojw;   /* (L, C, 4C) */
+	float *fcprojb;   /* (L, C) */
+	float *lnfw;      /* (C) */
+	float *lnfb;      /* (C) */
+};
+
+/* Sizes and names of the 16 tensors, in the order above (the file order). */
+void        gpt_tensor_sizes(const struct gpt_config *cfg, size_t sizes[GPT_NTENSORS]);
+const char *gpt_tensor_name(int i);
+/* Whether tensor i takes weight decay (matrices and embeddings do). */
+int         gpt_tensor_decays(int i);
+
+/* Activations for a batch of B sequences of Tb <= T tokens. */
+struct gpt_acts {
+	float *encoded;   /* (B, T, C) */
+	float *ln1;       /* (L, B, T, C) */
+	float *ln1_mean;  /* (L, B, T) */
+	float *ln1_rstd;  /* (L, B, T) */
+	float *qkv;       /* (L, B, T, 3C) */
+	float *atty;      /* (L, B, T, C) */
+	float *att;       /* (L, B, NH, T, T) */
+	float *res2;      /* (L, B, T, C) residual after attention */
+	float *ln2;       /* (L, B, T, C) */
+	float *ln2_mean;  /* (L, B, T) */
+	float *ln2_rstd;  /* (L, B, T) */
+	float *fch;       /* (L, B, T, 4C) */
+	float *fch_gelu;  /* (L, B, T, 4C) */
+	float *res3;      /* (L, B, T, C) residual after the MLP */
+	float *lnf;       /* (B, T, C) */
+	float *lnf_mean;  /* (B, T) */
+	float *lnf_rstd;  /* (B, T) */
+	float *logits;    /* (B, T, V); overwritten by dloss/dlogits in backward */
+	float *losses;    /* (B, T) */
+};
+
+/* Gradient scratch for one block at a time (reused for every layer). */
+struct gpt_grad_acts {
+	float *dres;      /* (B, T, C) gradient of the residual stream */
+	float *dres2;     /* (B, T, C) */
+	float *dln;       /* (B, T, C) */
+	float *dqkv;      /* (B, T, 3C) */
+	float *datty;     /* (B, T, C) */
+	float *datt;      /* (B, NH, T, T) */
+	float *dfch;      /* (B, T, 4C) */
+	float *dfch_gelu; /* (B, T, 4C) */
+};
+
+struct gpt {
+	struct gpt_config    cfg;
+	struct gpt_params    params;       /* into param_mem */
+	struct gpt_params    grads;        /* into grad_mem (NULL until gpt_alloc_train) */
+	float               *param_mem;    /* (nparams) */
+	float               *grad_mem;     /* (nparams) */
+	size_t               nparams;
+	size_t               B, Tb;        /* the batch the activations are sized for */
+	struct gpt_acts      acts;         /* into act_mem */
+	struct gpt_grad_acts gacts;        /* into gact_mem */
+	float               *act_mem;
+	float               *gact_mem;
+	double               loss;         /* mean loss of the last forward with targets */
+};
+
+/* A model with parameters only (uninitialised); gpt_free(NULL) is a no-op. */
+int  gpt_new(struct gpt **out, const struct gpt_config *cfg, struct ad_error *e);
+void gpt_free(struct gpt *g);
+/*
+ * GPT-2 initialisation: weights normal(0, 0.02), the two residual
+ * projections of each block scaled by 1/sqrt(2L) (Radford et al. 2019,
+ * section 2.3), biases 0, LayerNorm weights 1.
+ */
+void gpt_init(struct gpt *g, struct ad_rng *rng);
+/* Bytes the activations, gradients and optimiser state need for (B, Tb). */
+uint64_t gpt_train_bytes(const struct gpt_config *cfg, size_t B, size_t Tb);
+/* Size activations for batches of (B, Tb) and, with grads, allocate gradients. */
+int  gpt_alloc(struct gpt *g, size_t B, size_t Tb, int grads, struct ad_error *e);
+
+/*
+ * Forward over inputs (B, Tb) ids < Vin. With targets (B, Tb) ids < V, also
+ * the losses (masked rows excluded) and g->loss, their mean over unmasked
+ * rows, which is also returned. Without targets the logits are left in
+ * acts.logits and the return value is 0.
+ */
+double gpt_forward(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
+                   const uint8_t *mask, size_t B, size_t Tb);
+/* Zero the parameter gradients. */
+void gpt_zero_grad(struct gpt *g);
+/*
+ * Backward after a forward with targets: ACCUMULATES into grads the
+ * gradient of scale * (sum of unmasked losses). For the mean loss of one
+ * batch, scale = 1 / (unmasked rows); gradient accumulation over k batches
+ * divides that by k.
+ */
+void gpt_backward(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
+                  const uint8_t *mask, float scale);
+
+/* ------------------------------------------------------------------------
+ * Generation with a key/value cache (batch 1)
+ * ------------------------------------------------------------------------ */
+
+struct gpt_kv {
+	size_t  T;        /* capacity (the model's context) */
+	size_t  pos;      /* tokens in the cache */
+	float  *k, *v;    /* (L, T, C) keys and values of every position so far */
+	float  *x;        /* (C) residual stream */
+	float  *xb;       /* (C) */
+	float  *qkv;      /* (3C) */
+	float  *att;      /* (NH, T) */
+	float  *atty;     /* (C) */
+	float  *h;        /* (4C) */
+	float  *logits;   /* (V) */
+};
+
+int  gpt_kv_new(const struct gpt *g, struct gpt_kv **out, struct ad_error *e);
+void gpt_kv_free(struct gpt_kv *kv);
+void gpt_kv_reset(struct gpt_kv *kv);
+/*
+ * Feed one token at position kv->pos (< T) and leave the logits of the
+ * next token in kv->logits. Cost O(N + L C pos): the cache holds every
+ * earlier position's keys and values.
+ */
+void gpt_kv_step(const struct gpt *g, struct gpt_kv *kv, uint32_t id);
+
+/* ------------------------------------------------------------------------
+ * AdamW and the learning-rate schedule
+ * ------------------------------------------------------------------------ */
+
+struct adamw_config {
+	double lr;            /* peak learning rate */
+	double min_lr;        /* floor of the cosine (a fraction of lr is typical) */
+	double beta1, beta2;
+	double eps;
+	double weight_decay;  /* decoupled (Loshchilov & Hutter 2019), matrices only */
+	double clip;          /* clip by global gradient norm; 0: off */
+	uint64_t warmup;      /* linear warmup steps */
+	uint64_t steps;       /* total steps: the cosine reaches min_lr here */
+};
+
+struct adamw {
+	struct adamw_config cfg;
+	float   *m, *v;       /* (nparams) first and second moments */
+	size_t   n;
+	uint64_t t;           /* steps taken */
+};
+
+int  adamw_new(struct adamw **out, const struct adamw_config *cfg, size_t n,
+               struct ad_error *e);
+void adamw_free(struct adamw *a);
+/*
+ * Learning rate at step (0-based): linear warmup to lr over `warmup` steps,
+ * then half a cosine down to min_lr at `steps` (Loshchilov & Hutter 2017,
+ * SGDR, eq. 5, one cycle), min_lr after.
+ */
+double adamw_lr(const struct adamw_config *cfg, uint64_t step);
+/*
+ * The global L2 norm of the gradient, summed in double over fixed chunks
+ * in a fixed order (so it does not depend on the thread count).
+ */
+double nn_grad_norm(const float *grad, size_t n);
+/*
+ * One AdamW step (Loshchilov & Hutter 2019, algorithm 2) on the model's
+ * parameters with lr, after clipping the gradient to norm cfg.clip
+ * (grad_norm is its norm, from nn_grad_norm). Decay applies to the tensors
+ * gpt_tensor_decays() selects.
+ */
+void adamw_step(struct adamw *a, struct gpt *g, double lr, double grad_norm);
+
+/* ------------------------------------------------------------------------
+ * The training objective: a plug-in point
+ * ------------------------------------------------------------------------ */
+
+/*
+ * An objective turns a token stream into what the model trains on: inputs,
+ * targets and a mask of the positions that count, for B rows of Tb tokens.
+ * The causal next-token objective is the only one now; a masked-token
+ * objective (inputs with some positions replaced by a marker, targets the
+ * original tokens, mask on the replaced positions) fits the same slots.
+ */
+struct nn_batch {
+	size_t    B, Tb;
+	uint32_t *inputs;   /* (B, Tb) */
+	uint32_t *targets;  /* (B, Tb) */
+	uint8_t  *mask;     /* (B, Tb) 1 where the loss counts */
+	size_t    counted;  /* rows with mask 1 */
+};
+
+struct nn_objective {
+	const char *name;
+	/*
+	 * Fill row b of the batch from stream[start ...]; the stream has n
+	 * tokens. Returns how many stream tokens the row covers (its targets).
+	 */
+	size_t (*make_row)(const struct gpt_config *cfg, struct nn_batch *batch, size_t b,
+	                   const uint32_t *stream, size_t n, size_t start, struct ad_rng *rng);
+	/* Tokens of stream a row consumes (for choosing start offsets). */
+	size_t (*row_tokens)(size_t Tb);
+	/* Loss forward and backward on the model (the loss head). */
+	double (*loss_forward)(struct gpt *g, const struct nn_batch *batch);
+	void   (*loss_backward)(struct gpt *g, const struct nn_batch *batch, float scale);
+};
+
+/* Causal next-token prediction: inputs BOS x0 .. x_{Tb-2}, targets x0 .. x_{Tb-1}. */
+extern const struct nn_objective nn_objective_causal;
+const struct nn_objective *nn_objective_find(const char *name);
+
+int  nn_batch_new(struct nn_batch *b, size_t B, size_t Tb, struct ad_error *e);
+void nn_batch_free(struct nn_batch *b);
+
+/* ------------------------------------------------------------------------
+ * Training state and the trainer
+ * ------------------------------------------------------------------------ */
+
+/* What a training run was configured with: stored so --resume repeats it. */
+struct nn_train_state {
+	uint64_t step;          /* optimiser steps completed */
+	uint64_t steps;         /* planned total steps */
+	uint64_t seed;
+	uint32_t batch, accum, context;
+	uint32_t threads;       /* informational: results do not depend on it */
+	uint64_t warmup;
+	double   lr, min_lr, beta1, beta2, eps, weight_decay, clip;
+	struct ad_rng rng;      /* the data sampler: decides the next batch */
+	uint64_t tokens_seen;   /* data position: target tokens trained on so far */
+	uint64_t data_hash;     /* XXH64 of the training token stream */
+	uint64_t data_tokens;   /* its length */
+	double   elapsed;       /* seconds trained before this checkpoint */
+	double   last_val;      /* last validation loss (NaN when none) */
+	char     objective[16];
+};
+
+struct nn_step_stats {
+	double loss;        /* mean training loss over the step's batches */
+	double lr;          /* learning rate applied */
+	double grad_norm;   /* global norm before clipping */
+};
+
+/*
+ * A trainer borrows the model, the optimiser, the objective and the token
+ * stream (all must outlive it) and sizes the model's activations for
+ * (st->batch, st->context).
+ */
+struct nn_trainer {
+	struct gpt                *g;
+	struct adamw              *opt;
+	const struct nn_objective *obj;
+	struct nn_batch            batch;
+	struct nn_train_state      st;
+	const uint32_t            *train;
+	size_t                     ntrain;
+};
+
+int  nn_trainer_new(struct nn_trainer **out, struct gpt *g, struct adamw *opt,
+                    const struct nn_objective *obj, const struct nn_train_state *st,
+                    const uint32_t *train, size_t ntrain, struct ad_error *e);
+void nn_trainer_free(struct nn_trainer *tr);
+/*
+ * One optimiser step: st.accum batches forward and backward, the gradient
+ * norm, clipping, AdamW at the scheduled rate. A non-finite loss or norm
+ * returns AD_ENUMERIC before the parameters are touched.
+ */
+int  nn_trainer_step(struct nn_trainer *tr, struct nn_step_stats *s, struct ad_error *e);
+/*
+ * Total nats of the causal objective over ids[0..n) (at most max_tokens,
+ * 0: all) in non-overlapping windows of g->Tb tokens, each opened by BOS,
+ * g->B windows per forward; *count is the number of tokens scored.
+ */
+int  nn_evaluate(struct gpt *g, const uint32_t *ids, size_t n, size_t max_tokens,
+                 double *nats, size_t *count, struct ad_error *e);
+
+/* ------------------------------------------------------------------------
+ * Checkpoints and model files
+ * ------------------------------------------------------------------------ */
+
+#define NN_MAGIC   "ADGPT\x00\x00\x01"
+#define NN_VERSION 1
+
+
+/* The tokenizer a model belongs to: a BPE vocabulary (embedded) or bytes. */
+enum nn_tok_kind { NN_TOK_BYTES = 1, NN_TOK_BPE = 2 };
+
+struct nn_file {
+	struct gpt_config     cfg;
+	enum nn_tok_kind      tok_kind;
+	uint64_t              tok_identity;   /* bpe_identity, or 0 for bytes */
+	const void           *tok_blob;       /* the serialized vocabulary (BPE) */
+	size_t                tok_len;
+	int                   has_train;      /* optimiser state and training state follow */
+	struct nn_train_state train;
+};
+
+/*
+ * Save a model (params) and, when opt is not NULL, the optimiser moments and
+ * f->train, atomically: the old file stays whole until the new one is
+ * complete. Format in man/autodidact-train-transformer.1.
+ */
+int nn_save(const char *path, const struct nn_file *f, const struct gpt *g,
+            const struct adamw *opt, struct ad_error *e);
+/*
+ * Validate a file in memory (magic, version, sizes, checksum) and read its
+ * header into f (tok_blob points into data). Returns the offset of the
+ * parameters in *params_at.
+ */
+int nn_parse(const uint8_t *data, size_t size, const char *name, struct nn_file *f,
+             size_t *params_at, struct ad_error *e);
+/*
+ * Load a validated file: a new model with its parameters and, when opt is
+ * not NULL and the file has them, a new optimiser with its moments.
+ */
+int nn_load(const uint8_t *data, size_t size, const char *name, struct nn_file *f,
+            struct gpt **g, struct adamw **opt, struct ad_error *e);
+
+/* The lm.h opener for transformer model files (registered in lm.c). */
+struct lm;
+struct ad_map;
+int nn_lm_open(struct lm **out, const char *path, struct ad_map *map, struct ad_error *e);
+
+#endif

@@ -1,0 +1,346 @@
+/*
+ * train.c — what turns a model and a token stream into training: the
+ * objective (a plug-in), AdamW with warmup and a cosine schedule, clipping
+ * by the global gradient norm, gradient accumulation, and evaluation on a
+ * held-out stream.
+ *
+ * Input: a token stream (ids < V) and a model; output: updated parameters
+ * and per-step statistics. Batches are windows at offsets drawn from the
+ * trainer's PCG32, which with the step count is the whole data position:
+ * a checkpoint that stores both resumes on exactly the batches an
+ * uninterrupted run would have seen.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "nn/nn.h"
+
+/* ------------------------------------------------------------------------
+ * Batches and the causal objective
+ * ------------------------------------------------------------------------ */
+
+int
+nn_batch_new(struct nn_batch *b, size_t B, size_t Tb, struct ad_error *e)
+{
+	memset(b, 0, sizeof *b);
+	b->B = B;
+	b->Tb = Tb;
+	b->inputs = ad_mallocarray(B * Tb, sizeof *b->inputs);
+	b->targets = ad_mallocarray(B * Tb, sizeof *b->targets);
+	b->mask = ad_mallocarray(B * Tb, sizeof *b->mask);
+	if (b->inputs == NULL || b->targets == NULL || b->mask == NULL) {
+		nn_batch_free(b);
+		return ad_fail(e, AD_ENOMEM, "out of memory for a batch of %zu x %zu", B, Tb);
+	}
+	return 0;
+}
+
+void
+nn_batch_free(struct nn_batch *b)
+{
+	ad_free(b->inputs);
+	ad_free(b->targets);
+	ad_free(b->mask);
+	b->inputs = b->targets = NULL;
+	b->mask = NULL;
+}
+
+/* Inputs BOS x[s] .. x[s+Tb-2], targets x[s] .. x[s+Tb-1]: every position
+ * predicts the next token from the ones before it (and BOS). */
+static size_t
+causal_make_row(const struct gpt_config *cfg, struct nn_batch *batch, size_t b,
+    const uint32_t *stream, size_t n, size_t start, struct ad_rng *rng)
+{
+	size_t    Tb = batch->Tb, len = n - start < Tb ? n - start : Tb;
+	uint32_t *in = batch->inputs + b * Tb, *tg = batch->targets + b * Tb;
+	uint8_t  *mk = batch->mask + b * Tb;
+
+	(void)rng;
+	in[0] = GPT_BOS(cfg);
+	for (size_t t = 0; t < Tb; t++) {
+		if (t < len) {
+			tg[t] = stream[start + t];
+			mk[t] = 1;
+		} else {
+			tg[t] = 0;
+			mk[t] = 0;
+		}
+		if (t + 1 < Tb)
+			in[t + 1] = t < len ? stream[start + t] : 0;
+	}
+	return len;
+}
+
+static size_t
+causal_row_tokens(size_t Tb)
+{
+	return Tb;
+}
+
+static double
+causal_loss_forward(struct gpt *g, const struct nn_batch *b)
+{
+	return gpt_forward(g, b->inputs, b->targets, b->mask, b->B, b->Tb);
+}
+
+static void
+causal_loss_backward(struct gpt *g, const struct nn_batch *b, float scale)
+{
+	gpt_backward(g, b->inputs, b->targets, b->mask, scale);
+}
+
+const struct nn_objective nn_objective_causal = {
+	"causal", causal_make_row, causal_row_tokens, causal_loss_forward, causal_loss_backward,
+};
+
+const struct nn_objective *
+nn_objective_find(const char *name)
+{
+	if (strcmp(name, nn_objective_causal.name) == 0)
+		return &nn_objective_causal;
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * AdamW
+ * ------------------------------------------------------------------------ */
+
+int
+adamw_new(struct adamw **out, const struct adamw_config *cfg, size_t n, struct ad_error *e)
+{
+	struct adamw *a;
+
+	if ((a = ad_calloc(1, sizeof *a)) == NULL ||
+	    (a->m = ad_calloc(n, sizeof(float))) == NULL ||
+	    (a->v = ad_calloc(n, sizeof(float))) == NULL) {
+		adamw_free(a);
+		return ad_fail(e, AD_ENOMEM, "out of memory for the optimiser state (%.0f MB)",
+		    n * 8 / 1e6);
+	}
+	a->cfg = *cfg;
+	a->n = n;
+	*out = a;
+	return 0;
+}
+
+void
+adamw_free(struct adamw *a)
+{
+	if (a == NULL)
+		return;
+	ad_free(a->m);
+	ad_free(a->v);
+	ad_free(a);
+}
+
+double
+adamw_lr(const struct adamw_config *c, uint64_t step)
+{
+	double frac;
+
+	if (step < c->warmup)
+		return c->lr * (double)(step + 1) / (double)c->warmup;
+	if (step >= c->steps || c->steps <= c->warmup)
+		return c->min_lr;
+	frac = (double)(step - c->warmup) / (double)(c->steps - c->warmup);
+	return c->min_lr + 0.5 * (c->lr - c->min_lr) * (1.0 + cos(M_PI * frac));
+}
+
+/* Chunks of the gradient-norm sum: a function of n only, never of threads. */
+#define NORM_MAX_CHUNKS 1024
+
+double
+nn_grad_norm(const float *grad, size_t n)
+{
+	double partial[NORM_MAX_CHUNKS], total = 0;
+	size_t chunk = n / NORM_MAX_CHUNKS + 1;
+	long   nchunks;
+
+	if (chunk < 16384)
+		chunk = 16384;
+	nchunks = (long)((n + chunk - 1) / chunk);
+	/* Race-free: each chunk writes its own partial sum. */
+	#pragma omp parallel for schedule(static)
+	for (long ch = 0; ch < nchunks; ch++) {
+		size_t i0 = (size_t)ch * chunk, i1 = i0 + chunk < n ? i0 + chunk : n;
+		double s = 0;
+		for (size_t i = i0; i < i1; i++)
+			s += (double)grad[i] * grad[i];
+		partial[ch] = s;
+	}
+	for (long ch = 0; ch < nchunks; ch++)
+		total += partial[ch];
+	return sqrt(total);
+}
+
+void
+adamw_step(struct adamw *a, struct gpt *g, double lr, double grad_norm)
+{
+	const struct adamw_config *c = &a->cfg;
+	size_t                     s[GPT_NTENSORS], off = 0;
+	double                     bc1, bc2, gscale = 1;
+	float                      b1 = (float)c->beta1, b2 = (float)c->beta2;
+	float                      step_size, rbc2, eps = (float)c->eps;
+
+	if (c->clip > 0 && grad_norm > c->clip)
+		gscale = c->clip / grad_norm;
+	a->t++;
+	bc1 = 1.0 - pow(c->beta1, (double)a->t);
+	bc2 = 1.0 - pow(c->beta2, (double)a->t);
+	step_size = (float)(lr / bc1);
+	rbc2 = (float)(1.0 / sqrt(bc2));
+	gpt_tensor_sizes(&g->cfg, s);
+	for (int ti = 0; ti < GPT_NTENSORS; ti++) {
+		float  decay = gpt_tensor_decays(ti) ? (float)(1.0 - lr * c->weight_decay) : 1.0f;
+		float  gs = (float)gscale;
+		float *p = g->param_mem + off, *gr = g->grad_mem + off;
+		float *m = a->m + off, *v = a->v + off;
+
+		/*
+		 * Loshchilov & Hutter 2019, algorithm 2, in the arrangement of
+		 * torch.optim.AdamW: p = p (1 - lr wd); m = b1 m + (1-b1) g;
+		 * v = b2 v + (1-b2) g^2; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps).
+		 * Race-free: elementwise.
+		 */
+		#pragma omp parallel for schedule(static)
+		for (long i = 0; i < (long)s[ti]; i++) {
+			float gi = gr[i] * gs;
+			m[i] = b1 * m[i] + (1.0f - b1) * gi;
+			v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+			p[i] = p[i] * decay - step_size * (m[i] / (sqrtf(v[i]) * rbc2 + eps));
+		}
+		off += s[ti];
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * The trainer
+ * ------------------------------------------------------------------------ */
+
+int
+nn_trainer_new(struct nn_trainer **out, struct gpt *g, struct adamw *opt,
+    const struct nn_objective *obj, const struct nn_train_state *st,
+    const uint32_t *train, size_t ntrain, struct ad_error *e)
+{
+	struct nn_trainer *tr;
+	int                rc;
+
+	if (ntrain < obj->row_tokens(st->context))
+		return ad_fail(e, AD_EDATA,
+		    "the training text has %zu tokens, fewer than a context of %u: give more "
+		    "text or a smaller --context", ntrain, st->context);
+	if ((tr = ad_calloc(1, sizeof *tr)) == NULL)
+		return ad_fail(e, AD_ENOMEM, "out of memory");
+	if ((rc = nn_batch_new(&tr->batch, st->batch, st->context, e)) != 0 ||
+	    (rc = gpt_alloc(g, st->batch, st->context, 1, e)) != 0) {
+		nn_batch_free(&tr->batch);
+		ad_free(tr);
+		return rc;
+	}
+	tr->g = g;
+	tr->opt = opt;
+	tr->obj = obj;
+	tr->st = *st;
+	tr->train = train;
+	tr->ntrain = ntrain;
+	*out = tr;
+	return 0;
+}
+
+void
+nn_trainer_free(struct nn_trainer *tr)
+{
+	if (tr == NULL)
+		return;
+	nn_batch_free(&tr->batch);
+	ad_free(tr);
+}
+
+/* Fill the batch with rows at offsets drawn from the trainer's generator. */
+static void
+trainer_draw(struct nn_trainer *tr)
+{
+	struct nn_batch *b = &tr->batch;
+	size_t           span = tr->obj->row_tokens(b->Tb);
+	uint32_t         range = (uint32_t)(tr->ntrain - span + 1);
+
+	b->counted = 0;
+	for (size_t r = 0; r < b->B; r++) {
+		size_t start = ad_rng_below(&tr->st.rng, range);
+		b->counted += tr->obj->make_row(&tr->g->cfg, b, r, tr->train, tr->ntrain, start,
+		    &tr->st.rng);
+	}
+}
+
+int
+nn_trainer_step(struct nn_trainer *tr, struct nn_step_stats *s, struct ad_error *e)
+{
+	struct nn_train_state *st = &tr->st;
+	double                 loss = 0, norm, lr;
+
+	gpt_zero_grad(tr->g);
+	for (uint32_t k = 0; k < st->accum; k++) {
+		double l;
+		trainer_draw(tr);
+		l = tr->obj->loss_forward(tr->g, &tr->batch);
+		if (!isfinite(l))
+			return ad_fail(e, AD_ENUMERIC,
+			    "the loss became %g at step %llu: training diverged; lower --lr or "
+			    "raise --warmup, and resume from the last checkpoint", l,
+			    (unsigned long long)st->step + 1);
+		loss += l;
+		tr->obj->loss_backward(tr->g, &tr->batch,
+		    (float)(1.0 / ((double)tr->batch.counted * st->accum)));
+		st->tokens_seen += tr->batch.counted;
+	}
+	loss /= st->accum;
+	norm = nn_grad_norm(tr->g->grad_mem, tr->g->nparams);
+	if (!isfinite(norm))
+		return ad_fail(e, AD_ENUMERIC,
+		    "the gradient norm became %g at step %llu: training diverged; lower --lr or "
+		    "set --clip, and resume from the last checkpoint", norm,
+		    (unsigned long long)st->step + 1);
+	lr = adamw_lr(&tr->opt->cfg, st->step);
+	adamw_step(tr->opt, tr->g, lr, norm);
+	st->step++;
+	s->loss = loss;
+	s->lr = lr;
+	s->grad_norm = norm;
+	return 0;
+}
+
+int
+nn_evaluate(struct gpt *g, const uint32_t *ids, size_t n, size_t max_tokens,
+    double *nats, size_t *count, struct ad_error *e)
+{
+	size_t          Tb = g->Tb, B = g->B, done = 0;
+	struct nn_batch b;
+	double          total = 0;
+	int             rc;
+
+	if (max_tokens > 0 && n > max_tokens)
+		n = max_tokens;
+	if ((rc = nn_batch_new(&b, B, Tb, e)) != 0)
+		return rc;
+	/* Non-overlapping windows of Tb tokens, each opened by BOS, B at a time;
+	 * a short last window is masked past its end. */
+	while (done < n) {
+		size_t rows = 0;
+		for (; rows < B && done < n; rows++)
+			done += nn_objective_causal.make_row(&g->cfg, &b, rows, ids, n, done, NULL);
+		for (size_t r = rows; r < B; r++) {
+			memset(b.inputs + r * Tb, 0, Tb * sizeof *b.inputs);
+			memset(b.targets + r * Tb, 0, Tb * sizeof *b.targets);
+			memset(b.mask + r * Tb, 0, Tb);
+		}
+		gpt_forward(g, b.inputs, b.targets, b.mask, B, Tb);
+		for (size_t i = 0; i < B * Tb; i++)
+			total += g->acts.losses[i];
+	}
+	nn_batch_free(&b);
+	*nats = total;
+	*count = n;
+	return 0;
+}

@@ -1,0 +1,938 @@
+/*
+ * check_nn.c — the transformer, layer by layer and whole.
+ *
+ * Oracles: central finite differences in double on every _ref layer; the
+ * _ref layers (plain loops, double) for every fast float kernel, on odd sizes
+ * that cut through the register and cache tiles; ln V for the loss of an
+ * untrained model; zero loss for a model that memorises one batch; a second,
+ * uninterrupted run for --resume; a run with one thread for a run with two;
+ * the batched forward for the key/value cache; hand-worked learning rates.
+ */
+#include "config.h"
+
+#include <math.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "base/io.h"
+#include "nn/nn.h"
+#include "testutil.h"
+
+static struct ad_rng trng;
+
+static void
+fill(double *x, size_t n, double scale)
+{
+	for (size_t i = 0; i < n; i++)
+		x[i] = scale * (2 * ad_rng_uniform(&trng) - 1);
+}
+
+static double *
+dalloc(size_t n)
+{
+	double *p = calloc(n ? n : 1, sizeof *p);
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+static float *
+falloc(size_t n)
+{
+	float *p = calloc(n ? n : 1, sizeof *p);
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+static float *
+tofloat(const double *x, size_t n)
+{
+	float *f = falloc(n);
+	for (size_t i = 0; i < n; i++)
+		f[i] = (float)x[i];
+	return f;
+}
+
+/* max |a - b| over n, relative to max(|b|, floor). */
+static double
+maxrel(const float *a, const double *b, size_t n, double floor)
+{
+	double m = 0, big = floor;
+	for (size_t i = 0; i < n; i++)
+		big = fabs(b[i]) > big ? fabs(b[i]) : big;
+	for (size_t i = 0; i < n; i++) {
+		double d = fabs((double)a[i] - b[i]);
+		m = d > m ? d : m;
+	}
+	return m / big;
+}
+
+/* ------------------------------------------------------------------------
+ * Matrix product: fast against the double oracle
+ * ------------------------------------------------------------------------ */
+
+static void
+gemm_case(size_t M, size_t N, size_t K, int ta, int tb, int acc, int serial)
+{
+	size_t  lda = ta ? M + 3 : K + 1, ldb = tb ? K + 2 : N + 5, ldc = N + 7;
+	size_t  na = (ta ? K : M) * lda, nb = (tb ? N : K) * ldb, nc = M * ldc;
+	double *A = dalloc(na), *B = dalloc(nb), *C = dalloc(nc);
+	float  *Af, *Bf, *Cf;
+	double  worst = 0;
+	size_t  wi = 0, wj = 0;
+	int     untouched = 1;
+
+	fill(A, na, 1);
+	fill(B, nb, 1);
+	fill(C, nc, 1);
+	Af = tofloat(A, na);
+	Bf = tofloat(B, nb);
+	Cf = tofloat(C, nc);
+	nn_sgemm_ref(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, acc);
+	if (serial)
+		nn_sgemm_serial(ta, tb, M, N, K, Af, lda, Bf, ldb, Cf, ldc, acc);
+	else
+		nn_sgemm(ta, tb, M, N, K, Af, lda, Bf, ldb, Cf, ldc, acc);
+	/* One assertion per product: Check records every assertion it passes. */
+	for (size_t i = 0; i < M; i++)
+		for (size_t j = 0; j < N; j++) {
+			double err = fabs(Cf[i * ldc + j] - C[i * ldc + j]);
+			if (err > worst) {
+				worst = err;
+				wi = i;
+				wj = j;
+			}
+		}
+	ck_assert_msg(worst <= 1e-6 * (double)K + 1e-6,
+	    "gemm %zux%zux%zu ta%d tb%d acc%d: C[%zu][%zu] = %g, expected %g", M, N, K,
+	    ta, tb, acc, wi, wj, Cf[wi * ldc + wj], C[wi * ldc + wj]);
+	/* Padding columns of C beyond N are never touched. */
+	for (size_t i = 0; i < M; i++)
+		for (size_t j = N; j < ldc && i * ldc + j < nc; j++)
+			untouched &= Cf[i * ldc + j] == (float)C[i * ldc + j];
+	ck_assert_msg(untouched, "gemm wrote past column N");
+	free(A); free(B); free(C); free(Af); free(Bf); free(Cf);
+}
+
+static void
+gemm_all(void)
+{
+	static const size_t shapes[][3] = {
+		{ 1, 1, 1 }, { 5, 15, 3 }, { 6, 16, 8 }, { 7, 17, 257 }, { 13, 37, 300 },
+		{ 97, 33, 40 }, { 200, 1030, 19 }, { 64, 64, 64 }, { 150, 70, 600 },
+	};
+	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+		for (int ta = 0; ta < 2; ta++)
+			for (int tb = 0; tb < 2; tb++)
+				for (int acc = 0; acc < 2; acc++)
+					for (int ser = 0; ser < 2; ser++)
+						gemm_case(shapes[s][0], shapes[s][1], shapes[s][2], ta, tb, acc, ser);
+}
+
+START_TEST(test_gemm_avx2)
+{
+	ad_rng_seed(&trng, 1, 1);
+	nn_kernel_select(NN_KERNEL_AVX2);
+	gemm_all();
+	nn_kernel_select(NN_KERNEL_AUTO);
+}
+END_TEST
+
+START_TEST(test_gemm_portable)
+{
+	ad_rng_seed(&trng, 2, 1);
+	ck_assert_int_eq(nn_kernel_select(NN_KERNEL_PORTABLE), NN_KERNEL_PORTABLE);
+	gemm_all();
+	nn_kernel_select(NN_KERNEL_AUTO);
+}
+END_TEST
+
+START_TEST(test_matvec)
+{
+	size_t  C = 77, OC = 45;
+	double *W = dalloc(C * OC), *x = dalloc(C), *b = dalloc(OC), *o = dalloc(OC);
+	float  *Wf, *xf, *bf, *of = falloc(OC);
+
+	ad_rng_seed(&trng, 3, 1);
+	fill(W, C * OC, 1);
+	fill(x, C, 1);
+	fill(b, OC, 1);
+	Wf = tofloat(W, C * OC);
+	xf = tofloat(x, C);
+	bf = tofloat(b, OC);
+	for (int k = 0; k < 2; k++) {
+		nn_kernel_select(k ? NN_KERNEL_PORTABLE : NN_KERNEL_AVX2);
+		nn_matvec(of, Wf, xf, bf, C, OC);
+		nn_matmul_forward_ref(o, x, W, b, 1, C, OC);
+		ck_assert_double_le(maxrel(of, o, OC, 1), 1e-5);
+	}
+	nn_kernel_select(NN_KERNEL_AUTO);
+	free(W); free(x); free(b); free(o); free(Wf); free(xf); free(bf); free(of);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * Finite differences on the _ref layers
+ * ------------------------------------------------------------------------ */
+
+/*
+ * A layer as a function of a list of double arrays; the loss is
+ * sum(out * proj) for a fixed random projection, so dout = proj.
+ */
+struct fd_layer {
+	size_t  nin;            /* input arrays checked */
+	double *in[4];
+	size_t  n[4];
+	size_t  nout;
+	void  (*forward)(struct fd_layer *l, double *out);
+	void  (*backward)(struct fd_layer *l, const double *dout, double **din);
+	size_t  B, T, C, OC, NH;
+	uint32_t *ids;
+	double *aux1, *aux2, *aux3;   /* saved forward state */
+};
+
+static double
+fd_loss(struct fd_layer *l, const double *proj, double *out)
+{
+	double s = 0;
+	l->forward(l, out);
+	for (size_t i = 0; i < l->nout; i++)
+		s += out[i] * proj[i];
+	return s;
+}
+
+static void
+fd_check(struct fd_layer *l, const char *name)
+{
+	double *proj = dalloc(l->nout), *out = dalloc(l->nout), *din[4];
+
+	fill(proj, l->nout, 1);
+	fd_loss(l, proj, out);
+	for (size_t k = 0; k < l->nin; k++)
+		din[k] = dalloc(l->n[k]);
+	l->backward(l, proj, din);
+	for (size_t k = 0; k < l->nin; k++)
+		for (size_t i = 0; i < l->n[k]; i++) {
+			double keep = l->in[k][i], h = 1e-5, up, dn, num;
+			l->in[k][i] = keep + h;
+			up = fd_loss(l, proj, out);
+			l->in[k][i] = keep - h;
+			dn = fd_loss(l, proj, out);
+			l->in[k][i] = keep;
+			num = (up - dn) / (2 * h);
+			if (fabs(num - din[k][i]) > 1e-6 * (1 + fabs(num))) {
+				ck_abort_msg("%s: input %zu [%zu]: analytic %.10g, finite difference "
+				    "%.10g", name, k, i, din[k][i], num);
+			}
+		}
+	for (size_t k = 0; k < l->nin; k++)
+		free(din[k]);
+	free(proj);
+	free(out);
+}
+
+static void
+enc_fwd(struct fd_layer *l, double *out)
+{
+	nn_encoder_forward_ref(out, l->ids, l->in[0], l->in[1], l->B, l->T, l->C);
+}
+
+static void
+enc_bwd(struct fd_layer *l, const double *dout, double **din)
+{
+	nn_encoder_backward_ref(din[0], din[1], dout, l->ids, l->B, l->T, l->C);
+}
+
+START_TEST(test_fd_encoder)
+{
+	struct fd_layer l = { 0 };
+	uint32_t        ids[6] = { 2, 0, 2, 4, 1, 2 };   /* repeats: gradients add */
+
+	ad_rng_seed(&trng, 10, 1);
+	l.B = 2; l.T = 3; l.C = 5; l.ids = ids;
+	l.nin = 2;
+	l.n[0] = 5 * l.C; l.n[1] = l.T * l.C;
+	l.in[0] = dalloc(l.n[0]); l.in[1] = dalloc(l.n[1]);
+	fill(l.in[0], l.n[0], 1); fill(l.in[1], l.n[1], 1);
+	l.nout = l.B * l.T * l.C;
+	l.forward = enc_fwd; l.backward = enc_bwd;
+	fd_check(&l, "encoder");
+	free(l.in[0]); free(l.in[1]);
+}
+END_TEST
+
+static void
+ln_fwd(struct fd_layer *l, double *out)
+{
+	nn_layernorm_forward_ref(out, l->aux1, l->aux2, l->in[0], l->in[1], l->in[2], l->B, l->C);
+}
+
+static void
+ln_bwd(struct fd_layer *l, const double *dout, double **din)
+{
+	nn_layernorm_backward_ref(din[0], din[1], din[2], dout, l->in[0], l->in[1], l->aux1,
+	    l->aux2, l->B, l->C);
+}
+
+START_TEST(test_fd_layernorm)
+{
+	struct fd_layer l = { 0 };
+
+	ad_rng_seed(&trng, 11, 1);
+	l.B = 4; l.C = 7; l.nin = 3;
+	l.n[0] = l.B * l.C; l.n[1] = l.C; l.n[2] = l.C;
+	for (int k = 0; k < 3; k++) {
+		l.in[k] = dalloc(l.n[k]);
+		fill(l.in[k], l.n[k], 1);
+	}
+	l.aux1 = dalloc(l.B); l.aux2 = dalloc(l.B);
+	l.nout = l.B * l.C;
+	l.forward = ln_fwd; l.backward = ln_bwd;
+	fd_check(&l, "layernorm");
+	for (int k = 0; k < 3; k++)
+		free(l.in[k]);
+	free(l.aux1); free(l.aux2);
+}
+END_TEST
+
+static void
+mm_fwd(struct fd_layer *l, double *out)
+{
+	nn_matmul_forward_ref(out, l->in[0], l->in[1], l->in[2], l->B, l->C, l->OC);
+}
+
+static void
+mm_bwd(struct fd_layer *l, const double *dout, double **din)
+{
+	nn_matmul_backward_ref(din[0], din[1], din[2], dout, l->in[0], l->in[1], l->B, l->C, l->OC);
+}
+
+START_TEST(test_fd_matmul)
+{
+	struct fd_layer l = { 0 };
+
+	ad_rng_seed(&trng, 12, 1);
+	l.B = 3; l.C = 5; l.OC = 4; l.nin = 3;
+	l.n[0] = l.B * l.C; l.n[1] = l.OC * l.C; l.n[2] = l.OC;
+	for (int k = 0; k < 3; k++) {
+		l.in[k] = dalloc(l.n[k]);
+		fill(l.in[k], l.n[k], 1);
+	}
+	l.nout = l.B * l.OC;
+	l.forward = mm_fwd; l.backward = mm_bwd;
+	fd_check(&l, "matmul");
+	for (int k = 0; k < 3; k++)
+		free(l.in[k]);
+}
+END_TEST
+
+static void
+att_fwd(struct fd_layer *l, double *out)
+{
+	nn_attention_forward_ref(out, l->aux1, l->in[0], l->B, l->T, l->C, l->NH);
+}
+
+static void
+att_bwd(struct fd_layer *l, const double *dout, double **din)
+{
+	nn_attention_backward_ref(din[0], dout, l->in[0], l->aux1, l->B, l->T, l->C, l->NH);
+}
+
+START_TEST(test_fd_attention)
+{
+	struct fd_layer l = { 0 };
+
+	ad_rng_seed(&trng, 13, 1);
+	l.B = 2; l.T = 4; l.C = 6; l.NH = 2; l.nin = 1;
+	l.n[0] = l.B * l.T * 3 * l.C;
+	l.in[0] = dalloc(l.n[0]);
+	fill(l.in[0], l.n[0], 1);
+	l.aux1 = dalloc(l.B * l.NH * l.T * l.T);
+	l.nout = l.B * l.T * l.C;
+	l.forward = att_fwd; l.backward = att_bwd;
+	fd_check(&l, "attention");
+	free(l.in[0]); free(l.aux1);
+}
+END_TEST
+
+static void
+gelu_fwd(struct fd_layer *l, double *out)
+{
+	nn_gelu_forward_ref(out, l->in[0], l->n[0]);
+}
+
+static void
+gelu_bwd(struct fd_layer *l, const double *dout, double **din)
+{
+	nn_gelu_backward_ref(din[0], l->in[0], dout, l->n[0]);
+}
+
+START_TEST(test_fd_gelu)
+{
+	struct fd_layer l = { 0 };
+
+	ad_rng_seed(&trng, 14, 1);
+	l.nin = 1; l.n[0] = 40;
+	l.in[0] = dalloc(l.n[0]);
+	fill(l.in[0], l.n[0], 4);
+	l.nout = l.n[0];
+	l.forward = gelu_fwd; l.backward = gelu_bwd;
+	fd_check(&l, "gelu");
+	free(l.in[0]);
+}
+END_TEST
+
+static void
+ce_fwd(struct fd_layer *l, double *out)
+{
+	nn_crossentropy_forward_ref(out, l->in[0], l->ids, (const uint8_t *)l->aux3, l->B, l->C);
+}
+
+static void
+ce_bwd(struct fd_layer *l, const double *dout, double **din)
+{
+	/* out[n] = loss_n; the projection weighs each row's loss. */
+	for (size_t n = 0; n < l->B; n++)
+		nn_crossentropy_backward_ref(din[0] + n * l->C, l->in[0] + n * l->C, l->ids + n,
+		    (const uint8_t *)l->aux3 + n, dout[n], 1, l->C);
+}
+
+START_TEST(test_fd_crossentropy)
+{
+	struct fd_layer l = { 0 };
+	uint32_t        tg[5] = { 0, 6, 3, 3, 1 };
+	uint8_t         mask[8] = { 1, 1, 0, 1, 1 };
+
+	ad_rng_seed(&trng, 15, 1);
+	l.B = 5; l.C = 7; l.ids = tg; l.aux3 = (double *)(void *)mask;
+	l.nin = 1; l.n[0] = l.B * l.C;
+	l.in[0] = dalloc(l.n[0]);
+	fill(l.in[0], l.n[0], 3);
+	l.nout = l.B;
+	l.forward = ce_fwd; l.backward = ce_bwd;
+	fd_check(&l, "crossentropy");
+	free(l.in[0]);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * Fast layers against their _ref twins (odd sizes)
+ * ------------------------------------------------------------------------ */
+
+START_TEST(test_fast_layernorm)
+{
+	size_t  N = 37, C = 70;
+	double *x = dalloc(N * C), *w = dalloc(C), *b = dalloc(C), *o = dalloc(N * C);
+	double *m = dalloc(N), *r = dalloc(N), *d = dalloc(N * C);
+	double *dx = dalloc(N * C), *dw = dalloc(C), *db = dalloc(C);
+	float  *xf, *wf, *bf, *of = falloc(N * C), *mf = falloc(N), *rf = falloc(N), *df;
+	float  *dxf = falloc(N * C), *dwf = falloc(C), *dbf = falloc(C);
+
+	ad_rng_seed(&trng, 20, 1);
+	fill(x, N * C, 2); fill(w, C, 1); fill(b, C, 1); fill(d, N * C, 1);
+	xf = tofloat(x, N * C); wf = tofloat(w, C); bf = tofloat(b, C); df = tofloat(d, N * C);
+	nn_layernorm_forward_ref(o, m, r, x, w, b, N, C);
+	nn_layernorm_forward(of, mf, rf, xf, wf, bf, N, C);
+	ck_assert_double_le(maxrel(of, o, N * C, 1), 1e-5);
+	nn_layernorm_backward_ref(dx, dw, db, d, x, w, m, r, N, C);
+	nn_layernorm_backward(dxf, dwf, dbf, df, xf, wf, mf, rf, N, C);
+	ck_assert_double_le(maxrel(dxf, dx, N * C, 1), 1e-5);
+	ck_assert_double_le(maxrel(dwf, dw, C, 1), 1e-5);
+	ck_assert_double_le(maxrel(dbf, db, C, 1), 1e-5);
+	free(x); free(w); free(b); free(o); free(m); free(r); free(d); free(dx); free(dw);
+	free(db); free(xf); free(wf); free(bf); free(of); free(mf); free(rf); free(df);
+	free(dxf); free(dwf); free(dbf);
+}
+END_TEST
+
+START_TEST(test_fast_matmul)
+{
+	size_t  N = 29, C = 67, OC = 35;
+	double *x = dalloc(N * C), *w = dalloc(OC * C), *b = dalloc(OC), *o = dalloc(N * OC);
+	double *d = dalloc(N * OC), *dx = dalloc(N * C), *dw = dalloc(OC * C), *db = dalloc(OC);
+	float  *xf, *wf, *bf, *df, *of = falloc(N * OC);
+	float  *dxf = falloc(N * C), *dwf = falloc(OC * C), *dbf = falloc(OC);
+
+	ad_rng_seed(&trng, 21, 1);
+	fill(x, N * C, 1); fill(w, OC * C, 1); fill(b, OC, 1); fill(d, N * OC, 1);
+	xf = tofloat(x, N * C); wf = tofloat(w, OC * C); bf = tofloat(b, OC);
+	df = tofloat(d, N * OC);
+	nn_matmul_forward_ref(o, x, w, b, N, C, OC);
+	nn_matmul_forward(of, xf, wf, bf, N, C, OC);
+	ck_assert_double_le(maxrel(of, o, N * OC, 1), 1e-5);
+	nn_matmul_backward_ref(dx, dw, db, d, x, w, N, C, OC);
+	nn_matmul_backward(dxf, dwf, dbf, df, xf, wf, N, C, OC);
+	ck_assert_double_le(maxrel(dxf, dx, N * C, 1), 1e-5);
+	ck_assert_double_le(maxrel(dwf, dw, OC * C, 1), 1e-5);
+	ck_assert_double_le(maxrel(dbf, db, OC, 1), 1e-5);
+	free(x); free(w); free(b); free(o); free(d); free(dx); free(dw); free(db);
+	free(xf); free(wf); free(bf); free(df); free(of); free(dxf); free(dwf); free(dbf);
+}
+END_TEST
+
+START_TEST(test_fast_attention)
+{
+	/* T = 53 cuts through the 48-row query blocks; hs = 7 through the tiles. */
+	size_t  B = 2, T = 53, C = 21, NH = 3, nin = B * T * 3 * C, nout = B * T * C;
+	size_t  natt = B * NH * T * T;
+	double *x = dalloc(nin), *o = dalloc(nout), *a = dalloc(natt), *d = dalloc(nout);
+	double *dx = dalloc(nin);
+	float  *xf, *df, *of = falloc(nout), *af = falloc(natt), *daf = falloc(natt);
+	float  *dxf = falloc(nin);
+
+	ad_rng_seed(&trng, 22, 1);
+	fill(x, nin, 1); fill(d, nout, 1);
+	xf = tofloat(x, nin); df = tofloat(d, nout);
+	nn_attention_forward_ref(o, a, x, B, T, C, NH);
+	nn_attention_forward(of, af, xf, B, T, C, NH);
+	ck_assert_double_le(maxrel(of, o, nout, 1), 1e-5);
+	ck_assert_double_le(maxrel(af, a, natt, 1), 1e-5);
+	nn_attention_backward_ref(dx, d, x, a, B, T, C, NH);
+	nn_attention_backward(dxf, daf, df, xf, af, B, T, C, NH);
+	ck_assert_double_le(maxrel(dxf, dx, nin, 1), 1e-5);
+	free(x); free(o); free(a); free(d); free(dx); free(xf); free(df); free(of); free(af);
+	free(daf); free(dxf);
+}
+END_TEST
+
+START_TEST(test_fast_elementwise)
+{
+	size_t   n = 101, N = 9, V = 37, E = 5, T = 4, B = 3;
+	double  *x = dalloc(n), *o = dalloc(n), *d = dalloc(n), *dx = dalloc(n);
+	double  *l = dalloc(N * V), *ls = dalloc(N), *dl = dalloc(N * V);
+	double  *wte = dalloc(E * 6), *wpe = dalloc(T * 6), *eo = dalloc(B * T * 6);
+	double  *de = dalloc(B * T * 6), *dwte = dalloc(E * 6), *dwpe = dalloc(T * 6);
+	float   *xf, *df, *of = falloc(n), *dxf = falloc(n), *lf, *lsf = falloc(N);
+	float   *wtef, *wpef, *eof = falloc(B * T * 6), *def, *dwtef = falloc(E * 6);
+	float   *dwpef = falloc(T * 6);
+	uint32_t tg[9] = { 0, 36, 5, 5, 9, 1, 2, 3, 4 }, ids[12] = { 4, 0, 0, 1, 2, 3, 4, 4, 0, 1, 1, 1 };
+	uint8_t  mask[9] = { 1, 1, 1, 0, 1, 1, 1, 1, 0 };
+	double   tot, totf;
+
+	ad_rng_seed(&trng, 23, 1);
+	fill(x, n, 5); fill(d, n, 1); fill(l, N * V, 4);
+	xf = tofloat(x, n); df = tofloat(d, n); lf = tofloat(l, N * V);
+	nn_gelu_forward_ref(o, x, n);
+	nn_gelu_forward(of, xf, n);
+	ck_assert_double_le(maxrel(of, o, n, 1), 1e-6);
+	nn_gelu_backward_ref(dx, x, d, n);
+	nn_gelu_backward(dxf, xf, df, n);
+	ck_assert_double_le(maxrel(dxf, dx, n, 1), 1e-6);
+
+	tot = nn_crossentropy_forward_ref(ls, l, tg, mask, N, V);
+	totf = nn_crossentropy_forward(lsf, lf, tg, mask, N, V, V);
+	ck_assert_double_le(fabs(tot - totf), 1e-5 * tot);
+	ck_assert_double_le(maxrel(lsf, ls, N, 1), 1e-6);
+	nn_crossentropy_backward_ref(dl, l, tg, mask, 0.25, N, V);
+	nn_crossentropy_backward(lf, tg, mask, 0.25f, N, V, V);
+	ck_assert_double_le(maxrel(lf, dl, N * V, 1), 1e-6);
+
+	fill(wte, E * 6, 1); fill(wpe, T * 6, 1); fill(de, B * T * 6, 1);
+	wtef = tofloat(wte, E * 6); wpef = tofloat(wpe, T * 6); def = tofloat(de, B * T * 6);
+	nn_encoder_forward_ref(eo, ids, wte, wpe, B, T, 6);
+	nn_encoder_forward(eof, ids, wtef, wpef, B, T, 6);
+	ck_assert_double_le(maxrel(eof, eo, B * T * 6, 1), 1e-7);
+	nn_encoder_backward_ref(dwte, dwpe, de, ids, B, T, 6);
+	nn_encoder_backward(dwtef, dwpef, def, ids, B, T, 6);
+	ck_assert_double_le(maxrel(dwtef, dwte, E * 6, 1), 1e-6);
+	ck_assert_double_le(maxrel(dwpef, dwpe, T * 6, 1), 1e-6);
+	free(x); free(o); free(d); free(dx); free(l); free(ls); free(dl); free(wte); free(wpe);
+	free(eo); free(de); free(dwte); free(dwpe); free(xf); free(df); free(of); free(dxf);
+	free(lf); free(lsf); free(wtef); free(wpef); free(eof); free(def); free(dwtef);
+	free(dwpef);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
+ * The whole model
+ * ------------------------------------------------------------------------ */
+
+static const struct gpt_config tiny = { 2, 2, 16, 12, 23, 24 };
+
+static struct gpt *
+model(const struct gpt_config *cfg, uint64_t seed)
+{
+	struct gpt     *g;
+	struct ad_rng   r;
+	struct ad_error e = { 0 };
+
+	ck_assert_int_eq(gpt_new(&g, cfg, &e), 0);
+	ad_rng_seed(&r, seed, 7);
+	gpt_init(g, &r);
+	return g;
+}
+
+static uint32_t *
+stream(size_t n, uint32_t V, uint64_t seed)
+{
+	uint32_t     *s = malloc(n * sizeof *s);
+	struct ad_rng r;
+
+	ck_assert_ptr_nonnull(s);
+	ad_rng_seed(&r, seed, 3);
+	/* A learnable stream: mostly a fixed cycle, sometimes a random token. */
+	for (size_t i = 0; i < n; i++)
+		s[i] = ad_rng_below(&r, 4) == 0 ? ad_rng_below(&r, V) : (uint32_t)((i * 7) % V);
+	return s;
+}
+
+START_TEST(test_param_count)
+{
+	struct gpt_config c = { 0 };
+
+	/* Shape S of the issue, worked by hand: 12 L C^2 + V C + T C + biases and norms. */
+	ck_assert_int_eq(gpt_preset("small", &c), 0);
+	c.V = 4096;
+	c.Vin = 4097;
+	/* wte 4097*128 + wpe 128*128 + per layer (12*128^2 + 13*128) * 4 + 2*128 */
+	ck_assert_uint_eq(gpt_param_count(&c),
+	    4097u * 128 + 128u * 128 + 4u * (12u * 128 * 128 + 13u * 128) + 256u);
+	ck_assert_int_eq(gpt_preset("nope", &c), -1);
+}
+END_TEST
+
+START_TEST(test_config_errors)
+{
+	struct gpt_config c = { 2, 3, 16, 8, 10, 11 };
+	struct ad_error   e = { 0 };
+
+	ck_assert_int_eq(gpt_config_check(&c, &e), AD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "divisible"));
+	c.NH = 4;
+	ck_assert_int_eq(gpt_config_check(&c, &e), 0);
+	c.T = 1;
+	ck_assert_int_eq(gpt_config_check(&c, &e), AD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "--context"));
+}
+END_TEST
+
+START_TEST(test_initial_loss)
+{
+	struct gpt_config c = { 2, 2, 32, 16, 300, 301 };
+	struct gpt       *g = model(&c, 5);
+	uint32_t         *s = stream(200, c.V, 1);
+	struct nn_batch   b;
+	struct ad_error   e = { 0 };
+	double            loss;
+
+	ck_assert_int_eq(gpt_alloc(g, 4, 16, 0, &e), 0);
+	ck_assert_int_eq(nn_batch_new(&b, 4, 16, &e), 0);
+	for (size_t r = 0; r < 4; r++)
+		nn_objective_causal.make_row(&c, &b, r, s, 200, r * 30, NULL);
+	loss = nn_objective_causal.loss_forward(g, &b);
+	/* Small random weights give nearly uniform predictions: ln V. */
+	ck_assert_double_le(fabs(loss - log(300.0)), 0.05);
+	nn_batch_free(&b);
+	gpt_free(g);
+	free(s);
+}
+END_TEST
+
+static struct nn_train_state
+state(uint32_t B, uint32_t T, uint64_t steps)
+{
+	struct nn_train_state st = { 0 };
+
+	st.steps = steps;
+	st.seed = 1;
+	st.batch = B;
+	st.accum = 1;
+	st.context = T;
+	st.warmup = 2;
+	st.lr = 1e-2;
+	st.min_lr = 1e-3;
+	st.beta1 = 0.9;
+	st.beta2 = 0.95;
+	st.eps = 1e-8;
+	st.weight_decay = 0.1;
+	st.clip = 1.0;
+	ad_rng_seed(&st.rng, 99, 5);
+	strcpy(st.objective, "causal");
+	return st;
+}
+
+static struct adamw *
+optimiser(const struct nn_train_state *st, size_t n)
+{
+	struct adamw_config c = { st->lr, st->min_lr, st->beta1, st->beta2, st->eps,
+	                          st->weight_decay, st->clip, st->warmup, st->steps };
+	struct adamw       *a;
+	struct ad_error     e = { 0 };
+
+	ck_assert_int_eq(adamw_new(&a, &c, n, &e), 0);
+	return a;
+}
+
+START_TEST(test_overfit_one_batch)
+{
+	struct gpt           *g = model(&tiny, 8);
+	struct nn_train_state st = state(2, 12, 300);
+	struct adamw         *a;
+	struct nn_trainer    *tr;
+	struct nn_step_stats  s;
+	struct ad_error       e = { 0 };
+	uint32_t             *str = stream(12, tiny.V, 2);   /* one window only */
+	double                first = 0;
+
+	st.warmup = 5;
+	st.weight_decay = 0;
+	st.lr = 3e-2;
+	a = optimiser(&st, g->nparams);
+	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &nn_objective_causal, &st, str, 12, &e), 0);
+	for (int i = 0; i < 300; i++) {
+		ck_assert_int_eq(nn_trainer_step(tr, &s, &e), 0);
+		if (i == 0)
+			first = s.loss;
+	}
+	ck_assert_double_ge(first, 2.5);
+	ck_assert_double_le(s.loss, 0.05);
+	nn_trainer_free(tr);
+	adamw_free(a);
+	gpt_free(g);
+	free(str);
+}
+END_TEST
+
+/* Train `steps` steps on a fresh tiny model; returns the losses' bits. */
+static void
+run_steps(int threads, uint64_t steps, double *losses, float **params)
+{
+	struct gpt           *g = model(&tiny, 3);
+	struct nn_train_state st = state(3, 12, 8);
+	struct adamw         *a = optimiser(&st, g->nparams);
+	struct nn_trainer    *tr;
+	struct nn_step_stats  s;
+	struct ad_error       e = { 0 };
+	uint32_t             *str = stream(500, tiny.V, 4);
+
+#ifdef _OPENMP
+	omp_set_num_threads(threads);
+#else
+	(void)threads;
+#endif
+	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &nn_objective_causal, &st, str, 500, &e), 0);
+	for (uint64_t i = 0; i < steps; i++) {
+		ck_assert_int_eq(nn_trainer_step(tr, &s, &e), 0);
+		losses[i] = s.loss;
+	}
+	*params = malloc(g->nparams * sizeof(float));
+	memcpy(*params, g->param_mem, g->nparams * sizeof(float));
+	nn_trainer_free(tr);
+	adamw_free(a);
+	gpt_free(g);
+	free(str);
+}
+
+START_TEST(test_threads_same_bits)
+{
+	double l1[8], l2[8];
+	float *p1, *p2;
+	size_t n = (size_t)gpt_param_count(&tiny);
+
+	run_steps(1, 8, l1, &p1);
+	run_steps(2, 8, l2, &p2);
+	ck_assert_mem_eq(l1, l2, sizeof l1);
+	ck_assert_mem_eq(p1, p2, n * sizeof(float));
+	free(p1);
+	free(p2);
+#ifdef _OPENMP
+	omp_set_num_threads(2);
+#endif
+}
+END_TEST
+
+START_TEST(test_resume_bit_identical)
+{
+	double                straight[8], resumed[8];
+	float                *p1;
+	struct gpt           *g = model(&tiny, 3), *g2;
+	struct nn_train_state st = state(3, 12, 8);
+	struct adamw         *a = optimiser(&st, g->nparams), *a2;
+	struct nn_trainer    *tr;
+	struct nn_step_stats  s;
+	struct ad_error       e = { 0 };
+	uint32_t             *str = stream(500, tiny.V, 4);
+	struct nn_file        f = { 0 }, f2;
+	struct ad_map         m;
+	char                 *dir = tu_tmpdir(), path[4200];
+
+	run_steps(2, 8, straight, &p1);
+#ifdef _OPENMP
+	omp_set_num_threads(2);
+#endif
+	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &nn_objective_causal, &st, str, 500, &e), 0);
+	for (int i = 0; i < 5; i++) {
+		ck_assert_int_eq(nn_trainer_step(tr, &s, &e), 0);
+		resumed[i] = s.loss;
+	}
+	f.cfg = tiny;
+	f.tok_kind = NN_TOK_BYTES;
+	f.train = tr->st;
+	snprintf(path, sizeof path, "%s/ck", dir);
+	ck_assert_int_eq(nn_save(path, &f, g, a, &e), 0);
+	nn_trainer_free(tr);
+	adamw_free(a);
+	gpt_free(g);
+
+	ck_assert_int_eq(ad_map_file(path, &m, &e), 0);
+	ck_assert_int_eq(nn_load(m.data, m.size, path, &f2, &g2, &a2, &e), 0);
+	ck_assert_int_eq(f2.has_train, 1);
+	ck_assert_uint_eq(f2.train.step, 5);
+	ck_assert_int_eq(nn_trainer_new(&tr, g2, a2, &nn_objective_causal, &f2.train, str, 500,
+	    &e), 0);
+	ad_map_release(&m);
+	for (int i = 5; i < 8; i++) {
+		ck_assert_int_eq(nn_trainer_step(tr, &s, &e), 0);
+		resumed[i] = s.loss;
+	}
+	ck_assert_mem_eq(straight, resumed, sizeof straight);
+	ck_assert_mem_eq(p1, g2->param_mem, g2->nparams * sizeof(float));
+	nn_trainer_free(tr);
+	adamw_free(a2);
+	gpt_free(g2);
+	free(p1);
+	free(str);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_checkpoint_damage)
+{
+	struct gpt     *g = model(&tiny, 1), *g2;
+	struct nn_file  f = { 0 }, f2;
+	struct ad_error e = { 0 };
+	char           *dir = tu_tmpdir(), path[4200], *buf;
+	size_t          len = 0;
+
+	f.cfg = tiny;
+	f.tok_kind = NN_TOK_BPE;
+	f.tok_blob = "vocabulary bytes";
+	f.tok_len = 16;
+	f.tok_identity = 0x1234;
+	snprintf(path, sizeof path, "%s/m", dir);
+	ck_assert_int_eq(nn_save(path, &f, g, NULL, &e), 0);
+	buf = tu_slurp(path, &len);
+	ck_assert_int_eq(nn_load((uint8_t *)buf, len, path, &f2, &g2, NULL, &e), 0);
+	ck_assert_uint_eq(f2.tok_identity, 0x1234);
+	ck_assert_int_eq(memcmp(f2.tok_blob, "vocabulary bytes", 16), 0);
+	ck_assert_int_eq(f2.has_train, 0);
+	ck_assert_mem_eq(g->param_mem, g2->param_mem, g->nparams * sizeof(float));
+	gpt_free(g2);
+	/* One flipped bit in the parameters: the checksum catches it. */
+	buf[len / 2] ^= 4;
+	ck_assert_int_eq(nn_load((uint8_t *)buf, len, path, &f2, &g2, NULL, &e), AD_ECHECKSUM);
+	buf[len / 2] ^= 4;
+	/* Truncated: the sizes do not add up. */
+	ck_assert_int_eq(nn_load((uint8_t *)buf, len - 5, path, &f2, &g2, NULL, &e), AD_EFORMAT);
+	ck_assert_ptr_nonnull(strstr(e.msg, "truncated"));
+	/* A future version. */
+	buf[8] = 9;
+	ck_assert_int_eq(nn_load((uint8_t *)buf, len, path, &f2, &g2, NULL, &e), AD_EVERSION);
+	buf[8] = 1;
+	/* Not a model. */
+	memcpy(buf, "NOTMODEL", 8);
+	ck_assert_int_eq(nn_load((uint8_t *)buf, len, path, &f2, &g2, NULL, &e), AD_EFORMAT);
+	free(buf);
+	gpt_free(g);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_kv_cache_matches_forward)
+{
+	struct gpt     *g = model(&tiny, 11);
+	struct gpt_kv  *kv;
+	struct ad_error e = { 0 };
+	uint32_t        in[12];
+	size_t          V = tiny.V;
+
+	in[0] = GPT_BOS(&tiny);
+	for (int i = 1; i < 12; i++)
+		in[i] = (uint32_t)(i * 5 % V);
+	ck_assert_int_eq(gpt_alloc(g, 1, 12, 0, &e), 0);
+	gpt_forward(g, in, NULL, NULL, 1, 12);
+	ck_assert_int_eq(gpt_kv_new(g, &kv, &e), 0);
+	for (int t = 0; t < 12; t++) {
+		double ref[64];
+		gpt_kv_step(g, kv, in[t]);
+		for (size_t v = 0; v < V; v++)
+			ref[v] = g->acts.logits[t * V + v];
+		ck_assert_double_le(maxrel(kv->logits, ref, V, 1), 1e-5);
+	}
+	gpt_kv_free(kv);
+	gpt_free(g);
+}
+END_TEST
+
+START_TEST(test_lr_schedule)
+{
+	struct adamw_config c = { .lr = 1.0, .min_lr = 0.1, .warmup = 4, .steps = 14 };
+
+	ck_assert_double_eq_tol(adamw_lr(&c, 0), 0.25, 1e-15);
+	ck_assert_double_eq_tol(adamw_lr(&c, 3), 1.0, 1e-15);
+	ck_assert_double_eq_tol(adamw_lr(&c, 4), 1.0, 1e-15);
+	/* Half way down the cosine: (lr + min_lr) / 2. */
+	ck_assert_double_eq_tol(adamw_lr(&c, 9), 0.55, 1e-15);
+	ck_assert_double_eq_tol(adamw_lr(&c, 14), 0.1, 1e-15);
+	ck_assert_double_eq_tol(adamw_lr(&c, 100), 0.1, 1e-15);
+}
+END_TEST
+
+START_TEST(test_grad_norm)
+{
+	size_t n = 100003;
+	float *g = falloc(n);
+	double want = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		g[i] = (float)((i % 7) - 3) * 0.5f;
+		want += (double)g[i] * g[i];
+	}
+	ck_assert_double_eq_tol(nn_grad_norm(g, n), sqrt(want), 1e-9);
+	free(g);
+}
+END_TEST
+
+static Suite *
+nn_suite(void)
+{
+	Suite *s = suite_create("nn");
+	TCase *k = tcase_create("kernels"), *f = tcase_create("finite differences");
+	TCase *m = tcase_create("model");
+
+	tcase_set_timeout(k, 120);
+	tcase_set_timeout(m, 120);
+	tcase_add_test(k, test_gemm_avx2);
+	tcase_add_test(k, test_gemm_portable);
+	tcase_add_test(k, test_matvec);
+	tcase_add_test(k, test_fast_layernorm);
+	tcase_add_test(k, test_fast_matmul);
+	tcase_add_test(k, test_fast_attention);
+	tcase_add_test(k, test_fast_elementwise);
+	tcase_add_test(f, test_fd_encoder);
+	tcase_add_test(f, test_fd_layernorm);
+	tcase_add_test(f, test_fd_matmul);
+	tcase_add_test(f, test_fd_attention);
+	tcase_add_test(f, test_fd_gelu);
+	tcase_add_test(f, test_fd_crossentropy);
+	tcase_add_test(m, test_param_count);
+	tcase_add_test(m, test_config_errors);
+	tcase_add_test(m, test_initial_loss);
+	tcase_add_test(m, test_overfit_one_batch);
+	tcase_add_test(m, test_threads_same_bits);
+	tcase_add_test(m, test_resume_bit_identical);
+	tcase_add_test(m, test_checkpoint_damage);
+	tcase_add_test(m, test_kv_cache_matches_forward);
+	tcase_add_test(m, test_lr_schedule);
+	tcase_add_test(m, test_grad_norm);
+	suite_add_tcase(s, k);
+	suite_add_tcase(s, f);
+	suite_add_tcase(s, m);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(nn_suite());
+}
