@@ -34,8 +34,10 @@ extern const struct cli_command cli_commands[];
 int cmd_tokenize(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_train_ngram(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
 
 /* Print a usage error for cmd and return CLI_EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) AD_PRINTF(2, 3);

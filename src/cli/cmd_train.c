@@ -15,6 +15,7 @@ struct train_kind {
 };
 
 static const struct train_kind train_kinds[] = {
+	{ "ngram", "interpolated modified Kneser-Ney n-gram model (KenLM-identical)", cmd_train_ngram },
 	{ NULL, NULL, NULL },
 };
 

@@ -8,6 +8,8 @@
 
 #include "base/io.h"
 #include "lm/lm.h"
+#include "nn/nn.h"
+#include "ngram/ngram.h"
 
 /*
  * The families. A binary model file starts with its 8-byte magic; an ARPA
@@ -22,6 +24,9 @@ struct lm_family {
 };
 
 static const struct lm_family lm_families[] = {
+	{ NGRAM_MAGIC, NULL, ngram_lm_open, "ngram" },
+	{ NULL, ngram_arpa_probe, ngram_arpa_open, "arpa" },
+	{ NN_MAGIC, NULL, nn_lm_open, "transformer" },
 	{ NULL, NULL, NULL, NULL },
 };
 

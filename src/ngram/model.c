@@ -1,0 +1,386 @@
+/*
+ * model.c — scoring: the struct lm_vtab of n-gram models, for our binary
+ * files (kind "ngram") and ARPA files (kind "arpa").
+ *
+ * Standard back-off scoring as KenLM's query does it: log10 p(w | h) is the
+ * log10 probability of the longest n-gram "h_k ... h_1 w" in the model plus
+ * the log10 backoffs of every longer context "h_j ... h_1" (j >= k) that is
+ * in the model. The state keeps the longest context that can still matter
+ * (at most N - 1 ids, newest first) with the backoff of each of its
+ * suffixes, so a token costs one lookup per order it matches plus one miss,
+ * and the keys extend one another (ngram_key_ext): no context is hashed
+ * twice. Because every prefix of an n-gram is an n-gram, a context that is
+ * not in the model cannot begin a longer n-gram, which is what lets the
+ * state forget it (KenLM's state minimisation).
+ *
+ * An id the model never saw (an unknown word, byte or token) is scored as
+ * <unk>: log10 p(<unk>) plus all the backoffs, and leaves a context from
+ * which nothing longer matches. <s> is never predicted: next gives it
+ * -inf, and pushing it starts a new sentence (its logp is -inf).
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ngram/ngram_impl.h"
+
+struct ngram_state {
+	uint32_t len;                     /* context ids kept, <= N - 1 */
+	uint32_t ctx[NGRAM_MAX_ORDER];    /* ctx[0] is the newest (internal ids) */
+	float    bo[NGRAM_MAX_ORDER];     /* bo[j]: log10 backoff of ctx[j] ... ctx[0] */
+};
+
+static const struct lm_vtab ngram_vtab;
+
+static inline uint32_t
+model_int(const struct ngram_model *m, uint32_t id)
+{
+	if (m->lm2int != NULL)
+		return m->lm2int[id];
+	return id < m->Vi ? id : NGRAM_UNK;
+}
+
+/*
+ * log10 p(w | state) for internal id w != <s>; with update, the state
+ * moves past w.
+ */
+static inline double
+model_step(const struct ngram_model *m, struct ngram_state *st, uint32_t w, int update)
+{
+	const float *u = m->uni + 2 * (size_t)w;
+	float        prob = u[0], newbo[NGRAM_MAX_ORDER];
+	uint32_t     matched = 1, N = m->N;
+	uint64_t     key = ngram_key1(w);
+	double       total;
+
+	newbo[0] = u[1];
+	for (uint32_t j = 0; j < st->len; j++) {
+		const uint8_t *s;
+		key = ngram_key_ext(key, st->ctx[j]);
+		if ((s = ngram_table_find(&m->tab[j + 2], key)) == NULL)
+			break;
+		prob = ngram_entry_f(s, 0);
+		if (j + 2 < N)
+			newbo[j + 1] = ngram_entry_f(s, 1);
+		matched = j + 2;
+	}
+	total = prob;
+	/* Contexts longer than the one used: their backoffs. */
+	for (uint32_t j = matched - 1; j < st->len; j++)
+		total += st->bo[j];
+	if (update) {
+		uint32_t len = matched < N - 1 ? matched : N - 1;
+		for (uint32_t j = len; j-- > 1;)
+			st->ctx[j] = st->ctx[j - 1];
+		if (len > 0)
+			st->ctx[0] = w;
+		memcpy(st->bo, newbo, len * sizeof(float));
+		st->len = len;
+	}
+	return total;
+}
+
+static void
+model_reset(const struct lm *lm, struct lm_state *s)
+{
+	const struct ngram_model *m = (const struct ngram_model *)lm;
+	struct ngram_state       *st = (struct ngram_state *)s;
+
+	st->len = m->N > 1;
+	st->ctx[0] = NGRAM_BOS;
+	st->bo[0] = m->uni[2 * NGRAM_BOS + 1];
+}
+
+static int
+model_state_new(const struct lm *lm, struct lm_state **out, struct ad_error *e)
+{
+	struct ngram_state *st = ad_calloc(1, sizeof *st);
+
+	if (st == NULL)
+		return ad_fail(e, AD_ENOMEM, "out of memory");
+	model_reset(lm, (struct lm_state *)st);
+	*out = (struct lm_state *)st;
+	return 0;
+}
+
+static void
+model_state_free(struct lm_state *st)
+{
+	ad_free(st);
+}
+
+static int
+model_push(const struct lm *lm, struct lm_state *s, uint32_t id, double *logp,
+           struct ad_error *e)
+{
+	const struct ngram_model *m = (const struct ngram_model *)lm;
+	struct ngram_state       *st = (struct ngram_state *)s;
+	uint32_t                  w;
+	double                    lp;
+
+	if (id >= lm->V)
+		return ad_fail(e, AD_EINVAL, "%s: token id %u is outside the model's %u ids",
+		    lm->path, id, lm->V);
+	w = model_int(m, id);
+	if (w == NGRAM_BOS) {
+		model_reset(lm, s);
+		if (logp != NULL)
+			*logp = -INFINITY;
+		return 0;
+	}
+	lp = model_step(m, st, w, 1);
+	if (logp != NULL)
+		*logp = lp * M_LN10;
+	return 0;
+}
+
+static int
+model_next(const struct lm *lm, struct lm_state *s, float *logp, struct ad_error *e)
+{
+	const struct ngram_model *m = (const struct ngram_model *)lm;
+	struct ngram_state        st = *(struct ngram_state *)s;
+
+	(void)e;
+	for (uint32_t t = 0; t < lm->V; t++) {
+		uint32_t w = model_int(m, t);
+		/* <s> is never next; a token id the model never saw has no mass
+		 * of its own (it is scored as <unk>, whose id carries that mass). */
+		if (w == NGRAM_BOS || (m->int2lm != NULL && m->int2lm[w] != t))
+			logp[t] = -INFINITY;
+		else
+			logp[t] = (float)(model_step(m, &st, w, 0) * M_LN10);
+	}
+	return 0;
+}
+
+static int
+model_grow(uint32_t **ids, size_t *cap, size_t need, struct ad_error *e)
+{
+	if (need <= *cap)
+		return 0;
+	size_t    ncap = *cap * 2 > need ? *cap * 2 : need + 16;
+	uint32_t *p = ad_reallocarray(*ids, ncap, sizeof *p);
+	if (p == NULL)
+		return ad_fail(e, AD_ENOMEM, "out of memory encoding text");
+	*ids = p;
+	*cap = ncap;
+	return 0;
+}
+
+/* query's word separators. */
+static inline int
+model_is_sep(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+static int
+model_encode(const struct lm *lm, const uint8_t *text, size_t len, uint32_t **ids, size_t *n,
+             size_t *cap, struct ad_error *e)
+{
+	const struct ngram_model *m = (const struct ngram_model *)lm;
+	int                       rc;
+
+	if (m->unit == NGRAM_TOKENS)
+		return ngram_tokens_encode(m, text, len, ids, n, cap, e);
+	if (m->unit == NGRAM_BYTES) {
+		if ((rc = model_grow(ids, cap, *n + len, e)) != 0)
+			return rc;
+		for (size_t i = 0; i < len; i++)
+			(*ids)[(*n)++] = m->byte_id[text[i]];
+		return 0;
+	}
+	for (size_t i = 0; i < len;) {
+		size_t   start;
+		uint32_t id;
+
+		while (i < len && model_is_sep(text[i]))
+			i++;
+		if (i == len)
+			break;
+		start = i;
+		while (i < len && !model_is_sep(text[i]))
+			i++;
+		id = ngram_words_find(&m->words, (const char *)text + start, i - start);
+		/* The markers are not words of the text: read as unknown. */
+		if (id == UINT32_MAX || id == NGRAM_BOS || id == NGRAM_EOS)
+			id = NGRAM_UNK;
+		if ((rc = model_grow(ids, cap, *n + 1, e)) != 0)
+			return rc;
+		(*ids)[(*n)++] = id;
+	}
+	return 0;
+}
+
+static void
+model_token_text(const struct lm *lm, uint32_t id, const uint8_t **bytes, size_t *len)
+{
+	const struct ngram_model *m = (const struct ngram_model *)lm;
+
+	*len = 0;
+	*bytes = (const uint8_t *)"";
+	if (id == lm->eos) {
+		*bytes = (const uint8_t *)"\n";
+		*len = 1;
+		return;
+	}
+	if (id >= lm->V || id == lm->bos || id == lm->unk)
+		return;
+	if (m->unit == NGRAM_TOKENS) {
+		*bytes = ngram_tokens_bytes(m, id, len);
+		return;
+	}
+	*bytes = (const uint8_t *)m->words.text + m->words.off[id];
+	*len = (size_t)(m->words.off[id + 1] - m->words.off[id]);
+}
+
+static void
+model_free(struct lm *lm)
+{
+	ngram_model_free_((struct ngram_model *)lm);
+}
+
+static const struct lm_vtab ngram_vtab = {
+	.free        = model_free,
+	.state_new   = model_state_new,
+	.state_free  = model_state_free,
+	.state_reset = model_reset,
+	.next        = model_next,
+	.push        = model_push,
+	.score       = NULL,
+	.encode      = model_encode,
+	.token_text  = model_token_text,
+	.embed       = NULL,
+};
+
+void
+ngram_model_free_(struct ngram_model *m)
+{
+	if (m == NULL)
+		return;
+	if (m->unit == NGRAM_TOKENS)
+		ngram_tokens_close(m);
+	ad_free(m->int2lm);
+	for (size_t i = 0; i < sizeof m->heap / sizeof m->heap[0]; i++)
+		ad_free(m->heap[i]);
+	if (m->has_map)
+		ad_map_release(&m->map);
+	ad_free(m->lm.path);
+	ad_free(m);
+}
+
+int
+ngram_model_finish(struct ngram_model *m, const char *kind, const char *path,
+                   struct ad_error *e)
+{
+	static const char *const units[] = { "", "words", "bytes", "tokens" };
+	struct lm *lm = &m->lm;
+	uint64_t   total = 0;
+
+	lm->vt = &ngram_vtab;
+	lm->kind = kind;
+	if ((lm->path = ad_strdup(path)) == NULL)
+		return ad_fail(e, AD_ENOMEM, "out of memory");
+	lm->context = m->N - 1;
+	lm->line_model = 1;
+	lm->word_sep = m->unit == NGRAM_WORDS;
+	lm->embed_dim = 0;
+	lm->tok = m->bpe;
+	if (m->unit == NGRAM_TOKENS) {
+		lm->bos = lm->V - 3;
+		lm->eos = lm->V - 2;
+		lm->unk = lm->V - 1;
+		if ((m->int2lm = ad_mallocarray(m->Vi, sizeof *m->int2lm)) == NULL)
+			return ad_fail(e, AD_ENOMEM, "out of memory");
+		for (uint32_t i = 0; i < m->Vi; i++)
+			m->int2lm[i] = LM_NONE;
+		for (uint32_t t = 0; t < lm->V; t++)
+			if (m->lm2int[t] != NGRAM_UNK)
+				m->int2lm[m->lm2int[t]] = t;
+		m->int2lm[NGRAM_UNK] = lm->unk;
+	} else {
+		lm->V = m->Vi;
+		lm->bos = NGRAM_BOS;
+		lm->eos = NGRAM_EOS;
+		lm->unk = NGRAM_UNK;
+	}
+	for (int b = 0; b < 256; b++)
+		m->byte_id[b] = NGRAM_UNK;
+	if (m->unit == NGRAM_BYTES)
+		for (uint32_t id = 3; id < m->Vi; id++)
+			if (m->words.off[id + 1] - m->words.off[id] == 1)
+				m->byte_id[(uint8_t)m->words.text[m->words.off[id]]] = id;
+	for (uint32_t n = 1; n <= m->N; n++)
+		total += m->counts[n];
+	lm->params = total;
+	snprintf(lm->description, sizeof lm->description,
+	    "%u-gram, %s, over %s, %llu n-grams, %u %s", m->N,
+	    strcmp(kind, "arpa") == 0 ? "ARPA back-off" : "modified Kneser-Ney",
+	    units[m->unit], (unsigned long long)total, m->Vi, "vocabulary ids");
+	return 0;
+}
+
+uint32_t
+ngram_lm_order(const struct lm *lm)
+{
+	return lm->vt == &ngram_vtab ? ((const struct ngram_model *)lm)->N : 0;
+}
+
+/* Look an n-gram up from scratch: ids r[0..n) oldest first. */
+static const uint8_t *
+ref_find(const struct ngram_model *m, const uint32_t *r, uint32_t n)
+{
+	uint64_t k = ngram_key1(r[n - 1]);
+
+	for (uint32_t t = n - 1; t-- > 0;)
+		k = ngram_key_ext(k, r[t]);
+	return ngram_table_find(&m->tab[n], k);
+}
+
+/* The textbook recursion: p(w | h) = P(h w) if present, else bo(h) p(w | h'). */
+static double
+ref_p(const struct ngram_model *m, const uint32_t *h, uint32_t k, uint32_t w)
+{
+	uint32_t       g[NGRAM_MAX_ORDER + 1];
+	const uint8_t *s;
+	double         bo = 0;
+
+	if (k == 0)
+		return m->uni[2 * (size_t)w];
+	memcpy(g, h, k * sizeof *g);
+	g[k] = w;
+	if ((s = ref_find(m, g, k + 1)) != NULL)
+		return ngram_entry_f(s, 0);
+	if (k == 1)
+		bo = m->uni[2 * (size_t)h[0] + 1];
+	else if ((s = ref_find(m, h, k)) != NULL)
+		bo = ngram_entry_f(s, 1);
+	return bo + ref_p(m, h + 1, k - 1, w);
+}
+
+double
+ngram_lm_log10p_ref(const struct lm *lm, const uint32_t *hist, size_t nhist, uint32_t w)
+{
+	const struct ngram_model *m = (const struct ngram_model *)lm;
+	uint32_t                  h[NGRAM_MAX_ORDER], k = 0;
+	uint32_t                  wi = model_int(m, w);
+
+	if (wi == NGRAM_BOS)
+		return -INFINITY;
+	/* The last N - 1 ids of the history; a <s> starts it over. */
+	for (size_t i = 0; i < nhist; i++) {
+		uint32_t x = model_int(m, hist[i]);
+		if (x == NGRAM_BOS)
+			k = 0;
+		if (m->N == 1)
+			continue;
+		if (k == m->N - 1) {
+			memmove(h, h + 1, (k - 1) * sizeof *h);
+			k--;
+		}
+		h[k++] = x;
+	}
+	return ref_p(m, h, k, wi);
+}
