@@ -15,6 +15,7 @@ const struct cli_command cli_commands[] = {
 	{ "train",    "train a language model (n-gram or transformer) on text", cmd_train },
 	{ "eval",     "score held-out text: nats/token, perplexity, bits per byte", cmd_eval },
 	{ "sample",   "generate text from a model (temperature, top-k, top-p)", cmd_sample },
+	{ "probe",    "report the social associations models learned, beside their corpus", cmd_probe },
 	{ "synth",    "write a synthetic corpus with a known, injected bias", cmd_synth },
 	{ NULL, NULL, NULL },
 };

@@ -1,0 +1,1236 @@
+/*
+ * run.c — running every probe of every set on every model and on the
+ * corpus, putting each model's number beside the corpus's, and adjusting
+ * all the p-values of the report together.
+ *
+ * Order of work (and of the resampling streams, so a seed reproduces a
+ * report): sets in the order given; within a set, pairs, then WEAT, then
+ * templates; within each, models in the order given, then the corpus.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hash.h"
+#include "base/io.h"
+#include "base/progress.h"
+#include "lm/lm.h"
+#include "probe/probe.h"
+
+void
+probe_options_default(struct probe_options *o)
+{
+	memset(o, 0, sizeof *o);
+	o->rs.seed = 1;
+	o->rs.bootstrap = 10000;
+	o->rs.permutations = 100000;
+	o->rs.max_exact = 1000000;
+	o->alpha = 0.05;
+	o->correction = PROBE_HOLM;
+	o->window = 10;
+	o->rare = 10;
+}
+
+static void
+num_init(struct probe_num *n)
+{
+	n->value = n->lo = n->hi = n->p = n->p_adj = NAN;
+	n->significant = 0;
+	n->exact = 0;
+	n->min_p = NAN;
+	n->stream = 0;
+	n->test = NULL;
+}
+
+/* ---- growing the report's arrays ---------------------------------------- */
+
+struct ctx {
+	struct probe_report       *r;
+	struct lm *const          *models;
+	const struct probe_corpus *corpus;
+	struct ad_error           *e;
+	size_t cpairs, cweat, ctargets, cgroups, cwarn;
+	uint64_t stream;          /* the next free resampling stream */
+};
+
+static int
+grow(void *pp, size_t n, size_t *cap, size_t elem)
+{
+	void **p = pp;
+	void  *q;
+	size_t c;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? *cap * 2 : 16;
+	if ((q = ad_reallocarray(*p, c, elem)) == NULL)
+		return -1;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+static int
+oom(struct ctx *c)
+{
+	return ad_fail(c->e, AD_ENOMEM, "out of memory building the report");
+}
+
+static int
+warnf(struct ctx *c, const char *fmt, ...) AD_PRINTF(2, 3);
+
+static int
+warnf(struct ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	char    buf[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (grow(&c->r->warnings, c->r->nwarnings, &c->cwarn, sizeof *c->r->warnings) != 0 ||
+	    (c->r->warnings[c->r->nwarnings] = ad_strdup(buf)) == NULL)
+		return oom(c);
+	c->r->nwarnings++;
+	return 0;
+}
+
+static const char *
+src_name(const struct ctx *c, size_t source)
+{
+	return source == PROBE_CORPUS ? "the corpus" : c->r->models[source].path;
+}
+
+/* ---- words of a sentence (the corpus's tokenization) --------------------- */
+
+struct wordlist {
+	char  **w;
+	size_t  n, cap;
+	int     oom;
+};
+
+static void
+wl_add(const char *w, size_t n, size_t pos, void *ctx)
+{
+	struct wordlist *l = ctx;
+
+	(void)pos;
+	if (l->oom || grow(&l->w, l->n, &l->cap, sizeof *l->w) != 0 ||
+	    (l->w[l->n] = ad_strndup(w, n)) == NULL) {
+		l->oom = 1;
+		return;
+	}
+	l->n++;
+}
+
+static void
+wl_free(struct wordlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		ad_free(l->w[i]);
+	ad_free(l->w);
+	memset(l, 0, sizeof *l);
+}
+
+static int
+wl_split(struct wordlist *l, const char *text)
+{
+	size_t n = strlen(text);
+	char  *buf = ad_malloc(n + 1);
+
+	memset(l, 0, sizeof *l);
+	if (buf == NULL)
+		return -1;
+	probe_words(text, n, buf, wl_add, l);
+	ad_free(buf);
+	return l->oom ? -1 : 0;
+}
+
+static int
+wl_has(const struct wordlist *l, const char *w)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->w[i], w) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The least frequent corpus count of the words that differ between the two
+ * sentences of a pair (UINT64_MAX when none differ); *word gets that word.
+ */
+static int
+pair_min_freq(const struct probe_corpus *corpus, const char *s1, const char *s2, uint64_t *minf,
+    char *word, size_t wcap)
+{
+	struct wordlist a, b;
+
+	*minf = UINT64_MAX;
+	word[0] = '\0';
+	if (wl_split(&a, s1) != 0 || wl_split(&b, s2) != 0) {
+		wl_free(&a);
+		return -1;
+	}
+	for (int k = 0; k < 2; k++) {
+		const struct wordlist *x = k ? &b : &a, *y = k ? &a : &b;
+		for (size_t i = 0; i < x->n; i++) {
+			uint64_t f;
+			if (wl_has(y, x->w[i]))
+				continue;
+			f = probe_corpus_freq(corpus, x->w[i]);
+			if (f < *minf) {
+				*minf = f;
+				snprintf(word, wcap, "%s", x->w[i]);
+			}
+		}
+	}
+	wl_free(&a);
+	wl_free(&b);
+	return 0;
+}
+
+/* ---- paired sentences ------------------------------------------------------ */
+
+/* Bootstrap statistics over the per-pair differences d (ln p(stereo) − ln p(anti)). */
+static double
+stat_percent(const size_t *idx, size_t n, void *ctx)
+{
+	const double *d = ctx;
+	double        s = 0;
+
+	for (size_t i = 0; i < n; i++)
+		s += d[idx[i]] > 0 ? 1 : d[idx[i]] == 0 ? 0.5 : 0;
+	return 100 * s / (double)n;
+}
+
+static double
+stat_mean(const size_t *idx, size_t n, void *ctx)
+{
+	const double *d = ctx;
+	double        s = 0;
+
+	for (size_t i = 0; i < n; i++)
+		s += d[idx[i]];
+	return s / (double)n;
+}
+
+static int
+pairs_row(struct ctx *c, size_t set, size_t model, int variant, const char *category,
+    const double *d, size_t n, uint64_t skipped, uint64_t uneven)
+{
+	struct probe_report    *r = c->r;
+	struct probe_pairs_row *row;
+	int                     rc;
+
+	if (grow(&r->pairs, r->npairs, &c->cpairs, sizeof *r->pairs) != 0)
+		return oom(c);
+	row = &r->pairs[r->npairs++];
+	memset(row, 0, sizeof *row);
+	row->set = set;
+	row->model = model;
+	row->variant = variant;
+	row->category = category;
+	row->n = n;
+	row->skipped = skipped;
+	row->uneven = uneven;
+	num_init(&row->percent);
+	num_init(&row->delta);
+	for (size_t i = 0; i < n; i++) {
+		row->stereo += d[i] > 0;
+		row->anti += d[i] < 0;
+		row->ties += d[i] == 0;
+	}
+	if (n == 0)
+		return 0;
+	row->percent.value = 100 * ((double)row->stereo + 0.5 * (double)row->ties) / (double)n;
+	row->percent.stream = c->stream++;
+	row->percent.test = "exact two-sided sign test (ties dropped); 95% percentile bootstrap";
+	if ((rc = probe_bootstrap(stat_percent, (void *)d, n, r->opt.rs.bootstrap, r->opt.rs.seed,
+	    row->percent.stream, 0.95, &row->percent.lo, &row->percent.hi, NULL, c->e)) != 0)
+		return rc;
+	row->percent.p = probe_sign_test(row->stereo, row->stereo + row->anti);
+	row->percent.exact = 1;
+	row->percent.min_p = probe_sign_test(0, row->stereo + row->anti);
+	row->delta.value = probe_mean(d, n);
+	row->delta.stream = c->stream++;
+	row->delta.test = "95% percentile bootstrap (its test is the sign test beside it)";
+	return probe_bootstrap(stat_mean, (void *)d, n, r->opt.rs.bootstrap, r->opt.rs.seed,
+	    row->delta.stream, 0.95, &row->delta.lo, &row->delta.hi, NULL, c->e);
+}
+
+static int
+run_pairs(struct ctx *c, size_t si, struct ad_progress *progress, uint64_t *done)
+{
+	const struct probe_set *s = c->r->sets[si];
+	const char            **cats = NULL;
+	size_t                  ncats = 0, ccats = 0;
+	double                 *d[2] = { NULL, NULL }, *dc[2] = { NULL, NULL };
+	uint64_t               *excluded = NULL;
+	uint64_t                nexcluded = 0, nrare = 0;
+	char                    rare_word[128] = "", absent_word[128] = "";
+	int                     rc = 0;
+
+	/* Categories in order of first appearance. */
+	for (size_t i = 0; i < s->npairs; i++) {
+		size_t k;
+		for (k = 0; k < ncats && strcmp(cats[k], s->pairs[i].category) != 0; k++)
+			;
+		if (k == ncats) {
+			if (grow(&cats, ncats, &ccats, sizeof *cats) != 0)
+				return oom(c);
+			cats[ncats++] = s->pairs[i].category;
+		}
+	}
+	d[0] = ad_mallocarray(s->npairs, sizeof *d[0]);
+	d[1] = ad_mallocarray(s->npairs, sizeof *d[1]);
+	dc[0] = ad_mallocarray(s->npairs, sizeof *dc[0]);
+	dc[1] = ad_mallocarray(s->npairs, sizeof *dc[1]);
+	excluded = ad_calloc(s->npairs, sizeof *excluded);
+	if (!d[0] || !d[1] || !dc[0] || !dc[1] || !excluded) {
+		rc = oom(c);
+		goto out;
+	}
+	/* With a corpus: pairs whose differing words never occur are not scored. */
+	if (c->corpus != NULL)
+		for (size_t i = 0; i < s->npairs; i++) {
+			uint64_t f;
+			char     w[128];
+			if (pair_min_freq(c->corpus, s->pairs[i].stereo, s->pairs[i].anti, &f, w,
+			    sizeof w) != 0) {
+				rc = oom(c);
+				goto out;
+			}
+			if (f == 0) {
+				excluded[i] = 1;
+				if (nexcluded++ == 0)
+					snprintf(absent_word, sizeof absent_word, "%s", w);
+			} else if (f != UINT64_MAX && f < c->r->opt.rare) {
+				if (nrare++ == 0)
+					snprintf(rare_word, sizeof rare_word, "%s (%llu)", w,
+					    (unsigned long long)f);
+			}
+		}
+	if (nexcluded > 0 && (rc = warnf(c, "%s: %llu of %zu pairs not scored: a word that differs "
+	    "between the sentences never occurs in the corpus (e.g. '%s')", s->name,
+	    (unsigned long long)nexcluded, s->npairs, absent_word)) != 0)
+		goto out;
+	if (nrare > 0 && (rc = warnf(c, "%s: %llu pairs hinge on words seen fewer than %llu times "
+	    "in the corpus (e.g. %s): the model has little evidence about them", s->name,
+	    (unsigned long long)nrare, (unsigned long long)c->r->opt.rare, rare_word)) != 0)
+		goto out;
+
+	for (size_t mi = 0; mi < c->r->nmodels; mi++) {
+		const struct lm *m = c->models[mi];
+		uint64_t         unrep = 0, uneven = 0;
+		size_t           n = 0;
+		double          *full = d[0], *shared = d[1];
+		int             *keep = NULL;
+
+		if ((keep = ad_calloc(s->npairs, sizeof *keep)) == NULL) {
+			rc = oom(c);
+			goto out;
+		}
+		for (size_t i = 0; i < s->npairs; i++) {
+			double f[2], sh[2];
+			size_t nt[2];
+			int    skip;
+			if (excluded[i])
+				continue;
+			if ((rc = probe_pair_score(m, s->pairs[i].stereo, s->pairs[i].anti, f, sh, nt,
+			    &skip, c->e)) != 0) {
+				ad_error_prefix(c->e, "%s:%zu", s->path, s->pairs[i].line);
+				ad_free(keep);
+				goto out;
+			}
+			if (skip) {
+				unrep++;
+				continue;
+			}
+			keep[i] = 1;
+			uneven += nt[0] != nt[1];
+			full[i] = f[0] - f[1];
+			shared[i] = sh[0] - sh[1];
+			n++;
+			ad_progress_update(progress, ++*done);
+		}
+		if (unrep > 0 && (rc = warnf(c, "%s on %s: %llu pairs not scored: a word that differs "
+		    "is unknown to the model (<unk>)", s->name, c->r->models[mi].path,
+		    (unsigned long long)unrep)) != 0) {
+			ad_free(keep);
+			goto out;
+		}
+		if (uneven > 0 && (rc = warnf(c, "%s on %s: in %llu of %zu pairs the two sentences have "
+		    "different numbers of tokens; the whole-sentence likelihood favours the shorter "
+		    "one (a tokenization confound): compare with the shared-token variant", s->name,
+		    c->r->models[mi].path, (unsigned long long)uneven, n)) != 0) {
+			ad_free(keep);
+			goto out;
+		}
+		for (int v = 0; v < 2 && rc == 0; v++) {
+			const double *src = v ? shared : full;
+			for (size_t k = 0; k <= (ncats > 1 ? ncats : 0) && rc == 0; k++) {
+				const char *cat = k == 0 ? NULL : cats[k - 1];
+				size_t      nn = 0;
+				uint64_t    un = 0, sk = 0;
+				for (size_t i = 0; i < s->npairs; i++) {
+					if (cat != NULL && strcmp(s->pairs[i].category, cat) != 0)
+						continue;
+					if (!keep[i]) {
+						sk++;
+						continue;
+					}
+					dc[0][nn++] = src[i];
+				}
+				(void)un;
+				rc = pairs_row(c, si, mi, v, cat, dc[0], nn, sk, v == 0 ? uneven : 0);
+				if (rc == 0 && v == 0 && nn > 0 &&
+				    c->r->pairs[c->r->npairs - 1].percent.min_p > c->r->opt.alpha)
+					rc = warnf(c, "%s on %s, %s: only %zu pairs; the sign test cannot reach "
+					    "p < %g with so few", s->name, c->r->models[mi].path,
+					    cat ? cat : "all", nn, c->r->opt.alpha);
+			}
+		}
+		ad_free(keep);
+		if (rc != 0)
+			goto out;
+	}
+out:
+	ad_free(cats);
+	ad_free(d[0]);
+	ad_free(d[1]);
+	ad_free(dc[0]);
+	ad_free(dc[1]);
+	ad_free(excluded);
+	return rc;
+}
+
+/* ---- WEAT ---------------------------------------------------------------- */
+
+/* The words of X, Y, A, B kept for a source, as indices into each set. */
+struct weat_words {
+	size_t *idx[4];
+	size_t  n[4];
+};
+
+static void
+ww_free(struct weat_words *w)
+{
+	for (int k = 0; k < 4; k++)
+		ad_free(w->idx[k]);
+}
+
+/* Append "word (reason)" to a growing string. */
+static int
+add_dropped(char **s, const char *word, const char *why)
+{
+	size_t old = *s ? strlen(*s) : 0, n = old + strlen(word) + strlen(why) + 8;
+	char  *p = ad_realloc(*s, n);
+
+	if (p == NULL)
+		return -1;
+	snprintf(p + old, n - old, "%s%s (%s)", old ? ", " : "", word, why);
+	*s = p;
+	return 0;
+}
+
+static int
+weat_row_new(struct ctx *c, size_t si, size_t ti, size_t source, struct probe_weat_row **out)
+{
+	struct probe_report   *r = c->r;
+	struct probe_weat_row *row;
+
+	if (grow(&r->weat, r->nweat, &c->cweat, sizeof *r->weat) != 0)
+		return oom(c);
+	row = &r->weat[r->nweat++];
+	memset(row, 0, sizeof *row);
+	row->set = si;
+	row->test = ti;
+	row->source = source;
+	row->amp_d[0] = row->amp_d[1] = NAN;
+	num_init(&row->d);
+	num_init(&row->amp);
+	*out = row;
+	return 0;
+}
+
+/* Cosines for a word list: from model vectors (vec, dim) or the corpus. */
+static int
+weat_cos(struct ctx *c, const struct probe_set *s, const struct probe_weat_spec *t,
+    const struct weat_words *w, const float *const *vec[4], uint32_t dim, double **out)
+{
+	size_t rows = w->n[0] + w->n[1], cols = w->n[2] + w->n[3];
+	double *cos = ad_mallocarray((rows * cols) != 0 ? rows * cols : 1, sizeof *cos);
+	size_t  set_of[4] = { t->x, t->y, t->a, t->b };
+
+	if (cos == NULL)
+		return oom(c);
+	for (size_t i = 0; i < rows; i++) {
+		int    ki = i < w->n[0] ? 0 : 1;
+		size_t ii = ki ? i - w->n[0] : i;
+		for (size_t j = 0; j < cols; j++) {
+			int    kj = j < w->n[2] ? 2 : 3;
+			size_t jj = kj == 3 ? j - w->n[2] : j;
+			if (vec != NULL)
+				cos[i * cols + j] = probe_cosine(vec[ki][w->idx[ki][ii]],
+				    vec[kj][w->idx[kj][jj]], dim);
+			else
+				cos[i * cols + j] = probe_corpus_ppmi_cos(c->corpus,
+				    s->sets[set_of[ki]].words[w->idx[ki][ii]],
+				    s->sets[set_of[kj]].words[w->idx[kj][jj]]);
+			if (isnan(cos[i * cols + j]))
+				cos[i * cols + j] = 0;
+		}
+	}
+	*out = cos;
+	return 0;
+}
+
+static int
+run_weat(struct ctx *c, size_t si, size_t ti)
+{
+	const struct probe_set       *s = c->r->sets[si];
+	const struct probe_weat_spec *t = &s->weats[ti];
+	const struct probe_wordset   *set[4];
+	struct weat_words             cw;
+	double                       *ccos = NULL;
+	struct probe_weat_row        *crow = NULL;
+	double                      **mcos;
+	int                           rc = 0;
+
+	memset(&cw, 0, sizeof cw);
+	if ((mcos = ad_calloc(c->r->nmodels + 1, sizeof *mcos)) == NULL)
+		return oom(c);
+	set[0] = &s->sets[t->x];
+	set[1] = &s->sets[t->y];
+	set[2] = &s->sets[t->a];
+	set[3] = &s->sets[t->b];
+	/* The corpus first (its word list also filters the models'), reported last. */
+	if (c->corpus != NULL) {
+		char *dropped = NULL;
+		for (int k = 0; k < 4; k++) {
+			if ((cw.idx[k] = ad_mallocarray(set[k]->n, sizeof *cw.idx[k])) == NULL) {
+				rc = oom(c);
+				goto out;
+			}
+			for (size_t i = 0; i < set[k]->n; i++) {
+				uint64_t f = probe_corpus_freq(c->corpus, set[k]->words[i]);
+				if (f == 0) {
+					if (add_dropped(&dropped, set[k]->words[i], "never in the corpus") != 0) {
+						ad_free(dropped);
+						rc = oom(c);
+						goto out;
+					}
+					continue;
+				}
+				cw.idx[k][cw.n[k]++] = i;
+			}
+		}
+		if (dropped != NULL && (rc = warnf(c, "%s, WEAT %s: words never seen in the corpus are "
+		    "left out for every source: %s", s->name, t->name, dropped)) != 0) {
+			ad_free(dropped);
+			goto out;
+		}
+		ad_free(dropped);
+	}
+	for (size_t mi = 0; mi <= c->r->nmodels; mi++) {
+		size_t                 source = mi == c->r->nmodels ? PROBE_CORPUS : mi;
+		struct probe_weat_row *row = NULL;
+		struct weat_words      w;
+		float                **vec[4] = { NULL, NULL, NULL, NULL };
+		double                *cos = NULL;
+		uint32_t               dim = 0;
+
+		memset(&w, 0, sizeof w);
+		if (source == PROBE_CORPUS && c->corpus == NULL)
+			break;
+		if ((rc = weat_row_new(c, si, ti, source, &row)) != 0)
+			goto out;
+		if (source == PROBE_CORPUS) {
+			for (int k = 0; k < 4; k++) {
+				row->n[k] = cw.n[k];
+				row->tokens[k] = NAN;
+			}
+			for (int k = 0; k < 4; k++)
+				if (cw.n[k] == 0) {
+					row->dropped = ad_strdup("a set has no word that occurs in the corpus");
+					goto next;
+				}
+			if ((rc = weat_cos(c, s, t, &cw, NULL, 0, &cos)) != 0)
+				goto next;
+		} else {
+			const struct lm *m = c->models[mi];
+			char            *dropped = NULL;
+			if (m->vt->embed == NULL || m->embed_dim == 0) {
+				row->dropped = ad_strdup("no token embeddings (e.g. an n-gram model): WEAT "
+				    "does not apply");
+				goto next;
+			}
+			dim = m->embed_dim;
+			for (int k = 0; k < 4 && rc == 0; k++) {
+				size_t ntok = 0, cand = c->corpus ? cw.n[k] : set[k]->n;
+				w.idx[k] = ad_mallocarray(cand ? cand : 1, sizeof *w.idx[k]);
+				vec[k] = ad_calloc(set[k]->n, sizeof *vec[k]);
+				if (w.idx[k] == NULL || vec[k] == NULL) {
+					rc = oom(c);
+					break;
+				}
+				for (size_t ci = 0; ci < cand && rc == 0; ci++) {
+					size_t i = c->corpus ? cw.idx[k][ci] : ci, nt;
+					int    skip;
+					if ((vec[k][i] = ad_mallocarray(dim, sizeof *vec[k][i])) == NULL) {
+						rc = oom(c);
+						break;
+					}
+					if ((rc = probe_word_vector(m, set[k]->words[i], vec[k][i], &nt, &skip,
+					    c->e)) != 0)
+						break;
+					if (skip) {
+						if (add_dropped(&dropped, set[k]->words[i], "unknown to the model") != 0)
+							rc = oom(c);
+						continue;
+					}
+					ntok += nt;
+					w.idx[k][w.n[k]++] = i;
+				}
+				row->n[k] = w.n[k];
+				row->tokens[k] = w.n[k] ? (double)ntok / (double)w.n[k] : NAN;
+			}
+			row->dropped = dropped;
+			if (rc != 0)
+				goto next;
+			for (int k = 0; k < 4; k++)
+				if (w.n[k] == 0) {
+					ad_free(row->dropped);
+					row->dropped = ad_strdup("a set has no word the model can represent");
+					goto next;
+				}
+			/* Uneven tokenization between the sets of a pair: a known confound. */
+			for (int k = 0; k < 4; k += 2)
+				if (fabs(row->tokens[k] - row->tokens[k + 1]) >= 0.5 &&
+				    (rc = warnf(c, "%s, WEAT %s on %s: %s words average %.2f tokens and %s "
+				    "words %.2f; vectors of split words are means of sub-word vectors, so "
+				    "the sets are not represented alike", s->name, t->name,
+				    c->r->models[mi].path, set[k]->name, row->tokens[k], set[k + 1]->name,
+				    row->tokens[k + 1])) != 0)
+					goto next;
+			if ((rc = weat_cos(c, s, t, &w, (const float *const **)vec, dim, &cos)) != 0)
+				goto next;
+		}
+		{
+			struct probe_weat_stats st;
+			const struct weat_words *ww = source == PROBE_CORPUS ? &cw : &w;
+			row->d.stream = c->stream;
+			c->stream += 2;
+			if ((rc = probe_weat_stats(cos, ww->n[0], ww->n[1], ww->n[2], ww->n[3],
+			    &c->r->opt.rs, row->d.stream, &st, c->e)) != 0)
+				goto next;
+			row->scored = 1;
+			row->d.value = st.d;
+			row->d.lo = st.lo;
+			row->d.hi = st.hi;
+			row->d.p = st.p;
+			row->d.exact = st.exact;
+			row->d.min_p = st.min_p;
+			row->partitions = st.partitions;
+			row->d.test = st.exact ? "one-sided permutation test, all partitions; 95% bootstrap"
+			    : "one-sided permutation test, random partitions; 95% bootstrap";
+			if (isnan(st.d)) {
+				row->scored = 0;
+				row->dropped = ad_strdup("every association score is the same: d undefined");
+				row->d.p = NAN;
+			} else if (st.min_p > c->r->opt.alpha &&
+			    (rc = warnf(c, "%s, WEAT %s on %s: the sets are too small for the permutation "
+			    "test to reach p < %g (smallest possible p %.3g)", s->name, t->name,
+			    src_name(c, source), c->r->opt.alpha, st.min_p)) != 0)
+				goto next;
+		}
+		if (source == PROBE_CORPUS) {
+			ccos = cos;
+			cos = NULL;
+			crow = row;
+		} else if (c->corpus != NULL && row->scored) {
+			/* Keep the model's cosines (on the corpus's word list) for the amplification. */
+			int same = 1;
+			for (int k = 0; k < 4; k++)
+				same &= w.n[k] == cw.n[k];
+			if (same) {
+				mcos[mi] = cos;
+				cos = NULL;
+			}
+		}
+next:
+		ad_free(cos);
+		for (int k = 0; k < 4; k++) {
+			if (vec[k] != NULL)
+				for (size_t i = 0; i < set[k]->n; i++)
+					ad_free(vec[k][i]);
+			ad_free(vec[k]);
+		}
+		ww_free(&w);
+		if (rc != 0)
+			goto out;
+	}
+	/* Amplification: model d − corpus d on the same words, paired bootstrap. */
+	for (size_t i = 0; i < c->r->nweat && crow != NULL && crow->scored; i++) {
+		struct probe_weat_row *row = &c->r->weat[i];
+		if (row->set != si || row->test != ti || row->source == PROBE_CORPUS ||
+		    mcos[row->source] == NULL)
+			continue;
+		row->amp_d[0] = row->d.value;
+		row->amp_d[1] = crow->d.value;
+		row->amp.value = row->amp_d[0] - row->amp_d[1];
+		row->amp.stream = c->stream++;
+		row->amp.test = "paired bootstrap over the words of all four sets (two-sided)";
+		if ((rc = probe_weat_diff(mcos[row->source], ccos, cw.n[0], cw.n[1], cw.n[2], cw.n[3],
+		    &c->r->opt.rs, row->amp.stream, &row->amp.lo, &row->amp.hi, &row->amp.p, c->e)) != 0)
+			goto out;
+	}
+out:
+	for (size_t mi = 0; mcos != NULL && mi < c->r->nmodels; mi++)
+		ad_free(mcos[mi]);
+	ad_free(mcos);
+	ww_free(&cw);
+	ad_free(ccos);
+	return rc;
+}
+
+/* ---- templates ------------------------------------------------------------- */
+
+static int
+target_row_new(struct ctx *c, size_t si, size_t source, size_t g, const char *word,
+    struct probe_target_row **out)
+{
+	struct probe_report     *r = c->r;
+	struct probe_target_row *row;
+
+	if (grow(&r->targets, r->ntargets, &c->ctargets, sizeof *r->targets) != 0)
+		return oom(c);
+	row = &r->targets[r->ntargets++];
+	memset(row, 0, sizeof *row);
+	row->set = si;
+	row->source = source;
+	row->group = g;
+	row->word = word;
+	num_init(&row->score);
+	num_init(&row->amp);
+	*out = row;
+	return 0;
+}
+
+static int
+group_row_new(struct ctx *c, size_t si, size_t source, size_t g, struct probe_group_row **out)
+{
+	struct probe_report    *r = c->r;
+	struct probe_group_row *row;
+
+	if (grow(&r->groups, r->ngroups, &c->cgroups, sizeof *r->groups) != 0)
+		return oom(c);
+	row = &r->groups[r->ngroups++];
+	memset(row, 0, sizeof *row);
+	row->set = si;
+	row->source = source;
+	row->group = g;
+	num_init(&row->mean);
+	num_init(&row->amp);
+	*out = row;
+	return 0;
+}
+
+/* The attribute words the corpus counts for pole k. */
+static int
+pole_words(const struct probe_set *s, int k, const char ***words, size_t *n)
+{
+	size_t cap = 0;
+
+	*words = NULL;
+	*n = 0;
+	if (s->has_poles) {
+		const struct probe_wordset *w = &s->sets[s->poles[k]];
+		if ((*words = ad_mallocarray(w->n, sizeof **words)) == NULL)
+			return -1;
+		for (size_t i = 0; i < w->n; i++)
+			(*words)[(*n)++] = w->words[i];
+		return 0;
+	}
+	for (size_t t = 0; t < s->ntemplates; t++) {
+		size_t i;
+		for (i = 0; i < *n && strcmp((*words)[i], s->templates[t].attr[k]) != 0; i++)
+			;
+		if (i < *n)
+			continue;
+		if (grow(words, *n, &cap, sizeof **words) != 0)
+			return -1;
+		(*words)[(*n)++] = s->templates[t].attr[k];
+	}
+	return 0;
+}
+
+static int
+run_templates(struct ctx *c, size_t si, struct ad_progress *progress, uint64_t *done)
+{
+	const struct probe_set *s = c->r->sets[si];
+	size_t                  first = c->r->ntargets, nt = s->ntemplates;
+	double                 *prior = NULL, *v = NULL;
+	const char            **pw[2] = { NULL, NULL };
+	size_t                  npw[2] = { 0, 0 };
+	int                     rc = 0, warned_k = 0;
+
+	if ((prior = ad_mallocarray(nt, sizeof *prior)) == NULL ||
+	    (v = ad_mallocarray(nt, sizeof *v)) == NULL) {
+		rc = oom(c);
+		goto out;
+	}
+	/* Corpus rows (computed first, reported after the models). */
+	for (size_t mi = 0; mi <= c->r->nmodels; mi++) {
+		size_t source = mi == 0 ? PROBE_CORPUS : mi - 1;
+		const struct lm *m = source == PROBE_CORPUS ? NULL : c->models[source];
+		uint64_t tot[2] = { 0, 0 };
+		int      uneven = 0;
+
+		if (source == PROBE_CORPUS) {
+			if (c->corpus == NULL)
+				continue;
+			for (int k = 0; k < 2; k++) {
+				if (pole_words(s, k, &pw[k], &npw[k]) != 0) {
+					rc = oom(c);
+					goto out;
+				}
+				for (size_t i = 0; i < npw[k]; i++)
+					tot[k] += probe_corpus_freq(c->corpus, pw[k][i]);
+			}
+			if (tot[0] == 0 || tot[1] == 0) {
+				rc = warnf(c, "%s: the corpus has no %s attribute word at all: the corpus side "
+				    "of the templates is not scored", s->name, s->pole_name[tot[0] ? 1 : 0]);
+				if (rc != 0)
+					goto out;
+			}
+		} else {
+			/* The prior: the same ratio with the neutral word as target. */
+			for (size_t j = 0; j < nt; j++) {
+				int skip;
+				if ((rc = probe_template_ratio(m, &s->templates[j], s->neutral, &prior[j],
+				    &skip, c->e)) != 0) {
+					ad_error_prefix(c->e, "%s:%zu", s->path, s->templates[j].line);
+					goto out;
+				}
+				if (skip)
+					prior[j] = NAN;
+			}
+			/* Attribute words split into different numbers of tokens. */
+			for (size_t j = 0; j < nt; j++) {
+				uint32_t *ids = NULL;
+				size_t    n0 = 0, n1 = 0, cap = 0;
+				if ((rc = lm_encode(m, (const uint8_t *)s->templates[j].attr[0],
+				    strlen(s->templates[j].attr[0]), &ids, &n0, &cap, c->e)) != 0 ||
+				    (rc = lm_encode(m, (const uint8_t *)s->templates[j].attr[1],
+				    strlen(s->templates[j].attr[1]), &ids, &n1, &cap, c->e)) != 0) {
+					ad_free(ids);
+					goto out;
+				}
+				ad_free(ids);
+				uneven |= n0 != n1;
+			}
+			if (uneven && (rc = warnf(c, "%s on %s: the two attribute words of some templates "
+			    "are split into different numbers of tokens; their log-probabilities are "
+			    "sums over different numbers of predictions", s->name,
+			    c->r->models[source].path)) != 0)
+				goto out;
+		}
+		for (size_t g = 0; g < s->ngroups; g++) {
+			const struct probe_wordset *ws = &s->sets[s->groups[g].set];
+			for (size_t wi = 0; wi < ws->n; wi++) {
+				struct probe_target_row *row = NULL;
+				const char              *word = ws->words[wi];
+				if ((rc = target_row_new(c, si, source, g, word, &row)) != 0)
+					goto out;
+				row->scored = 1;
+				if (c->corpus != NULL) {
+					row->freq = probe_corpus_freq(c->corpus, word);
+					if (row->freq == 0) {
+						row->scored = 0;
+						row->reason = "never occurs in the corpus";
+						continue;
+					}
+				}
+				if (source == PROBE_CORPUS) {
+					double a, b, pa, pb;
+					if (tot[0] == 0 || tot[1] == 0) {
+						row->scored = 0;
+						row->reason = "the corpus lacks one attribute pole";
+						continue;
+					}
+					for (int k = 0; k < 2; k++)
+						for (size_t i = 0; i < npw[k]; i++)
+							row->count[k] += probe_corpus_near(c->corpus, word, pw[k][i]);
+					if (row->count[0] + row->count[1] == 0) {
+						row->scored = 0;
+						row->reason = "no attribute word near it in the corpus";
+						continue;
+					}
+					/*
+					 * Log odds with Haldane's +1/2 (Haldane 1956), corrected
+					 * by the corpus-wide odds of the two poles, and the
+					 * delta-method standard error sqrt(1/a + 1/b).
+					 */
+					a = (double)row->count[0] + 0.5;
+					b = (double)row->count[1] + 0.5;
+					pa = (double)tot[0] + 0.5;
+					pb = (double)tot[1] + 0.5;
+					row->score.value = log(a / b) - log(pa / pb);
+					row->score.lo = row->score.value - 1.959963985 * sqrt(1 / a + 1 / b);
+					row->score.hi = row->score.value + 1.959963985 * sqrt(1 / a + 1 / b);
+					row->score.p = probe_binom_test(row->count[0],
+					    row->count[0] + row->count[1], (double)tot[0] /
+					    (double)(tot[0] + tot[1]));
+					row->score.exact = 1;
+					row->score.test = "exact binomial test against the corpus-wide share; "
+					    "95% normal interval of the log odds";
+					if (row->freq < c->r->opt.rare &&
+					    (rc = warnf(c, "%s: target '%s' occurs only %llu times in the corpus",
+					    s->name, word, (unsigned long long)row->freq)) != 0)
+						goto out;
+				} else {
+					size_t k = 0;
+					double mean, lo, hi, p;
+					for (size_t j = 0; j < nt; j++) {
+						double ratio;
+						int    skip;
+						if ((rc = probe_template_ratio(m, &s->templates[j], word, &ratio,
+						    &skip, c->e)) != 0) {
+							ad_error_prefix(c->e, "%s:%zu", s->path, s->templates[j].line);
+							goto out;
+						}
+						if (skip) {
+							k = 0;
+							break;
+						}
+						if (!isnan(prior[j]))
+							v[k++] = ratio - prior[j];
+					}
+					ad_progress_update(progress, ++*done);
+					if (k == 0) {
+						row->scored = 0;
+						row->reason = "unknown to the model";
+						continue;
+					}
+					if (probe_t_test(v, k, &mean, &lo, &hi, &p) != 0) {
+						row->score.value = mean;
+					} else {
+						row->score.value = mean;
+						row->score.lo = lo;
+						row->score.hi = hi;
+						row->score.p = p;
+						row->score.test = "one-sample t-test over templates; 95% t interval";
+						/* The standard error, kept for the amplification. */
+						row->amp.lo = k >= 2 ? probe_sd(v, k) / sqrt((double)k) : 0;
+					}
+					if (k < 4 && !warned_k) {
+						warned_k = 1;
+						if ((rc = warnf(c, "%s: only %zu templates: the per-word intervals "
+						    "rest on very few sentences", s->name, k)) != 0)
+							goto out;
+					}
+				}
+			}
+		}
+	}
+	/* Amplification per target, and the group rows. */
+	for (size_t i = first; i < c->r->ntargets; i++) {
+		struct probe_target_row *row = &c->r->targets[i], *cr = NULL;
+		double                   se_m = row->amp.lo, se_c;
+		row->amp.lo = NAN;
+		if (row->source == PROBE_CORPUS || c->corpus == NULL || !row->scored)
+			continue;
+		for (size_t j = first; j < c->r->ntargets; j++)
+			if (c->r->targets[j].source == PROBE_CORPUS && c->r->targets[j].group == row->group
+			    && c->r->targets[j].word == row->word)
+				cr = &c->r->targets[j];
+		if (cr == NULL || !cr->scored)
+			continue;
+		se_c = (cr->score.hi - cr->score.lo) / (2 * 1.959963985);
+		if (isnan(se_m))
+			se_m = 0;
+		row->amp.value = row->score.value - cr->score.value;
+		row->amp.lo = row->amp.value - 1.959963985 * sqrt(se_m * se_m + se_c * se_c);
+		row->amp.hi = row->amp.value + 1.959963985 * sqrt(se_m * se_m + se_c * se_c);
+		row->amp.p = probe_normal_p(row->amp.value / sqrt(se_m * se_m + se_c * se_c));
+		row->amp.test = "z-test, standard errors of model (templates) and corpus (counts)";
+	}
+	for (size_t mi = 0; mi <= c->r->nmodels; mi++) {
+		size_t source = mi == c->r->nmodels ? PROBE_CORPUS : mi;
+		if (source == PROBE_CORPUS && c->corpus == NULL)
+			break;
+		for (size_t g = 0; g < s->ngroups; g++) {
+			struct probe_group_row *gr = NULL;
+			double                 *sc, *df;
+			size_t                  n = 0, nd = 0, cap = c->r->ntargets - first;
+			if ((rc = group_row_new(c, si, source, g, &gr)) != 0)
+				goto out;
+			sc = ad_mallocarray(cap ? cap : 1, sizeof *sc);
+			df = ad_mallocarray(cap ? cap : 1, sizeof *df);
+			if (sc == NULL || df == NULL) {
+				ad_free(sc);
+				ad_free(df);
+				rc = oom(c);
+				goto out;
+			}
+			for (size_t i = first; i < c->r->ntargets; i++) {
+				const struct probe_target_row *row = &c->r->targets[i];
+				if (row->source != source || row->group != g || !row->scored)
+					continue;
+				sc[n++] = row->score.value;
+				if (!isnan(row->amp.value))
+					df[nd++] = row->amp.value;
+			}
+			gr->n = n;
+			if (n > 0) {
+				probe_t_test(sc, n, &gr->mean.value, &gr->mean.lo, &gr->mean.hi, &gr->mean.p);
+				gr->mean.test = "one-sample t-test over target words; 95% t interval";
+			}
+			if (nd > 0) {
+				probe_t_test(df, nd, &gr->amp.value, &gr->amp.lo, &gr->amp.hi, &gr->amp.p);
+				gr->amp.test = "paired t-test over target words (model − corpus)";
+			}
+			ad_free(sc);
+			ad_free(df);
+		}
+	}
+out:
+	ad_free(prior);
+	ad_free(v);
+	ad_free(pw[0]);
+	ad_free(pw[1]);
+	return rc;
+}
+
+/* ---- the whole report --------------------------------------------------- */
+
+int
+probe_focus_words(const struct probe_set *const *sets, size_t nsets, char ***words, size_t *n,
+    struct ad_error *e)
+{
+	char  **w = NULL;
+	size_t  nw = 0, cap = 0;
+
+	for (size_t si = 0; si < nsets; si++) {
+		const struct probe_set *s = sets[si];
+		char *used = ad_calloc(s->nsets ? s->nsets : 1, 1);
+		if (used == NULL)
+			goto oom;
+		for (size_t t = 0; t < s->nweats; t++) {
+			used[s->weats[t].x] = used[s->weats[t].y] = 1;
+			used[s->weats[t].a] = used[s->weats[t].b] = 1;
+		}
+		for (size_t g = 0; g < s->ngroups; g++)
+			used[s->groups[g].set] = 1;
+		for (size_t k = 0; k < s->nsets; k++) {
+			if (!used[k])
+				continue;
+			for (size_t i = 0; i < s->sets[k].n; i++) {
+				char  *lw = ad_strdup(s->sets[k].words[i]);
+				size_t j;
+				if (lw == NULL) {
+					ad_free(used);
+					goto oom;
+				}
+				for (char *p = lw; *p; p++)
+					if (*p >= 'A' && *p <= 'Z')
+						*p = (char)(*p - 'A' + 'a');
+				for (j = 0; j < nw && strcmp(w[j], lw) != 0; j++)
+					;
+				if (j < nw) {
+					ad_free(lw);
+					continue;
+				}
+				if (grow(&w, nw, &cap, sizeof *w) != 0) {
+					ad_free(lw);
+					ad_free(used);
+					goto oom;
+				}
+				w[nw++] = lw;
+			}
+		}
+		ad_free(used);
+	}
+	*words = w;
+	*n = nw;
+	return 0;
+oom:
+	probe_focus_free(w, nw);
+	return ad_fail(e, AD_ENOMEM, "out of memory");
+}
+
+void
+probe_focus_free(char **words, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ad_free(words[i]);
+	ad_free(words);
+}
+
+void
+probe_report_free(struct probe_report *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->nmodels; i++)
+		ad_free(r->models[i].path);
+	ad_free(r->models);
+	ad_free(r->sets);
+	ad_free(r->corpus_path);
+	for (size_t i = 0; i < r->nweat; i++)
+		ad_free(r->weat[i].dropped);
+	ad_free(r->pairs);
+	ad_free(r->weat);
+	ad_free(r->targets);
+	ad_free(r->groups);
+	for (size_t i = 0; i < r->nwarnings; i++)
+		ad_free(r->warnings[i]);
+	ad_free(r->warnings);
+	ad_free(r);
+}
+
+/* Every number with a p-value, for the correction. */
+static int
+adjust_all(struct ctx *c)
+{
+	struct probe_report *r = c->r;
+	struct probe_num   **all = NULL;
+	double              *p = NULL;
+	size_t               n = 0, cap = r->npairs * 2 + r->nweat * 2 + r->ntargets * 2 +
+	                         r->ngroups * 2 + 1;
+	int                  rc;
+
+	if ((all = ad_mallocarray(cap, sizeof *all)) == NULL ||
+	    (p = ad_mallocarray(cap, sizeof *p)) == NULL) {
+		ad_free(all);
+		return oom(c);
+	}
+#define ADD(x) do { if (!isnan((x).p)) all[n++] = &(x); } while (0)
+	for (size_t i = 0; i < r->npairs; i++) ADD(r->pairs[i].percent);
+	for (size_t i = 0; i < r->nweat; i++) { ADD(r->weat[i].d); ADD(r->weat[i].amp); }
+	for (size_t i = 0; i < r->ntargets; i++) { ADD(r->targets[i].score); ADD(r->targets[i].amp); }
+	for (size_t i = 0; i < r->ngroups; i++) { ADD(r->groups[i].mean); ADD(r->groups[i].amp); }
+#undef ADD
+	for (size_t i = 0; i < n; i++)
+		p[i] = all[i]->p;
+	if ((rc = probe_adjust(p, n, r->opt.correction, p, c->e)) == 0)
+		for (size_t i = 0; i < n; i++) {
+			all[i]->p_adj = p[i];
+			all[i]->significant = p[i] < r->opt.alpha;
+		}
+	r->ntests = n;
+	ad_free(all);
+	ad_free(p);
+	return rc;
+}
+
+int
+probe_run_counted(struct probe_report **out, struct lm *const *models, size_t nmodels,
+    const struct probe_set *const *sets, size_t nsets, const struct probe_corpus *corpus,
+    const struct probe_options *o, struct ad_progress *progress, struct ad_error *e)
+{
+	struct probe_report *r;
+	struct ctx           c = { 0 };
+	uint64_t             done = 0, total = 0;
+	int                  rc = 0;
+
+	if ((r = ad_calloc(1, sizeof *r)) == NULL ||
+	    (r->models = ad_calloc(nmodels ? nmodels : 1, sizeof *r->models)) == NULL ||
+	    (r->sets = ad_calloc(nsets ? nsets : 1, sizeof *r->sets)) == NULL) {
+		probe_report_free(r);
+		return ad_fail(e, AD_ENOMEM, "out of memory");
+	}
+	r->opt = *o;
+	r->nmodels = nmodels;
+	r->nsets = nsets;
+	for (size_t i = 0; i < nsets; i++)
+		r->sets[i] = sets[i];
+	for (size_t i = 0; i < nmodels; i++) {
+		struct probe_model_info *mi = &r->models[i];
+		struct ad_map            map;
+		const struct lm         *m = models[i];
+		if ((mi->path = ad_strdup(m->path ? m->path : "(unnamed model)")) == NULL) {
+			probe_report_free(r);
+			return ad_fail(e, AD_ENOMEM, "out of memory");
+		}
+		snprintf(mi->kind, sizeof mi->kind, "%s", m->kind ? m->kind : "?");
+		snprintf(mi->description, sizeof mi->description, "%s", m->description);
+		mi->params = m->params;
+		mi->V = m->V;
+		mi->has_embed = m->vt->embed != NULL && m->embed_dim > 0;
+		if (m->path != NULL && ad_map_file(m->path, &map, NULL) == 0) {
+			mi->hash = ad_hash64(map.data, map.size, 0);
+			ad_map_release(&map);
+		}
+	}
+	if (corpus != NULL) {
+		r->has_corpus = 1;
+		r->corpus_hash = probe_corpus_hash(corpus);
+		r->corpus_lines = probe_corpus_lines(corpus);
+		r->corpus_tokens = probe_corpus_tokens(corpus);
+		r->corpus_bytes = probe_corpus_bytes(corpus);
+	}
+	c.r = r;
+	c.models = models;
+	c.corpus = corpus;
+	c.e = e;
+	c.stream = 1;
+	for (size_t si = 0; si < nsets; si++) {
+		size_t nw = 0;
+		for (size_t g = 0; g < sets[si]->ngroups; g++)
+			nw += sets[si]->sets[sets[si]->groups[g].set].n;
+		total += nmodels * (sets[si]->npairs + nw);
+	}
+	ad_progress_set_total(progress, total);
+	for (size_t si = 0; si < nsets && rc == 0; si++) {
+		if (sets[si]->npairs > 0)
+			rc = run_pairs(&c, si, progress, &done);
+		for (size_t t = 0; t < sets[si]->nweats && rc == 0; t++)
+			rc = run_weat(&c, si, t);
+		if (rc == 0 && sets[si]->ntemplates > 0)
+			rc = run_templates(&c, si, progress, &done);
+		if (rc == 0 && ad_interrupted())
+			rc = ad_fail(e, AD_EINTR, "interrupted");
+	}
+	if (rc == 0)
+		rc = adjust_all(&c);
+	r->streams = c.stream - 1;
+	if (rc != 0) {
+		probe_report_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+int
+probe_run(struct probe_report **out, struct lm *const *models, size_t nmodels,
+    const struct probe_set *const *sets, size_t nsets, const char *corpus_path,
+    const struct probe_options *o, struct ad_progress *progress, struct ad_error *e)
+{
+	struct probe_corpus *corpus = NULL;
+	char               **focus = NULL;
+	size_t               nfocus = 0;
+	int                  rc;
+
+	if (corpus_path != NULL) {
+		if ((rc = probe_focus_words(sets, nsets, &focus, &nfocus, e)) != 0)
+			return rc;
+		rc = probe_corpus_count(&corpus, corpus_path, (const char *const *)focus, nfocus,
+		    o->window, progress, e);
+		probe_focus_free(focus, nfocus);
+		if (rc != 0)
+			return rc;
+	}
+	rc = probe_run_counted(out, models, nmodels, sets, nsets, corpus, o, progress, e);
+	if (rc == 0 && corpus_path != NULL && ((*out)->corpus_path = ad_strdup(corpus_path)) == NULL) {
+		probe_report_free(*out);
+		rc = ad_fail(e, AD_ENOMEM, "out of memory");
+	}
+	probe_corpus_free(corpus);
+	return rc;
+}

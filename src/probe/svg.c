@@ -1,0 +1,315 @@
+/*
+ * svg.c — inline SVG charts. See svg.h.
+ *
+ * Axis ticks follow Heckbert's "nice numbers" (Graphics Gems, 1990): a step
+ * of 1, 2 or 5 times a power of ten giving about five ticks.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "probe/svg.h"
+
+static const char *const palette[] = {
+	"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f",
+};
+
+const char *
+probe_svg_color(int i)
+{
+	int n = (int)(sizeof palette / sizeof palette[0]);
+
+	return palette[((i % n) + n) % n];
+}
+
+void
+probe_xml_escape(FILE *f, const char *s)
+{
+	for (; s != NULL && *s; s++) {
+		switch (*s) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default:  putc(*s, f);
+		}
+	}
+}
+
+/* A nice step for a range spanning about `ticks` steps. */
+static double
+nice_step(double range, int ticks)
+{
+	double raw = range / ticks, mag, r;
+
+	if (!(raw > 0))
+		return 1;
+	mag = pow(10, floor(log10(raw)));
+	r = raw / mag;
+	return (r < 1.5 ? 1 : r < 3 ? 2 : r < 7 ? 5 : 10) * mag;
+}
+
+/* Widen [*lo, *hi] to whole steps; never empty. */
+static double
+nice_range(double *lo, double *hi)
+{
+	double step;
+
+	if (!(*hi > *lo)) {
+		double m = isfinite(*lo) ? *lo : 0;
+		*lo = m - 1;
+		*hi = m + 1;
+	}
+	step = nice_step(*hi - *lo, 5);
+	*lo = floor(*lo / step + 1e-9) * step;
+	*hi = ceil(*hi / step - 1e-9) * step;
+	return step;
+}
+
+static void
+extend(double *lo, double *hi, double v)
+{
+	if (!isfinite(v))
+		return;
+	if (v < *lo) *lo = v;
+	if (v > *hi) *hi = v;
+}
+
+static void
+num(FILE *f, double v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof buf, "%.6g", fabs(v) < 1e-12 ? 0 : v);
+	fputs(buf, f);
+}
+
+static void
+svg_open(FILE *f, int W, int H, const char *title)
+{
+	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
+	    "width=\"%d\" height=\"%d\" role=\"img\" font-family=\"sans-serif\" font-size=\"12\">\n",
+	    W, H, W, H);
+	if (title != NULL) {
+		fputs("<title>", f);
+		probe_xml_escape(f, title);
+		fputs("</title>\n", f);
+		fprintf(f, "<text x=\"%d\" y=\"18\" text-anchor=\"middle\" font-weight=\"bold\">", W / 2);
+		probe_xml_escape(f, title);
+		fputs("</text>\n", f);
+	}
+}
+
+/* A horizontal value axis at y from x0 to x1 for [lo, hi] with ticks. */
+static void
+haxis(FILE *f, double lo, double hi, double step, double x0, double x1, double ytop, double y,
+    const char *label)
+{
+	fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>\n", x0, y,
+	    x1, y);
+	for (double t = lo; t <= hi + step * 1e-6; t += step) {
+		double x = x0 + (t - lo) / (hi - lo) * (x1 - x0);
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n",
+		    x, ytop, x, y);
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", x, y + 14);
+		num(f, t);
+		fputs("</text>\n", f);
+	}
+	if (label != NULL) {
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", (x0 + x1) / 2, y + 30);
+		probe_xml_escape(f, label);
+		fputs("</text>\n", f);
+	}
+}
+
+static void
+vaxis(FILE *f, double lo, double hi, double step, double y0, double y1, double x, double xright,
+    const char *label)
+{
+	fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>\n", x, y0,
+	    x, y1);
+	for (double t = lo; t <= hi + step * 1e-6; t += step) {
+		double y = y0 - (t - lo) / (hi - lo) * (y0 - y1);
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n",
+		    x, y, xright, y);
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", x - 4, y + 4);
+		num(f, t);
+		fputs("</text>\n", f);
+	}
+	if (label != NULL) {
+		fprintf(f, "<text transform=\"translate(%.1f %.1f) rotate(-90)\" text-anchor=\"middle\">",
+		    x - 42, (y0 + y1) / 2);
+		probe_xml_escape(f, label);
+		fputs("</text>\n", f);
+	}
+}
+
+void
+probe_svg_bars(FILE *f, const struct probe_svg_chart *c, const struct probe_svg_bar *b, size_t n)
+{
+	int    W = c->width > 0 ? c->width : 720, row = 22;
+	double x0 = 230, x1 = W - 20, top = 32, H, lo, hi, step, base;
+
+	base = isfinite(c->ref) ? c->ref : 0;
+	lo = hi = base;
+	for (size_t i = 0; i < n; i++) {
+		extend(&lo, &hi, b[i].value);
+		extend(&lo, &hi, b[i].lo);
+		extend(&lo, &hi, b[i].hi);
+	}
+	step = nice_range(&lo, &hi);
+	H = top + (double)n * row + 44;
+	svg_open(f, W, (int)H, c->title);
+	haxis(f, lo, hi, step, x0, x1, top, top + (double)n * row, c->xlabel);
+#define X(v) (x0 + ((v) - lo) / (hi - lo) * (x1 - x0))
+	for (size_t i = 0; i < n; i++) {
+		double y = top + (double)i * row, xb = X(base), xv;
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", x0 - 6, y + row * 0.65);
+		probe_xml_escape(f, b[i].label);
+		fputs("</text>\n", f);
+		if (!isfinite(b[i].value))
+			continue;
+		xv = X(b[i].value);
+		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" "
+		    "fill-opacity=\"%s\"><title>", xv < xb ? xv : xb, y + 4, fabs(xv - xb) + 0.5,
+		    row - 8.0, probe_svg_color(b[i].color), b[i].strong ? "0.85" : "0.35");
+		probe_xml_escape(f, b[i].label);
+		fputs(": ", f);
+		num(f, b[i].value);
+		if (isfinite(b[i].lo) && isfinite(b[i].hi)) {
+			fputs(" [", f);
+			num(f, b[i].lo);
+			fputs(", ", f);
+			num(f, b[i].hi);
+			fputs("]", f);
+		}
+		fputs("</title></rect>\n", f);
+		if (isfinite(b[i].lo) && isfinite(b[i].hi)) {
+			double ym = y + row / 2.0;
+			fprintf(f, "<path d=\"M%.1f %.1fH%.1fM%.1f %.1fV%.1fM%.1f %.1fV%.1f\" "
+			    "stroke=\"#222\" fill=\"none\"/>\n", X(b[i].lo), ym, X(b[i].hi), X(b[i].lo),
+			    ym - 5, ym + 5, X(b[i].hi), ym - 5, ym + 5);
+		}
+	}
+	if (isfinite(c->ref))
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#000\" "
+		    "stroke-dasharray=\"4 3\"/>\n", X(c->ref), top - 4, X(c->ref),
+		    top + (double)n * row);
+#undef X
+	fputs("</svg>\n", f);
+}
+
+void
+probe_svg_scatter(FILE *f, const struct probe_svg_chart *c, const struct probe_svg_point *p,
+    size_t n, int diagonal)
+{
+	int    W = c->width > 0 ? c->width : 520, H = W;
+	double x0 = 70, x1 = W - 20, y0 = H - 50, y1 = 34;
+	double xlo = 0, xhi = 0, ylo = 0, yhi = 0, xs, ys;
+
+	for (size_t i = 0; i < n; i++) {
+		extend(&xlo, &xhi, p[i].x);
+		extend(&xlo, &xhi, p[i].xlo);
+		extend(&xlo, &xhi, p[i].xhi);
+		extend(&ylo, &yhi, p[i].y);
+		extend(&ylo, &yhi, p[i].ylo);
+		extend(&ylo, &yhi, p[i].yhi);
+	}
+	if (diagonal) {
+		/* One scale on both axes so that y = x is the diagonal. */
+		xlo = ylo = xlo < ylo ? xlo : ylo;
+		xhi = yhi = xhi > yhi ? xhi : yhi;
+	}
+	xs = nice_range(&xlo, &xhi);
+	ys = nice_range(&ylo, &yhi);
+	svg_open(f, W, H, c->title);
+	haxis(f, xlo, xhi, xs, x0, x1, y1, y0, c->xlabel);
+	vaxis(f, ylo, yhi, ys, y0, y1, x0, x1, c->ylabel);
+#define X(v) (x0 + ((v) - xlo) / (xhi - xlo) * (x1 - x0))
+#define Y(v) (y0 - ((v) - ylo) / (yhi - ylo) * (y0 - y1))
+	if (diagonal)
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888\" "
+		    "stroke-dasharray=\"5 4\"><title>y = x: the model mirrors the corpus</title></line>\n",
+		    X(xlo), Y(xlo), X(xhi), Y(xhi));
+	if (xlo < 0 && xhi > 0)
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#bbb\"/>\n",
+		    X(0), y0, X(0), y1);
+	if (ylo < 0 && yhi > 0)
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#bbb\"/>\n",
+		    x0, Y(0), x1, Y(0));
+	for (size_t i = 0; i < n; i++) {
+		const char *col = probe_svg_color(p[i].color);
+		if (!isfinite(p[i].x) || !isfinite(p[i].y))
+			continue;
+		if (isfinite(p[i].xlo) && isfinite(p[i].xhi))
+			fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+			    "stroke-opacity=\"0.5\"/>\n", X(p[i].xlo), Y(p[i].y), X(p[i].xhi), Y(p[i].y), col);
+		if (isfinite(p[i].ylo) && isfinite(p[i].yhi))
+			fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+			    "stroke-opacity=\"0.5\"/>\n", X(p[i].x), Y(p[i].ylo), X(p[i].x), Y(p[i].yhi), col);
+		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"><title>", X(p[i].x),
+		    Y(p[i].y), col);
+		probe_xml_escape(f, p[i].label);
+		fputs(": ", f);
+		num(f, p[i].x);
+		fputs(", ", f);
+		num(f, p[i].y);
+		fputs("</title></circle>\n", f);
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" fill=\"#333\">", X(p[i].x) + 6,
+		    Y(p[i].y) - 4);
+		probe_xml_escape(f, p[i].label);
+		fputs("</text>\n", f);
+	}
+#undef X
+#undef Y
+	fputs("</svg>\n", f);
+}
+
+void
+probe_svg_lines(FILE *f, const struct probe_svg_chart *c, const struct probe_svg_series *s,
+    size_t n)
+{
+	int    W = c->width > 0 ? c->width : 720, H = W * 5 / 9;
+	double x0 = 70, x1 = W - 150, y0 = H - 50, y1 = 34;
+	double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY, xs, ys;
+
+	for (size_t k = 0; k < n; k++)
+		for (size_t i = 0; i < s[k].n; i++) {
+			extend(&xlo, &xhi, s[k].x[i]);
+			extend(&ylo, &yhi, s[k].y[i]);
+		}
+	if (!isfinite(xlo)) {
+		xlo = ylo = 0;
+		xhi = yhi = 1;
+	}
+	xs = nice_range(&xlo, &xhi);
+	ys = nice_range(&ylo, &yhi);
+	svg_open(f, W, H, c->title);
+	haxis(f, xlo, xhi, xs, x0, x1, y1, y0, c->xlabel);
+	vaxis(f, ylo, yhi, ys, y0, y1, x0, x1, c->ylabel);
+	for (size_t k = 0; k < n; k++) {
+		int pen = 0;
+		fprintf(f, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" d=\"",
+		    probe_svg_color(s[k].color));
+		for (size_t i = 0; i < s[k].n; i++) {
+			if (!isfinite(s[k].x[i]) || !isfinite(s[k].y[i])) {
+				pen = 0;
+				continue;
+			}
+			fprintf(f, "%c%.1f %.1f", pen ? 'L' : 'M',
+			    x0 + (s[k].x[i] - xlo) / (xhi - xlo) * (x1 - x0),
+			    y0 - (s[k].y[i] - ylo) / (yhi - ylo) * (y0 - y1));
+			pen = 1;
+		}
+		fputs("\"><title>", f);
+		probe_xml_escape(f, s[k].name);
+		fputs("</title></path>\n", f);
+		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"3\" fill=\"%s\"/>"
+		    "<text x=\"%.1f\" y=\"%.1f\">", x1 + 12, y1 + 16.0 * (double)k + 4,
+		    probe_svg_color(s[k].color), x1 + 28, y1 + 16.0 * (double)k + 9);
+		probe_xml_escape(f, s[k].name);
+		fputs("</text>\n", f);
+	}
+	fputs("</svg>\n", f);
+}
