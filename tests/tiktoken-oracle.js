@@ -12,6 +12,14 @@
 //   node tiktoken-oracle.js cases ENCODING FILE
 //       FILE holds one test string per line, JSON-quoted; print one line of
 //       ids per string.
+//   node tiktoken-oracle.js subset ENCODING FILE OUT.tiktoken
+//       FILE as for cases: write the ranks of every token whose bytes occur
+//       in one of the strings, and of all 256 single bytes. Encoding a piece
+//       consults only the ranks of byte strings inside it, so this subset
+//       gives exactly the ids of the full ranks on these strings.
+//   node tiktoken-oracle.js hex FILE
+//       FILE as for cases: print each string's UTF-8 bytes in hex, one line
+//       per string (what the C tests read).
 //   node tiktoken-oracle.js bench ENCODING FILE RUNS
 //       Time encode_ordinary on the whole file RUNS times (single thread) and
 //       print "seconds tokens" of each run.
@@ -64,6 +72,28 @@ if (cmd === "ranks") {
 		process.stdout.write(Array.from(enc.encode_ordinary(JSON.parse(line))).join(" ") + "\n");
 	}
 	enc.free();
+} else if (cmd === "subset") {
+	const { data, enc } = load(name);
+	enc.free();
+	const texts = fs.readFileSync(file, "utf8").split("\n").filter(Boolean)
+		.map((l) => Buffer.from(JSON.parse(l), "utf8"));
+	const out = [];
+	for (const line of data.bpe_ranks.split("\n")) {
+		if (!line) continue;
+		const parts = line.split(" ");
+		const offset = parseInt(parts[1], 10);
+		for (let i = 2; i < parts.length; i++) {
+			const tok = Buffer.from(parts[i], "base64");
+			if (tok.length === 1 || texts.some((t) => t.indexOf(tok) >= 0))
+				out.push(parts[i] + " " + (offset + i - 2));
+		}
+	}
+	fs.writeFileSync(extra, out.join("\n") + "\n");
+} else if (cmd === "hex") {
+	for (const line of fs.readFileSync(name, "utf8").split("\n")) {
+		if (!line) continue;
+		process.stdout.write(Buffer.from(JSON.parse(line), "utf8").toString("hex") + "\n");
+	}
 } else if (cmd === "bench") {
 	const { enc } = load(name);
 	const text = fs.readFileSync(file, "utf8");

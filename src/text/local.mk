@@ -11,3 +11,17 @@ noinst_HEADERS += \
 	src/text/norm.h \
 	src/text/pretok.h \
 	src/text/text.h
+dist_man_MANS += man/autodidact-tokenize.1
+
+# Tests: the Check program, the command-line test, and the tiktoken oracle
+# (expected ids and subset rank files from the npm package tiktoken, made by
+# tests/tok-fixtures.sh).
+check_PROGRAMS += tests/check_text
+TESTS += tests/check_text tests/tokenize.sh
+tests_check_text_SOURCES = tests/check_text.c $(TU_SOURCES)
+tests_check_text_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_check_text_LDADD = $(CHECK_LDADD)
+EXTRA_DIST += tests/tokenize.sh tests/tok-fixtures.sh tests/tiktoken-oracle.js \
+	tests/data/tok/cases.jsonl tests/data/tok/cases.hex tests/data/tok/tiktoken.version \
+	tests/data/tok/r50k_base.expected tests/data/tok/r50k_base.subset.tiktoken \
+	tests/data/tok/cl100k_base.expected tests/data/tok/cl100k_base.subset.tiktoken

@@ -597,6 +597,7 @@ bpe_parse(struct bpe **out, const void *data, size_t len, const char *name, stru
 	size_t         vl, body_end;
 	uint32_t       ntok, nspec, version;
 	uint8_t       *tmp = NULL;
+	size_t         tmpcap = 0;
 	int            rc;
 
 	if ((rc = lines_next(&l, e)) <= 0) {
@@ -695,9 +696,13 @@ bpe_parse(struct bpe **out, const void *data, size_t len, const char *name, stru
 		}
 		sp++;
 		vl -= (size_t)(sp - v);
-		if ((tmp = ad_realloc(tmp, vl + 1)) == NULL) {
-			rc = ad_fail(e, AD_ENOMEM, "%s: out of memory", name);
-			goto fail;
+		if (vl + 1 > tmpcap) {
+			uint8_t *t2 = ad_realloc(tmp, tmpcap = vl + 256);
+			if (t2 == NULL) {
+				rc = ad_fail(e, AD_ENOMEM, "%s: out of memory", name);
+				goto fail;
+			}
+			tmp = t2;
 		}
 		if ((n = unescape(sp, vl, tmp)) <= 0) {
 			rc = ad_fail(e, AD_EFORMAT, "%s:%zu: bad token '%.*s' (empty, or a bad escape: "

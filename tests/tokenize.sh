@@ -1,0 +1,176 @@
+#!/bin/sh
+# tokenize.sh — "autodidact tokenize" on the command line: the man page's
+# examples, round trips of token files, thread-count independence, every
+# bad-input path, and tiktoken's own ids through the real npm package when
+# it is installed (quickstart test installs it; check_text always checks the
+# checked-in ids that the same package produced).
+. "$AD_SRCDIR/tests/lib.sh"
+D=$AD_TESTDATA/tok
+
+# A corpus: synthetic English plus the test strings of the tiktoken oracle.
+"$AD" synth --quiet --seed 4 --sentences 3000 -o "$T/corpus.txt" || fail "synth"
+cat "$D/cases.jsonl" >>"$T/corpus.txt"
+
+# The man page's first example.
+run 0 "$AD" tokenize train --quiet --vocab-size 600 --special '<|endoftext|>' -o "$T/v.bpe" "$T/corpus.txt"
+has "$T/v.bpe" "autodidact-bpe 1"
+has "$T/v.bpe" "special 599 <|endoftext|>"
+run 0 "$AD" tokenize encode -t "$T/v.bpe" "$T/corpus.txt" -o "$T/corpus.ids"
+"$AD" tokenize decode -t "$T/v.bpe" "$T/corpus.ids" | cmp - "$T/corpus.txt" && ok || fail "decode | cmp"
+lines "$T/corpus.ids" "$(wc -l <"$T/corpus.txt")"
+
+# Token files: a line per line, empty lines kept, the final newline as given.
+printf 'one two\n\nthree\r\nno newline at the end' >"$T/a.txt"
+run 0 "$AD" tokenize encode -t "$T/v.bpe" "$T/a.txt" -o "$T/a.ids"
+lines "$T/a.ids" 3
+[ "$(sed -n 2p "$T/a.ids")" = "" ] && ok || fail "an empty line should give an empty line"
+[ "$(tail -c 1 "$T/a.ids" | od -An -c | tr -d ' ')" != '\n' ] && ok || fail "final newline added"
+run 0 "$AD" tokenize decode -t "$T/v.bpe" "$T/a.ids" -o "$T/a.back"
+same "$T/a.txt" "$T/a.back"
+
+# Any bytes round-trip, in both modes: binary, NUL, invalid UTF-8, a long line.
+head -c 200000 "$AD" >"$T/bin"
+printf 'x\000y\355\240\200z\377\n' >>"$T/bin"
+awk 'BEGIN { for (i = 0; i < 30000; i++) printf "word%d ", i % 97; print "" }' >>"$T/bin"
+for mode in "" --stream; do
+	run 0 "$AD" tokenize encode $mode -t "$T/v.bpe" "$T/bin" -o "$T/bin.ids"
+	run 0 "$AD" tokenize decode $mode -t "$T/v.bpe" "$T/bin.ids" -o "$T/bin.back"
+	same "$T/bin" "$T/bin.back"
+done
+: >"$T/empty"
+run 0 "$AD" tokenize encode -t "$T/v.bpe" "$T/empty" -o "$T/empty.ids"
+[ ! -s "$T/empty.ids" ] && ok || fail "empty input should give an empty token file"
+# stdin and stdout
+"$AD" tokenize encode -t "$T/v.bpe" <"$T/a.txt" | "$AD" tokenize decode -t "$T/v.bpe" - | cmp - "$T/a.txt" && ok || fail "pipe round trip"
+
+# The same ids whatever the thread count (blocks of lines; stream blocks).
+for i in 1 2 3 4 5 6 7 8; do cat "$T/corpus.txt"; done >"$T/big.txt"
+for mode in "" --stream; do
+	run 0 "$AD" tokenize encode $mode --threads 1 -t "$T/v.bpe" "$T/big.txt" -o "$T/t1"
+	run 0 "$AD" tokenize encode $mode --threads 2 -t "$T/v.bpe" "$T/big.txt" -o "$T/t2"
+	same "$T/t1" "$T/t2"
+done
+# Training too.
+run 0 "$AD" tokenize train --quiet --threads 1 --vocab-size 700 -o "$T/v1.bpe" "$T/big.txt"
+run 0 "$AD" tokenize train --quiet --threads 2 --vocab-size 700 -o "$T/v2.bpe" "$T/big.txt"
+same "$T/v1.bpe" "$T/v2.bpe"
+# Several files and stdin are one corpus.
+run 0 "$AD" tokenize train --quiet --vocab-size 700 -o "$T/v3.bpe" "$T/big.txt" "$T/a.txt"
+cat "$T/big.txt" "$T/a.txt" | "$AD" tokenize train --quiet --vocab-size 700 -o "$T/v4.bpe" - && ok || fail "train from stdin"
+same "$T/v3.bpe" "$T/v4.bpe"
+
+# Normalization is stored and applied: NFKC + case folding.
+printf 'Caf\303\251 CAFE\314\201 \357\254\201ne\n' >"$T/n.txt"
+run 0 "$AD" tokenize train --quiet --normalize nfkc --casefold --vocab-size 300 -o "$T/n.bpe" "$T/n.txt"
+has "$T/n.bpe" "normalize nfkc"
+has "$T/n.bpe" "casefold yes"
+run 0 "$AD" tokenize encode -t "$T/n.bpe" "$T/n.txt" -o "$T/n.ids"
+run 0 "$AD" tokenize decode -t "$T/n.bpe" "$T/n.ids" -o "$T/n.back"
+printf 'caf\303\251 caf\303\251 fine\n' >"$T/n.want"
+same "$T/n.back" "$T/n.want"
+
+# info: sizes, pattern, specials, compression; --json.
+run 0 "$AD" tokenize info -t "$T/v.bpe" "$T/corpus.txt"
+has "$T/out" "ids         600 (599 regular tokens, 1 special)"
+has "$T/out" "pattern     gpt4:"
+has "$T/out" "special     599 \"<|endoftext|>\""
+has "$T/out" "bytes/token"
+run 0 "$AD" tokenize info --json -t "$T/v.bpe" "$T/corpus.txt"
+has "$T/out" '"ids": 600'
+has "$T/out" '"bytes_per_token":'
+
+# A corpus too small for the vocabulary: a note, exit 0, a valid smaller vocabulary.
+printf 'abababab cdcd\n' >"$T/tiny.txt"
+run 0 "$AD" tokenize train --vocab-size 5000 -o "$T/tiny.bpe" "$T/tiny.txt"
+has "$T/err" "stopped after"
+run 0 "$AD" tokenize info -t "$T/tiny.bpe"
+
+# ---- bad input: one line naming the file (and line), exit 1 -----------------
+echo "precious" >"$T/keep.bpe"
+run 1 "$AD" tokenize train --quiet --vocab-size 300 -o "$T/keep.bpe" "$T/empty"
+lines "$T/err" 1
+has "$T/err" "empty: no text"
+run 1 "$AD" tokenize train --quiet --vocab-size 300 -o "$T/keep.bpe" "$T/no-such-file"
+has "$T/err" "no-such-file"
+run 1 "$AD" tokenize train --quiet --vocab-size 300 -o "$T/keep.bpe" "$T"
+has "$T/err" "is a directory"
+run 1 "$AD" tokenize train --quiet --vocab-size 300 --pattern '([a-z' -o "$T/keep.bpe" "$T/a.txt"
+has "$T/err" "offset 5"
+has "$T/err" "missing terminating ]"
+[ "$(cat "$T/keep.bpe")" = precious ] && ok || fail "a failed training overwrote its output"
+[ "$(ls -a "$T" | grep -c '\.tmp-')" -eq 0 ] && ok || fail "a temporary file was left behind"
+
+# Vocabularies: truncated, corrupted, newer, duplicate rank.
+head -c 3000 "$T/v.bpe" >"$T/trunc.bpe"
+sed 's/^300 /300 X/' "$T/v.bpe" >"$T/corrupt.bpe"
+sed '1s/ 1$/ 9/' "$T/v.bpe" >"$T/newer.bpe"
+sed 's/^301 /300 /' "$T/v.bpe" >"$T/dup.bpe"   # (the checksum fails first: also refused)
+for bad in trunc:truncated corrupt:checksum newer:"version 9" dup:checksum; do
+	f=${bad%%:*}
+	echo "old output" >"$T/keep.ids"
+	run 1 "$AD" tokenize encode -t "$T/$f.bpe" "$T/a.txt" -o "$T/keep.ids"
+	lines "$T/err" 1
+	has "$T/err" "$f.bpe:"
+	has "$T/err" "${bad#*:}"
+	grep -q "^autodidact: .*$f.bpe:[0-9][0-9]*: " "$T/err" && ok || fail "no file:line in $(cat "$T/err")"
+	[ "$(cat "$T/keep.ids")" = "old output" ] && ok || fail "a failed encode overwrote its output"
+done
+run 1 "$AD" tokenize encode -t "$T/a.txt" "$T/a.txt"
+has "$T/err" "a.txt:1: not an autodidact vocabulary"
+run 1 "$AD" tokenize encode -t "$T/no-such.bpe" "$T/a.txt"
+has "$T/err" "no-such.bpe"
+run 1 "$AD" tokenize encode -t "$T/v.bpe" "$T/no-such.txt"
+has "$T/err" "no-such.txt"
+run 1 "$AD" tokenize encode -t "$T/v.bpe" "$T"
+has "$T/err" "is a directory"
+# Token files: ids out of range, or not ids at all (binary).
+printf '1 2 3\n4 600\n' >"$T/range.ids"
+run 1 "$AD" tokenize decode -t "$T/v.bpe" "$T/range.ids"
+has "$T/err" "range.ids:2: id 600 is not a token"
+run 1 "$AD" tokenize decode -t "$T/v.bpe" "$T/bin"
+lines "$T/err" 1
+has "$T/err" "bin:1:"
+
+# Usage errors: exit 2.
+run 2 "$AD" tokenize
+run 2 "$AD" tokenize frobnicate
+has "$T/err" "not one of train, encode, decode, info"
+run 2 "$AD" tokenize train --vocab-size 300 "$T/a.txt"
+has "$T/err" "give -o VOCAB"
+run 2 "$AD" tokenize train --vocab-size 10 -o "$T/x.bpe" "$T/a.txt"
+run 2 "$AD" tokenize train --vocab-size 300 --normalize nfd -o "$T/x.bpe" "$T/a.txt"
+has "$T/err" "not none, nfc or nfkc"
+run 2 "$AD" tokenize encode "$T/a.txt"
+has "$T/err" "-t VOCAB"
+run 2 "$AD" tokenize encode -t "$T/v.bpe" --pattern gpt2 "$T/a.txt"
+[ -e "$T/x.bpe" ] && fail "a usage error wrote a file" || ok
+
+# ---- tiktoken, the real one ------------------------------------------------
+# The npm package (the Rust core compiled to WASM) and its own ranks.
+npm_dir=${AD_NPM_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/autodidact/npm}
+js=$AD_SRCDIR/tests/tiktoken-oracle.js
+if command -v node >/dev/null 2>&1 && [ -f "$npm_dir/node_modules/tiktoken/package.json" ]; then
+	export AD_NPM_DIR=$npm_dir
+	node -e 'for (const l of require("fs").readFileSync(process.argv[1], "utf8").split("\n")) if (l) process.stdout.write(JSON.parse(l) + "\n")' \
+		"$D/cases.jsonl" >"$T/cases.txt"
+	cat "$T/cases.txt" "$T/corpus.txt" >"$T/tt.txt"
+	for v in r50k_base:gpt2 cl100k_base:gpt4 o200k_base:o200k; do
+		enc=${v%%:*}
+		pat=${v#*:}
+		node "$js" ranks "$enc" "$T/$enc.tiktoken" && ok || fail "tiktoken ranks $enc"
+		node "$js" encode "$enc" "$T/tt.txt" | tr -s ' \n' '\n\n' | sed '/^$/d' >"$T/want"
+		run 0 "$AD" tokenize encode --stream -t "$T/$enc.tiktoken" --pattern "$pat" "$T/tt.txt" -o "$T/got"
+		tr -s ' \n' '\n\n' <"$T/got" | sed '/^$/d' >"$T/got1"
+		same "$T/got1" "$T/want"
+		[ -s "$T/want" ] && ok || fail "tiktoken gave no ids"
+		# The checked-in ids are still the package's.
+		if [ "$enc" != o200k_base ]; then
+			node "$js" cases "$enc" "$D/cases.jsonl" >"$T/cases.ids"
+			same "$T/cases.ids" "$D/$enc.expected"
+		fi
+	done
+	echo "tiktoken $(node -p "require('$npm_dir/node_modules/tiktoken/package.json').version") compared"
+else
+	echo "note: npm tiktoken not found under $npm_dir: only the checked-in tiktoken ids (check_text) were compared"
+fi
+finish
