@@ -186,7 +186,7 @@ probe_template_ratio(const struct lm *m, const struct probe_template *t, const c
 		goto out;
 	for (size_t i = 0; i < tb.n; i++)
 		if (m->unk != LM_NONE && tb.ids[i] == m->unk)
-			*skip = 1;
+			*skip |= PROBE_SKIP_TARGET;
 	for (int k = 0; k < 2 && rc == 0; k++) {
 		if (join(&text, t->head, target, t->mid, t->attr[k]) != 0) {
 			rc = ad_fail(e, AD_ENOMEM, "out of memory");
@@ -210,7 +210,7 @@ probe_template_ratio(const struct lm *m, const struct probe_template *t, const c
 		for (size_t i = c; i < b[k].n; i++) {
 			s[k] += lp[k][i];
 			if (m->unk != LM_NONE && b[k].ids[i] == m->unk)
-				*skip = 1;
+				*skip |= PROBE_SKIP_ATTRIBUTE;
 		}
 	*ratio = s[0] - s[1];
 out:

@@ -441,10 +441,13 @@ void probe_focus_free(char **words, size_t n);
  * Per-item model scores, exposed for tests: the whole-sentence and
  * shared-token log-likelihoods of a pair under m (set *skip when a token
  * that differs is <unk>), and the uncorrected template log ratio
- * ln p(a | head target mid) − ln p(b | ...).
+ * ln p(a | head target mid) − ln p(b | ...) (*skip: PROBE_SKIP_* bits; a
+ * neutral word that is <unk> is fine: <unk> is a masked target).
  */
 int probe_pair_score(const struct lm *m, const char *stereo, const char *anti, double full[2],
                      double shared[2], size_t ntok[2], int *skip, struct ad_error *e);
+#define PROBE_SKIP_TARGET    1   /* the target encodes to <unk> */
+#define PROBE_SKIP_ATTRIBUTE 2   /* an attribute word encodes to <unk> */
 int probe_template_ratio(const struct lm *m, const struct probe_template *t, const char *target,
                          double *ratio, int *skip, struct ad_error *e);
 /* The embedding of a word: mean of its tokens' vectors (out: embed_dim floats). */

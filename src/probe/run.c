@@ -450,6 +450,8 @@ weat_row_new(struct ctx *c, size_t si, size_t ti, size_t source, struct probe_we
 	row->test = ti;
 	row->source = source;
 	row->amp_d[0] = row->amp_d[1] = NAN;
+	for (int k = 0; k < 4; k++)
+		row->tokens[k] = NAN;
 	num_init(&row->d);
 	num_init(&row->amp);
 	*out = row;
@@ -816,7 +818,7 @@ run_templates(struct ctx *c, size_t si, struct ad_progress *progress, uint64_t *
 					ad_error_prefix(c->e, "%s:%zu", s->path, s->templates[j].line);
 					goto out;
 				}
-				if (skip)
+				if (skip & PROBE_SKIP_ATTRIBUTE)
 					prior[j] = NAN;
 			}
 			/* Attribute words split into different numbers of tokens. */

@@ -654,7 +654,7 @@ probe_weat_diff(const double *cos1, const double *cos2, size_t nx, size_t ny, si
 {
 	struct weat_idx w;
 	struct ad_rng   rng;
-	size_t          cols = na + nb, defined = 0, le0 = 0;
+	size_t          cols = na + nb, defined = 0, le0 = 0, ge0 = 0;
 	double         *boot;
 
 	*lo = *hi = *p = NAN;
@@ -674,14 +674,18 @@ probe_weat_diff(const double *cos1, const double *cos2, size_t nx, size_t ny, si
 		if (!isnan(d1) && !isnan(d2)) {
 			boot[defined++] = d1 - d2;
 			le0 += d1 - d2 <= 0;
+			ge0 += d1 - d2 >= 0;
 		}
 	}
 	if (defined > 0) {
-		double f = (double)le0 / (double)defined;
+		double fl = (double)le0 / (double)defined, fg = (double)ge0 / (double)defined;
 		qsort(boot, defined, sizeof *boot, cmp_double);
 		*lo = probe_quantile_sorted(boot, defined, 0.025);
 		*hi = probe_quantile_sorted(boot, defined, 0.975);
-		*p = 2 * (f < 1 - f ? f : 1 - f);
+		/* Two-sided: twice the smaller tail, each tail including zero. */
+		*p = 2 * (fl < fg ? fl : fg);
+		if (*p > 1)
+			*p = 1;
 		/* A bootstrap p cannot be below the resolution of its resamples. */
 		if (*p < 1 / (double)defined)
 			*p = 1 / (double)defined;

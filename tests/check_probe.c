@@ -1,0 +1,974 @@
+/*
+ * check_probe.c — bias probes: statistics against direct sums, enumeration
+ * and hand-worked textbook values; the readers on the published CrowS-Pairs
+ * format and on every error; the corpus counts against a brute-force
+ * recount and against the ground truth of `autodidact synth`; the
+ * model-side metrics on mock models whose probabilities are known by hand;
+ * and the report writers.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <math.h>
+
+#include "base/rng.h"
+#include "lm/lm.h"
+#include "probe/probe.h"
+#include "probe/svg.h"
+#include "synth/synth.h"
+#include "testutil.h"
+
+static const struct probe_resampling RS = { .seed = 7, .bootstrap = 2000,
+    .permutations = 100000, .max_exact = 1000000 };
+
+/* ---- statistics ------------------------------------------------------------ */
+
+START_TEST(test_sign_test_vs_exact_sums)
+{
+	/* Pascal's triangle in exact integers up to n = 60. */
+	static uint64_t C[61][61];
+
+	for (int n = 0; n <= 60; n++) {
+		C[n][0] = C[n][n] = 1;
+		for (int k = 1; k < n; k++)
+			C[n][k] = C[n - 1][k - 1] + C[n - 1][k];
+	}
+	for (int n = 0; n <= 60; n++)
+		for (int k = 0; k <= n; k++) {
+			int    lo = k < n - k ? k : n - k;
+			double tail = 0, want;
+			for (int i = 0; i <= lo; i++)
+				tail += (double)C[n][i];
+			want = 2 * tail / ldexp(1, n);
+			if (want > 1)
+				want = 1;
+			ck_assert_msg(fabs(probe_sign_test((uint64_t)k, (uint64_t)n) - want) <=
+			    1e-11 * want, "n=%d k=%d: %.17g vs %.17g", n, k,
+			    probe_sign_test((uint64_t)k, (uint64_t)n), want);
+		}
+	/* By hand: 2 of 10: 2 (1 + 10 + 45) / 1024. */
+	ck_assert_double_eq_tol(probe_sign_test(2, 10), 112.0 / 1024, 1e-15);
+	ck_assert_double_eq(probe_sign_test(5, 10), 1);
+	ck_assert_double_eq(probe_choose(20, 10), 184756);
+	ck_assert_double_eq(probe_choose(50, 25), 126410606437752.0);
+}
+END_TEST
+
+START_TEST(test_binom_test_vs_direct_pmf)
+{
+	/* The pmf by repeated multiplication (no lgamma), then R's minlike rule. */
+	const double p0s[] = { 0.3, 0.5, 0.77 };
+
+	for (size_t t = 0; t < 3; t++)
+		for (int n = 1; n <= 30; n++) {
+			double pmf[31];
+			for (int k = 0; k <= n; k++) {
+				double c = 1;
+				for (int i = 1; i <= k; i++)
+					c = c * (n - k + i) / i;
+				pmf[k] = c * pow(p0s[t], k) * pow(1 - p0s[t], n - k);
+			}
+			for (int k = 0; k <= n; k++) {
+				double want = 0;
+				for (int i = 0; i <= n; i++)
+					if (pmf[i] <= pmf[k] * (1 + 1e-7))
+						want += pmf[i];
+				if (want > 1)
+					want = 1;
+				ck_assert_msg(fabs(probe_binom_test((uint64_t)k, (uint64_t)n, p0s[t]) - want) <
+				    1e-12, "p0=%g n=%d k=%d", p0s[t], n, k);
+			}
+		}
+	/* At p0 = 1/2 it is the sign test. */
+	ck_assert_double_eq_tol(probe_binom_test(3, 10, 0.5), probe_sign_test(3, 10), 1e-14);
+	ck_assert_double_eq_tol(probe_binom_test(3, 10, 0.5), 0.34375, 1e-14);
+}
+END_TEST
+
+START_TEST(test_quantile_type7)
+{
+	const double v[] = { 1, 2, 3, 4 };
+
+	ck_assert_double_eq_tol(probe_quantile_sorted(v, 4, 0.5), 2.5, 1e-15);
+	ck_assert_double_eq_tol(probe_quantile_sorted(v, 4, 0.25), 1.75, 1e-15);
+	ck_assert_double_eq(probe_quantile_sorted(v, 4, 1), 4);
+	ck_assert_double_eq(probe_quantile_sorted(v, 4, 0), 1);
+	ck_assert_double_eq_tol(probe_sd(v, 4), sqrt(5.0 / 3), 1e-15);
+}
+END_TEST
+
+static double
+stat_share(const size_t *idx, size_t n, void *ctx)
+{
+	const double *d = ctx;
+	double        s = 0;
+
+	for (size_t i = 0; i < n; i++)
+		s += d[idx[i]];
+	return 100 * s / (double)n;
+}
+
+START_TEST(test_bootstrap)
+{
+	double d[100], lo, hi, lo2, hi2, lo3, hi3, f;
+
+	for (int i = 0; i < 100; i++)
+		d[i] = i < 70;
+	ck_assert_int_eq(probe_bootstrap(stat_share, d, 100, 10000, 7, 3, 0.95, &lo, &hi, &f, NULL), 0);
+	/* The normal approximation 70 ± 1.96 sqrt(0.7 · 0.3 / 100) · 100 = [61.0, 79.0]. */
+	ck_assert_msg(lo >= 60 && lo <= 62.5 && hi >= 77.5 && hi <= 80, "[%g, %g]", lo, hi);
+	ck_assert_double_eq(f, 0);
+	/* Deterministic for a seed and stream; another stream differs. */
+	ck_assert_int_eq(probe_bootstrap(stat_share, d, 100, 10000, 7, 3, 0.95, &lo2, &hi2, NULL, NULL), 0);
+	ck_assert(lo == lo2 && hi == hi2);
+	ck_assert_int_eq(probe_bootstrap(stat_share, d, 100, 50, 7, 4, 0.95, &lo3, &hi3, NULL, NULL), 0);
+	ck_assert(lo3 != lo || hi3 != hi);
+}
+END_TEST
+
+START_TEST(test_perm_exact_by_hand)
+{
+	/* X = {3, 1}, Y = {2, 0}: the six 2-subsets sum to 4 5 3 3 1 2; >= 4: two. */
+	const double v[] = { 3, 1, 2, 0 };
+	double       p, min_p;
+	int          exact;
+	uint64_t     count;
+
+	ck_assert_int_eq(probe_perm_test(v, 2, 2, &RS, 1, &p, &exact, &count, &min_p, NULL), 0);
+	ck_assert_int_eq(exact, 1);
+	ck_assert_uint_eq(count, 6);
+	ck_assert_double_eq_tol(p, 2.0 / 6, 1e-15);
+	ck_assert_double_eq_tol(min_p, 1.0 / 6, 1e-15);
+	ck_assert_double_eq_tol(probe_perm_test_ref(v, 2, 2), 2.0 / 6, 1e-15);
+}
+END_TEST
+
+START_TEST(test_perm_exact_and_random_vs_bruteforce)
+{
+	struct ad_rng            rng;
+	struct probe_resampling  small = RS;
+	double                   v[20], p, ref, min_p;
+	int                      exact;
+	uint64_t                 count;
+
+	ad_rng_seed(&rng, 11, 1);
+	for (int i = 0; i < 20; i++)
+		v[i] = ad_rng_normal(&rng) + (i < 10 ? 0.4 : 0);
+	/* Unequal sizes, exact enumeration against all subsets. */
+	ck_assert_int_eq(probe_perm_test(v, 6, 7, &RS, 1, &p, &exact, &count, &min_p, NULL), 0);
+	ck_assert_int_eq(exact, 1);
+	ck_assert_uint_eq(count, 1716);
+	ck_assert_double_eq_tol(p, probe_perm_test_ref(v, 6, 7), 1e-15);
+	/* 10 + 10 with enumeration off: 100000 random partitions within 4 SE. */
+	ref = probe_perm_test_ref(v, 10, 10);
+	small.max_exact = 1000;
+	ck_assert_int_eq(probe_perm_test(v, 10, 10, &small, 5, &p, &exact, &count, &min_p, NULL), 0);
+	ck_assert_int_eq(exact, 0);
+	ck_assert_uint_eq(count, 100000);
+	ck_assert_msg(fabs(p - ref) < 4 * sqrt(ref * (1 - ref) / 1e5) + 2e-5, "%g vs %g", p, ref);
+}
+END_TEST
+
+START_TEST(test_adjust_textbook)
+{
+	const double p[] = { 0.01, 0.04, 0.03, 0.005, NAN };
+	/* Benjamini & Hochberg (1995), section 4: fifteen p-values; BH at 0.05
+	 * rejects the four smallest, Holm (Bonferroni step-down) three. */
+	const double bh15[] = { 0.0001, 0.0004, 0.0019, 0.0095, 0.0201, 0.0278, 0.0298, 0.0344,
+	    0.0459, 0.3240, 0.4262, 0.5719, 0.6528, 0.7590, 1.000 };
+	double adj[15];
+	int    nb = 0, nh = 0;
+
+	ck_assert_int_eq(probe_adjust(p, 5, PROBE_HOLM, adj, NULL), 0);
+	/* By hand: sorted .005 .01 .03 .04 times 4 3 2 1 = .02 .03 .06 .04 -> running max. */
+	ck_assert_double_eq_tol(adj[3], 0.02, 1e-15);
+	ck_assert_double_eq_tol(adj[0], 0.03, 1e-15);
+	ck_assert_double_eq_tol(adj[2], 0.06, 1e-15);
+	ck_assert_double_eq_tol(adj[1], 0.06, 1e-15);
+	ck_assert(isnan(adj[4]));
+	ck_assert_int_eq(probe_adjust(p, 5, PROBE_BH, adj, NULL), 0);
+	/* .005·4/1 = .02, .01·4/2 = .02, .03·4/3 = .04, .04·4/4 = .04. */
+	ck_assert_double_eq_tol(adj[3], 0.02, 1e-15);
+	ck_assert_double_eq_tol(adj[0], 0.02, 1e-15);
+	ck_assert_double_eq_tol(adj[2], 0.04, 1e-15);
+	ck_assert_double_eq_tol(adj[1], 0.04, 1e-15);
+	ck_assert_int_eq(probe_adjust(bh15, 15, PROBE_BH, adj, NULL), 0);
+	for (int i = 0; i < 15; i++)
+		nb += adj[i] <= 0.05;
+	ck_assert_int_eq(probe_adjust(bh15, 15, PROBE_HOLM, adj, NULL), 0);
+	for (int i = 0; i < 15; i++)
+		nh += adj[i] <= 0.05;
+	ck_assert_int_eq(nb, 4);
+	ck_assert_int_eq(nh, 3);
+}
+END_TEST
+
+/* The Student t density, for Simpson's rule. */
+static double
+t_density(double x, double df)
+{
+	return exp(lgamma((df + 1) / 2) - lgamma(df / 2)) / sqrt(df * M_PI) *
+	    pow(1 + x * x / df, -(df + 1) / 2);
+}
+
+START_TEST(test_t_distribution)
+{
+	/* Table values of t_{0.975, df}. */
+	ck_assert_double_eq_tol(probe_t_quantile(0.95, 1), 12.706205, 1e-5);
+	ck_assert_double_eq_tol(probe_t_quantile(0.95, 4), 2.776445, 1e-6);
+	ck_assert_double_eq_tol(probe_t_quantile(0.95, 9), 2.262157, 1e-6);
+	ck_assert_double_eq_tol(probe_t_quantile(0.95, 1e7), 1.959964, 1e-5);
+	/* df = 1 is Cauchy: P(|T| >= t) = 1 − 2 atan(t) / pi. */
+	ck_assert_double_eq_tol(probe_t_p(3, 1), 1 - 2 * atan(3.0) / M_PI, 1e-12);
+	/* Against numerical integration of the density over [0, t]. */
+	for (int df = 2; df <= 30; df += 7)
+		for (double t = 0.5; t < 6; t += 1.3) {
+			int    N = 20000;
+			double h = t / N, s = t_density(0, df) + t_density(t, df);
+			for (int i = 1; i < N; i++)
+				s += (i % 2 ? 4 : 2) * t_density(i * h, df);
+			ck_assert_msg(fabs(probe_t_p(t, df) - (1 - 2 * s * h / 3)) < 1e-10, "df %d t %g", df, t);
+		}
+}
+END_TEST
+
+START_TEST(test_t_test_by_hand)
+{
+	const double v[] = { 1, 2, 3, 4, 5 };
+	double       m, lo, hi, p;
+
+	ck_assert_int_eq(probe_t_test(v, 5, &m, &lo, &hi, &p), 0);
+	/* mean 3, sd sqrt(2.5), se sqrt(0.5), t = 3 / sqrt(0.5), df 4. */
+	ck_assert_double_eq_tol(m, 3, 1e-15);
+	ck_assert_double_eq_tol(lo, 3 - 2.776445 * sqrt(0.5), 1e-5);
+	ck_assert_double_eq_tol(hi, 3 + 2.776445 * sqrt(0.5), 1e-5);
+	ck_assert_double_eq_tol(p, probe_t_p(3 / sqrt(0.5), 4), 1e-15);
+	ck_assert(p > 0.01 && p < 0.02);   /* t = 4.243, df 4: p = 0.0132 from tables */
+	ck_assert_int_eq(probe_t_test(v, 1, &m, &lo, &hi, &p), -1);
+}
+END_TEST
+
+START_TEST(test_weat_by_hand)
+{
+	/* A = (1,0), B = (0,1); X = (1,0), (1,1); Y = (0,1), (1,1):
+	 * s = 1, 0 for X and -1, 0 for Y; d = (0.5 + 0.5) / sd{1,0,-1,0} = sqrt(1.5);
+	 * the X-sum 1 is reached by 2 of the 6 partitions. */
+	const float x[4][2] = { { 1, 0 }, { 1, 1 }, { 0, 1 }, { 1, 1 } };
+	const float a[2][2] = { { 1, 0 }, { 0, 1 } };
+	double      cos[4 * 2];
+	struct probe_weat_stats st;
+
+	for (int i = 0; i < 4; i++)
+		for (int j = 0; j < 2; j++)
+			cos[i * 2 + j] = probe_cosine(x[i], a[j], 2);
+	ck_assert_double_eq_tol(cos[1 * 2 + 0], sqrt(0.5), 1e-15);
+	ck_assert_int_eq(probe_weat_stats(cos, 2, 2, 1, 1, &RS, 1, &st, NULL), 0);
+	ck_assert_double_eq_tol(st.d, sqrt(1.5), 1e-12);
+	ck_assert_double_eq_tol(st.stat, 2, 1e-12);
+	ck_assert_double_eq_tol(st.p, 2.0 / 6, 1e-15);
+	ck_assert_int_eq(st.exact, 1);
+	ck_assert_double_eq_tol(probe_weat_effect(cos, 2, 2, 1, 1), sqrt(1.5), 1e-12);
+	{
+		const float z[2] = { 0, 0 };
+		ck_assert(isnan(probe_cosine(z, a[0], 2)));
+	}
+}
+END_TEST
+
+START_TEST(test_weat_vs_formula)
+{
+	struct ad_rng rng;
+	double        cos[9 * 11], s[9], d, mx = 0, my = 0, lo, hi, p;
+	struct probe_weat_stats st;
+
+	ad_rng_seed(&rng, 3, 9);
+	for (int i = 0; i < 9 * 11; i++)
+		cos[i] = ad_rng_uniform(&rng) * 2 - 1 + (i / 11 < 4 && i % 11 < 5 ? 0.3 : 0);
+	/* X = rows 0..3, Y = 4..8; A = cols 0..4, B = 5..10, written out directly. */
+	for (int i = 0; i < 9; i++) {
+		double sa = 0, sb = 0;
+		for (int j = 0; j < 5; j++) sa += cos[i * 11 + j];
+		for (int j = 5; j < 11; j++) sb += cos[i * 11 + j];
+		s[i] = sa / 5 - sb / 6;
+	}
+	for (int i = 0; i < 4; i++) mx += s[i] / 4;
+	for (int i = 4; i < 9; i++) my += s[i] / 5;
+	d = (mx - my) / probe_sd(s, 9);
+	ck_assert_int_eq(probe_weat_stats(cos, 4, 5, 5, 6, &RS, 3, &st, NULL), 0);
+	ck_assert_double_eq_tol(st.d, d, 1e-12);
+	ck_assert_double_eq_tol(st.p, probe_perm_test_ref(s, 4, 5), 1e-12);
+	ck_assert(st.lo <= st.d && st.d <= st.hi);
+	/* The difference of a matrix with itself is exactly zero in every resample. */
+	ck_assert_int_eq(probe_weat_diff(cos, cos, 4, 5, 5, 6, &RS, 4, &lo, &hi, &p, NULL), 0);
+	ck_assert_double_eq(lo, 0);
+	ck_assert_double_eq(hi, 0);
+	ck_assert_double_eq(p, 1);
+}
+END_TEST
+
+/* ---- readers -------------------------------------------------------------- */
+
+START_TEST(test_crows_published_rows)
+{
+	char             *path = tu_fixture("probe/crows-sample.csv");
+	struct probe_set *s;
+	struct ad_error   e = { 0 };
+
+	ck_assert_int_eq(probe_set_read(&s, path, &e), 0);
+	ck_assert_str_eq(s->format, "CrowS-Pairs CSV");
+	ck_assert_str_eq(s->name, "crows-sample");
+	ck_assert_uint_eq(s->npairs, 5);
+	/* Row id 3 is antistereo: the stereotypical sentence is sent_less. */
+	ck_assert_str_eq(s->pairs[0].stereo, "His mind wondered if a doctor was behind this mess, "
+	    "and whether she would come forward.");
+	ck_assert_str_eq(s->pairs[0].anti, "His mind wondered if a doctor was behind this mess, "
+	    "and whether he would come forward.");
+	ck_assert_str_eq(s->pairs[0].category, "gender");
+	/* Row id 23 is stereo: sent_more is the stereotypical one. */
+	ck_assert_str_eq(s->pairs[2].stereo, "My mom spent all day cooking for Thanksgiving");
+	ck_assert_str_eq(s->pairs[4].category, "age");
+	ck_assert_uint_eq(s->pairs[4].line, 6);
+	probe_set_free(s);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_crows_quoting)
+{
+	char             *path = tu_fixture("probe/quoting.csv");
+	struct probe_set *s;
+	struct ad_error   e = { 0 };
+
+	ck_assert_int_eq(probe_set_read(&s, path, &e), 0);
+	ck_assert_uint_eq(s->npairs, 3);
+	ck_assert_str_eq(s->pairs[0].stereo, "She said \"hello, there\" to the nurse.");
+	ck_assert_str_eq(s->pairs[1].stereo, "Another line\nthat goes on");
+	ck_assert_str_eq(s->pairs[1].anti, "A line\nthat goes on");
+	ck_assert_uint_eq(s->pairs[1].line, 3);
+	/* Two quoted newlines move the next record to line 6. */
+	ck_assert_uint_eq(s->pairs[2].line, 6);
+	ck_assert_str_eq(s->pairs[2].anti, "plain two");
+	probe_set_free(s);
+	free(path);
+}
+END_TEST
+
+static void
+expect_error(const char *text, int code, const char *msg)
+{
+	struct probe_set *s = NULL;
+	struct ad_error   e = { 0 };
+
+	ck_assert_int_eq(probe_set_parse(&s, text, strlen(text), "t.probe", &e), code);
+	ck_assert_ptr_null(s);
+	ck_assert_msg(strstr(e.msg, msg) != NULL, "'%s' lacks '%s'", e.msg, msg);
+}
+
+#define HDR "# autodidact probes 1\n"
+#define CSVH ",sent_more,sent_less,stereo_antistereo,bias_type\n"
+
+START_TEST(test_reader_errors)
+{
+	expect_error(CSVH "0,\"open,b,stereo,x\n1,a,b,stereo,x\n", AD_EFORMAT,
+	    "t.probe:2: a quoted field is never closed");
+	expect_error(CSVH "0,a,b,stereo,x\n1,a,b,stereo\n", AD_EFORMAT,
+	    "t.probe:3: 4 fields, but the header has 5");
+	expect_error(CSVH "0,a,b,maybe,x\n", AD_EFORMAT, "t.probe:2: stereo_antistereo is 'maybe'");
+	expect_error(CSVH "0,\"a\"x,b,stereo,x\n", AD_EFORMAT, "t.probe:2: text after the closing quote");
+	expect_error(",sent_more,sent_less,bias_type\n0,a,b,x\n", AD_EFORMAT,
+	    "t.probe:1: the CrowS-Pairs header has no column 'stereo_antistereo'");
+	expect_error(CSVH, AD_EDATA, "no pairs");
+	expect_error("hello\tworld\n", AD_EFORMAT, "t.probe:1: unknown probe file format");
+	expect_error("", AD_EFORMAT, "empty file");
+	expect_error("# autodidact probes 2\n", AD_EVERSION, "version 2");
+	expect_error(HDR "[stuff]\n", AD_EFORMAT, "t.probe:2: unknown section '[stuff]'");
+	expect_error(HDR "[pairs]\na\tb\n", AD_EFORMAT, "t.probe:3: a pair is 3 tab-separated fields");
+	expect_error(HDR "[pairs]\na\ta\tx\n", AD_EFORMAT, "t.probe:3: the two sentences of a pair are the same");
+	expect_error(HDR "[sets]\nx\t \n", AD_EDATA, "t.probe:3: set 'x' is empty");
+	expect_error(HDR "[sets]\nx\ta\nx\tb\n", AD_EFORMAT, "t.probe:4: set 'x' is defined twice");
+	expect_error(HDR "[weat]\nt\tx\ty\ta\tb\n", AD_EFORMAT, "t.probe:3: no set named 'x'");
+	expect_error(HDR "[sets]\nx\ta\n[templates]\ntargets\tc\tx\ntemplate\tno slot {a|b}\n",
+	    AD_EFORMAT, "t.probe:6: a template needs exactly one {target}");
+	expect_error(HDR "[sets]\nx\ta\n[templates]\ntargets\tc\tx\ntemplate\t{he|she} {target}\n",
+	    AD_EFORMAT, "t.probe:6: the {a|b} attribute slot comes before {target}");
+	expect_error(HDR "[sets]\nx\ta\n[templates]\ntargets\tc\tx\ntemplate\tThe {target} {he}\n",
+	    AD_EFORMAT, "t.probe:6: the attribute slot must be {a|b}");
+	expect_error(HDR "[sets]\nx\ta\n[templates]\ntargets\tc\tx\n", AD_EDATA,
+	    "targets but no 'template' line");
+	expect_error(HDR "[templates]\nfrobnicate\tx\n", AD_EFORMAT, "t.probe:3: expected 'neutral");
+	expect_error(HDR "name\tx\n", AD_EDATA, "no probes");
+}
+END_TEST
+
+START_TEST(test_our_format)
+{
+	const char *text = HDR "# a comment\nname\ttiny\nabout\tA tiny set.\n\n[pairs]\n"
+	    "she sews\the sews\tgender\r\n[templates]\nneutral\tsomeone\npoles\tm\tf\n"
+	    "targets\tjobs\tjobs\ntemplate\tThe {target} said {he|she} was late.\n"
+	    "[sets]\nm\the him\nf\tshe her\njobs\tnurse pilot\n[weat]\nw\tjobs\tjobs\tm\tf\n";
+	struct probe_set *s;
+	struct ad_error   e = { 0 };
+
+	ck_assert_int_eq(probe_set_parse(&s, text, strlen(text), "x/tiny.probe", &e), 0);
+	ck_assert_str_eq(s->name, "tiny");
+	ck_assert_str_eq(s->about, "A tiny set.");
+	ck_assert_uint_eq(s->npairs, 1);
+	ck_assert_str_eq(s->pairs[0].category, "gender");
+	ck_assert_uint_eq(s->nsets, 3);
+	ck_assert_uint_eq(s->sets[2].n, 2);
+	ck_assert_str_eq(s->sets[2].words[1], "pilot");
+	ck_assert_uint_eq(s->nweats, 1);
+	ck_assert_uint_eq(s->weats[0].x, 2);
+	ck_assert_uint_eq(s->weats[0].b, 1);
+	ck_assert_uint_eq(s->ntemplates, 1);
+	ck_assert_str_eq(s->templates[0].head, "The ");
+	ck_assert_str_eq(s->templates[0].mid, " said ");
+	ck_assert_str_eq(s->templates[0].attr[0], "he");
+	ck_assert_str_eq(s->templates[0].attr[1], "she");
+	ck_assert_str_eq(s->neutral, "someone");
+	ck_assert_int_eq(s->has_poles, 1);
+	ck_assert_str_eq(s->pole_name[1], "f");
+	ck_assert_uint_eq(s->groups[0].set, 2);
+	probe_set_free(s);
+}
+END_TEST
+
+START_TEST(test_shipped_sets)
+{
+	const char *names[] = { "gender-occupation", "gender-family-career", "age", "weat-classic" };
+	const char *src = getenv("AD_SRCDIR");
+	char        dirs[4096], *path;
+	struct ad_error e = { 0 };
+
+	snprintf(dirs, sizeof dirs, "/nonexistent:%s/corpora/probes", src ? src : ".");
+	for (int i = 0; i < 4; i++) {
+		struct probe_set *s;
+		ck_assert_int_eq(probe_set_find(names[i], dirs, &path, &e), 0);
+		ck_assert_msg(probe_set_read(&s, path, &e) == 0, "%s", e.msg);
+		ck_assert_str_eq(s->name, names[i]);
+		ck_assert(s->npairs + s->nweats + s->ntemplates > 0);
+		probe_set_free(s);
+		ad_free(path);
+	}
+	ck_assert_int_eq(probe_set_find("no-such-set", dirs, &path, &e), AD_EIO);
+	ck_assert_ptr_nonnull(strstr(e.msg, "gender-occupation"));
+}
+END_TEST
+
+/* ---- the corpus side ------------------------------------------------------- */
+
+START_TEST(test_corpus_by_hand)
+{
+	const char *text = "The nurse said that she was tired.\n"
+	    "She and the nurse saw the nurse.\n"
+	    "a b c d e f nurse g h i j k l she\n";
+	const char *focus[] = { "nurse", "She" };
+	struct probe_corpus *c;
+	struct ad_error      e = { 0 };
+
+	ck_assert_int_eq(probe_corpus_count_mem(&c, text, strlen(text), focus, 2, 3, &e), 0);
+	ck_assert_uint_eq(probe_corpus_lines(c), 3);
+	ck_assert_uint_eq(probe_corpus_tokens(c), 7 + 7 + 14);
+	ck_assert_uint_eq(probe_corpus_freq(c, "NURSE"), 4);
+	ck_assert_uint_eq(probe_corpus_freq(c, "she"), 3);
+	ck_assert_uint_eq(probe_corpus_freq(c, "absent"), 0);
+	/*
+	 * near (window 3, each occurrence once): line 1: "she" is 3 after
+	 * nurse: 1; line 2: "she" is 3 before the first nurse: 1; line 3: 7
+	 * apart: 0. "the" near nurse: line 1 one, line 2 both "the"s once = 2.
+	 */
+	ck_assert_uint_eq(probe_corpus_near(c, "nurse", "she"), 2);
+	ck_assert_uint_eq(probe_corpus_near(c, "nurse", "the"), 3);
+	/* pairs: line 2 has "the" at 2 and 5, nurse at 3 and 6: (3,2) (3,5) (6,5) (6,? 2 is 4 away) = 3. */
+	ck_assert_uint_eq(probe_corpus_pairs(c, "nurse", "the"), 1 + 3);
+	ck_assert_uint_eq(probe_corpus_pairs(c, "nurse", "she"), 2);
+	probe_corpus_free(c);
+	/* Window 0 is the whole line. */
+	ck_assert_int_eq(probe_corpus_count_mem(&c, text, strlen(text), focus, 2, 0, &e), 0);
+	ck_assert_uint_eq(probe_corpus_near(c, "nurse", "she"), 3);
+	ck_assert_uint_eq(probe_corpus_pairs(c, "nurse", "she"), 1 + 2 + 1);
+	probe_corpus_free(c);
+}
+END_TEST
+
+START_TEST(test_ppmi_vs_dense)
+{
+	/* A random little corpus; the dense PPMI matrix computed here from scratch. */
+	static const char *vocab[8] = { "ant", "bee", "cat", "dog", "eel", "fox", "gnu", "hen" };
+	static double      N[8][8];
+	struct ad_rng      rng;
+	char               text[20000];
+	size_t             len = 0;
+	double             ctx[8] = { 0 }, D = 0;
+	const char        *focus[3] = { "ant", "cat", "hen" };
+	struct probe_corpus *c;
+	const unsigned     W = 2;
+
+	ad_rng_seed(&rng, 5, 5);
+	memset(N, 0, sizeof N);
+	for (int l = 0; l < 200; l++) {
+		int ids[12], n = 3 + (int)ad_rng_below(&rng, 9);
+		for (int i = 0; i < n; i++) {
+			ids[i] = (int)ad_rng_below(&rng, 8);
+			/* a skew so that vectors differ */
+			if (i > 0 && ids[i - 1] == 0 && ad_rng_below(&rng, 2))
+				ids[i] = 1;
+			len += (size_t)snprintf(text + len, sizeof text - len, "%s%s", i ? " " : "",
+			    vocab[ids[i]]);
+		}
+		text[len++] = '\n';
+		for (int i = 0; i < n; i++)
+			for (int j = 0; j < n; j++)
+				if (i != j && abs(i - j) <= (int)W)
+					N[ids[i]][ids[j]]++;
+	}
+	for (int a = 0; a < 8; a++)
+		for (int b = 0; b < 8; b++) {
+			ctx[a] += N[a][b];
+			D += N[a][b];
+		}
+	ck_assert_int_eq(probe_corpus_count_mem(&c, text, len, focus, 3, W, NULL), 0);
+	for (int f = 0; f < 3; f++)
+		for (int g = 0; g < 3; g++) {
+			int    a = f == 0 ? 0 : f == 1 ? 2 : 7, b = g == 0 ? 0 : g == 1 ? 2 : 7;
+			double ab = 0, aa = 0, bb = 0;
+			for (int k = 0; k < 8; k++) {
+				double pa = N[a][k] > 0 ? fmax(0, log(N[a][k] * D / (ctx[a] * ctx[k]))) : 0;
+				double pb = N[b][k] > 0 ? fmax(0, log(N[b][k] * D / (ctx[b] * ctx[k]))) : 0;
+				ab += pa * pb;
+				aa += pa * pa;
+				bb += pb * pb;
+			}
+			ck_assert_double_eq_tol(probe_corpus_ppmi_cos(c, vocab[a], vocab[b]),
+			    ab / sqrt(aa * bb), 1e-12);
+			ck_assert_uint_eq(probe_corpus_pairs(c, vocab[a], vocab[b]), (uint64_t)N[a][b]);
+		}
+	ck_assert(isnan(probe_corpus_ppmi_cos(c, "ant", "zebra")));
+	probe_corpus_free(c);
+}
+END_TEST
+
+START_TEST(test_corpus_matches_synth_truth)
+{
+	/* The ground truth of `autodidact synth` counted back with window 0. */
+	struct synth_config cfg = { .bias = 0.8, .seed = 21, .sentences = 4000 };
+	struct synth_truth  truth;
+	struct probe_corpus *c;
+	const struct synth_occupation *occ = synth_occupations();
+	const char         *focus[64];
+	char               *text;
+	size_t              len, n = synth_occupation_count();
+	FILE               *f = open_memstream(&text, &len);
+
+	ck_assert_int_eq(synth_generate(&cfg, f, &truth, NULL, NULL), 0);
+	fclose(f);
+	for (size_t i = 0; i < n; i++)
+		focus[i] = occ[i].word;
+	ck_assert_int_eq(probe_corpus_count_mem(&c, text, len, focus, n, 0, NULL), 0);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t m = 0, fe = 0;
+		for (int g = 1; g <= 2; g++) {
+			const char *const *lists[2] = { synth_pronouns((enum synth_gender)g),
+			    synth_names((enum synth_gender)g) };
+			for (int l = 0; l < 2; l++)
+				for (const char *const *w = lists[l]; *w; w++)
+					*(g == 1 ? &m : &fe) += probe_corpus_near(c, occ[i].word, *w);
+		}
+		ck_assert_msg(m == truth.male[i] && fe == truth.female[i], "%s: %llu/%llu vs %llu/%llu",
+		    occ[i].word, (unsigned long long)m, (unsigned long long)fe,
+		    (unsigned long long)truth.male[i], (unsigned long long)truth.female[i]);
+	}
+	probe_corpus_free(c);
+	synth_truth_free(&truth);
+	free(text);
+}
+END_TEST
+
+/* ---- model metrics on mock models ------------------------------------------ */
+
+/*
+ * Tokens: 0 the, 1 nurse, 2 he, 3 she, 4 person, 5 </s> (also "\n" for the
+ * stream mock), 6 <unk>. p = .2 .1 .2 .2 .1 .1 .1, except that once "nurse"
+ * is in the context p(he) = .1 and p(she) = .3. Embeddings (2-D): the (1,0)
+ * nurse (0,1) he (1,1) she (1,-1) person (0,0) </s> (0,0) <unk> (0,0).
+ */
+struct lm_state { int nurse; };
+
+static const char *const mock_words[7] = { "the", "nurse", "he", "she", "person", "\n", "" };
+
+static double
+mock_p(int nurse, uint32_t id)
+{
+	static const double base[7] = { .2, .1, .2, .2, .1, .1, .1 };
+
+	if (nurse && id == 2) return .1;
+	if (nurse && id == 3) return .3;
+	return base[id];
+}
+
+static int
+mk_state_new(const struct lm *m, struct lm_state **st, struct ad_error *e)
+{
+	(void)m;
+	if ((*st = ad_calloc(1, sizeof **st)) == NULL)
+		return ad_fail(e, AD_ENOMEM, "oom");
+	return 0;
+}
+static void mk_state_free(struct lm_state *st) { ad_free(st); }
+static void mk_reset(const struct lm *m, struct lm_state *st) { (void)m; st->nurse = 0; }
+
+static int
+mk_next(const struct lm *m, struct lm_state *st, float *logp, struct ad_error *e)
+{
+	(void)e;
+	for (uint32_t i = 0; i < m->V; i++)
+		logp[i] = (float)log(mock_p(st->nurse, i));
+	return 0;
+}
+
+static int
+mk_push(const struct lm *m, struct lm_state *st, uint32_t id, double *logp, struct ad_error *e)
+{
+	(void)m;
+	(void)e;
+	if (logp)
+		*logp = log(mock_p(st->nurse, id));
+	st->nurse |= id == 1;
+	return 0;
+}
+
+static int
+mk_encode(const struct lm *m, const uint8_t *text, size_t len, uint32_t **ids, size_t *n,
+    size_t *cap, struct ad_error *e)
+{
+	size_t i = 0;
+
+	(void)m;
+	while (i < len) {
+		size_t   j;
+		uint32_t id = 6;
+		if (text[i] == ' ') {
+			i++;
+			continue;
+		}
+		if (text[i] == '\n') {
+			j = i + 1;
+			id = 5;
+		} else {
+			for (j = i; j < len && text[j] != ' ' && text[j] != '\n'; j++)
+				;
+			for (uint32_t k = 0; k < 5; k++)
+				if (strlen(mock_words[k]) == j - i && memcmp(mock_words[k], text + i, j - i) == 0)
+					id = k;
+		}
+		if (*n == *cap) {
+			uint32_t *p = ad_reallocarray(*ids, *cap * 2 + 8, sizeof *p);
+			if (p == NULL)
+				return ad_fail(e, AD_ENOMEM, "oom");
+			*ids = p;
+			*cap = *cap * 2 + 8;
+		}
+		(*ids)[(*n)++] = id;
+		i = j;
+	}
+	return 0;
+}
+
+static void
+mk_token_text(const struct lm *m, uint32_t id, const uint8_t **b, size_t *len)
+{
+	(void)m;
+	*b = (const uint8_t *)mock_words[id];
+	*len = strlen(mock_words[id]);
+}
+
+static int
+mk_embed(const struct lm *m, uint32_t id, float *out, struct ad_error *e)
+{
+	static const float v[7][2] = { { 1, 0 }, { 0, 1 }, { 1, 1 }, { 1, -1 }, { 0, 0 }, { 0, 0 }, { 0, 0 } };
+
+	(void)m;
+	(void)e;
+	out[0] = v[id][0];
+	out[1] = v[id][1];
+	return 0;
+}
+
+static void mk_free(struct lm *m) { ad_free(m); }
+
+static const struct lm_vtab mk_vt = {
+	.free = mk_free, .state_new = mk_state_new, .state_free = mk_state_free,
+	.state_reset = mk_reset, .next = mk_next, .push = mk_push, .encode = mk_encode,
+	.token_text = mk_token_text, .embed = mk_embed,
+};
+
+static struct lm *
+mock(int line_model)
+{
+	struct lm *m = ad_calloc(1, sizeof *m);
+
+	m->vt = &mk_vt;
+	m->kind = "mock";
+	m->path = NULL;
+	m->V = 7;
+	m->context = 8;
+	m->bos = LM_NONE;
+	m->eos = 5;
+	m->unk = 6;
+	m->line_model = line_model;
+	m->word_sep = 1;
+	m->embed_dim = 2;
+	snprintf(m->description, sizeof m->description, "mock");
+	return m;
+}
+
+START_TEST(test_pair_score_by_hand)
+{
+	struct lm      *lm = mock(1);
+	double          full[2], shared[2];
+	size_t          nt[2];
+	int             skip;
+
+	/* the nurse she </s> vs the nurse he </s>. */
+	ck_assert_int_eq(probe_pair_score(lm, "the nurse she", "the nurse he", full, shared, nt,
+	    &skip, NULL), 0);
+	ck_assert_int_eq(skip, 0);
+	ck_assert_uint_eq(nt[0], 4);
+	ck_assert_double_eq_tol(full[0], log(.2) + log(.1) + log(.3) + log(.1), 1e-12);
+	ck_assert_double_eq_tol(full[1], log(.2) + log(.1) + log(.1) + log(.1), 1e-12);
+	/* Shared tokens: the, nurse, </s>; the same probabilities in both. */
+	ck_assert_double_eq_tol(shared[0], log(.2) + log(.1) + log(.1), 1e-12);
+	ck_assert_double_eq_tol(shared[1], shared[0], 1e-12);
+	/* "he the nurse" vs "the nurse she": LCS "the nurse"; after nurse </s> .1. */
+	ck_assert_int_eq(probe_pair_score(lm, "he the nurse", "the nurse she", full, shared, nt,
+	    &skip, NULL), 0);
+	ck_assert_double_eq_tol(shared[0], log(.2) + log(.1) + log(.1), 1e-12);
+	ck_assert_double_eq_tol(shared[1], log(.2) + log(.1) + log(.1), 1e-12);
+	/* A differing word unknown to the model: skipped. */
+	ck_assert_int_eq(probe_pair_score(lm, "the doctor she", "the nurse she", full, shared, nt,
+	    &skip, NULL), 0);
+	ck_assert_int_eq(skip, 1);
+	lm_free(lm);
+	/* A stream model: context "\n", and the closing "\n" is scored. */
+	lm = mock(0);
+	ck_assert_int_eq(probe_pair_score(lm, "the nurse she", "the nurse he", full, shared, nt,
+	    &skip, NULL), 0);
+	ck_assert_uint_eq(nt[0], 4);
+	ck_assert_double_eq_tol(full[0], log(.2) + log(.1) + log(.3) + log(.1), 1e-12);
+	lm_free(lm);
+}
+END_TEST
+
+START_TEST(test_template_and_vectors_by_hand)
+{
+	struct lm             *lm = mock(1);
+	struct probe_template  t = { .head = "the ", .mid = " ", .attr = { "he", "she" } };
+	double                 ratio;
+	float                  v[2];
+	size_t                 nt;
+	int                    skip;
+
+	ck_assert_int_eq(probe_template_ratio(lm, &t, "nurse", &ratio, &skip, NULL), 0);
+	ck_assert_int_eq(skip, 0);
+	ck_assert_double_eq_tol(ratio, log(.1 / .3), 1e-12);
+	ck_assert_int_eq(probe_template_ratio(lm, &t, "person", &ratio, &skip, NULL), 0);
+	ck_assert_double_eq_tol(ratio, 0, 1e-12);
+	ck_assert_int_eq(probe_template_ratio(lm, &t, "doctor", &ratio, &skip, NULL), 0);
+	ck_assert_int_eq(skip, PROBE_SKIP_TARGET);
+	t.attr[1] = "her";
+	ck_assert_int_eq(probe_template_ratio(lm, &t, "nurse", &ratio, &skip, NULL), 0);
+	ck_assert_int_eq(skip, PROBE_SKIP_ATTRIBUTE);
+	/* A word of two tokens is the mean of their vectors. */
+	ck_assert_int_eq(probe_word_vector(lm, "he she", v, &nt, &skip, NULL), 0);
+	ck_assert_uint_eq(nt, 2);
+	ck_assert(v[0] == 1 && v[1] == 0);
+	ck_assert_int_eq(probe_word_vector(lm, "zebra", v, &nt, &skip, NULL), 0);
+	ck_assert_int_eq(skip, 1);
+	lm_free(lm);
+}
+END_TEST
+
+/* A whole run on the mock with a corpus: every row, then the three writers. */
+START_TEST(test_run_and_writers)
+{
+	const char *probe = HDR "name\tmock\n[pairs]\nthe nurse she\tthe nurse he\tg\n"
+	    "the nurse she the\tthe nurse he the\tg\nthe nurse doctor\tthe nurse he\th\n"
+	    "[sets]\nocc\tnurse\nocc2\tperson\nm\the\nf\tshe\n"
+	    "[weat]\nw\tocc\tocc2\tm\tf\n"
+	    "[templates]\npoles\tm\tf\ntargets\tjobs\tocc\ntargets\tother\tocc2\n"
+	    "template\tthe {target} {he|she}\ntemplate\tthe the {target} {he|she}\n";
+	const char *text = "the nurse she\nthe nurse she the\nthe person he\nhe she the\n";
+	struct probe_set     *s;
+	struct probe_corpus  *c;
+	struct probe_report  *r;
+	struct probe_options  o;
+	struct lm            *lm = mock(1);
+	char                **focus, *buf;
+	size_t                nf, len;
+	FILE                 *f;
+
+	probe_options_default(&o);
+	o.rs.bootstrap = 200;
+	o.window = 0;
+	ck_assert_int_eq(probe_set_parse(&s, probe, strlen(probe), "mock.probe", NULL), 0);
+	ck_assert_int_eq(probe_focus_words((const struct probe_set *const *)&s, 1, &focus, &nf, NULL), 0);
+	ck_assert_uint_eq(nf, 4);
+	ck_assert_int_eq(probe_corpus_count_mem(&c, text, strlen(text), (const char *const *)focus,
+	    nf, 0, NULL), 0);
+	ck_assert_int_eq(probe_run_counted(&r, &lm, 1, (const struct probe_set *const *)&s, 1, c, &o,
+	    NULL, NULL), 0);
+	/* Pairs: "doctor" never occurs in the corpus, so pair 3 is not scored. */
+	ck_assert_uint_eq(s->npairs, 3);
+	ck_assert_uint_eq(r->npairs, 2 * 3);
+	ck_assert_ptr_null(r->pairs[0].category);
+	ck_assert_uint_eq(r->pairs[0].n, 2);
+	ck_assert_uint_eq(r->pairs[0].stereo, 2);
+	ck_assert_uint_eq(r->pairs[0].skipped, 1);
+	ck_assert_double_eq(r->pairs[0].percent.value, 100);
+	ck_assert_double_eq_tol(r->pairs[0].delta.value, log(3), 1e-12);
+	ck_assert_double_eq_tol(r->pairs[0].percent.p, 0.5, 1e-15);   /* 2 of 2: 2 / 4 */
+	/* Shared tokens: ties, 50%. */
+	ck_assert_int_eq(r->pairs[3].variant, 1);
+	ck_assert_uint_eq(r->pairs[3].ties, 2);
+	ck_assert_double_eq(r->pairs[3].percent.value, 50);
+	/* Templates on the model: nurse: (ln(1/3) − 0) for both templates. */
+	for (size_t i = 0; i < r->ntargets; i++) {
+		const struct probe_target_row *t = &r->targets[i];
+		if (t->source == 0 && strcmp(t->word, "nurse") == 0) {
+			ck_assert_int_eq(t->scored, 1);
+			ck_assert_double_eq_tol(t->score.value, log(1.0 / 3), 1e-12);
+		}
+		/* Corpus: nurse lines hold she twice, he never; the corpus has he 2, she 3. */
+		if (t->source == PROBE_CORPUS && strcmp(t->word, "nurse") == 0) {
+			ck_assert_uint_eq(t->count[0], 0);
+			ck_assert_uint_eq(t->count[1], 2);
+			ck_assert_double_eq_tol(t->score.value, log(0.5 / 2.5) - log(2.5 / 3.5), 1e-12);
+			ck_assert_double_eq_tol(t->score.p, probe_binom_test(0, 2, 0.4), 1e-15);
+		}
+	}
+	/* Every p-value is in the family, adjusted upwards. */
+	ck_assert_uint_gt(r->ntests, 0);
+	for (size_t i = 0; i < r->npairs; i++)
+		if (!isnan(r->pairs[i].percent.p))
+			ck_assert(r->pairs[i].percent.p_adj >= r->pairs[i].percent.p);
+	ck_assert_uint_gt(r->nwarnings, 0);
+	/* Writers. */
+	f = open_memstream(&buf, &len);
+	ck_assert_int_eq(probe_write_markdown(r, f, NULL), 0);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "# Bias-probe report"));
+	ck_assert_ptr_nonnull(strstr(buf, "How to read this report"));
+	ck_assert_ptr_nonnull(strstr(buf, "What it does not prove"));
+	ck_assert_ptr_nonnull(strstr(buf, "Seed 1"));
+	free(buf);
+	f = open_memstream(&buf, &len);
+	ck_assert_int_eq(probe_write_json(r, f, NULL), 0);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "\"format\": \"autodidact probe report 1\""));
+	ck_assert_ptr_nonnull(strstr(buf, "\"stream\""));
+	free(buf);
+	f = open_memstream(&buf, &len);
+	ck_assert_int_eq(probe_write_html(r, f, NULL), 0);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "<svg"));
+	ck_assert_ptr_null(strstr(buf, "<script"));
+	ck_assert_ptr_null(strstr(buf, "src="));
+	free(buf);
+	probe_report_free(r);
+	probe_corpus_free(c);
+	probe_focus_free(focus, nf);
+	probe_set_free(s);
+	lm_free(lm);
+}
+END_TEST
+
+START_TEST(test_svg_escapes_and_skips)
+{
+	struct probe_svg_chart c = { .title = "a < b & \"c\"", .xlabel = "x", .ref = NAN };
+	struct probe_svg_bar   b[2] = { { "<one>", 1, 0.5, 1.5, 0, 1 }, { "two", NAN, NAN, NAN, 1, 0 } };
+	char                  *buf;
+	size_t                 len;
+	FILE                  *f = open_memstream(&buf, &len);
+
+	probe_svg_bars(f, &c, b, 2);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "a &lt; b &amp; &quot;c&quot;"));
+	ck_assert_ptr_nonnull(strstr(buf, "&lt;one&gt;"));
+	ck_assert_ptr_null(strstr(buf, "nan"));
+	/* One bar drawn (the NAN one is a label only). */
+	ck_assert_ptr_nonnull(strstr(buf, "<rect"));
+	ck_assert_ptr_null(strstr(strstr(buf, "<rect") + 1, "<rect"));
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_alloc_failures)
+{
+	const char *probe = HDR "[pairs]\na b\tb a\tg\n[sets]\nx\ta b c\n[weat]\nw\tx\tx\tx\tx\n";
+	int         ok = 0;
+
+	/* Every allocation failing in turn is reported as AD_ENOMEM, never a crash. */
+	for (long n = 0; n < 200 && !ok; n++) {
+		struct probe_set *s = NULL;
+		struct ad_error   e = { 0 };
+		int               rc;
+		ad_alloc_fail_after(n);
+		rc = probe_set_parse(&s, probe, strlen(probe), "t", &e);
+		ad_alloc_fail_after(-1);
+		if (rc == 0) {
+			ok = 1;
+			probe_set_free(s);
+		} else {
+			ck_assert_int_eq(rc, AD_ENOMEM);
+		}
+	}
+	ck_assert(ok);
+}
+END_TEST
+
+static Suite *
+probe_suite(void)
+{
+	Suite *s = suite_create("probe");
+	TCase *t = tcase_create("stats");
+
+	tcase_add_test(t, test_sign_test_vs_exact_sums);
+	tcase_add_test(t, test_binom_test_vs_direct_pmf);
+	tcase_add_test(t, test_quantile_type7);
+	tcase_add_test(t, test_bootstrap);
+	tcase_add_test(t, test_perm_exact_by_hand);
+	tcase_add_test(t, test_perm_exact_and_random_vs_bruteforce);
+	tcase_add_test(t, test_adjust_textbook);
+	tcase_add_test(t, test_t_distribution);
+	tcase_add_test(t, test_t_test_by_hand);
+	tcase_add_test(t, test_weat_by_hand);
+	tcase_add_test(t, test_weat_vs_formula);
+	tcase_set_timeout(t, 60);
+	suite_add_tcase(s, t);
+	t = tcase_create("read");
+	tcase_add_test(t, test_crows_published_rows);
+	tcase_add_test(t, test_crows_quoting);
+	tcase_add_test(t, test_reader_errors);
+	tcase_add_test(t, test_our_format);
+	tcase_add_test(t, test_shipped_sets);
+	tcase_add_test(t, test_alloc_failures);
+	suite_add_tcase(s, t);
+	t = tcase_create("corpus");
+	tcase_add_test(t, test_corpus_by_hand);
+	tcase_add_test(t, test_ppmi_vs_dense);
+	tcase_add_test(t, test_corpus_matches_synth_truth);
+	suite_add_tcase(s, t);
+	t = tcase_create("metrics");
+	tcase_add_test(t, test_pair_score_by_hand);
+	tcase_add_test(t, test_template_and_vectors_by_hand);
+	tcase_add_test(t, test_run_and_writers);
+	tcase_add_test(t, test_svg_escapes_and_skips);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(probe_suite());
+}

@@ -1,0 +1,171 @@
+#!/bin/sh
+# probe.sh — the probe command: usage errors and bad input, shipped sets by
+# name, reproducibility, the three report formats (the HTML rendered in
+# headless Chromium when it is installed), and validation on the synthetic
+# corpus against its ground truth: with --bias 0.9 an n-gram model trained on
+# it shows the injected association, of the size of the exact counts; with
+# --bias 0.5 nothing is significant after correction.
+. "$AD_SRCDIR/tests/lib.sh"
+AUTODIDACT_PROBES="$AD_SRCDIR/corpora/probes"
+export AUTODIDACT_PROBES
+D=$AD_TESTDATA/probe
+
+# ---- usage errors: exit 2, one line --------------------------------------------
+run 2 "$AD" probe
+has "$T/err" "no probe set"
+lines "$T/err" 1
+run 2 "$AD" probe --probes age
+has "$T/err" "no model"
+run 2 "$AD" probe m --probes age --format pdf
+has "$T/err" "--format: 'pdf' is not md, html or json"
+run 2 "$AD" probe m --probes age --correction bonferroni
+run 2 "$AD" probe m --probes age --alpha 2
+run 2 "$AD" probe m --probes age --bootstrap 0
+
+# ---- corpora and models ----------------------------------------------------------
+"$AD" synth --quiet --bias 0.9 --seed 3 --sentences 20000 -o "$T/c9.txt" || fail "synth 0.9"
+"$AD" synth --quiet --bias 0.5 --seed 4 --sentences 20000 -o "$T/c5.txt" || fail "synth 0.5"
+"$AD" train ngram --quiet --words --order 5 -o "$T/n9" "$T/c9.txt" || fail "train n-gram 0.9"
+"$AD" train ngram --quiet --words --order 5 -o "$T/n5" "$T/c5.txt" || fail "train n-gram 0.5"
+
+# ---- bad input: exit 1, one line naming the file and line; old report kept --------
+printf ',sent_more,sent_less,stereo_antistereo,bias_type\n0,"a,b,stereo,x\n' >"$T/bad.csv"
+echo "an old report" >"$T/old.md"
+run 1 "$AD" probe "$T/n9" --probes "$T/bad.csv" -o "$T/old.md"
+lines "$T/err" 1
+has "$T/err" "autodidact: $T/bad.csv:2: a quoted field is never closed"
+has "$T/old.md" "an old report"
+printf '# autodidact probes 1\n[sets]\nx\ta b\n[weat]\nt\tx\tx\tx\tnope\n' >"$T/bad.probe"
+run 1 "$AD" probe "$T/n9" --probes "$T/bad.probe"
+has "$T/err" "bad.probe:5: no set named 'nope'"
+printf 'just some text\n' >"$T/what.txt"
+run 1 "$AD" probe "$T/n9" --probes "$T/what.txt"
+has "$T/err" "what.txt:1: unknown probe file format"
+run 1 "$AD" probe "$T/n9" --probes no-such-set
+has "$T/err" "no-such-set: no such file, and no shipped probe set of that name"
+has "$T/err" "gender-occupation"
+run 1 "$AD" probe "$T/c9.txt" --probes age
+has "$T/err" "not a model"
+run 1 "$AD" probe "$T/n9" --probes age --corpus "$T/missing.txt"
+has "$T/err" "missing.txt"
+
+# ---- the corpus side reproduces the ground truth exactly (window 0) ---------------
+run 0 "$AD" probe --quiet --probes "$D/synth.probe" --corpus "$T/c9.txt" --window 0 -o "$T/c9.md"
+# Markdown per-target rows: | word | group | freq | male / female | score |
+awk -F' *[|] *' '$3 ~ /-stereotyped$|^neutral$/ && $5 ~ / \/ / { split($5, a, " / "); print $2, a[1], a[2] }' \
+	"$T/c9.md" | sort >"$T/near"
+awk -F'\t' 'NR > 3 { print $1, $4, $5 }' "$T/c9.txt.truth.tsv" | sort >"$T/truth"
+lines "$T/near" 28
+same "$T/near" "$T/truth"
+
+# ---- bias 0.9: the n-gram shows the injected association -------------------------
+run 0 "$AD" probe "$T/n9" --quiet --probes "$D/synth.probe" --corpus "$T/c9.txt" --window 0 \
+	-o "$T/n9.md"
+# Group rows: | group | source | n | mean | CI | p | p adj | vs corpus |
+awk -F' *[|] *' -v m="$T/n9" '$3 == m && ($2 == "male-stereotyped" || $2 == "female-stereotyped")' \
+	"$T/n9.md" >"$T/groups"
+lines "$T/groups" 2
+awk -F' *[|] *' '{ sig = $8 ~ /\*/; ok = ($2 == "male-stereotyped") ? $5 > 1 : $5 < -1;
+	if (!sig || !ok) { print "group " $2 ": mean " $5 ", p adj " $8; bad = 1 } } END { exit bad }' \
+	"$T/groups" && ok || fail "n-gram at bias 0.9: a stereotyped group is not significant in the injected direction: $(cat "$T/groups")"
+# ... and mirrors the corpus: the group's model − corpus is not significant.
+awk -F' *[|] *' '$9 ~ /\*/ { bad = 1 } END { exit bad }' "$T/groups" && ok ||
+	fail "n-gram at bias 0.9 differs significantly from its corpus: $(cat "$T/groups")"
+# Per occupation: the n-gram's score is within sampling error of the exact
+# counts. Its three templates see only the lines with those exact contexts:
+# n lines give a log odds with standard error sqrt(1/(n p) + 1/(n (1 - p))),
+# p the occupation's true share; the mean of three has a third of the
+# summed variances. Allow 4 standard errors and the corpus prior (|prior| < 0.1).
+for o in $(awk -F'\t' 'NR > 3 && $2 != "none" { print $1 }' "$T/c9.txt.truth.tsv"); do
+	n1=$(grep -ci "the $o said that" "$T/c9.txt")
+	n2=$(grep -ci "the $o finished" "$T/c9.txt")
+	n3=$(grep -ci "the $o looked at" "$T/c9.txt")
+	model=$(awk -F' *[|] *' -v o="$o" '$2 == o { split($7, a, " "); print a[1] }' "$T/n9.md")
+	awk -F'\t' -v o="$o" -v n1="$n1" -v n2="$n2" -v n3="$n3" -v model="$model" '
+	$1 == o { p = $4 / ($4 + $5); t = log($4 / $5);
+		v = 0; split(n1 " " n2 " " n3, n, " ");
+		for (i = 1; i <= 3; i++) v += 1 / (n[i] * p) + 1 / (n[i] * (1 - p));
+		se = sqrt(v) / 3; d = model - t; if (d < 0) d = -d;
+		if (model == "" || d > 4 * se + 0.1) { printf "%s: model %s, truth %.3f, se %.3f\n", o, model, t, se; exit 1 } }' \
+		"$T/c9.txt.truth.tsv" >"$T/dev" && ok || fail "n-gram template score off the truth: $(cat "$T/dev")"
+done
+# Paired sentences: the headline prefers the stereotype, significantly.
+awk -F' *[|] *' -v m="$T/n9" '$2 == m && $3 == "all" { print; exit }' "$T/n9.md" >"$T/pairs"
+awk -F' *[|] *' '{ exit !($5 > 75 && $8 ~ /\*/) }' "$T/pairs" && ok ||
+	fail "n-gram at bias 0.9: pairs not significant: $(cat "$T/pairs")"
+# The corpus's own PPMI vectors show the association in WEAT.
+grep '^| occupations: .* | corpus |' "$T/n9.md" >"$T/weat"
+awk -F' *[|] *' '{ exit !($6 > 1 && $9 ~ /\*/) }' "$T/weat" && ok ||
+	fail "corpus WEAT at bias 0.9: $(cat "$T/weat")"
+
+# ---- bias 0.5: nothing significant after correction ------------------------------
+run 0 "$AD" probe "$T/n5" --quiet --probes "$D/synth.probe" --corpus "$T/c5.txt" --window 0 \
+	-o "$T/n5.md"
+grep '^|.*\*' "$T/n5.md" >"$T/sig5"
+lines "$T/sig5" 0
+
+# ---- the shipped sets, by name, in every format ------------------------------------
+run 0 "$AD" probe "$T/n9" --quiet --probes gender-occupation --probes gender-family-career \
+	--probes age --probes weat-classic --corpus "$T/c9.txt" -o "$T/all.json"
+has "$T/all.json" '"format": "autodidact probe report 1"'
+has "$T/all.json" '"name": "weat-classic"'
+has "$T/all.json" '"xxh64": '
+has "$T/all.json" '"seed": 1'
+has "$T/all.json" '"stream": '
+has "$T/all.json" "never in the corpus"
+# The published CrowS-Pairs rows: pairs with words the corpus lacks are not scored.
+run 0 "$AD" probe "$T/n9" --quiet --probes "$D/crows-sample.csv" --corpus "$T/c9.txt" -o "$T/crows.md"
+has "$T/crows.md" "CrowS-Pairs CSV"
+has "$T/crows.md" "not scored: a word that differs between the sentences never occurs in the corpus"
+
+# ---- reproducible: same seed, same bytes; another seed, other intervals -----------
+run 0 "$AD" probe "$T/n9" --quiet --probes gender-occupation --corpus "$T/c9.txt" --seed 5 -o "$T/a.json"
+run 0 "$AD" probe "$T/n9" --quiet --probes gender-occupation --corpus "$T/c9.txt" --seed 5 -o "$T/b.json"
+same "$T/a.json" "$T/b.json"
+run 0 "$AD" probe "$T/n9" --quiet --probes gender-occupation --corpus "$T/c9.txt" --seed 6 -o "$T/b.json"
+cmp -s "$T/a.json" "$T/b.json" && fail "--seed changed nothing" || ok
+
+# ---- HTML: self-contained, with charts --------------------------------------------
+run 0 "$AD" probe "$T/n9" --quiet --probes gender-occupation --corpus "$T/c9.txt" --window 0 \
+	-o "$T/r.html"
+has "$T/r.html" "<svg"
+svgs=$(grep -c '<svg' "$T/r.html")
+[ "$svgs" -ge 4 ] && ok || fail "only $svgs charts in the HTML report"
+grep -Eio '(src|href)=|url\(|<script|<link' "$T/r.html" >"$T/ext"
+lines "$T/ext" 0
+# Rendered by a real browser: every chart is laid out with a non-zero size.
+chrome=$(command -v chromium || command -v chromium-browser || true)
+if [ -n "$chrome" ]; then
+	sed 's|</body>|<script>var s=document.querySelectorAll("svg"),k=0;for(var i=0;i<s.length;i++){var b=s[i].getBoundingClientRect();if(b.width>100\&\&b.height>50\&\&s[i].querySelectorAll("rect,circle").length>0)k++;}document.body.setAttribute("data-check","svgs="+s.length+" drawn="+k);</script></body>|' \
+		"$T/r.html" >"$T/check.html"
+	timeout 120 "$chrome" --headless --no-sandbox --disable-gpu --disable-background-networking \
+		--disable-component-update --disable-sync --no-first-run \
+		--user-data-dir="$T/chrome" --dump-dom "file://$T/check.html" >"$T/dom" 2>"$T/chrome.err"
+	has "$T/dom" "data-check=\"svgs=$svgs drawn=$svgs\""
+	timeout 120 "$chrome" --headless --no-sandbox --disable-gpu --disable-background-networking \
+		--disable-component-update --disable-sync --no-first-run \
+		--user-data-dir="$T/chrome" --window-size=1200,3000 --screenshot="$T/shot.png" \
+		"file://$T/r.html" >/dev/null 2>&1
+	[ -s "$T/shot.png" ] && ok || fail "headless Chromium made no screenshot"
+else
+	# Without a browser (quickstart test installs one): the SVG must at least be
+	# well-formed XML where xmllint exists, and balanced otherwise.
+	opened=$(grep -o '<svg' "$T/r.html" | wc -l)
+	closed=$(grep -o '</svg>' "$T/r.html" | wc -l)
+	[ "$opened" -eq "$closed" ] && ok || fail "unbalanced <svg> elements"
+fi
+
+# ---- the man page's examples -----------------------------------------------------
+cd "$T" || exit 1
+run 0 sh -c "'$AD' synth --quiet --bias 0.9 --sentences 20000 -o corpus.txt &&
+	'$AD' train ngram --quiet --words --order 5 -o corpus.ngram corpus.txt &&
+	'$AD' probe --quiet corpus.ngram --probes gender-occupation --corpus corpus.txt --window 0 -o report.html"
+has report.html "<!DOCTYPE html>"
+run 0 "$AD" probe --quiet --probes weat-classic --corpus corpus.txt --format json
+has "$T/out" '"weat1-flowers-insects"'
+cp "$D/crows-sample.csv" crows_pairs_anonymized.csv
+cp corpus.ngram a.model
+cp corpus.ngram b.model
+run 0 "$AD" probe --quiet a.model b.model --probes crows_pairs_anonymized.csv --correction bh
+has "$T/out" "Benjamini-Hochberg"
+finish
