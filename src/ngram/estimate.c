@@ -136,18 +136,6 @@ ngram_est_ngram(const struct ngram_est *m, uint32_t n, size_t i, const uint32_t 
 void
 ngram_est_prob(const struct ngram_est *m, uint32_t n, size_t i, float *log10p, float *log10bo)
 {
-	const uint32_t *r = m->g[n].rec + i * (n + 1);
-
-	if (n == 1) {
-		*log10p = m->uni[r[0] * 2];
-		*log10bo = m->uni[r[0] * 2 + 1];
-		return;
-	}
-	uint64_t                 k = ngram_key1(r[n - 1]);
-	const struct ngram_table t = { m->tab[n].slots, m->tab[n].cap, m->tab[n].stride };
-	for (uint32_t j = n - 1; j-- > 0;)
-		k = ngram_key_ext(k, r[j]);
-	const uint8_t *s = ngram_table_find(&t, k);
-	*log10p = ngram_entry_f(s, 0);
-	*log10bo = n < m->cfg.order ? ngram_entry_f(s, 1) : 0.0f;
+	*log10p = m->alpha[n][i];
+	*log10bo = n < m->cfg.order ? m->gamma[n][i] : 0.0f;
 }

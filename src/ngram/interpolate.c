@@ -13,6 +13,8 @@
  * p(<s>) is written as 1 (log10 0), as lmplz does; it is never predicted.
  * The tables hold linear probabilities while the orders are built (order
  * n looks up p(w | h') in order n - 1) and are turned into log10 at the end.
+ * m->alpha[n] and m->gamma[n] end up holding the final log10 probability
+ * and backoff of each n-gram in sorted order, for arpa_write.c.
  */
 #include "config.h"
 
@@ -82,6 +84,9 @@ interp_to_log10(uint8_t *slots, uint64_t cap, uint32_t stride)
 	}
 }
 
+/* Batches of n-grams whose table slots are prefetched before use. */
+#define INTERP_BATCH 32
+
 int
 ngram_interpolate(struct ngram_est *m, struct ad_error *e)
 {
@@ -109,38 +114,54 @@ ngram_interpolate(struct ngram_est *m, struct ad_error *e)
 		m->tab[n].slots = slots;
 		m->tab[n].cap = cap;
 		m->tab[n].stride = stride;
-		for (size_t i = 0; i < g->count; i++) {
-			const uint32_t *r = g->rec + i * w;
-			double          lower, p;
+		for (size_t i0 = 0; i0 < g->count; i0 += INTERP_BATCH) {
+			size_t   i1 = i0 + INTERP_BATCH < g->count ? i0 + INTERP_BATCH : g->count;
+			uint64_t key[INTERP_BATCH], skey[INTERP_BATCH];
 
-			/* gamma(h): h is the prefix, found by walking order n - 1 in step. */
-			while (memcmp(lo->rec + j * n, r, (size_t)(n - 1) * 4) != 0)
-				j++;
-			assert(j < lo->count);
-			/* p(w | h'): h' w is the suffix, an (n-1)-gram already final. */
-			if (n == 2) {
-				lower = m->uni[r[1] * 2];
-			} else {
-				const uint8_t *s = ngram_table_find(&low, interp_key(r + 1, n - 1));
-				assert(s != NULL);
-				lower = ngram_entry_f(s, 0);
+			/* The slots this batch reads and writes are random: ask for
+			 * them all before waiting on any. */
+			for (size_t i = i0; i < i1; i++) {
+				const uint32_t *r = g->rec + i * w;
+				key[i - i0] = interp_key(r, n);
+				__builtin_prefetch(slots + ngram_slot0(key[i - i0], cap) * stride, 1);
+				if (n > 2) {
+					skey[i - i0] = interp_key(r + 1, n - 1);
+					__builtin_prefetch(low.slots + ngram_slot0(skey[i - i0], low.cap) *
+					    low.stride);
+				}
 			}
-			p = m->alpha[n][i] + (double)m->gamma[n - 1][j] * lower;
-			if (ngram_table_insert(slots, cap, stride, interp_key(r, n), (float)p,
-			    n < N ? m->gamma[n][i] : 1.0f) != 0)
-				return ad_fail(e, AD_EDATA, "two %u-grams share a 64-bit hash key; this "
-				    "is astronomically unlikely: please report it with the corpus", n);
+			for (size_t i = i0; i < i1; i++) {
+				const uint32_t *r = g->rec + i * w;
+				double          lower, p;
+
+				/* gamma(h): h is the prefix, found by walking order n - 1 in step. */
+				while (memcmp(lo->rec + j * n, r, (size_t)(n - 1) * 4) != 0)
+					j++;
+				assert(j < lo->count);
+				/* p(w | h'): h' w is the suffix, an (n-1)-gram already final. */
+				if (n == 2) {
+					lower = m->uni[r[1] * 2];
+				} else {
+					const uint8_t *s = ngram_table_find(&low, skey[i - i0]);
+					assert(s != NULL);
+					lower = ngram_entry_f(s, 0);
+				}
+				p = m->alpha[n][i] + (double)m->gamma[n - 1][j] * lower;
+				if (ngram_table_insert(slots, cap, stride, key[i - i0], (float)p,
+				    n < N ? m->gamma[n][i] : 1.0f) != 0)
+					return ad_fail(e, AD_EDATA, "two %u-grams share a 64-bit hash key; "
+					    "this is astronomically unlikely: please report it with the corpus",
+					    n);
+				/* From here on alpha holds the final log10 p (for writing). */
+				m->alpha[n][i] = log10f((float)p);
+			}
 		}
-		ad_free(m->alpha[n - 1]);
-		ad_free(m->gamma[n - 1]);
-		m->alpha[n - 1] = m->gamma[n - 1] = NULL;
+		/* Order n - 1 is final: its backoffs to log10 as well. */
+		for (size_t i = 0; i < lo->count; i++)
+			m->gamma[n - 1][i] = log10f(m->gamma[n - 1][i]);
 	}
-	ad_free(m->alpha[N]);
-	m->alpha[N] = NULL;
-	if (N == 1) {
-		ad_free(m->alpha[1]);
-		m->alpha[1] = NULL;
-	}
+	for (uint32_t w = 0; w < V; w++)
+		m->alpha[1][w] = log10f(m->uni[w * 2]);
 	for (uint32_t w = 0; w < 2 * V; w++)
 		m->uni[w] = log10f(m->uni[w]);
 	for (uint32_t n = 2; n <= N; n++)

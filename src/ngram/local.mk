@@ -19,3 +19,9 @@ libautodidact_a_SOURCES += \
 	src/cli/cmd_train_ngram.c
 noinst_HEADERS += src/ngram/ngram.h src/ngram/ngram_impl.h
 dist_man_MANS += man/autodidact-train-ngram.1
+check_PROGRAMS += tests/check_ngram
+TESTS += tests/check_ngram
+tests_check_ngram_SOURCES = tests/check_ngram.c $(TU_SOURCES)
+tests_check_ngram_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_check_ngram_LDADD = $(CHECK_LDADD)
+EXTRA_DIST += tests/data/kenlm

@@ -43,23 +43,23 @@ model_int(const struct ngram_model *m, uint32_t id)
 }
 
 /*
- * log10 p(w | state) for internal id w != <s>; with update, the state
- * moves past w.
+ * log10 p(w | state) for internal id w != <s>, given keys[j], the key of
+ * w h1 ... h_{j+1} for j < st->len (the caller computed them and asked for
+ * their cache lines); with update, the state moves past w.
  */
 static inline double
-model_step(const struct ngram_model *m, struct ngram_state *st, uint32_t w, int update)
+model_step_keys(const struct ngram_model *m, struct ngram_state *st, uint32_t w,
+                const uint64_t *keys, int update)
 {
 	const float *u = m->uni + 2 * (size_t)w;
 	float        prob = u[0], newbo[NGRAM_MAX_ORDER];
 	uint32_t     matched = 1, N = m->N;
-	uint64_t     key = ngram_key1(w);
 	double       total;
 
 	newbo[0] = u[1];
 	for (uint32_t j = 0; j < st->len; j++) {
 		const uint8_t *s;
-		key = ngram_key_ext(key, st->ctx[j]);
-		if ((s = ngram_table_find(&m->tab[j + 2], key)) == NULL)
+		if ((s = ngram_table_find(&m->tab[j + 2], keys[j])) == NULL)
 			break;
 		prob = ngram_entry_f(s, 0);
 		if (j + 2 < N)
@@ -80,6 +80,32 @@ model_step(const struct ngram_model *m, struct ngram_state *st, uint32_t w, int 
 		st->len = len;
 	}
 	return total;
+}
+
+/* Keys of w, w h1, w h1 h2, ... over ctx[0..len), each table's slot prefetched. */
+static inline void
+model_keys(const struct ngram_model *m, uint32_t w, const uint32_t *ctx, uint32_t len,
+           uint64_t *keys)
+{
+	uint64_t key = ngram_key1(w);
+
+	for (uint32_t j = 0; j < len; j++) {
+		const struct ngram_table *t = &m->tab[j + 2];
+		key = ngram_key_ext(key, ctx[j]);
+		keys[j] = key;
+		__builtin_prefetch(t->slots + ngram_slot0(key, t->cap) * t->stride);
+	}
+}
+
+/* log10 p(w | state); the keys do not depend on what the lookups find, so
+ * all of them are computed and every table's cache miss started at once. */
+static inline double
+model_step(const struct ngram_model *m, struct ngram_state *st, uint32_t w, int update)
+{
+	uint64_t keys[NGRAM_MAX_ORDER];
+
+	model_keys(m, w, st->ctx, st->len, keys);
+	return model_step_keys(m, st, w, keys, update);
 }
 
 static void
@@ -133,6 +159,64 @@ model_push(const struct lm *lm, struct lm_state *s, uint32_t id, double *logp,
 	lp = model_step(m, st, w, 1);
 	if (logp != NULL)
 		*logp = lp * M_LN10;
+	return 0;
+}
+
+/* Tokens ahead whose table slots are prefetched while scoring. */
+#define MODEL_AHEAD 8
+
+/*
+ * ln p of each of ids[0..n) from the start of a sentence: push's result,
+ * faster. As the lines of a text are scored, </s> ends a sentence and the
+ * next id starts a new one from <s>, so a caller may score many lines
+ * (each ending in </s>) in one call. The keys of token i depend only on the ids before it (the state
+ * only ever keeps a newest-first prefix of that history), so they are
+ * computed and prefetched MODEL_AHEAD tokens early and the cache misses of
+ * consecutive tokens overlap.
+ */
+static int
+model_score(const struct lm *lm, const uint32_t *ids, size_t n, double *logp,
+            struct ad_error *e)
+{
+	const struct ngram_model *m = (const struct ngram_model *)lm;
+	struct ngram_state        st;
+	uint64_t                  keys[MODEL_AHEAD][NGRAM_MAX_ORDER];
+	uint32_t                  hist[NGRAM_MAX_ORDER + MODEL_AHEAD + 1];
+	uint32_t                  H = m->N - 1;
+
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] >= lm->V)
+			return ad_fail(e, AD_EINVAL, "%s: token id %u is outside the model's %u ids",
+			    lm->path, ids[i], lm->V);
+	model_reset(lm, (struct lm_state *)&st);
+	/* Token i's history, newest first: ids[i-1], ..., ids[0], <s>. */
+	for (size_t i = 0; i < n + MODEL_AHEAD; i++) {
+		/* Token i - MODEL_AHEAD first: its keys share a slot with token i's. */
+		if (i >= MODEL_AHEAD) {
+			size_t   t = i - MODEL_AHEAD;
+			uint32_t w = model_int(m, ids[t]);
+			if (w == NGRAM_BOS) {
+				model_reset(lm, (struct lm_state *)&st);
+				logp[t] = -INFINITY;
+			} else {
+				logp[t] = model_step_keys(m, &st, w, keys[t % MODEL_AHEAD], 1) * M_LN10;
+				if (w == NGRAM_EOS)
+					model_reset(lm, (struct lm_state *)&st);
+			}
+		}
+		if (i < n) {
+			uint32_t len = 0, w = model_int(m, ids[i]);
+			for (size_t k = i; k-- > 0 && len < H;) {
+				uint32_t x = model_int(m, ids[k]);
+				if (x == NGRAM_EOS)
+					break;
+				hist[len++] = x;
+			}
+			if (len < H)
+				hist[len++] = NGRAM_BOS;
+			model_keys(m, w, hist, len, keys[i % MODEL_AHEAD]);
+		}
+	}
 	return 0;
 }
 
@@ -249,7 +333,7 @@ static const struct lm_vtab ngram_vtab = {
 	.state_reset = model_reset,
 	.next        = model_next,
 	.push        = model_push,
-	.score       = NULL,
+	.score       = model_score,
 	.encode      = model_encode,
 	.token_text  = model_token_text,
 	.embed       = NULL,

@@ -106,7 +106,8 @@ struct ngram_est {
 	int                 disc_fallback[NGRAM_MAX_ORDER + 1];
 	/* initial.c: alpha(g) for each n-gram; gamma(g) for each n-gram of an
 	 * order < N as the context of order n + 1 (1 when it is none); gamma0
-	 * for the empty context. Freed by interpolate.c. */
+	 * for the empty context. interpolate.c turns them into the final log10
+	 * probability and log10 backoff of each n-gram. */
 	float              *alpha[NGRAM_MAX_ORDER + 1];   /* (g[n].count) */
 	float              *gamma[NGRAM_MAX_ORDER + 1];   /* (g[n].count), n < N */
 	double              gamma0;

@@ -20,6 +20,23 @@
 
 static void sort_small(uint32_t *rec, size_t count, uint32_t width, uint32_t nkey);
 
+/* Copy one record: a fixed-size copy per width, inlined, not a call. */
+static inline void
+rec_copy(uint32_t *dst, const uint32_t *src, uint32_t width)
+{
+	switch (width) {
+	case 2: memcpy(dst, src, 8); break;
+	case 3: memcpy(dst, src, 12); break;
+	case 4: memcpy(dst, src, 16); break;
+	case 5: memcpy(dst, src, 20); break;
+	case 6: memcpy(dst, src, 24); break;
+	case 7: memcpy(dst, src, 28); break;
+	case 8: memcpy(dst, src, 32); break;
+	case 9: memcpy(dst, src, 36); break;
+	default: memcpy(dst, src, (size_t)width * 4); break;
+	}
+}
+
 static inline uint32_t
 sort_key(uint32_t v, uint32_t pad)
 {
@@ -63,7 +80,7 @@ ngram_sort(uint32_t *rec, uint32_t *tmp, size_t count, uint32_t width, uint32_t 
 			for (size_t i = 0; i < count; i++) {
 				const uint32_t *r = src + i * width;
 				size_t          at = hist[(sort_key(r[col], pad) >> shift) & mask]++;
-				memcpy(dst + at * width, r, (size_t)width * 4);
+				rec_copy(dst + at * width, r, width);
 			}
 			uint32_t *t = src;
 			src = dst;

@@ -124,10 +124,16 @@ ngram_tokens_encode(const struct ngram_model *m, const uint8_t *text, size_t len
 	struct bpe_encoder *enc;
 	int                 rc;
 
+	size_t              first = *n;
+
 	if ((rc = bpe_encoder_new(m->bpe, &enc, e)) != 0)
 		return rc;
 	rc = bpe_encode(enc, text, len, ids, n, cap, e);
 	bpe_encoder_free(enc);
+	/* A token the model never saw is unknown to it: <unk>, as for words. */
+	for (size_t i = first; rc == 0 && i < *n; i++)
+		if (m->lm2int[(*ids)[i]] == NGRAM_UNK)
+			(*ids)[i] = m->lm.unk;
 	return rc;
 }
 
