@@ -270,7 +270,7 @@ run_pairs(struct ctx *c, size_t si, struct ad_progress *progress, uint64_t *done
 	double                 *d[2] = { NULL, NULL }, *dc[2] = { NULL, NULL };
 	uint64_t               *excluded = NULL;
 	uint64_t                nexcluded = 0, nrare = 0;
-	char                    rare_word[128] = "", absent_word[128] = "";
+	char                    rare_word[192] = "", absent_word[128] = "";
 	int                     rc = 0;
 
 	/* Categories in order of first appearance. */
