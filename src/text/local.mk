@@ -25,3 +25,8 @@ EXTRA_DIST += tests/tokenize.sh tests/tok-fixtures.sh tests/tiktoken-oracle.js \
 	tests/data/tok/cases.jsonl tests/data/tok/cases.hex tests/data/tok/tiktoken.version \
 	tests/data/tok/r50k_base.expected tests/data/tok/r50k_base.subset.tiktoken \
 	tests/data/tok/cl100k_base.expected tests/data/tok/cl100k_base.subset.tiktoken
+
+# The fuzz harness of the tokenizer's parsers and encoder (tests/fuzz/).
+check_PROGRAMS += tests/fuzz/fuzz_tokenize
+tests_fuzz_fuzz_tokenize_SOURCES = tests/fuzz/fuzz_tokenize.c $(FUZZ_DRIVER)
+tests_fuzz_fuzz_tokenize_LDADD = $(AD_LIBS)
