@@ -112,7 +112,7 @@ has "$T/all.json" '"name": "weat-classic"'
 has "$T/all.json" '"xxh64": '
 has "$T/all.json" '"seed": 1'
 has "$T/all.json" '"stream": '
-has "$T/all.json" "never in the corpus"
+has "$T/all.json" "never seen in the corpus: "
 # The published CrowS-Pairs rows: pairs with words the corpus lacks are not scored.
 run 0 "$AD" probe "$T/n9" --quiet --probes "$D/crows-sample.csv" --corpus "$T/c9.txt" -o "$T/crows.md"
 has "$T/crows.md" "CrowS-Pairs CSV"

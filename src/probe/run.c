@@ -86,7 +86,7 @@ static int
 warnf(struct ctx *c, const char *fmt, ...)
 {
 	va_list ap;
-	char    buf[1024];
+	char    buf[4096];
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
@@ -426,12 +426,15 @@ ww_free(struct weat_words *w)
 static int
 add_dropped(char **s, const char *word, const char *why)
 {
-	size_t old = *s ? strlen(*s) : 0, n = old + strlen(word) + strlen(why) + 8;
+	size_t old = *s ? strlen(*s) : 0, n = old + strlen(word) + (why ? strlen(why) : 0) + 8;
 	char  *p = ad_realloc(*s, n);
 
 	if (p == NULL)
 		return -1;
-	snprintf(p + old, n - old, "%s%s (%s)", old ? ", " : "", word, why);
+	if (why != NULL)
+		snprintf(p + old, n - old, "%s%s (%s)", old ? ", " : "", word, why);
+	else
+		snprintf(p + old, n - old, "%s%s", old ? ", " : "", word);
 	*s = p;
 	return 0;
 }
@@ -520,7 +523,7 @@ run_weat(struct ctx *c, size_t si, size_t ti)
 			for (size_t i = 0; i < set[k]->n; i++) {
 				uint64_t f = probe_corpus_freq(c->corpus, set[k]->words[i]);
 				if (f == 0) {
-					if (add_dropped(&dropped, set[k]->words[i], "never in the corpus") != 0) {
+					if (add_dropped(&dropped, set[k]->words[i], NULL) != 0) {
 						ad_free(dropped);
 						rc = oom(c);
 						goto out;
@@ -530,8 +533,8 @@ run_weat(struct ctx *c, size_t si, size_t ti)
 				cw.idx[k][cw.n[k]++] = i;
 			}
 		}
-		if (dropped != NULL && (rc = warnf(c, "%s, WEAT %s: words never seen in the corpus are "
-		    "left out for every source: %s", s->name, t->name, dropped)) != 0) {
+		if (dropped != NULL && (rc = warnf(c, "%s, WEAT %s: left out for every source, never "
+		    "seen in the corpus: %s", s->name, t->name, dropped)) != 0) {
 			ad_free(dropped);
 			goto out;
 		}

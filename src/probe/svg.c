@@ -149,8 +149,18 @@ void
 probe_svg_bars(FILE *f, const struct probe_svg_chart *c, const struct probe_svg_bar *b, size_t n)
 {
 	int    W = c->width > 0 ? c->width : 720, row = 22;
-	double x0 = 230, x1 = W - 20, top = 32, H, lo, hi, step, base;
+	double x0, x1 = W - 20, top = 32, H, lo, hi, step, base;
+	size_t longest = 0;
 
+	/* The label column fits the longest label (about 6.5 px per character). */
+	for (size_t i = 0; i < n; i++)
+		if (b[i].label != NULL && strlen(b[i].label) > longest)
+			longest = strlen(b[i].label);
+	x0 = 16 + 6.5 * (double)longest;
+	if (x0 > W * 0.55)
+		x0 = W * 0.55;
+	if (x0 < 80)
+		x0 = 80;
 	base = isfinite(c->ref) ? c->ref : 0;
 	lo = hi = base;
 	for (size_t i = 0; i < n; i++) {
