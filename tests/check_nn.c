@@ -74,7 +74,9 @@ maxrel(const float *a, const double *b, size_t n, double floor)
 static void
 gemm_case(size_t M, size_t N, size_t K, int ta, int tb, int acc, int serial)
 {
-	size_t  lda = ta ? M + 3 : K + 1, ldb = tb ? K + 2 : N + 5, ldc = N + 7;
+	/* Row strides a multiple of 256 floats take the packed-A path. */
+	size_t  lda = ta ? M + 3 : (K % 2 ? K + 1 : (K + 255) / 256 * 256);
+	size_t  ldb = tb ? K + 2 : N + 5, ldc = N + 7;
 	size_t  na = (ta ? K : M) * lda, nb = (tb ? N : K) * ldb, nc = M * ldc;
 	double *A = dalloc(na), *B = dalloc(nb), *C = dalloc(nc);
 	float  *Af, *Bf, *Cf;
@@ -120,6 +122,7 @@ gemm_all(void)
 	static const size_t shapes[][3] = {
 		{ 1, 1, 1 }, { 5, 15, 3 }, { 6, 16, 8 }, { 7, 17, 257 }, { 13, 37, 300 },
 		{ 97, 33, 40 }, { 200, 1030, 19 }, { 64, 64, 64 }, { 150, 70, 600 },
+		{ 103, 20, 512 },
 	};
 	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
 		for (int ta = 0; ta < 2; ta++)

@@ -34,6 +34,7 @@ extern const struct cli_command cli_commands[];
 int cmd_tokenize(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_train_transformer(int argc, char **argv);
 int cmd_train_ngram(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_sample(int argc, char **argv);

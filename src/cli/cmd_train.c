@@ -16,6 +16,7 @@ struct train_kind {
 
 static const struct train_kind train_kinds[] = {
 	{ "ngram", "interpolated modified Kneser-Ney n-gram model (KenLM-identical)", cmd_train_ngram },
+	{ "transformer", "GPT-2 style transformer (causal next-token objective, AdamW)", cmd_train_transformer },
 	{ NULL, NULL, NULL },
 };
 

@@ -3,10 +3,13 @@
  *
  * The blocking of Goto & van de Geijn ("Anatomy of High-Performance Matrix
  * Multiplication", ACM TOMS 34(3), 2008) as refined in BLIS (Van Zee & van
- * de Geijn 2015): the K dimension is cut in blocks of KC, each block of B
- * (KC x NC) is packed into panels of NR columns that stay in L1/L2, each
- * block of A (MC x KC) into panels of MR rows, and an MR x NR micro-kernel
- * keeps its whole tile of C in registers while it runs down KC.
+ * de Geijn 2015): the K dimension is cut in blocks of KC, a block of B
+ * (KC x NC) is cut in panels of NR columns that stay in L1, a block of A
+ * (MC x KC) in panels of MR rows that stay in L2, and an MR x NR
+ * micro-kernel keeps its whole tile of C in registers while it runs down
+ * KC. Unlike BLIS, A is read in place (only a last partial panel of MR rows
+ * is packed): with the narrow products of a small transformer (N = 128 to
+ * 512), packing A cost a fifth of the time.
  *
  * Determinism. An element of C is the sum over K blocks, in order, of a
  * block sum computed by one micro-kernel call in k order; how M and N are
@@ -39,41 +42,43 @@
 
 #define GEMM_MAX_THREADS 64
 
-typedef void (*gemm_kernel_fn)(size_t kc, const float *a, const float *b, float *c,
-                               size_t ldc, size_t mr, size_t nr);
+/*
+ * A micro-kernel: c (the mr x nr valid part of an MR x NR tile, row stride
+ * ldc) += a * b over kc, where a(i,k) = a[i*rsa + k*csa] (a packed panel,
+ * or A itself read in place) and b(k,j) = b[k*ldb + j] (a packed panel, or
+ * B itself). The sum over k runs in k order in every variant, so reading in
+ * place or from a packed copy gives the same bits.
+ */
+typedef void (*gemm_kernel_fn)(size_t kc, const float *a, size_t rsa, size_t csa,
+                               const float *b, size_t ldb, float *c, size_t ldc,
+                               size_t mr, size_t nr);
 
 /*
- * Packed buffers, one set per thread, kept between calls: a product is
- * called thousands of times a step and a fresh allocation of a megabyte
- * would cost page faults each time. They are allocated on first use, before
- * any parallel region, and never freed (released at exit).
+ * Buffers, one set per thread, kept between calls: a product is called
+ * thousands of times a step and a fresh allocation of a megabyte would cost
+ * page faults each time. They are allocated before any parallel region
+ * (nn_sgemm_prepare) and kept until exit.
  */
 struct gemm_ws {
-	float *bpack;                     /* (KC, NC) shared block of B */
-	float *apack[GEMM_MAX_THREADS];   /* (MC, KC) per thread */
-	float *bpriv[GEMM_MAX_THREADS];   /* (KC, NC) per thread, for serial calls */
+	float *apack[GEMM_MAX_THREADS];   /* (MC, KC) a block of A in MR-row panels */
+	float *bpack[GEMM_MAX_THREADS];   /* (KC, NC) a block of B in NR-column panels */
 };
 
 static struct gemm_ws gemm_ws;
 static gemm_kernel_fn gemm_kernel;
 static enum nn_kernel gemm_kind = NN_KERNEL_AUTO;
 
-/* ------------------------------------------------------------------------
- * Micro-kernels: c (mr x nr valid of an MR x NR tile, row stride ldc) +=
- * a (kc x MR, packed) * b (kc x NR, packed).
- * ------------------------------------------------------------------------ */
-
 static void
-gemm_kernel_portable(size_t kc, const float *a, const float *b, float *c, size_t ldc,
-    size_t mr, size_t nr)
+gemm_kernel_portable(size_t kc, const float *a, size_t rsa, size_t csa, const float *b,
+    size_t ldb, float *c, size_t ldc, size_t mr, size_t nr)
 {
 	float acc[MR][NR];
 
 	memset(acc, 0, sizeof acc);
 	for (size_t k = 0; k < kc; k++) {
-		const float *bk = b + k * NR, *ak = a + k * MR;
+		const float *bk = b + k * ldb, *ak = a + k * csa;
 		for (size_t i = 0; i < MR; i++) {
-			float ai = ak[i];
+			float ai = ak[i * rsa];
 			for (size_t j = 0; j < NR; j++)
 				acc[i][j] += ai * bk[j];
 		}
@@ -84,9 +89,10 @@ gemm_kernel_portable(size_t kc, const float *a, const float *b, float *c, size_t
 }
 
 #ifdef GEMM_X86
-__attribute__((target("avx2,fma"))) static void
-gemm_kernel_avx2(size_t kc, const float *a, const float *b, float *c, size_t ldc,
-    size_t mr, size_t nr)
+/* 6 x 16: twelve accumulators, two loads of b and six broadcasts of a per k. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+gemm_avx2_body(size_t kc, const float *a, size_t rsa, size_t csa, const float *b, size_t ldb,
+    float *c, size_t ldc, size_t mr, size_t nr)
 {
 	__m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
 	__m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -97,20 +103,20 @@ gemm_kernel_avx2(size_t kc, const float *a, const float *b, float *c, size_t ldc
 
 	for (size_t k = 0; k < kc; k++) {
 		__m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), ai;
-		ai = _mm256_broadcast_ss(a + 0);
+		ai = _mm256_broadcast_ss(a);
 		c00 = _mm256_fmadd_ps(ai, b0, c00); c01 = _mm256_fmadd_ps(ai, b1, c01);
-		ai = _mm256_broadcast_ss(a + 1);
+		ai = _mm256_broadcast_ss(a + rsa);
 		c10 = _mm256_fmadd_ps(ai, b0, c10); c11 = _mm256_fmadd_ps(ai, b1, c11);
-		ai = _mm256_broadcast_ss(a + 2);
+		ai = _mm256_broadcast_ss(a + 2 * rsa);
 		c20 = _mm256_fmadd_ps(ai, b0, c20); c21 = _mm256_fmadd_ps(ai, b1, c21);
-		ai = _mm256_broadcast_ss(a + 3);
+		ai = _mm256_broadcast_ss(a + 3 * rsa);
 		c30 = _mm256_fmadd_ps(ai, b0, c30); c31 = _mm256_fmadd_ps(ai, b1, c31);
-		ai = _mm256_broadcast_ss(a + 4);
+		ai = _mm256_broadcast_ss(a + 4 * rsa);
 		c40 = _mm256_fmadd_ps(ai, b0, c40); c41 = _mm256_fmadd_ps(ai, b1, c41);
-		ai = _mm256_broadcast_ss(a + 5);
+		ai = _mm256_broadcast_ss(a + 5 * rsa);
 		c50 = _mm256_fmadd_ps(ai, b0, c50); c51 = _mm256_fmadd_ps(ai, b1, c51);
-		a += MR;
-		b += NR;
+		a += csa;
+		b += ldb;
 	}
 	if (mr == MR && nr == NR) {
 #define GEMM_ROW(i, r0, r1) \
@@ -132,6 +138,19 @@ gemm_kernel_avx2(size_t kc, const float *a, const float *b, float *c, size_t ldc
 			for (size_t j = 0; j < nr; j++)
 				c[i * ldc + j] += t[i][j];
 	}
+}
+
+/* Specialised on the layout of a, so that each loop has simple addressing. */
+__attribute__((target("avx2,fma"))) static void
+gemm_kernel_avx2(size_t kc, const float *a, size_t rsa, size_t csa, const float *b,
+    size_t ldb, float *c, size_t ldc, size_t mr, size_t nr)
+{
+	if (rsa == 1 && csa == MR)
+		gemm_avx2_body(kc, a, 1, MR, b, ldb, c, ldc, mr, nr);
+	else if (csa == 1)
+		gemm_avx2_body(kc, a, rsa, 1, b, ldb, c, ldc, mr, nr);
+	else
+		gemm_avx2_body(kc, a, 1, csa, b, ldb, c, ldc, mr, nr);
 }
 #endif
 
@@ -156,6 +175,14 @@ nn_kernel_select(enum nn_kernel k)
 	return gemm_kind = NN_KERNEL_PORTABLE;
 }
 
+enum nn_kernel
+nn_kernel_current(void)
+{
+	if (gemm_kernel == NULL)
+		nn_kernel_select(NN_KERNEL_AUTO);
+	return gemm_kind;
+}
+
 const char *
 nn_kernel_name(void)
 {
@@ -165,43 +192,37 @@ nn_kernel_name(void)
 }
 
 /* ------------------------------------------------------------------------
- * Packing
+ * Packing and the blocked loops
  * ------------------------------------------------------------------------ */
 
-/* Pack rows [i0, i0+mc) x k [p0, p0+kc) of op(A) into MR-row panels (zero padded). */
+/* Rows [i0, i0+mc) x k [p0, p0+kc) of op(A) in MR-row panels, zero padded. */
 static void
 gemm_pack_a(float *dst, int transA, const float *A, size_t lda, size_t i0, size_t mc,
     size_t p0, size_t kc)
 {
-	for (size_t ir = 0; ir < mc; ir += MR) {
+	for (size_t ir = 0; ir < mc; ir += MR, dst += kc * MR) {
 		size_t mr = mc - ir < MR ? mc - ir : MR;
-		if (!transA) {
-			for (size_t k = 0; k < kc; k++) {
-				size_t i;
-				for (i = 0; i < mr; i++)
-					dst[k * MR + i] = A[(i0 + ir + i) * lda + p0 + k];
-				for (; i < MR; i++)
-					dst[k * MR + i] = 0;
-			}
-		} else {
-			for (size_t k = 0; k < kc; k++) {
-				const float *src = A + (p0 + k) * lda + i0 + ir;
-				size_t       i;
-				for (i = 0; i < mr; i++)
-					dst[k * MR + i] = src[i];
-				for (; i < MR; i++)
-					dst[k * MR + i] = 0;
-			}
+		for (size_t k = 0; k < kc; k++) {
+			size_t i;
+			for (i = 0; i < mr; i++)
+				dst[k * MR + i] = transA ? A[(p0 + k) * lda + i0 + ir + i]
+				                         : A[(i0 + ir + i) * lda + p0 + k];
+			for (; i < MR; i++)
+				dst[k * MR + i] = 0;
 		}
-		dst += kc * MR;
 	}
 }
 
-/* Pack the NR-column panel j0 .. j0+nr of op(B), k in [p0, p0+kc). */
+/* The NR-column panel j0 .. j0+nr of op(B), k in [p0, p0+kc), zero padded to NR. */
 static void
 gemm_pack_b_panel(float *dst, int transB, const float *B, size_t ldb, size_t j0, size_t nr,
     size_t p0, size_t kc)
 {
+	if (!transB && nr == NR) {
+		for (size_t k = 0; k < kc; k++)
+			memcpy(dst + k * NR, B + (p0 + k) * ldb + j0, NR * sizeof *dst);
+		return;
+	}
 	if (!transB) {
 		for (size_t k = 0; k < kc; k++) {
 			const float *src = B + (p0 + k) * ldb + j0;
@@ -211,31 +232,15 @@ gemm_pack_b_panel(float *dst, int transB, const float *B, size_t ldb, size_t j0,
 			for (; j < NR; j++)
 				dst[k * NR + j] = 0;
 		}
-	} else {
-		size_t j;
-		for (j = 0; j < nr; j++) {
-			const float *src = B + (j0 + j) * ldb + p0;
-			for (size_t k = 0; k < kc; k++)
-				dst[k * NR + j] = src[k];
-		}
-		for (; j < NR; j++)
-			for (size_t k = 0; k < kc; k++)
-				dst[k * NR + j] = 0;
+		return;
 	}
-}
-
-/* The inner two loops: every MR x NR tile of one (MC x KC) x (KC x NC) block. */
-static void
-gemm_macro(const float *apack, const float *bpack, size_t mc, size_t nc, size_t kc,
-    float *C, size_t ldc)
-{
-	for (size_t jr = 0; jr < nc; jr += NR) {
-		size_t nr = nc - jr < NR ? nc - jr : NR;
-		for (size_t ir = 0; ir < mc; ir += MR) {
-			size_t mr = mc - ir < MR ? mc - ir : MR;
-			gemm_kernel(kc, apack + ir * kc, bpack + jr * kc, C + ir * ldc + jr, ldc,
-			    mr, nr);
-		}
+	/* B is stored N x K: a transpose, sixteen rows read side by side. */
+	for (size_t k = 0; k < kc; k++) {
+		size_t j;
+		for (j = 0; j < nr; j++)
+			dst[k * NR + j] = B[(j0 + j) * ldb + p0 + k];
+		for (; j < NR; j++)
+			dst[k * NR + j] = 0;
 	}
 }
 
@@ -244,13 +249,13 @@ gemm_ws_ready(int nthreads)
 {
 	if (gemm_kernel == NULL)
 		nn_kernel_select(gemm_kind);
-	if (gemm_ws.bpack == NULL &&
-	    (gemm_ws.bpack = ad_malloc((size_t)KC * NC * sizeof(float))) == NULL)
-		return -1;
 	for (int t = 0; t < nthreads; t++) {
 		if (gemm_ws.apack[t] == NULL &&
 		    (gemm_ws.apack[t] = ad_malloc((size_t)MC * KC * sizeof(float))) == NULL)
-			return -1;
+			return AD_ENOMEM;
+		if (gemm_ws.bpack[t] == NULL &&
+		    (gemm_ws.bpack[t] = ad_malloc((size_t)KC * NC * sizeof(float))) == NULL)
+			return AD_ENOMEM;
 	}
 	return 0;
 }
@@ -262,21 +267,71 @@ gemm_zero(float *C, size_t ldc, size_t M, size_t N)
 		memset(C + i * ldc, 0, N * sizeof *C);
 }
 
-/* The thread's own buffers for a serial product. */
+/*
+ * The product on rows [m0, m1) x columns [n0, n1) of C with the buffers of
+ * thread tid. B is always packed: read in place, rows of a panel a
+ * power-of-two stride apart fall in a few L1 sets and thrash. A is read in
+ * place, full MR-row panels, unless its rows are such a stride apart
+ * (a multiple of 1 KB); a last partial panel is packed.
+ */
+static void
+gemm_block(int tid, int transA, int transB, size_t m0, size_t m1, size_t n0, size_t n1,
+    size_t K, const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc)
+{
+	float *apack = gemm_ws.apack[tid], *bpack = gemm_ws.bpack[tid];
+
+	for (size_t jc = n0; jc < n1; jc += NC) {
+		size_t nc = n1 - jc < NC ? n1 - jc : NC;
+		for (size_t pc = 0; pc < K; pc += KC) {
+			size_t kc = K - pc < KC ? K - pc : KC;
+			for (size_t jr = 0; jr < nc; jr += NR) {
+				size_t nr = nc - jr < NR ? nc - jr : NR;
+				gemm_pack_b_panel(bpack + jr * kc, transB, B, ldb, jc + jr, nr, pc, kc);
+			}
+			for (size_t ic = m0; ic < m1; ic += MC) {
+				size_t mc = m1 - ic < MC ? m1 - ic : MC, full = mc / MR * MR;
+				int    pack = !transA && lda % 256 == 0;
+				if (pack)
+					gemm_pack_a(apack, transA, A, lda, ic, mc, pc, kc);
+				else if (full < mc)
+					gemm_pack_a(apack + full * kc, transA, A, lda, ic + full, mc - full,
+					    pc, kc);
+				for (size_t jr = 0; jr < nc; jr += NR) {
+					size_t       nr = nc - jr < NR ? nc - jr : NR;
+					const float *bp = bpack + jr * kc;
+					float       *cp = C + ic * ldc + jc + jr;
+					for (size_t ir = 0; ir < full; ir += MR) {
+						if (pack)
+							gemm_kernel(kc, apack + ir * kc, 1, MR, bp, NR, cp + ir * ldc,
+							    ldc, MR, nr);
+						else if (transA)
+							gemm_kernel(kc, A + pc * lda + ic + ir, 1, lda, bp, NR,
+							    cp + ir * ldc, ldc, MR, nr);
+						else
+							gemm_kernel(kc, A + (ic + ir) * lda + pc, lda, 1, bp, NR,
+							    cp + ir * ldc, ldc, MR, nr);
+					}
+					if (full < mc)
+						gemm_kernel(kc, apack + full * kc, 1, MR, bp, NR,
+						    cp + full * ldc, ldc, mc - full, nr);
+				}
+			}
+		}
+	}
+}
+
+/* Whether thread tid has its buffers (made before the parallel region). */
 static int
 gemm_serial_ready(int tid)
 {
-	if (tid >= GEMM_MAX_THREADS || gemm_ws.apack[tid] == NULL || gemm_ws.bpriv[tid] == NULL)
-		return -1;
-	return 0;
+	return tid < GEMM_MAX_THREADS && gemm_ws.apack[tid] != NULL && gemm_ws.bpack[tid] != NULL;
 }
 
 void
 nn_sgemm_serial(int transA, int transB, size_t M, size_t N, size_t K, const float *A,
     size_t lda, const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
 {
-	int    tid = 0;
-	float *apack, *bpack;
+	int tid = 0;
 
 #ifdef _OPENMP
 	tid = omp_get_thread_num();
@@ -285,27 +340,11 @@ nn_sgemm_serial(int transA, int transB, size_t M, size_t N, size_t K, const floa
 		gemm_zero(C, ldc, M, N);
 	if (M == 0 || N == 0 || K == 0)
 		return;
-	/* The buffers are made by nn_sgemm_prepare() before any parallel region. */
-	if (gemm_kernel == NULL || gemm_serial_ready(tid) != 0) {
+	if (gemm_kernel == NULL || !gemm_serial_ready(tid)) {
 		nn_sgemm_ref_float(transA, transB, M, N, K, A, lda, B, ldb, C, ldc);
 		return;
 	}
-	apack = gemm_ws.apack[tid];
-	bpack = gemm_ws.bpriv[tid];
-	for (size_t jc = 0; jc < N; jc += NC) {
-		size_t nc = N - jc < NC ? N - jc : NC;
-		for (size_t pc = 0; pc < K; pc += KC) {
-			size_t kc = K - pc < KC ? K - pc : KC;
-			for (size_t jr = 0; jr < nc; jr += NR)
-				gemm_pack_b_panel(bpack + jr * kc, transB, B, ldb, jc + jr,
-				    nc - jr < NR ? nc - jr : NR, pc, kc);
-			for (size_t ic = 0; ic < M; ic += MC) {
-				size_t mc = M - ic < MC ? M - ic : MC;
-				gemm_pack_a(apack, transA, A, lda, ic, mc, pc, kc);
-				gemm_macro(apack, bpack, mc, nc, kc, C + ic * ldc + jc, ldc);
-			}
-		}
-	}
+	gemm_block(tid, transA, transB, 0, M, 0, N, K, A, lda, B, ldb, C, ldc);
 }
 
 int
@@ -316,15 +355,7 @@ nn_sgemm_prepare(void)
 #ifdef _OPENMP
 	n = omp_get_max_threads();
 #endif
-	if (n > GEMM_MAX_THREADS)
-		n = GEMM_MAX_THREADS;
-	if (gemm_ws_ready(n) != 0)
-		return AD_ENOMEM;
-	for (int t = 0; t < n; t++)
-		if (gemm_ws.bpriv[t] == NULL &&
-		    (gemm_ws.bpriv[t] = ad_malloc((size_t)KC * NC * sizeof(float))) == NULL)
-			return AD_ENOMEM;
-	return 0;
+	return gemm_ws_ready(n < GEMM_MAX_THREADS ? n : GEMM_MAX_THREADS);
 }
 
 void
@@ -340,21 +371,15 @@ nn_sgemm(int transA, int transB, size_t M, size_t N, size_t K, const float *A, s
 	if (omp_in_parallel())
 		nthreads = 1;
 #endif
-	/* Small products are not worth waking the threads for. */
-	if (nthreads == 1 || (double)M * N * K < 64.0 * 64 * 64) {
-		if (nn_sgemm_prepare() != 0) {
-			if (!accumulate)
-				gemm_zero(C, ldc, M, N);
-			nn_sgemm_ref_float(transA, transB, M, N, K, A, lda, B, ldb, C, ldc);
-			return;
-		}
-		nn_sgemm_serial(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
-		return;
-	}
 	if (nn_sgemm_prepare() != 0) {
 		if (!accumulate)
 			gemm_zero(C, ldc, M, N);
 		nn_sgemm_ref_float(transA, transB, M, N, K, A, lda, B, ldb, C, ldc);
+		return;
+	}
+	/* Small products are not worth waking the threads for. */
+	if (nthreads == 1 || (double)M * N * K < 48.0 * 48 * 48) {
+		nn_sgemm_serial(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
 		return;
 	}
 	if (!accumulate)
@@ -363,44 +388,31 @@ nn_sgemm(int transA, int transB, size_t M, size_t N, size_t K, const float *A, s
 		return;
 
 	/*
-	 * Race-free: the shared packed block of B is written in the first
-	 * work-shared loop (disjoint panels) and only read after its barrier;
-	 * each thread packs A into its own buffer and writes a disjoint band of
-	 * rows of C.
+	 * Each thread computes one rectangle of C on its own, with its own
+	 * packed copies: no barrier inside the product. The longer side is cut
+	 * on tile boundaries. Race-free: the rectangles are disjoint.
 	 */
 	#pragma omp parallel num_threads(nthreads)
 	{
-		int    tid = 0;
-		size_t ic_step;
+		int    tid = 0, nt = 1;
+		size_t m0 = 0, m1 = M, n0 = 0, n1 = N;
 #ifdef _OPENMP
 		tid = omp_get_thread_num();
+		nt = omp_get_num_threads();
 #endif
-		/* Bands of rows small enough that every thread gets several. */
-		ic_step = MC;
-		while (ic_step > MR && (M + ic_step - 1) / ic_step < (size_t)nthreads * 2)
-			ic_step -= MR;
-		for (size_t jc = 0; jc < N; jc += NC) {
-			size_t nc = N - jc < NC ? N - jc : NC;
-			for (size_t pc = 0; pc < K; pc += KC) {
-				size_t kc = K - pc < KC ? K - pc : KC;
-				long   npanels = (long)((nc + NR - 1) / NR), nbands;
-				#pragma omp for schedule(static)
-				for (long p = 0; p < npanels; p++) {
-					size_t jr = (size_t)p * NR;
-					gemm_pack_b_panel(gemm_ws.bpack + jr * kc, transB, B, ldb, jc + jr,
-					    nc - jr < NR ? nc - jr : NR, pc, kc);
-				}
-				nbands = (long)((M + ic_step - 1) / ic_step);
-				#pragma omp for schedule(static)
-				for (long bnd = 0; bnd < nbands; bnd++) {
-					size_t ic = (size_t)bnd * ic_step;
-					size_t mc = M - ic < ic_step ? M - ic : ic_step;
-					gemm_pack_a(gemm_ws.apack[tid], transA, A, lda, ic, mc, pc, kc);
-					gemm_macro(gemm_ws.apack[tid], gemm_ws.bpack, mc, nc, kc,
-					    C + ic * ldc + jc, ldc);
-				}
-			}
+		if (M / MR >= N / NR) {
+			size_t tiles = (M + MR - 1) / MR;
+			m0 = tiles * (size_t)tid / (size_t)nt * MR;
+			m1 = tiles * (size_t)(tid + 1) / (size_t)nt * MR;
+			m1 = m1 < M ? m1 : M;
+		} else {
+			size_t tiles = (N + NR - 1) / NR;
+			n0 = tiles * (size_t)tid / (size_t)nt * NR;
+			n1 = tiles * (size_t)(tid + 1) / (size_t)nt * NR;
+			n1 = n1 < N ? n1 : N;
 		}
+		if (m0 < m1 && n0 < n1)
+			gemm_block(tid, transA, transB, m0, m1, n0, n1, K, A, lda, B, ldb, C, ldc);
 	}
 }
 

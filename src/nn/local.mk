@@ -4,7 +4,8 @@ libautodidact_a_SOURCES += \
 	src/nn/layers.c \
 	src/nn/gpt.c \
 	src/nn/train.c \
-	src/nn/ckpt.c
+	src/nn/ckpt.c \
+	src/nn/lm_nn.c
 noinst_HEADERS += src/nn/nn.h
 
 check_PROGRAMS += tests/check_nn
@@ -12,3 +13,4 @@ TESTS += tests/check_nn
 tests_check_nn_SOURCES = tests/check_nn.c $(TU_SOURCES)
 tests_check_nn_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_check_nn_LDADD = $(CHECK_LDADD)
+dist_man_MANS += man/autodidact-train-transformer.1

@@ -96,6 +96,8 @@ enum nn_kernel {
  * in force: asking for AVX2 on a CPU without it gives the portable one.
  */
 enum nn_kernel nn_kernel_select(enum nn_kernel k);
+/* The micro-kernel in force (selecting the default on first use). */
+enum nn_kernel nn_kernel_current(void);
 const char    *nn_kernel_name(void);
 
 /* ------------------------------------------------------------------------

@@ -1,0 +1,570 @@
+/*
+ * cmd_train_transformer.c — "autodidact train transformer": train a GPT-2
+ * style model on the causal next-token objective, with checkpoints, resume,
+ * validation, a progress bar and a metrics log.
+ *
+ * All checks that can fail (options, configuration, memory, data size) run
+ * before the first step. The loop then polls for SIGINT/SIGTERM between
+ * steps: a signal writes a checkpoint and the model and stops. A NaN or
+ * infinite loss stops without writing, so the last good checkpoint stays.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/hash.h"
+#include "base/io.h"
+#include "cli/cli.h"
+#include "data/data.h"
+#include "nn/nn.h"
+#include "text/bpe.h"
+
+static const char tt_help[] =
+"usage: autodidact train transformer (-t VOCAB | --bytes) -o MODEL [OPTIONS] FILE...\n"
+"       autodidact train transformer --resume CHECKPOINT -o MODEL [OPTIONS] FILE...\n"
+"\n"
+"Train a GPT-2 style transformer on the causal next-token objective over the\n"
+"token stream of FILE... (the newline is an ordinary token). A held-out part\n"
+"of the text is evaluated every --val-every steps.\n"
+"\n"
+"Tokens:\n"
+"  -t, --vocab VOCAB      a BPE vocabulary ('autodidact tokenize train'); it is\n"
+"                         embedded in the model file\n"
+"  --bytes                byte-level tokens (256 ids), no vocabulary\n"
+"Model:\n"
+"  --preset NAME          tiny, small (default) or base: see the man page\n"
+"  --layers N             blocks (overrides the preset)\n"
+"  --heads N              attention heads; must divide --dim\n"
+"  --dim N                width (channels)\n"
+"  --context N            context length in tokens\n"
+"Training:\n"
+"  --steps N              optimiser steps (default 1000); the cosine schedule\n"
+"                         ends here\n"
+"  --time-budget S        stop after S seconds of training; without --steps the\n"
+"                         schedule is fitted to the budget from the speed of the\n"
+"                         first steps\n"
+"  --batch N              sequences per batch (default 8)\n"
+"  --accum N              batches per optimiser step (default 1)\n"
+"  --lr X                 peak learning rate (default 0.001)\n"
+"  --min-lr X             final learning rate (default lr / 10)\n"
+"  --warmup N             linear warmup steps (default steps / 20, at most 200)\n"
+"  --weight-decay X       AdamW decoupled weight decay (default 0.1)\n"
+"  --clip X               clip the global gradient norm to X (default 1; 0: off)\n"
+"  --seed S               random seed for initialisation and batches (default 1)\n"
+"  --threads N            threads (default: all cores); results do not depend on it\n"
+"Held-out text:\n"
+"  --val-fraction F       hold out the last F of each file (default 0.05)\n"
+"  --val FILE             hold out FILE instead\n"
+"  --val-every N          evaluate every N steps (default 100; 0: at the end only)\n"
+"  --val-tokens N         evaluate at most N tokens (default 65536; 0: all)\n"
+"Files:\n"
+"  -o, --output MODEL     the model to write\n"
+"  --checkpoint FILE      checkpoint path (default MODEL.ckpt)\n"
+"  --checkpoint-every N   write a checkpoint every N steps (default 200; 0: only\n"
+"                         at the end and on a signal)\n"
+"  --resume FILE          continue the run saved in a checkpoint, bit-identically\n"
+"  --stop-at N            stop after step N as if interrupted (to train in sessions)\n"
+"  --log FILE             metrics log: CSV, or JSON Lines if FILE ends in .jsonl\n"
+"  -q, --quiet            no progress on stderr\n"
+"  -h, --help             show this help\n";
+
+enum {
+	O_BYTES = 256, O_PRESET, O_LAYERS, O_HEADS, O_DIM, O_CONTEXT, O_STEPS, O_BUDGET,
+	O_BATCH, O_ACCUM, O_LR, O_MINLR, O_WARMUP, O_WD, O_CLIP, O_SEED, O_THREADS,
+	O_VALFRAC, O_VAL, O_VALEVERY, O_VALTOK, O_CKPT, O_CKPTEVERY, O_RESUME, O_LOG, O_STOPAT,
+};
+
+struct tt_opts {
+	const char *vocab, *output, *preset, *val, *ckpt, *resume, *log;
+	int         bytes, quiet;
+	uint64_t    layers, heads, dim, context, steps, batch, accum, warmup, seed, threads;
+	uint64_t    val_every, val_tokens, ckpt_every, stop_at;
+	double      budget, lr, min_lr, wd, clip, val_frac;
+	int         given_model, given_train, given_steps, given_minlr, given_warmup;
+	int         given_valfrac;
+};
+
+static int
+tt_parse(int argc, char **argv, struct tt_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "vocab", required_argument, NULL, 't' },
+		{ "bytes", no_argument, NULL, O_BYTES },
+		{ "output", required_argument, NULL, 'o' },
+		{ "preset", required_argument, NULL, O_PRESET },
+		{ "layers", required_argument, NULL, O_LAYERS },
+		{ "heads", required_argument, NULL, O_HEADS },
+		{ "dim", required_argument, NULL, O_DIM },
+		{ "context", required_argument, NULL, O_CONTEXT },
+		{ "steps", required_argument, NULL, O_STEPS },
+		{ "time-budget", required_argument, NULL, O_BUDGET },
+		{ "batch", required_argument, NULL, O_BATCH },
+		{ "accum", required_argument, NULL, O_ACCUM },
+		{ "lr", required_argument, NULL, O_LR },
+		{ "min-lr", required_argument, NULL, O_MINLR },
+		{ "warmup", required_argument, NULL, O_WARMUP },
+		{ "weight-decay", required_argument, NULL, O_WD },
+		{ "clip", required_argument, NULL, O_CLIP },
+		{ "seed", required_argument, NULL, O_SEED },
+		{ "threads", required_argument, NULL, O_THREADS },
+		{ "val-fraction", required_argument, NULL, O_VALFRAC },
+		{ "val", required_argument, NULL, O_VAL },
+		{ "val-every", required_argument, NULL, O_VALEVERY },
+		{ "val-tokens", required_argument, NULL, O_VALTOK },
+		{ "checkpoint", required_argument, NULL, O_CKPT },
+		{ "checkpoint-every", required_argument, NULL, O_CKPTEVERY },
+		{ "resume", required_argument, NULL, O_RESUME },
+		{ "log", required_argument, NULL, O_LOG },
+		{ "stop-at", required_argument, NULL, O_STOPAT },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cmd = "train transformer";
+	int         c, rc = 0;
+
+	while ((c = cli_getopt(argc, argv, "t:o:qh", longopts, cmd)) != -1) {
+		switch (c) {
+		case 't': o->vocab = optarg; break;
+		case O_BYTES: o->bytes = 1; break;
+		case 'o': o->output = optarg; break;
+		case O_PRESET: o->preset = optarg; o->given_model = 1; break;
+		case O_LAYERS:
+			rc = cli_u64(cmd, "--layers", optarg, 1, 256, &o->layers);
+			o->given_model = 1;
+			break;
+		case O_HEADS:
+			rc = cli_u64(cmd, "--heads", optarg, 1, 1024, &o->heads);
+			o->given_model = 1;
+			break;
+		case O_DIM:
+			rc = cli_u64(cmd, "--dim", optarg, 1, 16384, &o->dim);
+			o->given_model = 1;
+			break;
+		case O_CONTEXT:
+			rc = cli_u64(cmd, "--context", optarg, 2, 65536, &o->context);
+			o->given_model = 1;
+			break;
+		case O_STEPS:
+			rc = cli_u64(cmd, "--steps", optarg, 1, UINT64_MAX / 4, &o->steps);
+			o->given_steps = 1;
+			break;
+		case O_BUDGET: rc = cli_double(cmd, "--time-budget", optarg, 1e-3, 1e9, &o->budget); break;
+		case O_BATCH:
+			rc = cli_u64(cmd, "--batch", optarg, 1, 1u << 20, &o->batch);
+			o->given_train = 1;
+			break;
+		case O_ACCUM:
+			rc = cli_u64(cmd, "--accum", optarg, 1, 1u << 20, &o->accum);
+			o->given_train = 1;
+			break;
+		case O_LR:
+			rc = cli_double(cmd, "--lr", optarg, 1e-12, 10, &o->lr);
+			o->given_train = 1;
+			break;
+		case O_MINLR:
+			rc = cli_double(cmd, "--min-lr", optarg, 0, 10, &o->min_lr);
+			o->given_train = o->given_minlr = 1;
+			break;
+		case O_WARMUP:
+			rc = cli_u64(cmd, "--warmup", optarg, 0, UINT64_MAX / 4, &o->warmup);
+			o->given_train = o->given_warmup = 1;
+			break;
+		case O_WD:
+			rc = cli_double(cmd, "--weight-decay", optarg, 0, 10, &o->wd);
+			o->given_train = 1;
+			break;
+		case O_CLIP:
+			rc = cli_double(cmd, "--clip", optarg, 0, 1e9, &o->clip);
+			o->given_train = 1;
+			break;
+		case O_SEED:
+			rc = cli_u64(cmd, "--seed", optarg, 0, UINT64_MAX, &o->seed);
+			o->given_train = 1;
+			break;
+		case O_THREADS: rc = cli_u64(cmd, "--threads", optarg, 1, 1024, &o->threads); break;
+		case O_VALFRAC:
+			rc = cli_double(cmd, "--val-fraction", optarg, 0, 0.9, &o->val_frac);
+			o->given_valfrac = 1;
+			break;
+		case O_VAL: o->val = optarg; break;
+		case O_VALEVERY: rc = cli_u64(cmd, "--val-every", optarg, 0, UINT64_MAX / 4, &o->val_every); break;
+		case O_VALTOK: rc = cli_u64(cmd, "--val-tokens", optarg, 0, UINT64_MAX / 4, &o->val_tokens); break;
+		case O_CKPT: o->ckpt = optarg; break;
+		case O_CKPTEVERY: rc = cli_u64(cmd, "--checkpoint-every", optarg, 0, UINT64_MAX / 4, &o->ckpt_every); break;
+		case O_RESUME: o->resume = optarg; break;
+		case O_LOG: o->log = optarg; break;
+		case O_STOPAT: rc = cli_u64(cmd, "--stop-at", optarg, 1, UINT64_MAX / 4, &o->stop_at); break;
+		case 'q': o->quiet = 1; break;
+		case 'h': return -1;
+		default: return CLI_EXIT_USAGE;
+		}
+		if (rc != 0)
+			return rc;
+	}
+	if (optind >= argc)
+		return cli_usage(cmd, "no training text: give one or more FILEs");
+	if (o->output == NULL)
+		return cli_usage(cmd, "no output: give -o MODEL");
+	if (o->resume != NULL) {
+		if (o->given_model || o->given_train || o->bytes)
+			return cli_usage(cmd, "--resume continues with the model, tokens and training "
+			    "options stored in the checkpoint: give only --steps, --time-budget, "
+			    "--threads, validation, file and log options with it");
+	} else {
+		if ((o->vocab == NULL) == (o->bytes == 0))
+			return cli_usage(cmd, "give either -t VOCAB or --bytes");
+	}
+	if (o->val != NULL && o->given_valfrac)
+		return cli_usage(cmd, "give --val FILE or --val-fraction, not both");
+	return 0;
+}
+
+/* The metrics log: one line per step, CSV or JSON Lines. */
+struct tt_log {
+	FILE *f;
+	int   jsonl;
+};
+
+static void
+tt_log_line(struct tt_log *lg, uint64_t step, double loss, double val, double lr, double norm,
+    double tps, double elapsed)
+{
+	if (lg->f == NULL)
+		return;
+	if (lg->jsonl) {
+		fprintf(lg->f, "{\"step\":%llu,\"loss\":%.6f,\"val_loss\":", (unsigned long long)step,
+		    loss);
+		if (isnan(val))
+			fputs("null", lg->f);
+		else
+			fprintf(lg->f, "%.6f", val);
+		fprintf(lg->f, ",\"lr\":%.6g,\"grad_norm\":%.6g,\"tokens_per_s\":%.1f,"
+		    "\"elapsed\":%.3f}\n", lr, norm, tps, elapsed);
+	} else {
+		fprintf(lg->f, "%llu,%.6f,", (unsigned long long)step, loss);
+		if (!isnan(val))
+			fprintf(lg->f, "%.6f", val);
+		fprintf(lg->f, ",%.6g,%.6g,%.1f,%.3f\n", lr, norm, tps, elapsed);
+	}
+	fflush(lg->f);
+}
+
+/* Physical memory in bytes, 0 when unknown. */
+static uint64_t
+tt_phys_bytes(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+	return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
+}
+
+int
+cmd_train_transformer(int argc, char **argv)
+{
+	struct tt_opts o = {
+		.preset = "small", .steps = 1000, .batch = 8, .accum = 1, .lr = 1e-3, .wd = 0.1,
+		.clip = 1.0, .seed = 1, .val_frac = 0.05, .val_every = 100, .val_tokens = 65536,
+		.ckpt_every = 200,
+	};
+	const char           *cmd = "train transformer";
+	struct ad_error       err = { 0 };
+	struct bpe           *bpe = NULL;
+	struct data_split     split = { 0 };
+	struct gpt           *g = NULL;
+	struct adamw         *opt = NULL;
+	struct nn_trainer    *tr = NULL;
+	struct nn_file        nf = { 0 };
+	struct nn_train_state st = { 0 };
+	struct ad_map         rmap = { 0 };
+	struct ad_progress   *prog = NULL;
+	struct tt_log         lg = { NULL, 0 };
+	struct cli_common     common = { 0 };
+	uint32_t             *train = NULL, *val = NULL;
+	size_t                ntrain = 0, nval = 0, cap = 0;
+	char                 *tokblob = NULL, *ckpt_path = NULL;
+	size_t                toklen = 0;
+	double                t0, last_val = NAN, tps_avg = 0;
+	int                   rc, status = CLI_EXIT_FAIL, fit_budget, mapped = 0;
+	uint64_t              start_step;
+
+	if ((rc = tt_parse(argc, argv, &o)) != 0)
+		return rc < 0 ? cli_help(tt_help) : rc;
+	common.quiet = o.quiet;
+	common.threads = (int)o.threads;
+	cli_apply_threads(&common);
+	if (o.ckpt == NULL) {
+		size_t n = strlen(o.output) + 6;
+		if ((ckpt_path = malloc(n)) == NULL)
+			return cli_failf("out of memory");
+		snprintf(ckpt_path, n, "%s.ckpt", o.output);
+		o.ckpt = ckpt_path;
+	}
+
+	/* 1. The model and its tokenizer: fresh, or from the checkpoint. */
+	if (o.resume != NULL) {
+		if ((rc = ad_map_file(o.resume, &rmap, &err)) != 0)
+			goto fail;
+		mapped = 1;
+		if ((rc = nn_load(rmap.data, rmap.size, o.resume, &nf, &g, &opt, &err)) != 0)
+			goto fail;
+		if (!nf.has_train) {
+			ad_fail(&err, AD_EINVAL, "%s: a finished model, not a checkpoint: resume from "
+			    "the .ckpt file written beside it", o.resume);
+			goto fail;
+		}
+		st = nf.train;
+		if (nf.tok_kind == NN_TOK_BPE &&
+		    (rc = bpe_parse(&bpe, nf.tok_blob, nf.tok_len, o.resume, &err)) != 0)
+			goto fail;
+		if (nf.tok_len > 0) {
+			if ((tokblob = ad_malloc(nf.tok_len)) == NULL) {
+				ad_fail(&err, AD_ENOMEM, "out of memory");
+				goto fail;
+			}
+			memcpy(tokblob, nf.tok_blob, nf.tok_len);
+			toklen = nf.tok_len;
+		}
+		if (o.given_steps) {
+			st.steps = o.steps;
+			opt->cfg.steps = o.steps;
+		}
+	} else {
+		struct gpt_config cfg = { 0 };
+		struct ad_rng     init;
+
+		if (gpt_preset(o.preset, &cfg) != 0)
+			return cli_usage(cmd, "--preset: '%s' is not a preset (%s)", o.preset,
+			    gpt_preset_list());
+		if (o.layers) cfg.L = (uint32_t)o.layers;
+		if (o.heads) cfg.NH = (uint32_t)o.heads;
+		if (o.dim) cfg.C = (uint32_t)o.dim;
+		if (o.context) cfg.T = (uint32_t)o.context;
+		if (o.vocab != NULL) {
+			if ((rc = bpe_load(&bpe, o.vocab, &err)) != 0 ||
+			    (rc = bpe_serialize(bpe, &tokblob, &toklen, &err)) != 0)
+				goto fail;
+			cfg.V = bpe_vocab_size(bpe);
+			nf.tok_kind = NN_TOK_BPE;
+			nf.tok_identity = bpe_identity(bpe);
+		} else {
+			cfg.V = 256;
+			nf.tok_kind = NN_TOK_BYTES;
+		}
+		cfg.Vin = cfg.V + 1;
+		if ((rc = gpt_config_check(&cfg, &err)) != 0) {
+			fprintf(stderr, "autodidact %s: %s (try 'autodidact %s --help')\n", cmd, err.msg,
+			    cmd);
+			status = CLI_EXIT_USAGE;
+			goto out;
+		}
+		if (!o.given_steps && o.budget > 0)
+			o.steps = UINT64_MAX / 8;   /* fitted to the budget after a few steps */
+		st.steps = o.steps;
+		st.seed = o.seed;
+		st.batch = (uint32_t)o.batch;
+		st.accum = (uint32_t)o.accum;
+		st.context = cfg.T;
+		st.warmup = o.given_warmup ? o.warmup : (o.steps / 20 < 200 ? o.steps / 20 : 200);
+		st.lr = o.lr;
+		st.min_lr = o.given_minlr ? o.min_lr : o.lr / 10;
+		st.beta1 = 0.9;
+		st.beta2 = 0.95;
+		st.eps = 1e-8;
+		st.weight_decay = o.wd;
+		st.clip = o.clip;
+		st.last_val = NAN;
+		strcpy(st.objective, nn_objective_causal.name);
+		ad_rng_seed(&st.rng, o.seed, 0x64617461);   /* the data stream: "data" */
+		/* Configuration and memory, before anything long runs. */
+		{
+			uint64_t need = gpt_train_bytes(&cfg, o.batch, cfg.T), have = tt_phys_bytes();
+			if (have > 0 && need > have / 10 * 9) {
+				fprintf(stderr, "autodidact %s: a batch of %llu x %u on this model needs "
+				    "%.1f GB, more than this machine's %.1f GB: lower --batch (use --accum "
+				    "to keep the tokens per step) or --context\n", cmd,
+				    (unsigned long long)o.batch, cfg.T, need / 1e9, have / 1e9);
+				status = CLI_EXIT_USAGE;
+				goto out;
+			}
+		}
+		if ((rc = gpt_new(&g, &cfg, &err)) != 0)
+			goto fail;
+		ad_rng_seed(&init, o.seed, 0x696e6974);   /* "init" */
+		gpt_init(g, &init);
+		{
+			struct adamw_config ac = { st.lr, st.min_lr, st.beta1, st.beta2, st.eps,
+			                           st.weight_decay, st.clip, st.warmup, st.steps };
+			if ((rc = adamw_new(&opt, &ac, g->nparams, &err)) != 0)
+				goto fail;
+		}
+	}
+	nf.cfg = g->cfg;
+	nf.tok_blob = tokblob;
+	nf.tok_len = toklen;
+	st.threads = (uint32_t)o.threads;
+
+	/* 2. The data: split by lines, tokenized. */
+	if ((rc = data_split_files(&split, (const char *const *)argv + optind,
+	    (size_t)(argc - optind), o.val != NULL ? 0 : o.val_frac, o.val, &err)) != 0)
+		goto fail;
+	if ((rc = data_tokenize(bpe, (int)o.threads, split.train, split.train_len, &train, &ntrain,
+	    &cap, &err)) != 0)
+		goto fail;
+	cap = 0;
+	if ((rc = data_tokenize(bpe, (int)o.threads, split.val, split.val_len, &val, &nval, &cap,
+	    &err)) != 0)
+		goto fail;
+	if (ntrain < g->cfg.T) {
+		fprintf(stderr, "autodidact %s: the training text is %zu tokens, shorter than the "
+		    "context of %u: give more text or a smaller --context\n", cmd, ntrain, g->cfg.T);
+		status = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if (o.resume != NULL) {
+		if (st.data_hash != ad_hash64(train, ntrain * sizeof *train, 0) ||
+		    st.data_tokens != ntrain) {
+			ad_fail(&err, AD_EMISMATCH, "%s: the training text differs from the one this "
+			    "checkpoint was trained on (%llu tokens then, %zu now): give the same "
+			    "FILEs and held-out options", o.resume,
+			    (unsigned long long)st.data_tokens, ntrain);
+			goto fail;
+		}
+	} else {
+		st.data_hash = ad_hash64(train, ntrain * sizeof *train, 0);
+		st.data_tokens = ntrain;
+	}
+	if (mapped)
+		ad_map_release(&rmap);
+	mapped = 0;
+
+	if ((rc = nn_trainer_new(&tr, g, opt, &nn_objective_causal, &st, train, ntrain, &err)) != 0)
+		goto fail;
+	if (!o.quiet)
+		fprintf(stderr, "autodidact: transformer: %u layers, %u heads, width %u, context %u, "
+		    "vocabulary %u: %llu parameters (%.2fM); %zu training tokens, %zu held out; "
+		    "kernel %s\n", g->cfg.L, g->cfg.NH, g->cfg.C, g->cfg.T, g->cfg.V,
+		    (unsigned long long)gpt_param_count(&g->cfg), gpt_param_count(&g->cfg) / 1e6,
+		    ntrain, nval, nn_kernel_name());
+	if (o.log != NULL) {
+		size_t n = strlen(o.log);
+		lg.jsonl = n > 6 && strcmp(o.log + n - 6, ".jsonl") == 0;
+		if ((lg.f = fopen(o.log, o.resume != NULL ? "a" : "w")) == NULL) {
+			ad_fail_errno(&err, errno, "%s: cannot write the metrics log", o.log);
+			goto fail;
+		}
+		if (!lg.jsonl && o.resume == NULL)
+			fputs("step,loss,val_loss,lr,grad_norm,tokens_per_s,elapsed\n", lg.f);
+	}
+
+	/* 3. The loop. */
+	fit_budget = o.budget > 0 && !o.given_steps && o.resume == NULL;
+	prog = cli_progress(&common, "train", fit_budget ? 0 : tr->st.steps, "steps");
+	start_step = tr->st.step;
+	last_val = tr->st.last_val;
+	ad_progress_update(prog, tr->st.step);
+	t0 = ad_now() - tr->st.elapsed;
+	while (tr->st.step < tr->st.steps) {
+		struct nn_step_stats s;
+		double               ts = ad_now(), dt, tps, elapsed;
+		int                  do_val;
+
+		if (ad_interrupted())
+			break;
+		if ((rc = nn_trainer_step(tr, &s, &err)) != 0) {
+			ad_progress_free(prog);
+			prog = NULL;
+			fprintf(stderr, "autodidact: %s; the last good checkpoint is %s\n", err.msg,
+			    o.ckpt);
+			goto out;
+		}
+		dt = ad_now() - ts;
+		elapsed = ad_now() - t0;
+		tps = tr->st.batch * (double)tr->st.context * tr->st.accum / dt;
+		tps_avg = tps_avg == 0 ? tps : 0.9 * tps_avg + 0.1 * tps;
+		tr->st.elapsed = elapsed;
+		/* With a time budget and no --steps, fit the schedule after 3 steps. */
+		if (fit_budget && tr->st.step == start_step + 3) {
+			uint64_t total = (uint64_t)(o.budget / (elapsed / 3.0));
+			if (total < tr->st.step + 1)
+				total = tr->st.step + 1;
+			tr->st.steps = opt->cfg.steps = total;
+			if (!o.given_warmup) {
+				tr->st.warmup = opt->cfg.warmup = total / 20 < 200 ? total / 20 : 200;
+			}
+			ad_progress_set_total(prog, total);
+		}
+		do_val = nval > 0 && ((o.val_every > 0 && tr->st.step % o.val_every == 0) ||
+		    tr->st.step == tr->st.steps);
+		if (do_val) {
+			double vn;
+			size_t vc;
+			if ((rc = nn_evaluate(g, val, nval, o.val_tokens, &vn, &vc, &err)) != 0)
+				goto fail;
+			last_val = tr->st.last_val = vc ? vn / (double)vc : NAN;
+		}
+		tt_log_line(&lg, tr->st.step, s.loss, do_val ? last_val : NAN, s.lr, s.grad_norm, tps,
+		    elapsed);
+		ad_progress_note(prog, "loss %.3f  val %.3f  %.0f tok/s", s.loss, last_val, tps_avg);
+		ad_progress_update(prog, tr->st.step);
+		if (o.ckpt_every > 0 && tr->st.step % o.ckpt_every == 0) {
+			nf.train = tr->st;
+			if ((rc = nn_save(o.ckpt, &nf, g, opt, &err)) != 0)
+				goto fail;
+		}
+		if (o.budget > 0 && elapsed >= o.budget)
+			break;
+		if (o.stop_at > 0 && tr->st.step >= o.stop_at)
+			break;
+	}
+	ad_progress_finish(prog);
+	prog = NULL;
+
+	/* 4. Save: the checkpoint (to continue) and the model (to use). */
+	nf.train = tr->st;
+	if ((rc = nn_save(o.ckpt, &nf, g, opt, &err)) != 0 ||
+	    (rc = nn_save(o.output, &nf, g, NULL, &err)) != 0)
+		goto fail;
+	if (nval > 0 && !isnan(last_val) && !o.quiet) {
+		double bpt = (double)split.val_len / (double)nval;
+		fprintf(stderr, "autodidact: step %llu: held-out loss %.4f nats/token, %.4f bits/byte\n",
+		    (unsigned long long)tr->st.step, last_val, last_val / log(2.0) / bpt);
+	}
+	if (ad_interrupted()) {
+		fprintf(stderr, "autodidact: interrupted at step %llu of %llu: checkpoint written to "
+		    "%s and the model to %s; continue with --resume %s\n",
+		    (unsigned long long)tr->st.step, (unsigned long long)tr->st.steps, o.ckpt,
+		    o.output, o.ckpt);
+		status = CLI_EXIT_FAIL;
+	} else {
+		if (tr->st.step < tr->st.steps && o.stop_at > 0 && tr->st.step >= o.stop_at &&
+		    !o.quiet)
+			fprintf(stderr, "autodidact: stopped at step %llu of %llu; continue with "
+			    "--resume %s\n", (unsigned long long)tr->st.step,
+			    (unsigned long long)tr->st.steps, o.ckpt);
+		status = CLI_EXIT_OK;
+	}
+	goto out;
+fail:
+	status = cli_fail(&err);
+out:
+	ad_progress_free(prog);
+	if (lg.f != NULL)
+		fclose(lg.f);
+	nn_trainer_free(tr);
+	adamw_free(opt);
+	gpt_free(g);
+	bpe_free(bpe);
+	data_split_free(&split);
+	if (mapped)
+		ad_map_release(&rmap);
+	ad_free(train);
+	ad_free(val);
+	ad_free(tokblob);
+	free(ckpt_path);
+	return status;
+}

@@ -1,0 +1,291 @@
+/*
+ * lm_nn.c — a trained transformer behind the shared model interface (lm.h).
+ *
+ * The model sees the text as one stream in which the newline is an ordinary
+ * token. A state is a key/value cache that starts with the BOS marker, so
+ * the first token of a document is predicted from BOS alone, exactly as in
+ * training (every training window starts with BOS). When the cache is full
+ * (BOS + T-1 tokens), the state slides: it keeps the last T/2 tokens, starts
+ * again from BOS and feeds them, so a push costs O(T) amortised.
+ *
+ * score runs the batched forward pass on up to T tokens (the caller,
+ * lm_score, cuts longer sequences into overlapping windows).
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/io.h"
+#include "lm/lm.h"
+#include "nn/nn.h"
+#include "text/bpe.h"
+
+struct nn_lm {
+	struct lm        base;
+	struct gpt      *g;
+	struct bpe      *bpe;   /* NULL for a byte-level model */
+	uint8_t          bytes[256];
+};
+
+struct lm_state {
+	struct gpt_kv *kv;
+	uint32_t      *hist;    /* (T) tokens in the cache after BOS */
+	size_t         n;
+};
+
+static void
+nnlm_free(struct lm *m)
+{
+	struct nn_lm *x = (struct nn_lm *)m;
+
+	gpt_free(x->g);
+	bpe_free(x->bpe);
+	ad_free(m->path);
+	ad_free(x);
+}
+
+static void
+nnlm_reset(const struct lm *m, struct lm_state *st)
+{
+	const struct nn_lm *x = (const struct nn_lm *)m;
+
+	gpt_kv_reset(st->kv);
+	gpt_kv_step(x->g, st->kv, GPT_BOS(&x->g->cfg));
+	st->n = 0;
+}
+
+static int
+nnlm_state_new(const struct lm *m, struct lm_state **out, struct ad_error *e)
+{
+	const struct nn_lm *x = (const struct nn_lm *)m;
+	struct lm_state    *st;
+	int                 rc;
+
+	if ((st = ad_calloc(1, sizeof *st)) == NULL ||
+	    (st->hist = ad_mallocarray(x->g->cfg.T, sizeof *st->hist)) == NULL) {
+		if (st != NULL)
+			ad_free(st);
+		return ad_fail(e, AD_ENOMEM, "out of memory for a model state");
+	}
+	if ((rc = gpt_kv_new(x->g, &st->kv, e)) != 0) {
+		ad_free(st->hist);
+		ad_free(st);
+		return rc;
+	}
+	nnlm_reset(m, st);
+	*out = st;
+	return 0;
+}
+
+static void
+nnlm_state_free(struct lm_state *st)
+{
+	gpt_kv_free(st->kv);
+	ad_free(st->hist);
+	ad_free(st);
+}
+
+/* ln softmax(logits)[id], in double. */
+static double
+log_prob(const float *logits, size_t V, uint32_t id)
+{
+	double mx = -INFINITY, s = 0;
+
+	for (size_t v = 0; v < V; v++)
+		mx = logits[v] > mx ? logits[v] : mx;
+	for (size_t v = 0; v < V; v++)
+		s += exp((double)logits[v] - mx);
+	return (double)logits[id] - mx - log(s);
+}
+
+static int
+nnlm_next(const struct lm *m, struct lm_state *st, float *logp, struct ad_error *e)
+{
+	size_t       V = m->V;
+	const float *l = st->kv->logits;
+	double       mx = -INFINITY, s = 0, lse;
+
+	(void)e;
+	for (size_t v = 0; v < V; v++)
+		mx = l[v] > mx ? l[v] : mx;
+	for (size_t v = 0; v < V; v++)
+		s += exp((double)l[v] - mx);
+	lse = mx + log(s);
+	for (size_t v = 0; v < V; v++)
+		logp[v] = (float)((double)l[v] - lse);
+	return 0;
+}
+
+static int
+nnlm_push(const struct lm *m, struct lm_state *st, uint32_t id, double *logp,
+    struct ad_error *e)
+{
+	const struct nn_lm *x = (const struct nn_lm *)m;
+	size_t              T = x->g->cfg.T;
+
+	if (id >= m->V)
+		return ad_fail(e, AD_EINVAL, "token id %u is outside the model's %u ids", id, m->V);
+	if (logp != NULL)
+		*logp = log_prob(st->kv->logits, m->V, id);
+	if (st->kv->pos >= T) {
+		/* Full: keep the last T/2 tokens after a fresh BOS. */
+		size_t keep = T / 2;
+		memmove(st->hist, st->hist + st->n - keep, keep * sizeof *st->hist);
+		gpt_kv_reset(st->kv);
+		gpt_kv_step(x->g, st->kv, GPT_BOS(&x->g->cfg));
+		for (size_t i = 0; i < keep; i++)
+			gpt_kv_step(x->g, st->kv, st->hist[i]);
+		st->n = keep;
+	}
+	gpt_kv_step(x->g, st->kv, id);
+	st->hist[st->n++] = id;
+	return 0;
+}
+
+static int
+nnlm_score(const struct lm *m, const uint32_t *ids, size_t n, double *logp, struct ad_error *e)
+{
+	const struct nn_lm *x = (const struct nn_lm *)m;
+	struct gpt          view;
+	uint32_t           *in;
+	int                 rc;
+
+	if (n == 0)
+		return 0;
+	if (n > x->g->cfg.T)
+		return ad_fail(e, AD_EINVAL, "%zu tokens scored at once; the context is %u", n,
+		    x->g->cfg.T);
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] >= m->V)
+			return ad_fail(e, AD_EINVAL, "token id %u at %zu is outside the model's %u ids",
+			    ids[i], i, m->V);
+	/* A private view of the shared parameters with its own activations, so
+	 * that threads may score with one model at once. */
+	view = *x->g;
+	view.act_mem = view.grad_mem = view.gact_mem = NULL;
+	if ((in = ad_mallocarray(n, sizeof *in)) == NULL)
+		return ad_fail(e, AD_ENOMEM, "out of memory scoring %zu tokens", n);
+	if ((rc = gpt_alloc(&view, 1, n, 0, e)) != 0) {
+		ad_free(in);
+		return rc;
+	}
+	in[0] = GPT_BOS(&view.cfg);
+	memcpy(in + 1, ids, (n - 1) * sizeof *in);
+	gpt_forward(&view, in, ids, NULL, 1, n);
+	for (size_t i = 0; i < n; i++)
+		logp[i] = -(double)view.acts.losses[i];
+	ad_free(view.act_mem);
+	ad_free(in);
+	return 0;
+}
+
+static int
+nnlm_encode(const struct lm *m, const uint8_t *text, size_t len, uint32_t **ids, size_t *n,
+    size_t *cap, struct ad_error *e)
+{
+	const struct nn_lm *x = (const struct nn_lm *)m;
+	struct bpe_encoder *enc;
+	int                 rc;
+
+	if (x->bpe == NULL) {
+		if (*n + len > *cap) {
+			uint32_t *p = ad_reallocarray(*ids, *n + len + 1, sizeof *p);
+			if (p == NULL)
+				return ad_fail(e, AD_ENOMEM, "out of memory encoding %zu bytes", len);
+			*ids = p;
+			*cap = *n + len + 1;
+		}
+		for (size_t i = 0; i < len; i++)
+			(*ids)[(*n)++] = text[i];
+		return 0;
+	}
+	if ((rc = bpe_encoder_new(x->bpe, &enc, e)) != 0)
+		return rc;
+	rc = bpe_encode(enc, text, len, ids, n, cap, e);
+	bpe_encoder_free(enc);
+	return rc;
+}
+
+static void
+nnlm_token_text(const struct lm *m, uint32_t id, const uint8_t **bytes, size_t *len)
+{
+	const struct nn_lm *x = (const struct nn_lm *)m;
+
+	if (x->bpe != NULL) {
+		*bytes = bpe_token_bytes(x->bpe, id, len);
+		return;
+	}
+	*bytes = id < 256 ? &x->bytes[id] : NULL;
+	*len = id < 256;
+}
+
+static int
+nnlm_embed(const struct lm *m, uint32_t id, float *out, struct ad_error *e)
+{
+	const struct nn_lm *x = (const struct nn_lm *)m;
+	size_t              C = x->g->cfg.C;
+
+	if (id >= m->V)
+		return ad_fail(e, AD_EINVAL, "token id %u is outside the model's %u ids", id, m->V);
+	memcpy(out, x->g->params.wte + (size_t)id * C, C * sizeof *out);
+	return 0;
+}
+
+static const struct lm_vtab nnlm_vtab = {
+	nnlm_free, nnlm_state_new, nnlm_state_free, nnlm_reset, nnlm_next, nnlm_push,
+	nnlm_score, nnlm_encode, nnlm_token_text, nnlm_embed,
+};
+
+int
+nn_lm_open(struct lm **out, const char *path, struct ad_map *map, struct ad_error *e)
+{
+	struct nn_lm  *x;
+	struct nn_file f;
+	int            rc;
+
+	if ((x = ad_calloc(1, sizeof *x)) == NULL || (x->base.path = ad_strdup(path)) == NULL) {
+		ad_free(x);
+		return ad_fail(e, AD_ENOMEM, "out of memory opening %s", path);
+	}
+	if ((rc = nn_load(map->data, map->size, path, &f, &x->g, NULL, e)) != 0)
+		goto fail;
+	if (f.tok_kind == NN_TOK_BPE) {
+		if ((rc = bpe_parse(&x->bpe, f.tok_blob, f.tok_len, path, e)) != 0)
+			goto fail;
+		if (bpe_identity(x->bpe) != f.tok_identity || bpe_vocab_size(x->bpe) != f.cfg.V) {
+			rc = ad_fail(e, AD_EMISMATCH, "%s: the embedded vocabulary does not match the "
+			    "identity the model was trained with: the file is damaged", path);
+			goto fail;
+		}
+	} else if (f.cfg.V != 256) {
+		rc = ad_fail(e, AD_EFORMAT, "%s: a byte-level model with %u ids", path, f.cfg.V);
+		goto fail;
+	}
+	for (int i = 0; i < 256; i++)
+		x->bytes[i] = (uint8_t)i;
+	x->base.vt = &nnlm_vtab;
+	x->base.kind = "transformer";
+	x->base.V = f.cfg.V;
+	x->base.context = f.cfg.T;
+	x->base.bos = x->base.eos = x->base.unk = LM_NONE;
+	x->base.line_model = 0;
+	x->base.word_sep = 0;
+	x->base.params = gpt_param_count(&f.cfg);
+	x->base.embed_dim = f.cfg.C;
+	x->base.tok = x->bpe;
+	snprintf(x->base.description, sizeof x->base.description,
+	    "transformer, %u layers, %u heads, width %u, context %u, %.2fM parameters, %s",
+	    f.cfg.L, f.cfg.NH, f.cfg.C, f.cfg.T, (double)x->base.params / 1e6,
+	    x->bpe != NULL ? "BPE vocabulary" : "bytes");
+	ad_map_release(map);
+	*out = &x->base;
+	return 0;
+fail:
+	gpt_free(x->g);
+	bpe_free(x->bpe);
+	ad_free(x->base.path);
+	ad_free(x);
+	return rc;
+}

@@ -1,0 +1,118 @@
+/*
+ * check_data.c — the train/held-out split and byte tokenization, against
+ * splits worked out by hand.
+ */
+#include "config.h"
+
+#include "data/data.h"
+#include "testutil.h"
+
+static void
+expect(const struct data_split *s, const char *train, const char *val)
+{
+	ck_assert_uint_eq(s->train_len, strlen(train));
+	ck_assert_int_eq(memcmp(s->train, train, s->train_len), 0);
+	ck_assert_uint_eq(s->val_len, strlen(val));
+	if (s->val_len)
+		ck_assert_int_eq(memcmp(s->val, val, s->val_len), 0);
+}
+
+START_TEST(test_split_fraction)
+{
+	struct data_split s;
+	struct ad_error   e = { 0 };
+	const char       *t = "aa\nbb\ncc\ndd\n";   /* 12 bytes */
+
+	/* Half: 6 bytes held out, from byte 6, a line start. */
+	ck_assert_int_eq(data_split_text(&s, (const uint8_t *)t, 12, 0.5, &e), 0);
+	expect(&s, "aa\nbb\n", "cc\ndd\n");
+	ck_assert_uint_eq(s.train_lines, 2);
+	ck_assert_uint_eq(s.val_lines, 2);
+	data_split_free(&s);
+	/* 0.3: 4 bytes held out from byte 8, inside "cc\n": back to its start. */
+	ck_assert_int_eq(data_split_text(&s, (const uint8_t *)t, 12, 0.3, &e), 0);
+	expect(&s, "aa\nbb\n", "cc\ndd\n");
+	data_split_free(&s);
+	/* 0.1: 1 byte from byte 11, the newline of "dd\n": the last line. */
+	ck_assert_int_eq(data_split_text(&s, (const uint8_t *)t, 12, 0.1, &e), 0);
+	expect(&s, "aa\nbb\ncc\n", "dd\n");
+	data_split_free(&s);
+	/* None held out; a missing final newline is added. */
+	ck_assert_int_eq(data_split_text(&s, (const uint8_t *)"x\ny", 3, 0, &e), 0);
+	expect(&s, "x\ny\n", "");
+	data_split_free(&s);
+}
+END_TEST
+
+START_TEST(test_split_errors)
+{
+	struct data_split s;
+	struct ad_error   e = { 0 };
+
+	/* One line cannot be split: everything would be held out. */
+	ck_assert_int_eq(data_split_text(&s, (const uint8_t *)"one line\n", 9, 0.5, &e), AD_EDATA);
+	ck_assert_ptr_nonnull(strstr(e.msg, "--val-fraction"));
+	ck_assert_int_eq(data_split_text(&s, (const uint8_t *)"a\n", 2, 1.0, &e), AD_EINVAL);
+}
+END_TEST
+
+START_TEST(test_split_files)
+{
+	struct data_split s;
+	struct ad_error   e = { 0 };
+	char             *dir = tu_tmpdir(), a[4200], b[4200], v[4200];
+	const char       *paths[2] = { a, b };
+
+	snprintf(a, sizeof a, "%s/a", dir);
+	snprintf(b, sizeof b, "%s/b", dir);
+	snprintf(v, sizeof v, "%s/v", dir);
+	tu_spit(a, "1\n2\n3\n4", 7);
+	tu_spit(b, "5\n6\n", 4);
+	tu_spit(v, "held\n", 5);
+	/* Each file keeps its head and gives its tail: a holds out 4 of its 7
+	 * bytes, from byte 3, inside "2\n", so from byte 2; b holds out "6\n". */
+	ck_assert_int_eq(data_split_files(&s, paths, 2, 0.5, NULL, &e), 0);
+	expect(&s, "1\n5\n", "2\n3\n4\n6\n");
+	data_split_free(&s);
+	/* A held-out file: everything else trains. */
+	ck_assert_int_eq(data_split_files(&s, paths, 2, 0, v, &e), 0);
+	expect(&s, "1\n2\n3\n4\n5\n6\n", "held\n");
+	data_split_free(&s);
+	ck_assert_int_ne(data_split_files(&s, paths, 2, 0, "/nonexistent/v", &e), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "/nonexistent/v"));
+	unlink(a); unlink(b); unlink(v);
+	rmdir(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_tokenize_bytes)
+{
+	uint32_t       *ids = NULL;
+	size_t          n = 0, cap = 0;
+	struct ad_error e = { 0 };
+
+	ck_assert_int_eq(data_tokenize(NULL, 1, (const uint8_t *)"A\xff\n", 3, &ids, &n, &cap, &e), 0);
+	ck_assert_int_eq(data_tokenize(NULL, 1, (const uint8_t *)"b", 1, &ids, &n, &cap, &e), 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(ids[0], 65);
+	ck_assert_uint_eq(ids[1], 255);
+	ck_assert_uint_eq(ids[2], 10);
+	ck_assert_uint_eq(ids[3], 98);
+	ad_free(ids);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("data");
+	TCase *t = tcase_create("split");
+
+	tcase_add_test(t, test_split_fraction);
+	tcase_add_test(t, test_split_errors);
+	tcase_add_test(t, test_split_files);
+	tcase_add_test(t, test_tokenize_bytes);
+	suite_add_tcase(s, t);
+	return tu_run(s);
+}
