@@ -51,6 +51,7 @@ struct sample_out {
 	const char *stop;
 	size_t  stoplen;
 	int     stopped;
+	int     oom;            /* the text could not be kept */
 };
 
 static int
@@ -134,55 +135,18 @@ sample_unescape(const char *s)
 	return d;
 }
 
-struct sample_tok {
-	uint32_t id;
-	double   logp;
-};
-
-/*
- * Push the prompt into st: a line model takes it line by line (each newline
- * ends a sentence); a stream model takes it as one text. Returns the number
- * of prompt tokens in *count.
- */
+/* lm_generate's emit: collect, look for the stop string, write what is safe. */
 static int
-sample_prompt(const struct lm *m, struct lm_state *st, const char *prompt, size_t *count,
-    struct ad_error *e)
+sample_emit(void *ctx, const uint8_t *b, size_t n)
 {
-	uint32_t *ids = NULL;
-	size_t    n = 0, cap = 0, plen = strlen(prompt);
-	int       rc = 0;
+	struct sample_out *o = ctx;
 
-	*count = 0;
-	lm_state_reset(m, st);
-	if (!m->line_model) {
-		if (plen == 0)
-			prompt = "\n", plen = 1;
-		if ((rc = lm_encode(m, (const uint8_t *)prompt, plen, &ids, &n, &cap, e)) != 0)
-			goto out;
-		for (size_t i = 0; i < n && rc == 0; i++)
-			rc = lm_push(m, st, ids[i], NULL, e);
-		*count = n;
-		goto out;
+	if (out_append(o, b, n) != 0) {
+		o->oom = 1;
+		return 1;
 	}
-	for (size_t pos = 0; pos < plen;) {
-		const char *nl = memchr(prompt + pos, '\n', plen - pos);
-		size_t      end = nl ? (size_t)(nl - prompt) : plen;
-		n = 0;
-		if ((rc = lm_encode(m, (const uint8_t *)prompt + pos, end - pos, &ids, &n, &cap, e)) != 0)
-			goto out;
-		for (size_t i = 0; i < n && rc == 0; i++)
-			rc = lm_push(m, st, ids[i], NULL, e);
-		*count += n;
-		if (nl != NULL) {
-			lm_state_reset(m, st);   /* the newline ended that sentence */
-			pos = end + 1;
-		} else {
-			pos = end;
-		}
-	}
-out:
-	ad_free(ids);
-	return rc;
+	out_flush(o, 0);
+	return o->stopped;
 }
 
 int
@@ -207,16 +171,13 @@ cmd_sample(int argc, char **argv)
 	struct ad_error     err = { 0 };
 	struct ad_rng       rng;
 	struct ad_json      j;
-	struct lm          *m = NULL;
-	struct lm_state    *st = NULL;
-	struct lm_sampler  *sampler = NULL;
-	struct sample_out   out = { 0 };
-	struct sample_tok  *toks = NULL;
-	float              *logp = NULL;
-	char               *prompt = NULL, *stop = NULL;
-	uint64_t            ntok = 50, seed = 1, count = 1, v;
-	size_t              nprompt;
-	int                 c, rc = 0;
+	struct lm            *m = NULL;
+	struct lm_generator  *gen = NULL;
+	struct sample_out     out = { 0 };
+	struct lm_gen_token  *toks = NULL;
+	char                 *prompt = NULL, *stop = NULL;
+	uint64_t              ntok = 50, seed = 1, count = 1, v;
+	int                   c, rc = 0;
 
 	while ((c = cli_getopt(argc, argv, "p:n:k:P:s:c:h", longopts, "sample")) != -1) {
 		switch (c) {
@@ -303,11 +264,9 @@ cmd_sample(int argc, char **argv)
 			goto fail;
 		}
 	}
-	if (lm_open(&m, argv[optind], &err) != 0 || lm_state_new(m, &st, &err) != 0 ||
-	    lm_sampler_new(&sampler, m->V, &err) != 0)
+	if (lm_open(&m, argv[optind], &err) != 0 || lm_generator_new(&gen, m, &err) != 0)
 		goto fail;
-	if ((logp = malloc(m->V * sizeof *logp)) == NULL ||
-	    (toks = malloc(ntok * sizeof *toks)) == NULL) {
+	if ((toks = malloc(ntok * sizeof *toks)) == NULL) {
 		ad_fail(&err, AD_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -338,55 +297,14 @@ cmd_sample(int argc, char **argv)
 	for (uint64_t s = 0; s < count; s++) {
 		size_t ngen = 0;
 
-		if (sample_prompt(m, st, prompt, &nprompt, &err) != 0)
-			goto fail;
-		if (*prompt != '\0' && nprompt == 0) {
-			ad_fail(&err, AD_EINVAL, "the prompt encodes to no tokens for this model; "
-			    "give a prompt with words the model knows, or none");
-			goto fail;
-		}
 		out.len = out.emitted = 0;
 		out.stopped = 0;
-		for (; ngen < ntok && !out.stopped; ngen++) {
-			const uint8_t *b;
-			size_t         blen;
-			uint32_t       id;
-			double         lp;
-
-			if (ad_interrupted()) {
-				ad_fail(&err, AD_EINTR, "interrupted");
-				goto fail;
-			}
-			if (lm_next(m, st, logp, &err) != 0)
-				goto fail;
-			/* Markers that have no text are never drawn. */
-			if (m->bos != LM_NONE)
-				logp[m->bos] = -INFINITY;
-			if (m->unk != LM_NONE)
-				logp[m->unk] = -INFINITY;
-			id = lm_sample_draw(sampler, &cfg, logp, &rng, NULL);
-			lp = logp[id];
-			if (lm_push(m, st, id, NULL, &err) != 0)
-				goto fail;
-			toks[ngen].id = id;
-			toks[ngen].logp = lp;
-			if (m->line_model && id == m->eos) {
-				lm_state_reset(m, st);
-				if (out_append(&out, (const uint8_t *)"\n", 1) != 0)
-					goto oom;
-			} else {
-				lm_token_text(m, id, &b, &blen);
-				if (m->word_sep && out.len > 0 && out.buf[out.len - 1] != '\n' &&
-				    out_append(&out, (const uint8_t *)" ", 1) != 0)
-					goto oom;
-				if (m->word_sep && out.len == 0 && *prompt != '\0' &&
-				    prompt[strlen(prompt) - 1] != '\n' &&
-				    out_append(&out, (const uint8_t *)" ", 1) != 0)
-					goto oom;
-				if (out_append(&out, b, blen) != 0)
-					goto oom;
-			}
-			out_flush(&out, 0);
+		if (lm_generate(gen, &cfg, &rng, prompt, ntok, sample_emit, &out, toks, &ngen,
+		    &err) != 0)
+			goto fail;
+		if (out.oom) {
+			ad_fail(&err, AD_ENOMEM, "out of memory for the generated text");
+			goto fail;
 		}
 		out_flush(&out, 1);
 		if (common.json) {
@@ -426,18 +344,13 @@ cmd_sample(int argc, char **argv)
 	}
 	rc = fflush(stdout) == 0 ? CLI_EXIT_OK : cli_failf("cannot write the samples");
 	goto done;
-oom:
-	ad_fail(&err, AD_ENOMEM, "out of memory");
 fail:
 	if (out.stream && out.len > out.emitted)
 		out_flush(&out, 1);
 	rc = cli_fail(&err);
 done:
-	lm_sampler_free(sampler);
-	if (m != NULL)
-		lm_state_free(m, st);
+	lm_generator_free(gen);
 	lm_free(m);
-	free(logp);
 	free(toks);
 	free(out.buf);
 	free(prompt);

@@ -202,6 +202,32 @@ void lm_sample_distribution(struct lm_sampler *s, const struct lm_sampling *cfg,
                             const float *logp, double *probs);
 
 /*
+ * Generation: continue prompt (NUL-terminated) with up to max_tokens drawn
+ * tokens. A line model takes the prompt line by line (each newline ends a
+ * sentence; the last line stays open) and, when it draws </s>, emits "\n"
+ * and starts a new sentence; a stream model takes the prompt as one text
+ * (an empty prompt is "\n"). <s> and <unk> are never drawn. Each token's
+ * text goes to emit as soon as it is drawn (words of a word model are
+ * preceded by a space where needed); emit returns nonzero to stop. Tokens
+ * and the model's ln p of each (before temperature) go to toks when not
+ * NULL (max_tokens entries). Fails with AD_EINVAL when a non-empty prompt
+ * encodes to no tokens.
+ */
+struct lm_gen_token {
+	uint32_t id;
+	double   logp;
+};
+
+typedef int (*lm_emit_fn)(void *ctx, const uint8_t *bytes, size_t len);
+
+struct lm_generator;
+int  lm_generator_new(struct lm_generator **out, const struct lm *m, struct ad_error *e);
+void lm_generator_free(struct lm_generator *g);
+int  lm_generate(struct lm_generator *g, const struct lm_sampling *cfg, struct ad_rng *rng,
+                 const char *prompt, size_t max_tokens, lm_emit_fn emit, void *ctx,
+                 struct lm_gen_token *toks, size_t *ntoks, struct ad_error *e);
+
+/*
  * Model-file openers, one per family, registered in lm.c. Each receives the
  * file already mapped (it may keep the mapping: ownership passes on success).
  */

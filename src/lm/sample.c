@@ -13,6 +13,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/rng.h"
 #include "lm/lm.h"
@@ -171,4 +172,151 @@ lm_sample_distribution(struct lm_sampler *s, const struct lm_sampling *cfg, cons
 		probs[i] = 0;
 	for (uint32_t i = 0; i < kept; i++)
 		probs[s->idx[i]] = s->p[s->idx[i]] / total;
+}
+
+/* ---- generation ------------------------------------------------------------ */
+
+struct lm_generator {
+	const struct lm   *m;
+	struct lm_state   *st;
+	struct lm_sampler *sampler;
+	float             *logp;   /* (V) */
+	uint32_t          *ids;    /* prompt ids, grown by lm_encode */
+	size_t             cap;
+};
+
+int
+lm_generator_new(struct lm_generator **out, const struct lm *m, struct ad_error *e)
+{
+	struct lm_generator *g = ad_calloc(1, sizeof *g);
+	int                  rc;
+
+	if (g == NULL)
+		return ad_fail(e, AD_ENOMEM, "out of memory");
+	g->m = m;
+	if ((rc = lm_state_new(m, &g->st, e)) != 0 ||
+	    (rc = lm_sampler_new(&g->sampler, m->V, e)) != 0) {
+		lm_generator_free(g);
+		return rc;
+	}
+	if ((g->logp = ad_mallocarray(m->V, sizeof *g->logp)) == NULL) {
+		lm_generator_free(g);
+		return ad_fail(e, AD_ENOMEM, "out of memory for %u log-probabilities", m->V);
+	}
+	*out = g;
+	return 0;
+}
+
+void
+lm_generator_free(struct lm_generator *g)
+{
+	if (g == NULL)
+		return;
+	lm_state_free(g->m, g->st);
+	lm_sampler_free(g->sampler);
+	ad_free(g->logp);
+	ad_free(g->ids);
+	ad_free(g);
+}
+
+/* Push the prompt; *count receives the number of prompt tokens. */
+static int
+gen_prompt(struct lm_generator *g, const char *prompt, size_t *count, struct ad_error *e)
+{
+	const struct lm *m = g->m;
+	size_t           plen = strlen(prompt), n;
+	int              rc = 0;
+
+	*count = 0;
+	lm_state_reset(m, g->st);
+	if (!m->line_model) {
+		if (plen == 0) {
+			prompt = "\n";
+			plen = 1;
+		}
+		n = 0;
+		if ((rc = lm_encode(m, (const uint8_t *)prompt, plen, &g->ids, &n, &g->cap, e)) != 0)
+			return rc;
+		for (size_t i = 0; i < n && rc == 0; i++)
+			rc = lm_push(m, g->st, g->ids[i], NULL, e);
+		*count = n;
+		return rc;
+	}
+	for (size_t pos = 0; pos < plen && rc == 0;) {
+		const char *nl = memchr(prompt + pos, '\n', plen - pos);
+		size_t      end = nl ? (size_t)(nl - prompt) : plen;
+
+		n = 0;
+		if ((rc = lm_encode(m, (const uint8_t *)prompt + pos, end - pos, &g->ids, &n,
+		    &g->cap, e)) != 0)
+			return rc;
+		for (size_t i = 0; i < n && rc == 0; i++)
+			rc = lm_push(m, g->st, g->ids[i], NULL, e);
+		*count += n;
+		if (nl != NULL)
+			lm_state_reset(m, g->st);   /* the newline ended that sentence */
+		pos = nl != NULL ? end + 1 : end;
+	}
+	return rc;
+}
+
+int
+lm_generate(struct lm_generator *g, const struct lm_sampling *cfg, struct ad_rng *rng,
+    const char *prompt, size_t max_tokens, lm_emit_fn emit, void *ctx,
+    struct lm_gen_token *toks, size_t *ntoks, struct ad_error *e)
+{
+	const struct lm *m = g->m;
+	size_t           nprompt, plen = strlen(prompt), made = 0;
+	/* Whether the next word needs a space before it (word models). */
+	int              need_space = m->word_sep && plen > 0 && prompt[plen - 1] != '\n';
+	int              rc;
+
+	if (ntoks != NULL)
+		*ntoks = 0;
+	if ((rc = gen_prompt(g, prompt, &nprompt, e)) != 0)
+		return rc;
+	if (plen > 0 && nprompt == 0)
+		return ad_fail(e, AD_EINVAL, "the prompt encodes to no tokens for this model; "
+		    "give a prompt with words the model knows, or none");
+	for (; made < max_tokens; made++) {
+		const uint8_t *b;
+		size_t         blen;
+		uint32_t       id;
+		double         lp;
+		int            stop;
+
+		if (ad_interrupted())
+			return ad_fail(e, AD_EINTR, "interrupted");
+		if ((rc = lm_next(m, g->st, g->logp, e)) != 0)
+			return rc;
+		if (m->bos != LM_NONE)
+			g->logp[m->bos] = -INFINITY;
+		if (m->unk != LM_NONE)
+			g->logp[m->unk] = -INFINITY;
+		id = lm_sample_draw(g->sampler, cfg, g->logp, rng, NULL);
+		lp = g->logp[id];
+		if ((rc = lm_push(m, g->st, id, NULL, e)) != 0)
+			return rc;
+		if (toks != NULL) {
+			toks[made].id = id;
+			toks[made].logp = lp;
+			*ntoks = made + 1;
+		}
+		if (m->line_model && id == m->eos) {
+			lm_state_reset(m, g->st);
+			need_space = 0;
+			stop = emit(ctx, (const uint8_t *)"\n", 1);
+		} else {
+			lm_token_text(m, id, &b, &blen);
+			stop = need_space ? emit(ctx, (const uint8_t *)" ", 1) : 0;
+			if (!stop)
+				stop = emit(ctx, b, blen);
+			need_space = m->word_sep;
+		}
+		if (stop) {
+			made++;
+			break;
+		}
+	}
+	return 0;
 }
