@@ -393,6 +393,7 @@ START_TEST(test_roundtrip_random)
 	    "\xcc\x81", "\xf4\x90\x80\x80", "\xe0\x80\x80", "aaaa", "\r\n" };
 
 	ad_rng_seed(&r, 42, 3);
+	memset(buf, 0, sizeof buf);
 	for (int t = 0; t < 3000; t++) {
 		size_t len = 0, want = ad_rng_below(&r, 400);
 		int    mode = (int)ad_rng_below(&r, 3);
