@@ -896,12 +896,166 @@ START_TEST(test_grad_norm)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------------------
+ * PyTorch as the oracle of the whole model (tests/torch_ref.py)
+ * ------------------------------------------------------------------------ */
+
+struct tref {
+	char    *buf;
+	size_t   len;
+};
+
+/* The values of record name: count and a pointer (f32, f64 or u32). */
+static const void *
+tref_get(const struct tref *r, const char *name, uint32_t type, uint64_t *count)
+{
+	size_t at = 8;
+
+	while (at + 16 <= r->len) {
+		uint32_t nl, ty;
+		uint64_t n;
+		size_t   w;
+		memcpy(&nl, r->buf + at, 4);
+		memcpy(&ty, r->buf + at + 4 + nl, 4);
+		memcpy(&n, r->buf + at + 8 + nl, 8);
+		w = ty == 1 ? 8 : 4;
+		if (nl == strlen(name) && memcmp(r->buf + at + 4, name, nl) == 0) {
+			ck_assert_uint_eq(ty, type);
+			*count = n;
+			return r->buf + at + 16 + nl;
+		}
+		at += 16 + nl + n * w;
+	}
+	ck_abort_msg("torch reference: no record '%s'", name);
+	return NULL;
+}
+
+static double
+tref_f64(const struct tref *r, const char *name, size_t i)
+{
+	uint64_t n;
+	double   v;
+	const char *p = tref_get(r, name, 1, &n);
+	ck_assert_uint_lt(i, n);
+	memcpy(&v, p + i * 8, 8);
+	return v;
+}
+
+/* max |ours - torch| / max |torch| over one tensor. */
+static double
+tref_relerr(const struct tref *r, const char *name, const float *ours, size_t n)
+{
+	uint64_t cnt;
+	const char *p = tref_get(r, name, 1, &cnt);
+	double  *ref = dalloc(n), e;
+
+	ck_assert_uint_eq(cnt, n);
+	memcpy(ref, p, n * 8);
+	e = maxrel(ours, ref, n, 1e-30);
+	free(ref);
+	return e;
+}
+
+START_TEST(test_torch_reference)
+{
+	const char      *env = getenv("AD_TORCH_REF");
+	char            *path = env && *env ? strdup(env) : tu_fixture("nn/torch_ref.bin");
+	struct tref      r;
+	uint64_t         n;
+	const uint32_t  *cfgv, *u;
+	struct gpt_config cfg;
+	struct gpt      *g;
+	struct adamw    *a;
+	struct ad_error  e = { 0 };
+	size_t           sizes[GPT_NTENSORS], B, Tb, off = 0, steps, counted = 0;
+	uint32_t        *in, *tg;
+	uint8_t         *mk;
+	double           loss, worst = 0;
+	float           *p0;
+
+	r.buf = tu_slurp(path, &r.len);
+	ck_assert_msg(r.buf != NULL, "%s: missing (written by tests/torch_ref.py)", path);
+	ck_assert_int_eq(memcmp(r.buf, "ADTORCH1", 8), 0);
+	cfgv = tref_get(&r, "config", 2, &n);
+	cfg = (struct gpt_config){ cfgv[0], cfgv[1], cfgv[2], cfgv[3], cfgv[4], cfgv[4] + 1 };
+	B = cfgv[5];
+	Tb = cfgv[6];
+	steps = cfgv[7];
+	ck_assert_int_eq(gpt_new(&g, &cfg, &e), 0);
+	ck_assert_int_eq(gpt_alloc(g, B, Tb, 1, &e), 0);
+	gpt_tensor_sizes(&cfg, sizes);
+	for (int i = 0; i < GPT_NTENSORS; i++) {
+		const float *w = tref_get(&r, gpt_tensor_name(i), 0, &n);
+		ck_assert_uint_eq(n, sizes[i]);
+		memcpy(g->param_mem + off, w, sizes[i] * sizeof(float));
+		off += sizes[i];
+	}
+	p0 = malloc(g->nparams * sizeof(float));
+	memcpy(p0, g->param_mem, g->nparams * sizeof(float));
+	in = malloc(B * Tb * sizeof *in);
+	tg = malloc(B * Tb * sizeof *tg);
+	mk = malloc(B * Tb);
+	u = tref_get(&r, "inputs", 2, &n);
+	memcpy(in, u, B * Tb * 4);
+	u = tref_get(&r, "targets", 2, &n);
+	memcpy(tg, u, B * Tb * 4);
+	u = tref_get(&r, "mask", 2, &n);
+	for (size_t i = 0; i < B * Tb; i++) {
+		mk[i] = (uint8_t)u[i];
+		counted += mk[i];
+	}
+
+	/* Logits (before the loss overwrites nothing: the forward keeps them). */
+	gpt_forward(g, in, NULL, NULL, B, Tb);
+	ck_assert_double_le(tref_relerr(&r, "logits", g->acts.logits, B * Tb * cfg.V), 1e-4);
+	loss = gpt_forward(g, in, tg, mk, B, Tb);
+	ck_assert_double_le(fabs(loss - tref_f64(&r, "loss", 0)) / tref_f64(&r, "loss", 0), 1e-5);
+	gpt_zero_grad(g);
+	gpt_backward(g, in, tg, mk, (float)(1.0 / (double)counted));
+	off = 0;
+	for (int i = 0; i < GPT_NTENSORS; i++) {
+		char   name[32];
+		double err;
+		snprintf(name, sizeof name, "d_%s", gpt_tensor_name(i));
+		err = tref_relerr(&r, name, g->grad_mem + off, sizes[i]);
+		ck_assert_msg(err <= 1e-4, "gradient of %s: relative error %g against PyTorch",
+		    gpt_tensor_name(i), err);
+		worst = err > worst ? err : worst;
+		off += sizes[i];
+	}
+
+	/* Ten AdamW steps on the same batch. */
+	{
+		struct adamw_config ac = { tref_f64(&r, "adamw", 0), tref_f64(&r, "adamw", 1), 0.9,
+		                           0.95, 1e-8, tref_f64(&r, "adamw", 2),
+		                           tref_f64(&r, "adamw", 3), cfgv[8], steps };
+		ck_assert_int_eq(adamw_new(&a, &ac, g->nparams, &e), 0);
+		for (size_t s = 0; s < steps; s++) {
+			double l = gpt_forward(g, in, tg, mk, B, Tb), want = tref_f64(&r, "losses", s);
+			ck_assert_msg(fabs(l - want) <= 1e-4 * fabs(want),
+			    "AdamW step %zu: loss %.8f, PyTorch %.8f", s, l, want);
+			gpt_zero_grad(g);
+			gpt_backward(g, in, tg, mk, (float)(1.0 / (double)counted));
+			adamw_step(a, g, adamw_lr(&ac, s), nn_grad_norm(g->grad_mem, g->nparams));
+		}
+		/* The steps moved the parameters (the losses are not all from p0). */
+		ck_assert_int_ne(memcmp(p0, g->param_mem, g->nparams * sizeof(float)), 0);
+		adamw_free(a);
+	}
+	free(in); free(tg); free(mk); free(p0);
+	gpt_free(g);
+	free(r.buf);
+	free(path);
+}
+END_TEST
+
 static Suite *
 nn_suite(void)
 {
 	Suite *s = suite_create("nn");
 	TCase *k = tcase_create("kernels"), *f = tcase_create("finite differences");
-	TCase *m = tcase_create("model");
+	TCase *m = tcase_create("model"), *t = tcase_create("torch");
 
 	tcase_set_timeout(k, 120);
 	tcase_set_timeout(m, 120);
@@ -928,6 +1082,9 @@ nn_suite(void)
 	tcase_add_test(m, test_kv_cache_matches_forward);
 	tcase_add_test(m, test_lr_schedule);
 	tcase_add_test(m, test_grad_norm);
+	tcase_set_timeout(t, 60);
+	tcase_add_test(t, test_torch_reference);
+	suite_add_tcase(s, t);
 	suite_add_tcase(s, k);
 	suite_add_tcase(s, f);
 	suite_add_tcase(s, m);

@@ -1,0 +1,102 @@
+#!/bin/sh
+# nn.sh — 'autodidact train transformer' from the command line: training
+# writes a model that eval and sample open through lm.h; the same run with
+# another thread count, or stopped and resumed, writes the same bytes; bad
+# configurations are refused before training with a message saying what to
+# change; a damaged model is refused; SIGTERM checkpoints and exits; the
+# options of --help and of the man page are the same.
+. "$AD_SRCDIR/tests/lib.sh"
+TT="$AD train transformer"
+
+# A small corpus: 40 distinct lines, repeated.
+i=0
+while [ $i -lt 40 ]; do
+	echo "line $i: the quick brown fox jumps over the lazy dog number $i."
+	i=$((i + 1))
+done >"$T/one.txt"
+for k in 1 2 3 4 5; do cat "$T/one.txt"; done >"$T/c.txt"
+common="--bytes --preset tiny --batch 4 --val-every 5 --val-tokens 512 --quiet"
+
+# Train; the log has a header and one line per step; the model opens in eval.
+run 0 $TT $common --steps 10 --log "$T/m.csv" -o "$T/m.model" "$T/c.txt"
+lines "$T/m.csv" 11
+has "$T/m.csv" "step,loss,val_loss,lr,grad_norm,tokens_per_s,elapsed"
+[ -f "$T/m.model.ckpt" ] && ok || fail "no checkpoint beside the model"
+run 0 "$AD" eval "$T/m.model" "$T/one.txt"
+has "$T/out" "transformer"
+run 0 "$AD" sample -n 20 --seed 2 --prompt "line" "$T/m.model"
+
+# JSON Lines log.
+run 0 $TT $common --steps 3 --log "$T/m.jsonl" -o "$T/j.model" "$T/c.txt"
+has "$T/m.jsonl" '{"step":3,"loss":'
+lines "$T/m.jsonl" 3
+
+# The thread count does not change a bit of the model.
+run 0 $TT $common --steps 6 --threads 1 -o "$T/t1.model" "$T/c.txt"
+run 0 $TT $common --steps 6 --threads 2 -o "$T/t2.model" "$T/c.txt"
+same "$T/t1.model" "$T/t2.model"
+
+# Stopped at step 4 and resumed: the same model as 10 straight steps, and
+# the same losses in the log.
+run 0 $TT $common --steps 10 --stop-at 4 --log "$T/r.csv" -o "$T/r.model" "$T/c.txt"
+run 0 $TT --resume "$T/r.model.ckpt" --quiet --val-every 5 --val-tokens 512 \
+	--log "$T/r.csv" -o "$T/r.model" "$T/c.txt"
+same "$T/m.model" "$T/r.model"
+cut -d, -f1-3 "$T/m.csv" >"$T/m.cut"
+cut -d, -f1-3 "$T/r.csv" >"$T/r.cut"
+same "$T/m.cut" "$T/r.cut"
+
+# A checkpoint refuses other text, and options it fixes.
+echo "other text" >>"$T/o.txt"
+cat "$T/c.txt" >>"$T/o.txt"
+run 1 $TT --resume "$T/r.model.ckpt" --quiet -o "$T/x.model" "$T/o.txt"
+has "$T/err" "differs from the one this checkpoint was trained on"
+run 2 $TT --resume "$T/r.model.ckpt" --lr 0.1 -o "$T/x.model" "$T/c.txt"
+has "$T/err" "--resume continues with"
+run 1 $TT --resume "$T/m.model" -o "$T/x.model" "$T/c.txt"
+has "$T/err" "not a checkpoint"
+
+# Configuration errors, before any training.
+run 2 $TT --bytes --heads 3 --dim 32 -o "$T/x.model" "$T/c.txt"
+has "$T/err" "not divisible by 3 heads"
+run 2 $TT --bytes --preset tiny --context 4096 -o "$T/x.model" "$T/one.txt"
+has "$T/err" "shorter than the context of 4096"
+run 2 $TT --bytes --preset base --batch 100000 -o "$T/x.model" "$T/c.txt"
+has "$T/err" "lower --batch"
+run 2 $TT --bytes --preset huge -o "$T/x.model" "$T/c.txt"
+has "$T/err" "not a preset"
+run 2 $TT --preset tiny -o "$T/x.model" "$T/c.txt"
+has "$T/err" "give either -t VOCAB or --bytes"
+[ -e "$T/x.model" ] && fail "a refused run wrote a model" || ok
+
+# A damaged model is refused with the reason.
+cp "$T/m.model" "$T/bad.model"
+printf 'X' | dd of="$T/bad.model" bs=1 seek=300 conv=notrunc 2>/dev/null
+run 1 "$AD" eval "$T/bad.model" "$T/one.txt"
+has "$T/err" "checksum"
+
+# SIGTERM: the current step ends, a checkpoint and the model are written,
+# the exit status is 1 and the message says how to resume.
+$TT --bytes --preset tiny --batch 4 --steps 1000000 --val-every 0 --checkpoint-every 0 \
+	--log "$T/s.csv" --quiet -o "$T/s.model" "$T/c.txt" 2>"$T/s.err" &
+pid=$!
+n=0
+while [ "$(cat "$T/s.csv" 2>/dev/null | wc -l)" -lt 3 ] && [ $n -lt 300 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+kill -TERM $pid
+wait $pid
+st=$?
+[ $st -eq 1 ] && ok || fail "SIGTERM: exit status $st, expected 1"
+has "$T/s.err" "interrupted at step"
+has "$T/s.err" "--resume $T/s.model.ckpt"
+run 0 "$AD" eval "$T/s.model" "$T/one.txt"
+
+# --help and the man page list the same options (OPTIONS section only).
+run 0 $TT --help
+grep -o -- '--[a-z][a-z0-9-]*' "$T/out" | sort -u >"$T/h"
+sed -n '/^\.SH OPTIONS/,/^\.SH FILES/p' "$AD_SRCDIR/man/autodidact-train-transformer.1" |
+	sed 's/\\-/-/g' | grep -o -- '--[a-z][a-z0-9-]*' | sort -u >"$T/p"
+same "$T/h" "$T/p"
+finish

@@ -1,0 +1,23 @@
+#!/bin/sh
+# torch.sh — the transformer against PyTorch, fresh: tests/torch_ref.py builds
+# a GPT-2 in PyTorch with a seed other than the checked-in fixture's, and
+# check_nn's torch case compares logits, loss, every gradient and ten AdamW
+# steps with it. Without PyTorch (Debian: python3-torch; './quickstart test'
+# installs it) this is skipped; check_nn still runs the same comparison on
+# the fixture tests/data/nn/torch_ref.bin that torch_ref.py wrote.
+. "$AD_SRCDIR/tests/lib.sh"
+PY=
+for p in /usr/bin/python3 python3; do
+	if "$p" -c 'import torch' >/dev/null 2>&1; then PY=$p; break; fi
+done
+if [ -z "$PY" ]; then
+	echo "SKIP: PyTorch is not installed (apt-get install python3-torch)"
+	exit 77
+fi
+CHECK=$(dirname "$AD")/tests/check_nn
+for seed in 7 8; do
+	run 0 "$PY" "$AD_SRCDIR/tests/torch_ref.py" "$T/ref$seed.bin" "$seed"
+	run 0 env AD_TORCH_REF="$T/ref$seed.bin" CK_RUN_CASE=torch "$CHECK"
+	has "$T/out" "100%: Checks: 1, Failures: 0"
+done
+finish
