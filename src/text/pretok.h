@@ -3,7 +3,7 @@
  * expression (PCRE2, JIT-compiled when the library supports it), before BPE
  * works inside each piece.
  *
- * Patterns are PCRE2 syntax, compiled with UTF, UCP (so \p{L}, \w, \d are
+ * Patterns are PCRE2 syntax (JIT-compiled except under valgrind), compiled with UTF, UCP (so \p{L}, \w, \d are
  * Unicode), DOLLAR_ENDONLY ($ is the end of the text, as in Rust's regex
  * crate that tiktoken uses) and MATCH_INVALID_UTF (invalid UTF-8 never
  * matches but never stops the search either). \s and \S are rewritten to
