@@ -906,8 +906,8 @@ struct tref {
 	size_t   len;
 };
 
-/* The values of record name: count and a pointer (f32, f64 or u32). */
-static const void *
+/* A copy of the values of record name (f32, f64 or u32; caller frees). */
+static void *
 tref_get(const struct tref *r, const char *name, uint32_t type, uint64_t *count)
 {
 	size_t at = 8;
@@ -921,9 +921,12 @@ tref_get(const struct tref *r, const char *name, uint32_t type, uint64_t *count)
 		memcpy(&n, r->buf + at + 8 + nl, 8);
 		w = ty == 1 ? 8 : 4;
 		if (nl == strlen(name) && memcmp(r->buf + at + 4, name, nl) == 0) {
+			void *copy = malloc(n * w + 1);
 			ck_assert_uint_eq(ty, type);
+			ck_assert_ptr_nonnull(copy);
+			memcpy(copy, r->buf + at + 16 + nl, n * w);
 			*count = n;
-			return r->buf + at + 16 + nl;
+			return copy;
 		}
 		at += 16 + nl + n * w;
 	}
@@ -935,10 +938,11 @@ static double
 tref_f64(const struct tref *r, const char *name, size_t i)
 {
 	uint64_t n;
-	double   v;
-	const char *p = tref_get(r, name, 1, &n);
+	double  *p = tref_get(r, name, 1, &n), v;
+
 	ck_assert_uint_lt(i, n);
-	memcpy(&v, p + i * 8, 8);
+	v = p[i];
+	free(p);
 	return v;
 }
 
@@ -947,11 +951,9 @@ static double
 tref_relerr(const struct tref *r, const char *name, const float *ours, size_t n)
 {
 	uint64_t cnt;
-	const char *p = tref_get(r, name, 1, &cnt);
-	double  *ref = dalloc(n), e;
+	double  *ref = tref_get(r, name, 1, &cnt), e;
 
 	ck_assert_uint_eq(cnt, n);
-	memcpy(ref, p, n * 8);
 	e = maxrel(ours, ref, n, 1e-30);
 	free(ref);
 	return e;
@@ -963,7 +965,7 @@ START_TEST(test_torch_reference)
 	char            *path = env && *env ? strdup(env) : tu_fixture("nn/torch_ref.bin");
 	struct tref      r;
 	uint64_t         n;
-	const uint32_t  *cfgv, *u;
+	uint32_t        *cfgv, *u;
 	struct gpt_config cfg;
 	struct gpt      *g;
 	struct adamw    *a;
@@ -986,9 +988,10 @@ START_TEST(test_torch_reference)
 	ck_assert_int_eq(gpt_alloc(g, B, Tb, 1, &e), 0);
 	gpt_tensor_sizes(&cfg, sizes);
 	for (int i = 0; i < GPT_NTENSORS; i++) {
-		const float *w = tref_get(&r, gpt_tensor_name(i), 0, &n);
+		float *w = tref_get(&r, gpt_tensor_name(i), 0, &n);
 		ck_assert_uint_eq(n, sizes[i]);
 		memcpy(g->param_mem + off, w, sizes[i] * sizeof(float));
+		free(w);
 		off += sizes[i];
 	}
 	p0 = malloc(g->nparams * sizeof(float));
@@ -998,13 +1001,16 @@ START_TEST(test_torch_reference)
 	mk = malloc(B * Tb);
 	u = tref_get(&r, "inputs", 2, &n);
 	memcpy(in, u, B * Tb * 4);
+	free(u);
 	u = tref_get(&r, "targets", 2, &n);
 	memcpy(tg, u, B * Tb * 4);
+	free(u);
 	u = tref_get(&r, "mask", 2, &n);
 	for (size_t i = 0; i < B * Tb; i++) {
 		mk[i] = (uint8_t)u[i];
 		counted += mk[i];
 	}
+	free(u);
 
 	/* Logits (before the loss overwrites nothing: the forward keeps them). */
 	gpt_forward(g, in, NULL, NULL, B, Tb);
@@ -1043,7 +1049,7 @@ START_TEST(test_torch_reference)
 		ck_assert_int_ne(memcmp(p0, g->param_mem, g->nparams * sizeof(float)), 0);
 		adamw_free(a);
 	}
-	free(in); free(tg); free(mk); free(p0);
+	free(in); free(tg); free(mk); free(p0); free(cfgv);
 	gpt_free(g);
 	free(r.buf);
 	free(path);

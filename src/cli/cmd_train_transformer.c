@@ -337,9 +337,11 @@ cmd_train_transformer(int argc, char **argv)
 		struct gpt_config cfg = { 0 };
 		struct ad_rng     init;
 
-		if (gpt_preset(o.preset, &cfg) != 0)
-			return cli_usage(cmd, "--preset: '%s' is not a preset (%s)", o.preset,
+		if (gpt_preset(o.preset, &cfg) != 0) {
+			status = cli_usage(cmd, "--preset: '%s' is not a preset (%s)", o.preset,
 			    gpt_preset_list());
+			goto out;
+		}
 		if (o.layers) cfg.L = (uint32_t)o.layers;
 		if (o.heads) cfg.NH = (uint32_t)o.heads;
 		if (o.dim) cfg.C = (uint32_t)o.dim;

@@ -47,11 +47,13 @@
  * ldc) += a * b over kc, where a(i,k) = a[i*rsa + k*csa] (a packed panel,
  * or A itself read in place) and b(k,j) = b[k*ldb + j] (a packed panel, or
  * B itself). The sum over k runs in k order in every variant, so reading in
- * place or from a packed copy gives the same bits.
+ * place or from a packed copy gives the same bits. add 0 stores the sum
+ * instead of adding it (the first K block of an overwriting product): the
+ * same bits as adding it to zero, without clearing C first.
  */
 typedef void (*gemm_kernel_fn)(size_t kc, const float *a, size_t rsa, size_t csa,
                                const float *b, size_t ldb, float *c, size_t ldc,
-                               size_t mr, size_t nr);
+                               size_t mr, size_t nr, int add);
 
 /*
  * Buffers, one set per thread, kept between calls: a product is called
@@ -70,7 +72,7 @@ static enum nn_kernel gemm_kind = NN_KERNEL_AUTO;
 
 static void
 gemm_kernel_portable(size_t kc, const float *a, size_t rsa, size_t csa, const float *b,
-    size_t ldb, float *c, size_t ldc, size_t mr, size_t nr)
+    size_t ldb, float *c, size_t ldc, size_t mr, size_t nr, int add)
 {
 	float acc[MR][NR];
 
@@ -85,14 +87,14 @@ gemm_kernel_portable(size_t kc, const float *a, size_t rsa, size_t csa, const fl
 	}
 	for (size_t i = 0; i < mr; i++)
 		for (size_t j = 0; j < nr; j++)
-			c[i * ldc + j] += acc[i][j];
+			c[i * ldc + j] = add ? c[i * ldc + j] + acc[i][j] : acc[i][j];
 }
 
 #ifdef GEMM_X86
 /* 6 x 16: twelve accumulators, two loads of b and six broadcasts of a per k. */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
 gemm_avx2_body(size_t kc, const float *a, size_t rsa, size_t csa, const float *b, size_t ldb,
-    float *c, size_t ldc, size_t mr, size_t nr)
+    float *c, size_t ldc, size_t mr, size_t nr, int add)
 {
 	__m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
 	__m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -118,7 +120,13 @@ gemm_avx2_body(size_t kc, const float *a, size_t rsa, size_t csa, const float *b
 		a += csa;
 		b += ldb;
 	}
-	if (mr == MR && nr == NR) {
+	if (mr == MR && nr == NR && !add) {
+#define GEMM_SET(i, r0, r1) \
+	_mm256_storeu_ps(c + (i) * ldc, r0); _mm256_storeu_ps(c + (i) * ldc + 8, r1)
+		GEMM_SET(0, c00, c01); GEMM_SET(1, c10, c11); GEMM_SET(2, c20, c21);
+		GEMM_SET(3, c30, c31); GEMM_SET(4, c40, c41); GEMM_SET(5, c50, c51);
+#undef GEMM_SET
+	} else if (mr == MR && nr == NR) {
 #define GEMM_ROW(i, r0, r1) \
 	_mm256_storeu_ps(c + (i) * ldc, _mm256_add_ps(_mm256_loadu_ps(c + (i) * ldc), r0)); \
 	_mm256_storeu_ps(c + (i) * ldc + 8, _mm256_add_ps(_mm256_loadu_ps(c + (i) * ldc + 8), r1))
@@ -136,21 +144,19 @@ gemm_avx2_body(size_t kc, const float *a, size_t rsa, size_t csa, const float *b
 		_mm256_storeu_ps(t[5], c50); _mm256_storeu_ps(t[5] + 8, c51);
 		for (size_t i = 0; i < mr; i++)
 			for (size_t j = 0; j < nr; j++)
-				c[i * ldc + j] += t[i][j];
+				c[i * ldc + j] = add ? c[i * ldc + j] + t[i][j] : t[i][j];
 	}
 }
 
-/* Specialised on the layout of a, so that each loop has simple addressing. */
+/* Specialised on the layout of a (in place, or a packed panel: rsa 1, csa MR). */
 __attribute__((target("avx2,fma"))) static void
 gemm_kernel_avx2(size_t kc, const float *a, size_t rsa, size_t csa, const float *b,
-    size_t ldb, float *c, size_t ldc, size_t mr, size_t nr)
+    size_t ldb, float *c, size_t ldc, size_t mr, size_t nr, int add)
 {
-	if (rsa == 1 && csa == MR)
-		gemm_avx2_body(kc, a, 1, MR, b, ldb, c, ldc, mr, nr);
-	else if (csa == 1)
-		gemm_avx2_body(kc, a, rsa, 1, b, ldb, c, ldc, mr, nr);
+	if (csa == 1)
+		gemm_avx2_body(kc, a, rsa, 1, b, ldb, c, ldc, mr, nr, add);
 	else
-		gemm_avx2_body(kc, a, 1, csa, b, ldb, c, ldc, mr, nr);
+		gemm_avx2_body(kc, a, 1, MR, b, ldb, c, ldc, mr, nr, add);   /* packed */
 }
 #endif
 
@@ -270,13 +276,16 @@ gemm_zero(float *C, size_t ldc, size_t M, size_t N)
 /*
  * The product on rows [m0, m1) x columns [n0, n1) of C with the buffers of
  * thread tid. B is always packed: read in place, rows of a panel a
- * power-of-two stride apart fall in a few L1 sets and thrash. A is read in
- * place, full MR-row panels, unless its rows are such a stride apart
- * (a multiple of 1 KB); a last partial panel is packed.
+ * power-of-two stride apart fall in a few L1 sets and thrash. A stored
+ * M x K is read in place, full MR-row panels (six rows, each contiguous in
+ * k), unless its rows are such a stride apart (a multiple of 1 KB); A
+ * stored K x M is packed (read in place, each k is a new cache line); a
+ * last partial panel is packed.
  */
 static void
 gemm_block(int tid, int transA, int transB, size_t m0, size_t m1, size_t n0, size_t n1,
-    size_t K, const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc)
+    size_t K, const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc,
+    int accumulate)
 {
 	float *apack = gemm_ws.apack[tid], *bpack = gemm_ws.bpack[tid];
 
@@ -284,13 +293,14 @@ gemm_block(int tid, int transA, int transB, size_t m0, size_t m1, size_t n0, siz
 		size_t nc = n1 - jc < NC ? n1 - jc : NC;
 		for (size_t pc = 0; pc < K; pc += KC) {
 			size_t kc = K - pc < KC ? K - pc : KC;
+			int    add = accumulate || pc > 0;
 			for (size_t jr = 0; jr < nc; jr += NR) {
 				size_t nr = nc - jr < NR ? nc - jr : NR;
 				gemm_pack_b_panel(bpack + jr * kc, transB, B, ldb, jc + jr, nr, pc, kc);
 			}
 			for (size_t ic = m0; ic < m1; ic += MC) {
 				size_t mc = m1 - ic < MC ? m1 - ic : MC, full = mc / MR * MR;
-				int    pack = !transA && lda % 256 == 0;
+				int    pack = transA || lda % 256 == 0;
 				if (pack)
 					gemm_pack_a(apack, transA, A, lda, ic, mc, pc, kc);
 				else if (full < mc)
@@ -303,17 +313,14 @@ gemm_block(int tid, int transA, int transB, size_t m0, size_t m1, size_t n0, siz
 					for (size_t ir = 0; ir < full; ir += MR) {
 						if (pack)
 							gemm_kernel(kc, apack + ir * kc, 1, MR, bp, NR, cp + ir * ldc,
-							    ldc, MR, nr);
-						else if (transA)
-							gemm_kernel(kc, A + pc * lda + ic + ir, 1, lda, bp, NR,
-							    cp + ir * ldc, ldc, MR, nr);
+							    ldc, MR, nr, add);
 						else
 							gemm_kernel(kc, A + (ic + ir) * lda + pc, lda, 1, bp, NR,
-							    cp + ir * ldc, ldc, MR, nr);
+							    cp + ir * ldc, ldc, MR, nr, add);
 					}
 					if (full < mc)
 						gemm_kernel(kc, apack + full * kc, 1, MR, bp, NR,
-						    cp + full * ldc, ldc, mc - full, nr);
+						    cp + full * ldc, ldc, mc - full, nr, add);
 				}
 			}
 		}
@@ -336,15 +343,17 @@ nn_sgemm_serial(int transA, int transB, size_t M, size_t N, size_t K, const floa
 #ifdef _OPENMP
 	tid = omp_get_thread_num();
 #endif
-	if (!accumulate)
+	if (!accumulate && K == 0)
 		gemm_zero(C, ldc, M, N);
 	if (M == 0 || N == 0 || K == 0)
 		return;
 	if (gemm_kernel == NULL || !gemm_serial_ready(tid)) {
+		if (!accumulate)
+			gemm_zero(C, ldc, M, N);
 		nn_sgemm_ref_float(transA, transB, M, N, K, A, lda, B, ldb, C, ldc);
 		return;
 	}
-	gemm_block(tid, transA, transB, 0, M, 0, N, K, A, lda, B, ldb, C, ldc);
+	gemm_block(tid, transA, transB, 0, M, 0, N, K, A, lda, B, ldb, C, ldc, accumulate);
 }
 
 int
@@ -382,7 +391,7 @@ nn_sgemm(int transA, int transB, size_t M, size_t N, size_t K, const float *A, s
 		nn_sgemm_serial(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
 		return;
 	}
-	if (!accumulate)
+	if (!accumulate && K == 0)
 		gemm_zero(C, ldc, M, N);
 	if (M == 0 || N == 0 || K == 0)
 		return;
@@ -412,7 +421,8 @@ nn_sgemm(int transA, int transB, size_t M, size_t N, size_t K, const float *A, s
 			n1 = n1 < N ? n1 : N;
 		}
 		if (m0 < m1 && n0 < n1)
-			gemm_block(tid, transA, transB, m0, m1, n0, n1, K, A, lda, B, ldb, C, ldc);
+			gemm_block(tid, transA, transB, m0, m1, n0, n1, K, A, lda, B, ldb, C, ldc,
+			    accumulate);
 	}
 }
 

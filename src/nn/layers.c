@@ -654,7 +654,7 @@ void
 nn_residual_forward(float *out, const float *inp1, const float *inp2, size_t n)
 {
 	/* Race-free: elementwise. */
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for simd schedule(static)
 	for (long i = 0; i < (long)n; i++)
 		out[i] = inp1[i] + inp2[i];
 }
@@ -663,7 +663,7 @@ void
 nn_residual_backward(float *dinp1, float *dinp2, const float *dout, size_t n)
 {
 	/* out = inp1 + inp2. Race-free: elementwise. */
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for simd schedule(static)
 	for (long i = 0; i < (long)n; i++) {
 		dinp1[i] += dout[i];
 		dinp2[i] += dout[i];

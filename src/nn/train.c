@@ -202,9 +202,9 @@ adamw_step(struct adamw *a, struct gpt *g, double lr, double grad_norm)
 		 * Loshchilov & Hutter 2019, algorithm 2, in the arrangement of
 		 * torch.optim.AdamW: p = p (1 - lr wd); m = b1 m + (1-b1) g;
 		 * v = b2 v + (1-b2) g^2; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps).
-		 * Race-free: elementwise.
+		 * Race-free: elementwise (and so the same in SIMD lanes).
 		 */
-		#pragma omp parallel for schedule(static)
+		#pragma omp parallel for simd schedule(static)
 		for (long i = 0; i < (long)s[ti]; i++) {
 			float gi = gr[i] * gs;
 			m[i] = b1 * m[i] + (1.0f - b1) * gi;

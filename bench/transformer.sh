@@ -1,0 +1,104 @@
+#!/bin/sh
+# bench/transformer.sh — training throughput of 'autodidact train transformer'
+# against a GPT-2 of the same shape in PyTorch (bench/transformer_torch.py,
+# Debian's python3-torch with OpenBLAS), in the same run, on the two reference
+# shapes of the issue, and generation speed with the key/value cache.
+#
+#   S: 4 layers, 4 heads, C=128, T=128, B=8, V=4096 (1.33 M parameters)
+#   M: 6 layers, 6 heads, C=384, T=256, B=4, V=4096 (12.3 M parameters)
+#
+# Each side runs RUNS times (default 3); a run's figure is the median tokens/s
+# of its steps after the first three; the script prints the median over runs,
+# the ratio, peak RSS (/usr/bin/time -f %M) and the achieved GFLOP/s
+# (model FLOPs per step = 6 N B T + 6 L C T^2 B, N = 12 L C^2 + V C).
+# PyTorch is run at its best here: OPENBLAS_CORETYPE unset, OMP_WAIT_POLICY
+# PASSIVE, torch.set_num_threads(THREADS). Needs: python3-torch,
+# libopenblas0-pthread (without it PyTorch falls back to the reference BLAS),
+# time.
+#
+# usage: bench/transformer.sh [path/to/autodidact] [corpus.txt]
+#        env: RUNS=3 THREADS=2 SHAPES="S M" GEN=1
+set -eu
+AD=${1:-./autodidact}
+CORPUS=${2:-}
+RUNS=${RUNS:-3}
+THREADS=${THREADS:-2}
+SHAPES=${SHAPES:-"S M"}
+GEN=${GEN:-1}
+HERE=$(cd "$(dirname "$0")" && pwd)
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# The default corpus: War and Peace from the shared corpora (4,096 BPE ids
+# need real text; the synthetic corpus has too small a vocabulary).
+if [ -z "$CORPUS" ]; then
+	for c in "$HERE/../../shared/corpora/pg2600_war_and_peace_en.txt" \
+	    "$HERE/../corpora/pg2600_war_and_peace_en.txt"; do
+		[ -f "$c" ] && CORPUS=$c && break
+	done
+	[ -n "$CORPUS" ] || { echo "bench/transformer.sh: give a corpus of a few MB of prose" >&2; exit 2; }
+fi
+"$AD" tokenize train --quiet --vocab-size 4096 -o "$tmp/v.bpe" "$CORPUS"
+
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else print v[int((NR + 1) / 2)] }'; }
+
+shape() {
+	case $1 in
+	S) echo "4 4 128 128 8 30 20" ;;
+	M) echo "6 6 384 256 4 12 10" ;;
+	esac
+}
+
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; threads $THREADS"
+echo "kernel: $("$AD" train transformer --bytes --preset tiny --steps 1 --val-every 0 \
+	--checkpoint-every 0 -o "$tmp/k.model" "$CORPUS" 2>&1 | sed -n 's/.*kernel //p')"
+for s in $SHAPES; do
+	set -- $(shape "$s")
+	L=$1 NH=$2 C=$3 T=$4 B=$5 OURSTEPS=$6 PTSTEPS=$7
+	V=4096
+	flops=$(echo "$L $C $T $B $V" | awk '{ N = 12 * $1 * $2 * $2 + $5 * $2;
+		printf "%.0f", 6 * N * $4 * $3 + 6 * $1 * $2 * $3 * $3 * $4 }')
+	: >"$tmp/ours"; : >"$tmp/ours.rss"; : >"$tmp/pt"; : >"$tmp/pt.rss"
+	r=0
+	while [ $r -lt "$RUNS" ]; do
+		/usr/bin/time -f %M -o "$tmp/rss" "$AD" train transformer -t "$tmp/v.bpe" \
+			--layers "$L" --heads "$NH" --dim "$C" --context "$T" --batch "$B" \
+			--steps "$OURSTEPS" --val-every 0 --checkpoint-every 0 --threads "$THREADS" \
+			--quiet --log "$tmp/log.csv" -o "$tmp/$s.model" "$CORPUS"
+		awk -F, 'NR > 4 { print $6 }' "$tmp/log.csv" | median >>"$tmp/ours"
+		cat "$tmp/rss" >>"$tmp/ours.rss"
+		env -u OPENBLAS_CORETYPE OMP_WAIT_POLICY=PASSIVE /usr/bin/time -f %M -o "$tmp/rss" \
+			"$PY" "$HERE/transformer_torch.py" "$L" "$NH" "$C" "$T" "$B" "$V" "$PTSTEPS" \
+			"$THREADS" | sed -n 's/^tokens_per_s=\([0-9.]*\).*/\1/p' >>"$tmp/pt"
+		cat "$tmp/rss" >>"$tmp/pt.rss"
+		r=$((r + 1))
+	done
+	ours=$(median <"$tmp/ours"); pt=$(median <"$tmp/pt")
+	ors=$(median <"$tmp/ours.rss"); prs=$(median <"$tmp/pt.rss")
+	echo "$s $L $NH $C $T $B $flops $ours $pt $ors $prs $RUNS" | awk '{
+		printf "shape %s (L=%d NH=%d C=%d T=%d B=%d): autodidact %.0f tokens/s, PyTorch %.0f tokens/s, ratio %.2fx; ",
+			$1, $2, $3, $4, $5, $6, $8, $9, $8 / $9
+		printf "%.1f vs %.1f GFLOP/s; peak RSS %.0f MB vs %.0f MB (medians of %d runs)\n",
+			$7 * $8 / ($5 * $6) / 1e9, $7 * $9 / ($5 * $6) / 1e9, $10 / 1024, $11 / 1024, $12 }'
+done
+
+# Generation at batch 1 with the key/value cache on the last shape trained:
+# tokens/s for samples of n tokens (the context grows to n).
+if [ "$GEN" = 1 ] && [ -f "$tmp/M.model" ]; then
+	for n in 32 128 255; do
+		: >"$tmp/gen"
+		r=0
+		while [ $r -lt "$RUNS" ]; do
+			s0=$(date +%s.%N)
+			"$AD" sample --threads "$THREADS" -n "$n" --seed "$r" --prompt "" \
+				"$tmp/M.model" >/dev/null
+			s1=$(date +%s.%N)
+			echo "$s0 $s1 $n" | awk '{ print $3 / ($2 - $1) }' >>"$tmp/gen"
+			r=$((r + 1))
+		done
+		echo "generation, shape M, batch 1, $n tokens from an empty prompt: $(median <"$tmp/gen" |
+			awk '{ printf "%.0f", $1 }') tokens/s (median of $RUNS, start-up included)"
+	done
+fi
