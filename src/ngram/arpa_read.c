@@ -13,7 +13,8 @@
  * log10 probability, a number that does not parse, a word missing from the
  * unigrams, a repeated n-gram, and an n-gram whose prefix or suffix is
  * missing (the scorer relies on both, as KenLM's does; lmplz and SRILM
- * without pruning always write them). <s> and </s> must be unigrams; a
+ * without pruning always write them). An n-gram that begins no longer one
+ * gets the backoff NGRAM_NOEXT when its backoff is 0, for the scorer. <s> and </s> must be unigrams; a
  * missing <unk> is added with log10 p = -100, as KenLM does.
  *
  * A model whose words other than the markers are all <0xHH> (as our byte
@@ -220,7 +221,7 @@ arpa_load(struct ngram_model *m, struct ngram_vocab *v, struct arpa *a, struct a
 	m->uni = uni;
 	for (uint64_t i = 0; i < count[1] + 3; i++) {
 		uni[2 * i] = -100.0f;
-		uni[2 * i + 1] = 0.0f;
+		uni[2 * i + 1] = NGRAM_NOEXT;
 	}
 	rc = 0;
 	for (uint32_t n = 1; n <= N && rc == 0; n++) {
@@ -292,7 +293,7 @@ arpa_load(struct ngram_model *m, struct ngram_vocab *v, struct arpa *a, struct a
 				}
 				seen[id] = 1;
 				uni[2 * id] = (float)p;
-				uni[2 * id + 1] = (float)bo;
+				uni[2 * id + 1] = bo == 0 ? NGRAM_NOEXT : (float)bo;
 				continue;
 			}
 			{
@@ -317,8 +318,21 @@ arpa_load(struct ngram_model *m, struct ngram_vocab *v, struct arpa *a, struct a
 				    arpa_present(m, ids, n - 1) ? "suffix" : "prefix", n);
 				break;
 			}
+			/* The prefix begins this n-gram: it is a context. */
+			if (n == 2) {
+				if (!ngram_extends(uni[2 * ids[0] + 1]))
+					uni[2 * ids[0] + 1] = 0.0f;
+			} else {
+				uint8_t *s = (uint8_t *)(uintptr_t)ngram_table_find(&m->tab[n - 1],
+				    arpa_key(ids, n - 1));
+				float    pb = ngram_entry_f(s, 1);
+				if (!ngram_extends(pb)) {
+					pb = 0.0f;
+					memcpy(s + 12, &pb, 4);
+				}
+			}
 			if (ngram_table_insert(slots, cap, stride, arpa_key(ids, n), (float)p,
-			    (float)bo) != 0) {
+			    bo == 0 ? NGRAM_NOEXT : (float)bo) != 0) {
 				rc = ad_fail(e, AD_EFORMAT, "%s:%llu: this %u-gram appears twice", a->path,
 				    (unsigned long long)a->line, n);
 				break;

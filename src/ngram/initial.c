@@ -12,7 +12,8 @@
  * a(h w) = j (3: at least 3). Chen & Goodman 1998, eqs. 17 and 19 with the
  * modified discounts of section 3.5; D(a) uses D3+ for a >= 3. gamma(h) is
  * stored with the (n-1)-gram h (m->gamma[n-1]), which is how it is written
- * to ARPA: as h's backoff weight. n-grams that are no context keep 1.
+ * to ARPA: as h's backoff weight. n-grams that are no context keep -1,
+ * a mark that interpolate.c turns into NGRAM_NOEXT.
  * Unigrams share the empty context; its gamma is m->gamma0. A unigram with
  * a = 0 (<unk>, <s>) has alpha 0.
  */
@@ -45,7 +46,7 @@ ngram_initial(struct ngram_est *m, struct ad_error *e)
 			return ad_fail(e, AD_ENOMEM, "out of memory for the %u-gram probabilities", n);
 		if (n < N)
 			for (size_t i = 0; i < m->g[n].count; i++)
-				m->gamma[n][i] = 1.0f;
+				m->gamma[n][i] = -1.0f;   /* no context (see interpolate.c) */
 	}
 	for (uint32_t n = 1; n <= N; n++) {
 		const struct ngram_grams *g = &m->g[n], *lo = &m->g[n - 1];

@@ -60,6 +60,13 @@ interp_key(const uint32_t *r, uint32_t n)
 	return k;
 }
 
+/* A linear backoff to log10; -1 marks an n-gram that is no context. */
+static inline float
+interp_bo_log10(float bo)
+{
+	return bo < 0 ? NGRAM_NOEXT : log10f(bo);
+}
+
 static void
 interp_to_log10(uint8_t *slots, uint64_t cap, uint32_t stride)
 {
@@ -78,7 +85,7 @@ interp_to_log10(uint8_t *slots, uint64_t cap, uint32_t stride)
 		memcpy(s + 8, &f, 4);
 		if (stride >= 16) {
 			memcpy(&f, s + 12, 4);
-			f = log10f(f);
+			f = interp_bo_log10(f);
 			memcpy(s + 12, &f, 4);
 		}
 	}
@@ -97,7 +104,7 @@ ngram_interpolate(struct ngram_est *m, struct ad_error *e)
 		return ad_fail(e, AD_ENOMEM, "out of memory for the unigrams");
 	for (uint32_t w = 0; w < V; w++) {
 		m->uni[w * 2] = w == NGRAM_BOS ? 1.0f : (float)(m->alpha[1][w] + uniform);
-		m->uni[w * 2 + 1] = N > 1 ? m->gamma[1][w] : 1.0f;
+		m->uni[w * 2 + 1] = N > 1 ? m->gamma[1][w] : -1.0f;
 	}
 	for (uint32_t n = 2; n <= N; n++) {
 		const struct ngram_grams *g = &m->g[n], *lo = &m->g[n - 1];
@@ -158,12 +165,14 @@ ngram_interpolate(struct ngram_est *m, struct ad_error *e)
 		}
 		/* Order n - 1 is final: its backoffs to log10 as well. */
 		for (size_t i = 0; i < lo->count; i++)
-			m->gamma[n - 1][i] = log10f(m->gamma[n - 1][i]);
+			m->gamma[n - 1][i] = interp_bo_log10(m->gamma[n - 1][i]);
 	}
 	for (uint32_t w = 0; w < V; w++)
 		m->alpha[1][w] = log10f(m->uni[w * 2]);
-	for (uint32_t w = 0; w < 2 * V; w++)
-		m->uni[w] = log10f(m->uni[w]);
+	for (uint32_t w = 0; w < V; w++) {
+		m->uni[2 * w] = log10f(m->uni[2 * w]);
+		m->uni[2 * w + 1] = interp_bo_log10(m->uni[2 * w + 1]);
+	}
 	for (uint32_t n = 2; n <= N; n++)
 		interp_to_log10(m->tab[n].slots, m->tab[n].cap, m->tab[n].stride);
 	return 0;

@@ -10,8 +10,9 @@
  * suffixes, so a token costs one lookup per order it matches plus one miss,
  * and the keys extend one another (ngram_key_ext): no context is hashed
  * twice. Because every prefix of an n-gram is an n-gram, a context that is
- * not in the model cannot begin a longer n-gram, which is what lets the
- * state forget it (KenLM's state minimisation).
+ * not in the model, or is in it but begins no longer n-gram (its backoff is
+ * NGRAM_NOEXT), cannot match later: the state forgets it (KenLM's state
+ * minimisation), which saves the lookups that would miss.
  *
  * An id the model never saw (an unknown word, byte or token) is scored as
  * <unk>: log10 p(<unk>) plus all the backoffs, and leaves a context from
@@ -71,7 +72,12 @@ model_step_keys(const struct ngram_model *m, struct ngram_state *st, uint32_t w,
 	for (uint32_t j = matched - 1; j < st->len; j++)
 		total += st->bo[j];
 	if (update) {
-		uint32_t len = matched < N - 1 ? matched : N - 1;
+		/* Keep the longest newest-first context that some longer n-gram
+		 * begins with: a context that begins none cannot match later, and
+		 * its backoff is 1 (ngram_extends is monotone in the length). */
+		uint32_t len = 0, max = matched < N - 1 ? matched : N - 1;
+		while (len < max && ngram_extends(newbo[len]))
+			len++;
 		for (uint32_t j = len; j-- > 1;)
 			st->ctx[j] = st->ctx[j - 1];
 		if (len > 0)

@@ -20,6 +20,7 @@
 #ifndef AD_NGRAM_IMPL_H
 #define AD_NGRAM_IMPL_H
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -183,6 +184,20 @@ ngram_entry_f(const uint8_t *s, int field)
 
 	memcpy(&f, s + 8 + 4 * field, 4);
 	return f;
+}
+
+/*
+ * The log10 backoff of an n-gram that begins no longer n-gram (it is no
+ * context): 0, written as -0.0 so that the scorer knows it can leave it out
+ * of its state (KenLM's state minimisation); +0.0 is a context whose
+ * backoff happens to be 1. Any nonzero backoff belongs to a context.
+ */
+#define NGRAM_NOEXT (-0.0f)
+
+static inline int
+ngram_extends(float log10bo)
+{
+	return !(log10bo == 0.0f && signbit(log10bo));
 }
 
 /* Capacity for count entries (> count, so a probe always ends). */
