@@ -356,6 +356,109 @@ START_TEST(test_sampling_is_deterministic_for_a_seed)
 }
 END_TEST
 
+/* ---- the whole path on a real model file ------------------------------------ */
+
+/* A unigram ARPA model written by hand: p(a)=.4 p(b)=.3 p(c)=.2 p(</s>)=.05
+ * p(<unk>)=.05. Sampling never draws <s> or <unk>, so the drawing
+ * distribution over {a, b, c, </s>} is these renormalised by 0.95, then
+ * transformed as worked out below for each setting. */
+static const char hand_arpa[] =
+    "\\data\\\n"
+    "ngram 1=6\n"
+    "\n"
+    "\\1-grams:\n"
+    "-0.39794000867\ta\n"          /* log10 0.4 */
+    "-0.52287874528\tb\n"          /* log10 0.3 */
+    "-0.69897000433\tc\n"          /* log10 0.2 */
+    "-1.30102999566\t</s>\n"       /* log10 0.05 */
+    "-1.30102999566\t<unk>\n"
+    "-99\t<s>\n"
+    "\n"
+    "\\end\\\n";
+
+struct count_ctx {
+	char text[16];
+	size_t len;
+};
+
+static int
+count_emit(void *ctx, const uint8_t *b, size_t n)
+{
+	struct count_ctx *c = ctx;
+
+	if (c->len + n < sizeof c->text) {
+		memcpy(c->text + c->len, b, n);
+		c->len += n;
+	}
+	return 0;
+}
+
+START_TEST(test_sampling_a_hand_made_ngram_model)
+{
+	/* Expected distributions over (a, b, c, newline), worked by hand:
+	 * T=1: .4 .3 .2 .05 over .95;  T=0.5: squares 16 9 4 .25 over 29.25;
+	 * top-k 2: .4 .3 over .7;  top-p 0.8 (of .95 = .76): .4+.3 = .7 < .76,
+	 * so c joins: .4 .3 .2 over .9. */
+	struct { struct lm_sampling cfg; double p[4]; } cases[] = {
+		{ { 1.0, 0, 1.0 }, { .4 / .95, .3 / .95, .2 / .95, .05 / .95 } },
+		{ { 0.5, 0, 1.0 }, { 16 / 29.25, 9 / 29.25, 4 / 29.25, .25 / 29.25 } },
+		{ { 1.0, 2, 1.0 }, { .4 / .7, .3 / .7, 0, 0 } },
+		{ { 1.0, 0, 0.8 }, { .4 / .9, .3 / .9, .2 / .9, 0 } },
+	};
+	char                *dir = tu_tmpdir(), path[4200];
+	struct lm           *m;
+	struct lm_generator *g;
+	struct ad_error      e = { 0 };
+
+	snprintf(path, sizeof path, "%s/hand.arpa", dir);
+	tu_spit(path, hand_arpa, strlen(hand_arpa));
+	ck_assert_msg(lm_open(&m, path, &e) == 0, "%s", e.msg);
+	ck_assert_str_eq(m->kind, "arpa");
+	ck_assert_int_eq(lm_generator_new(&g, m, &e), 0);
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		enum { N = 100000 };
+		uint32_t      count[4] = { 0 };
+		struct ad_rng rng;
+		double        chi = 0;
+
+		ad_rng_seed(&rng, 77, c);
+		/* Assertions stay outside the loop: Check logs each one it passes. */
+		int bad = 0;
+		for (int i = 0; i < N; i++) {
+			struct count_ctx    ctx = { .len = 0 };
+			struct lm_gen_token t;
+			size_t              nt;
+			if (lm_generate(g, &cases[c].cfg, &rng, "", 1, count_emit, &ctx, &t, &nt, &e) != 0 ||
+			    nt != 1 || ctx.len != 1) {
+				bad++;
+				continue;
+			}
+			switch (ctx.text[0]) {
+			case 'a':  count[0]++; break;
+			case 'b':  count[1]++; break;
+			case 'c':  count[2]++; break;
+			case '\n': count[3]++; break;
+			default:   bad++;
+			}
+		}
+		ck_assert_int_eq(bad, 0);
+		for (int k = 0; k < 4; k++) {
+			if (cases[c].p[k] == 0) {
+				ck_assert_uint_eq(count[k], 0);
+				continue;
+			}
+			double ex = N * cases[c].p[k];
+			chi += (count[k] - ex) * (count[k] - ex) / ex;
+		}
+		/* df <= 3: the 0.999 quantile is 16.27. */
+		ck_assert_msg(chi < 16.27, "case %zu: chi-square %g", c, chi);
+	}
+	lm_generator_free(g);
+	lm_free(m);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 lm_suite(void)
 {
@@ -370,6 +473,7 @@ lm_suite(void)
 	tcase_add_test(tc, test_sampling_distributions_by_hand);
 	tcase_add_test(tc, test_sampling_frequencies_chi_square);
 	tcase_add_test(tc, test_sampling_is_deterministic_for_a_seed);
+	tcase_add_test(tc, test_sampling_a_hand_made_ngram_model);
 	suite_add_tcase(s, tc);
 	return s;
 }

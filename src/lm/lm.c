@@ -34,7 +34,7 @@ int
 lm_open(struct lm **out, const char *path, struct ad_error *e)
 {
 	struct ad_map m;
-	int           rc;
+	int           rc, empty;
 
 	if ((rc = ad_map_file(path, &m, e)) != 0)
 		return rc;
@@ -48,8 +48,9 @@ lm_open(struct lm **out, const char *path, struct ad_error *e)
 			ad_map_release(&m);
 		return rc;
 	}
+	empty = m.size == 0;
 	ad_map_release(&m);
-	if (m.size == 0)
+	if (empty)
 		return ad_fail(e, AD_EFORMAT, "%s: empty file, not a model", path);
 	return ad_fail(e, AD_EFORMAT,
 	    "%s: not a model file (neither an autodidact model nor an ARPA file); "
