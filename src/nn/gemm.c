@@ -207,8 +207,39 @@ gemm_pack_a(float *dst, int transA, const float *A, size_t lda, size_t i0, size_
     size_t p0, size_t kc)
 {
 	for (size_t ir = 0; ir < mc; ir += MR, dst += kc * MR) {
-		size_t mr = mc - ir < MR ? mc - ir : MR;
-		for (size_t k = 0; k < kc; k++) {
+		size_t mr = mc - ir < MR ? mc - ir : MR, k = 0;
+#ifdef GEMM_X86
+		/* Full panels with SSE (part of every x86-64): six floats per k. */
+		if (mr == MR && transA) {
+			for (; k < kc; k++) {
+				const float *src = A + (p0 + k) * lda + i0 + ir;
+				_mm_storeu_ps(dst + k * MR, _mm_loadu_ps(src));
+				_mm_storel_pi((__m64 *)(void *)(dst + k * MR + 4),
+				    _mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(const void *)(src + 4)));
+			}
+		} else if (mr == MR) {
+			/* Six rows, four k at a time: two 4 x 4 transposes. */
+			const float *r0 = A + (i0 + ir) * lda + p0;
+			for (; k + 4 <= kc; k += 4) {
+				__m128 a0 = _mm_loadu_ps(r0 + k), a1 = _mm_loadu_ps(r0 + lda + k);
+				__m128 a2 = _mm_loadu_ps(r0 + 2 * lda + k), a3 = _mm_loadu_ps(r0 + 3 * lda + k);
+				__m128 a4 = _mm_loadu_ps(r0 + 4 * lda + k), a5 = _mm_loadu_ps(r0 + 5 * lda + k);
+				__m128 z0 = _mm_setzero_ps(), z1 = _mm_setzero_ps();
+				float *d = dst + k * MR;
+				_MM_TRANSPOSE4_PS(a0, a1, a2, a3);
+				_MM_TRANSPOSE4_PS(a4, a5, z0, z1);
+				_mm_storeu_ps(d, a0);
+				_mm_storel_pi((__m64 *)(void *)(d + 4), a4);
+				_mm_storeu_ps(d + 6, a1);
+				_mm_storel_pi((__m64 *)(void *)(d + 10), a5);
+				_mm_storeu_ps(d + 12, a2);
+				_mm_storel_pi((__m64 *)(void *)(d + 16), z0);
+				_mm_storeu_ps(d + 18, a3);
+				_mm_storel_pi((__m64 *)(void *)(d + 22), z1);
+			}
+		}
+#endif
+		for (; k < kc; k++) {
 			size_t i;
 			for (i = 0; i < mr; i++)
 				dst[k * MR + i] = transA ? A[(p0 + k) * lda + i0 + ir + i]

@@ -276,7 +276,7 @@ nn_lm_open(struct lm **out, const char *path, struct ad_map *map, struct ad_erro
 	x->base.embed_dim = f.cfg.C;
 	x->base.tok = x->bpe;
 	snprintf(x->base.description, sizeof x->base.description,
-	    "transformer, %u layers, %u heads, width %u, context %u, %.2fM parameters, %s",
+	    "%u layers, %u heads, width %u, context %u, %.2fM parameters, %s",
 	    f.cfg.L, f.cfg.NH, f.cfg.C, f.cfg.T, (double)x->base.params / 1e6,
 	    x->bpe != NULL ? "BPE vocabulary" : "bytes");
 	ad_map_release(map);
