@@ -51,11 +51,12 @@ ngram_estimate(struct ngram_est **out, const struct ngram_config *cfg,
 		ad_free(m);
 		return rc;
 	}
+	/* The stages after counting report themselves as notes on the bar. */
 	if ((rc = ngram_count(m, files, nfiles, prog, e)) != 0 ||
-	    (rc = ngram_adjust(m, e)) != 0 ||
+	    (ad_progress_note(prog, "adjusting counts"), rc = ngram_adjust(m, e)) != 0 ||
 	    (rc = ngram_discount(m, e)) != 0 ||
-	    (rc = ngram_initial(m, e)) != 0 ||
-	    (rc = ngram_interpolate(m, e)) != 0) {
+	    (ad_progress_note(prog, "probabilities"), rc = ngram_initial(m, e)) != 0 ||
+	    (ad_progress_note(prog, "interpolating"), rc = ngram_interpolate(m, e)) != 0) {
 		ngram_est_free(m);
 		return rc;
 	}
