@@ -16,6 +16,7 @@
 #endif
 
 #include "base/io.h"
+#include "lm/lm.h"
 #include "nn/nn.h"
 #include "testutil.h"
 
@@ -867,6 +868,124 @@ START_TEST(test_kv_cache_matches_forward)
 }
 END_TEST
 
+
+START_TEST(test_accumulation)
+{
+	/* Two batches of 2 rows accumulated = one batch of the same 4 rows (the
+	 * sampler draws rows in the same order), up to summation order. */
+	struct nn_train_state s1 = state(4, 12, 8), s2 = state(2, 12, 8);
+	struct gpt           *g1 = model(&tiny, 3), *g2 = model(&tiny, 3);
+	struct adamw         *a1 = optimiser(&s1, g1->nparams), *a2 = optimiser(&s2, g2->nparams);
+	struct nn_trainer    *t1, *t2;
+	struct nn_step_stats  r1, r2;
+	struct ad_error       e = { 0 };
+	uint32_t             *str = stream(500, tiny.V, 4);
+	double                worst = 0, big = 0;
+
+	s2.accum = 2;
+	ck_assert_int_eq(nn_trainer_new(&t1, g1, a1, &nn_objective_causal, &s1, str, 500, &e), 0);
+	ck_assert_int_eq(nn_trainer_new(&t2, g2, a2, &nn_objective_causal, &s2, str, 500, &e), 0);
+	ck_assert_int_eq(nn_trainer_step(t1, &r1, &e), 0);
+	ck_assert_int_eq(nn_trainer_step(t2, &r2, &e), 0);
+	ck_assert_double_le(fabs(r1.loss - r2.loss), 1e-6 * r1.loss);
+	ck_assert_double_le(fabs(r1.grad_norm - r2.grad_norm), 1e-5 * r1.grad_norm);
+	for (size_t i = 0; i < g1->nparams; i++) {
+		double d = fabs((double)g1->grad_mem[i] - g2->grad_mem[i]);
+		worst = d > worst ? d : worst;
+		big = fabs(g1->grad_mem[i]) > big ? fabs(g1->grad_mem[i]) : big;
+	}
+	ck_assert_double_le(worst, 1e-5 * big);
+	ck_assert_uint_eq(t1->st.tokens_seen, t2->st.tokens_seen);
+	nn_trainer_free(t1); nn_trainer_free(t2);
+	adamw_free(a1); adamw_free(a2);
+	gpt_free(g1); gpt_free(g2);
+	free(str);
+}
+END_TEST
+
+START_TEST(test_nan_stops_before_update)
+{
+	struct gpt           *g = model(&tiny, 3);
+	struct nn_train_state st = state(2, 12, 8);
+	struct adamw         *a = optimiser(&st, g->nparams);
+	struct nn_trainer    *tr;
+	struct nn_step_stats  s;
+	struct ad_error       e = { 0 };
+	uint32_t             *str = stream(100, tiny.V, 4);
+	float                *before = malloc(g->nparams * sizeof(float));
+
+	g->params.lnfw[3] = NAN;   /* a poisoned parameter: every loss is NaN */
+	memcpy(before, g->param_mem, g->nparams * sizeof(float));
+	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &nn_objective_causal, &st, str, 100, &e), 0);
+	ck_assert_int_eq(nn_trainer_step(tr, &s, &e), AD_ENUMERIC);
+	ck_assert_ptr_nonnull(strstr(e.msg, "diverged"));
+	ck_assert_uint_eq(tr->st.step, 0);
+	ck_assert_mem_eq(before, g->param_mem, g->nparams * sizeof(float));
+	nn_trainer_free(tr);
+	adamw_free(a);
+	gpt_free(g);
+	free(str);
+	free(before);
+}
+END_TEST
+
+START_TEST(test_lm_interface)
+{
+	struct gpt_config c = { 2, 2, 16, 12, 256, 257 };
+	struct gpt       *g = model(&c, 21);
+	struct nn_file    f = { 0 };
+	struct ad_error   e = { 0 };
+	struct lm        *m;
+	struct lm_state  *st;
+	char             *dir = tu_tmpdir(), path[4200];
+	uint32_t          ids[40];
+	double            batched[12], pushed, total = 0, worst = 0;
+	float             emb[16], logp[256];
+
+	f.cfg = c;
+	f.tok_kind = NN_TOK_BYTES;
+	snprintf(path, sizeof path, "%s/m", dir);
+	ck_assert_int_eq(nn_save(path, &f, g, NULL, &e), 0);
+	ck_assert_int_eq(lm_open(&m, path, &e), 0);
+	ck_assert_str_eq(m->kind, "transformer");
+	ck_assert_uint_eq(m->V, 256);
+	ck_assert_uint_eq(m->context, 12);
+	ck_assert_int_eq(m->line_model, 0);
+	ck_assert_uint_eq(m->embed_dim, 16);
+	for (int i = 0; i < 40; i++)
+		ids[i] = (uint32_t)('a' + i % 7);
+	/* The batched score and the KV cache agree on every token of a window. */
+	ck_assert_int_eq(m->vt->score(m, ids, 12, batched, &e), 0);
+	ck_assert_int_eq(lm_state_new(m, &st, &e), 0);
+	for (int i = 0; i < 12; i++) {
+		ck_assert_int_eq(lm_push(m, st, ids[i], &pushed, &e), 0);
+		worst = fabs(pushed - batched[i]) > worst ? fabs(pushed - batched[i]) : worst;
+	}
+	ck_assert_double_le(worst, 1e-5);
+	/* Past the context the state slides and goes on giving distributions. */
+	for (int i = 12; i < 40; i++) {
+		ck_assert_int_eq(lm_next(m, st, logp, &e), 0);
+		total = 0;
+		for (int v = 0; v < 256; v++)
+			total += exp(logp[v]);
+		ck_assert_double_le(fabs(total - 1), 1e-4);
+		ck_assert_int_eq(lm_push(m, st, ids[i], &pushed, &e), 0);
+		ck_assert(isfinite(pushed) && pushed < 0);
+		/* next and push agree on the pushed token's probability. */
+		ck_assert_double_le(fabs(logp[ids[i]] - pushed), 1e-5);
+	}
+	ck_assert_int_ne(lm_push(m, st, 300, &pushed, &e), 0);
+	lm_state_free(m, st);
+	ck_assert_int_eq(m->vt->embed(m, 'q', emb, &e), 0);
+	ck_assert_mem_eq(emb, g->params.wte + 'q' * 16, sizeof emb);
+	lm_free(m);
+	gpt_free(g);
+	unlink(path);
+	rmdir(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_lr_schedule)
 {
 	struct adamw_config c = { .lr = 1.0, .min_lr = 0.1, .warmup = 4, .steps = 14 };
@@ -1088,6 +1207,9 @@ nn_suite(void)
 	tcase_add_test(m, test_kv_cache_matches_forward);
 	tcase_add_test(m, test_lr_schedule);
 	tcase_add_test(m, test_grad_norm);
+	tcase_add_test(m, test_accumulation);
+	tcase_add_test(m, test_nan_stops_before_update);
+	tcase_add_test(m, test_lm_interface);
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, test_torch_reference);
 	suite_add_tcase(s, t);
