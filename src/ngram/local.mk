@@ -24,4 +24,4 @@ TESTS += tests/check_ngram tests/ngram.sh
 tests_check_ngram_SOURCES = tests/check_ngram.c $(TU_SOURCES)
 tests_check_ngram_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_check_ngram_LDADD = $(CHECK_LDADD)
-EXTRA_DIST += tests/data/kenlm tests/ngram.sh
+EXTRA_DIST += tests/data/kenlm tests/ngram.sh bench/ngram.sh

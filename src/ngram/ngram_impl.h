@@ -21,6 +21,7 @@
 #define AD_NGRAM_IMPL_H
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -214,6 +215,8 @@ ngram_table_cap(uint64_t count)
 int ngram_table_insert(uint8_t *slots, uint64_t cap, uint32_t stride, uint64_t key,
                        float prob, float bo);
 
+#define NGRAM_ENCODERS 16
+
 /*
  * The model being queried: one struct for our binary files (mapped) and for
  * ARPA files (built on the heap).
@@ -230,6 +233,10 @@ struct ngram_model {
 	const uint32_t     *lm2int;       /* NGRAM_TOKENS: (lm.V) model id -> internal id */
 	uint32_t           *int2lm;       /* NGRAM_TOKENS: (Vi) internal id -> model id */
 	struct bpe         *bpe;          /* NGRAM_TOKENS: the embedded tokenizer */
+	/* NGRAM_TOKENS: encoders reused across lm_encode calls (an encoder
+	 * is costly to make); a thread takes a free one by its flag. */
+	struct bpe_encoder *encpool[NGRAM_ENCODERS];
+	atomic_flag         enclock[NGRAM_ENCODERS];
 	struct ad_map       map;          /* the mapped file (binary models) */
 	int                 has_map;
 	void               *heap[NGRAM_MAX_ORDER + 8];  /* owned blocks of an ARPA model */

@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "ngram/ngram_impl.h"
@@ -106,6 +107,8 @@ ngram_tokens_open(struct ngram_model *m, const void *blob, size_t len, uint64_t 
 {
 	int rc;
 
+	for (int i = 0; i < NGRAM_ENCODERS; i++)
+		atomic_flag_clear(&m->enclock[i]);
 	if ((rc = bpe_parse(&m->bpe, blob, len, path, e)) != 0)
 		return rc;
 	if (bpe_identity(m->bpe) != identity || bpe_vocab_size(m->bpe) + 3 != m->lm.V) {
@@ -118,18 +121,31 @@ ngram_tokens_open(struct ngram_model *m, const void *blob, size_t len, uint64_t 
 }
 
 int
-ngram_tokens_encode(const struct ngram_model *m, const uint8_t *text, size_t len,
+ngram_tokens_encode(const struct ngram_model *cm, const uint8_t *text, size_t len,
                     uint32_t **ids, size_t *n, size_t *cap, struct ad_error *e)
 {
-	struct bpe_encoder *enc;
-	int                 rc;
-
+	/* The pool is a cache inside a model that is otherwise read-only; each
+	 * slot is used by the one thread that set its flag. */
+	struct ngram_model *m = (struct ngram_model *)(uintptr_t)cm;
+	struct bpe_encoder *enc = NULL;
 	size_t              first = *n;
+	int                 slot = -1, rc = 0;
 
-	if ((rc = bpe_encoder_new(m->bpe, &enc, e)) != 0)
-		return rc;
-	rc = bpe_encode(enc, text, len, ids, n, cap, e);
-	bpe_encoder_free(enc);
+	for (int i = 0; i < NGRAM_ENCODERS && slot < 0; i++)
+		if (!atomic_flag_test_and_set(&m->enclock[i]))
+			slot = i;
+	if (slot >= 0 && m->encpool[slot] == NULL)
+		rc = bpe_encoder_new(m->bpe, &m->encpool[slot], e);
+	if (rc == 0)
+		enc = slot >= 0 ? m->encpool[slot] : NULL;
+	if (rc == 0 && enc == NULL)
+		rc = bpe_encoder_new(m->bpe, &enc, e);
+	if (rc == 0)
+		rc = bpe_encode(enc, text, len, ids, n, cap, e);
+	if (slot < 0)
+		bpe_encoder_free(enc);
+	else
+		atomic_flag_clear(&m->enclock[slot]);
 	/* A token the model never saw is unknown to it: <unk>, as for words. */
 	for (size_t i = first; rc == 0 && i < *n; i++)
 		if (m->lm2int[(*ids)[i]] == NGRAM_UNK)
@@ -146,6 +162,10 @@ ngram_tokens_bytes(const struct ngram_model *m, uint32_t id, size_t *len)
 void
 ngram_tokens_close(struct ngram_model *m)
 {
+	for (int i = 0; i < NGRAM_ENCODERS; i++) {
+		bpe_encoder_free(m->encpool[i]);
+		m->encpool[i] = NULL;
+	}
 	bpe_free(m->bpe);
 	m->bpe = NULL;
 }
