@@ -323,3 +323,144 @@ probe_svg_lines(FILE *f, const struct probe_svg_chart *c, const struct probe_svg
 	}
 	fputs("</svg>\n", f);
 }
+
+/* Logarithmic x ticks: every power of ten in [lo, hi] (both > 0). */
+static void
+haxis_log(FILE *f, double lo, double hi, double x0, double x1, double ytop, double y,
+    const char *label)
+{
+	double llo = log10(lo), lhi = log10(hi);
+
+	fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>\n", x0, y,
+	    x1, y);
+	for (double e = ceil(llo - 1e-9); e <= lhi + 1e-9; e += 1) {
+		double x = x0 + (e - llo) / (lhi - llo) * (x1 - x0);
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n",
+		    x, ytop, x, y);
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", x, y + 14);
+		num(f, pow(10, e));
+		fputs("</text>\n", f);
+	}
+	if (label != NULL) {
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", (x0 + x1) / 2, y + 30);
+		probe_xml_escape(f, label);
+		fputs("</text>\n", f);
+	}
+}
+
+void
+probe_svg_plot(FILE *f, const struct probe_svg_chart *c, const struct probe_svg_plot_series *s,
+    size_t n, int logx)
+{
+	int    W = c->width > 0 ? c->width : 720, H = W * 5 / 9;
+	double x0 = 70, x1 = W - 190, y0 = H - 50, y1 = 34;
+	double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY, xs = 1, ys;
+
+	for (size_t k = 0; k < n; k++)
+		for (size_t i = 0; i < s[k].n; i++) {
+			if (s[k].style != PROBE_SVG_HLINE && !(logx && !(s[k].x[i] > 0)))
+				extend(&xlo, &xhi, s[k].x[i]);
+			extend(&ylo, &yhi, s[k].y[i]);
+			if (s[k].style == PROBE_SVG_HLINE)
+				break;
+		}
+	if (!isfinite(xlo)) {
+		xlo = logx ? 1 : 0;
+		xhi = logx ? 10 : 1;
+	}
+	if (!isfinite(ylo)) {
+		ylo = 0;
+		yhi = 1;
+	}
+	if (logx) {
+		/* Whole decades around the data. */
+		xlo = pow(10, floor(log10(xlo) + 1e-9));
+		xhi = pow(10, ceil(log10(xhi) - 1e-9));
+		if (xhi <= xlo)
+			xhi = xlo * 10;
+	} else {
+		if (xlo > 0)
+			xlo = 0;
+		xs = nice_range(&xlo, &xhi);
+	}
+	ys = nice_range(&ylo, &yhi);
+	svg_open(f, W, H, c->title);
+	if (logx)
+		haxis_log(f, xlo, xhi, x0, x1, y1, y0, c->xlabel);
+	else
+		haxis(f, xlo, xhi, xs, x0, x1, y1, y0, c->xlabel);
+	vaxis(f, ylo, yhi, ys, y0, y1, x0, x1, c->ylabel);
+#define PX(v) (logx ? x0 + (log10(v) - log10(xlo)) / (log10(xhi) - log10(xlo)) * (x1 - x0) \
+                    : x0 + ((v) - xlo) / (xhi - xlo) * (x1 - x0))
+#define PY(v) (y0 - ((v) - ylo) / (yhi - ylo) * (y0 - y1))
+	for (size_t k = 0; k < n; k++) {
+		const char *col = probe_svg_color(s[k].color);
+		int         pen = 0;
+
+		if (s[k].n == 0)
+			continue;
+		switch (s[k].style) {
+		case PROBE_SVG_HLINE:
+			if (!isfinite(s[k].y[0]))
+				break;
+			fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+			    "stroke-dasharray=\"6 4\"><title>", x0, PY(s[k].y[0]), x1, PY(s[k].y[0]), col);
+			probe_xml_escape(f, s[k].name);
+			fputs(": ", f);
+			num(f, s[k].y[0]);
+			fputs("</title></line>\n", f);
+			break;
+		case PROBE_SVG_LINE:
+			fprintf(f, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"2\" d=\"", col);
+			for (size_t i = 0; i < s[k].n; i++) {
+				if (!isfinite(s[k].x[i]) || !isfinite(s[k].y[i]) || (logx && !(s[k].x[i] > 0))) {
+					pen = 0;
+					continue;
+				}
+				fprintf(f, "%c%.1f %.1f", pen ? 'L' : 'M', PX(s[k].x[i]), PY(s[k].y[i]));
+				pen = 1;
+			}
+			fputs("\"><title>", f);
+			probe_xml_escape(f, s[k].name);
+			fputs("</title></path>\n", f);
+			/* Small markers, so that a curve of one point still shows. */
+			for (size_t i = 0; i < s[k].n; i++)
+				if (isfinite(s[k].x[i]) && isfinite(s[k].y[i]) && !(logx && !(s[k].x[i] > 0)))
+					fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>\n",
+					    PX(s[k].x[i]), PY(s[k].y[i]), col);
+			break;
+		case PROBE_SVG_POINTS:
+			for (size_t i = 0; i < s[k].n; i++) {
+				if (!isfinite(s[k].x[i]) || !isfinite(s[k].y[i]) || (logx && !(s[k].x[i] > 0)))
+					continue;
+				fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"><title>",
+				    PX(s[k].x[i]), PY(s[k].y[i]), col);
+				probe_xml_escape(f, s[k].name);
+				fputs(": ", f);
+				num(f, s[k].x[i]);
+				fputs(", ", f);
+				num(f, s[k].y[i]);
+				fputs("</title></circle>\n", f);
+			}
+			break;
+		}
+	}
+	/* The legend, right of the plot. */
+	for (size_t k = 0; k < n; k++) {
+		double      ly = y1 + 8 + 18.0 * (double)k;
+		const char *col = probe_svg_color(s[k].color);
+
+		if (s[k].style == PROBE_SVG_POINTS)
+			fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"/>\n", x1 + 22, ly, col);
+		else
+			fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+			    "stroke-width=\"2\"%s/>\n", x1 + 12, ly, x1 + 32, ly, col,
+			    s[k].style == PROBE_SVG_HLINE ? " stroke-dasharray=\"6 4\"" : "");
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">", x1 + 38, ly + 4);
+		probe_xml_escape(f, s[k].name);
+		fputs("</text>\n", f);
+	}
+#undef PX
+#undef PY
+	fputs("</svg>\n", f);
+}

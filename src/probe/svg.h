@@ -54,6 +54,25 @@ void probe_svg_scatter(FILE *f, const struct probe_svg_chart *c, const struct pr
                        size_t n, int diagonal);
 void probe_svg_lines(FILE *f, const struct probe_svg_chart *c, const struct probe_svg_series *s,
                      size_t n);
+/*
+ * A general x-y plot for the comparison report: each series is drawn as a
+ * line, as labelled points, or as a horizontal reference line at y[0]
+ * across the whole plot (a baseline); the x axis may be logarithmic
+ * (non-positive x values are then skipped). The legend lists the series.
+ */
+enum probe_svg_style { PROBE_SVG_LINE, PROBE_SVG_POINTS, PROBE_SVG_HLINE };
+
+struct probe_svg_plot_series {
+	const char          *name;
+	const double        *x, *y;   /* (n); an HLINE uses y[0] only */
+	size_t               n;
+	int                  color;
+	enum probe_svg_style style;
+};
+
+void probe_svg_plot(FILE *f, const struct probe_svg_chart *c,
+                    const struct probe_svg_plot_series *s, size_t n, int logx);
+
 /* The palette colour of index i (cycled), as "#rrggbb". */
 const char *probe_svg_color(int i);
 /* Write s with &, <, >, " escaped (for text and attribute values). */

@@ -1,0 +1,526 @@
+/*
+ * report.c — the comparison report as Markdown, JSON and HTML. See
+ * compare.h. Every writer shows the same facts in the same order: the
+ * corpus and its split, the table of held-out results and costs, the
+ * samples, how to read the numbers, and the commands that trained each
+ * model (so any row can be reproduced by hand).
+ */
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "base/progress.h"
+#include "compare/compare.h"
+#include "probe/svg.h"
+
+void
+compare_model_free(struct compare_model *m, size_t nprompts)
+{
+	if (m == NULL)
+		return;
+	ad_free(m->path);
+	ad_free(m->command);
+	ad_free(m->curve);
+	if (m->samples != NULL)
+		for (size_t i = 0; i < nprompts; i++)
+			ad_free(m->samples[i]);
+	ad_free(m->samples);
+	memset(m, 0, sizeof *m);
+}
+
+const struct compare_model *
+compare_best(const struct compare_report *r)
+{
+	const struct compare_model *best = NULL;
+
+	for (size_t i = 0; i < r->nmodels; i++) {
+		double b = lm_eval_bits_per_byte(&r->models[i].eval);
+		if (isfinite(b) && (best == NULL || b < lm_eval_bits_per_byte(&best->eval)))
+			best = &r->models[i];
+	}
+	return best;
+}
+
+static const char compare_reading[] =
+"Every model is scored on the same held-out text by the same code. "
+"*Bits per byte* (total nats / ln 2 / bytes of the held-out text) is the "
+"figure to compare: it does not depend on how the text was cut into tokens, "
+"so it is fair between models with different vocabularies. *Nats per token* "
+"and *perplexity* (e to the nats per token: the number of equally likely "
+"choices the model is as unsure as) are per token of each model's own "
+"tokenization; for an n-gram model every line also ends with a </s> token "
+"standing for the newline. *uniform* spends ln V nats on every token (it "
+"learned nothing); *unigram* knows only how often each token occurs; the "
+"gap between them and a model is what the model learned from context. "
+"Training time, throughput and peak memory are of the training process on "
+"this machine; a row marked *reused* was trained by an earlier run with the "
+"same configuration on the same split. A lower held-out figure means the "
+"model predicts this text better; it does not say the model writes better "
+"or generalises to other text.";
+
+/* ---- formatting helpers ------------------------------------------------------ */
+
+static const char *
+fmt_count(char *buf, size_t n, double v)
+{
+	if (!(v > 0))
+		return "-";
+	return ad_format_count(buf, n, v, "");
+}
+
+static const char *
+fmt_bytes(char *buf, size_t n, double v)
+{
+	if (!(v > 0))
+		return "-";
+	return ad_format_count(buf, n, v, "B");
+}
+
+static const char *
+fmt_seconds(char *buf, size_t n, double s)
+{
+	if (!(s > 0))
+		return "-";
+	if (s < 60)
+		snprintf(buf, n, "%.1f s", s);
+	else
+		snprintf(buf, n, "%.0fm %02.0fs", floor(s / 60), fmod(s, 60));
+	return buf;
+}
+
+static const char *
+fmt_rate(char *buf, size_t n, const struct compare_model *m)
+{
+	char c[32];
+
+	if (!(m->train_seconds > 0) || !(m->train_tokens > 0))
+		return "-";
+	snprintf(buf, n, "%s/s", ad_format_count(c, sizeof c, m->train_tokens / m->train_seconds,
+	    "tok"));
+	return buf;
+}
+
+/* ---- Markdown ------------------------------------------------------------------ */
+
+static void
+md_sample(FILE *f, const char *text)
+{
+	/* A blockquote keeps the sample's own line breaks visible. */
+	fputs("> ", f);
+	for (const char *p = text; *p; p++) {
+		if (*p == '\n') {
+			if (p[1] != '\0')
+				fputs("  \n> ", f);
+		} else if (*p == '<') {
+			fputs("&lt;", f);
+		} else {
+			putc(*p, f);
+		}
+	}
+	fputs("\n\n", f);
+}
+
+int
+compare_write_markdown(const struct compare_report *r, FILE *f)
+{
+	const struct compare_model *best = compare_best(r);
+	char a[32], b[32], c[32], d[32], e[40];
+
+	fputs("# autodidact compare\n\n", f);
+	fputs("**Corpus:**", f);
+	for (size_t i = 0; i < r->nfiles; i++)
+		fprintf(f, " `%s`", r->files[i]);
+	fprintf(f, " (XXH64 of the split text %016llx).  \n", (unsigned long long)r->corpus_hash);
+	fprintf(f, "**Split:** training %llu lines (%s), held out %llu lines (%s): ",
+	    (unsigned long long)r->train_lines, fmt_bytes(a, sizeof a, (double)r->train_bytes),
+	    (unsigned long long)r->val_lines, fmt_bytes(b, sizeof b, (double)r->val_bytes));
+	if (r->val_path != NULL)
+		fprintf(f, "the file `%s`.  \n", r->val_path);
+	else
+		fprintf(f, "the last %.3g%% of each file, by whole lines.  \n", 100 * r->val_fraction);
+	fprintf(f, "**Tokenizer:** `%s`, %u ids (identity %016llx); the held-out text is %llu "
+	    "tokens.  \n", r->vocab_path, r->vocab_size, (unsigned long long)r->vocab_identity,
+	    (unsigned long long)r->val_tokens);
+	fprintf(f, "**Seed:** %llu.\n\n", (unsigned long long)r->seed);
+
+	fputs("## Held-out results\n\n", f);
+	fputs("| model | params / n-grams | file | train time | throughput | peak memory "
+	    "| nats/token | perplexity | bits/byte |\n", f);
+	fputs("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n", f);
+	for (size_t i = 0; i < r->nmodels; i++) {
+		const struct compare_model *m = &r->models[i];
+		fprintf(f, "| %s%s%s | %s | %s | %s%s | %s | %s | %.4f | %.2f | %.4f |\n",
+		    m == best ? "**" : "", m->name, m == best ? "**" : "",
+		    fmt_count(a, sizeof a, (double)m->params), fmt_bytes(b, sizeof b, (double)m->file_bytes),
+		    fmt_seconds(c, sizeof c, m->train_seconds), m->reused ? " (reused)" : "",
+		    fmt_rate(e, sizeof e, m), fmt_bytes(d, sizeof d, (double)m->peak_rss_kb * 1024),
+		    lm_eval_nats_per_token(&m->eval), lm_eval_perplexity(&m->eval),
+		    lm_eval_bits_per_byte(&m->eval));
+	}
+	if (best != NULL)
+		fprintf(f, "\nLowest held-out bits per byte: **%s**, %.4f.\n",
+		    best->name, lm_eval_bits_per_byte(&best->eval));
+
+	if (r->nprompts > 0) {
+		fprintf(f, "\n## Samples\n\nSeed %llu, temperature %g, top-k %u, top-p %g, up to "
+		    "%zu tokens, the same for every model.\n\n", (unsigned long long)r->seed,
+		    r->sampling.temperature, r->sampling.top_k, r->sampling.top_p, r->sample_tokens);
+		for (size_t p = 0; p < r->nprompts; p++) {
+			fprintf(f, "### \"%s\" …\n\n", r->prompts[p]);
+			for (size_t i = 0; i < r->nmodels; i++) {
+				const struct compare_model *m = &r->models[i];
+				if (m->samples == NULL || m->samples[p] == NULL)
+					continue;
+				fprintf(f, "**%s**\n\n", m->name);
+				md_sample(f, m->samples[p]);
+			}
+		}
+	}
+	fprintf(f, "## How to read this\n\n%s\n\n", compare_reading);
+	fputs("## How each model was trained\n\n", f);
+	for (size_t i = 0; i < r->nmodels; i++)
+		if (r->models[i].command != NULL)
+			fprintf(f, "- %s: `%s`\n", r->models[i].name, r->models[i].command);
+	return ferror(f) ? AD_EIO : 0;
+}
+
+/* ---- JSON -------------------------------------------------------------------- */
+
+static void
+json_eval(struct ad_json *j, const struct lm_eval *r)
+{
+	ad_json_key(j, "tokens");
+	ad_json_uint(j, r->tokens);
+	ad_json_key(j, "oovs");
+	ad_json_uint(j, r->oovs);
+	ad_json_key(j, "lines");
+	ad_json_uint(j, r->lines);
+	ad_json_key(j, "bytes");
+	ad_json_uint(j, r->bytes);
+	ad_json_key(j, "nats");
+	ad_json_double(j, r->nats);
+	ad_json_key(j, "nats_per_token");
+	ad_json_double(j, lm_eval_nats_per_token(r));
+	ad_json_key(j, "perplexity");
+	ad_json_double(j, lm_eval_perplexity(r));
+	ad_json_key(j, "bits_per_byte");
+	ad_json_double(j, lm_eval_bits_per_byte(r));
+}
+
+int
+compare_write_json(const struct compare_report *r, FILE *f)
+{
+	static const char *kinds[] = { "uniform", "ngram", "transformer" };
+	struct ad_json     j;
+	char               hex[20];
+
+	ad_json_init(&j, f, 1);
+	ad_json_object_begin(&j);
+	ad_json_key(&j, "corpus");
+	ad_json_object_begin(&j);
+	ad_json_key(&j, "files");
+	ad_json_array_begin(&j);
+	for (size_t i = 0; i < r->nfiles; i++)
+		ad_json_string(&j, r->files[i]);
+	ad_json_array_end(&j);
+	snprintf(hex, sizeof hex, "%016llx", (unsigned long long)r->corpus_hash);
+	ad_json_key(&j, "xxh64");
+	ad_json_string(&j, hex);
+	ad_json_key(&j, "train_bytes");
+	ad_json_uint(&j, r->train_bytes);
+	ad_json_key(&j, "train_lines");
+	ad_json_uint(&j, r->train_lines);
+	ad_json_key(&j, "val_bytes");
+	ad_json_uint(&j, r->val_bytes);
+	ad_json_key(&j, "val_lines");
+	ad_json_uint(&j, r->val_lines);
+	ad_json_key(&j, "val_file");
+	ad_json_string(&j, r->val_path);
+	ad_json_key(&j, "val_fraction");
+	if (r->val_path != NULL)
+		ad_json_null(&j);
+	else
+		ad_json_double(&j, r->val_fraction);
+	ad_json_object_end(&j);
+	ad_json_key(&j, "tokenizer");
+	ad_json_object_begin(&j);
+	ad_json_key(&j, "path");
+	ad_json_string(&j, r->vocab_path);
+	ad_json_key(&j, "vocab_size");
+	ad_json_uint(&j, r->vocab_size);
+	snprintf(hex, sizeof hex, "%016llx", (unsigned long long)r->vocab_identity);
+	ad_json_key(&j, "identity");
+	ad_json_string(&j, hex);
+	ad_json_key(&j, "val_tokens");
+	ad_json_uint(&j, r->val_tokens);
+	ad_json_object_end(&j);
+	ad_json_key(&j, "seed");
+	ad_json_uint(&j, r->seed);
+	ad_json_key(&j, "models");
+	ad_json_array_begin(&j);
+	for (size_t i = 0; i < r->nmodels; i++) {
+		const struct compare_model *m = &r->models[i];
+		ad_json_object_begin(&j);
+		ad_json_key(&j, "name");
+		ad_json_string(&j, m->name);
+		ad_json_key(&j, "kind");
+		ad_json_string(&j, kinds[m->kind]);
+		if (m->kind == COMPARE_NGRAM) {
+			ad_json_key(&j, "order");
+			ad_json_int(&j, m->order);
+		}
+		ad_json_key(&j, "path");
+		ad_json_string(&j, m->path);
+		ad_json_key(&j, "command");
+		ad_json_string(&j, m->command);
+		ad_json_key(&j, "params");
+		ad_json_uint(&j, m->params);
+		ad_json_key(&j, "file_bytes");
+		ad_json_uint(&j, m->file_bytes);
+		ad_json_key(&j, "train_seconds");
+		ad_json_double(&j, m->train_seconds);
+		ad_json_key(&j, "train_tokens");
+		ad_json_double(&j, m->train_tokens);
+		ad_json_key(&j, "train_tokens_per_second");
+		ad_json_double(&j, m->train_seconds > 0 ? m->train_tokens / m->train_seconds : NAN);
+		ad_json_key(&j, "peak_rss_bytes");
+		ad_json_uint(&j, m->peak_rss_kb * 1024);
+		ad_json_key(&j, "reused");
+		ad_json_bool(&j, m->reused);
+		ad_json_key(&j, "heldout");
+		ad_json_object_begin(&j);
+		json_eval(&j, &m->eval);
+		ad_json_object_end(&j);
+		if (m->ncurve > 0) {
+			ad_json_key(&j, "curve");
+			ad_json_array_begin(&j);
+			for (size_t k = 0; k < m->ncurve; k++) {
+				ad_json_object_begin(&j);
+				ad_json_key(&j, "step");
+				ad_json_double(&j, m->curve[k].step);
+				ad_json_key(&j, "seconds");
+				ad_json_double(&j, m->curve[k].seconds);
+				ad_json_key(&j, "bits_per_byte");
+				ad_json_double(&j, m->curve[k].bpb);
+				ad_json_object_end(&j);
+			}
+			ad_json_array_end(&j);
+		}
+		if (m->samples != NULL) {
+			ad_json_key(&j, "samples");
+			ad_json_array_begin(&j);
+			for (size_t p = 0; p < r->nprompts; p++)
+				ad_json_string(&j, m->samples[p]);
+			ad_json_array_end(&j);
+		}
+		ad_json_object_end(&j);
+	}
+	ad_json_array_end(&j);
+	ad_json_key(&j, "sampling");
+	ad_json_object_begin(&j);
+	ad_json_key(&j, "prompts");
+	ad_json_array_begin(&j);
+	for (size_t p = 0; p < r->nprompts; p++)
+		ad_json_string(&j, r->prompts[p]);
+	ad_json_array_end(&j);
+	ad_json_key(&j, "temperature");
+	ad_json_double(&j, r->sampling.temperature);
+	ad_json_key(&j, "top_k");
+	ad_json_uint(&j, r->sampling.top_k);
+	ad_json_key(&j, "top_p");
+	ad_json_double(&j, r->sampling.top_p);
+	ad_json_key(&j, "tokens");
+	ad_json_uint(&j, r->sample_tokens);
+	ad_json_object_end(&j);
+	ad_json_object_end(&j);
+	ad_json_end(&j);
+	return ferror(f) ? AD_EIO : 0;
+}
+
+/* ---- HTML -------------------------------------------------------------------- */
+
+static void
+html_text(FILE *f, const char *s)
+{
+	probe_xml_escape(f, s);
+}
+
+/* The two charts: bits per byte against training time, and against size. */
+static void
+html_charts(const struct compare_report *r, FILE *f)
+{
+	struct probe_svg_plot_series s[2 * 16 + 2];
+	double                       xs[64], ys[64];
+	size_t                       n = 0, nx = 0;
+	struct probe_svg_chart       c = { 0 };
+	double                      *cx = NULL, *cy = NULL;
+	int                          color = 0;
+
+	c.ylabel = "held-out bits per byte";
+	c.ref = NAN;
+	c.title = "Held-out bits per byte against training time";
+	c.xlabel = "training time (seconds, this machine)";
+	for (size_t i = 0; i < r->nmodels && n < 16; i++) {
+		const struct compare_model *m = &r->models[i];
+		double bpb = lm_eval_bits_per_byte(&m->eval);
+
+		if (m->kind == COMPARE_UNIFORM || (m->kind == COMPARE_NGRAM && m->order == 1)) {
+			ys[nx] = bpb;
+			xs[nx] = 0;
+			s[n] = (struct probe_svg_plot_series){ m->name, &xs[nx], &ys[nx], 1, color++,
+			    PROBE_SVG_HLINE };
+			nx++;
+		} else if (m->kind == COMPARE_TRANSFORMER && m->ncurve > 0 && cx == NULL) {
+			/* The curve of the trainer's held-out loss. */
+			cx = ad_mallocarray(m->ncurve, sizeof *cx);
+			cy = ad_mallocarray(m->ncurve, sizeof *cy);
+			if (cx == NULL || cy == NULL)
+				continue;
+			for (size_t t = 0; t < m->ncurve; t++) {
+				cx[t] = m->curve[t].seconds;
+				cy[t] = m->curve[t].bpb;
+			}
+			s[n] = (struct probe_svg_plot_series){ m->name, cx, cy, m->ncurve, color++,
+			    PROBE_SVG_LINE };
+		} else {
+			xs[nx] = m->train_seconds;
+			ys[nx] = bpb;
+			s[n] = (struct probe_svg_plot_series){ m->name, &xs[nx], &ys[nx], 1, color++,
+			    PROBE_SVG_POINTS };
+			nx++;
+		}
+		n++;
+	}
+	probe_svg_plot(f, &c, s, n, 0);
+
+	n = 0;
+	color = 0;
+	c.title = "Held-out bits per byte against model size";
+	c.xlabel = "parameters (transformer) or stored n-grams (n-gram), log scale";
+	for (size_t i = 0; i < r->nmodels && n < 16; i++) {
+		const struct compare_model *m = &r->models[i];
+		color++;
+		if (m->kind == COMPARE_UNIFORM || !(m->params > 0))
+			continue;
+		xs[nx] = (double)m->params;
+		ys[nx] = lm_eval_bits_per_byte(&m->eval);
+		s[n] = (struct probe_svg_plot_series){ m->name, &xs[nx], &ys[nx], 1, color - 1,
+		    PROBE_SVG_POINTS };
+		nx++;
+		n++;
+	}
+	probe_svg_plot(f, &c, s, n, 1);
+	ad_free(cx);
+	ad_free(cy);
+}
+
+int
+compare_write_html(const struct compare_report *r, FILE *f)
+{
+	const struct compare_model *best = compare_best(r);
+	char a[32], b[32], c[32], d[32], e[40];
+	int  em = 0;
+
+	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+	    "<title>autodidact compare</title>\n<style>\n"
+	    "body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#222}\n"
+	    "table{border-collapse:collapse;margin:1em 0}td,th{padding:.3em .6em;border-bottom:1px solid #ddd}\n"
+	    "td.n{text-align:right;font-variant-numeric:tabular-nums}tr.best{font-weight:bold}\n"
+	    "blockquote{white-space:pre-wrap;background:#f6f6f6;margin:.3em 0 1em;padding:.5em 1em}\n"
+	    "code{background:#f2f2f2;padding:0 .2em}figure{margin:1.5em 0}\n"
+	    "</style></head><body>\n<h1>autodidact compare</h1>\n<p>", f);
+	fputs("<b>Corpus:</b>", f);
+	for (size_t i = 0; i < r->nfiles; i++) {
+		fputs(" <code>", f);
+		html_text(f, r->files[i]);
+		fputs("</code>", f);
+	}
+	fprintf(f, " (XXH64 of the split text %016llx).<br>\n", (unsigned long long)r->corpus_hash);
+	fprintf(f, "<b>Split:</b> training %llu lines (%s), held out %llu lines (%s): ",
+	    (unsigned long long)r->train_lines, fmt_bytes(a, sizeof a, (double)r->train_bytes),
+	    (unsigned long long)r->val_lines, fmt_bytes(b, sizeof b, (double)r->val_bytes));
+	if (r->val_path != NULL) {
+		fputs("the file <code>", f);
+		html_text(f, r->val_path);
+		fputs("</code>.<br>\n", f);
+	} else {
+		fprintf(f, "the last %.3g%% of each file, by whole lines.<br>\n", 100 * r->val_fraction);
+	}
+	fputs("<b>Tokenizer:</b> <code>", f);
+	html_text(f, r->vocab_path);
+	fprintf(f, "</code>, %u ids (identity %016llx); the held-out text is %llu tokens.<br>\n"
+	    "<b>Seed:</b> %llu.</p>\n", r->vocab_size, (unsigned long long)r->vocab_identity,
+	    (unsigned long long)r->val_tokens, (unsigned long long)r->seed);
+
+	fputs("<h2>Held-out results</h2>\n<table>\n<tr><th>model</th><th>params / n-grams</th>"
+	    "<th>file</th><th>train time</th><th>throughput</th><th>peak memory</th>"
+	    "<th>nats/token</th><th>perplexity</th><th>bits/byte</th></tr>\n", f);
+	for (size_t i = 0; i < r->nmodels; i++) {
+		const struct compare_model *m = &r->models[i];
+		fprintf(f, "<tr%s><td>", m == best ? " class=\"best\"" : "");
+		html_text(f, m->name);
+		fprintf(f, "</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s%s</td>"
+		    "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%.4f</td>"
+		    "<td class=\"n\">%.2f</td><td class=\"n\">%.4f</td></tr>\n",
+		    fmt_count(a, sizeof a, (double)m->params), fmt_bytes(b, sizeof b, (double)m->file_bytes),
+		    fmt_seconds(c, sizeof c, m->train_seconds), m->reused ? " (reused)" : "",
+		    fmt_rate(e, sizeof e, m), fmt_bytes(d, sizeof d, (double)m->peak_rss_kb * 1024),
+		    lm_eval_nats_per_token(&m->eval), lm_eval_perplexity(&m->eval),
+		    lm_eval_bits_per_byte(&m->eval));
+	}
+	fputs("</table>\n", f);
+	fputs("<figure class=\"chart\">\n", f);
+	html_charts(r, f);
+	fputs("<figcaption>The transformer's curve is its trainer's held-out loss converted "
+	    "to bits per byte with the held-out text's tokens per byte; every other figure "
+	    "(and the table) comes from scoring the whole held-out text.</figcaption>\n"
+	    "</figure>\n", f);
+
+	if (r->nprompts > 0) {
+		fprintf(f, "<h2>Samples</h2>\n<p>Seed %llu, temperature %g, top-k %u, top-p %g, up to "
+		    "%zu tokens, the same for every model.</p>\n", (unsigned long long)r->seed,
+		    r->sampling.temperature, r->sampling.top_k, r->sampling.top_p, r->sample_tokens);
+		for (size_t p = 0; p < r->nprompts; p++) {
+			fputs("<h3>\u201c", f);
+			html_text(f, r->prompts[p]);
+			fputs("\u201d \u2026</h3>\n", f);
+			for (size_t i = 0; i < r->nmodels; i++) {
+				const struct compare_model *m = &r->models[i];
+				if (m->samples == NULL || m->samples[p] == NULL)
+					continue;
+				fputs("<p><b>", f);
+				html_text(f, m->name);
+				fputs("</b></p><blockquote>", f);
+				html_text(f, m->samples[p]);
+				fputs("</blockquote>\n", f);
+			}
+		}
+	}
+	fputs("<h2>How to read this</h2>\n<p>", f);
+	for (const char *p = compare_reading; *p; p++) {
+		if (*p == '*') {
+			fputs(em ? "</em>" : "<em>", f);
+			em = !em;
+		} else if (*p == '<') {
+			fputs("&lt;", f);
+		} else if (*p == '>') {
+			fputs("&gt;", f);
+		} else {
+			putc(*p, f);
+		}
+	}
+	fputs("</p>\n<h2>How each model was trained</h2>\n<ul>\n", f);
+	for (size_t i = 0; i < r->nmodels; i++) {
+		if (r->models[i].command == NULL)
+			continue;
+		fputs("<li>", f);
+		html_text(f, r->models[i].name);
+		fputs(": <code>", f);
+		html_text(f, r->models[i].command);
+		fputs("</code></li>\n", f);
+	}
+	fputs("</ul>\n</body></html>\n", f);
+	return ferror(f) ? AD_EIO : 0;
+}
