@@ -350,6 +350,16 @@ arpa_load(struct ngram_model *m, struct ngram_vocab *v, struct arpa *a, struct a
 	ad_free(seen);
 	if (rc != 0)
 		return rc;
+	for (uint32_t n = 2; n <= N; n++) {
+		uint64_t  bits = ngram_filter_bits(count[n]);
+		uint64_t *f = ad_calloc(bits / 64, 8);
+		if (f == NULL)
+			return ad_fail(e, AD_ENOMEM, "out of memory for the %u-gram filter", n);
+		m->heap[NGRAM_MAX_ORDER + 4 + n] = f;
+		ngram_filter_build(f, bits, m->tab[n].slots, m->tab[n].cap, m->tab[n].stride);
+		m->tab[n].filter = f;
+		m->tab[n].fmask = bits - 1;
+	}
 	if (!arpa_next_text(a) || !arpa_is(a, "\\end\\"))
 		return ad_fail(e, AD_EFORMAT, "%s:%llu: expected \\end\\ after the %u-grams (more "
 		    "lines than the header says?)", a->path, (unsigned long long)a->line, N);

@@ -17,6 +17,7 @@
  *   table n     for n = 2..N: (cap[n], 16 or 12 bytes) probing table, each
  *               slot a u64 key (0 = empty) then f32 log10 p and, below
  *               order N, f32 log10 backoff (ngram_impl.h)
+ *   filter n    for n = 2..N: (filter_bits[n] / 64) u64, the table's filter
  *   tok         token models: the tokenizer file's bytes (bpe_serialize)
  *   tokmap      token models: (lm_vocab) u32 model id -> internal id
  *   checksum    u64 XXH64 (seed 0) of every byte before it
@@ -58,6 +59,8 @@ struct ngram_header {
 	uint64_t off_tab[NGRAM_MAX_ORDER + 1];
 	uint64_t off_tok, len_tok;
 	uint64_t off_tokmap;
+	uint64_t off_filter[NGRAM_MAX_ORDER + 1];  /* filter of each table (n >= 2) */
+	uint64_t filter_bits[NGRAM_MAX_ORDER + 1];
 	uint64_t reserved[8];
 };
 
@@ -163,6 +166,9 @@ ngram_est_write_binary(const struct ngram_est *m, const char *path, struct ad_er
 	for (uint32_t n = 2; n <= N; n++) {
 		h.off_tab[n] = at;
 		at = bin_align(at + m->tab[n].cap * m->tab[n].stride);
+		h.off_filter[n] = at;
+		h.filter_bits[n] = m->tab[n].fbits;
+		at = bin_align(at + m->tab[n].fbits / 8);
 	}
 	if (m->cfg.unit == NGRAM_TOKENS) {
 		h.off_tok = at;
@@ -193,6 +199,8 @@ ngram_est_write_binary(const struct ngram_est *m, const char *path, struct ad_er
 	for (uint32_t n = 2; n <= N; n++) {
 		bin_pad_to(&w, h.off_tab[n]);
 		bin_put(&w, m->tab[n].slots, (size_t)(m->tab[n].cap * m->tab[n].stride));
+		bin_pad_to(&w, h.off_filter[n]);
+		bin_put(&w, m->tab[n].filter, (size_t)(m->tab[n].fbits / 8));
 	}
 	if (m->cfg.unit == NGRAM_TOKENS) {
 		bin_pad_to(&w, h.off_tok);
@@ -266,7 +274,9 @@ ngram_lm_open(struct lm **out, const char *path, struct ad_map *map, struct ad_e
 	for (uint32_t n = 2; n <= h.order; n++) {
 		uint32_t stride = n < h.order ? 16 : 12;
 		if (h.cap[n] <= h.count[n] || h.cap[n] > UINT64_MAX / 16 ||
-		    !bin_fits(&h, h.off_tab[n], h.cap[n] * stride))
+		    !bin_fits(&h, h.off_tab[n], h.cap[n] * stride) ||
+		    h.filter_bits[n] != ngram_filter_bits(h.count[n]) ||
+		    !bin_fits(&h, h.off_filter[n], h.filter_bits[n] / 8))
 			return ad_fail(e, AD_EFORMAT, "%s: inconsistent %u-gram table in the header; "
 			    "train the model again", path, n);
 	}
@@ -303,6 +313,8 @@ ngram_lm_open(struct lm **out, const char *path, struct ad_map *map, struct ad_e
 		m->tab[n].slots = d + h.off_tab[n];
 		m->tab[n].cap = h.cap[n];
 		m->tab[n].stride = n < h.order ? 16 : 12;
+		m->tab[n].filter = (const uint64_t *)(const void *)(d + h.off_filter[n]);
+		m->tab[n].fmask = h.filter_bits[n] - 1;
 	}
 	for (uint32_t n = 1; n <= h.order; n++)
 		m->counts[n] = h.count[n];

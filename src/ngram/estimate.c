@@ -75,6 +75,7 @@ ngram_est_free(struct ngram_est *m)
 		ad_free(m->alpha[n]);
 		ad_free(m->gamma[n]);
 		ad_free(m->tab[n].slots);
+		ad_free(m->tab[n].filter);
 	}
 	ad_free(m->uni);
 	ad_free(m->tok_blob);

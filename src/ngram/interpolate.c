@@ -49,6 +49,18 @@ ngram_table_insert(uint8_t *slots, uint64_t cap, uint32_t stride, uint64_t key, 
 	}
 }
 
+void
+ngram_filter_build(uint64_t *filter, uint64_t bits, const uint8_t *slots, uint64_t cap,
+                   uint32_t stride)
+{
+	for (uint64_t i = 0; i < cap; i++) {
+		uint64_t k;
+		memcpy(&k, slots + i * stride, 8);
+		if (k != 0)
+			filter[(k & (bits - 1)) >> 6] |= (uint64_t)1 << (k & 63);
+	}
+}
+
 /* Key of the n ids r[0..n) read newest first: r[n-1], r[n-2], ..., r[0]. */
 static inline uint64_t
 interp_key(const uint32_t *r, uint32_t n)
@@ -109,7 +121,7 @@ ngram_interpolate(struct ngram_est *m, struct ad_error *e)
 	for (uint32_t n = 2; n <= N; n++) {
 		const struct ngram_grams *g = &m->g[n], *lo = &m->g[n - 1];
 		struct ngram_table        low = { m->tab[n - 1].slots, m->tab[n - 1].cap,
-		                                  m->tab[n - 1].stride };
+		                                  m->tab[n - 1].stride, NULL, 0 };
 		uint32_t                  w = n + 1, stride = n < N ? 16 : 12;
 		uint64_t                  cap = ngram_table_cap(g->count);
 		uint8_t                  *slots = ad_calloc(cap, stride);
@@ -173,7 +185,13 @@ ngram_interpolate(struct ngram_est *m, struct ad_error *e)
 		m->uni[2 * w] = log10f(m->uni[2 * w]);
 		m->uni[2 * w + 1] = interp_bo_log10(m->uni[2 * w + 1]);
 	}
-	for (uint32_t n = 2; n <= N; n++)
-		interp_to_log10(m->tab[n].slots, m->tab[n].cap, m->tab[n].stride);
+	for (uint32_t n = 2; n <= N; n++) {
+		struct ngram_table_b *t = &m->tab[n];
+		interp_to_log10(t->slots, t->cap, t->stride);
+		t->fbits = ngram_filter_bits(m->g[n].count);
+		if ((t->filter = ad_calloc(t->fbits / 64, 8)) == NULL)
+			return ad_fail(e, AD_ENOMEM, "out of memory for the %u-gram filter", n);
+		ngram_filter_build(t->filter, t->fbits, t->slots, t->cap, t->stride);
+	}
 	return 0;
 }

@@ -45,12 +45,13 @@ model_int(const struct ngram_model *m, uint32_t id)
 
 /*
  * log10 p(w | state) for internal id w != <s>, given keys[j], the key of
- * w h1 ... h_{j+1} for j < st->len (the caller computed them and asked for
- * their cache lines); with update, the state moves past w.
+ * w h1 ... h_{j+1} for j < nk (the caller computed them and asked for
+ * their cache lines; a longer one cannot be in the model); with update,
+ * the state moves past w.
  */
 static inline double
 model_step_keys(const struct ngram_model *m, struct ngram_state *st, uint32_t w,
-                const uint64_t *keys, int update)
+                const uint64_t *keys, uint32_t nk, int update)
 {
 	const float *u = m->uni + 2 * (size_t)w;
 	float        prob = u[0], newbo[NGRAM_MAX_ORDER];
@@ -58,7 +59,9 @@ model_step_keys(const struct ngram_model *m, struct ngram_state *st, uint32_t w,
 	double       total;
 
 	newbo[0] = u[1];
-	for (uint32_t j = 0; j < st->len; j++) {
+	if (nk > st->len)
+		nk = st->len;
+	for (uint32_t j = 0; j < nk; j++) {
 		const uint8_t *s;
 		if ((s = ngram_table_find(&m->tab[j + 2], keys[j])) == NULL)
 			break;
@@ -88,19 +91,27 @@ model_step_keys(const struct ngram_model *m, struct ngram_state *st, uint32_t w,
 	return total;
 }
 
-/* Keys of w, w h1, w h1 h2, ... over ctx[0..len), each table's slot prefetched. */
-static inline void
+/*
+ * Keys of w, w h1, w h1 h2, ... over ctx[0..len); returns how many may be
+ * in the model: with filter, the first that a table's filter rules out
+ * ends the list (every longer n-gram contains it as a suffix). Each table's
+ * slot of the keys that may be there is prefetched.
+ */
+static inline uint32_t
 model_keys(const struct ngram_model *m, uint32_t w, const uint32_t *ctx, uint32_t len,
-           uint64_t *keys)
+           uint64_t *keys, int filter)
 {
 	uint64_t key = ngram_key1(w);
 
 	for (uint32_t j = 0; j < len; j++) {
 		const struct ngram_table *t = &m->tab[j + 2];
 		key = ngram_key_ext(key, ctx[j]);
+		if (filter && !ngram_filter_maybe(t, key))
+			return j;
 		keys[j] = key;
 		__builtin_prefetch(t->slots + ngram_slot0(key, t->cap) * t->stride);
 	}
+	return len;
 }
 
 /* log10 p(w | state); the keys do not depend on what the lookups find, so
@@ -109,9 +120,9 @@ static inline double
 model_step(const struct ngram_model *m, struct ngram_state *st, uint32_t w, int update)
 {
 	uint64_t keys[NGRAM_MAX_ORDER];
+	uint32_t nk = model_keys(m, w, st->ctx, st->len, keys, 1);
 
-	model_keys(m, w, st->ctx, st->len, keys);
-	return model_step_keys(m, st, w, keys, update);
+	return model_step_keys(m, st, w, keys, nk, update);
 }
 
 static void
@@ -187,6 +198,7 @@ model_score(const struct lm *lm, const uint32_t *ids, size_t n, double *logp,
 	const struct ngram_model *m = (const struct ngram_model *)lm;
 	struct ngram_state        st;
 	uint64_t                  keys[MODEL_AHEAD][NGRAM_MAX_ORDER];
+	uint32_t                  nkeys[MODEL_AHEAD];
 	uint32_t                  hist[NGRAM_MAX_ORDER + MODEL_AHEAD + 1];
 	uint32_t                  H = m->N - 1;
 
@@ -205,7 +217,8 @@ model_score(const struct lm *lm, const uint32_t *ids, size_t n, double *logp,
 				model_reset(lm, (struct lm_state *)&st);
 				logp[t] = -INFINITY;
 			} else {
-				logp[t] = model_step_keys(m, &st, w, keys[t % MODEL_AHEAD], 1) * M_LN10;
+				logp[t] = model_step_keys(m, &st, w, keys[t % MODEL_AHEAD],
+				    nkeys[t % MODEL_AHEAD], 1) * M_LN10;
 				if (w == NGRAM_EOS)
 					model_reset(lm, (struct lm_state *)&st);
 			}
@@ -220,7 +233,9 @@ model_score(const struct lm *lm, const uint32_t *ids, size_t n, double *logp,
 			}
 			if (len < H)
 				hist[len++] = NGRAM_BOS;
-			model_keys(m, w, hist, len, keys[i % MODEL_AHEAD]);
+			/* No filter here: the prefetch is early enough to hide the
+			 * misses, and the filter's own loads would be in the way. */
+			nkeys[i % MODEL_AHEAD] = model_keys(m, w, hist, len, keys[i % MODEL_AHEAD], 0);
 		}
 	}
 	return 0;
