@@ -52,6 +52,24 @@ shape() {
 }
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; threads $THREADS"
+# The single-precision peak: a register-only FMA loop of our own, and the
+# sgemm of numpy/OpenBLAS (OPENBLAS_CORETYPE unset) on 2048^3.
+peak=
+if cc -O3 -mavx2 -mfma -fopenmp "$HERE/fma_peak.c" -o "$tmp/fma_peak" 2>/dev/null; then
+	peak=$(OMP_NUM_THREADS=$THREADS "$tmp/fma_peak")
+	echo "peak: register-only AVX2 FMA loop $peak GFLOP/s on $THREADS threads"
+fi
+env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS="$THREADS" "$PY" -c '
+import time
+import numpy as np
+a = np.random.rand(2048, 2048).astype(np.float32)
+b = a.copy()
+ts = []
+for _ in range(5):
+    s = time.perf_counter()
+    a @ b
+    ts.append(time.perf_counter() - s)
+print("peak: numpy/OpenBLAS sgemm 2048^3 %.1f GFLOP/s" % (2 * 2048 ** 3 / min(ts) / 1e9))' 2>/dev/null || true
 echo "kernel: $("$AD" train transformer --bytes --preset tiny --steps 1 --val-every 0 \
 	--checkpoint-every 0 -o "$tmp/k.model" "$CORPUS" 2>&1 | sed -n 's/.*kernel //p')"
 for s in $SHAPES; do
@@ -77,28 +95,30 @@ for s in $SHAPES; do
 	done
 	ours=$(median <"$tmp/ours"); pt=$(median <"$tmp/pt")
 	ors=$(median <"$tmp/ours.rss"); prs=$(median <"$tmp/pt.rss")
-	echo "$s $L $NH $C $T $B $flops $ours $pt $ors $prs $RUNS" | awk '{
+	echo "$s $L $NH $C $T $B $flops $ours $pt $ors $prs $RUNS ${peak:-0}" | awk '{
 		printf "shape %s (L=%d NH=%d C=%d T=%d B=%d): autodidact %.0f tokens/s, PyTorch %.0f tokens/s, ratio %.2fx; ",
 			$1, $2, $3, $4, $5, $6, $8, $9, $8 / $9
 		printf "%.1f vs %.1f GFLOP/s; peak RSS %.0f MB vs %.0f MB (medians of %d runs)\n",
-			$7 * $8 / ($5 * $6) / 1e9, $7 * $9 / ($5 * $6) / 1e9, $10 / 1024, $11 / 1024, $12 }'
+			$7 * $8 / ($5 * $6) / 1e9, $7 * $9 / ($5 * $6) / 1e9, $10 / 1024, $11 / 1024, $12
+		if ($13 > 0) printf "  autodidact at %.0f%% of the FMA peak\n", 100 * $7 * $8 / ($5 * $6) / 1e9 / $13 }'
 done
 
-# Generation at batch 1 with the key/value cache on the last shape trained:
-# tokens/s for samples of n tokens (the context grows to n).
+# Generation at batch 1 with the key/value cache on shape M: the time of
+# 'sample -n N' minus that of 'sample -n 1' (loading the model), so the
+# rate is that of tokens N0+1..N at context up to N.
+gen_time() {
+	s0=$(date +%s.%N)
+	"$AD" sample --threads "$THREADS" -n "$1" --seed 1 --prompt "" "$tmp/M.model" >/dev/null
+	s1=$(date +%s.%N)
+	echo "$s0 $s1" | awk '{ print $2 - $1 }'
+}
 if [ "$GEN" = 1 ] && [ -f "$tmp/M.model" ]; then
-	for n in 32 128 255; do
-		: >"$tmp/gen"
-		r=0
-		while [ $r -lt "$RUNS" ]; do
-			s0=$(date +%s.%N)
-			"$AD" sample --threads "$THREADS" -n "$n" --seed "$r" --prompt "" \
-				"$tmp/M.model" >/dev/null
-			s1=$(date +%s.%N)
-			echo "$s0 $s1 $n" | awk '{ print $3 / ($2 - $1) }' >>"$tmp/gen"
-			r=$((r + 1))
-		done
-		echo "generation, shape M, batch 1, $n tokens from an empty prompt: $(median <"$tmp/gen" |
-			awk '{ printf "%.0f", $1 }') tokens/s (median of $RUNS, start-up included)"
+	prev=1
+	prevt=$(r=0; while [ $r -lt "$RUNS" ]; do gen_time 1; r=$((r + 1)); done | median)
+	for n in 64 128 255; do
+		t=$(r=0; while [ $r -lt "$RUNS" ]; do gen_time "$n"; r=$((r + 1)); done | median)
+		echo "$prev $n $prevt $t" | awk '{ printf "generation, shape M, batch 1, tokens %d-%d: %.0f tokens/s\n", $1 + 1, $2, ($2 - $1) / ($4 - $3) }'
+		prev=$n
+		prevt=$t
 	done
 fi

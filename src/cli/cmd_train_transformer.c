@@ -288,7 +288,7 @@ cmd_train_transformer(int argc, char **argv)
 	size_t                ntrain = 0, nval = 0, cap = 0;
 	char                 *tokblob = NULL, *ckpt_path = NULL;
 	size_t                toklen = 0;
-	double                t0, last_val = NAN, tps_avg = 0;
+	double                t0, last_val = NAN, tps_avg = 0, t_first = 0;
 	int                   rc, status = CLI_EXIT_FAIL, fit_budget, mapped = 0;
 	uint64_t              start_step;
 
@@ -489,9 +489,12 @@ cmd_train_transformer(int argc, char **argv)
 		tps = tr->st.batch * (double)tr->st.context * tr->st.accum / dt;
 		tps_avg = tps_avg == 0 ? tps : 0.9 * tps_avg + 0.1 * tps;
 		tr->st.elapsed = elapsed;
-		/* With a time budget and no --steps, fit the schedule after 3 steps. */
-		if (fit_budget && tr->st.step == start_step + 3) {
-			uint64_t total = (uint64_t)(o.budget / (elapsed / 3.0));
+		/* With a time budget and no --steps, fit the schedule to the time of
+		 * steps 2 to 4 (the first one also pays for page faults). */
+		if (fit_budget && tr->st.step == start_step + 1)
+			t_first = elapsed;
+		if (fit_budget && tr->st.step == start_step + 4) {
+			uint64_t total = (uint64_t)(o.budget / ((elapsed - t_first) / 3.0));
 			if (total < tr->st.step + 1)
 				total = tr->st.step + 1;
 			tr->st.steps = opt->cfg.steps = total;

@@ -16,4 +16,4 @@ tests_check_nn_LDADD = $(CHECK_LDADD)
 dist_man_MANS += man/autodidact-train-transformer.1
 TESTS += tests/torch.sh tests/nn.sh
 EXTRA_DIST += tests/torch.sh tests/nn.sh tests/torch_ref.py tests/data/nn/torch_ref.bin \
-	bench/transformer.sh bench/transformer_torch.py
+	bench/transformer.sh bench/transformer_torch.py bench/transformer_quality.sh bench/fma_peak.c
