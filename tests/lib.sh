@@ -51,3 +51,26 @@ finish() {
 	echo "$checks checks, $failures failures"
 	[ "$failures" -eq 0 ]
 }
+
+# render_check HTML: render HTML in headless Chromium and check that every
+# <svg> chart is laid out with a real size and has marks (rect, circle or
+# path) in it, and that a screenshot is made. Returns 1 (after no check)
+# when no Chromium is installed; the caller then checks the markup itself.
+render_check() {
+	chrome=$(command -v chromium || command -v chromium-browser || true)
+	[ -n "$chrome" ] || return 1
+	nsvg=$(grep -c '<svg' "$1")
+	sed 's|</body>|<script>var s=document.querySelectorAll("svg"),k=0;for(var i=0;i<s.length;i++){var b=s[i].getBoundingClientRect();if(b.width>100\&\&b.height>50\&\&s[i].querySelectorAll("rect,circle,path").length>0)k++;}document.body.setAttribute("data-check","svgs="+s.length+" drawn="+k);</script></body>|' \
+		"$1" >"$T/render-check.html"
+	timeout 120 "$chrome" --headless --no-sandbox --disable-gpu --disable-background-networking \
+		--disable-component-update --disable-sync --no-first-run \
+		--user-data-dir="$T/chrome" --dump-dom "file://$T/render-check.html" >"$T/dom" 2>"$T/chrome.err"
+	has "$T/dom" "data-check=\"svgs=$nsvg drawn=$nsvg\""
+	rm -f "$T/shot.png"
+	timeout 120 "$chrome" --headless --no-sandbox --disable-gpu --disable-background-networking \
+		--disable-component-update --disable-sync --no-first-run \
+		--user-data-dir="$T/chrome" --window-size=1200,3000 --screenshot="$T/shot.png" \
+		"file://$1" >/dev/null 2>&1
+	[ -s "$T/shot.png" ] && ok || fail "headless Chromium made no screenshot of $1"
+	return 0
+}

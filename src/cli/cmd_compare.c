@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,7 +178,7 @@ cmp_run(char *const argv[], double *seconds, uint64_t *rss_kb, struct ad_error *
 	struct rusage ru;
 	double        t0 = ad_now();
 	pid_t         pid, w;
-	int           status, n = 0;
+	int           status, n = 0, forwarded = 0;
 
 	full[n++] = "autodidact";
 	for (int i = 0; argv[i] != NULL && n < 63; i++)
@@ -188,14 +189,27 @@ cmp_run(char *const argv[], double *seconds, uint64_t *rss_kb, struct ad_error *
 	if ((pid = fork()) < 0)
 		return ad_fail_errno(e, errno, "cannot start '%s %s'", argv[0], argv[1]);
 	if (pid == 0) {
+		/* Its own process group: a Ctrl-C on the terminal reaches only
+		 * compare, which passes exactly one SIGINT on (below), so the child
+		 * stops cleanly (a second signal would kill it mid-checkpoint). */
+		setpgid(0, 0);
 		dup2(STDERR_FILENO, STDOUT_FILENO);
 		execv("/proc/self/exe", full);
 		fprintf(stderr, "autodidact: cannot run /proc/self/exe: %s\n", strerror(errno));
 		_exit(127);
 	}
-	do
-		w = wait4(pid, &status, 0, &ru);
-	while (w < 0 && errno == EINTR);
+	for (;;) {
+		w = wait4(pid, &status, WNOHANG, &ru);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w != 0)
+			break;
+		if (ad_interrupted() && !forwarded) {
+			kill(pid, SIGINT);
+			forwarded = 1;
+		}
+		usleep(20000);
+	}
 	if (w < 0)
 		return ad_fail_errno(e, errno, "waiting for '%s %s'", argv[0], argv[1]);
 	*seconds = ad_now() - t0;

@@ -1,0 +1,104 @@
+#!/bin/sh
+# compare.sh — the comparison engine end to end on a small synthetic corpus:
+# the split, the table against independent recomputation, reuse, the
+# report formats (rendered by Chromium when installed), interruption and
+# bad input.
+. "$AD_SRCDIR/tests/lib.sh"
+cd "$T" || exit 1
+
+run 0 "$AD" synth --quiet --seed 4 --sentences 4000 -o c.txt
+run 0 "$AD" compare --quiet -o res --vocab-size 400 --orders 2..3 --preset tiny --steps 40 \
+	-p "The nurse said that" c.txt
+cp "$T/out" stdout1
+has stdout1 "## Held-out results"
+has stdout1 "The report is in res/report.md"
+for f in report.md report.json report.html train.txt val.txt; do
+	[ -s "res/$f" ] && ok || fail "compare wrote no res/$f"
+done
+sed '$d' stdout1 | sed '$d' >stdout1.md
+# The Markdown on stdout is the report file.
+same stdout1.md res/report.md
+
+# The split: the training and held-out parts put together are the corpus,
+# and the held-out part is the last tenth of it, by whole lines.
+cat res/train.txt res/val.txt >joined.txt
+same joined.txt c.txt
+vl=$(wc -l <res/val.txt)
+[ "$vl" -ge 390 ] && [ "$vl" -le 410 ] && ok || fail "held out $vl of 4000 lines, not about 400"
+
+# Rows: uniform, unigram, 2-gram, 3-gram, transformer.
+# (The best row is in bold.)
+for m in uniform unigram 2-gram 3-gram 'transformer \(tiny\)'; do
+	grep -Eq "^\| (\*\*)?$m(\*\*)? \|" res/report.md && ok || fail "no row for $m in the report"
+done
+
+# Independent recomputation of two rows.
+vocab=$(ls res/vocab-*.txt)
+V=$("$AD" tokenize info -t "$vocab" --json | sed -n 's/.*"ids": *\([0-9]*\).*/\1/p' | head -n 1)
+n=$("$AD" tokenize encode --stream -t "$vocab" res/val.txt | wc -w)
+b=$(wc -c <res/val.txt)
+# uniform: every held-out token costs ln V nats.
+want=$(awk -v n="$n" -v V="$V" -v b="$b" 'BEGIN { printf "%.4f", n * log(V) / log(2) / b }')
+has res/report.md "| uniform | - | - | - | - | - | $(awk -v V="$V" 'BEGIN { printf "%.4f", log(V) }') | $(printf '%.2f' "$V") | $want |"
+# 3-gram: the same figure as eval gives for its model file.
+m3=$(ls res/ngram3-*.bin)
+run 0 "$AD" eval --quiet --json "$m3" res/val.txt
+bpb=$(sed -n 's/.*"bits_per_byte": *\([0-9.]*\).*/\1/p' "$T/out" | head -n 1)
+has res/report.md "$(awk -v x="$bpb" 'BEGIN { printf "%.4f |", x }')"
+# The JSON report carries the same number, at full precision.
+has res/report.json "\"bits_per_byte\": $bpb"
+
+# A second run reuses every model: nothing is trained again.
+ls -l --time-style=+%s.%N res/*.bin >mtimes1
+run 0 "$AD" compare --quiet -o res --vocab-size 400 --orders 2..3 --preset tiny --steps 40 \
+	-p "The nurse said that" c.txt
+ls -l --time-style=+%s.%N res/*.bin >mtimes2
+same mtimes1 mtimes2
+has res/report.md "(reused)"
+grep -E '^\| (\*\*)?3-gram' stdout1 >row1
+grep -E '^\| (\*\*)?3-gram' res/report.md | sed 's/ (reused)//' >row2
+# Same held-out figures (the last three columns).
+[ "$(awk -F'|' '{print $8 $9 $10}' row1)" = "$(awk -F'|' '{print $8 $9 $10}' row2)" ] && ok ||
+	fail "reused 3-gram scores differently: $(cat row1) vs $(cat row2)"
+
+# The HTML page: self-contained, two charts, rendered by a real browser.
+grep -Eio '(src|href)=|url\(|<script|<link' res/report.html >ext
+lines ext 0
+svgs=$(grep -c '<svg' res/report.html)
+[ "$svgs" -eq 2 ] && ok || fail "$svgs charts in report.html, expected 2"
+if ! render_check "$T/res/report.html"; then
+	opened=$(grep -o '<svg' res/report.html | wc -l)
+	closed=$(grep -o '</svg>' res/report.html | wc -l)
+	[ "$opened" -eq "$closed" ] && ok || fail "unbalanced <svg> elements"
+fi
+
+# Interrupted while training the transformer: the n-grams are kept, the
+# run fails cleanly, and the next run reuses them.
+"$AD" compare --quiet -o out2 --vocab-size 400 --orders 2 --preset tiny --steps 100000 c.txt \
+	>/dev/null 2>int.err &
+pid=$!
+i=0
+while [ $i -lt 600 ] && ! ls out2/transformer-*.jsonl >/dev/null 2>&1; do
+	sleep 0.1
+	i=$((i + 1))
+done
+sleep 1
+kill -INT $pid
+wait $pid
+rc=$?
+[ "$rc" -eq 1 ] && ok || fail "interrupted compare exited $rc"
+has int.err "interrupted"
+ls out2/ngram2-*.bin >/dev/null 2>&1 && ok || fail "the finished 2-gram was not kept"
+ls -A out2 | grep -q '\.tmp-' && fail "temporary files left: $(ls -A out2)" || ok
+
+# Bad input: clear errors, exit 1 or 2, no report.
+printf 'one line only\n' >tiny.txt
+run 1 "$AD" compare --quiet -o out3 --no-transformer tiny.txt
+has "$T/err" "no training text is left after the split"
+[ -e out3/report.md ] && fail "a failed compare wrote a report" || ok
+run 1 "$AD" compare --quiet -o out3 no-such-file.txt
+has "$T/err" "no-such-file.txt"
+run 2 "$AD" compare --orders 0..9 c.txt
+has "$T/err" "--orders"
+run 2 "$AD" compare --steps 5 --time-budget 5 c.txt
+finish
