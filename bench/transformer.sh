@@ -12,12 +12,15 @@
 # the ratio, peak RSS (/usr/bin/time -f %M) and the achieved GFLOP/s
 # (model FLOPs per step = 6 N B T + 6 L C T^2 B, N = 12 L C^2 + V C).
 # PyTorch is run at its best here: OPENBLAS_CORETYPE unset, OMP_WAIT_POLICY
-# PASSIVE, torch.set_num_threads(THREADS). Needs: python3-torch,
+# PASSIVE, torch.set_num_threads(THREADS). autodidact runs with the same
+# OMP_WAIT_POLICY (OURS_WAIT, default PASSIVE): on a machine shared with
+# other jobs, OpenMP threads that spin at barriers while their partner is
+# descheduled cost it 2-3x (measured here: 1,100 vs 3,000 tokens/s on S). Needs: python3-torch,
 # libopenblas0-pthread (without it PyTorch falls back to the reference BLAS),
 # time.
 #
 # usage: bench/transformer.sh [path/to/autodidact] [corpus.txt]
-#        env: RUNS=3 THREADS=2 SHAPES="S M" GEN=1
+#        env: RUNS=3 THREADS=2 SHAPES="S M" GEN=1 OURS_WAIT=PASSIVE
 set -eu
 AD=${1:-./autodidact}
 CORPUS=${2:-}
@@ -25,6 +28,7 @@ RUNS=${RUNS:-3}
 THREADS=${THREADS:-2}
 SHAPES=${SHAPES:-"S M"}
 GEN=${GEN:-1}
+OURS_WAIT=${OURS_WAIT:-PASSIVE}
 HERE=$(cd "$(dirname "$0")" && pwd)
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
@@ -81,7 +85,8 @@ for s in $SHAPES; do
 	: >"$tmp/ours"; : >"$tmp/ours.rss"; : >"$tmp/pt"; : >"$tmp/pt.rss"
 	r=0
 	while [ $r -lt "$RUNS" ]; do
-		/usr/bin/time -f %M -o "$tmp/rss" "$AD" train transformer -t "$tmp/v.bpe" \
+		OMP_WAIT_POLICY=$OURS_WAIT /usr/bin/time -f %M -o "$tmp/rss" \
+			"$AD" train transformer -t "$tmp/v.bpe" \
 			--layers "$L" --heads "$NH" --dim "$C" --context "$T" --batch "$B" \
 			--steps "$OURSTEPS" --val-every 0 --checkpoint-every 0 --threads "$THREADS" \
 			--quiet --log "$tmp/log.csv" -o "$tmp/$s.model" "$CORPUS"
@@ -108,7 +113,8 @@ done
 # rate is that of tokens N0+1..N at context up to N.
 gen_time() {
 	s0=$(date +%s.%N)
-	"$AD" sample --threads "$THREADS" -n "$1" --seed 1 --prompt "" "$tmp/M.model" >/dev/null
+	OMP_WAIT_POLICY=$OURS_WAIT "$AD" sample --threads "$THREADS" -n "$1" --seed 1 --prompt "" \
+		"$tmp/M.model" >/dev/null
 	s1=$(date +%s.%N)
 	echo "$s0 $s1" | awk '{ print $2 - $1 }'
 }
