@@ -549,3 +549,45 @@ nn_matvec(float *out, const float *W, const float *x, const float *bias, size_t 
 	for (long o = 0; o < (long)OC; o++)
 		out[o] = dot(W + (size_t)o * C, x, C) + (bias != NULL ? bias[o] : 0.0f);
 }
+
+float
+nn_dot(const float *a, const float *b, size_t n)
+{
+	if (gemm_kernel == NULL)
+		nn_kernel_select(gemm_kind);
+#ifdef GEMM_X86
+	if (gemm_kind == NN_KERNEL_AVX2)
+		return gemv_dot_avx2(a, b, n);
+#endif
+	return gemv_dot_portable(a, b, n);
+}
+
+#ifdef GEMM_X86
+__attribute__((target("avx2,fma"))) static void
+axpy_avx2(float *y, float a, const float *x, size_t n)
+{
+	__m256 va = _mm256_set1_ps(a);
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i),
+		    _mm256_loadu_ps(y + i)));
+	for (; i < n; i++)
+		y[i] += a * x[i];
+}
+#endif
+
+void
+nn_axpy(float *y, float a, const float *x, size_t n)
+{
+	if (gemm_kernel == NULL)
+		nn_kernel_select(gemm_kind);
+#ifdef GEMM_X86
+	if (gemm_kind == NN_KERNEL_AVX2) {
+		axpy_avx2(y, a, x, n);
+		return;
+	}
+#endif
+	for (size_t i = 0; i < n; i++)
+		y[i] += a * x[i];
+}

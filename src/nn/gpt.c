@@ -523,11 +523,7 @@ gpt_kv_step(const struct gpt *g, struct gpt_kv *kv, uint32_t id)
 			const float *q = kv->qkv + h * hs;
 			float       *a = kv->att + h * T, mx = -INFINITY, sum = 0, *o = kv->atty + h * hs;
 			for (size_t t2 = 0; t2 <= pos; t2++) {
-				const float *k = kc + t2 * C + h * hs;
-				float        s = 0;
-				for (size_t i = 0; i < hs; i++)
-					s += q[i] * k[i];
-				a[t2] = s * scale;
+				a[t2] = nn_dot(q, kc + t2 * C + h * hs, hs) * scale;
 				mx = a[t2] > mx ? a[t2] : mx;
 			}
 			for (size_t t2 = 0; t2 <= pos; t2++) {
@@ -535,12 +531,8 @@ gpt_kv_step(const struct gpt *g, struct gpt_kv *kv, uint32_t id)
 				sum += a[t2];
 			}
 			memset(o, 0, hs * sizeof(float));
-			for (size_t t2 = 0; t2 <= pos; t2++) {
-				const float *v = vc + t2 * C + h * hs;
-				float        wgt = a[t2] / sum;
-				for (size_t i = 0; i < hs; i++)
-					o[i] += wgt * v[i];
-			}
+			for (size_t t2 = 0; t2 <= pos; t2++)
+				nn_axpy(o, a[t2] / sum, vc + t2 * C + h * hs, hs);
 		}
 		nn_matvec(kv->xb, w.attprojw, kv->atty, w.attprojb, C, C);
 		for (size_t i = 0; i < C; i++)

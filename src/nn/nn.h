@@ -85,6 +85,10 @@ void nn_sgemm_ref(int transA, int transB, size_t M, size_t N, size_t K,
 void nn_matvec(float *out, const float *W, const float *x, const float *bias,
                size_t C, size_t OC);
 
+/* a . b and y += a x over n floats, vectorised (the attention of one token). */
+float nn_dot(const float *a, const float *b, size_t n);
+void  nn_axpy(float *y, float a, const float *x, size_t n);
+
 enum nn_kernel {
 	NN_KERNEL_AUTO,      /* the best the CPU supports (the default) */
 	NN_KERNEL_PORTABLE,  /* plain C, any CPU */
