@@ -30,31 +30,56 @@ static const struct lm_family lm_families[] = {
 	{ NULL, NULL, NULL, NULL },
 };
 
-int
-lm_open(struct lm **out, const char *path, struct ad_error *e)
+/* Dispatch a mapped file to its family; the map passes on, or is released. */
+static int
+lm_open_map(struct lm **out, const char *path, struct ad_map *m, struct ad_error *e)
 {
-	struct ad_map m;
-	int           rc, empty;
+	int rc, empty;
 
-	if ((rc = ad_map_file(path, &m, e)) != 0)
-		return rc;
 	for (const struct lm_family *f = lm_families; f->open != NULL; f++) {
-		int match = f->magic != NULL ? m.size >= 8 && memcmp(m.data, f->magic, 8) == 0
-		                             : f->probe(m.data, m.size);
+		int match = f->magic != NULL ? m->size >= 8 && memcmp(m->data, f->magic, 8) == 0
+		                             : f->probe(m->data, m->size);
 		if (!match)
 			continue;
-		rc = f->open(out, path, &m, e);
+		rc = f->open(out, path, m, e);
 		if (rc != 0)
-			ad_map_release(&m);
+			ad_map_release(m);
 		return rc;
 	}
-	empty = m.size == 0;
-	ad_map_release(&m);
+	empty = m->size == 0;
+	ad_map_release(m);
 	if (empty)
 		return ad_fail(e, AD_EFORMAT, "%s: empty file, not a model", path);
 	return ad_fail(e, AD_EFORMAT,
 	    "%s: not a model file (neither an autodidact model nor an ARPA file); "
 	    "models are written by 'autodidact train'", path);
+}
+
+int
+lm_open(struct lm **out, const char *path, struct ad_error *e)
+{
+	struct ad_map m;
+	int           rc;
+
+	if ((rc = ad_map_file(path, &m, e)) != 0)
+		return rc;
+	return lm_open_map(out, path, &m, e);
+}
+
+int
+lm_open_buffer(struct lm **out, const char *name, const void *data, size_t len,
+    struct ad_error *e)
+{
+	struct ad_map m;
+	uint8_t      *copy = ad_malloc(len);
+
+	if (copy == NULL)
+		return ad_fail(e, AD_ENOMEM, "%s: out of memory for %zu bytes", name, len);
+	memcpy(copy, data, len);
+	m.data = copy;
+	m.size = len;
+	m.mapped = 0;
+	return lm_open_map(out, name, &m, e);
 }
 
 void

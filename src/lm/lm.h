@@ -59,7 +59,9 @@ struct lm_vtab {
 	             struct ad_error *e);
 	/*
 	 * Optional (NULL: push is used): ln p of each of ids[0..n) scored from
-	 * the reset state in one batched pass; n <= lm->context for stream models.
+	 * the reset state in one batched pass; n <= lm->context for stream
+	 * models. For a line model the ids may span many sentences: each eos
+	 * ends one, and the next id starts a new one from <s>.
 	 */
 	int  (*score)(const struct lm *m, const uint32_t *ids, size_t n, double *logp,
 	              struct ad_error *e);
@@ -107,6 +109,9 @@ struct lm {
  * the "\data\" header of an ARPA file), never from its name.
  */
 int  lm_open(struct lm **out, const char *path, struct ad_error *e);
+/* The same from a copy of len bytes in memory; name is used in messages. */
+int  lm_open_buffer(struct lm **out, const char *name, const void *data, size_t len,
+                    struct ad_error *e);
 void lm_free(struct lm *m);
 
 static inline int lm_state_new(const struct lm *m, struct lm_state **st, struct ad_error *e)

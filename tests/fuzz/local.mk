@@ -4,6 +4,13 @@ FUZZ_DRIVER = tests/fuzz/driver.c
 check_PROGRAMS += tests/fuzz/fuzz_options
 tests_fuzz_fuzz_options_SOURCES = tests/fuzz/fuzz_options.c $(FUZZ_DRIVER)
 tests_fuzz_fuzz_options_LDADD = $(AD_LIBS)
+check_PROGRAMS += tests/fuzz/fuzz_model tests/fuzz/fuzz_checkpoint tests/fuzz/fuzz_probes
+tests_fuzz_fuzz_model_SOURCES = tests/fuzz/fuzz_model.c $(FUZZ_DRIVER)
+tests_fuzz_fuzz_model_LDADD = $(AD_LIBS)
+tests_fuzz_fuzz_checkpoint_SOURCES = tests/fuzz/fuzz_checkpoint.c $(FUZZ_DRIVER)
+tests_fuzz_fuzz_checkpoint_LDADD = $(AD_LIBS)
+tests_fuzz_fuzz_probes_SOURCES = tests/fuzz/fuzz_probes.c $(FUZZ_DRIVER)
+tests_fuzz_fuzz_probes_LDADD = $(AD_LIBS)
 TESTS += tests/fuzz/replay.sh
 EXTRA_DIST += tests/fuzz/build.sh tests/fuzz/replay.sh tests/fuzz/corpus
 
