@@ -51,44 +51,87 @@ lm_eval_bits_per_byte(const struct lm_eval *r)
 	return r->bytes > 0 ? r->nats / M_LN2 / (double)r->bytes : NAN;
 }
 
+/*
+ * Ids per batch handed to the model's batched scorer: large enough that a
+ * scorer overlapping its cache misses across tokens runs at full speed,
+ * small enough to stay in cache.
+ */
+#define EVAL_BATCH 65536
+
 /* Per-thread scratch, allocated before the parallel region. */
 struct eval_scratch {
 	struct lm_state *st;
-	uint32_t        *ids;
+	uint32_t        *ids;    /* (cap) a batch of lines, each ending with eos */
+	double          *logp;   /* (cap) */
 	size_t           cap;
 };
 
-/* Score the lines of text[0..len) into *r with the given scratch. */
+/* Add the scores of ids[0..n) to *r (OOVs are the ids equal to unk). */
+static int
+eval_batch(const struct lm *m, struct eval_scratch *s, size_t n, struct lm_eval *r,
+    struct ad_error *e)
+{
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if (m->vt->score != NULL) {
+		if ((rc = m->vt->score(m, s->ids, n, s->logp, e)) != 0)
+			return rc;
+	} else {
+		lm_state_reset(m, s->st);
+		for (size_t i = 0; i < n; i++) {
+			if ((rc = lm_push(m, s->st, s->ids[i], &s->logp[i], e)) != 0)
+				return rc;
+			if (s->ids[i] == m->eos)
+				lm_state_reset(m, s->st);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		r->nats -= s->logp[i];
+		if (s->ids[i] == m->unk && m->unk != LM_NONE) {
+			r->oovs++;
+			r->oov_nats -= s->logp[i];
+		}
+	}
+	r->tokens += n;
+	return 0;
+}
+
+/*
+ * Score the lines of text[0..len) into *r: lines are encoded into batches
+ * of whole sentences (each id list followed by eos) and scored together.
+ */
 static int
 eval_lines(const struct lm *m, const uint8_t *text, size_t len, struct eval_scratch *s,
     struct lm_eval *r, struct ad_error *e)
 {
-	size_t pos = 0;
+	size_t pos = 0, n = 0;
 	int    rc;
 
 	while (pos < len) {
 		const uint8_t *nl = memchr(text + pos, '\n', len - pos);
-		size_t         end = nl ? (size_t)(nl - text) : len, n = 0;
-		double         lp;
+		size_t         end = nl ? (size_t)(nl - text) : len;
 
+		/* A line of L bytes is at most L + 2 ids with its eos: flush the
+		 * batch first when it might not fit (cap holds the longest line). */
+		if (n > 0 && n + (end - pos) + 2 > s->cap) {
+			if ((rc = eval_batch(m, s, n, r, e)) != 0)
+				return rc;
+			n = 0;
+		}
 		if ((rc = lm_encode(m, text + pos, end - pos, &s->ids, &n, &s->cap, e)) != 0)
 			return rc;
-		lm_state_reset(m, s->st);
-		for (size_t i = 0; i <= n; i++) {
-			uint32_t id = i < n ? s->ids[i] : m->eos;
-			if ((rc = lm_push(m, s->st, id, &lp, e)) != 0)
-				return rc;
-			r->nats -= lp;
-			if (id == m->unk && m->unk != LM_NONE) {
-				r->oovs++;
-				r->oov_nats -= lp;
-			}
-		}
-		r->tokens += n + 1;
+		s->ids[n++] = m->eos;
 		r->lines++;
 		pos = end + 1;
+		if (n >= EVAL_BATCH) {
+			if ((rc = eval_batch(m, s, n, r, e)) != 0)
+				return rc;
+			n = 0;
+		}
 	}
-	return 0;
+	return eval_batch(m, s, n, r, e);
 }
 
 static int
@@ -129,8 +172,9 @@ eval_line_model(const struct lm *m, const uint8_t *text, size_t len, struct lm_e
 	if ((scratch = ad_calloc((size_t)nthreads, sizeof *scratch)) == NULL)
 		return ad_fail(e, AD_ENOMEM, "out of memory");
 	for (int t = 0; t < nthreads && rc == 0; t++) {
-		scratch[t].cap = longest + 2;
-		if ((scratch[t].ids = ad_mallocarray(scratch[t].cap, sizeof(uint32_t))) == NULL)
+		scratch[t].cap = (longest + 2 > EVAL_BATCH ? longest + 2 : EVAL_BATCH) + 2;
+		if ((scratch[t].ids = ad_mallocarray(scratch[t].cap, sizeof(uint32_t))) == NULL ||
+		    (scratch[t].logp = ad_mallocarray(scratch[t].cap, sizeof(double))) == NULL)
 			rc = ad_fail(e, AD_ENOMEM, "out of memory for a %zu-byte line", longest);
 		else
 			rc = lm_state_new(m, &scratch[t].st, e);
@@ -178,6 +222,7 @@ eval_line_model(const struct lm *m, const uint8_t *text, size_t len, struct lm_e
 	}
 	for (int t = 0; t < nthreads; t++) {
 		ad_free(scratch[t].ids);
+		ad_free(scratch[t].logp);
 		lm_state_free(m, scratch[t].st);
 	}
 	ad_free(scratch);
