@@ -670,7 +670,7 @@ optimiser(const struct nn_train_state *st, size_t n)
 START_TEST(test_overfit_one_batch)
 {
 	struct gpt           *g = model(&tiny, 8);
-	struct nn_train_state st = state(2, 12, 300);
+	struct nn_train_state st = state(2, 12, 60);
 	struct adamw         *a;
 	struct nn_trainer    *tr;
 	struct nn_step_stats  s;
@@ -683,13 +683,14 @@ START_TEST(test_overfit_one_batch)
 	st.lr = 3e-2;
 	a = optimiser(&st, g->nparams);
 	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &nn_objective_causal, &st, str, 12, &e), 0);
-	for (int i = 0; i < 300; i++) {
+	for (int i = 0; i < 60; i++) {
 		ck_assert_int_eq(nn_trainer_step(tr, &s, &e), 0);
 		if (i == 0)
 			first = s.loss;
 	}
+	/* From about ln 23 = 3.1 to near zero (4e-4 after 40 steps when written). */
 	ck_assert_double_ge(first, 2.5);
-	ck_assert_double_le(s.loss, 0.05);
+	ck_assert_double_le(s.loss, 0.01);
 	nn_trainer_free(tr);
 	adamw_free(a);
 	gpt_free(g);
