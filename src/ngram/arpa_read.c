@@ -210,6 +210,22 @@ arpa_load(struct ngram_model *m, struct ngram_vocab *v, struct arpa *a, struct a
 	if (count[1] >= UINT32_MAX / 4)
 		return ad_fail(e, AD_EFORMAT, "%s: %llu unigrams are too many", a->path,
 		    (unsigned long long)count[1]);
+	/*
+	 * Before allocating for the counts, check that the rest of the file can
+	 * hold them: an n-gram line is at least 2n + 2 bytes ("p", a tab, n
+	 * one-byte words and their spaces, the newline). A header that lies
+	 * must not cost gigabytes of memory before the lines are read.
+	 */
+	{
+		uint64_t need = 0, left = (uint64_t)(a->end - a->p);
+		for (uint32_t n = 1; n <= N; n++)
+			need += count[n] * (2 * (uint64_t)n + 2);
+		if (need > left)
+			return ad_fail(e, AD_EFORMAT, "%s:%llu: the \\data\\ section announces more "
+			    "n-grams than the remaining %llu bytes can hold: the file is truncated or "
+			    "the counts are wrong", a->path, (unsigned long long)a->line,
+			    (unsigned long long)left);
+	}
 	m->N = N;
 	if ((uni = ad_mallocarray(count[1] + 3, 2 * sizeof(float))) == NULL ||
 	    (seen = ad_calloc(count[1] + 3, 1)) == NULL) {
