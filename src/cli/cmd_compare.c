@@ -48,7 +48,7 @@ static const char compare_help[] =
 "  -o, --out DIR          output and work directory (default compare-out)\n"
 "  --val-fraction F       hold out the last F of each file, by lines (default 0.1)\n"
 "  --val FILE             hold out FILE instead\n"
-"  -t, --tokenizer VOCAB  use this vocabulary instead of training one\n"
+"  -t, --vocab VOCAB      use this vocabulary instead of training one\n"
 "  --vocab-size N         ids of the tokenizer trained here (default 4096)\n"
 "Models:\n"
 "  --orders LIST          n-gram orders, e.g. 2..5 or 3,5 (default 2..5); the\n"
@@ -382,7 +382,8 @@ cmp_options(int argc, char **argv, struct cmp_opts *o)
 		{ "out",            required_argument, NULL, 'o' },
 		{ "val-fraction",   required_argument, NULL, O_VALFRAC },
 		{ "val",            required_argument, NULL, O_VAL },
-		{ "tokenizer",      required_argument, NULL, 't' },
+		{ "vocab",          required_argument, NULL, 't' },
+		{ "tokenizer",      required_argument, NULL, 't' },   /* an alias */
 		{ "vocab-size",     required_argument, NULL, O_VOCABSIZE },
 		{ "orders",         required_argument, NULL, O_ORDERS },
 		{ "preset",         required_argument, NULL, O_PRESET },

@@ -571,6 +571,7 @@ cmd_tokenize(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "output",        required_argument, NULL, 'o' },
 		{ "vocab",         required_argument, NULL, 't' },
+		{ "tokenizer",     required_argument, NULL, 't' },   /* an alias */
 		{ "vocab-size",    required_argument, NULL, 'V' },
 		{ "pattern",       required_argument, NULL, 'p' },
 		{ "normalize",     required_argument, NULL, 'N' },

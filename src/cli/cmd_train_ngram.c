@@ -29,7 +29,7 @@ static const char train_ngram_help[] =
 "  --order N              the order, 1 to 8 (default 5)\n"
 "  --words                tokens are whitespace-separated words\n"
 "  --bytes                tokens are bytes\n"
-"  -t, --tokenizer VOCAB  tokens are the ids of this tokenizer (the model\n"
+"  -t, --vocab VOCAB      tokens are the ids of this tokenizer (the model\n"
 "                         embeds it)\n"
 "  --discount-fallback    where the counts cannot support the discounts, use\n"
 "                         D1=0.5 D2=1 D3+=1.5 instead of failing\n"
@@ -101,7 +101,8 @@ cmd_train_ngram(int argc, char **argv)
 		{ "order",             required_argument, NULL, 'n' },
 		{ "words",             no_argument,       NULL, 'W' },
 		{ "bytes",             no_argument,       NULL, 'B' },
-		{ "tokenizer",         required_argument, NULL, 't' },
+		{ "vocab",             required_argument, NULL, 't' },
+		{ "tokenizer",         required_argument, NULL, 't' },   /* an alias */
 		{ "discount-fallback", no_argument,       NULL, 'D' },
 		{ "skip-symbols",      no_argument,       NULL, 'S' },
 		{ "threads",           required_argument, NULL, 'T' },

@@ -93,6 +93,7 @@ tt_parse(int argc, char **argv, struct tt_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "vocab", required_argument, NULL, 't' },
+		{ "tokenizer", required_argument, NULL, 't' },   /* an alias */
 		{ "bytes", no_argument, NULL, O_BYTES },
 		{ "output", required_argument, NULL, 'o' },
 		{ "preset", required_argument, NULL, O_PRESET },
