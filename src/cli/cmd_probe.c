@@ -10,7 +10,7 @@
 #include "base/io.h"
 #include "cli/cli.h"
 #include "lm/lm.h"
-#include "src/probe/datadir.h"   /* generated: PROBE_DATADIR */
+#include "src/probe/datadir.h"   /* generated: PROBE_DATADIR, PROBE_SRCDIR */
 #include "probe/probe.h"
 
 static const char probe_help[] =
@@ -45,16 +45,21 @@ static const char probe_help[] =
 "  -q, --quiet          no progress on stderr\n"
 "  -h, --help           show this help\n";
 
-/* The directories searched for shipped probe sets. */
+/*
+ * The directories searched for shipped probe sets: $AUTODIDACT_PROBES, the
+ * installed data directory, then the source tree this program was built
+ * from (so that an uninstalled build finds them too).
+ */
 static char *
 probe_dirs(void)
 {
 	const char *env = getenv("AUTODIDACT_PROBES");
-	size_t      n = (env ? strlen(env) : 0) + strlen(PROBE_DATADIR) + 2;
+	size_t      n = (env ? strlen(env) : 0) + strlen(PROBE_DATADIR) + strlen(PROBE_SRCDIR) + 3;
 	char       *d = malloc(n);
 
 	if (d != NULL)
-		snprintf(d, n, "%s%s%s", env && *env ? env : "", env && *env ? ":" : "", PROBE_DATADIR);
+		snprintf(d, n, "%s%s%s:%s", env && *env ? env : "", env && *env ? ":" : "",
+		    PROBE_DATADIR, PROBE_SRCDIR);
 	return d;
 }
 

@@ -22,7 +22,8 @@ dist_probes_DATA = \
 	corpora/probes/weat-classic.probe
 src/probe/datadir.h: Makefile
 	$(AM_V_GEN)$(MKDIR_P) src/probe && \
-	echo '#define PROBE_DATADIR "$(probesdir)"' > $@-t && mv $@-t $@
+	{ echo '#define PROBE_DATADIR "$(probesdir)"'; \
+	  echo '#define PROBE_SRCDIR "$(abs_top_srcdir)/corpora/probes"'; } > $@-t && mv $@-t $@
 src/cli/cmd_probe.$(OBJEXT): src/probe/datadir.h
 MOSTLYCLEANFILES = src/probe/datadir.h
 
