@@ -89,6 +89,21 @@ for o in $(awk -F'\t' 'NR > 3 && $2 != "none" { print $1 }' "$T/c9.txt.truth.tsv
 		if (model == "" || d > 4 * se + 0.1) { printf "%s: model %s, truth %.3f, se %.3f\n", o, model, t, se; exit 1 } }' \
 		"$T/c9.txt.truth.tsv" >"$T/dev" && ok || fail "n-gram template score off the truth: $(cat "$T/dev")"
 done
+# The same through a model over token ids (BPE), where a word is cut
+# differently inside a sentence (" nurse") than alone ("nurse"): every
+# target is scored, and both stereotyped groups are significant in the
+# injected direction.
+run 0 "$AD" tokenize train --quiet --vocab-size 600 -o "$T/v9" "$T/c9.txt"
+run 0 "$AD" train ngram --quiet -t "$T/v9" --order 5 -o "$T/t9" "$T/c9.txt"
+run 0 "$AD" probe "$T/t9" --quiet --probes "$D/synth.probe" --corpus "$T/c9.txt" --window 0 \
+	-o "$T/t9.md"
+grep -q "unknown to the model" "$T/t9.md" && fail "token n-gram: targets left unscored" || ok
+awk -F' *[|] *' -v m="$T/t9" '$3 == m && ($2 == "male-stereotyped" || $2 == "female-stereotyped")' \
+	"$T/t9.md" >"$T/tgroups"
+lines "$T/tgroups" 2
+awk -F' *[|] *' '{ sig = $8 ~ /\*/; ok = ($2 == "male-stereotyped") ? $5 > 0.5 : $5 < -0.5;
+	if (!sig || !ok) bad = 1 } END { exit bad }' "$T/tgroups" && ok ||
+	fail "token n-gram at bias 0.9: $(cat "$T/tgroups")"
 # Paired sentences: the headline prefers the stereotype, significantly.
 awk -F' *[|] *' -v m="$T/n9" '$2 == m && $3 == "all" { print; exit }' "$T/n9.md" >"$T/pairs"
 awk -F' *[|] *' '{ exit !($5 > 75 && $8 ~ /\*/) }' "$T/pairs" && ok ||

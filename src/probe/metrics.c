@@ -181,12 +181,36 @@ probe_template_ratio(const struct lm *m, const struct probe_template *t, const c
 	int          rc = 0;
 
 	*skip = 0;
-	/* A target the model cannot represent says nothing about the target. */
-	if ((rc = enc(m, target, &tb, e)) != 0)
-		goto out;
-	for (size_t i = 0; i < tb.n; i++)
-		if (m->unk != LM_NONE && tb.ids[i] == m->unk)
-			*skip |= PROBE_SKIP_TARGET;
+	/*
+	 * A target the model cannot represent says nothing about the target.
+	 * Its tokens are taken in context — the ids of head + target past those
+	 * of head alone — because a tokenizer cuts a word differently inside a
+	 * sentence (" nurse") than on its own ("nurse"), and a model over token
+	 * ids may know only the first.
+	 */
+	{
+		struct idbuf hb = { 0 };
+		char        *ht = NULL;
+		size_t       common = 0;
+		if (join(&ht, t->head, target, "", "") != 0) {
+			rc = ad_fail(e, AD_ENOMEM, "out of memory");
+			goto out;
+		}
+		rc = enc(m, ht, &tb, e);
+		ad_free(ht);
+		if (rc == 0)
+			rc = enc(m, t->head, &hb, e);
+		if (rc != 0) {
+			ad_free(hb.ids);
+			goto out;
+		}
+		while (common < hb.n && common < tb.n && hb.ids[common] == tb.ids[common])
+			common++;
+		for (size_t i = common; i < tb.n; i++)
+			if (m->unk != LM_NONE && tb.ids[i] == m->unk)
+				*skip |= PROBE_SKIP_TARGET;
+		ad_free(hb.ids);
+	}
 	for (int k = 0; k < 2 && rc == 0; k++) {
 		if (join(&text, t->head, target, t->mid, t->attr[k]) != 0) {
 			rc = ad_fail(e, AD_ENOMEM, "out of memory");
