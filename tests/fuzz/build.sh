@@ -5,8 +5,12 @@
 #
 #   tests/fuzz/build.sh OUTDIR                 build only
 #   tests/fuzz/build.sh OUTDIR SECONDS [NAME]  build, then fuzz each harness
-#                                              (or NAME) for SECONDS, growing
-#                                              tests/fuzz/corpus/NAME
+#                                              (or NAME) for SECONDS from
+#                                              tests/fuzz/corpus/NAME; new inputs
+#                                              go to OUTDIR/corpus/NAME, crashes
+#                                              to OUTDIR/crashes (copy a fixed
+#                                              crash into tests/fuzz/corpus/NAME
+#                                              to keep it as a regression test)
 #
 # Needs clang and its runtime (Debian: clang, libclang-rt-14-dev); config.h
 # comes from an existing build directory given as BUILDDIR (default: OUTDIR's
@@ -38,9 +42,11 @@ for h in "$src"/tests/fuzz/fuzz_*.c; do
 	clang $cflags -fsanitize=fuzzer -fopenmp "$h" $objs $libs -o "$out/fuzz_$name"
 	echo "built $out/fuzz_$name"
 	if [ "$secs" -gt 0 ]; then
-		mkdir -p "$src/tests/fuzz/corpus/$name" "$out/crashes"
+		mkdir -p "$out/corpus/$name" "$out/crashes"
 		"$out/fuzz_$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-			-artifact_prefix="$out/crashes/${name}-" \
-			"$src/tests/fuzz/corpus/$name" 2>&1 | tail -n 3
+			-print_final_stats=1 -artifact_prefix="$out/crashes/${name}-" \
+			"$out/corpus/$name" "$src/tests/fuzz/corpus/$name" 2>&1 |
+			grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)|cov:.*(DONE|INITED)|SUMMARY' |
+			tail -n 5
 	fi
 done
