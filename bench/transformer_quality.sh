@@ -73,7 +73,7 @@ done
 echo "best n-gram: $best bits/byte"
 
 # Bytes per held-out token, to turn the logged nats/token into bits/byte.
-bpt=$("$AD" tokenize encode -t "$OUT/v.bpe" "$OUT/val.txt" | wc -w | awk -v b="$(wc -c <"$OUT/val.txt")" '{ print b / $1 }')
+bpt=$("$AD" tokenize encode --stream -t "$OUT/v.bpe" "$OUT/val.txt" | wc -w | awk -v b="$(wc -c <"$OUT/val.txt")" '{ print b / $1 }')
 for p in $PRESETS; do
 	"$AD" train transformer -t "$OUT/v.bpe" --preset "$p" --time-budget "$BUDGET" \
 		--threads "$THREADS" --val "$OUT/val.txt" --val-every "$VALEVERY" \
