@@ -341,6 +341,33 @@ START_TEST(test_atomic_write_failure_keeps_old_file)
 }
 END_TEST
 
+START_TEST(test_atomic_write_clears_dead_writers_temporaries)
+{
+	/* A writer killed mid-write leaves .NAME.tmp-PID-XXXXXX; the next write
+	 * of NAME removes it when that process is gone, and leaves the
+	 * temporaries of living processes (here, this one) alone. */
+	char  *dir = tu_tmpdir(), path[4200], dead[4300], live[4300];
+	pid_t  pid = fork();
+	struct ad_error e = { 0 };
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	snprintf(path, sizeof path, "%s/out.txt", dir);
+	snprintf(dead, sizeof dead, "%s/.out.txt.tmp-%ld-AbCdEf", dir, (long)pid);
+	snprintf(live, sizeof live, "%s/.out.txt.tmp-%ld-GhIjKl", dir, (long)getpid());
+	tu_spit(dead, "half", 4);
+	tu_spit(live, "busy", 4);
+	ck_assert_int_eq(ad_write_file(path, "whole", 5, &e), 0);
+	ck_assert_int_eq(access(dead, F_OK), -1);
+	ck_assert_int_eq(access(live, F_OK), 0);
+	ck_assert_int_eq(tu_count_entries(dir), 2);
+	unlink(live);
+	free(dir);
+}
+END_TEST
+
 /* ---- progress ------------------------------------------------------------- */
 
 START_TEST(test_progress_plain_and_quiet)
@@ -477,6 +504,7 @@ base_suite(void)
 	tcase_add_test(tc, test_chunks_reassemble_on_line_boundaries);
 	tcase_add_test(tc, test_atomic_write_replaces_whole_file);
 	tcase_add_test(tc, test_atomic_write_failure_keeps_old_file);
+	tcase_add_test(tc, test_atomic_write_clears_dead_writers_temporaries);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("progress");
 	tcase_add_test(tc, test_progress_plain_and_quiet);

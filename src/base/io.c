@@ -4,7 +4,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,6 +297,42 @@ io_sync_dir(const char *path)
 	ad_free(copy);
 }
 
+/*
+ * Remove the temporaries of dead writers of the same target: a process
+ * killed mid-write (SIGKILL, power loss) leaves ".BASE.tmp-PID-XXXXXX"
+ * behind, which the next write to BASE clears. A temporary whose process
+ * still exists is left alone (another writer may be at work).
+ */
+static void
+io_clean_stale(const char *dir, const char *base)
+{
+	char           prefix[PATH_MAX], path[PATH_MAX];
+	size_t         plen;
+	DIR           *d;
+	struct dirent *de;
+
+	if ((size_t)snprintf(prefix, sizeof prefix, ".%s.tmp-", base) >= sizeof prefix)
+		return;
+	plen = strlen(prefix);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		long  pid;
+
+		if (strncmp(de->d_name, prefix, plen) != 0)
+			continue;
+		pid = strtol(de->d_name + plen, &end, 10);
+		if (end == de->d_name + plen || *end != '-' || pid <= 0)
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < sizeof path)
+			(void)unlink(path);
+	}
+	closedir(d);
+}
+
 /* The process umask, read without changing it for longer than an instant. */
 static mode_t
 io_umask(void)
@@ -324,17 +363,19 @@ ad_atomic_open(struct ad_atomic *a, const char *path, struct ad_error *e)
 		return ad_fail(e, AD_ENOMEM, "%s: out of memory", path);
 	}
 	/* The temporary lives beside the target (same file system, so rename is
-	 * atomic), hidden, and named after it so that a stray one is explained. */
+	 * atomic), hidden, and named after it and its writer's process, so that
+	 * a stray one is explained and cleared by the next write. */
 	dir = dirname(copy);
 	base = strrchr(path, '/') ? strrchr(path, '/') + 1 : (char *)path;
-	n = strlen(dir) + strlen(base) + 32;
+	io_clean_stale(dir, base);
+	n = strlen(dir) + strlen(base) + 48;
 	if ((a->tmp = ad_malloc(n)) == NULL) {
 		ad_free(copy);
 		ad_free(a->path);
 		a->path = NULL;
 		return ad_fail(e, AD_ENOMEM, "%s: out of memory", path);
 	}
-	snprintf(a->tmp, n, "%s/.%s.tmp-XXXXXX", dir, base);
+	snprintf(a->tmp, n, "%s/.%s.tmp-%ld-XXXXXX", dir, base, (long)getpid());
 	ad_free(copy);
 	if ((fd = mkstemp(a->tmp)) < 0) {
 		int err = errno;
