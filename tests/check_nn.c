@@ -474,17 +474,15 @@ START_TEST(test_fast_matmul)
 }
 END_TEST
 
-START_TEST(test_fast_attention)
+static void
+attention_case(size_t B, size_t T, size_t C, size_t NH)
 {
-	/* T = 53 cuts through the 48-row query blocks; hs = 7 through the tiles. */
-	size_t  B = 2, T = 53, C = 21, NH = 3, nin = B * T * 3 * C, nout = B * T * C;
-	size_t  natt = B * NH * T * T;
+	size_t  nin = B * T * 3 * C, nout = B * T * C, natt = B * NH * T * T;
 	double *x = dalloc(nin), *o = dalloc(nout), *a = dalloc(natt), *d = dalloc(nout);
 	double *dx = dalloc(nin);
 	float  *xf, *df, *of = falloc(nout), *af = falloc(natt), *daf = falloc(natt);
 	float  *dxf = falloc(nin);
 
-	ad_rng_seed(&trng, 22, 1);
 	fill(x, nin, 1); fill(d, nout, 1);
 	xf = tofloat(x, nin); df = tofloat(d, nout);
 	nn_attention_forward_ref(o, a, x, B, T, C, NH);
@@ -496,6 +494,15 @@ START_TEST(test_fast_attention)
 	ck_assert_double_le(maxrel(dxf, dx, nin, 1), 1e-5);
 	free(x); free(o); free(a); free(d); free(dx); free(xf); free(df); free(of); free(af);
 	free(daf); free(dxf);
+}
+
+START_TEST(test_fast_attention)
+{
+	ad_rng_seed(&trng, 22, 1);
+	/* T = 53 cuts through the 48-row query blocks; hs = 7 through the tiles. */
+	attention_case(2, 53, 21, 3);
+	/* Large enough to run on every thread (the parallel path). */
+	attention_case(4, 70, 64, 4);
 }
 END_TEST
 
@@ -698,17 +705,21 @@ START_TEST(test_overfit_one_batch)
 }
 END_TEST
 
-/* Train `steps` steps on a fresh tiny model; returns the losses' bits. */
+/* Large enough that every kernel runs on all threads (see NN_PAR_MIN). */
+static const struct gpt_config wide = { 2, 4, 64, 64, 300, 301 };
+
+/* Train `steps` steps on a fresh model; returns the losses and parameters. */
 static void
-run_steps(int threads, uint64_t steps, double *losses, float **params)
+run_steps_cfg(const struct gpt_config *cfg, uint32_t B, int threads, uint64_t steps,
+    double *losses, float **params)
 {
-	struct gpt           *g = model(&tiny, 3);
-	struct nn_train_state st = state(3, 12, 8);
+	struct gpt           *g = model(cfg, 3);
+	struct nn_train_state st = state(B, cfg->T, 8);
 	struct adamw         *a = optimiser(&st, g->nparams);
 	struct nn_trainer    *tr;
 	struct nn_step_stats  s;
 	struct ad_error       e = { 0 };
-	uint32_t             *str = stream(500, tiny.V, 4);
+	uint32_t             *str = stream(500, cfg->V, 4);
 
 #ifdef _OPENMP
 	omp_set_num_threads(threads);
@@ -728,14 +739,20 @@ run_steps(int threads, uint64_t steps, double *losses, float **params)
 	free(str);
 }
 
+static void
+run_steps(int threads, uint64_t steps, double *losses, float **params)
+{
+	run_steps_cfg(&tiny, 3, threads, steps, losses, params);
+}
+
 START_TEST(test_threads_same_bits)
 {
 	double l1[8], l2[8];
 	float *p1, *p2;
-	size_t n = (size_t)gpt_param_count(&tiny);
+	size_t n = (size_t)gpt_param_count(&wide);
 
-	run_steps(1, 8, l1, &p1);
-	run_steps(2, 8, l2, &p2);
+	run_steps_cfg(&wide, 4, 1, 8, l1, &p1);
+	run_steps_cfg(&wide, 4, 2, 8, l2, &p2);
 	ck_assert_mem_eq(l1, l2, sizeof l1);
 	ck_assert_mem_eq(p1, p2, n * sizeof(float));
 	free(p1);

@@ -417,8 +417,8 @@ nn_sgemm(int transA, int transB, size_t M, size_t N, size_t K, const float *A, s
 		nn_sgemm_ref_float(transA, transB, M, N, K, A, lda, B, ldb, C, ldc);
 		return;
 	}
-	/* Small products are not worth waking the threads for. */
-	if (nthreads == 1 || (double)M * N * K < 48.0 * 48 * 48) {
+	/* Small products (under ~4 MFLOP) are not worth waking the threads for. */
+	if (nthreads == 1 || (double)M * N * K < 2e6) {
 		nn_sgemm_serial(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
 		return;
 	}

@@ -30,6 +30,12 @@
 
 /* Columns per chunk when a reduction over rows is split among threads. */
 #define COL_CHUNK 64
+/*
+ * Loops over fewer elements than this stay on one thread: waking the team
+ * costs more than the work (generation and scoring run batches of one
+ * window). The split never changes a result, only who computes it.
+ */
+#define NN_PAR_MIN 16384
 
 /* ------------------------------------------------------------------------
  * Vectorised exp and tanh. The layers spend more time in exp (softmax,
@@ -147,7 +153,7 @@ nn_encoder_forward(float *out, const uint32_t *inp, const float *wte, const floa
 	long BT = (long)(B * T);
 
 	/* Race-free: each (b,t) row of out is written by one iteration. */
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for schedule(static) if (B * T * C >= NN_PAR_MIN)
 	for (long bt = 0; bt < BT; bt++) {
 		size_t       t = (size_t)bt % T;
 		float       *o = out + (size_t)bt * C;
@@ -166,7 +172,7 @@ nn_encoder_backward(float *dwte, float *dwpe, const float *dout, const uint32_t 
 	/* o[c] = e[c] + p[c]: de[c] += do[c], dp[c] += do[c]. Race-free: each
 	 * chunk of channels is owned by one iteration, which runs over the rows
 	 * in order (repeated tokens add up in a fixed order). */
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for schedule(static) if (B * T * C >= NN_PAR_MIN)
 	for (long ch = 0; ch < nchunks; ch++) {
 		size_t c0 = (size_t)ch * COL_CHUNK, c1 = c0 + COL_CHUNK < C ? c0 + COL_CHUNK : C;
 		for (size_t bt = 0; bt < B * T; bt++) {
@@ -212,7 +218,7 @@ nn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
     const float *weight, const float *bias, size_t N, size_t C)
 {
 	/* Race-free: one row per iteration. */
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for schedule(static) if (N * C >= NN_PAR_MIN)
 	for (long n = 0; n < (long)N; n++) {
 		const float *x = inp + (size_t)n * C;
 		float       *o = out + (size_t)n * C;
@@ -242,7 +248,7 @@ nn_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *do
 	long nchunks = (long)((C + COL_CHUNK - 1) / COL_CHUNK);
 
 	/* o = (x - mean) * rstd * w + b, per row. Race-free: rows are disjoint. */
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for schedule(static) if (N * C >= NN_PAR_MIN)
 	for (long n = 0; n < (long)N; n++) {
 		const float *x = inp + (size_t)n * C, *d = dout + (size_t)n * C;
 		float       *dx = dinp + (size_t)n * C;
@@ -264,7 +270,7 @@ nn_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *do
 	}
 	/* dw[c] += sum over rows of d * xhat, db[c] += sum of d. Race-free: each
 	 * chunk of channels is owned by one iteration, rows run in order. */
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for schedule(static) if (N * C >= NN_PAR_MIN)
 	for (long ch = 0; ch < nchunks; ch++) {
 		size_t c0 = (size_t)ch * COL_CHUNK, c1 = c0 + COL_CHUNK < C ? c0 + COL_CHUNK : C;
 		float  dw[COL_CHUNK], db[COL_CHUNK];
@@ -341,7 +347,7 @@ nn_matmul_forward(float *out, const float *inp, const float *weight, const float
 {
 	if (bias != NULL) {
 		/* Race-free: one row per iteration. */
-		#pragma omp parallel for schedule(static)
+		#pragma omp parallel for schedule(static) if (N * OC >= NN_PAR_MIN)
 		for (long n = 0; n < (long)N; n++)
 			memcpy(out + (size_t)n * OC, bias, OC * sizeof *out);
 	}
@@ -359,7 +365,7 @@ nn_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
 	if (dbias != NULL) {
 		long nchunks = (long)((OC + COL_CHUNK - 1) / COL_CHUNK);
 		/* Race-free: each chunk of output channels is owned by one iteration. */
-		#pragma omp parallel for schedule(static)
+		#pragma omp parallel for schedule(static) if (N * OC >= NN_PAR_MIN)
 		for (long ch = 0; ch < nchunks; ch++) {
 			size_t o0 = (size_t)ch * COL_CHUNK, o1 = o0 + COL_CHUNK < OC ? o0 + COL_CHUNK : OC;
 			float  db[COL_CHUNK];
@@ -419,7 +425,7 @@ nn_attention_forward(float *out, float *att, const float *inp, size_t B, size_t 
 
 	nn_sgemm_prepare();
 	/* Race-free: each (b, h) owns its T x T block of att and its hs columns of out. */
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for schedule(static) if (B * NH * T * T * (C / NH) >= 64 * NN_PAR_MIN)
 	for (long bh = 0; bh < nbh; bh++) {
 		size_t       b = (size_t)bh / NH, h = (size_t)bh % NH;
 		const float *q = inp + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
@@ -460,7 +466,7 @@ nn_attention_backward(float *dinp, float *datt, const float *dout, const float *
 
 	nn_sgemm_prepare();
 	/* Race-free: each (b, h) owns its datt block and its hs columns of q, k, v in dinp. */
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for schedule(static) if (B * NH * T * T * (C / NH) >= 64 * NN_PAR_MIN)
 	for (long bh = 0; bh < nbh; bh++) {
 		size_t       b = (size_t)bh / NH, h = (size_t)bh % NH;
 		const float *q = inp + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
@@ -586,7 +592,7 @@ nn_gelu_forward(float *out, const float *inp, size_t n)
 	long nchunks = (long)((n + 4095) / 4096);
 
 	/* Race-free: elementwise, in chunks of 4096. */
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for schedule(static) if (n >= NN_PAR_MIN)
 	for (long ch = 0; ch < nchunks; ch++) {
 		size_t i0 = (size_t)ch * 4096, len = n - i0 < 4096 ? n - i0 : 4096, i = 0;
 #ifdef LAYERS_X86
@@ -608,7 +614,7 @@ nn_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n)
 	 * elementwise, in chunks of 4096. */
 	long nchunks = (long)((n + 4095) / 4096);
 
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for schedule(static) if (n >= NN_PAR_MIN)
 	for (long ch = 0; ch < nchunks; ch++) {
 		size_t i0 = (size_t)ch * 4096, len = n - i0 < 4096 ? n - i0 : 4096, j = 0;
 #ifdef LAYERS_X86
@@ -654,7 +660,7 @@ void
 nn_residual_forward(float *out, const float *inp1, const float *inp2, size_t n)
 {
 	/* Race-free: elementwise. */
-	#pragma omp parallel for simd schedule(static)
+	#pragma omp parallel for simd schedule(static) if (n >= NN_PAR_MIN)
 	for (long i = 0; i < (long)n; i++)
 		out[i] = inp1[i] + inp2[i];
 }
@@ -663,7 +669,7 @@ void
 nn_residual_backward(float *dinp1, float *dinp2, const float *dout, size_t n)
 {
 	/* out = inp1 + inp2. Race-free: elementwise. */
-	#pragma omp parallel for simd schedule(static)
+	#pragma omp parallel for simd schedule(static) if (n >= NN_PAR_MIN)
 	for (long i = 0; i < (long)n; i++) {
 		dinp1[i] += dout[i];
 		dinp2[i] += dout[i];
@@ -694,7 +700,7 @@ nn_crossentropy_forward(float *losses, const float *logits, const uint32_t *targ
 	double total = 0;
 
 	/* Race-free: one row per iteration. */
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for schedule(static) if (N * V >= NN_PAR_MIN)
 	for (long n = 0; n < (long)N; n++) {
 		const float *l = logits + (size_t)n * Vs;
 		float        mx;
@@ -717,7 +723,7 @@ nn_crossentropy_backward(float *logits, const uint32_t *targets, const uint8_t *
     float scale, size_t N, size_t V, size_t Vs)
 {
 	/* loss = ln sum exp(l) - l[y]: dl = scale (softmax(l) - onehot(y)). Race-free. */
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for schedule(static) if (N * V >= NN_PAR_MIN)
 	for (long n = 0; n < (long)N; n++) {
 		float *l = logits + (size_t)n * Vs;
 		float  mx, inv;
