@@ -35,7 +35,7 @@
  * costs more than the work (generation and scoring run batches of one
  * window). The split never changes a result, only who computes it.
  */
-#define NN_PAR_MIN 16384
+#define NN_PAR_MIN 65536
 
 /* ------------------------------------------------------------------------
  * Vectorised exp and tanh. The layers spend more time in exp (softmax,

@@ -161,8 +161,9 @@ nn_grad_norm(const float *grad, size_t n)
 	if (chunk < 16384)
 		chunk = 16384;
 	nchunks = (long)((n + chunk - 1) / chunk);
-	/* Race-free: each chunk writes its own partial sum. */
-	#pragma omp parallel for schedule(static)
+	/* Race-free: each chunk writes its own partial sum. One chunk is not
+	 * worth waking a second thread for. */
+	#pragma omp parallel for schedule(static) if (nchunks > 1)
 	for (long ch = 0; ch < nchunks; ch++) {
 		size_t i0 = (size_t)ch * chunk, i1 = i0 + chunk < n ? i0 + chunk : n;
 		double s = 0;
@@ -204,7 +205,7 @@ adamw_step(struct adamw *a, struct gpt *g, double lr, double grad_norm)
 		 * v = b2 v + (1-b2) g^2; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps).
 		 * Race-free: elementwise (and so the same in SIMD lanes).
 		 */
-		#pragma omp parallel for simd schedule(static)
+		#pragma omp parallel for simd schedule(static) if (s[ti] >= 65536)
 		for (long i = 0; i < (long)s[ti]; i++) {
 			float gi = gr[i] * gs;
 			m[i] = b1 * m[i] + (1.0f - b1) * gi;
