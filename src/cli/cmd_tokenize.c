@@ -341,9 +341,11 @@ tok_encode(struct tok_opts *o, const char *input)
 				fwrite(blk[j].out.buf, 1, blk[j].out.len, out.f);
 			}
 		}
-		for (int t = 0; encs != NULL && t < nt; t++) {
-			bpe_encoder_free(encs[t]);
-			ad_free(tids[t]);
+		for (int t = 0; t < nt; t++) {
+			if (encs != NULL)
+				bpe_encoder_free(encs[t]);
+			if (tids != NULL)
+				ad_free(tids[t]);
 		}
 		for (size_t j = 0; blk != NULL && j < nb; j++)
 			ad_free(blk[j].out.buf);

@@ -239,6 +239,9 @@ gpt_alloc(struct gpt *g, size_t B, size_t Tb, int grads, struct ad_error *e)
 	if (Tb > c->T || B == 0 || Tb == 0)
 		return ad_fail(e, AD_EINVAL, "a batch of %zu x %zu does not fit a context of %u",
 		    B, Tb, c->T);
+	/* The product's buffers first, so that a failure leaves nothing behind. */
+	if (nn_sgemm_prepare() != 0)
+		return ad_fail(e, AD_ENOMEM, "out of memory for the matrix-product buffers");
 	gpt_act_sizes(c, B, Tb, &a, &ga);
 	ad_free(g->act_mem);
 	ad_free(g->gact_mem);
@@ -295,8 +298,6 @@ gpt_alloc(struct gpt *g, size_t B, size_t Tb, int grads, struct ad_error *e)
 		TAKE(dfch_gelu, BT * 4 * C);
 #undef TAKE
 	}
-	if (nn_sgemm_prepare() != 0)
-		return ad_fail(e, AD_ENOMEM, "out of memory for the matrix-product buffers");
 	return 0;
 }
 

@@ -170,8 +170,13 @@ pair_min_freq(const struct probe_corpus *corpus, const char *s1, const char *s2,
 
 	*minf = UINT64_MAX;
 	word[0] = '\0';
-	if (wl_split(&a, s1) != 0 || wl_split(&b, s2) != 0) {
+	if (wl_split(&a, s1) != 0) {
 		wl_free(&a);
+		return -1;
+	}
+	if (wl_split(&b, s2) != 0) {
+		wl_free(&a);
+		wl_free(&b);
 		return -1;
 	}
 	for (int k = 0; k < 2; k++) {
@@ -517,6 +522,7 @@ run_weat(struct ctx *c, size_t si, size_t ti)
 		char *dropped = NULL;
 		for (int k = 0; k < 4; k++) {
 			if ((cw.idx[k] = ad_mallocarray(set[k]->n, sizeof *cw.idx[k])) == NULL) {
+				ad_free(dropped);
 				rc = oom(c);
 				goto out;
 			}
@@ -1234,6 +1240,7 @@ probe_run(struct probe_report **out, struct lm *const *models, size_t nmodels,
 	rc = probe_run_counted(out, models, nmodels, sets, nsets, corpus, o, progress, e);
 	if (rc == 0 && corpus_path != NULL && ((*out)->corpus_path = ad_strdup(corpus_path)) == NULL) {
 		probe_report_free(*out);
+		*out = NULL;   /* out-parameters are written only on success */
 		rc = ad_fail(e, AD_ENOMEM, "out of memory");
 	}
 	probe_corpus_free(corpus);
