@@ -343,6 +343,58 @@ io_umask(void)
 	return m;
 }
 
+/*
+ * The injected "disk full": bytes that may still be written to atomic files,
+ * or -1. Writes go through a stdio cookie that stores what fits, then fails
+ * with ENOSPC, as write(2) does on a full file system.
+ */
+static long long io_write_budget = -1;
+
+void
+ad_write_fail_after(long long nbytes)
+{
+	io_write_budget = nbytes < 0 ? -1 : nbytes;
+}
+
+static ssize_t
+io_budget_write(void *cookie, const char *buf, size_t size)
+{
+	int     fd = *(int *)cookie;
+	size_t  n = size;
+	ssize_t w;
+
+	if (io_write_budget >= 0 && (unsigned long long)io_write_budget < n)
+		n = (size_t)io_write_budget;
+	if (n == 0) {
+		errno = ENOSPC;
+		return 0;
+	}
+	if ((w = write(fd, buf, n)) < 0)
+		return 0;
+	if (io_write_budget >= 0)
+		io_write_budget -= w;
+	if ((size_t)w < size)
+		errno = ENOSPC;  /* stdio reports the short write as an error */
+	return w;
+}
+
+static int
+io_budget_close(void *cookie)
+{
+	return close(*(int *)cookie);
+}
+
+/* The stream over fd: plain, or through the injected budget. */
+static FILE *
+io_stream(struct ad_atomic *a)
+{
+	cookie_io_functions_t fns = { .write = io_budget_write, .close = io_budget_close };
+
+	if (io_write_budget < 0)
+		return fdopen(a->fd, "wb");
+	return fopencookie(&a->fd, "wb", fns);
+}
+
 int
 ad_atomic_open(struct ad_atomic *a, const char *path, struct ad_error *e)
 {
@@ -351,6 +403,7 @@ ad_atomic_open(struct ad_atomic *a, const char *path, struct ad_error *e)
 	int         fd;
 
 	memset(a, 0, sizeof *a);
+	a->fd = -1;
 	if (strcmp(path, "-") == 0) {
 		a->f = stdout;
 		return 0;
@@ -385,7 +438,8 @@ ad_atomic_open(struct ad_atomic *a, const char *path, struct ad_error *e)
 		return ad_fail_errno(e, err, "%s: cannot create a file in its directory", path);
 	}
 	(void)fchmod(fd, 0666 & ~io_umask());
-	if ((a->f = fdopen(fd, "wb")) == NULL) {
+	a->fd = fd;
+	if ((a->f = io_stream(a)) == NULL) {
 		int err = errno;
 		close(fd);
 		unlink(a->tmp);
@@ -410,10 +464,10 @@ ad_atomic_commit(struct ad_atomic *a, struct ad_error *e)
 	}
 	if (ferror(a->f))
 		err = errno ? errno : EIO;
-	else if (fflush(a->f) != 0 || fsync(fileno(a->f)) != 0)
-		err = errno;
+	else if (fflush(a->f) != 0 || fsync(a->fd) != 0)
+		err = errno ? errno : EIO;
 	if (fclose(a->f) != 0 && err == 0)
-		err = errno;
+		err = errno ? errno : EIO;
 	a->f = NULL;
 	if (err == 0 && rename(a->tmp, a->path) != 0)
 		err = errno;
@@ -448,6 +502,21 @@ ad_atomic_abort(struct ad_atomic *a)
 }
 
 int
+ad_atomic_fail(struct ad_atomic *a, struct ad_error *e)
+{
+	int err = errno ? errno : EIO;
+	int rc;
+
+	if (a->tmp == NULL)
+		rc = ad_fail_errno(e, err, "<stdout>: cannot write");
+	else
+		rc = ad_fail_errno(e, err,
+		    "%s: cannot write (the previous file, if any, is untouched)", a->path);
+	ad_atomic_abort(a);
+	return rc;
+}
+
+int
 ad_write_file(const char *path, const void *data, size_t size, struct ad_error *e)
 {
 	struct ad_atomic a;
@@ -455,10 +524,7 @@ ad_write_file(const char *path, const void *data, size_t size, struct ad_error *
 
 	if ((rc = ad_atomic_open(&a, path, e)) != 0)
 		return rc;
-	if (size > 0 && fwrite(data, 1, size, a.f) != size) {
-		rc = ad_fail_errno(e, errno ? errno : EIO, "%s: cannot write", path);
-		ad_atomic_abort(&a);
-		return rc;
-	}
+	if (size > 0 && fwrite(data, 1, size, a.f) != size)
+		return ad_atomic_fail(&a, e);
 	return ad_atomic_commit(&a, e);
 }

@@ -62,6 +62,7 @@ struct ad_atomic {
 	FILE *f;      /* the stream to write */
 	char *path;   /* the target */
 	char *tmp;    /* the temporary file, NULL for stdout */
+	int   fd;     /* the temporary file's descriptor, under f */
 };
 
 int  ad_atomic_open(struct ad_atomic *a, const char *path, struct ad_error *e);
@@ -69,11 +70,24 @@ int  ad_atomic_open(struct ad_atomic *a, const char *path, struct ad_error *e);
 int  ad_atomic_commit(struct ad_atomic *a, struct ad_error *e);
 /* Close and delete the temporary file; the target is untouched. */
 void ad_atomic_abort(struct ad_atomic *a);
+/*
+ * After a write through a->f failed (ferror): abort, and describe the failure
+ * with the target's name and errno's cause. Returns the error code.
+ */
+int  ad_atomic_fail(struct ad_atomic *a, struct ad_error *e);
 
 /*
  * Write all of a buffer to path atomically: the usual way to save a file
  * that was built in memory.
  */
 int ad_write_file(const char *path, const void *data, size_t size, struct ad_error *e);
+
+/*
+ * Write-failure injection for tests ("the disk is full"): after this many
+ * more bytes written to files through ad_atomic, every write fails with
+ * ENOSPC, as on a full file system (-1, the default, turns it off). Read once
+ * from the environment variable AD_FAIL_WRITE by the command line.
+ */
+void ad_write_fail_after(long long nbytes);
 
 #endif

@@ -926,8 +926,7 @@ cmd_compare(int argc, char **argv)
 				goto fail;
 			}
 			if (formats[i].write(&rep, a.f) != 0) {
-				ad_atomic_abort(&a);
-				ad_fail(&err, AD_EIO, "%s: cannot write", path);
+				ad_atomic_fail(&a, &err);
 				free(path);
 				goto fail;
 			}

@@ -221,7 +221,10 @@ cmd_probe(int argc, char **argv)
 	    strcmp(format, "html") == 0 ? probe_write_html(report, out.f, &err) :
 	    probe_write_markdown(report, out.f, &err);
 	if (rc != 0) {
-		ad_atomic_abort(&out);
+		if (ferror(out.f))
+			ad_atomic_fail(&out, &err);
+		else
+			ad_atomic_abort(&out);
 		goto fail;
 	}
 	if (ad_atomic_commit(&out, &err) != 0)

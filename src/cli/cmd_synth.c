@@ -109,7 +109,10 @@ cmd_synth(int argc, char **argv)
 	rc = synth_generate(&cfg, out.f, &truth, prog, &err);
 	if (rc != 0) {
 		ad_progress_free(prog);
-		ad_atomic_abort(&out);
+		if (ferror(out.f))
+			ad_atomic_fail(&out, &err);
+		else
+			ad_atomic_abort(&out);
 		free(truth_buf);
 		return cli_fail(&err);
 	}
@@ -119,9 +122,9 @@ cmd_synth(int argc, char **argv)
 	if ((rc = ad_atomic_open(&tout, truth_path, &err)) != 0 ||
 	    (rc = synth_truth_write(&truth, &cfg, tout.f)) != 0 ||
 	    (rc = ad_atomic_commit(&tout, &err)) != 0) {
-		if (rc == AD_EIO && err.code == 0)
-			ad_fail(&err, AD_EIO, "%s: cannot write", truth_path);
-		if (tout.f != NULL)
+		if (tout.f != NULL && ferror(tout.f))
+			ad_atomic_fail(&tout, &err);
+		else if (tout.f != NULL)
 			ad_atomic_abort(&tout);
 		ad_atomic_abort(&out);
 		synth_truth_free(&truth);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/io.h"
 #include "cli/cli.h"
 
 const struct cli_command cli_commands[] = {
@@ -94,6 +95,8 @@ main(int argc, char **argv)
 	main_tune_openmp(argv);
 	if ((fail = getenv("AD_FAIL_ALLOC")) != NULL && *fail != '\0')
 		ad_alloc_fail_after(strtol(fail, NULL, 10));
+	if ((fail = getenv("AD_FAIL_WRITE")) != NULL && *fail != '\0')
+		ad_write_fail_after(strtoll(fail, NULL, 10));
 	signal(SIGINT, main_on_signal);
 	signal(SIGTERM, main_on_signal);
 

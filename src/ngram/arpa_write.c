@@ -18,6 +18,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,8 +196,9 @@ ngram_est_write_arpa(const struct ngram_est *m, const char *path, struct ad_erro
 	fputs("\n\\end\\\n", a.f);
 	ad_free(line);
 	if (ferror(a.f)) {
+		int err = errno ? errno : EIO;
 		ad_atomic_abort(&a);
-		return ad_fail(e, AD_EIO, "%s: cannot write the ARPA file", path);
+		return ad_fail_errno(e, err, "%s: cannot write the ARPA file (the previous file, if any, is untouched)", path);
 	}
 	return ad_atomic_commit(&a, e);
 }

@@ -28,6 +28,7 @@
 #include "config.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -214,8 +215,9 @@ ngram_est_write_binary(const struct ngram_est *m, const char *path, struct ad_er
 		w.err = 1;
 	ad_free(tokmap);
 	if (w.err || ferror(a.f)) {
+		int err = errno ? errno : EIO;
 		ad_atomic_abort(&a);
-		return ad_fail(e, AD_EIO, "%s: cannot write the model", path);
+		return ad_fail_errno(e, err, "%s: cannot write the model (the previous file, if any, is untouched)", path);
 	}
 	return ad_atomic_commit(&a, e);
 }
