@@ -11,6 +11,9 @@ tests_fuzz_fuzz_checkpoint_SOURCES = tests/fuzz/fuzz_checkpoint.c $(FUZZ_DRIVER)
 tests_fuzz_fuzz_checkpoint_LDADD = $(AD_LIBS)
 tests_fuzz_fuzz_probes_SOURCES = tests/fuzz/fuzz_probes.c $(FUZZ_DRIVER)
 tests_fuzz_fuzz_probes_LDADD = $(AD_LIBS)
+check_PROGRAMS += tests/fuzz/fuzz_text
+tests_fuzz_fuzz_text_SOURCES = tests/fuzz/fuzz_text.c $(FUZZ_DRIVER)
+tests_fuzz_fuzz_text_LDADD = $(AD_LIBS)
 TESTS += tests/fuzz/replay.sh
 EXTRA_DIST += tests/fuzz/build.sh tests/fuzz/replay.sh tests/fuzz/corpus
 
