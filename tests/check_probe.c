@@ -248,6 +248,38 @@ START_TEST(test_t_test_by_hand)
 }
 END_TEST
 
+START_TEST(test_welch_by_hand)
+{
+	const double x[] = { 1, 2, 3, 4 }, y[] = { 2, 4, 6 };
+	double       d, lo, hi, p, df, se = sqrt(1.75);
+
+	/*
+	 * Worked by hand: means 2.5 and 4; variances 5/3 and 4, so the squared
+	 * standard errors are 5/12 and 4/3 (sum 1.75); Welch–Satterthwaite
+	 * df = 1.75^2 / ((5/12)^2 / 3 + (4/3)^2 / 2) = 3.234719...;
+	 * t = -1.5 / sqrt(1.75) = -1.133893.
+	 */
+	ck_assert_int_eq(probe_welch_test(x, 4, y, 3, &d, &lo, &hi, &p, &df), 0);
+	ck_assert_double_eq_tol(d, -1.5, 1e-15);
+	ck_assert_double_eq_tol(df, 3.0625 / (25.0 / 144 / 3 + 16.0 / 9 / 2), 1e-12);
+	ck_assert_double_eq_tol(df, 3.234719, 1e-6);
+	ck_assert_double_eq_tol(p, probe_t_p(1.5 / se, df), 1e-15);
+	/* 0.33382: the t density integrated numerically (trapezoids) by hand. */
+	ck_assert_double_eq_tol(p, 0.33382, 2e-5);
+	ck_assert_double_eq_tol(hi - d, probe_t_quantile(0.95, df) * se, 1e-12);
+	ck_assert_double_eq_tol(d - lo, hi - d, 1e-12);
+	/* Swapping the samples negates the difference and keeps p. */
+	{
+		double d2, lo2, hi2, p2, df2;
+		ck_assert_int_eq(probe_welch_test(y, 3, x, 4, &d2, &lo2, &hi2, &p2, &df2), 0);
+		ck_assert_double_eq_tol(d2, 1.5, 1e-15);
+		ck_assert_double_eq_tol(p2, p, 1e-15);
+		ck_assert_double_eq_tol(lo2, -hi, 1e-12);
+	}
+	ck_assert_int_eq(probe_welch_test(x, 1, y, 3, &d, &lo, &hi, &p, &df), -1);
+}
+END_TEST
+
 START_TEST(test_weat_by_hand)
 {
 	/* A = (1,0), B = (0,1); X = (1,0), (1,1); Y = (0,1), (1,1):
@@ -941,6 +973,7 @@ probe_suite(void)
 	tcase_add_test(t, test_adjust_textbook);
 	tcase_add_test(t, test_t_distribution);
 	tcase_add_test(t, test_t_test_by_hand);
+	tcase_add_test(t, test_welch_by_hand);
 	tcase_add_test(t, test_weat_by_hand);
 	tcase_add_test(t, test_weat_vs_formula);
 	tcase_set_timeout(t, 60);

@@ -3,8 +3,9 @@
 # name, reproducibility, the three report formats (the HTML rendered in
 # headless Chromium when it is installed), and validation on the synthetic
 # corpus against its ground truth: with --bias 0.9 an n-gram model trained on
-# it shows the injected association, of the size of the exact counts; with
-# --bias 0.5 nothing is significant after correction.
+# it shows the injected association, of the size of the exact counts, and a
+# small transformer shows it too, tracking the truth; with --bias 0.5 nothing
+# is significant after correction, for either.
 . "$AD_SRCDIR/tests/lib.sh"
 AUTODIDACT_PROBES="$AD_SRCDIR/corpora/probes"
 export AUTODIDACT_PROBES
@@ -61,15 +62,21 @@ same "$T/near" "$T/truth"
 # ---- bias 0.9: the n-gram shows the injected association -------------------------
 run 0 "$AD" probe "$T/n9" --quiet --probes "$D/synth.probe" --corpus "$T/c9.txt" --window 0 \
 	-o "$T/n9.md"
-# Group rows: | group | source | n | mean | CI | p | p adj | vs corpus |
-awk -F' *[|] *' -v m="$T/n9" '$3 == m && ($2 == "male-stereotyped" || $2 == "female-stereotyped")' \
-	"$T/n9.md" >"$T/groups"
-lines "$T/groups" 2
-awk -F' *[|] *' '{ sig = $8 ~ /\*/; ok = ($2 == "male-stereotyped") ? $5 > 1 : $5 < -1;
-	if (!sig || !ok) { print "group " $2 ": mean " $5 ", p adj " $8; bad = 1 } } END { exit bad }' \
+# stereo_groups MODEL: the model's two stereotyped group rows of MODEL.md
+# into $T/groups. Group rows: | group | source | n | mean | CI | p | p adj |
+# minus neutral | vs corpus |.
+stereo_groups() {
+	awk -F' *[|] *' -v m="$1" '$3 == m && ($2 == "male-stereotyped" || $2 == "female-stereotyped")' \
+		"$1.md" >"$T/groups"
+	lines "$T/groups" 2
+}
+stereo_groups "$T/n9"
+# The association is the contrast with the neutral group ($9); $10: vs corpus.
+awk -F' *[|] *' '{ sig = $9 ~ /\*/; ok = ($2 == "male-stereotyped") ? $5 > 1 && $9 + 0 > 1 : $5 < -1 && $9 + 0 < -1;
+	if (!sig || !ok) { print "group " $2 ": mean " $5 ", minus neutral " $9; bad = 1 } } END { exit bad }' \
 	"$T/groups" && ok || fail "n-gram at bias 0.9: a stereotyped group is not significant in the injected direction: $(cat "$T/groups")"
 # ... and mirrors the corpus: the group's model − corpus is not significant.
-awk -F' *[|] *' '$9 ~ /\*/ { bad = 1 } END { exit bad }' "$T/groups" && ok ||
+awk -F' *[|] *' '$10 ~ /\*/ { bad = 1 } END { exit bad }' "$T/groups" && ok ||
 	fail "n-gram at bias 0.9 differs significantly from its corpus: $(cat "$T/groups")"
 # Per occupation: the n-gram's score is within sampling error of the exact
 # counts. Its three templates see only the lines with those exact contexts:
@@ -98,12 +105,36 @@ run 0 "$AD" train ngram --quiet -t "$T/v9" --order 5 -o "$T/t9" "$T/c9.txt"
 run 0 "$AD" probe "$T/t9" --quiet --probes "$D/synth.probe" --corpus "$T/c9.txt" --window 0 \
 	-o "$T/t9.md"
 grep -q "unknown to the model" "$T/t9.md" && fail "token n-gram: targets left unscored" || ok
-awk -F' *[|] *' -v m="$T/t9" '$3 == m && ($2 == "male-stereotyped" || $2 == "female-stereotyped")' \
-	"$T/t9.md" >"$T/tgroups"
-lines "$T/tgroups" 2
-awk -F' *[|] *' '{ sig = $8 ~ /\*/; ok = ($2 == "male-stereotyped") ? $5 > 0.5 : $5 < -0.5;
-	if (!sig || !ok) bad = 1 } END { exit bad }' "$T/tgroups" && ok ||
-	fail "token n-gram at bias 0.9: $(cat "$T/tgroups")"
+stereo_groups "$T/t9"
+awk -F' *[|] *' '{ sig = $9 ~ /\*/; ok = ($2 == "male-stereotyped") ? $9 + 0 > 0.5 : $9 + 0 < -0.5;
+	if (!sig || !ok) bad = 1 } END { exit bad }' "$T/groups" && ok ||
+	fail "token n-gram at bias 0.9: $(cat "$T/groups")"
+# The transformer learns it too: a one-layer model trained for 1500 steps
+# (about 7 s on one core) on token ids of a vocabulary of 800, where each
+# occupation is one token (over the 600 above it learns nothing in so few
+# steps). Both stereotyped groups differ significantly from the neutral one
+# in the injected direction, and its per-occupation scores rise with the
+# truth's log odds (Pearson r over the 28 occupations).
+tr_small() {
+	"$AD" train transformer --quiet --threads 2 --layers 1 --heads 2 --dim 32 --context 32 \
+		--batch 16 --steps 1500 --lr 0.01 --val-every 0 "$@"
+}
+run 0 "$AD" tokenize train --quiet --vocab-size 800 -o "$T/w9" "$T/c9.txt"
+run 0 tr_small -t "$T/w9" -o "$T/g9" "$T/c9.txt"
+run 0 "$AD" probe "$T/g9" --quiet --probes "$D/synth.probe" --corpus "$T/c9.txt" --window 0 \
+	-o "$T/g9.md"
+stereo_groups "$T/g9"
+awk -F' *[|] *' '{ sig = $9 ~ /\*/; ok = ($2 == "male-stereotyped") ? $9 + 0 > 0.3 : $9 + 0 < -0.3;
+	if (!sig || !ok) bad = 1 } END { exit bad }' "$T/groups" && ok ||
+	fail "transformer at bias 0.9: $(cat "$T/groups")"
+awk -F' *[|] *' '$3 ~ /-stereotyped$|^neutral$/ && $5 ~ / \/ / { split($7, a, " "); print $2, a[1] }' \
+	"$T/g9.md" | sort >"$T/gscores"
+lines "$T/gscores" 28
+awk -F'\t' 'NR > 3 { print $1, log($4 / $5) }' "$T/c9.txt.truth.tsv" | sort | join - "$T/gscores" |
+	awk '{ n++; sx += $2; sy += $3; sxx += $2 * $2; syy += $3 * $3; sxy += $2 * $3 }
+	END { r = (n * sxy - sx * sy) / sqrt((n * sxx - sx * sx) * (n * syy - sy * sy));
+	      printf "r = %.3f over %d occupations\n", r, n; exit !(n == 28 && r > 0.8) }' >"$T/r" &&
+	ok || fail "transformer scores do not track the truth: $(cat "$T/r")"
 # Paired sentences: the headline prefers the stereotype, significantly.
 awk -F' *[|] *' -v m="$T/n9" '$2 == m && $3 == "all" { print; exit }' "$T/n9.md" >"$T/pairs"
 awk -F' *[|] *' '{ exit !($5 > 75 && $8 ~ /\*/) }' "$T/pairs" && ok ||
@@ -118,6 +149,12 @@ run 0 "$AD" probe "$T/n5" --quiet --probes "$D/synth.probe" --corpus "$T/c5.txt"
 	-o "$T/n5.md"
 grep '^|.*\*' "$T/n5.md" >"$T/sig5"
 lines "$T/sig5" 0
+run 0 "$AD" tokenize train --quiet --vocab-size 800 -o "$T/w5" "$T/c5.txt"
+run 0 tr_small -t "$T/w5" -o "$T/g5" "$T/c5.txt"
+run 0 "$AD" probe "$T/g5" --quiet --probes "$D/synth.probe" --corpus "$T/c5.txt" --window 0 \
+	-o "$T/g5.md"
+grep '^|.*\*' "$T/g5.md" >"$T/gsig5"
+lines "$T/gsig5" 0
 
 # ---- the shipped sets, by name, in every format ------------------------------------
 run 0 "$AD" probe "$T/n9" --quiet --probes gender-occupation --probes gender-family-career \

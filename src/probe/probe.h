@@ -129,6 +129,14 @@ double probe_ibeta(double x, double a, double b);
  * mean ± t_{0.975, n−1} sd / sqrt(n). -1 (and NANs) when n < 2.
  */
 int probe_t_test(const double *v, size_t n, double *mean, double *lo, double *hi, double *p);
+/*
+ * Welch's two-sample t-test of mean x = mean y (two-sided; unequal
+ * variances, Welch–Satterthwaite degrees of freedom, Welch 1947): the
+ * difference mean x − mean y, its 95% interval, p and df. -1 (and NANs)
+ * when either sample has fewer than 2 values.
+ */
+int probe_welch_test(const double *x, size_t nx, const double *y, size_t ny, double *diff,
+                     double *lo, double *hi, double *p, double *df);
 
 /* Two-sided p-value of a standard normal deviate z. */
 double probe_normal_p(double z);
@@ -382,7 +390,15 @@ struct probe_target_row {
 struct probe_group_row {
 	size_t   set, source, group;
 	uint64_t n;                /* targets scored */
-	struct probe_num mean;     /* mean target score */
+	/*
+	 * Mean target score. When the set has a group named "neutral" (the
+	 * reference), the mean is descriptive (interval, no test): a model may
+	 * prefer one pole after a template whatever the occupation, and that
+	 * shared offset is not an association. The association is then the
+	 * contrast with the reference group.
+	 */
+	struct probe_num mean;
+	struct probe_num contrast; /* mean − the reference group's mean (Welch) */
 	struct probe_num amp;      /* mean(model − corpus) over targets */
 };
 

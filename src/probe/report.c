@@ -115,6 +115,22 @@ md_num(FILE *f, const struct probe_num *n, int prec)
 		fputs(" *", f);
 }
 
+/* A difference: "value [lo, hi] p_adj *", or "–" when there is none. */
+static void
+md_diff(FILE *f, const struct probe_num *n)
+{
+	if (isnan(n->value)) {
+		fputs("–", f);
+		return;
+	}
+	fprintf(f, "%.3f ", n->value);
+	md_ci(f, n, 3);
+	fputc(' ', f);
+	md_p(f, n->p_adj);
+	if (n->significant)
+		fputs(" *", f);
+}
+
 static void
 md_header(const struct probe_report *r, FILE *f)
 {
@@ -277,8 +293,9 @@ md_templates(const struct probe_report *r, size_t si, FILE *f)
 	    s->ntemplates);
 	for (size_t j = 0; j < s->ntemplates; j++)
 		fprintf(f, "- `%s`\n", s->templates[j].text);
-	fputs("\n| group | source | targets | mean score | 95% CI | p | p adj | vs corpus "
-	    "[95% CI] p adj |\n|---|---|---|---|---|---|---|---|\n", f);
+	fputs("\n| group | source | targets | mean score | 95% CI | p | p adj | minus neutral "
+	    "[95% CI] p adj | vs corpus [95% CI] p adj |\n|---|---|---|---|---|---|---|---|---|\n",
+	    f);
 	for (size_t i = 0; i < r->ngroups; i++) {
 		const struct probe_group_row *g = &r->groups[i];
 		if (g->set != si)
@@ -288,16 +305,9 @@ md_templates(const struct probe_report *r, size_t si, FILE *f)
 		    src_label(r, g->source), (unsigned long long)g->n);
 		md_num(f, &g->mean, 3);
 		fputs(" | ", f);
-		if (!isnan(g->amp.value)) {
-			fprintf(f, "%.3f ", g->amp.value);
-			md_ci(f, &g->amp, 3);
-			fputc(' ', f);
-			md_p(f, g->amp.p_adj);
-			if (g->amp.significant)
-				fputs(" *", f);
-		} else {
-			fputs("–", f);
-		}
+		md_diff(f, &g->contrast);
+		fputs(" | ", f);
+		md_diff(f, &g->amp);
 		fputs(" |\n", f);
 	}
 	/* Per target: one column per source. */
@@ -548,6 +558,7 @@ probe_write_json(const struct probe_report *r, FILE *f, struct ad_error *e)
 		ad_json_array_end(&j);
 		ad_json_key(&j, "targets"); ad_json_uint(&j, g->n);
 		js_num(&j, "mean", &g->mean);
+		js_num(&j, "minus_neutral", &g->contrast);
 		js_num(&j, "vs_corpus", &g->amp);
 		ad_json_object_end(&j);
 	}
@@ -652,6 +663,20 @@ h_num(FILE *f, const struct probe_num *n, int prec)
 	if (n->significant)
 		fputs(" *", f);
 	fputs("</td>", f);
+}
+
+/* A difference in one cell: "value [lo, hi] p adj P *", or "–". */
+static void
+h_diff(FILE *f, const struct probe_num *n)
+{
+	if (isnan(n->value)) {
+		fputs("–", f);
+		return;
+	}
+	fprintf(f, "%.3f [%.3f, %.3f] p adj ", n->value, n->lo, n->hi);
+	h_p(f, n->p_adj);
+	if (n->significant)
+		fputs(" *", f);
 }
 
 static char *
@@ -761,7 +786,8 @@ h_weat(const struct probe_report *r, size_t si, FILE *f)
 		if (!any++)
 			fputs("<h3>Word-set association (WEAT)</h3>\n<table><tr><th>test</th>"
 			    "<th>source</th><th>words X/Y/A/B</th><th>tokens/word</th><th>d</th>"
-			    "<th>95% CI</th><th>p</th><th>p adj</th><th>vs corpus</th></tr>\n", f);
+			    "<th>95% CI</th><th>p</th><th>p adj</th><th>minus neutral</th><th>vs corpus</th></tr>\n",
+	    f);
 		fputs("<tr><td>", f);
 		h(f, t->name);
 		fputs(": ", f);
@@ -867,7 +893,8 @@ h_templates(const struct probe_report *r, size_t si, FILE *f)
 		fputs("</code></li>", f);
 	}
 	fputs("</ul>\n<table><tr><th>group</th><th>source</th><th>targets</th><th>mean score</th>"
-	    "<th>95% CI</th><th>p</th><th>p adj</th><th>vs corpus</th></tr>\n", f);
+	    "<th>95% CI</th><th>p</th><th>p adj</th><th>minus neutral</th><th>vs corpus</th></tr>\n",
+	    f);
 	for (size_t i = 0; i < r->ngroups; i++) {
 		const struct probe_group_row *g = &r->groups[i];
 		if (g->set != si)
@@ -879,14 +906,9 @@ h_templates(const struct probe_report *r, size_t si, FILE *f)
 		fprintf(f, "</td><td>%llu</td>", (unsigned long long)g->n);
 		h_num(f, &g->mean, 3);
 		fputs("<td>", f);
-		if (!isnan(g->amp.value)) {
-			fprintf(f, "%.3f [%.3f, %.3f] p adj ", g->amp.value, g->amp.lo, g->amp.hi);
-			h_p(f, g->amp.p_adj);
-			if (g->amp.significant)
-				fputs(" *", f);
-		} else {
-			fputs("–", f);
-		}
+		h_diff(f, &g->contrast);
+		fputs("</td><td>", f);
+		h_diff(f, &g->amp);
 		fputs("</td></tr>\n", f);
 		labels[nb] = label2(s->groups[g->group].category, src_label(r, g->source));
 		bars[nb].label = labels[nb] ? labels[nb] : "?";

@@ -745,9 +745,34 @@ group_row_new(struct ctx *c, size_t si, size_t source, size_t g, struct probe_gr
 	row->source = source;
 	row->group = g;
 	num_init(&row->mean);
+	num_init(&row->contrast);
 	num_init(&row->amp);
 	*out = row;
 	return 0;
+}
+
+/*
+ * The scores of one source's scored targets of group g (rows from first on)
+ * into sc; with df, also their model − corpus differences (*nd of them).
+ * Returns how many scores.
+ */
+static size_t
+group_scores(const struct probe_report *r, size_t first, size_t source, size_t g, double *sc,
+    double *df, size_t *nd)
+{
+	size_t n = 0;
+
+	if (nd != NULL)
+		*nd = 0;
+	for (size_t i = first; i < r->ntargets; i++) {
+		const struct probe_target_row *row = &r->targets[i];
+		if (row->source != source || row->group != g || !row->scored)
+			continue;
+		sc[n++] = row->score.value;
+		if (df != NULL && !isnan(row->amp.value))
+			df[(*nd)++] = row->amp.value;
+	}
+	return n;
 }
 
 /* The attribute words the corpus counts for pole k. */
@@ -783,8 +808,8 @@ static int
 run_templates(struct ctx *c, size_t si, struct ad_progress *progress, uint64_t *done)
 {
 	const struct probe_set *s = c->r->sets[si];
-	size_t                  first = c->r->ntargets, nt = s->ntemplates;
-	double                 *prior = NULL, *v = NULL;
+	size_t                  first = c->r->ntargets, nt = s->ntemplates, ref, nrows;
+	double                 *prior = NULL, *v = NULL, *sc = NULL, *rs = NULL, *df = NULL;
 	const char            **pw[2] = { NULL, NULL };
 	size_t                  npw[2] = { 0, 0 };
 	int                     rc = 0, warned_k = 0;
@@ -970,46 +995,55 @@ run_templates(struct ctx *c, size_t si, struct ad_progress *progress, uint64_t *
 		row->amp.p = probe_normal_p(row->amp.value / sqrt(se_m * se_m + se_c * se_c));
 		row->amp.test = "z-test, standard errors of model (templates) and corpus (counts)";
 	}
+	/* The reference group: the one named "neutral", if any. */
+	for (ref = 0; ref < s->ngroups && strcmp(s->groups[ref].category, "neutral") != 0; ref++)
+		;
+	nrows = c->r->ntargets - first;
+	sc = ad_mallocarray(nrows ? nrows : 1, sizeof *sc);
+	rs = ad_mallocarray(nrows ? nrows : 1, sizeof *rs);
+	df = ad_mallocarray(nrows ? nrows : 1, sizeof *df);
+	if (sc == NULL || rs == NULL || df == NULL) {
+		rc = oom(c);
+		goto out;
+	}
 	for (size_t mi = 0; mi <= c->r->nmodels; mi++) {
 		size_t source = mi == c->r->nmodels ? PROBE_CORPUS : mi;
+		size_t nr = 0;
 		if (source == PROBE_CORPUS && c->corpus == NULL)
 			break;
+		if (ref < s->ngroups)
+			nr = group_scores(c->r, first, source, ref, rs, NULL, NULL);
 		for (size_t g = 0; g < s->ngroups; g++) {
 			struct probe_group_row *gr = NULL;
-			double                 *sc, *df;
-			size_t                  n = 0, nd = 0, cap = c->r->ntargets - first;
+			size_t                  n, nd;
 			if ((rc = group_row_new(c, si, source, g, &gr)) != 0)
 				goto out;
-			sc = ad_mallocarray(cap ? cap : 1, sizeof *sc);
-			df = ad_mallocarray(cap ? cap : 1, sizeof *df);
-			if (sc == NULL || df == NULL) {
-				ad_free(sc);
-				ad_free(df);
-				rc = oom(c);
-				goto out;
-			}
-			for (size_t i = first; i < c->r->ntargets; i++) {
-				const struct probe_target_row *row = &c->r->targets[i];
-				if (row->source != source || row->group != g || !row->scored)
-					continue;
-				sc[n++] = row->score.value;
-				if (!isnan(row->amp.value))
-					df[nd++] = row->amp.value;
-			}
+			n = group_scores(c->r, first, source, g, sc, df, &nd);
 			gr->n = n;
 			if (n > 0) {
 				probe_t_test(sc, n, &gr->mean.value, &gr->mean.lo, &gr->mean.hi, &gr->mean.p);
 				gr->mean.test = "one-sample t-test over target words; 95% t interval";
 			}
+			if (ref < s->ngroups) {
+				double dof;
+				gr->mean.p = NAN;
+				gr->mean.test = "95% t interval over target words (descriptive: the "
+				    "association is the contrast with the neutral group)";
+				if (g != ref && probe_welch_test(sc, n, rs, nr, &gr->contrast.value,
+				    &gr->contrast.lo, &gr->contrast.hi, &gr->contrast.p, &dof) == 0)
+					gr->contrast.test = "Welch two-sample t-test over target words, "
+					    "group − neutral group; 95% interval";
+			}
 			if (nd > 0) {
 				probe_t_test(df, nd, &gr->amp.value, &gr->amp.lo, &gr->amp.hi, &gr->amp.p);
 				gr->amp.test = "paired t-test over target words (model − corpus)";
 			}
-			ad_free(sc);
-			ad_free(df);
 		}
 	}
 out:
+	ad_free(sc);
+	ad_free(rs);
+	ad_free(df);
 	ad_free(prior);
 	ad_free(v);
 	ad_free(pw[0]);
@@ -1112,7 +1146,7 @@ adjust_all(struct ctx *c)
 	struct probe_num   **all = NULL;
 	double              *p = NULL;
 	size_t               n = 0, cap = r->npairs * 2 + r->nweat * 2 + r->ntargets * 2 +
-	                         r->ngroups * 2 + 1;
+	                         r->ngroups * 3 + 1;
 	int                  rc;
 
 	if ((all = ad_mallocarray(cap, sizeof *all)) == NULL ||
@@ -1124,7 +1158,11 @@ adjust_all(struct ctx *c)
 	for (size_t i = 0; i < r->npairs; i++) ADD(r->pairs[i].percent);
 	for (size_t i = 0; i < r->nweat; i++) { ADD(r->weat[i].d); ADD(r->weat[i].amp); }
 	for (size_t i = 0; i < r->ntargets; i++) { ADD(r->targets[i].score); ADD(r->targets[i].amp); }
-	for (size_t i = 0; i < r->ngroups; i++) { ADD(r->groups[i].mean); ADD(r->groups[i].amp); }
+	for (size_t i = 0; i < r->ngroups; i++) {
+		ADD(r->groups[i].mean);
+		ADD(r->groups[i].contrast);
+		ADD(r->groups[i].amp);
+	}
 #undef ADD
 	for (size_t i = 0; i < n; i++)
 		p[i] = all[i]->p;

@@ -379,6 +379,34 @@ probe_t_quantile(double level, double df)
 }
 
 int
+probe_welch_test(const double *x, size_t nx, const double *y, size_t ny, double *diff,
+    double *lo, double *hi, double *p, double *df)
+{
+	double vx, vy, se2, q;
+
+	*diff = probe_mean(x, nx) - probe_mean(y, ny);
+	*lo = *hi = *p = *df = NAN;
+	if (nx < 2 || ny < 2)
+		return -1;
+	vx = probe_sd(x, nx);
+	vy = probe_sd(y, ny);
+	vx = vx * vx / (double)nx;
+	vy = vy * vy / (double)ny;
+	se2 = vx + vy;
+	if (se2 == 0) {
+		*lo = *hi = *diff;
+		*p = *diff == 0 ? 1 : 0;
+		return 0;
+	}
+	*df = se2 * se2 / (vx * vx / (double)(nx - 1) + vy * vy / (double)(ny - 1));
+	q = probe_t_quantile(0.95, *df);
+	*lo = *diff - q * sqrt(se2);
+	*hi = *diff + q * sqrt(se2);
+	*p = probe_t_p(*diff / sqrt(se2), *df);
+	return 0;
+}
+
+int
 probe_t_test(const double *v, size_t n, double *mean, double *lo, double *hi, double *p)
 {
 	double m = probe_mean(v, n), sd = probe_sd(v, n), se, q;
