@@ -46,7 +46,7 @@ for h in "$src"/tests/fuzz/fuzz_*.c; do
 		"$out/fuzz_$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 			-print_final_stats=1 -artifact_prefix="$out/crashes/${name}-" \
 			"$out/corpus/$name" "$src/tests/fuzz/corpus/$name" 2>&1 |
-			grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)|cov:.*(DONE|INITED)|SUMMARY' |
+			grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)|(DONE|INITED).*cov:|SUMMARY' |
 			tail -n 5
 	fi
 done
