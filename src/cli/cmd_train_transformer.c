@@ -20,6 +20,7 @@
 #include "base/io.h"
 #include "cli/cli.h"
 #include "data/data.h"
+#include "nn/dist.h"
 #include "nn/nn.h"
 #include "text/bpe.h"
 
@@ -290,18 +291,28 @@ cmd_train_transformer(int argc, char **argv)
 	char                 *tokblob = NULL, *ckpt_path = NULL;
 	size_t                toklen = 0;
 	double                t0, last_val = NAN, tps_avg = 0, t_first = 0;
-	int                   rc, status = CLI_EXIT_FAIL, fit_budget, mapped = 0;
-	uint64_t              start_step;
+	int                   rc, status = CLI_EXIT_FAIL, fit_budget, mapped = 0, stop, clean = 0;
+	uint64_t              start_step, phash;
+	struct nn_dist        dist;   /* the MPI job (one process without mpirun) */
 
 	if ((rc = tt_parse(argc, argv, &o)) != 0)
 		return rc < 0 ? cli_help(tt_help) : rc;
+	/* Under mpirun: only rank 0 reports, and each rank takes its share of cores. */
+	if (nn_dist_init(&dist, &err) != 0)
+		return cli_fail(&err);
+	if (dist.rank != 0)
+		o.quiet = 1;
+	if (o.threads == 0)
+		o.threads = (uint64_t)nn_dist_default_threads(&dist);
 	common.quiet = o.quiet;
 	common.threads = (int)o.threads;
 	cli_apply_threads(&common);
 	if (o.ckpt == NULL) {
 		size_t n = strlen(o.output) + 6;
-		if ((ckpt_path = malloc(n)) == NULL)
-			return cli_failf("out of memory");
+		if ((ckpt_path = malloc(n)) == NULL) {
+			status = cli_failf("out of memory");
+			goto out;
+		}
 		snprintf(ckpt_path, n, "%s.ckpt", o.output);
 		o.ckpt = ckpt_path;
 	}
@@ -369,7 +380,7 @@ cmd_train_transformer(int argc, char **argv)
 			o.steps = UINT64_MAX / 8;   /* fitted to the budget after a few steps */
 		st.steps = o.steps;
 		st.seed = o.seed;
-		st.batch = (uint32_t)o.batch;
+		st.batch = (uint32_t)(o.batch * (uint64_t)dist.size);   /* the global batch */
 		st.accum = (uint32_t)o.accum;
 		st.context = cfg.T;
 		st.warmup = o.given_warmup ? o.warmup : (o.steps / 20 < 200 ? o.steps / 20 : 200);
@@ -445,7 +456,11 @@ cmd_train_transformer(int argc, char **argv)
 		ad_map_release(&rmap);
 	mapped = 0;
 
-	if ((rc = nn_trainer_new(&tr, g, opt, &nn_objective_causal, &st, train, ntrain, &err)) != 0)
+	if ((rc = nn_dist_agree(&dist, st.data_hash, "training text", &err)) != 0 ||
+	    (rc = nn_dist_agree(&dist, ad_hash64(g->param_mem, g->nparams * sizeof(float), 0),
+	    "initial parameters", &err)) != 0 ||
+	    (rc = nn_dist_trainer_new(&dist, &tr, g, opt, &nn_objective_causal, &st, train, ntrain,
+	    &err)) != 0)
 		goto fail;
 	if (!o.quiet)
 		fprintf(stderr, "autodidact: transformer: %u layers, %u heads, width %u, context %u, "
@@ -453,7 +468,11 @@ cmd_train_transformer(int argc, char **argv)
 		    "kernel %s\n", g->cfg.L, g->cfg.NH, g->cfg.C, g->cfg.T, g->cfg.V,
 		    (unsigned long long)gpt_param_count(&g->cfg), gpt_param_count(&g->cfg) / 1e6,
 		    ntrain, nval, nn_kernel_name());
-	if (o.log != NULL) {
+	if (!o.quiet && dist.size > 1)
+		fprintf(stderr, "autodidact: data parallel over %d MPI ranks (%d on this machine): "
+		    "%u sequences per step, %zu per rank, %llu threads per rank\n", dist.size,
+		    dist.local_size, tr->st.batch, tr->batch.B, (unsigned long long)o.threads);
+	if (o.log != NULL && dist.rank == 0) {
 		size_t n = strlen(o.log);
 		lg.jsonl = n > 6 && strcmp(o.log + n - 6, ".jsonl") == 0;
 		if ((lg.f = fopen(o.log, o.resume != NULL ? "a" : "w")) == NULL) {
@@ -476,9 +495,9 @@ cmd_train_transformer(int argc, char **argv)
 		double               ts = ad_now(), dt, tps, elapsed;
 		int                  do_val;
 
-		if (ad_interrupted())
+		if (dist.size == 1 && ad_interrupted())
 			break;
-		if ((rc = nn_trainer_step(tr, &s, &err)) != 0) {
+		if ((rc = nn_dist_step(&dist, tr, &s, &err)) != 0) {
 			ad_progress_free(prog);
 			prog = NULL;
 			fprintf(stderr, "autodidact: %s; the last good checkpoint is %s\n", err.msg,
@@ -504,7 +523,7 @@ cmd_train_transformer(int argc, char **argv)
 			}
 			ad_progress_set_total(prog, total);
 		}
-		do_val = nval > 0 && ((o.val_every > 0 && tr->st.step % o.val_every == 0) ||
+		do_val = dist.rank == 0 && nval > 0 && ((o.val_every > 0 && tr->st.step % o.val_every == 0) ||
 		    tr->st.step == tr->st.steps);
 		if (do_val) {
 			double vn;
@@ -517,38 +536,60 @@ cmd_train_transformer(int argc, char **argv)
 		    elapsed);
 		ad_progress_note(prog, "loss %.3f  val %.3f  %.0f tok/s", s.loss, last_val, tps_avg);
 		ad_progress_update(prog, tr->st.step);
-		if (o.ckpt_every > 0 && tr->st.step % o.ckpt_every == 0) {
+		if (dist.rank == 0 && o.ckpt_every > 0 && tr->st.step % o.ckpt_every == 0) {
 			nf.train = tr->st;
 			if ((rc = nn_save(o.ckpt, &nf, g, opt, &err)) != 0)
 				goto fail;
 		}
-		if (o.budget > 0 && elapsed >= o.budget)
-			break;
-		if (o.stop_at > 0 && tr->st.step >= o.stop_at)
+		/* Rank 0 decides for every rank (a no-op with one process). */
+		stop = (o.budget > 0 && elapsed >= o.budget) ||
+		    (o.stop_at > 0 && tr->st.step >= o.stop_at) || (dist.size > 1 && ad_interrupted());
+		if ((rc = nn_dist_control(&dist, tr, &stop, &err)) != 0)
+			goto fail;
+		if (stop)
 			break;
 	}
 	ad_progress_finish(prog);
 	prog = NULL;
 
-	/* 4. Save: the checkpoint (to continue) and the model (to use). */
+	/* 4. Save: the checkpoint (to continue) and the model (to use), by
+	 * rank 0 once every rank is known to hold the same parameters. */
 	nf.train = tr->st;
-	if ((rc = nn_save(o.ckpt, &nf, g, opt, &err)) != 0 ||
-	    (rc = nn_save(o.output, &nf, g, NULL, &err)) != 0)
+	if ((rc = nn_dist_check_params(&dist, g, &phash, &err)) != 0)
 		goto fail;
+	if (dist.rank == 0 && ((rc = nn_save(o.ckpt, &nf, g, opt, &err)) != 0 ||
+	    (rc = nn_save(o.output, &nf, g, NULL, &err)) != 0))
+		goto fail;
+	if (dist.rank != 0 && getenv("AD_MPI_RANK_MODELS") != NULL) {
+		/* Tests: every rank writes its own parameters beside rank 0's model. */
+		char path[4096];
+		snprintf(path, sizeof path, "%s.rank%d", o.output, dist.rank);
+		if ((rc = nn_save(path, &nf, g, NULL, &err)) != 0)
+			goto fail;
+	}
+	if (!o.quiet && dist.size > 1 && dist.reduces > 0)
+		fprintf(stderr, "autodidact: %d ranks: parameters identical on every rank (XXH64 "
+		    "%016llx); %.3f MB of gradient allreduced per step in %.2f ms (%.0f MB/s), "
+		    "%.1f%% of the training time\n", dist.size, (unsigned long long)phash,
+		    dist.bytes / (double)dist.reduces / 1e6, dist.seconds / dist.reduces * 1e3,
+		    dist.seconds > 0 ? dist.bytes / dist.seconds / 1e6 : 0,
+		    tr->st.elapsed > 0 ? 100 * dist.seconds / tr->st.elapsed : 0);
+	clean = 1;
 	if (nval > 0 && !isnan(last_val) && !o.quiet) {
 		double bpt = (double)split.val_len / (double)nval;
 		fprintf(stderr, "autodidact: step %llu: held-out loss %.4f nats/token, %.4f bits/byte\n",
 		    (unsigned long long)tr->st.step, last_val, last_val / log(2.0) / bpt);
 	}
 	if (ad_interrupted()) {
-		fprintf(stderr, "autodidact: interrupted at step %llu of %llu: checkpoint written to "
-		    "%s and the model to %s; continue with --resume %s\n",
-		    (unsigned long long)tr->st.step, (unsigned long long)tr->st.steps, o.ckpt,
-		    o.output, o.ckpt);
+		if (dist.rank == 0)
+			fprintf(stderr, "autodidact: interrupted at step %llu of %llu: checkpoint "
+			    "written to %s and the model to %s; continue with --resume %s\n",
+			    (unsigned long long)tr->st.step, (unsigned long long)tr->st.steps, o.ckpt,
+			    o.output, o.ckpt);
 		status = CLI_EXIT_FAIL;
 	} else {
 		if (tr->st.step < tr->st.steps && o.stop_at > 0 && tr->st.step >= o.stop_at &&
-		    !o.quiet)
+		    !o.quiet && dist.rank == 0)
 			fprintf(stderr, "autodidact: stopped at step %llu of %llu; continue with "
 			    "--resume %s\n", (unsigned long long)tr->st.step,
 			    (unsigned long long)tr->st.steps, o.ckpt);
@@ -572,5 +613,7 @@ out:
 	ad_free(val);
 	ad_free(tokblob);
 	free(ckpt_path);
+	/* A failure on one rank aborts the job: no other rank waits for it. */
+	nn_dist_finish(&dist, clean ? 0 : status);
 	return status;
 }

@@ -5,8 +5,9 @@ libautodidact_a_SOURCES += \
 	src/nn/gpt.c \
 	src/nn/train.c \
 	src/nn/ckpt.c \
-	src/nn/lm_nn.c
-noinst_HEADERS += src/nn/nn.h
+	src/nn/lm_nn.c \
+	src/nn/dist.c
+noinst_HEADERS += src/nn/nn.h src/nn/dist.h
 
 check_PROGRAMS += tests/check_nn
 TESTS += tests/check_nn
@@ -17,3 +18,9 @@ dist_man_MANS += man/autodidact-train-transformer.1
 TESTS += tests/torch.sh tests/nn.sh
 EXTRA_DIST += tests/torch.sh tests/nn.sh tests/torch_ref.py tests/data/nn/torch_ref.bin \
 	bench/transformer.sh bench/transformer_torch.py bench/transformer_quality.sh bench/fma_peak.c
+# Data-parallel training over MPI (configure --with-mpi): the test runs only
+# in a build with MPI, where it must pass.
+if AD_MPI
+TESTS += tests/mpi.sh
+endif
+EXTRA_DIST += tests/mpi.sh

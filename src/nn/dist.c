@@ -1,0 +1,394 @@
+/*
+ * dist.c — data-parallel training over MPI (see dist.h).
+ *
+ * Input: a trainer whose batch is this rank's share of the global batch;
+ * output: the same optimiser step on every rank. The collectives per step
+ * are one MPI_Allreduce of the gradient (float, summed), one of the loss
+ * (double) and one small broadcast of rank 0's decisions.
+ *
+ * Without HAVE_MPI (or outside mpirun) every function is the one-process
+ * case, so the rest of the program has one code path.
+ */
+#include "config.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sched.h>
+#endif
+#ifdef HAVE_MPI
+#include <mpi.h>
+#endif
+
+#include "base/hash.h"
+#include "base/progress.h"
+#include "nn/dist.h"
+
+int
+nn_dist_available(void)
+{
+#ifdef HAVE_MPI
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+int
+nn_dist_default_threads(const struct nn_dist *d)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN), mine = online;
+
+	if (d->size <= 1 || online <= 0)
+		return 0;
+#ifdef __linux__
+	{
+		cpu_set_t set;
+		if (sched_getaffinity(0, sizeof set, &set) == 0)
+			mine = CPU_COUNT(&set);
+	}
+#endif
+	/* Bound by the launcher to fewer cores than the machine has: use them;
+	 * otherwise share the machine's cores among its ranks. */
+	if (mine < online)
+		return mine > 0 ? (int)mine : 1;
+	return online / d->local_size > 0 ? (int)(online / d->local_size) : 1;
+}
+
+#ifdef HAVE_MPI
+
+/* Whether an MPI launcher started this process. */
+static int
+dist_launched(void)
+{
+	return getenv("OMPI_COMM_WORLD_SIZE") != NULL || getenv("PMIX_RANK") != NULL ||
+	    getenv("PMI_RANK") != NULL;
+}
+
+/* The message of an MPI error code. */
+static int
+dist_fail(struct ad_error *e, int mrc, const char *what)
+{
+	char msg[MPI_MAX_ERROR_STRING];
+	int  len = 0;
+
+	if (MPI_Error_string(mrc, msg, &len) != MPI_SUCCESS)
+		snprintf(msg, sizeof msg, "MPI error %d", mrc);
+	return ad_fail(e, AD_EIO, "MPI: %s failed: %s; another rank has probably stopped "
+	    "(see its message)", what, msg);
+}
+
+int
+nn_dist_init(struct nn_dist *d, struct ad_error *e)
+{
+	int      provided, mrc;
+	MPI_Comm local;
+
+	memset(d, 0, sizeof *d);
+	d->size = d->local_size = 1;
+	if (!dist_launched())
+		return 0;
+	/* FUNNELED: OpenMP threads compute, only the main thread calls MPI. */
+	if ((mrc = MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided)) != MPI_SUCCESS)
+		return dist_fail(e, mrc, "MPI_Init_thread");
+	d->active = 1;
+	/* Errors come back as codes, turned into messages and MPI_Abort. */
+	MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+	MPI_Comm_rank(MPI_COMM_WORLD, &d->rank);
+	MPI_Comm_size(MPI_COMM_WORLD, &d->size);
+	if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, d->rank, MPI_INFO_NULL,
+	    &local) == MPI_SUCCESS) {
+		MPI_Comm_size(local, &d->local_size);
+		MPI_Comm_free(&local);
+	}
+	return 0;
+}
+
+void
+nn_dist_finish(struct nn_dist *d, int status)
+{
+	nn_batch_free(&d->scratch);
+	if (!d->active)
+		return;
+	d->active = 0;
+	if (status != 0 && d->size > 1)
+		MPI_Abort(MPI_COMM_WORLD, status);
+	MPI_Finalize();
+}
+
+int
+nn_dist_agree(struct nn_dist *d, uint64_t value, const char *what, struct ad_error *e)
+{
+	uint64_t lo = value, hi = value;
+	int      mrc;
+
+	if (d->size <= 1)
+		return 0;
+	if ((mrc = MPI_Allreduce(MPI_IN_PLACE, &lo, 1, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD)) !=
+	    MPI_SUCCESS ||
+	    (mrc = MPI_Allreduce(MPI_IN_PLACE, &hi, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD)) !=
+	    MPI_SUCCESS)
+		return dist_fail(e, mrc, "comparing ranks");
+	if (lo != hi)
+		return ad_fail(e, AD_EMISMATCH, "the %d ranks do not hold the same %s (rank %d: "
+		    "%016llx): give every rank the same files and options", d->size, what, d->rank,
+		    (unsigned long long)value);
+	return 0;
+}
+
+int
+nn_dist_trainer_new(struct nn_dist *d, struct nn_trainer **out, struct gpt *g,
+    struct adamw *opt, const struct nn_objective *obj, const struct nn_train_state *st,
+    const uint32_t *train, size_t ntrain, struct ad_error *e)
+{
+	struct nn_train_state local;
+	int                   rc;
+
+	if (d->size <= 1)
+		return nn_trainer_new(out, g, opt, obj, st, train, ntrain, e);
+	if (st->batch % (uint32_t)d->size != 0)
+		return ad_fail(e, AD_EINVAL, "a global batch of %u sequences does not split evenly "
+		    "over %d ranks: run a number of ranks that divides %u", st->batch, d->size,
+		    st->batch);
+	local = *st;
+	local.batch = st->batch / (uint32_t)d->size;
+	if ((rc = nn_trainer_new(out, g, opt, obj, &local, train, ntrain, e)) != 0)
+		return rc;
+	(*out)->st.batch = st->batch;
+	nn_batch_free(&d->scratch);
+	if ((rc = nn_batch_new(&d->scratch, 1, st->context, e)) != 0) {
+		nn_trainer_free(*out);
+		*out = NULL;
+		return rc;
+	}
+	return 0;
+}
+
+/*
+ * Draw the rows of the global batch exactly as one process would (train.c,
+ * trainer_draw, with B = N x local B): the same generator calls in the same
+ * order. This rank's rows go into its batch, the others into a one-row
+ * scratch and are dropped; the return value is the global count of target
+ * tokens.
+ */
+static size_t
+dist_draw(struct nn_dist *d, struct nn_trainer *tr)
+{
+	struct nn_batch *b = &tr->batch;
+	size_t           span = tr->obj->row_tokens(b->Tb), global = 0;
+	uint32_t         range = (uint32_t)(tr->ntrain - span + 1);
+	size_t           G = b->B * (size_t)d->size, first = b->B * (size_t)d->rank;
+
+	b->counted = 0;
+	for (size_t r = 0; r < G; r++) {
+		size_t start = ad_rng_below(&tr->st.rng, range), c;
+		if (r >= first && r < first + b->B) {
+			c = tr->obj->make_row(&tr->g->cfg, b, r - first, tr->train, tr->ntrain, start,
+			    &tr->st.rng);
+			b->counted += c;
+		} else {
+			c = tr->obj->make_row(&tr->g->cfg, &d->scratch, 0, tr->train, tr->ntrain, start,
+			    &tr->st.rng);
+		}
+		global += c;
+	}
+	return global;
+}
+
+/* Sum a float buffer over all ranks, in place, in pieces an int can count. */
+static int
+dist_allreduce_float(float *buf, size_t n, struct ad_error *e)
+{
+	const size_t piece = (size_t)1 << 28;
+
+	for (size_t off = 0; off < n; off += piece) {
+		size_t m = n - off < piece ? n - off : piece;
+		int    mrc = MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)m, MPI_FLOAT, MPI_SUM,
+		    MPI_COMM_WORLD);
+		if (mrc != MPI_SUCCESS)
+			return dist_fail(e, mrc, "the gradient allreduce");
+	}
+	return 0;
+}
+
+int
+nn_dist_step(struct nn_dist *d, struct nn_trainer *tr, struct nn_step_stats *s,
+    struct ad_error *e)
+{
+	struct nn_train_state *st = &tr->st;
+	double                 loss = 0, norm, lr, t0;
+	int                    rc, mrc;
+
+	if (d->size <= 1)
+		return nn_trainer_step(tr, s, e);
+	gpt_zero_grad(tr->g);
+	for (uint32_t k = 0; k < st->accum; k++) {
+		size_t global = dist_draw(d, tr);
+		double l;
+
+		if (global == 0)
+			return ad_fail(e, AD_EDATA, "a batch with no target tokens at step %llu",
+			    (unsigned long long)st->step + 1);
+		l = tr->obj->loss_forward(tr->g, &tr->batch);
+		/*
+		 * One process's loss is the mean over the accum batches of each
+		 * batch's mean: (1/accum) sum_k (sum of nats_k / global_k). This
+		 * rank adds its share of each batch's sum; the allreduce adds the
+		 * shares.
+		 */
+		if (tr->batch.counted > 0)
+			loss += l * (double)tr->batch.counted / (double)global / st->accum;
+		/* Scaled by the global count, so that the SUM over ranks is the
+		 * gradient of the global batch's mean loss. */
+		tr->obj->loss_backward(tr->g, &tr->batch,
+		    (float)(1.0 / ((double)global * st->accum)));
+		st->tokens_seen += global;
+	}
+	t0 = ad_now();
+	if ((rc = dist_allreduce_float(tr->g->grad_mem, tr->g->nparams, e)) != 0)
+		return rc;
+	d->seconds += ad_now() - t0;
+	d->reduces++;
+	d->bytes += (uint64_t)tr->g->nparams * sizeof(float);
+	if ((mrc = MPI_Allreduce(MPI_IN_PLACE, &loss, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD)) !=
+	    MPI_SUCCESS)
+		return dist_fail(e, mrc, "the loss allreduce");
+	/* Every rank sees the same loss and gradient, so every rank takes the
+	 * same branch here: no rank is left waiting in a collective. */
+	if (!isfinite(loss))
+		return ad_fail(e, AD_ENUMERIC,
+		    "the loss became %g at step %llu: training diverged; lower --lr or "
+		    "raise --warmup, and resume from the last checkpoint", loss,
+		    (unsigned long long)st->step + 1);
+	norm = nn_grad_norm(tr->g->grad_mem, tr->g->nparams);
+	if (!isfinite(norm))
+		return ad_fail(e, AD_ENUMERIC,
+		    "the gradient norm became %g at step %llu: training diverged; lower --lr or "
+		    "set --clip, and resume from the last checkpoint", norm,
+		    (unsigned long long)st->step + 1);
+	lr = adamw_lr(&tr->opt->cfg, st->step);
+	adamw_step(tr->opt, tr->g, lr, norm);
+	st->step++;
+	s->loss = loss;
+	s->lr = lr;
+	s->grad_norm = norm;
+	return 0;
+}
+
+/* Rank 0's decisions of one step, as broadcast. */
+struct dist_control {
+	uint64_t steps, warmup;
+	double   elapsed, last_val;
+	int32_t  stop;
+};
+
+int
+nn_dist_control(struct nn_dist *d, struct nn_trainer *tr, int *stop, struct ad_error *e)
+{
+	struct dist_control c;
+	int                 mrc;
+
+	if (d->size <= 1)
+		return 0;
+	memset(&c, 0, sizeof c);
+	c.steps = tr->st.steps;
+	c.warmup = tr->st.warmup;
+	c.elapsed = tr->st.elapsed;
+	c.last_val = tr->st.last_val;
+	c.stop = *stop != 0;
+	/* Every rank runs the same binary on the same machine type: the
+	 * struct travels as bytes. */
+	if ((mrc = MPI_Bcast(&c, (int)sizeof c, MPI_BYTE, 0, MPI_COMM_WORLD)) != MPI_SUCCESS)
+		return dist_fail(e, mrc, "the step broadcast");
+	tr->st.steps = tr->opt->cfg.steps = c.steps;
+	tr->st.warmup = tr->opt->cfg.warmup = c.warmup;
+	tr->st.elapsed = c.elapsed;
+	tr->st.last_val = c.last_val;
+	*stop = c.stop != 0;
+	return 0;
+}
+
+int
+nn_dist_check_params(struct nn_dist *d, const struct gpt *g, uint64_t *hash,
+    struct ad_error *e)
+{
+	uint64_t h = ad_hash64(g->param_mem, g->nparams * sizeof(float), 0);
+	int      rc;
+
+	if ((rc = nn_dist_agree(d, h, "parameters", e)) != 0)
+		return ad_fail(e, rc, "rank %d of %d: the parameters differ between ranks after "
+		    "training (XXH64 %016llx here): a bug in the data-parallel step; no model was "
+		    "written", d->rank, d->size, (unsigned long long)h);
+	*hash = h;
+	return 0;
+}
+
+#else /* !HAVE_MPI: the one-process case */
+
+int
+nn_dist_init(struct nn_dist *d, struct ad_error *e)
+{
+	(void)e;
+	memset(d, 0, sizeof *d);
+	d->size = d->local_size = 1;
+	return 0;
+}
+
+void
+nn_dist_finish(struct nn_dist *d, int status)
+{
+	(void)d;
+	(void)status;
+}
+
+int
+nn_dist_agree(struct nn_dist *d, uint64_t value, const char *what, struct ad_error *e)
+{
+	(void)d;
+	(void)value;
+	(void)what;
+	(void)e;
+	return 0;
+}
+
+int
+nn_dist_trainer_new(struct nn_dist *d, struct nn_trainer **out, struct gpt *g,
+    struct adamw *opt, const struct nn_objective *obj, const struct nn_train_state *st,
+    const uint32_t *train, size_t ntrain, struct ad_error *e)
+{
+	(void)d;
+	return nn_trainer_new(out, g, opt, obj, st, train, ntrain, e);
+}
+
+int
+nn_dist_step(struct nn_dist *d, struct nn_trainer *tr, struct nn_step_stats *s,
+    struct ad_error *e)
+{
+	(void)d;
+	return nn_trainer_step(tr, s, e);
+}
+
+int
+nn_dist_control(struct nn_dist *d, struct nn_trainer *tr, int *stop, struct ad_error *e)
+{
+	(void)d;
+	(void)tr;
+	(void)stop;
+	(void)e;
+	return 0;
+}
+
+int
+nn_dist_check_params(struct nn_dist *d, const struct gpt *g, uint64_t *hash,
+    struct ad_error *e)
+{
+	(void)d;
+	(void)e;
+	*hash = ad_hash64(g->param_mem, g->nparams * sizeof(float), 0);
+	return 0;
+}
+
+#endif

@@ -1,0 +1,151 @@
+#!/bin/sh
+# mpi.sh — data-parallel training under mpirun (built with --with-mpi only;
+# see src/nn/local.mk). Two ranks with --batch B against one process with
+# --batch 2B, the independent oracle being the plain one-process trainer:
+# the loss and gradient-norm curves agree within a stated tolerance; every
+# rank ends with byte-identical parameters (cmp of the models each rank
+# writes); only rank 0 writes the log; a checkpoint resumes on 2 ranks
+# bit-identically and on 1 process (and the other way round) within the
+# tolerance; ranks that disagree on the data, or a batch that does not split,
+# stop every rank with a message; a rank killed mid-run brings the job down
+# within seconds and leaves the last checkpoint whole.
+. "$AD_SRCDIR/tests/lib.sh"
+
+MPIRUN=$(sed -n 's/^MPIRUN = //p' "$AD_BUILDDIR/Makefile")
+[ -n "$MPIRUN" ] || { echo "FAIL: this build has no MPIRUN (configure --with-mpi)" >&2; exit 1; }
+# Root in CI and containers; --oversubscribe so that 3 ranks run on 2 cores.
+MPI="timeout 300 $MPIRUN --allow-run-as-root --oversubscribe"
+TT="train transformer"
+
+# A small corpus: 40 distinct lines, repeated.
+i=0
+while [ $i -lt 40 ]; do
+	echo "line $i: the quick brown fox jumps over the lazy dog number $i."
+	i=$((i + 1))
+done >"$T/one.txt"
+for k in 1 2 3 4 5; do cat "$T/one.txt"; done >"$T/c.txt"
+m="--bytes --layers 2 --heads 4 --dim 64 --context 64 --val-every 0 --quiet --threads 1"
+
+# close A.csv B.csv FIRST: the step, loss and gradient-norm columns of two
+# logs agree from step FIRST on: |loss difference| <= 1e-4 nats and the
+# norms within 1e-3 relative (float sums over the batch split in two
+# places instead of one; measured differences are about 1e-6).
+close() {
+	if awk -F, -v first="$3" '
+		NR == FNR { if (FNR > 1) { l[$1] = $2; g[$1] = $5 }; next }
+		FNR > 1 && $1 >= first {
+			n++
+			if (!($1 in l)) { print "step " $1 " missing"; bad = 1; next }
+			d = $2 - l[$1]; if (d < 0) d = -d
+			r = ($5 - g[$1]) / g[$1]; if (r < 0) r = -r
+			if (d > 1e-4 || r > 1e-3) { print "step " $1 ": loss " l[$1] " vs " $2 ", norm " g[$1] " vs " $5; bad = 1 }
+		}
+		END { if (n == 0) { print "no steps compared"; bad = 1 }; exit bad }' "$1" "$2" >"$T/close.out"
+	then ok; else fail "$1 and $2 differ beyond the tolerance: $(head -c 400 "$T/close.out")"; fi
+}
+
+# One process, batch 4: the reference.
+run 0 "$AD" $TT $m --batch 4 --steps 20 --log "$T/one.csv" -o "$T/one.model" "$T/c.txt"
+lines "$T/one.csv" 21
+
+# Two ranks, batch 2 each: the same training.
+AD_MPI_RANK_MODELS=1
+export AD_MPI_RANK_MODELS
+run 0 $MPI -x AD_MPI_RANK_MODELS -np 2 "$AD" $TT $m --batch 2 --steps 20 --log "$T/two.csv" \
+	-o "$T/two.model" "$T/c.txt"
+unset AD_MPI_RANK_MODELS
+lines "$T/two.csv" 21
+close "$T/one.csv" "$T/two.csv" 1
+# Every rank holds the same parameters: rank 1's model is rank 0's, byte for byte.
+same "$T/two.model" "$T/two.model.rank1"
+# The held-out score of the two models agrees as closely as the curves.
+run 0 "$AD" eval --json "$T/one.model" "$T/one.txt"
+cp "$T/out" "$T/one.eval"
+run 0 "$AD" eval --json "$T/two.model" "$T/one.txt"
+cp "$T/out" "$T/two.eval"
+a=$(grep -o '"nats_per_token": *[0-9.e+-]*' "$T/one.eval" | head -n 1 | sed 's/.*: *//')
+b=$(grep -o '"nats_per_token": *[0-9.e+-]*' "$T/two.eval" | head -n 1 | sed 's/.*: *//')
+if [ -n "$a" ] && [ -n "$b" ] &&
+	awk -v a="$a" -v b="$b" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 1e-4) }'; then
+	ok
+else
+	fail "held-out nats/token of the 1-process and 2-rank models: '$a' vs '$b'"
+fi
+
+# The man page's example. Without the test variable only rank 0 writes; it
+# reports the check.
+run 0 $MPI -np 2 "$AD" $TT --bytes --preset tiny --batch 4 --steps 20 -o "$T/q.model" "$T/c.txt"
+[ -e "$T/q.model.rank1" ] && fail "rank 1 wrote a model" || ok
+has "$T/err" "data parallel over 2 MPI ranks"
+has "$T/err" "parameters identical on every rank"
+n=$(grep -c "data parallel over" "$T/err")
+[ "$n" -eq 1 ] && ok || fail "$n ranks reported progress, expected rank 0 alone"
+
+# Stopped at step 10 on two ranks and resumed on two: the same bytes as the
+# run straight through (every rank draws the same global batch again).
+run 0 $MPI -np 2 "$AD" $TT $m --batch 2 --steps 20 --stop-at 10 --log "$T/r.csv" \
+	-o "$T/r.model" "$T/c.txt"
+cp "$T/r.model.ckpt" "$T/r10.ckpt"
+run 0 $MPI -np 2 "$AD" $TT --resume "$T/r.model.ckpt" --quiet --val-every 0 --threads 1 \
+	--log "$T/r.csv" -o "$T/r.model" "$T/c.txt"
+same "$T/two.model" "$T/r.model"
+cut -d, -f1-5 "$T/two.csv" >"$T/two.cut"
+cut -d, -f1-5 "$T/r.csv" >"$T/r.cut"
+same "$T/two.cut" "$T/r.cut"
+
+# The 2-rank checkpoint (global batch 4) resumed by one process without
+# mpirun, and a 1-process checkpoint resumed on two ranks: the same curves.
+run 0 "$AD" $TT --resume "$T/r10.ckpt" --quiet --val-every 0 --threads 1 \
+	--log "$T/r1.csv" -o "$T/r1.model" "$T/c.txt"
+close "$T/one.csv" "$T/r1.csv" 11
+run 0 "$AD" $TT $m --batch 4 --steps 20 --stop-at 10 -o "$T/s.model" "$T/c.txt"
+run 0 $MPI -np 2 "$AD" $TT --resume "$T/s.model.ckpt" --quiet --val-every 0 --threads 1 \
+	--log "$T/s2.csv" -o "$T/s.model" "$T/c.txt"
+close "$T/one.csv" "$T/s2.csv" 11
+
+# A global batch of 4 does not split over 3 ranks: every rank stops.
+run 1 $MPI -np 3 "$AD" $TT --resume "$T/r10.ckpt" --quiet -o "$T/x.model" "$T/c.txt"
+has "$T/err" "does not split evenly over 3 ranks"
+[ -e "$T/x.model" ] && fail "a refused run wrote a model" || ok
+
+# Ranks given different text refuse to train (MPMD launch: one command per rank).
+sed 1d "$T/c.txt" >"$T/d.txt"
+run 1 $MPI -np 1 "$AD" $TT $m --batch 2 --steps 3 -o "$T/x.model" "$T/c.txt" : \
+	-np 1 "$AD" $TT $m --batch 2 --steps 3 -o "$T/x.model" "$T/d.txt"
+has "$T/err" "do not hold the same training text"
+[ -e "$T/x.model" ] && fail "a refused run wrote a model" || ok
+
+# A rank killed with SIGKILL in the middle of training: the job ends (no
+# hang) with a failure status, and the last checkpoint is whole: it resumes.
+$MPI -np 2 "$AD" $TT $m --batch 2 --steps 1000000 --checkpoint-every 5 --log "$T/k.csv" \
+	-o "$T/k.model" "$T/c.txt" >"$T/k.out" 2>"$T/k.err" &
+mpid=$!
+n=0
+while [ "$(cat "$T/k.csv" 2>/dev/null | wc -l)" -lt 12 ] && [ $n -lt 600 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+# Rank 1 is the child of mpirun whose environment says so.
+victim=""
+for p in $(for c in $(ps -o pid= --ppid $mpid); do ps -o pid= --ppid "$c"; done); do
+	tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' &&
+		victim=$p
+done
+if [ -n "$victim" ]; then
+	ok
+	t0=$(date +%s)
+	kill -KILL "$victim"
+	wait $mpid
+	st=$?
+	t1=$(date +%s)
+	[ $st -ne 0 ] && ok || fail "a killed rank: mpirun exited 0"
+	[ $((t1 - t0)) -lt 60 ] && ok || fail "a killed rank: the job took $((t1 - t0)) s to stop"
+	run 0 "$AD" $TT --resume "$T/k.model.ckpt" --steps 12 --quiet --val-every 0 --threads 1 \
+		-o "$T/k2.model" "$T/c.txt"
+	run 0 "$AD" eval "$T/k2.model" "$T/one.txt"
+else
+	fail "could not find rank 1 among mpirun's children"
+	kill -TERM $mpid
+	wait $mpid
+fi
+finish
