@@ -21,6 +21,6 @@ EXTRA_DIST += tests/torch.sh tests/nn.sh tests/torch_ref.py tests/data/nn/torch_
 # Data-parallel training over MPI (configure --with-mpi): the test runs only
 # in a build with MPI, where it must pass.
 if AD_MPI
-TESTS += tests/mpi.sh
+TESTS += tests/mpi.sh tests/mpi-netns.sh
 endif
-EXTRA_DIST += tests/mpi.sh
+EXTRA_DIST += tests/mpi.sh tests/mpi-netns.sh bench/mpi.sh bench/allreduce.c
