@@ -10,7 +10,9 @@
 
 #include "base/json.h"
 #include "cli/cli.h"
+#include "ngram/dist.h"
 #include "ngram/ngram.h"
+#include "nn/dist.h"
 #include "text/bpe.h"
 
 static const char train_ngram_help[] =
@@ -120,6 +122,7 @@ cmd_train_ngram(int argc, char **argv)
 	const char         *output = NULL, *arpa = NULL, *vocab = NULL;
 	int                 units = 0, c, rc;
 	uint64_t            v;
+	struct nn_dist      dist;   /* the MPI job (one process without mpirun) */
 
 	ngram_config_default(&cfg);
 	while ((c = cli_getopt(argc, argv, "o:t:qh", longopts, "train ngram")) != -1) {
@@ -161,22 +164,40 @@ cmd_train_ngram(int argc, char **argv)
 			return cli_fail(&err);
 		cfg.tok = tok;
 	}
-	prog = cli_progress(&common, "count", 0, "B");
-	rc = ngram_estimate(&m, &cfg, (const char *const *)argv + optind, (size_t)(argc - optind),
-	    prog, &err);
-	if (rc != 0) {
-		ad_progress_free(prog);
+	/* Under mpirun each rank counts a shard; rank 0 merges, reports and writes. */
+	if (nn_dist_init(&dist, &err) != 0) {
 		bpe_free(tok);
 		return cli_fail(&err);
 	}
+	if (dist.rank != 0) {
+		common.quiet = 1;
+		common.json = 0;
+	}
+	prog = cli_progress(&common, "count", 0, "B");
+	rc = ngram_estimate_sharded(&m, &cfg, (const char *const *)argv + optind,
+	    (size_t)(argc - optind), dist.rank, dist.size, prog, &err);
+	if (rc != 0) {
+		ad_progress_free(prog);
+		bpe_free(tok);
+		rc = cli_fail(&err);
+		nn_dist_finish(&dist, rc);
+		return rc;
+	}
 	ad_progress_finish(prog);
+	if (m == NULL) {   /* a rank other than 0: its counts went to rank 0 */
+		bpe_free(tok);
+		nn_dist_finish(&dist, 0);
+		return CLI_EXIT_OK;
+	}
 	/* The binary model last: whatever fails, an existing MODEL is untouched
 	 * unless the new one is complete. */
 	if ((arpa != NULL && (rc = ngram_est_write_arpa(m, arpa, &err)) != 0) ||
 	    (output != NULL && (rc = ngram_est_write_binary(m, output, &err)) != 0)) {
 		ngram_est_free(m);
 		bpe_free(tok);
-		return cli_fail(&err);
+		rc = cli_fail(&err);
+		nn_dist_finish(&dist, rc);
+		return rc;
 	}
 	if (!common.quiet)
 		train_ngram_summary(m, stderr);
@@ -184,5 +205,6 @@ cmd_train_ngram(int argc, char **argv)
 		train_ngram_json(m);
 	ngram_est_free(m);
 	bpe_free(tok);
+	nn_dist_finish(&dist, 0);
 	return CLI_EXIT_OK;
 }

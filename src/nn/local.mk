@@ -18,9 +18,13 @@ dist_man_MANS += man/autodidact-train-transformer.1
 TESTS += tests/torch.sh tests/nn.sh
 EXTRA_DIST += tests/torch.sh tests/nn.sh tests/torch_ref.py tests/data/nn/torch_ref.bin \
 	bench/transformer.sh bench/transformer_torch.py bench/transformer_quality.sh bench/fma_peak.c
-# Data-parallel training over MPI (configure --with-mpi): the test runs only
-# in a build with MPI, where it must pass.
+# Over MPI (configure --with-mpi): data-parallel training (src/nn/dist.c)
+# and sharded n-gram counting (src/ngram/dist.c, listed here beside its
+# twin); without MPI both are the one-process code. The tests run only in a
+# build with MPI, where they must pass.
+libautodidact_a_SOURCES += src/ngram/dist.c
+noinst_HEADERS += src/ngram/dist.h
 if AD_MPI
-TESTS += tests/mpi.sh tests/mpi-netns.sh
+TESTS += tests/mpi.sh tests/mpi-netns.sh tests/mpi-ngram.sh
 endif
-EXTRA_DIST += tests/mpi.sh tests/mpi-netns.sh bench/mpi.sh bench/allreduce.c
+EXTRA_DIST += tests/mpi.sh tests/mpi-netns.sh tests/mpi-ngram.sh bench/mpi.sh bench/allreduce.c
