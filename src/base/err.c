@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,26 +99,29 @@ ad_error_clear(struct ad_error *e)
 /* -------------------------------------------------------------------------- */
 /* Allocation. */
 
-static long alloc_fail_after = -1;
+/*
+ * Atomic: threaded kernels allocate (per-thread encoders, buffers), and a
+ * plain counter was a data race there (ThreadSanitizer, tests/tsan.sh).
+ */
+static _Atomic long alloc_fail_after = -1;
 
 void
 ad_alloc_fail_after(long n)
 {
-	alloc_fail_after = n;
+	atomic_store(&alloc_fail_after, n);
 }
 
 /* True when the injected-failure counter says this allocation must fail. */
 static int
 alloc_should_fail(void)
 {
-	long n = alloc_fail_after;
+	long n = atomic_load_explicit(&alloc_fail_after, memory_order_relaxed);
 
-	if (n < 0)
-		return 0;
-	if (n == 0)
-		return 1;
-	alloc_fail_after = n - 1;
-	return 0;
+	while (n > 0)
+		if (atomic_compare_exchange_weak_explicit(&alloc_fail_after, &n, n - 1,
+		    memory_order_relaxed, memory_order_relaxed))
+			return 0;
+	return n == 0;
 }
 
 void *
