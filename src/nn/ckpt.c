@@ -42,6 +42,7 @@ struct wr {
 	struct ad_atomic a;
 	struct ad_hash   h;
 	int              bad;
+	int              err;   /* errno of the failed write */
 };
 
 static void
@@ -49,8 +50,10 @@ wr_put(struct wr *w, const void *p, size_t n)
 {
 	if (w->bad || n == 0)
 		return;
-	if (fwrite(p, 1, n, w->a.f) != n)
+	if (fwrite(p, 1, n, w->a.f) != n) {
 		w->bad = 1;
+		w->err = errno ? errno : EIO;
+	}
 	ad_hash_update(&w->h, p, n);
 }
 
@@ -131,8 +134,9 @@ nn_save(const char *path, const struct nn_file *f, const struct gpt *g, const st
 	digest = ad_hash_digest(&w.h);
 	wr_put(&w, &digest, 8);
 	if (w.bad) {
+		/* w.err, kept: fclose and unlink in the abort may change errno */
 		ad_atomic_abort(&w.a);
-		return ad_fail_errno(e, errno, "%s: cannot write the model", path);
+		return ad_fail_errno(e, w.err, "%s: cannot write the model", path);
 	}
 	return ad_atomic_commit(&w.a, e);
 }
