@@ -11,3 +11,14 @@ tests_check_synth_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_check_synth_LDADD = $(CHECK_LDADD)
 
 EXTRA_DIST += tests/cli.sh tests/man.sh tests/lib.sh tests/crash.sh tests/oom.sh tests/diskfull.sh
+
+# 'make check-tsan': the race check of the threaded code (tests/tsan/run.sh):
+# the program and the tests built again with clang, ThreadSanitizer and
+# LLVM's OpenMP runtime with Archer, in tsan/ under the build directory.
+# TSAN_FLAGS=--quick: only the kernels and commands at full size (seconds).
+TSAN_FLAGS =
+check-tsan:
+	$(SHELL) '$(abs_top_srcdir)/tests/tsan/run.sh' $(TSAN_FLAGS) '$(abs_top_builddir)/tsan'
+EXTRA_DIST += tests/tsan/run.sh tests/tsan/wrap.sh tests/tsan/regions.c tests/tsan/canary.c \
+	tests/tsan/kernels.c
+.PHONY: check-tsan

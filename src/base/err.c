@@ -101,7 +101,7 @@ ad_error_clear(struct ad_error *e)
 
 /*
  * Atomic: threaded kernels allocate (per-thread encoders, buffers), and a
- * plain counter was a data race there (ThreadSanitizer, tests/tsan.sh).
+ * plain counter was a data race there (ThreadSanitizer, tests/tsan/run.sh).
  */
 static _Atomic long alloc_fail_after = -1;
 
