@@ -8,7 +8,8 @@
 # bit-identically and on 1 process (and the other way round) within the
 # tolerance; ranks that disagree on the data, or a batch that does not split,
 # stop every rank with a message; a rank killed mid-run brings the job down
-# within seconds and leaves the last checkpoint whole.
+# within seconds, a rank that hangs makes the others stop after the
+# watchdog's time limit, and both leave the last checkpoint whole.
 . "$AD_SRCDIR/tests/lib.sh"
 
 MPIRUN=$(sed -n 's/^MPIRUN = //p' "$AD_BUILDDIR/Makefile")
@@ -143,6 +144,42 @@ if [ -n "$victim" ]; then
 	run 0 "$AD" $TT --resume "$T/k.model.ckpt" --steps 12 --quiet --val-every 0 --threads 1 \
 		-o "$T/k2.model" "$T/c.txt"
 	run 0 "$AD" eval "$T/k2.model" "$T/one.txt"
+else
+	fail "could not find rank 1 among mpirun's children"
+	kill -TERM $mpid
+	wait $mpid
+fi
+
+# A rank that hangs (SIGSTOP): the others give up after AD_MPI_TIMEOUT
+# seconds with a message, the job ends, and the last checkpoint resumes.
+AD_MPI_TIMEOUT=3
+export AD_MPI_TIMEOUT
+$MPI -x AD_MPI_TIMEOUT -np 2 "$AD" $TT $m --batch 2 --steps 1000000 --checkpoint-every 5 \
+	--log "$T/h.csv" -o "$T/h.model" "$T/c.txt" >"$T/h.out" 2>"$T/h.err" &
+mpid=$!
+unset AD_MPI_TIMEOUT
+n=0
+while [ "$(cat "$T/h.csv" 2>/dev/null | wc -l)" -lt 12 ] && [ $n -lt 600 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+victim=""
+for p in $(for c in $(ps -o pid= --ppid $mpid); do ps -o pid= --ppid "$c"; done); do
+	tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' &&
+		victim=$p
+done
+if [ -n "$victim" ]; then
+	t0=$(date +%s)
+	kill -STOP "$victim"
+	wait $mpid
+	st=$?
+	t1=$(date +%s)
+	kill -CONT "$victim" 2>/dev/null
+	[ $st -ne 0 ] && ok || fail "a hung rank: mpirun exited 0"
+	[ $((t1 - t0)) -lt 60 ] && ok || fail "a hung rank: the job took $((t1 - t0)) s to stop"
+	has "$T/h.err" "no word from the other MPI ranks within the time limit"
+	run 0 "$AD" $TT --resume "$T/h.model.ckpt" --steps 12 --quiet --val-every 0 --threads 1 \
+		-o "$T/h2.model" "$T/c.txt"
 else
 	fail "could not find rank 1 among mpirun's children"
 	kill -TERM $mpid

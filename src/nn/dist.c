@@ -13,6 +13,7 @@
 
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -68,6 +69,39 @@ dist_launched(void)
 	    getenv("PMI_RANK") != NULL;
 }
 
+/*
+ * The watchdog. MPI offers no timeout on a blocking collective, so an
+ * alarm bounds each wait; the handler can only write and _exit (both
+ * async-signal-safe), and mpirun then ends the other ranks.
+ */
+static void
+dist_timeout(int sig)
+{
+	static const char msg[] = "autodidact: no word from the other MPI ranks within the time "
+	    "limit (AD_MPI_TIMEOUT plus 10 times the slowest step): a rank has stopped, hangs or "
+	    "cannot be reached; stopping (the last checkpoint is whole)\n";
+	ssize_t w;
+
+	(void)sig;
+	w = write(STDERR_FILENO, msg, sizeof msg - 1);
+	(void)w;
+	_exit(1);
+}
+
+static void
+dist_wait_begin(const struct nn_dist *d)
+{
+	double limit = d->timeout + 10 * d->slowest;
+
+	alarm(limit >= 1 ? (limit < 1e6 ? (unsigned)ceil(limit) : 1000000u) : 1u);
+}
+
+static void
+dist_wait_end(void)
+{
+	alarm(0);
+}
+
 /* The message of an MPI error code. */
 static int
 dist_fail(struct ad_error *e, int mrc, const char *what)
@@ -91,6 +125,24 @@ nn_dist_init(struct nn_dist *d, struct ad_error *e)
 	d->size = d->local_size = 1;
 	if (!dist_launched())
 		return 0;
+	{
+		const char      *t = getenv("AD_MPI_TIMEOUT");
+		char            *end = NULL;
+		struct sigaction sa;
+
+		d->timeout = 600;
+		if (t != NULL && *t != '\0') {
+			double v = strtod(t, &end);
+			if (*end != '\0' || !(v >= 1 && v <= 1e6))
+				return ad_fail(e, AD_EINVAL, "AD_MPI_TIMEOUT=%s: give a number of seconds "
+				    "from 1 to 1000000", t);
+			d->timeout = v;
+		}
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = dist_timeout;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGALRM, &sa, NULL);
+	}
 	/* FUNNELED: OpenMP threads compute, only the main thread calls MPI. */
 	if ((mrc = MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided)) != MPI_SUCCESS)
 		return dist_fail(e, mrc, "MPI_Init_thread");
@@ -127,10 +179,12 @@ nn_dist_agree(struct nn_dist *d, uint64_t value, const char *what, struct ad_err
 
 	if (d->size <= 1)
 		return 0;
-	if ((mrc = MPI_Allreduce(MPI_IN_PLACE, &lo, 1, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD)) !=
-	    MPI_SUCCESS ||
-	    (mrc = MPI_Allreduce(MPI_IN_PLACE, &hi, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD)) !=
+	dist_wait_begin(d);
+	if ((mrc = MPI_Allreduce(MPI_IN_PLACE, &lo, 1, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD)) ==
 	    MPI_SUCCESS)
+		mrc = MPI_Allreduce(MPI_IN_PLACE, &hi, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
+	dist_wait_end();
+	if (mrc != MPI_SUCCESS)
 		return dist_fail(e, mrc, "comparing ranks");
 	if (lo != hi)
 		return ad_fail(e, AD_EMISMATCH, "the %d ranks do not hold the same %s (rank %d: "
@@ -219,7 +273,7 @@ nn_dist_step(struct nn_dist *d, struct nn_trainer *tr, struct nn_step_stats *s,
     struct ad_error *e)
 {
 	struct nn_train_state *st = &tr->st;
-	double                 loss = 0, norm, lr, t0;
+	double                 loss = 0, norm, lr, t0, tstep = ad_now();
 	int                    rc, mrc;
 
 	if (d->size <= 1)
@@ -248,13 +302,18 @@ nn_dist_step(struct nn_dist *d, struct nn_trainer *tr, struct nn_step_stats *s,
 		st->tokens_seen += global;
 	}
 	t0 = ad_now();
-	if ((rc = dist_allreduce_float(tr->g->grad_mem, tr->g->nparams, e)) != 0)
+	dist_wait_begin(d);
+	rc = dist_allreduce_float(tr->g->grad_mem, tr->g->nparams, e);
+	dist_wait_end();
+	if (rc != 0)
 		return rc;
 	d->seconds += ad_now() - t0;
 	d->reduces++;
 	d->bytes += (uint64_t)tr->g->nparams * sizeof(float);
-	if ((mrc = MPI_Allreduce(MPI_IN_PLACE, &loss, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD)) !=
-	    MPI_SUCCESS)
+	dist_wait_begin(d);
+	mrc = MPI_Allreduce(MPI_IN_PLACE, &loss, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+	dist_wait_end();
+	if (mrc != MPI_SUCCESS)
 		return dist_fail(e, mrc, "the loss allreduce");
 	/* Every rank sees the same loss and gradient, so every rank takes the
 	 * same branch here: no rank is left waiting in a collective. */
@@ -272,6 +331,8 @@ nn_dist_step(struct nn_dist *d, struct nn_trainer *tr, struct nn_step_stats *s,
 	lr = adamw_lr(&tr->opt->cfg, st->step);
 	adamw_step(tr->opt, tr->g, lr, norm);
 	st->step++;
+	if (ad_now() - tstep > d->slowest)
+		d->slowest = ad_now() - tstep;
 	s->loss = loss;
 	s->lr = lr;
 	s->grad_norm = norm;
@@ -301,7 +362,10 @@ nn_dist_control(struct nn_dist *d, struct nn_trainer *tr, int *stop, struct ad_e
 	c.stop = *stop != 0;
 	/* Every rank runs the same binary on the same machine type: the
 	 * struct travels as bytes. */
-	if ((mrc = MPI_Bcast(&c, (int)sizeof c, MPI_BYTE, 0, MPI_COMM_WORLD)) != MPI_SUCCESS)
+	dist_wait_begin(d);
+	mrc = MPI_Bcast(&c, (int)sizeof c, MPI_BYTE, 0, MPI_COMM_WORLD);
+	dist_wait_end();
+	if (mrc != MPI_SUCCESS)
 		return dist_fail(e, mrc, "the step broadcast");
 	tr->st.steps = tr->opt->cfg.steps = c.steps;
 	tr->st.warmup = tr->opt->cfg.warmup = c.warmup;

@@ -23,9 +23,11 @@
  * --stop-at, a signal) are taken by rank 0 and broadcast each step, so all
  * ranks stop at the same step.
  *
- * Failure. A failure on any rank aborts the whole job (MPI_Abort): no rank
- * waits forever on one that has gone; files are written atomically, so the
- * last checkpoint stays whole.
+ * Failure. A failure on any rank aborts the whole job (MPI_Abort), and
+ * mpirun ends the job when a rank dies; a rank that waits in a collective
+ * longer than a time limit (a rank hangs, or its machine went silent)
+ * exits with a message, which ends the job too. Files are written
+ * atomically, so the last checkpoint stays whole.
  *
  * Without MPI (configure without --with-mpi) or outside mpirun, every
  * function here is the one-process case: size 1, the plain trainer.
@@ -52,12 +54,19 @@ struct nn_dist {
 	uint64_t reduces;     /* gradient allreduces */
 	uint64_t bytes;       /* gradient payload reduced: 4 * nparams per step */
 	double   seconds;     /* wall time inside the gradient allreduce */
+	/* The watchdog: a rank that waits in a collective for longer than
+	 * timeout + 10 x the slowest step stops (see nn_dist_init). */
+	double   timeout;     /* seconds: AD_MPI_TIMEOUT, default 600 */
+	double   slowest;     /* seconds: the slowest step so far */
 };
 
 /*
  * Join the MPI job when the process was started by mpirun (Open MPI's
  * OMPI_COMM_WORLD_SIZE or PMIx's PMIX_RANK in the environment); otherwise,
  * or without MPI, d is the one-process case and nothing is initialised.
+ * In a job, SIGALRM becomes the watchdog: a wait in a collective longer
+ * than AD_MPI_TIMEOUT seconds (default 600) plus 10 times the slowest step
+ * prints a message and exits the process with status 1.
  */
 int  nn_dist_init(struct nn_dist *d, struct ad_error *e);
 /*
