@@ -470,7 +470,7 @@ cmd_train_transformer(int argc, char **argv)
 		    ntrain, nval, nn_kernel_name());
 	if (!o.quiet && dist.size > 1)
 		fprintf(stderr, "autodidact: data parallel over %d MPI ranks (%d on this machine): "
-		    "%u sequences per step, %zu per rank, %llu threads per rank\n", dist.size,
+		    "%u sequences per step, %zu per rank; %llu OpenMP thread(s) per rank\n", dist.size,
 		    dist.local_size, tr->st.batch, tr->batch.B, (unsigned long long)o.threads);
 	if (o.log != NULL && dist.rank == 0) {
 		size_t n = strlen(o.log);
@@ -570,7 +570,7 @@ cmd_train_transformer(int argc, char **argv)
 	if (!o.quiet && dist.size > 1 && dist.reduces > 0)
 		fprintf(stderr, "autodidact: %d ranks: parameters identical on every rank (XXH64 "
 		    "%016llx); %.3f MB of gradient allreduced per step in %.2f ms (%.0f MB/s), "
-		    "%.1f%% of the training time\n", dist.size, (unsigned long long)phash,
+		    "%.1f%% of the training time (waits for slower ranks included)\n", dist.size, (unsigned long long)phash,
 		    dist.bytes / (double)dist.reduces / 1e6, dist.seconds / dist.reduces * 1e3,
 		    dist.seconds > 0 ? dist.bytes / dist.seconds / 1e6 : 0,
 		    tr->st.elapsed > 0 ? 100 * dist.seconds / tr->st.elapsed : 0);
