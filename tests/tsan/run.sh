@@ -123,6 +123,45 @@ grep -q 'canary.c:' "$out"/reports-canary-race.* 2>/dev/null ||
 	die "ThreadSanitizer did not report the canary's planted race: the check could not fail"
 echo "tsan/run.sh: canary: the planted race is reported, correct code is not, Archer is loaded"
 
+# resolve: the code addresses in the region counts not yet resolved, as
+# source places, while the files counted are still those built (the next
+# 'make check' may rebuild them). Each line of resolved/NAME:
+#   FUNCTION FILE:LINE OMPFILE:OMPLINE TEAMS SERIAL MAXTEAM
+# the innermost function and place of the code that opened the region, and
+# the place of the outermost frame in the region's own outlined code around
+# the start of its first loop (the line of its `parallel for` pragma), or -.
+resolve() {
+	mkdir -p "$out/resolved"
+	new=""
+	for f in "$out"/regions/*; do
+		[ -f "$f" ] && [ ! -f "$out/resolved/${f##*/}" ] && new="$new $f"
+	done
+	[ -n "$new" ] || return 0
+	cat $new | awk '$1 != "OVERFLOW" { print $1, $2; print $3, $4 }' |
+		grep -v '^- ' | sort -u >"$out/addrs" || true
+	for mod in $(awk '{ print $1 }' "$out/addrs" | sort -u); do
+		awk -v m="$mod" '$1 == m { print $2 }' "$out/addrs" >"$out/offs"
+		while read -r off; do printf '0x%x\n' $((off - 1)); done <"$out/offs" |
+			"$symbolizer" --obj="$mod" |
+			awk 'BEGIN { RS = ""; FS = "\n" } {
+				omp = "-"
+				for (i = 1; i < NF; i += 2) if ($i ~ /^\.omp_outlined/) omp = $(i + 1)
+				loc = $2; sub(/:[0-9]+$/, "", loc); sub(/.*\/src\//, "src/", loc)
+				sub(/:[0-9]+$/, "", omp); sub(/.*\/src\//, "src/", omp)
+				print $1, loc, omp }' >"$out/syms"
+		paste -d ' ' "$out/offs" "$out/syms" | sed "s|^|$mod |"
+	done >"$out/addr2line"
+	for f in $new; do
+		awk 'FILENAME ~ /addr2line$/ { k = $1 " " $2; sym[k] = $3; loc[k] = $4; omp[k] = $5; next }
+			$1 == "OVERFLOW" { print "OVERFLOW"; next }
+			{
+				fork = $1 " " $2; work = $3 " " $4
+				print (fork in sym ? sym[fork] " " loc[fork] : "? ?"), \
+				    (work in omp ? omp[work] : "-"), $5, $6, $7
+			}' "$out/addr2line" "$f" >"$out/resolved/${f##*/}"
+	done
+}
+
 # ---- the tests ----------------------------------------------------------------
 status=0
 first=yes
@@ -147,6 +186,7 @@ for n in $passes; do
 	# keep the logs of this pass
 	mkdir -p "$out/logs-t$n"
 	(cd "$build" && find tests -name '*.log' -exec cp {} "$out/logs-t$n/" \;)
+	resolve
 done
 
 # ---- the kernels at full size; the tokenizer and n-grams on 1 MB -----------------
@@ -198,6 +238,7 @@ for n in 1 $threads; do
 		}
 	done
 done
+resolve
 [ "$status" -eq 0 ] && echo "tsan/run.sh: kernels, tokenizer, n-gram counting and scoring with $threads threads: the bits of one thread ($(($(date +%s) - s)) s)"
 
 # ---- reports ------------------------------------------------------------------
@@ -211,24 +252,6 @@ if [ "$nrep" -gt 0 ]; then
 fi
 
 # ---- which region ran, where, with how many threads ----------------------------
-# Each code address the OMPT tool saw, symbolized: "MODULE OFFSET|FUNCTION|
-# FILE:LINE|LINE" with the innermost function and its line, and the line of
-# the outermost frame in a region's outlined function (for a loop's start:
-# the line of its `parallel for` pragma).
-cat "$out"/regions/* 2>/dev/null | awk '$1 != "OVERFLOW" { print $1, $2; print $3, $4 }' |
-	grep -v '^- ' | sort -u >"$out/addrs" || true
-for mod in $(awk '{ print $1 }' "$out/addrs" | sort -u); do
-	awk -v m="$mod" '$1 == m { print $2 }' "$out/addrs" >"$out/offs"
-	while read -r off; do printf '0x%x\n' $((off - 1)); done <"$out/offs" |
-		"$symbolizer" --obj="$mod" |
-		awk 'BEGIN { RS = ""; FS = "\n" } {
-			omp = ""
-			for (i = 1; i < NF; i += 2) if ($i ~ /^\.omp_outlined/) omp = $(i + 1)
-			loc = $2; sub(/:[0-9]+$/, "", loc); sub(/.*\/src\//, "src/", loc)
-			sub(/:[0-9]+$/, "", omp); sub(/.*:/, "", omp)
-			print $1 "|" loc "|" omp }' >"$out/syms"
-	paste -d '|' "$out/offs" "$out/syms" | sed "s|^|$mod |"
-done >"$out/addr2line"
 # Every parallel region in src/: FILE:LINE and the function holding it.
 (cd "$src" && grep -rn '#pragma omp parallel' src --include='*.c' | cut -d: -f1,2 |
 	while IFS=: read -r f l; do
@@ -238,28 +261,23 @@ done >"$out/addr2line"
 # A region is the pragma on the line of its loop's outlined code, or else the
 # only pragma in the function that opened it.
 awk '
-	FILENAME ~ /addr2line$/ { split($0, a, "|"); sym[a[1]] = a[2]; loc[a[1]] = a[3]; omp[a[1]] = a[4]; next }
 	FILENAME ~ /pragmas$/ {
 		pragma[$1] = 1; order[++np] = $1; f = $1; sub(/:.*/, "", f)
 		nin[f, $2]++; only[f, $2] = $1; next }
 	$1 == "OVERFLOW" { print "the OMPT tool ran out of room in " FILENAME; next }
 	{
 		t = FILENAME; sub(/.*\//, "", t); sub(/-t[0-9]+$/, "", t)
-		fork = $1 " " $2; work = $3 " " $4; r = ""
-		if (work in loc) {
-			f = loc[work]; sub(/:.*/, "", f)
-			if ((f ":" omp[work]) in pragma) r = f ":" omp[work]
+		r = ""
+		if ($3 in pragma) r = $3
+		if (r == "") {
+			f = $2; sub(/:.*/, "", f)
+			if (nin[f, $1] == 1) r = only[f, $1]
+			else if ($2 in pragma) r = $2
+			else r = $2 " (" $1 ")"
 		}
-		if (r == "" && (fork in loc)) {
-			f = loc[fork]; sub(/:.*/, "", f)
-			if (nin[f, sym[fork]] == 1) r = only[f, sym[fork]]
-			else if (loc[fork] in pragma) r = loc[fork]
-			else r = loc[fork] " (" sym[fork] ")"
-		}
-		if (r == "") r = "? " fork
-		if ($5 > 0 && !((r, t) in seen)) { seen[r, t] = 1; tests[r] = tests[r] " " t }
-		teams[r] += $5; serial[r] += $6
-		if ($7 > maxt[r]) maxt[r] = $7
+		if ($4 > 0 && !((r, t) in seen)) { seen[r, t] = 1; tests[r] = tests[r] " " t }
+		teams[r] += $4; serial[r] += $5
+		if ($6 > maxt[r]) maxt[r] = $6
 		any[r] = 1
 	}
 	END {
@@ -272,7 +290,7 @@ awk '
 		for (r in any) if (!(r in pragma))
 			printf "%-26s %8d %8d %3d %s  (not a pragma in src/)\n", r, teams[r], serial[r], maxt[r], tests[r]
 		if (bad > 0) { printf "%d parallel regions in src/ never ran on two or more threads: not checked\n", bad; exit 1 }
-	}' "$out/addr2line" "$out/pragmas" "$out"/regions/* >"$out/regions.txt" || status=1
+	}' "$out/pragmas" "$out"/resolved/* >"$out/regions.txt" || status=1
 cat "$out/regions.txt"
 
 echo "tsan/run.sh: $(($(date +%s) - t0)) s; logs, reports and region counts in $out/"
