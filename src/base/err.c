@@ -33,7 +33,7 @@ ad_strerror(int code)
 	return "unknown error";
 }
 
-static void
+static void AD_PRINTF(3, 0)
 err_vset(struct ad_error *e, int code, const char *fmt, va_list ap)
 {
 	e->code = code;
