@@ -8,6 +8,8 @@
 #   1x1: one process, 1 thread, the whole batch
 #   1x2: one process, 2 threads, the whole batch
 #   2x1: mpirun -np 2, 1 thread per rank, half the batch each
+#   2x1t: the same with Open MPI's TCP transport on the loopback instead
+#         of shared memory (--mca btl tcp,self)
 # with the gradient bytes per step and the time inside MPI_Allreduce that
 # rank 0 reports; then the MPI_Allreduce bandwidth itself (bench/allreduce.c)
 # between 2 ranks over shared memory and over TCP on the loopback.
@@ -69,7 +71,7 @@ for s in $SHAPES; do
 	set -- $(shape "$s")
 	L=$1 NH=$2 C=$3 T=$4 B=$5 STEPS=$6
 	m="-t $tmp/v.bpe --layers $L --heads $NH --dim $C --context $T --val-every 0 --checkpoint-every 0 --steps $STEPS"
-	for how in 1x1 1x2 2x1; do
+	for how in 1x1 1x2 2x1 2x1t; do
 		: >"$tmp/times"
 		: >"$tmp/ar"
 		r=0
@@ -79,7 +81,9 @@ for s in $SHAPES; do
 				--log "$tmp/l.csv" -o "$tmp/m.model" "$tmp/c.txt" ;;
 			1x2) OMP_WAIT_POLICY=PASSIVE "$AD" train transformer $m --quiet --threads 2 --batch $B \
 				--log "$tmp/l.csv" -o "$tmp/m.model" "$tmp/c.txt" ;;
-			2x1) $MPI -x OMP_WAIT_POLICY=PASSIVE -np 2 "$AD" train transformer $m --threads 1 \
+			2x1*) btl=""
+				[ "$how" = 2x1t ] && btl="--mca btl tcp,self"
+				$MPI $btl -x OMP_WAIT_POLICY=PASSIVE -np 2 "$AD" train transformer $m --threads 1 \
 				--batch $((B / 2)) --log "$tmp/l.csv" -o "$tmp/m.model" "$tmp/c.txt" 2>"$tmp/err"
 				sed -n 's/.* \([0-9.]*\) MB of gradient allreduced per step in \([0-9.]*\) ms.*/\1 \2/p' \
 					"$tmp/err" >>"$tmp/ar" ;;
@@ -88,7 +92,7 @@ for s in $SHAPES; do
 			r=$((r + 1))
 		done
 		t=$(median <"$tmp/times")
-		if [ "$how" = 2x1 ]; then
+		if [ "$how" != 1x1 ] && [ "$how" != 1x2 ]; then
 			arms=$(cut -d' ' -f2 "$tmp/ar" | median)
 			mb=$(cut -d' ' -f1 "$tmp/ar" | head -n 1)
 		else
