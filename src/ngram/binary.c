@@ -292,10 +292,17 @@ ngram_lm_open(struct lm **out, const char *path, struct ad_map *map, struct ad_e
 			if (off[i + 1] < off[i])
 				return ad_fail(e, AD_EFORMAT, "%s: inconsistent vocabulary; train the "
 				    "model again", path);
-		for (uint32_t i = 0; i < h.nslot; i++)
+		uint32_t used = 0;
+		for (uint32_t i = 0; i < h.nslot; i++) {
 			if (slot[i] > h.vocab)
 				return ad_fail(e, AD_EFORMAT, "%s: inconsistent vocabulary; train the "
 				    "model again", path);
+			used += slot[i] != 0;
+		}
+		/* Lookups probe until an empty slot: there must be one. */
+		if (used > h.vocab)
+			return ad_fail(e, AD_EFORMAT, "%s: inconsistent vocabulary; train the "
+			    "model again", path);
 		if (h.unit == NGRAM_TOKENS) {
 			const uint32_t *tm = (const uint32_t *)(const void *)(d + h.off_tokmap);
 			for (uint32_t i = 0; i < h.lm_vocab; i++)
@@ -303,6 +310,25 @@ ngram_lm_open(struct lm **out, const char *path, struct ad_map *map, struct ad_e
 					return ad_fail(e, AD_EFORMAT, "%s: inconsistent token map; train "
 					    "the model again", path);
 		}
+	}
+
+	/*
+	 * Each n-gram table is probed until the key or an empty slot: a table
+	 * with no empty slot (only a damaged or hostile file has one, as the
+	 * writer keeps the load below 1) would make a lookup loop forever.
+	 */
+	for (uint32_t n = 2; n <= h.order; n++) {
+		const uint8_t *t = d + h.off_tab[n];
+		uint32_t       stride = n < h.order ? 16 : 12;
+		uint64_t       i, k;
+		for (i = 0; i < h.cap[n]; i++) {
+			memcpy(&k, t + i * stride, 8);
+			if (k == 0)
+				break;
+		}
+		if (i == h.cap[n])
+			return ad_fail(e, AD_EFORMAT, "%s: the %u-gram table has no empty slot; "
+			    "train the model again", path, n);
 	}
 
 	if ((m = ad_calloc(1, sizeof *m)) == NULL)
