@@ -880,6 +880,267 @@ START_TEST(test_train_errors)
 }
 END_TEST
 
+/* ---- huge and hostile input -------------------------------------------- */
+
+/* The ids of text[0..len) encoded in two parts, cut at k. */
+static size_t
+encode_cut(const struct bpe *b, const uint8_t *text, size_t len, size_t k, uint32_t **ids)
+{
+	struct bpe_encoder *enc;
+	struct ad_error     e = { 0 };
+	size_t              n = 0, cap = 0;
+
+	*ids = NULL;
+	ck_assert_int_eq(bpe_encoder_new(b, &enc, &e), 0);
+	ck_assert_msg(bpe_encode(enc, text, k, ids, &n, &cap, &e) == 0, "%s", e.msg);
+	ck_assert_msg(bpe_encode(enc, text + k, len - k, ids, &n, &cap, &e) == 0, "%s", e.msg);
+	bpe_encoder_free(enc);
+	return n;
+}
+
+/*
+ * bpe_cut_point: encoding the two sides of every place it may return gives
+ * the ids of the whole text (the oracle: bpe_encode on the whole), for the
+ * three built-in patterns, with and without NFKC and case folding, and a
+ * special token; it returns the last such place; never one for a user
+ * pattern or when a special token has a space.
+ */
+START_TEST(test_cut_point)
+{
+	static const char *frag[] = { "the", " ", "  ", "\n", "\t", "caf\xc3\xa9", "\xff", "'s",
+	    "'S", "123", " 4", "\xcc\x81", "\xe2\x80\x83", "\xef\xbc\xa1", "A", "x", ".", "!!",
+	    "<|e|>", "\r\n", "\xe4\xbb\x8a" };
+	static const char *pats[] = { "gpt2", "gpt4", "o200k" };
+	static const char *special[] = { "<|e|>" }, *spaced[] = { "a <b>" };
+	struct ad_rng      r;
+	uint8_t            buf[700];
+	char               corpus[] = "the cat's CAF\xc3\x89 sat on 123 mats.\nTHE Cat said 'hi'!\n";
+
+	ad_rng_seed(&r, 7, 1);
+	for (size_t pi = 0; pi < 3; pi++)
+		for (int nm = 0; nm < 2; nm++) {
+			struct bpe *b = train_text(corpus, strlen(corpus), 300, pats[pi],
+			    nm ? NORM_NFKC : NORM_NONE, nm, special, 1, 1, NULL);
+			for (int t = 0; t < 150; t++) {
+				size_t    len = 0, want = 1 + ad_rng_below(&r, 400), n, last = 0;
+				uint32_t *whole;
+				while (len < want) {
+					const char *f = frag[ad_rng_below(&r, sizeof frag / sizeof frag[0])];
+					if (len + strlen(f) > sizeof buf)
+						break;
+					memcpy(buf + len, f, strlen(f));
+					len += strlen(f);
+				}
+				n = encode_all(b, buf, len, &whole, 0);
+				for (size_t k = 1; k < len; k++) {
+					uint32_t *parts;
+					size_t    m;
+					if (buf[k] != ' ' || !isalpha(buf[k - 1]))
+						continue;
+					last = k;
+					m = encode_cut(b, buf, len, k, &parts);
+					ck_assert_msg(m == n && memcmp(parts, whole, n * sizeof *whole) == 0,
+					    "%s: a cut at %zu changes the ids", pats[pi], k);
+					ad_free(parts);
+				}
+				ck_assert_uint_eq(bpe_cut_point(b, buf, len), last);
+				ad_free(whole);
+			}
+			bpe_free(b);
+		}
+	{
+		struct bpe *u = train_text(corpus, strlen(corpus), 300, "[a-z]+| ", NORM_NONE, 0, NULL,
+		    0, 1, NULL);
+		struct bpe *sp = train_text(corpus, strlen(corpus), 300, "gpt4", NORM_NONE, 0, spaced,
+		    1, 1, NULL);
+		ck_assert_uint_eq(bpe_cut_point(u, (const uint8_t *)"the cat", 7), 0);
+		ck_assert_uint_eq(bpe_cut_point(sp, (const uint8_t *)"the cat", 7), 0);
+		bpe_free(u);
+		bpe_free(sp);
+	}
+}
+END_TEST
+
+/*
+ * Training reads its input in chunks; with a built-in pattern each chunk is
+ * counted up to its last cut point and the rest carried over, so the pieces
+ * and their counts, and hence the vocabulary, are those of the whole text
+ * in one chunk (the oracle), for any chunk size: lines longer than a chunk,
+ * normalization, case folding and a special token included.
+ */
+START_TEST(test_train_chunks)
+{
+	static const char *words[] = { "the", "cat", "sat", "on", "mat", "Dog", "42", "x'll",
+	    "caf\xc3\xa9", "\xe4\xbb\x8a\xe6\x97\xa5", "\xef\xbc\xa1", "<|s|>" };
+	static const char *special[] = { "<|s|>" };
+	static const char *pats[] = { "gpt2", "gpt4", "o200k" };
+	static const size_t chunks[] = { 500, 4096, 65537 };
+	char                   *dir = tu_tmpdir(), path[4200];
+	const char             *paths[1] = { path };
+	char                   *text = malloc(300000);
+	size_t                  len = 0;
+	struct ad_rng           r;
+	struct ad_error         e = { 0 };
+
+	ad_rng_seed(&r, 11, 2);
+	while (len < 300000 - 64) {
+		const char *w = words[ad_rng_below(&r, 12)];
+		memcpy(text + len, w, strlen(w));
+		len += strlen(w);
+		/* Mostly spaces: some lines run for tens of kilobytes. */
+		text[len++] = ad_rng_below(&r, 2000) == 0 ? '\n' : ad_rng_below(&r, 9) == 0 ? '\t' : ' ';
+	}
+	snprintf(path, sizeof path, "%s/corpus.txt", dir);
+	tu_spit(path, text, len);
+	for (size_t pi = 0; pi < 3; pi++) {
+		struct bpe_train_config cfg = { .vocab_size = 500, .pattern = pats[pi],
+		    .norm = pi == 2 ? NORM_NFKC : NORM_NONE, .casefold = pi == 2, .specials = special,
+		    .nspecials = 1, .min_frequency = 2, .threads = 2 };
+		struct bpe_train_stats  st0, st;
+		struct bpe             *b0, *b;
+		char                   *s0, *s1;
+		size_t                  l0, l1;
+		ck_assert_msg(bpe_train(&b0, &cfg, paths, 1, NULL, NULL, &st0, &e) == 0, "%s", e.msg);
+		ck_assert_int_eq(bpe_serialize(b0, &s0, &l0, &e), 0);
+		for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+			cfg.chunk = chunks[c];
+			ck_assert_msg(bpe_train(&b, &cfg, paths, 1, NULL, NULL, &st, &e) == 0, "%s", e.msg);
+			ck_assert_uint_eq(st.pieces, st0.pieces);
+			ck_assert_uint_eq(st.unique, st0.unique);
+			ck_assert_int_eq(bpe_serialize(b, &s1, &l1, &e), 0);
+			ck_assert_msg(l1 == l0 && memcmp(s0, s1, l0) == 0, "%s, chunk %zu: another vocabulary",
+			    pats[pi], chunks[c]);
+			ad_free(s1);
+			bpe_free(b);
+		}
+		ad_free(s0);
+		bpe_free(b0);
+	}
+	unlink(path);
+	rmdir(dir);
+	free(dir);
+	free(text);
+}
+END_TEST
+
+/* The pieces of text by pattern: 0 with the message, or the error. */
+static int
+pretok_run(const char *pattern, const uint8_t *text, size_t len, size_t *npieces,
+    struct ad_error *e)
+{
+	struct pretok      *p;
+	struct pretok_iter *it;
+	size_t              a, z, pos = 0;
+	int                 rc;
+
+	*npieces = 0;
+	if ((rc = pretok_new(&p, pattern, e)) != 0)
+		return rc;
+	ck_assert_int_eq(pretok_iter_new(p, &it, e), 0);
+	pretok_start(it, text, len, len);
+	while ((rc = pretok_next(it, &a, &z, e)) == 1) {
+		/* Pieces cover the text in order, none empty. */
+		ck_assert_uint_eq(a, pos);
+		ck_assert_uint_gt(z, a);
+		pos = z;
+		(*npieces)++;
+	}
+	if (rc == 0)
+		ck_assert_uint_eq(pos, len);
+	pretok_iter_free(it);
+	pretok_free(p);
+	return rc;
+}
+
+/*
+ * Hostile patterns end with an error that says what is wrong, quickly:
+ * exponential backtracking (match limit), quadratic backtracking (the budget
+ * across searches), deep recursion (heap limit, JIT stack), nesting and
+ * sizes refused at compile time with a short message; patterns that match
+ * only the empty string still cover the text and end.
+ */
+START_TEST(test_pattern_limits)
+{
+	size_t          big = 2000000, n;
+	uint8_t        *s = malloc(big + 1);
+	char            nest[700];
+	struct ad_error e = { 0 };
+
+	memset(s, 'a', big);
+	s[3000] = 'b';
+	ck_assert_int_eq(pretok_run("(a+)+$", s, 3001, &n, &e), AD_EDATA);
+	ck_assert_msg(strstr(e.msg, "backtracks too much") != NULL, "%s", e.msg);
+	ck_assert_int_eq(pretok_run("(*NO_JIT)(a+)+$", s, 3001, &n, &e), AD_EDATA);
+	ck_assert_msg(strstr(e.msg, "backtracks too much") != NULL, "%s", e.msg);
+	/* Each one-byte piece costs a search to the end of the line. */
+	ck_assert_int_eq(pretok_run("(?:a|b)+c|a", s, 200000, &n, &e), AD_EDATA);
+	ck_assert_msg(strstr(e.msg, "backtracks too much") != NULL, "%s", e.msg);
+	ck_assert_int_eq(pretok_run("(*NO_JIT)a(?R)?", s, big, &n, &e), AD_EDATA);
+	ck_assert_msg(strstr(e.msg, "heap limit") != NULL, "%s", e.msg);
+	/* The same text is fine for a pattern that does not backtrack. */
+	ck_assert_int_eq(pretok_run("a+", s, big, &n, &e), 0);
+	ck_assert_uint_eq(n, 3);  /* a's, the b (a gap piece), a's */
+	ck_assert_int_eq(pretok_run("gpt4", s, big, &n, &e), 0);
+	/* Compile-time refusals, in one short line. */
+	memset(nest, '(', 300);
+	nest[300] = 'a';
+	memset(nest + 301, ')', 300);
+	nest[601] = '\0';
+	ck_assert_int_eq(pretok_run(nest, s, 10, &n, &e), AD_EINVAL);
+	ck_assert_msg(strstr(e.msg, "too deeply nested") != NULL, "%s", e.msg);
+	ck_assert_uint_lt(strlen(e.msg), 200);
+	ck_assert_int_eq(pretok_run("a{1000000}", s, 10, &n, &e), AD_EINVAL);
+	ck_assert_msg(strstr(e.msg, "too big") != NULL, "%s", e.msg);
+	ck_assert_int_eq(pretok_run("(?:a{0,65535}){0,65535}", s, 10, &n, &e), AD_EINVAL);
+	ck_assert_msg(strstr(e.msg, "too large") != NULL, "%s", e.msg);
+	/* Empty matches are never taken: the text becomes gap pieces. */
+	ck_assert_int_eq(pretok_run("x*", s, 1000, &n, &e), 0);
+	ck_assert_uint_eq(n, (1000 + PRETOK_GAP_MAX - 1) / PRETOK_GAP_MAX);
+	ck_assert_int_eq(pretok_run("(?=a)|\\b|$", s, 1000, &n, &e), 0);
+	ck_assert_uint_eq(n, (1000 + PRETOK_GAP_MAX - 1) / PRETOK_GAP_MAX);
+	free(s);
+}
+END_TEST
+
+/*
+ * A megabyte of NUL bytes is one piece (gpt4's " ?[^\s\p{L}\p{N}]+"): with
+ * 2^20 of them, merges (worked by hand) join equal halves 19 times, tokens
+ * of 2^1 .. 2^19 bytes, until two symbols are left whose pair occurs once;
+ * the text then encodes as two ids and decodes back. (Rewriting a word in
+ * place per occurrence, or trying every split of every token when building
+ * the pair table, made this take hours.)
+ */
+START_TEST(test_train_long_piece)
+{
+	size_t                 len = (size_t)1 << 20, blen = 0, bcap = 0, n;
+	char                  *z = calloc(len, 1);
+	struct bpe_train_stats st;
+	struct bpe            *b = train_text(z, len, 4096, "gpt4", NORM_NONE, 0, NULL, 0, 2, &st);
+	uint32_t              *ids;
+	uint8_t               *back = NULL;
+	struct ad_error        e = { 0 };
+
+	ck_assert_uint_eq(st.merges, 19);
+	ck_assert_uint_eq(bpe_vocab_size(b), 256 + 19);
+	for (uint32_t k = 1; k <= 19; k++) {
+		size_t tl;
+		bpe_token_bytes(b, 255 + k, &tl);
+		ck_assert_uint_eq(tl, (size_t)1 << k);
+	}
+	n = encode_all(b, z, len, &ids, 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(ids[0], 255 + 19);
+	ck_assert_uint_eq(ids[1], 255 + 19);
+	ck_assert_int_eq(bpe_decode(b, ids, n, &back, &blen, &bcap, &e), 0);
+	ck_assert_uint_eq(blen, len);
+	ck_assert_int_eq(memcmp(back, z, len), 0);
+	ad_free(ids);
+	ad_free(back);
+	bpe_free(b);
+	free(z);
+}
+END_TEST
+
 static Suite *
 text_suite(void)
 {
@@ -901,6 +1162,10 @@ text_suite(void)
 	tcase_add_test(t, test_alloc_failure);
 	tcase_add_test(t, test_train_threads_identical);
 	tcase_add_test(t, test_train_errors);
+	tcase_add_test(t, test_cut_point);
+	tcase_add_test(t, test_train_chunks);
+	tcase_add_test(t, test_pattern_limits);
+	tcase_add_test(t, test_train_long_piece);
 	suite_add_tcase(s, t);
 	return s;
 }

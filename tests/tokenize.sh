@@ -145,6 +145,65 @@ has "$T/err" "-t VOCAB"
 run 2 "$AD" tokenize encode -t "$T/v.bpe" --pattern gpt2 "$T/a.txt"
 [ -e "$T/x.bpe" ] && fail "a usage error wrote a file" || ok
 
+# ---- huge and hostile input (issue 8; bench/huge.sh runs the big sizes) -----
+# A line longer than an encoding block (256 KiB + 1 MiB) is encoded in parts
+# cut where a letter meets a space (bpe_cut_point); the oracle is the same
+# vocabulary with its regex given as a user pattern, which is never cut, so
+# the whole line is encoded at once: the ids must be identical.
+g4=$("$AD" tokenize info -t "$T/v.bpe" | sed -n 's/^pattern     gpt4: //p')
+run 0 "$AD" tokenize train --quiet --vocab-size 600 --special '<|endoftext|>' --pattern "(?:$g4)" \
+	-o "$T/vu.bpe" "$T/corpus.txt"
+for i in 1 2; do tr '\n' ' ' <"$T/big.txt"; done >"$T/long.txt"
+printf '\nand a short line\n' >>"$T/long.txt"
+[ "$(wc -c <"$T/long.txt")" -gt 2000000 ] && ok || fail "long.txt is too short to be cut"
+for mode in "" --stream; do
+	run 0 "$AD" tokenize encode $mode -t "$T/v.bpe" "$T/long.txt" -o "$T/long.ids"
+	run 0 "$AD" tokenize encode $mode -t "$T/vu.bpe" "$T/long.txt" -o "$T/long-u.ids"
+	same "$T/long.ids" "$T/long-u.ids"
+	run 0 "$AD" tokenize decode $mode -t "$T/v.bpe" "$T/long.ids" -o "$T/long.back"
+	same "$T/long.txt" "$T/long.back"
+done
+# Only NUL bytes: one piece of 512 KiB; training merges halves (18 merges,
+# worked by hand: 2^19 bytes leave two symbols of 2^18), and everything
+# round-trips.
+head -c 524288 /dev/zero >"$T/nul"
+run 0 "$AD" tokenize train --quiet --vocab-size 1000 -o "$T/nul.bpe" "$T/nul"
+has "$T/nul.bpe" "tokens 274"
+run 0 "$AD" tokenize encode -t "$T/nul.bpe" "$T/nul" -o "$T/nul.ids"
+[ "$(cat "$T/nul.ids")" = "273 273" ] && ok || fail "NUL bytes: ids $(head -c 100 "$T/nul.ids")"
+run 0 "$AD" tokenize decode -t "$T/nul.bpe" "$T/nul.ids" -o "$T/nul.back"
+same "$T/nul" "$T/nul.back"
+# Patterns that backtrack without end: one line naming the file, the line
+# and the byte, exit 1, and the output untouched.
+awk 'BEGIN { print "no match here"; s = ""; for (i = 0; i < 10000; i++) s = s "a"; print "xy " s "b" }' >"$T/ab.txt"
+printf 'hello\n' >"$T/hello.txt"
+run 0 "$AD" tokenize train --quiet --vocab-size 260 --pattern '(a+)+$' -o "$T/bt.bpe" "$T/hello.txt"
+echo "old output" >"$T/keep.ids"
+run 1 "$AD" tokenize encode -t "$T/bt.bpe" "$T/ab.txt" -o "$T/keep.ids"
+lines "$T/err" 1
+has "$T/err" "ab.txt:2: byte 0: the pre-tokenization pattern backtracks too much"
+[ "$(cat "$T/keep.ids")" = "old output" ] && ok || fail "a failed encode overwrote its output"
+run 1 "$AD" tokenize train --quiet --vocab-size 300 --pattern '(?:a|b)+c|a' -o "$T/keep.bpe" "$T/ab.txt"
+lines "$T/err" 1
+has "$T/err" "ab.txt:2: byte "
+has "$T/err" "backtracks too much"
+[ "$(cat "$T/keep.bpe")" = precious ] && ok || fail "a failed training overwrote its output"
+# Refused when compiled: nesting, sizes (a short message, not the pattern).
+nest=$(awk 'BEGIN { for (i = 0; i < 10000; i++) printf "("; printf "a"; for (i = 0; i < 10000; i++) printf ")" }')
+run 1 "$AD" tokenize train --quiet --vocab-size 300 --pattern "$nest" -o "$T/keep.bpe" "$T/a.txt"
+lines "$T/err" 1
+has "$T/err" "parentheses are too deeply nested"
+[ "$(wc -c <"$T/err")" -lt 300 ] && ok || fail "the message quotes all of a 20000-byte pattern"
+run 1 "$AD" tokenize train --quiet --vocab-size 300 --pattern 'a{99999}' -o "$T/keep.bpe" "$T/a.txt"
+has "$T/err" "number too big"
+run 1 "$AD" tokenize train --quiet --vocab-size 300 --pattern '(?:a{0,65535}){0,65535}' -o "$T/keep.bpe" "$T/a.txt"
+has "$T/err" "regular expression is too large"
+# A pattern that matches only the empty string ends, and loses nothing.
+run 0 "$AD" tokenize train --quiet --vocab-size 300 --pattern 'x*|(?=a)' -o "$T/empty.bpe" "$T/ab.txt"
+run 0 "$AD" tokenize encode -t "$T/empty.bpe" "$T/ab.txt" -o "$T/e.ids"
+"$AD" tokenize decode -t "$T/empty.bpe" "$T/e.ids" | cmp - "$T/ab.txt" && ok || fail "empty-match pattern round trip"
+# ---- end of huge and hostile input -------------------------------------------
+
 # ---- tiktoken, the real one ------------------------------------------------
 # The npm package (the Rust core compiled to WASM) and its own ranks.
 npm_dir=${AD_NPM_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/autodidact/npm}

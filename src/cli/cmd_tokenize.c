@@ -208,10 +208,27 @@ out_reserve(struct text_out *t, size_t extra)
 	return 0;
 }
 
-/* Line mode: encode the lines of s[0..len) (which ends on a line end). */
+/*
+ * Encoding and decoding stream their input in pieces of TOK_CHUNK bytes
+ * (ad_chunks) that end on a line end. A piece inside a line longer than that
+ * is encoded up to its last cut point (bpe_cut_point) and the rest is
+ * carried over to the next piece, as is the tail of every piece in --stream
+ * mode; so memory stays near the piece size and the threads' buffers
+ * whatever the size of the input, except that a line with no cut point (a
+ * user pattern; a line with no letter followed by a space) is held whole.
+ * Within a piece, lines go in batches of blocks of at least TOK_BLOCK bytes;
+ * each block is encoded by one thread into its own buffer, and the buffers
+ * are written in order. A line running TOK_LONG bytes past a block's start
+ * is cut there at a cut point too.
+ */
+#define TOK_CHUNK ((size_t)8 << 20)
+#define TOK_BLOCK ((size_t)256 << 10)
+#define TOK_LONG  (4 * TOK_BLOCK)
+
+/* Line mode: encode the lines of s[0..len); *errat is where a failing line starts. */
 static int
 encode_lines(struct bpe_encoder *enc, const uint8_t *s, size_t len, struct text_out *out,
-    uint32_t **ids, size_t *cap, struct ad_error *e)
+    uint32_t **ids, size_t *cap, size_t *errat, struct ad_error *e)
 {
 	size_t pos = 0;
 
@@ -220,8 +237,10 @@ encode_lines(struct bpe_encoder *enc, const uint8_t *s, size_t len, struct text_
 		size_t         end = nl ? (size_t)(nl - s) : len, n = 0;
 		int            rc;
 
-		if ((rc = bpe_encode(enc, s + pos, end - pos, ids, &n, cap, e)) != 0)
+		if ((rc = bpe_encode(enc, s + pos, end - pos, ids, &n, cap, e)) != 0) {
+			*errat = pos;
 			return rc;
+		}
 		if (out_reserve(out, n * 11 + 1) != 0)
 			return ad_fail(e, AD_ENOMEM, "out of memory");
 		{
@@ -240,125 +259,255 @@ encode_lines(struct bpe_encoder *enc, const uint8_t *s, size_t len, struct text_
 	return 0;
 }
 
+/* Newlines in s[0..n). */
+static uint64_t
+count_lines(const uint8_t *s, size_t n)
+{
+	uint64_t       k = 0;
+	const uint8_t *p = s, *nl;
+
+	while (p < s + n && (nl = memchr(p, '\n', (size_t)(s + n - p))) != NULL) {
+		k++;
+		p = nl + 1;
+	}
+	return k;
+}
+
+/* A block that starts at or before z ends after the next newline, or at a cut point. */
+static size_t
+block_end(const struct bpe *b, const uint8_t *s, size_t len, size_t z)
+{
+	const uint8_t *nl;
+	size_t         k;
+
+	if (z >= len)
+		return len;
+	if ((nl = memchr(s + z, '\n', len - z < TOK_LONG ? len - z : TOK_LONG)) != NULL)
+		return (size_t)(nl - s) + 1;
+	if (len - z > TOK_LONG && (k = bpe_cut_point(b, s + z, TOK_LONG)) > 0)
+		return z + k;
+	nl = memchr(s + z, '\n', len - z);
+	return nl ? (size_t)(nl - s) + 1 : len;
+}
+
+struct blk {
+	size_t          a, z;
+	int             cont;   /* starts inside a line: write a space first */
+	struct text_out out;
+	int             rc;
+	size_t          errat;
+	struct ad_error err;
+};
+
+struct enc_state {
+	const struct bpe    *b;
+	int                  nt;
+	FILE                *f;
+	const char          *name;
+	/* line mode */
+	struct bpe_encoder **encs;   /* (nt) */
+	uint32_t           **tids;   /* (nt) id scratch */
+	size_t              *tcap;   /* (nt) */
+	struct blk          *blk;    /* (nb) */
+	size_t               nb;
+	int                  cont;   /* the next block starts inside a line */
+	uint64_t             lines;  /* newlines before the next block */
+	/* --stream */
+	uint32_t            *ids;
+	size_t               idcap;
+	struct text_out      t;
+	int                  any;    /* an id was written: sep goes before the next */
+	char                 sep;
+};
+
+/* Line mode: encode s[0..len), which ends on a line end or at a cut point. */
+static int
+encode_text_lines(struct enc_state *st, const uint8_t *s, size_t len, struct ad_error *e)
+{
+	size_t pos = 0;
+
+	while (pos < len) {
+		size_t k = 0;
+		for (; k < st->nb && pos < len; k++) {
+			size_t z = block_end(st->b, s, len, pos + TOK_BLOCK);
+			st->blk[k].a = pos;
+			st->blk[k].z = z;
+			st->blk[k].cont = st->cont;
+			st->blk[k].out.len = 0;
+			st->blk[k].rc = 0;
+			st->cont = s[z - 1] != '\n';
+			pos = z;
+		}
+		/* Block j is written only by the thread that runs iteration j,
+		 * with that thread's encoder and id scratch. */
+		#pragma omp parallel for num_threads(st->nt) schedule(dynamic, 1)
+		for (size_t j = 0; j < k; j++) {
+			int t = 0;
+#ifdef _OPENMP
+			t = omp_get_thread_num();
+#endif
+			st->blk[j].rc = encode_lines(st->encs[t], s + st->blk[j].a,
+			    st->blk[j].z - st->blk[j].a, &st->blk[j].out, &st->tids[t], &st->tcap[t],
+			    &st->blk[j].errat, &st->blk[j].err);
+		}
+		for (size_t j = 0; j < k; j++) {
+			struct blk *bk = &st->blk[j];
+			if (bk->rc != 0) {
+				*e = bk->err;
+				if (bk->rc != AD_ENOMEM)
+					ad_error_prefix(e, "%s:%llu", st->name, (unsigned long long)(st->lines +
+					    count_lines(s + bk->a, bk->errat) + 1));
+				return bk->rc;
+			}
+			/* Both sides of a cut inside a line have ids: a cut is after a letter. */
+			if (bk->cont)
+				fputc(' ', st->f);
+			fwrite(bk->out.buf, 1, bk->out.len, st->f);
+			st->lines += count_lines(s + bk->a, bk->z - bk->a);
+		}
+	}
+	return 0;
+}
+
+/* --stream: encode s[0..len), which ends at a cut point or at the end. */
+static int
+encode_text_stream(struct enc_state *st, const uint8_t *s, size_t len, struct ad_error *e)
+{
+	size_t n = 0;
+	int    rc;
+
+	if ((rc = bpe_encode_parallel(st->b, st->nt, s, len, &st->ids, &n, &st->idcap, e)) != 0) {
+		ad_error_prefix(e, "%s", st->name);
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t         tl;
+		const uint8_t *tb = bpe_token_bytes(st->b, st->ids[i], &tl);
+		if (out_reserve(&st->t, 12) != 0)
+			return ad_fail(e, AD_ENOMEM, "out of memory");
+		if (st->any)
+			st->t.buf[st->t.len++] = st->sep;
+		st->t.len = (size_t)(put_u32(st->t.buf + st->t.len, st->ids[i]) - st->t.buf);
+		/* A line break after a token that ends a line keeps files readable. */
+		st->sep = tl > 0 && tb[tl - 1] == '\n' ? '\n' : ' ';
+		st->any = 1;
+		if (st->t.len > (1u << 20)) {
+			fwrite(st->t.buf, 1, st->t.len, st->f);
+			st->t.len = 0;
+		}
+	}
+	return 0;
+}
+
+/* Append n bytes to a growing buffer. */
+static int
+carry_add(struct text_out *c, const uint8_t *s, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (out_reserve(c, n) != 0)
+		return AD_ENOMEM;
+	memmove(c->buf + c->len, s, n);
+	c->len += n;
+	return 0;
+}
+
 static int
 tok_encode(struct tok_opts *o, const char *input)
 {
-	struct ad_error      e = { 0 };
-	struct ad_atomic     out;
-	struct ad_map        m;
-	struct bpe          *b;
-	int                  rc, nt = tok_threads(o);
+	struct ad_error   e = { 0 };
+	struct ad_atomic  out;
+	struct ad_chunks *ck;
+	struct bpe       *b;
+	struct enc_state  st = { 0 };
+	struct text_out   carry = { 0 };
+	const uint8_t    *data;
+	size_t            len;
+	int               rc, cut;
 
 	if ((rc = tok_load(o, &b)) != 0)
 		return rc;
-	if (ad_map_file(input, &m, &e) != 0) {
+	st.b = b;
+	st.nt = tok_threads(o);
+	st.name = strcmp(input, "-") == 0 ? "<stdin>" : input;
+	if (ad_chunks_open(&ck, input, TOK_CHUNK, &e) != 0) {
 		bpe_free(b);
 		return cli_fail(&e);
 	}
 	if (ad_atomic_open(&out, o->output ? o->output : "-", &e) != 0) {
-		ad_map_release(&m);
+		ad_chunks_free(ck);
 		bpe_free(b);
 		return cli_fail(&e);
 	}
-	if (o->stream) {
-		uint32_t       *ids = NULL;
-		size_t          n = 0, cap = 0;
-		struct text_out t = { 0 };
-
-		rc = bpe_encode_parallel(b, nt, m.data, m.size, &ids, &n, &cap, &e);
-		for (size_t i = 0; rc == 0 && i < n; i++) {
-			size_t tl;
-			const uint8_t *tb = bpe_token_bytes(b, ids[i], &tl);
-			if (out_reserve(&t, 12) != 0) {
-				rc = ad_fail(&e, AD_ENOMEM, "out of memory");
-				break;
-			}
-			t.len = (size_t)(put_u32(t.buf + t.len, ids[i]) - t.buf);
-			/* A line break after a token that ends a line keeps files readable. */
-			t.buf[t.len++] = tl > 0 && tb[tl - 1] == '\n' ? '\n' : ' ';
-			if (t.len > (1u << 20)) {
-				fwrite(t.buf, 1, t.len, out.f);
-				t.len = 0;
-			}
-		}
-		if (rc == 0 && n > 0)
-			t.buf[t.len - 1] = '\n';
-		if (rc == 0)
-			fwrite(t.buf, 1, t.len, out.f);
-		ad_free(ids);
-		ad_free(t.buf);
-	} else {
-		/* Lines in batches of blocks; each block encoded by one thread into
-		 * its own buffer, the buffers written in order. */
-		enum { BLOCK = 256 << 10 };
-		struct blk {
-			size_t a, z;
-			struct text_out out;
-			int rc;
-			struct ad_error err;
-		} *blk = NULL;
-		struct bpe_encoder **encs = ad_calloc((size_t)nt, sizeof *encs);
-		uint32_t           **tids = ad_calloc((size_t)nt, sizeof *tids);
-		size_t              *tcap = ad_calloc((size_t)nt, sizeof *tcap);
-		size_t               nb = (size_t)nt * 4, pos = 0;
+	st.f = out.f;
+	rc = 0;
+	if (!o->stream) {
+		st.nb = (size_t)st.nt * 4;
+		if ((st.encs = ad_calloc((size_t)st.nt, sizeof *st.encs)) == NULL ||
+		    (st.tids = ad_calloc((size_t)st.nt, sizeof *st.tids)) == NULL ||
+		    (st.tcap = ad_calloc((size_t)st.nt, sizeof *st.tcap)) == NULL ||
+		    (st.blk = ad_calloc(st.nb, sizeof *st.blk)) == NULL)
+			rc = ad_fail(&e, AD_ENOMEM, "out of memory");
+		for (int t = 0; t < st.nt && rc == 0; t++)
+			rc = bpe_encoder_new(b, &st.encs[t], &e);
+	}
+	while (rc == 0 && (rc = ad_chunks_next(ck, &data, &len, &cut, &e)) == 1) {
+		const uint8_t *s = data;
+		size_t         n = len, k;
 
 		rc = 0;
-		if (encs == NULL || tids == NULL || tcap == NULL ||
-		    (blk = ad_calloc(nb, sizeof *blk)) == NULL)
-			rc = ad_fail(&e, AD_ENOMEM, "out of memory");
-		for (int t = 0; t < nt && rc == 0; t++)
-			rc = bpe_encoder_new(b, &encs[t], &e);
-		while (rc == 0 && pos < m.size) {
-			size_t k = 0;
-			for (; k < nb && pos < m.size; k++) {
-				size_t z = pos + BLOCK < m.size ? pos + BLOCK : m.size;
-				const uint8_t *nl = z < m.size ? memchr(m.data + z, '\n', m.size - z) : NULL;
-				if (z < m.size)
-					z = nl ? (size_t)(nl - m.data) + 1 : m.size;
-				blk[k].a = pos;
-				blk[k].z = z;
-				blk[k].out.len = 0;
-				blk[k].rc = 0;
-				pos = z;
+		if (carry.len > 0) {
+			if (carry_add(&carry, data, len) != 0) {
+				rc = ad_fail(&e, AD_ENOMEM, "%s: out of memory holding a line of %zu bytes",
+				    st.name, carry.len + len);
+				break;
 			}
-			/* Block j is written only by the thread that runs iteration j,
-			 * with that thread's encoder and id scratch. */
-			#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-			for (size_t j = 0; j < k; j++) {
-				int t = 0;
-#ifdef _OPENMP
-				t = omp_get_thread_num();
-#endif
-				blk[j].rc = encode_lines(encs[t], m.data + blk[j].a, blk[j].z - blk[j].a,
-				    &blk[j].out, &tids[t], &tcap[t], &blk[j].err);
-			}
-			for (size_t j = 0; j < k && rc == 0; j++) {
-				if (blk[j].rc != 0) {
-					rc = blk[j].rc;
-					e = blk[j].err;
-					break;
-				}
-				fwrite(blk[j].out.buf, 1, blk[j].out.len, out.f);
-			}
+			s = (const uint8_t *)carry.buf;
+			n = carry.len;
 		}
-		for (int t = 0; t < nt; t++) {
-			if (encs != NULL)
-				bpe_encoder_free(encs[t]);
-			if (tids != NULL)
-				ad_free(tids[t]);
+		k = n;
+		/* A piece inside a long line, and in --stream mode every piece, is
+		 * encoded up to its last cut point; the rest waits for more. */
+		if (o->stream || cut)
+			k = bpe_cut_point(b, s, n);
+		if (k > 0)
+			rc = o->stream ? encode_text_stream(&st, s, k, &e) :
+			    encode_text_lines(&st, s, k, &e);
+		if (rc == 0 && s == (const uint8_t *)carry.buf) {
+			memmove(carry.buf, carry.buf + k, n - k);
+			carry.len = n - k;
+		} else if (rc == 0 && carry_add(&carry, s + k, n - k) != 0) {
+			rc = ad_fail(&e, AD_ENOMEM, "%s: out of memory", st.name);
 		}
-		for (size_t j = 0; blk != NULL && j < nb; j++)
-			ad_free(blk[j].out.buf);
-		ad_free(blk);
-		ad_free(encs);
-		ad_free(tids);
-		ad_free(tcap);
 	}
-	ad_map_release(&m);
+	if (rc == 0 && carry.len > 0)
+		rc = o->stream ? encode_text_stream(&st, (const uint8_t *)carry.buf, carry.len, &e) :
+		    encode_text_lines(&st, (const uint8_t *)carry.buf, carry.len, &e);
+	if (rc == 0 && o->stream) {
+		if (st.any) {
+			st.t.buf[st.t.len++] = '\n';  /* out_reserve left room for 12 */
+			fwrite(st.t.buf, 1, st.t.len, st.f);
+		}
+	}
+	for (int t = 0; t < st.nt; t++) {
+		if (st.encs != NULL)
+			bpe_encoder_free(st.encs[t]);
+		if (st.tids != NULL)
+			ad_free(st.tids[t]);
+	}
+	for (size_t j = 0; st.blk != NULL && j < st.nb; j++)
+		ad_free(st.blk[j].out.buf);
+	ad_free(st.blk);
+	ad_free(st.encs);
+	ad_free(st.tids);
+	ad_free(st.tcap);
+	ad_free(st.ids);
+	ad_free(st.t.buf);
+	ad_free(carry.buf);
+	ad_chunks_free(ck);
 	bpe_free(b);
 	if (rc != 0) {
 		ad_atomic_abort(&out);
-		ad_error_prefix(&e, "%s", strcmp(input, "-") == 0 ? "<stdin>" : input);
 		return cli_fail(&e);
 	}
 	if (ad_atomic_commit(&out, &e) != 0)
@@ -368,80 +517,137 @@ tok_encode(struct tok_opts *o, const char *input)
 
 /* ---- decode ------------------------------------------------------------- */
 
-static int
-tok_decode(struct tok_opts *o, const char *input)
-{
-	struct ad_error  e = { 0 };
-	struct ad_atomic out;
-	struct ad_map    m;
-	struct bpe      *b;
-	uint8_t         *bytes = NULL;
-	size_t           blen = 0, bcap = 0, line = 1;
-	const char      *name = strcmp(input, "-") == 0 ? "<stdin>" : input;
-	uint32_t         nids;
-	int              rc = 0;
+struct dec_state {
+	const struct bpe *b;
+	const char       *name, *vocab;
+	FILE             *f;
+	int               stream;
+	uint32_t          nids;
+	size_t            line;
+	uint8_t          *bytes;
+	size_t            blen, bcap;
+};
 
-	if ((rc = tok_load(o, &b)) != 0)
-		return rc;
-	nids = bpe_vocab_size(b);
-	if (ad_map_file(input, &m, &e) != 0) {
-		bpe_free(b);
-		return cli_fail(&e);
-	}
-	if (ad_atomic_open(&out, o->output ? o->output : "-", &e) != 0) {
-		ad_map_release(&m);
-		bpe_free(b);
-		return cli_fail(&e);
-	}
-	for (size_t i = 0; i < m.size && rc == 0;) {
-		uint8_t c = m.data[i];
+/* Decode the ids in s[0..len), which ends between two ids. */
+static int
+decode_text(struct dec_state *d, const uint8_t *s, size_t len, struct ad_error *e)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < len && rc == 0;) {
+		uint8_t c = s[i];
 		if (c == ' ' || c == '\t' || c == '\r') {
 			i++;
 		} else if (c == '\n') {
-			if (!o->stream) {
-				if (blen + 1 > bcap) {
-					uint8_t *p = ad_realloc(bytes, bcap = bcap * 2 + 4096);
-					if (p == NULL) {
-						rc = ad_fail(&e, AD_ENOMEM, "out of memory");
-						break;
-					}
-					bytes = p;
+			if (!d->stream) {
+				if (d->blen + 1 > d->bcap) {
+					uint8_t *p = ad_realloc(d->bytes, d->bcap = d->bcap * 2 + 4096);
+					if (p == NULL)
+						return ad_fail(e, AD_ENOMEM, "out of memory");
+					d->bytes = p;
 				}
-				bytes[blen++] = '\n';
+				d->bytes[d->blen++] = '\n';
 			}
-			line++;
+			d->line++;
 			i++;
 		} else if (c >= '0' && c <= '9') {
 			uint64_t v = 0;
 			size_t   st = i;
-			while (i < m.size && m.data[i] >= '0' && m.data[i] <= '9' && v < (1ull << 33))
-				v = v * 10 + (uint64_t)(m.data[i++] - '0');
-			if (i < m.size && m.data[i] > ' ') {
-				rc = ad_fail(&e, AD_EFORMAT, "%s:%zu: '%.*s' is not a token id", name, line,
-				    (int)(i + 1 - st > 20 ? 20 : i + 1 - st), (const char *)m.data + st);
-			} else if (v >= nids) {
-				rc = ad_fail(&e, AD_EFORMAT, "%s:%zu: id %llu is not a token of %s (%u ids)",
-				    name, line, (unsigned long long)v, o->vocab, nids);
+			while (i < len && s[i] >= '0' && s[i] <= '9' && v < (1ull << 33))
+				v = v * 10 + (uint64_t)(s[i++] - '0');
+			if (i < len && s[i] > ' ') {
+				rc = ad_fail(e, AD_EFORMAT, "%s:%zu: '%.*s' is not a token id", d->name,
+				    d->line, (int)(i + 1 - st > 20 ? 20 : i + 1 - st), (const char *)s + st);
+			} else if (v >= d->nids) {
+				rc = ad_fail(e, AD_EFORMAT, "%s:%zu: id %llu is not a token of %s (%u ids)",
+				    d->name, d->line, (unsigned long long)v, d->vocab, d->nids);
 			} else {
 				uint32_t id = (uint32_t)v;
-				if (bpe_decode(b, &id, 1, &bytes, &blen, &bcap, &e) != 0) {
-					ad_error_prefix(&e, "%s:%zu", name, line);
-					rc = e.code;
+				if (bpe_decode(d->b, &id, 1, &d->bytes, &d->blen, &d->bcap, e) != 0) {
+					ad_error_prefix(e, "%s:%zu", d->name, d->line);
+					rc = e->code;
 				}
 			}
 		} else {
-			rc = ad_fail(&e, AD_EFORMAT, "%s:%zu: '%c' where a token id was expected "
-			    "(not a token file?)", name, line, c >= 0x20 && c < 0x7f ? c : '?');
+			rc = ad_fail(e, AD_EFORMAT, "%s:%zu: '%c' where a token id was expected "
+			    "(not a token file?)", d->name, d->line, c >= 0x20 && c < 0x7f ? c : '?');
 		}
-		if (blen > (1u << 20)) {
-			fwrite(bytes, 1, blen, out.f);
-			blen = 0;
+		if (d->blen > (1u << 20)) {
+			fwrite(d->bytes, 1, d->blen, d->f);
+			d->blen = 0;
 		}
 	}
-	if (rc == 0)
-		fwrite(bytes, 1, blen, out.f);
-	ad_free(bytes);
-	ad_map_release(&m);
+	return rc;
+}
+
+static int
+tok_decode(struct tok_opts *o, const char *input)
+{
+	struct ad_error   e = { 0 };
+	struct ad_atomic  out;
+	struct ad_chunks *ck;
+	struct bpe       *b;
+	struct dec_state  d = { 0 };
+	struct text_out   carry = { 0 };
+	const uint8_t    *data;
+	size_t            len;
+	int               rc = 0, cut;
+
+	if ((rc = tok_load(o, &b)) != 0)
+		return rc;
+	d.b = b;
+	d.nids = bpe_vocab_size(b);
+	d.name = strcmp(input, "-") == 0 ? "<stdin>" : input;
+	d.vocab = o->vocab;
+	d.stream = o->stream;
+	d.line = 1;
+	if (ad_chunks_open(&ck, input, TOK_CHUNK, &e) != 0) {
+		bpe_free(b);
+		return cli_fail(&e);
+	}
+	if (ad_atomic_open(&out, o->output ? o->output : "-", &e) != 0) {
+		ad_chunks_free(ck);
+		bpe_free(b);
+		return cli_fail(&e);
+	}
+	d.f = out.f;
+	while (rc == 0 && (rc = ad_chunks_next(ck, &data, &len, &cut, &e)) == 1) {
+		const uint8_t *s = data;
+		size_t         n = len, k;
+
+		rc = 0;
+		if (carry.len > 0) {
+			if (carry_add(&carry, data, len) != 0) {
+				rc = ad_fail(&e, AD_ENOMEM, "out of memory");
+				break;
+			}
+			s = (const uint8_t *)carry.buf;
+			n = carry.len;
+		}
+		k = n;
+		/* A piece inside a long line ends after its last blank (an id is
+		 * never cut); a tail longer than any id is left to fail below. */
+		if (cut) {
+			while (k > 0 && s[k - 1] != ' ' && s[k - 1] != '\t' && s[k - 1] != '\r')
+				k--;
+			if (n - k > 32)
+				k = n;
+		}
+		rc = decode_text(&d, s, k, &e);
+		if (rc == 0 && s == (const uint8_t *)carry.buf) {
+			memmove(carry.buf, carry.buf + k, n - k);
+			carry.len = n - k;
+		} else if (rc == 0 && carry_add(&carry, s + k, n - k) != 0) {
+			rc = ad_fail(&e, AD_ENOMEM, "out of memory");
+		}
+	}
+	if (rc == 0 && carry.len > 0)
+		rc = decode_text(&d, (const uint8_t *)carry.buf, carry.len, &e);
+	if (rc == 0 && d.blen > 0)
+		fwrite(d.bytes, 1, d.blen, out.f);
+	ad_free(d.bytes);
+	ad_free(carry.buf);
+	ad_chunks_free(ck);
 	bpe_free(b);
 	if (rc != 0) {
 		ad_atomic_abort(&out);

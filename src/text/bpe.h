@@ -116,6 +116,18 @@ int  bpe_encode_parallel(const struct bpe *b, int threads, const uint8_t *text, 
                          uint32_t **ids, size_t *n, size_t *cap, struct ad_error *e);
 
 /*
+ * Where a long line may be cut so that encoding the parts one after the
+ * other (each with bpe_encode) gives exactly the ids of the whole: the last
+ * k in [1, len) where s[k] is a space and s[k - 1] an ASCII letter, or 0
+ * when there is none, or when the pattern is not a built-in one, or a
+ * special token contains a space. (Every built-in pattern ends a piece at a
+ * letter followed by a space and starts the next piece at the space, with no
+ * look-behind; normalization and case folding never join a letter and a
+ * space.) Lets a line of hundreds of megabytes be encoded in bounded memory.
+ */
+size_t bpe_cut_point(const struct bpe *b, const uint8_t *s, size_t len);
+
+/*
  * Append the bytes of ids[0..n) to *out (length *len, capacity *cap, grown
  * with ad_realloc). An id out of range, or an unused rank, fails with
  * AD_EINVAL naming its position.

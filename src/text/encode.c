@@ -51,6 +51,7 @@ struct bpe_encoder {
 	uint64_t           *heap;
 	size_t              cap;
 	size_t             *sp_next;  /* (nspecials) next occurrence of each special (SIZE_MAX: unknown) */
+	const uint8_t      *base;     /* the text being encoded (error offsets are into it) */
 };
 
 int
@@ -403,6 +404,8 @@ encode_segment(struct bpe_encoder *enc, const uint8_t *seg, size_t len, size_t c
 		if (rc != 0)
 			return ad_fail(e, AD_ENOMEM, "out of memory encoding");
 	}
+	if (rc < 0)  /* normalized text: the offset of the segment */
+		ad_error_prefix(e, "byte %zu", (size_t)(seg - enc->base) + (subj == seg ? ps : 0));
 	return rc;
 }
 
@@ -469,6 +472,7 @@ int
 bpe_encode(struct bpe_encoder *enc, const uint8_t *text, size_t len, uint32_t **ids, size_t *n,
     size_t *cap, struct ad_error *e)
 {
+	enc->base = text;
 	return encode_text(enc, text, len, 0, 0, ids, n, cap, e);
 }
 
@@ -476,6 +480,7 @@ int
 bpe_encode_ref(struct bpe_encoder *enc, const uint8_t *text, size_t len, uint32_t **ids,
     size_t *n, size_t *cap, struct ad_error *e)
 {
+	enc->base = text;
 	return encode_text(enc, text, len, 0, 1, ids, n, cap, e);
 }
 
@@ -551,6 +556,7 @@ bpe_encode_parallel(const struct bpe *b, int threads, const uint8_t *text, size_
 #ifdef _OPENMP
 			t = omp_get_thread_num();
 #endif
+			encs[t]->base = text;
 			ctx = ch[c].z < len ? 1 : 0;
 			/* A special token starting at the cut is not look-ahead context. */
 			for (uint32_t k = 0; ctx && k < b->nspecials; k++) {
@@ -585,6 +591,17 @@ bpe_encode_parallel(const struct bpe *b, int threads, const uint8_t *text, size_
 	ad_free(encs);
 	ad_free(ch);
 	return rc;
+}
+
+size_t
+bpe_cut_point(const struct bpe *b, const uint8_t *s, size_t len)
+{
+	if (!pretok_is_builtin(b->pt))
+		return 0;
+	for (uint32_t id = b->nranks; id < b->nranks + b->nspecials; id++)
+		if (memchr(b->bytes + b->off[id], ' ', b->off[id + 1] - b->off[id]) != NULL)
+			return 0;
+	return text_cut_point(s, len);
 }
 
 /* ---- decoding ---------------------------------------------------------- */

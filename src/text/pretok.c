@@ -25,6 +25,39 @@
 #define PRETOK_UNDER_VALGRIND() 0
 #endif
 
+/*
+ * Bounds on matching, so that a pattern that backtracks badly fails with a
+ * clear error instead of running for hours or exhausting memory.
+ *
+ * Time. PCRE2 counts the steps of a search (backtracking points, group
+ * entries; the JIT counts in its own way) and stops at the match limit.
+ * Exponential patterns ("(a+)+$" on "aaaa...b") hit any limit quickly, but
+ * a limit per search is not enough: "(?:a|b)+c|a" on a line of n a's costs
+ * about n steps for each one-byte piece, n^2 in all. So the iterator keeps
+ * a budget across all its searches: it starts with PRETOK_BUDGET steps and
+ * earns PRETOK_STEPS_PER_BYTE for every byte its pieces cover. A search
+ * first runs with a limit of PRETOK_FIRST_LIMIT steps (ordinary pieces need
+ * far fewer; not charged) and, when that is not enough, again with twice the
+ * limit each time, each failed attempt charged, up to what the budget could
+ * hold if the piece covered the whole rest of the text. The steps PCRE2
+ * counts are then linear in the text: fewer than PRETOK_BUDGET plus
+ * 3 (PRETOK_FIRST_LIMIT + PRETOK_STEPS_PER_BYTE) per byte. The built-in
+ * patterns need under 2 per byte, even on 100 MB runs of one character
+ * (spaces, newlines, letters, digits, punctuation, NUL), with or without
+ * the JIT. What PCRE2 does not count is not bounded: a single-character
+ * repeat scans in a tight loop, so "a+c|a" still takes time quadratic in
+ * the length of a line of a's.
+ *
+ * Memory. The depth and heap limits bound the interpreter's backtracking
+ * frames; the JIT uses its own stack, at most PRETOK_JIT_STACK bytes.
+ */
+#define PRETOK_BUDGET         10000000
+#define PRETOK_STEPS_PER_BYTE 16
+#define PRETOK_FIRST_LIMIT    256
+#define PRETOK_DEPTH_LIMIT    1000000u
+#define PRETOK_HEAP_LIMIT_KIB (64u * 1024)
+#define PRETOK_JIT_STACK      (64u * 1024 * 1024)
+
 struct pretok {
 	char       *pattern;   /* as given (built-in names expanded) */
 	int         builtin;
@@ -42,6 +75,8 @@ struct pretok_iter {
 	size_t               pos;       /* first byte not handed out */
 	size_t               ms, me;    /* the next match, when have */
 	int                  have, done;
+	int64_t              budget;    /* matching steps left (see PRETOK_BUDGET) */
+	uint64_t             spent;     /* matching steps charged so far (messages) */
 };
 
 /* tiktoken's patterns (npm tiktoken 1.0.22, encoders/NAME.json, field pat_str). */
@@ -188,6 +223,7 @@ pretok_new(struct pretok **out, const char *pattern, struct ad_error *e)
 	int            errcode;
 	PCRE2_SIZE     erroff;
 	PCRE2_UCHAR    msg[256];
+	size_t         jitsize = 0;
 
 	if (regex == NULL)
 		regex = pattern;
@@ -212,13 +248,16 @@ pretok_new(struct pretok **out, const char *pattern, struct ad_error *e)
 		pcre2_get_error_message(errcode, msg, sizeof msg);
 		/* The offset is in the rewritten pattern; it equals the user's offset
 		 * unless \s or \S came before it, which are rarely the culprit. */
-		ad_fail(e, AD_EINVAL, "pattern '%s': bad regular expression at offset %zu: %s",
-		    regex, (size_t)erroff, (const char *)msg);
+		ad_fail(e, AD_EINVAL, "pattern '%.*s%s': bad regular expression at offset %zu: %s",
+		    (int)(strlen(regex) > 60 ? 60 : strlen(regex)), regex, strlen(regex) > 60 ?
+		    "..." : "", (size_t)erroff, (const char *)msg);
 		ad_free(p->pattern);
 		ad_free(p);
 		return AD_EINVAL;
 	}
-	p->jit = !PRETOK_UNDER_VALGRIND() && pcre2_jit_compile(p->code, PCRE2_JIT_COMPLETE) == 0;
+	/* (*NO_JIT) in a pattern makes the JIT "succeed" with no code. */
+	p->jit = !PRETOK_UNDER_VALGRIND() && pcre2_jit_compile(p->code, PCRE2_JIT_COMPLETE) == 0 &&
+	    pcre2_pattern_info(p->code, PCRE2_INFO_JITSIZE, &jitsize) == 0 && jitsize > 0;
 	*out = p;
 	return 0;
 }
@@ -265,9 +304,13 @@ pretok_iter_new(const struct pretok *p, struct pretok_iter **out, struct ad_erro
 		pretok_iter_free(it);
 		return ad_fail(e, AD_ENOMEM, "out of memory for the pre-tokenizer");
 	}
+	/* The match limit is set before each search (pretok_search). */
+	pcre2_set_depth_limit(it->mc, PRETOK_DEPTH_LIMIT);
+	pcre2_set_heap_limit(it->mc, PRETOK_HEAP_LIMIT_KIB);
+	it->budget = PRETOK_BUDGET;
 	if (p->jit) {
 		/* Long runs (a megabyte of spaces) need more than the 32 KiB default. */
-		if ((it->stack = pcre2_jit_stack_create(32 * 1024, 64 * 1024 * 1024, NULL)) == NULL) {
+		if ((it->stack = pcre2_jit_stack_create(32 * 1024, PRETOK_JIT_STACK, NULL)) == NULL) {
 			pretok_iter_free(it);
 			return ad_fail(e, AD_ENOMEM, "out of memory for the pre-tokenizer");
 		}
@@ -299,6 +342,41 @@ pretok_start(struct pretok_iter *it, const uint8_t *text, size_t len, size_t sto
 	it->done = 0;
 }
 
+/*
+ * One search from it->pos under the budget (see PRETOK_BUDGET): the PCRE2
+ * result code.
+ */
+static int
+pretok_search(struct pretok_iter *it)
+{
+	/* The most this search may spend: what the budget would hold if the
+	 * piece covered the rest of the text. */
+	int64_t  most = it->budget + (int64_t)(it->len - it->pos) * PRETOK_STEPS_PER_BYTE;
+	uint64_t lim = PRETOK_FIRST_LIMIT;
+	int      rc;
+
+	for (;;) {
+		pcre2_set_match_limit(it->mc, (uint32_t)lim);
+		if (it->p->jit)
+			rc = pcre2_jit_match(it->p->code, it->s, it->len, it->pos, PCRE2_NOTEMPTY,
+			    it->md, it->mc);
+		else
+			rc = pcre2_match(it->p->code, it->s, it->len, it->pos, PCRE2_NOTEMPTY, it->md,
+			    it->mc);
+		if (rc != PCRE2_ERROR_MATCHLIMIT)
+			return rc;
+		if (lim > PRETOK_FIRST_LIMIT) {
+			it->budget -= (int64_t)lim;
+			it->spent += lim;
+		}
+		if ((int64_t)lim >= most || lim >= UINT32_MAX)
+			return rc;
+		lim = lim * 2 > (uint64_t)most ? (uint64_t)most : lim * 2;
+		if (lim > UINT32_MAX)
+			lim = UINT32_MAX;
+	}
+}
+
 int
 pretok_next(struct pretok_iter *it, size_t *start, size_t *end, struct ad_error *e)
 {
@@ -308,24 +386,28 @@ pretok_next(struct pretok_iter *it, size_t *start, size_t *end, struct ad_error 
 	if (it->pos >= it->stop)
 		return 0;
 	if (!it->have && !it->done) {
-		if (it->p->jit)
-			rc = pcre2_jit_match(it->p->code, it->s, it->len, it->pos, PCRE2_NOTEMPTY,
-			    it->md, it->mc);
-		else
-			rc = pcre2_match(it->p->code, it->s, it->len, it->pos, PCRE2_NOTEMPTY, it->md,
-			    it->mc);
+		rc = pretok_search(it);
 		if (rc >= 0) {
 			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(it->md);
 			it->ms = ov[0];
 			it->me = ov[1];
 			it->have = 1;
+			it->budget += (int64_t)(it->me - it->pos) * PRETOK_STEPS_PER_BYTE;
 		} else if (rc == PCRE2_ERROR_NOMATCH) {
 			it->done = 1;
+			it->budget += (int64_t)(it->len - it->pos) * PRETOK_STEPS_PER_BYTE;
+		} else if (rc == PCRE2_ERROR_MATCHLIMIT) {
+			*start = it->pos;
+			return ad_fail(e, AD_EDATA, "the pre-tokenization pattern backtracks too much "
+			    "here: PCRE2's match limit was reached (%llu steps spent beyond the first "
+			    "%d per piece); simplify the pattern (nested repeats such as (a+)+ take "
+			    "exponential time)", (unsigned long long)it->spent, PRETOK_FIRST_LIMIT);
 		} else {
 			PCRE2_UCHAR msg[256];
 			pcre2_get_error_message(rc, msg, sizeof msg);
-			return ad_fail(e, AD_EDATA, "pre-tokenizing at byte %zu: %s", it->pos,
-			    (const char *)msg);
+			*start = it->pos;
+			return ad_fail(e, AD_EDATA, "the pre-tokenization pattern fails here: %s "
+			    "(it backtracks too deeply; simplify the pattern)", (const char *)msg);
 		}
 	}
 	gap_end = it->have ? it->ms : it->len;

@@ -63,7 +63,12 @@ void pretok_iter_free(struct pretok_iter *it);
  * before stop (stop <= len; the bytes after stop are context for look-ahead).
  */
 void pretok_start(struct pretok_iter *it, const uint8_t *text, size_t len, size_t stop);
-/* The next piece as [*start, *end): 1, 0 at the end, or an error (match limit). */
+/*
+ * The next piece as [*start, *end): 1, 0 at the end, or an error: the
+ * pattern backtracks too much (a budget of matching steps that grows with
+ * the text covered, see pretok.c) or too deeply (PCRE2's depth, heap or
+ * JIT stack limit). On an error *start is where the failed search began.
+ */
 int  pretok_next(struct pretok_iter *it, size_t *start, size_t *end, struct ad_error *e);
 
 #endif

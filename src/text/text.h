@@ -118,4 +118,20 @@ int text_escape(char **buf, size_t *len, size_t *cap, const uint8_t *s, size_t n
  */
 size_t text_split_point(const uint8_t *s, size_t len, size_t from);
 
+/*
+ * The last k in [1, len) where s[k] is a space and s[k - 1] an ASCII
+ * letter, or 0: where a text may be cut under a built-in pattern (see
+ * bpe_cut_point, which also checks the pattern and the special tokens).
+ */
+static inline size_t
+text_cut_point(const uint8_t *s, size_t len)
+{
+	for (size_t k = len > 0 ? len - 1 : 0; k > 0; k--) {
+		uint8_t c = s[k - 1];
+		if (s[k] == ' ' && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+			return k;
+	}
+	return 0;
+}
+
 #endif

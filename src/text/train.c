@@ -147,6 +147,8 @@ struct counter {
 	uint64_t            pieces;
 	int                 rc;
 	struct ad_error     err;
+	const uint8_t      *base;    /* the chunk being counted */
+	size_t              errpos;  /* on a pre-tokenization error: its offset in the chunk */
 };
 
 /* Count the pieces of seg[0..len), with ctx bytes of look-ahead context. */
@@ -172,6 +174,8 @@ count_segment(struct counter *c, const struct bpe_train_config *cfg, const uint8
 			    c->tab.n);
 		c->pieces++;
 	}
+	if (rc < 0)  /* in normalized text: the offset of the segment */
+		c->errpos = (size_t)(seg - c->base) + (subj == seg ? ps : 0);
 	return rc;
 }
 
@@ -430,31 +434,39 @@ token_add(struct merger *m, const uint8_t *s, size_t n, uint32_t *id)
 	return 0;
 }
 
-/* Rewrite word w, replacing each (l, r) left to right by id. */
+/*
+ * Rewrite word w, replacing each (l, r) left to right by id, in one pass:
+ * symbols are read at i and written at j <= i, so the left neighbour of an
+ * occurrence is the symbol already written (possibly id itself, as in
+ * "a a a a" -> "aa aa") and the right neighbour is the one still unread.
+ * Linear in the word's length however many occurrences it holds (a piece
+ * of ten million NUL bytes is one word).
+ */
 static int
 merge_word(struct merger *m, uint32_t w, uint32_t l, uint32_t r, uint32_t id, uint32_t stamp)
 {
 	uint32_t *s = m->sym + m->woff[w];
-	uint32_t  len = m->wlen[w];
+	uint32_t  len = m->wlen[w], i = 0, j = 0;
 	int64_t   k = (int64_t)m->wcount[w];
 	int       rc = 0;
 
-	for (uint32_t i = 0; i + 1 < len; i++) {
-		if (s[i] != l || s[i + 1] != r)
-			continue;
-		if (i > 0) {
-			rc |= pair_add(m, s[i - 1], l, -k, w, stamp);
-			rc |= pair_add(m, s[i - 1], id, k, w, stamp);
+	while (i < len) {
+		if (i + 1 < len && s[i] == l && s[i + 1] == r) {
+			if (j > 0) {
+				rc |= pair_add(m, s[j - 1], l, -k, w, stamp);
+				rc |= pair_add(m, s[j - 1], id, k, w, stamp);
+			}
+			if (i + 2 < len) {
+				rc |= pair_add(m, r, s[i + 2], -k, w, stamp);
+				rc |= pair_add(m, id, s[i + 2], k, w, stamp);
+			}
+			s[j++] = id;
+			i += 2;
+		} else {
+			s[j++] = s[i++];
 		}
-		if (i + 2 < len) {
-			rc |= pair_add(m, r, s[i + 2], -k, w, stamp);
-			rc |= pair_add(m, id, s[i + 2], k, w, stamp);
-		}
-		s[i] = id;
-		memmove(s + i + 1, s + i + 2, (len - i - 2) * sizeof *s);
-		len--;
 	}
-	m->wlen[w] = len;
+	m->wlen[w] = j;
 	return rc;
 }
 
@@ -543,16 +555,126 @@ oom:
 
 /* ---- the whole --------------------------------------------------------- */
 
+/*
+ * Prefix e with "FILE:LINE: byte B" for offset pos of a text that starts
+ * after lines newlines and col bytes into its line.
+ */
+static void
+train_where(struct ad_error *e, const char *path, const uint8_t *data, size_t pos,
+    uint64_t lines, uint64_t col)
+{
+	for (size_t i = 0; i < pos; i++)
+		if (data[i] == '\n') {
+			lines++;
+			col = 0;
+		} else {
+			col++;
+		}
+	ad_error_prefix(e, "%s:%llu: byte %llu", strcmp(path, "-") == 0 ? "<stdin>" : path,
+	    (unsigned long long)lines + 1, (unsigned long long)col);
+}
+
+/* The state of the counting pass. */
+struct counting {
+	const struct bpe_train_config *cfg;
+	struct counter                *cs;      /* (nt) */
+	int                            nt;
+	size_t                        *cut;     /* block starts, (ncut) */
+	size_t                         ncut;
+	const char                    *path;
+	uint64_t                       lines, col;  /* where the next text starts (messages) */
+};
+
+/* Count the pieces of data[0..len), which ends where a piece ends. */
+static int
+count_text(struct counting *k, const uint8_t *data, size_t len, struct ad_error *e)
+{
+	const struct bpe_train_config *cfg = k->cfg;
+	struct counter                *cs = k->cs;
+	size_t                         nb = 0;
+	int                            rc = 0;
+
+	for (int t = 0; t < k->nt; t++) {
+		cs[t].base = data;
+		cs[t].errpos = SIZE_MAX;
+	}
+	/* Blocks: cut at split points at or after every TRAIN_BLOCK bytes. */
+	for (size_t a = 0; a < len;) {
+		size_t z = text_split_point(data, len, a + TRAIN_BLOCK);
+		if (grow((void **)&k->cut, &k->ncut, nb + 2, sizeof *k->cut) != 0)
+			return ad_fail(e, AD_ENOMEM, "out of memory");
+		k->cut[nb++] = a;
+		a = z;
+	}
+	k->cut[nb] = len;
+	/* Each block is counted by one thread into that thread's own table
+	 * (cs[t]), so no two threads write the same memory; the tables grow
+	 * inside the region because their size depends on the text. */
+	#pragma omp parallel for num_threads(k->nt) schedule(dynamic, 1)
+	for (size_t b = 0; b < nb; b++) {
+		int    t = 0;
+		size_t ctx;
+#ifdef _OPENMP
+		t = omp_get_thread_num();
+#endif
+		ctx = k->cut[b + 1] < len ? 1 : 0;
+		/* A special token at the cut is not look-ahead context. */
+		for (size_t q = 0; ctx && q < cfg->nspecials; q++) {
+			size_t sl = strlen(cfg->specials[q]);
+			if (sl <= len - k->cut[b + 1] &&
+			    memcmp(data + k->cut[b + 1], cfg->specials[q], sl) == 0)
+				ctx = 0;
+		}
+		if (cs[t].rc == 0)
+			cs[t].rc = count_block(&cs[t], cfg, data + k->cut[b], k->cut[b + 1] - k->cut[b],
+			    ctx);
+	}
+	for (int t = 0; t < k->nt; t++)
+		if (cs[t].rc != 0 && rc == 0) {
+			rc = cs[t].rc;
+			if (e != NULL)
+				*e = cs[t].err;
+			if (cs[t].errpos != SIZE_MAX)
+				train_where(e, k->path, data, cs[t].errpos, k->lines, k->col);
+		}
+	for (const uint8_t *p = data, *nl; p < data + len; p = nl + 1) {
+		if ((nl = memchr(p, '\n', len - (size_t)(p - data))) == NULL) {
+			k->col += len - (size_t)(p - data);
+			break;
+		}
+		k->lines++;
+		k->col = 0;
+	}
+	return rc;
+}
+
+/*
+ * Whether texts may be cut where an ASCII letter meets a space (see
+ * bpe_cut_point): a built-in pattern and no special token with a space.
+ */
+static int
+train_cuttable(const struct bpe_train_config *cfg, const struct pretok *pt)
+{
+	if (!pretok_is_builtin(pt))
+		return 0;
+	for (size_t q = 0; q < cfg->nspecials; q++)
+		if (strchr(cfg->specials[q], ' ') != NULL)
+			return 0;
+	return 1;
+}
+
 static int
 train_count(const struct bpe_train_config *cfg, const struct pretok *pt,
     const char *const *paths, size_t npaths, struct ad_progress *prog, struct ptab *out,
     struct bpe_train_stats *st, struct ad_error *e)
 {
+	struct counting k = { .cfg = cfg };
 	struct counter *cs = NULL;
-	int             nt = cfg->threads, rc = 0;
+	int             nt = cfg->threads, rc = 0, cuttable = train_cuttable(cfg, pt);
 	uint64_t        total = 0, done = 0, sz;
 	size_t          chunk = cfg->chunk ? cfg->chunk : TRAIN_CHUNK;
-	size_t         *cut = NULL, ncut_cap = 0;
+	uint8_t        *carry = NULL;
+	size_t          clen = 0, ccap = 0;
 
 #ifdef _OPENMP
 	if (nt <= 0)
@@ -572,6 +694,8 @@ train_count(const struct bpe_train_config *cfg, const struct pretok *pt,
 	ad_progress_set_total(prog, total);
 	if ((cs = ad_calloc((size_t)nt, sizeof *cs)) == NULL)
 		return ad_fail(e, AD_ENOMEM, "out of memory");
+	k.cs = cs;
+	k.nt = nt;
 	for (int t = 0; t < nt && rc == 0; t++) {
 		if (ptab_init(&cs[t].tab) != 0)
 			rc = ad_fail(e, AD_ENOMEM, "out of memory");
@@ -586,58 +710,57 @@ train_count(const struct bpe_train_config *cfg, const struct pretok *pt,
 
 		if ((rc = ad_chunks_open(&ck, paths[f], chunk, e)) != 0)
 			break;
+		k.path = paths[f];
+		k.lines = k.col = 0;
+		clen = 0;
 		while (rc == 0 && (rc = ad_chunks_next(ck, &data, &len, &cutflag, e)) == 1) {
-			size_t nb = 0;
+			const uint8_t *s = data;
+			size_t         n = len, z = len;
+
 			rc = 0;
-			/* Blocks: cut at split points at or after every TRAIN_BLOCK bytes. */
-			for (size_t a = 0; a < len;) {
-				size_t z = text_split_point(data, len, a + TRAIN_BLOCK);
-				if (grow((void **)&cut, &ncut_cap, nb + 2, sizeof *cut) != 0) {
+			/* With a built-in pattern every piece of text but the last is
+			 * counted up to its last cut point (an ASCII letter followed by
+			 * a space), the rest carried to the next: so the pieces are
+			 * exactly those of the whole file, whatever the chunk size.
+			 * A text with no cut point (a run of megabytes with no letter
+			 * and space) is counted whole, as is every piece under a user
+			 * pattern, which ends on a line when it can. */
+			if (cuttable) {
+				if (clen > 0) {
+					if (grow((void **)&carry, &ccap, clen + len, 1) != 0) {
+						rc = ad_fail(e, AD_ENOMEM, "out of memory");
+						break;
+					}
+					memcpy(carry + clen, data, len);
+					s = carry;
+					n = clen + len;
+				}
+				if ((z = text_cut_point(s, n)) == 0)
+					z = n;
+			}
+			rc = count_text(&k, s, z, e);
+			clen = n - z;
+			if (rc == 0 && clen > 0) {
+				if (s == carry) {
+					memmove(carry, carry + z, clen);
+				} else if (grow((void **)&carry, &ccap, clen, 1) != 0) {
 					rc = ad_fail(e, AD_ENOMEM, "out of memory");
-					break;
+				} else {
+					memcpy(carry, s + z, clen);
 				}
-				cut[nb++] = a;
-				a = z;
 			}
-			if (rc != 0)
-				break;
-			cut[nb] = len;
-			/* Each block is counted by one thread into that thread's own
-			 * table (cs[t]), so no two threads write the same memory; the
-			 * tables grow inside the region because their size depends on
-			 * the text. */
-			#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
-			for (size_t k = 0; k < nb; k++) {
-				int t = 0;
-#ifdef _OPENMP
-				t = omp_get_thread_num();
-#endif
-				size_t ctx = cut[k + 1] < len ? 1 : 0;
-				/* A special token at the cut is not look-ahead context. */
-				for (size_t q = 0; ctx && q < cfg->nspecials; q++) {
-					size_t sl = strlen(cfg->specials[q]);
-					if (sl <= len - cut[k + 1] &&
-					    memcmp(data + cut[k + 1], cfg->specials[q], sl) == 0)
-						ctx = 0;
-				}
-				if (cs[t].rc == 0)
-					cs[t].rc = count_block(&cs[t], cfg, data + cut[k], cut[k + 1] - cut[k], ctx);
-			}
-			for (int t = 0; t < nt; t++)
-				if (cs[t].rc != 0 && rc == 0) {
-					rc = cs[t].rc;
-					if (e != NULL)
-						*e = cs[t].err;
-				}
 			st->bytes += len;
 			done += len;
 			ad_progress_update(prog, done);
 			if (rc == 0 && ad_interrupted())
 				rc = ad_fail(e, AD_EINTR, "%s: interrupted", paths[f]);
 		}
+		if (rc == 0 && clen > 0)
+			rc = count_text(&k, carry, clen, e);
 		ad_chunks_free(ck);
 	}
-	ad_free(cut);
+	ad_free(carry);
+	ad_free(k.cut);
 	/* Sum the per-thread tables into the first, in thread order. */
 	for (int t = 1; t < nt && rc == 0; t++)
 		for (size_t i = 0; i < cs[t].tab.n && rc == 0; i++) {

@@ -50,7 +50,9 @@ bpe_build(struct bpe *b, const char *name, struct ad_error *e)
 	size_t   slots;
 	int      rc;
 	char    *ser = NULL;
-	size_t   serlen;
+	size_t   serlen, nlens = 0;
+	uint64_t *haslen;
+	uint32_t *lens;
 
 	/* Bytes -> rank. */
 	slots = table_size(b->nranks);
@@ -87,11 +89,30 @@ bpe_build(struct bpe *b, const char *name, struct ad_error *e)
 	}
 
 	/* (left, right) -> rank of the concatenation, for every split of every
-	 * token into two tokens. */
+	 * token into two tokens. A split at k can only be one when some token
+	 * is k bytes long and some n - k: a token n bytes long is tried at
+	 * those k only, which keeps long tokens (a vocabulary learned from a
+	 * file of NUL bytes has tokens of 2^k bytes up to megabytes) from
+	 * costing n hashes of n bytes each. haslen has a bit per length. */
+	if ((haslen = ad_calloc((size_t)b->max_len / 64 + 1, sizeof *haslen)) == NULL ||
+	    (lens = ad_mallocarray(b->max_len + 1, sizeof *lens)) == NULL) {
+		ad_free(haslen);
+		return ad_fail(e, AD_ENOMEM, "%s: out of memory for %u tokens", name, b->nranks);
+	}
+	for (uint32_t r = 0; r < b->nranks; r++) {
+		size_t n = b->off[r + 1] - b->off[r];
+		haslen[n / 64] |= (uint64_t)1 << (n % 64);
+	}
+	for (size_t n = 1; n <= b->max_len; n++)
+		if (haslen[n / 64] >> (n % 64) & 1)
+			lens[nlens++] = (uint32_t)n;
 	slots = table_size((size_t)b->ntokens * 2);
 	if ((b->pair_key = ad_mallocarray(slots, sizeof *b->pair_key)) == NULL ||
-	    (b->pair_val = ad_mallocarray(slots, sizeof *b->pair_val)) == NULL)
+	    (b->pair_val = ad_mallocarray(slots, sizeof *b->pair_val)) == NULL) {
+		ad_free(haslen);
+		ad_free(lens);
 		return ad_fail(e, AD_ENOMEM, "%s: out of memory for the pair table", name);
+	}
 	memset(b->pair_key, 0xff, slots * sizeof *b->pair_key);
 	b->pair_mask = slots - 1;
 	{
@@ -100,12 +121,16 @@ bpe_build(struct bpe *b, const char *name, struct ad_error *e)
 			const uint8_t *s = b->bytes + b->off[r];
 			size_t         n = b->off[r + 1] - b->off[r];
 
-			for (size_t k = 1; k < n; k++) {
-				uint32_t l = bpe_rank_of(b, s, k), rr;
+			for (size_t li = 0; li < nlens && lens[li] < n; li++) {
+				size_t   k = lens[li];
+				uint32_t l, rr;
 				uint64_t key;
 				size_t   i;
 
-				if (l == BPE_NONE || (rr = bpe_rank_of(b, s + k, n - k)) == BPE_NONE)
+				if (!(haslen[(n - k) / 64] >> ((n - k) % 64) & 1))
+					continue;
+				if ((l = bpe_rank_of(b, s, k)) == BPE_NONE ||
+				    (rr = bpe_rank_of(b, s + k, n - k)) == BPE_NONE)
 					continue;
 				key = (uint64_t)l << 32 | rr;
 				if (used * 4 >= (b->pair_mask + 1) * 3) {
@@ -116,6 +141,8 @@ bpe_build(struct bpe *b, const char *name, struct ad_error *e)
 					if (nk == NULL || nv == NULL) {
 						ad_free(nk);
 						ad_free(nv);
+						ad_free(haslen);
+						ad_free(lens);
 						return ad_fail(e, AD_ENOMEM, "%s: out of memory for the pair table",
 						    name);
 					}
@@ -147,6 +174,8 @@ bpe_build(struct bpe *b, const char *name, struct ad_error *e)
 			}
 		}
 	}
+	ad_free(haslen);
+	ad_free(lens);
 
 	b->specials_nl = 0;
 	for (uint32_t id = b->nranks; id < nids; id++) {
