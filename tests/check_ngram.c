@@ -1070,6 +1070,100 @@ START_TEST(test_unterminated_last_line)
 }
 END_TEST
 
+/*
+ * Streaming: the corpus read in pieces of a few bytes, lines longer than a
+ * piece cut into parts (between words, anywhere for bytes, at tokenizer cut
+ * points), sentences longer than a block cut with N - 1 ids of overlap, and
+ * groups that end inside a sentence, must count exactly what one piece and
+ * one block count: every n-gram, adjusted count and probability, and the
+ * tokens and lines. (The unstreamed estimate is checked against lmplz and
+ * brute force above; a corpus this small is never cut by the defaults.)
+ */
+static void
+assert_same_estimate(const struct ngram_est *a, const struct ngram_est *b, uint32_t N)
+{
+	ck_assert_uint_eq(ngram_est_tokens(a), ngram_est_tokens(b));
+	ck_assert_uint_eq(ngram_est_lines(a), ngram_est_lines(b));
+	ck_assert_uint_eq(ngram_est_vocab(a), ngram_est_vocab(b));
+	for (uint32_t n = 1; n <= N; n++) {
+		ck_assert_uint_eq(ngram_est_count(a, n), ngram_est_count(b, n));
+		for (size_t i = 0; i < ngram_est_count(a, n); i++) {
+			const uint32_t *ia, *ib;
+			uint32_t        ca, cb;
+			float           pa, pb, ba, bb;
+			ngram_est_ngram(a, n, i, &ia, &ca);
+			ngram_est_ngram(b, n, i, &ib, &cb);
+			ck_assert_int_eq(memcmp(ia, ib, n * sizeof *ia), 0);
+			ck_assert_uint_eq(ca, cb);
+			ngram_est_prob(a, n, i, &pa, &ba);
+			ngram_est_prob(b, n, i, &pb, &bb);
+			ck_assert(pa == pb && ba == bb);
+		}
+	}
+}
+
+START_TEST(test_streamed_counts)
+{
+	char                   *dir = tu_tmpdir(), *p1, *p2, *text = malloc(1 << 16);
+	const char             *words[] = { "the", "cat", "sat", "on", "a", "mat", "x\xc3\xa9", "1" };
+	const char             *files[2];
+	struct bpe_train_config bc;
+	struct bpe             *tok;
+	struct ad_error         e = { 0 };
+	uint64_t                seed = 99;
+	size_t                  at = 0;
+	static const size_t     cuts[][2] = { { 1, 1 }, { 1, 2 }, { 7, 3 }, { 13, 5 }, { 64, 17 } };
+
+	/* Short and long lines (up to 400 words), empty lines, runs of
+	 * spaces; the second file ends without a newline. */
+	for (int l = 0; l < 40; l++) {
+		uint32_t len = (uint32_t)((seed = seed * 6364136223846793005ULL + 1) >> 33) %
+		    (l % 7 == 0 ? 400 : 12);
+		for (uint32_t k = 0; k < len; k++) {
+			uint32_t w = (uint32_t)((seed = seed * 6364136223846793005ULL + 1) >> 33) % 8;
+			at += (size_t)sprintf(text + at, "%s%s", k ? (w == 7 ? "   " : " ") : "", words[w]);
+		}
+		text[at++] = '\n';
+	}
+	text[at] = '\0';
+	p1 = write_tmp(dir, "a.txt", text);
+	p2 = write_tmp(dir, "b.txt", "the cat the cat the cat the cat sat\n\nthe mat");
+	files[0] = p1;
+	files[1] = p2;
+	memset(&bc, 0, sizeof bc);
+	bc.vocab_size = 300;
+	bc.min_frequency = 2;
+	ck_assert_int_eq(bpe_train(&tok, &bc, files, 2, NULL, NULL, NULL, &e), 0);
+	for (int unit = NGRAM_WORDS; unit <= NGRAM_TOKENS; unit++)
+		for (uint32_t N = 1; N <= 5; N += 2) {
+			struct ngram_config cfg;
+			struct ngram_est   *whole = NULL;
+			ngram_config_default(&cfg);
+			cfg.order = N;
+			cfg.unit = (enum ngram_unit)unit;
+			cfg.tok = tok;
+			cfg.discount_fallback = 1;
+			ck_assert_msg(ngram_estimate(&whole, &cfg, files, 2, NULL, &e) == 0, "%s", e.msg);
+			for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {
+				struct ngram_est *part = NULL;
+				cfg.chunk_bytes = cuts[c][0];
+				cfg.block_tokens = cuts[c][1];
+				ck_assert_msg(ngram_estimate(&part, &cfg, files, 2, NULL, &e) == 0, "%s",
+				    e.msg);
+				assert_same_estimate(whole, part, N);
+				ngram_est_free(part);
+			}
+			ngram_est_free(whole);
+		}
+	bpe_free(tok);
+	rm_rf(dir);
+	free(dir);
+	free(p1);
+	free(p2);
+	free(text);
+}
+END_TEST
+
 static int
 open_err(const char *path, struct ad_error *e)
 {
@@ -1248,6 +1342,7 @@ ngram_suite(void)
 	tcase_add_test(t, test_radix_sort);
 	tcase_add_test(t, test_bad_corpus);
 	tcase_add_test(t, test_unterminated_last_line);
+	tcase_add_test(t, test_streamed_counts);
 	tcase_add_test(t, test_bad_model_file);
 	tcase_add_test(t, test_bad_arpa);
 	tcase_add_test(t, test_alloc_failures);

@@ -32,10 +32,12 @@
  * backoffs are stored as float log10, as in ARPA; the lm interface gives
  * natural logarithms in double.
  *
- * Workload. Estimation keeps every n-gram in memory as packed arrays of
- * ids (4 bytes per id plus a 4-byte count), sorted by radix sort; counting
- * runs on OpenMP threads over blocks of sentences. A 100 M token corpus at
- * order 5 fits comfortably in 24 GiB. Scoring uses one open-addressing hash
+ * Workload. Estimation keeps every distinct n-gram in memory as packed
+ * arrays of ids (4 bytes per id plus a 4-byte count), sorted by radix sort;
+ * the corpus itself is streamed (count.c), so memory grows with the
+ * distinct n-grams, not with the text. Counting runs on OpenMP threads over
+ * blocks of sentences. A 100 M token corpus at order 5 fits comfortably in
+ * 24 GiB. Scoring uses one open-addressing hash
  * table per order keyed by a 64-bit hash of the n-gram, computed
  * incrementally from the newest word backwards (like KenLM's probing
  * model): one or two cache lines per order per token.
@@ -71,7 +73,8 @@ struct ngram_config {
 	int               discount_fallback; /* use fallback[] where eq. 26 fails */
 	double            fallback[3];       /* D1, D2, D3+ used then (lmplz: 0.5 1 1.5) */
 	const struct bpe *tok;               /* NGRAM_TOKENS: the tokenizer (borrowed) */
-	size_t            block_tokens;      /* tokens per counting block; 0 = default */
+	size_t            block_tokens;      /* tokens per counting block; 0 = default (2^18) */
+	size_t            chunk_bytes;       /* bytes read at a time; 0 = default (4 MiB) */
 };
 
 /* lmplz's defaults: order 5, --discount_fallback values 0.5 1 1.5. */

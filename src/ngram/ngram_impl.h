@@ -293,6 +293,8 @@ void ngram_tokens_end(void *enc, uint32_t *tokmap);
 int  ngram_count_line_tokens(struct ngram_est *m, void *enc, uint32_t **ids, size_t *n,
                              size_t *cap, const uint8_t *p, size_t len, uint32_t *tokmap,
                              const char *path, uint64_t lineno, struct ad_error *e);
+/* Where a part of a long line may end (bpe_cut_point): 0 when nowhere. */
+size_t ngram_tokens_cut(const struct ngram_est *m, const uint8_t *p, size_t len);
 int  ngram_tokens_open(struct ngram_model *m, const void *blob, size_t len, uint64_t identity,
                        const char *path, struct ad_error *e);
 int  ngram_tokens_encode(const struct ngram_model *m, const uint8_t *text, size_t len,

@@ -101,6 +101,12 @@ ngram_count_line_tokens(struct ngram_est *m, void *encp, uint32_t **ids, size_t 
 	return 0;
 }
 
+size_t
+ngram_tokens_cut(const struct ngram_est *m, const uint8_t *p, size_t len)
+{
+	return bpe_cut_point(m->cfg.tok, p, len);
+}
+
 int
 ngram_tokens_open(struct ngram_model *m, const void *blob, size_t len, uint64_t identity,
                   const char *path, struct ad_error *e)
