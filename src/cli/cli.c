@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -82,7 +83,9 @@ cli_u64(const char *cmd, const char *opt, const char *arg, uint64_t min, uint64_
 	unsigned long long v;
 
 	errno = 0;
-	while (*arg == ' ')
+	/* strtoull skips all white space and then takes a minus sign as a
+	 * negation ("\t-1" would become 2^64 - 1): refuse any sign here. */
+	while (isspace((unsigned char)*arg))
 		arg++;
 	if (*arg == '-' || *arg == '\0')
 		return cli_usage(cmd, "%s: '%s' is not a whole number in [%llu, %llu]", opt, arg,

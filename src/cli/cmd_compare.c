@@ -346,14 +346,21 @@ cmp_curve(struct compare_model *m, const char *log, double tokens_per_byte, doub
 static int
 cmp_parse_orders(const char *s, struct cmp_opts *o)
 {
-	int lo, hi, n = 0, k;
+	const char *dots = strstr(s, "..");
+	char       *stop;
+	long        lo, hi;
 
 	o->norders = 0;
-	if (sscanf(s, "%d..%d%n", &lo, &hi, &n) == 2 && s[n] == '\0') {
-		if (lo < 1 || hi > 8 || lo > hi)
+	if (dots != NULL) {
+		/* "LO..HI" (strtol, not sscanf's %d, which overflows silently). */
+		lo = strtol(s, &stop, 10);
+		if (stop != dots || stop == s)
 			return -1;
-		for (k = lo; k <= hi; k++)
-			o->orders[o->norders++] = k;
+		hi = strtol(dots + 2, &stop, 10);
+		if (*stop != '\0' || stop == dots + 2 || lo < 1 || hi > 8 || lo > hi)
+			return -1;
+		for (long k = lo; k <= hi; k++)
+			o->orders[o->norders++] = (int)k;
 		return 0;
 	}
 	while (*s) {

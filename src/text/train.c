@@ -509,6 +509,11 @@ merger_init(struct merger *m, const struct ptab *t, uint32_t target, struct ad_e
 	    (m->wcount = ad_mallocarray(m->nw + 1, sizeof *m->wcount)) == NULL ||
 	    (m->wstamp = ad_mallocarray(m->nw + 1, sizeof *m->wstamp)) == NULL)
 		goto oom;
+	/* Each merge removes a symbol from some word, so no more than
+	 * nsym - nw merges can happen: the token table is sized for what can be
+	 * learned, not for what was asked (--vocab-size 2^30 on a small text). */
+	if ((size_t)target > 256 + nsym - m->nw)
+		target = (uint32_t)(256 + nsym - m->nw);
 	m->pmask = (1u << 16) - 1;
 	m->tmask = 1;
 	while (m->tmask + 1 < (size_t)target * 2 + 2)
