@@ -572,7 +572,23 @@ ngram_count(struct ngram_est *m, const char *const *files, size_t nfiles,
 #ifdef _OPENMP
 	c.T = (uint32_t)omp_get_max_threads();
 #endif
-	c.block = m->cfg.block_tokens ? m->cfg.block_tokens : COUNT_BLOCK;
+	/* Blocks of COUNT_BLOCK ids; fewer for a small input, so that its
+	 * blocks still keep every thread busy (an input of n bytes has about
+	 * n / 4 ids or more). */
+	c.block = m->cfg.block_tokens;
+	if (c.block == 0) {
+		uint64_t total = 0, size;
+		int      known = 1;
+		for (size_t f = 0; f < nfiles; f++)
+			if (strcmp(files[f], "-") == 0 || ad_file_size(files[f], &size, NULL) != 0)
+				known = 0;
+			else
+				total += size;
+		c.block = COUNT_BLOCK;
+		if (known && total / 8 / c.T < c.block)
+			c.block = total / 8 / c.T < COUNT_BLOCK / 4 ? COUNT_BLOCK / 4 :
+			    (size_t)(total / 8 / c.T);
+	}
 	if (c.block < c.N)
 		c.block = c.N;
 	if ((c.scratch = ad_calloc((size_t)c.T * 2, sizeof *c.scratch)) == NULL ||
