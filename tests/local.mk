@@ -11,6 +11,8 @@ tests_check_synth_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_check_synth_LDADD = $(CHECK_LDADD)
 
 EXTRA_DIST += tests/cli.sh tests/man.sh tests/lib.sh tests/crash.sh tests/oom.sh tests/diskfull.sh
+# Huge and hostile input, measured (not a test: gigabytes, minutes).
+EXTRA_DIST += bench/huge.sh
 
 # 'make check-tsan': the race check of the threaded code (tests/tsan/run.sh):
 # the program and the tests built again with clang, ThreadSanitizer and
