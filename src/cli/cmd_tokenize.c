@@ -225,6 +225,28 @@ out_reserve(struct text_out *t, size_t extra)
 #define TOK_BLOCK ((size_t)256 << 10)
 #define TOK_LONG  (4 * TOK_BLOCK)
 
+/*
+ * Open the input in pieces and the output (-o, or stdout) of encode and
+ * decode. On failure: the message printed, b freed, CLI_EXIT_FAIL.
+ */
+static int
+tok_open_io(const struct tok_opts *o, const char *input, struct bpe *b, struct ad_chunks **ck,
+    struct ad_atomic *out)
+{
+	struct ad_error e = { 0 };
+
+	if (ad_chunks_open(ck, input, TOK_CHUNK, &e) != 0) {
+		bpe_free(b);
+		return cli_fail(&e);
+	}
+	if (ad_atomic_open(out, o->output ? o->output : "-", &e) != 0) {
+		ad_chunks_free(*ck);
+		bpe_free(b);
+		return cli_fail(&e);
+	}
+	return 0;
+}
+
 /* Line mode: encode the lines of s[0..len); *errat is where a failing line starts. */
 static int
 encode_lines(struct bpe_encoder *enc, const uint8_t *s, size_t len, struct text_out *out,
@@ -430,15 +452,8 @@ tok_encode(struct tok_opts *o, const char *input)
 	st.b = b;
 	st.nt = tok_threads(o);
 	st.name = strcmp(input, "-") == 0 ? "<stdin>" : input;
-	if (ad_chunks_open(&ck, input, TOK_CHUNK, &e) != 0) {
-		bpe_free(b);
-		return cli_fail(&e);
-	}
-	if (ad_atomic_open(&out, o->output ? o->output : "-", &e) != 0) {
-		ad_chunks_free(ck);
-		bpe_free(b);
-		return cli_fail(&e);
-	}
+	if (tok_open_io(o, input, b, &ck, &out) != 0)
+		return CLI_EXIT_FAIL;
 	st.f = out.f;
 	rc = 0;
 	if (!o->stream) {
@@ -601,15 +616,8 @@ tok_decode(struct tok_opts *o, const char *input)
 	d.vocab = o->vocab;
 	d.stream = o->stream;
 	d.line = 1;
-	if (ad_chunks_open(&ck, input, TOK_CHUNK, &e) != 0) {
-		bpe_free(b);
-		return cli_fail(&e);
-	}
-	if (ad_atomic_open(&out, o->output ? o->output : "-", &e) != 0) {
-		ad_chunks_free(ck);
-		bpe_free(b);
-		return cli_fail(&e);
-	}
+	if (tok_open_io(o, input, b, &ck, &out) != 0)
+		return CLI_EXIT_FAIL;
 	d.f = out.f;
 	while (rc == 0 && (rc = ad_chunks_next(ck, &data, &len, &cut, &e)) == 1) {
 		const uint8_t *s = data;

@@ -15,7 +15,7 @@ check_PROGRAMS += tests/fuzz/fuzz_text
 tests_fuzz_fuzz_text_SOURCES = tests/fuzz/fuzz_text.c $(FUZZ_DRIVER)
 tests_fuzz_fuzz_text_LDADD = $(AD_LIBS)
 TESTS += tests/fuzz/replay.sh
-EXTRA_DIST += tests/fuzz/build.sh tests/fuzz/replay.sh tests/fuzz/corpus
+EXTRA_DIST += tests/fuzz/build.sh tests/fuzz/replay.sh tests/fuzz/corpus tests/fuzz/fixsum.h
 
 # Build the libFuzzer binaries into fuzz/ and fuzz each for FUZZ_SECONDS
 # (default 0: build only).
