@@ -15,6 +15,7 @@
 #include <omp.h>
 #endif
 
+#include "base/hash.h"
 #include "base/io.h"
 #include "lm/lm.h"
 #include "nn/nn.h"
@@ -831,11 +832,15 @@ START_TEST(test_checkpoint_damage)
 	f.tok_blob = "vocabulary bytes";
 	f.tok_len = 16;
 	f.tok_identity = 0x1234;
+	f.text_hash = 0x0123456789abcdefULL;
+	f.text_bytes = 987654321;
 	snprintf(path, sizeof path, "%s/m", dir);
 	ck_assert_int_eq(nn_save(path, &f, g, NULL, &e), 0);
 	buf = tu_slurp(path, &len);
 	ck_assert_int_eq(nn_load((uint8_t *)buf, len, path, &f2, &g2, NULL, &e), 0);
 	ck_assert_uint_eq(f2.tok_identity, 0x1234);
+	ck_assert_uint_eq(f2.text_hash, 0x0123456789abcdefULL);
+	ck_assert_uint_eq(f2.text_bytes, 987654321);
 	ck_assert_int_eq(memcmp(f2.tok_blob, "vocabulary bytes", 16), 0);
 	ck_assert_int_eq(f2.has_train, 0);
 	ck_assert_mem_eq(g->param_mem, g2->param_mem, g->nparams * sizeof(float));
@@ -850,7 +855,33 @@ START_TEST(test_checkpoint_damage)
 	/* A future version. */
 	buf[8] = 9;
 	ck_assert_int_eq(nn_load((uint8_t *)buf, len, path, &f2, &g2, NULL, &e), AD_EVERSION);
-	buf[8] = 1;
+	buf[8] = NN_VERSION;
+	/*
+	 * The same model as version 1 wrote it, by the layout of the man page:
+	 * the 68-byte header without the training text's hash and size, the
+	 * vocabulary, zeros to a multiple of 64, the parameters, the XXH64.
+	 * It loads, with the training text not recorded.
+	 */
+	{
+		size_t   v1len = 68 + 16 + (64 - (68 + 16) % 64) % 64 + g->nparams * 4 + 8;
+		uint8_t *v1 = calloc(1, v1len);
+		uint64_t sum;
+		ck_assert_ptr_nonnull(v1);
+		memcpy(v1, buf, 68);
+		v1[8] = 1;
+		memcpy(v1 + 68, f.tok_blob, 16);
+		memcpy(v1 + v1len - 8 - g->nparams * 4, g->param_mem, g->nparams * 4);
+		sum = ad_hash64(v1, v1len - 8, 0);
+		memcpy(v1 + v1len - 8, &sum, 8);
+		ck_assert_int_eq(nn_load(v1, v1len, path, &f2, &g2, NULL, &e), 0);
+		ck_assert_uint_eq(f2.text_bytes, 0);
+		ck_assert_uint_eq(f2.text_hash, 0);
+		ck_assert_uint_eq(f2.tok_identity, 0x1234);
+		ck_assert_int_eq(memcmp(f2.tok_blob, "vocabulary bytes", 16), 0);
+		ck_assert_mem_eq(g->param_mem, g2->param_mem, g->nparams * sizeof(float));
+		gpt_free(g2);
+		free(v1);
+	}
 	/* Not a model. */
 	memcpy(buf, "NOTMODEL", 8);
 	ck_assert_int_eq(nn_load((uint8_t *)buf, len, path, &f2, &g2, NULL, &e), AD_EFORMAT);

@@ -170,6 +170,36 @@ run 0 "$AD" probe "$T/n9" --quiet --probes "$D/crows-sample.csv" --corpus "$T/c9
 has "$T/crows.md" "CrowS-Pairs CSV"
 has "$T/crows.md" "not scored: a word that differs between the sentences never occurs in the corpus"
 
+# ---- each model's training text, beside the corpus ---------------------------------
+# Models trained on c9.txt given as two files record the hash of the bytes of
+# both (held-out part included) and their total; the probe's corpus hash,
+# computed separately from the one file, must equal it.
+half=$(($(wc -l <"$T/c9.txt") / 2))
+head -n "$half" "$T/c9.txt" >"$T/c9a.txt"
+tail -n +"$((half + 1))" "$T/c9.txt" >"$T/c9b.txt"
+run 0 "$AD" train ngram --words --order 2 --json -o "$T/h2" --arpa "$T/h2.arpa" "$T/c9a.txt" \
+	"$T/c9b.txt"
+has "$T/out" "\"text_bytes\": $(wc -c <"$T/c9.txt" | tr -d ' '),"
+run 0 "$AD" tokenize train --quiet --vocab-size 300 -o "$T/w3" "$T/c9.txt"
+run 0 "$AD" train transformer --quiet --preset tiny --steps 1 -t "$T/w3" -o "$T/ht" \
+	"$T/c9a.txt" "$T/c9b.txt"
+run 0 "$AD" probe "$T/h2" "$T/ht" "$T/h2.arpa" --quiet --probes "$D/synth.probe" \
+	--corpus "$T/c9.txt" --format json -o "$T/tt.json"
+corpus_hash=$(sed -n '/"corpus": {/,/}/s/.*"xxh64": "\([0-9a-f]*\)".*/\1/p' "$T/tt.json")
+[ ${#corpus_hash} -eq 16 ] && ok || fail "no corpus hash in the JSON report"
+n=$(grep -c "\"xxh64\": \"$corpus_hash\"" "$T/tt.json")
+[ "$n" -eq 3 ] && ok || fail "$n of 3 hashes (the corpus, both models' texts) are the corpus's"
+n=$(grep -c '"is_corpus": true' "$T/tt.json")
+[ "$n" -eq 2 ] && ok || fail "$n of 2 models are marked as trained on the corpus"
+has "$T/tt.json" '"training_text": null'
+has "$T/tt.json" "h2.arpa does not record the text it was trained on (ARPA files do not)"
+# Another corpus: each model with a recorded text is flagged.
+run 0 "$AD" probe "$T/h2" "$T/ht" --quiet --probes "$D/synth.probe" --corpus "$T/c5.txt" \
+	-o "$T/tt.md"
+has "$T/tt.md" "h2 was trained on other text (XXH64 $corpus_hash, "
+has "$T/tt.md" "ht was trained on other text (XXH64 $corpus_hash, "
+has "$T/tt.md" "(not the corpus)"
+
 # ---- reproducible: same seed, same bytes; another seed, other intervals -----------
 run 0 "$AD" probe "$T/n9" --quiet --probes gender-occupation --corpus "$T/c9.txt" --seed 5 -o "$T/a.json"
 run 0 "$AD" probe "$T/n9" --quiet --probes gender-occupation --corpus "$T/c9.txt" --seed 5 -o "$T/b.json"

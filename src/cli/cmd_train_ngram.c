@@ -45,9 +45,14 @@ static const char train_ngram_help[] =
 static void
 train_ngram_summary(const struct ngram_est *m, FILE *f)
 {
+	uint64_t hash, bytes;
+
 	fprintf(f, "%llu lines, %llu tokens, %u vocabulary ids\n",
 	    (unsigned long long)ngram_est_lines(m), (unsigned long long)ngram_est_tokens(m),
 	    ngram_est_vocab(m));
+	hash = ngram_est_text(m, &bytes);
+	fprintf(f, "training text: %llu bytes, xxh64 %016llx\n", (unsigned long long)bytes,
+	    (unsigned long long)hash);
 	for (uint32_t n = 1; n <= ngram_est_order(m); n++) {
 		double d[3];
 		int    fb = ngram_est_discounts(m, n, d);
@@ -61,9 +66,16 @@ static void
 train_ngram_json(const struct ngram_est *m)
 {
 	struct ad_json j;
+	uint64_t       bytes, hash = ngram_est_text(m, &bytes);
+	char           hex[17];
 
+	snprintf(hex, sizeof hex, "%016llx", (unsigned long long)hash);
 	ad_json_init(&j, stdout, 1);
 	ad_json_object_begin(&j);
+	ad_json_key(&j, "text_bytes");
+	ad_json_uint(&j, bytes);
+	ad_json_key(&j, "text_xxh64");
+	ad_json_string(&j, hex);
 	ad_json_key(&j, "lines");
 	ad_json_uint(&j, ngram_est_lines(m));
 	ad_json_key(&j, "tokens");

@@ -429,6 +429,8 @@ cmd_train_transformer(int argc, char **argv)
 	if ((rc = data_tokenize(bpe, (int)o.threads, split.train, split.train_len, &train, &ntrain,
 	    &cap, &err)) != 0)
 		goto fail;
+	nf.text_hash = split.text_hash;
+	nf.text_bytes = split.text_bytes;
 	cap = 0;
 	if ((rc = data_tokenize(bpe, (int)o.threads, split.val, split.val_len, &val, &nval, &cap,
 	    &err)) != 0)
@@ -468,6 +470,9 @@ cmd_train_transformer(int argc, char **argv)
 		    "kernel %s\n", g->cfg.L, g->cfg.NH, g->cfg.C, g->cfg.T, g->cfg.V,
 		    (unsigned long long)gpt_param_count(&g->cfg), gpt_param_count(&g->cfg) / 1e6,
 		    ntrain, nval, nn_kernel_name());
+	if (!o.quiet)
+		fprintf(stderr, "autodidact: training text: %llu bytes, xxh64 %016llx\n",
+		    (unsigned long long)split.text_bytes, (unsigned long long)split.text_hash);
 	if (!o.quiet && dist.size > 1)
 		fprintf(stderr, "autodidact: data parallel over %d MPI ranks (%d on this machine): "
 		    "%u sequences per step, %zu per rank; %llu OpenMP thread(s) per rank\n", dist.size,

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "base/hash.h"
 #include "base/io.h"
 #include "data/data.h"
 #include "text/bpe.h"
@@ -126,8 +127,10 @@ data_split_files(struct data_split *out, const char *const *paths, size_t npaths
 	struct buf        tr = { 0 }, va = { 0 };
 	struct data_split s = { 0 };
 	struct ad_map     m;
+	struct ad_hash    h;
 	int               rc;
 
+	ad_hash_init(&h, 0);
 	if (val_fraction < 0 || val_fraction >= 1)
 		return ad_fail(e, AD_EINVAL, "held-out fraction %g: give a number in [0, 1)",
 		    val_fraction);
@@ -138,14 +141,18 @@ data_split_files(struct data_split *out, const char *const *paths, size_t npaths
 			goto fail;
 		if (held)
 			rc = buf_add_lines(&va, m.data, m.size, &s.val_lines);
-		else
+		else {
+			ad_hash_update(&h, m.data, m.size);
+			s.text_bytes += m.size;
 			rc = split_one(&tr, &va, &s, m.data, m.size, val_path ? 0 : val_fraction);
+		}
 		ad_map_release(&m);
 		if (rc != 0) {
 			rc = ad_fail(e, AD_ENOMEM, "%s: out of memory reading the corpus", p);
 			goto fail;
 		}
 	}
+	s.text_hash = ad_hash_digest(&h);
 	if ((rc = split_finish(&s, &tr, &va, npaths ? paths[0] : "the corpus", e)) != 0)
 		return rc;
 	*out = s;

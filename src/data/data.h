@@ -35,6 +35,9 @@ struct data_split {
 	uint8_t *val;        /* val_len bytes (owned); empty when nothing is held out */
 	size_t   val_len;
 	size_t   train_lines, val_lines;
+	/* data_split_files: XXH64 (seed 0) of the bytes of paths, concatenated
+	 * (the held-out fraction included, a --val file not), and their total. */
+	uint64_t text_hash, text_bytes;
 };
 
 /*

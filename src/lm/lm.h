@@ -101,6 +101,13 @@ struct lm {
 	uint64_t     params;      /* parameters, or stored n-grams */
 	uint32_t     embed_dim;   /* length of an embedding vector, 0 without vt->embed */
 	const struct bpe *tok;    /* the tokenizer the model was trained with, or NULL */
+	/*
+	 * The training text as recorded in the model file: XXH64 (seed 0) of
+	 * the bytes of the files it was trained on, concatenated in the order
+	 * given (held-out part included), and their total. text_bytes is 0 when
+	 * the file does not record it (ARPA files, older model files).
+	 */
+	uint64_t     text_hash, text_bytes;
 	char         description[256];  /* e.g. "5-gram, modified Kneser-Ney, 1.2M n-grams" */
 };
 

@@ -62,7 +62,10 @@ struct ngram_header {
 	uint64_t off_tokmap;
 	uint64_t off_filter[NGRAM_MAX_ORDER + 1];  /* filter of each table (n >= 2) */
 	uint64_t filter_bits[NGRAM_MAX_ORDER + 1];
-	uint64_t reserved[8];
+	/* The training text (struct lm): XXH64 of its files' bytes and their
+	 * total; both 0 in files written before it was recorded. */
+	uint64_t text_hash, text_bytes;
+	uint64_t reserved[6];
 };
 
 static uint64_t
@@ -154,6 +157,8 @@ ngram_est_write_binary(const struct ngram_est *m, const char *path, struct ad_er
 	for (int j = 0; j < 3; j++)
 		h.fallback[j] = m->cfg.fallback[j];
 	h.tok_identity = m->tok_identity;
+	h.text_hash = m->text_hash;
+	h.text_bytes = m->text_bytes;
 	at = bin_align(sizeof h);
 	h.off_text = at;
 	h.len_text = m->vocab.text_len;
@@ -352,6 +357,8 @@ ngram_lm_open(struct lm **out, const char *path, struct ad_map *map, struct ad_e
 	m->words.slot = (const uint32_t *)(const void *)(d + h.off_slot);
 	m->words.nslot = h.nslot;
 	m->lm.V = h.lm_vocab;
+	m->lm.text_hash = h.text_hash;
+	m->lm.text_bytes = h.text_bytes;
 	if (h.unit == NGRAM_TOKENS) {
 		m->lm2int = (const uint32_t *)(const void *)(d + h.off_tokmap);
 		if ((rc = ngram_tokens_open(m, d + h.off_tok, (size_t)h.len_tok, h.tok_identity,

@@ -431,9 +431,12 @@ count_read(struct counter *c, const char *const *files, size_t nfiles,
 	size_t            clen = 0, ccap = 0;
 	uint64_t          done = 0, total = 0;
 	size_t            chunk = m->cfg.chunk_bytes ? m->cfg.chunk_bytes : COUNT_CHUNK;
+	struct ad_hash    th;
 	int               rc = 0;
 
 	memset(r.byte_id, 0xff, sizeof r.byte_id);
+	ad_hash_init(&th, 0);
+	m->text_bytes = 0;
 	for (size_t f = 0; f < nfiles; f++) {
 		uint64_t size;
 		if (strcmp(files[f], "-") != 0 && ad_file_size(files[f], &size, NULL) == 0)
@@ -457,6 +460,8 @@ count_read(struct counter *c, const char *const *files, size_t nfiles,
 			size_t         n = len, pos = 0, k;
 
 			rc = 0;
+			ad_hash_update(&th, data, len);
+			m->text_bytes += len;
 			if (clen > 0) {
 				/* The start of a long line, carried over: join it to this piece. */
 				if (clen + len > ccap) {
@@ -550,6 +555,7 @@ count_read(struct counter *c, const char *const *files, size_t nfiles,
 		ad_progress_update(prog, done);
 	}
 	ad_free(carry);
+	m->text_hash = ad_hash_digest(&th);
 	if (m->cfg.unit == NGRAM_TOKENS)
 		ngram_tokens_end(r.enc, r.tokmap);
 	if (rc == 0 && c->pushed == 0)

@@ -100,6 +100,27 @@ shard_write(const char *const *files, size_t nfiles, int rank, int size, FILE *o
 	return rc;
 }
 
+/* The training text's hash and size (struct ngram_est) over the whole files. */
+static int
+files_hash(struct ngram_est *m, const char *const *files, size_t nfiles, struct ad_error *e)
+{
+	struct ad_hash h;
+	int            rc;
+
+	ad_hash_init(&h, 0);
+	m->text_bytes = 0;
+	for (size_t f = 0; f < nfiles; f++) {
+		struct ad_map map;
+		if ((rc = ad_map_file(files[f], &map, e)) != 0)
+			return rc;
+		ad_hash_update(&h, map.data, map.size);
+		m->text_bytes += map.size;
+		ad_map_release(&map);
+	}
+	m->text_hash = ad_hash_digest(&h);
+	return 0;
+}
+
 /* Count this rank's shard into m (left empty when the shard is). */
 static int
 shard_count(struct ngram_est *m, const char *const *files, size_t nfiles, int rank, int size,
@@ -338,6 +359,7 @@ ngram_estimate_sharded(struct ngram_est **out, const struct ngram_config *cfg,
 		if (rank != 0)
 			rc = shard_send(m, e);
 		else if ((rc = shard_merge(m, size, e)) == 0 &&
+		    (rc = files_hash(m, files, nfiles, e)) == 0 &&
 		    (ad_progress_note(prog, "adjusting counts"), rc = ngram_adjust(m, e)) == 0 &&
 		    (rc = ngram_discount(m, e)) == 0 &&
 		    (ad_progress_note(prog, "probabilities"), rc = ngram_initial(m, e)) == 0 &&

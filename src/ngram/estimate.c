@@ -127,6 +127,13 @@ ngram_est_lines(const struct ngram_est *m)
 	return m->lines;
 }
 
+uint64_t
+ngram_est_text(const struct ngram_est *m, uint64_t *bytes)
+{
+	*bytes = m->text_bytes;
+	return m->text_hash;
+}
+
 void
 ngram_est_ngram(const struct ngram_est *m, uint32_t n, size_t i, const uint32_t **ids,
                 uint32_t *adjusted)

@@ -106,6 +106,8 @@ uint32_t    ngram_est_vocab(const struct ngram_est *m);      /* ids incl. the 3 
 const char *ngram_est_word(const struct ngram_est *m, uint32_t id, size_t *len);
 uint64_t    ngram_est_tokens(const struct ngram_est *m);     /* words + </s>, like lmplz */
 uint64_t    ngram_est_lines(const struct ngram_est *m);
+/* XXH64 of the corpus files' bytes (in order; struct lm's text_hash), and *bytes. */
+uint64_t    ngram_est_text(const struct ngram_est *m, uint64_t *bytes);
 /* The i-th n-gram of order n (sorted by ids): its n ids and adjusted count. */
 void        ngram_est_ngram(const struct ngram_est *m, uint32_t n, size_t i,
                             const uint32_t **ids, uint32_t *adjusted);

@@ -99,6 +99,8 @@ struct ngram_est {
 	struct ngram_vocab  vocab;
 	uint64_t            tokens;   /* words + </s>, as lmplz counts them */
 	uint64_t            lines;
+	uint64_t            text_hash;     /* XXH64 of the corpus files' bytes, in order */
+	uint64_t            text_bytes;    /* and their total */
 	uint64_t            tok_identity;  /* NGRAM_TOKENS: bpe_identity */
 	uint32_t            tok_size;      /* NGRAM_TOKENS: bpe_vocab_size */
 	char               *tok_blob;      /* NGRAM_TOKENS: bpe_serialize */

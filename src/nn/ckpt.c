@@ -12,6 +12,7 @@
  *   magic "ADGPT\0\0\1" (8)  version u32  flags u32 (1: training state)
  *   L NH C T V Vin u32 x 6   tokenizer kind u32  identity u64
  *   tokenizer bytes u64      parameters u64
+ *   training text: XXH64 u64, bytes u64   (version 2; absent in version 1)
  *   [training state, 184 bytes, when flags & 1]
  *   tokenizer bytes, zero padding to a multiple of 64
  *   parameters f32 x N  [m f32 x N, v f32 x N when flags & 1]
@@ -35,7 +36,8 @@
 #error "the model format is written in the host's byte order, which must be little-endian"
 #endif
 
-#define HDR_FIXED   (8 + 4 + 4 + 6 * 4 + 4 + 8 + 8 + 8)
+#define HDR_V1      (8 + 4 + 4 + 6 * 4 + 4 + 8 + 8 + 8)
+#define HDR_FIXED   (HDR_V1 + 8 + 8)
 #define TRAIN_BYTES 184
 
 struct wr {
@@ -94,6 +96,8 @@ nn_save(const char *path, const struct nn_file *f, const struct gpt *g, const st
 	wr_u64(&w, f->tok_identity);
 	wr_u64(&w, f->tok_len);
 	wr_u64(&w, g->nparams);
+	wr_u64(&w, f->text_hash);
+	wr_u64(&w, f->text_bytes);
 	head = HDR_FIXED;
 	if (opt != NULL) {
 		char obj[16] = { 0 };
@@ -164,26 +168,34 @@ nn_parse(const uint8_t *data, size_t size, const char *name, struct nn_file *f,
 	struct rd   r = { data, size };
 	uint32_t    version = 0, flags = 0, kind = 0, dims[6] = { 0 };
 	uint64_t    id = 0, toklen = 0, np = 0, digest, need;
-	size_t      head;
+	size_t      head, fixed;
 	struct nn_file out;
 
 	memset(&out, 0, sizeof out);
-	if (size < HDR_FIXED + 8 || memcmp(data, NN_MAGIC, 8) != 0)
+	if (size < HDR_V1 + 8 || memcmp(data, NN_MAGIC, 8) != 0)
 		return ad_fail(e, AD_EFORMAT, "%s: not a transformer model file (bad magic or "
 		    "shorter than a header)", name);
 	r.p += 8;
 	r.left -= 8;
 	rd_get(&r, &version, 4);
 	rd_get(&r, &flags, 4);
-	if (version != NN_VERSION)
+	if (version != 1 && version != NN_VERSION)
 		return ad_fail(e, AD_EVERSION, "%s: transformer format version %u; this program "
-		    "reads version %u: use the autodidact that wrote it", name, version, NN_VERSION);
+		    "reads versions 1 to %u: use the autodidact that wrote it", name, version,
+		    NN_VERSION);
+	fixed = version == 1 ? HDR_V1 : HDR_FIXED;
+	if (size < fixed + 8)
+		return ad_fail(e, AD_EFORMAT, "%s: shorter than a header: truncated", name);
 	for (int i = 0; i < 6; i++)
 		rd_get(&r, &dims[i], 4);
 	rd_get(&r, &kind, 4);
 	rd_get(&r, &id, 8);
 	rd_get(&r, &toklen, 8);
 	rd_get(&r, &np, 8);
+	if (version >= 2) {
+		rd_get(&r, &out.text_hash, 8);
+		rd_get(&r, &out.text_bytes, 8);
+	}
 	out.cfg = (struct gpt_config){ dims[0], dims[1], dims[2], dims[3], dims[4], dims[5] };
 	if ((flags & ~1u) != 0 || (kind != NN_TOK_BYTES && kind != NN_TOK_BPE))
 		return ad_fail(e, AD_EFORMAT, "%s: byte 12: unknown flags %#x or tokenizer kind %u",
@@ -196,7 +208,7 @@ nn_parse(const uint8_t *data, size_t size, const char *name, struct nn_file *f,
 		return ad_fail(e, AD_EFORMAT, "%s: byte 56: %llu parameters stored, the "
 		    "configuration has %llu", name, (unsigned long long)np,
 		    (unsigned long long)gpt_param_count(&out.cfg));
-	head = HDR_FIXED + ((flags & 1) ? TRAIN_BYTES : 0);
+	head = fixed + ((flags & 1) ? TRAIN_BYTES : 0);
 	/* Every size checked against the file before any is used as an offset. */
 	if (toklen > size || np > size / 4)
 		return ad_fail(e, AD_EFORMAT, "%s: sizes larger than the file: truncated or corrupt",
@@ -239,7 +251,8 @@ nn_parse(const uint8_t *data, size_t size, const char *name, struct nn_file *f,
 		t->objective[15] = '\0';
 		if (opt_t != t->step || t->batch == 0 || t->accum == 0 || t->context < 2 ||
 		    t->context > out.cfg.T || (t->rng.inc & 1) == 0)
-			return ad_fail(e, AD_EFORMAT, "%s: byte 68: inconsistent training state", name);
+			return ad_fail(e, AD_EFORMAT, "%s: byte %zu: inconsistent training state", name,
+			    fixed);
 		out.has_train = 1;
 	}
 	out.tok_kind = (enum nn_tok_kind)kind;

@@ -268,6 +268,8 @@ nn_lm_open(struct lm **out, const char *path, struct ad_map *map, struct ad_erro
 	x->base.vt = &nnlm_vtab;
 	x->base.kind = "transformer";
 	x->base.V = f.cfg.V;
+	x->base.text_hash = f.text_hash;
+	x->base.text_bytes = f.text_bytes;
 	x->base.context = f.cfg.T;
 	x->base.bos = x->base.eos = x->base.unk = LM_NONE;
 	x->base.line_model = 0;

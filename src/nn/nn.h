@@ -510,7 +510,7 @@ int  nn_evaluate(struct gpt *g, const uint32_t *ids, size_t n, size_t max_tokens
  * ------------------------------------------------------------------------ */
 
 #define NN_MAGIC   "ADGPT\x00\x00\x01"
-#define NN_VERSION 1
+#define NN_VERSION 2   /* 2 added the training text's hash; 1 is still read */
 
 
 /* The tokenizer a model belongs to: a BPE vocabulary (embedded) or bytes. */
@@ -522,6 +522,8 @@ struct nn_file {
 	uint64_t              tok_identity;   /* bpe_identity, or 0 for bytes */
 	const void           *tok_blob;       /* the serialized vocabulary (BPE) */
 	size_t                tok_len;
+	uint64_t              text_hash;      /* the training text (struct lm); 0, 0 in */
+	uint64_t              text_bytes;     /* version-1 files, which lack it */
 	int                   has_train;      /* optimiser state and training state follow */
 	struct nn_train_state train;
 };

@@ -408,6 +408,8 @@ struct probe_model_info {
 	char     description[256];
 	uint64_t params;
 	uint64_t hash;             /* XXH64 of the model file */
+	uint64_t text_hash;        /* its training text (struct lm); */
+	uint64_t text_bytes;       /* 0: the file does not record it */
 	uint32_t V;
 	int      has_embed;
 };

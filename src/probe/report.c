@@ -131,9 +131,27 @@ md_diff(FILE *f, const struct probe_num *n)
 		fputs(" *", f);
 }
 
+/*
+ * A model's training text for the inputs table: its XXH64 and size, marked
+ * when it is the corpus of the report, or "not recorded".
+ */
+static const char *
+text_cell(const struct probe_report *r, const struct probe_model_info *m, char *buf, size_t n)
+{
+	if (m->text_bytes == 0)
+		return "not recorded";
+	snprintf(buf, n, "%016llx, %llu bytes%s", (unsigned long long)m->text_hash,
+	    (unsigned long long)m->text_bytes, !r->has_corpus ? "" :
+	    m->text_hash == r->corpus_hash && m->text_bytes == r->corpus_bytes ?
+	    " (the corpus)" : " (not the corpus)");
+	return buf;
+}
+
 static void
 md_header(const struct probe_report *r, FILE *f)
 {
+	char cell[96];
+
 	fputs("# Bias-probe report\n\n", f);
 	fprintf(f, "Made by autodidact %s. Seed %llu; %u bootstrap resamples; permutation tests "
 	    "exact up to %llu partitions, otherwise %u random ones; %s correction over the %zu "
@@ -141,12 +159,13 @@ md_header(const struct probe_report *r, FILE *f)
 	    (unsigned long long)r->opt.rs.seed, r->opt.rs.bootstrap,
 	    (unsigned long long)r->opt.rs.max_exact, r->opt.rs.permutations,
 	    probe_correction_name(r->opt.correction), r->ntests, r->opt.alpha);
-	fputs("## Inputs\n\n| model | kind | description | parameters | file XXH64 |\n"
-	    "|---|---|---|---|---|\n", f);
+	fputs("## Inputs\n\n| model | kind | description | parameters | file XXH64 | "
+	    "training text XXH64 |\n|---|---|---|---|---|---|\n", f);
 	for (size_t i = 0; i < r->nmodels; i++)
-		fprintf(f, "| %s | %s | %s | %llu | %016llx |\n", r->models[i].path, r->models[i].kind,
-		    r->models[i].description, (unsigned long long)r->models[i].params,
-		    (unsigned long long)r->models[i].hash);
+		fprintf(f, "| %s | %s | %s | %llu | %016llx | %s |\n", r->models[i].path,
+		    r->models[i].kind, r->models[i].description,
+		    (unsigned long long)r->models[i].params, (unsigned long long)r->models[i].hash,
+		    text_cell(r, &r->models[i], cell, sizeof cell));
 	if (r->has_corpus)
 		fprintf(f, "\nCorpus (the training text the models are compared with): %s, XXH64 "
 		    "%016llx, %llu lines, %llu words, %llu bytes; co-occurrence window %s.\n",
@@ -460,6 +479,21 @@ probe_write_json(const struct probe_report *r, FILE *f, struct ad_error *e)
 		ad_json_key(&j, "vocab"); ad_json_uint(&j, r->models[i].V);
 		ad_json_key(&j, "embeddings"); ad_json_bool(&j, r->models[i].has_embed);
 		js_hex(&j, "xxh64", r->models[i].hash);
+		ad_json_key(&j, "training_text");
+		if (r->models[i].text_bytes == 0) {
+			ad_json_null(&j);
+		} else {
+			ad_json_object_begin(&j);
+			js_hex(&j, "xxh64", r->models[i].text_hash);
+			ad_json_key(&j, "bytes"); ad_json_uint(&j, r->models[i].text_bytes);
+			ad_json_key(&j, "is_corpus");
+			if (!r->has_corpus)
+				ad_json_null(&j);
+			else
+				ad_json_bool(&j, r->models[i].text_hash == r->corpus_hash &&
+				    r->models[i].text_bytes == r->corpus_bytes);
+			ad_json_object_end(&j);
+		}
 		ad_json_object_end(&j);
 	}
 	ad_json_array_end(&j);
@@ -1028,6 +1062,8 @@ h_templates(const struct probe_report *r, size_t si, FILE *f)
 int
 probe_write_html(const struct probe_report *r, FILE *f, struct ad_error *e)
 {
+	char cell[96];
+
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	    "<title>Bias-probe report</title>\n<style>\n"
@@ -1046,7 +1082,7 @@ probe_write_html(const struct probe_report *r, FILE *f, struct ad_error *e)
 	    (unsigned long long)r->opt.rs.max_exact, r->opt.rs.permutations,
 	    probe_correction_name(r->opt.correction), r->ntests, r->opt.alpha);
 	fputs("<h2>Inputs</h2>\n<table><tr><th>model</th><th>kind</th><th>description</th>"
-	    "<th>parameters</th><th>file XXH64</th></tr>\n", f);
+	    "<th>parameters</th><th>file XXH64</th><th>training text XXH64</th></tr>\n", f);
 	for (size_t i = 0; i < r->nmodels; i++) {
 		fputs("<tr><td>", f);
 		h(f, r->models[i].path);
@@ -1054,8 +1090,9 @@ probe_write_html(const struct probe_report *r, FILE *f, struct ad_error *e)
 		h(f, r->models[i].kind);
 		fputs("</td><td>", f);
 		h(f, r->models[i].description);
-		fprintf(f, "</td><td>%llu</td><td><code>%016llx</code></td></tr>\n",
-		    (unsigned long long)r->models[i].params, (unsigned long long)r->models[i].hash);
+		fprintf(f, "</td><td>%llu</td><td><code>%016llx</code></td><td>%s</td></tr>\n",
+		    (unsigned long long)r->models[i].params, (unsigned long long)r->models[i].hash,
+		    text_cell(r, &r->models[i], cell, sizeof cell));
 	}
 	fputs("</table>\n", f);
 	if (r->has_corpus) {

@@ -1209,6 +1209,8 @@ probe_run_counted(struct probe_report **out, struct lm *const *models, size_t nm
 		snprintf(mi->kind, sizeof mi->kind, "%s", m->kind ? m->kind : "?");
 		snprintf(mi->description, sizeof mi->description, "%s", m->description);
 		mi->params = m->params;
+		mi->text_hash = m->text_hash;
+		mi->text_bytes = m->text_bytes;
 		mi->V = m->V;
 		mi->has_embed = m->vt->embed != NULL && m->embed_dim > 0;
 		if (m->path != NULL && ad_map_file(m->path, &map, NULL) == 0) {
@@ -1228,6 +1230,21 @@ probe_run_counted(struct probe_report **out, struct lm *const *models, size_t nm
 	c.corpus = corpus;
 	c.e = e;
 	c.stream = 1;
+	for (size_t i = 0; i < nmodels && rc == 0; i++) {
+		const struct probe_model_info *mi = &r->models[i];
+		if (mi->text_bytes == 0)
+			rc = warnf(&c, "%s does not record the text it was trained on (%s): the "
+			    "report cannot say whether %s", mi->path, strcmp(mi->kind, "arpa") == 0 ?
+			    "ARPA files do not" : "a file from an older version",
+			    corpus != NULL ? "the corpus is that text" : "the models share a corpus");
+		else if (corpus != NULL && (mi->text_hash != r->corpus_hash ||
+		    mi->text_bytes != r->corpus_bytes))
+			rc = warnf(&c, "%s was trained on other text (XXH64 %016llx, %llu bytes) than "
+			    "the corpus (XXH64 %016llx, %llu bytes): its columns against the corpus "
+			    "compare it with text it did not see", mi->path,
+			    (unsigned long long)mi->text_hash, (unsigned long long)mi->text_bytes,
+			    (unsigned long long)r->corpus_hash, (unsigned long long)r->corpus_bytes);
+	}
 	for (size_t si = 0; si < nsets; si++) {
 		size_t nw = 0;
 		for (size_t g = 0; g < sets[si]->ngroups; g++)
