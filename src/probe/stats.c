@@ -202,16 +202,15 @@ probe_perm_test(const double *v, size_t nx, size_t ny, const struct probe_resamp
     uint64_t stream, double *p, int *exact, uint64_t *count, double *min_p, struct ad_error *e)
 {
 	size_t  N = nx + ny, *c;
-	double  total = 0, obs = 0, tol, parts;
+	double  obs = 0, tol, parts;
 	uint64_t hits = 0;
 
 	if (nx == 0 || ny == 0)
 		return ad_fail(e, AD_EDATA, "a permutation test needs two non-empty sets");
-	for (size_t i = 0; i < N; i++)
-		total += v[i];
 	for (size_t i = 0; i < nx; i++)
 		obs += v[i];
-	/* sum_X - sum_Y = 2 sum_X - total: comparing sum_X is enough. */
+	/* sum_X - sum_Y = 2 sum_X - (sum of all N, the same for every
+	 * partition): comparing sum_X is enough. */
 	tol = perm_tolerance(v, N);
 	parts = probe_choose(N, nx);
 	if ((c = ad_mallocarray(N, sizeof *c)) == NULL)
