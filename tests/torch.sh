@@ -14,10 +14,13 @@ if [ -z "$PY" ]; then
 	echo "SKIP: PyTorch is not installed (apt-get install python3-torch)"
 	exit 77
 fi
-CHECK=$(dirname "$AD")/tests/check_nn
+CHECK=$AD_BUILDDIR/tests/check_nn
+# Under 'make check-valgrind' the Check program runs under memcheck too.
+VG=
+[ -n "${AD_REAL_AUTODIDACT:-}" ] && VG=$AD_SRCDIR/tests/valgrind.sh
 for seed in 7 8; do
 	run 0 "$PY" "$AD_SRCDIR/tests/torch_ref.py" "$T/ref$seed.bin" "$seed"
-	run 0 env AD_TORCH_REF="$T/ref$seed.bin" CK_RUN_CASE=torch "$CHECK"
+	run 0 env AD_TORCH_REF="$T/ref$seed.bin" CK_RUN_CASE=torch ${VG:+"$VG"} "$CHECK"
 	has "$T/out" "100%: Checks: 1, Failures: 0"
 done
 finish
