@@ -755,6 +755,164 @@ START_TEST(test_scorers_agree)
 }
 END_TEST
 
+/*
+ * The word index the scorer builds at open (ngram_wordtab_encode) against
+ * the simple path through the file's word slots (ngram_words_encode_ref):
+ * the same ids for every word of the vocabulary, for words one byte longer
+ * or shorter, for control and non-ASCII bytes, at every separator, and at
+ * the very end of a buffer allocated to the line's exact length (so that
+ * an ASan build catches a read past it). Words of 7 to 17 bytes cover the
+ * 8-byte steps of the fast path; families of words that share their first
+ * 8 bytes and their length, in a nearly full index, make the compare of
+ * the bytes after the first 8 decide; the ARPA model covers the heap
+ * vocabulary.
+ */
+START_TEST(test_word_index_agrees)
+{
+	static const char *const extra[] = {
+		"abcdefg", "abcdefgh", "abcdefghi", "abcdefghijklmnop", "abcdefghijklmnopq",
+		"ab\x01" "cd", "\x7f", "\xc3\xa9t\xc3\xa9", "x!", "!", "\x1f\x1f\x1f\x1f\x1f\x1f\x1f\x1f\x1fz",
+		"<unk>", "<s>", "</s>",
+	};
+	static const char seps[] = { ' ', '\t', '\n', '\v', '\f', '\r' };
+	char             *dir = tu_tmpdir(), cp[4200], mp[4200], ap[4200];
+	char             *tp = tu_fixture("kenlm/small.train.txt");
+	struct ad_error   e = { 0 };
+	struct ad_map     map;
+	uint64_t          seed = 7;
+	size_t            at = 0;
+	char             *corpus;
+
+	/* The fixture plus the words above, so that they are in the vocabulary. */
+	ck_assert_int_eq(ad_map_file(tp, &map, &e), 0);
+	corpus = malloc(map.size + 65536);
+	memcpy(corpus, map.data, map.size);
+	at = map.size;
+	for (size_t i = 0; i < sizeof extra / sizeof extra[0] - 3; i++)
+		at += (size_t)sprintf(corpus + at, "%s the %s\n", extra[i], extra[i]);
+	/* Families of words that share their first 8 bytes and their length,
+	 * present when their last letter is a-m. */
+	for (int a = 0; a < 26; a++) {
+		for (int b = 0; b < 13; b++)
+			at += (size_t)sprintf(corpus + at, "ABCDEFGH%c%c ABCDEFGHIJ%c%c ABCDEFGHIJKLMNO%c%c ",
+			    'a' + a, 'a' + b, 'a' + a, 'a' + b, 'a' + a, 'a' + b);
+		corpus[at++] = '\n';
+	}
+	ad_map_release(&map);
+	snprintf(cp, sizeof cp, "%s/c.txt", dir);
+	tu_spit(cp, corpus, at);
+	free(corpus);
+	snprintf(mp, sizeof mp, "%s/m.bin", dir);
+	snprintf(ap, sizeof ap, "%s/m.arpa", dir);
+	{
+		struct ngram_est *est = train(cp, 3, NGRAM_WORDS, 1);
+		ck_assert_int_eq(ngram_est_write_binary(est, mp, &e), 0);
+		ck_assert_int_eq(ngram_est_write_arpa(est, ap, &e), 0);
+		ngram_est_free(est);
+	}
+	/* The binary model's index, the ARPA model's, and the binary model's
+	 * words in a nearly full index (long probe paths: many words that
+	 * share their first 8 bytes and length meet there). */
+	for (int which = 0; which < 3; which++) {
+		struct lm                *lm = open_model(which == 1 ? ap : mp);
+		const struct ngram_model *m = (const struct ngram_model *)lm;
+		const struct ngram_words *w = &m->words;
+		struct ngram_wordtab      dense, *tab = (struct ngram_wordtab *)&m->wordtab;
+		uint32_t                  found = 0;
+
+		ck_assert(m->wordtab.slot != NULL);
+		if (which == 2) {
+			uint64_t need = 2;
+			while (need <= w->size - 3)
+				need *= 2;
+			/* Words added to the corpus above keep the load high. */
+			ck_assert_msg((double)(w->size - 3) / (double)need > 0.75,
+			    "%u words in %llu slots", w->size - 3, (unsigned long long)need);
+			ngram_wordtab_build(&dense, w, need);
+			ck_assert(dense.slot != NULL);
+			tab = &dense;
+		}
+		/* Every member of the families, present (last letter a-m) or not. */
+		for (int q = 0; q < 3 * 26 * 26; q++) {
+			static const char *const fam[3] = { "ABCDEFGH", "ABCDEFGHIJ", "ABCDEFGHIJKLMNO" };
+			char     word[32];
+			size_t   len = strlen(fam[q % 3]);
+			memcpy(word, fam[q % 3], len);
+			word[len++] = (char)('a' + q / 3 / 26);
+			word[len++] = (char)('a' + q / 3 % 26);
+			word[len] = '\0';
+			uint8_t *exact = malloc(len);
+			uint32_t id1, id2;
+			memcpy(exact, word, len);
+			ck_assert_uint_eq(ngram_wordtab_encode(tab, w, exact, len, &id1), 1);
+			ck_assert_uint_eq(ngram_words_encode_ref(w, exact, len, &id2), 1);
+			ck_assert_msg(id1 == id2, "%s: %u, reference %u", word, id1, id2);
+			ck_assert_msg((id1 != NGRAM_UNK) == (q / 3 % 26 < 13), "%s: id %u", word, id1);
+			free(exact);
+		}
+		for (int round = 0; round < 3000; round++) {
+			char      line[512];
+			size_t    len = 0, n1, n2;
+			uint32_t  nw = (uint32_t)((seed = seed * 6364136223846793005ULL + 1) >> 33) % 12;
+			uint32_t  ids1[300], ids2[300];
+			uint8_t  *exact;
+
+			for (uint32_t k = 0; k < nw; k++) {
+				uint32_t r = (uint32_t)((seed = seed * 6364136223846793005ULL + 1) >> 33);
+				uint32_t id = r % w->size, kind = (r >> 20) % 8;
+				size_t   wl = (size_t)(w->off[id + 1] - w->off[id]);
+				/* Separators before the word: none at the start, sometimes
+				 * several, of every kind. */
+				for (uint32_t s = 0; s < (k > 0) + (r >> 24) % 2; s++)
+					line[len++] = seps[(r >> (8 + 3 * s)) % 6];
+				if (kind == 3) {
+					/* A family member, present or not. */
+					len += (size_t)sprintf(line + len, r & 1 ? "ABCDEFGH%c%c" :
+					    "ABCDEFGHIJKLMNO%c%c", 'a' + (r >> 1) % 26, 'a' + (r >> 6) % 26);
+					continue;
+				}
+				if (kind == 7) {
+					const char *x = extra[(r >> 4) % (sizeof extra / sizeof extra[0])];
+					memcpy(line + len, x, strlen(x));
+					len += strlen(x);
+					continue;
+				}
+				if (kind == 6 && wl > 1)
+					wl--;   /* a prefix: usually not a word */
+				memcpy(line + len, w->text + w->off[id], wl);
+				len += wl;
+				if (kind == 5)
+					line[len++] = (char)(r & 0xff) == ' ' ? 'q' : 'e';   /* a suffix */
+				if (kind == 4)
+					line[len++] = '\0';
+			}
+			if ((seed >> 40) % 3 == 0)
+				line[len++] = ' ';
+			exact = malloc(len > 0 ? len : 1);
+			memcpy(exact, line, len);
+			n1 = ngram_wordtab_encode(tab, w, exact, len, ids1);
+			n2 = ngram_words_encode_ref(w, exact, len, ids2);
+			ck_assert_uint_eq(n1, n2);
+			ck_assert_uint_le(n1, (len + 1) / 2);
+			for (size_t i = 0; i < n1; i++) {
+				ck_assert_msg(ids1[i] == ids2[i], "round %d word %zu: %u, reference %u",
+				    round, i, ids1[i], ids2[i]);
+				found += ids1[i] != NGRAM_UNK;
+			}
+			free(exact);
+		}
+		/* The fast path found most words and rejected the rest. */
+		ck_assert_uint_gt(found, 5000);
+		if (which == 2)
+			ngram_wordtab_free(&dense);
+		lm_free(lm);
+	}
+	rm_rf(dir);
+	free(dir);
+	free(tp);
+}
+END_TEST
+
 /* ARPA written by us and read back gives bit-identical scores. */
 START_TEST(test_arpa_round_trip)
 {
@@ -1336,6 +1494,7 @@ ngram_suite(void)
 	tcase_add_loop_test(t, test_brute_force_counts, 0, 12);
 	tcase_add_test(t, test_next_sums_to_one);
 	tcase_add_test(t, test_scorers_agree);
+	tcase_add_test(t, test_word_index_agrees);
 	tcase_add_test(t, test_arpa_round_trip);
 	tcase_add_test(t, test_bytes_as_words);
 	tcase_add_test(t, test_tokens_as_words);

@@ -274,13 +274,6 @@ model_grow(uint32_t **ids, size_t *cap, size_t need, struct ad_error *e)
 	return 0;
 }
 
-/* query's word separators. */
-static inline int
-model_is_sep(uint8_t c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
-
 static int
 model_encode(const struct lm *lm, const uint8_t *text, size_t len, uint32_t **ids, size_t *n,
              size_t *cap, struct ad_error *e)
@@ -297,25 +290,10 @@ model_encode(const struct lm *lm, const uint8_t *text, size_t len, uint32_t **id
 			(*ids)[(*n)++] = m->byte_id[text[i]];
 		return 0;
 	}
-	for (size_t i = 0; i < len;) {
-		size_t   start;
-		uint32_t id;
-
-		while (i < len && model_is_sep(text[i]))
-			i++;
-		if (i == len)
-			break;
-		start = i;
-		while (i < len && !model_is_sep(text[i]))
-			i++;
-		id = ngram_words_find(&m->words, (const char *)text + start, i - start);
-		/* The markers are not words of the text: read as unknown. */
-		if (id == UINT32_MAX || id == NGRAM_BOS || id == NGRAM_EOS)
-			id = NGRAM_UNK;
-		if ((rc = model_grow(ids, cap, *n + 1, e)) != 0)
-			return rc;
-		(*ids)[(*n)++] = id;
-	}
+	/* Words are separated: at most (len + 1) / 2 of them. */
+	if ((rc = model_grow(ids, cap, *n + len / 2 + 1, e)) != 0)
+		return rc;
+	*n += ngram_wordtab_encode(&m->wordtab, &m->words, text, len, *ids + *n);
 	return 0;
 }
 
@@ -367,6 +345,7 @@ ngram_model_free_(struct ngram_model *m)
 		return;
 	if (m->unit == NGRAM_TOKENS)
 		ngram_tokens_close(m);
+	ngram_wordtab_free(&m->wordtab);
 	ad_free(m->int2lm);
 	for (size_t i = 0; i < sizeof m->heap / sizeof m->heap[0]; i++)
 		ad_free(m->heap[i]);
@@ -413,6 +392,8 @@ ngram_model_finish(struct ngram_model *m, const char *kind, const char *path,
 	}
 	for (int b = 0; b < 256; b++)
 		m->byte_id[b] = NGRAM_UNK;
+	if (m->unit == NGRAM_WORDS)
+		ngram_wordtab_build(&m->wordtab, &m->words, 0);
 	if (m->unit == NGRAM_BYTES)
 		for (uint32_t id = 3; id < m->Vi; id++)
 			if (m->words.off[id + 1] - m->words.off[id] == 1)

@@ -68,6 +68,51 @@ void     ngram_vocab_view(const struct ngram_vocab *v, struct ngram_words *w);
 /* The id of s, or UINT32_MAX. */
 uint32_t ngram_words_find(const struct ngram_words *w, const char *s, size_t len);
 
+/*
+ * Text to word ids for scoring: the words of text[0..len) (split at the
+ * separators of KenLM's query: space, \t, \n, \v, \f, \r) as ids written
+ * to ids[], which has room for (len + 1) / 2; returns how many. A word not
+ * in w, and the markers' spellings, read as <unk>.
+ *
+ * ngram_words_encode_ref is the simple version (split, then
+ * ngram_words_find). struct ngram_wordtab is the fast one, made when a
+ * word model is opened: the file's word slots cost three dependent loads
+ * and a memcmp call per word (the slot, the offsets, the text), a third of
+ * the time of eval. Here a slot holds the word's first 8 bytes and its
+ * length, so a word of up to 8 bytes (most words of running text) is found,
+ * or found absent, with one compare per probe and no access to its text;
+ * the hash is computed in the same 8-byte steps that look for the
+ * separators (ngram_wordtab_encode). Open addressing, linear probing, load
+ * at most 1/2, indexed by the top bits of a multiplicative hash.
+ */
+struct ngram_wslot {
+	uint64_t head;           /* the word's first 8 bytes, zero-padded (little-endian) */
+	uint32_t len;            /* its length in bytes; 0 = empty slot */
+	uint32_t id;
+};
+
+struct ngram_wordtab {
+	struct ngram_wslot *slot;   /* (mask + 1), or NULL: use the reference path */
+	uint32_t            mask;
+	uint32_t            shift;  /* 64 - log2(mask + 1) */
+};
+
+size_t ngram_words_encode_ref(const struct ngram_words *w, const uint8_t *text, size_t len,
+                              uint32_t *ids);
+/*
+ * Build t from w (ids 3 and up; a word longer than UINT32_MAX bytes can
+ * never be found through it) with the first power of two >= min_slots
+ * slots, or, when min_slots is 0, >= twice the words (a test asks for a
+ * nearly full table, to make long probe paths). Out of memory, or too few
+ * slots for the words, leaves t->slot NULL, which ngram_wordtab_encode
+ * answers through the reference path.
+ */
+void   ngram_wordtab_build(struct ngram_wordtab *t, const struct ngram_words *w,
+                           uint64_t min_slots);
+void   ngram_wordtab_free(struct ngram_wordtab *t);
+size_t ngram_wordtab_encode(const struct ngram_wordtab *t, const struct ngram_words *w,
+                            const uint8_t *text, size_t len, uint32_t *ids);
+
 /* ---- n-gram records ----------------------------------------------------- */
 
 struct ngram_grams {
@@ -265,6 +310,7 @@ struct ngram_model {
 	const float        *uni;          /* (Vi, 2): log10 p, log10 backoff */
 	struct ngram_table  tab[NGRAM_MAX_ORDER + 1];   /* orders 2..N */
 	struct ngram_words  words;
+	struct ngram_wordtab wordtab;     /* NGRAM_WORDS: the fast index of words */
 	uint32_t            byte_id[256]; /* NGRAM_BYTES: byte -> id (unk when unseen) */
 	const uint32_t     *lm2int;       /* NGRAM_TOKENS: (lm.V) model id -> internal id */
 	uint32_t           *int2lm;       /* NGRAM_TOKENS: (Vi) internal id -> model id */
