@@ -160,12 +160,13 @@ eval_line_model(const struct lm *m, const uint8_t *text, size_t len, struct lm_e
 		nl = p > 0 && text[p - 1] == '\n' ? text + p - 1 : memchr(text + p, '\n', len - p);
 		cut[c] = nl ? (size_t)(nl - text) + 1 : len;
 	}
-	for (size_t i = 0; i <= len; i++)
-		if (i == len || text[i] == '\n') {
-			if (i - start > longest)
-				longest = i - start;
-			start = i + 1;
-		}
+	while (start <= len) {
+		const uint8_t *nl = start < len ? memchr(text + start, '\n', len - start) : NULL;
+		size_t         end = nl ? (size_t)(nl - text) : len;
+		if (end - start > longest)
+			longest = end - start;
+		start = end + 1;
+	}
 #ifdef _OPENMP
 	nthreads = omp_get_max_threads();
 #endif
