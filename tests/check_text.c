@@ -473,6 +473,93 @@ pieces(const char *pattern, const char *text, size_t len, char out[][200])
 	return n;
 }
 
+/* The piece boundaries of text under pattern: ends[] (at most max), the count. */
+static size_t
+boundaries(const char *pattern, int jit, const uint8_t *text, size_t len, size_t *ends,
+    size_t max)
+{
+	struct pretok      *p;
+	struct pretok_iter *it;
+	struct ad_error     e = { 0 };
+	size_t              a, z, n = 0;
+	int                 rc;
+
+	ck_assert_msg(pretok_new(&p, pattern, &e) == 0, "%s", e.msg);
+	if (!jit)
+		pretok_no_jit(p);
+	ck_assert_int_eq(pretok_iter_new(p, &it, &e), 0);
+	pretok_start(it, text, len, len);
+	while ((rc = pretok_next(it, &a, &z, &e)) == 1) {
+		ck_assert_uint_lt(n, max);
+		ends[n++] = z;
+	}
+	ck_assert_msg(rc == 0, "%s", e.msg);
+	pretok_iter_free(it);
+	pretok_free(p);
+	return n;
+}
+
+/*
+ * The interpreter matches in windows (pretok.c); its pieces must be the
+ * JIT's on prose with long runs, on random bytes (mostly invalid UTF-8) and
+ * on a mixture of scripts, spaces, digits and damaged bytes, for every
+ * built-in pattern and one with a lookbehind. Without a JIT in PCRE2 both
+ * runs use the interpreter and only the windows are tested against
+ * themselves, so the test says so.
+ */
+START_TEST(test_pretok_interpreter)
+{
+	static const char *pats[] = { "gpt2", "gpt4", "o200k", "(?<=a)b+|\\w+|\\s+(?!\\S)|\\s+|." };
+	static const char *alpha[] = { "a", "b", "\xc3\xa9", "\xe6\x97\xa5", "  ", "\n", "\r\n",
+	    "42", "1234567", "'s", " ", "!!", "\t", "\xc2\xa0", "z\xcc\x81", "\xf0\x9f\x98\x80",
+	    "The", " word", "                                                                  " };
+	size_t         len = 200000, n1, n2;
+	uint8_t       *t[3];
+	size_t        *e1 = malloc(len * sizeof *e1), *e2 = malloc(len * sizeof *e2);
+	struct ad_rng  r;
+	struct pretok *p;
+	struct ad_error e = { 0 };
+
+	ck_assert_int_eq(pretok_new(&p, "gpt2", &e), 0);
+	if (!pretok_jit(p))
+		fprintf(stderr, "check_text: PCRE2 has no JIT here: interpreter against itself\n");
+	pretok_free(p);
+	ad_rng_seed(&r, 11, 3);
+	for (int k = 0; k < 3; k++) {
+		size_t at = 0;
+		t[k] = malloc(len);
+		while (at < len) {
+			const char *w = alpha[ad_rng_below(&r, sizeof alpha / sizeof *alpha)];
+			size_t      wl = strlen(w);
+			if (k == 1 || at + wl > len) {
+				t[k][at++] = (uint8_t)ad_rng_below(&r, 256);
+				continue;
+			}
+			memcpy(t[k] + at, w, wl);
+			at += wl;
+			if (k == 2 && ad_rng_below(&r, 50) == 0)
+				t[k][at - 1] = (uint8_t)ad_rng_below(&r, 256);   /* damage */
+		}
+	}
+	/* Prose: words and long runs of spaces and newlines. */
+	for (size_t i = 0; i < len; i++)
+		t[0][i] = i % 3000 < 700 ? ' ' : i % 3000 < 900 ? '\n' : t[0][i];
+	for (size_t pi = 0; pi < sizeof pats / sizeof *pats; pi++)
+		for (int k = 0; k < 3; k++) {
+			n1 = boundaries(pats[pi], 1, t[k], len, e1, len);
+			n2 = boundaries(pats[pi], 0, t[k], len, e2, len);
+			ck_assert_msg(n1 == n2, "%s, text %d: %zu pieces with the JIT, %zu without",
+			    pats[pi], k, n1, n2);
+			ck_assert_msg(memcmp(e1, e2, n1 * sizeof *e1) == 0, "%s, text %d: pieces differ",
+			    pats[pi], k);
+		}
+	for (int k = 0; k < 3; k++)
+		free(t[k]);
+	free(e1);
+	free(e2);
+}
+END_TEST
+
 START_TEST(test_pretok)
 {
 	char            o[32][200];
@@ -1154,6 +1241,7 @@ text_suite(void)
 	tcase_add_test(t, test_roundtrip_random);
 	tcase_add_test(t, test_roundtrip_edges);
 	tcase_add_test(t, test_pretok);
+	tcase_add_test(t, test_pretok_interpreter);
 	tcase_add_test(t, test_normalize);
 	tcase_add_test(t, test_normalized_roundtrip);
 	tcase_add_test(t, test_specials);

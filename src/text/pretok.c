@@ -290,6 +290,12 @@ pretok_jit(const struct pretok *p)
 	return p->jit;
 }
 
+void
+pretok_no_jit(struct pretok *p)
+{
+	p->jit = 0;
+}
+
 int
 pretok_iter_new(const struct pretok *p, struct pretok_iter **out, struct ad_error *e)
 {
@@ -343,6 +349,86 @@ pretok_start(struct pretok_iter *it, const uint8_t *text, size_t len, size_t sto
 }
 
 /*
+ * The interpreter (no JIT: under valgrind, or where PCRE2 has no JIT)
+ * checks the UTF-8 of the subject from the start offset to its end on every
+ * call, which over a text of n bytes cut into pieces costs n^2 (300 s for a
+ * megabyte of prose). So it is given a window: the subject cut at a
+ * character boundary a little past it->pos, with PCRE2_PARTIAL_HARD, which
+ * returns PCRE2_ERROR_PARTIAL whenever the search reached the cut, before
+ * any complete match that might differ in the whole text; then, and when
+ * nothing matched in the window, the window doubles. A window is used only
+ * when it is valid UTF-8 (with invalid bytes the check stops at the first
+ * one, so the whole subject costs little there). check_text compares the
+ * pieces with the JIT's on prose, random bytes and a mixture.
+ */
+#define PRETOK_WINDOW 64
+
+/* Bytes of s[0..n) that are whole, valid UTF-8 (RFC 3629, as PCRE2 checks). */
+static size_t
+utf8_valid_prefix(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint32_t c = s[i], cp;
+		size_t   k;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF)
+			k = 1, cp = c & 0x1F;
+		else if (c >= 0xE0 && c <= 0xEF)
+			k = 2, cp = c & 0x0F;
+		else if (c >= 0xF0 && c <= 0xF4)
+			k = 3, cp = c & 0x07;
+		else
+			return i;
+		if (k >= n - i)
+			return i;
+		for (size_t j = 1; j <= k; j++) {
+			if ((s[i + j] & 0xC0) != 0x80)
+				return i;
+			cp = cp << 6 | (s[i + j] & 0x3F);
+		}
+		if ((k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+		    (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+			return i;
+		i += k + 1;
+	}
+	return i;
+}
+
+static int
+pretok_interp_match(struct pretok_iter *it)
+{
+	size_t w = PRETOK_WINDOW;
+
+	for (;;) {
+		size_t   end = it->pos + w;
+		uint32_t opt = PCRE2_NOTEMPTY;
+		int      rc;
+		if (end >= it->len || w >= it->len) {
+			end = it->len;
+		} else {
+			/* Cut before a character, never inside one. */
+			for (int k = 0; k < 3 && end > it->pos + 1 && (it->s[end] & 0xC0) == 0x80; k++)
+				end--;
+			if (utf8_valid_prefix(it->s + it->pos, end - it->pos) == end - it->pos)
+				opt |= PCRE2_PARTIAL_HARD;
+			else
+				end = it->len;
+		}
+		rc = pcre2_match(it->p->code, it->s, end, it->pos, opt, it->md, it->mc);
+		if (end < it->len && (rc == PCRE2_ERROR_PARTIAL || rc == PCRE2_ERROR_NOMATCH)) {
+			w *= 2;
+			continue;
+		}
+		return rc;
+	}
+}
+
+/*
  * One search from it->pos under the budget (see PRETOK_BUDGET): the PCRE2
  * result code.
  */
@@ -361,8 +447,7 @@ pretok_search(struct pretok_iter *it)
 			rc = pcre2_jit_match(it->p->code, it->s, it->len, it->pos, PCRE2_NOTEMPTY,
 			    it->md, it->mc);
 		else
-			rc = pcre2_match(it->p->code, it->s, it->len, it->pos, PCRE2_NOTEMPTY, it->md,
-			    it->mc);
+			rc = pretok_interp_match(it);
 		if (rc != PCRE2_ERROR_MATCHLIMIT)
 			return rc;
 		if (lim > PRETOK_FIRST_LIMIT) {

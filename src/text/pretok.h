@@ -55,6 +55,8 @@ const char *pretok_pattern(const struct pretok *p);
 /* Whether the pattern is built in (then parallel splitting is exact, see bpe.h). */
 int  pretok_is_builtin(const struct pretok *p);
 int  pretok_jit(const struct pretok *p);
+/* Match with the interpreter from now on (tests: the two must agree). */
+void pretok_no_jit(struct pretok *p);
 
 int  pretok_iter_new(const struct pretok *p, struct pretok_iter **out, struct ad_error *e);
 void pretok_iter_free(struct pretok_iter *it);
