@@ -5,7 +5,10 @@
 # two-rank run over TCP trains as one process with the global batch (the
 # tolerance of tests/mpi.sh), that both ranks end with byte-identical
 # parameters, and, from the veth's own counters, that rank 1 sent at least
-# one gradient's worth of bytes per step through it.
+# one gradient's worth of bytes per step through it; then the same with the
+# gradient in 16 KB buckets, reduced after the backward pass and during it
+# (AD_MPI_BUCKET_KB, AD_MPI_OVERLAP): the same bytes as the default run
+# (2 ranks: each float is a + b = b + a) and the same traffic.
 #
 # Needs root and iproute2 (ip netns); elsewhere it exits 77, which the test
 # harness reports as SKIP (CI runs as root, so it runs there). The addresses
@@ -96,14 +99,29 @@ if awk -F, '
 	}
 	END { if (n != 20) { print n " steps"; bad = 1 }; exit bad }' "$T/one.csv" "$T/two.csv" >"$T/close"
 then ok; else fail "1 process and 2 ranks over TCP differ: $(head -c 300 "$T/close")"; fi
+P=$(grep -o '[0-9]* parameters' "$T/err" | head -n 1 | cut -d' ' -f1)
 # Rank 1 sent its half of every step's gradient and received the other
 # half reduced (bandwidth-optimal allreduce): at least 2 x 4 x P / 2 bytes
 # per step went out through its veth.
-P=$(grep -o '[0-9]* parameters' "$T/err" | head -n 1 | cut -d' ' -f1)
-echo "rank 1 sent $((tx1 - tx0)) bytes through the veth in 20 steps; gradient: 4 x ${P:-?} bytes"
-if [ -n "$P" ] && [ $((tx1 - tx0)) -ge $((20 * 4 * P)) ]; then
-	ok
-else
-	fail "rank 1 sent $((tx1 - tx0)) bytes through the veth, expected >= 20 x 4 x ${P:-?}"
-fi
+sent() {
+	echo "rank 1 sent $(($2 - $1)) bytes through the veth in 20 steps ($3); gradient: 4 x ${P:-?} bytes"
+	if [ -n "$P" ] && [ $(($2 - $1)) -ge $((20 * 4 * P)) ]; then
+		ok
+	else
+		fail "rank 1 sent $(($2 - $1)) bytes through the veth ($3), expected >= 20 x 4 x ${P:-?}"
+	fi
+}
+sent "$tx0" "$tx1" "default buckets"
+for v in 16:0 16:1; do
+	AD_MPI_RANK_MODELS=1 AD_MPI_BUCKET_KB=${v%:*} AD_MPI_OVERLAP=${v#*:}
+	export AD_MPI_RANK_MODELS AD_MPI_BUCKET_KB AD_MPI_OVERLAP
+	tx0=$(ip netns exec "$N1" cat "/sys/class/net/$V1/statistics/tx_bytes")
+	run 0 $MPI -x AD_MPI_RANK_MODELS -x AD_MPI_BUCKET_KB -x AD_MPI_OVERLAP -np 2 "$AD" $TT $m \
+		--batch 2 --log "$T/b.csv" -o "$T/b.model" "$T/c.txt"
+	tx1=$(ip netns exec "$N1" cat "/sys/class/net/$V1/statistics/tx_bytes")
+	unset AD_MPI_RANK_MODELS AD_MPI_BUCKET_KB AD_MPI_OVERLAP
+	same "$T/two.model" "$T/b.model"
+	same "$T/two.model" "$T/b.model.rank1"
+	sent "$tx0" "$tx1" "AD_MPI_BUCKET_KB=${v%:*} AD_MPI_OVERLAP=${v#*:}"
+done
 finish

@@ -3,8 +3,9 @@
  *
  * Input: a trainer whose batch is this rank's share of the global batch;
  * output: the same optimiser step on every rank. The collectives per step
- * are one MPI_Allreduce of the gradient (float, summed), one of the loss
- * (double) and one small broadcast of rank 0's decisions.
+ * are the gradient's allreduces (float, summed: one, or one per bucket,
+ * blocking after the backward pass or started during it), one allreduce of
+ * the loss (double) and one small broadcast of rank 0's decisions.
  *
  * Without HAVE_MPI (or outside mpirun) every function is the one-process
  * case, so the rest of the program has one code path.
@@ -58,6 +59,16 @@ nn_dist_default_threads(const struct nn_dist *d)
 		return mine > 0 ? (int)mine : 1;
 	return online / d->local_size > 0 ? (int)(online / d->local_size) : 1;
 }
+
+/*
+ * The defaults, measured with bench/mpi.sh (bench/dist_step.c), 2 ranks on
+ * a 2-core machine: see dist.h. The bucket applies to the overlap; without
+ * it the whole gradient is one allreduce unless AD_MPI_BUCKET_KB is set.
+ */
+#define DIST_BUCKET_KB_DEFAULT 1024
+#define DIST_OVERLAP_DEFAULT   0
+/* At most this many floats per MPI call: its count is an int. */
+#define DIST_MAX_COUNT ((size_t)1 << 28)
 
 #ifdef HAVE_MPI
 
@@ -115,10 +126,41 @@ dist_fail(struct ad_error *e, int mrc, const char *what)
 	    "(see its message)", what, msg);
 }
 
+/* AD_MPI_BUCKET_KB and AD_MPI_OVERLAP into d (see dist.h). */
+static int
+dist_env_buckets(struct nn_dist *d, struct ad_error *e)
+{
+	const char *b = getenv("AD_MPI_BUCKET_KB"), *o = getenv("AD_MPI_OVERLAP");
+	double      kb;
+	char       *end = NULL;
+
+	d->overlap = DIST_OVERLAP_DEFAULT;
+	if (o != NULL && *o != '\0') {
+		if (strcmp(o, "0") != 0 && strcmp(o, "1") != 0)
+			return ad_fail(e, AD_EINVAL, "AD_MPI_OVERLAP=%s: give 1 (start each bucket's "
+			    "allreduce during the backward pass) or 0 (after it)", o);
+		d->overlap = o[0] == '1';
+	}
+	kb = d->overlap ? DIST_BUCKET_KB_DEFAULT : 0;
+	if (b != NULL && *b != '\0') {
+		kb = strtod(b, &end);
+		if (*end != '\0' || !(kb >= 0 && kb <= 1e6))
+			return ad_fail(e, AD_EINVAL, "AD_MPI_BUCKET_KB=%s: give the bucket size in KB "
+			    "(1024 bytes) from 0 (one allreduce of the whole gradient) to 1000000", b);
+	}
+	/* KB to floats, at least one; at most what one MPI call can count. */
+	d->bucket = kb > 0 ? (size_t)(kb * 256 + 0.5) : 0;
+	if (kb > 0 && d->bucket == 0)
+		d->bucket = 1;
+	if (d->bucket > DIST_MAX_COUNT)
+		d->bucket = DIST_MAX_COUNT;
+	return 0;
+}
+
 int
 nn_dist_init(struct nn_dist *d, struct ad_error *e)
 {
-	int      provided, mrc;
+	int      provided, mrc, rc;
 	MPI_Comm local;
 
 	memset(d, 0, sizeof *d);
@@ -138,6 +180,8 @@ nn_dist_init(struct nn_dist *d, struct ad_error *e)
 				    "from 1 to 1000000", t);
 			d->timeout = v;
 		}
+		if ((rc = dist_env_buckets(d, e)) != 0)
+			return rc;
 		memset(&sa, 0, sizeof sa);
 		sa.sa_handler = dist_timeout;
 		sigemptyset(&sa.sa_mask);
@@ -159,10 +203,195 @@ nn_dist_init(struct nn_dist *d, struct ad_error *e)
 	return 0;
 }
 
+/* ------------------------------------------------------------------------
+ * The gradient's buckets, started during the backward pass
+ * ------------------------------------------------------------------------ */
+
+/* A slice of the gradient buffer. */
+struct dist_seg {
+	size_t off, n;
+};
+
+/*
+ * The order in which the backward pass completes the gradient, in stages:
+ * stage 0 the final LayerNorm (lnfw, lnfb), stage 1 + j block L-1-j (its
+ * slice of each of the 12 per-block tensors), stage L+1 the embeddings
+ * (wte, wpe: the tied output layer adds to wte first, the input layer
+ * last). As the stages complete, their slices are copied in this order into
+ * `pack`; bucket k is pack[k*bucket, (k+1)*bucket), started with
+ * MPI_Iallreduce as soon as it is filled, in the order k = 0, 1, ... on
+ * every rank (which MPI requires of collectives on one communicator). The
+ * reduced pack is copied back after the last bucket completes.
+ */
+struct dist_plan {
+	size_t           nparams, L, nstages, nsegs;
+	size_t           asked;      /* d->bucket the buckets were cut for */
+	size_t           nbuckets, bucket, cap;  /* cap: requests allocated */
+	struct dist_seg *seg;        /* nsegs, in completion order */
+	size_t          *stage_seg;  /* nstages + 1: each stage's first segment */
+	float           *pack;       /* nparams */
+	MPI_Request     *req;        /* cap >= nbuckets */
+	/* One step. */
+	const float     *grad;
+	size_t           stages, filled, started;
+	int              mrc;        /* the step's first MPI error */
+	double           seconds;    /* inside MPI calls */
+	const struct nn_dist *d;
+};
+
+static void
+dist_plan_free(struct dist_plan *p)
+{
+	if (p == NULL)
+		return;
+	ad_free(p->seg);
+	ad_free(p->stage_seg);
+	ad_free(p->pack);
+	ad_free(p->req);
+	ad_free(p);
+}
+
+/* Cut the pack into buckets of `asked` floats (0: one bucket). */
+static int
+dist_plan_cut(struct dist_plan *p, size_t asked, struct ad_error *e)
+{
+	size_t bucket = asked, n;
+
+	if (bucket == 0 || bucket > p->nparams)
+		bucket = p->nparams;
+	if (bucket > DIST_MAX_COUNT)
+		bucket = DIST_MAX_COUNT;
+	n = (p->nparams + bucket - 1) / bucket;
+	if (n > p->cap) {
+		MPI_Request *r = ad_mallocarray(n, sizeof *r);
+		if (r == NULL)
+			return ad_fail(e, AD_ENOMEM, "out of memory for %zu gradient buckets", n);
+		ad_free(p->req);
+		p->req = r;
+		p->cap = n;
+	}
+	p->asked = asked;
+	p->bucket = bucket;
+	p->nbuckets = n;
+	return 0;
+}
+
+static int
+dist_plan_new(struct dist_plan **out, const struct gpt *g, size_t asked, struct ad_error *e)
+{
+	struct dist_plan *p;
+	size_t            s[GPT_NTENSORS], off[GPT_NTENSORS], L = g->cfg.L, o = 0, k = 0;
+	int               rc;
+
+	gpt_tensor_sizes(&g->cfg, s);
+	for (int t = 0; t < GPT_NTENSORS; t++) {
+		off[t] = o;
+		o += s[t];
+	}
+	if ((p = ad_calloc(1, sizeof *p)) == NULL)
+		return ad_fail(e, AD_ENOMEM, "out of memory");
+	p->nparams = g->nparams;
+	p->L = L;
+	p->nstages = L + 2;
+	p->nsegs = 12 * L + 2;
+	p->seg = ad_mallocarray(p->nsegs, sizeof *p->seg);
+	p->stage_seg = ad_mallocarray(p->nstages + 1, sizeof *p->stage_seg);
+	p->pack = ad_mallocarray(g->nparams, sizeof *p->pack);
+	if (p->seg == NULL || p->stage_seg == NULL || p->pack == NULL) {
+		dist_plan_free(p);
+		return ad_fail(e, AD_ENOMEM, "out of memory for a copy of the gradient (%.0f MB) "
+		    "to reduce during the backward pass: set AD_MPI_OVERLAP=0", g->nparams * 4 / 1e6);
+	}
+	if ((rc = dist_plan_cut(p, asked, e)) != 0) {
+		dist_plan_free(p);
+		return rc;
+	}
+	/* lnfw and lnfb, then each block from the last, then wte and wpe
+	 * (each pair adjacent in the buffer). */
+	p->stage_seg[0] = 0;
+	p->seg[k++] = (struct dist_seg){ off[14], s[14] + s[15] };
+	for (size_t j = 0; j < L; j++) {
+		size_t l = L - 1 - j;
+		p->stage_seg[1 + j] = k;
+		for (int t = 2; t <= 13; t++)
+			p->seg[k++] = (struct dist_seg){ off[t] + l * (s[t] / L), s[t] / L };
+	}
+	p->stage_seg[L + 1] = k;
+	p->seg[k++] = (struct dist_seg){ off[0], s[0] + s[1] };
+	p->stage_seg[L + 2] = k;
+	*out = p;
+	return 0;
+}
+
+/* Pack stages up to (not including) `stages`; start the buckets filled;
+ * let MPI progress the ones started. */
+static void
+dist_plan_advance(struct dist_plan *p, size_t stages)
+{
+	double t0;
+	int    flag;
+
+	if (p->mrc != MPI_SUCCESS)
+		return;
+	for (; p->stages < stages; p->stages++)
+		for (size_t k = p->stage_seg[p->stages]; k < p->stage_seg[p->stages + 1]; k++) {
+			memcpy(p->pack + p->filled, p->grad + p->seg[k].off,
+			    p->seg[k].n * sizeof(float));
+			p->filled += p->seg[k].n;
+		}
+	t0 = ad_now();
+	while (p->started < p->nbuckets &&
+	    (p->filled == p->nparams || (p->started + 1) * p->bucket <= p->filled)) {
+		size_t o = p->started * p->bucket, n = p->nparams - o < p->bucket ? p->nparams - o :
+		    p->bucket;
+		p->mrc = MPI_Iallreduce(MPI_IN_PLACE, p->pack + o, (int)n, MPI_FLOAT, MPI_SUM,
+		    MPI_COMM_WORLD, &p->req[p->started]);
+		if (p->mrc != MPI_SUCCESS)
+			break;
+		p->started++;
+	}
+	/* Open MPI moves a non-blocking collective on only inside MPI calls. */
+	if (p->mrc == MPI_SUCCESS && p->started > 0)
+		p->mrc = MPI_Testall((int)p->started, p->req, &flag, MPI_STATUSES_IGNORE);
+	p->seconds += ad_now() - t0;
+}
+
+/* The backward pass's hook: blocks s .. L-1 and the final LayerNorm done. */
+static void
+dist_plan_hook(void *ctx, size_t s)
+{
+	struct dist_plan *p = ctx;
+
+	dist_plan_advance(p, 1 + p->L - s);
+}
+
+/* After the backward pass: start the rest, wait for all, unpack. */
+static int
+dist_plan_finish(struct dist_plan *p, float *grad, struct ad_error *e)
+{
+	double t0;
+
+	dist_plan_advance(p, p->nstages);
+	if (p->mrc != MPI_SUCCESS)
+		return dist_fail(e, p->mrc, "the gradient allreduce");
+	t0 = ad_now();
+	dist_wait_begin(p->d);
+	p->mrc = MPI_Waitall((int)p->nbuckets, p->req, MPI_STATUSES_IGNORE);
+	dist_wait_end();
+	p->seconds += ad_now() - t0;
+	if (p->mrc != MPI_SUCCESS)
+		return dist_fail(e, p->mrc, "the gradient allreduce");
+	for (size_t k = 0, o = 0; k < p->nsegs; o += p->seg[k].n, k++)
+		memcpy(grad + p->seg[k].off, p->pack + o, p->seg[k].n * sizeof(float));
+	return 0;
+}
+
 void
 nn_dist_finish(struct nn_dist *d, int status)
 {
 	nn_batch_free(&d->scratch);
+	dist_plan_free(d->plan);
+	d->plan = NULL;
 	if (!d->active)
 		return;
 	d->active = 0;
@@ -252,18 +481,20 @@ dist_draw(struct nn_dist *d, struct nn_trainer *tr)
 	return global;
 }
 
-/* Sum a float buffer over all ranks, in place, in pieces an int can count. */
+/* Sum a float buffer over all ranks, in place, in pieces of `piece` floats
+ * (0: as few as an int can count), in order; *calls counts the pieces. */
 static int
-dist_allreduce_float(float *buf, size_t n, struct ad_error *e)
+dist_allreduce_float(float *buf, size_t n, size_t piece, uint64_t *calls, struct ad_error *e)
 {
-	const size_t piece = (size_t)1 << 28;
-
+	if (piece == 0 || piece > DIST_MAX_COUNT)
+		piece = DIST_MAX_COUNT;
 	for (size_t off = 0; off < n; off += piece) {
 		size_t m = n - off < piece ? n - off : piece;
 		int    mrc = MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)m, MPI_FLOAT, MPI_SUM,
 		    MPI_COMM_WORLD);
 		if (mrc != MPI_SUCCESS)
 			return dist_fail(e, mrc, "the gradient allreduce");
+		++*calls;
 	}
 	return 0;
 }
@@ -273,11 +504,32 @@ nn_dist_step(struct nn_dist *d, struct nn_trainer *tr, struct nn_step_stats *s,
     struct ad_error *e)
 {
 	struct nn_train_state *st = &tr->st;
+	struct dist_plan      *p = NULL;
 	double                 loss = 0, norm, lr, t0, tstep = ad_now();
 	int                    rc, mrc;
 
 	if (d->size <= 1)
 		return nn_trainer_step(tr, s, e);
+	/* The overlap needs the objective's backward to be gpt_backward (the
+	 * causal one's is); another objective's gradient is reduced after it. */
+	if (d->overlap && tr->obj == &nn_objective_causal) {
+		if (d->plan == NULL || d->plan->nparams != tr->g->nparams ||
+		    d->plan->L != tr->g->cfg.L) {
+			dist_plan_free(d->plan);
+			d->plan = NULL;
+			if ((rc = dist_plan_new(&d->plan, tr->g, d->bucket, e)) != 0)
+				return rc;
+		}
+		p = d->plan;
+		/* d->bucket may change between steps (bench/dist_step.c does). */
+		if (p->asked != d->bucket && (rc = dist_plan_cut(p, d->bucket, e)) != 0)
+			return rc;
+		p->d = d;
+		p->grad = tr->g->grad_mem;
+		p->stages = p->filled = p->started = 0;
+		p->mrc = MPI_SUCCESS;
+		p->seconds = 0;
+	}
 	gpt_zero_grad(tr->g);
 	for (uint32_t k = 0; k < st->accum; k++) {
 		size_t global = dist_draw(d, tr);
@@ -296,18 +548,31 @@ nn_dist_step(struct nn_dist *d, struct nn_trainer *tr, struct nn_step_stats *s,
 		if (tr->batch.counted > 0)
 			loss += l * (double)tr->batch.counted / (double)global / st->accum;
 		/* Scaled by the global count, so that the SUM over ranks is the
-		 * gradient of the global batch's mean loss. */
-		tr->obj->loss_backward(tr->g, &tr->batch,
-		    (float)(1.0 / ((double)global * st->accum)));
+		 * gradient of the global batch's mean loss. The last batch's
+		 * backward pass starts the buckets as it completes them. */
+		if (p != NULL && k + 1 == st->accum)
+			gpt_backward_hooked(tr->g, tr->batch.inputs, tr->batch.targets,
+			    tr->batch.mask, (float)(1.0 / ((double)global * st->accum)),
+			    dist_plan_hook, p);
+		else
+			tr->obj->loss_backward(tr->g, &tr->batch,
+			    (float)(1.0 / ((double)global * st->accum)));
 		st->tokens_seen += global;
 	}
-	t0 = ad_now();
-	dist_wait_begin(d);
-	rc = dist_allreduce_float(tr->g->grad_mem, tr->g->nparams, e);
-	dist_wait_end();
+	if (p != NULL) {
+		rc = dist_plan_finish(p, tr->g->grad_mem, e);
+		d->seconds += p->seconds;
+		d->messages += p->nbuckets;
+	} else {
+		t0 = ad_now();
+		dist_wait_begin(d);
+		rc = dist_allreduce_float(tr->g->grad_mem, tr->g->nparams, d->bucket, &d->messages,
+		    e);
+		dist_wait_end();
+		d->seconds += ad_now() - t0;
+	}
 	if (rc != 0)
 		return rc;
-	d->seconds += ad_now() - t0;
 	d->reduces++;
 	d->bytes += (uint64_t)tr->g->nparams * sizeof(float);
 	dist_wait_begin(d);

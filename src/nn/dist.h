@@ -7,13 +7,38 @@
  * data sampler, in the same order and with the same generator state as one
  * process with --batch N*B would; rank r keeps rows r*B .. r*B+B-1 and runs
  * forward and backward on them alone, scaling its gradient by 1 / (the
- * global count of target tokens). One MPI_Allreduce (a flat buffer of all
- * parameters' gradients, summed) then gives every rank the gradient of the
- * global batch, and every rank takes the same AdamW step, so parameters stay
+ * global count of target tokens). Summing the gradients over the ranks
+ * (MPI_Allreduce, float) then gives every rank the gradient of the global
+ * batch, and every rank takes the same AdamW step, so parameters stay
  * bit-identical on all ranks (checked by XXH64 at the start and the end).
  * The data-parallel scheme of Krizhevsky 2014 ("One weird trick...") and
  * of Goyal et al. 2017 ("Accurate, large minibatch SGD"), without their
  * learning-rate scaling: N ranks x B is, by construction, batch N*B.
+ *
+ * Buckets and overlap. With AD_MPI_OVERLAP=1 the gradient is summed in
+ * buckets of AD_MPI_BUCKET_KB KB (1024 bytes; default 1024) that follow
+ * the order in which the backward pass completes it (the final LayerNorm,
+ * the blocks from the last, the embeddings): each is started with
+ * MPI_Iallreduce as soon as its layers are done and moved on by
+ * MPI_Testall between the steps of the backward pass, and all are waited
+ * for before the optimiser step (the scheme of PyTorch's
+ * DistributedDataParallel, Li et al. 2020). The causal objective only (its
+ * backward pass is gpt_backward's), and in the last batch of an
+ * accumulation only. With AD_MPI_OVERLAP=0, the default, the whole
+ * gradient is one MPI_Allreduce after the backward pass, or one per
+ * AD_MPI_BUCKET_KB in memory order when that is set. Neither paid on the
+ * loaded 2-core machine of bench/mpi.sh, hence the defaults: the median
+ * ratio of a step to the plain step of the same round stayed between 0.92
+ * and 1.07 with no consistent sign (blocking 1 MB buckets: 1.00 to 1.12 on
+ * shape S, 1.2 with ranks not bound to cores), while the overlap cut the
+ * communication left after the backward pass of shape M by a fifth to a
+ * half (tens of ms of a 1-2 s step), which a slower network would feel
+ * more. Shared memory costs CPU on the same cores the backward pass uses,
+ * so there is little to overlap with here. Each float's sum is
+ * elementwise, so on 2 ranks every setting gives the same bits (a + b =
+ * b + a exactly); on more, the order of a sum is the one Open MPI's
+ * algorithm for the message size takes, so settings may differ in the
+ * last bits, and the same settings give the same bits run to run.
  *
  * Invariants. The sampler state, the step count and the tokens seen are the
  * same on every rank and equal to those of one process with batch N*B; a
@@ -33,7 +58,8 @@
  * function here is the one-process case: size 1, the plain trainer.
  *
  * Workload. Models of 10^4 to 10^8 parameters (40 KB to 400 MB of gradient
- * per step), 1 to a few hundred ranks; the allreduce is one call per step.
+ * per step), 1 to a few hundred ranks; one allreduce per bucket per step
+ * (the overlap keeps a copy of the gradient: 4 bytes per parameter more).
  */
 #ifndef AD_NN_DIST_H
 #define AD_NN_DIST_H
@@ -44,16 +70,24 @@
 #include "base/err.h"
 #include "nn/nn.h"
 
+struct dist_plan;   /* dist.c */
+
 struct nn_dist {
 	int      rank;        /* this process, 0 .. size-1 */
 	int      size;        /* processes in the job; 1 without MPI or mpirun */
 	int      local_size;  /* processes of the job on this machine */
 	int      active;      /* MPI was initialised here (and must be finished) */
 	struct nn_batch scratch;  /* (1, Tb): rows of other ranks, drawn and dropped */
+	/* How the gradient is summed (AD_MPI_BUCKET_KB, AD_MPI_OVERLAP); both
+	 * may be changed between steps. */
+	size_t   bucket;      /* floats per allreduce; 0: the whole gradient in one */
+	int      overlap;     /* start each bucket during the backward pass */
+	struct dist_plan *plan;   /* the overlap's order and buffer (dist.c) */
 	/* Communication statistics since nn_dist_init (rank-local). */
-	uint64_t reduces;     /* gradient allreduces */
+	uint64_t reduces;     /* steps whose gradient was reduced */
+	uint64_t messages;    /* gradient allreduce calls (buckets), all steps */
 	uint64_t bytes;       /* gradient payload reduced: 4 * nparams per step */
-	double   seconds;     /* wall time inside the gradient allreduce */
+	double   seconds;     /* wall time inside MPI calls on the gradient */
 	/* The watchdog: a rank that waits in a collective for longer than
 	 * timeout + 10 x the slowest step stops (see nn_dist_init). */
 	double   timeout;     /* seconds: AD_MPI_TIMEOUT, default 600 */
@@ -66,7 +100,9 @@ struct nn_dist {
  * or without MPI, d is the one-process case and nothing is initialised.
  * In a job, SIGALRM becomes the watchdog: a wait in a collective longer
  * than AD_MPI_TIMEOUT seconds (default 600) plus 10 times the slowest step
- * prints a message and exits the process with status 1.
+ * prints a message and exits the process with status 1; AD_MPI_BUCKET_KB
+ * and AD_MPI_OVERLAP (see the top of this file) are read; a bad value of
+ * any of the three is an AD_EINVAL error.
  */
 int  nn_dist_init(struct nn_dist *d, struct ad_error *e);
 /*

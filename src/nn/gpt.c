@@ -386,6 +386,13 @@ void
 gpt_backward(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
     const uint8_t *mask, float scale)
 {
+	gpt_backward_hooked(g, inputs, targets, mask, scale, NULL, NULL);
+}
+
+void
+gpt_backward_hooked(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
+    const uint8_t *mask, float scale, void (*hook)(void *ctx, size_t s), void *ctx)
+{
 	const struct gpt_config *c = &g->cfg;
 	struct gpt_acts         *a = &g->acts;
 	struct gpt_grad_acts    *d = &g->gacts;
@@ -402,6 +409,8 @@ gpt_backward(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
 	memset(d->dres, 0, BT * C * sizeof(float));
 	nn_layernorm_backward(d->dres, gp->lnfw, gp->lnfb, d->dln,
 	    a->res3 + (c->L - 1) * SBT * C, g->params.lnfw, a->lnf_mean, a->lnf_rstd, BT, C);
+	if (hook != NULL)
+		hook(ctx, c->L);
 
 	for (size_t l = c->L; l-- > 0;) {
 		struct gpt_layer w = gpt_layer_of(&g->params, c, l);
@@ -418,12 +427,16 @@ gpt_backward(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
 		memset(d->dfch_gelu, 0, BT * 4 * C * sizeof(float));
 		nn_matmul_backward(d->dfch_gelu, dw.fcprojw, dw.fcprojb, d->dres, fchg, w.fcprojw,
 		    BT, 4 * C, C);
+		if (hook != NULL)
+			hook(ctx, l + 1);
 		/* fchg = gelu(fch) */
 		memset(d->dfch, 0, BT * 4 * C * sizeof(float));
 		nn_gelu_backward(d->dfch, fch, d->dfch_gelu, BT * 4 * C);
 		/* fch = ln2 fcw^T + fcb */
 		memset(d->dln, 0, BT * C * sizeof(float));
 		nn_matmul_backward(d->dln, dw.fcw, dw.fcb, d->dfch, ln2, w.fcw, BT, C, 4 * C);
+		if (hook != NULL)
+			hook(ctx, l + 1);
 		/* ln2 = layernorm(res2) */
 		nn_layernorm_backward(d->dres2, dw.ln2w, dw.ln2b, d->dln, res2, w.ln2w,
 		    a->ln2_mean + l * SBT, a->ln2_rstd + l * SBT, BT, C);
@@ -433,15 +446,21 @@ gpt_backward(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
 		memset(d->datty, 0, BT * C * sizeof(float));
 		nn_matmul_backward(d->datty, dw.attprojw, dw.attprojb, d->dres2, atty, w.attprojw,
 		    BT, C, C);
+		if (hook != NULL)
+			hook(ctx, l + 1);
 		/* atty = attention(qkv) */
 		memset(d->dqkv, 0, BT * 3 * C * sizeof(float));
 		nn_attention_backward(d->dqkv, d->datt, d->datty, qkv, att, B, Tb, C, NH);
+		if (hook != NULL)
+			hook(ctx, l + 1);
 		/* qkv = ln1 qkvw^T + qkvb */
 		memset(d->dln, 0, BT * C * sizeof(float));
 		nn_matmul_backward(d->dln, dw.qkvw, dw.qkvb, d->dqkv, ln1, w.qkvw, BT, C, 3 * C);
 		/* ln1 = layernorm(residual) */
 		nn_layernorm_backward(d->dres, dw.ln1w, dw.ln1b, d->dln, residual, w.ln1w,
 		    a->ln1_mean + l * SBT, a->ln1_rstd + l * SBT, BT, C);
+		if (hook != NULL)
+			hook(ctx, l);
 	}
 	/* encoded = wte[inputs] + wpe */
 	nn_encoder_backward(gp->wte, gp->wpe, d->dres, inputs, B, Tb, C);

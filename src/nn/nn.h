@@ -331,6 +331,18 @@ void gpt_zero_grad(struct gpt *g);
  */
 void gpt_backward(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
                   const uint8_t *mask, float scale);
+/*
+ * The same, calling hook(ctx, s) on the calling thread, outside any
+ * parallel region, at points of the pass where the gradients of the final
+ * LayerNorm and of blocks s .. L-1 are complete: once with s = L after the
+ * final LayerNorm, after each block l with s = l, and between the steps of
+ * block l with s = l + 1 (more chances to do other work, nothing new). The
+ * embeddings' gradients (wte, wpe) are complete on return. The arithmetic is
+ * gpt_backward's: the hook must not touch the model.
+ */
+void gpt_backward_hooked(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
+                         const uint8_t *mask, float scale, void (*hook)(void *ctx, size_t s),
+                         void *ctx);
 
 /* ------------------------------------------------------------------------
  * Generation with a key/value cache (batch 1)
