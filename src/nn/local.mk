@@ -27,4 +27,5 @@ noinst_HEADERS += src/ngram/dist.h
 if AD_MPI
 TESTS += tests/mpi.sh tests/mpi-netns.sh tests/mpi-ngram.sh
 endif
-EXTRA_DIST += tests/mpi.sh tests/mpi-netns.sh tests/mpi-ngram.sh bench/mpi.sh bench/allreduce.c
+EXTRA_DIST += tests/mpi.sh tests/mpi-netns.sh tests/mpi-ngram.sh bench/mpi.sh bench/allreduce.c \
+	bench/dist_step.c
