@@ -193,9 +193,14 @@ cmp_run(char *const argv[], double *seconds, uint64_t *rss_kb, struct ad_error *
 		 * compare, which passes exactly one SIGINT on (below), so the child
 		 * stops cleanly (a second signal would kill it mid-checkpoint). */
 		setpgid(0, 0);
+		const char *self = getenv("AUTODIDACT_SELF");
+		/* This program, unless AUTODIDACT_SELF names another (under
+		 * valgrind /proc/self/exe is valgrind's own tool). */
+		if (self == NULL || *self == '\0')
+			self = "/proc/self/exe";
 		dup2(STDERR_FILENO, STDOUT_FILENO);
-		execv("/proc/self/exe", full);
-		fprintf(stderr, "autodidact: cannot run /proc/self/exe: %s\n", strerror(errno));
+		execv(self, full);
+		fprintf(stderr, "autodidact: cannot run %s: %s\n", self, strerror(errno));
 		_exit(127);
 	}
 	for (;;) {
