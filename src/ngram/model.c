@@ -49,31 +49,49 @@ model_int(const struct ngram_model *m, uint32_t id)
  * their cache lines; a longer one cannot be in the model); with update,
  * the state moves past w.
  */
+/*
+ * The lookups of one step, shared by model_step_keys and the batched
+ * scorer: log10 p(w | state) for a state of len backoffs bo[], the keys as
+ * model_step_keys takes them; *matched is the order of the longest n-gram
+ * found and newbo[0..matched) the backoffs of w's contexts found.
+ */
 static inline double
-model_step_keys(const struct ngram_model *m, struct ngram_state *st, uint32_t w,
-                const uint64_t *keys, uint32_t nk, int update)
+model_lookup(const struct ngram_model *m, uint32_t w, const float *bo, uint32_t len,
+             const uint64_t *keys, uint32_t nk, float *newbo, uint32_t *matched)
 {
 	const float *u = m->uni + 2 * (size_t)w;
-	float        prob = u[0], newbo[NGRAM_MAX_ORDER];
-	uint32_t     matched = 1, N = m->N;
+	float        prob = u[0];
+	uint32_t     mt = 1;
 	double       total;
 
 	newbo[0] = u[1];
-	if (nk > st->len)
-		nk = st->len;
+	if (nk > len)
+		nk = len;
 	for (uint32_t j = 0; j < nk; j++) {
 		const uint8_t *s;
 		if ((s = ngram_table_find(&m->tab[j + 2], keys[j])) == NULL)
 			break;
 		prob = ngram_entry_f(s, 0);
-		if (j + 2 < N)
+		if (j + 2 < m->N)
 			newbo[j + 1] = ngram_entry_f(s, 1);
-		matched = j + 2;
+		mt = j + 2;
 	}
 	total = prob;
 	/* Contexts longer than the one used: their backoffs. */
-	for (uint32_t j = matched - 1; j < st->len; j++)
-		total += st->bo[j];
+	for (uint32_t j = mt - 1; j < len; j++)
+		total += bo[j];
+	*matched = mt;
+	return total;
+}
+
+static inline double
+model_step_keys(const struct ngram_model *m, struct ngram_state *st, uint32_t w,
+                const uint64_t *keys, uint32_t nk, int update)
+{
+	float    newbo[NGRAM_MAX_ORDER];
+	uint32_t matched, N = m->N;
+	double   total = model_lookup(m, w, st->bo, st->len, keys, nk, newbo, &matched);
+
 	if (update) {
 		/* Keep the longest newest-first context that some longer n-gram
 		 * begins with: a context that begins none cannot match later, and
@@ -182,33 +200,17 @@ model_push(const struct lm *lm, struct lm_state *s, uint32_t id, double *logp,
 /*
  * model_step_keys for the batched scorer, whose keys come from the raw
  * history, so that its state needs no context ids: just bo[0..*len). The
- * same lookups and the same arithmetic in the same order, so the same
+ * same lookups (model_lookup) and the same state update, so the same
  * results.
  */
 static inline double
 model_score_step(const struct ngram_model *m, float *bo, uint32_t *len, uint32_t w,
                  const uint64_t *keys, uint32_t nk)
 {
-	const float *u = m->uni + 2 * (size_t)w;
-	float        prob = u[0], nb[NGRAM_MAX_ORDER];
-	uint32_t     matched = 1, N = m->N, old = *len, max, l = 0;
-	double       total;
+	float    nb[NGRAM_MAX_ORDER];
+	uint32_t matched, N = m->N, max, l = 0;
+	double   total = model_lookup(m, w, bo, *len, keys, nk, nb, &matched);
 
-	nb[0] = u[1];
-	if (nk > old)
-		nk = old;
-	for (uint32_t j = 0; j < nk; j++) {
-		const uint8_t *s = ngram_table_find(&m->tab[j + 2], keys[j]);
-		if (s == NULL)
-			break;
-		prob = ngram_entry_f(s, 0);
-		if (j + 2 < N)
-			nb[j + 1] = ngram_entry_f(s, 1);
-		matched = j + 2;
-	}
-	total = prob;
-	for (uint32_t j = matched - 1; j < old; j++)
-		total += bo[j];
 	max = matched < N - 1 ? matched : N - 1;
 	while (l < max && ngram_extends(nb[l])) {
 		bo[l] = nb[l];
