@@ -93,20 +93,25 @@ fi
 # ranks every variant must give its bytes, and both ranks the same bytes.
 AD_MPI_RANK_MODELS=1
 export AD_MPI_RANK_MODELS
-for v in 0:0 16:0 16:1 7:1 0:1; do
-	AD_MPI_BUCKET_KB=${v%:*} AD_MPI_OVERLAP=${v#*:}
+# bucketed KB:OVERLAP NP ARGS...: train on NP ranks with those settings.
+bucketed() {
+	AD_MPI_BUCKET_KB=${1%:*} AD_MPI_OVERLAP=${1#*:}
 	export AD_MPI_BUCKET_KB AD_MPI_OVERLAP
-	run 0 $MPI -x AD_MPI_RANK_MODELS -x AD_MPI_BUCKET_KB -x AD_MPI_OVERLAP -np 2 "$AD" $TT $m \
-		--batch 2 --steps 20 --log "$T/b$v.csv" -o "$T/b$v.model" "$T/c.txt"
+	np=$2
+	shift 2
+	run 0 $MPI -x AD_MPI_RANK_MODELS -x AD_MPI_BUCKET_KB -x AD_MPI_OVERLAP -np "$np" "$AD" \
+		$TT $m "$@"
+}
+for v in 0:0 16:0 16:1 7:1 0:1; do
+	bucketed "$v" 2 --batch 2 --steps 20 --log "$T/b$v.csv" -o "$T/b$v.model" "$T/c.txt"
 	close "$T/one.csv" "$T/b$v.csv" 1
 	same "$T/b$v.model" "$T/b$v.model.rank1"
 	same "$T/b0:0.model" "$T/b$v.model"
 done
 # Gradient accumulation: only the last batch's backward pass starts buckets.
 for v in 0:0 7:1; do
-	AD_MPI_BUCKET_KB=${v%:*} AD_MPI_OVERLAP=${v#*:}
-	run 0 $MPI -x AD_MPI_RANK_MODELS -x AD_MPI_BUCKET_KB -x AD_MPI_OVERLAP -np 2 "$AD" $TT $m \
-		--batch 2 --accum 2 --steps 10 --log "$T/a$v.csv" -o "$T/a$v.model" "$T/c.txt"
+	bucketed "$v" 2 --batch 2 --accum 2 --steps 10 --log "$T/a$v.csv" -o "$T/a$v.model" \
+		"$T/c.txt"
 	same "$T/a$v.model" "$T/a$v.model.rank1"
 done
 same "$T/a0:0.model" "$T/a7:1.model"
@@ -119,10 +124,8 @@ close "$T/a1.csv" "$T/a7:1.csv" 1
 # batch, the ranks agree, and a run repeated gives the same bytes.
 run 0 "$AD" $TT $m --batch 6 --steps 20 --log "$T/one6.csv" -o "$T/one6.model" "$T/c.txt"
 for v in 0:0 16:0 7:1 7:1; do
-	AD_MPI_BUCKET_KB=${v%:*} AD_MPI_OVERLAP=${v#*:}
 	[ -e "$T/t$v.model" ] && mv "$T/t$v.model" "$T/t$v.first"
-	run 0 $MPI -x AD_MPI_RANK_MODELS -x AD_MPI_BUCKET_KB -x AD_MPI_OVERLAP -np 3 "$AD" $TT $m \
-		--batch 2 --steps 20 --log "$T/t$v.csv" -o "$T/t$v.model" "$T/c.txt"
+	bucketed "$v" 3 --batch 2 --steps 20 --log "$T/t$v.csv" -o "$T/t$v.model" "$T/c.txt"
 	close "$T/one6.csv" "$T/t$v.csv" 1
 	same "$T/t$v.model" "$T/t$v.model.rank1"
 	same "$T/t$v.model" "$T/t$v.model.rank2"
