@@ -7,6 +7,7 @@
 #include <pcre2.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "text/pretok.h"
 
 /*
@@ -363,39 +364,14 @@ pretok_start(struct pretok_iter *it, const uint8_t *text, size_t len, size_t sto
  */
 #define PRETOK_WINDOW 64
 
-/* Bytes of s[0..n) that are whole, valid UTF-8 (RFC 3629, as PCRE2 checks). */
+/* Bytes of s[0..n) that are whole, valid UTF-8 (as PCRE2 checks it). */
 static size_t
 utf8_valid_prefix(const uint8_t *s, size_t n)
 {
-	size_t i = 0;
+	size_t i = 0, k;
 
-	while (i < n) {
-		uint32_t c = s[i], cp;
-		size_t   k;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF)
-			k = 1, cp = c & 0x1F;
-		else if (c >= 0xE0 && c <= 0xEF)
-			k = 2, cp = c & 0x0F;
-		else if (c >= 0xF0 && c <= 0xF4)
-			k = 3, cp = c & 0x07;
-		else
-			return i;
-		if (k >= n - i)
-			return i;
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xC0) != 0x80)
-				return i;
-			cp = cp << 6 | (s[i + j] & 0x3F);
-		}
-		if ((k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-		    (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-			return i;
-		i += k + 1;
-	}
+	while (i < n && (k = ad_utf8_valid_len(s + i, n - i)) > 0)
+		i += k;
 	return i;
 }
 
