@@ -89,8 +89,21 @@ ad_hash_update(struct ad_hash *h, const void *data, size_t len)
 		xxh_stripe(h->v, h->buf);
 		h->buffered = 0;
 	}
-	for (; len >= 32; p += 32, len -= 32)
-		xxh_stripe(h->v, p);
+	if (len >= 32) {
+		/* The lanes in locals: through h->v, every stripe (a call) would
+		 * store and reload them (p may alias h), adding that latency to each round. */
+		uint64_t v0 = h->v[0], v1 = h->v[1], v2 = h->v[2], v3 = h->v[3];
+		for (; len >= 32; p += 32, len -= 32) {
+			v0 = xxh_round(v0, read64(p));
+			v1 = xxh_round(v1, read64(p + 8));
+			v2 = xxh_round(v2, read64(p + 16));
+			v3 = xxh_round(v3, read64(p + 24));
+		}
+		h->v[0] = v0;
+		h->v[1] = v1;
+		h->v[2] = v2;
+		h->v[3] = v3;
+	}
 	memcpy(h->buf, p, len);
 	h->buffered = (uint32_t)len;
 }
