@@ -115,8 +115,12 @@ awk -F' *[|] *' '{ sig = $9 ~ /\*/; ok = ($2 == "male-stereotyped") ? $9 + 0 > 0
 # steps). Both stereotyped groups differ significantly from the neutral one
 # in the injected direction, and its per-occupation scores rise with the
 # truth's log odds (Pearson r over the 28 occupations).
+# Under 'make check-valgrind' these two trainings run natively
+# (AD_REAL_AUTODIDACT): 1500 steps under memcheck take hours, and transformer
+# training is checked under memcheck by nn.sh and torch.sh; the probes of the
+# models still run under memcheck.
 tr_small() {
-	"$AD" train transformer --quiet --threads 2 --layers 1 --heads 2 --dim 32 --context 32 \
+	"${AD_REAL_AUTODIDACT:-$AD}" train transformer --quiet --threads 2 --layers 1 --heads 2 --dim 32 --context 32 \
 		--batch 16 --steps 1500 --lr 0.01 --val-every 0 "$@"
 }
 run 0 "$AD" tokenize train --quiet --vocab-size 800 -o "$T/w9" "$T/c9.txt"
