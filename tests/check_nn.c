@@ -912,6 +912,18 @@ START_TEST(test_kv_cache_matches_forward)
 			ref[v] = g->acts.logits[t * V + v];
 		ck_assert_double_le(maxrel(kv->logits, ref, V, 1), 1e-5);
 	}
+	/* The first 7 tokens in one prefill, then steps: the same logits. */
+	gpt_kv_reset(kv);
+	ck_assert_int_eq(gpt_kv_prefill(g, kv, in, 7, &e), 0);
+	ck_assert_uint_eq(kv->pos, 7);
+	for (int t = 6; t < 12; t++) {
+		double ref[64];
+		if (t > 6)
+			gpt_kv_step(g, kv, in[t]);
+		for (size_t v = 0; v < V; v++)
+			ref[v] = g->acts.logits[t * V + v];
+		ck_assert_double_le(maxrel(kv->logits, ref, V, 1), 1e-5);
+	}
 	gpt_kv_free(kv);
 	gpt_free(g);
 }
@@ -1022,6 +1034,26 @@ START_TEST(test_lm_interface)
 		ck_assert(isfinite(pushed) && pushed < 0);
 		/* next and push agree on the pushed token's probability. */
 		ck_assert_double_le(fabs(logp[ids[i]] - pushed), 1e-5);
+	}
+	/* After the slides the state holds BOS and the last n tokens (a slide
+	 * keeps T/2 = 6 when the cache is full): a fresh state fed those one at
+	 * a time gives the same next distribution. */
+	{
+		struct lm_state *st2;
+		float            logp2[256];
+		int              n = 0;
+		for (int i = 0; i < 40; i++)
+			n = (n + 1 >= 12 ? 6 : n) + 1;
+		ck_assert_int_eq(lm_state_new(m, &st2, &e), 0);
+		for (int i = 40 - n; i < 40; i++)
+			ck_assert_int_eq(lm_push(m, st2, ids[i], NULL, &e), 0);
+		ck_assert_int_eq(lm_next(m, st, logp, &e), 0);
+		ck_assert_int_eq(lm_next(m, st2, logp2, &e), 0);
+		worst = 0;
+		for (int v = 0; v < 256; v++)
+			worst = fabs(logp[v] - logp2[v]) > worst ? fabs(logp[v] - logp2[v]) : worst;
+		ck_assert_double_le(worst, 1e-5);
+		lm_state_free(m, st2);
 	}
 	ck_assert_int_ne(lm_push(m, st, 300, &pushed, &e), 0);
 	lm_state_free(m, st);

@@ -537,13 +537,17 @@ gpt_kv_step(const struct gpt *g, struct gpt_kv *kv, uint32_t id)
 
 		kv_layernorm(kv->xb, kv->x, w.ln1w, w.ln1b, C);
 		nn_matvec(kv->qkv, w.qkvw, kv->xb, w.qkvb, C, 3 * C);
-		memcpy(kc + pos * C, kv->qkv + C, C * sizeof(float));
-		memcpy(vc + pos * C, kv->qkv + 2 * C, C * sizeof(float));
 		for (size_t h = 0; h < NH; h++) {
-			const float *q = kv->qkv + h * hs;
+			memcpy(kc + (h * T + pos) * hs, kv->qkv + C + h * hs, hs * sizeof(float));
+			memcpy(vc + (h * T + pos) * hs, kv->qkv + 2 * C + h * hs, hs * sizeof(float));
+		}
+		/* Race-free: each head writes its own scores and output. */
+		#pragma omp parallel for schedule(static) if (NH * (pos + 1) * hs >= 16384)
+		for (long h = 0; h < (long)NH; h++) {
+			const float *q = kv->qkv + h * hs, *kh = kc + h * T * hs, *vh = vc + h * T * hs;
 			float       *a = kv->att + h * T, mx = -INFINITY, sum = 0, *o = kv->atty + h * hs;
 			for (size_t t2 = 0; t2 <= pos; t2++) {
-				a[t2] = nn_dot(q, kc + t2 * C + h * hs, hs) * scale;
+				a[t2] = nn_dot(q, kh + t2 * hs, hs) * scale;
 				mx = a[t2] > mx ? a[t2] : mx;
 			}
 			for (size_t t2 = 0; t2 <= pos; t2++) {
@@ -552,17 +556,14 @@ gpt_kv_step(const struct gpt *g, struct gpt_kv *kv, uint32_t id)
 			}
 			memset(o, 0, hs * sizeof(float));
 			for (size_t t2 = 0; t2 <= pos; t2++)
-				nn_axpy(o, a[t2] / sum, vc + t2 * C + h * hs, hs);
+				nn_axpy(o, a[t2] / sum, vh + t2 * hs, hs);
 		}
 		nn_matvec(kv->xb, w.attprojw, kv->atty, w.attprojb, C, C);
 		for (size_t i = 0; i < C; i++)
 			kv->x[i] += kv->xb[i];
 		kv_layernorm(kv->xb, kv->x, w.ln2w, w.ln2b, C);
 		nn_matvec(kv->h, w.fcw, kv->xb, w.fcb, C, 4 * C);
-		for (size_t i = 0; i < 4 * C; i++) {
-			float x = kv->h[i];
-			kv->h[i] = 0.5f * x * (1.0f + tanhf(0.7978845608f * (x + 0.044715f * x * x * x)));
-		}
+		nn_gelu_forward(kv->h, kv->h, 4 * C);
 		nn_matvec(kv->xb, w.fcprojw, kv->h, w.fcprojb, 4 * C, C);
 		for (size_t i = 0; i < C; i++)
 			kv->x[i] += kv->xb[i];
@@ -570,4 +571,35 @@ gpt_kv_step(const struct gpt *g, struct gpt_kv *kv, uint32_t id)
 	kv_layernorm(kv->xb, kv->x, p->lnfw, p->lnfb, C);
 	nn_matvec(kv->logits, p->wte, kv->xb, NULL, C, c->V);
 	kv->pos = pos + 1;
+}
+
+int
+gpt_kv_prefill(const struct gpt *g, struct gpt_kv *kv, const uint32_t *ids, size_t n,
+    struct ad_error *e)
+{
+	const struct gpt_config *c = &g->cfg;
+	size_t                   C = c->C, NH = c->NH, hs = C / NH, T = c->T;
+	struct gpt               view = *g;
+	int                      rc;
+
+	/* A private view of the parameters with activations for 1 x n. */
+	view.act_mem = view.grad_mem = view.gact_mem = NULL;
+	if ((rc = gpt_alloc(&view, 1, n, 0, e)) != 0)
+		return rc;
+	gpt_forward(&view, ids, NULL, NULL, 1, n);
+	for (size_t l = 0; l < c->L; l++) {
+		const float *qkv = view.acts.qkv + l * n * 3 * C;
+		float       *kc = kv->k + l * T * C, *vc = kv->v + l * T * C;
+		for (size_t h = 0; h < NH; h++)
+			for (size_t t = 0; t < n; t++) {
+				memcpy(kc + (h * T + t) * hs, qkv + t * 3 * C + C + h * hs,
+				    hs * sizeof(float));
+				memcpy(vc + (h * T + t) * hs, qkv + t * 3 * C + 2 * C + h * hs,
+				    hs * sizeof(float));
+			}
+	}
+	memcpy(kv->logits, view.acts.logits + (n - 1) * c->V, c->V * sizeof(float));
+	kv->pos = n;
+	ad_free(view.act_mem);
+	return 0;
 }

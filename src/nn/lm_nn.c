@@ -31,7 +31,7 @@ struct nn_lm {
 
 struct lm_state {
 	struct gpt_kv *kv;
-	uint32_t      *hist;    /* (T) tokens in the cache after BOS */
+	uint32_t      *hist;    /* (T + 1) BOS, then the n tokens in the cache after it */
 	size_t         n;
 };
 
@@ -53,6 +53,7 @@ nnlm_reset(const struct lm *m, struct lm_state *st)
 
 	gpt_kv_reset(st->kv);
 	gpt_kv_step(x->g, st->kv, GPT_BOS(&x->g->cfg));
+	st->hist[0] = GPT_BOS(&x->g->cfg);
 	st->n = 0;
 }
 
@@ -64,7 +65,7 @@ nnlm_state_new(const struct lm *m, struct lm_state **out, struct ad_error *e)
 	int                 rc;
 
 	if ((st = ad_calloc(1, sizeof *st)) == NULL ||
-	    (st->hist = ad_mallocarray(x->g->cfg.T, sizeof *st->hist)) == NULL) {
+	    (st->hist = ad_mallocarray((size_t)x->g->cfg.T + 1, sizeof *st->hist)) == NULL) {
 		if (st != NULL)
 			ad_free(st);
 		return ad_fail(e, AD_ENOMEM, "out of memory for a model state");
@@ -130,17 +131,18 @@ nnlm_push(const struct lm *m, struct lm_state *st, uint32_t id, double *logp,
 	if (logp != NULL)
 		*logp = log_prob(st->kv->logits, m->V, id);
 	if (st->kv->pos >= T) {
-		/* Full: keep the last T/2 tokens after a fresh BOS. */
+		/* Full: keep the last T/2 tokens after a fresh BOS, fed in one
+		 * forward pass. */
 		size_t keep = T / 2;
-		memmove(st->hist, st->hist + st->n - keep, keep * sizeof *st->hist);
+		int    rc;
+		memmove(st->hist + 1, st->hist + 1 + st->n - keep, keep * sizeof *st->hist);
 		gpt_kv_reset(st->kv);
-		gpt_kv_step(x->g, st->kv, GPT_BOS(&x->g->cfg));
-		for (size_t i = 0; i < keep; i++)
-			gpt_kv_step(x->g, st->kv, st->hist[i]);
+		if ((rc = gpt_kv_prefill(x->g, st->kv, st->hist, keep + 1, e)) != 0)
+			return rc;
 		st->n = keep;
 	}
 	gpt_kv_step(x->g, st->kv, id);
-	st->hist[st->n++] = id;
+	st->hist[1 + st->n++] = id;
 	return 0;
 }
 

@@ -351,7 +351,7 @@ void gpt_backward_hooked(struct gpt *g, const uint32_t *inputs, const uint32_t *
 struct gpt_kv {
 	size_t  T;        /* capacity (the model's context) */
 	size_t  pos;      /* tokens in the cache */
-	float  *k, *v;    /* (L, T, C) keys and values of every position so far */
+	float  *k, *v;    /* (L, NH, T, C / NH) keys and values of every position so far */
 	float  *x;        /* (C) residual stream */
 	float  *xb;       /* (C) */
 	float  *qkv;      /* (3C) */
@@ -370,6 +370,15 @@ void gpt_kv_reset(struct gpt_kv *kv);
  * earlier position's keys and values.
  */
 void gpt_kv_step(const struct gpt *g, struct gpt_kv *kv, uint32_t id);
+/*
+ * Fill an empty cache with ids[0..n) (n <= T; ids[0] is normally the BOS)
+ * in one forward pass: matrix products instead of n matrix-vector ones,
+ * the same results as n steps up to the order of the sums. Leaves the
+ * logits after ids[n - 1]. Fails only for lack of memory (the activations
+ * of n positions).
+ */
+int  gpt_kv_prefill(const struct gpt *g, struct gpt_kv *kv, const uint32_t *ids, size_t n,
+                    struct ad_error *e);
 
 /* ------------------------------------------------------------------------
  * AdamW and the learning-rate schedule
