@@ -255,11 +255,54 @@ gemm_pack_a(float *dst, int transA, const float *A, size_t lda, size_t i0, size_
 	}
 }
 
+#ifdef GEMM_X86
+/*
+ * A full panel of B stored N x K (16 rows j0.., each contiguous in k): eight
+ * k at a time, two 8 x 8 transposes in registers, instead of a gather of
+ * one float per row and k. Returns the k done (a multiple of 8).
+ */
+__attribute__((target("avx2"))) static size_t
+gemm_pack_bt_avx2(float *dst, const float *B, size_t ldb, size_t j0, size_t p0, size_t kc)
+{
+	size_t k = 0;
+
+	for (; k + 8 <= kc; k += 8)
+		for (size_t half = 0; half < 2; half++) {
+			const float *r = B + (j0 + 8 * half) * ldb + p0 + k;
+			__m256 r0 = _mm256_loadu_ps(r), r1 = _mm256_loadu_ps(r + ldb);
+			__m256 r2 = _mm256_loadu_ps(r + 2 * ldb), r3 = _mm256_loadu_ps(r + 3 * ldb);
+			__m256 r4 = _mm256_loadu_ps(r + 4 * ldb), r5 = _mm256_loadu_ps(r + 5 * ldb);
+			__m256 r6 = _mm256_loadu_ps(r + 6 * ldb), r7 = _mm256_loadu_ps(r + 7 * ldb);
+			/* Pairs, then quadruples, then the 128-bit halves. */
+			__m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+			__m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+			__m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+			__m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+			__m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+			__m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+			__m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+			__m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+			float *d = dst + k * NR + 8 * half;
+			_mm256_storeu_ps(d + 0 * NR, _mm256_permute2f128_ps(u0, u4, 0x20));
+			_mm256_storeu_ps(d + 1 * NR, _mm256_permute2f128_ps(u1, u5, 0x20));
+			_mm256_storeu_ps(d + 2 * NR, _mm256_permute2f128_ps(u2, u6, 0x20));
+			_mm256_storeu_ps(d + 3 * NR, _mm256_permute2f128_ps(u3, u7, 0x20));
+			_mm256_storeu_ps(d + 4 * NR, _mm256_permute2f128_ps(u0, u4, 0x31));
+			_mm256_storeu_ps(d + 5 * NR, _mm256_permute2f128_ps(u1, u5, 0x31));
+			_mm256_storeu_ps(d + 6 * NR, _mm256_permute2f128_ps(u2, u6, 0x31));
+			_mm256_storeu_ps(d + 7 * NR, _mm256_permute2f128_ps(u3, u7, 0x31));
+		}
+	return k;
+}
+#endif
+
 /* The NR-column panel j0 .. j0+nr of op(B), k in [p0, p0+kc), zero padded to NR. */
 static void
 gemm_pack_b_panel(float *dst, int transB, const float *B, size_t ldb, size_t j0, size_t nr,
     size_t p0, size_t kc)
 {
+	size_t k0 = 0;
+
 	if (!transB && nr == NR) {
 		for (size_t k = 0; k < kc; k++)
 			memcpy(dst + k * NR, B + (p0 + k) * ldb + j0, NR * sizeof *dst);
@@ -277,7 +320,11 @@ gemm_pack_b_panel(float *dst, int transB, const float *B, size_t ldb, size_t j0,
 		return;
 	}
 	/* B is stored N x K: a transpose, sixteen rows read side by side. */
-	for (size_t k = 0; k < kc; k++) {
+#ifdef GEMM_X86
+	if (nr == NR && gemm_kind == NN_KERNEL_AVX2)
+		k0 = gemm_pack_bt_avx2(dst, B, ldb, j0, p0, kc);
+#endif
+	for (size_t k = k0; k < kc; k++) {
 		size_t j;
 		for (j = 0; j < nr; j++)
 			dst[k * NR + j] = B[(j0 + j) * ldb + p0 + k];
