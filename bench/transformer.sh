@@ -12,15 +12,19 @@
 # the ratio, peak RSS (/usr/bin/time -f %M) and the achieved GFLOP/s
 # (model FLOPs per step = 6 N B T + 6 L C T^2 B, N = 12 L C^2 + V C).
 # PyTorch is run at its best here: OPENBLAS_CORETYPE unset, OMP_WAIT_POLICY
-# PASSIVE, torch.set_num_threads(THREADS). autodidact runs with the same
-# OMP_WAIT_POLICY (OURS_WAIT, default PASSIVE): on a machine shared with
-# other jobs, OpenMP threads that spin at barriers while their partner is
-# descheduled cost it 2-3x (measured here: 1,100 vs 3,000 tokens/s on S). Needs: python3-torch,
-# libopenblas0-pthread (without it PyTorch falls back to the reference BLAS),
-# time.
+# PASSIVE, torch.set_num_threads(THREADS). autodidact runs with its own
+# OpenMP policy (a short spin, GOMP_SPINCOUNT=10000, set by the program)
+# unless OURS_WAIT names one: threads that spin at barriers for libgomp's
+# default 300,000 iterations while their partner is descheduled cost 2-3x
+# on a shared machine, and PASSIVE (no spin) pays a futex wake-up at every
+# parallel region (measured here, shape S: 10,141 and 9,557 tokens/s with
+# the program's policy, 7,425 and 8,983 with PASSIVE, alternating runs;
+# generation, which opens ~30 parallel regions per token, suffers most).
+# Needs: python3-torch, libopenblas0-pthread (without it PyTorch falls back
+# to the reference BLAS), time.
 #
 # usage: bench/transformer.sh [path/to/autodidact] [corpus.txt]
-#        env: RUNS=3 THREADS=2 SHAPES="S M" GEN=1 OURS_WAIT=PASSIVE
+#        env: RUNS=3 THREADS=2 SHAPES="S M" GEN=1 OURS_WAIT= (PASSIVE, ACTIVE)
 set -eu
 AD=${1:-./autodidact}
 CORPUS=${2:-}
@@ -28,7 +32,11 @@ RUNS=${RUNS:-3}
 THREADS=${THREADS:-2}
 SHAPES=${SHAPES:-"S M"}
 GEN=${GEN:-1}
-OURS_WAIT=${OURS_WAIT:-PASSIVE}
+OURS_WAIT=${OURS_WAIT:-}
+# ours CMD...: run our program under the chosen OpenMP policy.
+ours() {
+	if [ -n "$OURS_WAIT" ]; then OMP_WAIT_POLICY=$OURS_WAIT "$@"; else "$@"; fi
+}
 HERE=$(cd "$(dirname "$0")" && pwd)
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
@@ -85,7 +93,7 @@ for s in $SHAPES; do
 	: >"$tmp/ours"; : >"$tmp/ours.rss"; : >"$tmp/pt"; : >"$tmp/pt.rss"
 	r=0
 	while [ $r -lt "$RUNS" ]; do
-		OMP_WAIT_POLICY=$OURS_WAIT /usr/bin/time -f %M -o "$tmp/rss" \
+		ours /usr/bin/time -f %M -o "$tmp/rss" \
 			"$AD" train transformer -t "$tmp/v.bpe" \
 			--layers "$L" --heads "$NH" --dim "$C" --context "$T" --batch "$B" \
 			--steps "$OURSTEPS" --val-every 0 --checkpoint-every 0 --threads "$THREADS" \
@@ -108,12 +116,16 @@ for s in $SHAPES; do
 		if ($13 > 0) printf "  autodidact at %.0f%% of the FMA peak\n", 100 * $7 * $8 / ($5 * $6) / 1e9 / $13 }'
 done
 
-# Generation at batch 1 with the key/value cache on shape M: the time of
-# 'sample -n N' minus that of 'sample -n 1' (loading the model), so the
-# rate is that of tokens N0+1..N at context up to N.
+# Generation at batch 1 with the key/value cache on shape M (T = 256): the
+# time of 'sample -c 4 -n N' minus that of 'sample -c 4 -n N0', so that
+# loading the model and starting the process cancel out; 4 samples per run
+# (each from the prompt) make the difference larger than the noise. The
+# empty prompt is one token after BOS, so tokens 1-253 fit the cache; past
+# them the cache slides (refilled with the last T/2 tokens by one forward
+# pass) every T/2 tokens.
 gen_time() {
 	s0=$(date +%s.%N)
-	OMP_WAIT_POLICY=$OURS_WAIT "$AD" sample --threads "$THREADS" -n "$1" --seed 1 --prompt "" \
+	ours "$AD" sample --threads "$THREADS" -c 4 -n "$1" --seed 1 --prompt "" \
 		"$tmp/M.model" >/dev/null
 	s1=$(date +%s.%N)
 	echo "$s0 $s1" | awk '{ print $2 - $1 }'
@@ -121,9 +133,10 @@ gen_time() {
 if [ "$GEN" = 1 ] && [ -f "$tmp/M.model" ]; then
 	prev=1
 	prevt=$(r=0; while [ $r -lt "$RUNS" ]; do gen_time 1; r=$((r + 1)); done | median)
-	for n in 64 128 255; do
+	for n in 64 128 253 1000; do
 		t=$(r=0; while [ $r -lt "$RUNS" ]; do gen_time "$n"; r=$((r + 1)); done | median)
-		echo "$prev $n $prevt $t" | awk '{ printf "generation, shape M, batch 1, tokens %d-%d: %.0f tokens/s\n", $1 + 1, $2, ($2 - $1) / ($4 - $3) }'
+		echo "$prev $n $prevt $t" | awk '{ printf "generation, shape M, batch 1, tokens %d-%d%s: %.0f tokens/s\n",
+			$1 + 1, $2, ($2 > 253 ? " (the cache slides)" : ""), 4 * ($2 - $1) / ($4 - $3) }'
 		prev=$n
 		prevt=$t
 	done

@@ -72,7 +72,8 @@ def main():
     torch.set_num_threads(threads)
     torch.manual_seed(1)
     model = GPT(L, NH, C, T, V)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.1)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), weight_decay=0.1,
+                            foreach=True)
     g = torch.Generator().manual_seed(2)
     rates = []
     for step in range(steps):
