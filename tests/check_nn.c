@@ -990,6 +990,22 @@ START_TEST(test_nan_stops_before_update)
 }
 END_TEST
 
+/* The largest difference of the next-token log-probabilities of two states
+ * of a byte-level model. */
+static double
+next_gap(const struct lm *m, struct lm_state *a, struct lm_state *b)
+{
+	struct ad_error e = { 0 };
+	float           la[256], lb[256];
+	double          worst = 0;
+
+	ck_assert_int_eq(lm_next(m, a, la, &e), 0);
+	ck_assert_int_eq(lm_next(m, b, lb, &e), 0);
+	for (int v = 0; v < 256; v++)
+		worst = fabs(la[v] - lb[v]) > worst ? fabs(la[v] - lb[v]) : worst;
+	return worst;
+}
+
 START_TEST(test_lm_interface)
 {
 	struct gpt_config c = { 2, 2, 16, 12, 256, 257 };
@@ -1039,21 +1055,31 @@ START_TEST(test_lm_interface)
 	 * keeps T/2 = 6 when the cache is full): a fresh state fed those one at
 	 * a time gives the same next distribution. */
 	{
-		struct lm_state *st2;
-		float            logp2[256];
+		struct lm_state *st2, *s1, *s2;
+		uint32_t         bad[2] = { 'a', 300 };
 		int              n = 0;
 		for (int i = 0; i < 40; i++)
 			n = (n + 1 >= 12 ? 6 : n) + 1;
 		ck_assert_int_eq(lm_state_new(m, &st2, &e), 0);
 		for (int i = 40 - n; i < 40; i++)
 			ck_assert_int_eq(lm_push(m, st2, ids[i], NULL, &e), 0);
-		ck_assert_int_eq(lm_next(m, st, logp, &e), 0);
-		ck_assert_int_eq(lm_next(m, st2, logp2, &e), 0);
-		worst = 0;
-		for (int v = 0; v < 256; v++)
-			worst = fabs(logp[v] - logp2[v]) > worst ? fabs(logp[v] - logp2[v]) : worst;
-		ck_assert_double_le(worst, 1e-5);
+		ck_assert_double_le(next_gap(m, st, st2), 1e-5);
 		lm_state_free(m, st2);
+		/* A prompt pushed at once (one forward pass) = pushed one at a
+		 * time; longer than the context: the slides' result, at once. */
+		ck_assert_int_eq(lm_state_new(m, &s1, &e), 0);
+		ck_assert_int_eq(lm_state_new(m, &s2, &e), 0);
+		for (int len = 9; len <= 31; len += 22) {
+			lm_state_reset(m, s1);
+			lm_state_reset(m, s2);
+			ck_assert_int_eq(lm_push_many(m, s1, ids + 31 - len, (size_t)len, &e), 0);
+			for (int i = 31 - len; i < 31; i++)
+				ck_assert_int_eq(lm_push(m, s2, ids[i], NULL, &e), 0);
+			ck_assert_double_le(next_gap(m, s1, s2), 1e-5);
+		}
+		ck_assert_int_ne(lm_push_many(m, s1, bad, 2, &e), 0);
+		lm_state_free(m, s1);
+		lm_state_free(m, s2);
 	}
 	ck_assert_int_ne(lm_push(m, st, 300, &pushed, &e), 0);
 	lm_state_free(m, st);

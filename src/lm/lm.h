@@ -87,6 +87,13 @@ struct lm_vtab {
 	 * the word-set association probes (WEAT).
 	 */
 	int  (*embed)(const struct lm *m, uint32_t id, float *out, struct ad_error *e);
+	/*
+	 * Optional (NULL: push, one id at a time): append ids[0..n) without
+	 * their log-probabilities (a prompt), as n pushes would, up to the
+	 * order of sums (a transformer feeds them in one forward pass).
+	 */
+	int  (*push_many)(const struct lm *m, struct lm_state *st, const uint32_t *ids, size_t n,
+	                  struct ad_error *e);
 };
 
 struct lm {
@@ -132,6 +139,17 @@ static inline int lm_next(const struct lm *m, struct lm_state *st, float *logp, 
 static inline int lm_push(const struct lm *m, struct lm_state *st, uint32_t id, double *logp,
                           struct ad_error *e)
 { return m->vt->push(m, st, id, logp, e); }
+static inline int lm_push_many(const struct lm *m, struct lm_state *st, const uint32_t *ids,
+                               size_t n, struct ad_error *e)
+{
+	int rc = 0;
+
+	if (m->vt->push_many != NULL)
+		return m->vt->push_many(m, st, ids, n, e);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = m->vt->push(m, st, ids[i], NULL, e);
+	return rc;
+}
 static inline int lm_encode(const struct lm *m, const uint8_t *text, size_t len, uint32_t **ids,
                             size_t *n, size_t *cap, struct ad_error *e)
 { return m->vt->encode(m, text, len, ids, n, cap, e); }

@@ -237,8 +237,7 @@ gen_prompt(struct lm_generator *g, const char *prompt, size_t *count, struct ad_
 		n = 0;
 		if ((rc = lm_encode(m, (const uint8_t *)prompt, plen, &g->ids, &n, &g->cap, e)) != 0)
 			return rc;
-		for (size_t i = 0; i < n && rc == 0; i++)
-			rc = lm_push(m, g->st, g->ids[i], NULL, e);
+		rc = lm_push_many(m, g->st, g->ids, n, e);
 		*count = n;
 		return rc;
 	}
@@ -250,8 +249,7 @@ gen_prompt(struct lm_generator *g, const char *prompt, size_t *count, struct ad_
 		if ((rc = lm_encode(m, (const uint8_t *)prompt + pos, end - pos, &g->ids, &n,
 		    &g->cap, e)) != 0)
 			return rc;
-		for (size_t i = 0; i < n && rc == 0; i++)
-			rc = lm_push(m, g->st, g->ids[i], NULL, e);
+		rc = lm_push_many(m, g->st, g->ids, n, e);
 		*count += n;
 		if (nl != NULL)
 			lm_state_reset(m, g->st);   /* the newline ended that sentence */

@@ -147,6 +147,39 @@ nnlm_push(const struct lm *m, struct lm_state *st, uint32_t id, double *logp,
 }
 
 static int
+nnlm_push_many(const struct lm *m, struct lm_state *st, const uint32_t *ids, size_t n,
+    struct ad_error *e)
+{
+	const struct nn_lm *x = (const struct nn_lm *)m;
+	int                 rc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] >= m->V)
+			return ad_fail(e, AD_EINVAL, "token id %u is outside the model's %u ids", ids[i],
+			    m->V);
+	/* Into a fresh state, the prompt goes in one forward pass: the tokens
+	 * that n pushes would leave in the cache (all, or what the last slide
+	 * kept and what came after it, see nnlm_push). */
+	if (st->n == 0 && st->kv->pos == 1 && n >= 2) {
+		size_t T = x->g->cfg.T, kept = 0;
+		for (size_t i = 0; i < n; i++)
+			kept = (kept + 1 >= T ? T / 2 : kept) + 1;
+		if (kept + 1 <= T) {
+			memcpy(st->hist + 1, ids + n - kept, kept * sizeof *ids);
+			if ((rc = gpt_kv_prefill(x->g, st->kv, st->hist, kept + 1, e)) != 0) {
+				nnlm_reset(m, st);
+				return rc;
+			}
+			st->n = kept;
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = nnlm_push(m, st, ids[i], NULL, e);
+	return rc;
+}
+
+static int
 nnlm_score(const struct lm *m, const uint32_t *ids, size_t n, double *logp, struct ad_error *e)
 {
 	const struct nn_lm *x = (const struct nn_lm *)m;
@@ -236,8 +269,10 @@ nnlm_embed(const struct lm *m, uint32_t id, float *out, struct ad_error *e)
 }
 
 static const struct lm_vtab nnlm_vtab = {
-	nnlm_free, nnlm_state_new, nnlm_state_free, nnlm_reset, nnlm_next, nnlm_push,
-	nnlm_score, nnlm_encode, nnlm_token_text, nnlm_embed,
+	.free = nnlm_free, .state_new = nnlm_state_new, .state_free = nnlm_state_free,
+	.state_reset = nnlm_reset, .next = nnlm_next, .push = nnlm_push, .score = nnlm_score,
+	.encode = nnlm_encode, .token_text = nnlm_token_text, .embed = nnlm_embed,
+	.push_many = nnlm_push_many,
 };
 
 int
