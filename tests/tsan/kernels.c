@@ -13,7 +13,8 @@
  * forward and backward pass (embeddings, LayerNorm, the matrix products
  * and nn_sgemm, attention, GELU, the residual adds, the fused softmax
  * cross-entropy), the gradient norm and an AdamW step, twice; generation
- * with the key/value cache (nn_matvec); and nn_residual_backward, which
+ * with the key/value cache (a prefill, nn_matvec, attention over heads);
+ * and nn_residual_backward, which
  * the model does not call. Exit 0 when every result matches, 1 otherwise.
  */
 #include <omp.h>
@@ -28,7 +29,8 @@
 /*
  * B*T*C = 65536 and N*C reach NN_PAR_MIN (src/nn/layers.c); attention does
  * B*NH*T*T*hs = 8.4e6 >= 64*NN_PAR_MIN; the fc weight (4C*C = 65536) and
- * wte reach AdamW's 65536; C*4C and C*V reach nn_matvec's 65536.
+ * wte reach AdamW's 65536; C*4C and C*V reach nn_matvec's 65536; at the
+ * last position of the context, C*T reaches the cache's attention's 16384.
  */
 static const struct gpt_config cfg = { 1, 4, 128, 128, 512, 513 };
 #define B 4
@@ -91,10 +93,13 @@ run(int threads, struct result *r)
 	memcpy(r->grads, g->grad_mem, g->nparams * sizeof(float));
 	memcpy(r->params, g->param_mem, g->nparams * sizeof(float));
 
-	if (gpt_kv_new(g, &kv, &e) != 0)
+	/* The cache filled by one forward pass up to T - GEN, then GEN steps to
+	 * the end of the context: the last reaches the threshold of the
+	 * attention's loop over heads (C * (pos + 1) >= 16384). */
+	if (gpt_kv_new(g, &kv, &e) != 0 || gpt_kv_prefill(g, kv, in, cfg.T - GEN, &e) != 0)
 		die("cannot make the cache", &e);
 	for (int t = 0; t < GEN; t++) {
-		gpt_kv_step(g, kv, t == 0 ? GPT_BOS(&cfg) : in[t]);
+		gpt_kv_step(g, kv, in[cfg.T - GEN + t]);
 		memcpy(r->logits + (size_t)t * cfg.V, kv->logits, cfg.V * sizeof(float));
 	}
 	gpt_kv_free(kv);
