@@ -415,6 +415,45 @@ nn_matmul_backward_ref(double *dinp, double *dweight, double *dbias, const doubl
 /* Rows of queries per block: keys past the block's last row are never needed. */
 #define ATT_ROWS 48
 
+/*
+ * The largest of x[0..n), in eight lanes so that the compiler can vectorize
+ * it: a maximum is exact, so the order does not change the result.
+ */
+static float
+row_max(const float *x, size_t n)
+{
+	float  m[8], r = -INFINITY;
+	size_t i = 0;
+
+	if (n >= 8) {
+		for (int j = 0; j < 8; j++)
+			m[j] = x[j];
+		for (i = 8; i + 8 <= n; i += 8)
+			for (int j = 0; j < 8; j++)
+				m[j] = x[i + j] > m[j] ? x[i + j] : m[j];
+		for (int j = 0; j < 8; j++)
+			r = m[j] > r ? m[j] : r;
+	}
+	for (; i < n; i++)
+		r = x[i] > r ? x[i] : r;
+	return r;
+}
+
+/* The sum of x[i] y[i] over [0, n) in eight lanes, combined in a fixed order. */
+static float
+row_dot(const float *x, const float *y, size_t n)
+{
+	float  s[8] = { 0 }, t = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		for (int j = 0; j < 8; j++)
+			s[j] += x[i + j] * y[i + j];
+	for (; i < n; i++)
+		t += x[i] * y[i];
+	return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7])) + t;
+}
+
 void
 nn_attention_forward(float *out, float *att, const float *inp, size_t B, size_t T, size_t C,
     size_t NH)
@@ -438,15 +477,12 @@ nn_attention_forward(float *out, float *att, const float *inp, size_t B, size_t 
 		}
 		/* Softmax over t2 <= t of the scaled scores (eq. 1 of Vaswani et al.). */
 		for (size_t t = 0; t < T; t++) {
-			float *row = a + t * T, mx = -INFINITY, inv;
-			for (size_t t2 = 0; t2 <= t; t2++)
-				if (row[t2] * scale > mx)
-					mx = row[t2] * scale;
+			/* scale > 0: the largest scaled score is the largest score, scaled. */
+			float *row = a + t * T, mx = row_max(row, t + 1) * scale, inv;
 			inv = 1.0f / exp_sum(row, row, t + 1, scale, mx);
 			for (size_t t2 = 0; t2 <= t; t2++)
 				row[t2] *= inv;
-			for (size_t t2 = t + 1; t2 < T; t2++)
-				row[t2] = 0;
+			memset(row + t + 1, 0, (T - t - 1) * sizeof *row);
 		}
 		/* out = att v, rows r0..r1 against values 0..r1. */
 		for (size_t r0 = 0; r0 < T; r0 += ATT_ROWS) {
@@ -479,22 +515,30 @@ nn_attention_backward(float *dinp, float *datt, const float *dout, const float *
 			size_t r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T;
 			nn_sgemm_serial(0, 1, r1 - r0, r1, hs, dO + r0 * C, C, v, C3, da + r0 * T, T, 0);
 		}
-		nn_sgemm_serial(1, 0, T, hs, T, a, T, dO, C, dv, C3, 1);
+		/* dv[t2] += sum over t >= t2 of att[t][t2] do[t] (att is zero above
+		 * the diagonal): rows r0..r1 of dv from queries r0..T. */
+		for (size_t r0 = 0; r0 < T; r0 += ATT_ROWS) {
+			size_t r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T;
+			nn_sgemm_serial(1, 0, r1 - r0, hs, T - r0, a + r0 * T + r0, T, dO + r0 * C, C,
+			    dv + r0 * C3, C3, 1);
+		}
 		/* a = softmax(s * scale): ds = scale * a (da - sum(a da)), zero above the diagonal. */
 		for (size_t t = 0; t < T; t++) {
 			const float *ar = a + t * T;
 			float       *dr = da + t * T;
-			float        dot = 0;
-			for (size_t t2 = 0; t2 <= t; t2++)
-				dot += ar[t2] * dr[t2];
+			float        dot = row_dot(ar, dr, t + 1);
 			for (size_t t2 = 0; t2 <= t; t2++)
 				dr[t2] = scale * ar[t2] * (dr[t2] - dot);
-			for (size_t t2 = t + 1; t2 < T; t2++)
-				dr[t2] = 0;
+			memset(dr + t + 1, 0, (T - t - 1) * sizeof *dr);
 		}
-		/* s = q k^T: dq += ds k, dk += ds^T q. */
-		nn_sgemm_serial(0, 0, T, hs, T, da, T, k, C3, dq, C3, 1);
-		nn_sgemm_serial(1, 0, T, hs, T, da, T, q, C3, dk, C3, 1);
+		/* s = q k^T: dq[t] += sum over t2 <= t of ds[t][t2] k[t2] (rows r0..r1
+		 * against keys 0..r1), dk[t2] += sum over t >= t2 of ds[t][t2] q[t]. */
+		for (size_t r0 = 0; r0 < T; r0 += ATT_ROWS) {
+			size_t r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T;
+			nn_sgemm_serial(0, 0, r1 - r0, hs, r1, da + r0 * T, T, k, C3, dq + r0 * C3, C3, 1);
+			nn_sgemm_serial(1, 0, r1 - r0, hs, T - r0, da + r0 * T + r0, T, q + r0 * C3, C3,
+			    dk + r0 * C3, C3, 1);
+		}
 	}
 }
 
