@@ -466,7 +466,16 @@ START_TEST(test_fast_matmul)
 	nn_matmul_forward(of, xf, wf, bf, N, C, OC);
 	ck_assert_double_le(maxrel(of, o, N * OC, 1), 1e-5);
 	nn_matmul_backward_ref(dx, dw, db, d, x, w, N, C, OC);
-	nn_matmul_backward(dxf, dwf, dbf, df, xf, wf, N, C, OC);
+	/* add_dinp 0 overwrites whatever dinp held. */
+	for (size_t i = 0; i < N * C; i++)
+		dxf[i] = NAN;
+	nn_matmul_backward(dxf, dwf, dbf, df, xf, wf, N, C, OC, 0);
+	ck_assert_double_le(maxrel(dxf, dx, N * C, 1), 1e-5);
+	ck_assert_double_le(maxrel(dwf, dw, OC * C, 1), 1e-5);
+	ck_assert_double_le(maxrel(dbf, db, OC, 1), 1e-5);
+	/* A second pass adds to all three (add_dinp 1): the reference, twice. */
+	nn_matmul_backward_ref(dx, dw, db, d, x, w, N, C, OC);
+	nn_matmul_backward(dxf, dwf, dbf, df, xf, wf, N, C, OC, 1);
 	ck_assert_double_le(maxrel(dxf, dx, N * C, 1), 1e-5);
 	ck_assert_double_le(maxrel(dwf, dw, OC * C, 1), 1e-5);
 	ck_assert_double_le(maxrel(dbf, db, OC, 1), 1e-5);

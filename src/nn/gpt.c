@@ -403,8 +403,8 @@ gpt_backward_hooked(struct gpt *g, const uint32_t *inputs, const uint32_t *targe
 	/* losses = crossentropy(logits): logits become dlogits. */
 	nn_crossentropy_backward(a->logits, targets, mask, scale, BT, c->V, c->V);
 	/* logits = lnf wte^T */
-	memset(d->dln, 0, BT * C * sizeof(float));
-	nn_matmul_backward(d->dln, gp->wte, NULL, a->logits, a->lnf, g->params.wte, BT, C, c->V);
+	nn_matmul_backward(d->dln, gp->wte, NULL, a->logits, a->lnf, g->params.wte, BT, C, c->V,
+	    0);
 	/* lnf = layernorm(res3[L-1]) */
 	memset(d->dres, 0, BT * C * sizeof(float));
 	nn_layernorm_backward(d->dres, gp->lnfw, gp->lnfb, d->dln,
@@ -424,17 +424,15 @@ gpt_backward_hooked(struct gpt *g, const uint32_t *inputs, const uint32_t *targe
 		/* res3 = res2 + fcproj(fchg): dres2 = dres3 */
 		memcpy(d->dres2, d->dres, BT * C * sizeof(float));
 		/* fcproj = fchg fcprojw^T + fcprojb */
-		memset(d->dfch_gelu, 0, BT * 4 * C * sizeof(float));
 		nn_matmul_backward(d->dfch_gelu, dw.fcprojw, dw.fcprojb, d->dres, fchg, w.fcprojw,
-		    BT, 4 * C, C);
+		    BT, 4 * C, C, 0);
 		if (hook != NULL)
 			hook(ctx, l + 1);
 		/* fchg = gelu(fch) */
 		memset(d->dfch, 0, BT * 4 * C * sizeof(float));
 		nn_gelu_backward(d->dfch, fch, d->dfch_gelu, BT * 4 * C);
 		/* fch = ln2 fcw^T + fcb */
-		memset(d->dln, 0, BT * C * sizeof(float));
-		nn_matmul_backward(d->dln, dw.fcw, dw.fcb, d->dfch, ln2, w.fcw, BT, C, 4 * C);
+		nn_matmul_backward(d->dln, dw.fcw, dw.fcb, d->dfch, ln2, w.fcw, BT, C, 4 * C, 0);
 		if (hook != NULL)
 			hook(ctx, l + 1);
 		/* ln2 = layernorm(res2) */
@@ -443,9 +441,8 @@ gpt_backward_hooked(struct gpt *g, const uint32_t *inputs, const uint32_t *targe
 		/* res2 = residual + attproj(atty): dresidual = dres2 */
 		memcpy(d->dres, d->dres2, BT * C * sizeof(float));
 		/* attproj = atty attprojw^T + attprojb */
-		memset(d->datty, 0, BT * C * sizeof(float));
 		nn_matmul_backward(d->datty, dw.attprojw, dw.attprojb, d->dres2, atty, w.attprojw,
-		    BT, C, C);
+		    BT, C, C, 0);
 		if (hook != NULL)
 			hook(ctx, l + 1);
 		/* atty = attention(qkv) */
@@ -454,8 +451,7 @@ gpt_backward_hooked(struct gpt *g, const uint32_t *inputs, const uint32_t *targe
 		if (hook != NULL)
 			hook(ctx, l + 1);
 		/* qkv = ln1 qkvw^T + qkvb */
-		memset(d->dln, 0, BT * C * sizeof(float));
-		nn_matmul_backward(d->dln, dw.qkvw, dw.qkvb, d->dqkv, ln1, w.qkvw, BT, C, 3 * C);
+		nn_matmul_backward(d->dln, dw.qkvw, dw.qkvb, d->dqkv, ln1, w.qkvw, BT, C, 3 * C, 0);
 		/* ln1 = layernorm(residual) */
 		nn_layernorm_backward(d->dres, dw.ln1w, dw.ln1b, d->dln, residual, w.ln1w,
 		    a->ln1_mean + l * SBT, a->ln1_rstd + l * SBT, BT, C);

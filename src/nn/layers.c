@@ -356,11 +356,11 @@ nn_matmul_forward(float *out, const float *inp, const float *weight, const float
 
 void
 nn_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-    const float *inp, const float *weight, size_t N, size_t C, size_t OC)
+    const float *inp, const float *weight, size_t N, size_t C, size_t OC, int add_dinp)
 {
 	/* out = inp weight^T + bias:
-	 * dinp += dout weight, dweight += dout^T inp, dbias += column sums of dout. */
-	nn_sgemm(0, 0, N, C, OC, dout, OC, weight, C, dinp, C, 1);
+	 * dinp (+)= dout weight, dweight += dout^T inp, dbias += column sums of dout. */
+	nn_sgemm(0, 0, N, C, OC, dout, OC, weight, C, dinp, C, add_dinp);
 	nn_sgemm(1, 0, OC, C, N, dout, OC, inp, C, dweight, C, 1);
 	if (dbias != NULL) {
 		long nchunks = (long)((OC + COL_CHUNK - 1) / COL_CHUNK);

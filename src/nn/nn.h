@@ -139,8 +139,11 @@ void nn_layernorm_backward_ref(double *dinp, double *dweight, double *dbias,
 /* Linear layer: out (N,OC) = inp (N,C) * weight (OC,C)^T + bias (OC, or NULL). */
 void nn_matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
                        size_t N, size_t C, size_t OC);
+/* dweight and dbias are added to; dinp is added to when add_dinp, else
+ * overwritten (no need to clear it first). */
 void nn_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                        const float *inp, const float *weight, size_t N, size_t C, size_t OC);
+                        const float *inp, const float *weight, size_t N, size_t C, size_t OC,
+                        int add_dinp);
 void nn_matmul_forward_ref(double *out, const double *inp, const double *weight,
                            const double *bias, size_t N, size_t C, size_t OC);
 void nn_matmul_backward_ref(double *dinp, double *dweight, double *dbias, const double *dout,

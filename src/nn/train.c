@@ -166,10 +166,16 @@ nn_grad_norm(const float *grad, size_t n)
 	#pragma omp parallel for schedule(static) if (nchunks > 1)
 	for (long ch = 0; ch < nchunks; ch++) {
 		size_t i0 = (size_t)ch * chunk, i1 = i0 + chunk < n ? i0 + chunk : n;
-		double s = 0;
-		for (size_t i = i0; i < i1; i++)
-			s += (double)grad[i] * grad[i];
-		partial[ch] = s;
+		double s[8] = { 0 }, t = 0;
+		size_t i = i0;
+		/* Eight lanes, combined in a fixed order: the compiler vectorizes
+		 * them (one chain of dependent adds ran at a quarter of the speed). */
+		for (; i + 8 <= i1; i += 8)
+			for (int j = 0; j < 8; j++)
+				s[j] += (double)grad[i + j] * grad[i + j];
+		for (; i < i1; i++)
+			t += (double)grad[i] * grad[i];
+		partial[ch] = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7])) + t;
 	}
 	for (long ch = 0; ch < nchunks; ch++)
 		total += partial[ch];
