@@ -324,9 +324,9 @@ gpt_layer_of(const struct gpt_params *p, const struct gpt_config *c, size_t l)
 	return w;
 }
 
-double
-gpt_forward(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
-    const uint8_t *mask, size_t B, size_t Tb)
+/* The forward pass up to the final LayerNorm (acts.lnf); no logits. */
+static void
+gpt_forward_hidden(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb)
 {
 	const struct gpt_config *c = &g->cfg;
 	struct gpt_acts         *a = &g->acts;
@@ -334,8 +334,6 @@ gpt_forward(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
 	size_t                   SBT = g->B * g->Tb;   /* the layer stride: allocated rows */
 	size_t                   Satt = g->B * NH * g->Tb * g->Tb;
 	const float             *residual;
-	double                   total;
-	size_t                   counted = 0;
 
 	assert(B <= g->B && Tb <= g->Tb);
 	nn_encoder_forward(a->encoded, inputs, g->params.wte, g->params.wpe, B, Tb, C);
@@ -364,8 +362,20 @@ gpt_forward(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
 	}
 	nn_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, residual, g->params.lnfw,
 	    g->params.lnfb, BT, C);
+}
+
+double
+gpt_forward(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
+    const uint8_t *mask, size_t B, size_t Tb)
+{
+	const struct gpt_config *c = &g->cfg;
+	struct gpt_acts         *a = &g->acts;
+	size_t                   BT = B * Tb, counted = 0;
+	double                   total;
+
+	gpt_forward_hidden(g, inputs, B, Tb);
 	/* The output layer is the token embedding (rows < V), transposed. */
-	nn_matmul_forward(a->logits, a->lnf, g->params.wte, NULL, BT, C, c->V);
+	nn_matmul_forward(a->logits, a->lnf, g->params.wte, NULL, BT, c->C, c->V);
 	if (targets == NULL)
 		return 0;
 	total = nn_crossentropy_forward(a->losses, a->logits, targets, mask, BT, c->V, c->V);
@@ -582,7 +592,9 @@ gpt_kv_prefill(const struct gpt *g, struct gpt_kv *kv, const uint32_t *ids, size
 	view.act_mem = view.grad_mem = view.gact_mem = NULL;
 	if ((rc = gpt_alloc(&view, 1, n, 0, e)) != 0)
 		return rc;
-	gpt_forward(&view, ids, NULL, NULL, 1, n);
+	/* Logits are wanted for the last position only: one matrix-vector
+	 * product (as in gpt_kv_step) instead of n rows of them. */
+	gpt_forward_hidden(&view, ids, 1, n);
 	for (size_t l = 0; l < c->L; l++) {
 		const float *qkv = view.acts.qkv + l * n * 3 * C;
 		float       *kc = kv->k + l * T * C, *vc = kv->v + l * T * C;
@@ -594,7 +606,7 @@ gpt_kv_prefill(const struct gpt *g, struct gpt_kv *kv, const uint32_t *ids, size
 				    hs * sizeof(float));
 			}
 	}
-	memcpy(kv->logits, view.acts.logits + (n - 1) * c->V, c->V * sizeof(float));
+	nn_matvec(kv->logits, g->params.wte, view.acts.lnf + (n - 1) * C, NULL, C, c->V);
 	kv->pos = n;
 	ad_free(view.act_mem);
 	return 0;
