@@ -95,6 +95,25 @@ has "$T/s.err" "interrupted at step"
 has "$T/s.err" "--resume $T/s.model.ckpt"
 run 0 "$AD" eval "$T/s.model" "$T/one.txt"
 
+# --time-budget without --steps: the cosine schedule ends with the budget
+# even when the run slows down half-way (here it is stopped for 1.5 s of a
+# 4 s budget; fitted once from the first steps, the schedule would still be
+# far from its end when the budget runs out). The last step's rate is the
+# final one (--min-lr, default lr / 10 = 0.0001), and no step starts after
+# the budget.
+$TT --bytes --preset tiny --batch 4 --time-budget 4 --val-every 0 --checkpoint-every 0 \
+	--threads 1 --log "$T/b.csv" --quiet -o "$T/b.model" "$T/c.txt" 2>"$T/b.err" &
+pid=$!
+sleep 1
+kill -STOP $pid
+sleep 1.5
+kill -CONT $pid
+wait $pid
+st=$?
+[ $st -eq 0 ] && ok || fail "--time-budget: exit status $st"
+tail -1 "$T/b.csv" | awk -F, '{ exit !($4 < 0.000105 && $7 < 4.5) }' && ok ||
+	fail "--time-budget: the schedule did not end with the budget: $(tail -1 "$T/b.csv")"
+
 # --help and the man page list the same options (OPTIONS section only).
 run 0 $TT --help
 grep -o -- '--[a-z][a-z0-9-]*' "$T/out" | sort -u >"$T/h"

@@ -47,7 +47,7 @@ static const char tt_help[] =
 "                         ends here\n"
 "  --time-budget S        stop after S seconds of training; without --steps the\n"
 "                         schedule is fitted to the budget from the speed of the\n"
-"                         first steps\n"
+"                         first steps, and refitted as the speed changes\n"
 "  --batch N              sequences per batch (default 8)\n"
 "  --accum N              batches per optimiser step (default 1)\n"
 "  --lr X                 peak learning rate (default 0.001)\n"
@@ -290,7 +290,7 @@ cmd_train_transformer(int argc, char **argv)
 	size_t                ntrain = 0, nval = 0, cap = 0;
 	char                 *tokblob = NULL, *ckpt_path = NULL;
 	size_t                toklen = 0;
-	double                t0, last_val = NAN, tps_avg = 0, t_first = 0;
+	double                t0, last_val = NAN, tps_avg = 0, t_first = 0, t_refit = 0;
 	int                   rc, status = CLI_EXIT_FAIL, fit_budget, mapped = 0, stop, clean = 0;
 	uint64_t              start_step, phash;
 	struct nn_dist        dist;   /* the MPI job (one process without mpirun) */
@@ -515,18 +515,25 @@ cmd_train_transformer(int argc, char **argv)
 		tps_avg = tps_avg == 0 ? tps : 0.9 * tps_avg + 0.1 * tps;
 		tr->st.elapsed = elapsed;
 		/* With a time budget and no --steps, fit the schedule to the time of
-		 * steps 2 to 4 (the first one also pays for page faults). */
+		 * steps 2 to 4 (the first one also pays for page faults), then refit
+		 * it every twentieth of the budget to the mean time of every step
+		 * since the first (validation included), so that a machine that
+		 * gets faster or slower half-way neither ends the schedule early
+		 * nor stops before its end. The warmup is set by the first fit. */
 		if (fit_budget && tr->st.step == start_step + 1)
 			t_first = elapsed;
-		if (fit_budget && tr->st.step == start_step + 4) {
-			uint64_t total = (uint64_t)(o.budget / ((elapsed - t_first) / 3.0));
+		if (fit_budget && (tr->st.step == start_step + 4 ||
+		    (tr->st.step > start_step + 4 && elapsed >= t_refit && elapsed < o.budget))) {
+			double   per = (elapsed - t_first) / (double)(tr->st.step - start_step - 1);
+			uint64_t total = tr->st.step + (uint64_t)((o.budget - elapsed) / per);
 			if (total < tr->st.step + 1)
 				total = tr->st.step + 1;
 			tr->st.steps = opt->cfg.steps = total;
-			if (!o.given_warmup) {
+			if (!o.given_warmup && tr->st.step == start_step + 4) {
 				tr->st.warmup = opt->cfg.warmup = total / 20 < 200 ? total / 20 : 200;
 			}
 			ad_progress_set_total(prog, total);
+			t_refit = elapsed + o.budget / 20;
 		}
 		do_val = dist.rank == 0 && nval > 0 && ((o.val_every > 0 && tr->st.step % o.val_every == 0) ||
 		    tr->st.step == tr->st.steps);
