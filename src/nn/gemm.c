@@ -366,6 +366,13 @@ gemm_zero(float *C, size_t ldc, size_t M, size_t N)
 		memset(C + i * ldc, 0, N * sizeof *C);
 }
 
+/* Whether gemm_block packs A (see below) rather than reading it in place. */
+static int
+gemm_packs_a(int transA, size_t lda)
+{
+	return transA || lda % 256 == 0;
+}
+
 /*
  * The product on rows [m0, m1) x columns [n0, n1) of C with the buffers of
  * thread tid. B is always packed: read in place, rows of a panel a
@@ -393,7 +400,7 @@ gemm_block(int tid, int transA, int transB, size_t m0, size_t m1, size_t n0, siz
 			}
 			for (size_t ic = m0; ic < m1; ic += MC) {
 				size_t mc = m1 - ic < MC ? m1 - ic : MC, full = mc / MR * MR;
-				int    pack = transA || lda % 256 == 0;
+				int    pack = gemm_packs_a(transA, lda);
 				if (pack)
 					gemm_pack_a(apack, transA, A, lda, ic, mc, pc, kc);
 				else if (full < mc)
@@ -508,7 +515,7 @@ nn_sgemm(int transA, int transB, size_t M, size_t N, size_t K, const float *A, s
 		tid = omp_get_thread_num();
 		nt = omp_get_num_threads();
 #endif
-		if (transA || lda % 256 == 0 || !transB ? M / MR >= N / NR : M / MR >= 4 * (N / NR)) {
+		if (gemm_packs_a(transA, lda) || !transB ? M / MR >= N / NR : M / MR >= 4 * (N / NR)) {
 			size_t tiles = (M + MR - 1) / MR;
 			m0 = tiles * (size_t)tid / (size_t)nt * MR;
 			m1 = tiles * (size_t)(tid + 1) / (size_t)nt * MR;

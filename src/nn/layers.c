@@ -439,21 +439,6 @@ row_max(const float *x, size_t n)
 	return r;
 }
 
-/* The sum of x[i] y[i] over [0, n) in eight lanes, combined in a fixed order. */
-static float
-row_dot(const float *x, const float *y, size_t n)
-{
-	float  s[8] = { 0 }, t = 0;
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8)
-		for (int j = 0; j < 8; j++)
-			s[j] += x[i + j] * y[i + j];
-	for (; i < n; i++)
-		t += x[i] * y[i];
-	return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7])) + t;
-}
-
 void
 nn_attention_forward(float *out, float *att, const float *inp, size_t B, size_t T, size_t C,
     size_t NH)
@@ -526,7 +511,7 @@ nn_attention_backward(float *dinp, float *datt, const float *dout, const float *
 		for (size_t t = 0; t < T; t++) {
 			const float *ar = a + t * T;
 			float       *dr = da + t * T;
-			float        dot = row_dot(ar, dr, t + 1);
+			float        dot = nn_dot(ar, dr, t + 1);
 			for (size_t t2 = 0; t2 <= t; t2++)
 				dr[t2] = scale * ar[t2] * (dr[t2] - dot);
 			memset(dr + t + 1, 0, (T - t - 1) * sizeof *dr);
