@@ -125,6 +125,7 @@ gemm_all(void)
 		{ 1, 1, 1 }, { 5, 15, 3 }, { 6, 16, 8 }, { 7, 17, 257 }, { 13, 37, 300 },
 		{ 97, 33, 40 }, { 200, 1030, 19 }, { 64, 64, 64 }, { 150, 70, 600 },
 		{ 103, 20, 512 }, { 7, 17, 385 },   /* K = KC + 1 */
+		{ 8, 32, 16 }, { 9, 33, 40 }, { 25, 97, 385 },   /* the 8 x 32 tile's edges */
 	};
 	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
 		for (int ta = 0; ta < 2; ta++)
@@ -139,6 +140,51 @@ START_TEST(test_gemm_avx2)
 	ad_rng_seed(&trng, 1, 1);
 	nn_kernel_select(NN_KERNEL_AVX2);
 	gemm_all();
+	nn_kernel_select(NN_KERNEL_AUTO);
+}
+END_TEST
+
+/* On a CPU without AVX-512 this runs the AVX2 kernel again (the one in force). */
+START_TEST(test_gemm_avx512)
+{
+	ad_rng_seed(&trng, 4, 1);
+	nn_kernel_select(NN_KERNEL_AVX512);
+	gemm_all();
+	nn_kernel_select(NN_KERNEL_AUTO);
+}
+END_TEST
+
+/*
+ * The AVX2 (6 x 16) and AVX-512 (8 x 32) kernels sum every element in the
+ * same order, so their products are the same bits (a model trained on
+ * either machine is the same file), serial and threaded.
+ */
+START_TEST(test_gemm_kernels_same_bits)
+{
+	static const size_t shapes[][3] = {
+		{ 200, 1030, 400 }, { 1024, 96, 384 }, { 37, 300, 800 }, { 31, 47, 5 },
+	};
+
+	ad_rng_seed(&trng, 5, 1);
+	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+		for (int ta = 0; ta < 2; ta++)
+			for (int tb = 0; tb < 2; tb++) {
+				size_t  M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+				double *A = dalloc(M * K), *B = dalloc(K * N);
+				float  *Af, *Bf, *C2 = falloc(M * N), *C5 = falloc(M * N);
+				fill(A, M * K, 1);
+				fill(B, K * N, 1);
+				Af = tofloat(A, M * K);
+				Bf = tofloat(B, K * N);
+				nn_kernel_select(NN_KERNEL_AVX2);
+				nn_sgemm(ta, tb, M, N, K, Af, ta ? M : K, Bf, tb ? K : N, C2, N, 0);
+				nn_kernel_select(NN_KERNEL_AVX512);
+				nn_sgemm(ta, tb, M, N, K, Af, ta ? M : K, Bf, tb ? K : N, C5, N, 0);
+				ck_assert_msg(memcmp(C2, C5, M * N * sizeof *C2) == 0,
+				    "gemm %zux%zux%zu ta%d tb%d: the AVX2 and AVX-512 kernels differ",
+				    M, N, K, ta, tb);
+				free(A); free(B); free(Af); free(Bf); free(C2); free(C5);
+			}
 	nn_kernel_select(NN_KERNEL_AUTO);
 }
 END_TEST
@@ -1301,6 +1347,8 @@ nn_suite(void)
 	tcase_set_timeout(k, 120);
 	tcase_set_timeout(m, 120);
 	tcase_add_test(k, test_gemm_avx2);
+	tcase_add_test(k, test_gemm_avx512);
+	tcase_add_test(k, test_gemm_kernels_same_bits);
 	tcase_add_test(k, test_gemm_portable);
 	tcase_add_test(k, test_matvec);
 	tcase_add_test(k, test_fast_layernorm);

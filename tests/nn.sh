@@ -37,6 +37,10 @@ wide="--bytes --layers 2 --heads 4 --dim 64 --context 64 --batch 4 --val-every 0
 run 0 $TT $wide --steps 4 --threads 1 -o "$T/t1.model" "$T/c.txt"
 run 0 $TT $wide --steps 4 --threads 2 -o "$T/t2.model" "$T/c.txt"
 same "$T/t1.model" "$T/t2.model"
+# Nor does the AVX2 kernel against the AVX-512 one (the same kernel twice
+# on a CPU without AVX-512).
+run 0 env AD_NN_KERNEL=avx2 $TT $wide --steps 4 --threads 2 -o "$T/t3.model" "$T/c.txt"
+same "$T/t2.model" "$T/t3.model"
 
 # Stopped at step 4 and resumed: the same model as 10 straight steps, and
 # the same losses in the log.

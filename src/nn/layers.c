@@ -130,7 +130,7 @@ exp_sum(float *y, const float *x, size_t n, float scale, float shift)
 	float s = 0;
 
 #ifdef LAYERS_X86
-	if (nn_kernel_current() == NN_KERNEL_AVX2)
+	if (nn_kernel_current() >= NN_KERNEL_AVX2)
 		return exp_sum_avx2(y, x, n, scale, shift);
 #endif
 	for (size_t i = 0; i < n; i++) {
@@ -625,7 +625,7 @@ nn_gelu_forward(float *out, const float *inp, size_t n)
 	for (long ch = 0; ch < nchunks; ch++) {
 		size_t i0 = (size_t)ch * 4096, len = n - i0 < 4096 ? n - i0 : 4096, i = 0;
 #ifdef LAYERS_X86
-		if (nn_kernel_current() == NN_KERNEL_AVX2)
+		if (nn_kernel_current() >= NN_KERNEL_AVX2)
 			i = gelu_avx2(out + i0, NULL, inp + i0, NULL, len);
 #endif
 		for (; i < len; i++) {
@@ -647,7 +647,7 @@ nn_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n)
 	for (long ch = 0; ch < nchunks; ch++) {
 		size_t i0 = (size_t)ch * 4096, len = n - i0 < 4096 ? n - i0 : 4096, j = 0;
 #ifdef LAYERS_X86
-		if (nn_kernel_current() == NN_KERNEL_AVX2)
+		if (nn_kernel_current() >= NN_KERNEL_AVX2)
 			j = gelu_avx2(NULL, dinp + i0, inp + i0, dout + i0, len);
 #endif
 		for (; j < len; j++) {

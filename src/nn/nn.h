@@ -93,11 +93,15 @@ enum nn_kernel {
 	NN_KERNEL_AUTO,      /* the best the CPU supports (the default) */
 	NN_KERNEL_PORTABLE,  /* plain C, any CPU */
 	NN_KERNEL_AVX2,      /* AVX2 + FMA, 6x16 register tile */
+	NN_KERNEL_AVX512,    /* AVX-512F, 8x32 register tile; the other vector code
+	                      * (layers, matvec) is AVX2's: each kind implies the
+	                      * ones before it */
 };
 /*
  * Choose the micro-kernel (tests and benchmarks; the environment variable
- * AD_NN_KERNEL=portable does the same at the first product). Returns the one
- * in force: asking for AVX2 on a CPU without it gives the portable one.
+ * AD_NN_KERNEL=portable or =avx2 does the same at the first product).
+ * Returns the one in force: asking for AVX-512 or AVX2 on a CPU without it
+ * gives the best it has. The AVX2 and AVX-512 products give the same bits.
  */
 enum nn_kernel nn_kernel_select(enum nn_kernel k);
 /* The micro-kernel in force (selecting the default on first use). */
