@@ -189,6 +189,38 @@ START_TEST(test_gemm_kernels_same_bits)
 }
 END_TEST
 
+/* A product with a bias: the same bits as the bias copied into every row of
+ * C and the product accumulated into it (K = 0, small and threaded shapes,
+ * one and several K blocks, edge tiles). */
+START_TEST(test_gemm_bias)
+{
+	static const size_t shapes[][3] = {
+		{ 3, 5, 0 }, { 7, 17, 9 }, { 200, 1030, 400 }, { 1024, 96, 384 }, { 61, 333, 800 },
+	};
+
+	ad_rng_seed(&trng, 6, 1);
+	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+		for (int tb = 0; tb < 2; tb++) {
+			size_t  M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+			double *A = dalloc(M * K + 1), *B = dalloc(K * N + 1), *b = dalloc(N);
+			float  *Af, *Bf, *bf, *C1 = falloc(M * N), *C2 = falloc(M * N);
+			fill(A, M * K, 1);
+			fill(B, K * N, 1);
+			fill(b, N, 1);
+			Af = tofloat(A, M * K + 1);
+			Bf = tofloat(B, K * N + 1);
+			bf = tofloat(b, N);
+			for (size_t i = 0; i < M; i++)
+				memcpy(C1 + i * N, bf, N * sizeof *C1);
+			nn_sgemm(0, tb, M, N, K, Af, K, Bf, tb ? K : N, C1, N, 1);
+			nn_sgemm_bias(0, tb, M, N, K, Af, K, Bf, tb ? K : N, bf, C2, N);
+			ck_assert_msg(memcmp(C1, C2, M * N * sizeof *C1) == 0,
+			    "gemm %zux%zux%zu tb%d with a bias differs from bias + product", M, N, K, tb);
+			free(A); free(B); free(b); free(Af); free(Bf); free(bf); free(C1); free(C2);
+		}
+}
+END_TEST
+
 START_TEST(test_gemm_portable)
 {
 	ad_rng_seed(&trng, 2, 1);
@@ -1349,6 +1381,7 @@ nn_suite(void)
 	tcase_add_test(k, test_gemm_avx2);
 	tcase_add_test(k, test_gemm_avx512);
 	tcase_add_test(k, test_gemm_kernels_same_bits);
+	tcase_add_test(k, test_gemm_bias);
 	tcase_add_test(k, test_gemm_portable);
 	tcase_add_test(k, test_matvec);
 	tcase_add_test(k, test_fast_layernorm);

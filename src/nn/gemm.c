@@ -488,13 +488,6 @@ gemm_ws_ready(int nthreads)
 	return 0;
 }
 
-static void
-gemm_zero(float *C, size_t ldc, size_t M, size_t N)
-{
-	for (size_t i = 0; i < M; i++)
-		memset(C + i * ldc, 0, N * sizeof *C);
-}
-
 /* Whether gemm_block packs A (see below) rather than reading it in place. */
 static int
 gemm_packs_a(int transA, size_t lda)
@@ -511,10 +504,33 @@ gemm_packs_a(int transA, size_t lda)
  * stored K x M is packed (read in place, each k is a new cache line); a
  * last partial panel is packed.
  */
+/*
+ * One tile: the kernel, after writing the bias into the tile's rows when
+ * bias is not NULL (the first K block of a product with a bias), so the
+ * kernel adds the sum to it while the tile is in L1, instead of a pass
+ * over all of C before the product. bias + sum: the same bits as copying
+ * the bias into C first.
+ */
+static inline void
+gemm_tile(size_t kc, const float *a, size_t rsa, size_t csa, const float *b, float *c,
+    size_t ldc, size_t mr, size_t nr, int add, const float *bias)
+{
+	if (bias != NULL && nr == 32)   /* copies of a constant size are inlined */
+		for (size_t i = 0; i < mr; i++)
+			memcpy(c + i * ldc, bias, 32 * sizeof *c);
+	else if (bias != NULL && nr == 16)
+		for (size_t i = 0; i < mr; i++)
+			memcpy(c + i * ldc, bias, 16 * sizeof *c);
+	else if (bias != NULL)
+		for (size_t i = 0; i < mr; i++)
+			memcpy(c + i * ldc, bias, nr * sizeof *c);
+	gemm_kernel(kc, a, rsa, csa, b, gemm_nr, c, ldc, mr, nr, add || bias != NULL);
+}
+
 static void
 gemm_block(int tid, int transA, int transB, size_t m0, size_t m1, size_t n0, size_t n1,
-    size_t K, const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc,
-    int accumulate)
+    size_t K, const float *A, size_t lda, const float *B, size_t ldb, const float *bias,
+    float *C, size_t ldc, int accumulate)
 {
 	float *apack = gemm_ws.apack[tid], *bpack = gemm_ws.bpack[tid];
 
@@ -538,18 +554,19 @@ gemm_block(int tid, int transA, int transB, size_t m0, size_t m1, size_t n0, siz
 				for (size_t jr = 0; jr < nc; jr += gemm_nr) {
 					size_t       nr = nc - jr < gemm_nr ? nc - jr : gemm_nr;
 					const float *bp = bpack + jr * kc;
+					const float *bj = bias != NULL && pc == 0 ? bias + jc + jr : NULL;
 					float       *cp = C + ic * ldc + jc + jr;
 					for (size_t ir = 0; ir < full; ir += gemm_mr) {
 						if (pack)
-							gemm_kernel(kc, apack + ir * kc, 1, gemm_mr, bp, gemm_nr, cp + ir * ldc,
-							    ldc, gemm_mr, nr, add);
+							gemm_tile(kc, apack + ir * kc, 1, gemm_mr, bp, cp + ir * ldc,
+							    ldc, gemm_mr, nr, add, bj);
 						else
-							gemm_kernel(kc, A + (ic + ir) * lda + pc, lda, 1, bp, gemm_nr,
-							    cp + ir * ldc, ldc, gemm_mr, nr, add);
+							gemm_tile(kc, A + (ic + ir) * lda + pc, lda, 1, bp,
+							    cp + ir * ldc, ldc, gemm_mr, nr, add, bj);
 					}
 					if (full < mc)
-						gemm_kernel(kc, apack + full * kc, 1, gemm_mr, bp, gemm_nr,
-						    cp + full * ldc, ldc, mc - full, nr, add);
+						gemm_tile(kc, apack + full * kc, 1, gemm_mr, bp, cp + full * ldc,
+						    ldc, mc - full, nr, add, bj);
 				}
 			}
 		}
@@ -563,26 +580,47 @@ gemm_serial_ready(int tid)
 	return tid < GEMM_MAX_THREADS && gemm_ws.apack[tid] != NULL && gemm_ws.bpack[tid] != NULL;
 }
 
-void
-nn_sgemm_serial(int transA, int transB, size_t M, size_t N, size_t K, const float *A,
-    size_t lda, const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
+/* C = rows of bias (or zeros when bias is NULL): a product over K = 0. */
+static void
+gemm_init(float *C, size_t ldc, size_t M, size_t N, const float *bias)
+{
+	for (size_t i = 0; i < M; i++)
+		if (bias != NULL)
+			memcpy(C + i * ldc, bias, N * sizeof *C);
+		else
+			memset(C + i * ldc, 0, N * sizeof *C);
+}
+
+/* The product on the calling thread; bias as in nn_sgemm_bias (then
+ * accumulate is 0). */
+static void
+gemm_serial(int transA, int transB, size_t M, size_t N, size_t K, const float *A,
+    size_t lda, const float *B, size_t ldb, const float *bias, float *C, size_t ldc,
+    int accumulate)
 {
 	int tid = 0;
 
 #ifdef _OPENMP
 	tid = omp_get_thread_num();
 #endif
-	if (!accumulate && K == 0)
-		gemm_zero(C, ldc, M, N);
+	if (K == 0 && !accumulate)
+		gemm_init(C, ldc, M, N, bias);
 	if (M == 0 || N == 0 || K == 0)
 		return;
 	if (gemm_kernel == NULL || !gemm_serial_ready(tid)) {
 		if (!accumulate)
-			gemm_zero(C, ldc, M, N);
+			gemm_init(C, ldc, M, N, bias);
 		nn_sgemm_ref_float(transA, transB, M, N, K, A, lda, B, ldb, C, ldc);
 		return;
 	}
-	gemm_block(tid, transA, transB, 0, M, 0, N, K, A, lda, B, ldb, C, ldc, accumulate);
+	gemm_block(tid, transA, transB, 0, M, 0, N, K, A, lda, B, ldb, bias, C, ldc, accumulate);
+}
+
+void
+nn_sgemm_serial(int transA, int transB, size_t M, size_t N, size_t K, const float *A,
+    size_t lda, const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
+{
+	gemm_serial(transA, transB, M, N, K, A, lda, B, ldb, NULL, C, ldc, accumulate);
 }
 
 int
@@ -596,9 +634,12 @@ nn_sgemm_prepare(void)
 	return gemm_ws_ready(n < GEMM_MAX_THREADS ? n : GEMM_MAX_THREADS);
 }
 
-void
-nn_sgemm(int transA, int transB, size_t M, size_t N, size_t K, const float *A, size_t lda,
-    const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
+/* nn_sgemm and nn_sgemm_bias: on every thread unless the product is small
+ * (a product over K = 0 is one). */
+static void
+gemm_threads(int transA, int transB, size_t M, size_t N, size_t K, const float *A,
+    size_t lda, const float *B, size_t ldb, const float *bias, float *C, size_t ldc,
+    int accumulate)
 {
 	int nthreads = 1;
 
@@ -611,19 +652,15 @@ nn_sgemm(int transA, int transB, size_t M, size_t N, size_t K, const float *A, s
 #endif
 	if (nn_sgemm_prepare() != 0) {
 		if (!accumulate)
-			gemm_zero(C, ldc, M, N);
+			gemm_init(C, ldc, M, N, bias);
 		nn_sgemm_ref_float(transA, transB, M, N, K, A, lda, B, ldb, C, ldc);
 		return;
 	}
 	/* Small products (under ~4 MFLOP) are not worth waking the threads for. */
 	if (nthreads == 1 || (double)M * N * K < 2e6) {
-		nn_sgemm_serial(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+		gemm_serial(transA, transB, M, N, K, A, lda, B, ldb, bias, C, ldc, accumulate);
 		return;
 	}
-	if (!accumulate && K == 0)
-		gemm_zero(C, ldc, M, N);
-	if (M == 0 || N == 0 || K == 0)
-		return;
 
 	/*
 	 * Each thread computes one rectangle of C on its own, with its own
@@ -644,7 +681,8 @@ nn_sgemm(int transA, int transB, size_t M, size_t N, size_t K, const float *A, s
 		tid = omp_get_thread_num();
 		nt = omp_get_num_threads();
 #endif
-		if (gemm_packs_a(transA, lda) || !transB ? M / gemm_mr >= N / gemm_nr : M / gemm_mr >= 4 * (N / gemm_nr)) {
+		size_t mt = M / gemm_mr, nt_ = N / gemm_nr;
+		if (gemm_packs_a(transA, lda) || !transB ? mt >= nt_ : mt >= 4 * nt_) {
 			size_t tiles = (M + gemm_mr - 1) / gemm_mr;
 			m0 = tiles * (size_t)tid / (size_t)nt * gemm_mr;
 			m1 = tiles * (size_t)(tid + 1) / (size_t)nt * gemm_mr;
@@ -656,9 +694,23 @@ nn_sgemm(int transA, int transB, size_t M, size_t N, size_t K, const float *A, s
 			n1 = n1 < N ? n1 : N;
 		}
 		if (m0 < m1 && n0 < n1)
-			gemm_block(tid, transA, transB, m0, m1, n0, n1, K, A, lda, B, ldb, C, ldc,
-			    accumulate);
+			gemm_block(tid, transA, transB, m0, m1, n0, n1, K, A, lda, B, ldb, bias, C,
+			    ldc, accumulate);
 	}
+}
+
+void
+nn_sgemm(int transA, int transB, size_t M, size_t N, size_t K, const float *A, size_t lda,
+    const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
+{
+	gemm_threads(transA, transB, M, N, K, A, lda, B, ldb, NULL, C, ldc, accumulate);
+}
+
+void
+nn_sgemm_bias(int transA, int transB, size_t M, size_t N, size_t K, const float *A,
+    size_t lda, const float *B, size_t ldb, const float *bias, float *C, size_t ldc)
+{
+	gemm_threads(transA, transB, M, N, K, A, lda, B, ldb, bias, C, ldc, 0);
 }
 
 /* A last resort when the buffers cannot be had: plain loops, float sums. */

@@ -345,13 +345,10 @@ void
 nn_matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
     size_t N, size_t C, size_t OC)
 {
-	if (bias != NULL) {
-		/* Race-free: one row per iteration. */
-		#pragma omp parallel for schedule(static) if (N * OC >= NN_PAR_MIN)
-		for (long n = 0; n < (long)N; n++)
-			memcpy(out + (size_t)n * OC, bias, OC * sizeof *out);
-	}
-	nn_sgemm(0, 1, N, OC, C, inp, C, weight, C, out, OC, bias != NULL);
+	if (bias != NULL)
+		nn_sgemm_bias(0, 1, N, OC, C, inp, C, weight, C, bias, out, OC);
+	else
+		nn_sgemm(0, 1, N, OC, C, inp, C, weight, C, out, OC, 0);
 }
 
 void

@@ -62,6 +62,12 @@ void nn_sgemm(int transA, int transB, size_t M, size_t N, size_t K,
 void nn_sgemm_serial(int transA, int transB, size_t M, size_t N, size_t K,
                      const float *A, size_t lda, const float *B, size_t ldb,
                      float *C, size_t ldc, int accumulate);
+/* C = bias (N floats, added to every row) + op(A) op(B), in the same bits as
+ * copying bias into each row of C and accumulating the product into it, but
+ * each tile gets its bias just before its sums (no pass over C first). */
+void nn_sgemm_bias(int transA, int transB, size_t M, size_t N, size_t K,
+                   const float *A, size_t lda, const float *B, size_t ldb,
+                   const float *bias, float *C, size_t ldc);
 /*
  * Allocate the packing buffers for the current OpenMP thread count (each
  * product does it on first use; call it before a parallel region that runs
