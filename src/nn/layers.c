@@ -46,6 +46,10 @@
  * lanes then the lanes in a fixed order, so they depend on n only.
  * ------------------------------------------------------------------------ */
 
+/* Eight lane sums s[0..8) and a tail t, combined in a fixed order. */
+#define LANES8(s, t) \
+	((((s)[0] + (s)[4]) + ((s)[1] + (s)[5])) + (((s)[2] + (s)[6]) + ((s)[3] + (s)[7])) + (t))
+
 #ifdef LAYERS_X86
 __attribute__((target("avx2,fma"))) static inline __m256
 v_exp(__m256 x)
@@ -91,8 +95,7 @@ exp_sum_avx2(float *y, const float *x, size_t n, float scale, float shift)
 			y[i] = e;
 		s += e;
 	}
-	return (((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) +
-	        ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]))) + s;
+	return LANES8(lanes, s);
 }
 
 /* 0.5 x (1 + tanh(k (x + c x^3))) and, when d is not NULL, d += g' * dout. */
@@ -222,18 +225,28 @@ nn_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
 	for (long n = 0; n < (long)N; n++) {
 		const float *x = inp + (size_t)n * C;
 		float       *o = out + (size_t)n * C;
-		double       m = 0, v = 0;
+		double       m, v, sm[8] = { 0 }, sv[8] = { 0 }, tm = 0, tv = 0;
 		float        mf, sf;
+		size_t       c;
 
-		for (size_t c = 0; c < C; c++)
-			m += x[c];
-		m /= (double)C;
-		for (size_t c = 0; c < C; c++)
-			v += (x[c] - m) * (x[c] - m);
-		v /= (double)C;
+		/* Sums in eight lanes, combined in a fixed order (LANES8), which
+		 * the compiler vectorizes; one chain of dependent double adds made
+		 * LayerNorm 2% of a training step of shape M. */
+		for (c = 0; c + 8 <= C; c += 8)
+			for (int j = 0; j < 8; j++)
+				sm[j] += x[c + j];
+		for (; c < C; c++)
+			tm += x[c];
+		m = LANES8(sm, tm) / (double)C;
+		for (c = 0; c + 8 <= C; c += 8)
+			for (int j = 0; j < 8; j++)
+				sv[j] += (x[c + j] - m) * (x[c + j] - m);
+		for (; c < C; c++)
+			tv += (x[c] - m) * (x[c] - m);
+		v = LANES8(sv, tv) / (double)C;
 		mf = (float)m;
 		sf = (float)(1.0 / sqrt(v + LN_EPS));
-		for (size_t c = 0; c < C; c++)
+		for (c = 0; c < C; c++)
 			o[c] = (x[c] - mf) * sf * weight[c] + bias[c];
 		mean[n] = mf;
 		rstd[n] = sf;
@@ -253,17 +266,25 @@ nn_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *do
 		const float *x = inp + (size_t)n * C, *d = dout + (size_t)n * C;
 		float       *dx = dinp + (size_t)n * C;
 		float        m = mean[n], s = rstd[n];
-		double       dmean = 0, dnormmean = 0;
+		double       dmean, dnormmean, sg[8] = { 0 }, sgx[8] = { 0 }, tg = 0, tgx = 0;
+		size_t       c;
 
-		/* With xhat = (x - m) s and g = d w: dx = s (g - mean(g) - xhat mean(g xhat)). */
-		for (size_t c = 0; c < C; c++) {
+		/* With xhat = (x - m) s and g = d w: dx = s (g - mean(g) - xhat mean(g xhat)).
+		 * The sums in eight lanes, as in the forward. */
+		for (c = 0; c + 8 <= C; c += 8)
+			for (int j = 0; j < 8; j++) {
+				float g = d[c + j] * weight[c + j], xh = (x[c + j] - m) * s;
+				sg[j] += g;
+				sgx[j] += (double)g * xh;
+			}
+		for (; c < C; c++) {
 			float g = d[c] * weight[c], xh = (x[c] - m) * s;
-			dmean += g;
-			dnormmean += (double)g * xh;
+			tg += g;
+			tgx += (double)g * xh;
 		}
-		dmean /= (double)C;
-		dnormmean /= (double)C;
-		for (size_t c = 0; c < C; c++) {
+		dmean = LANES8(sg, tg) / (double)C;
+		dnormmean = LANES8(sgx, tgx) / (double)C;
+		for (c = 0; c < C; c++) {
 			float g = d[c] * weight[c], xh = (x[c] - m) * s;
 			dx[c] += s * (g - (float)dmean - xh * (float)dnormmean);
 		}
