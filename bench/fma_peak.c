@@ -6,10 +6,17 @@
  *
  * usage: fma_peak [avx512]   prints GFLOP/s on OMP_NUM_THREADS threads with
  * 256-bit FMAs (AVX2), or 512-bit ones (0 when the CPU has no AVX-512F).
- * Build: cc -O3 -fopenmp fma_peak.c -o fma_peak
+ *        fma_peak read [MB]   prints the GB/s at which matrix-vector
+ * products stream a matrix of MB megabytes (default 49, the weights of the
+ * transformer's shape M) from memory, the median of 21 passes: the bound on
+ * generating at batch 1, where every token reads every weight once. The
+ * rows are 384 floats, dotted with one vector as nn_matvec does; 49 MB is
+ * more than the last-level cache of the machines we run on.
+ * Build: cc -O3 -march=native -fopenmp fma_peak.c -o fma_peak
  */
 #include <immintrin.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #ifdef _OPENMP
@@ -54,6 +61,55 @@ __attribute__((target("avx512f"))) static float
 chains_avx512(void)
 FMA_LOOP(__m512, 16, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps, _mm512_storeu_ps)
 
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+#define READ_COLS   384
+#define READ_PASSES 21
+
+static int
+read_bw(size_t mb)
+{
+	size_t rows = (mb << 20) / (READ_COLS * sizeof(float));
+	float *w = malloc(rows * READ_COLS * sizeof *w), *x = malloc(READ_COLS * sizeof *x);
+	float *out = malloc((rows + 1) * sizeof *out);
+	double t[READ_PASSES];
+	int    sink;
+
+	if (w == NULL || x == NULL || out == NULL || rows == 0) {
+		fprintf(stderr, "fma_peak: cannot allocate %zu MB\n", mb);
+		return 1;
+	}
+	for (size_t i = 0; i < rows * READ_COLS; i++)
+		w[i] = (float)(i % 7) * 1e-3f;
+	for (size_t i = 0; i < READ_COLS; i++)
+		x[i] = 1;
+	for (int p = 0; p < READ_PASSES; p++) {
+		double t0 = now();
+		#pragma omp parallel for schedule(static)
+		for (long r = 0; r < (long)rows; r++) {
+			float s = 0;
+			#pragma omp simd reduction(+:s)
+			for (size_t c = 0; c < READ_COLS; c++)
+				s += w[(size_t)r * READ_COLS + c] * x[c];
+			out[r] = s;
+		}
+		t[p] = now() - t0;
+	}
+	qsort(t, READ_PASSES, sizeof *t, cmp_double);
+	printf("%.1f\n", (double)rows * READ_COLS * sizeof *w / t[READ_PASSES / 2] / 1e9);
+	sink = out[rows - 1] == 12345.f;   /* keeps the products */
+	free(w);
+	free(x);
+	free(out);
+	return sink;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -61,6 +117,8 @@ main(int argc, char **argv)
 	int    threads = 1;
 	double best = 0;
 
+	if (argc > 1 && strcmp(argv[1], "read") == 0)
+		return read_bw(argc > 2 ? strtoul(argv[2], NULL, 10) : 49);
 	__builtin_cpu_init();
 	if (wide ? !__builtin_cpu_supports("avx512f")
 	         : !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) {

@@ -67,7 +67,8 @@ echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //
 # The single-precision peak: a register-only FMA loop of our own, and the
 # sgemm of numpy/OpenBLAS (OPENBLAS_CORETYPE unset) on 2048^3.
 peak=
-if cc -O3 -fopenmp "$HERE/fma_peak.c" -o "$tmp/fma_peak" 2>/dev/null; then
+if cc -O3 -march=native -fopenmp "$HERE/fma_peak.c" -o "$tmp/fma_peak" 2>/dev/null ||
+    cc -O3 -fopenmp "$HERE/fma_peak.c" -o "$tmp/fma_peak" 2>/dev/null; then
 	peak=$(OMP_NUM_THREADS=$THREADS "$tmp/fma_peak")
 	echo "peak: register-only AVX2 FMA loop $peak GFLOP/s on $THREADS threads"
 	p512=$(OMP_NUM_THREADS=$THREADS "$tmp/fma_peak" avx512)
@@ -135,6 +136,17 @@ gen_time() {
 	echo "$s0 $s1" | awk '{ print $2 - $1 }'
 }
 if [ "$GEN" = 1 ] && [ -f "$tmp/M.model" ]; then
+	# The bound: at batch 1 every token reads all 12.3 M weights (49 MB,
+	# more than the last-level cache), so tokens/s <= memory read rate / 49 MB.
+	# Measured before and after the generation runs: the host's memory
+	# traffic moves it.
+	bound() {
+		[ -x "$tmp/fma_peak" ] || return 0
+		OMP_NUM_THREADS=$THREADS "$tmp/fma_peak" read 49 | awk -v w="$1" '{
+			printf "memory (%s): matrix-vector products read a 49 MB matrix at %.1f GB/s (median of 21 passes): generation on shape M, 49.3 MB of weights per token, is bounded by %.0f tokens/s\n",
+				w, $1, $1 * 1e9 / 49.3e6 }'
+	}
+	bound before
 	prev=1
 	prevt=$(r=0; while [ $r -lt "$RUNS" ]; do gen_time 1; r=$((r + 1)); done | median)
 	for n in 64 128 253 1000; do
@@ -144,4 +156,5 @@ if [ "$GEN" = 1 ] && [ -f "$tmp/M.model" ]; then
 		prev=$n
 		prevt=$t
 	done
+	bound after
 fi

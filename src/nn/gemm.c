@@ -681,8 +681,8 @@ gemm_threads(int transA, int transB, size_t M, size_t N, size_t K, const float *
 		tid = omp_get_thread_num();
 		nt = omp_get_num_threads();
 #endif
-		size_t mt = M / gemm_mr, nt_ = N / gemm_nr;
-		if (gemm_packs_a(transA, lda) || !transB ? mt >= nt_ : mt >= 4 * nt_) {
+		size_t mtiles = M / gemm_mr, ntiles = N / gemm_nr;
+		if (gemm_packs_a(transA, lda) || !transB ? mtiles >= ntiles : mtiles >= 4 * ntiles) {
 			size_t tiles = (M + gemm_mr - 1) / gemm_mr;
 			m0 = tiles * (size_t)tid / (size_t)nt * gemm_mr;
 			m1 = tiles * (size_t)(tid + 1) / (size_t)nt * gemm_mr;
