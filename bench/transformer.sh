@@ -122,18 +122,16 @@ for s in $SHAPES; do
 done
 
 # Generation at batch 1 with the key/value cache on shape M (T = 256): the
-# time of 'sample -c 4 -n N' minus that of 'sample -c 4 -n N0', so that
-# loading the model and starting the process cancel out; 4 samples per run
-# (each from the prompt) make the difference larger than the noise. The
-# empty prompt is one token after BOS, so tokens 1-253 fit the cache; past
-# them the cache slides (refilled with the last T/2 tokens by one forward
-# pass) every T/2 tokens.
+# time 'sample --timing' reports for 4 samples of N tokens (each from the
+# prompt, timed inside the program, so loading the model and starting the
+# process are not in it) minus that for N0 tokens, so tokens N0+1..N are
+# timed alone. The empty prompt is one token after BOS, so tokens 1-253 fit
+# the cache; past them the cache slides (refilled with the last T/2 tokens
+# by one forward pass) every T/2 tokens.
 gen_time() {
-	s0=$(date +%s.%N)
-	ours "$AD" sample --threads "$THREADS" -c 4 -n "$1" --seed 1 --prompt "" \
-		"$tmp/M.model" >/dev/null
-	s1=$(date +%s.%N)
-	echo "$s0 $s1" | awk '{ print $2 - $1 }'
+	ours "$AD" sample --timing --threads "$THREADS" -c 4 -n "$1" --seed 1 --prompt "" \
+		"$tmp/M.model" 2>&1 >/dev/null |
+		awk '/tokens in/ { t += $(NF - 3) } END { print t }'
 }
 if [ "$GEN" = 1 ] && [ -f "$tmp/M.model" ]; then
 	# The bound: at batch 1 every token reads all 12.3 M weights (49 MB,

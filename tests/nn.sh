@@ -25,6 +25,11 @@ has "$T/m.csv" "step,loss,val_loss,lr,grad_norm,tokens_per_s,elapsed"
 run 0 "$AD" eval "$T/m.model" "$T/one.txt"
 has "$T/out" "transformer"
 run 0 "$AD" sample -n 20 --seed 2 --prompt "line" "$T/m.model"
+# --timing: a line on stderr per sample, with the tokens it generated.
+run 0 "$AD" sample --timing -c 2 -n 20 --seed 2 --prompt "line" "$T/m.model"
+has "$T/err" "sample 1: 20 tokens in "
+has "$T/err" "sample 2: 20 tokens in "
+lines "$T/err" 2
 
 # JSON Lines log.
 run 0 $TT $common --steps 3 --log "$T/m.jsonl" -o "$T/j.model" "$T/c.txt"

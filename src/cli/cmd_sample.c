@@ -11,6 +11,7 @@
 
 #include "base/io.h"
 #include "base/json.h"
+#include "base/progress.h"
 #include "base/rng.h"
 #include "cli/cli.h"
 #include "lm/lm.h"
@@ -40,6 +41,9 @@ static const char sample_help[] =
 "  --json                print JSON: each sample's text and its tokens with\n"
 "                        ids and the model's log-probabilities\n"
 "  --threads N           threads for the model's forward pass\n"
+"  --timing              after each sample, print to stderr how many tokens\n"
+"                        it generated, in how long (reading the prompt\n"
+"                        included) and the rate\n"
 "  -h, --help            show this help\n";
 
 /* The text of one sample, and how much of it has been written out. */
@@ -163,6 +167,7 @@ cmd_sample(int argc, char **argv)
 		{ "stop",        required_argument, NULL, 'S' },
 		{ "json",        no_argument,       NULL, 'j' },
 		{ "threads",     required_argument, NULL, 'T' },
+		{ "timing",      no_argument,       NULL, 'M' },
 		{ "help",        no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -177,7 +182,7 @@ cmd_sample(int argc, char **argv)
 	struct lm_gen_token  *toks = NULL;
 	char                 *prompt = NULL, *stop = NULL;
 	uint64_t              ntok = 50, seed = 1, count = 1, v;
-	int                   c, rc = 0;
+	int                   c, rc = 0, timing = 0;
 
 	while ((c = cli_getopt(argc, argv, "p:n:k:P:s:c:h", longopts, "sample")) != -1) {
 		switch (c) {
@@ -221,6 +226,7 @@ cmd_sample(int argc, char **argv)
 			}
 			break;
 		case 'j': common.json = 1; break;
+		case 'M': timing = 1; break;
 		case 'T':
 			if ((rc = cli_u64("sample", "--threads", optarg, 1, 1024, &v)) != 0)
 				goto usage;
@@ -296,12 +302,17 @@ cmd_sample(int argc, char **argv)
 	}
 	for (uint64_t s = 0; s < count; s++) {
 		size_t ngen = 0;
+		double t0 = ad_now(), dt;
 
 		out.len = out.emitted = 0;
 		out.stopped = 0;
 		if (lm_generate(gen, &cfg, &rng, prompt, ntok, sample_emit, &out, toks, &ngen,
 		    &err) != 0)
 			goto fail;
+		dt = ad_now() - t0;
+		if (timing)
+			fprintf(stderr, "autodidact: sample %llu: %zu tokens in %.6f s, %.1f tokens/s\n",
+			    (unsigned long long)s + 1, ngen, dt, dt > 0 ? (double)ngen / dt : 0.0);
 		if (out.oom) {
 			ad_fail(&err, AD_ENOMEM, "out of memory for the generated text");
 			goto fail;
