@@ -94,6 +94,19 @@ gemm_store_tile(float *c, size_t ldc, const float *t, size_t ldt, size_t mr, siz
 			c[i * ldc + j] = add ? c[i * ldc + j] + t[i * ldt + j] : t[i * ldt + j];
 }
 
+#ifdef GEMM_X86
+/* Fetch the tile of C (mr rows of width floats) that a kernel will add to at
+ * its end: the miss then overlaps the loop instead of stalling after it. */
+static inline void
+gemm_prefetch_tile(const float *c, size_t ldc, size_t mr, size_t width)
+{
+	for (size_t i = 0; i < mr; i++) {
+		_mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+		_mm_prefetch((const char *)(c + i * ldc + width - 1), _MM_HINT_T0);
+	}
+}
+#endif
+
 /*
  * A kernel's entry point specialised on the layout of a: in place (csa 1,
  * rows rsa apart) or a packed panel (rsa 1, csa MR), so the compiler sees
@@ -144,13 +157,8 @@ gemm_avx2_body(size_t kc, const float *a, size_t rsa, size_t csa, const float *b
 	__m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
 	__m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
 
-	/* The tile of C is read at the end; fetched now, the miss overlaps the
-	 * loop instead of stalling after it. */
 	if (add)
-		for (size_t i = 0; i < mr; i++) {
-			_mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
-			_mm_prefetch((const char *)(c + i * ldc + NR - 1), _MM_HINT_T0);
-		}
+		gemm_prefetch_tile(c, ldc, mr, NR);
 
 	/* Unrolled by four: without it the loop's own instructions took issue
 	 * slots from the twelve FMAs per k and the kernel ran at half of the
@@ -224,10 +232,7 @@ gemm_avx512_body(size_t kc, const float *a, size_t rsa, size_t csa, const float 
 		for (size_t j = 0; j < NR / 16; j++)
 			acc[i][j] = _mm512_setzero_ps();
 	if (add)
-		for (size_t i = 0; i < mr; i++) {
-			_mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
-			_mm_prefetch((const char *)(c + i * ldc + NR - 1), _MM_HINT_T0);
-		}
+		gemm_prefetch_tile(c, ldc, mr, NR);
 	#pragma GCC unroll 2
 	for (size_t k = 0; k < kc; k++) {
 		__m512 bv[NR / 16];
@@ -322,6 +327,20 @@ nn_kernel_name(void)
 /* ------------------------------------------------------------------------
  * Packing and the blocked loops
  * ------------------------------------------------------------------------ */
+
+/* dst[0..n) = src[0..n); for the tile widths, a copy of constant size that
+ * the compiler inlines (a call to memcpy per row of a panel cost 2-3% of a
+ * training step). */
+static inline void
+gemm_copy_row(float *dst, const float *src, size_t n)
+{
+	if (n == 32)
+		memcpy(dst, src, 32 * sizeof *dst);
+	else if (n == 16)
+		memcpy(dst, src, 16 * sizeof *dst);
+	else
+		memcpy(dst, src, n * sizeof *dst);
+}
 
 /* Rows [i0, i0+mc) x k [p0, p0+kc) of op(A) in gemm_mr-row panels, zero padded. */
 static void
@@ -435,16 +454,9 @@ gemm_pack_b_panel(float *dst, int transB, const float *B, size_t ldb, size_t j0,
 {
 	size_t k0 = 0;
 
-	/* Copies of a constant size, which the compiler inlines (a call to
-	 * memcpy per k cost 2-3% of a training step). */
-	if (!transB && nr == gemm_nr && gemm_nr == 32) {
-		for (size_t k = 0; k < kc; k++)
-			memcpy(dst + k * 32, B + (p0 + k) * ldb + j0, 32 * sizeof *dst);
-		return;
-	}
 	if (!transB && nr == gemm_nr) {
 		for (size_t k = 0; k < kc; k++)
-			memcpy(dst + k * 16, B + (p0 + k) * ldb + j0, 16 * sizeof *dst);
+			gemm_copy_row(dst + k * gemm_nr, B + (p0 + k) * ldb + j0, gemm_nr);
 		return;
 	}
 	if (!transB) {
@@ -458,7 +470,7 @@ gemm_pack_b_panel(float *dst, int transB, const float *B, size_t ldb, size_t j0,
 		}
 		return;
 	}
-	/* B is stored N x K: a transpose, sixteen rows read side by side. */
+	/* B is stored N x K: a transpose, gemm_nr rows read side by side. */
 #ifdef GEMM_X86
 	if (nr == gemm_nr && gemm_kind >= NN_KERNEL_AVX2)
 		k0 = gemm_pack_bt_avx2(dst, B, ldb, j0, p0, kc);
@@ -496,15 +508,6 @@ gemm_packs_a(int transA, size_t lda)
 }
 
 /*
- * The product on rows [m0, m1) x columns [n0, n1) of C with the buffers of
- * thread tid. B is always packed: read in place, rows of a panel a
- * power-of-two stride apart fall in a few L1 sets and thrash. A stored
- * M x K is read in place, full gemm_mr-row panels (six or eight rows, each
- * contiguous in k), unless its rows are such a stride apart (a multiple of 1 KB); A
- * stored K x M is packed (read in place, each k is a new cache line); a
- * last partial panel is packed.
- */
-/*
  * One tile: the kernel, after writing the bias into the tile's rows when
  * bias is not NULL (the first K block of a product with a bias), so the
  * kernel adds the sum to it while the tile is in L1, instead of a pass
@@ -515,18 +518,21 @@ static inline void
 gemm_tile(size_t kc, const float *a, size_t rsa, size_t csa, const float *b, float *c,
     size_t ldc, size_t mr, size_t nr, int add, const float *bias)
 {
-	if (bias != NULL && nr == 32)   /* copies of a constant size are inlined */
+	if (bias != NULL)
 		for (size_t i = 0; i < mr; i++)
-			memcpy(c + i * ldc, bias, 32 * sizeof *c);
-	else if (bias != NULL && nr == 16)
-		for (size_t i = 0; i < mr; i++)
-			memcpy(c + i * ldc, bias, 16 * sizeof *c);
-	else if (bias != NULL)
-		for (size_t i = 0; i < mr; i++)
-			memcpy(c + i * ldc, bias, nr * sizeof *c);
+			gemm_copy_row(c + i * ldc, bias, nr);
 	gemm_kernel(kc, a, rsa, csa, b, gemm_nr, c, ldc, mr, nr, add || bias != NULL);
 }
 
+/*
+ * The product on rows [m0, m1) x columns [n0, n1) of C with the buffers of
+ * thread tid. B is always packed: read in place, rows of a panel a
+ * power-of-two stride apart fall in a few L1 sets and thrash. A stored
+ * M x K is read in place, full gemm_mr-row panels (six or eight rows,
+ * each contiguous in k), unless its rows are such a stride apart (a
+ * multiple of 1 KB); A stored K x M is packed (read in place, each k is a
+ * new cache line); a last partial panel is packed.
+ */
 static void
 gemm_block(int tid, int transA, int transB, size_t m0, size_t m1, size_t n0, size_t n1,
     size_t K, const float *A, size_t lda, const float *B, size_t ldb, const float *bias,
@@ -757,7 +763,7 @@ gemv_dot_portable(const float *w, const float *x, size_t C)
 			s[i] += w[c + i] * x[c + i];
 	for (; c < C; c++)
 		t += w[c] * x[c];
-	return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7])) + t;
+	return LANES8(s, t);
 }
 
 #ifdef GEMM_X86

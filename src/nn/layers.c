@@ -46,10 +46,6 @@
  * lanes then the lanes in a fixed order, so they depend on n only.
  * ------------------------------------------------------------------------ */
 
-/* Eight lane sums s[0..8) and a tail t, combined in a fixed order. */
-#define LANES8(s, t) \
-	((((s)[0] + (s)[4]) + ((s)[1] + (s)[5])) + (((s)[2] + (s)[6]) + ((s)[3] + (s)[7])) + (t))
-
 #ifdef LAYERS_X86
 __attribute__((target("avx2,fma"))) static inline __m256
 v_exp(__m256 x)

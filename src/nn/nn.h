@@ -91,6 +91,14 @@ void nn_sgemm_ref(int transA, int transB, size_t M, size_t N, size_t K,
 void nn_matvec(float *out, const float *W, const float *x, const float *bias,
                size_t C, size_t OC);
 
+/*
+ * Eight lane sums s[0..8) and a tail t, combined in a fixed order: the sums
+ * that must not depend on the vector width (dot products, norms, LayerNorm
+ * statistics) run in eight lanes, which the compiler vectorizes.
+ */
+#define LANES8(s, t) \
+	((((s)[0] + (s)[4]) + ((s)[1] + (s)[5])) + (((s)[2] + (s)[6]) + ((s)[3] + (s)[7])) + (t))
+
 /* a . b and y += a x over n floats, vectorised (the attention of one token). */
 float nn_dot(const float *a, const float *b, size_t n);
 void  nn_axpy(float *y, float a, const float *x, size_t n);

@@ -175,7 +175,7 @@ nn_grad_norm(const float *grad, size_t n)
 				s[j] += (double)grad[i + j] * grad[i + j];
 		for (; i < i1; i++)
 			t += (double)grad[i] * grad[i];
-		partial[ch] = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7])) + t;
+		partial[ch] = LANES8(s, t);
 	}
 	for (long ch = 0; ch < nchunks; ch++)
 		total += partial[ch];
