@@ -189,6 +189,83 @@ START_TEST(test_gemm_kernels_same_bits)
 }
 END_TEST
 
+/*
+ * A product with B packed once, over a triangle (nn_sgemm_tri, attention):
+ * the values of the double oracle, and the very sums of the whole product
+ * (nn_sgemm_serial, compared with ==: only the sign of a zero may differ),
+ * with each kernel. For NN_TRI_KLE / KGE, op(A) has zeros above / below its
+ * diagonal; for NN_TRI_COLS only columns j <= i are compared. K = 400 runs
+ * past one K block; odd sizes and strides cut the tiles' edges.
+ */
+static void
+tri_case(enum nn_tri tri, size_t M, size_t N, size_t K, int ta, int tb, int acc)
+{
+	size_t  lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 2, ldc = N + 1;
+	double *A = dalloc(lda * (ta ? K : M)), *B = dalloc(ldb * (tb ? N : K));
+	double *C = dalloc(M * ldc);
+	float  *Af, *Bf, *C0, *Ct = falloc(M * ldc), *Cs = falloc(M * ldc);
+	float  *Bp = falloc(nn_sgemm_packed_size(K, N));
+
+	fill(A, lda * (ta ? K : M), 1);
+	fill(B, ldb * (tb ? N : K), 1);
+	fill(C, M * ldc, 1);
+	for (size_t i = 0; i < M; i++)
+		for (size_t k = 0; k < K; k++)
+			if ((tri == NN_TRI_KLE && k > i) || (tri == NN_TRI_KGE && k < i))
+				A[ta ? k * lda + i : i * lda + k] = 0;
+	Af = tofloat(A, lda * (ta ? K : M));
+	Bf = tofloat(B, ldb * (tb ? N : K));
+	C0 = tofloat(C, M * ldc);
+	if (!acc)
+		memset(C, 0, M * ldc * sizeof *C);
+	nn_sgemm_ref(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, 1);
+	for (int kind = NN_KERNEL_PORTABLE; kind <= NN_KERNEL_AVX512; kind++) {
+		double worst = 0;
+		int    same = 1, untouched = 1;
+		nn_kernel_select((enum nn_kernel)kind);
+		memcpy(Ct, C0, M * ldc * sizeof *Ct);
+		memcpy(Cs, C0, M * ldc * sizeof *Cs);
+		nn_sgemm_pack_b(Bp, tb, Bf, ldb, K, N);
+		nn_sgemm_tri(tri, ta, M, N, K, Af, lda, Bp, Ct, ldc, acc);
+		nn_sgemm_serial(ta, tb, M, N, K, Af, lda, Bf, ldb, Cs, ldc, acc);
+		/* One assertion per product: Check records every assertion it passes. */
+		for (size_t i = 0; i < M; i++) {
+			for (size_t j = 0; j < (tri == NN_TRI_COLS && i + 1 < N ? i + 1 : N); j++) {
+				double d = fabs(Ct[i * ldc + j] - C[i * ldc + j]);
+				worst = d > worst ? d : worst;
+				same &= Ct[i * ldc + j] == Cs[i * ldc + j];
+			}
+			untouched &= Ct[i * ldc + N] == C0[i * ldc + N];
+		}
+		ck_assert_msg(worst <= 1e-6 * (double)K + 1e-6 && same && untouched,
+		    "tri %d %zux%zux%zu ta%d tb%d acc%d, kernel %d: error %g, %s the whole product, "
+		    "%s past column N", (int)tri, M, N, K, ta, tb, acc, kind, worst,
+		    same ? "same as" : "differs from", untouched ? "nothing" : "wrote");
+	}
+	nn_kernel_select(NN_KERNEL_AUTO);
+	free(A); free(B); free(C); free(Af); free(Bf); free(C0); free(Ct); free(Cs); free(Bp);
+}
+
+START_TEST(test_gemm_tri)
+{
+	static const size_t cases[][4] = {
+		{ NN_TRI_COLS, 53, 53, 7 }, { NN_TRI_COLS, 100, 100, 64 }, { NN_TRI_COLS, 45, 45, 400 },
+		{ NN_TRI_KLE, 53, 7, 53 },  { NN_TRI_KLE, 100, 64, 100 },  { NN_TRI_KLE, 400, 40, 400 },
+		{ NN_TRI_KGE, 53, 7, 53 },  { NN_TRI_KGE, 100, 64, 100 },  { NN_TRI_KGE, 400, 40, 400 },
+		{ NN_TRI_FULL, 31, 47, 5 }, { NN_TRI_FULL, 61, 333, 800 },
+	};
+
+	ad_rng_seed(&trng, 7, 1);
+	ck_assert_int_eq(nn_sgemm_prepare(), 0);
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+		for (int ta = 0; ta < 2; ta++)
+			for (int tb = 0; tb < 2; tb++)
+				for (int acc = 0; acc < 2; acc++)
+					tri_case((enum nn_tri)cases[c][0], cases[c][1], cases[c][2], cases[c][3],
+					    ta, tb, acc);
+}
+END_TEST
+
 /* A product with a bias: the same bits as the bias copied into every row of
  * C and the product accumulated into it (K = 0, small and threaded shapes,
  * one and several K blocks, edge tiles). */
@@ -577,8 +654,13 @@ attention_case(size_t B, size_t T, size_t C, size_t NH)
 	nn_attention_forward(of, af, xf, B, T, C, NH);
 	ck_assert_double_le(maxrel(of, o, nout, 1), 1e-5);
 	ck_assert_double_le(maxrel(af, a, natt, 1), 1e-5);
+	/* The backward accumulates: start dinp from values, subtract them after. */
+	for (size_t i = 0; i < nin; i++)
+		dxf[i] = (float)(i % 5) - 2;
 	nn_attention_backward_ref(dx, d, x, a, B, T, C, NH);
 	nn_attention_backward(dxf, daf, df, xf, af, B, T, C, NH);
+	for (size_t i = 0; i < nin; i++)
+		dxf[i] -= (float)(i % 5) - 2;
 	ck_assert_double_le(maxrel(dxf, dx, nin, 1), 1e-5);
 	free(x); free(o); free(a); free(d); free(dx); free(xf); free(df); free(of); free(af);
 	free(daf); free(dxf);
@@ -591,6 +673,21 @@ START_TEST(test_fast_attention)
 	attention_case(2, 53, 21, 3);
 	/* Large enough to run on every thread (the parallel path). */
 	attention_case(4, 70, 64, 4);
+}
+END_TEST
+
+/* Without the scratch for packed operands (its allocation failing), attention
+ * runs whole products: the same results. */
+START_TEST(test_attention_without_scratch)
+{
+	ad_rng_seed(&trng, 23, 1);
+	ck_assert_int_eq(nn_sgemm_prepare(), 0);
+	ad_alloc_fail_after(0);
+	ck_assert_int_eq(nn_sgemm_reserve((size_t)1 << 30), AD_ENOMEM);
+	ck_assert_ptr_null(nn_sgemm_scratch(1));
+	attention_case(2, 53, 21, 3);
+	ck_assert_ptr_null(nn_sgemm_scratch(1));
+	ad_alloc_fail_after(-1);
 }
 END_TEST
 
@@ -1382,11 +1479,13 @@ nn_suite(void)
 	tcase_add_test(k, test_gemm_avx512);
 	tcase_add_test(k, test_gemm_kernels_same_bits);
 	tcase_add_test(k, test_gemm_bias);
+	tcase_add_test(k, test_gemm_tri);
 	tcase_add_test(k, test_gemm_portable);
 	tcase_add_test(k, test_matvec);
 	tcase_add_test(k, test_fast_layernorm);
 	tcase_add_test(k, test_fast_matmul);
 	tcase_add_test(k, test_fast_attention);
+	tcase_add_test(k, test_attention_without_scratch);
 	tcase_add_test(k, test_fast_elementwise);
 	tcase_add_test(f, test_fd_encoder);
 	tcase_add_test(f, test_fd_layernorm);

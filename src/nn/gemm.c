@@ -79,6 +79,9 @@ typedef void (*gemm_kernel_fn)(size_t kc, const float *a, size_t rsa, size_t csa
 struct gemm_ws {
 	float *apack[GEMM_MAX_THREADS];   /* (MC, KC) a block of A in gemm_mr-row panels */
 	float *bpack[GEMM_MAX_THREADS];   /* (KC, NC) a block of B in gemm_nr-column panels */
+	float *scratch[GEMM_MAX_THREADS]; /* nn_sgemm_scratch: scap floats each */
+	size_t scap;
+	int    sthreads;                  /* threads that have scratch */
 };
 
 static struct gemm_ws gemm_ws;
@@ -110,7 +113,8 @@ gemm_prefetch_tile(const float *c, size_t ldc, size_t mr, size_t width)
 /*
  * A kernel's entry point specialised on the layout of a: in place (csa 1,
  * rows rsa apart) or a packed panel (rsa 1, csa MR), so the compiler sees
- * constant strides in the loop of each.
+ * constant strides in the loop of each; any other strides (A stored K x M
+ * read in place, nn_sgemm_tri) take the general loop.
  */
 #define GEMM_KERNEL_ENTRY(name, body, isa)                                                    \
 	__attribute__((target(isa))) static void                                              \
@@ -119,8 +123,10 @@ gemm_prefetch_tile(const float *c, size_t ldc, size_t mr, size_t width)
 	{                                                                                     \
 		if (csa == 1)                                                                 \
 			body(kc, a, rsa, 1, b, ldb, c, ldc, mr, nr, add);                     \
-		else                                                                          \
+		else if (rsa == 1 && csa == MR)                                               \
 			body(kc, a, 1, MR, b, ldb, c, ldc, mr, nr, add);                      \
+		else                                                                          \
+			body(kc, a, rsa, csa, b, ldb, c, ldc, mr, nr, add);                   \
 	}
 
 /* The portable kernel and the AVX2 one: 6 x 16. */
@@ -717,6 +723,104 @@ nn_sgemm_bias(int transA, int transB, size_t M, size_t N, size_t K, const float 
     size_t lda, const float *B, size_t ldb, const float *bias, float *C, size_t ldc)
 {
 	gemm_threads(transA, transB, M, N, K, A, lda, B, ldb, bias, C, ldc, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * B packed once for many products; products over a triangle
+ * ------------------------------------------------------------------------ */
+
+int
+nn_sgemm_reserve(size_t n)
+{
+	int nthreads = 1, rc;
+
+#ifdef _OPENMP
+	nthreads = omp_get_max_threads();
+#endif
+	if (nthreads > GEMM_MAX_THREADS)
+		nthreads = GEMM_MAX_THREADS;
+	if ((rc = nn_sgemm_prepare()) != 0)
+		return rc;
+	if (n > gemm_ws.scap) {
+		for (int t = 0; t < gemm_ws.sthreads; t++) {
+			ad_free(gemm_ws.scratch[t]);
+			gemm_ws.scratch[t] = NULL;
+		}
+		gemm_ws.sthreads = 0;
+		gemm_ws.scap = n;
+	}
+	for (int t = gemm_ws.sthreads; t < nthreads; t++) {
+		if ((gemm_ws.scratch[t] = ad_malloc(gemm_ws.scap * sizeof(float))) == NULL) {
+			if (gemm_ws.sthreads == 0)
+				gemm_ws.scap = 0;   /* a smaller request may yet succeed */
+			return AD_ENOMEM;
+		}
+		gemm_ws.sthreads = t + 1;
+	}
+	return 0;
+}
+
+float *
+nn_sgemm_scratch(size_t n)
+{
+	int tid = 0;
+
+#ifdef _OPENMP
+	tid = omp_get_thread_num();
+#endif
+	return tid < gemm_ws.sthreads && n <= gemm_ws.scap ? gemm_ws.scratch[tid] : NULL;
+}
+
+size_t
+nn_sgemm_packed_size(size_t K, size_t N)
+{
+	/* Panels of the widest tile: enough whichever kernel is in force. */
+	return K * ((N + 31) / 32 * 32);
+}
+
+void
+nn_sgemm_pack_b(float *dst, int transB, const float *B, size_t ldb, size_t K, size_t N)
+{
+	nn_kernel_current();
+	for (size_t j = 0; j < N; j += gemm_nr)
+		gemm_pack_b_panel(dst + j * K, transB, B, ldb, j, N - j < gemm_nr ? N - j : gemm_nr,
+		    0, K);
+}
+
+void
+nn_sgemm_tri(enum nn_tri tri, int transA, size_t M, size_t N, size_t K, const float *A,
+    size_t lda, const float *Bp, float *C, size_t ldc, int accumulate)
+{
+	size_t rsa = transA ? 1 : lda, csa = transA ? lda : 1;
+	float  edge[8 * KC];   /* a last partial row panel, packed */
+
+	nn_kernel_current();
+	for (size_t i = 0; i < M; i += gemm_mr) {
+		size_t mr = M - i < gemm_mr ? M - i : gemm_mr;
+		size_t klo = tri == NN_TRI_KGE ? (i < K ? i : K) : 0;
+		size_t khi = tri == NN_TRI_KLE && i + mr < K ? i + mr : K;
+		size_t nhi = tri == NN_TRI_COLS && i + mr < N ? i + mr : N;
+		int    add = accumulate;
+		if (klo >= khi && !accumulate)
+			gemm_init(C + i * ldc, ldc, mr, nhi, NULL);
+		/* K blocks end on multiples of KC, wherever the tile's range starts:
+		 * the sums do not depend on the tile's height. */
+		for (size_t p = klo, pe; p < khi; p = pe, add = 1) {
+			const float *a = A + i * rsa + p * csa;
+			size_t       ra = rsa, ca = csa, kc;
+			pe = (p / KC + 1) * KC < khi ? (p / KC + 1) * KC : khi;
+			kc = pe - p;
+			if (mr < gemm_mr) {
+				gemm_pack_a(edge, transA, A, lda, i, mr, p, kc);
+				a = edge;
+				ra = 1;
+				ca = gemm_mr;
+			}
+			for (size_t j = 0; j < nhi; j += gemm_nr)
+				gemm_kernel(kc, a, ra, ca, Bp + j * K + p * gemm_nr, gemm_nr, C + i * ldc + j,
+				    ldc, mr, nhi - j < gemm_nr ? nhi - j : gemm_nr, add);
+		}
+	}
 }
 
 /* A last resort when the buffers cannot be had: plain loops, float sums. */

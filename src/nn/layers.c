@@ -426,9 +426,6 @@ nn_matmul_backward_ref(double *dinp, double *dweight, double *dbias, const doubl
  * Causal self-attention
  * ------------------------------------------------------------------------ */
 
-/* Rows of queries per block: keys past the block's last row are never needed. */
-#define ATT_ROWS 48
-
 /*
  * The largest of x[0..n), in eight lanes so that the compiler can vectorize
  * it: a maximum is exact, so the order does not change the result.
@@ -453,27 +450,53 @@ row_max(const float *x, size_t n)
 	return r;
 }
 
+/*
+ * One of a head's products: C = or += op(A) op(B) over the triangle tri,
+ * with op(B) packed once into pack (nn_sgemm_scratch). Without a pack
+ * buffer, the whole product: the same sums, since the parts that the
+ * triangle leaves out are zeros in A or unused in C.
+ */
+static void
+att_product(float *pack, enum nn_tri tri, int transA, int transB, size_t M, size_t N, size_t K,
+    const float *A, size_t lda, const float *B, size_t ldb, float *C, size_t ldc, int acc)
+{
+	if (pack == NULL) {
+		nn_sgemm_serial(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, acc);
+		return;
+	}
+	nn_sgemm_pack_b(pack, transB, B, ldb, K, N);
+	nn_sgemm_tri(tri, transA, M, N, K, A, lda, pack, C, ldc, acc);
+}
+
+/* Floats of a head's pack buffer: op(B) is T x hs or hs x T. */
+static size_t
+att_pack_size(size_t T, size_t hs)
+{
+	size_t a = nn_sgemm_packed_size(T, hs), b = nn_sgemm_packed_size(hs, T);
+
+	return a > b ? a : b;
+}
+
 void
 nn_attention_forward(float *out, float *att, const float *inp, size_t B, size_t T, size_t C,
     size_t NH)
 {
-	size_t hs = C / NH, C3 = 3 * C;
+	size_t hs = C / NH, C3 = 3 * C, np = att_pack_size(T, hs);
 	float  scale = (float)(1.0 / sqrt((double)hs));
 	long   nbh = (long)(B * NH);
 
-	nn_sgemm_prepare();
+	/* On failure, nn_sgemm_scratch is NULL: whole products, more slowly. */
+	(void)nn_sgemm_reserve(np);
 	/* Race-free: each (b, h) owns its T x T block of att and its hs columns of out. */
 	#pragma omp parallel for schedule(static) if (B * NH * T * T * (C / NH) >= 64 * NN_PAR_MIN)
 	for (long bh = 0; bh < nbh; bh++) {
 		size_t       b = (size_t)bh / NH, h = (size_t)bh % NH;
 		const float *q = inp + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
 		float       *a = att + (size_t)bh * T * T, *o = out + b * T * C + h * hs;
+		float       *pack = nn_sgemm_scratch(np);
 
-		/* att = q k^T, only the rows r0..r1 against keys 0..r1. */
-		for (size_t r0 = 0; r0 < T; r0 += ATT_ROWS) {
-			size_t r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T;
-			nn_sgemm_serial(0, 1, r1 - r0, r1, hs, q + r0 * C3, C3, k, C3, a + r0 * T, T, 0);
-		}
+		/* att = q k^T, row t against keys 0..t only. */
+		att_product(pack, NN_TRI_COLS, 0, 1, T, T, hs, q, C3, k, C3, a, T, 0);
 		/* Softmax over t2 <= t of the scaled scores (eq. 1 of Vaswani et al.). */
 		for (size_t t = 0; t < T; t++) {
 			/* scale > 0: the largest scaled score is the largest score, scaled. */
@@ -483,11 +506,8 @@ nn_attention_forward(float *out, float *att, const float *inp, size_t B, size_t 
 				row[t2] *= inv;
 			memset(row + t + 1, 0, (T - t - 1) * sizeof *row);
 		}
-		/* out = att v, rows r0..r1 against values 0..r1. */
-		for (size_t r0 = 0; r0 < T; r0 += ATT_ROWS) {
-			size_t r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T;
-			nn_sgemm_serial(0, 0, r1 - r0, hs, r1, a + r0 * T, T, v, C3, o + r0 * C, C, 0);
-		}
+		/* out = att v, row t over values 0..t. */
+		att_product(pack, NN_TRI_KLE, 0, 0, T, hs, T, a, T, v, C3, o, C, 0);
 	}
 }
 
@@ -495,11 +515,11 @@ void
 nn_attention_backward(float *dinp, float *datt, const float *dout, const float *inp,
     const float *att, size_t B, size_t T, size_t C, size_t NH)
 {
-	size_t hs = C / NH, C3 = 3 * C;
+	size_t hs = C / NH, C3 = 3 * C, np = att_pack_size(T, hs);
 	float  scale = (float)(1.0 / sqrt((double)hs));
 	long   nbh = (long)(B * NH);
 
-	nn_sgemm_prepare();
+	(void)nn_sgemm_reserve(np);
 	/* Race-free: each (b, h) owns its datt block and its hs columns of q, k, v in dinp. */
 	#pragma omp parallel for schedule(static) if (B * NH * T * T * (C / NH) >= 64 * NN_PAR_MIN)
 	for (long bh = 0; bh < nbh; bh++) {
@@ -507,20 +527,12 @@ nn_attention_backward(float *dinp, float *datt, const float *dout, const float *
 		const float *q = inp + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
 		const float *a = att + (size_t)bh * T * T, *dO = dout + b * T * C + h * hs;
 		float       *dq = dinp + b * T * C3 + h * hs, *dk = dq + C, *dv = dq + 2 * C;
-		float       *da = datt + (size_t)bh * T * T;
+		float       *da = datt + (size_t)bh * T * T, *pack = nn_sgemm_scratch(np);
 
-		/* o = att v: datt = do v^T (rows r0..r1, keys 0..r1); dv += att^T do. */
-		for (size_t r0 = 0; r0 < T; r0 += ATT_ROWS) {
-			size_t r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T;
-			nn_sgemm_serial(0, 1, r1 - r0, r1, hs, dO + r0 * C, C, v, C3, da + r0 * T, T, 0);
-		}
-		/* dv[t2] += sum over t >= t2 of att[t][t2] do[t] (att is zero above
-		 * the diagonal): rows r0..r1 of dv from queries r0..T. */
-		for (size_t r0 = 0; r0 < T; r0 += ATT_ROWS) {
-			size_t r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T;
-			nn_sgemm_serial(1, 0, r1 - r0, hs, T - r0, a + r0 * T + r0, T, dO + r0 * C, C,
-			    dv + r0 * C3, C3, 1);
-		}
+		/* o = att v: datt = do v^T (row t, keys 0..t); dv[t2] += sum over
+		 * t >= t2 of att[t][t2] do[t] (att is zero above the diagonal). */
+		att_product(pack, NN_TRI_COLS, 0, 1, T, T, hs, dO, C, v, C3, da, T, 0);
+		att_product(pack, NN_TRI_KGE, 1, 0, T, hs, T, a, T, dO, C, dv, C3, 1);
 		/* a = softmax(s * scale): ds = scale * a (da - sum(a da)), zero above the diagonal. */
 		for (size_t t = 0; t < T; t++) {
 			const float *ar = a + t * T;
@@ -530,14 +542,10 @@ nn_attention_backward(float *dinp, float *datt, const float *dout, const float *
 				dr[t2] = scale * ar[t2] * (dr[t2] - dot);
 			memset(dr + t + 1, 0, (T - t - 1) * sizeof *dr);
 		}
-		/* s = q k^T: dq[t] += sum over t2 <= t of ds[t][t2] k[t2] (rows r0..r1
-		 * against keys 0..r1), dk[t2] += sum over t >= t2 of ds[t][t2] q[t]. */
-		for (size_t r0 = 0; r0 < T; r0 += ATT_ROWS) {
-			size_t r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T;
-			nn_sgemm_serial(0, 0, r1 - r0, hs, r1, da + r0 * T, T, k, C3, dq + r0 * C3, C3, 1);
-			nn_sgemm_serial(1, 0, r1 - r0, hs, T - r0, da + r0 * T + r0, T, q + r0 * C3, C3,
-			    dk + r0 * C3, C3, 1);
-		}
+		/* s = q k^T: dq[t] += sum over t2 <= t of ds[t][t2] k[t2],
+		 * dk[t2] += sum over t >= t2 of ds[t][t2] q[t]. */
+		att_product(pack, NN_TRI_KLE, 0, 0, T, hs, T, da, T, k, C3, dq, C3, 1);
+		att_product(pack, NN_TRI_KGE, 1, 0, T, hs, T, da, T, q, C3, dk, C3, 1);
 	}
 }
 

@@ -75,6 +75,35 @@ void nn_sgemm_bias(int transA, int transB, size_t M, size_t N, size_t K,
  * case products fall back to nn_sgemm_ref_float.
  */
 int  nn_sgemm_prepare(void);
+/*
+ * Products that share a B operand, and products over a triangle (the
+ * per-head products of attention, on the calling thread):
+ *
+ * nn_sgemm_reserve(n) gives every OpenMP thread a scratch buffer of n
+ * floats (call it outside parallel regions; AD_ENOMEM when it cannot);
+ * nn_sgemm_scratch(n) is the calling thread's, or NULL when it has none
+ * of n floats. nn_sgemm_pack_b packs op(B) (K x N, stored as for
+ * nn_sgemm) into nn_sgemm_packed_size(K, N) floats, once for any number
+ * of products. nn_sgemm_tri then computes C (M x N) = or += op(A) Bp, with
+ * A read in place, on part of C or part of K:
+ *   NN_TRI_FULL  every element over every k;
+ *   NN_TRI_COLS  row i needs only columns j <= i (scores under a causal
+ *                mask; the rest of a row may or may not be written);
+ *   NN_TRI_KLE   row i needs only k <= i (op(A) zero above its diagonal);
+ *   NN_TRI_KGE   row i needs only k >= i (op(A) zero below its diagonal);
+ * each tile skips what none of its rows needs, and the sums are those of
+ * the whole product (zeros left out; at most the sign of a zero differs).
+ * As nn_sgemm_serial, the sums run in k order, blocked at multiples of the
+ * same K block: the same bits with either kernel, any thread count.
+ */
+enum nn_tri { NN_TRI_FULL, NN_TRI_COLS, NN_TRI_KLE, NN_TRI_KGE };
+int    nn_sgemm_reserve(size_t n);
+float *nn_sgemm_scratch(size_t n);
+size_t nn_sgemm_packed_size(size_t K, size_t N);
+void   nn_sgemm_pack_b(float *dst, int transB, const float *B, size_t ldb, size_t K, size_t N);
+void   nn_sgemm_tri(enum nn_tri tri, int transA, size_t M, size_t N, size_t K,
+                    const float *A, size_t lda, const float *Bp, float *C, size_t ldc,
+                    int accumulate);
 /* C += op(A) op(B) with plain loops in float (the fallback; no blocking). */
 void nn_sgemm_ref_float(int transA, int transB, size_t M, size_t N, size_t K,
                         const float *A, size_t lda, const float *B, size_t ldb,
