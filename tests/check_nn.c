@@ -1223,6 +1223,24 @@ START_TEST(test_lm_interface)
 		worst = fabs(pushed - batched[i]) > worst ? fabs(pushed - batched[i]) : worst;
 	}
 	ck_assert_double_le(worst, 1e-5);
+	/* score keeps its activations between calls: a shorter window after a
+	 * full one agrees with a fresh state, and the full window again gives
+	 * the very same scores. */
+	{
+		struct lm_state *s3;
+		double           again[12];
+		ck_assert_int_eq(m->vt->score(m, ids + 3, 7, again, &e), 0);
+		ck_assert_int_eq(lm_state_new(m, &s3, &e), 0);
+		worst = 0;
+		for (int i = 0; i < 7; i++) {
+			ck_assert_int_eq(lm_push(m, s3, ids[3 + i], &pushed, &e), 0);
+			worst = fabs(pushed - again[i]) > worst ? fabs(pushed - again[i]) : worst;
+		}
+		ck_assert_double_le(worst, 1e-5);
+		lm_state_free(m, s3);
+		ck_assert_int_eq(m->vt->score(m, ids, 12, again, &e), 0);
+		ck_assert_mem_eq(again, batched, sizeof again);
+	}
 	/* Past the context the state slides and goes on giving distributions. */
 	for (int i = 12; i < 40; i++) {
 		ck_assert_int_eq(lm_next(m, st, logp, &e), 0);

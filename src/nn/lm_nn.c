@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +28,11 @@ struct nn_lm {
 	struct gpt      *g;
 	struct bpe      *bpe;   /* NULL for a byte-level model */
 	uint8_t          bytes[256];
+	/* A view for score with activations for a whole context, kept between
+	 * calls (a fresh one per window cost page faults: a third of eval's
+	 * time). A caller takes it or, when another thread holds it, makes
+	 * its own; the first given back is kept. */
+	_Atomic(struct gpt *) spare;
 };
 
 struct lm_state {
@@ -35,11 +41,21 @@ struct lm_state {
 	size_t         n;
 };
 
+/* A scoring view of the shared parameters: its own activations, 1 x T. */
+static void
+view_free(struct gpt *v)
+{
+	if (v != NULL)
+		ad_free(v->act_mem);
+	ad_free(v);
+}
+
 static void
 nnlm_free(struct lm *m)
 {
 	struct nn_lm *x = (struct nn_lm *)m;
 
+	view_free(atomic_load(&x->spare));
 	gpt_free(x->g);
 	bpe_free(x->bpe);
 	ad_free(m->path);
@@ -182,8 +198,9 @@ nnlm_push_many(const struct lm *m, struct lm_state *st, const uint32_t *ids, siz
 static int
 nnlm_score(const struct lm *m, const uint32_t *ids, size_t n, double *logp, struct ad_error *e)
 {
-	const struct nn_lm *x = (const struct nn_lm *)m;
-	struct gpt          view;
+	/* Not const: spare is a cache, which score may take and give back. */
+	struct nn_lm       *x = (struct nn_lm *)(uintptr_t)m;
+	struct gpt         *view;
 	uint32_t           *in;
 	int                 rc;
 
@@ -196,22 +213,29 @@ nnlm_score(const struct lm *m, const uint32_t *ids, size_t n, double *logp, stru
 		if (ids[i] >= m->V)
 			return ad_fail(e, AD_EINVAL, "token id %u at %zu is outside the model's %u ids",
 			    ids[i], i, m->V);
-	/* A private view of the shared parameters with its own activations, so
-	 * that threads may score with one model at once. */
-	view = *x->g;
-	view.act_mem = view.grad_mem = view.gact_mem = NULL;
 	if ((in = ad_mallocarray(n, sizeof *in)) == NULL)
 		return ad_fail(e, AD_ENOMEM, "out of memory scoring %zu tokens", n);
-	if ((rc = gpt_alloc(&view, 1, n, 0, e)) != 0) {
-		ad_free(in);
-		return rc;
+	/* A private view of the shared parameters with its own activations, so
+	 * that threads may score with one model at once. */
+	if ((view = atomic_exchange(&x->spare, NULL)) == NULL) {
+		if ((view = ad_malloc(sizeof *view)) == NULL) {
+			ad_free(in);
+			return ad_fail(e, AD_ENOMEM, "out of memory scoring %zu tokens", n);
+		}
+		*view = *x->g;
+		view->act_mem = view->grad_mem = view->gact_mem = NULL;
+		if ((rc = gpt_alloc(view, 1, x->g->cfg.T, 0, e)) != 0) {
+			ad_free(view);
+			ad_free(in);
+			return rc;
+		}
 	}
-	in[0] = GPT_BOS(&view.cfg);
+	in[0] = GPT_BOS(&view->cfg);
 	memcpy(in + 1, ids, (n - 1) * sizeof *in);
-	gpt_forward(&view, in, ids, NULL, 1, n);
+	gpt_forward(view, in, ids, NULL, 1, n);
 	for (size_t i = 0; i < n; i++)
-		logp[i] = -(double)view.acts.losses[i];
-	ad_free(view.act_mem);
+		logp[i] = -(double)view->acts.losses[i];
+	view_free(atomic_exchange(&x->spare, view));
 	ad_free(in);
 	return 0;
 }
