@@ -579,24 +579,18 @@ gpt_kv_step(const struct gpt *g, struct gpt_kv *kv, uint32_t id)
 	kv->pos = pos + 1;
 }
 
-int
-gpt_kv_prefill(const struct gpt *g, struct gpt_kv *kv, const uint32_t *ids, size_t n,
-    struct ad_error *e)
+void
+gpt_kv_prefill(struct gpt *view, struct gpt_kv *kv, const uint32_t *ids, size_t n)
 {
-	const struct gpt_config *c = &g->cfg;
+	const struct gpt_config *c = &view->cfg;
 	size_t                   C = c->C, NH = c->NH, hs = C / NH, T = c->T;
-	struct gpt               view = *g;
-	int                      rc;
 
-	/* A private view of the parameters with activations for 1 x n. */
-	view.act_mem = view.grad_mem = view.gact_mem = NULL;
-	if ((rc = gpt_alloc(&view, 1, n, 0, e)) != 0)
-		return rc;
+	assert(n >= 1 && n <= view->Tb);
 	/* Logits are wanted for the last position only: one matrix-vector
 	 * product (as in gpt_kv_step) instead of n rows of them. */
-	gpt_forward_hidden(&view, ids, 1, n);
+	gpt_forward_hidden(view, ids, 1, n);
 	for (size_t l = 0; l < c->L; l++) {
-		const float *qkv = view.acts.qkv + l * n * 3 * C;
+		const float *qkv = view->acts.qkv + l * view->B * view->Tb * 3 * C;
 		float       *kc = kv->k + l * T * C, *vc = kv->v + l * T * C;
 		for (size_t h = 0; h < NH; h++)
 			for (size_t t = 0; t < n; t++) {
@@ -606,8 +600,6 @@ gpt_kv_prefill(const struct gpt *g, struct gpt_kv *kv, const uint32_t *ids, size
 				    hs * sizeof(float));
 			}
 	}
-	nn_matvec(kv->logits, g->params.wte, view.acts.lnf + (n - 1) * C, NULL, C, c->V);
+	nn_matvec(kv->logits, view->params.wte, view->acts.lnf + (n - 1) * C, NULL, C, c->V);
 	kv->pos = n;
-	ad_free(view.act_mem);
-	return 0;
 }

@@ -28,10 +28,11 @@ struct nn_lm {
 	struct gpt      *g;
 	struct bpe      *bpe;   /* NULL for a byte-level model */
 	uint8_t          bytes[256];
-	/* A view for score with activations for a whole context, kept between
-	 * calls (a fresh one per window cost page faults: a third of eval's
-	 * time). A caller takes it or, when another thread holds it, makes
-	 * its own; the first given back is kept. */
+	/* A view for score and for filling a cache, with activations for a
+	 * whole context, kept between calls (a fresh one per window cost page
+	 * faults: a third of eval's time). A caller takes it (view_take) or,
+	 * when another thread holds it, makes its own; the first given back
+	 * (view_give) is kept. */
 	_Atomic(struct gpt *) spare;
 };
 
@@ -48,6 +49,37 @@ view_free(struct gpt *v)
 	if (v != NULL)
 		ad_free(v->act_mem);
 	ad_free(v);
+}
+
+/* x's spare view, or a new one; AD_ENOMEM when none can be had. x is
+ * const to its callers: spare is a cache, not the model. */
+static int
+view_take(const struct nn_lm *cx, struct gpt **out, struct ad_error *e)
+{
+	struct nn_lm *x = (struct nn_lm *)(uintptr_t)cx;
+	struct gpt   *v;
+	int           rc;
+
+	if ((*out = atomic_exchange(&x->spare, NULL)) != NULL)
+		return 0;
+	if ((v = ad_malloc(sizeof *v)) == NULL)
+		return ad_fail(e, AD_ENOMEM, "out of memory for the model's activations");
+	*v = *x->g;
+	v->act_mem = v->grad_mem = v->gact_mem = NULL;
+	if ((rc = gpt_alloc(v, 1, x->g->cfg.T, 0, e)) != 0) {
+		ad_free(v);
+		return rc;
+	}
+	*out = v;
+	return 0;
+}
+
+static void
+view_give(const struct nn_lm *cx, struct gpt *v)
+{
+	struct nn_lm *x = (struct nn_lm *)(uintptr_t)cx;
+
+	view_free(atomic_exchange(&x->spare, v));
 }
 
 static void
@@ -148,13 +180,17 @@ nnlm_push(const struct lm *m, struct lm_state *st, uint32_t id, double *logp,
 		*logp = log_prob(st->kv->logits, m->V, id);
 	if (st->kv->pos >= T) {
 		/* Full: keep the last T/2 tokens after a fresh BOS, fed in one
-		 * forward pass. */
-		size_t keep = T / 2;
-		int    rc;
+		 * forward pass (the view first: a failure leaves the state as it
+		 * was). */
+		size_t      keep = T / 2;
+		struct gpt *view;
+		int         rc;
+		if ((rc = view_take(x, &view, e)) != 0)
+			return rc;
 		memmove(st->hist + 1, st->hist + 1 + st->n - keep, keep * sizeof *st->hist);
 		gpt_kv_reset(st->kv);
-		if ((rc = gpt_kv_prefill(x->g, st->kv, st->hist, keep + 1, e)) != 0)
-			return rc;
+		gpt_kv_prefill(view, st->kv, st->hist, keep + 1);
+		view_give(x, view);
 		st->n = keep;
 	}
 	gpt_kv_step(x->g, st->kv, id);
@@ -181,11 +217,12 @@ nnlm_push_many(const struct lm *m, struct lm_state *st, const uint32_t *ids, siz
 		for (size_t i = 0; i < n; i++)
 			kept = (kept + 1 >= T ? T / 2 : kept) + 1;
 		if (kept + 1 <= T) {
-			memcpy(st->hist + 1, ids + n - kept, kept * sizeof *ids);
-			if ((rc = gpt_kv_prefill(x->g, st->kv, st->hist, kept + 1, e)) != 0) {
-				nnlm_reset(m, st);
+			struct gpt *view;
+			if ((rc = view_take(x, &view, e)) != 0)
 				return rc;
-			}
+			memcpy(st->hist + 1, ids + n - kept, kept * sizeof *ids);
+			gpt_kv_prefill(view, st->kv, st->hist, kept + 1);
+			view_give(x, view);
 			st->n = kept;
 			return 0;
 		}
@@ -198,8 +235,7 @@ nnlm_push_many(const struct lm *m, struct lm_state *st, const uint32_t *ids, siz
 static int
 nnlm_score(const struct lm *m, const uint32_t *ids, size_t n, double *logp, struct ad_error *e)
 {
-	/* Not const: spare is a cache, which score may take and give back. */
-	struct nn_lm       *x = (struct nn_lm *)(uintptr_t)m;
+	const struct nn_lm *x = (const struct nn_lm *)m;
 	struct gpt         *view;
 	uint32_t           *in;
 	int                 rc;
@@ -217,25 +253,16 @@ nnlm_score(const struct lm *m, const uint32_t *ids, size_t n, double *logp, stru
 		return ad_fail(e, AD_ENOMEM, "out of memory scoring %zu tokens", n);
 	/* A private view of the shared parameters with its own activations, so
 	 * that threads may score with one model at once. */
-	if ((view = atomic_exchange(&x->spare, NULL)) == NULL) {
-		if ((view = ad_malloc(sizeof *view)) == NULL) {
-			ad_free(in);
-			return ad_fail(e, AD_ENOMEM, "out of memory scoring %zu tokens", n);
-		}
-		*view = *x->g;
-		view->act_mem = view->grad_mem = view->gact_mem = NULL;
-		if ((rc = gpt_alloc(view, 1, x->g->cfg.T, 0, e)) != 0) {
-			ad_free(view);
-			ad_free(in);
-			return rc;
-		}
+	if ((rc = view_take(x, &view, e)) != 0) {
+		ad_free(in);
+		return rc;
 	}
 	in[0] = GPT_BOS(&view->cfg);
 	memcpy(in + 1, ids, (n - 1) * sizeof *in);
 	gpt_forward(view, in, ids, NULL, 1, n);
 	for (size_t i = 0; i < n; i++)
 		logp[i] = -(double)view->acts.losses[i];
-	view_free(atomic_exchange(&x->spare, view));
+	view_give(x, view);
 	ad_free(in);
 	return 0;
 }

@@ -421,14 +421,14 @@ void gpt_kv_reset(struct gpt_kv *kv);
  */
 void gpt_kv_step(const struct gpt *g, struct gpt_kv *kv, uint32_t id);
 /*
- * Fill an empty cache with ids[0..n) (n <= T; ids[0] is normally the BOS)
- * in one forward pass: matrix products instead of n matrix-vector ones,
- * the same results as n steps up to the order of the sums. Leaves the
- * logits after ids[n - 1]. Fails only for lack of memory (the activations
- * of n positions).
+ * Fill an empty cache with ids[0..n) (ids[0] is normally the BOS) in one
+ * forward pass: matrix products instead of n matrix-vector ones, the same
+ * results as n steps up to the order of the sums. Leaves the logits after
+ * ids[n - 1]. view is the model, or a copy of its struct with activations
+ * of its own (gpt_alloc), for at least one row of n positions; they are
+ * overwritten. Cannot fail: whatever memory it needs is the view's.
  */
-int  gpt_kv_prefill(const struct gpt *g, struct gpt_kv *kv, const uint32_t *ids, size_t n,
-                    struct ad_error *e);
+void gpt_kv_prefill(struct gpt *view, struct gpt_kv *kv, const uint32_t *ids, size_t n);
 
 /* ------------------------------------------------------------------------
  * AdamW and the learning-rate schedule

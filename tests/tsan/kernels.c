@@ -96,8 +96,9 @@ run(int threads, struct result *r)
 	/* The cache filled by one forward pass up to T - GEN, then GEN steps to
 	 * the end of the context: the last reaches the threshold of the
 	 * attention's loop over heads (C * (pos + 1) >= 16384). */
-	if (gpt_kv_new(g, &kv, &e) != 0 || gpt_kv_prefill(g, kv, in, cfg.T - GEN, &e) != 0)
+	if (gpt_kv_new(g, &kv, &e) != 0)
 		die("cannot make the cache", &e);
+	gpt_kv_prefill(g, kv, in, cfg.T - GEN);
 	for (int t = 0; t < GEN; t++) {
 		gpt_kv_step(g, kv, in[cfg.T - GEN + t]);
 		memcpy(r->logits + (size_t)t * cfg.V, kv->logits, cfg.V * sizeof(float));
