@@ -42,7 +42,7 @@ struct lm_state {
 	size_t         n;
 };
 
-/* A scoring view of the shared parameters: its own activations, 1 x T. */
+/* A view: the shared parameters, with activations of its own for 1 x T. */
 static void
 view_free(struct gpt *v)
 {
