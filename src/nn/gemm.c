@@ -490,6 +490,16 @@ gemm_pack_b_panel(float *dst, int transB, const float *B, size_t ldb, size_t j0,
 	}
 }
 
+/* Columns [j0, j0+nc) x k [p0, p0+kc) of op(B): panel after panel, each kc x gemm_nr. */
+static void
+gemm_pack_b(float *dst, int transB, const float *B, size_t ldb, size_t j0, size_t nc,
+    size_t p0, size_t kc)
+{
+	for (size_t jr = 0; jr < nc; jr += gemm_nr)
+		gemm_pack_b_panel(dst + jr * kc, transB, B, ldb, j0 + jr,
+		    nc - jr < gemm_nr ? nc - jr : gemm_nr, p0, kc);
+}
+
 static int
 gemm_ws_ready(int nthreads)
 {
@@ -551,10 +561,7 @@ gemm_block(int tid, int transA, int transB, size_t m0, size_t m1, size_t n0, siz
 		for (size_t pc = 0; pc < K; pc += KC) {
 			size_t kc = K - pc < KC ? K - pc : KC;
 			int    add = accumulate || pc > 0;
-			for (size_t jr = 0; jr < nc; jr += gemm_nr) {
-				size_t nr = nc - jr < gemm_nr ? nc - jr : gemm_nr;
-				gemm_pack_b_panel(bpack + jr * kc, transB, B, ldb, jc + jr, nr, pc, kc);
-			}
+			gemm_pack_b(bpack, transB, B, ldb, jc, nc, pc, kc);
 			for (size_t ic = m0; ic < m1; ic += MC) {
 				size_t mc = m1 - ic < MC ? m1 - ic : MC, full = mc / gemm_mr * gemm_mr;
 				int    pack = gemm_packs_a(transA, lda);
@@ -782,9 +789,7 @@ void
 nn_sgemm_pack_b(float *dst, int transB, const float *B, size_t ldb, size_t K, size_t N)
 {
 	nn_kernel_current();
-	for (size_t j = 0; j < N; j += gemm_nr)
-		gemm_pack_b_panel(dst + j * K, transB, B, ldb, j, N - j < gemm_nr ? N - j : gemm_nr,
-		    0, K);
+	gemm_pack_b(dst, transB, B, ldb, 0, N, 0, K);
 }
 
 void
