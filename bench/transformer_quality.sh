@@ -16,6 +16,8 @@
 #
 # usage: bench/transformer_quality.sh [path/to/autodidact] [corpus files...]
 #        env: BUDGET=1800 THREADS=2 PRESETS="small base" OUT=dir
+#             VALEVERY=100 VALTOK=16384 LR=0.002 BATCH= (sequences per step;
+#             empty: the program's default, 8)
 set -eu
 AD=${1:-./autodidact}
 [ $# -gt 0 ] && shift
@@ -43,8 +45,16 @@ for f in files:
     n = len(d)
     held = max(1, int(0.05 * n + 0.5))
     cut = 0 if held >= n else n - held
-    while cut > 0 and d[cut - 1] != 0x0A:
-        cut -= 1
+    line = cut
+    while line > 0 and d[line - 1] != 0x0A:
+        line -= 1
+    if cut - line <= held or cut - line <= 4096:
+        cut = line
+    else:
+        k = 0
+        while k < 3 and cut > 0 and (d[cut] & 0xC0) == 0x80:
+            cut -= 1
+            k += 1
     for part, dst in ((d[:cut], tr), (d[cut:], va)):
         if part:
             dst += part
@@ -77,8 +87,8 @@ bpt=$("$AD" tokenize encode --stream -t "$OUT/v.bpe" "$OUT/val.txt" | wc -w | aw
 for p in $PRESETS; do
 	"$AD" train transformer -t "$OUT/v.bpe" --preset "$p" --time-budget "$BUDGET" \
 		--threads "$THREADS" --val "$OUT/val.txt" --val-every "$VALEVERY" \
-		--val-tokens "$VALTOK" --lr "${LR:-0.002}" --checkpoint-every 0 --quiet \
-		--log "$OUT/$p.csv" -o "$OUT/$p.model" "$OUT/train.txt"
+		--val-tokens "$VALTOK" --lr "${LR:-0.002}" ${BATCH:+--batch "$BATCH"} \
+		--checkpoint-every 0 --quiet --log "$OUT/$p.csv" -o "$OUT/$p.model" "$OUT/train.txt"
 	echo "transformer $p: held-out curve (seconds, bits/byte on the first $VALTOK tokens):"
 	awk -F, -v bpt="$bpt" -v best="$best" 'NR > 1 && $3 != "" {
 		b = $3 / log(2) / bpt; printf "  %7.0f s  %.4f\n", $7, b

@@ -22,6 +22,7 @@ START_TEST(test_split_fraction)
 	struct data_split s;
 	struct ad_error   e = { 0 };
 	const char       *t = "aa\nbb\ncc\ndd\n";   /* 12 bytes */
+	static char       big[10000];
 
 	/* Half: 6 bytes held out, from byte 6, a line start. */
 	ck_assert_int_eq(data_split_text(&s, (const uint8_t *)t, 12, 0.5, &e), 0);
@@ -36,6 +37,30 @@ START_TEST(test_split_fraction)
 	/* 0.1: 1 byte from byte 11, the newline of "dd\n": the last line. */
 	ck_assert_int_eq(data_split_text(&s, (const uint8_t *)t, 12, 0.1, &e), 0);
 	expect(&s, "aa\nbb\ncc\n", "dd\n");
+	data_split_free(&s);
+	/* Long lines. Back to a line start here would hold out all of a
+	 * 10,000-byte line for 1 byte asked: the cut stays at byte 9,999, inside
+	 * the two bytes of an e-acute, and moves back to its start. */
+	memset(big, 'x', 9998);
+	memcpy(big + 9998, "\xc3\xa9", 2);
+	ck_assert_int_eq(data_split_text(&s, (const uint8_t *)big, 10000, 0.0001, &e), 0);
+	ck_assert_uint_eq(s.train_len, 9999);
+	ck_assert_int_eq(memcmp(s.val, "\xc3\xa9\n", 3), 0);
+	ck_assert_uint_eq(s.val_len, 3);
+	ck_assert_uint_eq(s.train_lines + s.val_lines, 2);
+	data_split_free(&s);
+	/* A last line of 9,997 bytes for 3 asked: cut at byte 9,997. */
+	memcpy(big, "ab\n", 3);
+	memset(big + 3, 'y', 9997);
+	ck_assert_int_eq(data_split_text(&s, (const uint8_t *)big, 10000, 0.0003, &e), 0);
+	ck_assert_uint_eq(s.train_len, 9998);
+	ck_assert_uint_eq(s.val_len, 4);
+	data_split_free(&s);
+	/* A last line of 1,000 bytes for 1 asked (at most 4 KB more): the
+	 * line's start, as for short lines. */
+	ck_assert_int_eq(data_split_text(&s, (const uint8_t *)big, 1003, 0.001, &e), 0);
+	ck_assert_uint_eq(s.train_len, 3);
+	ck_assert_uint_eq(s.val_len, 1001);
 	data_split_free(&s);
 	/* None held out; a missing final newline is added. */
 	ck_assert_int_eq(data_split_text(&s, (const uint8_t *)"x\ny", 3, 0, &e), 0);

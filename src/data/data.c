@@ -57,7 +57,7 @@ buf_add_lines(struct buf *b, const uint8_t *s, size_t n, size_t *lines)
 static size_t
 split_point(const uint8_t *s, size_t n, double frac)
 {
-	size_t held, cut;
+	size_t held, cut, line;
 
 	if (frac <= 0 || n == 0)
 		return n;
@@ -65,8 +65,15 @@ split_point(const uint8_t *s, size_t n, double frac)
 	if (held == 0)
 		held = 1;
 	cut = held >= n ? 0 : n - held;
-	while (cut > 0 && s[cut - 1] != '\n')
-		cut--;
+	for (line = cut; line > 0 && s[line - 1] != '\n'; line--)
+		;
+	if (cut - line <= held || cut - line <= 4096)
+		return line;
+	/* Few or no line breaks (one long line, say): back to a line start would
+	 * add more than was asked, and more than 4 KB, to the held-out part (or
+	 * hold out all of it). Cut at the start of the UTF-8 character instead. */
+	for (int k = 0; k < 3 && cut > 0 && (s[cut] & 0xC0) == 0x80; k++)
+		cut--;   /* (at most 3: text that is not UTF-8 stays near the cut) */
 	return cut;
 }
 

@@ -7,7 +7,10 @@
  *
  *   - with a fraction f: the last f of each file's bytes, moved back to the
  *     start of the line it falls in, is held out (so the held-out part is
- *     the end of each file, at least f of it, never half a line);
+ *     the end of each file, at least f of it, never half a line), unless
+ *     that would add more than f, and more than 4 KB, to the held-out part
+ *     (a file of one long line, say): then the cut moves back only to the
+ *     start of a UTF-8 character;
  *   - with a held-out file: all the given files train, that file is held out.
  *
  * Files are joined in the order given, each ending with a newline (one is
