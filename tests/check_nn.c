@@ -787,6 +787,67 @@ START_TEST(test_param_count)
 }
 END_TEST
 
+/* Mean and standard deviation of n floats, in double. */
+static void
+moments(const float *x, size_t n, double *mean, double *sd)
+{
+	double s = 0, ss = 0;
+
+	for (size_t i = 0; i < n; i++)
+		s += x[i];
+	*mean = s / (double)n;
+	for (size_t i = 0; i < n; i++)
+		ss += (x[i] - *mean) * (x[i] - *mean);
+	*sd = sqrt(ss / (double)(n - 1));
+}
+
+/*
+ * GPT-2's initialisation as the issue states it (Radford et al. 2019, sec.
+ * 2.3, scale the residual projections by 1/sqrt(N) for N residual layers;
+ * as in nanoGPT and llm.c): weights normal with sd 0.02, the two
+ * projections into the residual stream 0.02 / sqrt(2 L), LayerNorm gains
+ * 1, every bias 0. The
+ * sample sd of n normals is within 4 sd / sqrt(2 n) of the true one, the
+ * mean within 4 sd / sqrt(n), but with odds of about 1e-4 each.
+ */
+START_TEST(test_init_statistics)
+{
+	struct gpt_config c = { 4, 4, 64, 32, 300, 301 };
+	struct gpt       *g = model(&c, 11);
+	const struct gpt_params *p = &g->params;
+	struct { const char *name; const float *x; size_t n; double sd; } w[] = {
+		{ "wte", p->wte, 301 * 64, 0.02 },
+		{ "wpe", p->wpe, 32 * 64, 0.02 },
+		{ "qkvw", p->qkvw, 4 * 192 * 64, 0.02 },
+		{ "fcw", p->fcw, 4 * 256 * 64, 0.02 },
+		{ "attprojw", p->attprojw, 4 * 64 * 64, 0.02 / sqrt(8.0) },
+		{ "fcprojw", p->fcprojw, 4 * 64 * 256, 0.02 / sqrt(8.0) },
+	};
+	int ones = 1, zeros = 1;
+
+	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
+		double mean, sd;
+		moments(w[i].x, w[i].n, &mean, &sd);
+		ck_assert_msg(fabs(sd - w[i].sd) <= 4 * w[i].sd / sqrt(2.0 * (double)w[i].n) &&
+		    fabs(mean) <= 4 * w[i].sd / sqrt((double)w[i].n),
+		    "%s: mean %g sd %g, expected 0 and %g", w[i].name, mean, sd, w[i].sd);
+	}
+	for (size_t i = 0; i < 4 * 64; i++) {
+		ones &= p->ln1w[i] == 1 && p->ln2w[i] == 1 && p->ln1b[i] == 0 && p->ln2b[i] == 0;
+		zeros &= p->attprojb[i] == 0 && p->fcprojb[i] == 0;
+	}
+	for (size_t i = 0; i < 4 * 192; i++)
+		zeros &= p->qkvb[i] == 0;
+	for (size_t i = 0; i < 4 * 256; i++)
+		zeros &= p->fcb[i] == 0;
+	for (size_t i = 0; i < 64; i++)
+		ones &= p->lnfw[i] == 1 && p->lnfb[i] == 0;
+	ck_assert_msg(ones, "LayerNorm gains are not 1 or their biases not 0");
+	ck_assert_msg(zeros, "a bias is not 0");
+	gpt_free(g);
+}
+END_TEST
+
 START_TEST(test_config_errors)
 {
 	struct gpt_config c = { 2, 3, 16, 8, 10, 11 };
@@ -1519,6 +1580,7 @@ nn_suite(void)
 	tcase_add_test(f, test_fd_gelu);
 	tcase_add_test(f, test_fd_crossentropy);
 	tcase_add_test(m, test_param_count);
+	tcase_add_test(m, test_init_statistics);
 	tcase_add_test(m, test_config_errors);
 	tcase_add_test(m, test_initial_loss);
 	tcase_add_test(m, test_overfit_one_batch);

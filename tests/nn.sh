@@ -62,8 +62,36 @@ echo "other text" >>"$T/o.txt"
 cat "$T/c.txt" >>"$T/o.txt"
 run 1 $TT --resume "$T/r.model.ckpt" --quiet -o "$T/x.model" "$T/o.txt"
 has "$T/err" "differs from the one this checkpoint was trained on"
-run 2 $TT --resume "$T/r.model.ckpt" --lr 0.1 -o "$T/x.model" "$T/c.txt"
+run 2 $TT --resume "$T/r.model.ckpt" --batch 2 -o "$T/x.model" "$T/c.txt"
 has "$T/err" "--resume continues with"
+run 2 $TT --resume "$T/r.model.ckpt" -t "$T/none.bpe" -o "$T/x.model" "$T/c.txt"
+has "$T/err" "--resume continues with"
+# Resumed into a new log: the header first; the summary counts this run's
+# steps (2, not 12).
+run 0 $TT --resume "$T/r.model.ckpt" --steps 12 --val-every 0 --log "$T/n.csv" \
+	-o "$T/n.model" "$T/c.txt"
+has "$T/n.csv" "step,loss,val_loss,lr,grad_norm,tokens_per_s,elapsed"
+lines "$T/n.csv" 3
+has "$T/err" "train: 2 steps in "
+
+# A diverging run (learning rate 10) stops with status 1 and writes no
+# model; the message says that no checkpoint was written, or names the
+# last one and its step. A resume may lower the learning rate (and says
+# that the run has changed; here from a sound checkpoint: this one was
+# written a step or two before the loss blew up).
+dv="--bytes --preset tiny --batch 4 --steps 200 --lr 10 --weight-decay 10 --warmup 0 \
+	--val-every 0 --quiet"
+run 1 $TT $dv --checkpoint-every 0 -o "$T/d.model" "$T/c.txt"
+has "$T/err" "training diverged; no checkpoint was written before it"
+[ -e "$T/d.model" ] && fail "a diverged run wrote a model" || ok
+run 1 $TT $dv --checkpoint-every 2 -o "$T/d.model" "$T/c.txt"
+has "$T/err" "training diverged; the last good checkpoint is $T/d.model.ckpt (step "
+[ -e "$T/d.model" ] && fail "a diverged run wrote a model" || ok
+run 0 $TT --resume "$T/m.model.ckpt" --lr 0.0001 --weight-decay 0 --steps 14 \
+	--val-every 0 --log "$T/lr.csv" -o "$T/lr.model" "$T/c.txt"
+has "$T/err" "at step 10 with lr 0.0001, min-lr 1e-05, warmup 0, weight decay 0, clip 1: changed"
+awk -F, 'NR > 1 && ($4 > 0.0001 || $4 < 0.00001) { bad = 1 } END { exit bad || NR != 5 }' \
+	"$T/lr.csv" && ok || fail "a resume with --lr 0.0001: $(cat "$T/lr.csv")"
 run 1 $TT --resume "$T/m.model" -o "$T/x.model" "$T/c.txt"
 has "$T/err" "not a checkpoint"
 

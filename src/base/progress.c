@@ -23,6 +23,7 @@ struct ad_progress {
 	char      unit[16];
 	char      note[128];
 	uint64_t  total, done;
+	uint64_t  base;         /* done before this run (a resumed job) */
 	double    start, last_draw;
 	int       drawn;        /* something is on the current terminal line */
 };
@@ -108,10 +109,13 @@ static void
 progress_draw(struct ad_progress *p, double now, int final)
 {
 	char   done[32], rate[40], eta[32], el[32], tail[256], bar[128];
-	double elapsed = now - p->start, r = elapsed > 0 ? (double)p->done / elapsed : 0;
-	int    width, barw, fill;
+	uint64_t here = p->done > p->base ? p->done - p->base : 0;   /* done by this run */
+	double   elapsed = now - p->start, r = elapsed > 0 ? (double)here / elapsed : 0;
+	int      width, barw, fill;
 
-	ad_format_count(done, sizeof done, (double)p->done, p->unit);
+	/* The summary counts what this run did; the running line, how far the
+	 * whole job is. */
+	ad_format_count(done, sizeof done, (double)(final ? here : p->done), p->unit);
 	ad_format_count(rate, sizeof rate, r, p->unit);
 	strcat(rate, "/s");
 	progress_clock(el, sizeof el, elapsed);
@@ -169,6 +173,15 @@ ad_progress_update(struct ad_progress *p, uint64_t done)
 		p->last_draw = now;
 		progress_draw(p, now, 0);
 	}
+}
+
+void
+ad_progress_resume(struct ad_progress *p, uint64_t done)
+{
+	if (p == NULL)
+		return;
+	p->base = p->done = done;
+	p->start = ad_now();
 }
 
 void

@@ -38,6 +38,9 @@ struct ad_progress *ad_progress_new(FILE *out, enum ad_progress_mode mode,
                                     const char *label, uint64_t total, const char *unit);
 void ad_progress_update(struct ad_progress *p, uint64_t done);
 void ad_progress_set_total(struct ad_progress *p, uint64_t total);
+/* A job resumed with done units already behind it: the rate and the ETA
+ * count only what this run does, and the summary says how much that was. */
+void ad_progress_resume(struct ad_progress *p, uint64_t done);
 void ad_progress_note(struct ad_progress *p, const char *fmt, ...) AD_PRINTF(2, 3);
 /* Print the final state on its own line and free the reporter. */
 void ad_progress_finish(struct ad_progress *p);

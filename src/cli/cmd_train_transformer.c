@@ -34,7 +34,7 @@ static const char tt_help[] =
 "\n"
 "Tokens:\n"
 "  -t, --vocab VOCAB      a BPE vocabulary ('autodidact tokenize train'); it is\n"
-"                         embedded in the model file\n"
+"                         embedded in the model file (--tokenizer: the same)\n"
 "  --bytes                byte-level tokens (256 ids), no vocabulary\n"
 "Model:\n"
 "  --preset NAME          tiny, small (default) or base: see the man page\n"
@@ -68,6 +68,8 @@ static const char tt_help[] =
 "  --checkpoint-every N   write a checkpoint every N steps (default 200; 0: only\n"
 "                         at the end and on a signal)\n"
 "  --resume FILE          continue the run saved in a checkpoint, bit-identically\n"
+"                         (--lr, --min-lr, --warmup, --weight-decay and --clip\n"
+"                         may be changed, e.g. after a divergence)\n"
 "  --stop-at N            stop after step N as if interrupted (to train in sessions)\n"
 "  --log FILE             metrics log: CSV, or JSON Lines if FILE ends in .jsonl\n"
 "  -q, --quiet            no progress on stderr\n"
@@ -86,7 +88,7 @@ struct tt_opts {
 	uint64_t    val_every, val_tokens, ckpt_every, stop_at;
 	double      budget, lr, min_lr, wd, clip, val_frac;
 	int         given_model, given_train, given_steps, given_minlr, given_warmup;
-	int         given_valfrac;
+	int         given_lr, given_wd, given_clip, given_valfrac;
 };
 
 static int
@@ -166,23 +168,23 @@ tt_parse(int argc, char **argv, struct tt_opts *o)
 			break;
 		case O_LR:
 			rc = cli_double(cmd, "--lr", optarg, 1e-12, 10, &o->lr);
-			o->given_train = 1;
+			o->given_lr = 1;
 			break;
 		case O_MINLR:
 			rc = cli_double(cmd, "--min-lr", optarg, 0, 10, &o->min_lr);
-			o->given_train = o->given_minlr = 1;
+			o->given_minlr = 1;
 			break;
 		case O_WARMUP:
 			rc = cli_u64(cmd, "--warmup", optarg, 0, UINT64_MAX / 4, &o->warmup);
-			o->given_train = o->given_warmup = 1;
+			o->given_warmup = 1;
 			break;
 		case O_WD:
 			rc = cli_double(cmd, "--weight-decay", optarg, 0, 10, &o->wd);
-			o->given_train = 1;
+			o->given_wd = 1;
 			break;
 		case O_CLIP:
 			rc = cli_double(cmd, "--clip", optarg, 0, 1e9, &o->clip);
-			o->given_train = 1;
+			o->given_clip = 1;
 			break;
 		case O_SEED:
 			rc = cli_u64(cmd, "--seed", optarg, 0, UINT64_MAX, &o->seed);
@@ -213,10 +215,11 @@ tt_parse(int argc, char **argv, struct tt_opts *o)
 	if (o->output == NULL)
 		return cli_usage(cmd, "no output: give -o MODEL");
 	if (o->resume != NULL) {
-		if (o->given_model || o->given_train || o->bytes)
-			return cli_usage(cmd, "--resume continues with the model, tokens and training "
-			    "options stored in the checkpoint: give only --steps, --time-budget, "
-			    "--threads, validation, file and log options with it");
+		if (o->given_model || o->given_train || o->bytes || o->vocab != NULL)
+			return cli_usage(cmd, "--resume continues with the model, tokenizer, batch and "
+			    "seed stored in the checkpoint: give only --steps, --time-budget, --threads, "
+			    "the optimiser's --lr, --min-lr, --warmup, --weight-decay and --clip, "
+			    "validation, file and log options with it");
 	} else {
 		if ((o->vocab == NULL) == (o->bytes == 0))
 			return cli_usage(cmd, "give either -t VOCAB or --bytes");
@@ -294,6 +297,9 @@ cmd_train_transformer(int argc, char **argv)
 	int                   rc, status = CLI_EXIT_FAIL, fit_budget, mapped = 0, stop, clean = 0;
 	uint64_t              start_step, phash;
 	struct nn_dist        dist;   /* the MPI job (one process without mpirun) */
+	const struct nn_objective *obj = &nn_objective_causal;
+	const char           *saved_path = NULL;   /* the last good checkpoint, and its step */
+	uint64_t              saved_step = 0;
 
 	if ((rc = tt_parse(argc, argv, &o)) != 0)
 		return rc < 0 ? cli_help(tt_help) : rc;
@@ -330,6 +336,8 @@ cmd_train_transformer(int argc, char **argv)
 			goto fail;
 		}
 		st = nf.train;
+		saved_path = o.resume;
+		saved_step = st.step;
 		if (nf.tok_kind == NN_TOK_BPE &&
 		    (rc = bpe_parse(&bpe, nf.tok_blob, nf.tok_len, o.resume, &err)) != 0)
 			goto fail;
@@ -344,6 +352,37 @@ cmd_train_transformer(int argc, char **argv)
 		if (o.given_steps) {
 			st.steps = o.steps;
 			opt->cfg.steps = o.steps;
+		}
+		/* The optimiser's options may change on resume (after a divergence,
+		 * say): from this step on, the schedule and the updates use them. A
+		 * new --lr without --min-lr moves the floor to lr / 10, its default. */
+		if (o.given_lr || o.given_minlr || o.given_warmup || o.given_wd || o.given_clip) {
+			if (o.given_lr)
+				st.lr = o.lr;
+			if (o.given_minlr || o.given_lr)
+				st.min_lr = o.given_minlr ? o.min_lr : o.lr / 10;
+			if (o.given_warmup)
+				st.warmup = o.warmup;
+			if (o.given_wd)
+				st.weight_decay = o.wd;
+			if (o.given_clip)
+				st.clip = o.clip;
+			opt->cfg.lr = st.lr;
+			opt->cfg.min_lr = st.min_lr;
+			opt->cfg.warmup = st.warmup;
+			opt->cfg.weight_decay = st.weight_decay;
+			opt->cfg.clip = st.clip;
+			if (!o.quiet)
+				fprintf(stderr, "autodidact: resuming at step %llu with lr %g, min-lr %g, "
+				    "warmup %llu, weight decay %g, clip %g: changed options, so the run "
+				    "is no longer the same as one that was not interrupted\n",
+				    (unsigned long long)st.step, st.lr, st.min_lr,
+				    (unsigned long long)st.warmup, st.weight_decay, st.clip);
+		}
+		if ((obj = nn_objective_find(st.objective)) == NULL) {
+			ad_fail(&err, AD_EFORMAT, "%s: trained on the objective '%s', which this build "
+			    "does not know", o.resume, st.objective);
+			goto fail;
 		}
 	} else {
 		struct gpt_config cfg = { 0 };
@@ -461,7 +500,7 @@ cmd_train_transformer(int argc, char **argv)
 	if ((rc = nn_dist_agree(&dist, st.data_hash, "training text", &err)) != 0 ||
 	    (rc = nn_dist_agree(&dist, ad_hash64(g->param_mem, g->nparams * sizeof(float), 0),
 	    "initial parameters", &err)) != 0 ||
-	    (rc = nn_dist_trainer_new(&dist, &tr, g, opt, &nn_objective_causal, &st, train, ntrain,
+	    (rc = nn_dist_trainer_new(&dist, &tr, g, opt, obj, &st, train, ntrain,
 	    &err)) != 0)
 		goto fail;
 	if (!o.quiet)
@@ -484,7 +523,9 @@ cmd_train_transformer(int argc, char **argv)
 			ad_fail_errno(&err, errno, "%s: cannot write the metrics log", o.log);
 			goto fail;
 		}
-		if (!lg.jsonl && o.resume == NULL)
+		/* A resumed run appends to its log; a new or empty file gets the header. */
+		if (!lg.jsonl && (o.resume == NULL ||
+		    (fseek(lg.f, 0, SEEK_END) == 0 && ftell(lg.f) == 0)))
 			fputs("step,loss,val_loss,lr,grad_norm,tokens_per_s,elapsed\n", lg.f);
 	}
 
@@ -493,7 +534,7 @@ cmd_train_transformer(int argc, char **argv)
 	prog = cli_progress(&common, "train", fit_budget ? 0 : tr->st.steps, "steps");
 	start_step = tr->st.step;
 	last_val = tr->st.last_val;
-	ad_progress_update(prog, tr->st.step);
+	ad_progress_resume(prog, tr->st.step);
 	t0 = ad_now() - tr->st.elapsed;
 	while (tr->st.step < tr->st.steps) {
 		struct nn_step_stats s;
@@ -503,10 +544,21 @@ cmd_train_transformer(int argc, char **argv)
 		if (dist.size == 1 && ad_interrupted())
 			break;
 		if ((rc = nn_dist_step(&dist, tr, &s, &err)) != 0) {
+			/* A NaN or infinity (then: what to change), or a failure of the MPI job. */
+			const char *what = rc != AD_ENUMERIC ? "" : saved_path != NULL ?
+			    ": resume from it with a lower --lr (or a lower --weight-decay, a "
+			    "--clip or a smaller one)" :
+			    ": train again with a lower --lr (or a lower --weight-decay, a --clip "
+			    "or a smaller one)";
 			ad_progress_free(prog);
 			prog = NULL;
-			fprintf(stderr, "autodidact: %s; the last good checkpoint is %s\n", err.msg,
-			    o.ckpt);
+			if (saved_path != NULL)
+				fprintf(stderr, "autodidact: %s; the last good checkpoint is %s (step "
+				    "%llu)%s\n", err.msg, saved_path, (unsigned long long)saved_step, what);
+			else
+				fprintf(stderr, "autodidact: %s; no checkpoint was written before it "
+				    "(--checkpoint-every %llu)%s\n", err.msg,
+				    (unsigned long long)o.ckpt_every, what);
 			goto out;
 		}
 		dt = ad_now() - ts;
@@ -546,12 +598,20 @@ cmd_train_transformer(int argc, char **argv)
 		}
 		tt_log_line(&lg, tr->st.step, s.loss, do_val ? last_val : NAN, s.lr, s.grad_norm, tps,
 		    elapsed);
-		ad_progress_note(prog, "loss %.3f  val %.3f  %.0f tok/s", s.loss, last_val, tps_avg);
+		if (isnan(last_val))   /* no held-out pass yet */
+			ad_progress_note(prog, "loss %.3f  val -  %.0f tok/s", s.loss, tps_avg);
+		else
+			ad_progress_note(prog, "loss %.3f  val %.3f  %.0f tok/s", s.loss, last_val,
+			    tps_avg);
 		ad_progress_update(prog, tr->st.step);
 		if (dist.rank == 0 && o.ckpt_every > 0 && tr->st.step % o.ckpt_every == 0) {
 			nf.train = tr->st;
 			if ((rc = nn_save(o.ckpt, &nf, g, opt, &err)) != 0)
 				goto fail;
+		}
+		if (o.ckpt_every > 0 && tr->st.step % o.ckpt_every == 0) {   /* every rank */
+			saved_path = o.ckpt;
+			saved_step = tr->st.step;
 		}
 		/* Rank 0 decides for every rank (a no-op with one process). */
 		stop = (o.budget > 0 && elapsed >= o.budget) ||

@@ -584,14 +584,13 @@ nn_dist_step(struct nn_dist *d, struct nn_trainer *tr, struct nn_step_stats *s,
 	 * same branch here: no rank is left waiting in a collective. */
 	if (!isfinite(loss))
 		return ad_fail(e, AD_ENUMERIC,
-		    "the loss became %g at step %llu: training diverged; lower --lr or "
-		    "raise --warmup, and resume from the last checkpoint", loss,
+		    "the loss became %g at step %llu: training diverged", isnan(loss) ? NAN : loss,
 		    (unsigned long long)st->step + 1);
 	norm = nn_grad_norm(tr->g->grad_mem, tr->g->nparams);
 	if (!isfinite(norm))
 		return ad_fail(e, AD_ENUMERIC,
-		    "the gradient norm became %g at step %llu: training diverged; lower --lr or "
-		    "set --clip, and resume from the last checkpoint", norm,
+		    "the gradient norm became %g at step %llu: training diverged",
+		    isnan(norm) ? NAN : norm,
 		    (unsigned long long)st->step + 1);
 	lr = adamw_lr(&tr->opt->cfg, st->step);
 	adamw_step(tr->opt, tr->g, lr, norm);

@@ -294,8 +294,7 @@ nn_trainer_step(struct nn_trainer *tr, struct nn_step_stats *s, struct ad_error 
 		l = tr->obj->loss_forward(tr->g, &tr->batch);
 		if (!isfinite(l))
 			return ad_fail(e, AD_ENUMERIC,
-			    "the loss became %g at step %llu: training diverged; lower --lr or "
-			    "raise --warmup, and resume from the last checkpoint", l,
+			    "the loss became %g at step %llu: training diverged", isnan(l) ? NAN : l,
 			    (unsigned long long)st->step + 1);
 		loss += l;
 		tr->obj->loss_backward(tr->g, &tr->batch,
@@ -306,8 +305,8 @@ nn_trainer_step(struct nn_trainer *tr, struct nn_step_stats *s, struct ad_error 
 	norm = nn_grad_norm(tr->g->grad_mem, tr->g->nparams);
 	if (!isfinite(norm))
 		return ad_fail(e, AD_ENUMERIC,
-		    "the gradient norm became %g at step %llu: training diverged; lower --lr or "
-		    "set --clip, and resume from the last checkpoint", norm,
+		    "the gradient norm became %g at step %llu: training diverged",
+		    isnan(norm) ? NAN : norm,
 		    (unsigned long long)st->step + 1);
 	lr = adamw_lr(&tr->opt->cfg, st->step);
 	adamw_step(tr->opt, tr->g, lr, norm);
