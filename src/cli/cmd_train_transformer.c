@@ -545,20 +545,20 @@ cmd_train_transformer(int argc, char **argv)
 			break;
 		if ((rc = nn_dist_step(&dist, tr, &s, &err)) != 0) {
 			/* A NaN or infinity (then: what to change), or a failure of the MPI job. */
-			const char *what = rc != AD_ENUMERIC ? "" : saved_path != NULL ?
-			    ": resume from it with a lower --lr (or a lower --weight-decay, a "
-			    "--clip or a smaller one)" :
-			    ": train again with a lower --lr (or a lower --weight-decay, a --clip "
-			    "or a smaller one)";
+			int         nan = rc == AD_ENUMERIC;
+			const char *how = " with a lower --lr (or a lower --weight-decay, a --clip or "
+			                  "a smaller one)";
 			ad_progress_free(prog);
 			prog = NULL;
 			if (saved_path != NULL)
 				fprintf(stderr, "autodidact: %s; the last good checkpoint is %s (step "
-				    "%llu)%s\n", err.msg, saved_path, (unsigned long long)saved_step, what);
+				    "%llu)%s%s\n", err.msg, saved_path, (unsigned long long)saved_step,
+				    nan ? ": resume from it" : "", nan ? how : "");
 			else
 				fprintf(stderr, "autodidact: %s; no checkpoint was written before it "
-				    "(--checkpoint-every %llu)%s\n", err.msg,
-				    (unsigned long long)o.ckpt_every, what);
+				    "(--checkpoint-every %llu)%s%s\n", err.msg,
+				    (unsigned long long)o.ckpt_every, nan ? ": train again" : "",
+				    nan ? how : "");
 			goto out;
 		}
 		dt = ad_now() - ts;
