@@ -368,6 +368,68 @@ START_TEST(test_atomic_write_clears_dead_writers_temporaries)
 }
 END_TEST
 
+/* ---- memory limits --------------------------------------------------------- */
+
+/* Write text to dir/rel, making the directories on the way. */
+static void
+limit_file(const char *dir, const char *rel, const char *text)
+{
+	char path[4200];
+
+	snprintf(path, sizeof path, "%s/%s", dir, rel);
+	for (char *c = path + strlen(dir) + 1; (c = strchr(c, '/')) != NULL; c++) {
+		*c = '\0';
+		ck_assert(mkdir(path, 0700) == 0 || errno == EEXIST);
+		*c = '/';
+	}
+	tu_spit(path, text, strlen(text));
+}
+
+START_TEST(test_memory_limit_follows_cgroups)
+{
+	/* A tree in the layout of /sys/fs/cgroup, and a /proc/self/cgroup to
+	 * name the group: the limit is the lowest of the physical memory and
+	 * every limit file from the group up to the root. */
+	char    *dir = tu_tmpdir(), self[4200], fs[4200];
+	uint64_t phys = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
+	int      by = -1;
+
+	snprintf(self, sizeof self, "%s/self-cgroup", dir);
+	snprintf(fs, sizeof fs, "%s/fs", dir);
+	/* No cgroup file, or a group without limits: the machine's memory. */
+	ck_assert_uint_eq(ad_memory_limit(self, fs, &by), phys);
+	ck_assert_int_eq(by, 0);
+	/* cgroup v2: the group says "max", its parent 100 MiB. */
+	limit_file(dir, "self-cgroup", "0::/a/b\n");
+	limit_file(dir, "fs/a/b/memory.max", "max\n");
+	ck_assert_uint_eq(ad_memory_limit(self, fs, &by), phys);
+	ck_assert_int_eq(by, 0);
+	limit_file(dir, "fs/a/memory.max", "104857600\n");
+	ck_assert_uint_eq(ad_memory_limit(self, fs, &by), 104857600u);
+	ck_assert_int_eq(by, 1);
+	/* The group's own limit when it is the lower. */
+	limit_file(dir, "fs/a/b/memory.max", "52428800\n");
+	ck_assert_uint_eq(ad_memory_limit(self, fs, &by), 52428800u);
+	/* A namespaced view ("/"): the root's file is the container's. */
+	limit_file(dir, "self-cgroup", "0::/\n");
+	ck_assert_uint_eq(ad_memory_limit(self, fs, &by), phys);
+	limit_file(dir, "fs/memory.max", "209715200\n");
+	ck_assert_uint_eq(ad_memory_limit(self, fs, &by), 209715200u);
+	/* cgroup v1: the memory hierarchy's line, whatever else it is
+	 * mounted with; "unlimited" is a huge number, above the memory. */
+	limit_file(dir, "self-cgroup", "5:cpu,cpuacct:/x\n4:blkio,memory:/x/y\n0::/\n");
+	limit_file(dir, "fs/memory.max", "max\n");
+	limit_file(dir, "fs/memory/x/y/memory.limit_in_bytes", "9223372036854771712\n");
+	ck_assert_uint_eq(ad_memory_limit(self, fs, &by), phys);
+	ck_assert_int_eq(by, 0);
+	limit_file(dir, "fs/memory/x/memory.limit_in_bytes", "31457280\n");
+	limit_file(dir, "fs/memory/memory.limit_in_bytes", "1073741824\n");
+	ck_assert_uint_eq(ad_memory_limit(self, fs, &by), 31457280u);
+	ck_assert_int_eq(by, 1);
+	free(dir);
+}
+END_TEST
+
 /* ---- progress ------------------------------------------------------------- */
 
 START_TEST(test_progress_plain_and_quiet)
@@ -505,6 +567,7 @@ base_suite(void)
 	tcase_add_test(tc, test_atomic_write_replaces_whole_file);
 	tcase_add_test(tc, test_atomic_write_failure_keeps_old_file);
 	tcase_add_test(tc, test_atomic_write_clears_dead_writers_temporaries);
+	tcase_add_test(tc, test_memory_limit_follows_cgroups);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("progress");
 	tcase_add_test(tc, test_progress_plain_and_quiet);

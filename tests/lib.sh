@@ -43,6 +43,17 @@ lines() {
 	if [ "$n" -eq "$2" ]; then ok; else fail "$1 has $n lines, expected $2: $(head -c 400 "$1")"; fi
 }
 
+# wait_lines FILE N [TENTHS]: wait until FILE (a log being written by a job
+# in the background) has N lines, for at most TENTHS tenths of a second
+# (default 600); the caller checks what it then needs.
+wait_lines() {
+	_n=0
+	while [ "$(cat "$1" 2>/dev/null | wc -l)" -lt "$2" ] && [ $_n -lt "${3:-600}" ]; do
+		sleep 0.1
+		_n=$((_n + 1))
+	done
+}
+
 same() {
 	if cmp -s "$1" "$2"; then ok; else fail "$1 and $2 differ"; fi
 }

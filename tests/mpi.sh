@@ -189,11 +189,7 @@ has "$T/err" "do not hold the same training text"
 $MPI -np 2 "$AD" $TT $m --batch 2 --steps 1000000 --checkpoint-every 5 --log "$T/k.csv" \
 	-o "$T/k.model" "$T/c.txt" >"$T/k.out" 2>"$T/k.err" &
 mpid=$!
-n=0
-while [ "$(cat "$T/k.csv" 2>/dev/null | wc -l)" -lt 12 ] && [ $n -lt 600 ]; do
-	sleep 0.1
-	n=$((n + 1))
-done
+wait_lines "$T/k.csv" 12
 # Rank 1 is the child of mpirun whose environment says so.
 victim=""
 for p in $(for c in $(ps -o pid= --ppid $mpid); do ps -o pid= --ppid "$c"; done); do
@@ -226,11 +222,7 @@ $MPI -x AD_MPI_TIMEOUT -np 2 "$AD" $TT $m --batch 2 --steps 1000000 --checkpoint
 	--log "$T/h.csv" -o "$T/h.model" "$T/c.txt" >"$T/h.out" 2>"$T/h.err" &
 mpid=$!
 unset AD_MPI_TIMEOUT
-n=0
-while [ "$(cat "$T/h.csv" 2>/dev/null | wc -l)" -lt 12 ] && [ $n -lt 600 ]; do
-	sleep 0.1
-	n=$((n + 1))
-done
+wait_lines "$T/h.csv" 12
 victim=""
 for p in $(for c in $(ps -o pid= --ppid $mpid); do ps -o pid= --ppid "$c"; done); do
 	tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' &&

@@ -114,23 +114,22 @@ printf 'X' | dd of="$T/bad.model" bs=1 seek=300 conv=notrunc 2>/dev/null
 run 1 "$AD" eval "$T/bad.model" "$T/one.txt"
 has "$T/err" "checksum"
 
-# SIGTERM: the current step ends, a checkpoint and the model are written,
-# the exit status is 1 and the message says how to resume.
-$TT --bytes --preset tiny --batch 4 --steps 1000000 --val-every 0 --checkpoint-every 0 \
-	--log "$T/s.csv" --quiet -o "$T/s.model" "$T/c.txt" 2>"$T/s.err" &
-pid=$!
-n=0
-while [ "$(cat "$T/s.csv" 2>/dev/null | wc -l)" -lt 3 ] && [ $n -lt 300 ]; do
-	sleep 0.1
-	n=$((n + 1))
+# SIGTERM and SIGINT (^C): the current step ends, a checkpoint and the model
+# are written, the exit status is 1 and the message says how to resume.
+for sig in TERM INT; do
+	rm -f "$T/s.csv" "$T/s.model" "$T/s.model.ckpt"
+	$TT --bytes --preset tiny --batch 4 --steps 1000000 --val-every 0 --checkpoint-every 0 \
+		--log "$T/s.csv" --quiet -o "$T/s.model" "$T/c.txt" 2>"$T/s.err" &
+	pid=$!
+	wait_lines "$T/s.csv" 3 300
+	kill -$sig $pid
+	wait $pid
+	st=$?
+	[ $st -eq 1 ] && ok || fail "SIG$sig: exit status $st, expected 1"
+	has "$T/s.err" "interrupted at step"
+	has "$T/s.err" "--resume $T/s.model.ckpt"
+	run 0 "$AD" eval "$T/s.model" "$T/one.txt"
 done
-kill -TERM $pid
-wait $pid
-st=$?
-[ $st -eq 1 ] && ok || fail "SIGTERM: exit status $st, expected 1"
-has "$T/s.err" "interrupted at step"
-has "$T/s.err" "--resume $T/s.model.ckpt"
-run 0 "$AD" eval "$T/s.model" "$T/one.txt"
 
 # --time-budget without --steps: the cosine schedule ends with the budget
 # even when the run slows down half-way (here it is stopped for 1.5 s of a

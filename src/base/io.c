@@ -139,6 +139,86 @@ ad_file_size(const char *path, uint64_t *size, struct ad_error *e)
 }
 
 /* -------------------------------------------------------------------------- */
+/* Memory limits. */
+
+/* The number a cgroup limit file holds; 0 when absent, "max" or unreadable. */
+static uint64_t
+memory_limit_read(const char *path)
+{
+	FILE              *f = fopen(path, "r");
+	unsigned long long v = 0;
+
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%llu", &v) != 1)
+		v = 0;
+	fclose(f);
+	return (uint64_t)v;
+}
+
+/* The lowest limit in file name of dir/group and of every group above it. */
+static uint64_t
+memory_limit_walk(const char *dir, const char *group, const char *name)
+{
+	char     path[PATH_MAX];
+	size_t   n = strlen(group);
+	uint64_t low = 0, v;
+
+	for (;;) {
+		while (n > 0 && group[n - 1] == '/')
+			n--;
+		if ((size_t)snprintf(path, sizeof path, "%s%.*s/%s", dir, (int)n, group, name) <
+		    sizeof path && (v = memory_limit_read(path)) > 0 && (low == 0 || v < low))
+			low = v;
+		if (n == 0)
+			return low;
+		while (n > 0 && group[n - 1] != '/')
+			n--;
+	}
+}
+
+uint64_t
+ad_memory_limit(const char *cgroup_file, const char *cgroup_fs, int *by_cgroup)
+{
+	long     pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+	uint64_t phys = pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
+	uint64_t low = phys, v;
+	char     line[PATH_MAX + 64], dir[PATH_MAX];
+	FILE    *f = fopen(cgroup_file, "r");
+
+	*by_cgroup = 0;
+	/* Lines "id:controllers:group"; v2 has one with no controllers, v1 one
+	 * per hierarchy, the memory controller's among them. */
+	while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+		char *ctl = strchr(line, ':'), *group = ctl != NULL ? strchr(ctl + 1, ':') : NULL;
+		const char *name = NULL;
+		int v1 = 0;
+
+		if (group == NULL)
+			continue;
+		*group++ = '\0';
+		ctl++;
+		group[strcspn(group, "\n")] = '\0';
+		if (*ctl == '\0')
+			name = "memory.max";
+		else
+			for (char *c = strtok(ctl, ","); c != NULL; c = strtok(NULL, ","))
+				if (strcmp(c, "memory") == 0)
+					name = "memory.limit_in_bytes", v1 = 1;
+		if (name == NULL || (size_t)snprintf(dir, sizeof dir, "%s%s", cgroup_fs,
+		    v1 ? "/memory" : "") >= sizeof dir)
+			continue;
+		if ((v = memory_limit_walk(dir, group, name)) > 0 && (low == 0 || v < low)) {
+			low = v;
+			*by_cgroup = 1;
+		}
+	}
+	if (f != NULL)
+		fclose(f);
+	return low;
+}
+
+/* -------------------------------------------------------------------------- */
 /* Streaming. */
 
 struct ad_chunks {

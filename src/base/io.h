@@ -55,6 +55,16 @@ int ad_path_is_dir(const char *path);
 int ad_file_size(const char *path, uint64_t *size, struct ad_error *e);
 
 /*
+ * The memory this process may use, in bytes (0 when unknown): the machine's
+ * physical memory, or less where a cgroup (a container, a systemd slice)
+ * limits the process's group or a group above it: cgroup v2's memory.max or
+ * v1's memory.limit_in_bytes. cgroup_file and cgroup_fs name
+ * /proc/self/cgroup and /sys/fs/cgroup (tests give a tree of their own).
+ * *by_cgroup is set to 1 when a cgroup limit is the lower, else 0.
+ */
+uint64_t ad_memory_limit(const char *cgroup_file, const char *cgroup_fs, int *by_cgroup);
+
+/*
  * Atomic file writer. Write through a->f between open and commit. The path
  * "-" writes to stdout directly (commit only flushes).
  */

@@ -259,15 +259,6 @@ tt_log_line(struct tt_log *lg, uint64_t step, double loss, double val, double lr
 	fflush(lg->f);
 }
 
-/* Physical memory in bytes, 0 when unknown. */
-static uint64_t
-tt_phys_bytes(void)
-{
-	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-
-	return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
-}
-
 int
 cmd_train_transformer(int argc, char **argv)
 {
@@ -435,12 +426,16 @@ cmd_train_transformer(int argc, char **argv)
 		ad_rng_seed(&st.rng, o.seed, 0x64617461);   /* the data stream: "data" */
 		/* Configuration and memory, before anything long runs. */
 		{
-			uint64_t need = gpt_train_bytes(&cfg, o.batch, cfg.T), have = tt_phys_bytes();
+			int      by_cgroup;
+			uint64_t need = gpt_train_bytes(&cfg, o.batch, cfg.T),
+			         have = ad_memory_limit("/proc/self/cgroup", "/sys/fs/cgroup", &by_cgroup);
 			if (have > 0 && need > have / 10 * 9) {
 				fprintf(stderr, "autodidact %s: a batch of %llu x %u on this model needs "
-				    "%.1f GB, more than this machine's %.1f GB: lower --batch (use --accum "
+				    "%.1f GB, more than %s %.1f GB: lower --batch (use --accum "
 				    "to keep the tokens per step) or --context\n", cmd,
-				    (unsigned long long)o.batch, cfg.T, need / 1e9, have / 1e9);
+				    (unsigned long long)o.batch, cfg.T, need / 1e9,
+				    by_cgroup ? "the memory limit of this process's cgroup," :
+				    "this machine's", have / 1e9);
 				status = CLI_EXIT_USAGE;
 				goto out;
 			}
