@@ -410,14 +410,21 @@ START_TEST(test_memory_limit_follows_cgroups)
 	/* The group's own limit when it is the lower. */
 	limit_file(dir, "fs/a/b/memory.max", "52428800\n");
 	ck_assert_uint_eq(ad_memory_limit(self, fs, &by), 52428800u);
+	ck_assert_int_eq(by, 1);
+	/* A group outside the namespace is not looked for under the mount
+	 * (here "fs/../a/b" would find a limit). */
+	limit_file(dir, "self-cgroup", "0::/../a/b\n");
+	limit_file(dir, "a/b/memory.max", "1048576\n");
+	ck_assert_uint_eq(ad_memory_limit(self, fs, &by), phys);
 	/* A namespaced view ("/"): the root's file is the container's. */
 	limit_file(dir, "self-cgroup", "0::/\n");
 	ck_assert_uint_eq(ad_memory_limit(self, fs, &by), phys);
 	limit_file(dir, "fs/memory.max", "209715200\n");
 	ck_assert_uint_eq(ad_memory_limit(self, fs, &by), 209715200u);
 	/* cgroup v1: the memory hierarchy's line, whatever else it is
-	 * mounted with; "unlimited" is a huge number, above the memory. */
-	limit_file(dir, "self-cgroup", "5:cpu,cpuacct:/x\n4:blkio,memory:/x/y\n0::/\n");
+	 * mounted with; "unlimited" is the largest long, read as no limit. */
+	limit_file(dir, "self-cgroup", "5:cpu,cpuacct:/z\n4:blkio,memory:/x/y\n0::/\n");
+	limit_file(dir, "fs/memory/z/memory.limit_in_bytes", "1048576\n");
 	limit_file(dir, "fs/memory.max", "max\n");
 	limit_file(dir, "fs/memory/x/y/memory.limit_in_bytes", "9223372036854771712\n");
 	ck_assert_uint_eq(ad_memory_limit(self, fs, &by), phys);
@@ -426,6 +433,9 @@ START_TEST(test_memory_limit_follows_cgroups)
 	limit_file(dir, "fs/memory/memory.limit_in_bytes", "1073741824\n");
 	ck_assert_uint_eq(ad_memory_limit(self, fs, &by), 31457280u);
 	ck_assert_int_eq(by, 1);
+	/* Only the memory hierarchy's line names a group to read. */
+	limit_file(dir, "self-cgroup", "5:cpu,cpuacct:/z\n4:blkio,memory:/\n");
+	ck_assert_uint_eq(ad_memory_limit(self, fs, &by), 1073741824u);
 	free(dir);
 }
 END_TEST

@@ -141,7 +141,8 @@ ad_file_size(const char *path, uint64_t *size, struct ad_error *e)
 /* -------------------------------------------------------------------------- */
 /* Memory limits. */
 
-/* The number a cgroup limit file holds; 0 when absent, "max" or unreadable. */
+/* The number a cgroup limit file holds; 0 when absent, unreadable or no
+ * limit ("max" in v2; in v1 the largest long rounded down to a page). */
 static uint64_t
 memory_limit_read(const char *path)
 {
@@ -150,7 +151,7 @@ memory_limit_read(const char *path)
 
 	if (f == NULL)
 		return 0;
-	if (fscanf(f, "%llu", &v) != 1)
+	if (fscanf(f, "%llu", &v) != 1 || v >= (1ULL << 62))
 		v = 0;
 	fclose(f);
 	return (uint64_t)v;
@@ -191,10 +192,13 @@ ad_memory_limit(const char *cgroup_file, const char *cgroup_fs, int *by_cgroup)
 	 * per hierarchy, the memory controller's among them. */
 	while (f != NULL && fgets(line, sizeof line, f) != NULL) {
 		char *ctl = strchr(line, ':'), *group = ctl != NULL ? strchr(ctl + 1, ':') : NULL;
+		char *save = NULL;
 		const char *name = NULL;
 		int v1 = 0;
 
-		if (group == NULL)
+		/* A group outside this process's cgroup namespace ("/../x") is not
+		 * under the mount: its limits cannot be read from here. */
+		if (group == NULL || strstr(group, "/..") != NULL)
 			continue;
 		*group++ = '\0';
 		ctl++;
@@ -202,7 +206,8 @@ ad_memory_limit(const char *cgroup_file, const char *cgroup_fs, int *by_cgroup)
 		if (*ctl == '\0')
 			name = "memory.max";
 		else
-			for (char *c = strtok(ctl, ","); c != NULL; c = strtok(NULL, ","))
+			for (char *c = strtok_r(ctl, ",", &save); c != NULL;
+			    c = strtok_r(NULL, ",", &save))
 				if (strcmp(c, "memory") == 0)
 					name = "memory.limit_in_bytes", v1 = 1;
 		if (name == NULL || (size_t)snprintf(dir, sizeof dir, "%s%s", cgroup_fs,

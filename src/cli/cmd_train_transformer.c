@@ -431,10 +431,10 @@ cmd_train_transformer(int argc, char **argv)
 			         have = ad_memory_limit("/proc/self/cgroup", "/sys/fs/cgroup", &by_cgroup);
 			if (have > 0 && need > have / 10 * 9) {
 				fprintf(stderr, "autodidact %s: a batch of %llu x %u on this model needs "
-				    "%.1f GB, more than %s %.1f GB: lower --batch (use --accum "
-				    "to keep the tokens per step) or --context\n", cmd,
+				    "%.1f GB, more than 90%% of %s %.1f GB: lower --batch (use "
+				    "--accum to keep the tokens per step) or --context\n", cmd,
 				    (unsigned long long)o.batch, cfg.T, need / 1e9,
-				    by_cgroup ? "the memory limit of this process's cgroup," :
+				    by_cgroup ? "the cgroup memory limit (a container's, say) of" :
 				    "this machine's", have / 1e9);
 				status = CLI_EXIT_USAGE;
 				goto out;
