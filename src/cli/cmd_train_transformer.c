@@ -340,10 +340,8 @@ cmd_train_transformer(int argc, char **argv)
 			memcpy(tokblob, nf.tok_blob, nf.tok_len);
 			toklen = nf.tok_len;
 		}
-		if (o.given_steps) {
+		if (o.given_steps)
 			st.steps = o.steps;
-			opt->cfg.steps = o.steps;
-		}
 		/* The optimiser's options may change on resume (after a divergence,
 		 * say): from this step on, the schedule and the updates use them. A
 		 * new --lr without --min-lr moves the floor to lr / 10, its default. */
@@ -358,11 +356,6 @@ cmd_train_transformer(int argc, char **argv)
 				st.weight_decay = o.wd;
 			if (o.given_clip)
 				st.clip = o.clip;
-			opt->cfg.lr = st.lr;
-			opt->cfg.min_lr = st.min_lr;
-			opt->cfg.warmup = st.warmup;
-			opt->cfg.weight_decay = st.weight_decay;
-			opt->cfg.clip = st.clip;
 			if (!o.quiet)
 				fprintf(stderr, "autodidact: resuming at step %llu with lr %g, min-lr %g, "
 				    "warmup %llu, weight decay %g, clip %g: changed options, so the run "
@@ -370,6 +363,7 @@ cmd_train_transformer(int argc, char **argv)
 				    (unsigned long long)st.step, st.lr, st.min_lr,
 				    (unsigned long long)st.warmup, st.weight_decay, st.clip);
 		}
+		opt->cfg = nn_train_adamw_config(&st);
 		if ((obj = nn_objective_find(st.objective)) == NULL) {
 			ad_fail(&err, AD_EFORMAT, "%s: trained on the objective '%s', which this build "
 			    "does not know", o.resume, st.objective);
@@ -445,8 +439,7 @@ cmd_train_transformer(int argc, char **argv)
 		ad_rng_seed(&init, o.seed, 0x696e6974);   /* "init" */
 		gpt_init(g, &init);
 		{
-			struct adamw_config ac = { st.lr, st.min_lr, st.beta1, st.beta2, st.eps,
-			                           st.weight_decay, st.clip, st.warmup, st.steps };
+			struct adamw_config ac = nn_train_adamw_config(&st);
 			if ((rc = adamw_new(&opt, &ac, g->nparams, &err)) != 0)
 				goto fail;
 		}
@@ -599,13 +592,11 @@ cmd_train_transformer(int argc, char **argv)
 			ad_progress_note(prog, "loss %.3f  val %.3f  %.0f tok/s", s.loss, last_val,
 			    tps_avg);
 		ad_progress_update(prog, tr->st.step);
-		if (dist.rank == 0 && o.ckpt_every > 0 && tr->st.step % o.ckpt_every == 0) {
+		if (o.ckpt_every > 0 && tr->st.step % o.ckpt_every == 0) {
 			nf.train = tr->st;
-			if ((rc = nn_save(o.ckpt, &nf, g, opt, &err)) != 0)
+			if (dist.rank == 0 && (rc = nn_save(o.ckpt, &nf, g, opt, &err)) != 0)
 				goto fail;
-		}
-		if (o.ckpt_every > 0 && tr->st.step % o.ckpt_every == 0) {   /* every rank */
-			saved_path = o.ckpt;
+			saved_path = o.ckpt;   /* on every rank */
 			saved_step = tr->st.step;
 		}
 		/* Rank 0 decides for every rank (a no-op with one process). */

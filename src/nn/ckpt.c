@@ -279,10 +279,7 @@ nn_load(const uint8_t *data, size_t size, const char *name, struct nn_file *f,
 		return rc;
 	memcpy(g->param_mem, data + at, g->nparams * sizeof(float));
 	if (optp != NULL && f->has_train) {
-		struct adamw_config c = {
-			f->train.lr, f->train.min_lr, f->train.beta1, f->train.beta2, f->train.eps,
-			f->train.weight_decay, f->train.clip, f->train.warmup, f->train.steps,
-		};
+		struct adamw_config c = nn_train_adamw_config(&f->train);
 		if ((rc = adamw_new(&opt, &c, g->nparams, e)) != 0) {
 			gpt_free(g);
 			return rc;

@@ -537,6 +537,9 @@ struct nn_train_state {
 	char     objective[16];
 };
 
+/* The optimiser's configuration a training state holds. */
+struct adamw_config nn_train_adamw_config(const struct nn_train_state *st);
+
 struct nn_step_stats {
 	double loss;        /* mean training loss over the step's batches */
 	double lr;          /* learning rate applied */

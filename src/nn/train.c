@@ -135,6 +135,13 @@ adamw_free(struct adamw *a)
 	ad_free(a);
 }
 
+struct adamw_config
+nn_train_adamw_config(const struct nn_train_state *st)
+{
+	return (struct adamw_config){ st->lr, st->min_lr, st->beta1, st->beta2, st->eps,
+	                              st->weight_decay, st->clip, st->warmup, st->steps };
+}
+
 double
 adamw_lr(const struct adamw_config *c, uint64_t step)
 {
