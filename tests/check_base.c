@@ -436,6 +436,13 @@ START_TEST(test_memory_limit_follows_cgroups)
 	/* Only the memory hierarchy's line names a group to read. */
 	limit_file(dir, "self-cgroup", "5:cpu,cpuacct:/z\n4:blkio,memory:/\n");
 	ck_assert_uint_eq(ad_memory_limit(self, fs, &by), 1073741824u);
+	/* A memory hierarchy mounted with another controller and no "memory"
+	 * link: its directory is named by the controllers, as listed. */
+	limit_file(dir, "self-cgroup", "3:cpu,memory:/w\n");
+	limit_file(dir, "fs/cpu,memory/w/memory.limit_in_bytes", "20971520\n");
+	ck_assert_uint_eq(ad_memory_limit(self, fs, &by), 20971520u);
+	limit_file(dir, "fs/cpu,memory/w/memory.limit_in_bytes", "9223372036854771712\n");
+	ck_assert_uint_eq(ad_memory_limit(self, fs, &by), 1073741824u);
 	free(dir);
 }
 END_TEST

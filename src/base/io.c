@@ -192,7 +192,7 @@ ad_memory_limit(const char *cgroup_file, const char *cgroup_fs, int *by_cgroup)
 	 * per hierarchy, the memory controller's among them. */
 	while (f != NULL && fgets(line, sizeof line, f) != NULL) {
 		char *ctl = strchr(line, ':'), *group = ctl != NULL ? strchr(ctl + 1, ':') : NULL;
-		char *save = NULL;
+		char *save = NULL, ctls[256];
 		const char *name = NULL;
 		int v1 = 0;
 
@@ -203,6 +203,7 @@ ad_memory_limit(const char *cgroup_file, const char *cgroup_fs, int *by_cgroup)
 		*group++ = '\0';
 		ctl++;
 		group[strcspn(group, "\n")] = '\0';
+		snprintf(ctls, sizeof ctls, "%s", ctl);
 		if (*ctl == '\0')
 			name = "memory.max";
 		else
@@ -210,12 +211,19 @@ ad_memory_limit(const char *cgroup_file, const char *cgroup_fs, int *by_cgroup)
 			    c = strtok_r(NULL, ",", &save))
 				if (strcmp(c, "memory") == 0)
 					name = "memory.limit_in_bytes", v1 = 1;
-		if (name == NULL || (size_t)snprintf(dir, sizeof dir, "%s%s", cgroup_fs,
-		    v1 ? "/memory" : "") >= sizeof dir)
+		if (name == NULL)
 			continue;
-		if ((v = memory_limit_walk(dir, group, name)) > 0 && (low == 0 || v < low)) {
-			low = v;
-			*by_cgroup = 1;
+		/* v1's memory hierarchy is at fs/memory, or, mounted with other
+		 * controllers and no link by that name, at fs/cpu,memory (the
+		 * controllers as this file lists them). */
+		for (int k = 0; k < (v1 && strcmp(ctls, "memory") != 0 ? 2 : 1); k++) {
+			if ((size_t)snprintf(dir, sizeof dir, "%s%s%s", cgroup_fs, v1 ? "/" : "",
+			    !v1 ? "" : k == 0 ? "memory" : ctls) >= sizeof dir)
+				continue;
+			if ((v = memory_limit_walk(dir, group, name)) > 0 && (low == 0 || v < low)) {
+				low = v;
+				*by_cgroup = 1;
+			}
 		}
 	}
 	if (f != NULL)
