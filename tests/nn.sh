@@ -153,6 +153,20 @@ st=$?
 tail -1 "$T/b.csv" | awk -F, '{ exit !($4 < 0.000105 && $7 < 4.5) }' && ok ||
 	fail "--time-budget: the schedule did not end with the budget: $(tail -1 "$T/b.csv")"
 
+# The held-out text is scored at the end of training when the budget ends
+# it before the step its schedule ends at (here --steps is far beyond the
+# budget; --val-every 0: at the end only), and the final line reports it.
+"${AD_REAL_AUTODIDACT:-$AD}" train transformer --bytes --preset tiny --batch 4 \
+	--steps 1000000000 --time-budget 1 --val-every 0 --val-tokens 512 --checkpoint-every 0 \
+	--threads 1 --log "$T/e.csv" -o "$T/e.model" "$T/c.txt" 2>"$T/e.err" &&
+	ok || fail "--time-budget with --steps: exit status $?"
+tail -1 "$T/e.csv" | awk -F, '{ exit !($3 > 0) }' && ok ||
+	fail "--time-budget: no held-out loss at the last step: $(tail -1 "$T/e.csv")"
+n=$(tail -1 "$T/e.csv" | cut -d, -f1)
+has "$T/e.err" "step $n: held-out loss "
+[ "$(awk -F, 'NR > 1 && $3 != ""' "$T/e.csv" | wc -l)" -eq 1 ] && ok ||
+	fail "--val-every 0: held-out passes before the end: $(awk -F, 'NR > 1 && $3 != ""' "$T/e.csv")"
+
 # --help and the man page list the same options (OPTIONS section only).
 run 0 $TT --help
 grep -o -- '--[a-z][a-z0-9-]*' "$T/out" | sort -u >"$T/h"

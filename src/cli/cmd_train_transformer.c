@@ -284,6 +284,7 @@ cmd_train_transformer(int argc, char **argv)
 	size_t                ntrain = 0, nval = 0, cap = 0;
 	char                 *tokblob = NULL, *ckpt_path = NULL;
 	size_t                toklen = 0;
+	uint64_t              val_step = 0;   /* of last_val; 0: before a resume */
 	double                t0, last_val = NAN, tps_avg = 0, t_first = 0, t_refit = 0;
 	int                   rc, status = CLI_EXIT_FAIL, fit_budget, mapped = 0, stop, clean = 0;
 	uint64_t              start_step, phash;
@@ -575,14 +576,20 @@ cmd_train_transformer(int argc, char **argv)
 			ad_progress_set_total(prog, total);
 			t_refit = elapsed + o.budget / 20;
 		}
+		/* Every --val-every steps and at the end of training: the last
+		 * step, or the end of the time budget (the test of the stop below,
+		 * on the same elapsed time), which may come before the step the
+		 * schedule was fitted to. Not at a pause (--stop-at, a signal):
+		 * the run resumed gives the same log as one straight through. */
 		do_val = dist.rank == 0 && nval > 0 && ((o.val_every > 0 && tr->st.step % o.val_every == 0) ||
-		    tr->st.step == tr->st.steps);
+		    tr->st.step == tr->st.steps || (o.budget > 0 && elapsed >= o.budget));
 		if (do_val) {
 			double vn;
 			size_t vc;
 			if ((rc = nn_evaluate(g, val, nval, o.val_tokens, &vn, &vc, &err)) != 0)
 				goto fail;
 			last_val = tr->st.last_val = vc ? vn / (double)vc : NAN;
+			val_step = tr->st.step;
 		}
 		tt_log_line(&lg, tr->st.step, s.loss, do_val ? last_val : NAN, s.lr, s.grad_norm, tps,
 		    elapsed);
@@ -635,8 +642,16 @@ cmd_train_transformer(int argc, char **argv)
 	clean = 1;
 	if (nval > 0 && !isnan(last_val) && !o.quiet) {
 		double bpt = (double)split.val_len / (double)nval;
-		fprintf(stderr, "autodidact: step %llu: held-out loss %.4f nats/token, %.4f bits/byte\n",
-		    (unsigned long long)tr->st.step, last_val, last_val / log(2.0) / bpt);
+		if (val_step == tr->st.step)
+			fprintf(stderr, "autodidact: step %llu: held-out loss %.4f nats/token, %.4f "
+			    "bits/byte\n", (unsigned long long)tr->st.step, last_val,
+			    last_val / log(2.0) / bpt);
+		else
+			fprintf(stderr, "autodidact: step %llu: the last held-out loss, %s %llu: %.4f "
+			    "nats/token, %.4f bits/byte\n", (unsigned long long)tr->st.step,
+			    val_step > 0 ? "at step" : "from before the resume at step",
+			    (unsigned long long)(val_step > 0 ? val_step : start_step), last_val,
+			    last_val / log(2.0) / bpt);
 	}
 	if (ad_interrupted()) {
 		if (dist.rank == 0)
