@@ -121,17 +121,20 @@ for s in $SHAPES; do
 		if ($13 > 0) printf "  autodidact at %.0f%% of the FMA peak\n", 100 * $7 * $8 / ($5 * $6) / 1e9 / $13 }'
 done
 
-# Generation at batch 1 with the key/value cache on shape M (T = 256): the
-# time 'sample --timing' reports for 4 samples of N tokens (each from the
-# prompt, timed inside the program, so loading the model and starting the
-# process are not in it) minus that for N0 tokens, so tokens N0+1..N are
-# timed alone. The empty prompt is one token after BOS, so tokens 1-253 fit
-# the cache; past them the cache slides (refilled with the last T/2 tokens
-# by one forward pass) every T/2 tokens.
-gen_time() {
-	ours "$AD" sample --timing --threads "$THREADS" -c 4 -n "$1" --seed 1 --prompt "" \
+# Generation at batch 1 with the key/value cache on shape M (T = 256):
+# 'sample --timing' times, inside the program (loading the model and
+# starting the process are not in it), each sample's tokens by position:
+# 2-16, 17-32, ..., 513-1000 and 2-1000 (the first token, which reads the
+# prompt, is left out). 4 samples of 1,000 tokens per run; the figure for
+# each range is the median over all samples of all runs. The empty prompt
+# is one token after BOS, so tokens 1-253 fit the cache; past them the
+# cache slides (refilled with the last T/2 tokens by one forward pass)
+# every T/2 tokens.
+gen_rates() {
+	ours "$AD" sample --timing --threads "$THREADS" -c 4 -n 1000 --seed "$1" --prompt "" \
 		"$tmp/M.model" 2>&1 >/dev/null |
-		awk '/tokens in/ { t += $(NF - 3) } END { print t }'
+		sed -n 's/.*tokens\/s by position: //p' | tr -d , |
+		awk '{ for (i = 1; i < NF; i += 2) print i, $i, $(i + 1) }'
 }
 if [ "$GEN" = 1 ] && [ -f "$tmp/M.model" ]; then
 	# The bound: at batch 1 every token reads all 12.3 M weights (49 MB,
@@ -145,14 +148,14 @@ if [ "$GEN" = 1 ] && [ -f "$tmp/M.model" ]; then
 				w, $1, $1 * 1e9 / 49.3e6 }'
 	}
 	bound before
-	prev=1
-	prevt=$(r=0; while [ $r -lt "$RUNS" ]; do gen_time 1; r=$((r + 1)); done | median)
-	for n in 64 128 253 1000; do
-		t=$(r=0; while [ $r -lt "$RUNS" ]; do gen_time "$n"; r=$((r + 1)); done | median)
-		echo "$prev $n $prevt $t" | awk '{ printf "generation, shape M, batch 1, tokens %d-%d%s: %.0f tokens/s\n",
-			$1 + 1, $2, ($2 > 253 ? " (the cache slides)" : ""), 4 * ($2 - $1) / ($4 - $3) }'
-		prev=$n
-		prevt=$t
+	r=0
+	while [ $r -lt "$RUNS" ]; do gen_rates $((r + 1)); r=$((r + 1)); done >"$tmp/gen"
+	for i in $(cut -d' ' -f1 "$tmp/gen" | sort -n -u); do
+		range=$(awk -v i="$i" '$1 == i { print $2; exit }' "$tmp/gen")
+		awk -v i="$i" '$1 == i { print $3 }' "$tmp/gen" | median | awk -v r="$range" '{
+			split(r, e, "-")
+			printf "generation, shape M, batch 1, tokens %s%s: %.0f tokens/s\n", r,
+				(e[1] == 2 && e[2] > 16 ? " (all but the first)" : e[2] > 253 ? " (the cache slides)" : ""), $1 }'
 	done
 	bound after
 fi

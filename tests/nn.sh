@@ -25,11 +25,16 @@ has "$T/m.csv" "step,loss,val_loss,lr,grad_norm,tokens_per_s,elapsed"
 run 0 "$AD" eval "$T/m.model" "$T/one.txt"
 has "$T/out" "transformer"
 run 0 "$AD" sample -n 20 --seed 2 --prompt "line" "$T/m.model"
-# --timing: a line on stderr per sample, with the tokens it generated.
+# --timing: two lines on stderr per sample, the tokens it generated and the
+# rate by position (ranges ending at token 16, 32, ... and at the last).
 run 0 "$AD" sample --timing -c 2 -n 20 --seed 2 --prompt "line" "$T/m.model"
 has "$T/err" "sample 1: 20 tokens in "
 has "$T/err" "sample 2: 20 tokens in "
-lines "$T/err" 2
+grep -Eq '^autodidact: sample 2: tokens/s by position: 2-16 [0-9.]+ 17-20 [0-9.]+, 2-20 [0-9.]+$' "$T/err" ||
+	fail "sample --timing: no rates by position for sample 2"
+lines "$T/err" 4
+run 0 "$AD" sample --timing -n 1 --seed 2 --prompt "line" "$T/m.model"
+lines "$T/err" 1
 
 # JSON Lines log.
 run 0 $TT $common --steps 3 --log "$T/m.jsonl" -o "$T/j.model" "$T/c.txt"

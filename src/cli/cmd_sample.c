@@ -43,7 +43,8 @@ static const char sample_help[] =
 "  --threads N           threads for the model's forward pass\n"
 "  --timing              after each sample, print to stderr how many tokens\n"
 "                        it generated, in how long (reading the prompt\n"
-"                        included) and the rate\n"
+"                        included) and the rate, then the rate by position\n"
+"                        (tokens 2-16, 17-32, 33-64, ...)\n"
 "  -h, --help            show this help\n";
 
 /* The text of one sample, and how much of it has been written out. */
@@ -56,6 +57,11 @@ struct sample_out {
 	size_t  stoplen;
 	int     stopped;
 	int     oom;            /* the text could not be kept */
+	/* --timing: tokens drawn so far, when the last one was, and when
+	 * token 1, 16, 32, 64, ... was */
+	int     timing;
+	size_t  ntok, nmark, mark[40];
+	double  last, when[40];
 };
 
 static int
@@ -73,6 +79,35 @@ out_append(struct sample_out *o, const uint8_t *b, size_t n)
 	o->len += n;
 	o->buf[o->len] = '\0';
 	return 0;
+}
+
+static double
+out_rate(size_t n, double dt)
+{
+	return dt > 0 ? (double)n / dt : 0.0;
+}
+
+/*
+ * --timing's second line: the rate over tokens 2-16, 17-32, 33-64, ... to
+ * the last (each range timed from the draw of the token before it to that
+ * of its last), and over all tokens but the first, which includes reading
+ * the prompt. How generation's cost grows with the context.
+ */
+static void
+out_timing(struct sample_out *o, uint64_t s)
+{
+	if (o->ntok < 2)
+		return;
+	if (o->mark[o->nmark - 1] != o->ntok) {
+		o->mark[o->nmark] = o->ntok;
+		o->when[o->nmark++] = o->last;
+	}
+	fprintf(stderr, "autodidact: sample %llu: tokens/s by position:", (unsigned long long)s);
+	for (size_t i = 1; i < o->nmark; i++)
+		fprintf(stderr, " %zu-%zu %.1f", o->mark[i - 1] + 1, o->mark[i],
+		    out_rate(o->mark[i] - o->mark[i - 1], o->when[i] - o->when[i - 1]));
+	fprintf(stderr, ", 2-%zu %.1f\n", o->ntok,
+	    out_rate(o->ntok - 1, o->when[o->nmark - 1] - o->when[0]));
 }
 
 /*
@@ -145,6 +180,13 @@ sample_emit(void *ctx, const uint8_t *b, size_t n)
 {
 	struct sample_out *o = ctx;
 
+	if (o->timing) {
+		o->last = ad_now();
+		if (++o->ntok == 1 || (o->ntok >= 16 && (o->ntok & (o->ntok - 1)) == 0)) {
+			o->mark[o->nmark] = o->ntok;
+			o->when[o->nmark++] = o->last;
+		}
+	}
 	if (out_append(o, b, n) != 0) {
 		o->oom = 1;
 		return 1;
@@ -306,13 +348,17 @@ cmd_sample(int argc, char **argv)
 
 		out.len = out.emitted = 0;
 		out.stopped = 0;
+		out.timing = timing;
+		out.ntok = out.nmark = 0;
 		if (lm_generate(gen, &cfg, &rng, prompt, ntok, sample_emit, &out, toks, &ngen,
 		    &err) != 0)
 			goto fail;
 		dt = ad_now() - t0;
-		if (timing)
+		if (timing) {
 			fprintf(stderr, "autodidact: sample %llu: %zu tokens in %.6f s, %.1f tokens/s\n",
 			    (unsigned long long)s + 1, ngen, dt, dt > 0 ? (double)ngen / dt : 0.0);
+			out_timing(&out, s + 1);
+		}
 		if (out.oom) {
 			ad_fail(&err, AD_ENOMEM, "out of memory for the generated text");
 			goto fail;
