@@ -17,8 +17,9 @@
 # usage: bench/transformer_quality.sh [path/to/autodidact] [corpus files...]
 #        env: BUDGET=1800 THREADS=2 PRESETS="small base" OUT=dir
 #             VALEVERY=100 (or one value per preset: "500 250") VALTOK=16384
-#             LR=0.002 BATCH= (sequences per step; empty: the program's
-#             default, 8)
+#             LR= (peak learning rate, one per preset, the last serving
+#             the rest; empty: 0.001 for base, 0.002 for the others)
+#             BATCH= (sequences per step; empty: the program's default, 8)
 set -eu
 AD=${1:-./autodidact}
 [ $# -gt 0 ] && shift
@@ -31,6 +32,7 @@ THREADS=${THREADS:-2}
 PRESETS=${PRESETS:-"small base"}
 VALEVERY=${VALEVERY:-100}
 VALTOK=${VALTOK:-16384}
+LR=${LR:-}
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 PY=/usr/bin/python3
@@ -91,9 +93,11 @@ i=0
 for p in $PRESETS; do
 	i=$((i + 1))
 	ve=$(echo "$VALEVERY" | awk -v i=$i '{ print i <= NF ? $i : $NF }')
+	lr=$(echo "$LR" | awk -v i=$i -v p="$p" '
+		NF > 0 { print i <= NF ? $i : $NF; exit } END { if (NF == 0) print (p == "base" ? 0.001 : 0.002) }')
 	"$AD" train transformer -t "$OUT/v.bpe" --preset "$p" --time-budget "$BUDGET" \
 		--threads "$THREADS" --val "$OUT/val.txt" --val-every "$ve" \
-		--val-tokens "$VALTOK" --lr "${LR:-0.002}" ${BATCH:+--batch "$BATCH"} \
+		--val-tokens "$VALTOK" --lr "$lr" ${BATCH:+--batch "$BATCH"} \
 		--checkpoint-every 0 --quiet --log "$OUT/$p.csv" -o "$OUT/$p.model" "$OUT/train.txt"
 	echo "transformer $p: held-out curve (seconds, bits/byte on $([ "$VALTOK" = 0 ] && echo "all of val.txt" || echo "the first $VALTOK tokens")):"
 	awk -F, -v bpt="$bpt" -v best="$best" 'NR > 1 && $3 != "" {
