@@ -216,9 +216,10 @@ ad_memory_limit(const char *cgroup_file, const char *cgroup_fs, int *by_cgroup)
 		/* v1's memory hierarchy is at fs/memory, or, mounted with other
 		 * controllers and no link by that name, at fs/cpu,memory (the
 		 * controllers as this file lists them). */
+		const char *mounts[2] = { v1 ? "/memory" : "", ctls };
 		for (int k = 0; k < (v1 && strcmp(ctls, "memory") != 0 ? 2 : 1); k++) {
-			if ((size_t)snprintf(dir, sizeof dir, "%s%s%s", cgroup_fs, v1 ? "/" : "",
-			    !v1 ? "" : k == 0 ? "memory" : ctls) >= sizeof dir)
+			if ((size_t)snprintf(dir, sizeof dir, "%s%s%s", cgroup_fs, k ? "/" : "",
+			    mounts[k]) >= sizeof dir)
 				continue;
 			if ((v = memory_limit_walk(dir, group, name)) > 0 && (low == 0 || v < low)) {
 				low = v;

@@ -356,7 +356,7 @@ cmd_sample(int argc, char **argv)
 		dt = ad_now() - t0;
 		if (timing) {
 			fprintf(stderr, "autodidact: sample %llu: %zu tokens in %.6f s, %.1f tokens/s\n",
-			    (unsigned long long)s + 1, ngen, dt, dt > 0 ? (double)ngen / dt : 0.0);
+			    (unsigned long long)s + 1, ngen, dt, out_rate(ngen, dt));
 			out_timing(&out, s + 1);
 		}
 		if (out.oom) {
