@@ -75,8 +75,13 @@ if cc -O3 -march=native -fopenmp "$HERE/fma_peak.c" -o "$tmp/fma_peak" 2>/dev/nu
 	[ "$p512" = 0 ] ||
 		echo "peak: register-only AVX-512 FMA loop $p512 GFLOP/s on $THREADS threads (where it is" \
 		    "no higher, 512-bit FMAs run as two 256-bit halves and a wider kernel gains no FLOPs)"
+	# The peak is the wider loop's where it is higher (full-width 512-bit
+	# FMAs, as on Zen 5): the 8x32 kernel runs 512-bit FMAs.
+	peak=$(echo "$peak $p512" | awk '{ print ($2 > $1 ? $2 : $1) }')
 fi
-env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS="$THREADS" "$PY" -c '
+# OPENBLAS_VERBOSE=2 makes OpenBLAS name the kernel family it picked for this
+# CPU (PyTorch loads the same library with the same environment).
+env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS="$THREADS" OPENBLAS_VERBOSE=2 "$PY" -c '
 import time
 import numpy as np
 a = np.random.rand(2048, 2048).astype(np.float32)
@@ -86,7 +91,10 @@ for _ in range(5):
     s = time.perf_counter()
     a @ b
     ts.append(time.perf_counter() - s)
-print("peak: numpy/OpenBLAS sgemm 2048^3 %.1f GFLOP/s" % (2 * 2048 ** 3 / min(ts) / 1e9))' 2>/dev/null || true
+print("peak: numpy/OpenBLAS sgemm 2048^3 %.1f GFLOP/s" % (2 * 2048 ** 3 / min(ts) / 1e9))' \
+	>"$tmp/sgemm" 2>"$tmp/blas" || true
+awk -v core="$(sed -n 's/^Core: //p' "$tmp/blas")" '{
+	print core != "" ? $0 " (OpenBLAS kernels: " core ")" : $0 }' "$tmp/sgemm"
 echo "kernel: $("$AD" train transformer --bytes --preset tiny --steps 1 --val-every 0 \
 	--checkpoint-every 0 -o "$tmp/k.model" "$CORPUS" 2>&1 | sed -n 's/.*kernel //p')"
 for s in $SHAPES; do
@@ -144,7 +152,7 @@ if [ "$GEN" = 1 ] && [ -f "$tmp/M.model" ]; then
 	bound() {
 		[ -x "$tmp/fma_peak" ] || return 0
 		OMP_NUM_THREADS=$THREADS "$tmp/fma_peak" read 49 | awk -v w="$1" '{
-			printf "memory (%s): matrix-vector products read a 49 MB matrix at %.1f GB/s (median of 21 passes): generation on shape M, 49.3 MB of weights per token, is bounded by %.0f tokens/s\n",
+			printf "memory (%s): matrix-vector products read a 49 MB matrix at %.1f GB/s (median of 21 passes): generation on shape M, 49.3 MB of weights per token, is bounded by about %.0f tokens/s (an estimate: other work on the host moves it)\n",
 				w, $1, $1 * 1e9 / 49.3e6 }'
 	}
 	bound before
@@ -155,7 +163,8 @@ if [ "$GEN" = 1 ] && [ -f "$tmp/M.model" ]; then
 		awk -v i="$i" '$1 == i { print $3 }' "$tmp/gen" | median | awk -v r="$range" '{
 			split(r, e, "-")
 			printf "generation, shape M, batch 1, tokens %s%s: %.0f tokens/s\n", r,
-				(e[1] == 2 && e[2] > 16 ? " (all but the first)" : e[2] > 253 ? " (the cache slides)" : ""), $1 }'
+				(e[1] == 2 && e[2] > 16 ? " (all but the first)" : e[1] > 253 ? " (the cache slides)" :
+				e[2] > 253 ? " (the cache fills, then slides)" : ""), $1 }'
 	done
 	bound after
 fi
