@@ -4,7 +4,7 @@
  * Everything downstream of training (eval, compare, sample, probe) talks to
  * a model only through this header: an n-gram model, an ARPA file written by
  * another tool and a transformer are the same thing here. A model family
- * fills a struct lm_vtab and registers an opener in lm.c.
+ * fills a struct lm_vtab and registers an opener in models/models.c.
  *
  * Tokens. A model predicts ids in its own id space [0, V): for a model
  * trained on a tokenizer, the tokenizer's ids (the model embeds the
@@ -258,7 +258,7 @@ int  lm_generate(struct lm_generator *g, const struct lm_sampling *cfg, struct a
                  struct lm_gen_token *toks, size_t *ntoks, struct ad_error *e);
 
 /*
- * Model-file openers, one per family, registered in lm.c. Each receives the
+ * Model-file openers, one per family, registered in models/models.c. Each receives the
  * file already mapped (it may keep the mapping: ownership passes on success).
  */
 struct ad_map;
