@@ -69,7 +69,7 @@ out_append(struct sample_out *o, const uint8_t *b, size_t n)
 {
 	if (o->len + n + 1 > o->cap) {
 		size_t cap = (o->len + n + 1) * 2;
-		char  *p = realloc(o->buf, cap);
+		char  *p = ad_realloc(o->buf, cap);
 		if (p == NULL)
 			return -1;
 		o->buf = p;
@@ -158,7 +158,7 @@ out_flush(struct sample_out *o, int final)
 static char *
 sample_unescape(const char *s)
 {
-	char  *d = malloc(strlen(s) + 1), *p = d;
+	char  *d = ad_malloc(strlen(s) + 1), *p = d;
 
 	if (d == NULL)
 		return NULL;
@@ -229,8 +229,8 @@ cmd_sample(int argc, char **argv)
 	while ((c = cli_getopt(argc, argv, "p:n:k:P:s:c:h", longopts, "sample")) != -1) {
 		switch (c) {
 		case 'p':
-			free(prompt);
-			if ((prompt = strdup(optarg)) == NULL)
+			ad_free(prompt);
+			if ((prompt = ad_strdup(optarg)) == NULL)
 				return cli_failf("out of memory");
 			break;
 		case 'n':
@@ -259,7 +259,7 @@ cmd_sample(int argc, char **argv)
 				goto usage;
 			break;
 		case 'S':
-			free(stop);
+			ad_free(stop);
 			if ((stop = sample_unescape(optarg)) == NULL)
 				return cli_failf("out of memory");
 			if (*stop == '\0') {
@@ -275,8 +275,8 @@ cmd_sample(int argc, char **argv)
 			common.threads = (int)v;
 			break;
 		case 'h':
-			free(prompt);
-			free(stop);
+			ad_free(prompt);
+			ad_free(stop);
 			return cli_help(sample_help);
 		default:
 			rc = CLI_EXIT_USAGE;
@@ -298,14 +298,14 @@ cmd_sample(int argc, char **argv)
 		if (!isatty(STDIN_FILENO)) {
 			if (ad_map_file("-", &map, &err) != 0)
 				goto fail;
-			prompt = malloc(map.size + 1);
+			prompt = ad_malloc(map.size + 1);
 			if (prompt != NULL) {
 				memcpy(prompt, map.data, map.size);
 				prompt[map.size] = '\0';
 			}
 			ad_map_release(&map);
 		} else {
-			prompt = strdup("");
+			prompt = ad_strdup("");
 		}
 		if (prompt == NULL) {
 			ad_fail(&err, AD_ENOMEM, "out of memory");
@@ -314,7 +314,7 @@ cmd_sample(int argc, char **argv)
 	}
 	if (lm_open(&m, argv[optind], &err) != 0 || lm_generator_new(&gen, m, &err) != 0)
 		goto fail;
-	if ((toks = malloc(ntok * sizeof *toks)) == NULL) {
+	if ((toks = ad_mallocarray(ntok, sizeof *toks)) == NULL) {
 		ad_fail(&err, AD_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -408,13 +408,13 @@ fail:
 done:
 	lm_generator_free(gen);
 	lm_free(m);
-	free(toks);
-	free(out.buf);
-	free(prompt);
-	free(stop);
+	ad_free(toks);
+	ad_free(out.buf);
+	ad_free(prompt);
+	ad_free(stop);
 	return rc;
 usage:
-	free(prompt);
-	free(stop);
+	ad_free(prompt);
+	ad_free(stop);
 	return rc;
 }

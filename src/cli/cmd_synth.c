@@ -93,7 +93,7 @@ cmd_synth(int argc, char **argv)
 	if (truth_path == NULL) {
 		if (strcmp(output, "-") == 0)
 			return cli_usage("synth", "writing to stdout: give --truth FILE as well");
-		if ((truth_buf = malloc(strlen(output) + 16)) == NULL)
+		if ((truth_buf = ad_malloc(strlen(output) + 16)) == NULL)
 			return cli_failf("out of memory");
 		strcpy(truth_buf, output);
 		strcat(truth_buf, ".truth.tsv");
@@ -101,7 +101,7 @@ cmd_synth(int argc, char **argv)
 	}
 
 	if ((rc = ad_atomic_open(&out, output, &err)) != 0) {
-		free(truth_buf);
+		ad_free(truth_buf);
 		return cli_fail(&err);
 	}
 	prog = cli_progress(&common, "synth", cfg.sentences ? cfg.sentences : cfg.bytes,
@@ -113,7 +113,7 @@ cmd_synth(int argc, char **argv)
 			ad_atomic_fail(&out, &err);
 		else
 			ad_atomic_abort(&out);
-		free(truth_buf);
+		ad_free(truth_buf);
 		return cli_fail(&err);
 	}
 	ad_progress_finish(prog);
@@ -128,14 +128,14 @@ cmd_synth(int argc, char **argv)
 			ad_atomic_abort(&tout);
 		ad_atomic_abort(&out);
 		synth_truth_free(&truth);
-		free(truth_buf);
+		ad_free(truth_buf);
 		return cli_fail(&err);
 	}
 	synth_truth_free(&truth);
 	if ((rc = ad_atomic_commit(&out, &err)) != 0) {
-		free(truth_buf);
+		ad_free(truth_buf);
 		return cli_fail(&err);
 	}
-	free(truth_buf);
+	ad_free(truth_buf);
 	return CLI_EXIT_OK;
 }
