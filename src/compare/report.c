@@ -188,27 +188,6 @@ compare_write_markdown(const struct compare_report *r, FILE *f)
 
 /* ---- JSON -------------------------------------------------------------------- */
 
-static void
-json_eval(struct ad_json *j, const struct lm_eval *r)
-{
-	ad_json_key(j, "tokens");
-	ad_json_uint(j, r->tokens);
-	ad_json_key(j, "oovs");
-	ad_json_uint(j, r->oovs);
-	ad_json_key(j, "lines");
-	ad_json_uint(j, r->lines);
-	ad_json_key(j, "bytes");
-	ad_json_uint(j, r->bytes);
-	ad_json_key(j, "nats");
-	ad_json_double(j, r->nats);
-	ad_json_key(j, "nats_per_token");
-	ad_json_double(j, lm_eval_nats_per_token(r));
-	ad_json_key(j, "perplexity");
-	ad_json_double(j, lm_eval_perplexity(r));
-	ad_json_key(j, "bits_per_byte");
-	ad_json_double(j, lm_eval_bits_per_byte(r));
-}
-
 int
 compare_write_json(const struct compare_report *r, FILE *f)
 {
@@ -291,7 +270,7 @@ compare_write_json(const struct compare_report *r, FILE *f)
 		ad_json_bool(&j, m->reused);
 		ad_json_key(&j, "heldout");
 		ad_json_object_begin(&j);
-		json_eval(&j, &m->eval);
+		lm_eval_json(&j, &m->eval);
 		ad_json_object_end(&j);
 		if (m->ncurve > 0) {
 			ad_json_key(&j, "curve");
