@@ -74,12 +74,11 @@ compare_child_run(const char *self, char *const argv[], double *seconds, uint64_
 {
 	char         *full[CHILD_MAX_ARGS + 1];
 	struct rusage ru;
-	double        t0;
+	const char   *cmd = argv[0], *sub = argv[0] != NULL && argv[1] != NULL ? argv[1] : "";
+	double        t0, elapsed;
 	pid_t         pid, w;
 	int           done[2] = { -1, -1 }, execfail[2] = { -1, -1 }, status, n = 0, err = 0;
 	ssize_t       got;
-
-	const char   *cmd = argv[0], *sub = argv[0] != NULL && argv[1] != NULL ? argv[1] : "";
 
 	full[n++] = "autodidact";
 	for (int i = 0; argv[i] != NULL; i++) {
@@ -136,8 +135,7 @@ compare_child_run(const char *self, char *const argv[], double *seconds, uint64_
 		return ad_fail_errno(e, errno, "waiting for '%s %s'", cmd, sub);
 	if (got == (ssize_t)sizeof err)
 		return ad_fail_errno(e, err, "cannot run %s", self);
-	*seconds = ad_now() - t0;
-	*rss_kb = (uint64_t)ru.ru_maxrss;
+	elapsed = ad_now() - t0;
 	if (ad_interrupted())
 		return ad_fail(e, AD_EINTR, "interrupted");
 	if (WIFSIGNALED(status))
@@ -146,5 +144,7 @@ compare_child_run(const char *self, char *const argv[], double *seconds, uint64_
 	if (WEXITSTATUS(status) != 0)
 		return ad_fail(e, AD_EIO, "'autodidact %s %s' failed (exit %d; its message is above)",
 		    cmd, sub, WEXITSTATUS(status));
+	*seconds = elapsed;
+	*rss_kb = (uint64_t)ru.ru_maxrss;
 	return 0;
 }
