@@ -18,11 +18,14 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "base/err.h"
 #include "base/io.h"
+#include "base/progress.h"
 #include "compare/compare.h"
 #include "synth/synth.h"
 #include "text/bpe.h"
@@ -348,23 +351,38 @@ END_TEST
  * The child's time is its own, not rounded up to a polling period: a child
  * that exits at once (/bin/true) was measured at 20 ms or more, every time,
  * by a 20 ms poll (the first look comes before the exec is done); waited
- * for properly it takes a few milliseconds to start and reap. On a busy
- * machine one start can take longer, so up to 40 tries, and one under 20 ms
- * is enough. A shell sleeping 0.1 s is measured at no less than that.
+ * for properly it costs what starting and reaping it costs. The reference
+ * is that cost measured here, alternately, with posix_spawn and a blocking
+ * waitpid: when the machine can start a process in under 15 ms, the engine
+ * must measure one under 20 ms (best of up to 40 tries each). A machine too
+ * busy for that cannot tell the two apart, and the check says so and passes.
+ * A shell sleeping 0.1 s is measured at no less than that.
  */
 START_TEST(test_child_time_is_not_polled)
 {
 	char *const     none[] = { "x", NULL };
 	char *const     nap[] = { "-c", "sleep 0.1", NULL };
 	struct ad_error e = { 0 };
-	double          best = 1e9, s;
+	double          best = 1e9, ref = 1e9, s, t;
 	uint64_t        rss = 0;
+	pid_t           pid;
+	int             status;
 
 	for (int i = 0; i < 40 && best >= 0.02; i++) {
+		t = ad_now();
+		ck_assert_int_eq(posix_spawn(&pid, "/bin/true", NULL, NULL, none, environ), 0);
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		t = ad_now() - t;
+		ref = t < ref ? t : ref;
 		ck_assert_int_eq(compare_child_run("/bin/true", none, &s, &rss, &e), 0);
 		best = s < best ? s : best;
 	}
-	ck_assert_msg(best < 0.02, "a child that exits at once took %.4f s", best);
+	if (ref < 0.015)
+		ck_assert_msg(best < 0.02, "a child that exits at once took %.4f s (started and "
+		    "reaped directly in %.4f s)", best, ref);
+	else if (best >= 0.02)
+		fprintf(stderr, "note: the machine is too busy to time a child (best start %.4f s); "
+		    "not checked\n", ref);
 	ck_assert(rss > 0);
 	ck_assert_int_eq(compare_child_run("/bin/sh", nap, &s, &rss, &e), 0);
 	ck_assert_msg(s >= 0.1, "a 0.1 s sleep took %.4f s", s);
