@@ -205,11 +205,11 @@ cmp_curve(struct compare_model *m, const char *log, double tokens_per_byte, doub
 	if (f == NULL)
 		return;
 	while ((len = getline(&line, &linecap, f)) > 0) {
-		struct ad_json_field        fields[16];
+		struct ad_json_field        fields[32];   /* the trainer writes 7 today */
 		const struct ad_json_field *step, *val, *sec;
 		size_t                      nf;
 
-		if (ad_json_flat_parse(line, (size_t)len, fields, 16, &nf, NULL) != 0)
+		if (ad_json_flat_parse(line, (size_t)len, fields, 32, &nf, NULL) != 0)
 			continue;
 		step = ad_json_flat_find(fields, nf, "step");
 		val = ad_json_flat_find(fields, nf, "val_loss");
