@@ -59,7 +59,7 @@ struct compare_model {
 	char                 *command;       /* the command that trained it (owned) */
 	uint64_t              params;        /* parameters, or stored n-grams */
 	uint64_t              file_bytes;
-	double                train_seconds;
+	double                train_seconds; /* wall clock, the child's start to its exit */
 	double                train_tokens;  /* tokens processed in training */
 	uint64_t              peak_rss_kb;   /* of the training process */
 	int                   reused;        /* trained by an earlier run, same key */
