@@ -47,6 +47,14 @@ bpb=$(sed -n 's/.*"bits_per_byte": *\([0-9.]*\).*/\1/p' "$T/out" | head -n 1)
 has res/report.md "$(awk -v x="$bpb" 'BEGIN { printf "%.4f |", x }')"
 # The JSON report carries the same number, at full precision.
 has res/report.json "\"bits_per_byte\": $bpb"
+# And the whole evaluation as eval --json gives it: the same keys, in the
+# same order, with the same values (one writer for both).
+awk '/"total": \{/ { on = 1; next } on && /^ *\}/ { exit }
+	on { sub(/^ */, ""); sub(/,$/, ""); print }' "$T/out" >eval.want
+awk '/"name": "3-gram"/ { m = 1 } m && /"heldout": \{/ { on = 1; next } on && /^ *\}/ { exit }
+	on { sub(/^ */, ""); sub(/,$/, ""); print }' res/report.json >eval.got
+lines eval.want 9
+same eval.want eval.got
 
 # A second run reuses every model: nothing is trained again.
 ls -l --time-style=+%s.%N res/*.bin >mtimes1

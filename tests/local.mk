@@ -24,3 +24,10 @@ check-tsan:
 EXTRA_DIST += tests/tsan/run.sh tests/tsan/wrap.sh tests/tsan/regions.c tests/tsan/canary.c \
 	tests/tsan/kernels.c
 .PHONY: check-tsan
+
+# The comparison engine (src/compare/): runs the program itself as children.
+check_PROGRAMS += tests/check_compare
+TESTS += tests/check_compare
+tests_check_compare_SOURCES = tests/check_compare.c $(TU_SOURCES)
+tests_check_compare_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_check_compare_LDADD = $(CHECK_LDADD)

@@ -5,12 +5,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/err.h"
 
@@ -194,6 +196,7 @@ ad_free(void *p)
 /* Interrupts. */
 
 static volatile sig_atomic_t interrupt_signal;
+static volatile sig_atomic_t interrupt_pipe[2] = { -1, -1 };   /* read, write end */
 
 int
 ad_interrupted(void)
@@ -204,7 +207,43 @@ ad_interrupted(void)
 void
 ad_interrupt_set(int signo)
 {
+	int saved = errno, fd = interrupt_pipe[1];
+
 	interrupt_signal = signo;
+	/* Non-blocking: a full pipe already says "interrupted". */
+	if (fd >= 0) {
+		ssize_t w = write(fd, "!", 1);
+		(void)w;
+	}
+	errno = saved;
+}
+
+int
+ad_interrupt_fd(void)
+{
+	int fd[2];
+
+	if (interrupt_pipe[0] >= 0)
+		return interrupt_pipe[0];
+	if (pipe(fd) != 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		fcntl(fd[i], F_SETFD, FD_CLOEXEC);
+		fcntl(fd[i], F_SETFL, fcntl(fd[i], F_GETFL) | O_NONBLOCK);
+	}
+	interrupt_pipe[0] = fd[0];
+	interrupt_pipe[1] = fd[1];
+	return fd[0];
+}
+
+void
+ad_interrupt_drain(void)
+{
+	char buf[64];
+
+	if (interrupt_pipe[0] >= 0)
+		while (read(interrupt_pipe[0], buf, sizeof buf) > 0)
+			;
 }
 
 void

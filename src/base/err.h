@@ -94,5 +94,14 @@ void ad_alloc_fail_after(long n);
 int  ad_interrupted(void);
 void ad_interrupt_set(int signo);
 void ad_interrupt_clear(void);
+/*
+ * For code that sleeps in poll() rather than looping (waiting for a child
+ * process): the read end of a pipe that becomes readable when a signal sets
+ * the flag, whichever thread the handler ran on. Created on the first call
+ * (-1 if the pipe cannot be made); ad_interrupt_set writes one byte to it
+ * (write is async-signal-safe). Drain it with ad_interrupt_drain.
+ */
+int  ad_interrupt_fd(void);
+void ad_interrupt_drain(void);
 
 #endif

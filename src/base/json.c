@@ -1,14 +1,17 @@
 /*
- * json.c — streaming JSON writer. See json.h.
+ * json.c — streaming JSON writer, and a reader for one flat object. See
+ * json.h.
  */
 #include "config.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/err.h"
 #include "base/json.h"
 
 size_t
@@ -204,4 +207,164 @@ ad_json_end(struct ad_json *j)
 {
 	assert(j->depth == 0);
 	putc('\n', j->f);
+}
+
+/* ---- reading one flat object ------------------------------------------------- */
+
+static size_t
+json_ws(const char *s, size_t n, size_t i)
+{
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+		i++;
+	return i;
+}
+
+/*
+ * A string starting at the quote s[i]: the index just past its closing
+ * quote, or 0 when it is malformed (an unescaped control character, a bad
+ * escape, no closing quote).
+ */
+static size_t
+json_string_end(const char *s, size_t n, size_t i)
+{
+	for (i++; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"')
+			return i + 1;
+		if (c < 0x20)
+			return 0;
+		if (c != '\\')
+			continue;
+		if (++i >= n)
+			return 0;
+		if (s[i] == 'u') {
+			for (int k = 1; k <= 4; k++)
+				if (i + (size_t)k >= n || !isxdigit((unsigned char)s[i + (size_t)k]))
+					return 0;
+			i += 4;
+		} else if (strchr("\"\\/bfnrt", s[i]) == NULL || s[i] == '\0') {
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/* A number starting at s[i] (RFC 8259 section 6): the index past it, or 0. */
+static size_t
+json_number_end(const char *s, size_t n, size_t i)
+{
+	size_t d;
+
+	if (i < n && s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0') {
+		i++;
+	} else {
+		for (d = i; i < n && isdigit((unsigned char)s[i]); i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	if (i < n && s[i] == '.') {
+		for (d = ++i; i < n && isdigit((unsigned char)s[i]); i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (d = i; i < n && isdigit((unsigned char)s[i]); i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	return i;
+}
+
+int
+ad_json_flat_parse(const char *s, size_t n, struct ad_json_field *out, size_t max,
+    size_t *nout, size_t *bad)
+{
+	size_t i = json_ws(s, n, 0), k = 0, end;
+
+	if (i >= n || s[i] != '{')
+		goto fail;
+	i = json_ws(s, n, i + 1);
+	if (i < n && s[i] == '}') {
+		i++;
+		goto done;
+	}
+	for (;;) {
+		struct ad_json_field f = { 0 };
+
+		if (i >= n || s[i] != '"' || (end = json_string_end(s, n, i)) == 0 || k == max)
+			goto fail;
+		f.key = s + i + 1;
+		f.key_len = end - i - 2;
+		i = json_ws(s, n, end);
+		if (i >= n || s[i] != ':')
+			goto fail;
+		i = json_ws(s, n, i + 1);
+		if (i >= n)
+			goto fail;
+		if (s[i] == '"') {
+			if ((end = json_string_end(s, n, i)) == 0)
+				goto fail;
+			f.type = AD_JSON_STRING;
+			f.str = s + i + 1;
+			f.str_len = end - i - 2;
+		} else if (n - i >= 4 && memcmp(s + i, "null", 4) == 0) {
+			f.type = AD_JSON_NULL;
+			end = i + 4;
+		} else if (n - i >= 4 && memcmp(s + i, "true", 4) == 0) {
+			f.type = AD_JSON_BOOL;
+			f.number = 1;
+			end = i + 4;
+		} else if (n - i >= 5 && memcmp(s + i, "false", 5) == 0) {
+			f.type = AD_JSON_BOOL;
+			end = i + 5;
+		} else {
+			char buf[64];
+			if ((end = json_number_end(s, n, i)) == 0 || end - i >= sizeof buf)
+				goto fail;
+			/* strtod on a copy: s need not be NUL-terminated. */
+			memcpy(buf, s + i, end - i);
+			buf[end - i] = '\0';
+			f.type = AD_JSON_NUMBER;
+			f.number = strtod(buf, NULL);
+		}
+		out[k++] = f;
+		i = json_ws(s, n, end);
+		if (i < n && s[i] == ',') {
+			i = json_ws(s, n, i + 1);
+			continue;
+		}
+		if (i < n && s[i] == '}') {
+			i++;
+			break;
+		}
+		goto fail;
+	}
+done:
+	if ((i = json_ws(s, n, i)) != n)
+		goto fail;
+	*nout = k;
+	return 0;
+fail:
+	if (bad != NULL)
+		*bad = i;
+	return AD_EFORMAT;
+}
+
+const struct ad_json_field *
+ad_json_flat_find(const struct ad_json_field *f, size_t n, const char *key)
+{
+	size_t len = strlen(key);
+
+	for (size_t i = 0; i < n; i++)
+		if (f[i].key_len == len && memcmp(f[i].key, key, len) == 0)
+			return &f[i];
+	return NULL;
 }

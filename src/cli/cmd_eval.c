@@ -30,29 +30,6 @@ static const char eval_help[] =
 "  -h, --help     show this help\n";
 
 static void
-eval_json_result(struct ad_json *j, const struct lm_eval *r)
-{
-	ad_json_key(j, "lines");
-	ad_json_uint(j, r->lines);
-	ad_json_key(j, "bytes");
-	ad_json_uint(j, r->bytes);
-	ad_json_key(j, "tokens");
-	ad_json_uint(j, r->tokens);
-	ad_json_key(j, "oovs");
-	ad_json_uint(j, r->oovs);
-	ad_json_key(j, "nats");
-	ad_json_double(j, r->nats);
-	ad_json_key(j, "nats_per_token");
-	ad_json_double(j, lm_eval_nats_per_token(r));
-	ad_json_key(j, "perplexity");
-	ad_json_double(j, lm_eval_perplexity(r));
-	ad_json_key(j, "perplexity_excl_oov");
-	ad_json_double(j, lm_eval_perplexity_excl_oov(r));
-	ad_json_key(j, "bits_per_byte");
-	ad_json_double(j, lm_eval_bits_per_byte(r));
-}
-
-static void
 eval_print_row(const char *name, const struct lm_eval *r)
 {
 	printf("%-24s %9llu %11llu %8llu %10.4f %11.4f %13.4f %9.4f\n", name,
@@ -154,13 +131,13 @@ cmd_eval(int argc, char **argv)
 			ad_json_object_begin(&j);
 			ad_json_key(&j, "path");
 			ad_json_string(&j, argv[optind + 1 + f]);
-			eval_json_result(&j, &res[f]);
+			lm_eval_json(&j, &res[f]);
 			ad_json_object_end(&j);
 		}
 		ad_json_array_end(&j);
 		ad_json_key(&j, "total");
 		ad_json_object_begin(&j);
-		eval_json_result(&j, &total);
+		lm_eval_json(&j, &total);
 		ad_json_object_end(&j);
 		ad_json_object_end(&j);
 		ad_json_end(&j);

@@ -1,19 +1,33 @@
 /*
- * compare.h — the comparison report: what each kind of model learned from
- * one text, and at what cost.
+ * compare.h — the comparison engine and its report: what each kind of model
+ * learned from one text, and at what cost.
  *
- * `autodidact compare` (src/cli/cmd_compare.c) splits a corpus once, trains
- * a tokenizer, n-gram models of several orders and a transformer on the
- * same training part, scores them all on the same held-out part through the
- * same code (lm_eval_text), samples each for the same prompts and seed, and
- * fills a struct compare_report. This module only writes that report:
- * Markdown (for the terminal), JSON (for scripts) and a self-contained HTML
- * page with inline SVG charts (held-out bits per byte against training time
- * and against model size).
+ * compare_run (engine.c) splits a corpus once, trains a tokenizer, n-gram
+ * models of several orders and a transformer on the same training part,
+ * scores them all on the same held-out part through the same code
+ * (lm_eval_text), samples each for the same prompts and seed, and fills a
+ * struct compare_report. Each training is this very program's own command
+ * (tokenize train, train ngram, train transformer) run as a child process
+ * (child.c, the one place the library starts a process): so each row's
+ * training time and peak memory are measured in isolation (wait4's rusage),
+ * an interruption keeps every model already finished, and the report lists
+ * the exact command behind each row. Finished models live in the work
+ * directory under a key hashed from the split text and their whole
+ * configuration, with what their training cost in a MODEL.run side file,
+ * and a later run with the same key reuses them instead of retraining.
+ *
+ * report.c writes the report: Markdown (for the terminal), JSON (for
+ * scripts) and a self-contained HTML page with inline SVG charts (held-out
+ * bits per byte against training time and against model size).
  *
  * The two baselines give the scale: "uniform" spends ln V nats on every
  * token (no learning at all) and "unigram" (the order-1 n-gram) knows only
  * how often each token occurs.
+ *
+ * Like all library code, the engine prints nothing and reads no
+ * environment: the caller names the program to run (cfg->self) and gets
+ * progress through hooks; the children print their own progress on the
+ * caller's stderr (their stdout goes there too).
  */
 #ifndef AD_COMPARE_H
 #define AD_COMPARE_H
@@ -45,7 +59,7 @@ struct compare_model {
 	char                 *command;       /* the command that trained it (owned) */
 	uint64_t              params;        /* parameters, or stored n-grams */
 	uint64_t              file_bytes;
-	double                train_seconds;
+	double                train_seconds; /* wall clock, the child's start to its exit */
 	double                train_tokens;  /* tokens processed in training */
 	uint64_t              peak_rss_kb;   /* of the training process */
 	int                   reused;        /* trained by an earlier run, same key */
@@ -55,28 +69,98 @@ struct compare_model {
 	char                **samples;       /* (nprompts) owned texts */
 };
 
+/*
+ * A comparison's configuration. Strings are borrowed for the duration of
+ * compare_run (and files, val and out for the life of the report). The
+ * transformer's shape and learning rate are kept as the text given, since
+ * they go verbatim into the child's command line and the model's key.
+ */
+#define COMPARE_MAX_ORDERS  8
+#define COMPARE_MAX_PROMPTS 8
+
+struct ad_progress;
+
+struct compare_cfg {
+	const char *const *files;          /* the corpus (nfiles paths) */
+	size_t             nfiles;
+	const char        *out;            /* work directory: split, models, reports */
+	const char        *self;           /* the autodidact program, run for each training */
+	double             val_fraction;   /* hold out this much of each file, by lines, */
+	const char        *val;            /* or this file (then val_fraction is 0) */
+	const char        *vocab;          /* a vocabulary to use, or NULL to train one */
+	uint64_t           vocab_size;     /* of the tokenizer trained here */
+	int                orders[COMPARE_MAX_ORDERS];   /* n-gram orders in 1..8 */
+	int                norders;
+	int                no_transformer;
+	const char        *preset;         /* transformer preset name */
+	const char        *layers, *heads, *dim, *context, *lr;   /* NULL: the preset's */
+	uint64_t           steps;          /* optimiser steps, or 0 and */
+	double             budget;         /* training seconds */
+	uint64_t           batch;
+	int                retrain;        /* never reuse a model */
+	const char *const *prompts;        /* (nprompts); 0 prompts: two held-out lines */
+	size_t             nprompts;
+	struct lm_sampling sampling;
+	uint64_t           sample_tokens;
+	uint64_t           seed;           /* of training and sampling */
+	int                threads;        /* for every stage; 0: OpenMP's default */
+	int                quiet;          /* the children print no progress */
+	/* Hooks, each optional: a stage begins ("tokenizer (4096 ids)",
+	 * "3-gram"); a progress reporter for scoring the held-out text. */
+	void                *hook_ctx;
+	void               (*on_stage)(void *ctx, const char *what);
+	struct ad_progress *(*on_progress)(void *ctx, const char *label, uint64_t total,
+	                                   const char *unit);
+};
+
 struct compare_report {
-	const char *const *files;       /* the corpus files, as given */
+	const char *const *files;       /* the corpus files, as given (cfg's) */
 	size_t             nfiles;
 	uint64_t           corpus_hash;   /* XXH64 of training part, then held-out part */
 	uint64_t           train_bytes, val_bytes, train_lines, val_lines;
 	double             val_fraction;  /* when no held-out file was given */
-	const char        *val_path;      /* the held-out file, or NULL */
-	const char        *vocab_path;
+	const char        *val_path;      /* the held-out file, or NULL (cfg's) */
+	char              *vocab_path;    /* owned */
 	uint32_t           vocab_size;
 	uint64_t           vocab_identity;
 	uint64_t           val_tokens;    /* held-out text as one token stream */
 	uint64_t           seed;
 	struct lm_sampling sampling;
 	size_t             sample_tokens;
-	const char *const *prompts;
+	char             **prompts;       /* (nprompts) owned */
 	size_t             nprompts;
-	struct compare_model *models;
+	struct compare_model *models;     /* (nmodels) owned */
 	size_t             nmodels;
-	const char        *outdir;
+	const char        *outdir;        /* cfg's */
 };
 
+/*
+ * Run the comparison cfg describes and fill *out (on success only; free it
+ * with compare_report_free). Returns 0, or a negative AD_E* code with e
+ * filled: AD_EINTR when a signal stopped it (the models finished so far
+ * stay in cfg->out for the next run), AD_EIO when a child failed (its own
+ * message went to stderr), AD_EINVAL for a configuration that cannot run.
+ */
+int  compare_run(const struct compare_cfg *cfg, struct compare_report *out,
+                 struct ad_error *e);
+void compare_report_free(struct compare_report *r);
 void compare_model_free(struct compare_model *m, size_t nprompts);
+
+/*
+ * Run the program self as a child process with the arguments argv (NULL-
+ * terminated; argv[0] is the command, e.g. "train"; the child's own argv[0]
+ * is "autodidact"), in its own process group, its stdout sent to our
+ * stderr. Blocks until it exits (no polling: a pipe closes when it does)
+ * and passes the first SIGINT or SIGTERM we get on to it as one SIGINT.
+ * Sets *seconds (wall clock, fork to exit) and *rss_kb (its peak resident
+ * set, from wait4) and returns 0 when it exited with status 0; AD_EINTR
+ * when we were interrupted; AD_EIO when it failed or could not start.
+ */
+int compare_child_run(const char *self, char *const argv[], double *seconds,
+                      uint64_t *rss_kb, struct ad_error *e);
+
+/* Write report.md, report.json and report.html into dir (each atomically). */
+int compare_report_save(const struct compare_report *r, const char *dir, struct ad_error *e);
 
 /* Each writer returns 0, or AD_EIO when the stream reports an error. */
 int compare_write_markdown(const struct compare_report *r, FILE *f);

@@ -1,15 +1,16 @@
 /*
- * report.c — the comparison report as Markdown, JSON and HTML. See
- * compare.h. Every writer shows the same facts in the same order: the
- * corpus and its split, the table of held-out results and costs, the
- * samples, how to read the numbers, and the commands that trained each
- * model (so any row can be reproduced by hand).
+ * report.c — the comparison report as Markdown, JSON and HTML, and the
+ * three files in the work directory. See compare.h. Every writer shows the
+ * same facts in the same order: the corpus and its split, the table of
+ * held-out results and costs, the samples, how to read the numbers, and the
+ * commands that trained each model (so any row can be reproduced by hand).
  */
 #include "config.h"
 
 #include <math.h>
 #include <string.h>
 
+#include "base/io.h"
 #include "base/json.h"
 #include "base/progress.h"
 #include "compare/compare.h"
@@ -188,27 +189,6 @@ compare_write_markdown(const struct compare_report *r, FILE *f)
 
 /* ---- JSON -------------------------------------------------------------------- */
 
-static void
-json_eval(struct ad_json *j, const struct lm_eval *r)
-{
-	ad_json_key(j, "tokens");
-	ad_json_uint(j, r->tokens);
-	ad_json_key(j, "oovs");
-	ad_json_uint(j, r->oovs);
-	ad_json_key(j, "lines");
-	ad_json_uint(j, r->lines);
-	ad_json_key(j, "bytes");
-	ad_json_uint(j, r->bytes);
-	ad_json_key(j, "nats");
-	ad_json_double(j, r->nats);
-	ad_json_key(j, "nats_per_token");
-	ad_json_double(j, lm_eval_nats_per_token(r));
-	ad_json_key(j, "perplexity");
-	ad_json_double(j, lm_eval_perplexity(r));
-	ad_json_key(j, "bits_per_byte");
-	ad_json_double(j, lm_eval_bits_per_byte(r));
-}
-
 int
 compare_write_json(const struct compare_report *r, FILE *f)
 {
@@ -291,7 +271,7 @@ compare_write_json(const struct compare_report *r, FILE *f)
 		ad_json_bool(&j, m->reused);
 		ad_json_key(&j, "heldout");
 		ad_json_object_begin(&j);
-		json_eval(&j, &m->eval);
+		lm_eval_json(&j, &m->eval);
 		ad_json_object_end(&j);
 		if (m->ncurve > 0) {
 			ad_json_key(&j, "curve");
@@ -523,4 +503,38 @@ compare_write_html(const struct compare_report *r, FILE *f)
 	}
 	fputs("</ul>\n</body></html>\n", f);
 	return ferror(f) ? AD_EIO : 0;
+}
+
+/* ---- the three files ------------------------------------------------------------ */
+
+int
+compare_report_save(const struct compare_report *r, const char *dir, struct ad_error *e)
+{
+	static const struct {
+		const char *name;
+		int (*write)(const struct compare_report *, FILE *);
+	} formats[] = {
+		{ "report.md",   compare_write_markdown },
+		{ "report.json", compare_write_json },
+		{ "report.html", compare_write_html },
+	};
+
+	for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+		struct ad_atomic a;
+		char            *path = ad_malloc(strlen(dir) + strlen(formats[i].name) + 2);
+		int              rc;
+
+		if (path == NULL)
+			return ad_fail(e, AD_ENOMEM, "out of memory");
+		sprintf(path, "%s/%s", dir, formats[i].name);
+		rc = ad_atomic_open(&a, path, e);
+		ad_free(path);
+		if (rc != 0)
+			return rc;
+		if (formats[i].write(r, a.f) != 0)
+			return ad_atomic_fail(&a, e);
+		if ((rc = ad_atomic_commit(&a, e)) != 0)
+			return rc;
+	}
+	return 0;
 }

@@ -20,6 +20,7 @@
 #include <omp.h>
 #endif
 
+#include "base/json.h"
 #include "base/progress.h"
 #include "lm/lm.h"
 
@@ -49,6 +50,29 @@ double
 lm_eval_bits_per_byte(const struct lm_eval *r)
 {
 	return r->bytes > 0 ? r->nats / M_LN2 / (double)r->bytes : NAN;
+}
+
+void
+lm_eval_json(struct ad_json *j, const struct lm_eval *r)
+{
+	ad_json_key(j, "lines");
+	ad_json_uint(j, r->lines);
+	ad_json_key(j, "bytes");
+	ad_json_uint(j, r->bytes);
+	ad_json_key(j, "tokens");
+	ad_json_uint(j, r->tokens);
+	ad_json_key(j, "oovs");
+	ad_json_uint(j, r->oovs);
+	ad_json_key(j, "nats");
+	ad_json_double(j, r->nats);
+	ad_json_key(j, "nats_per_token");
+	ad_json_double(j, lm_eval_nats_per_token(r));
+	ad_json_key(j, "perplexity");
+	ad_json_double(j, lm_eval_perplexity(r));
+	ad_json_key(j, "perplexity_excl_oov");
+	ad_json_double(j, lm_eval_perplexity_excl_oov(r));
+	ad_json_key(j, "bits_per_byte");
+	ad_json_double(j, lm_eval_bits_per_byte(r));
 }
 
 /*

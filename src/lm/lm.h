@@ -196,6 +196,15 @@ double lm_eval_perplexity(const struct lm_eval *r);
 double lm_eval_perplexity_excl_oov(const struct lm_eval *r);
 double lm_eval_bits_per_byte(const struct lm_eval *r);
 
+/*
+ * An evaluation's fields as JSON keys of the object j has open (lines,
+ * bytes, tokens, oovs, nats, nats_per_token, perplexity,
+ * perplexity_excl_oov, bits_per_byte): the one writer behind `eval --json`
+ * and the compare report, so both say the same thing in the same words.
+ */
+struct ad_json;
+void lm_eval_json(struct ad_json *j, const struct lm_eval *r);
+
 /* ---- Sampling (sample.c) -------------------------------------------------- */
 
 /*

@@ -1,0 +1,714 @@
+/*
+ * engine.c — compare_run: one split, one tokenizer, every model trained on
+ * the same training part (each by a child process, child.c) or reused from
+ * an earlier run, all scored on the same held-out part and sampled for the
+ * same prompts. See compare.h.
+ *
+ * The work directory holds, for a run on corpus C:
+ *   train.txt, val.txt       the split (rewritten only when it changes, so a
+ *                            reused model's inputs stay put)
+ *   vocab-K.txt              the tokenizer, K = key of the training text and
+ *                            the vocabulary size
+ *   ngramN-K.bin             an n-gram model, K = key of the split and the
+ *                            order and vocabulary
+ *   transformer-K.bin        the transformer; .ckpt an interrupted run's
+ *                            checkpoint (resumed), .jsonl its metrics log
+ *   MODEL.run                what training MODEL cost ("seconds S",
+ *                            "rss_kb K", "tokens T" lines), so a reused
+ *                            model still reports it
+ * where a key is XXH64 of the model's whole configuration as text, seeded
+ * with the hash of the text it was trained on.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/hash.h"
+#include "base/io.h"
+#include "base/json.h"
+#include "base/progress.h"
+#include "base/rng.h"
+#include "compare/compare.h"
+#include "data/data.h"
+#include "text/bpe.h"
+
+/* ---- small helpers ------------------------------------------------------------ */
+
+static char *
+cmp_path(const char *dir, const char *fmt, ...) AD_PRINTF(2, 3);
+
+static char *
+cmp_path(const char *dir, const char *fmt, ...)
+{
+	char    name[256], *p;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof name, fmt, ap);
+	va_end(ap);
+	if ((p = ad_malloc(strlen(dir) + strlen(name) + 2)) != NULL)
+		sprintf(p, "%s/%s", dir, name);
+	return p;
+}
+
+static int
+cmp_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static uint64_t
+cmp_file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* A key for a model: the split's hash and the model's whole configuration. */
+static uint64_t
+cmp_key(uint64_t split_hash, const char *config)
+{
+	return ad_hash64(config, strlen(config), split_hash);
+}
+
+/* The argv as one shell-readable line (single quotes where needed). */
+static char *
+cmp_join(char *const argv[])
+{
+	size_t len = 16;
+	char  *s, *p;
+
+	for (int i = 0; argv[i] != NULL; i++)
+		len += 4 * strlen(argv[i]) + 3;
+	if ((s = ad_malloc(len)) == NULL)
+		return NULL;
+	p = s + sprintf(s, "autodidact");
+	for (int i = 0; argv[i] != NULL; i++) {
+		const char *a = argv[i];
+		int quote = *a == '\0' || strpbrk(a, " \t\n'\"\\$`*?[]<>|&;()#~") != NULL;
+		*p++ = ' ';
+		if (!quote) {
+			p += sprintf(p, "%s", a);
+			continue;
+		}
+		*p++ = '\'';
+		for (; *a; a++) {
+			if (*a == '\'')
+				p += sprintf(p, "'\\''");
+			else
+				*p++ = *a;
+		}
+		*p++ = '\'';
+		*p = '\0';
+	}
+	return s;
+}
+
+static void
+cmp_stage(const struct compare_cfg *cfg, const char *fmt, ...) AD_PRINTF(2, 3);
+
+static void
+cmp_stage(const struct compare_cfg *cfg, const char *fmt, ...)
+{
+	char    what[128];
+	va_list ap;
+
+	if (cfg->on_stage == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	cfg->on_stage(cfg->hook_ctx, what);
+}
+
+/* ---- the .run side file: what training a model cost ---------------------------- */
+
+static int
+cmp_run_save(const char *model, const struct compare_model *m, struct ad_error *e)
+{
+	char  path[4200], buf[256];
+	int   n;
+
+	snprintf(path, sizeof path, "%s.run", model);
+	n = snprintf(buf, sizeof buf, "seconds %.17g\nrss_kb %llu\ntokens %.17g\n",
+	    m->train_seconds, (unsigned long long)m->peak_rss_kb, m->train_tokens);
+	return ad_write_file(path, buf, (size_t)n, e);
+}
+
+/* 0 when all three lines were read; -1 (the model is trained again) if not. */
+static int
+cmp_run_load(const char *model, struct compare_model *m)
+{
+	char               path[4200];
+	FILE              *f;
+	unsigned long long rss = 0;
+	int                got = 0;
+
+	snprintf(path, sizeof path, "%s.run", model);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	got += fscanf(f, "seconds %lf\n", &m->train_seconds) == 1;
+	got += fscanf(f, "rss_kb %llu\n", &rss) == 1;
+	got += fscanf(f, "tokens %lf\n", &m->train_tokens) == 1;
+	fclose(f);
+	m->peak_rss_kb = rss;
+	return got == 3 ? 0 : -1;
+}
+
+/* Train (or reuse) the model at path with argv; fill the cost fields of m. */
+static int
+cmp_train(const struct compare_cfg *cfg, struct compare_model *m, const char *path, char **argv,
+    double tokens, struct ad_error *e)
+{
+	int rc;
+
+	m->path = ad_strdup(path);
+	m->command = cmp_join(argv);
+	if (m->path == NULL || m->command == NULL)
+		return ad_fail(e, AD_ENOMEM, "out of memory");
+	if (!cfg->retrain && cmp_exists(path) && cmp_run_load(path, m) == 0) {
+		m->reused = 1;
+		return 0;
+	}
+	if ((rc = compare_child_run(cfg->self, argv, &m->train_seconds, &m->peak_rss_kb, e)) != 0)
+		return rc;
+	if (tokens > 0)
+		m->train_tokens = tokens;
+	return cmp_run_save(path, m, e);
+}
+
+/* ---- the transformer's learning curve, from its JSON Lines log ----------------- */
+
+/*
+ * Read every held-out point (val_loss in nats per token; null on steps
+ * without one) and convert it to bits per byte with the held-out text's
+ * tokens per byte; also report the last step. A line that is not a flat
+ * JSON object (the last one, cut short by a kill) is skipped.
+ */
+static void
+cmp_curve(struct compare_model *m, const char *log, double tokens_per_byte, double *last_step)
+{
+	FILE  *f = fopen(log, "r");
+	char  *line = NULL;
+	size_t linecap = 0, cap = 0;
+	ssize_t len;
+
+	*last_step = 0;
+	if (f == NULL)
+		return;
+	while ((len = getline(&line, &linecap, f)) > 0) {
+		struct ad_json_field        fields[32];   /* the trainer writes 7 today */
+		const struct ad_json_field *step, *val, *sec;
+		size_t                      nf;
+
+		if (ad_json_flat_parse(line, (size_t)len, fields, 32, &nf, NULL) != 0)
+			continue;
+		step = ad_json_flat_find(fields, nf, "step");
+		val = ad_json_flat_find(fields, nf, "val_loss");
+		sec = ad_json_flat_find(fields, nf, "elapsed");
+		if (step == NULL || step->type != AD_JSON_NUMBER)
+			continue;
+		*last_step = step->number;
+		if (val == NULL || val->type != AD_JSON_NUMBER ||
+		    sec == NULL || sec->type != AD_JSON_NUMBER)
+			continue;
+		if (m->ncurve == cap) {
+			struct compare_point *p = ad_reallocarray(m->curve, cap * 2 + 16, sizeof *p);
+			if (p == NULL)
+				break;
+			m->curve = p;
+			cap = cap * 2 + 16;
+		}
+		m->curve[m->ncurve].step = step->number;
+		m->curve[m->ncurve].seconds = sec->number;
+		m->curve[m->ncurve].bpb = val->number * tokens_per_byte / M_LN2;
+		m->ncurve++;
+	}
+	free(line);
+	fclose(f);
+}
+
+/* ---- the stages ----------------------------------------------------------------- */
+
+/* Rewrite path with data only when it differs, so a reused model's inputs stay put. */
+static int
+cmp_write_if_changed(const char *path, const uint8_t *data, size_t len, struct ad_error *e)
+{
+	struct ad_map m;
+	int           same = 0;
+
+	if (ad_map_file(path, &m, NULL) == 0) {
+		same = m.size == len && memcmp(m.data, data, m.size) == 0;
+		ad_map_release(&m);
+	}
+	return same ? 0 : ad_write_file(path, data, len, e);
+}
+
+/* The tokenizer trained on train_path (or cfg->vocab); sets *vocab_path. */
+static int
+cmp_tokenizer(const struct compare_cfg *cfg, const struct data_split *sp, const char *train_path,
+    const char *threads, char **vocab_path, struct ad_error *e)
+{
+	struct compare_model tm = { 0 };
+	char                 cfgtext[512], num[32], *targv[12];
+	int                  k = 0, rc;
+
+	if (cfg->vocab != NULL) {
+		*vocab_path = ad_strdup(cfg->vocab);
+		return *vocab_path != NULL ? 0 : ad_fail(e, AD_ENOMEM, "out of memory");
+	}
+	snprintf(cfgtext, sizeof cfgtext, "tokenizer v1 vocab-size %llu",
+	    (unsigned long long)cfg->vocab_size);
+	*vocab_path = cmp_path(cfg->out, "vocab-%016llx.txt",
+	    (unsigned long long)cmp_key(ad_hash64(sp->train, sp->train_len, 0), cfgtext));
+	if (*vocab_path == NULL)
+		return ad_fail(e, AD_ENOMEM, "out of memory");
+	snprintf(num, sizeof num, "%llu", (unsigned long long)cfg->vocab_size);
+	targv[k++] = "tokenize";
+	targv[k++] = "train";
+	targv[k++] = "-o";
+	targv[k++] = *vocab_path;
+	targv[k++] = "--vocab-size";
+	targv[k++] = num;
+	targv[k++] = "--quiet";
+	if (cfg->threads) {
+		targv[k++] = "--threads";
+		targv[k++] = (char *)threads;
+	}
+	targv[k++] = (char *)train_path;
+	targv[k] = NULL;
+	cmp_stage(cfg, "tokenizer (%s ids)", num);
+	rc = cmp_train(cfg, &tm, *vocab_path, targv, 0, e);
+	compare_model_free(&tm, 0);
+	return rc;
+}
+
+/* The n-gram of this order: trained or reused. */
+static int
+cmp_ngram(const struct compare_cfg *cfg, struct compare_model *m, int order, uint64_t split_hash,
+    const struct bpe *vocab, const char *vocab_path, const char *train_path, const char *threads,
+    size_t ntrain_tok, struct ad_error *e)
+{
+	char  cfgtext[512], *path, ord[8], *nargv[16];
+	int   k = 0, rc;
+
+	snprintf(ord, sizeof ord, "%d", order);
+	snprintf(cfgtext, sizeof cfgtext, "ngram v1 order %d vocab %016llx", order,
+	    (unsigned long long)bpe_identity(vocab));
+	path = cmp_path(cfg->out, "ngram%d-%016llx.bin", order,
+	    (unsigned long long)cmp_key(split_hash, cfgtext));
+	nargv[k++] = "train";
+	nargv[k++] = "ngram";
+	nargv[k++] = "-t";
+	nargv[k++] = (char *)vocab_path;
+	nargv[k++] = "--order";
+	nargv[k++] = ord;
+	nargv[k++] = "-o";
+	nargv[k++] = path;
+	nargv[k++] = "--quiet";
+	/* Small or synthetic text can leave a count-of-counts at zero. */
+	nargv[k++] = "--discount-fallback";
+	if (cfg->threads) {
+		nargv[k++] = "--threads";
+		nargv[k++] = (char *)threads;
+	}
+	nargv[k++] = (char *)train_path;
+	nargv[k] = NULL;
+	if (order == 1)
+		snprintf(m->name, sizeof m->name, "unigram");
+	else
+		snprintf(m->name, sizeof m->name, "%d-gram", order);
+	m->kind = COMPARE_NGRAM;
+	m->order = order;
+	if (path == NULL)
+		return ad_fail(e, AD_ENOMEM, "out of memory");
+	cmp_stage(cfg, "%s", m->name);
+	rc = cmp_train(cfg, m, path, nargv, (double)ntrain_tok, e);
+	ad_free(path);
+	return rc;
+}
+
+/* The transformer: trained, resumed from its checkpoint, or reused. */
+static int
+cmp_transformer(const struct compare_cfg *cfg, struct compare_model *m, uint64_t split_hash,
+    const struct bpe *vocab, const char *vocab_path, const char *train_path,
+    const char *val_path, const char *threads, const char *seed, double tokens_per_byte,
+    struct ad_error *e)
+{
+	char  *path, *ckpt, *log, steps[24], budget[32], batch[24], val_every[24], cfgtext[512];
+	char  *targv[48];
+	int    k = 0, rc;
+	double last_step;
+	struct lm *lm;
+
+	snprintf(steps, sizeof steps, "%llu", (unsigned long long)cfg->steps);
+	snprintf(budget, sizeof budget, "%g", cfg->budget);
+	snprintf(batch, sizeof batch, "%llu", (unsigned long long)cfg->batch);
+	snprintf(val_every, sizeof val_every, "%llu",
+	    (unsigned long long)(cfg->steps >= 50 ? cfg->steps / 25 : cfg->steps > 0 ? 2 : 50));
+	snprintf(cfgtext, sizeof cfgtext, "transformer v1 vocab %016llx preset %s layers %s heads %s "
+	    "dim %s context %s steps %s budget %s batch %s lr %s seed %s",
+	    (unsigned long long)bpe_identity(vocab), cfg->preset,
+	    cfg->layers ? cfg->layers : "-", cfg->heads ? cfg->heads : "-",
+	    cfg->dim ? cfg->dim : "-", cfg->context ? cfg->context : "-",
+	    steps, budget, batch, cfg->lr ? cfg->lr : "-", seed);
+	path = cmp_path(cfg->out, "transformer-%016llx.bin",
+	    (unsigned long long)cmp_key(split_hash, cfgtext));
+	ckpt = cmp_path(cfg->out, "transformer-%016llx.bin.ckpt",
+	    (unsigned long long)cmp_key(split_hash, cfgtext));
+	log = cmp_path(cfg->out, "transformer-%016llx.jsonl",
+	    (unsigned long long)cmp_key(split_hash, cfgtext));
+	if (path == NULL || ckpt == NULL || log == NULL) {
+		rc = ad_fail(e, AD_ENOMEM, "out of memory");
+		goto done;
+	}
+	targv[k++] = "train";
+	targv[k++] = "transformer";
+	/* An interrupted run left a checkpoint: continue it. */
+	if (!cfg->retrain && !cmp_exists(path) && cmp_exists(ckpt)) {
+		targv[k++] = "--resume";
+		targv[k++] = ckpt;
+	} else {
+		targv[k++] = "-t";
+		targv[k++] = (char *)vocab_path;
+		targv[k++] = "--preset";
+		targv[k++] = (char *)cfg->preset;
+		if (cfg->layers) { targv[k++] = "--layers"; targv[k++] = (char *)cfg->layers; }
+		if (cfg->heads) { targv[k++] = "--heads"; targv[k++] = (char *)cfg->heads; }
+		if (cfg->dim) { targv[k++] = "--dim"; targv[k++] = (char *)cfg->dim; }
+		if (cfg->context) { targv[k++] = "--context"; targv[k++] = (char *)cfg->context; }
+		targv[k++] = "--batch";
+		targv[k++] = batch;
+		if (cfg->lr) { targv[k++] = "--lr"; targv[k++] = (char *)cfg->lr; }
+		targv[k++] = "--seed";
+		targv[k++] = (char *)seed;
+	}
+	if (cfg->steps > 0) {
+		targv[k++] = "--steps";
+		targv[k++] = steps;
+	} else {
+		targv[k++] = "--time-budget";
+		targv[k++] = budget;
+	}
+	targv[k++] = "--val";
+	targv[k++] = (char *)val_path;
+	/* A learning curve of about 25 points, each on a sample of the held-out
+	 * text (the table's figure scores all of it). */
+	targv[k++] = "--val-every";
+	targv[k++] = val_every;
+	targv[k++] = "--val-tokens";
+	targv[k++] = "8192";
+	targv[k++] = "--log";
+	targv[k++] = log;
+	targv[k++] = "-o";
+	targv[k++] = path;
+	if (cfg->quiet)
+		targv[k++] = "--quiet";
+	if (cfg->threads) {
+		targv[k++] = "--threads";
+		targv[k++] = (char *)threads;
+	}
+	targv[k++] = (char *)train_path;
+	targv[k] = NULL;
+	snprintf(m->name, sizeof m->name, "transformer (%s)", cfg->preset);
+	m->kind = COMPARE_TRANSFORMER;
+	cmp_stage(cfg, "%s", m->name);
+	rc = cmp_train(cfg, m, path, targv, 0, e);
+	cmp_curve(m, log, tokens_per_byte, &last_step);
+	if (rc != 0)
+		goto done;
+	if (!m->reused)
+		m->train_tokens = 0;   /* filled below from the model's shape */
+	/* Tokens processed: steps x batch x context (context from the model). */
+	if ((rc = lm_open(&lm, m->path, e)) != 0)
+		goto done;
+	if (!(m->train_tokens > 0)) {
+		m->train_tokens = last_step * (double)cfg->batch * (double)lm->context;
+		rc = cmp_run_save(m->path, m, e);
+	}
+	lm_free(lm);
+done:
+	ad_free(path);
+	ad_free(ckpt);
+	ad_free(log);
+	return rc;
+}
+
+/* lm_generate's emit: collect the text in a memory stream. */
+static int
+cmp_emit(void *ctx, const uint8_t *b, size_t n)
+{
+	return fwrite(b, 1, n, ctx) != n;
+}
+
+/* Default prompts: the first words of two held-out lines. */
+static size_t
+cmp_default_prompts(const struct data_split *sp, char **out, size_t max)
+{
+	size_t n = 0, lines = sp->val_lines, want[2] = { 0, lines / 2 }, line = 0, pos = 0;
+
+	while (pos < sp->val_len && n < max && n < 2) {
+		const uint8_t *nl = memchr(sp->val + pos, '\n', sp->val_len - pos);
+		size_t         end = nl ? (size_t)(nl - sp->val) : sp->val_len, w = 0, k = pos;
+
+		if (line >= want[n] && end > pos) {
+			/* Up to four words. */
+			while (k < end && w < 4) {
+				while (k < end && sp->val[k] == ' ')
+					k++;
+				while (k < end && sp->val[k] != ' ')
+					k++;
+				w++;
+			}
+			if ((out[n] = ad_strndup((const char *)sp->val + pos, k - pos)) != NULL)
+				n++;
+		}
+		line++;
+		pos = end + 1;
+	}
+	return n;
+}
+
+/* Score m on the held-out text and sample it for every prompt. */
+static int
+cmp_score(const struct compare_cfg *cfg, const struct data_split *sp, struct compare_report *r,
+    struct compare_model *m, struct ad_error *e)
+{
+	struct lm           *lm;
+	struct lm_generator *gen;
+	struct ad_progress  *prog = NULL;
+	int                  rc;
+
+	if (lm_open(&lm, m->path, e) != 0)
+		return e->code;
+	m->params = lm->params;
+	m->file_bytes = cmp_file_size(m->path);
+	if (cfg->on_progress != NULL)
+		prog = cfg->on_progress(cfg->hook_ctx, "eval", sp->val_len, "B");
+	rc = lm_eval_text(lm, sp->val, sp->val_len, &m->eval, prog, e);
+	ad_progress_free(prog);
+	if (rc != 0) {
+		lm_free(lm);
+		ad_error_prefix(e, "%s", m->path);
+		return rc;
+	}
+	if ((m->samples = ad_calloc(r->nprompts + 1, sizeof *m->samples)) == NULL ||
+	    lm_generator_new(&gen, lm, e) != 0) {
+		lm_free(lm);
+		return m->samples == NULL ? ad_fail(e, AD_ENOMEM, "out of memory") : e->code;
+	}
+	for (size_t p = 0; p < r->nprompts; p++) {
+		struct ad_rng rng;
+		char         *text = NULL;
+		size_t        tlen = 0;
+		FILE         *mem = open_memstream(&text, &tlen);
+
+		if (mem == NULL) {
+			rc = ad_fail(e, AD_ENOMEM, "out of memory");
+			break;
+		}
+		/* The same random stream for every model, one per prompt. */
+		ad_rng_seed(&rng, cfg->seed, p);
+		rc = lm_generate(gen, &r->sampling, &rng, r->prompts[p], cfg->sample_tokens, cmp_emit,
+		    mem, NULL, NULL, e);
+		fclose(mem);
+		if (rc != 0 && rc != AD_EINVAL) {
+			free(text);
+			break;
+		}
+		if (rc == AD_EINVAL) {
+			/* The prompt means nothing to this model: say so in the report. */
+			free(text);
+			ad_error_clear(e);
+			text = ad_strdup("(the prompt encodes to no tokens for this model)");
+			rc = 0;
+		}
+		m->samples[p] = text;
+	}
+	lm_generator_free(gen);
+	lm_free(lm);
+	return rc;
+}
+
+static int
+cmp_check(const struct compare_cfg *cfg, struct ad_error *e)
+{
+	if (cfg->nfiles == 0 || cfg->out == NULL || cfg->self == NULL)
+		return ad_fail(e, AD_EINVAL, "compare: no corpus, work directory or program to run");
+	if (cfg->norders < 0 || cfg->norders > COMPARE_MAX_ORDERS ||
+	    cfg->nprompts > COMPARE_MAX_PROMPTS)
+		return ad_fail(e, AD_EINVAL, "compare: at most %d orders and %d prompts",
+		    COMPARE_MAX_ORDERS, COMPARE_MAX_PROMPTS);
+	for (int i = 0; i < cfg->norders; i++)
+		if (cfg->orders[i] < 1 || cfg->orders[i] > 8)
+			return ad_fail(e, AD_EINVAL, "compare: n-gram order %d is not in 1..8",
+			    cfg->orders[i]);
+	if ((cfg->vocab == NULL) == (cfg->vocab_size == 0))
+		return ad_fail(e, AD_EINVAL, "compare: give a vocabulary or the size of one to train");
+	if (!cfg->no_transformer && ((cfg->steps > 0) == (cfg->budget > 0) ||
+	    cfg->preset == NULL || cfg->batch == 0))
+		return ad_fail(e, AD_EINVAL, "compare: the transformer needs a preset, a batch size "
+		    "and either steps or a time budget");
+	return 0;
+}
+
+int
+compare_run(const struct compare_cfg *cfg, struct compare_report *out, struct ad_error *e)
+{
+	struct data_split     sp = { 0 };
+	struct compare_report rep = { 0 };
+	struct bpe           *vocab = NULL;
+	char                 *train_path = NULL, *val_path = NULL;
+	char                  threads[16], seed[24];
+	uint32_t             *ids = NULL;
+	size_t                nids = 0, cap = 0, ntrain_tok = 0;
+	uint64_t              split_hash;
+	int                   rc;
+
+	if ((rc = cmp_check(cfg, e)) != 0)
+		return rc;
+	snprintf(threads, sizeof threads, "%d", cfg->threads);
+	snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
+	/* Uniform, unigram, the orders asked for, the transformer. */
+	if ((rep.models = ad_calloc((size_t)cfg->norders + 3, sizeof *rep.models)) == NULL ||
+	    (rep.prompts = ad_calloc(COMPARE_MAX_PROMPTS, sizeof *rep.prompts)) == NULL) {
+		rc = ad_fail(e, AD_ENOMEM, "out of memory");
+		goto fail;
+	}
+
+	/* 1. One split, written where the children read it. */
+	if (mkdir(cfg->out, 0777) != 0 && errno != EEXIST) {
+		rc = ad_fail_errno(e, errno, "%s: cannot create the output directory", cfg->out);
+		goto fail;
+	}
+	if ((rc = data_split_files(&sp, cfg->files, cfg->nfiles, cfg->val_fraction, cfg->val,
+	    e)) != 0)
+		goto fail;
+	if (sp.val_len == 0) {
+		rc = ad_fail(e, AD_EDATA, "the held-out part is empty: the corpus is too small for "
+		    "a split (give more text, a larger --val-fraction, or --val FILE)");
+		goto fail;
+	}
+	split_hash = ad_hash64(sp.val, sp.val_len, ad_hash64(sp.train, sp.train_len, 0));
+	train_path = cmp_path(cfg->out, "train.txt");
+	val_path = cmp_path(cfg->out, "val.txt");
+	if (train_path == NULL || val_path == NULL) {
+		rc = ad_fail(e, AD_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((rc = cmp_write_if_changed(train_path, sp.train, sp.train_len, e)) != 0 ||
+	    (rc = cmp_write_if_changed(val_path, sp.val, sp.val_len, e)) != 0)
+		goto fail;
+
+	/* 2. The tokenizer. */
+	if ((rc = cmp_tokenizer(cfg, &sp, train_path, threads, &rep.vocab_path, e)) != 0 ||
+	    (rc = bpe_load(&vocab, rep.vocab_path, e)) != 0)
+		goto fail;
+	if ((rc = data_tokenize(vocab, cfg->threads, sp.val, sp.val_len, &ids, &nids, &cap, e)) != 0)
+		goto fail;
+	rep.val_tokens = nids;
+	nids = 0;
+	if ((rc = data_tokenize(vocab, cfg->threads, sp.train, sp.train_len, &ids, &nids, &cap,
+	    e)) != 0)
+		goto fail;
+	ntrain_tok = nids;
+
+	/* 3. The uniform baseline needs no training. */
+	{
+		struct compare_model *m = &rep.models[rep.nmodels++];
+		snprintf(m->name, sizeof m->name, "uniform");
+		m->kind = COMPARE_UNIFORM;
+		m->eval.tokens = rep.val_tokens;
+		m->eval.nats = (double)rep.val_tokens * log((double)bpe_vocab_size(vocab));
+		m->eval.bytes = sp.val_len;
+		m->eval.lines = sp.val_lines;
+	}
+
+	/* 4. n-grams: the unigram baseline, then the orders asked for. */
+	{
+		int orders[COMPARE_MAX_ORDERS + 1], n = 0;
+		orders[n++] = 1;
+		for (int i = 0; i < cfg->norders; i++)
+			if (cfg->orders[i] != 1)
+				orders[n++] = cfg->orders[i];
+		for (int i = 0; i < n; i++)
+			if ((rc = cmp_ngram(cfg, &rep.models[rep.nmodels++], orders[i], split_hash, vocab,
+			    rep.vocab_path, train_path, threads, ntrain_tok, e)) != 0)
+				goto fail;
+	}
+
+	/* 5. The transformer. */
+	if (!cfg->no_transformer &&
+	    (rc = cmp_transformer(cfg, &rep.models[rep.nmodels++], split_hash, vocab,
+	    rep.vocab_path, train_path, val_path, threads, seed,
+	    (double)rep.val_tokens / (double)sp.val_len, e)) != 0)
+		goto fail;
+
+	/* 6. Score everything on the same held-out text; sample each model. */
+	for (size_t p = 0; p < cfg->nprompts; p++)
+		if ((rep.prompts[rep.nprompts++] = ad_strdup(cfg->prompts[p])) == NULL) {
+			rc = ad_fail(e, AD_ENOMEM, "out of memory");
+			goto fail;
+		}
+	if (rep.nprompts == 0)
+		rep.nprompts = cmp_default_prompts(&sp, rep.prompts, COMPARE_MAX_PROMPTS);
+	rep.sampling = cfg->sampling;
+	rep.sample_tokens = cfg->sample_tokens;
+	for (size_t i = 0; i < rep.nmodels; i++)
+		if (rep.models[i].path != NULL &&
+		    (rc = cmp_score(cfg, &sp, &rep, &rep.models[i], e)) != 0)
+			goto fail;
+
+	/* 7. What the report says about the corpus and the split. */
+	rep.files = cfg->files;
+	rep.nfiles = cfg->nfiles;
+	rep.corpus_hash = split_hash;
+	rep.train_bytes = sp.train_len;
+	rep.val_bytes = sp.val_len;
+	rep.train_lines = sp.train_lines;
+	rep.val_lines = sp.val_lines;
+	rep.val_fraction = cfg->val_fraction;
+	rep.val_path = cfg->val;
+	rep.vocab_size = bpe_vocab_size(vocab);
+	rep.vocab_identity = bpe_identity(vocab);
+	rep.seed = cfg->seed;
+	rep.outdir = cfg->out;
+	*out = rep;
+	rc = 0;
+	goto done;
+fail:
+	if (rc == AD_EINTR)
+		ad_fail(e, AD_EINTR, "interrupted; the models finished so far are kept in %s "
+		    "and the next run reuses them", cfg->out);
+	compare_report_free(&rep);
+done:
+	bpe_free(vocab);
+	data_split_free(&sp);
+	ad_free(ids);
+	ad_free(train_path);
+	ad_free(val_path);
+	return rc;
+}
+
+void
+compare_report_free(struct compare_report *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; r->models != NULL && i < r->nmodels; i++)
+		compare_model_free(&r->models[i], r->nprompts);
+	ad_free(r->models);
+	for (size_t p = 0; r->prompts != NULL && p < COMPARE_MAX_PROMPTS; p++)
+		ad_free(r->prompts[p]);
+	ad_free(r->prompts);
+	ad_free(r->vocab_path);
+	memset(r, 0, sizeof *r);
+}
