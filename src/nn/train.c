@@ -79,20 +79,8 @@ causal_row_tokens(size_t Tb)
 	return Tb;
 }
 
-static double
-causal_loss_forward(struct gpt *g, const struct nn_batch *b)
-{
-	return gpt_forward(g, b->inputs, b->targets, b->mask, b->B, b->Tb);
-}
-
-static void
-causal_loss_backward(struct gpt *g, const struct nn_batch *b, float scale)
-{
-	gpt_backward(g, b->inputs, b->targets, b->mask, scale);
-}
-
 const struct nn_objective nn_objective_causal = {
-	"causal", causal_make_row, causal_row_tokens, causal_loss_forward, causal_loss_backward,
+	"causal", NN_ATTN_CAUSAL, causal_row_tokens, causal_make_row,
 };
 
 const struct nn_objective *
@@ -241,6 +229,9 @@ nn_trainer_new(struct nn_trainer **out, struct gpt *g, struct adamw *opt,
 	struct nn_trainer *tr;
 	int                rc;
 
+	if (obj->attention != NN_ATTN_CAUSAL)
+		return ad_fail(e, AD_EINVAL, "the objective '%s' needs attention to every position, "
+		    "which the model does not compute yet (causal only)", obj->name);
 	if (ntrain < obj->row_tokens(st->context))
 		return ad_fail(e, AD_EDATA,
 		    "the training text has %zu tokens, fewer than a context of %u: give more "
@@ -272,43 +263,52 @@ nn_trainer_free(struct nn_trainer *tr)
 	ad_free(tr);
 }
 
-/* Fill the batch with rows at offsets drawn from the trainer's generator. */
-static void
-trainer_draw(struct nn_trainer *tr)
+size_t
+nn_trainer_draw(struct nn_trainer *tr, int rank, int size, struct nn_batch *scratch)
 {
 	struct nn_batch *b = &tr->batch;
-	size_t           span = tr->obj->row_tokens(b->Tb);
+	size_t           span = tr->obj->row_tokens(b->Tb), global = 0;
 	uint32_t         range = (uint32_t)(tr->ntrain - span + 1);
+	size_t           G = b->B * (size_t)size, first = b->B * (size_t)rank;
 
 	b->counted = 0;
-	for (size_t r = 0; r < b->B; r++) {
-		size_t start = ad_rng_below(&tr->st.rng, range);
-		b->counted += tr->obj->make_row(&tr->g->cfg, b, r, tr->train, tr->ntrain, start,
-		    &tr->st.rng);
+	for (size_t r = 0; r < G; r++) {
+		size_t start = ad_rng_below(&tr->st.rng, range), c;
+		if (r >= first && r < first + b->B) {
+			c = tr->obj->make_row(&tr->g->cfg, b, r - first, tr->train, tr->ntrain, start,
+			    &tr->st.rng);
+			b->counted += c;
+		} else {
+			c = tr->obj->make_row(&tr->g->cfg, scratch, 0, tr->train, tr->ntrain, start,
+			    &tr->st.rng);
+		}
+		global += c;
 	}
+	return global;
 }
 
 int
-nn_trainer_step(struct nn_trainer *tr, struct nn_step_stats *s, struct ad_error *e)
+nn_trainer_pass(struct nn_trainer *tr, float scale, void (*hook)(void *ctx, size_t s),
+    void *ctx, double *loss, struct ad_error *e)
+{
+	const struct nn_batch *b = &tr->batch;
+
+	*loss = gpt_forward(tr->g, b->inputs, b->targets, b->mask, b->B, b->Tb);
+	return gpt_backward_hooked(tr->g, b->inputs, b->targets, b->mask, b->B, b->Tb, scale,
+	    hook, ctx, e);
+}
+
+int
+nn_trainer_finish(struct nn_trainer *tr, double loss, struct nn_step_stats *s,
+    struct ad_error *e)
 {
 	struct nn_train_state *st = &tr->st;
-	double                 loss = 0, norm, lr;
+	double                 norm, lr;
 
-	gpt_zero_grad(tr->g);
-	for (uint32_t k = 0; k < st->accum; k++) {
-		double l;
-		trainer_draw(tr);
-		l = tr->obj->loss_forward(tr->g, &tr->batch);
-		if (!isfinite(l))
-			return ad_fail(e, AD_ENUMERIC,
-			    "the loss became %g at step %llu: training diverged", isnan(l) ? NAN : l,
-			    (unsigned long long)st->step + 1);
-		loss += l;
-		tr->obj->loss_backward(tr->g, &tr->batch,
-		    (float)(1.0 / ((double)tr->batch.counted * st->accum)));
-		st->tokens_seen += tr->batch.counted;
-	}
-	loss /= st->accum;
+	if (!isfinite(loss))
+		return ad_fail(e, AD_ENUMERIC,
+		    "the loss became %g at step %llu: training diverged", isnan(loss) ? NAN : loss,
+		    (unsigned long long)st->step + 1);
 	norm = nn_grad_norm(tr->g->grad_mem, tr->g->nparams);
 	if (!isfinite(norm))
 		return ad_fail(e, AD_ENUMERIC,
@@ -322,6 +322,26 @@ nn_trainer_step(struct nn_trainer *tr, struct nn_step_stats *s, struct ad_error 
 	s->lr = lr;
 	s->grad_norm = norm;
 	return 0;
+}
+
+int
+nn_trainer_step(struct nn_trainer *tr, struct nn_step_stats *s, struct ad_error *e)
+{
+	struct nn_train_state *st = &tr->st;
+	double                 loss = 0;
+	int                    rc;
+
+	gpt_zero_grad(tr->g);
+	for (uint32_t k = 0; k < st->accum; k++) {
+		size_t counted = nn_trainer_draw(tr, 0, 1, NULL);
+		double l;
+		if ((rc = nn_trainer_pass(tr, (float)(1.0 / ((double)counted * st->accum)), NULL,
+		    NULL, &l, e)) != 0)
+			return rc;
+		loss += l;
+		st->tokens_seen += counted;
+	}
+	return nn_trainer_finish(tr, loss / st->accum, s, e);
 }
 
 int
