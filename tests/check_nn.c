@@ -1521,6 +1521,63 @@ START_TEST(test_run_budget)
 }
 END_TEST
 
+/* A second objective through the seam: the causal rows with the loss on
+ * even positions only (a stand-in for a masked objective's mask). */
+static size_t
+evens_make_row(const struct gpt_config *cfg, struct nn_batch *batch, size_t b,
+    const uint32_t *stream, size_t n, size_t start, struct ad_rng *rng)
+{
+	size_t   len = nn_objective_causal.make_row(cfg, batch, b, stream, n, start, rng), c = 0;
+	uint8_t *mk = batch->mask + b * batch->Tb;
+
+	for (size_t t = 0; t < batch->Tb; t++) {
+		mk[t] = mk[t] && t % 2 == 0;
+		c += mk[t];
+	}
+	(void)len;
+	return c;
+}
+
+static size_t
+evens_row_tokens(size_t Tb)
+{
+	return Tb;
+}
+
+/*
+ * The trainer counts, scales and steps on the positions the objective's
+ * mask says (6 of every 12-token row: 18 a step of 3 rows), and refuses an
+ * objective that needs attention the model does not compute.
+ */
+START_TEST(test_objective_seam)
+{
+	const struct nn_objective evens = { "evens", NN_ATTN_CAUSAL, evens_row_tokens,
+	                                    evens_make_row };
+	const struct nn_objective full = { "full", NN_ATTN_FULL, evens_row_tokens,
+	                                   evens_make_row };
+	struct nn_train_state st = state(3, 12, 8);
+	struct gpt           *g = model(&tiny, 3);
+	struct adamw         *a = optimiser(&st, g->nparams);
+	struct nn_trainer    *tr;
+	struct nn_step_stats  s;
+	struct ad_error       e = { 0 };
+	uint32_t             *str = stream(500, tiny.V, 4);
+
+	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &full, &st, str, 500, &e), AD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "'full'"));
+	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &evens, &st, str, 500, &e), 0);
+	ck_assert_int_eq(nn_trainer_step(tr, &s, &e), 0);
+	ck_assert_uint_eq(tr->st.tokens_seen, 18);
+	ck_assert_uint_eq(tr->batch.counted, 18);
+	for (size_t i = 0; i < 3 * 12; i++)
+		ck_assert_int_eq(tr->batch.mask[i], i % 2 == 0);
+	nn_trainer_free(tr);
+	adamw_free(a);
+	gpt_free(g);
+	free(str);
+}
+END_TEST
+
 /* The largest difference of the next-token log-probabilities of two states
  * of a byte-level model. */
 static double
@@ -1876,6 +1933,7 @@ nn_suite(void)
 	tcase_add_test(m, test_budget_fit);
 	tcase_add_test(m, test_run_stop_resume);
 	tcase_add_test(m, test_run_budget);
+	tcase_add_test(m, test_objective_seam);
 	tcase_add_test(m, test_lm_interface);
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, test_torch_reference);

@@ -62,11 +62,10 @@ nn_train_run(struct nn_trainer *tr, const struct nn_run_config *c,
 	struct nn_train_state *st = &tr->st;
 	struct nn_dist        *d = tr->dist;
 	int                    rank = d != NULL ? d->rank : 0, many = d != NULL && d->size > 1;
-	struct nn_budget       fit = { c->budget, st->step, 0, 0, 0 };
+	struct nn_budget       fit = { c->budget, st->step, c->fit_warmup, 0, 0 };
 	double                 t0;
 	int                    rc;
 
-	fit.fit_warmup = c->fit_warmup;
 	r->end = NN_RUN_DONE;
 	r->start = st->step;
 	r->last_val = st->last_val;
@@ -132,7 +131,8 @@ nn_train_run(struct nn_trainer *tr, const struct nn_run_config *c,
 			r->saved = 1;   /* on every rank: rank 0 wrote it */
 			r->saved_step = st->step;
 		}
-		/* Rank 0 decides for every rank (nn_dist_control broadcasts it). */
+		/* Rank 0 decides for every rank (nn_dist_control broadcasts it):
+		 * 0 to go on, else the reason to stop plus one. */
 		stop = (c->budget > 0 && rs.elapsed >= c->budget) ? NN_RUN_BUDGET + 1 :
 		    (c->stop_at > 0 && st->step >= c->stop_at) ? NN_RUN_STOP_AT + 1 :
 		    (many && h->stop != NULL && h->stop(h->ctx)) ? NN_RUN_STOPPED + 1 : 0;
