@@ -1578,6 +1578,57 @@ START_TEST(test_objective_seam)
 }
 END_TEST
 
+/*
+ * A run's state from its options, by hand: 1000 steps warm up for 50 (a
+ * twentieth), 10000 for 200 (the cap); min_lr defaults to lr / 10. On
+ * resume a new lr alone moves the floor to its tenth, a given min_lr
+ * stays, and only optimiser options count as a change.
+ */
+START_TEST(test_train_state_options)
+{
+	struct nn_train_options o = { 0 };
+	struct nn_train_state   st, resumed;
+
+	o.steps = 1000;
+	o.seed = 4;
+	o.batch = 8;
+	o.accum = 2;
+	o.context = 32;
+	o.lr = 2e-3;
+	o.weight_decay = 0.1;
+	o.clip = 1;
+	nn_train_state_init(&st, &o, &nn_objective_causal);
+	ck_assert_uint_eq(st.warmup, 50);
+	ck_assert_double_eq(st.min_lr, 2e-4);
+	ck_assert_double_eq(st.beta2, 0.95);
+	ck_assert_str_eq(st.objective, "causal");
+	ck_assert(isnan(st.last_val));
+	o.steps = 10000;
+	o.given = NN_GIVEN_MIN_LR;
+	o.min_lr = 0;
+	nn_train_state_init(&st, &o, &nn_objective_causal);
+	ck_assert_uint_eq(st.warmup, 200);
+	ck_assert_double_eq(st.min_lr, 0);
+
+	resumed = st;
+	o.given = NN_GIVEN_STEPS;
+	o.steps = 30000;
+	ck_assert_int_eq(nn_train_state_override(&resumed, &o), 0);
+	ck_assert_uint_eq(resumed.steps, 30000);
+	ck_assert_uint_eq(resumed.warmup, 200);
+	o.given = NN_GIVEN_LR;
+	o.lr = 5e-4;
+	ck_assert_int_eq(nn_train_state_override(&resumed, &o), 1);
+	ck_assert_double_eq(resumed.lr, 5e-4);
+	ck_assert_double_eq(resumed.min_lr, 5e-5);
+	o.given = NN_GIVEN_LR | NN_GIVEN_MIN_LR;
+	o.min_lr = 1e-6;
+	ck_assert_int_eq(nn_train_state_override(&resumed, &o), 1);
+	ck_assert_double_eq(resumed.min_lr, 1e-6);
+	ck_assert_double_eq(resumed.weight_decay, 0.1);
+}
+END_TEST
+
 /* The largest difference of the next-token log-probabilities of two states
  * of a byte-level model. */
 static double
@@ -1934,6 +1985,7 @@ nn_suite(void)
 	tcase_add_test(m, test_run_stop_resume);
 	tcase_add_test(m, test_run_budget);
 	tcase_add_test(m, test_objective_seam);
+	tcase_add_test(m, test_train_state_options);
 	tcase_add_test(m, test_lm_interface);
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, test_torch_reference);

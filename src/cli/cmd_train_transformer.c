@@ -323,6 +323,7 @@ cmd_train_transformer(int argc, char **argv)
 	struct nn_trainer    *tr = NULL;
 	struct nn_file        nf = { 0 };
 	struct nn_train_state st = { 0 };
+	struct nn_train_options to = { 0 };
 	struct ad_map         rmap = { 0 };
 	struct tt_run         run = { { NULL, 0 }, NULL, 0, &nf, NULL };
 	struct nn_run_config  rcfg = { 0 };
@@ -363,6 +364,17 @@ cmd_train_transformer(int argc, char **argv)
 		o.ckpt = ckpt_path;
 	}
 	run.ckpt = o.ckpt;
+	to.steps = o.steps;
+	to.seed = o.seed;
+	to.accum = (uint32_t)o.accum;
+	to.warmup = o.warmup;
+	to.lr = o.lr;
+	to.min_lr = o.min_lr;
+	to.weight_decay = o.wd;
+	to.clip = o.clip;
+	to.given = (o.given_steps ? NN_GIVEN_STEPS : 0) | (o.given_lr ? NN_GIVEN_LR : 0) |
+	    (o.given_minlr ? NN_GIVEN_MIN_LR : 0) | (o.given_warmup ? NN_GIVEN_WARMUP : 0) |
+	    (o.given_wd ? NN_GIVEN_WD : 0) | (o.given_clip ? NN_GIVEN_CLIP : 0);
 
 	/* 1. The model and its tokenizer: fresh, or from the checkpoint. */
 	if (o.resume != NULL) {
@@ -390,29 +402,14 @@ cmd_train_transformer(int argc, char **argv)
 			memcpy(tokblob, nf.tok_blob, nf.tok_len);
 			toklen = nf.tok_len;
 		}
-		if (o.given_steps)
-			st.steps = o.steps;
 		/* The optimiser's options may change on resume (after a divergence,
-		 * say): from this step on, the schedule and the updates use them. A
-		 * new --lr without --min-lr moves the floor to lr / 10, its default. */
-		if (o.given_lr || o.given_minlr || o.given_warmup || o.given_wd || o.given_clip) {
-			if (o.given_lr)
-				st.lr = o.lr;
-			if (o.given_minlr || o.given_lr)
-				st.min_lr = o.given_minlr ? o.min_lr : o.lr / 10;
-			if (o.given_warmup)
-				st.warmup = o.warmup;
-			if (o.given_wd)
-				st.weight_decay = o.wd;
-			if (o.given_clip)
-				st.clip = o.clip;
-			if (!o.quiet)
-				fprintf(stderr, "autodidact: resuming at step %llu with lr %g, min-lr %g, "
-				    "warmup %llu, weight decay %g, clip %g: changed options, so the run "
-				    "is no longer the same as one that was not interrupted\n",
-				    (unsigned long long)st.step, st.lr, st.min_lr,
-				    (unsigned long long)st.warmup, st.weight_decay, st.clip);
-		}
+		 * say): from this step on, the schedule and the updates use them. */
+		if (nn_train_state_override(&st, &to) && !o.quiet)
+			fprintf(stderr, "autodidact: resuming at step %llu with lr %g, min-lr %g, "
+			    "warmup %llu, weight decay %g, clip %g: changed options, so the run "
+			    "is no longer the same as one that was not interrupted\n",
+			    (unsigned long long)st.step, st.lr, st.min_lr,
+			    (unsigned long long)st.warmup, st.weight_decay, st.clip);
 		opt->cfg = nn_train_adamw_config(&st);
 		if ((obj = nn_objective_find(st.objective)) == NULL) {
 			ad_fail(&err, AD_EFORMAT, "%s: trained on the objective '%s', which this build "
@@ -452,22 +449,10 @@ cmd_train_transformer(int argc, char **argv)
 		}
 		if (!o.given_steps && o.budget > 0)
 			o.steps = UINT64_MAX / 8;   /* fitted to the budget after a few steps */
-		st.steps = o.steps;
-		st.seed = o.seed;
-		st.batch = (uint32_t)(o.batch * (uint64_t)dist.size);   /* the global batch */
-		st.accum = (uint32_t)o.accum;
-		st.context = cfg.T;
-		st.warmup = o.given_warmup ? o.warmup : (o.steps / 20 < 200 ? o.steps / 20 : 200);
-		st.lr = o.lr;
-		st.min_lr = o.given_minlr ? o.min_lr : o.lr / 10;
-		st.beta1 = 0.9;
-		st.beta2 = 0.95;
-		st.eps = 1e-8;
-		st.weight_decay = o.wd;
-		st.clip = o.clip;
-		st.last_val = NAN;
-		strcpy(st.objective, nn_objective_causal.name);
-		ad_rng_seed(&st.rng, o.seed, 0x64617461);   /* the data stream: "data" */
+		to.steps = o.steps;
+		to.batch = (uint32_t)(o.batch * (uint64_t)dist.size);   /* the global batch */
+		to.context = cfg.T;
+		nn_train_state_init(&st, &to, &nn_objective_causal);
 		/* Configuration and memory, before anything long runs. */
 		{
 			int      by_cgroup;
@@ -535,11 +520,7 @@ cmd_train_transformer(int argc, char **argv)
 		ad_map_release(&rmap);
 	mapped = 0;
 
-	if ((rc = nn_dist_agree(&dist, st.data_hash, "training text", &err)) != 0 ||
-	    (rc = nn_dist_agree(&dist, ad_hash64(g->param_mem, g->nparams * sizeof(float), 0),
-	    "initial parameters", &err)) != 0 ||
-	    (rc = nn_dist_trainer_new(&dist, &tr, g, opt, obj, &st, train, ntrain,
-	    &err)) != 0)
+	if ((rc = nn_dist_trainer_new(&dist, &tr, g, opt, obj, &st, train, ntrain, &err)) != 0)
 		goto fail;
 	if (!o.quiet)
 		fprintf(stderr, "autodidact: transformer: %u layers, %u heads, width %u, context %u, "

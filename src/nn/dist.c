@@ -388,6 +388,11 @@ nn_dist_trainer_new(struct nn_dist *d, struct nn_trainer **out, struct gpt *g,
 		(*out)->dist = d;
 		return 0;
 	}
+	/* Every rank must train the same text from the same parameters. */
+	if ((rc = nn_dist_agree(d, st->data_hash, "training text", e)) != 0 ||
+	    (rc = nn_dist_agree(d, ad_hash64(g->param_mem, g->nparams * sizeof(float), 0),
+	    "initial parameters", e)) != 0)
+		return rc;
 	if (st->batch % (uint32_t)d->size != 0)
 		return ad_fail(e, AD_EINVAL, "a global batch of %u sequences does not split evenly "
 		    "over %d ranks: run a number of ranks that divides %u", st->batch, d->size,

@@ -145,7 +145,9 @@ int  nn_dist_default_threads(const struct nn_dist *d);
 int  nn_dist_agree(struct nn_dist *d, uint64_t value, const char *what, struct ad_error *e);
 
 /*
- * A trainer for this rank: st->batch is the GLOBAL batch, which must divide
+ * A trainer for this rank, once every rank is known to hold the same
+ * training text (st->data_hash) and the same parameters (collective;
+ * AD_EMISMATCH otherwise): st->batch is the GLOBAL batch, which must divide
  * by d->size; the trainer's batch (tr->batch.B) is the local share and
  * tr->st.batch stays global; tr->dist is d, so that nn_train_run steps
  * over the job. With one rank: nn_trainer_new (and tr->dist = d).

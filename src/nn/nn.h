@@ -555,6 +555,44 @@ struct nn_train_state {
 /* The optimiser's configuration a training state holds. */
 struct adamw_config nn_train_adamw_config(const struct nn_train_state *st);
 
+/* Which of a run's options were given (NN_GIVEN_*, or-ed together). */
+enum {
+	NN_GIVEN_STEPS  = 1,
+	NN_GIVEN_LR     = 2,
+	NN_GIVEN_MIN_LR = 4,
+	NN_GIVEN_WARMUP = 8,
+	NN_GIVEN_WD     = 16,
+	NN_GIVEN_CLIP   = 32,
+};
+
+/* A run's options as the command has them; `given` says which were given. */
+struct nn_train_options {
+	uint64_t steps;          /* planned steps */
+	uint64_t seed;           /* of the data sampler (the parameters' is the caller's) */
+	uint32_t batch;          /* the global batch: sequences per optimiser step */
+	uint32_t accum, context;
+	uint64_t warmup;
+	double   lr, min_lr, weight_decay, clip;
+	unsigned given;
+};
+
+/*
+ * A new run's state for the objective obj: what was not given takes its
+ * default (warmup steps / 20, at most 200; min_lr lr / 10), AdamW's betas
+ * are 0.9 and 0.95 and its eps 1e-8 (GPT-3's, Brown et al. 2020, appendix
+ * B), and the data sampler is seeded from the seed. The training text's
+ * hash and length, and the threads, are the caller's to fill.
+ */
+void nn_train_state_init(struct nn_train_state *st, const struct nn_train_options *o,
+                         const struct nn_objective *obj);
+/*
+ * On resume: the given steps, and the given optimiser options, replace the
+ * checkpoint's from this step on (a new lr without a min_lr moves the floor
+ * to lr / 10, its default). Returns whether an optimiser option changed (the
+ * run is then no longer the one an uninterrupted run would have been).
+ */
+int  nn_train_state_override(struct nn_train_state *st, const struct nn_train_options *o);
+
 struct nn_step_stats {
 	double loss;        /* mean training loss over the step's batches */
 	double lr;          /* learning rate applied */

@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "nn/nn.h"
@@ -128,6 +129,56 @@ nn_train_adamw_config(const struct nn_train_state *st)
 {
 	return (struct adamw_config){ st->lr, st->min_lr, st->beta1, st->beta2, st->eps,
 	                              st->weight_decay, st->clip, st->warmup, st->steps };
+}
+
+/* The default warmup: a twentieth of the run, at most 200 steps. */
+static uint64_t
+train_warmup(uint64_t steps)
+{
+	return steps / 20 < 200 ? steps / 20 : 200;
+}
+
+void
+nn_train_state_init(struct nn_train_state *st, const struct nn_train_options *o,
+    const struct nn_objective *obj)
+{
+	memset(st, 0, sizeof *st);
+	st->steps = o->steps;
+	st->seed = o->seed;
+	st->batch = o->batch;
+	st->accum = o->accum;
+	st->context = o->context;
+	st->warmup = o->given & NN_GIVEN_WARMUP ? o->warmup : train_warmup(o->steps);
+	st->lr = o->lr;
+	st->min_lr = o->given & NN_GIVEN_MIN_LR ? o->min_lr : o->lr / 10;
+	st->beta1 = 0.9;
+	st->beta2 = 0.95;
+	st->eps = 1e-8;
+	st->weight_decay = o->weight_decay;
+	st->clip = o->clip;
+	st->last_val = NAN;
+	snprintf(st->objective, sizeof st->objective, "%s", obj->name);
+	ad_rng_seed(&st->rng, o->seed, 0x64617461);   /* the data stream: "data" */
+}
+
+int
+nn_train_state_override(struct nn_train_state *st, const struct nn_train_options *o)
+{
+	unsigned g = o->given;
+
+	if (g & NN_GIVEN_STEPS)
+		st->steps = o->steps;
+	if (g & NN_GIVEN_LR)
+		st->lr = o->lr;
+	if (g & (NN_GIVEN_MIN_LR | NN_GIVEN_LR))
+		st->min_lr = g & NN_GIVEN_MIN_LR ? o->min_lr : o->lr / 10;
+	if (g & NN_GIVEN_WARMUP)
+		st->warmup = o->warmup;
+	if (g & NN_GIVEN_WD)
+		st->weight_decay = o->weight_decay;
+	if (g & NN_GIVEN_CLIP)
+		st->clip = o->clip;
+	return (g & ~(unsigned)NN_GIVEN_STEPS) != 0;
 }
 
 double
