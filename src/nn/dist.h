@@ -24,9 +24,8 @@
  * MPI_Iallreduce as soon as its layers are done and moved on by
  * MPI_Testall between the steps of the backward pass, and all are waited
  * for before the optimiser step (the scheme of PyTorch's
- * DistributedDataParallel, Li et al. 2020). The causal objective only (its
- * backward pass is gpt_backward's), and in the last batch of an
- * accumulation only. With AD_MPI_OVERLAP=0, the default, the whole
+ * DistributedDataParallel, Li et al. 2020), in the last batch of an
+ * accumulation only (every objective's backward pass is gpt_backward's). With AD_MPI_OVERLAP=0, the default, the whole
  * gradient is one MPI_Allreduce after the backward pass, or one per
  * AD_MPI_BUCKET_KB in memory order when that is set. Neither paid on the
  * loaded 2-core machine of bench/mpi.sh, hence the defaults: the median
