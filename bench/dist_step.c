@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "base/progress.h"
+#include "cli/cli.h"
 #include "nn/dist.h"
 #include "nn/nn.h"
 
@@ -60,6 +61,7 @@ int
 main(int argc, char **argv)
 {
 	struct nn_dist        d;
+	struct nn_dist_config dc;
 	struct ad_error       e = { 0 };
 	struct gpt_config     cfg = { 0 };
 	struct gpt           *g = NULL;
@@ -85,7 +87,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "dist_step: '%s': give KB:OVERLAP, e.g. 1024:1\n", argv[3 + k]);
 			return 2;
 		}
-	if (nn_dist_init(&d, &e) != 0 || !d.active) {
+	if (cli_dist_config(&dc, &e) != 0 || nn_dist_init(&d, &dc, &e) != 0 || !d.active) {
 		fprintf(stderr, "dist_step: %s\n", d.active ? e.msg : "start it with mpirun");
 		return 1;
 	}

@@ -876,7 +876,7 @@ START_TEST(test_initial_loss)
 	ck_assert_int_eq(nn_batch_new(&b, 4, 16, &e), 0);
 	for (size_t r = 0; r < 4; r++)
 		nn_objective_causal.make_row(&c, &b, r, s, 200, r * 30, NULL);
-	loss = nn_objective_causal.loss_forward(g, &b);
+	loss = gpt_forward(g, b.inputs, b.targets, b.mask, b.B, b.Tb);
 	/* Small random weights give nearly uniform predictions: ln V. */
 	ck_assert_double_le(fabs(loss - log(300.0)), 0.05);
 	nn_batch_free(&b);
@@ -1242,6 +1242,393 @@ START_TEST(test_nan_stops_before_update)
 }
 END_TEST
 
+/*
+ * gpt_backward differentiates the batch it is given: after a forward over
+ * the first rows (and fewer positions) of a larger allocation, whose other
+ * rows hold a previous batch, the gradients are those of a model allocated
+ * for exactly that batch (the oracle: the same parameters, sized (B, Tb));
+ * a shape other than the last forward's is refused.
+ */
+START_TEST(test_backward_partial_batch)
+{
+	struct gpt     *big = model(&tiny, 6), *exact = model(&tiny, 6);
+	uint32_t       *s = stream(400, tiny.V, 9);
+	struct nn_batch full, part;
+	struct ad_error e = { 0 };
+	const size_t    shapes[2][2] = { { 2, 12 }, { 3, 7 } };
+
+	ck_assert_int_eq(gpt_alloc(big, 4, 12, 1, &e), 0);
+	ck_assert_int_eq(nn_batch_new(&full, 4, 12, &e), 0);
+	for (size_t r = 0; r < 4; r++)
+		nn_objective_causal.make_row(&tiny, &full, r, s, 400, 200 + r * 40, NULL);
+	for (int k = 0; k < 2; k++) {
+		size_t B = shapes[k][0], Tb = shapes[k][1];
+
+		ck_assert_int_eq(gpt_alloc(exact, B, Tb, 1, &e), 0);
+		ck_assert_int_eq(nn_batch_new(&part, B, Tb, &e), 0);
+		for (size_t r = 0; r < B; r++)
+			nn_objective_causal.make_row(&tiny, &part, r, s, 400, r * 30, NULL);
+		/* Stale rows: a whole batch of other text first. */
+		gpt_forward(big, full.inputs, full.targets, full.mask, 4, 12);
+		gpt_zero_grad(big);
+		ck_assert_int_eq(gpt_backward(big, full.inputs, full.targets, full.mask, 4, 12, 0.1f,
+		    &e), 0);
+		gpt_forward(big, part.inputs, part.targets, part.mask, B, Tb);
+		gpt_zero_grad(big);
+		ck_assert_int_eq(gpt_backward(big, part.inputs, part.targets, part.mask, B, Tb, 0.1f,
+		    &e), 0);
+		gpt_forward(exact, part.inputs, part.targets, part.mask, B, Tb);
+		gpt_zero_grad(exact);
+		ck_assert_int_eq(gpt_backward(exact, part.inputs, part.targets, part.mask, B, Tb,
+		    0.1f, &e), 0);
+		ck_assert_mem_eq(big->grad_mem, exact->grad_mem, big->nparams * sizeof(float));
+
+		/* The allocated shape, or another one, after this forward: refused,
+		 * and the gradients are left as they were. */
+		gpt_forward(big, part.inputs, part.targets, part.mask, B, Tb);
+		ck_assert_int_eq(gpt_backward(big, full.inputs, full.targets, full.mask, 4, 12, 0.1f,
+		    &e), AD_EINVAL);
+		ck_assert_ptr_nonnull(strstr(e.msg, "forward pass over"));
+		ck_assert_int_eq(gpt_backward(big, part.inputs, part.targets, part.mask, B, Tb + 1,
+		    0.1f, &e), AD_EINVAL);
+		ck_assert_mem_eq(big->grad_mem, exact->grad_mem, big->nparams * sizeof(float));
+		nn_batch_free(&part);
+	}
+	/* Without gradients: refused. */
+	ck_assert_int_eq(gpt_alloc(exact, 2, 12, 0, &e), 0);
+	gpt_forward(exact, full.inputs, full.targets, full.mask, 2, 12);
+	ck_assert_int_eq(gpt_backward(exact, full.inputs, full.targets, full.mask, 2, 12, 0.1f,
+	    &e), AD_EINVAL);
+	nn_batch_free(&full);
+	gpt_free(big);
+	gpt_free(exact);
+	free(s);
+}
+END_TEST
+
+/*
+ * The budget's fit, worked by hand: a budget of 100 s from step 10; steps
+ * 11 .. 14 end at 5, 7, 9, 11 s. Step 14 fits: (11 - 5) / 3 = 2 s a step,
+ * (100 - 11) / 2 = 44.5 more, so 14 + 44 = 58 steps, warmup 58 / 20 = 2;
+ * the next refit is due at 11 + 100 / 20 = 16 s. Step 15 at 13 s: not yet.
+ * Step 16 at 21 s (the machine slowed): (21 - 5) / 5 = 3.2 s a step,
+ * 79 / 3.2 = 24.7 more, so 40 steps, warmup kept; next due at 26 s. Step
+ * 17 at 101 s, past the budget: no refit.
+ */
+START_TEST(test_budget_fit)
+{
+	struct nn_budget b = { 100, 10, 1, 0, 0 };
+	uint64_t         steps = 0, warmup = 7;
+
+	ck_assert_int_eq(nn_budget_update(&b, 11, 5, &steps, &warmup), 0);
+	ck_assert_int_eq(nn_budget_update(&b, 12, 7, &steps, &warmup), 0);
+	ck_assert_int_eq(nn_budget_update(&b, 13, 9, &steps, &warmup), 0);
+	ck_assert_uint_eq(steps, 0);
+	ck_assert_int_eq(nn_budget_update(&b, 14, 11, &steps, &warmup), 1);
+	ck_assert_uint_eq(steps, 58);
+	ck_assert_uint_eq(warmup, 2);
+	ck_assert_double_eq(b.t_refit, 16);
+	ck_assert_int_eq(nn_budget_update(&b, 15, 13, &steps, &warmup), 0);
+	warmup = 7;
+	ck_assert_int_eq(nn_budget_update(&b, 16, 21, &steps, &warmup), 1);
+	ck_assert_uint_eq(steps, 40);
+	ck_assert_uint_eq(warmup, 7);
+	ck_assert_double_eq(b.t_refit, 26);
+	ck_assert_int_eq(nn_budget_update(&b, 17, 101, &steps, &warmup), 0);
+	ck_assert_uint_eq(steps, 40);
+
+	/* Without fit_warmup the warmup stays; a first fit already past the
+	 * budget plans one more step; steps that took no time at all plan
+	 * as many as there is room for (no division by zero). */
+	b = (struct nn_budget){ 100, 0, 0, 0, 0 };
+	warmup = 7;
+	nn_budget_update(&b, 1, 1, &steps, &warmup);
+	ck_assert_int_eq(nn_budget_update(&b, 4, 200, &steps, &warmup), 1);
+	ck_assert_uint_eq(steps, 5);
+	ck_assert_uint_eq(warmup, 7);
+	b = (struct nn_budget){ 100, 0, 1, 0, 0 };
+	nn_budget_update(&b, 1, 3, &steps, &warmup);
+	ck_assert_int_eq(nn_budget_update(&b, 4, 3, &steps, &warmup), 1);
+	ck_assert_uint_eq(steps, UINT64_MAX / 8);
+	ck_assert_uint_eq(warmup, 200);
+}
+END_TEST
+
+/* A run's hooks, recording what the loop did. */
+struct run_rec {
+	uint64_t  stop_after;   /* the stop hook says yes once this many steps are done */
+	uint64_t  steps_seen;
+	double    losses[16];
+	uint64_t  ckpts[16];    /* steps the checkpoint hook was called at */
+	int       nckpt;
+	uint64_t  planned[16];  /* the planned steps the step hook saw */
+	double    clock;        /* the fake clock: one second a call */
+};
+
+static void
+rec_step(void *ctx, const struct nn_run_step *s)
+{
+	struct run_rec *r = ctx;
+
+	ck_assert_uint_lt(s->step, 17);
+	r->losses[s->step - 1] = s->loss;
+	r->planned[s->step - 1] = s->steps;
+	r->steps_seen = s->step;
+}
+
+static int
+rec_checkpoint(void *ctx, const struct nn_trainer *tr, struct ad_error *e)
+{
+	struct run_rec *r = ctx;
+
+	(void)e;
+	r->ckpts[r->nckpt++] = tr->st.step;
+	return 0;
+}
+
+static int
+rec_stop(void *ctx)
+{
+	struct run_rec *r = ctx;
+
+	return r->stop_after > 0 && r->steps_seen >= r->stop_after;
+}
+
+static double
+rec_now(void *ctx)
+{
+	struct run_rec *r = ctx;
+
+	return r->clock++;
+}
+
+/*
+ * nn_train_run: 8 steps straight, with a checkpoint every 3; the same run
+ * stopped by the stop hook after step 5, saved, loaded and run on gives the
+ * same losses and the same parameters (the straight run is the oracle);
+ * stop_at ends a run with its own reason; the checkpoint cadence is steps
+ * 3 and 6, counted from step 0 whatever step a run starts at.
+ */
+START_TEST(test_run_stop_resume)
+{
+	struct nn_train_state st = state(3, 12, 8);
+	struct gpt           *g1 = model(&tiny, 3), *g2 = model(&tiny, 3), *g3;
+	struct adamw         *a1 = optimiser(&st, g1->nparams), *a2 = optimiser(&st, g2->nparams);
+	struct adamw         *a3;
+	struct nn_trainer    *t1, *t2, *t3;
+	struct ad_error       e = { 0 };
+	uint32_t             *str = stream(500, tiny.V, 4);
+	struct run_rec        straight = { 0 }, paused = { 0 };
+	struct nn_run_config  c = { 0 };
+	struct nn_run_hooks   h = { NULL, rec_step, rec_checkpoint, rec_stop, NULL };
+	struct nn_run_result  r;
+	struct nn_file        f = { 0 }, f2;
+	struct ad_map         m;
+	char                 *dir = tu_tmpdir(), path[4200];
+
+	c.ckpt_every = 3;
+	ck_assert_int_eq(nn_trainer_new(&t1, g1, a1, &nn_objective_causal, &st, str, 500, &e), 0);
+	h.ctx = &straight;
+	ck_assert_int_eq(nn_train_run(t1, &c, &h, &r, &e), 0);
+	ck_assert_int_eq(r.end, NN_RUN_DONE);
+	ck_assert_uint_eq(t1->st.step, 8);
+	ck_assert_int_eq(straight.nckpt, 2);
+	ck_assert_uint_eq(straight.ckpts[0], 3);
+	ck_assert_uint_eq(straight.ckpts[1], 6);
+	ck_assert_int_eq(r.saved, 1);
+	ck_assert_uint_eq(r.saved_step, 6);
+
+	paused.stop_after = 5;
+	h.ctx = &paused;
+	ck_assert_int_eq(nn_trainer_new(&t2, g2, a2, &nn_objective_causal, &st, str, 500, &e), 0);
+	ck_assert_int_eq(nn_train_run(t2, &c, &h, &r, &e), 0);
+	ck_assert_int_eq(r.end, NN_RUN_STOPPED);
+	ck_assert_uint_eq(t2->st.step, 5);
+	f.cfg = tiny;
+	f.tok_kind = NN_TOK_BYTES;
+	f.train = t2->st;
+	snprintf(path, sizeof path, "%s/ck", dir);
+	ck_assert_int_eq(nn_save(path, &f, g2, a2, &e), 0);
+	ck_assert_int_eq(ad_map_file(path, &m, &e), 0);
+	ck_assert_int_eq(nn_load(m.data, m.size, path, &f2, &g3, &a3, &e), 0);
+	ad_map_release(&m);
+	ck_assert_int_eq(nn_trainer_new(&t3, g3, a3, &nn_objective_causal, &f2.train, str, 500,
+	    &e), 0);
+	paused.stop_after = 0;
+	ck_assert_int_eq(nn_train_run(t3, &c, &h, &r, &e), 0);
+	ck_assert_int_eq(r.end, NN_RUN_DONE);
+	ck_assert_uint_eq(r.start, 5);
+	ck_assert_int_eq(paused.nckpt, 2);   /* 3 in the first session, 6 in the second */
+	ck_assert_uint_eq(paused.ckpts[1], 6);
+	ck_assert_mem_eq(straight.losses, paused.losses, 8 * sizeof(double));
+	ck_assert_mem_eq(g1->param_mem, g3->param_mem, g1->nparams * sizeof(float));
+
+	/* stop_at: a pause with its own reason, at that step. */
+	c.stop_at = 2;
+	c.ckpt_every = 0;
+	st.step = 0;
+	nn_trainer_free(t2);
+	ck_assert_int_eq(nn_trainer_new(&t2, g2, a2, &nn_objective_causal, &st, str, 500, &e), 0);
+	ck_assert_int_eq(nn_train_run(t2, &c, &h, &r, &e), 0);
+	ck_assert_int_eq(r.end, NN_RUN_STOP_AT);
+	ck_assert_uint_eq(t2->st.step, 2);
+
+	nn_trainer_free(t1); nn_trainer_free(t2); nn_trainer_free(t3);
+	adamw_free(a1); adamw_free(a2); adamw_free(a3);
+	gpt_free(g1); gpt_free(g2); gpt_free(g3);
+	free(str);
+	free(dir);
+}
+END_TEST
+
+/*
+ * A time budget through the loop, on a fake clock that moves one second at
+ * each of the loop's readings: one at the start, three a step (its start,
+ * its end, the elapsed time), so step k ends at 3k s. With a budget of
+ * 60 s: t_first 3; step 4 at 12 s fits (12 - 3) / 3 = 3 s a step, 4 +
+ * 48 / 3 = 20 steps, warmup 1; refits at 15, 18, ... keep 20; the budget
+ * is spent at step 20 (60 s) and the run ends there, for that reason.
+ */
+START_TEST(test_run_budget)
+{
+	struct nn_train_state st = state(2, 12, UINT64_MAX / 8);
+	struct gpt           *g = model(&tiny, 3);
+	struct adamw         *a = optimiser(&st, g->nparams);
+	struct nn_trainer    *tr;
+	struct ad_error       e = { 0 };
+	uint32_t             *str = stream(300, tiny.V, 4);
+	struct run_rec        rec = { 0 };
+	struct nn_run_config  c = { 0 };
+	struct nn_run_hooks   h = { &rec, NULL, NULL, NULL, rec_now };
+	struct nn_run_result  r;
+
+	c.budget = 60;
+	c.fit_budget = 1;
+	c.fit_warmup = 1;
+	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &nn_objective_causal, &st, str, 300, &e), 0);
+	ck_assert_int_eq(nn_train_run(tr, &c, &h, &r, &e), 0);
+	ck_assert_int_eq(r.end, NN_RUN_BUDGET);
+	ck_assert_uint_eq(tr->st.step, 20);
+	ck_assert_uint_eq(tr->st.steps, 20);
+	ck_assert_uint_eq(tr->opt->cfg.steps, 20);
+	ck_assert_uint_eq(tr->st.warmup, 1);
+	ck_assert_uint_eq(tr->opt->cfg.warmup, 1);
+	ck_assert_double_eq(tr->st.elapsed, 60);
+	nn_trainer_free(tr);
+	adamw_free(a);
+	gpt_free(g);
+	free(str);
+}
+END_TEST
+
+/* A second objective through the seam: the causal rows with the loss on
+ * even positions only (a stand-in for a masked objective's mask). */
+static size_t
+evens_make_row(const struct gpt_config *cfg, struct nn_batch *batch, size_t b,
+    const uint32_t *stream, size_t n, size_t start, struct ad_rng *rng)
+{
+	size_t   len = nn_objective_causal.make_row(cfg, batch, b, stream, n, start, rng), c = 0;
+	uint8_t *mk = batch->mask + b * batch->Tb;
+
+	for (size_t t = 0; t < batch->Tb; t++) {
+		mk[t] = mk[t] && t % 2 == 0;
+		c += mk[t];
+	}
+	(void)len;
+	return c;
+}
+
+static size_t
+evens_row_tokens(size_t Tb)
+{
+	return Tb;
+}
+
+/*
+ * The trainer counts, scales and steps on the positions the objective's
+ * mask says (6 of every 12-token row: 18 a step of 3 rows), and refuses an
+ * objective that needs attention the model does not compute.
+ */
+START_TEST(test_objective_seam)
+{
+	const struct nn_objective evens = { "evens", NN_ATTN_CAUSAL, evens_row_tokens,
+	                                    evens_make_row };
+	const struct nn_objective full = { "full", NN_ATTN_FULL, evens_row_tokens,
+	                                   evens_make_row };
+	struct nn_train_state st = state(3, 12, 8);
+	struct gpt           *g = model(&tiny, 3);
+	struct adamw         *a = optimiser(&st, g->nparams);
+	struct nn_trainer    *tr;
+	struct nn_step_stats  s;
+	struct ad_error       e = { 0 };
+	uint32_t             *str = stream(500, tiny.V, 4);
+
+	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &full, &st, str, 500, &e), AD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "'full'"));
+	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &evens, &st, str, 500, &e), 0);
+	ck_assert_int_eq(nn_trainer_step(tr, &s, &e), 0);
+	ck_assert_uint_eq(tr->st.tokens_seen, 18);
+	ck_assert_uint_eq(tr->batch.counted, 18);
+	for (size_t i = 0; i < 3 * 12; i++)
+		ck_assert_int_eq(tr->batch.mask[i], i % 2 == 0);
+	nn_trainer_free(tr);
+	adamw_free(a);
+	gpt_free(g);
+	free(str);
+}
+END_TEST
+
+/*
+ * A run's state from its options, by hand: 1000 steps warm up for 50 (a
+ * twentieth), 10000 for 200 (the cap); min_lr defaults to lr / 10. On
+ * resume a new lr alone moves the floor to its tenth, a given min_lr
+ * stays, and only optimiser options count as a change.
+ */
+START_TEST(test_train_state_options)
+{
+	struct nn_train_options o = { 0 };
+	struct nn_train_state   st, resumed;
+
+	o.steps = 1000;
+	o.seed = 4;
+	o.batch = 8;
+	o.accum = 2;
+	o.context = 32;
+	o.lr = 2e-3;
+	o.weight_decay = 0.1;
+	o.clip = 1;
+	nn_train_state_init(&st, &o, &nn_objective_causal);
+	ck_assert_uint_eq(st.warmup, 50);
+	ck_assert_double_eq(st.min_lr, 2e-4);
+	ck_assert_double_eq(st.beta2, 0.95);
+	ck_assert_str_eq(st.objective, "causal");
+	ck_assert(isnan(st.last_val));
+	o.steps = 10000;
+	o.given = NN_GIVEN_MIN_LR;
+	o.min_lr = 0;
+	nn_train_state_init(&st, &o, &nn_objective_causal);
+	ck_assert_uint_eq(st.warmup, 200);
+	ck_assert_double_eq(st.min_lr, 0);
+
+	resumed = st;
+	o.given = NN_GIVEN_STEPS;
+	o.steps = 30000;
+	ck_assert_int_eq(nn_train_state_override(&resumed, &o), 0);
+	ck_assert_uint_eq(resumed.steps, 30000);
+	ck_assert_uint_eq(resumed.warmup, 200);
+	o.given = NN_GIVEN_LR;
+	o.lr = 5e-4;
+	ck_assert_int_eq(nn_train_state_override(&resumed, &o), 1);
+	ck_assert_double_eq(resumed.lr, 5e-4);
+	ck_assert_double_eq(resumed.min_lr, 5e-5);
+	o.given = NN_GIVEN_LR | NN_GIVEN_MIN_LR;
+	o.min_lr = 1e-6;
+	ck_assert_int_eq(nn_train_state_override(&resumed, &o), 1);
+	ck_assert_double_eq(resumed.min_lr, 1e-6);
+	ck_assert_double_eq(resumed.weight_decay, 0.1);
+}
+END_TEST
+
 /* The largest difference of the next-token log-probabilities of two states
  * of a byte-level model. */
 static double
@@ -1514,7 +1901,7 @@ START_TEST(test_torch_reference)
 	loss = gpt_forward(g, in, tg, mk, B, Tb);
 	ck_assert_double_le(fabs(loss - tref_f64(&r, "loss", 0)) / tref_f64(&r, "loss", 0), 1e-5);
 	gpt_zero_grad(g);
-	gpt_backward(g, in, tg, mk, (float)(1.0 / (double)counted));
+	ck_assert_int_eq(gpt_backward(g, in, tg, mk, B, Tb, (float)(1.0 / (double)counted), &e), 0);
 	off = 0;
 	for (int i = 0; i < GPT_NTENSORS; i++) {
 		char   name[32];
@@ -1538,7 +1925,8 @@ START_TEST(test_torch_reference)
 			ck_assert_msg(fabs(l - want) <= 1e-4 * fabs(want),
 			    "AdamW step %zu: loss %.8f, PyTorch %.8f", s, l, want);
 			gpt_zero_grad(g);
-			gpt_backward(g, in, tg, mk, (float)(1.0 / (double)counted));
+			ck_assert_int_eq(gpt_backward(g, in, tg, mk, B, Tb, (float)(1.0 / (double)counted),
+			    &e), 0);
 			adamw_step(a, g, adamw_lr(&ac, s), nn_grad_norm(g->grad_mem, g->nparams));
 		}
 		/* The steps moved the parameters (the losses are not all from p0). */
@@ -1592,6 +1980,12 @@ nn_suite(void)
 	tcase_add_test(m, test_grad_norm);
 	tcase_add_test(m, test_accumulation);
 	tcase_add_test(m, test_nan_stops_before_update);
+	tcase_add_test(m, test_backward_partial_batch);
+	tcase_add_test(m, test_budget_fit);
+	tcase_add_test(m, test_run_stop_resume);
+	tcase_add_test(m, test_run_budget);
+	tcase_add_test(m, test_objective_seam);
+	tcase_add_test(m, test_train_state_options);
 	tcase_add_test(m, test_lm_interface);
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, test_torch_reference);

@@ -82,4 +82,13 @@ void cli_apply_threads(const struct cli_common *c);
 /* Print text to stdout (help screens); returns CLI_EXIT_OK. */
 int cli_help(const char *text);
 
+/*
+ * The MPI job's configuration from the environment (dist_env.c): whether a
+ * launcher started the process, AD_MPI_TIMEOUT, AD_MPI_BUCKET_KB and
+ * AD_MPI_OVERLAP; installs the watchdog's SIGALRM handler when the process
+ * runs under a launcher in a build with MPI. A bad value is AD_EINVAL.
+ */
+struct nn_dist_config;
+int cli_dist_config(struct nn_dist_config *c, struct ad_error *e);
+
 #endif

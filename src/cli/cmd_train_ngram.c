@@ -135,6 +135,7 @@ cmd_train_ngram(int argc, char **argv)
 	int                 units = 0, c, rc;
 	uint64_t            v;
 	struct nn_dist      dist;   /* the MPI job (one process without mpirun) */
+	struct nn_dist_config dcfg;
 
 	ngram_config_default(&cfg);
 	while ((c = cli_getopt(argc, argv, "o:t:qh", longopts, "train ngram")) != -1) {
@@ -177,7 +178,7 @@ cmd_train_ngram(int argc, char **argv)
 		cfg.tok = tok;
 	}
 	/* Under mpirun each rank counts a shard; rank 0 merges, reports and writes. */
-	if (nn_dist_init(&dist, &err) != 0) {
+	if (cli_dist_config(&dcfg, &err) != 0 || nn_dist_init(&dist, &dcfg, &err) != 0) {
 		bpe_free(tok);
 		return cli_fail(&err);
 	}

@@ -4,9 +4,12 @@
  * validation, a progress bar and a metrics log.
  *
  * All checks that can fail (options, configuration, memory, data size) run
- * before the first step. The loop then polls for SIGINT/SIGTERM between
- * steps: a signal writes a checkpoint and the model and stops. A NaN or
- * infinite loss stops without writing, so the last good checkpoint stays.
+ * before the first step. The loop is the library's (nn_train_run in
+ * src/nn/loop.c); this file gives it the options and the hooks that print
+ * the progress and the log, write checkpoints and pass on SIGINT/SIGTERM
+ * (main.c's handler sets the flag the stop hook reads between steps): a
+ * signal writes a checkpoint and the model and stops. A NaN or infinite
+ * loss stops without writing, so the last good checkpoint stays.
  */
 #include "config.h"
 
@@ -259,6 +262,50 @@ tt_log_line(struct tt_log *lg, uint64_t step, double loss, double val, double lr
 	fflush(lg->f);
 }
 
+/* What the run's hooks reach: the log, the progress bar, the checkpoint. */
+struct tt_run {
+	struct tt_log       lg;
+	struct ad_progress *prog;
+	double              tps_avg;   /* smoothed tokens/s for the progress line */
+	struct nn_file     *nf;
+	const char         *ckpt;
+};
+
+static void
+tt_on_step(void *ctx, const struct nn_run_step *s)
+{
+	struct tt_run *t = ctx;
+
+	t->tps_avg = t->tps_avg == 0 ? s->tokens_per_s : 0.9 * t->tps_avg + 0.1 * s->tokens_per_s;
+	if (s->refit)
+		ad_progress_set_total(t->prog, s->steps);
+	tt_log_line(&t->lg, s->step, s->loss, s->val, s->lr, s->grad_norm, s->tokens_per_s,
+	    s->elapsed);
+	if (isnan(s->last_val))   /* no held-out pass yet */
+		ad_progress_note(t->prog, "loss %.3f  val -  %.0f tok/s", s->loss, t->tps_avg);
+	else
+		ad_progress_note(t->prog, "loss %.3f  val %.3f  %.0f tok/s", s->loss, s->last_val,
+		    t->tps_avg);
+	ad_progress_update(t->prog, s->step);
+}
+
+static int
+tt_on_checkpoint(void *ctx, const struct nn_trainer *tr, struct ad_error *e)
+{
+	struct tt_run *t = ctx;
+
+	t->nf->train = tr->st;
+	return nn_save(t->ckpt, t->nf, tr->g, tr->opt, e);
+}
+
+/* SIGINT and SIGTERM set the flag (main.c's handler); the loop polls it. */
+static int
+tt_on_stop(void *ctx)
+{
+	(void)ctx;
+	return ad_interrupted();
+}
+
 int
 cmd_train_transformer(int argc, char **argv)
 {
@@ -276,19 +323,21 @@ cmd_train_transformer(int argc, char **argv)
 	struct nn_trainer    *tr = NULL;
 	struct nn_file        nf = { 0 };
 	struct nn_train_state st = { 0 };
+	struct nn_train_options to = { 0 };
 	struct ad_map         rmap = { 0 };
-	struct ad_progress   *prog = NULL;
-	struct tt_log         lg = { NULL, 0 };
+	struct tt_run         run = { { NULL, 0 }, NULL, 0, &nf, NULL };
+	struct nn_run_config  rcfg = { 0 };
+	struct nn_run_hooks   hooks = { &run, tt_on_step, tt_on_checkpoint, tt_on_stop, NULL };
+	struct nn_run_result  res;
 	struct cli_common     common = { 0 };
 	uint32_t             *train = NULL, *val = NULL;
 	size_t                ntrain = 0, nval = 0, cap = 0;
 	char                 *tokblob = NULL, *ckpt_path = NULL;
 	size_t                toklen = 0;
-	uint64_t              val_step = 0;   /* of last_val; 0: before a resume */
-	double                t0, last_val = NAN, tps_avg = 0, t_first = 0, t_refit = 0;
-	int                   rc, status = CLI_EXIT_FAIL, fit_budget, mapped = 0, stop, clean = 0;
-	uint64_t              start_step, phash;
+	int                   rc, status = CLI_EXIT_FAIL, mapped = 0, clean = 0;
+	uint64_t              phash;
 	struct nn_dist        dist;   /* the MPI job (one process without mpirun) */
+	struct nn_dist_config dcfg;
 	const struct nn_objective *obj = &nn_objective_causal;
 	const char           *saved_path = NULL;   /* the last good checkpoint, and its step */
 	uint64_t              saved_step = 0;
@@ -296,7 +345,7 @@ cmd_train_transformer(int argc, char **argv)
 	if ((rc = tt_parse(argc, argv, &o)) != 0)
 		return rc < 0 ? cli_help(tt_help) : rc;
 	/* Under mpirun: only rank 0 reports, and each rank takes its share of cores. */
-	if (nn_dist_init(&dist, &err) != 0)
+	if (cli_dist_config(&dcfg, &err) != 0 || nn_dist_init(&dist, &dcfg, &err) != 0)
 		return cli_fail(&err);
 	if (dist.rank != 0)
 		o.quiet = 1;
@@ -314,6 +363,18 @@ cmd_train_transformer(int argc, char **argv)
 		snprintf(ckpt_path, n, "%s.ckpt", o.output);
 		o.ckpt = ckpt_path;
 	}
+	run.ckpt = o.ckpt;
+	to.steps = o.steps;
+	to.seed = o.seed;
+	to.accum = (uint32_t)o.accum;
+	to.warmup = o.warmup;
+	to.lr = o.lr;
+	to.min_lr = o.min_lr;
+	to.weight_decay = o.wd;
+	to.clip = o.clip;
+	to.given = (o.given_steps ? NN_GIVEN_STEPS : 0) | (o.given_lr ? NN_GIVEN_LR : 0) |
+	    (o.given_minlr ? NN_GIVEN_MIN_LR : 0) | (o.given_warmup ? NN_GIVEN_WARMUP : 0) |
+	    (o.given_wd ? NN_GIVEN_WD : 0) | (o.given_clip ? NN_GIVEN_CLIP : 0);
 
 	/* 1. The model and its tokenizer: fresh, or from the checkpoint. */
 	if (o.resume != NULL) {
@@ -341,29 +402,14 @@ cmd_train_transformer(int argc, char **argv)
 			memcpy(tokblob, nf.tok_blob, nf.tok_len);
 			toklen = nf.tok_len;
 		}
-		if (o.given_steps)
-			st.steps = o.steps;
 		/* The optimiser's options may change on resume (after a divergence,
-		 * say): from this step on, the schedule and the updates use them. A
-		 * new --lr without --min-lr moves the floor to lr / 10, its default. */
-		if (o.given_lr || o.given_minlr || o.given_warmup || o.given_wd || o.given_clip) {
-			if (o.given_lr)
-				st.lr = o.lr;
-			if (o.given_minlr || o.given_lr)
-				st.min_lr = o.given_minlr ? o.min_lr : o.lr / 10;
-			if (o.given_warmup)
-				st.warmup = o.warmup;
-			if (o.given_wd)
-				st.weight_decay = o.wd;
-			if (o.given_clip)
-				st.clip = o.clip;
-			if (!o.quiet)
-				fprintf(stderr, "autodidact: resuming at step %llu with lr %g, min-lr %g, "
-				    "warmup %llu, weight decay %g, clip %g: changed options, so the run "
-				    "is no longer the same as one that was not interrupted\n",
-				    (unsigned long long)st.step, st.lr, st.min_lr,
-				    (unsigned long long)st.warmup, st.weight_decay, st.clip);
-		}
+		 * say): from this step on, the schedule and the updates use them. */
+		if (nn_train_state_override(&st, &to) && !o.quiet)
+			fprintf(stderr, "autodidact: resuming at step %llu with lr %g, min-lr %g, "
+			    "warmup %llu, weight decay %g, clip %g: changed options, so the run "
+			    "is no longer the same as one that was not interrupted\n",
+			    (unsigned long long)st.step, st.lr, st.min_lr,
+			    (unsigned long long)st.warmup, st.weight_decay, st.clip);
 		opt->cfg = nn_train_adamw_config(&st);
 		if ((obj = nn_objective_find(st.objective)) == NULL) {
 			ad_fail(&err, AD_EFORMAT, "%s: trained on the objective '%s', which this build "
@@ -403,22 +449,10 @@ cmd_train_transformer(int argc, char **argv)
 		}
 		if (!o.given_steps && o.budget > 0)
 			o.steps = UINT64_MAX / 8;   /* fitted to the budget after a few steps */
-		st.steps = o.steps;
-		st.seed = o.seed;
-		st.batch = (uint32_t)(o.batch * (uint64_t)dist.size);   /* the global batch */
-		st.accum = (uint32_t)o.accum;
-		st.context = cfg.T;
-		st.warmup = o.given_warmup ? o.warmup : (o.steps / 20 < 200 ? o.steps / 20 : 200);
-		st.lr = o.lr;
-		st.min_lr = o.given_minlr ? o.min_lr : o.lr / 10;
-		st.beta1 = 0.9;
-		st.beta2 = 0.95;
-		st.eps = 1e-8;
-		st.weight_decay = o.wd;
-		st.clip = o.clip;
-		st.last_val = NAN;
-		strcpy(st.objective, nn_objective_causal.name);
-		ad_rng_seed(&st.rng, o.seed, 0x64617461);   /* the data stream: "data" */
+		to.steps = o.steps;
+		to.batch = (uint32_t)(o.batch * (uint64_t)dist.size);   /* the global batch */
+		to.context = cfg.T;
+		nn_train_state_init(&st, &to, &nn_objective_causal);
 		/* Configuration and memory, before anything long runs. */
 		{
 			int      by_cgroup;
@@ -486,11 +520,7 @@ cmd_train_transformer(int argc, char **argv)
 		ad_map_release(&rmap);
 	mapped = 0;
 
-	if ((rc = nn_dist_agree(&dist, st.data_hash, "training text", &err)) != 0 ||
-	    (rc = nn_dist_agree(&dist, ad_hash64(g->param_mem, g->nparams * sizeof(float), 0),
-	    "initial parameters", &err)) != 0 ||
-	    (rc = nn_dist_trainer_new(&dist, &tr, g, opt, obj, &st, train, ntrain,
-	    &err)) != 0)
+	if ((rc = nn_dist_trainer_new(&dist, &tr, g, opt, obj, &st, train, ntrain, &err)) != 0)
 		goto fail;
 	if (!o.quiet)
 		fprintf(stderr, "autodidact: transformer: %u layers, %u heads, width %u, context %u, "
@@ -507,115 +537,55 @@ cmd_train_transformer(int argc, char **argv)
 		    dist.local_size, tr->st.batch, tr->batch.B, (unsigned long long)o.threads);
 	if (o.log != NULL && dist.rank == 0) {
 		size_t n = strlen(o.log);
-		lg.jsonl = n > 6 && strcmp(o.log + n - 6, ".jsonl") == 0;
-		if ((lg.f = fopen(o.log, o.resume != NULL ? "a" : "w")) == NULL) {
+		run.lg.jsonl = n > 6 && strcmp(o.log + n - 6, ".jsonl") == 0;
+		if ((run.lg.f = fopen(o.log, o.resume != NULL ? "a" : "w")) == NULL) {
 			ad_fail_errno(&err, errno, "%s: cannot write the metrics log", o.log);
 			goto fail;
 		}
 		/* A resumed run appends to its log; a new or empty file gets the header. */
-		if (!lg.jsonl && (o.resume == NULL ||
-		    (fseek(lg.f, 0, SEEK_END) == 0 && ftell(lg.f) == 0)))
-			fputs("step,loss,val_loss,lr,grad_norm,tokens_per_s,elapsed\n", lg.f);
+		if (!run.lg.jsonl && (o.resume == NULL ||
+		    (fseek(run.lg.f, 0, SEEK_END) == 0 && ftell(run.lg.f) == 0)))
+			fputs("step,loss,val_loss,lr,grad_norm,tokens_per_s,elapsed\n", run.lg.f);
 	}
 
-	/* 3. The loop. */
-	fit_budget = o.budget > 0 && !o.given_steps && o.resume == NULL;
-	prog = cli_progress(&common, "train", fit_budget ? 0 : tr->st.steps, "steps");
-	start_step = tr->st.step;
-	last_val = tr->st.last_val;
-	ad_progress_resume(prog, tr->st.step);
-	t0 = ad_now() - tr->st.elapsed;
-	while (tr->st.step < tr->st.steps) {
-		struct nn_step_stats s;
-		double               ts = ad_now(), dt, tps, elapsed;
-		int                  do_val;
-
-		if (dist.size == 1 && ad_interrupted())
-			break;
-		if ((rc = nn_dist_step(&dist, tr, &s, &err)) != 0) {
-			/* A NaN or infinity (then: what to change), or a failure of the MPI job. */
-			int         nan = rc == AD_ENUMERIC;
-			const char *how = " with a lower --lr (or a lower --weight-decay, a --clip or "
-			                  "a smaller one)";
-			ad_progress_free(prog);
-			prog = NULL;
-			if (saved_path != NULL)
-				fprintf(stderr, "autodidact: %s; the last good checkpoint is %s (step "
-				    "%llu)%s%s\n", err.msg, saved_path, (unsigned long long)saved_step,
-				    nan ? ": resume from it" : "", nan ? how : "");
-			else
-				fprintf(stderr, "autodidact: %s; no checkpoint was written before it "
-				    "(--checkpoint-every %llu)%s%s\n", err.msg,
-				    (unsigned long long)o.ckpt_every, nan ? ": train again" : "",
-				    nan ? how : "");
-			goto out;
-		}
-		dt = ad_now() - ts;
-		elapsed = ad_now() - t0;
-		tps = tr->st.batch * (double)tr->st.context * tr->st.accum / dt;
-		tps_avg = tps_avg == 0 ? tps : 0.9 * tps_avg + 0.1 * tps;
-		tr->st.elapsed = elapsed;
-		/* With a time budget and no --steps, fit the schedule to the time of
-		 * steps 2 to 4 (the first one also pays for page faults), then refit
-		 * it every twentieth of the budget to the mean time of every step
-		 * since the first (validation included), so that a machine that
-		 * gets faster or slower half-way neither ends the schedule early
-		 * nor stops before its end. The warmup is set by the first fit. */
-		if (fit_budget && tr->st.step == start_step + 1)
-			t_first = elapsed;
-		if (fit_budget && (tr->st.step == start_step + 4 ||
-		    (tr->st.step > start_step + 4 && elapsed >= t_refit && elapsed < o.budget))) {
-			double   per = (elapsed - t_first) / (double)(tr->st.step - start_step - 1);
-			uint64_t total = tr->st.step + (uint64_t)((o.budget - elapsed) / per);
-			if (total < tr->st.step + 1)
-				total = tr->st.step + 1;
-			tr->st.steps = opt->cfg.steps = total;
-			if (!o.given_warmup && tr->st.step == start_step + 4) {
-				tr->st.warmup = opt->cfg.warmup = total / 20 < 200 ? total / 20 : 200;
-			}
-			ad_progress_set_total(prog, total);
-			t_refit = elapsed + o.budget / 20;
-		}
-		/* Every --val-every steps and at the end of training: the last
-		 * step, or the end of the time budget (the test of the stop below,
-		 * on the same elapsed time), which may come before the step the
-		 * schedule was fitted to. Not at a pause (--stop-at, a signal):
-		 * the run resumed gives the same log as one straight through. */
-		do_val = dist.rank == 0 && nval > 0 && ((o.val_every > 0 && tr->st.step % o.val_every == 0) ||
-		    tr->st.step == tr->st.steps || (o.budget > 0 && elapsed >= o.budget));
-		if (do_val) {
-			double vn;
-			size_t vc;
-			if ((rc = nn_evaluate(g, val, nval, o.val_tokens, &vn, &vc, &err)) != 0)
-				goto fail;
-			last_val = tr->st.last_val = vc ? vn / (double)vc : NAN;
-			val_step = tr->st.step;
-		}
-		tt_log_line(&lg, tr->st.step, s.loss, do_val ? last_val : NAN, s.lr, s.grad_norm, tps,
-		    elapsed);
-		if (isnan(last_val))   /* no held-out pass yet */
-			ad_progress_note(prog, "loss %.3f  val -  %.0f tok/s", s.loss, tps_avg);
-		else
-			ad_progress_note(prog, "loss %.3f  val %.3f  %.0f tok/s", s.loss, last_val,
-			    tps_avg);
-		ad_progress_update(prog, tr->st.step);
-		if (o.ckpt_every > 0 && tr->st.step % o.ckpt_every == 0) {
-			nf.train = tr->st;
-			if (dist.rank == 0 && (rc = nn_save(o.ckpt, &nf, g, opt, &err)) != 0)
-				goto fail;
-			saved_path = o.ckpt;   /* on every rank */
-			saved_step = tr->st.step;
-		}
-		/* Rank 0 decides for every rank (a no-op with one process). */
-		stop = (o.budget > 0 && elapsed >= o.budget) ||
-		    (o.stop_at > 0 && tr->st.step >= o.stop_at) || (dist.size > 1 && ad_interrupted());
-		if ((rc = nn_dist_control(&dist, tr, &stop, &err)) != 0)
+	/* 3. The loop (src/nn/loop.c); the hooks above log, show and save. */
+	rcfg.val = val;
+	rcfg.nval = nval;
+	rcfg.val_every = o.val_every;
+	rcfg.val_tokens = o.val_tokens;
+	rcfg.ckpt_every = o.ckpt_every;
+	rcfg.stop_at = o.stop_at;
+	rcfg.budget = o.budget;
+	rcfg.fit_budget = o.budget > 0 && !o.given_steps && o.resume == NULL;
+	rcfg.fit_warmup = !o.given_warmup;
+	run.prog = cli_progress(&common, "train", rcfg.fit_budget ? 0 : tr->st.steps, "steps");
+	ad_progress_resume(run.prog, tr->st.step);
+	if ((rc = nn_train_run(tr, &rcfg, &hooks, &res, &err)) != 0) {
+		/* A NaN or infinity (then: what to change), or a failure of the MPI job. */
+		int         nan = rc == AD_ENUMERIC;
+		const char *how = " with a lower --lr (or a lower --weight-decay, a --clip or "
+		                  "a smaller one)";
+		if (!res.step_failed)
 			goto fail;
-		if (stop)
-			break;
+		if (res.saved) {
+			saved_path = o.ckpt;
+			saved_step = res.saved_step;
+		}
+		ad_progress_free(run.prog);
+		run.prog = NULL;
+		if (saved_path != NULL)
+			fprintf(stderr, "autodidact: %s; the last good checkpoint is %s (step "
+			    "%llu)%s%s\n", err.msg, saved_path, (unsigned long long)saved_step,
+			    nan ? ": resume from it" : "", nan ? how : "");
+		else
+			fprintf(stderr, "autodidact: %s; no checkpoint was written before it "
+			    "(--checkpoint-every %llu)%s%s\n", err.msg,
+			    (unsigned long long)o.ckpt_every, nan ? ": train again" : "",
+			    nan ? how : "");
+		goto out;
 	}
-	ad_progress_finish(prog);
-	prog = NULL;
+	ad_progress_finish(run.prog);
+	run.prog = NULL;
 
 	/* 4. Save: the checkpoint (to continue) and the model (to use), by
 	 * rank 0 once every rank is known to hold the same parameters. */
@@ -640,18 +610,18 @@ cmd_train_transformer(int argc, char **argv)
 		    dist.seconds > 0 ? dist.bytes / dist.seconds / 1e6 : 0,
 		    tr->st.elapsed > 0 ? 100 * dist.seconds / tr->st.elapsed : 0);
 	clean = 1;
-	if (nval > 0 && !isnan(last_val) && !o.quiet) {
+	if (nval > 0 && !isnan(res.last_val) && !o.quiet) {
 		double bpt = (double)split.val_len / (double)nval;
-		if (val_step == tr->st.step)
+		if (res.val_step == tr->st.step)
 			fprintf(stderr, "autodidact: step %llu: held-out loss %.4f nats/token, %.4f "
-			    "bits/byte\n", (unsigned long long)tr->st.step, last_val,
-			    last_val / log(2.0) / bpt);
+			    "bits/byte\n", (unsigned long long)tr->st.step, res.last_val,
+			    res.last_val / log(2.0) / bpt);
 		else
 			fprintf(stderr, "autodidact: step %llu: the last held-out loss, %s %llu: %.4f "
 			    "nats/token, %.4f bits/byte\n", (unsigned long long)tr->st.step,
-			    val_step > 0 ? "at step" : "from before the resume at step",
-			    (unsigned long long)(val_step > 0 ? val_step : start_step), last_val,
-			    last_val / log(2.0) / bpt);
+			    res.val_step > 0 ? "at step" : "from before the resume at step",
+			    (unsigned long long)(res.val_step > 0 ? res.val_step : res.start),
+			    res.last_val, res.last_val / log(2.0) / bpt);
 	}
 	if (ad_interrupted()) {
 		if (dist.rank == 0)
@@ -672,9 +642,9 @@ cmd_train_transformer(int argc, char **argv)
 fail:
 	status = cli_fail(&err);
 out:
-	ad_progress_free(prog);
-	if (lg.f != NULL)
-		fclose(lg.f);
+	ad_progress_free(run.prog);
+	if (run.lg.f != NULL)
+		fclose(run.lg.f);
 	nn_trainer_free(tr);
 	adamw_free(opt);
 	gpt_free(g);

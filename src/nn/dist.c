@@ -14,7 +14,6 @@
 
 #include <limits.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -61,56 +60,58 @@ nn_dist_default_threads(const struct nn_dist *d)
 }
 
 /*
- * The defaults, measured with bench/mpi.sh (bench/dist_step.c), 2 ranks on
- * a 2-core machine: see dist.h. The bucket applies to the overlap; without
- * it the whole gradient is one allreduce unless AD_MPI_BUCKET_KB is set.
+ * The default bucket, measured with bench/mpi.sh (bench/dist_step.c), 2
+ * ranks on a 2-core machine: see dist.h (the overlap's default, off, is
+ * the command's: src/cli/dist_env.c). The bucket applies to the overlap;
+ * without it the whole gradient is one allreduce unless a bucket is given.
  */
 #define DIST_BUCKET_KB_DEFAULT 1024
-#define DIST_OVERLAP_DEFAULT   0
 /* At most this many floats per MPI call: its count is an int. */
 #define DIST_MAX_COUNT ((size_t)1 << 28)
 
 #ifdef HAVE_MPI
 
-/* Whether an MPI launcher started this process. */
+/* The gradient's buckets from the configuration (see dist.h). */
 static int
-dist_launched(void)
+dist_config_buckets(struct nn_dist *d, const struct nn_dist_config *c, struct ad_error *e)
 {
-	return getenv("OMPI_COMM_WORLD_SIZE") != NULL || getenv("PMIX_RANK") != NULL ||
-	    getenv("PMI_RANK") != NULL;
+	double kb = c->bucket_kb;
+
+	if (!(c->timeout >= 0 && c->timeout <= 1e6))
+		return ad_fail(e, AD_EINVAL, "an MPI time limit of %g s: give 0 (none) to 1000000",
+		    c->timeout);
+	if (!(kb <= 1e6))
+		return ad_fail(e, AD_EINVAL, "an allreduce bucket of %g KB: give at most 1000000",
+		    kb);
+	d->overlap = c->overlap != 0;
+	d->timeout = c->timeout;
+	if (kb < 0)
+		kb = d->overlap ? DIST_BUCKET_KB_DEFAULT : 0;
+	/* KB to floats, at least one; at most what one MPI call can count. */
+	d->bucket = kb > 0 ? (size_t)(kb * 256 + 0.5) : 0;
+	if (kb > 0 && d->bucket == 0)
+		d->bucket = 1;
+	if (d->bucket > DIST_MAX_COUNT)
+		d->bucket = DIST_MAX_COUNT;
+	return 0;
 }
 
-/*
- * The watchdog. MPI offers no timeout on a blocking collective, so an
- * alarm bounds each wait; the handler can only write and _exit (both
- * async-signal-safe), and mpirun then ends the other ranks.
- */
-static void
-dist_timeout(int sig)
-{
-	static const char msg[] = "autodidact: no word from the other MPI ranks within the time "
-	    "limit (AD_MPI_TIMEOUT plus 10 times the slowest step): a rank has stopped, hangs or "
-	    "cannot be reached; stopping (the last checkpoint is whole)\n";
-	ssize_t w;
-
-	(void)sig;
-	w = write(STDERR_FILENO, msg, sizeof msg - 1);
-	(void)w;
-	_exit(1);
-}
-
+/* Bound the wait in a collective (see nn_dist_config): SIGALRM, which the
+ * caller handles, after the time limit. */
 static void
 dist_wait_begin(const struct nn_dist *d)
 {
 	double limit = d->timeout + 10 * d->slowest;
 
-	alarm(limit >= 1 ? (limit < 1e6 ? (unsigned)ceil(limit) : 1000000u) : 1u);
+	if (d->timeout > 0)
+		alarm(limit >= 1 ? (limit < 1e6 ? (unsigned)ceil(limit) : 1000000u) : 1u);
 }
 
 static void
-dist_wait_end(void)
+dist_wait_end(const struct nn_dist *d)
 {
-	alarm(0);
+	if (d->timeout > 0)
+		alarm(0);
 }
 
 /* The message of an MPI error code. */
@@ -126,67 +127,18 @@ dist_fail(struct ad_error *e, int mrc, const char *what)
 	    "(see its message)", what, msg);
 }
 
-/* AD_MPI_BUCKET_KB and AD_MPI_OVERLAP into d (see dist.h). */
-static int
-dist_env_buckets(struct nn_dist *d, struct ad_error *e)
-{
-	const char *b = getenv("AD_MPI_BUCKET_KB"), *o = getenv("AD_MPI_OVERLAP");
-	double      kb;
-	char       *end = NULL;
-
-	d->overlap = DIST_OVERLAP_DEFAULT;
-	if (o != NULL && *o != '\0') {
-		if (strcmp(o, "0") != 0 && strcmp(o, "1") != 0)
-			return ad_fail(e, AD_EINVAL, "AD_MPI_OVERLAP=%s: give 1 (start each bucket's "
-			    "allreduce during the backward pass) or 0 (after it)", o);
-		d->overlap = o[0] == '1';
-	}
-	kb = d->overlap ? DIST_BUCKET_KB_DEFAULT : 0;
-	if (b != NULL && *b != '\0') {
-		kb = strtod(b, &end);
-		if (*end != '\0' || !(kb >= 0 && kb <= 1e6))
-			return ad_fail(e, AD_EINVAL, "AD_MPI_BUCKET_KB=%s: give the bucket size in KB "
-			    "(1024 bytes) from 0 (one allreduce of the whole gradient) to 1000000", b);
-	}
-	/* KB to floats, at least one; at most what one MPI call can count. */
-	d->bucket = kb > 0 ? (size_t)(kb * 256 + 0.5) : 0;
-	if (kb > 0 && d->bucket == 0)
-		d->bucket = 1;
-	if (d->bucket > DIST_MAX_COUNT)
-		d->bucket = DIST_MAX_COUNT;
-	return 0;
-}
-
 int
-nn_dist_init(struct nn_dist *d, struct ad_error *e)
+nn_dist_init(struct nn_dist *d, const struct nn_dist_config *cfg, struct ad_error *e)
 {
 	int      provided, mrc, rc;
 	MPI_Comm local;
 
 	memset(d, 0, sizeof *d);
 	d->size = d->local_size = 1;
-	if (!dist_launched())
+	if (cfg == NULL || !cfg->launched)
 		return 0;
-	{
-		const char      *t = getenv("AD_MPI_TIMEOUT");
-		char            *end = NULL;
-		struct sigaction sa;
-
-		d->timeout = 600;
-		if (t != NULL && *t != '\0') {
-			double v = strtod(t, &end);
-			if (*end != '\0' || !(v >= 1 && v <= 1e6))
-				return ad_fail(e, AD_EINVAL, "AD_MPI_TIMEOUT=%s: give a number of seconds "
-				    "from 1 to 1000000", t);
-			d->timeout = v;
-		}
-		if ((rc = dist_env_buckets(d, e)) != 0)
-			return rc;
-		memset(&sa, 0, sizeof sa);
-		sa.sa_handler = dist_timeout;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGALRM, &sa, NULL);
-	}
+	if ((rc = dist_config_buckets(d, cfg, e)) != 0)
+		return rc;
 	/* FUNNELED: OpenMP threads compute, only the main thread calls MPI. */
 	if ((mrc = MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided)) != MPI_SUCCESS)
 		return dist_fail(e, mrc, "MPI_Init_thread");
@@ -377,7 +329,7 @@ dist_plan_finish(struct dist_plan *p, float *grad, struct ad_error *e)
 	t0 = ad_now();
 	dist_wait_begin(p->d);
 	p->mrc = MPI_Waitall((int)p->nbuckets, p->req, MPI_STATUSES_IGNORE);
-	dist_wait_end();
+	dist_wait_end(p->d);
 	p->seconds += ad_now() - t0;
 	if (p->mrc != MPI_SUCCESS)
 		return dist_fail(e, p->mrc, "the gradient allreduce");
@@ -412,7 +364,7 @@ nn_dist_agree(struct nn_dist *d, uint64_t value, const char *what, struct ad_err
 	if ((mrc = MPI_Allreduce(MPI_IN_PLACE, &lo, 1, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD)) ==
 	    MPI_SUCCESS)
 		mrc = MPI_Allreduce(MPI_IN_PLACE, &hi, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
-	dist_wait_end();
+	dist_wait_end(d);
 	if (mrc != MPI_SUCCESS)
 		return dist_fail(e, mrc, "comparing ranks");
 	if (lo != hi)
@@ -430,8 +382,17 @@ nn_dist_trainer_new(struct nn_dist *d, struct nn_trainer **out, struct gpt *g,
 	struct nn_train_state local;
 	int                   rc;
 
-	if (d->size <= 1)
-		return nn_trainer_new(out, g, opt, obj, st, train, ntrain, e);
+	if (d->size <= 1) {
+		if ((rc = nn_trainer_new(out, g, opt, obj, st, train, ntrain, e)) != 0)
+			return rc;
+		(*out)->dist = d;
+		return 0;
+	}
+	/* Every rank must train the same text from the same parameters. */
+	if ((rc = nn_dist_agree(d, st->data_hash, "training text", e)) != 0 ||
+	    (rc = nn_dist_agree(d, ad_hash64(g->param_mem, g->nparams * sizeof(float), 0),
+	    "initial parameters", e)) != 0)
+		return rc;
 	if (st->batch % (uint32_t)d->size != 0)
 		return ad_fail(e, AD_EINVAL, "a global batch of %u sequences does not split evenly "
 		    "over %d ranks: run a number of ranks that divides %u", st->batch, d->size,
@@ -441,6 +402,7 @@ nn_dist_trainer_new(struct nn_dist *d, struct nn_trainer **out, struct gpt *g,
 	if ((rc = nn_trainer_new(out, g, opt, obj, &local, train, ntrain, e)) != 0)
 		return rc;
 	(*out)->st.batch = st->batch;
+	(*out)->dist = d;
 	nn_batch_free(&d->scratch);
 	if ((rc = nn_batch_new(&d->scratch, 1, st->context, e)) != 0) {
 		nn_trainer_free(*out);
@@ -448,37 +410,6 @@ nn_dist_trainer_new(struct nn_dist *d, struct nn_trainer **out, struct gpt *g,
 		return rc;
 	}
 	return 0;
-}
-
-/*
- * Draw the rows of the global batch exactly as one process would (train.c,
- * trainer_draw, with B = N x local B): the same generator calls in the same
- * order. This rank's rows go into its batch, the others into a one-row
- * scratch and are dropped; the return value is the global count of target
- * tokens.
- */
-static size_t
-dist_draw(struct nn_dist *d, struct nn_trainer *tr)
-{
-	struct nn_batch *b = &tr->batch;
-	size_t           span = tr->obj->row_tokens(b->Tb), global = 0;
-	uint32_t         range = (uint32_t)(tr->ntrain - span + 1);
-	size_t           G = b->B * (size_t)d->size, first = b->B * (size_t)d->rank;
-
-	b->counted = 0;
-	for (size_t r = 0; r < G; r++) {
-		size_t start = ad_rng_below(&tr->st.rng, range), c;
-		if (r >= first && r < first + b->B) {
-			c = tr->obj->make_row(&tr->g->cfg, b, r - first, tr->train, tr->ntrain, start,
-			    &tr->st.rng);
-			b->counted += c;
-		} else {
-			c = tr->obj->make_row(&tr->g->cfg, &d->scratch, 0, tr->train, tr->ntrain, start,
-			    &tr->st.rng);
-		}
-		global += c;
-	}
-	return global;
 }
 
 /* Sum a float buffer over all ranks, in place, in pieces of `piece` floats
@@ -505,14 +436,12 @@ nn_dist_step(struct nn_dist *d, struct nn_trainer *tr, struct nn_step_stats *s,
 {
 	struct nn_train_state *st = &tr->st;
 	struct dist_plan      *p = NULL;
-	double                 loss = 0, norm, lr, t0, tstep = ad_now();
+	double                 loss = 0, t0, tstep = ad_now();
 	int                    rc, mrc;
 
 	if (d->size <= 1)
 		return nn_trainer_step(tr, s, e);
-	/* The overlap needs the objective's backward to be gpt_backward (the
-	 * causal one's is); another objective's gradient is reduced after it. */
-	if (d->overlap && tr->obj == &nn_objective_causal) {
+	if (d->overlap) {
 		if (d->plan == NULL || d->plan->nparams != tr->g->nparams ||
 		    d->plan->L != tr->g->cfg.L) {
 			dist_plan_free(d->plan);
@@ -532,13 +461,19 @@ nn_dist_step(struct nn_dist *d, struct nn_trainer *tr, struct nn_step_stats *s,
 	}
 	gpt_zero_grad(tr->g);
 	for (uint32_t k = 0; k < st->accum; k++) {
-		size_t global = dist_draw(d, tr);
+		size_t global = nn_trainer_draw(tr, d->rank, d->size, &d->scratch);
+		int    last = p != NULL && k + 1 == st->accum;
 		double l;
 
 		if (global == 0)
 			return ad_fail(e, AD_EDATA, "a batch with no target tokens at step %llu",
 			    (unsigned long long)st->step + 1);
-		l = tr->obj->loss_forward(tr->g, &tr->batch);
+		/* Scaled by the global count, so that the SUM over ranks is the
+		 * gradient of the global batch's mean loss. The last batch's
+		 * backward pass starts the buckets as it completes them. */
+		if ((rc = nn_trainer_pass(tr, (float)(1.0 / ((double)global * st->accum)),
+		    last ? dist_plan_hook : NULL, last ? p : NULL, &l, e)) != 0)
+			return rc;
 		/*
 		 * One process's loss is the mean over the accum batches of each
 		 * batch's mean: (1/accum) sum_k (sum of nats_k / global_k). This
@@ -547,16 +482,6 @@ nn_dist_step(struct nn_dist *d, struct nn_trainer *tr, struct nn_step_stats *s,
 		 */
 		if (tr->batch.counted > 0)
 			loss += l * (double)tr->batch.counted / (double)global / st->accum;
-		/* Scaled by the global count, so that the SUM over ranks is the
-		 * gradient of the global batch's mean loss. The last batch's
-		 * backward pass starts the buckets as it completes them. */
-		if (p != NULL && k + 1 == st->accum)
-			gpt_backward_hooked(tr->g, tr->batch.inputs, tr->batch.targets,
-			    tr->batch.mask, (float)(1.0 / ((double)global * st->accum)),
-			    dist_plan_hook, p);
-		else
-			tr->obj->loss_backward(tr->g, &tr->batch,
-			    (float)(1.0 / ((double)global * st->accum)));
 		st->tokens_seen += global;
 	}
 	if (p != NULL) {
@@ -568,7 +493,7 @@ nn_dist_step(struct nn_dist *d, struct nn_trainer *tr, struct nn_step_stats *s,
 		dist_wait_begin(d);
 		rc = dist_allreduce_float(tr->g->grad_mem, tr->g->nparams, d->bucket, &d->messages,
 		    e);
-		dist_wait_end();
+		dist_wait_end(d);
 		d->seconds += ad_now() - t0;
 	}
 	if (rc != 0)
@@ -577,29 +502,16 @@ nn_dist_step(struct nn_dist *d, struct nn_trainer *tr, struct nn_step_stats *s,
 	d->bytes += (uint64_t)tr->g->nparams * sizeof(float);
 	dist_wait_begin(d);
 	mrc = MPI_Allreduce(MPI_IN_PLACE, &loss, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-	dist_wait_end();
+	dist_wait_end(d);
 	if (mrc != MPI_SUCCESS)
 		return dist_fail(e, mrc, "the loss allreduce");
 	/* Every rank sees the same loss and gradient, so every rank takes the
-	 * same branch here: no rank is left waiting in a collective. */
-	if (!isfinite(loss))
-		return ad_fail(e, AD_ENUMERIC,
-		    "the loss became %g at step %llu: training diverged", isnan(loss) ? NAN : loss,
-		    (unsigned long long)st->step + 1);
-	norm = nn_grad_norm(tr->g->grad_mem, tr->g->nparams);
-	if (!isfinite(norm))
-		return ad_fail(e, AD_ENUMERIC,
-		    "the gradient norm became %g at step %llu: training diverged",
-		    isnan(norm) ? NAN : norm,
-		    (unsigned long long)st->step + 1);
-	lr = adamw_lr(&tr->opt->cfg, st->step);
-	adamw_step(tr->opt, tr->g, lr, norm);
-	st->step++;
+	 * same branch in nn_trainer_finish: no rank is left waiting in a
+	 * collective. */
+	if ((rc = nn_trainer_finish(tr, loss, s, e)) != 0)
+		return rc;
 	if (ad_now() - tstep > d->slowest)
 		d->slowest = ad_now() - tstep;
-	s->loss = loss;
-	s->lr = lr;
-	s->grad_norm = norm;
 	return 0;
 }
 
@@ -623,19 +535,19 @@ nn_dist_control(struct nn_dist *d, struct nn_trainer *tr, int *stop, struct ad_e
 	c.warmup = tr->st.warmup;
 	c.elapsed = tr->st.elapsed;
 	c.last_val = tr->st.last_val;
-	c.stop = *stop != 0;
+	c.stop = (int32_t)*stop;
 	/* Every rank runs the same binary on the same machine type: the
 	 * struct travels as bytes. */
 	dist_wait_begin(d);
 	mrc = MPI_Bcast(&c, (int)sizeof c, MPI_BYTE, 0, MPI_COMM_WORLD);
-	dist_wait_end();
+	dist_wait_end(d);
 	if (mrc != MPI_SUCCESS)
 		return dist_fail(e, mrc, "the step broadcast");
 	tr->st.steps = tr->opt->cfg.steps = c.steps;
 	tr->st.warmup = tr->opt->cfg.warmup = c.warmup;
 	tr->st.elapsed = c.elapsed;
 	tr->st.last_val = c.last_val;
-	*stop = c.stop != 0;
+	*stop = c.stop;
 	return 0;
 }
 
@@ -657,8 +569,9 @@ nn_dist_check_params(struct nn_dist *d, const struct gpt *g, uint64_t *hash,
 #else /* !HAVE_MPI: the one-process case */
 
 int
-nn_dist_init(struct nn_dist *d, struct ad_error *e)
+nn_dist_init(struct nn_dist *d, const struct nn_dist_config *cfg, struct ad_error *e)
 {
+	(void)cfg;
 	(void)e;
 	memset(d, 0, sizeof *d);
 	d->size = d->local_size = 1;
@@ -687,8 +600,11 @@ nn_dist_trainer_new(struct nn_dist *d, struct nn_trainer **out, struct gpt *g,
     struct adamw *opt, const struct nn_objective *obj, const struct nn_train_state *st,
     const uint32_t *train, size_t ntrain, struct ad_error *e)
 {
-	(void)d;
-	return nn_trainer_new(out, g, opt, obj, st, train, ntrain, e);
+	int rc = nn_trainer_new(out, g, opt, obj, st, train, ntrain, e);
+
+	if (rc == 0)
+		(*out)->dist = d;
+	return rc;
 }
 
 int

@@ -15,16 +15,17 @@
  * of Goyal et al. 2017 ("Accurate, large minibatch SGD"), without their
  * learning-rate scaling: N ranks x B is, by construction, batch N*B.
  *
- * Buckets and overlap. With AD_MPI_OVERLAP=1 the gradient is summed in
+ * Buckets and overlap (set by the environment variables AD_MPI_OVERLAP
+ * and AD_MPI_BUCKET_KB, which the commands read into nn_dist_config).
+ * With AD_MPI_OVERLAP=1 the gradient is summed in
  * buckets of AD_MPI_BUCKET_KB KB (1024 bytes; default 1024) that follow
  * the order in which the backward pass completes it (the final LayerNorm,
  * the blocks from the last, the embeddings): each is started with
  * MPI_Iallreduce as soon as its layers are done and moved on by
  * MPI_Testall between the steps of the backward pass, and all are waited
  * for before the optimiser step (the scheme of PyTorch's
- * DistributedDataParallel, Li et al. 2020). The causal objective only (its
- * backward pass is gpt_backward's), and in the last batch of an
- * accumulation only. With AD_MPI_OVERLAP=0, the default, the whole
+ * DistributedDataParallel, Li et al. 2020), in the last batch of an
+ * accumulation only (every objective's backward pass is gpt_backward's). With AD_MPI_OVERLAP=0, the default, the whole
  * gradient is one MPI_Allreduce after the backward pass, or one per
  * AD_MPI_BUCKET_KB in memory order when that is set. Neither paid on the
  * loaded 2-core machine of bench/mpi.sh, hence the defaults: the median
@@ -51,7 +52,8 @@
  * Failure. A failure on any rank aborts the whole job (MPI_Abort), and
  * mpirun ends the job when a rank dies; a rank that waits in a collective
  * longer than a time limit (a rank hangs, or its machine went silent)
- * exits with a message, which ends the job too. Files are written
+ * gets SIGALRM, whose handler (the command's) exits with a message, which
+ * ends the job too. Files are written
  * atomically, so the last checkpoint stays whole.
  *
  * Without MPI (configure without --with-mpi) or outside mpirun, every
@@ -72,14 +74,34 @@
 
 struct dist_plan;   /* dist.c */
 
+/*
+ * How to join and run the job: the caller fills it (the commands read the
+ * documented environment variables into it, src/cli/dist_env.c); the
+ * library reads no environment.
+ */
+struct nn_dist_config {
+	int    launched;    /* started by an MPI launcher (mpirun): join the job */
+	/* The watchdog: each wait in a collective is bounded by alarm() to
+	 * timeout + 10 x the slowest step so far; 0: no watchdog. The caller
+	 * must have installed a SIGALRM handler that ends the process (the
+	 * command's prints a message and exits 1; mpirun then ends the others):
+	 * MPI offers no timeout on a blocking collective, and only a signal
+	 * interrupts one, so the library arms the alarm and does not handle it. */
+	double timeout;     /* seconds: AD_MPI_TIMEOUT, default 600 */
+	/* How the gradient is summed (see the top of this file). */
+	double bucket_kb;   /* KB per allreduce (1024 bytes); 0: the whole gradient in
+	                     * one, unless overlap; < 0: the default (1024 with overlap) */
+	int    overlap;     /* start each bucket during the backward pass */
+};
+
 struct nn_dist {
 	int      rank;        /* this process, 0 .. size-1 */
 	int      size;        /* processes in the job; 1 without MPI or mpirun */
 	int      local_size;  /* processes of the job on this machine */
 	int      active;      /* MPI was initialised here (and must be finished) */
 	struct nn_batch scratch;  /* (1, Tb): rows of other ranks, drawn and dropped */
-	/* How the gradient is summed (AD_MPI_BUCKET_KB, AD_MPI_OVERLAP); both
-	 * may be changed between steps. */
+	/* How the gradient is summed (from the configuration); both may be
+	 * changed between steps. */
 	size_t   bucket;      /* floats per allreduce; 0: the whole gradient in one */
 	int      overlap;     /* start each bucket during the backward pass */
 	struct dist_plan *plan;   /* the overlap's order and buffer (dist.c) */
@@ -89,22 +111,18 @@ struct nn_dist {
 	uint64_t bytes;       /* gradient payload reduced: 4 * nparams per step */
 	double   seconds;     /* wall time inside MPI calls on the gradient */
 	/* The watchdog: a rank that waits in a collective for longer than
-	 * timeout + 10 x the slowest step stops (see nn_dist_init). */
-	double   timeout;     /* seconds: AD_MPI_TIMEOUT, default 600 */
+	 * timeout + 10 x the slowest step is stopped (see nn_dist_config). */
+	double   timeout;     /* seconds; 0: no watchdog */
 	double   slowest;     /* seconds: the slowest step so far */
 };
 
 /*
- * Join the MPI job when the process was started by mpirun (Open MPI's
- * OMPI_COMM_WORLD_SIZE or PMIx's PMIX_RANK in the environment); otherwise,
+ * Join the MPI job when cfg->launched (cfg NULL: not launched); otherwise,
  * or without MPI, d is the one-process case and nothing is initialised.
- * In a job, SIGALRM becomes the watchdog: a wait in a collective longer
- * than AD_MPI_TIMEOUT seconds (default 600) plus 10 times the slowest step
- * prints a message and exits the process with status 1; AD_MPI_BUCKET_KB
- * and AD_MPI_OVERLAP (see the top of this file) are read; a bad value of
- * any of the three is an AD_EINVAL error.
+ * A configuration out of range (timeout < 0, bucket_kb > 10^6) is
+ * AD_EINVAL.
  */
-int  nn_dist_init(struct nn_dist *d, struct ad_error *e);
+int  nn_dist_init(struct nn_dist *d, const struct nn_dist_config *cfg, struct ad_error *e);
 /*
  * Leave the job: MPI_Finalize when status is 0, MPI_Abort(status) when it
  * is not (so a rank that failed brings the others down instead of leaving
@@ -126,9 +144,12 @@ int  nn_dist_default_threads(const struct nn_dist *d);
 int  nn_dist_agree(struct nn_dist *d, uint64_t value, const char *what, struct ad_error *e);
 
 /*
- * A trainer for this rank: st->batch is the GLOBAL batch, which must divide
+ * A trainer for this rank, once every rank is known to hold the same
+ * training text (st->data_hash) and the same parameters (collective;
+ * AD_EMISMATCH otherwise): st->batch is the GLOBAL batch, which must divide
  * by d->size; the trainer's batch (tr->batch.B) is the local share and
- * tr->st.batch stays global. With one rank: nn_trainer_new.
+ * tr->st.batch stays global; tr->dist is d, so that nn_train_run steps
+ * over the job. With one rank: nn_trainer_new (and tr->dist = d).
  */
 int  nn_dist_trainer_new(struct nn_dist *d, struct nn_trainer **out, struct gpt *g,
                          struct adamw *opt, const struct nn_objective *obj,
@@ -143,7 +164,8 @@ int  nn_dist_step(struct nn_dist *d, struct nn_trainer *tr, struct nn_step_stats
                   struct ad_error *e);
 
 /*
- * Rank 0's decisions after a step, broadcast to all: *stop, the planned
+ * Rank 0's decisions after a step, broadcast to all: *stop (its value, an
+ * int32_t: why the run stops, 0: it goes on), the planned
  * steps and warmup (a time budget fits them on rank 0), the elapsed time and
  * the last held-out loss (into tr->st and opt->cfg). A no-op with one rank.
  */

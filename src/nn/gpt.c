@@ -336,6 +336,8 @@ gpt_forward_hidden(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb)
 	const float             *residual;
 
 	assert(B <= g->B && Tb <= g->Tb);
+	g->fwd_B = B;
+	g->fwd_Tb = Tb;
 	nn_encoder_forward(a->encoded, inputs, g->params.wte, g->params.wpe, B, Tb, C);
 	residual = a->encoded;
 	for (size_t l = 0; l < c->L; l++) {
@@ -392,23 +394,34 @@ gpt_zero_grad(struct gpt *g)
 		memset(g->grad_mem, 0, g->nparams * sizeof(float));
 }
 
-void
+int
 gpt_backward(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
-    const uint8_t *mask, float scale)
+    const uint8_t *mask, size_t B, size_t Tb, float scale, struct ad_error *e)
 {
-	gpt_backward_hooked(g, inputs, targets, mask, scale, NULL, NULL);
+	return gpt_backward_hooked(g, inputs, targets, mask, B, Tb, scale, NULL, NULL, e);
 }
 
-void
+int
 gpt_backward_hooked(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
-    const uint8_t *mask, float scale, void (*hook)(void *ctx, size_t s), void *ctx)
+    const uint8_t *mask, size_t B, size_t Tb, float scale, void (*hook)(void *ctx, size_t s),
+    void *ctx, struct ad_error *e)
 {
 	const struct gpt_config *c = &g->cfg;
 	struct gpt_acts         *a = &g->acts;
 	struct gpt_grad_acts    *d = &g->gacts;
 	struct gpt_params       *gp = &g->grads;
-	size_t                   C = c->C, NH = c->NH, B = g->B, Tb = g->Tb, BT = B * Tb;
+	size_t                   C = c->C, NH = c->NH, BT = B * Tb;
 	size_t                   SBT = g->B * g->Tb, Satt = g->B * NH * g->Tb * g->Tb;
+
+	/* The activations hold the last forward's rows, packed as (fwd_B, fwd_Tb):
+	 * any other shape would read stale rows or rows cut at the wrong length. */
+	if (g->gact_mem == NULL)
+		return ad_fail(e, AD_EINVAL, "a backward pass on a model sized without gradients "
+		    "(gpt_alloc with grads)");
+	if (B != g->fwd_B || Tb != g->fwd_Tb)
+		return ad_fail(e, AD_EINVAL, "a backward pass over a batch of %zu x %zu after a "
+		    "forward pass over %zu x %zu: run the forward pass on the same batch first", B,
+		    Tb, g->fwd_B, g->fwd_Tb);
 
 	/* losses = crossentropy(logits): logits become dlogits. */
 	nn_crossentropy_backward(a->logits, targets, mask, scale, BT, c->V, c->V);
@@ -470,6 +483,7 @@ gpt_backward_hooked(struct gpt *g, const uint32_t *inputs, const uint32_t *targe
 	}
 	/* encoded = wte[inputs] + wpe */
 	nn_encoder_backward(gp->wte, gp->wpe, d->dres, inputs, B, Tb, C);
+	return 0;
 }
 
 /* ------------------------------------------------------------------------

@@ -4,6 +4,7 @@ libautodidact_a_SOURCES += \
 	src/nn/layers.c \
 	src/nn/gpt.c \
 	src/nn/train.c \
+	src/nn/loop.c \
 	src/nn/ckpt.c \
 	src/nn/lm_nn.c \
 	src/nn/dist.c
@@ -22,7 +23,7 @@ EXTRA_DIST += tests/torch.sh tests/nn.sh tests/torch_ref.py tests/data/nn/torch_
 # and sharded n-gram counting (src/ngram/dist.c, listed here beside its
 # twin); without MPI both are the one-process code. The tests run only in a
 # build with MPI, where they must pass.
-libautodidact_a_SOURCES += src/ngram/dist.c
+libautodidact_a_SOURCES += src/ngram/dist.c src/cli/dist_env.c
 noinst_HEADERS += src/ngram/dist.h
 if AD_MPI
 TESTS += tests/mpi.sh tests/mpi-netns.sh tests/mpi-ngram.sh

@@ -1,6 +1,6 @@
 /*
  * nn.h — the transformer: kernels, the GPT-2 model, AdamW, the training
- * objective and checkpoints.
+ * objective, the training run and checkpoints.
  *
  * What it is. A GPT-2 style decoder (Radford et al. 2019, "Language Models
  * are Unsupervised Multitask Learners"; the architecture of Vaswani et al.
@@ -342,6 +342,7 @@ struct gpt {
 	float               *grad_mem;     /* (nparams) */
 	size_t               nparams;
 	size_t               B, Tb;        /* the batch the activations are sized for */
+	size_t               fwd_B, fwd_Tb; /* the batch of the last forward (<= B, Tb) */
 	struct gpt_acts      acts;         /* into act_mem */
 	struct gpt_grad_acts gacts;        /* into gact_mem */
 	float               *act_mem;
@@ -374,13 +375,15 @@ double gpt_forward(struct gpt *g, const uint32_t *inputs, const uint32_t *target
 /* Zero the parameter gradients. */
 void gpt_zero_grad(struct gpt *g);
 /*
- * Backward after a forward with targets: ACCUMULATES into grads the
- * gradient of scale * (sum of unmasked losses). For the mean loss of one
- * batch, scale = 1 / (unmasked rows); gradient accumulation over k batches
- * divides that by k.
+ * Backward after a forward with targets over the same batch (B, Tb) <= the
+ * allocated one: ACCUMULATES into grads the gradient of scale * (sum of
+ * unmasked losses). For the mean loss of one batch, scale = 1 / (unmasked
+ * rows); gradient accumulation over k batches divides that by k. A shape
+ * other than the last forward's, or a model without gradients, is refused
+ * with AD_EINVAL before anything is touched.
  */
-void gpt_backward(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
-                  const uint8_t *mask, float scale);
+int  gpt_backward(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
+                  const uint8_t *mask, size_t B, size_t Tb, float scale, struct ad_error *e);
 /*
  * The same, calling hook(ctx, s) on the calling thread, outside any
  * parallel region, at points of the pass where the gradients of the final
@@ -390,9 +393,9 @@ void gpt_backward(struct gpt *g, const uint32_t *inputs, const uint32_t *targets
  * embeddings' gradients (wte, wpe) are complete on return. The arithmetic is
  * gpt_backward's: the hook must not touch the model.
  */
-void gpt_backward_hooked(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
-                         const uint8_t *mask, float scale, void (*hook)(void *ctx, size_t s),
-                         void *ctx);
+int  gpt_backward_hooked(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
+                         const uint8_t *mask, size_t B, size_t Tb, float scale,
+                         void (*hook)(void *ctx, size_t s), void *ctx, struct ad_error *e);
 
 /* ------------------------------------------------------------------------
  * Generation with a key/value cache (batch 1)
@@ -479,33 +482,45 @@ void adamw_step(struct adamw *a, struct gpt *g, double lr, double grad_norm);
  * ------------------------------------------------------------------------ */
 
 /*
- * An objective turns a token stream into what the model trains on: inputs,
- * targets and a mask of the positions that count, for B rows of Tb tokens.
- * The causal next-token objective is the only one now; a masked-token
- * objective (inputs with some positions replaced by a marker, targets the
- * original tokens, mask on the replaced positions) fits the same slots.
+ * An objective is what the model is trained to do, and nothing else: what
+ * a batch is (inputs, targets, and the mask of the positions that carry
+ * loss, for B rows of Tb tokens) and which keys each position may attend
+ * to. The loss head is the model's (cross-entropy over the masked
+ * positions), so the trainer, the data-parallel step and the training run
+ * are the same for every objective. Causal next-token prediction is the
+ * only one now; a masked-token objective (BERT's: inputs with some
+ * positions replaced by a marker, targets the original tokens, the mask on
+ * the replaced positions, full attention) is a second instance of this
+ * struct.
  */
 struct nn_batch {
 	size_t    B, Tb;
 	uint32_t *inputs;   /* (B, Tb) */
 	uint32_t *targets;  /* (B, Tb) */
 	uint8_t  *mask;     /* (B, Tb) 1 where the loss counts */
-	size_t    counted;  /* rows with mask 1 */
+	size_t    counted;  /* positions with mask 1 */
+};
+
+/* Which keys a position attends to. */
+enum nn_attention {
+	NN_ATTN_CAUSAL,  /* its own and the earlier ones (what gpt_forward computes) */
+	NN_ATTN_FULL,    /* every position of its row (a masked objective's; the model
+	                  * does not compute it yet, and a trainer refuses it) */
 };
 
 struct nn_objective {
-	const char *name;
+	const char        *name;       /* stored in checkpoints; at most 15 bytes */
+	enum nn_attention  attention;
+	/* Tokens of stream a row consumes (for choosing start offsets). */
+	size_t (*row_tokens)(size_t Tb);
 	/*
-	 * Fill row b of the batch from stream[start ...]; the stream has n
-	 * tokens. Returns how many stream tokens the row covers (its targets).
+	 * Fill row b of the batch (inputs, targets, mask) from stream[start ...];
+	 * the stream has n tokens. rng is the trainer's data sampler, for
+	 * objectives that draw (which positions to hide), or NULL in
+	 * evaluation. Returns the positions of the row that carry loss.
 	 */
 	size_t (*make_row)(const struct gpt_config *cfg, struct nn_batch *batch, size_t b,
 	                   const uint32_t *stream, size_t n, size_t start, struct ad_rng *rng);
-	/* Tokens of stream a row consumes (for choosing start offsets). */
-	size_t (*row_tokens)(size_t Tb);
-	/* Loss forward and backward on the model (the loss head). */
-	double (*loss_forward)(struct gpt *g, const struct nn_batch *batch);
-	void   (*loss_backward)(struct gpt *g, const struct nn_batch *batch, float scale);
 };
 
 /* Causal next-token prediction: inputs BOS x0 .. x_{Tb-2}, targets x0 .. x_{Tb-1}. */
@@ -540,6 +555,44 @@ struct nn_train_state {
 /* The optimiser's configuration a training state holds. */
 struct adamw_config nn_train_adamw_config(const struct nn_train_state *st);
 
+/* Which of a run's options were given (NN_GIVEN_*, or-ed together). */
+enum {
+	NN_GIVEN_STEPS  = 1,
+	NN_GIVEN_LR     = 2,
+	NN_GIVEN_MIN_LR = 4,
+	NN_GIVEN_WARMUP = 8,
+	NN_GIVEN_WD     = 16,
+	NN_GIVEN_CLIP   = 32,
+};
+
+/* A run's options as the command has them; `given` says which were given. */
+struct nn_train_options {
+	uint64_t steps;          /* planned steps */
+	uint64_t seed;           /* of the data sampler (the parameters' is the caller's) */
+	uint32_t batch;          /* the global batch: sequences per optimiser step */
+	uint32_t accum, context;
+	uint64_t warmup;
+	double   lr, min_lr, weight_decay, clip;
+	unsigned given;
+};
+
+/*
+ * A new run's state for the objective obj: what was not given takes its
+ * default (warmup steps / 20, at most 200; min_lr lr / 10), AdamW's betas
+ * are 0.9 and 0.95 and its eps 1e-8 (GPT-3's, Brown et al. 2020, appendix
+ * B), and the data sampler is seeded from the seed. The training text's
+ * hash and length, and the threads, are the caller's to fill.
+ */
+void nn_train_state_init(struct nn_train_state *st, const struct nn_train_options *o,
+                         const struct nn_objective *obj);
+/*
+ * On resume: the given steps, and the given optimiser options, replace the
+ * checkpoint's from this step on (a new lr without a min_lr moves the floor
+ * to lr / 10, its default). Returns whether an optimiser option changed (the
+ * run is then no longer the one an uninterrupted run would have been).
+ */
+int  nn_train_state_override(struct nn_train_state *st, const struct nn_train_options *o);
+
 struct nn_step_stats {
 	double loss;        /* mean training loss over the step's batches */
 	double lr;          /* learning rate applied */
@@ -551,14 +604,17 @@ struct nn_step_stats {
  * stream (all must outlive it) and sizes the model's activations for
  * (st->batch, st->context).
  */
+struct nn_dist;   /* dist.h: the MPI job */
+
 struct nn_trainer {
 	struct gpt                *g;
 	struct adamw              *opt;
 	const struct nn_objective *obj;
-	struct nn_batch            batch;
+	struct nn_batch            batch;   /* this process's rows of the step's batch */
 	struct nn_train_state      st;
 	const uint32_t            *train;
 	size_t                     ntrain;
+	struct nn_dist            *dist;    /* the MPI job (nn_dist_trainer_new), or NULL */
 };
 
 int  nn_trainer_new(struct nn_trainer **out, struct gpt *g, struct adamw *opt,
@@ -572,12 +628,135 @@ void nn_trainer_free(struct nn_trainer *tr);
  */
 int  nn_trainer_step(struct nn_trainer *tr, struct nn_step_stats *s, struct ad_error *e);
 /*
+ * The parts of a step, shared by nn_trainer_step and the data-parallel
+ * step (dist.c). nn_trainer_draw draws the rows of a batch of size x B
+ * rows (B = tr->batch.B) with the trainer's sampler, in the same generator
+ * calls as one process drawing all of them: rows rank*B .. rank*B+B-1 go
+ * into tr->batch, the others into scratch (one row; NULL when size is 1)
+ * and are dropped; it returns the count of target positions of all rows.
+ * nn_trainer_pass runs forward and backward on tr->batch, gradient scaled
+ * by scale, hook as in gpt_backward_hooked (NULL: none), and leaves the
+ * batch's mean loss in *loss. nn_trainer_finish ends a step whose loss
+ * and gradient are final: a non-finite loss or gradient norm is AD_ENUMERIC
+ * before the parameters are touched; otherwise AdamW at the scheduled rate,
+ * the step counted, and s filled.
+ */
+size_t nn_trainer_draw(struct nn_trainer *tr, int rank, int size, struct nn_batch *scratch);
+int    nn_trainer_pass(struct nn_trainer *tr, float scale, void (*hook)(void *ctx, size_t s),
+                       void *ctx, double *loss, struct ad_error *e);
+int    nn_trainer_finish(struct nn_trainer *tr, double loss, struct nn_step_stats *s,
+                         struct ad_error *e);
+/*
  * Total nats of the causal objective over ids[0..n) (at most max_tokens,
  * 0: all) in non-overlapping windows of g->Tb tokens, each opened by BOS,
  * g->B windows per forward; *count is the number of tokens scored.
  */
 int  nn_evaluate(struct gpt *g, const uint32_t *ids, size_t n, size_t max_tokens,
                  double *nats, size_t *count, struct ad_error *e);
+
+/* ------------------------------------------------------------------------
+ * The training run: the loop around the trainer (loop.c)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Fitting the schedule to a time budget when no step count is given: the
+ * planned steps are fitted to the time of steps start+2 .. start+4 (the
+ * first one also pays for page faults), then refitted every twentieth of
+ * the budget to the mean time of every step since the first (validation
+ * included), so that a machine that gets faster or slower half-way neither
+ * ends the schedule early nor stops before its end. The warmup is set by
+ * the first fit (steps / 20, at most 200) when fit_warmup.
+ */
+struct nn_budget {
+	double   budget;      /* seconds of training */
+	uint64_t start;       /* the step the run started from */
+	int      fit_warmup;  /* the first fit sets the warmup too */
+	double   t_first;     /* elapsed seconds at the end of step start + 1 */
+	double   t_refit;     /* elapsed seconds from which the next refit is due */
+};
+
+/*
+ * After step `step` ended at `elapsed` seconds: when the schedule is
+ * (re)fitted now, set *steps (and, at the first fit with fit_warmup,
+ * *warmup) and return 1; otherwise return 0 and leave them. The fitted
+ * count is at least step + 1 and at most UINT64_MAX / 8.
+ */
+int nn_budget_update(struct nn_budget *b, uint64_t step, double elapsed, uint64_t *steps,
+                     uint64_t *warmup);
+
+/* What a training run does around the steps (the command's options). */
+struct nn_run_config {
+	const uint32_t *val;         /* held-out stream, evaluated on rank 0 */
+	size_t          nval;        /* its tokens; 0: no evaluation */
+	uint64_t        val_every;   /* evaluate every N steps; 0: at the end only */
+	uint64_t        val_tokens;  /* evaluate at most N tokens; 0: all */
+	uint64_t        ckpt_every;  /* call the checkpoint hook every N steps; 0: never */
+	uint64_t        stop_at;     /* pause after step N (as if interrupted); 0: no */
+	double          budget;      /* stop after this many seconds of training; 0: none */
+	int             fit_budget;  /* fit the planned steps to the budget (nn_budget) */
+	int             fit_warmup;  /* and the warmup, at the first fit */
+};
+
+/* One step as the step hook sees it. */
+struct nn_run_step {
+	uint64_t step;          /* steps completed */
+	uint64_t steps;         /* planned total (a budget's fit changes it) */
+	int      refit;         /* the schedule was fitted at this step */
+	double   loss, lr, grad_norm;   /* nn_step_stats */
+	double   val;           /* held-out loss evaluated after this step; NaN: none */
+	double   last_val;      /* the last held-out loss; NaN: none yet */
+	double   tokens_per_s;  /* this step's rate */
+	double   elapsed;       /* seconds of training, sessions before a resume included */
+};
+
+/*
+ * What the caller does at the run's events; every member may be NULL. The
+ * loop prints nothing and writes no file: the hooks do. step and
+ * checkpoint are called on rank 0 only; stop on every rank (with more than
+ * one, rank 0's answer is broadcast).
+ */
+struct nn_run_hooks {
+	void   *ctx;
+	/* After each step, its evaluation and its fit (log lines, progress). */
+	void   (*step)(void *ctx, const struct nn_run_step *s);
+	/* Every ckpt_every steps, after the step hook: save tr (the command
+	 * writes the checkpoint file); nonzero fails the run with e. */
+	int    (*checkpoint)(void *ctx, const struct nn_trainer *tr, struct ad_error *e);
+	/* Whether a stop was asked for (a signal's flag): polled between steps. */
+	int    (*stop)(void *ctx);
+	/* The clock in seconds (NULL: ad_now); tests pass their own. */
+	double (*now)(void *ctx);
+};
+
+/* Why a run ended. */
+enum nn_run_end {
+	NN_RUN_DONE,      /* the planned steps are done */
+	NN_RUN_BUDGET,    /* the time budget is spent */
+	NN_RUN_STOP_AT,   /* stop_at was reached */
+	NN_RUN_STOPPED,   /* the stop hook asked */
+};
+
+struct nn_run_result {
+	enum nn_run_end end;
+	uint64_t start;        /* the step the run started from */
+	double   last_val;     /* the last held-out loss (NaN: none) */
+	uint64_t val_step;     /* its step; 0: from before the run (a checkpoint's) */
+	int      saved;        /* the checkpoint hook succeeded during the run */
+	uint64_t saved_step;   /* at this step */
+	int      step_failed;  /* the error came from a step (a divergence: AD_ENUMERIC,
+	                        * or the MPI job), not from evaluation or a hook */
+};
+
+/*
+ * Train from tr->st.step until the planned steps are done, the budget is
+ * spent, stop_at is reached or the stop hook asks: each step (over the MPI
+ * job when tr->dist is set), then the budget's fit, the evaluation, the
+ * step hook, the checkpoint cadence, and the decision to stop. tr->st
+ * holds the state to save afterwards (its elapsed time and last held-out
+ * loss included). On failure *r still says what was saved.
+ */
+int nn_train_run(struct nn_trainer *tr, const struct nn_run_config *c,
+                 const struct nn_run_hooks *h, struct nn_run_result *r, struct ad_error *e);
 
 /* ------------------------------------------------------------------------
  * Checkpoints and model files

@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "nn/nn.h"
@@ -79,20 +80,8 @@ causal_row_tokens(size_t Tb)
 	return Tb;
 }
 
-static double
-causal_loss_forward(struct gpt *g, const struct nn_batch *b)
-{
-	return gpt_forward(g, b->inputs, b->targets, b->mask, b->B, b->Tb);
-}
-
-static void
-causal_loss_backward(struct gpt *g, const struct nn_batch *b, float scale)
-{
-	gpt_backward(g, b->inputs, b->targets, b->mask, scale);
-}
-
 const struct nn_objective nn_objective_causal = {
-	"causal", causal_make_row, causal_row_tokens, causal_loss_forward, causal_loss_backward,
+	"causal", NN_ATTN_CAUSAL, causal_row_tokens, causal_make_row,
 };
 
 const struct nn_objective *
@@ -140,6 +129,56 @@ nn_train_adamw_config(const struct nn_train_state *st)
 {
 	return (struct adamw_config){ st->lr, st->min_lr, st->beta1, st->beta2, st->eps,
 	                              st->weight_decay, st->clip, st->warmup, st->steps };
+}
+
+/* The default warmup: a twentieth of the run, at most 200 steps. */
+static uint64_t
+train_warmup(uint64_t steps)
+{
+	return steps / 20 < 200 ? steps / 20 : 200;
+}
+
+void
+nn_train_state_init(struct nn_train_state *st, const struct nn_train_options *o,
+    const struct nn_objective *obj)
+{
+	memset(st, 0, sizeof *st);
+	st->steps = o->steps;
+	st->seed = o->seed;
+	st->batch = o->batch;
+	st->accum = o->accum;
+	st->context = o->context;
+	st->warmup = o->given & NN_GIVEN_WARMUP ? o->warmup : train_warmup(o->steps);
+	st->lr = o->lr;
+	st->min_lr = o->given & NN_GIVEN_MIN_LR ? o->min_lr : o->lr / 10;
+	st->beta1 = 0.9;
+	st->beta2 = 0.95;
+	st->eps = 1e-8;
+	st->weight_decay = o->weight_decay;
+	st->clip = o->clip;
+	st->last_val = NAN;
+	snprintf(st->objective, sizeof st->objective, "%s", obj->name);
+	ad_rng_seed(&st->rng, o->seed, 0x64617461);   /* the data stream: "data" */
+}
+
+int
+nn_train_state_override(struct nn_train_state *st, const struct nn_train_options *o)
+{
+	unsigned g = o->given;
+
+	if (g & NN_GIVEN_STEPS)
+		st->steps = o->steps;
+	if (g & NN_GIVEN_LR)
+		st->lr = o->lr;
+	if (g & (NN_GIVEN_MIN_LR | NN_GIVEN_LR))
+		st->min_lr = g & NN_GIVEN_MIN_LR ? o->min_lr : o->lr / 10;
+	if (g & NN_GIVEN_WARMUP)
+		st->warmup = o->warmup;
+	if (g & NN_GIVEN_WD)
+		st->weight_decay = o->weight_decay;
+	if (g & NN_GIVEN_CLIP)
+		st->clip = o->clip;
+	return (g & ~(unsigned)NN_GIVEN_STEPS) != 0;
 }
 
 double
@@ -241,6 +280,9 @@ nn_trainer_new(struct nn_trainer **out, struct gpt *g, struct adamw *opt,
 	struct nn_trainer *tr;
 	int                rc;
 
+	if (obj->attention != NN_ATTN_CAUSAL)
+		return ad_fail(e, AD_EINVAL, "the objective '%s' needs attention to every position, "
+		    "which the model does not compute yet (causal only)", obj->name);
 	if (ntrain < obj->row_tokens(st->context))
 		return ad_fail(e, AD_EDATA,
 		    "the training text has %zu tokens, fewer than a context of %u: give more "
@@ -272,43 +314,52 @@ nn_trainer_free(struct nn_trainer *tr)
 	ad_free(tr);
 }
 
-/* Fill the batch with rows at offsets drawn from the trainer's generator. */
-static void
-trainer_draw(struct nn_trainer *tr)
+size_t
+nn_trainer_draw(struct nn_trainer *tr, int rank, int size, struct nn_batch *scratch)
 {
 	struct nn_batch *b = &tr->batch;
-	size_t           span = tr->obj->row_tokens(b->Tb);
+	size_t           span = tr->obj->row_tokens(b->Tb), global = 0;
 	uint32_t         range = (uint32_t)(tr->ntrain - span + 1);
+	size_t           G = b->B * (size_t)size, first = b->B * (size_t)rank;
 
 	b->counted = 0;
-	for (size_t r = 0; r < b->B; r++) {
-		size_t start = ad_rng_below(&tr->st.rng, range);
-		b->counted += tr->obj->make_row(&tr->g->cfg, b, r, tr->train, tr->ntrain, start,
-		    &tr->st.rng);
+	for (size_t r = 0; r < G; r++) {
+		size_t start = ad_rng_below(&tr->st.rng, range), c;
+		if (r >= first && r < first + b->B) {
+			c = tr->obj->make_row(&tr->g->cfg, b, r - first, tr->train, tr->ntrain, start,
+			    &tr->st.rng);
+			b->counted += c;
+		} else {
+			c = tr->obj->make_row(&tr->g->cfg, scratch, 0, tr->train, tr->ntrain, start,
+			    &tr->st.rng);
+		}
+		global += c;
 	}
+	return global;
 }
 
 int
-nn_trainer_step(struct nn_trainer *tr, struct nn_step_stats *s, struct ad_error *e)
+nn_trainer_pass(struct nn_trainer *tr, float scale, void (*hook)(void *ctx, size_t s),
+    void *ctx, double *loss, struct ad_error *e)
+{
+	const struct nn_batch *b = &tr->batch;
+
+	*loss = gpt_forward(tr->g, b->inputs, b->targets, b->mask, b->B, b->Tb);
+	return gpt_backward_hooked(tr->g, b->inputs, b->targets, b->mask, b->B, b->Tb, scale,
+	    hook, ctx, e);
+}
+
+int
+nn_trainer_finish(struct nn_trainer *tr, double loss, struct nn_step_stats *s,
+    struct ad_error *e)
 {
 	struct nn_train_state *st = &tr->st;
-	double                 loss = 0, norm, lr;
+	double                 norm, lr;
 
-	gpt_zero_grad(tr->g);
-	for (uint32_t k = 0; k < st->accum; k++) {
-		double l;
-		trainer_draw(tr);
-		l = tr->obj->loss_forward(tr->g, &tr->batch);
-		if (!isfinite(l))
-			return ad_fail(e, AD_ENUMERIC,
-			    "the loss became %g at step %llu: training diverged", isnan(l) ? NAN : l,
-			    (unsigned long long)st->step + 1);
-		loss += l;
-		tr->obj->loss_backward(tr->g, &tr->batch,
-		    (float)(1.0 / ((double)tr->batch.counted * st->accum)));
-		st->tokens_seen += tr->batch.counted;
-	}
-	loss /= st->accum;
+	if (!isfinite(loss))
+		return ad_fail(e, AD_ENUMERIC,
+		    "the loss became %g at step %llu: training diverged", isnan(loss) ? NAN : loss,
+		    (unsigned long long)st->step + 1);
 	norm = nn_grad_norm(tr->g->grad_mem, tr->g->nparams);
 	if (!isfinite(norm))
 		return ad_fail(e, AD_ENUMERIC,
@@ -322,6 +373,26 @@ nn_trainer_step(struct nn_trainer *tr, struct nn_step_stats *s, struct ad_error 
 	s->lr = lr;
 	s->grad_norm = norm;
 	return 0;
+}
+
+int
+nn_trainer_step(struct nn_trainer *tr, struct nn_step_stats *s, struct ad_error *e)
+{
+	struct nn_train_state *st = &tr->st;
+	double                 loss = 0;
+	int                    rc;
+
+	gpt_zero_grad(tr->g);
+	for (uint32_t k = 0; k < st->accum; k++) {
+		size_t counted = nn_trainer_draw(tr, 0, 1, NULL);
+		double l;
+		if ((rc = nn_trainer_pass(tr, (float)(1.0 / ((double)counted * st->accum)), NULL,
+		    NULL, &l, e)) != 0)
+			return rc;
+		loss += l;
+		st->tokens_seen += counted;
+	}
+	return nn_trainer_finish(tr, loss / st->accum, s, e);
 }
 
 int

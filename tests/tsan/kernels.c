@@ -80,7 +80,8 @@ run(int threads, struct result *r)
 	for (int s = 0; s < STEPS; s++) {
 		r->loss[s] = gpt_forward(g, in, tg, NULL, B, cfg.T);
 		gpt_zero_grad(g);
-		gpt_backward(g, in, tg, NULL, 1.0f / (B * cfg.T));
+		if (gpt_backward(g, in, tg, NULL, B, cfg.T, 1.0f / (B * cfg.T), &e) != 0)
+			die("backward", &e);
 		r->norm[s] = nn_grad_norm(g->grad_mem, g->nparams);
 		adamw_step(a, g, adamw_lr(&ac, (uint64_t)s), r->norm[s]);
 	}
