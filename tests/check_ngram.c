@@ -269,9 +269,19 @@ END_TEST
 
 /* ---- KenLM: query -------------------------------------------------------- */
 
-/* The log10 scores of a query output, in order: fields "word=id n log10p". */
+/* What the per-word fields of a query output add up to. */
+struct query_words {
+	uint64_t oovs;        /* fields whose id is 0 (<unk>) */
+	double   oov_log10;   /* and the sum of their log10 p */
+	uint64_t eos;         /* </s> fields */
+};
+
+/*
+ * The log10 scores of a query output, in order: fields "word=id n log10p";
+ * with qw, also their OOVs and </s>.
+ */
 static double *
-query_scores(const char *path, size_t *count, double summary[4])
+query_scores_words(const char *path, size_t *count, double summary[4], struct query_words *qw)
 {
 	char   *text = tu_slurp(path, NULL), *save = NULL, *f;
 	double *s = NULL;
@@ -305,10 +315,22 @@ query_scores(const char *path, size_t *count, double summary[4])
 			s = realloc(s, cap * sizeof *s);
 		}
 		s[n++] = strtod(sp + 1, NULL);
+		if (qw != NULL && strstr(f, "=0 ") != NULL) {
+			qw->oovs++;
+			qw->oov_log10 += s[n - 1];
+		}
+		if (qw != NULL && strncmp(f, "</s>=", 5) == 0)
+			qw->eos++;
 	}
 	free(text);
 	*count = n;
 	return s;
+}
+
+static double *
+query_scores(const char *path, size_t *count, double summary[4])
+{
+	return query_scores_words(path, count, summary, NULL);
 }
 
 /*
@@ -436,6 +458,67 @@ START_TEST(test_query_small)
 	rm_rf(dir);
 	free(dir);
 	free(tp);
+}
+END_TEST
+
+/*
+ * A text whose last line has no newline: query scores that line's words and
+ * no </s> after them, and counts them as tokens (138: 100 words and 4 </s>
+ * on the first four lines, 34 words on the last). eval must give the same tokens, OOVs and per-word total. The
+ * summary query prints for such a text leaves the last line's scores out
+ * of its total and its OOVs out of its OOV count (ngram_query.hh stops
+ * before adding them), so the oracle is the sum of query's per-word
+ * scores, every one of which it printed.
+ */
+START_TEST(test_query_unterminated)
+{
+	char             *dir = tu_tmpdir(), mp[4200];
+	char             *tp = tu_fixture("kenlm/tiny.train.txt");
+	char             *vp = tu_fixture("kenlm/unterminated.val.txt");
+	char             *qp = tu_fixture("kenlm/tiny.o3.unterminated.query.txt");
+	char             *ref_arpa = tu_fixture("kenlm/tiny.o3.arpa");
+	struct ngram_est *est = train(tp, 3, NGRAM_WORDS, 0);
+	struct ad_error   e = { 0 };
+	struct lm        *models[2];
+	double            summary[4], *want, total = 0;
+	size_t            nwant, len = 0;
+	struct query_words qw = { 0 };
+	uint8_t          *text = (uint8_t *)tu_slurp(vp, &len);
+
+	ck_assert(len > 0 && text[len - 1] != '\n');
+	want = query_scores_words(qp, &nwant, summary, &qw);
+	for (size_t k = 0; k < nwant; k++)
+		total += want[k];
+	ck_assert_uint_eq(nwant, 138);
+	ck_assert_uint_eq(qw.eos, 4);
+	ck_assert_uint_eq((uint64_t)summary[3], nwant);
+	snprintf(mp, sizeof mp, "%s/m.bin", dir);
+	ck_assert_int_eq(ngram_est_write_binary(est, mp, &e), 0);
+	models[0] = open_model(mp);
+	models[1] = open_model(ref_arpa);
+	for (int i = 0; i < 2; i++) {
+		struct lm_eval r = { 0 };
+		double         ppl = pow(10, -total / (double)nwant);
+		double         ppl_ex = pow(10, -(total - qw.oov_log10) / (double)(nwant - qw.oovs));
+		ck_assert_int_eq(lm_eval_text(models[i], text, len, &r, NULL, &e), 0);
+		ck_assert_uint_eq(r.tokens, nwant);
+		ck_assert_uint_eq(r.oovs, qw.oovs);
+		ck_assert_uint_eq(r.lines, 5);
+		ck_assert_msg(fabs(lm_eval_perplexity(&r) / ppl - 1) <= 1e-6, "ppl %.12g, query's "
+		    "words %.12g", lm_eval_perplexity(&r), ppl);
+		ck_assert_msg(fabs(lm_eval_perplexity_excl_oov(&r) / ppl_ex - 1) <= 1e-6,
+		    "ppl excl. %.12g, query's words %.12g", lm_eval_perplexity_excl_oov(&r), ppl_ex);
+		lm_free(models[i]);
+	}
+	ngram_est_free(est);
+	rm_rf(dir);
+	free(dir);
+	free(text);
+	free(want);
+	free(tp);
+	free(vp);
+	free(qp);
+	free(ref_arpa);
 }
 END_TEST
 
@@ -1511,6 +1594,7 @@ ngram_suite(void)
 	tcase_add_test(t, test_lmplz_last_ngram_o4);
 	tcase_add_test(t, test_query_tiny);
 	tcase_add_test(t, test_query_small);
+	tcase_add_test(t, test_query_unterminated);
 	tcase_add_test(t, test_hand_worked);
 	tcase_add_loop_test(t, test_brute_force_counts, 0, 12);
 	tcase_add_test(t, test_next_sums_to_one);
