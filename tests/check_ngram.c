@@ -464,11 +464,11 @@ END_TEST
 /*
  * A text whose last line has no newline: query scores that line's words and
  * no </s> after them, and counts them as tokens (138: 100 words and 4 </s>
- * on the first four lines, 34 words on the last). eval must give the same tokens, OOVs and per-word total. The
- * summary query prints for such a text leaves the last line's scores out
- * of its total and its OOVs out of its OOV count (ngram_query.hh stops
- * before adding them), so the oracle is the sum of query's per-word
- * scores, every one of which it printed.
+ * on the first four lines, 34 words on the last). eval must give the same
+ * tokens, OOVs and per-word total. The summary query prints for such a
+ * text leaves the last line's scores out of its total and its OOVs out of
+ * its OOV count (ngram_query.hh stops before adding them), so the oracle
+ * is the sum of query's per-word scores, every one of which it printed.
  */
 START_TEST(test_query_unterminated)
 {
