@@ -267,6 +267,108 @@ END_TEST
 START_TEST(test_lmplz_last_ngram_o4) { check_against_lmplz("end", 4); }
 END_TEST
 
+/*
+ * Sum of p(w | h) over the vocabulary (all but <s>), h the space-separated
+ * words of ctx after <s> (a leading "<s>" is the state's own start).
+ */
+static double
+next_sum(struct lm *lm, const char *ctx)
+{
+	struct ad_error  e = { 0 };
+	struct lm_state *st;
+	float           *lp = malloc(lm->V * sizeof *lp);
+	char            *words = strdup(ctx), *save = NULL, *w;
+	double           sum = 0, unused;
+	uint32_t        *ids = NULL;
+	size_t           cap = 0;
+
+	ck_assert_int_eq(lm_state_new(lm, &st, &e), 0);
+	lm_state_reset(lm, st);
+	for (w = strtok_r(words, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		size_t n = 0;
+		if (strcmp(w, "<s>") == 0)
+			continue;
+		ck_assert_int_eq(lm_encode(lm, (const uint8_t *)w, strlen(w), &ids, &n, &cap, &e), 0);
+		ck_assert_uint_eq(n, 1);
+		ck_assert_int_eq(lm_push(lm, st, ids[0], &unused, &e), 0);
+	}
+	ck_assert_int_eq(lm_next(lm, st, lp, &e), 0);
+	for (uint32_t v = 0; v < lm->V; v++)
+		if (v != lm->bos)
+			sum += exp((double)lp[v]);
+	lm_state_free(lm, st);
+	free(ids);
+	free(words);
+	free(lp);
+	return sum;
+}
+
+/*
+ * A text whose last line, "and the waters were", has no newline: the
+ * bigram "waters were" occurs only there, is followed by nothing, and is
+ * no context (backoff 1, log10 0). lmplz reads an order's backoffs from a
+ * list of the contexts in order (interpolate.cc), as if every n-gram not
+ * ending in </s> or <unk> were one, so from "waters were" on each bigram in
+ * its order gets the next context's backoff. Every n-gram and probability
+ * agrees with lmplz's; where a backoff differs, the definition (brute
+ * force: our distribution sums to 1) says lmplz's is wrong: its
+ * distribution in that context does not sum to 1.
+ */
+START_TEST(test_unterminated_backoffs)
+{
+	char             *dir = tu_tmpdir(), mp[4200], key[4096];
+	char             *tp = tu_fixture("kenlm/unterminated.train.txt");
+	char             *ap = tu_fixture("kenlm/unterminated.o3.arpa");
+	struct ngram_est *m = train(tp, 3, NGRAM_WORDS, 0);
+	struct ad_error   e = { 0 };
+	struct arpa_table ref;
+	struct lm        *ours, *theirs;
+	size_t            differ = 0;
+	double            worst = 0;
+
+	snprintf(mp, sizeof mp, "%s/m.bin", dir);
+	ck_assert_int_eq(ngram_est_write_binary(m, mp, &e), 0);
+	ours = open_model(mp);
+	theirs = open_model(ap);
+	arpa_parse(ap, &ref);
+	for (uint32_t n = 1; n <= 3; n++) {
+		ck_assert_uint_eq(ngram_est_count(m, n), ref.count[n]);
+		for (size_t i = 0; i < ngram_est_count(m, n); i++) {
+			uint32_t                 a;
+			float                    p, bo;
+			const struct arpa_entry *r;
+			our_key(m, n, i, key, sizeof key, &a);
+			r = arpa_find(&ref, key);
+			ck_assert_msg(r != NULL, "%s is not in lmplz's ARPA", key);
+			ngram_est_prob(m, n, i, &p, &bo);
+			ck_assert_msg(fabs(p - r->p) <= 1e-5, "%s: log10 p %.8g, lmplz %.8g", key, p, r->p);
+			if (strcmp(key, "2:waters were") == 0)
+				ck_assert_msg(bo == 0 && r->bo != 0, "waters were: %g, lmplz %g", bo, r->bo);
+			if (fabs(bo - r->bo) > 1e-5) {
+				double so = next_sum(ours, strchr(key, ':') + 1);
+				double st = next_sum(theirs, strchr(key, ':') + 1);
+				ck_assert_uint_eq(n, 2);
+				ck_assert_msg(fabs(so - 1) < 1e-6, "%s: ours sums to %.9f", key, so);
+				ck_assert_msg(fabs(st - 1) > 1e-4, "%s: lmplz's sums to %.9f", key, st);
+				if (fabs(st - 1) > worst)
+					worst = fabs(st - 1);
+				differ++;
+			}
+		}
+	}
+	ck_assert_uint_eq(differ, 196);
+	ck_assert_msg(worst > 0.5, "lmplz's sums are off by at most %g", worst);
+	arpa_free(&ref);
+	lm_free(ours);
+	lm_free(theirs);
+	ngram_est_free(m);
+	rm_rf(dir);
+	free(dir);
+	free(tp);
+	free(ap);
+}
+END_TEST
+
 /* ---- KenLM: query -------------------------------------------------------- */
 
 /* What the per-word fields of a query output add up to. */
@@ -1592,6 +1694,7 @@ ngram_suite(void)
 	tcase_add_test(t, test_lmplz_o4);
 	tcase_add_test(t, test_lmplz_last_ngram_o2);
 	tcase_add_test(t, test_lmplz_last_ngram_o4);
+	tcase_add_test(t, test_unterminated_backoffs);
 	tcase_add_test(t, test_query_tiny);
 	tcase_add_test(t, test_query_small);
 	tcase_add_test(t, test_query_unterminated);
