@@ -187,16 +187,20 @@ our_key(const struct ngram_est *m, uint32_t n, size_t i, char *buf, size_t cap, 
 /* ---- KenLM: counts, discounts, ARPA ------------------------------------ */
 
 static void
-check_against_lmplz(uint32_t order)
+check_against_lmplz(const char *corpus, uint32_t order)
 {
-	char             *train_path = tu_fixture("kenlm/tiny.train.txt"), name[64];
-	struct ngram_est *m = train(train_path, order, NGRAM_WORDS, 0);
+	char              name[64];
+	char             *train_path;
+	struct ngram_est *m;
 	struct arpa_table ref;
 	char             *disc, *line, *save = NULL, key[4096];
 	uint32_t          lines = 0;
 
+	snprintf(name, sizeof name, "kenlm/%s.train.txt", corpus);
+	train_path = tu_fixture(name);
+	m = train(train_path, order, NGRAM_WORDS, 0);
 	/* Counts and discounts as lmplz printed them ("%g" is C++'s default). */
-	snprintf(name, sizeof name, "kenlm/tiny.o%u.discounts.txt", order);
+	snprintf(name, sizeof name, "kenlm/%s.o%u.discounts.txt", corpus, order);
 	char *dp = tu_fixture(name);
 	disc = tu_slurp(dp, NULL);
 	ck_assert_ptr_nonnull(disc);
@@ -215,7 +219,7 @@ check_against_lmplz(uint32_t order)
 	ck_assert_uint_eq(lines, order);
 
 	/* The same n-grams, and every value within 1e-5 of lmplz's ARPA. */
-	snprintf(name, sizeof name, "kenlm/tiny.o%u.arpa", order);
+	snprintf(name, sizeof name, "kenlm/%s.o%u.arpa", corpus, order);
 	char *ap = tu_fixture(name);
 	arpa_parse(ap, &ref);
 	for (uint32_t n = 1; n <= order; n++) {
@@ -241,18 +245,145 @@ check_against_lmplz(uint32_t order)
 	ngram_est_free(m);
 }
 
-START_TEST(test_lmplz_o2) { check_against_lmplz(2); }
+START_TEST(test_lmplz_o2) { check_against_lmplz("tiny", 2); }
 END_TEST
-START_TEST(test_lmplz_o3) { check_against_lmplz(3); }
+START_TEST(test_lmplz_o3) { check_against_lmplz("tiny", 3); }
 END_TEST
-START_TEST(test_lmplz_o4) { check_against_lmplz(4); }
+START_TEST(test_lmplz_o4) { check_against_lmplz("tiny", 4); }
+END_TEST
+
+/*
+ * lmplz counts the suffixes of the last N-gram of its suffix-sorted stream
+ * at their raw count in the counts of counts (discount.c). end.train.txt
+ * ends with lines whose last new word zzz always follows "qqq rrr" or
+ * starts "rrr zzz": the open suffixes zzz, rrr zzz and qqq rrr zzz have raw
+ * counts 4, 4, 3 against adjusted counts 1, 2, 2 (at order 4 the line
+ * "rrr zzz", shorter than N, is counted from the n-grams that start with
+ * <s>). The discounts of orders 1 to N - 1 move (unigram D1 0.695513 ->
+ * 0.695024) and many probabilities with them (by up to 0.038 in log10).
+ */
+START_TEST(test_lmplz_last_ngram_o2) { check_against_lmplz("end", 2); }
+END_TEST
+START_TEST(test_lmplz_last_ngram_o4) { check_against_lmplz("end", 4); }
+END_TEST
+
+/*
+ * Sum of p(w | h) over the vocabulary (all but <s>), h the space-separated
+ * words of ctx after <s> (a leading "<s>" is the state's own start).
+ */
+static double
+next_sum(struct lm *lm, const char *ctx)
+{
+	struct ad_error  e = { 0 };
+	struct lm_state *st;
+	float           *lp = malloc(lm->V * sizeof *lp);
+	char            *words = strdup(ctx), *save = NULL, *w;
+	double           sum = 0, unused;
+	uint32_t        *ids = NULL;
+	size_t           cap = 0;
+
+	ck_assert_int_eq(lm_state_new(lm, &st, &e), 0);
+	lm_state_reset(lm, st);
+	for (w = strtok_r(words, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		size_t n = 0;
+		if (strcmp(w, "<s>") == 0)
+			continue;
+		ck_assert_int_eq(lm_encode(lm, (const uint8_t *)w, strlen(w), &ids, &n, &cap, &e), 0);
+		ck_assert_uint_eq(n, 1);
+		ck_assert_int_eq(lm_push(lm, st, ids[0], &unused, &e), 0);
+	}
+	ck_assert_int_eq(lm_next(lm, st, lp, &e), 0);
+	for (uint32_t v = 0; v < lm->V; v++)
+		if (v != lm->bos)
+			sum += exp((double)lp[v]);
+	lm_state_free(lm, st);
+	free(ids);
+	free(words);
+	free(lp);
+	return sum;
+}
+
+/*
+ * A text whose last line, "and the waters were", has no newline: the
+ * bigram "waters were" occurs only there, is followed by nothing, and is
+ * no context (backoff 1, log10 0). lmplz reads an order's backoffs from a
+ * list of the contexts in order (interpolate.cc), as if every n-gram not
+ * ending in </s> or <unk> were one, so from "waters were" on each bigram in
+ * its order gets the next context's backoff. Every n-gram and probability
+ * agrees with lmplz's; where a backoff differs, the definition (brute
+ * force: our distribution sums to 1) says lmplz's is wrong: its
+ * distribution in that context does not sum to 1.
+ */
+START_TEST(test_unterminated_backoffs)
+{
+	char             *dir = tu_tmpdir(), mp[4200], key[4096];
+	char             *tp = tu_fixture("kenlm/unterminated.train.txt");
+	char             *ap = tu_fixture("kenlm/unterminated.o3.arpa");
+	struct ngram_est *m = train(tp, 3, NGRAM_WORDS, 0);
+	struct ad_error   e = { 0 };
+	struct arpa_table ref;
+	struct lm        *ours, *theirs;
+	size_t            differ = 0;
+	double            worst = 0;
+
+	snprintf(mp, sizeof mp, "%s/m.bin", dir);
+	ck_assert_int_eq(ngram_est_write_binary(m, mp, &e), 0);
+	ours = open_model(mp);
+	theirs = open_model(ap);
+	arpa_parse(ap, &ref);
+	for (uint32_t n = 1; n <= 3; n++) {
+		ck_assert_uint_eq(ngram_est_count(m, n), ref.count[n]);
+		for (size_t i = 0; i < ngram_est_count(m, n); i++) {
+			uint32_t                 a;
+			float                    p, bo;
+			const struct arpa_entry *r;
+			our_key(m, n, i, key, sizeof key, &a);
+			r = arpa_find(&ref, key);
+			ck_assert_msg(r != NULL, "%s is not in lmplz's ARPA", key);
+			ngram_est_prob(m, n, i, &p, &bo);
+			ck_assert_msg(fabs(p - r->p) <= 1e-5, "%s: log10 p %.8g, lmplz %.8g", key, p, r->p);
+			if (strcmp(key, "2:waters were") == 0)
+				ck_assert_msg(bo == 0 && r->bo != 0, "waters were: %g, lmplz %g", bo, r->bo);
+			if (fabs(bo - r->bo) > 1e-5) {
+				double so = next_sum(ours, strchr(key, ':') + 1);
+				double st = next_sum(theirs, strchr(key, ':') + 1);
+				ck_assert_uint_eq(n, 2);
+				ck_assert_msg(fabs(so - 1) < 1e-6, "%s: ours sums to %.9f", key, so);
+				ck_assert_msg(fabs(st - 1) > 1e-4, "%s: lmplz's sums to %.9f", key, st);
+				if (fabs(st - 1) > worst)
+					worst = fabs(st - 1);
+				differ++;
+			}
+		}
+	}
+	ck_assert_uint_eq(differ, 196);
+	ck_assert_msg(worst > 0.5, "lmplz's sums are off by at most %g", worst);
+	arpa_free(&ref);
+	lm_free(ours);
+	lm_free(theirs);
+	ngram_est_free(m);
+	rm_rf(dir);
+	free(dir);
+	free(tp);
+	free(ap);
+}
 END_TEST
 
 /* ---- KenLM: query -------------------------------------------------------- */
 
-/* The log10 scores of a query output, in order: fields "word=id n log10p". */
+/* What the per-word fields of a query output add up to. */
+struct query_words {
+	uint64_t oovs;        /* fields whose id is 0 (<unk>) */
+	double   oov_log10;   /* and the sum of their log10 p */
+	uint64_t eos;         /* </s> fields */
+};
+
+/*
+ * The log10 scores of a query output, in order: fields "word=id n log10p";
+ * with qw, also their OOVs and </s>.
+ */
 static double *
-query_scores(const char *path, size_t *count, double summary[4])
+query_scores_words(const char *path, size_t *count, double summary[4], struct query_words *qw)
 {
 	char   *text = tu_slurp(path, NULL), *save = NULL, *f;
 	double *s = NULL;
@@ -286,10 +417,22 @@ query_scores(const char *path, size_t *count, double summary[4])
 			s = realloc(s, cap * sizeof *s);
 		}
 		s[n++] = strtod(sp + 1, NULL);
+		if (qw != NULL && strstr(f, "=0 ") != NULL) {
+			qw->oovs++;
+			qw->oov_log10 += s[n - 1];
+		}
+		if (qw != NULL && strncmp(f, "</s>=", 5) == 0)
+			qw->eos++;
 	}
 	free(text);
 	*count = n;
 	return s;
+}
+
+static double *
+query_scores(const char *path, size_t *count, double summary[4])
+{
+	return query_scores_words(path, count, summary, NULL);
 }
 
 /*
@@ -417,6 +560,67 @@ START_TEST(test_query_small)
 	rm_rf(dir);
 	free(dir);
 	free(tp);
+}
+END_TEST
+
+/*
+ * A text whose last line has no newline: query scores that line's words and
+ * no </s> after them, and counts them as tokens (138: 100 words and 4 </s>
+ * on the first four lines, 34 words on the last). eval must give the same
+ * tokens, OOVs and per-word total. The summary query prints for such a
+ * text leaves the last line's scores out of its total and its OOVs out of
+ * its OOV count (ngram_query.hh stops before adding them), so the oracle
+ * is the sum of query's per-word scores, every one of which it printed.
+ */
+START_TEST(test_query_unterminated)
+{
+	char             *dir = tu_tmpdir(), mp[4200];
+	char             *tp = tu_fixture("kenlm/tiny.train.txt");
+	char             *vp = tu_fixture("kenlm/unterminated.val.txt");
+	char             *qp = tu_fixture("kenlm/tiny.o3.unterminated.query.txt");
+	char             *ref_arpa = tu_fixture("kenlm/tiny.o3.arpa");
+	struct ngram_est *est = train(tp, 3, NGRAM_WORDS, 0);
+	struct ad_error   e = { 0 };
+	struct lm        *models[2];
+	double            summary[4], *want, total = 0;
+	size_t            nwant, len = 0;
+	struct query_words qw = { 0 };
+	uint8_t          *text = (uint8_t *)tu_slurp(vp, &len);
+
+	ck_assert(len > 0 && text[len - 1] != '\n');
+	want = query_scores_words(qp, &nwant, summary, &qw);
+	for (size_t k = 0; k < nwant; k++)
+		total += want[k];
+	ck_assert_uint_eq(nwant, 138);
+	ck_assert_uint_eq(qw.eos, 4);
+	ck_assert_uint_eq((uint64_t)summary[3], nwant);
+	snprintf(mp, sizeof mp, "%s/m.bin", dir);
+	ck_assert_int_eq(ngram_est_write_binary(est, mp, &e), 0);
+	models[0] = open_model(mp);
+	models[1] = open_model(ref_arpa);
+	for (int i = 0; i < 2; i++) {
+		struct lm_eval r = { 0 };
+		double         ppl = pow(10, -total / (double)nwant);
+		double         ppl_ex = pow(10, -(total - qw.oov_log10) / (double)(nwant - qw.oovs));
+		ck_assert_int_eq(lm_eval_text(models[i], text, len, &r, NULL, &e), 0);
+		ck_assert_uint_eq(r.tokens, nwant);
+		ck_assert_uint_eq(r.oovs, qw.oovs);
+		ck_assert_uint_eq(r.lines, 5);
+		ck_assert_msg(fabs(lm_eval_perplexity(&r) / ppl - 1) <= 1e-6, "ppl %.12g, query's "
+		    "words %.12g", lm_eval_perplexity(&r), ppl);
+		ck_assert_msg(fabs(lm_eval_perplexity_excl_oov(&r) / ppl_ex - 1) <= 1e-6,
+		    "ppl excl. %.12g, query's words %.12g", lm_eval_perplexity_excl_oov(&r), ppl_ex);
+		lm_free(models[i]);
+	}
+	ngram_est_free(est);
+	rm_rf(dir);
+	free(dir);
+	free(text);
+	free(want);
+	free(tp);
+	free(vp);
+	free(qp);
+	free(ref_arpa);
 }
 END_TEST
 
@@ -1488,8 +1692,12 @@ ngram_suite(void)
 	tcase_add_test(t, test_lmplz_o2);
 	tcase_add_test(t, test_lmplz_o3);
 	tcase_add_test(t, test_lmplz_o4);
+	tcase_add_test(t, test_lmplz_last_ngram_o2);
+	tcase_add_test(t, test_lmplz_last_ngram_o4);
+	tcase_add_test(t, test_unterminated_backoffs);
 	tcase_add_test(t, test_query_tiny);
 	tcase_add_test(t, test_query_small);
+	tcase_add_test(t, test_query_unterminated);
 	tcase_add_test(t, test_hand_worked);
 	tcase_add_loop_test(t, test_brute_force_counts, 0, 12);
 	tcase_add_test(t, test_next_sums_to_one);

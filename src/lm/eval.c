@@ -4,7 +4,9 @@
  *
  * Line models (n-gram, ARPA) follow KenLM's query: each line is a sentence
  * scored from <s>, its tokens then </s>; an unknown word is an OOV scored as
- * <unk>. The text is cut into EVAL_CHUNKS pieces on line boundaries, scored
+ * <unk>. A last line without a newline gets no </s>: its words are scored
+ * and nothing after them, as query scores them (and as lmplz counts such a
+ * line in training). The text is cut into EVAL_CHUNKS pieces on line boundaries, scored
  * in parallel, and the per-piece totals are added in order, so the result is
  * the same for any number of threads. Stream models (transformer) encode the
  * whole text and score it as one sequence with lm_score.
@@ -124,7 +126,8 @@ eval_batch(const struct lm *m, struct eval_scratch *s, size_t n, struct lm_eval 
 
 /*
  * Score the lines of text[0..len) into *r: lines are encoded into batches
- * of whole sentences (each id list followed by eos) and scored together.
+ * of whole sentences (each id list followed by eos, but a last line without
+ * a newline) and scored together.
  */
 static int
 eval_lines(const struct lm *m, const uint8_t *text, size_t len, struct eval_scratch *s,
@@ -146,7 +149,8 @@ eval_lines(const struct lm *m, const uint8_t *text, size_t len, struct eval_scra
 		}
 		if ((rc = lm_encode(m, text + pos, end - pos, &s->ids, &n, &s->cap, e)) != 0)
 			return rc;
-		s->ids[n++] = m->eos;
+		if (nl != NULL)
+			s->ids[n++] = m->eos;
 		r->lines++;
 		pos = end + 1;
 		if (n >= EVAL_BATCH) {
