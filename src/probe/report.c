@@ -670,7 +670,8 @@ md_pairs(const struct probe_report *r, size_t si, FILE *f)
 				    "/ tied | mean Δ (nats) [95%% CI] | not scored |%s\n"
 				    "|---|---|---|---|---|---|---|---|---|---|%s\n",
 				    v == 0 ? "whole sentence (headline)" : "shared tokens only",
-				    r->has_corpus ? " changed word absent from corpus |" : "",
+				    r->has_corpus ? " changed word absent from corpus (no corpus comparison) |" :
+				    "",
 				    r->has_corpus ? "---|" : "");
 			fprintf(f, "| %s | %s | %llu | ", r->models[p->model].path,
 			    p->category ? p->category : "all", (unsigned long long)p->n);
@@ -684,7 +685,7 @@ md_pairs(const struct probe_report *r, size_t si, FILE *f)
 			}
 			fprintf(f, " | %llu |", (unsigned long long)p->skipped);
 			if (r->has_corpus)
-				fprintf(f, " %llu (no corpus comparison) |", (unsigned long long)p->absent);
+				fprintf(f, " %llu |", (unsigned long long)p->absent);
 			fputc('\n', f);
 		}
 		if (any)
@@ -1242,7 +1243,8 @@ h_pairs(const struct probe_report *r, size_t si, FILE *f)
 				    "<th>95%% CI</th><th>p</th><th>p adj</th><th>model prefers more / less / "
 				    "tied</th><th>mean Δ (nats)</th><th>not scored</th>%s</tr>\n",
 				    v == 0 ? "whole sentence (headline)" : "shared tokens only",
-				    r->has_corpus ? "<th>changed word absent from corpus</th>" : "");
+				    r->has_corpus ? "<th>changed word absent from corpus (no corpus "
+				    "comparison)</th>" : "");
 			}
 			fputs("<tr><td>", f);
 			h(f, r->models[p->model].path);
@@ -1257,8 +1259,7 @@ h_pairs(const struct probe_report *r, size_t si, FILE *f)
 				fprintf(f, "%.3f [%.3f, %.3f]", p->delta.value, p->delta.lo, p->delta.hi);
 			fprintf(f, "</td><td>%llu</td>", (unsigned long long)p->skipped);
 			if (r->has_corpus)
-				fprintf(f, "<td>%llu (no corpus comparison)</td>",
-				    (unsigned long long)p->absent);
+				fprintf(f, "<td>%llu</td>", (unsigned long long)p->absent);
 			fputs("</tr>\n", f);
 			if (v == 0) {
 				labels[nb] = label2(r->models[p->model].path, p->category ? p->category : "all");
