@@ -907,6 +907,17 @@ START_TEST(test_run_and_writers)
 	ck_assert_ptr_nonnull(strstr(buf, "How to read this report"));
 	ck_assert_ptr_nonnull(strstr(buf, "What it does not prove"));
 	ck_assert_ptr_nonnull(strstr(buf, "Seed 1"));
+	/*
+	 * The summary has a row per probe: the WEAT test on the model and on the
+	 * corpus, and each template group, whose single target leaves its
+	 * t-test undefined.
+	 */
+	ck_assert_ptr_nonnull(strstr(buf, "| mock | (unnamed model) | WEAT w: effect size d of occ "
+	    "vs occ2 on m vs f |"));
+	ck_assert_ptr_nonnull(strstr(buf, "| mock | corpus | WEAT w: effect size d of occ vs occ2 "
+	    "on m vs f |"));
+	ck_assert_ptr_nonnull(strstr(buf, "| mock | (unnamed model) | templates, jobs: ln p(m)/p(f), "
+	    "nats | -1.099 | – | – | untested: too few scored for a test |"));
 	free(buf);
 	f = open_memstream(&buf, &len);
 	ck_assert_int_eq(probe_write_json(r, f, NULL), 0);

@@ -346,8 +346,8 @@ summary_row(struct rt_table *t, const struct probe_report *r, const struct probe
 	if (isnan(x->value))
 		return rt_text(&c[SUM_VERDICT], "not scored%s%s", unscored ? ": " : "",
 		    unscored ? unscored : "");
-	if (isnan(x->p_adj))
-		return rt_text(&c[SUM_VERDICT], "untested (descriptive)");
+	if (isnan(x->p_adj))   /* too few items: a t-test needs two a side */
+		return rt_text(&c[SUM_VERDICT], "untested: too few scored for a test");
 	if (x->significant)
 		return rt_text(&c[SUM_VERDICT], "significant (p adj < %g, %s): %s", r->opt.alpha,
 		    corr, x->value > ref ? pos : neg);
