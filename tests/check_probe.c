@@ -990,6 +990,20 @@ run_mock(const char *probe, const char *text, unsigned window, struct probe_repo
 	"2,the nurse she the the,the nurse he the the,antistereo,gender\n" \
 	"3,the person he,the person she,stereo,gender\n"
 
+/* metric.py's tie rule; the expected values are Python's round(x, 3) compared. */
+START_TEST(test_crows_compare_as_python)
+{
+	ck_assert_int_eq(probe_crows_compare(-10.0004, -10.0001), 0);
+	ck_assert_int_eq(probe_crows_compare(-10.0006, -10.0004), -1);
+	ck_assert_int_eq(probe_crows_compare(2.0005, 2.0), 1);       /* 2.0005 is above half */
+	ck_assert_int_eq(probe_crows_compare(-2.0015, -2.002), 0);
+	ck_assert_int_eq(probe_crows_compare(1.0025, 1.002), 0);     /* 1.0025 is below half */
+	ck_assert_int_eq(probe_crows_compare(-7.8245, -7.8244), 0);
+	ck_assert_int_eq(probe_crows_compare(0.0004, -0.0004), 0);   /* 0.0 and -0.0 */
+	ck_assert_int_eq(probe_crows_compare(-3.2, -3.5), 1);
+}
+END_TEST
+
 START_TEST(test_crows_direction_by_hand)
 {
 	struct probe_set     *s;
@@ -1199,6 +1213,7 @@ probe_suite(void)
 	tcase_add_test(t, test_pair_score_by_hand);
 	tcase_add_test(t, test_template_and_vectors_by_hand);
 	tcase_add_test(t, test_run_and_writers);
+	tcase_add_test(t, test_crows_compare_as_python);
 	tcase_add_test(t, test_crows_direction_by_hand);
 	tcase_add_test(t, test_pairs_absent_from_corpus);
 	tcase_add_test(t, test_summary_and_labels);

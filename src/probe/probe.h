@@ -382,6 +382,13 @@ struct probe_crows_score {
 	double   dir_score[2];     /* 100 dir_more / dir_n; NAN when dir_n = 0 */
 };
 
+/*
+ * metric.py's comparison of two sentence scores: +1 when `more` is higher
+ * after both are rounded to 3 decimals as Python's round(x, 3) rounds,
+ * −1 when lower, 0 for a tie.
+ */
+int probe_crows_compare(double more, double less);
+
 /* Paired sentences: one row per (set, model, variant, category or "all"). */
 struct probe_pairs_row {
 	size_t   set, model;

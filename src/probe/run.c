@@ -237,6 +237,14 @@ round3(double x)
 	return strtod(buf, NULL);
 }
 
+int
+probe_crows_compare(double more, double less)
+{
+	double a = round3(more), b = round3(less);
+
+	return (a > b) - (a < b);
+}
+
 /* The pairs of one row: parallel arrays of n items. */
 struct pair_sample {
 	double        *d;       /* ln p(more) − ln p(less) */
@@ -422,10 +430,8 @@ run_pairs(struct ctx *c, size_t si, struct ad_progress *progress, uint64_t *done
 			uneven += nt[0] != nt[1];
 			sc.d[0][i] = f[0] - f[1];
 			sc.d[1][i] = sh[0] - sh[1];
-			for (int v = 0; v < 2; v++) {
-				double a = round3(v ? sh[0] : f[0]), b = round3(v ? sh[1] : f[1]);
-				sc.cmp[v][i] = (signed char)((a > b) - (a < b));
-			}
+			sc.cmp[0][i] = (signed char)probe_crows_compare(f[0], f[1]);
+			sc.cmp[1][i] = (signed char)probe_crows_compare(sh[0], sh[1]);
 			n++;
 			ad_progress_update(progress, ++*done);
 		}
