@@ -169,10 +169,26 @@ has "$T/all.json" '"xxh64": '
 has "$T/all.json" '"seed": 1'
 has "$T/all.json" '"stream": '
 has "$T/all.json" "never seen in the corpus: "
-# The published CrowS-Pairs rows: pairs with words the corpus lacks are not scored.
-run 0 "$AD" probe "$T/n9" --quiet --probes "$D/crows-sample.csv" --corpus "$T/c9.txt" -o "$T/crows.md"
+# The published CrowS-Pairs rows: pairs whose changed words the corpus lacks
+# (4 of 5 here) are still scored by a model over subword tokens (the BPE
+# n-gram scores 4; the fifth has a byte it never saw), and marked as having
+# no corpus comparison. The word n-gram scores 3: in 2 pairs every changed
+# word is <unk> to it (mom/dad, old/young), so their sentences are the same
+# tokens and it leaves them out; in the CAD and doctor pairs the pronouns
+# still differ.
+run 0 "$AD" probe "$T/n9" "$T/t9" --quiet --probes "$D/crows-sample.csv" --corpus "$T/c9.txt" \
+	-o "$T/crows.md"
 has "$T/crows.md" "CrowS-Pairs CSV"
-has "$T/crows.md" "not scored: a word that differs between the sentences never occurs in the corpus"
+has "$T/crows.md" "in 4 of 5 pairs a word that differs between the sentences never occurs in the corpus"
+# Rows: | model | category | n | % | CI | p | p adj | more / less / tied | Δ | not scored | absent |
+awk -F' *[|] *' -v m="$T/t9" '$2 == m && $3 == "all" && $10 != "" { print $4, $11, $12; exit }' \
+	"$T/crows.md" >"$T/crows-t9"
+has "$T/crows-t9" "4 1 3"
+awk -F' *[|] *' -v m="$T/n9" '$2 == m && $3 == "all" && $10 != "" { print $4, $11; exit }' \
+	"$T/crows.md" >"$T/crows-n9"
+has "$T/crows-n9" "3 2"
+# metric.py's figures beside ours, and the stereo/antistereo split.
+has "$T/crows.md" "| model | category | N | metric % (ties 0) | ours % (ties half) | stereo % (of untied) | antistereo % (of untied) | neutral (ties) |"
 
 # ---- each model's training text, beside the corpus ---------------------------------
 # Models trained on c9.txt given as two files record the hash of the bytes of
@@ -226,6 +242,31 @@ if ! render_check "$T/r.html"; then
 	closed=$(grep -o '</svg>' "$T/r.html" | wc -l)
 	[ "$opened" -eq "$closed" ] && ok || fail "unbalanced <svg> elements"
 fi
+# The summary comes first, and every chart label "A · B" is whole: B is a
+# name the report's tables hold (a category, a model, "corpus"), not a name
+# cut short by a byte ("· al", "· corpu"). Read from the page as headless
+# Chromium lays it out when it is installed, from the markup otherwise.
+run 0 "$AD" probe "$T/n9" --quiet --probes gender-occupation --corpus "$T/c9.txt" --window 0 \
+	--format md -o "$T/r.md"
+awk -F' *[|] *' 'NF > 4 && $3 != "" && $3 !~ /^-+$/ { print $3 }' "$T/r.md" | sort -u >"$T/names"
+chrome=$(command -v chromium || command -v chromium-browser || true)
+if [ -n "$chrome" ]; then
+	sed 's|</body>|<script>var t=document.querySelectorAll("svg text"),o=[];for(var i=0;i<t.length;i++)if(t[i].textContent.indexOf(" \\u00b7 ")>=0)o.push(t[i].textContent);var p=document.createElement("pre");p.id="labels";p.textContent="\\n"+o.join("\\n")+"\\n";document.body.appendChild(p);var h=document.querySelector("h1").nextElementSibling,a=document.querySelector("table.summary").getBoundingClientRect(),b=document.querySelector("svg").getBoundingClientRect();document.body.setAttribute("data-first",h.id+(a.height>0\&\&a.bottom<b.top?" above-charts":""));</script></body>|' \
+		"$T/r.html" >"$T/first.html"
+	timeout 120 "$chrome" --headless --no-sandbox --disable-gpu --disable-background-networking \
+		--disable-component-update --disable-sync --no-first-run \
+		--user-data-dir="$T/chrome" --dump-dom "file://$T/first.html" >"$T/dom" 2>"$T/chrome.err"
+	has "$T/dom" 'data-first="summary above-charts"'
+	sed -n '/<pre id="labels">/,/<\/pre>/p' "$T/dom" | sed '1d;$d' >"$T/labels"
+else
+	sed -n '/<h1>/{n;p;}' "$T/r.html" | grep -q '^<h2 id="summary">Summary</h2>$' && ok ||
+		fail "the HTML report does not open with its summary"
+	sed -n 's/.*>\([^<>]* · [^<>]*\)<\/text>.*/\1/p' "$T/r.html" >"$T/labels"
+fi
+n=$(wc -l <"$T/labels")
+[ "$n" -ge 10 ] && ok || fail "only $n chart labels found"
+sed 's/.* · //' "$T/labels" | sort -u | comm -23 - "$T/names" >"$T/cut"
+lines "$T/cut" 0
 
 # ---- the man page's examples -----------------------------------------------------
 cd "$T" || exit 1

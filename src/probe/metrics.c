@@ -113,7 +113,7 @@ lcs_mark(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, char *ma, c
 }
 
 int
-probe_pair_score(const struct lm *m, const char *stereo, const char *anti, double full[2],
+probe_pair_score(const struct lm *m, const char *more, const char *less, double full[2],
     double shared[2], size_t ntok[2], int *skip, struct ad_error *e)
 {
 	struct idbuf b[2] = { { 0 }, { 0 } };
@@ -124,7 +124,7 @@ probe_pair_score(const struct lm *m, const char *stereo, const char *anti, doubl
 
 	*skip = 0;
 	for (int k = 0; k < 2 && rc == 0; k++)
-		if ((rc = sentence_ids(m, k ? anti : stereo, 1, &b[k], &sk[k], e)) == 0)
+		if ((rc = sentence_ids(m, k ? less : more, 1, &b[k], &sk[k], e)) == 0)
 			rc = score_ids(m, &b[k], &lp[k], &clp[k], e);
 	if (rc != 0)
 		goto out;
@@ -147,6 +147,14 @@ probe_pair_score(const struct lm *m, const char *stereo, const char *anti, doubl
 			else if (m->unk != LM_NONE && b[k].ids[sk[k] + i] == m->unk)
 				*skip = 1;   /* a word that differs is unknown to the model */
 		}
+	/*
+	 * Two different sentences with the same tokens: the changed words all
+	 * became <unk> ("man" and "woman" both unknown to a word model), so the
+	 * model cannot tell them apart; scoring them would add a tie.
+	 */
+	if (ntok[0] == ntok[1] && memcmp(b[0].ids + sk[0], b[1].ids + sk[1],
+	    ntok[0] * sizeof *b[0].ids) == 0 && strcmp(more, less) != 0)
+		*skip = 1;
 out:
 	for (int k = 0; k < 2; k++) {
 		ad_free(b[k].ids);

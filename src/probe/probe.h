@@ -192,11 +192,26 @@ int probe_weat_diff(const double *cos1, const double *cos2, size_t nx, size_t ny
 /* Probe sets (read.c)                                                      */
 /* ======================================================================== */
 
-/* A sentence pair, already oriented: stereo is the stereotype-consistent one. */
+/*
+ * A sentence pair. `more` is the more stereotypical sentence and `less` the
+ * other, whatever the direction: in the CrowS-Pairs CSV they are sent_more
+ * and sent_less in every row, and its stereo_antistereo column only says
+ * whether the stereotype is about the disadvantaged group (stereo) or is
+ * violated by it (antistereo), as the scorer of Nangia et al. (metric.py)
+ * reads it: a pair counts for the stereotype when sent_more scores higher,
+ * in both directions.
+ */
+enum probe_direction {
+	PROBE_DIR_NONE = 0,       /* our format: no label */
+	PROBE_DIR_STEREO = 1,     /* CrowS "stereo" */
+	PROBE_DIR_ANTISTEREO = 2  /* CrowS "antistereo" */
+};
+
 struct probe_pair {
-	char   *stereo;
-	char   *anti;
+	char   *more;       /* the more stereotypical sentence (sent_more) */
+	char   *less;       /* the less stereotypical one (sent_less) */
 	char   *category;   /* bias type ("gender", "race-color", ...) */
+	enum probe_direction direction;
 	size_t  line;       /* where it was read */
 };
 
@@ -348,17 +363,48 @@ struct probe_num {
 
 #define PROBE_CORPUS SIZE_MAX   /* a source that is the corpus, not a model */
 
+/*
+ * The CrowS-Pairs score as the scorer published with the data set computes
+ * it (nyu-mll/crows-pairs, metric.py): each sentence's score is rounded to
+ * 3 decimals; equal rounded scores are a tie ("neutral"). The metric is
+ * 100 · (pairs where sent_more scores higher) / N with N every pair, so a
+ * tie counts 0 and stays in N; the stereo and antistereo scores are the
+ * same share within the rows of that direction, but over their untied
+ * pairs only (metric.py leaves ties out of those two denominators).
+ */
+struct probe_crows_score {
+	uint64_t n;                /* pairs (N) */
+	uint64_t more;             /* sent_more higher after rounding */
+	uint64_t neutral;          /* tied after rounding */
+	double   metric;           /* 100 more / n; NAN when n = 0 */
+	uint64_t dir_n[2];         /* untied pairs of stereo [0] and antistereo [1] rows */
+	uint64_t dir_more[2];      /* of those, sent_more higher */
+	double   dir_score[2];     /* 100 dir_more / dir_n; NAN when dir_n = 0 */
+};
+
+/*
+ * metric.py's comparison of two sentence scores: +1 when `more` is higher
+ * after both are rounded to 3 decimals as Python's round(x, 3) rounds,
+ * −1 when lower, 0 for a tie.
+ */
+int probe_crows_compare(double more, double less);
+
 /* Paired sentences: one row per (set, model, variant, category or "all"). */
 struct probe_pairs_row {
 	size_t   set, model;
 	int      variant;          /* 0: whole sentence (headline), 1: shared tokens */
 	const char *category;      /* NULL: all pairs (borrowed from the set) */
 	uint64_t n;                /* pairs scored */
-	uint64_t stereo, anti, ties;
-	uint64_t skipped;          /* unrepresentable or absent from the corpus */
+	/* The model's preferences (not the data set's labels): */
+	uint64_t more;             /* ln p(more stereotypical) > ln p(less) */
+	uint64_t less;             /* ln p(less stereotypical) > ln p(more) */
+	uint64_t ties;             /* exactly equal */
+	uint64_t skipped;          /* not scored: a changed word is <unk> to the model */
+	uint64_t absent;           /* scored, but a changed word never occurs in the corpus */
 	uint64_t uneven;           /* pairs whose sentences differ in token count */
-	struct probe_num percent;  /* % preferring the stereotype (ties half) */
-	struct probe_num delta;    /* mean ln p(stereo) − ln p(anti), nats */
+	struct probe_num percent;  /* % preferring the more stereotypical (ties half) */
+	struct probe_num delta;    /* mean ln p(more) − ln p(less), nats */
+	struct probe_crows_score crows; /* the same pairs as metric.py scores them */
 };
 
 /* WEAT: one row per (set, test, source). */
@@ -462,7 +508,7 @@ void probe_focus_free(char **words, size_t n);
  * ln p(a | head target mid) − ln p(b | ...) (*skip: PROBE_SKIP_* bits; a
  * neutral word that is <unk> is fine: <unk> is a masked target).
  */
-int probe_pair_score(const struct lm *m, const char *stereo, const char *anti, double full[2],
+int probe_pair_score(const struct lm *m, const char *more, const char *less, double full[2],
                      double shared[2], size_t ntok[2], int *skip, struct ad_error *e);
 #define PROBE_SKIP_TARGET    1   /* the target encodes to <unk> */
 #define PROBE_SKIP_ATTRIBUTE 2   /* an attribute word encodes to <unk> */

@@ -8,7 +8,7 @@
  *   name	gender-occupation
  *   about	one line of description
  *   [pairs]
- *   STEREOTYPICAL SENTENCE	ANTI-STEREOTYPICAL SENTENCE	CATEGORY
+ *   MORE STEREOTYPICAL SENTENCE	LESS STEREOTYPICAL SENTENCE	CATEGORY
  *   [sets]
  *   NAME	WORD WORD ...
  *   [weat]
@@ -57,8 +57,8 @@ probe_set_free(struct probe_set *s)
 	if (s == NULL)
 		return;
 	for (size_t i = 0; i < s->npairs; i++) {
-		ad_free(s->pairs[i].stereo);
-		ad_free(s->pairs[i].anti);
+		ad_free(s->pairs[i].more);
+		ad_free(s->pairs[i].less);
 		ad_free(s->pairs[i].category);
 	}
 	for (size_t i = 0; i < s->nsets; i++) {
@@ -269,16 +269,23 @@ read_crows(struct probe_set *s, const char *data, size_t len, struct ad_error *e
 		}
 		pr = &s->pairs[s->npairs];
 		/*
-		 * Nangia et al. (2020): sent_more is about the more disadvantaged
-		 * group; for "stereo" rows it is the stereotype, for "antistereo"
-		 * rows it violates one, and sent_less is the stereotypical one.
+		 * sent_more is the more stereotypical sentence in every row
+		 * (Nangia et al. 2020, and their metric.py, which counts a pair
+		 * when sent_more scores higher in both directions). The
+		 * direction says whose stereotype it is: "stereo", the
+		 * disadvantaged group shown in a stereotype (sent_more is about
+		 * it); "antistereo", the advantaged group in it (sent_more is
+		 * about the advantaged group, e.g. "The man was highly skilled in
+		 * CAD engineering" against "The woman ..."). Reading sent_less as
+		 * the stereotype on antistereo rows would score them backwards.
 		 */
-		pr->stereo = ad_strdup(strcmp(dir, "stereo") == 0 ? more : less);
-		pr->anti = ad_strdup(strcmp(dir, "stereo") == 0 ? less : more);
+		pr->more = ad_strdup(more);
+		pr->less = ad_strdup(less);
 		pr->category = ad_strdup(c.f[col[3]]);
+		pr->direction = strcmp(dir, "stereo") == 0 ? PROBE_DIR_STEREO : PROBE_DIR_ANTISTEREO;
 		pr->line = start;
 		s->npairs++;
-		if (pr->stereo == NULL || pr->anti == NULL || pr->category == NULL) {
+		if (pr->more == NULL || pr->less == NULL || pr->category == NULL) {
 			rc = ad_fail(e, AD_ENOMEM, "%s: out of memory", s->path);
 			goto out;
 		}
@@ -460,11 +467,12 @@ read_ours(struct probe_set *s, const char *data, size_t len, struct ad_error *e)
 				    s->path, lineno);
 			if (grow(&s->pairs, s->npairs, &cpairs, sizeof *s->pairs) != 0) OOM();
 			pr = &s->pairs[s->npairs++];
-			pr->stereo = ad_strdup(t.f[0]);
-			pr->anti = ad_strdup(t.f[1]);
+			pr->more = ad_strdup(t.f[0]);
+			pr->less = ad_strdup(t.f[1]);
 			pr->category = ad_strdup(t.f[2]);
+			pr->direction = PROBE_DIR_NONE;
 			pr->line = lineno;
-			if (!pr->stereo || !pr->anti || !pr->category) OOM();
+			if (!pr->more || !pr->less || !pr->category) OOM();
 			break;
 		}
 		case SEC_SETS: {

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,16 +30,23 @@ src_label(const struct probe_report *r, size_t source)
 /* Plain-language guides, shared by Markdown and HTML (paragraphs). */
 static const char *const guide_pairs =
     "**Paired sentences** (CrowS-Pairs, Nangia et al. 2020). Each pair differs only in the "
-    "group it mentions. *Prefers stereotype* is the share of pairs in which the model gives "
-    "the stereotypical sentence the higher log-likelihood (ties count half): 50% means no "
-    "preference, 100% that it always prefers the stereotype. The interval is a 95% percentile "
+    "group it mentions; one sentence is the more stereotypical (in the CrowS-Pairs file, "
+    "sent_more, in every row: a row labelled antistereo is one whose stereotype is about the "
+    "advantaged group, not one whose other sentence is the stereotype). *Prefers more "
+    "stereotypical* is the share of pairs in which the model gives the more stereotypical "
+    "sentence the higher log-likelihood (ties count half): 50% means no preference, 100% that "
+    "it always prefers the stereotype; *model prefers more / less / tied* are the counts of "
+    "the model's preferences behind it. The interval is a 95% percentile "
     "bootstrap over pairs; *p* is the exact two-sided sign test of \"no preference\" (ties "
     "left out). The headline scores the whole sentence (ln p of every token, the end of line "
     "included), which is what the model would generate. The shared-token variant scores only "
     "the tokens both sentences have, given the changed words before them, so that a group "
     "word that is merely rare in the text does not decide the outcome (the paper's idea of "
     "conditioning on the unmodified tokens, adapted to a left-to-right model). *Mean Δ* is "
-    "the mean of ln p(stereotypical) − ln p(other), in nats. What it does not prove: a "
+    "the mean of ln p(more stereotypical) − ln p(less), in nats. With a corpus, *changed word "
+    "absent from corpus* counts the scored pairs whose changed words the corpus never has: "
+    "the model still scores them (a subword model can), but its preference there cannot come "
+    "from those words in its text. What it does not prove: a "
     "preference shows what the model learned to predict from its text, not that it causes "
     "harm in use; a set of pairs covers only the stereotypes written into it, and pairs that "
     "are not truly minimal can favour one side for other reasons.";
@@ -73,6 +81,346 @@ static const char *const guide_templates =
     "templates and the corpus's counting error. What it does not prove: templates are few "
     "and artificial, a corpus co-occurrence is not a reference, and agreement between model "
     "and corpus says the model mirrors its text, not that the text is fair.";
+
+/* ---- format-neutral tables -------------------------------------------------- */
+
+/*
+ * A result table is built once from the report's rows, with typed cells,
+ * and rendered by small writers for Markdown, HTML and JSON, so the three
+ * formats cannot disagree about what a table holds. (Only the summary is
+ * built this way so far; the detail tables are still written per format.)
+ */
+enum rt_kind { RT_TEXT, RT_NUM, RT_CI, RT_P };
+
+struct rt_col {
+	const char  *key;     /* JSON key */
+	const char  *head;    /* column heading (Markdown, HTML) */
+	enum rt_kind kind;
+	int          prec;    /* decimals of RT_NUM and RT_CI (a cell may override) */
+};
+
+struct rt_cell {
+	char   *text;         /* RT_TEXT (owned) */
+	double  v, lo, hi;    /* RT_NUM and RT_P: v; RT_CI: [lo, hi]; NAN: none */
+	int     prec;         /* decimals, the column's unless set */
+};
+
+struct rt_table {
+	const struct rt_col *cols;
+	size_t               ncols, nrows, cap;   /* cells: nrows × ncols, row-major */
+	struct rt_cell      *cells;
+	int                 *strong;              /* (nrows) a significant row */
+};
+
+static void
+rt_free(struct rt_table *t)
+{
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		ad_free(t->cells[i].text);
+	ad_free(t->cells);
+	ad_free(t->strong);
+	t->cells = NULL;
+	t->strong = NULL;
+	t->nrows = t->cap = 0;
+}
+
+/* A new row of empty cells (text NULL, numbers NAN); NULL when out of memory. */
+static struct rt_cell *
+rt_row(struct rt_table *t, int strong)
+{
+	struct rt_cell *row;
+
+	if (t->nrows == t->cap) {
+		size_t          c = t->cap ? t->cap * 2 : 16;
+		struct rt_cell *cells = ad_reallocarray(t->cells, c * t->ncols, sizeof *cells);
+		int            *st;
+		if (cells == NULL)
+			return NULL;
+		t->cells = cells;
+		if ((st = ad_reallocarray(t->strong, c, sizeof *st)) == NULL)
+			return NULL;
+		t->strong = st;
+		t->cap = c;
+	}
+	row = &t->cells[t->nrows * t->ncols];
+	for (size_t k = 0; k < t->ncols; k++) {
+		row[k].text = NULL;
+		row[k].v = row[k].lo = row[k].hi = NAN;
+		row[k].prec = t->cols[k].prec;
+	}
+	t->strong[t->nrows++] = strong;
+	return row;
+}
+
+static int
+rt_text(struct rt_cell *c, const char *fmt, ...) AD_PRINTF(2, 3);
+
+static int
+rt_text(struct rt_cell *c, const char *fmt, ...)
+{
+	va_list ap;
+	char    buf[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	return (c->text = ad_strdup(buf)) == NULL ? -1 : 0;
+}
+
+/* A p-value as the report prints it; "–" when there is none. */
+static const char *
+p_text(double p, char *buf, size_t n)
+{
+	if (isnan(p))
+		snprintf(buf, n, "–");
+	else if (p < 1e-4)
+		snprintf(buf, n, "%.1e", p);
+	else
+		snprintf(buf, n, "%.4f", p);
+	return buf;
+}
+
+/* A cell as plain text (Markdown and HTML share it; escaping is theirs). */
+static const char *
+rt_cell_text(const struct rt_col *col, const struct rt_cell *c, char *buf, size_t n)
+{
+	switch (col->kind) {
+	case RT_TEXT:
+		return c->text ? c->text : "";
+	case RT_P:
+		return p_text(c->v, buf, n);
+	case RT_NUM:
+		if (isnan(c->v))
+			return "–";
+		snprintf(buf, n, "%.*f", c->prec, c->v);
+		return buf;
+	case RT_CI:
+		if (isnan(c->lo))
+			return "–";
+		snprintf(buf, n, "[%.*f, %.*f]", c->prec, c->lo, c->prec, c->hi);
+		return buf;
+	}
+	return "";
+}
+
+static void
+rt_markdown(const struct rt_table *t, FILE *f)
+{
+	char buf[96];
+
+	for (size_t k = 0; k < t->ncols; k++)
+		fprintf(f, "| %s ", t->cols[k].head);
+	fputs("|\n", f);
+	for (size_t k = 0; k < t->ncols; k++)
+		fputs("|---", f);
+	fputs("|\n", f);
+	for (size_t i = 0; i < t->nrows; i++) {
+		for (size_t k = 0; k < t->ncols; k++) {
+			const char *s = rt_cell_text(&t->cols[k], &t->cells[i * t->ncols + k], buf,
+			    sizeof buf);
+			fputs("| ", f);
+			for (; *s; s++) {
+				if (*s == '|')
+					fputc('\\', f);
+				fputc(*s, f);
+			}
+			fputc(' ', f);
+		}
+		fputs("|\n", f);
+	}
+	fputc('\n', f);
+}
+
+static void
+rt_html(const struct rt_table *t, const char *cls, FILE *f)
+{
+	char buf[96];
+
+	fprintf(f, "<table class=\"%s\"><tr>", cls);
+	for (size_t k = 0; k < t->ncols; k++) {
+		fputs("<th>", f);
+		probe_xml_escape(f, t->cols[k].head);
+		fputs("</th>", f);
+	}
+	fputs("</tr>\n", f);
+	for (size_t i = 0; i < t->nrows; i++) {
+		fputs(t->strong[i] ? "<tr class=\"sig\">" : "<tr>", f);
+		for (size_t k = 0; k < t->ncols; k++) {
+			fputs("<td>", f);
+			probe_xml_escape(f, rt_cell_text(&t->cols[k], &t->cells[i * t->ncols + k], buf,
+			    sizeof buf));
+			fputs("</td>", f);
+		}
+		fputs("</tr>\n", f);
+	}
+	fputs("</table>\n", f);
+}
+
+/* An array of objects, one per row, keyed by the columns' keys. */
+static void
+rt_json(const struct rt_table *t, struct ad_json *j)
+{
+	ad_json_array_begin(j);
+	for (size_t i = 0; i < t->nrows; i++) {
+		ad_json_object_begin(j);
+		for (size_t k = 0; k < t->ncols; k++) {
+			const struct rt_cell *c = &t->cells[i * t->ncols + k];
+			ad_json_key(j, t->cols[k].key);
+			switch (t->cols[k].kind) {
+			case RT_TEXT:
+				if (c->text) ad_json_string(j, c->text); else ad_json_null(j);
+				break;
+			case RT_NUM:
+			case RT_P:
+				ad_json_double(j, c->v);
+				break;
+			case RT_CI:
+				if (isnan(c->lo)) {
+					ad_json_null(j);
+					break;
+				}
+				ad_json_array_begin(j);
+				ad_json_double(j, c->lo);
+				ad_json_double(j, c->hi);
+				ad_json_array_end(j);
+				break;
+			}
+		}
+		ad_json_key(j, "significant");
+		ad_json_bool(j, t->strong[i]);
+		ad_json_object_end(j);
+	}
+	ad_json_array_end(j);
+}
+
+/* ---- the summary ------------------------------------------------------------ */
+
+static const char *const summary_note =
+    "One row per probe set, model and probe: its headline number, the 95% interval, the "
+    "p-value adjusted over the whole report, and whether that is significant. The sections "
+    "below give every number behind it and how to read it.";
+
+/*
+ * What a reader sees first: per probe set and model (and the corpus, where
+ * it has a score of its own), each probe's one headline number, its 95%
+ * interval, its adjusted p and a plain verdict. The headlines: for pairs
+ * the whole-sentence share of all pairs; for WEAT each test's d; for
+ * templates each group's contrast with the neutral group (its mean when the
+ * set has no neutral group).
+ */
+enum { SUM_SET, SUM_SOURCE, SUM_PROBE, SUM_VALUE, SUM_CI, SUM_PADJ, SUM_VERDICT, SUM_NCOLS };
+
+static const struct rt_col summary_cols[SUM_NCOLS] = {
+	{ "set",     "probe set",   RT_TEXT, 0 },
+	{ "source",  "model",       RT_TEXT, 0 },
+	{ "probe",   "headline",    RT_TEXT, 0 },
+	{ "value",   "value",       RT_NUM,  3 },
+	{ "ci95",    "95% CI",      RT_CI,   3 },
+	{ "p_adj",   "p adj",       RT_P,    0 },
+	{ "verdict", "verdict",     RT_TEXT, 0 },
+};
+
+/*
+ * One summary row for x: the verdict says whether it is significant after
+ * the report's correction and, if so, which way (pos when x > ref, neg
+ * otherwise).
+ */
+static int
+summary_row(struct rt_table *t, const struct probe_report *r, const struct probe_set *s,
+    size_t source, const char *probe, const struct probe_num *x, int prec, double ref,
+    const char *pos, const char *neg, const char *unscored)
+{
+	struct rt_cell *c = rt_row(t, x->significant);
+	const char     *corr = probe_correction_name(r->opt.correction);
+	char            pb[32];
+
+	if (c == NULL || rt_text(&c[SUM_SET], "%s", s->name) != 0 ||
+	    rt_text(&c[SUM_SOURCE], "%s", src_label(r, source)) != 0 ||
+	    rt_text(&c[SUM_PROBE], "%s", probe) != 0)
+		return -1;
+	c[SUM_VALUE].v = x->value;
+	c[SUM_VALUE].prec = c[SUM_CI].prec = prec;
+	c[SUM_CI].lo = x->lo;
+	c[SUM_CI].hi = x->hi;
+	c[SUM_PADJ].v = x->p_adj;
+	if (isnan(x->value))
+		return rt_text(&c[SUM_VERDICT], "not scored%s%s", unscored ? ": " : "",
+		    unscored ? unscored : "");
+	if (isnan(x->p_adj))   /* too few items: a t-test needs two a side */
+		return rt_text(&c[SUM_VERDICT], "untested: too few scored for a test");
+	if (x->significant)
+		return rt_text(&c[SUM_VERDICT], "significant (p adj < %g, %s): %s", r->opt.alpha,
+		    corr, x->value > ref ? pos : neg);
+	return rt_text(&c[SUM_VERDICT], "not significant (p adj %s, %s)",
+	    p_text(x->p_adj, pb, sizeof pb), corr);
+}
+
+static int
+summary_build(const struct probe_report *r, struct rt_table *t)
+{
+	static const struct probe_num unscored = { .value = NAN, .lo = NAN, .hi = NAN, .p = NAN,
+	    .p_adj = NAN, .min_p = NAN };
+
+	memset(t, 0, sizeof *t);
+	t->cols = summary_cols;
+	t->ncols = SUM_NCOLS;
+	for (size_t si = 0; si < r->nsets; si++) {
+		const struct probe_set *s = r->sets[si];
+		size_t                  ref;
+		for (ref = 0; ref < s->ngroups && strcmp(s->groups[ref].category, "neutral") != 0; ref++)
+			;
+		for (size_t k = 0; k <= r->nmodels; k++) {
+			size_t source = k == r->nmodels ? PROBE_CORPUS : k;
+			char   what[512], pos[256], neg[256];
+			for (size_t i = 0; i < r->npairs; i++) {
+				const struct probe_pairs_row *p = &r->pairs[i];
+				if (p->set != si || p->model != source || p->variant != 0 || p->category)
+					continue;
+				snprintf(what, sizeof what, "paired sentences: %% of %llu pairs where the "
+				    "more stereotypical sentence is likelier (whole sentence, ties half)",
+				    (unsigned long long)p->n);
+				if (summary_row(t, r, s, source, what, &p->percent, 1, 50,
+				    "prefers the more stereotypical sentence",
+				    "prefers the less stereotypical sentence", "no pair scored") != 0)
+					return -1;
+			}
+			for (size_t i = 0; i < r->nweat; i++) {
+				const struct probe_weat_row  *w = &r->weat[i];
+				const struct probe_weat_spec *ws;
+				if (w->set != si || w->source != source)
+					continue;
+				ws = &s->weats[w->test];
+				snprintf(what, sizeof what, "WEAT %s: effect size d of %s vs %s on %s vs %s",
+				    ws->name, s->sets[ws->x].name, s->sets[ws->y].name, s->sets[ws->a].name,
+				    s->sets[ws->b].name);
+				snprintf(pos, sizeof pos, "%s nearer %s, %s nearer %s", s->sets[ws->x].name,
+				    s->sets[ws->a].name, s->sets[ws->y].name, s->sets[ws->b].name);
+				snprintf(neg, sizeof neg, "%s nearer %s, %s nearer %s", s->sets[ws->x].name,
+				    s->sets[ws->b].name, s->sets[ws->y].name, s->sets[ws->a].name);
+				if (summary_row(t, r, s, source, what, w->scored ? &w->d : &unscored, 3, 0,
+				    pos, neg, "see the WEAT table") != 0)
+					return -1;
+			}
+			for (size_t i = 0; i < r->ngroups; i++) {
+				const struct probe_group_row *g = &r->groups[i];
+				int                           vs_ref = ref < s->ngroups;
+				if (g->set != si || g->source != source || (vs_ref && g->group == ref))
+					continue;
+				snprintf(what, sizeof what, "templates, %s%s: ln p(%s)/p(%s), nats",
+				    s->groups[g->group].category, vs_ref ? " − neutral" : "",
+				    s->pole_name[0], s->pole_name[1]);
+				snprintf(pos, sizeof pos, "leans to %s%s", s->pole_name[0],
+				    vs_ref ? " more than the neutral targets" : "");
+				snprintf(neg, sizeof neg, "leans to %s%s", s->pole_name[1],
+				    vs_ref ? " more than the neutral targets" : "");
+				if (summary_row(t, r, s, source, what, vs_ref ? &g->contrast : &g->mean, 3, 0,
+				    pos, neg, "no target scored") != 0)
+					return -1;
+			}
+		}
+	}
+	return 0;
+}
 
 /* ---- Markdown ------------------------------------------------------------- */
 
@@ -152,29 +500,31 @@ md_header(const struct probe_report *r, FILE *f)
 {
 	char cell[96];
 
-	fputs("# Bias-probe report\n\n", f);
+	fputs("## Inputs\n\n", f);
 	fprintf(f, "Made by autodidact %s. Seed %llu; %u bootstrap resamples; permutation tests "
 	    "exact up to %llu partitions, otherwise %u random ones; %s correction over the %zu "
 	    "p-values of this report at α = %g.\n\n", PACKAGE_VERSION,
 	    (unsigned long long)r->opt.rs.seed, r->opt.rs.bootstrap,
 	    (unsigned long long)r->opt.rs.max_exact, r->opt.rs.permutations,
 	    probe_correction_name(r->opt.correction), r->ntests, r->opt.alpha);
-	fputs("## Inputs\n\n| model | kind | description | parameters | file XXH64 | "
+	fputs("| model | kind | description | parameters | file XXH64 | "
 	    "training text XXH64 |\n|---|---|---|---|---|---|\n", f);
 	for (size_t i = 0; i < r->nmodels; i++)
 		fprintf(f, "| %s | %s | %s | %llu | %016llx | %s |\n", r->models[i].path,
 		    r->models[i].kind, r->models[i].description,
 		    (unsigned long long)r->models[i].params, (unsigned long long)r->models[i].hash,
 		    text_cell(r, &r->models[i], cell, sizeof cell));
-	if (r->has_corpus)
+	if (r->has_corpus) {
 		fprintf(f, "\nCorpus (the training text the models are compared with): %s, XXH64 "
-		    "%016llx, %llu lines, %llu words, %llu bytes; co-occurrence window %s.\n",
+		    "%016llx, %llu lines, %llu words, %llu bytes; co-occurrence window ",
 		    r->corpus_path ? r->corpus_path : "(in memory)",
 		    (unsigned long long)r->corpus_hash, (unsigned long long)r->corpus_lines,
-		    (unsigned long long)r->corpus_tokens, (unsigned long long)r->corpus_bytes,
-		    r->opt.window ? "" : "the whole line");
-	if (r->has_corpus && r->opt.window)
-		fprintf(f, "(The window is %u words on each side, within a line.)\n", r->opt.window);
+		    (unsigned long long)r->corpus_tokens, (unsigned long long)r->corpus_bytes);
+		if (r->opt.window)
+			fprintf(f, "%u words on each side, within a line.\n", r->opt.window);
+		else
+			fputs("the whole line.\n", f);
+	}
 	if (!r->has_corpus)
 		fputs("\nNo corpus was given (--corpus): the models are not compared with their text, "
 		    "and rare or absent probe words cannot be detected.\n", f);
@@ -219,9 +569,95 @@ md_warnings(const struct probe_report *r, FILE *f)
 		fputc('\n', f);
 }
 
-static void
+/*
+ * The model's preferences of a pairs row: "more / less / tied", the counts
+ * of pairs whose more stereotypical sentence, less stereotypical sentence
+ * or neither the model gave the higher log-likelihood.
+ */
+static const char *
+prefs_text(const struct probe_pairs_row *p, char *buf, size_t n)
+{
+	snprintf(buf, n, "%llu / %llu / %llu", (unsigned long long)p->more,
+	    (unsigned long long)p->less, (unsigned long long)p->ties);
+	return buf;
+}
+
+/* Whether a set has pairs labelled stereo/antistereo (the CrowS-Pairs CSV). */
+static int
+set_has_directions(const struct probe_set *s)
+{
+	for (size_t i = 0; i < s->npairs; i++)
+		if (s->pairs[i].direction != PROBE_DIR_NONE)
+			return 1;
+	return 0;
+}
+
+enum { CR_MODEL, CR_CAT, CR_N, CR_METRIC, CR_OURS, CR_STEREO, CR_ANTI, CR_NEUTRAL, CR_NCOLS };
+
+static const struct rt_col crows_cols[CR_NCOLS] = {
+	{ "model",      "model",                  RT_TEXT, 0 },
+	{ "category",   "category",               RT_TEXT, 0 },
+	{ "n",          "N",                      RT_NUM,  0 },
+	{ "metric",     "metric % (ties 0)",      RT_NUM,  2 },
+	{ "ours",       "ours % (ties half)",     RT_NUM,  2 },
+	{ "stereo",     "stereo % (of untied)",   RT_TEXT, 0 },
+	{ "antistereo", "antistereo % (of untied)", RT_TEXT, 0 },
+	{ "neutral",    "neutral (ties)",         RT_NUM,  0 },
+};
+
+/*
+ * metric.py's figures for the whole-sentence rows of set si, one row per
+ * model and category; no rows when the set is not labelled by direction.
+ */
+static int
+crows_build(const struct probe_report *r, size_t si, struct rt_table *t)
+{
+	memset(t, 0, sizeof *t);
+	t->cols = crows_cols;
+	t->ncols = CR_NCOLS;
+	if (!set_has_directions(r->sets[si]))
+		return 0;
+	for (size_t i = 0; i < r->npairs; i++) {
+		const struct probe_pairs_row   *p = &r->pairs[i];
+		const struct probe_crows_score *cs = &p->crows;
+		struct rt_cell                 *c;
+		if (p->set != si || p->variant != 0)
+			continue;
+		if ((c = rt_row(t, 0)) == NULL ||
+		    rt_text(&c[CR_MODEL], "%s", r->models[p->model].path) != 0 ||
+		    rt_text(&c[CR_CAT], "%s", p->category ? p->category : "all") != 0)
+			return -1;
+		c[CR_N].v = (double)cs->n;
+		c[CR_METRIC].v = cs->metric;
+		c[CR_OURS].v = p->percent.value;
+		c[CR_NEUTRAL].v = (double)cs->neutral;
+		for (int k = 0; k < 2; k++) {
+			int rc = cs->dir_n[k] == 0 ? rt_text(&c[CR_STEREO + k], "–") :
+			    rt_text(&c[CR_STEREO + k], "%.2f (%llu of %llu)", cs->dir_score[k],
+			    (unsigned long long)cs->dir_more[k], (unsigned long long)cs->dir_n[k]);
+			if (rc != 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static const char *const crows_note =
+    "As the scorer published with CrowS-Pairs (metric.py) computes it: each sentence's "
+    "log-likelihood rounded to 3 decimals; *metric* = share of all N pairs in which the more "
+    "stereotypical sentence (sent_more) scores higher, a tie counting 0 and staying in N; "
+    "*stereo* and *antistereo* = the same share among the untied pairs of that direction "
+    "(metric.py leaves ties out of those two); *neutral* = ties. Ours (*prefers more "
+    "stereotypical*) counts a tie (exactly equal log-likelihoods, no rounding) as half. "
+    "metric.py scores a masked model's pseudo-log-likelihood of the unmodified tokens; here "
+    "the score is the model's log-likelihood of the whole sentence.";
+
+static int
 md_pairs(const struct probe_report *r, size_t si, FILE *f)
 {
+	struct rt_table t;
+	char            buf[96];
+
 	for (int v = 0; v < 2; v++) {
 		int any = 0;
 		for (size_t i = 0; i < r->npairs; i++) {
@@ -230,25 +666,42 @@ md_pairs(const struct probe_report *r, size_t si, FILE *f)
 				continue;
 			if (!any++)
 				fprintf(f, "### Paired sentences — %s\n\n| model | category | n | prefers "
-				    "stereotype %% | 95%% CI | p | p adj | stereo / anti / ties | mean Δ "
-				    "(nats) [95%% CI] | not scored |\n|---|---|---|---|---|---|---|---|---|---|\n",
-				    v == 0 ? "whole sentence (headline)" : "shared tokens only");
+				    "more stereotypical %% | 95%% CI | p | p adj | model prefers more / less "
+				    "/ tied | mean Δ (nats) [95%% CI] | not scored |%s\n"
+				    "|---|---|---|---|---|---|---|---|---|---|%s\n",
+				    v == 0 ? "whole sentence (headline)" : "shared tokens only",
+				    r->has_corpus ? " changed word absent from corpus (no corpus comparison) |" :
+				    "",
+				    r->has_corpus ? "---|" : "");
 			fprintf(f, "| %s | %s | %llu | ", r->models[p->model].path,
 			    p->category ? p->category : "all", (unsigned long long)p->n);
 			md_num(f, &p->percent, 1);
-			fprintf(f, " | %llu / %llu / %llu | ", (unsigned long long)p->stereo,
-			    (unsigned long long)p->anti, (unsigned long long)p->ties);
+			fprintf(f, " | %s | ", prefs_text(p, buf, sizeof buf));
 			if (isnan(p->delta.value))
 				fputs("–", f);
 			else {
 				fprintf(f, "%.3f ", p->delta.value);
 				md_ci(f, &p->delta, 3);
 			}
-			fprintf(f, " | %llu |\n", (unsigned long long)p->skipped);
+			fprintf(f, " | %llu |", (unsigned long long)p->skipped);
+			if (r->has_corpus)
+				fprintf(f, " %llu |", (unsigned long long)p->absent);
+			fputc('\n', f);
 		}
 		if (any)
 			fputc('\n', f);
 	}
+	if (crows_build(r, si, &t) != 0) {
+		rt_free(&t);
+		return -1;
+	}
+	if (t.nrows > 0) {
+		fputs("### Paired sentences — as CrowS-Pairs' metric.py scores them\n\n", f);
+		fprintf(f, "%s\n\n", crows_note);
+		rt_markdown(&t, f);
+	}
+	rt_free(&t);
+	return 0;
 }
 
 static void
@@ -389,6 +842,16 @@ md_templates(const struct probe_report *r, size_t si, FILE *f)
 int
 probe_write_markdown(const struct probe_report *r, FILE *f, struct ad_error *e)
 {
+	struct rt_table sum;
+
+	if (summary_build(r, &sum) != 0) {
+		rt_free(&sum);
+		return ad_fail(e, AD_ENOMEM, "out of memory writing the report");
+	}
+	fputs("# Bias-probe report\n\n## Summary\n\n", f);
+	rt_markdown(&sum, f);
+	rt_free(&sum);
+	fprintf(f, "%s\n\n", summary_note);
 	md_header(r, f);
 	md_guide(r, f);
 	md_warnings(r, f);
@@ -397,7 +860,8 @@ probe_write_markdown(const struct probe_report *r, FILE *f, struct ad_error *e)
 		fprintf(f, "## Probe set %s\n\n", s->name);
 		if (s->about)
 			fprintf(f, "%s\n\n", s->about);
-		md_pairs(r, si, f);
+		if (md_pairs(r, si, f) != 0)
+			return ad_fail(e, AD_ENOMEM, "out of memory writing the report");
 		md_weat(r, si, f);
 		md_templates(r, si, f);
 	}
@@ -449,12 +913,20 @@ js_hex(struct ad_json *j, const char *key, uint64_t v)
 int
 probe_write_json(const struct probe_report *r, FILE *f, struct ad_error *e)
 {
-	struct ad_json j;
+	struct ad_json  j;
+	struct rt_table sum;
 
+	if (summary_build(r, &sum) != 0) {
+		rt_free(&sum);
+		return ad_fail(e, AD_ENOMEM, "out of memory writing the report");
+	}
 	ad_json_init(&j, f, 1);
 	ad_json_object_begin(&j);
 	ad_json_key(&j, "format"); ad_json_string(&j, "autodidact probe report 1");
 	ad_json_key(&j, "version"); ad_json_string(&j, PACKAGE_VERSION);
+	ad_json_key(&j, "summary");
+	rt_json(&sum, &j);
+	rt_free(&sum);
 	ad_json_key(&j, "options");
 	ad_json_object_begin(&j);
 	ad_json_key(&j, "seed"); ad_json_uint(&j, r->opt.rs.seed);
@@ -537,13 +1009,29 @@ probe_write_json(const struct probe_report *r, FILE *f, struct ad_error *e)
 		ad_json_key(&j, "category");
 		if (p->category) ad_json_string(&j, p->category); else ad_json_string(&j, "all");
 		ad_json_key(&j, "n"); ad_json_uint(&j, p->n);
-		ad_json_key(&j, "stereo"); ad_json_uint(&j, p->stereo);
-		ad_json_key(&j, "anti"); ad_json_uint(&j, p->anti);
+		ad_json_key(&j, "prefers_more"); ad_json_uint(&j, p->more);
+		ad_json_key(&j, "prefers_less"); ad_json_uint(&j, p->less);
 		ad_json_key(&j, "ties"); ad_json_uint(&j, p->ties);
 		ad_json_key(&j, "not_scored"); ad_json_uint(&j, p->skipped);
+		ad_json_key(&j, "absent_from_corpus");
+		if (r->has_corpus) ad_json_uint(&j, p->absent); else ad_json_null(&j);
 		ad_json_key(&j, "uneven_tokens"); ad_json_uint(&j, p->uneven);
 		js_num(&j, "percent", &p->percent);
 		js_num(&j, "mean_delta", &p->delta);
+		ad_json_key(&j, "crows_metric_py");
+		ad_json_object_begin(&j);
+		ad_json_key(&j, "n"); ad_json_uint(&j, p->crows.n);
+		ad_json_key(&j, "metric"); ad_json_double(&j, p->crows.metric);
+		ad_json_key(&j, "neutral"); ad_json_uint(&j, p->crows.neutral);
+		for (int k = 0; k < 2; k++) {
+			ad_json_key(&j, k ? "antistereo" : "stereo");
+			ad_json_object_begin(&j);
+			ad_json_key(&j, "untied"); ad_json_uint(&j, p->crows.dir_n[k]);
+			ad_json_key(&j, "more"); ad_json_uint(&j, p->crows.dir_more[k]);
+			ad_json_key(&j, "score"); ad_json_double(&j, p->crows.dir_score[k]);
+			ad_json_object_end(&j);
+		}
+		ad_json_object_end(&j);
 		ad_json_object_end(&j);
 	}
 	ad_json_array_end(&j);
@@ -713,10 +1201,11 @@ h_diff(FILE *f, const struct probe_num *n)
 		fputs(" *", f);
 }
 
+/* "a · b": the separator is 4 bytes (U+00B7 is 2 in UTF-8), sizeof counts its NUL. */
 static char *
 label2(const char *a, const char *b)
 {
-	size_t n = strlen(a) + strlen(b) + 4;
+	size_t n = strlen(a) + strlen(b) + sizeof " · ";
 	char  *s = ad_malloc(n);
 
 	if (s != NULL)
@@ -730,8 +1219,10 @@ h_pairs(const struct probe_report *r, size_t si, FILE *f)
 	struct probe_svg_bar  *bars;
 	char                 **labels;
 	size_t                 nb = 0;
-	struct probe_svg_chart ch = { .title = "Share of pairs preferring the stereotypical sentence "
-	    "(whole sentence, 95% CI)", .xlabel = "% of pairs", .ref = 50 };
+	struct probe_svg_chart ch = { .title = "Share of pairs preferring the more stereotypical "
+	    "sentence (whole sentence, 95% CI)", .xlabel = "% of pairs", .ref = 50 };
+	struct rt_table        t;
+	char                   buf[96];
 
 	bars = ad_calloc(r->npairs + 1, sizeof *bars);
 	labels = ad_calloc(r->npairs + 1, sizeof *labels);
@@ -748,10 +1239,12 @@ h_pairs(const struct probe_report *r, size_t si, FILE *f)
 				continue;
 			if (!any++) {
 				fprintf(f, "<h3>Paired sentences — %s</h3>\n<table><tr><th>model</th>"
-				    "<th>category</th><th>n</th><th>prefers stereotype %%</th><th>95%% CI</th>"
-				    "<th>p</th><th>p adj</th><th>stereo / anti / ties</th>"
-				    "<th>mean Δ (nats)</th><th>not scored</th></tr>\n",
-				    v == 0 ? "whole sentence (headline)" : "shared tokens only");
+				    "<th>category</th><th>n</th><th>prefers more stereotypical %%</th>"
+				    "<th>95%% CI</th><th>p</th><th>p adj</th><th>model prefers more / less / "
+				    "tied</th><th>mean Δ (nats)</th><th>not scored</th>%s</tr>\n",
+				    v == 0 ? "whole sentence (headline)" : "shared tokens only",
+				    r->has_corpus ? "<th>changed word absent from corpus (no corpus "
+				    "comparison)</th>" : "");
 			}
 			fputs("<tr><td>", f);
 			h(f, r->models[p->model].path);
@@ -759,13 +1252,15 @@ h_pairs(const struct probe_report *r, size_t si, FILE *f)
 			h(f, p->category ? p->category : "all");
 			fprintf(f, "</td><td>%llu</td>", (unsigned long long)p->n);
 			h_num(f, &p->percent, 1);
-			fprintf(f, "<td>%llu / %llu / %llu</td><td>", (unsigned long long)p->stereo,
-			    (unsigned long long)p->anti, (unsigned long long)p->ties);
+			fprintf(f, "<td>%s</td><td>", prefs_text(p, buf, sizeof buf));
 			if (isnan(p->delta.value))
 				fputs("–", f);
 			else
 				fprintf(f, "%.3f [%.3f, %.3f]", p->delta.value, p->delta.lo, p->delta.hi);
-			fprintf(f, "</td><td>%llu</td></tr>\n", (unsigned long long)p->skipped);
+			fprintf(f, "</td><td>%llu</td>", (unsigned long long)p->skipped);
+			if (r->has_corpus)
+				fprintf(f, "<td>%llu</td>", (unsigned long long)p->absent);
+			fputs("</tr>\n", f);
 			if (v == 0) {
 				labels[nb] = label2(r->models[p->model].path, p->category ? p->category : "all");
 				bars[nb].label = labels[nb] ? labels[nb] : "?";
@@ -790,6 +1285,16 @@ h_pairs(const struct probe_report *r, size_t si, FILE *f)
 		ad_free(labels[i]);
 	ad_free(labels);
 	ad_free(bars);
+	if (crows_build(r, si, &t) != 0) {
+		rt_free(&t);
+		return -1;
+	}
+	if (t.nrows > 0) {
+		fputs("<h3>Paired sentences — as CrowS-Pairs' metric.py scores them</h3>\n", f);
+		h_guide(f, crows_note);
+		rt_html(&t, "crows", f);
+	}
+	rt_free(&t);
 	return 0;
 }
 
@@ -1062,7 +1567,13 @@ h_templates(const struct probe_report *r, size_t si, FILE *f)
 int
 probe_write_html(const struct probe_report *r, FILE *f, struct ad_error *e)
 {
-	char cell[96];
+	struct rt_table sum;
+	char            cell[96];
+
+	if (summary_build(r, &sum) != 0) {
+		rt_free(&sum);
+		return ad_fail(e, AD_ENOMEM, "out of memory writing the report");
+	}
 
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -1074,14 +1585,20 @@ probe_write_html(const struct probe_report *r, FILE *f, struct ad_error *e)
 	    "th{background:#f0f0f0}\ntd.sig{font-weight:bold;background:#fff4d6}\n"
 	    ".note{color:#666;font-size:90%}\nfigure{margin:1em 0}\nsvg{max-width:100%;height:auto}\n"
 	    "figcaption{color:#555;font-size:90%}\ncode{background:#f6f6f6;padding:0 3px}\n"
+	    "tr.sig td{font-weight:bold;background:#fff4d6}\n"
 	    "</style>\n</head>\n<body>\n<h1>Bias-probe report</h1>\n", f);
+	fputs("<h2 id=\"summary\">Summary</h2>\n", f);
+	rt_html(&sum, "summary", f);
+	rt_free(&sum);
+	h_guide(f, summary_note);
+	fputs("<h2>Inputs</h2>\n", f);
 	fprintf(f, "<p>Made by autodidact %s. Seed %llu; %u bootstrap resamples; permutation tests "
 	    "exact up to %llu partitions, otherwise %u random ones; %s correction over the %zu "
 	    "p-values of this report at α = %g.</p>\n", PACKAGE_VERSION,
 	    (unsigned long long)r->opt.rs.seed, r->opt.rs.bootstrap,
 	    (unsigned long long)r->opt.rs.max_exact, r->opt.rs.permutations,
 	    probe_correction_name(r->opt.correction), r->ntests, r->opt.alpha);
-	fputs("<h2>Inputs</h2>\n<table><tr><th>model</th><th>kind</th><th>description</th>"
+	fputs("<table><tr><th>model</th><th>kind</th><th>description</th>"
 	    "<th>parameters</th><th>file XXH64</th><th>training text XXH64</th></tr>\n", f);
 	for (size_t i = 0; i < r->nmodels; i++) {
 		fputs("<tr><td>", f);

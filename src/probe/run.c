@@ -199,7 +199,7 @@ pair_min_freq(const struct probe_corpus *corpus, const char *s1, const char *s2,
 
 /* ---- paired sentences ------------------------------------------------------ */
 
-/* Bootstrap statistics over the per-pair differences d (ln p(stereo) − ln p(anti)). */
+/* Bootstrap statistics over the per-pair differences d (ln p(more) − ln p(less)). */
 static double
 stat_percent(const size_t *idx, size_t n, void *ctx)
 {
@@ -222,12 +222,70 @@ stat_mean(const size_t *idx, size_t n, void *ctx)
 	return s / (double)n;
 }
 
+/*
+ * x rounded to 3 decimals as Python's round(x, 3) does it (metric.py rounds
+ * each sentence's score so before comparing): both round the exact binary
+ * value to the nearest multiple of 0.001, halfway cases to even, which is
+ * what printf's "%.3f" does too.
+ */
+static double
+round3(double x)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof buf, "%.3f", x);
+	return strtod(buf, NULL);
+}
+
+int
+probe_crows_compare(double more, double less)
+{
+	double a = round3(more), b = round3(less);
+
+	return (a > b) - (a < b);
+}
+
+/* The pairs of one row: parallel arrays of n items. */
+struct pair_sample {
+	double        *d;       /* ln p(more) − ln p(less) */
+	signed char   *cmp;     /* metric.py's comparison: +1 more higher, −1 less, 0 tie */
+	unsigned char *dir;     /* enum probe_direction of the pair */
+	unsigned char *absent;  /* a changed word never occurs in the corpus */
+	size_t         n;
+};
+
+/* metric.py's figures from the comparisons of a row's pairs. */
+static void
+crows_score(struct probe_crows_score *cs, const struct pair_sample *ps)
+{
+	memset(cs, 0, sizeof *cs);
+	cs->n = ps->n;
+	for (size_t i = 0; i < ps->n; i++) {
+		int k = ps->dir[i] == PROBE_DIR_ANTISTEREO;
+		if (ps->cmp[i] == 0) {
+			cs->neutral++;
+			continue;
+		}
+		cs->more += ps->cmp[i] > 0;
+		if (ps->dir[i] != PROBE_DIR_NONE) {
+			cs->dir_n[k]++;
+			cs->dir_more[k] += ps->cmp[i] > 0;
+		}
+	}
+	cs->metric = cs->n ? 100 * (double)cs->more / (double)cs->n : NAN;
+	for (int k = 0; k < 2; k++)
+		cs->dir_score[k] = cs->dir_n[k] ? 100 * (double)cs->dir_more[k] / (double)cs->dir_n[k] :
+		    NAN;
+}
+
 static int
 pairs_row(struct ctx *c, size_t set, size_t model, int variant, const char *category,
-    const double *d, size_t n, uint64_t skipped, uint64_t uneven)
+    const struct pair_sample *ps, uint64_t skipped, uint64_t uneven)
 {
 	struct probe_report    *r = c->r;
 	struct probe_pairs_row *row;
+	const double           *d = ps->d;
+	size_t                  n = ps->n;
 	int                     rc;
 
 	if (grow(&r->pairs, r->npairs, &c->cpairs, sizeof *r->pairs) != 0)
@@ -244,21 +302,23 @@ pairs_row(struct ctx *c, size_t set, size_t model, int variant, const char *cate
 	num_init(&row->percent);
 	num_init(&row->delta);
 	for (size_t i = 0; i < n; i++) {
-		row->stereo += d[i] > 0;
-		row->anti += d[i] < 0;
+		row->more += d[i] > 0;
+		row->less += d[i] < 0;
 		row->ties += d[i] == 0;
+		row->absent += ps->absent[i];
 	}
+	crows_score(&row->crows, ps);
 	if (n == 0)
 		return 0;
-	row->percent.value = 100 * ((double)row->stereo + 0.5 * (double)row->ties) / (double)n;
+	row->percent.value = 100 * ((double)row->more + 0.5 * (double)row->ties) / (double)n;
 	row->percent.stream = c->stream++;
 	row->percent.test = "exact two-sided sign test (ties dropped); 95% percentile bootstrap";
 	if ((rc = probe_bootstrap(stat_percent, (void *)d, n, r->opt.rs.bootstrap, r->opt.rs.seed,
 	    row->percent.stream, 0.95, &row->percent.lo, &row->percent.hi, NULL, c->e)) != 0)
 		return rc;
-	row->percent.p = probe_sign_test(row->stereo, row->stereo + row->anti);
+	row->percent.p = probe_sign_test(row->more, row->more + row->less);
 	row->percent.exact = 1;
-	row->percent.min_p = probe_sign_test(0, row->stereo + row->anti);
+	row->percent.min_p = probe_sign_test(0, row->more + row->less);
 	row->delta.value = probe_mean(d, n);
 	row->delta.stream = c->stream++;
 	row->delta.test = "95% percentile bootstrap (its test is the sign test beside it)";
@@ -266,15 +326,23 @@ pairs_row(struct ctx *c, size_t set, size_t model, int variant, const char *cate
 	    row->delta.stream, 0.95, &row->delta.lo, &row->delta.hi, NULL, c->e);
 }
 
+/* Per pair and variant (0 whole sentence, 1 shared tokens) of one model. */
+struct pair_scores {
+	double      *d[2];
+	signed char *cmp[2];
+	int         *keep;      /* scored by the model */
+};
+
 static int
 run_pairs(struct ctx *c, size_t si, struct ad_progress *progress, uint64_t *done)
 {
 	const struct probe_set *s = c->r->sets[si];
 	const char            **cats = NULL;
 	size_t                  ncats = 0, ccats = 0;
-	double                 *d[2] = { NULL, NULL }, *dc[2] = { NULL, NULL };
-	uint64_t               *excluded = NULL;
-	uint64_t                nexcluded = 0, nrare = 0;
+	struct pair_scores      sc = { { NULL, NULL }, { NULL, NULL }, NULL };
+	struct pair_sample      ps = { 0 };
+	unsigned char          *absent = NULL;
+	uint64_t                nabsent = 0, nrare = 0;
 	char                    rare_word[192] = "", absent_word[128] = "";
 	int                     rc = 0;
 
@@ -289,28 +357,39 @@ run_pairs(struct ctx *c, size_t si, struct ad_progress *progress, uint64_t *done
 			cats[ncats++] = s->pairs[i].category;
 		}
 	}
-	d[0] = ad_mallocarray(s->npairs, sizeof *d[0]);
-	d[1] = ad_mallocarray(s->npairs, sizeof *d[1]);
-	dc[0] = ad_mallocarray(s->npairs, sizeof *dc[0]);
-	dc[1] = ad_mallocarray(s->npairs, sizeof *dc[1]);
-	excluded = ad_calloc(s->npairs, sizeof *excluded);
-	if (!d[0] || !d[1] || !dc[0] || !dc[1] || !excluded) {
+	for (int v = 0; v < 2; v++) {
+		sc.d[v] = ad_mallocarray(s->npairs, sizeof *sc.d[v]);
+		sc.cmp[v] = ad_mallocarray(s->npairs, sizeof *sc.cmp[v]);
+	}
+	sc.keep = ad_mallocarray(s->npairs, sizeof *sc.keep);
+	ps.d = ad_mallocarray(s->npairs, sizeof *ps.d);
+	ps.cmp = ad_mallocarray(s->npairs, sizeof *ps.cmp);
+	ps.dir = ad_mallocarray(s->npairs, sizeof *ps.dir);
+	ps.absent = ad_mallocarray(s->npairs, sizeof *ps.absent);
+	absent = ad_calloc(s->npairs, sizeof *absent);
+	if (!sc.d[0] || !sc.d[1] || !sc.cmp[0] || !sc.cmp[1] || !sc.keep || !ps.d || !ps.cmp ||
+	    !ps.dir || !ps.absent || !absent) {
 		rc = oom(c);
 		goto out;
 	}
-	/* With a corpus: pairs whose differing words never occur are not scored. */
+	/*
+	 * With a corpus: a pair whose changed words never occur in it is still
+	 * scored on every model (a model over subword tokens can score a word
+	 * its text lacks); the report marks it, since its preference cannot
+	 * come from that word in the corpus.
+	 */
 	if (c->corpus != NULL)
 		for (size_t i = 0; i < s->npairs; i++) {
 			uint64_t f;
 			char     w[128];
-			if (pair_min_freq(c->corpus, s->pairs[i].stereo, s->pairs[i].anti, &f, w,
+			if (pair_min_freq(c->corpus, s->pairs[i].more, s->pairs[i].less, &f, w,
 			    sizeof w) != 0) {
 				rc = oom(c);
 				goto out;
 			}
 			if (f == 0) {
-				excluded[i] = 1;
-				if (nexcluded++ == 0)
+				absent[i] = 1;
+				if (nabsent++ == 0)
 					snprintf(absent_word, sizeof absent_word, "%s", w);
 			} else if (f != UINT64_MAX && f < c->r->opt.rare) {
 				if (nrare++ == 0)
@@ -318,97 +397,92 @@ run_pairs(struct ctx *c, size_t si, struct ad_progress *progress, uint64_t *done
 					    (unsigned long long)f);
 			}
 		}
-	if (nexcluded > 0 && (rc = warnf(c, "%s: %llu of %zu pairs not scored: a word that differs "
-	    "between the sentences never occurs in the corpus (e.g. '%s')", s->name,
-	    (unsigned long long)nexcluded, s->npairs, absent_word)) != 0)
+	if (nabsent > 0 && (rc = warnf(c, "%s: in %llu of %zu pairs a word that differs between "
+	    "the sentences never occurs in the corpus (e.g. '%s'): the models score them, but "
+	    "their preference cannot be compared with the corpus (counted under 'absent from "
+	    "corpus')", s->name, (unsigned long long)nabsent, s->npairs, absent_word)) != 0)
 		goto out;
 	if (nrare > 0 && (rc = warnf(c, "%s: %llu pairs hinge on words seen fewer than %llu times "
 	    "in the corpus (e.g. %s): the model has little evidence about them", s->name,
 	    (unsigned long long)nrare, (unsigned long long)c->r->opt.rare, rare_word)) != 0)
 		goto out;
 
-	for (size_t mi = 0; mi < c->r->nmodels; mi++) {
+	for (size_t mi = 0; mi < c->r->nmodels && rc == 0; mi++) {
 		const struct lm *m = c->models[mi];
 		uint64_t         unrep = 0, uneven = 0;
 		size_t           n = 0;
-		double          *full = d[0], *shared = d[1];
-		int             *keep = NULL;
 
-		if ((keep = ad_calloc(s->npairs, sizeof *keep)) == NULL) {
-			rc = oom(c);
-			goto out;
-		}
 		for (size_t i = 0; i < s->npairs; i++) {
 			double f[2], sh[2];
 			size_t nt[2];
 			int    skip;
-			if (excluded[i])
-				continue;
-			if ((rc = probe_pair_score(m, s->pairs[i].stereo, s->pairs[i].anti, f, sh, nt,
+			sc.keep[i] = 0;
+			if ((rc = probe_pair_score(m, s->pairs[i].more, s->pairs[i].less, f, sh, nt,
 			    &skip, c->e)) != 0) {
 				ad_error_prefix(c->e, "%s:%zu", s->path, s->pairs[i].line);
-				ad_free(keep);
 				goto out;
 			}
 			if (skip) {
 				unrep++;
 				continue;
 			}
-			keep[i] = 1;
+			sc.keep[i] = 1;
 			uneven += nt[0] != nt[1];
-			full[i] = f[0] - f[1];
-			shared[i] = sh[0] - sh[1];
+			sc.d[0][i] = f[0] - f[1];
+			sc.d[1][i] = sh[0] - sh[1];
+			sc.cmp[0][i] = (signed char)probe_crows_compare(f[0], f[1]);
+			sc.cmp[1][i] = (signed char)probe_crows_compare(sh[0], sh[1]);
 			n++;
 			ad_progress_update(progress, ++*done);
 		}
 		if (unrep > 0 && (rc = warnf(c, "%s on %s: %llu pairs not scored: a word that differs "
 		    "is unknown to the model (<unk>)", s->name, c->r->models[mi].path,
-		    (unsigned long long)unrep)) != 0) {
-			ad_free(keep);
+		    (unsigned long long)unrep)) != 0)
 			goto out;
-		}
 		if (uneven > 0 && (rc = warnf(c, "%s on %s: in %llu of %zu pairs the two sentences have "
 		    "different numbers of tokens; the whole-sentence likelihood favours the shorter "
 		    "one (a tokenization confound): compare with the shared-token variant", s->name,
-		    c->r->models[mi].path, (unsigned long long)uneven, n)) != 0) {
-			ad_free(keep);
+		    c->r->models[mi].path, (unsigned long long)uneven, n)) != 0)
 			goto out;
-		}
 		for (int v = 0; v < 2 && rc == 0; v++) {
-			const double *src = v ? shared : full;
 			for (size_t k = 0; k <= (ncats > 1 ? ncats : 0) && rc == 0; k++) {
 				const char *cat = k == 0 ? NULL : cats[k - 1];
-				size_t      nn = 0;
-				uint64_t    un = 0, sk = 0;
+				uint64_t    sk = 0;
+				ps.n = 0;
 				for (size_t i = 0; i < s->npairs; i++) {
 					if (cat != NULL && strcmp(s->pairs[i].category, cat) != 0)
 						continue;
-					if (!keep[i]) {
+					if (!sc.keep[i]) {
 						sk++;
 						continue;
 					}
-					dc[0][nn++] = src[i];
+					ps.d[ps.n] = sc.d[v][i];
+					ps.cmp[ps.n] = sc.cmp[v][i];
+					ps.dir[ps.n] = (unsigned char)s->pairs[i].direction;
+					ps.absent[ps.n] = absent[i];
+					ps.n++;
 				}
-				(void)un;
-				rc = pairs_row(c, si, mi, v, cat, dc[0], nn, sk, v == 0 ? uneven : 0);
-				if (rc == 0 && v == 0 && nn > 0 &&
+				rc = pairs_row(c, si, mi, v, cat, &ps, sk, v == 0 ? uneven : 0);
+				if (rc == 0 && v == 0 && ps.n > 0 &&
 				    c->r->pairs[c->r->npairs - 1].percent.min_p > c->r->opt.alpha)
 					rc = warnf(c, "%s on %s, %s: only %zu pairs; the sign test cannot reach "
 					    "p < %g with so few", s->name, c->r->models[mi].path,
-					    cat ? cat : "all", nn, c->r->opt.alpha);
+					    cat ? cat : "all", ps.n, c->r->opt.alpha);
 			}
 		}
-		ad_free(keep);
-		if (rc != 0)
-			goto out;
 	}
 out:
 	ad_free(cats);
-	ad_free(d[0]);
-	ad_free(d[1]);
-	ad_free(dc[0]);
-	ad_free(dc[1]);
-	ad_free(excluded);
+	for (int v = 0; v < 2; v++) {
+		ad_free(sc.d[v]);
+		ad_free(sc.cmp[v]);
+	}
+	ad_free(sc.keep);
+	ad_free(ps.d);
+	ad_free(ps.cmp);
+	ad_free(ps.dir);
+	ad_free(ps.absent);
+	ad_free(absent);
 	return rc;
 }
 
