@@ -17,6 +17,7 @@
 #include "base/json.h"
 #include "base/progress.h"
 #include "base/rng.h"
+#include "base/svg.h"
 #include "testutil.h"
 
 /* ---- errors and allocation ------------------------------------------------ */
@@ -558,6 +559,28 @@ START_TEST(test_utf8_validation_table)
 }
 END_TEST
 
+/* ---- SVG charts ------------------------------------------------------------ */
+
+START_TEST(test_svg_escapes_and_skips)
+{
+	struct ad_svg_chart    c = { .title = "a < b & \"c\"", .xlabel = "x", .ref = NAN };
+	struct ad_svg_bar      b[2] = { { "<one>", 1, 0.5, 1.5, 0, 1 }, { "two", NAN, NAN, NAN, 1, 0 } };
+	char                  *buf;
+	size_t                 len;
+	FILE                  *f = open_memstream(&buf, &len);
+
+	ad_svg_bars(f, &c, b, 2);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "a &lt; b &amp; &quot;c&quot;"));
+	ck_assert_ptr_nonnull(strstr(buf, "&lt;one&gt;"));
+	ck_assert_ptr_null(strstr(buf, "nan"));
+	/* One bar drawn (the NAN one is a label only). */
+	ck_assert_ptr_nonnull(strstr(buf, "<rect"));
+	ck_assert_ptr_null(strstr(strstr(buf, "<rect") + 1, "<rect"));
+	free(buf);
+}
+END_TEST
+
 static Suite *
 base_suite(void)
 {
@@ -593,6 +616,9 @@ base_suite(void)
 	tc = tcase_create("json");
 	tcase_add_test(tc, test_json_escaping_and_structure);
 	tcase_add_test(tc, test_utf8_validation_table);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("svg");
+	tcase_add_test(tc, test_svg_escapes_and_skips);
 	suite_add_tcase(s, tc);
 	return s;
 }

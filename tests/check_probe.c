@@ -14,7 +14,6 @@
 #include "base/rng.h"
 #include "lm/lm.h"
 #include "probe/probe.h"
-#include "probe/svg.h"
 #include "synth/synth.h"
 #include "testutil.h"
 
@@ -914,26 +913,6 @@ START_TEST(test_run_and_writers)
 }
 END_TEST
 
-START_TEST(test_svg_escapes_and_skips)
-{
-	struct probe_svg_chart c = { .title = "a < b & \"c\"", .xlabel = "x", .ref = NAN };
-	struct probe_svg_bar   b[2] = { { "<one>", 1, 0.5, 1.5, 0, 1 }, { "two", NAN, NAN, NAN, 1, 0 } };
-	char                  *buf;
-	size_t                 len;
-	FILE                  *f = open_memstream(&buf, &len);
-
-	probe_svg_bars(f, &c, b, 2);
-	fclose(f);
-	ck_assert_ptr_nonnull(strstr(buf, "a &lt; b &amp; &quot;c&quot;"));
-	ck_assert_ptr_nonnull(strstr(buf, "&lt;one&gt;"));
-	ck_assert_ptr_null(strstr(buf, "nan"));
-	/* One bar drawn (the NAN one is a label only). */
-	ck_assert_ptr_nonnull(strstr(buf, "<rect"));
-	ck_assert_ptr_null(strstr(strstr(buf, "<rect") + 1, "<rect"));
-	free(buf);
-}
-END_TEST
-
 START_TEST(test_alloc_failures)
 {
 	const char *probe = HDR "[pairs]\na b\tb a\tg\n[sets]\nx\ta b c\n[weat]\nw\tx\tx\tx\tx\n";
@@ -995,7 +974,6 @@ probe_suite(void)
 	tcase_add_test(t, test_pair_score_by_hand);
 	tcase_add_test(t, test_template_and_vectors_by_hand);
 	tcase_add_test(t, test_run_and_writers);
-	tcase_add_test(t, test_svg_escapes_and_skips);
 	suite_add_tcase(s, t);
 	return s;
 }
