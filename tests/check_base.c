@@ -81,6 +81,106 @@ START_TEST(test_alloc_overflow_and_injection)
 }
 END_TEST
 
+/*
+ * ad_grow, against capacities worked by hand: from `first`, doubling until
+ * the need fits; the contents survive every move.
+ */
+START_TEST(test_grow_doubles_and_keeps_contents)
+{
+	uint32_t *a = NULL;
+	size_t    cap = 0, changes = 0, last = 0;
+
+	for (uint32_t i = 0; i < 1000; i++) {
+		ck_assert_int_eq(ad_grow(&a, &cap, (size_t)i + 1, sizeof *a, 4), 0);
+		if (cap != last) {
+			/* 4, 8, 16, ..., 1024: the capacity is 4 << changes. */
+			ck_assert_uint_eq(cap, (size_t)4 << changes);
+			changes++;
+			last = cap;
+		}
+		a[i] = i * 7u;
+	}
+	ck_assert_uint_eq(changes, 9);
+	for (uint32_t i = 0; i < 1000; i++)
+		ck_assert_uint_eq(a[i], i * 7u);
+	/* A need far past the capacity doubles until it fits: 1024 -> 8192. */
+	ck_assert_int_eq(ad_grow(&a, &cap, 5000, sizeof *a, 4), 0);
+	ck_assert_uint_eq(cap, 8192);
+	ck_assert_uint_eq(a[999], 999 * 7u);
+	ad_free(a);
+	/* first 0 starts from one item. */
+	a = NULL;
+	cap = 0;
+	ck_assert_int_eq(ad_grow(&a, &cap, 1, sizeof *a, 0), 0);
+	ck_assert_uint_eq(cap, 1);
+	ck_assert_int_eq(ad_grow(&a, &cap, 2, sizeof *a, 0), 0);
+	ck_assert_uint_eq(cap, 2);
+	ad_free(a);
+}
+END_TEST
+
+START_TEST(test_grow_refuses_overflow)
+{
+	uint64_t *a = NULL, *old;
+	uint8_t  *b;
+	size_t    cap = 0;
+
+	ck_assert_int_eq(ad_grow(&a, &cap, 3, sizeof *a, 4), 0);
+	a[0] = 42;
+	old = a;
+	/* need * elem past SIZE_MAX: refused, the array untouched. */
+	ck_assert_int_eq(ad_grow(&a, &cap, SIZE_MAX / sizeof *a + 1, sizeof *a, 4), AD_ENOMEM);
+	ck_assert_ptr_eq(a, old);
+	ck_assert_uint_eq(cap, 4);
+	ck_assert_uint_eq(a[0], 42);
+	ad_free(a);
+	/*
+	 * A capacity past half the limit cannot double (for 1-byte items the
+	 * count itself would wrap to 0 and never reach the need): the request
+	 * is exactly the need, and the loop ends. The allocation is made to
+	 * fail so that nothing that large is asked of malloc.
+	 */
+	b = NULL;
+	cap = SIZE_MAX / 2 + 1;
+	ad_alloc_fail_after(0);
+	ck_assert_int_eq(ad_grow(&b, &cap, SIZE_MAX, 1, 4), AD_ENOMEM);
+	ad_alloc_fail_after(-1);
+	ck_assert_ptr_null(b);
+	ck_assert_uint_eq(cap, SIZE_MAX / 2 + 1);
+}
+END_TEST
+
+START_TEST(test_grow_under_failure_injection)
+{
+	int    *a = NULL, *old;
+	size_t  cap = 0;
+
+	ck_assert_int_eq(ad_grow(&a, &cap, 4, sizeof *a, 4), 0);
+	for (int i = 0; i < 4; i++)
+		a[i] = i + 1;
+	old = a;
+	/* Every allocation fails from now on. Room already there needs none. */
+	ad_alloc_fail_after(0);
+	ck_assert_int_eq(ad_grow(&a, &cap, 4, sizeof *a, 4), 0);
+	/* More room fails cleanly: same array, same capacity, same contents. */
+	ck_assert_int_eq(ad_grow(&a, &cap, 5, sizeof *a, 4), AD_ENOMEM);
+	ck_assert_ptr_eq(a, old);
+	ck_assert_uint_eq(cap, 4);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(a[i], i + 1);
+	/* One allocation allowed: one growth succeeds, the next fails. */
+	ad_alloc_fail_after(1);
+	ck_assert_int_eq(ad_grow(&a, &cap, 5, sizeof *a, 4), 0);
+	ck_assert_uint_eq(cap, 8);
+	ck_assert_int_eq(ad_grow(&a, &cap, 9, sizeof *a, 4), AD_ENOMEM);
+	ck_assert_uint_eq(cap, 8);
+	ad_alloc_fail_after(-1);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(a[i], i + 1);
+	ad_free(a);
+}
+END_TEST
+
 /* ---- XXH64 against values printed by the reference tool `xxhsum -H64` ---- */
 
 START_TEST(test_xxh64_reference_values)
@@ -591,6 +691,9 @@ base_suite(void)
 	tcase_add_test(tc, test_fail_formats_and_returns_code);
 	tcase_add_test(tc, test_fail_truncates_long_messages);
 	tcase_add_test(tc, test_alloc_overflow_and_injection);
+	tcase_add_test(tc, test_grow_doubles_and_keeps_contents);
+	tcase_add_test(tc, test_grow_refuses_overflow);
+	tcase_add_test(tc, test_grow_under_failure_injection);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hash");
 	tcase_add_test(tc, test_xxh64_reference_values);
