@@ -557,10 +557,10 @@ START_TEST(test_progress_plain_and_quiet)
 	FILE               *f = open_memstream(&buf, &len);
 	struct ad_progress *p;
 
-	ck_assert_ptr_null(ad_progress_new(f, AD_PROGRESS_QUIET, "x", 10, "steps"));
+	ck_assert_ptr_null(ad_progress_new(f, AD_PROGRESS_QUIET, 0, "x", 10, "steps"));
 	ad_progress_update(NULL, 3);     /* NULL is a no-op */
 	ad_progress_finish(NULL);
-	p = ad_progress_new(f, AD_PROGRESS_PLAIN, "train", 2000, "steps");
+	p = ad_progress_new(f, AD_PROGRESS_PLAIN, 0, "train", 2000, "steps");
 	ck_assert_ptr_nonnull(p);
 	ad_progress_update(p, 1500);     /* too soon after start: not drawn */
 	ad_progress_note(p, "loss %.2f", 3.25);
@@ -571,6 +571,41 @@ START_TEST(test_progress_plain_and_quiet)
 	ck_assert_ptr_null(strchr(buf, '\r'));   /* plain mode never redraws */
 	ck_assert_int_eq(buf[len - 1], '\n');
 	free(buf);
+}
+END_TEST
+
+/*
+ * The width a bar line is cut to where the stream reports none (a memory
+ * stream has no terminal size): the caller's when over 20 columns, else 80.
+ * The final line is "\rLABEL: " then the text cut to the width, then the
+ * erase-to-end sequence.
+ */
+static size_t
+progress_final_text(int width)
+{
+	char               *buf = NULL, *a, *z;
+	size_t              len = 0, n;
+	FILE               *f = open_memstream(&buf, &len);
+	struct ad_progress *p = ad_progress_new(f, AD_PROGRESS_BAR, width, "train", 2000, "steps");
+
+	ck_assert_ptr_nonnull(p);
+	ad_progress_update(p, 1500);
+	ad_progress_note(p, "%0100d", 7);   /* a note longer than any width here */
+	ad_progress_finish(p);
+	fclose(f);
+	ck_assert_ptr_nonnull(a = strstr(buf, "\rtrain: "));
+	ck_assert_ptr_nonnull(z = strstr(a, "\x1b[K"));
+	n = (size_t)(z - a) - strlen("\rtrain: ");
+	free(buf);
+	return n;
+}
+
+START_TEST(test_progress_width_from_caller)
+{
+	ck_assert_uint_eq(progress_final_text(30), 30);
+	ck_assert_uint_eq(progress_final_text(132), 132);
+	ck_assert_uint_eq(progress_final_text(0), 80);
+	ck_assert_uint_eq(progress_final_text(20), 80);
 }
 END_TEST
 
@@ -714,6 +749,7 @@ base_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("progress");
 	tcase_add_test(tc, test_progress_plain_and_quiet);
+	tcase_add_test(tc, test_progress_width_from_caller);
 	tcase_add_test(tc, test_format_count);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("json");
