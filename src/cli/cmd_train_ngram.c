@@ -137,6 +137,7 @@ cmd_train_ngram(int argc, char **argv)
 	struct nn_dist      dist;   /* the MPI job (one process without mpirun) */
 
 	ngram_config_default(&cfg);
+	cfg.tmpdir = getenv("TMPDIR");   /* where MPI ranks stage their shards */
 	while ((c = cli_getopt(argc, argv, "o:t:qh", longopts, "train ngram")) != -1) {
 		switch (c) {
 		case 'o': output = optarg; break;
