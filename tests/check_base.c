@@ -17,6 +17,7 @@
 #include "base/json.h"
 #include "base/progress.h"
 #include "base/rng.h"
+#include "base/svg.h"
 #include "testutil.h"
 
 /* ---- errors and allocation ------------------------------------------------ */
@@ -77,6 +78,106 @@ START_TEST(test_alloc_overflow_and_injection)
 	ck_assert_ptr_nonnull(p);
 	ad_free(p);
 	ad_free(NULL);
+}
+END_TEST
+
+/*
+ * ad_grow, against capacities worked by hand: from `first`, doubling until
+ * the need fits; the contents survive every move.
+ */
+START_TEST(test_grow_doubles_and_keeps_contents)
+{
+	uint32_t *a = NULL;
+	size_t    cap = 0, changes = 0, last = 0;
+
+	for (uint32_t i = 0; i < 1000; i++) {
+		ck_assert_int_eq(ad_grow(&a, &cap, (size_t)i + 1, sizeof *a, 4), 0);
+		if (cap != last) {
+			/* 4, 8, 16, ..., 1024: the capacity is 4 << changes. */
+			ck_assert_uint_eq(cap, (size_t)4 << changes);
+			changes++;
+			last = cap;
+		}
+		a[i] = i * 7u;
+	}
+	ck_assert_uint_eq(changes, 9);
+	for (uint32_t i = 0; i < 1000; i++)
+		ck_assert_uint_eq(a[i], i * 7u);
+	/* A need far past the capacity doubles until it fits: 1024 -> 8192. */
+	ck_assert_int_eq(ad_grow(&a, &cap, 5000, sizeof *a, 4), 0);
+	ck_assert_uint_eq(cap, 8192);
+	ck_assert_uint_eq(a[999], 999 * 7u);
+	ad_free(a);
+	/* first 0 starts from one item. */
+	a = NULL;
+	cap = 0;
+	ck_assert_int_eq(ad_grow(&a, &cap, 1, sizeof *a, 0), 0);
+	ck_assert_uint_eq(cap, 1);
+	ck_assert_int_eq(ad_grow(&a, &cap, 2, sizeof *a, 0), 0);
+	ck_assert_uint_eq(cap, 2);
+	ad_free(a);
+}
+END_TEST
+
+START_TEST(test_grow_refuses_overflow)
+{
+	uint64_t *a = NULL, *old;
+	uint8_t  *b;
+	size_t    cap = 0;
+
+	ck_assert_int_eq(ad_grow(&a, &cap, 3, sizeof *a, 4), 0);
+	a[0] = 42;
+	old = a;
+	/* need * elem past SIZE_MAX: refused, the array untouched. */
+	ck_assert_int_eq(ad_grow(&a, &cap, SIZE_MAX / sizeof *a + 1, sizeof *a, 4), AD_ENOMEM);
+	ck_assert_ptr_eq(a, old);
+	ck_assert_uint_eq(cap, 4);
+	ck_assert_uint_eq(a[0], 42);
+	ad_free(a);
+	/*
+	 * A capacity past half the limit cannot double (for 1-byte items the
+	 * count itself would wrap to 0 and never reach the need): the request
+	 * is exactly the need, and the loop ends. The allocation is made to
+	 * fail so that nothing that large is asked of malloc.
+	 */
+	b = NULL;
+	cap = SIZE_MAX / 2 + 1;
+	ad_alloc_fail_after(0);
+	ck_assert_int_eq(ad_grow(&b, &cap, SIZE_MAX, 1, 4), AD_ENOMEM);
+	ad_alloc_fail_after(-1);
+	ck_assert_ptr_null(b);
+	ck_assert_uint_eq(cap, SIZE_MAX / 2 + 1);
+}
+END_TEST
+
+START_TEST(test_grow_under_failure_injection)
+{
+	int    *a = NULL, *old;
+	size_t  cap = 0;
+
+	ck_assert_int_eq(ad_grow(&a, &cap, 4, sizeof *a, 4), 0);
+	for (int i = 0; i < 4; i++)
+		a[i] = i + 1;
+	old = a;
+	/* Every allocation fails from now on. Room already there needs none. */
+	ad_alloc_fail_after(0);
+	ck_assert_int_eq(ad_grow(&a, &cap, 4, sizeof *a, 4), 0);
+	/* More room fails cleanly: same array, same capacity, same contents. */
+	ck_assert_int_eq(ad_grow(&a, &cap, 5, sizeof *a, 4), AD_ENOMEM);
+	ck_assert_ptr_eq(a, old);
+	ck_assert_uint_eq(cap, 4);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(a[i], i + 1);
+	/* One allocation allowed: one growth succeeds, the next fails. */
+	ad_alloc_fail_after(1);
+	ck_assert_int_eq(ad_grow(&a, &cap, 5, sizeof *a, 4), 0);
+	ck_assert_uint_eq(cap, 8);
+	ck_assert_int_eq(ad_grow(&a, &cap, 9, sizeof *a, 4), AD_ENOMEM);
+	ck_assert_uint_eq(cap, 8);
+	ad_alloc_fail_after(-1);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(a[i], i + 1);
+	ad_free(a);
 }
 END_TEST
 
@@ -456,10 +557,10 @@ START_TEST(test_progress_plain_and_quiet)
 	FILE               *f = open_memstream(&buf, &len);
 	struct ad_progress *p;
 
-	ck_assert_ptr_null(ad_progress_new(f, AD_PROGRESS_QUIET, "x", 10, "steps"));
+	ck_assert_ptr_null(ad_progress_new(f, AD_PROGRESS_QUIET, 0, "x", 10, "steps"));
 	ad_progress_update(NULL, 3);     /* NULL is a no-op */
 	ad_progress_finish(NULL);
-	p = ad_progress_new(f, AD_PROGRESS_PLAIN, "train", 2000, "steps");
+	p = ad_progress_new(f, AD_PROGRESS_PLAIN, 0, "train", 2000, "steps");
 	ck_assert_ptr_nonnull(p);
 	ad_progress_update(p, 1500);     /* too soon after start: not drawn */
 	ad_progress_note(p, "loss %.2f", 3.25);
@@ -470,6 +571,41 @@ START_TEST(test_progress_plain_and_quiet)
 	ck_assert_ptr_null(strchr(buf, '\r'));   /* plain mode never redraws */
 	ck_assert_int_eq(buf[len - 1], '\n');
 	free(buf);
+}
+END_TEST
+
+/*
+ * The width a bar line is cut to where the stream reports none (a memory
+ * stream has no terminal size): the caller's when over 20 columns, else 80.
+ * The final line is "\rLABEL: " then the text cut to the width, then the
+ * erase-to-end sequence.
+ */
+static size_t
+progress_final_text(int width)
+{
+	char               *buf = NULL, *a, *z;
+	size_t              len = 0, n;
+	FILE               *f = open_memstream(&buf, &len);
+	struct ad_progress *p = ad_progress_new(f, AD_PROGRESS_BAR, width, "train", 2000, "steps");
+
+	ck_assert_ptr_nonnull(p);
+	ad_progress_update(p, 1500);
+	ad_progress_note(p, "%0100d", 7);   /* a note longer than any width here */
+	ad_progress_finish(p);
+	fclose(f);
+	ck_assert_ptr_nonnull(a = strstr(buf, "\rtrain: "));
+	ck_assert_ptr_nonnull(z = strstr(a, "\x1b[K"));
+	n = (size_t)(z - a) - strlen("\rtrain: ");
+	free(buf);
+	return n;
+}
+
+START_TEST(test_progress_width_from_caller)
+{
+	ck_assert_uint_eq(progress_final_text(30), 30);
+	ck_assert_uint_eq(progress_final_text(132), 132);
+	ck_assert_uint_eq(progress_final_text(0), 80);
+	ck_assert_uint_eq(progress_final_text(20), 80);
 }
 END_TEST
 
@@ -637,6 +773,28 @@ START_TEST(test_utf8_validation_table)
 }
 END_TEST
 
+/* ---- SVG charts ------------------------------------------------------------ */
+
+START_TEST(test_svg_escapes_and_skips)
+{
+	struct ad_svg_chart    c = { .title = "a < b & \"c\"", .xlabel = "x", .ref = NAN };
+	struct ad_svg_bar      b[2] = { { "<one>", 1, 0.5, 1.5, 0, 1 }, { "two", NAN, NAN, NAN, 1, 0 } };
+	char                  *buf;
+	size_t                 len;
+	FILE                  *f = open_memstream(&buf, &len);
+
+	ad_svg_bars(f, &c, b, 2);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "a &lt; b &amp; &quot;c&quot;"));
+	ck_assert_ptr_nonnull(strstr(buf, "&lt;one&gt;"));
+	ck_assert_ptr_null(strstr(buf, "nan"));
+	/* One bar drawn (the NAN one is a label only). */
+	ck_assert_ptr_nonnull(strstr(buf, "<rect"));
+	ck_assert_ptr_null(strstr(strstr(buf, "<rect") + 1, "<rect"));
+	free(buf);
+}
+END_TEST
+
 static Suite *
 base_suite(void)
 {
@@ -647,6 +805,9 @@ base_suite(void)
 	tcase_add_test(tc, test_fail_formats_and_returns_code);
 	tcase_add_test(tc, test_fail_truncates_long_messages);
 	tcase_add_test(tc, test_alloc_overflow_and_injection);
+	tcase_add_test(tc, test_grow_doubles_and_keeps_contents);
+	tcase_add_test(tc, test_grow_refuses_overflow);
+	tcase_add_test(tc, test_grow_under_failure_injection);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("hash");
 	tcase_add_test(tc, test_xxh64_reference_values);
@@ -667,12 +828,16 @@ base_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("progress");
 	tcase_add_test(tc, test_progress_plain_and_quiet);
+	tcase_add_test(tc, test_progress_width_from_caller);
 	tcase_add_test(tc, test_format_count);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("json");
 	tcase_add_test(tc, test_json_escaping_and_structure);
 	tcase_add_test(tc, test_json_flat_reader);
 	tcase_add_test(tc, test_utf8_validation_table);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("svg");
+	tcase_add_test(tc, test_svg_escapes_and_skips);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -14,7 +14,6 @@
 #include "base/rng.h"
 #include "lm/lm.h"
 #include "probe/probe.h"
-#include "probe/svg.h"
 #include "synth/synth.h"
 #include "testutil.h"
 
@@ -1132,26 +1131,6 @@ START_TEST(test_summary_and_labels)
 }
 END_TEST
 
-START_TEST(test_svg_escapes_and_skips)
-{
-	struct probe_svg_chart c = { .title = "a < b & \"c\"", .xlabel = "x", .ref = NAN };
-	struct probe_svg_bar   b[2] = { { "<one>", 1, 0.5, 1.5, 0, 1 }, { "two", NAN, NAN, NAN, 1, 0 } };
-	char                  *buf;
-	size_t                 len;
-	FILE                  *f = open_memstream(&buf, &len);
-
-	probe_svg_bars(f, &c, b, 2);
-	fclose(f);
-	ck_assert_ptr_nonnull(strstr(buf, "a &lt; b &amp; &quot;c&quot;"));
-	ck_assert_ptr_nonnull(strstr(buf, "&lt;one&gt;"));
-	ck_assert_ptr_null(strstr(buf, "nan"));
-	/* One bar drawn (the NAN one is a label only). */
-	ck_assert_ptr_nonnull(strstr(buf, "<rect"));
-	ck_assert_ptr_null(strstr(strstr(buf, "<rect") + 1, "<rect"));
-	free(buf);
-}
-END_TEST
-
 START_TEST(test_alloc_failures)
 {
 	const char *probe = HDR "[pairs]\na b\tb a\tg\n[sets]\nx\ta b c\n[weat]\nw\tx\tx\tx\tx\n";
@@ -1217,7 +1196,6 @@ probe_suite(void)
 	tcase_add_test(t, test_crows_direction_by_hand);
 	tcase_add_test(t, test_pairs_absent_from_corpus);
 	tcase_add_test(t, test_summary_and_labels);
-	tcase_add_test(t, test_svg_escapes_and_skips);
 	suite_add_tcase(s, t);
 	return s;
 }

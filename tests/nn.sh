@@ -51,6 +51,11 @@ same "$T/t1.model" "$T/t2.model"
 # on a CPU without AVX-512).
 run 0 env AD_NN_KERNEL=avx2 $TT $wide --steps 4 --threads 2 -o "$T/t3.model" "$T/c.txt"
 same "$T/t2.model" "$T/t3.model"
+# AD_NN_KERNEL=portable forces the portable kernel on any CPU, and the
+# first line of a run names the kernel in force.
+run 0 env AD_NN_KERNEL=portable $TT --bytes --preset tiny --batch 2 --steps 1 --val-every 0 \
+	-o "$T/k.model" "$T/c.txt"
+has "$T/err" "kernel portable 6x16"
 
 # Stopped at step 4 and resumed: the same model as 10 straight steps, and
 # the same losses in the log.

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -190,6 +191,36 @@ void
 ad_free(void *p)
 {
 	free(p);
+}
+
+int
+ad_grow(void *pp, size_t *cap, size_t need, size_t elem, size_t first)
+{
+	size_t max, c;
+	void  *p, *q;
+
+	assert(elem > 0);
+	if (need <= *cap)
+		return 0;
+	max = SIZE_MAX / elem;
+	if (need > max)
+		return AD_ENOMEM;
+	c = *cap > first ? *cap : first;
+	if (c == 0)
+		c = 1;
+	/* Double, but never past what a size_t can count in bytes: then take
+	 * exactly what is needed. */
+	while (c < need)
+		c = c > max / 2 ? need : c * 2;
+	/* The caller's pointer is a T *, read and written as bytes: a T * and a
+	 * void * have one representation (POSIX), and memcpy breaks no aliasing
+	 * rule where a cast to void ** would. */
+	memcpy(&p, pp, sizeof p);
+	if ((q = ad_reallocarray(p, c, elem)) == NULL)
+		return AD_ENOMEM;
+	memcpy(pp, &q, sizeof q);
+	*cap = c;
+	return 0;
 }
 
 /* -------------------------------------------------------------------------- */

@@ -80,6 +80,18 @@ char *ad_strndup(const char *s, size_t n);
 void  ad_free(void *p);
 
 /*
+ * Make room in a growable array. pp is the address of the array pointer
+ * (a T **, the array NULL at first) and *cap the items of elem bytes it
+ * holds (0 at first). When need > *cap, the array is reallocated to hold
+ * first items, or twice as many as now, doubling until need fit, so that
+ * appending n items one at a time costs O(n) copies in all. Returns 0, or
+ * AD_ENOMEM when the allocation fails or need items of elem bytes do not
+ * fit a size_t; *pp and *cap are then untouched, and the old array is still
+ * the caller's to free.
+ */
+int   ad_grow(void *pp, size_t *cap, size_t need, size_t elem, size_t first);
+
+/*
  * Allocation-failure injection for tests: after this many more successful
  * allocations, every allocation fails (-1, the default, turns it off). Read
  * once from the environment variable AD_FAIL_ALLOC by the command line.

@@ -13,3 +13,6 @@ noinst_HEADERS += \
 	src/base/rng.h \
 	src/base/progress.h \
 	src/base/json.h
+# Inline SVG charts, drawn by more than one report (probe, compare).
+libautodidact_a_SOURCES += src/base/svg.c
+noinst_HEADERS += src/base/svg.h

@@ -19,6 +19,7 @@
 struct ad_progress {
 	FILE     *out;
 	int       bar;          /* 1: redraw one line; 0: plain lines */
+	int       width;        /* columns when the terminal does not say; 0: 80 */
 	char      label[64];
 	char      unit[16];
 	char      note[128];
@@ -59,8 +60,8 @@ ad_format_count(char *buf, size_t n, double v, const char *unit)
 }
 
 struct ad_progress *
-ad_progress_new(FILE *out, enum ad_progress_mode mode, const char *label, uint64_t total,
-    const char *unit)
+ad_progress_new(FILE *out, enum ad_progress_mode mode, int width, const char *label,
+    uint64_t total, const char *unit)
 {
 	struct ad_progress *p;
 
@@ -69,6 +70,7 @@ ad_progress_new(FILE *out, enum ad_progress_mode mode, const char *label, uint64
 	if ((p = ad_calloc(1, sizeof *p)) == NULL)
 		return NULL;
 	p->out = out;
+	p->width = width > 20 ? width : 0;
 	if (mode == AD_PROGRESS_AUTO)
 		p->bar = isatty(fileno(out));
 	else
@@ -84,13 +86,10 @@ static int
 progress_width(const struct ad_progress *p)
 {
 	struct winsize ws;
-	const char    *cols;
 
 	if (ioctl(fileno(p->out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
 		return ws.ws_col;
-	if ((cols = getenv("COLUMNS")) != NULL && atoi(cols) > 20)
-		return atoi(cols);
-	return 80;
+	return p->width > 0 ? p->width : 80;
 }
 
 /* Write "h:mm:ss" or "m:ss" for a duration. */

@@ -32,9 +32,11 @@ struct ad_progress;
 /*
  * A reporter on out for work measured in unit ("B" prints sizes, anything
  * else counts: "tokens", "steps"). total 0 means unknown (no bar, no ETA).
+ * width is the bar line's width in columns when out is a terminal that does
+ * not report its own (the command line passes COLUMNS); 20 or less: 80.
  * Returns NULL in quiet mode or when out of memory: both are silent.
  */
-struct ad_progress *ad_progress_new(FILE *out, enum ad_progress_mode mode,
+struct ad_progress *ad_progress_new(FILE *out, enum ad_progress_mode mode, int width,
                                     const char *label, uint64_t total, const char *unit);
 void ad_progress_update(struct ad_progress *p, uint64_t done);
 void ad_progress_set_total(struct ad_progress *p, uint64_t total);

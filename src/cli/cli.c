@@ -116,8 +116,10 @@ cli_double(const char *cmd, const char *opt, const char *arg, double min, double
 struct ad_progress *
 cli_progress(const struct cli_common *c, const char *label, uint64_t total, const char *unit)
 {
-	return ad_progress_new(stderr, c->quiet ? AD_PROGRESS_QUIET : AD_PROGRESS_AUTO, label,
-	    total, unit);
+	const char *cols = getenv("COLUMNS");   /* the width where the terminal gives none */
+
+	return ad_progress_new(stderr, c->quiet ? AD_PROGRESS_QUIET : AD_PROGRESS_AUTO,
+	    cols != NULL ? atoi(cols) : 0, label, total, unit);
 }
 
 void

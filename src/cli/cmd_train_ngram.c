@@ -138,6 +138,7 @@ cmd_train_ngram(int argc, char **argv)
 	struct nn_dist_config dcfg;
 
 	ngram_config_default(&cfg);
+	cfg.tmpdir = getenv("TMPDIR");   /* where MPI ranks stage their shards */
 	while ((c = cli_getopt(argc, argv, "o:t:qh", longopts, "train ngram")) != -1) {
 		switch (c) {
 		case 'o': output = optarg; break;

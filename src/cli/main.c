@@ -11,6 +11,7 @@
 
 #include "base/io.h"
 #include "cli/cli.h"
+#include "nn/nn.h"
 
 const struct cli_command cli_commands[] = {
 	{ "tokenize", "learn a byte-level BPE vocabulary; text to token ids and back", cmd_tokenize },
@@ -77,6 +78,23 @@ main_tune_openmp(char **argv)
 #endif
 }
 
+/*
+ * AD_NN_KERNEL=portable or =avx2 forces the transformer's matrix-product
+ * micro-kernel for every command (autodidact-train-transformer(1),
+ * ENVIRONMENT); unset or any other value, the CPU decides at the first
+ * product.
+ */
+static void
+main_kernel_from_env(void)
+{
+	const char *k = getenv("AD_NN_KERNEL");
+
+	if (k != NULL && strcmp(k, "portable") == 0)
+		nn_kernel_select(NN_KERNEL_PORTABLE);
+	else if (k != NULL && strcmp(k, "avx2") == 0)
+		nn_kernel_select(NN_KERNEL_AVX2);
+}
+
 /* The first SIGINT/SIGTERM asks the work to stop cleanly; a second one kills. */
 static void
 main_on_signal(int signo)
@@ -97,6 +115,7 @@ main(int argc, char **argv)
 		ad_alloc_fail_after(strtol(fail, NULL, 10));
 	if ((fail = getenv("AD_FAIL_WRITE")) != NULL && *fail != '\0')
 		ad_write_fail_after(strtoll(fail, NULL, 10));
+	main_kernel_from_env();
 	signal(SIGINT, main_on_signal);
 	signal(SIGTERM, main_on_signal);
 

@@ -14,7 +14,7 @@
 #include "base/json.h"
 #include "base/progress.h"
 #include "compare/compare.h"
-#include "probe/svg.h"
+#include "base/svg.h"
 
 void
 compare_model_free(struct compare_model *m, size_t nprompts)
@@ -324,17 +324,17 @@ compare_write_json(const struct compare_report *r, FILE *f)
 static void
 html_text(FILE *f, const char *s)
 {
-	probe_xml_escape(f, s);
+	ad_xml_escape(f, s);
 }
 
 /* The two charts: bits per byte against training time, and against size. */
 static void
 html_charts(const struct compare_report *r, FILE *f)
 {
-	struct probe_svg_plot_series s[2 * 16 + 2];
+	struct ad_svg_plot_series    s[2 * 16 + 2];
 	double                       xs[64], ys[64];
 	size_t                       n = 0, nx = 0;
-	struct probe_svg_chart       c = { 0 };
+	struct ad_svg_chart          c = { 0 };
 	double                      *cx = NULL, *cy = NULL;
 	int                          color = 0;
 
@@ -349,8 +349,8 @@ html_charts(const struct compare_report *r, FILE *f)
 		if (m->kind == COMPARE_UNIFORM || (m->kind == COMPARE_NGRAM && m->order == 1)) {
 			ys[nx] = bpb;
 			xs[nx] = 0;
-			s[n] = (struct probe_svg_plot_series){ m->name, &xs[nx], &ys[nx], 1, color++,
-			    PROBE_SVG_HLINE };
+			s[n] = (struct ad_svg_plot_series){ m->name, &xs[nx], &ys[nx], 1, color++,
+			    AD_SVG_HLINE };
 			nx++;
 		} else if (m->kind == COMPARE_TRANSFORMER && m->ncurve > 0 && cx == NULL) {
 			/* The curve of the trainer's held-out loss. */
@@ -362,18 +362,18 @@ html_charts(const struct compare_report *r, FILE *f)
 				cx[t] = m->curve[t].seconds;
 				cy[t] = m->curve[t].bpb;
 			}
-			s[n] = (struct probe_svg_plot_series){ m->name, cx, cy, m->ncurve, color++,
-			    PROBE_SVG_LINE };
+			s[n] = (struct ad_svg_plot_series){ m->name, cx, cy, m->ncurve, color++,
+			    AD_SVG_LINE };
 		} else {
 			xs[nx] = m->train_seconds;
 			ys[nx] = bpb;
-			s[n] = (struct probe_svg_plot_series){ m->name, &xs[nx], &ys[nx], 1, color++,
-			    PROBE_SVG_POINTS };
+			s[n] = (struct ad_svg_plot_series){ m->name, &xs[nx], &ys[nx], 1, color++,
+			    AD_SVG_POINTS };
 			nx++;
 		}
 		n++;
 	}
-	probe_svg_plot(f, &c, s, n, 0);
+	ad_svg_plot(f, &c, s, n, 0);
 
 	n = 0;
 	color = 0;
@@ -386,12 +386,12 @@ html_charts(const struct compare_report *r, FILE *f)
 			continue;
 		xs[nx] = (double)m->params;
 		ys[nx] = lm_eval_bits_per_byte(&m->eval);
-		s[n] = (struct probe_svg_plot_series){ m->name, &xs[nx], &ys[nx], 1, color - 1,
-		    PROBE_SVG_POINTS };
+		s[n] = (struct ad_svg_plot_series){ m->name, &xs[nx], &ys[nx], 1, color - 1,
+		    AD_SVG_POINTS };
 		nx++;
 		n++;
 	}
-	probe_svg_plot(f, &c, s, n, 1);
+	ad_svg_plot(f, &c, s, n, 1);
 	ad_free(cx);
 	ad_free(cy);
 }

@@ -126,7 +126,7 @@ static int
 shard_count(struct ngram_est *m, const char *const *files, size_t nfiles, int rank, int size,
     struct ad_progress *prog, struct ad_error *e)
 {
-	const char *dir = getenv("TMPDIR");
+	const char *dir = m->cfg.tmpdir;
 	char        path[4096];
 	const char *paths[1] = { path };
 	FILE       *f = NULL;

@@ -35,7 +35,8 @@
  * 0, *out is the estimate of the whole corpus, the same as ngram_estimate
  * gives; on the others *out is NULL. Files must be regular files ("-" is
  * refused), the same on every rank. Shards are staged in temporary files
- * under TMPDIR (default /tmp). Without MPI, or with size 1: ngram_estimate.
+ * under cfg->tmpdir (default /tmp). Without MPI, or with size 1:
+ * ngram_estimate.
  */
 int ngram_estimate_sharded(struct ngram_est **out, const struct ngram_config *cfg,
                            const char *const *files, size_t nfiles, int rank, int size,

@@ -75,6 +75,8 @@ struct ngram_config {
 	const struct bpe *tok;               /* NGRAM_TOKENS: the tokenizer (borrowed) */
 	size_t            block_tokens;      /* tokens per counting block; 0 = default (2^18) */
 	size_t            chunk_bytes;       /* bytes read at a time; 0 = default (4 MiB) */
+	const char       *tmpdir;            /* sharded counting's temporary files (borrowed;
+	                                      * the command line passes TMPDIR); NULL, "": /tmp */
 };
 
 /* lmplz's defaults: order 5, --discount_fallback values 0.5 1 1.5. */

@@ -285,13 +285,6 @@ GEMM_KERNEL_ENTRY(gemm_kernel_avx512, gemm_avx512_body, "avx512f")
 enum nn_kernel
 nn_kernel_select(enum nn_kernel k)
 {
-	if (k == NN_KERNEL_AUTO) {
-		const char *env = getenv("AD_NN_KERNEL");
-		if (env != NULL && strcmp(env, "portable") == 0)
-			k = NN_KERNEL_PORTABLE;
-		else if (env != NULL && strcmp(env, "avx2") == 0)
-			k = NN_KERNEL_AVX2;
-	}
 	gemm_mr = 6;
 	gemm_nr = 16;
 #ifdef GEMM_X86

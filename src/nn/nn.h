@@ -141,8 +141,8 @@ enum nn_kernel {
 	                      * ones before it */
 };
 /*
- * Choose the micro-kernel (tests and benchmarks; the environment variable
- * AD_NN_KERNEL=portable or =avx2 does the same at the first product).
+ * Choose the micro-kernel (tests and benchmarks; the command line calls it
+ * at startup for the environment variable AD_NN_KERNEL=portable or =avx2).
  * Returns the one in force: asking for AVX-512 or AVX2 on a CPU without it
  * gives the best it has. The AVX2 and AVX-512 products give the same bits.
  */

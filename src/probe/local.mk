@@ -1,5 +1,5 @@
 # Bias probes: probe-set readers, statistics, corpus counts, model metrics,
-# report writers (Markdown, JSON, HTML with inline SVG charts).
+# report writers (Markdown, JSON, HTML with inline SVG charts from base/svg).
 libautodidact_a_SOURCES += \
 	src/probe/stats.c \
 	src/probe/read.c \
@@ -7,9 +7,8 @@ libautodidact_a_SOURCES += \
 	src/probe/metrics.c \
 	src/probe/run.c \
 	src/probe/report.c \
-	src/probe/svg.c \
 	src/cli/cmd_probe.c
-noinst_HEADERS += src/probe/probe.h src/probe/svg.h
+noinst_HEADERS += src/probe/probe.h
 dist_man_MANS += man/autodidact-probe.1
 
 # The shipped probe sets, installed where 'autodidact probe --probes NAME'

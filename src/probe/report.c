@@ -17,7 +17,7 @@
 
 #include "base/json.h"
 #include "probe/probe.h"
-#include "probe/svg.h"
+#include "base/svg.h"
 
 /* ---- shared text ---------------------------------------------------------- */
 
@@ -239,7 +239,7 @@ rt_html(const struct rt_table *t, const char *cls, FILE *f)
 	fprintf(f, "<table class=\"%s\"><tr>", cls);
 	for (size_t k = 0; k < t->ncols; k++) {
 		fputs("<th>", f);
-		probe_xml_escape(f, t->cols[k].head);
+		ad_xml_escape(f, t->cols[k].head);
 		fputs("</th>", f);
 	}
 	fputs("</tr>\n", f);
@@ -247,7 +247,7 @@ rt_html(const struct rt_table *t, const char *cls, FILE *f)
 		fputs(t->strong[i] ? "<tr class=\"sig\">" : "<tr>", f);
 		for (size_t k = 0; k < t->ncols; k++) {
 			fputs("<td>", f);
-			probe_xml_escape(f, rt_cell_text(&t->cols[k], &t->cells[i * t->ncols + k], buf,
+			ad_xml_escape(f, rt_cell_text(&t->cols[k], &t->cells[i * t->ncols + k], buf,
 			    sizeof buf));
 			fputs("</td>", f);
 		}
@@ -1128,7 +1128,7 @@ probe_write_json(const struct probe_report *r, FILE *f, struct ad_error *e)
 static void
 h(FILE *f, const char *s)
 {
-	probe_xml_escape(f, s);
+	ad_xml_escape(f, s);
 }
 
 /* A guide paragraph: **bold** and *italic* of the Markdown text become tags. */
@@ -1216,10 +1216,10 @@ label2(const char *a, const char *b)
 static int
 h_pairs(const struct probe_report *r, size_t si, FILE *f)
 {
-	struct probe_svg_bar  *bars;
+	struct ad_svg_bar     *bars;
 	char                 **labels;
 	size_t                 nb = 0;
-	struct probe_svg_chart ch = { .title = "Share of pairs preferring the more stereotypical "
+	struct ad_svg_chart    ch = { .title = "Share of pairs preferring the more stereotypical "
 	    "sentence (whole sentence, 95% CI)", .xlabel = "% of pairs", .ref = 50 };
 	struct rt_table        t;
 	char                   buf[96];
@@ -1277,7 +1277,7 @@ h_pairs(const struct probe_report *r, size_t si, FILE *f)
 	}
 	if (nb > 0) {
 		fputs("<figure>", f);
-		probe_svg_bars(f, &ch, bars, nb);
+		ad_svg_bars(f, &ch, bars, nb);
 		fputs("<figcaption>Solid bars: significant after correction; the dashed line is 50% "
 		    "(no preference).</figcaption></figure>\n", f);
 	}
@@ -1302,11 +1302,11 @@ static int
 h_weat(const struct probe_report *r, size_t si, FILE *f)
 {
 	const struct probe_set *s = r->sets[si];
-	struct probe_svg_bar   *bars;
+	struct ad_svg_bar      *bars;
 	char                  **labels;
 	size_t                  nb = 0;
 	int                     any = 0;
-	struct probe_svg_chart  ch = { .title = "WEAT effect size d (95% CI)", .xlabel = "d",
+	struct ad_svg_chart     ch = { .title = "WEAT effect size d (95% CI)", .xlabel = "d",
 	    .ref = 0 };
 
 	bars = ad_calloc(r->nweat + 1, sizeof *bars);
@@ -1379,7 +1379,7 @@ h_weat(const struct probe_report *r, size_t si, FILE *f)
 		fputs("</table>\n", f);
 	if (nb > 0) {
 		fputs("<figure>", f);
-		probe_svg_bars(f, &ch, bars, nb);
+		ad_svg_bars(f, &ch, bars, nb);
 		fputs("<figcaption>Grey: the corpus's PPMI vectors. Solid bars: significant after "
 		    "correction.</figcaption></figure>\n", f);
 	}
@@ -1404,11 +1404,11 @@ static int
 h_templates(const struct probe_report *r, size_t si, FILE *f)
 {
 	const struct probe_set *s = r->sets[si];
-	struct probe_svg_bar   *bars;
+	struct ad_svg_bar      *bars;
 	char                  **labels;
 	size_t                  nb = 0;
 	char                    title[256];
-	struct probe_svg_chart  ch = { .xlabel = "mean prior-corrected log ratio (nats)", .ref = 0 };
+	struct ad_svg_chart     ch = { .xlabel = "mean prior-corrected log ratio (nats)", .ref = 0 };
 
 	if (s->ntemplates == 0)
 		return 0;
@@ -1464,13 +1464,13 @@ h_templates(const struct probe_report *r, size_t si, FILE *f)
 	ch.title = title;
 	if (nb > 0) {
 		fputs("<figure>", f);
-		probe_svg_bars(f, &ch, bars, nb);
+		ad_svg_bars(f, &ch, bars, nb);
 		fputs("<figcaption>Grey: counted in the corpus.</figcaption></figure>\n", f);
 	}
 	/* Model against corpus, one scatter per model. */
 	for (size_t m = 0; r->has_corpus && m < r->nmodels; m++) {
-		struct probe_svg_point *pts = ad_calloc(r->ntargets + 1, sizeof *pts);
-		struct probe_svg_chart  sc = { .xlabel = "corpus score (log odds, prior-corrected)",
+		struct ad_svg_point    *pts = ad_calloc(r->ntargets + 1, sizeof *pts);
+		struct ad_svg_chart     sc = { .xlabel = "corpus score (log odds, prior-corrected)",
 		    .ylabel = "model score (nats)", .ref = NAN };
 		size_t                  np = 0;
 		char                    t2[512];
@@ -1497,7 +1497,7 @@ h_templates(const struct probe_report *r, size_t si, FILE *f)
 		sc.title = t2;
 		if (np > 0) {
 			fputs("<figure>", f);
-			probe_svg_scatter(f, &sc, pts, np, 1);
+			ad_svg_scatter(f, &sc, pts, np, 1);
 			fputs("<figcaption>Above the diagonal (for positive scores) the model amplifies "
 			    "the corpus's association; below it, it damps it. Colours are target "
 			    "groups.</figcaption></figure>\n", f);

@@ -59,18 +59,7 @@ struct ctx {
 static int
 grow(void *pp, size_t n, size_t *cap, size_t elem)
 {
-	void **p = pp;
-	void  *q;
-	size_t c;
-
-	if (n < *cap)
-		return 0;
-	c = *cap ? *cap * 2 : 16;
-	if ((q = ad_reallocarray(*p, c, elem)) == NULL)
-		return -1;
-	*p = q;
-	*cap = c;
-	return 0;
+	return ad_grow(pp, cap, n + 1, elem, 16);
 }
 
 static int

@@ -39,6 +39,7 @@
 
 #define TRAIN_BLOCK ((size_t)256 << 10)
 #define TRAIN_CHUNK ((size_t)4 << 20)
+#define TRAIN_CAP0  1024   /* items in a growing array's first allocation */
 
 /* ---- stage 1: counting pieces ------------------------------------------ */
 
@@ -242,24 +243,6 @@ struct merger {
 	size_t     tmask;
 };
 
-static int
-grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t nc;
-	void  *q;
-
-	if (need <= *cap)
-		return 0;
-	nc = *cap ? *cap : 1024;
-	while (nc < need)
-		nc *= 2;
-	if ((q = ad_reallocarray(*p, nc, size)) == NULL)
-		return AD_ENOMEM;
-	*p = q;
-	*cap = nc;
-	return 0;
-}
-
 static uint32_t
 pair_find(struct merger *m, uint32_t l, uint32_t r, int create)
 {
@@ -347,7 +330,8 @@ pair_add(struct merger *m, uint32_t l, uint32_t r, int64_t delta, uint32_t w, ui
 	}
 	if (m->pstamp[p] != stamp) {
 		m->pstamp[p] = stamp;
-		if (grow((void **)&m->touched, &m->tcap, m->nt + 1, sizeof *m->touched) != 0)
+		if (ad_grow(&m->touched, &m->tcap, m->nt + 1, sizeof *m->touched,
+		    TRAIN_CAP0) != 0)
 			return AD_ENOMEM;
 		m->touched[m->nt++] = p;
 	}
@@ -371,7 +355,7 @@ heap_push(struct merger *m, uint64_t count, uint32_t pair)
 	struct hent x = { count, pair };
 	size_t      i;
 
-	if (grow((void **)&m->heap, &m->hcap, m->hn + 1, sizeof *m->heap) != 0)
+	if (ad_grow(&m->heap, &m->hcap, m->hn + 1, sizeof *m->heap, TRAIN_CAP0) != 0)
 		return AD_ENOMEM;
 	i = m->hn++;
 	while (i > 0) {
@@ -423,8 +407,8 @@ token_add(struct merger *m, const uint8_t *s, size_t n, uint32_t *id)
 		}
 		i = (i + 1) & m->tmask;
 	}
-	if (grow((void **)&m->toff, &m->tokcap, m->ntok + 2, sizeof *m->toff) != 0 ||
-	    grow((void **)&m->tbytes, &m->tbcap, m->tblen + n, 1) != 0)
+	if (ad_grow(&m->toff, &m->tokcap, m->ntok + 2, sizeof *m->toff, TRAIN_CAP0) != 0 ||
+	    ad_grow(&m->tbytes, &m->tbcap, m->tblen + n, 1, TRAIN_CAP0) != 0)
 		return AD_ENOMEM;
 	memcpy(m->tbytes + m->tblen, s, n);
 	m->tblen += n;
@@ -521,7 +505,7 @@ merger_init(struct merger *m, const struct ptab *t, uint32_t target, struct ad_e
 	if ((m->pslot = ad_calloc(m->pmask + 1, sizeof *m->pslot)) == NULL ||
 	    (m->tslot = ad_calloc(m->tmask + 1, sizeof *m->tslot)) == NULL)
 		goto oom;
-	if (grow((void **)&m->toff, &m->tokcap, 1, sizeof *m->toff) != 0)
+	if (ad_grow(&m->toff, &m->tokcap, 1, sizeof *m->toff, TRAIN_CAP0) != 0)
 		goto oom;
 	m->toff[0] = 0;
 	for (int c = 0; c < 256; c++) {
@@ -606,7 +590,7 @@ count_text(struct counting *k, const uint8_t *data, size_t len, struct ad_error 
 	/* Blocks: cut at split points at or after every TRAIN_BLOCK bytes. */
 	for (size_t a = 0; a < len;) {
 		size_t z = text_split_point(data, len, a + TRAIN_BLOCK);
-		if (grow((void **)&k->cut, &k->ncut, nb + 2, sizeof *k->cut) != 0)
+		if (ad_grow(&k->cut, &k->ncut, nb + 2, sizeof *k->cut, TRAIN_CAP0) != 0)
 			return ad_fail(e, AD_ENOMEM, "out of memory");
 		k->cut[nb++] = a;
 		a = z;
@@ -732,7 +716,7 @@ train_count(const struct bpe_train_config *cfg, const struct pretok *pt,
 			 * pattern, which ends on a line when it can. */
 			if (cuttable) {
 				if (clen > 0) {
-					if (grow((void **)&carry, &ccap, clen + len, 1) != 0) {
+					if (ad_grow(&carry, &ccap, clen + len, 1, TRAIN_CAP0) != 0) {
 						rc = ad_fail(e, AD_ENOMEM, "out of memory");
 						break;
 					}
@@ -748,7 +732,7 @@ train_count(const struct bpe_train_config *cfg, const struct pretok *pt,
 			if (rc == 0 && clen > 0) {
 				if (s == carry) {
 					memmove(carry, carry + z, clen);
-				} else if (grow((void **)&carry, &ccap, clen, 1) != 0) {
+				} else if (ad_grow(&carry, &ccap, clen, 1, TRAIN_CAP0) != 0) {
 					rc = ad_fail(e, AD_ENOMEM, "out of memory");
 				} else {
 					memcpy(carry, s + z, clen);

@@ -9,14 +9,14 @@
 #include <math.h>
 #include <string.h>
 
-#include "probe/svg.h"
+#include "base/svg.h"
 
 static const char *const palette[] = {
 	"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f",
 };
 
 const char *
-probe_svg_color(int i)
+ad_svg_color(int i)
 {
 	int n = (int)(sizeof palette / sizeof palette[0]);
 
@@ -24,7 +24,7 @@ probe_svg_color(int i)
 }
 
 void
-probe_xml_escape(FILE *f, const char *s)
+ad_xml_escape(FILE *f, const char *s)
 {
 	for (; s != NULL && *s; s++) {
 		switch (*s) {
@@ -93,10 +93,10 @@ svg_open(FILE *f, int W, int H, const char *title)
 	    W, H, W, H);
 	if (title != NULL) {
 		fputs("<title>", f);
-		probe_xml_escape(f, title);
+		ad_xml_escape(f, title);
 		fputs("</title>\n", f);
 		fprintf(f, "<text x=\"%d\" y=\"18\" text-anchor=\"middle\" font-weight=\"bold\">", W / 2);
-		probe_xml_escape(f, title);
+		ad_xml_escape(f, title);
 		fputs("</text>\n", f);
 	}
 }
@@ -118,7 +118,7 @@ haxis(FILE *f, double lo, double hi, double step, double x0, double x1, double y
 	}
 	if (label != NULL) {
 		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", (x0 + x1) / 2, y + 30);
-		probe_xml_escape(f, label);
+		ad_xml_escape(f, label);
 		fputs("</text>\n", f);
 	}
 }
@@ -140,13 +140,13 @@ vaxis(FILE *f, double lo, double hi, double step, double y0, double y1, double x
 	if (label != NULL) {
 		fprintf(f, "<text transform=\"translate(%.1f %.1f) rotate(-90)\" text-anchor=\"middle\">",
 		    x - 42, (y0 + y1) / 2);
-		probe_xml_escape(f, label);
+		ad_xml_escape(f, label);
 		fputs("</text>\n", f);
 	}
 }
 
 void
-probe_svg_bars(FILE *f, const struct probe_svg_chart *c, const struct probe_svg_bar *b, size_t n)
+ad_svg_bars(FILE *f, const struct ad_svg_chart *c, const struct ad_svg_bar *b, size_t n)
 {
 	int    W = c->width > 0 ? c->width : 720, row = 22;
 	double x0, x1 = W - 20, top = 32, H, lo, hi, step, base;
@@ -176,15 +176,15 @@ probe_svg_bars(FILE *f, const struct probe_svg_chart *c, const struct probe_svg_
 	for (size_t i = 0; i < n; i++) {
 		double y = top + (double)i * row, xb = X(base), xv;
 		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", x0 - 6, y + row * 0.65);
-		probe_xml_escape(f, b[i].label);
+		ad_xml_escape(f, b[i].label);
 		fputs("</text>\n", f);
 		if (!isfinite(b[i].value))
 			continue;
 		xv = X(b[i].value);
 		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" "
 		    "fill-opacity=\"%s\"><title>", xv < xb ? xv : xb, y + 4, fabs(xv - xb) + 0.5,
-		    row - 8.0, probe_svg_color(b[i].color), b[i].strong ? "0.85" : "0.35");
-		probe_xml_escape(f, b[i].label);
+		    row - 8.0, ad_svg_color(b[i].color), b[i].strong ? "0.85" : "0.35");
+		ad_xml_escape(f, b[i].label);
 		fputs(": ", f);
 		num(f, b[i].value);
 		if (isfinite(b[i].lo) && isfinite(b[i].hi)) {
@@ -211,7 +211,7 @@ probe_svg_bars(FILE *f, const struct probe_svg_chart *c, const struct probe_svg_
 }
 
 void
-probe_svg_scatter(FILE *f, const struct probe_svg_chart *c, const struct probe_svg_point *p,
+ad_svg_scatter(FILE *f, const struct ad_svg_chart *c, const struct ad_svg_point *p,
     size_t n, int diagonal)
 {
 	int    W = c->width > 0 ? c->width : 520, H = W;
@@ -249,7 +249,7 @@ probe_svg_scatter(FILE *f, const struct probe_svg_chart *c, const struct probe_s
 		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#bbb\"/>\n",
 		    x0, Y(0), x1, Y(0));
 	for (size_t i = 0; i < n; i++) {
-		const char *col = probe_svg_color(p[i].color);
+		const char *col = ad_svg_color(p[i].color);
 		if (!isfinite(p[i].x) || !isfinite(p[i].y))
 			continue;
 		if (isfinite(p[i].xlo) && isfinite(p[i].xhi))
@@ -260,7 +260,7 @@ probe_svg_scatter(FILE *f, const struct probe_svg_chart *c, const struct probe_s
 			    "stroke-opacity=\"0.5\"/>\n", X(p[i].x), Y(p[i].ylo), X(p[i].x), Y(p[i].yhi), col);
 		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"><title>", X(p[i].x),
 		    Y(p[i].y), col);
-		probe_xml_escape(f, p[i].label);
+		ad_xml_escape(f, p[i].label);
 		fputs(": ", f);
 		num(f, p[i].x);
 		fputs(", ", f);
@@ -268,7 +268,7 @@ probe_svg_scatter(FILE *f, const struct probe_svg_chart *c, const struct probe_s
 		fputs("</title></circle>\n", f);
 		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" fill=\"#333\">", X(p[i].x) + 6,
 		    Y(p[i].y) - 4);
-		probe_xml_escape(f, p[i].label);
+		ad_xml_escape(f, p[i].label);
 		fputs("</text>\n", f);
 	}
 #undef X
@@ -277,7 +277,7 @@ probe_svg_scatter(FILE *f, const struct probe_svg_chart *c, const struct probe_s
 }
 
 void
-probe_svg_lines(FILE *f, const struct probe_svg_chart *c, const struct probe_svg_series *s,
+ad_svg_lines(FILE *f, const struct ad_svg_chart *c, const struct ad_svg_series *s,
     size_t n)
 {
 	int    W = c->width > 0 ? c->width : 720, H = W * 5 / 9;
@@ -301,7 +301,7 @@ probe_svg_lines(FILE *f, const struct probe_svg_chart *c, const struct probe_svg
 	for (size_t k = 0; k < n; k++) {
 		int pen = 0;
 		fprintf(f, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" d=\"",
-		    probe_svg_color(s[k].color));
+		    ad_svg_color(s[k].color));
 		for (size_t i = 0; i < s[k].n; i++) {
 			if (!isfinite(s[k].x[i]) || !isfinite(s[k].y[i])) {
 				pen = 0;
@@ -313,12 +313,12 @@ probe_svg_lines(FILE *f, const struct probe_svg_chart *c, const struct probe_svg
 			pen = 1;
 		}
 		fputs("\"><title>", f);
-		probe_xml_escape(f, s[k].name);
+		ad_xml_escape(f, s[k].name);
 		fputs("</title></path>\n", f);
 		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"3\" fill=\"%s\"/>"
 		    "<text x=\"%.1f\" y=\"%.1f\">", x1 + 12, y1 + 16.0 * (double)k + 4,
-		    probe_svg_color(s[k].color), x1 + 28, y1 + 16.0 * (double)k + 9);
-		probe_xml_escape(f, s[k].name);
+		    ad_svg_color(s[k].color), x1 + 28, y1 + 16.0 * (double)k + 9);
+		ad_xml_escape(f, s[k].name);
 		fputs("</text>\n", f);
 	}
 	fputs("</svg>\n", f);
@@ -343,13 +343,13 @@ haxis_log(FILE *f, double lo, double hi, double x0, double x1, double ytop, doub
 	}
 	if (label != NULL) {
 		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", (x0 + x1) / 2, y + 30);
-		probe_xml_escape(f, label);
+		ad_xml_escape(f, label);
 		fputs("</text>\n", f);
 	}
 }
 
 void
-probe_svg_plot(FILE *f, const struct probe_svg_chart *c, const struct probe_svg_plot_series *s,
+ad_svg_plot(FILE *f, const struct ad_svg_chart *c, const struct ad_svg_plot_series *s,
     size_t n, int logx)
 {
 	int    W = c->width > 0 ? c->width : 720, H = W * 5 / 9;
@@ -358,10 +358,10 @@ probe_svg_plot(FILE *f, const struct probe_svg_chart *c, const struct probe_svg_
 
 	for (size_t k = 0; k < n; k++)
 		for (size_t i = 0; i < s[k].n; i++) {
-			if (s[k].style != PROBE_SVG_HLINE && !(logx && !(s[k].x[i] > 0)))
+			if (s[k].style != AD_SVG_HLINE && !(logx && !(s[k].x[i] > 0)))
 				extend(&xlo, &xhi, s[k].x[i]);
 			extend(&ylo, &yhi, s[k].y[i]);
-			if (s[k].style == PROBE_SVG_HLINE)
+			if (s[k].style == AD_SVG_HLINE)
 				break;
 		}
 	if (!isfinite(xlo)) {
@@ -394,23 +394,23 @@ probe_svg_plot(FILE *f, const struct probe_svg_chart *c, const struct probe_svg_
                     : x0 + ((v) - xlo) / (xhi - xlo) * (x1 - x0))
 #define PY(v) (y0 - ((v) - ylo) / (yhi - ylo) * (y0 - y1))
 	for (size_t k = 0; k < n; k++) {
-		const char *col = probe_svg_color(s[k].color);
+		const char *col = ad_svg_color(s[k].color);
 		int         pen = 0;
 
 		if (s[k].n == 0)
 			continue;
 		switch (s[k].style) {
-		case PROBE_SVG_HLINE:
+		case AD_SVG_HLINE:
 			if (!isfinite(s[k].y[0]))
 				break;
 			fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
 			    "stroke-dasharray=\"6 4\"><title>", x0, PY(s[k].y[0]), x1, PY(s[k].y[0]), col);
-			probe_xml_escape(f, s[k].name);
+			ad_xml_escape(f, s[k].name);
 			fputs(": ", f);
 			num(f, s[k].y[0]);
 			fputs("</title></line>\n", f);
 			break;
-		case PROBE_SVG_LINE:
+		case AD_SVG_LINE:
 			fprintf(f, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"2\" d=\"", col);
 			for (size_t i = 0; i < s[k].n; i++) {
 				if (!isfinite(s[k].x[i]) || !isfinite(s[k].y[i]) || (logx && !(s[k].x[i] > 0))) {
@@ -421,7 +421,7 @@ probe_svg_plot(FILE *f, const struct probe_svg_chart *c, const struct probe_svg_
 				pen = 1;
 			}
 			fputs("\"><title>", f);
-			probe_xml_escape(f, s[k].name);
+			ad_xml_escape(f, s[k].name);
 			fputs("</title></path>\n", f);
 			/* Small markers, so that a curve of one point still shows. */
 			for (size_t i = 0; i < s[k].n; i++)
@@ -429,13 +429,13 @@ probe_svg_plot(FILE *f, const struct probe_svg_chart *c, const struct probe_svg_
 					fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>\n",
 					    PX(s[k].x[i]), PY(s[k].y[i]), col);
 			break;
-		case PROBE_SVG_POINTS:
+		case AD_SVG_POINTS:
 			for (size_t i = 0; i < s[k].n; i++) {
 				if (!isfinite(s[k].x[i]) || !isfinite(s[k].y[i]) || (logx && !(s[k].x[i] > 0)))
 					continue;
 				fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"><title>",
 				    PX(s[k].x[i]), PY(s[k].y[i]), col);
-				probe_xml_escape(f, s[k].name);
+				ad_xml_escape(f, s[k].name);
 				fputs(": ", f);
 				num(f, s[k].x[i]);
 				fputs(", ", f);
@@ -448,16 +448,16 @@ probe_svg_plot(FILE *f, const struct probe_svg_chart *c, const struct probe_svg_
 	/* The legend, right of the plot. */
 	for (size_t k = 0; k < n; k++) {
 		double      ly = y1 + 8 + 18.0 * (double)k;
-		const char *col = probe_svg_color(s[k].color);
+		const char *col = ad_svg_color(s[k].color);
 
-		if (s[k].style == PROBE_SVG_POINTS)
+		if (s[k].style == AD_SVG_POINTS)
 			fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"/>\n", x1 + 22, ly, col);
 		else
 			fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
 			    "stroke-width=\"2\"%s/>\n", x1 + 12, ly, x1 + 32, ly, col,
-			    s[k].style == PROBE_SVG_HLINE ? " stroke-dasharray=\"6 4\"" : "");
+			    s[k].style == AD_SVG_HLINE ? " stroke-dasharray=\"6 4\"" : "");
 		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">", x1 + 38, ly + 4);
-		probe_xml_escape(f, s[k].name);
+		ad_xml_escape(f, s[k].name);
 		fputs("</text>\n", f);
 	}
 #undef PX
