@@ -3,6 +3,7 @@
 libautodidact_a_SOURCES += \
 	src/text/norm.c \
 	src/text/pretok.c \
+	src/text/pretok_uni.c \
 	src/text/vocab.c \
 	src/text/encode.c \
 	src/text/train.c
@@ -10,6 +11,7 @@ noinst_HEADERS += \
 	src/text/bpe.h \
 	src/text/norm.h \
 	src/text/pretok.h \
+	src/text/pretok_uni.h \
 	src/text/text.h
 dist_man_MANS += man/autodidact-tokenize.1
 

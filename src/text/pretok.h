@@ -57,6 +57,15 @@ int  pretok_is_builtin(const struct pretok *p);
 int  pretok_jit(const struct pretok *p);
 /* Match with the interpreter from now on (tests: the two must agree). */
 void pretok_no_jit(struct pretok *p);
+/*
+ * Whether a built-in pattern is matched by the hand-written matcher (it is,
+ * from pretok_new on); pretok_use_pcre2 switches it to PCRE2 (tests: the
+ * oracle on characters PCRE2's tables know; benchmarks).
+ */
+int  pretok_hand(const struct pretok *p);
+void pretok_use_pcre2(struct pretok *p);
+/* The Unicode version of the hand-written matcher's classes ("16.0"). */
+const char *pretok_unicode(void);
 
 int  pretok_iter_new(const struct pretok *p, struct pretok_iter **out, struct ad_error *e);
 void pretok_iter_free(struct pretok_iter *it);
