@@ -286,11 +286,11 @@ unhex(const char *s, size_t *n)
 	return d;
 }
 
-/* Each case of cases.hex, encoded with the vocabulary, equals ENC.expected. */
+/* Each case of hex_name, encoded with the vocabulary, equals expected_name (>= 20 cases). */
 static void
-check_expected(const struct bpe *b, const char *expected_name)
+check_expected_set(const struct bpe *b, const char *hex_name, const char *expected_name)
 {
-	char   *hp = tu_fixture("tok/cases.hex"), *ep = tu_fixture(expected_name);
+	char   *hp = tu_fixture(hex_name), *ep = tu_fixture(expected_name);
 	char   *hex = tu_slurp(hp, NULL), *exp = tu_slurp(ep, NULL);
 	char   *hl, *el;
 	int     cases = 0;
@@ -338,6 +338,13 @@ check_expected(const struct bpe *b, const char *expected_name)
 	free(ep);
 }
 
+/* Each case of cases.hex, encoded with the vocabulary, equals ENC.expected. */
+static void
+check_expected(const struct bpe *b, const char *expected_name)
+{
+	check_expected_set(b, "tok/cases.hex", expected_name);
+}
+
 START_TEST(test_tiktoken_subset)
 {
 	static const struct { const char *enc, *pattern; } v[] = {
@@ -356,6 +363,122 @@ START_TEST(test_tiktoken_subset)
 		bpe_free(b);
 		free(path);
 	}
+}
+END_TEST
+
+/*
+ * Characters of every Unicode version since 6.0, in the contexts where the
+ * patterns cut (tests/data/tok/unicode.jsonl, from DerivedAge.txt): the ids
+ * are tiktoken's, for all three patterns. PCRE2's Unicode 14 tables split
+ * newer letters, marks and digits from their neighbours where tiktoken
+ * does not (x, U+11F04 KAWI LETTER A, 's: tiktoken keeps 's whole).
+ */
+START_TEST(test_tiktoken_unicode)
+{
+	static const struct { const char *enc, *pattern; } v[] = {
+		{ "r50k_base", "gpt2" }, { "cl100k_base", "gpt4" }, { "o200k_base", "o200k" },
+	};
+	for (size_t i = 0; i < 3; i++) {
+		char            name[128], *path;
+		struct bpe     *b;
+		struct ad_error e = { 0 };
+
+		snprintf(name, sizeof name, "tok/unicode.%s.subset.tiktoken", v[i].enc);
+		path = tu_fixture(name);
+		ck_assert_msg(bpe_load_tiktoken(&b, path, v[i].pattern, NULL, 0, &e) == 0, "%s", e.msg);
+		snprintf(name, sizeof name, "tok/unicode.%s.expected", v[i].enc);
+		check_expected_set(b, "tok/unicode.hex", name);
+		bpe_free(b);
+		free(path);
+	}
+}
+END_TEST
+
+/*
+ * Special tokens at the ids tiktoken gives them, set explicitly (TOKEN=ID),
+ * against tiktoken's encode(s, allowed_special="all") on
+ * tests/data/tok/special.jsonl; the ids between them are holes; the
+ * vocabulary survives a round trip through its own file format; ids that
+ * collide or fall among the ranks are refused.
+ */
+START_TEST(test_tiktoken_specials)
+{
+	static const char *r50k[] = { "<|endoftext|>=50256" };
+	static const char *cl100k[] = { "<|endoftext|>=100257", "<|fim_prefix|>=100258",
+	    "<|fim_middle|>=100259", "<|fim_suffix|>=100260", "<|endofprompt|>=100276" };
+	static const char *o200k[] = { "<|endofprompt|>=200018", "<|endoftext|>=199999" };
+	static const struct { const char *enc, *pattern; const char **sp; size_t n; uint32_t V; } v[] = {
+		{ "r50k_base", "gpt2", r50k, 1, 50257 },
+		{ "cl100k_base", "gpt4", cl100k, 5, 100277 },
+		{ "o200k_base", "o200k", o200k, 2, 200019 },
+	};
+	struct ad_error e = { 0 };
+	struct bpe     *b, *b2;
+	char            name[128], *path, *ser;
+	size_t          serlen, len;
+	uint32_t        id;
+
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(name, sizeof name, "tok/special.%s.subset.tiktoken", v[i].enc);
+		path = tu_fixture(name);
+		ck_assert_msg(bpe_load_tiktoken(&b, path, v[i].pattern, v[i].sp, v[i].n, &e) == 0, "%s",
+		    e.msg);
+		ck_assert_uint_eq(bpe_vocab_size(b), v[i].V);
+		ck_assert_uint_eq(bpe_num_specials(b), v[i].n);
+		ck_assert_ptr_null(bpe_tiktoken_name(b));   /* a subset is not the published file */
+		snprintf(name, sizeof name, "tok/special.%s.expected", v[i].enc);
+		check_expected_set(b, "tok/special.hex", name);
+		/* Round trip through the vocabulary file: the same identity and ids. */
+		ck_assert_int_eq(bpe_serialize(b, &ser, &serlen, &e), 0);
+		ck_assert_msg(bpe_parse(&b2, ser, serlen, "special.bpe", &e) == 0, "%s", e.msg);
+		ck_assert_uint_eq(bpe_identity(b2), bpe_identity(b));
+		ck_assert_uint_eq(bpe_vocab_size(b2), v[i].V);
+		check_expected_set(b2, "tok/special.hex", name);
+		bpe_free(b2);
+		ad_free(ser);
+		bpe_free(b);
+		free(path);
+	}
+	path = tu_fixture("tok/special.cl100k_base.subset.tiktoken");
+	ck_assert_int_eq(bpe_load_tiktoken(&b, path, "gpt4", cl100k, 5, &e), 0);
+	ck_assert_uint_eq(bpe_special_id(b, 0), 100257);
+	ck_assert_uint_eq(bpe_special_id(b, 4), 100276);
+	ck_assert(bpe_is_special(b, 100276) && !bpe_is_special(b, 100261) && !bpe_is_special(b, 100256));
+	(void)bpe_token_bytes(b, 100270, &len);   /* a hole */
+	ck_assert_uint_eq(len, 0);
+	bpe_free(b);
+	{
+		/* Without ids: after the highest rank (or the previous special). */
+		const char *sp[] = { "<|a|>", "<|b|>=100300", "<|c|>" };
+		ck_assert_int_eq(bpe_load_tiktoken(&b, path, "gpt4", sp, 3, &e), 0);
+		ck_assert_uint_eq(bpe_special_id(b, 1), 100300);
+		ck_assert_uint_eq(bpe_special_id(b, 2), 100301);
+		ck_assert_uint_eq(bpe_vocab_size(b), 100302);
+		bpe_free(b);
+	}
+	{
+		const char *low[] = { "<|endoftext|>=5" };
+		const char *dup[] = { "<|a|>=100300", "<|b|>=100300" };
+		const char *clash[] = { "<|a|>=100301", "<|b|>=100300", "<|c|>" };
+		const char *big[] = { "<|a|>=99999999999" };
+		ck_assert_int_eq(bpe_load_tiktoken(&b, path, "gpt4", low, 1, &e), AD_EINVAL);
+		ck_assert_msg(strstr(e.msg, "cannot have id 5") != NULL, "%s", e.msg);
+		ck_assert_int_eq(bpe_load_tiktoken(&b, path, "gpt4", dup, 2, &e), AD_EINVAL);
+		ck_assert_msg(strstr(e.msg, "both have id 100300") != NULL, "%s", e.msg);
+		ck_assert_int_eq(bpe_load_tiktoken(&b, path, "gpt4", clash, 3, &e), AD_EINVAL);
+		ck_assert_msg(strstr(e.msg, "both have id 100301") != NULL, "%s", e.msg);
+		ck_assert_int_eq(bpe_load_tiktoken(&b, path, "gpt4", big, 1, &e), AD_EINVAL);
+		ck_assert_msg(strstr(e.msg, "too large") != NULL, "%s", e.msg);
+	}
+	/* TOKEN=ID is split at the last '=' only before digits. */
+	ck_assert_int_eq(bpe_special_split("a=b=12", &len, &id), 1);
+	ck_assert_uint_eq(len, 3);
+	ck_assert_uint_eq(id, 12);
+	ck_assert_int_eq(bpe_special_split("<|x=y|>", &len, &id), 0);
+	ck_assert_uint_eq(len, 7);
+	ck_assert_int_eq(bpe_special_split("=12", &len, &id), 0);
+	ck_assert_int_eq(bpe_special_split("x=", &len, &id), 0);
+	free(path);
 }
 END_TEST
 
@@ -1514,6 +1637,8 @@ text_suite(void)
 	tcase_add_test(t, test_wikipedia_merges);
 	tcase_add_test(t, test_train_vs_brute_force);
 	tcase_add_test(t, test_tiktoken_subset);
+	tcase_add_test(t, test_tiktoken_unicode);
+	tcase_add_test(t, test_tiktoken_specials);
 	tcase_add_test(t, test_roundtrip_random);
 	tcase_add_test(t, test_roundtrip_edges);
 	tcase_add_test(t, test_pretok);

@@ -6,9 +6,10 @@
 //       o200k_base) as a .tiktoken rank file: "BASE64TOKEN RANK" per line.
 //       The package keeps them in encoders/ENCODING.json, field bpe_ranks:
 //       lines "! OFFSET TOK TOK ...", each TOK base64, ranks OFFSET, OFFSET+1...
-//   node tiktoken-oracle.js encode ENCODING FILE
+//   node tiktoken-oracle.js encode ENCODING FILE [all]
 //       Print the ids of encode_ordinary(contents of FILE as UTF-8), one line
-//       of space-separated ids.
+//       of space-separated ids; with "all", of encode(contents, "all"): the
+//       encoding's special tokens are recognised.
 //   node tiktoken-oracle.js cases ENCODING FILE
 //       FILE holds one test string per line, JSON-quoted; print one line of
 //       ids per string.
@@ -30,6 +31,21 @@
 //       The Unicode version is named from letters first assigned in 15.0,
 //       15.1, 16.0 and 17.0. The hand-written pre-tokenizer of the built-in
 //       patterns (src/text/pretok.c) classifies characters with this table.
+//   node tiktoken-oracle.js unicode DERIVEDAGE OUT.jsonl
+//       Write test strings of characters by Unicode version, one JSON string
+//       per line: for every version from 6.0, a few characters that version
+//       added (DERIVEDAGE is the UCD's DerivedAge.txt, e.g. Debian's
+//       unicode-data, /usr/share/unicode/DerivedAge.txt) of each general
+//       category the patterns tell apart (Lu Ll Lt Lm Lo, marks, Nd Nl No,
+//       Zs), each set in the contexts where the three patterns cut: after a
+//       letter and before a contraction ("x\u{11F04}'s"), in runs, after a
+//       space, between digits, before newlines. Versions newer than the file
+//       are taken from node's own Unicode (JavaScript's \p{...}): the
+//       characters it knows that the file does not, split into those
+//       tiktoken's engine knows (a class other than none in classes) and the
+//       rest.
+//   node tiktoken-oracle.js special ENCODING FILE
+//       As cases, with tiktoken's special tokens allowed: encode(s, "all").
 //   node tiktoken-oracle.js bench ENCODING FILE RUNS
 //       Time encode_ordinary on the whole file RUNS times (single thread) and
 //       print "seconds tokens" of each run.
@@ -73,7 +89,8 @@ if (cmd === "ranks") {
 } else if (cmd === "encode") {
 	const { enc } = load(name);
 	const text = fs.readFileSync(file, "utf8");
-	process.stdout.write(Array.from(enc.encode_ordinary(text)).join(" ") + "\n");
+	const ids = extra === "all" ? enc.encode(text, "all") : enc.encode_ordinary(text);
+	process.stdout.write(Array.from(ids).join(" ") + "\n");
 	enc.free();
 } else if (cmd === "cases") {
 	const { enc } = load(name);
@@ -166,6 +183,67 @@ if (cmd === "ranks") {
 		out.push("\t" + runs.slice(i, i + 6).join(", ") + ",");
 	out.push("};");
 	fs.writeFileSync(name, out.join("\n") + "\n");
+} else if (cmd === "special") {
+	const { enc } = load(name);
+	for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+		if (!line) continue;
+		process.stdout.write(Array.from(enc.encode(JSON.parse(line), "all")).join(" ") + "\n");
+	}
+	enc.free();
+} else if (cmd === "unicode") {
+	const age = new Map();   // code point -> version, from DerivedAge.txt
+	const versions = [];
+	for (const line of fs.readFileSync(name, "utf8").split("\n")) {
+		const m = /^([0-9A-F]+)(?:\.\.([0-9A-F]+))?\s*;\s*([0-9.]+)/.exec(line);
+		if (!m) continue;
+		const a = parseInt(m[1], 16), z = m[2] ? parseInt(m[2], 16) : a;
+		for (let cp = a; cp <= z; cp++)
+			age.set(cp, m[3]);
+		if (!versions.includes(m[3])) versions.push(m[3]);
+	}
+	const cats = ["Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Zs"];
+	const re = Object.fromEntries(cats.map((c) => [c, new RegExp("^\\p{gc=" + c + "}$", "u")]));
+	const catOf = (ch) => cats.find((c) => re[c].test(ch));
+	// tiktoken's engine: a character it puts in no class matches [^\s\p{L}\p{N}].
+	const tk = require(path.join(pkgDir(), "tiktoken.cjs"));
+	const bytes = [];
+	for (let b = 0; b < 256; b++)
+		bytes.push(Buffer.from([b]).toString("base64"));
+	const known = new tk.Tiktoken("! 0 " + bytes.join(" "), {}, "[\\p{L}\\p{M}\\p{N}\\s]");
+	const tkKnows = (ch) => known.encode_ordinary(ch).length > 0;
+	const byVersion = new Map();
+	const add = (v, cp) => {
+		if (!byVersion.has(v)) byVersion.set(v, []);
+		byVersion.get(v).push(cp);
+	};
+	for (let cp = 0; cp < 0x110000; cp++) {
+		if (cp >= 0xd800 && cp <= 0xdfff) continue;
+		const ch = String.fromCodePoint(cp);
+		if (catOf(ch) === undefined) continue;
+		if (age.has(cp))
+			add(age.get(cp), cp);
+		else
+			add(tkKnows(ch) ? "newer than the file, known to tiktoken" : "newer than tiktoken's", cp);
+	}
+	known.free();
+	const out = [];
+	const order = (v) => v.split(".").map(Number).reduce((a, b) => a * 100 + b, 0);
+	const vs = [...byVersion.keys()].filter((v) => !/^[0-9]/.test(v) || order(v) >= order("6.0"));
+	vs.sort((a, b) => (/^[0-9]/.test(a) ? order(a) : 1e9 + a.length) - (/^[0-9]/.test(b) ? order(b) : 1e9 + b.length));
+	for (const v of vs) {
+		const list = byVersion.get(v);
+		for (const c of cats) {
+			const of = list.filter((cp) => catOf(String.fromCodePoint(cp)) === c);
+			// The first and a middle one: two characters of each kind.
+			for (const cp of new Set([of[0], of[Math.floor(of.length / 2)]].filter((x) => x !== undefined))) {
+				const ch = String.fromCodePoint(cp);
+				out.push(JSON.stringify("x" + ch + "'s " + ch + ch + ch + ch + " A" + ch + "b " + ch +
+				    "1 1" + ch + ch + ch + " " + ch + "'LL ." + ch + ". " + ch + ch + "\n" + ch +
+				    "  " + ch + "\t" + ch + "/" + ch + "\r\n"));
+			}
+		}
+	}
+	fs.writeFileSync(file, out.join("\n") + "\n");
 } else if (cmd === "bench") {
 	const { enc } = load(name);
 	const text = fs.readFileSync(file, "utf8");

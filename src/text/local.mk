@@ -26,7 +26,15 @@ tests_check_text_LDADD = $(CHECK_LDADD)
 EXTRA_DIST += tests/tokenize.sh tests/tok-fixtures.sh tests/tiktoken-oracle.js \
 	tests/data/tok/cases.jsonl tests/data/tok/cases.hex tests/data/tok/tiktoken.version \
 	tests/data/tok/r50k_base.expected tests/data/tok/r50k_base.subset.tiktoken \
-	tests/data/tok/cl100k_base.expected tests/data/tok/cl100k_base.subset.tiktoken
+	tests/data/tok/cl100k_base.expected tests/data/tok/cl100k_base.subset.tiktoken \
+	tests/data/tok/unicode.jsonl tests/data/tok/unicode.hex tests/data/tok/special.jsonl \
+	tests/data/tok/special.hex \
+	tests/data/tok/unicode.r50k_base.expected tests/data/tok/unicode.r50k_base.subset.tiktoken \
+	tests/data/tok/unicode.cl100k_base.expected tests/data/tok/unicode.cl100k_base.subset.tiktoken \
+	tests/data/tok/unicode.o200k_base.expected tests/data/tok/unicode.o200k_base.subset.tiktoken \
+	tests/data/tok/special.r50k_base.expected tests/data/tok/special.r50k_base.subset.tiktoken \
+	tests/data/tok/special.cl100k_base.expected tests/data/tok/special.cl100k_base.subset.tiktoken \
+	tests/data/tok/special.o200k_base.expected tests/data/tok/special.o200k_base.subset.tiktoken
 
 # The fuzz harness of the tokenizer's parsers and encoder (tests/fuzz/).
 check_PROGRAMS += tests/fuzz/fuzz_tokenize
