@@ -948,8 +948,10 @@ cut(struct pretok *p, const uint8_t *text, size_t len, size_t *ends, size_t max)
  * classify alike (every code point but those added since PCRE2's Unicode):
  * ASCII with the contractions' letters in both cases, every kind of space
  * and newline, long s, marks, titlecase and modifier letters, digits of
- * other scripts, slashes, random code points, and invalid bytes. Each
- * string alone, then all of them as one text.
+ * other scripts, slashes, random code points, invalid bytes and invalid
+ * sequences (overlong, surrogates, past U+10FFFF, cut short) next to the
+ * valid ones at the edges of the ranges. Each string alone, then all of
+ * them as one text.
  */
 START_TEST(test_pretok_hand)
 {
@@ -958,6 +960,10 @@ START_TEST(test_pretok_hand)
 	static const uint32_t odd[] = { 0x17f, 0xa0, 0x85, 0x1680, 0x2000, 0x2028, 0x2029, 0x3000,
 	    0x0b, 0x0c, 0x301, 0x20dd, 0x903, 0x1c5, 0x2b0, 0x5d0, 0xaa, 0x661, 0x2160, 0xb2,
 	    0xc9, 0xe9, 0x130, 0x1f600, 0x20000, 0x1d400, 0x10400, 0x180e, 0x200b, 0 };
+	static const char *bad[] = { "\xe0\x80\x80", "\xe0\x9f\xbf", "\xed\xa0\x80", "\xed\xbf\xbf",
+	    "\xf0\x80\x80\x80", "\xf0\x8f\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80",
+	    "\xc0\xaf", "\xc1\xbf", "\xe2\x82", "\xf0\x9f\x98", "\xf0\x9f", "\xc3", "\xef\xbf",
+	    "\xf4\x8f\xbf\xbf", "\xee\x80\x80", "\xed\x9f\xbf" };
 	uint8_t      *t = table_classes(), *pc = pcre2_classes();
 	size_t        cap = 1 << 20, all_len = 0, *e1 = malloc(cap * sizeof *e1);
 	size_t       *e2 = malloc(cap * sizeof *e2);
@@ -972,6 +978,12 @@ START_TEST(test_pretok_hand)
 			uint32_t pick = ad_rng_below(&r, 100), cp;
 			if (pick < 3) {
 				buf[len++] = (uint8_t)(0x80 + ad_rng_below(&r, 128));   /* invalid */
+				continue;
+			}
+			if (pick < 5) {   /* overlong, surrogate, past U+10FFFF, cut short */
+				const char *b = bad[ad_rng_below(&r, sizeof bad / sizeof *bad)];
+				memcpy(buf + len, b, strlen(b));
+				len += strlen(b);
 				continue;
 			}
 			if (pick < 60)

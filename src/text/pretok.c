@@ -209,22 +209,30 @@ uni_at(const uint8_t *bmp, const uint8_t *s, size_t n, size_t i, size_t *len)
 		*len = 1;
 		return bmp[c];
 	}
-	*len = ad_utf8_valid_len(s + i, n - i);
-	switch (*len) {
-	case 2:
-		cp = (c & 0x1fu) << 6 | (s[i + 1] & 0x3fu);
-		return bmp[cp];
-	case 3:
-		cp = (c & 0x0fu) << 12 | (s[i + 1] & 0x3fu) << 6 | (s[i + 2] & 0x3fu);
-		return bmp[cp];
-	case 4:
+	/* Two bytes: C2..DF, a continuation byte. */
+	if (c >= 0xc2 && c <= 0xdf && i + 1 < n && (s[i + 1] & 0xc0) == 0x80) {
+		*len = 2;
+		return bmp[(c & 0x1fu) << 6 | (s[i + 1] & 0x3fu)];
+	}
+	/* Three: E0..EF, then A0..BF after E0 (not overlong), 80..9F after ED
+	 * (no surrogates), else 80..BF; a continuation byte. */
+	if (c >= 0xe0 && c <= 0xef && i + 2 < n && (s[i + 2] & 0xc0) == 0x80 &&
+	    s[i + 1] >= (c == 0xe0 ? 0xa0 : 0x80) && s[i + 1] <= (c == 0xed ? 0x9f : 0xbf)) {
+		*len = 3;
+		return bmp[(c & 0x0fu) << 12 | (s[i + 1] & 0x3fu) << 6 | (s[i + 2] & 0x3fu)];
+	}
+	/* Four: F0..F4, then 90..BF after F0, 80..8F after F4 (at most
+	 * U+10FFFF), else 80..BF; two continuation bytes. */
+	if (c >= 0xf0 && c <= 0xf4 && i + 3 < n && (s[i + 2] & 0xc0) == 0x80 &&
+	    (s[i + 3] & 0xc0) == 0x80 && s[i + 1] >= (c == 0xf0 ? 0x90 : 0x80) &&
+	    s[i + 1] <= (c == 0xf4 ? 0x8f : 0xbf)) {
+		*len = 4;
 		cp = (c & 0x07u) << 18 | (s[i + 1] & 0x3fu) << 12 | (s[i + 2] & 0x3fu) << 6 |
 		    (s[i + 3] & 0x3fu);
 		return uni_astral(cp);
-	default:
-		*len = 1;
-		return PRETOK_BAD;
 	}
+	*len = 1;
+	return PRETOK_BAD;
 }
 
 /* The end of the longest run of characters of classes mask from i. */
@@ -233,9 +241,14 @@ hand_run(const uint8_t *bmp, const uint8_t *s, size_t n, size_t i, unsigned mask
 {
 	size_t l;
 
-	while (i < n && (B(uni_at(bmp, s, n, i, &l)) & mask) != 0)
+	for (;;) {
+		/* ASCII, most of most text, without the decoder. */
+		while (i < n && s[i] < 0x80 && (B(bmp[s[i]]) & mask) != 0)
+			i++;
+		if (i >= n || s[i] < 0x80 || (B(uni_at(bmp, s, n, i, &l)) & mask) == 0)
+			return i;
 		i += l;
-	return i;
+	}
 }
 
 /* The end of [\r\n]* from i, or of [\r\n/]* with slash. */
