@@ -281,6 +281,17 @@ if command -v node >/dev/null 2>&1 && [ -f "$npm_dir/node_modules/tiktoken/packa
 		esac
 		grep -q " $sp " "$T/got" && ok || fail "$enc: --special '<|endoftext|>' is not $sp: $(cat "$T/got")"
 	done
+	# The man page's cl100k_base examples: all of tiktoken's specials (the
+	# oracle: encode(text, "all")), then <|endoftext|> and one of our own.
+	printf '<|im_start|>user Hi<|endoftext|> x<|endofprompt|>' >"$T/chat.txt"
+	cp "$T/cl100k_base.tiktoken" "$T/ex.tiktoken"   # any name: known by content
+	run 0 "$AD" tokenize encode --stream -t "$T/ex.tiktoken" "$T/chat.txt" -o "$T/got"
+	node "$js" encode cl100k_base "$T/chat.txt" all >"$T/want"
+	same "$T/got" "$T/want"
+	run 0 "$AD" tokenize encode --stream -t "$T/ex.tiktoken" --special '<|endoftext|>' \
+		--special '<|im_start|>=100264' "$T/chat.txt" -o "$T/got"
+	[ "$(cut -d' ' -f1 "$T/got")" = 100264 ] && grep -q ' 100257 ' "$T/got" && ! grep -q 100276 "$T/got" &&
+		ok || fail "man page example ids: $(cat "$T/got")"
 	echo "tiktoken $(node -p "require('$npm_dir/node_modules/tiktoken/package.json').version") compared"
 else
 	echo "note: npm tiktoken not found under $npm_dir: only the checked-in tiktoken ids (check_text) were compared"

@@ -40,3 +40,6 @@ EXTRA_DIST += tests/tokenize.sh tests/tok-fixtures.sh tests/tiktoken-oracle.js \
 check_PROGRAMS += tests/fuzz/fuzz_tokenize
 tests_fuzz_fuzz_tokenize_SOURCES = tests/fuzz/fuzz_tokenize.c $(FUZZ_DRIVER)
 tests_fuzz_fuzz_tokenize_LDADD = $(AD_LIBS)
+
+# The pre-tokenizer benchmark (hand-written matcher against PCRE2 JIT).
+EXTRA_DIST += bench/pretok.sh bench/pretok.c
