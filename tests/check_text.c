@@ -18,7 +18,10 @@
 #include "text/bpe.h"
 #include "text/norm.h"
 #include "text/pretok.h"
+#include "text/pretok_uni.h"
 #include "testutil.h"
+
+#include <utf8proc.h>
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -283,11 +286,11 @@ unhex(const char *s, size_t *n)
 	return d;
 }
 
-/* Each case of cases.hex, encoded with the vocabulary, equals ENC.expected. */
+/* Each case of hex_name, encoded with the vocabulary, equals expected_name (>= 20 cases). */
 static void
-check_expected(const struct bpe *b, const char *expected_name)
+check_expected_set(const struct bpe *b, const char *hex_name, const char *expected_name)
 {
-	char   *hp = tu_fixture("tok/cases.hex"), *ep = tu_fixture(expected_name);
+	char   *hp = tu_fixture(hex_name), *ep = tu_fixture(expected_name);
 	char   *hex = tu_slurp(hp, NULL), *exp = tu_slurp(ep, NULL);
 	char   *hl, *el;
 	int     cases = 0;
@@ -335,6 +338,13 @@ check_expected(const struct bpe *b, const char *expected_name)
 	free(ep);
 }
 
+/* Each case of cases.hex, encoded with the vocabulary, equals ENC.expected. */
+static void
+check_expected(const struct bpe *b, const char *expected_name)
+{
+	check_expected_set(b, "tok/cases.hex", expected_name);
+}
+
 START_TEST(test_tiktoken_subset)
 {
 	static const struct { const char *enc, *pattern; } v[] = {
@@ -353,6 +363,122 @@ START_TEST(test_tiktoken_subset)
 		bpe_free(b);
 		free(path);
 	}
+}
+END_TEST
+
+/*
+ * Characters of every Unicode version since 6.0, in the contexts where the
+ * patterns cut (tests/data/tok/unicode.jsonl, from DerivedAge.txt): the ids
+ * are tiktoken's, for all three patterns. PCRE2's Unicode 14 tables split
+ * newer letters, marks and digits from their neighbours where tiktoken
+ * does not (x, U+11F04 KAWI LETTER A, 's: tiktoken keeps 's whole).
+ */
+START_TEST(test_tiktoken_unicode)
+{
+	static const struct { const char *enc, *pattern; } v[] = {
+		{ "r50k_base", "gpt2" }, { "cl100k_base", "gpt4" }, { "o200k_base", "o200k" },
+	};
+	for (size_t i = 0; i < 3; i++) {
+		char            name[128], *path;
+		struct bpe     *b;
+		struct ad_error e = { 0 };
+
+		snprintf(name, sizeof name, "tok/unicode.%s.subset.tiktoken", v[i].enc);
+		path = tu_fixture(name);
+		ck_assert_msg(bpe_load_tiktoken(&b, path, v[i].pattern, NULL, 0, &e) == 0, "%s", e.msg);
+		snprintf(name, sizeof name, "tok/unicode.%s.expected", v[i].enc);
+		check_expected_set(b, "tok/unicode.hex", name);
+		bpe_free(b);
+		free(path);
+	}
+}
+END_TEST
+
+/*
+ * Special tokens at the ids tiktoken gives them, set explicitly (TOKEN=ID),
+ * against tiktoken's encode(s, allowed_special="all") on
+ * tests/data/tok/special.jsonl; the ids between them are holes; the
+ * vocabulary survives a round trip through its own file format; ids that
+ * collide or fall among the ranks are refused.
+ */
+START_TEST(test_tiktoken_specials)
+{
+	static const char *r50k[] = { "<|endoftext|>=50256" };
+	static const char *cl100k[] = { "<|endoftext|>=100257", "<|fim_prefix|>=100258",
+	    "<|fim_middle|>=100259", "<|fim_suffix|>=100260", "<|endofprompt|>=100276" };
+	static const char *o200k[] = { "<|endofprompt|>=200018", "<|endoftext|>=199999" };
+	static const struct { const char *enc, *pattern; const char **sp; size_t n; uint32_t V; } v[] = {
+		{ "r50k_base", "gpt2", r50k, 1, 50257 },
+		{ "cl100k_base", "gpt4", cl100k, 5, 100277 },
+		{ "o200k_base", "o200k", o200k, 2, 200019 },
+	};
+	struct ad_error e = { 0 };
+	struct bpe     *b, *b2;
+	char            name[128], *path, *ser;
+	size_t          serlen, len;
+	uint32_t        id;
+
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(name, sizeof name, "tok/special.%s.subset.tiktoken", v[i].enc);
+		path = tu_fixture(name);
+		ck_assert_msg(bpe_load_tiktoken(&b, path, v[i].pattern, v[i].sp, v[i].n, &e) == 0, "%s",
+		    e.msg);
+		ck_assert_uint_eq(bpe_vocab_size(b), v[i].V);
+		ck_assert_uint_eq(bpe_num_specials(b), v[i].n);
+		ck_assert_ptr_null(bpe_tiktoken_name(b));   /* a subset is not the published file */
+		snprintf(name, sizeof name, "tok/special.%s.expected", v[i].enc);
+		check_expected_set(b, "tok/special.hex", name);
+		/* Round trip through the vocabulary file: the same identity and ids. */
+		ck_assert_int_eq(bpe_serialize(b, &ser, &serlen, &e), 0);
+		ck_assert_msg(bpe_parse(&b2, ser, serlen, "special.bpe", &e) == 0, "%s", e.msg);
+		ck_assert_uint_eq(bpe_identity(b2), bpe_identity(b));
+		ck_assert_uint_eq(bpe_vocab_size(b2), v[i].V);
+		check_expected_set(b2, "tok/special.hex", name);
+		bpe_free(b2);
+		ad_free(ser);
+		bpe_free(b);
+		free(path);
+	}
+	path = tu_fixture("tok/special.cl100k_base.subset.tiktoken");
+	ck_assert_int_eq(bpe_load_tiktoken(&b, path, "gpt4", cl100k, 5, &e), 0);
+	ck_assert_uint_eq(bpe_special_id(b, 0), 100257);
+	ck_assert_uint_eq(bpe_special_id(b, 4), 100276);
+	ck_assert(bpe_is_special(b, 100276) && !bpe_is_special(b, 100261) && !bpe_is_special(b, 100256));
+	(void)bpe_token_bytes(b, 100270, &len);   /* a hole */
+	ck_assert_uint_eq(len, 0);
+	bpe_free(b);
+	{
+		/* Without ids: after the highest rank (or the previous special). */
+		const char *sp[] = { "<|a|>", "<|b|>=100300", "<|c|>" };
+		ck_assert_int_eq(bpe_load_tiktoken(&b, path, "gpt4", sp, 3, &e), 0);
+		ck_assert_uint_eq(bpe_special_id(b, 1), 100300);
+		ck_assert_uint_eq(bpe_special_id(b, 2), 100301);
+		ck_assert_uint_eq(bpe_vocab_size(b), 100302);
+		bpe_free(b);
+	}
+	{
+		const char *low[] = { "<|endoftext|>=5" };
+		const char *dup[] = { "<|a|>=100300", "<|b|>=100300" };
+		const char *clash[] = { "<|a|>=100301", "<|b|>=100300", "<|c|>" };
+		const char *big[] = { "<|a|>=99999999999" };
+		ck_assert_int_eq(bpe_load_tiktoken(&b, path, "gpt4", low, 1, &e), AD_EINVAL);
+		ck_assert_msg(strstr(e.msg, "cannot have id 5") != NULL, "%s", e.msg);
+		ck_assert_int_eq(bpe_load_tiktoken(&b, path, "gpt4", dup, 2, &e), AD_EINVAL);
+		ck_assert_msg(strstr(e.msg, "both have id 100300") != NULL, "%s", e.msg);
+		ck_assert_int_eq(bpe_load_tiktoken(&b, path, "gpt4", clash, 3, &e), AD_EINVAL);
+		ck_assert_msg(strstr(e.msg, "both have id 100301") != NULL, "%s", e.msg);
+		ck_assert_int_eq(bpe_load_tiktoken(&b, path, "gpt4", big, 1, &e), AD_EINVAL);
+		ck_assert_msg(strstr(e.msg, "too large") != NULL, "%s", e.msg);
+	}
+	/* TOKEN=ID is split at the last '=' only before digits. */
+	ck_assert_int_eq(bpe_special_split("a=b=12", &len, &id), 1);
+	ck_assert_uint_eq(len, 3);
+	ck_assert_uint_eq(id, 12);
+	ck_assert_int_eq(bpe_special_split("<|x=y|>", &len, &id), 0);
+	ck_assert_uint_eq(len, 7);
+	ck_assert_int_eq(bpe_special_split("=12", &len, &id), 0);
+	ck_assert_int_eq(bpe_special_split("x=", &len, &id), 0);
+	free(path);
 }
 END_TEST
 
@@ -473,9 +599,12 @@ pieces(const char *pattern, const char *text, size_t len, char out[][200])
 	return n;
 }
 
+/* How boundaries() matches: PCRE2 with or without its JIT, or as pretok_new chose. */
+enum how { PCRE2_INTERP, PCRE2_JIT, AS_CHOSEN };
+
 /* The piece boundaries of text under pattern: ends[] (at most max), the count. */
 static size_t
-boundaries(const char *pattern, int jit, const uint8_t *text, size_t len, size_t *ends,
+boundaries(const char *pattern, enum how how, const uint8_t *text, size_t len, size_t *ends,
     size_t max)
 {
 	struct pretok      *p;
@@ -485,7 +614,9 @@ boundaries(const char *pattern, int jit, const uint8_t *text, size_t len, size_t
 	int                 rc;
 
 	ck_assert_msg(pretok_new(&p, pattern, &e) == 0, "%s", e.msg);
-	if (!jit)
+	if (how != AS_CHOSEN)
+		pretok_use_pcre2(p);
+	if (how == PCRE2_INTERP)
 		pretok_no_jit(p);
 	ck_assert_int_eq(pretok_iter_new(p, &it, &e), 0);
 	pretok_start(it, text, len, len);
@@ -546,8 +677,8 @@ START_TEST(test_pretok_interpreter)
 		t[0][i] = i % 3000 < 700 ? ' ' : i % 3000 < 900 ? '\n' : t[0][i];
 	for (size_t pi = 0; pi < sizeof pats / sizeof *pats; pi++)
 		for (int k = 0; k < 3; k++) {
-			n1 = boundaries(pats[pi], 1, t[k], len, e1, len);
-			n2 = boundaries(pats[pi], 0, t[k], len, e2, len);
+			n1 = boundaries(pats[pi], PCRE2_JIT, t[k], len, e1, len);
+			n2 = boundaries(pats[pi], PCRE2_INTERP, t[k], len, e2, len);
 			ck_assert_msg(n1 == n2, "%s, text %d: %zu pieces with the JIT, %zu without",
 			    pats[pi], k, n1, n2);
 			ck_assert_msg(memcmp(e1, e2, n1 * sizeof *e1) == 0, "%s, text %d: pieces differ",
@@ -638,6 +769,290 @@ assert_norm(enum norm_mode m, int cf, const char *in, size_t inlen, const char *
 	    "normalize '%s': got '%.*s', want '%s'", in, (int)nb.len, nb.out, want);
 	norm_buf_free(&nb);
 }
+
+/* ---- the hand-written matcher of the built-in patterns ------------------ */
+
+static size_t
+put_utf8(uint8_t *b, uint32_t cp)
+{
+	if (cp < 0x80) {
+		b[0] = (uint8_t)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		b[0] = (uint8_t)(0xc0 | cp >> 6);
+		b[1] = (uint8_t)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		b[0] = (uint8_t)(0xe0 | cp >> 12);
+		b[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+		b[2] = (uint8_t)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	b[0] = (uint8_t)(0xf0 | cp >> 18);
+	b[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3f));
+	b[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+	b[3] = (uint8_t)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+#define NCP 0x110000u
+#define IS_SURROGATE(cp) ((cp) >= 0xd800 && (cp) <= 0xdfff)
+
+/* The table's class of every code point, by walking its runs. */
+static uint8_t *
+table_classes(void)
+{
+	uint8_t *c = malloc(NCP);
+
+	ck_assert_uint_eq(pretok_uni_runs[0] >> 4, 0);
+	for (size_t r = 0; r < pretok_uni_nruns; r++) {
+		uint32_t a = pretok_uni_runs[r] >> 4;
+		uint32_t z = r + 1 < pretok_uni_nruns ? pretok_uni_runs[r + 1] >> 4 : NCP;
+		ck_assert_uint_lt(a, z);
+		memset(c + a, (int)(pretok_uni_runs[r] & 15), z - a);
+	}
+	return c;
+}
+
+/*
+ * PCRE2's classes of every code point (its Unicode tables, 14.0 in PCRE2
+ * 10.42), read through the pre-tokenizer itself with user patterns \p{Lu},
+ * ..., \s, \p{Cn}: the text holds every code point after two \x01 bytes,
+ * which no pattern matches, so a code point is in a class exactly when it
+ * is a piece by itself. Unassigned code points get PRETOK_BAD.
+ */
+static uint8_t *
+pcre2_classes(void)
+{
+	static const char *pat[] = { NULL, "\\p{Lu}", "\\p{Ll}", "\\p{Lt}", "\\p{Lm}", "\\p{Lo}",
+	    "\\p{M}", "\\p{N}", "\\s", "\\p{Cn}" };
+	uint8_t  *c = calloc(NCP, 1), *text = malloc((size_t)NCP * 6);
+	uint32_t *at = malloc(NCP * sizeof *at);   /* code point -> its offset */
+	size_t    len = 0;
+
+	for (uint32_t cp = 0; cp < NCP; cp++) {
+		if (IS_SURROGATE(cp))
+			continue;
+		text[len++] = 1;
+		text[len++] = 1;
+		at[cp] = (uint32_t)len;
+		len += put_utf8(text + len, cp);
+	}
+	for (unsigned k = PRETOK_LU; k <= PRETOK_BAD; k++) {
+		struct pretok      *p;
+		struct pretok_iter *it;
+		struct ad_error     e = { 0 };
+		size_t              a, z, cp = 0;
+
+		ck_assert_msg(pretok_new(&p, pat[k], &e) == 0, "%s", e.msg);
+		ck_assert(!pretok_hand(p));
+		ck_assert_int_eq(pretok_iter_new(p, &it, &e), 0);
+		pretok_start(it, text, len, len);
+		while (pretok_next(it, &a, &z, &e) == 1) {
+			while (cp < NCP && (IS_SURROGATE(cp) || at[cp] < a))
+				cp++;
+			if (cp < NCP && at[cp] == a && memchr(text + a, 1, z - a) == NULL) {
+				ck_assert_msg(c[cp] == 0, "U+%04zX is in two PCRE2 classes", cp);
+				c[cp] = (uint8_t)k;
+			}
+		}
+		pretok_iter_free(it);
+		pretok_free(p);
+	}
+	free(at);
+	free(text);
+	return c;
+}
+
+/* utf8proc's classes (its Unicode version, 15.0 in utf8proc 2.8); unassigned: PRETOK_BAD. */
+static unsigned
+utf8proc_class(uint32_t cp)
+{
+	switch (utf8proc_category((utf8proc_int32_t)cp)) {
+	case UTF8PROC_CATEGORY_CN: return PRETOK_BAD;
+	case UTF8PROC_CATEGORY_LU: return PRETOK_LU;
+	case UTF8PROC_CATEGORY_LL: return PRETOK_LL;
+	case UTF8PROC_CATEGORY_LT: return PRETOK_LT;
+	case UTF8PROC_CATEGORY_LM: return PRETOK_LM;
+	case UTF8PROC_CATEGORY_LO: return PRETOK_LO;
+	case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
+		return PRETOK_M;
+	case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+		return PRETOK_N;
+	case UTF8PROC_CATEGORY_ZS: case UTF8PROC_CATEGORY_ZL: case UTF8PROC_CATEGORY_ZP:
+		return PRETOK_WS;
+	default:   /* White_Space (PropList.txt) holds these controls too */
+		return (cp >= 9 && cp <= 13) || cp == 0x85 ? PRETOK_WS : PRETOK_OTHER;
+	}
+}
+
+/*
+ * The classes of the hand-written matcher (tiktoken's engine, pretok_uni.c)
+ * against two independent tables: on every code point that PCRE2 (Unicode
+ * 14 in 10.42) or utf8proc (15.0 in 2.8) knows, the class is theirs (none
+ * differs today); the only differences allowed are code points one side
+ * has not assigned yet, being of an older Unicode.
+ */
+START_TEST(test_pretok_classes)
+{
+	uint8_t *t = table_classes(), *pc = pcre2_classes();
+	size_t   newer_pcre2 = 0, newer_u8 = 0, older = 0, differ = 0;
+
+	for (uint32_t cp = 0; cp < NCP; cp++) {
+		unsigned u = utf8proc_class(cp);
+		if (IS_SURROGATE(cp))
+			continue;
+		/* Unassigned in the library: newer than its Unicode. Unassigned in
+		 * the table (a library newer than tiktoken's engine): older. */
+		if (pc[cp] == PRETOK_BAD)
+			newer_pcre2 += t[cp] != PRETOK_OTHER;
+		else if (pc[cp] != t[cp] && t[cp] == PRETOK_OTHER)
+			older++;
+		else if (pc[cp] != t[cp] && differ++ < 10)
+			fprintf(stderr, "U+%04X: class %u in PCRE2, %u in the table\n", cp, pc[cp], t[cp]);
+		if (u == PRETOK_BAD)
+			newer_u8 += t[cp] != PRETOK_OTHER;
+		else if (u != t[cp] && t[cp] == PRETOK_OTHER)
+			older++;
+		else if (u != t[cp] && differ++ < 10)
+			fprintf(stderr, "U+%04X: class %u in utf8proc, %u in the table\n", cp, u, t[cp]);
+	}
+	ck_assert_msg(differ == 0, "%zu classes differ from PCRE2's or utf8proc's", differ);
+	fprintf(stderr, "check_text: the table (Unicode %s) has %zu letters, marks, digits and "
+	    "spaces PCRE2 does not know, %zu utf8proc (Unicode %s) does not; %zu the other way\n",
+	    pretok_unicode(), newer_pcre2, newer_u8, utf8proc_unicode_version(), older);
+	free(t);
+	free(pc);
+}
+END_TEST
+
+/* Piece ends of text with p (a pretok borrowed from the caller). */
+static size_t
+cut(struct pretok *p, const uint8_t *text, size_t len, size_t *ends, size_t max)
+{
+	struct pretok_iter *it;
+	struct ad_error     e = { 0 };
+	size_t              a, z, n = 0;
+
+	ck_assert_int_eq(pretok_iter_new(p, &it, &e), 0);
+	pretok_start(it, text, len, len);
+	while (pretok_next(it, &a, &z, &e) == 1) {
+		ck_assert_uint_lt(n, max);
+		ends[n++] = z;
+	}
+	pretok_iter_free(it);
+	return n;
+}
+
+/*
+ * The hand-written matcher against PCRE2 running the same pattern, the
+ * brute-force oracle, on random strings of characters that both tables
+ * classify alike (every code point but those added since PCRE2's Unicode):
+ * ASCII with the contractions' letters in both cases, every kind of space
+ * and newline, long s, marks, titlecase and modifier letters, digits of
+ * other scripts, slashes, random code points, invalid bytes and invalid
+ * sequences (overlong, surrogates, past U+10FFFF, cut short) next to the
+ * valid ones at the edges of the ranges. Each string alone, then all of
+ * them as one text.
+ */
+START_TEST(test_pretok_hand)
+{
+	static const char *names[] = { "gpt2", "gpt4", "o200k" };
+	static const char  ascii[] = " \t\n\r'''sStTrReEvVmMlLdDxQ09/.,!-  \n\n";
+	static const uint32_t odd[] = { 0x17f, 0xa0, 0x85, 0x1680, 0x2000, 0x2028, 0x2029, 0x3000,
+	    0x0b, 0x0c, 0x301, 0x20dd, 0x903, 0x1c5, 0x2b0, 0x5d0, 0xaa, 0x661, 0x2160, 0xb2,
+	    0xc9, 0xe9, 0x130, 0x1f600, 0x20000, 0x1d400, 0x10400, 0x180e, 0x200b, 0 };
+	static const char *bad[] = { "\xe0\x80\x80", "\xe0\x9f\xbf", "\xed\xa0\x80", "\xed\xbf\xbf",
+	    "\xf0\x80\x80\x80", "\xf0\x8f\xbf\xbf", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80",
+	    "\xc0\xaf", "\xc1\xbf", "\xe2\x82", "\xf0\x9f\x98", "\xf0\x9f", "\xc3", "\xef\xbf",
+	    "\xf4\x8f\xbf\xbf", "\xee\x80\x80", "\xed\x9f\xbf" };
+	uint8_t      *t = table_classes(), *pc = pcre2_classes();
+	size_t        cap = 1 << 20, all_len = 0, *e1 = malloc(cap * sizeof *e1);
+	size_t       *e2 = malloc(cap * sizeof *e2);
+	uint8_t      *all = malloc(cap);
+	struct ad_rng r;
+
+	ad_rng_seed(&r, 23, 5);
+	for (int s = 0; s < 6000; s++) {
+		uint8_t buf[400];
+		size_t  len = 0, want = ad_rng_below(&r, 48);
+		for (size_t k = 0; k < want; k++) {
+			uint32_t pick = ad_rng_below(&r, 100), cp;
+			if (pick < 3) {
+				buf[len++] = (uint8_t)(0x80 + ad_rng_below(&r, 128));   /* invalid */
+				continue;
+			}
+			if (pick < 5) {   /* overlong, surrogate, past U+10FFFF, cut short */
+				const char *b = bad[ad_rng_below(&r, sizeof bad / sizeof *bad)];
+				memcpy(buf + len, b, strlen(b));
+				len += strlen(b);
+				continue;
+			}
+			if (pick < 60)
+				cp = (uint8_t)ascii[ad_rng_below(&r, sizeof ascii - 1)];
+			else if (pick < 80)
+				cp = odd[ad_rng_below(&r, sizeof odd / sizeof *odd)];
+			else if (pick < 93)
+				cp = 0x80 + ad_rng_below(&r, 0x3000 - 0x80);
+			else
+				cp = ad_rng_below(&r, NCP);
+			if (IS_SURROGATE(cp) || (pc[cp] == PRETOK_BAD ? PRETOK_OTHER : pc[cp]) != t[cp])
+				cp = 'z';   /* a newer Unicode on one side: the tiktoken tests cover those */
+			len += put_utf8(buf + len, cp);
+		}
+		for (int pi = 0; pi < 3; pi++) {
+			struct pretok  *hand, *pcre;
+			struct ad_error e = { 0 };
+			size_t          n1, n2;
+			ck_assert_int_eq(pretok_new(&hand, names[pi], &e), 0);
+			ck_assert_int_eq(pretok_new(&pcre, names[pi], &e), 0);
+			ck_assert(pretok_hand(hand));
+			pretok_use_pcre2(pcre);
+			n1 = cut(hand, buf, len, e1, cap);
+			n2 = cut(pcre, buf, len, e2, cap);
+			if (n1 != n2 || memcmp(e1, e2, n1 * sizeof *e1) != 0) {
+				fprintf(stderr, "%s: the pieces differ on:", names[pi]);
+				for (size_t i = 0; i < len; i++)
+					fprintf(stderr, " %02x", buf[i]);
+				fprintf(stderr, "\n hand:");
+				for (size_t i = 0; i < n1; i++)
+					fprintf(stderr, " %zu", e1[i]);
+				fprintf(stderr, "\n PCRE2:");
+				for (size_t i = 0; i < n2; i++)
+					fprintf(stderr, " %zu", e2[i]);
+				fprintf(stderr, "\n");
+				ck_abort_msg("%s: hand-written pieces differ from PCRE2's", names[pi]);
+			}
+			pretok_free(hand);
+			pretok_free(pcre);
+		}
+		memcpy(all + all_len, buf, len);
+		all_len += len;
+	}
+	for (int pi = 0; pi < 3; pi++) {
+		struct pretok  *hand, *pcre;
+		struct ad_error e = { 0 };
+		size_t          n1, n2;
+		ck_assert_int_eq(pretok_new(&hand, names[pi], &e), 0);
+		ck_assert_int_eq(pretok_new(&pcre, names[pi], &e), 0);
+		pretok_use_pcre2(pcre);
+		n1 = cut(hand, all, all_len, e1, cap);
+		n2 = cut(pcre, all, all_len, e2, cap);
+		ck_assert_uint_eq(n1, n2);
+		ck_assert_msg(memcmp(e1, e2, n1 * sizeof *e1) == 0, "%s: the pieces of one text differ",
+		    names[pi]);
+		pretok_free(hand);
+		pretok_free(pcre);
+	}
+	free(t);
+	free(pc);
+	free(e1);
+	free(e2);
+	free(all);
+}
+END_TEST
 
 START_TEST(test_normalize)
 {
@@ -1238,10 +1653,14 @@ text_suite(void)
 	tcase_add_test(t, test_wikipedia_merges);
 	tcase_add_test(t, test_train_vs_brute_force);
 	tcase_add_test(t, test_tiktoken_subset);
+	tcase_add_test(t, test_tiktoken_unicode);
+	tcase_add_test(t, test_tiktoken_specials);
 	tcase_add_test(t, test_roundtrip_random);
 	tcase_add_test(t, test_roundtrip_edges);
 	tcase_add_test(t, test_pretok);
 	tcase_add_test(t, test_pretok_interpreter);
+	tcase_add_test(t, test_pretok_classes);
+	tcase_add_test(t, test_pretok_hand);
 	tcase_add_test(t, test_normalize);
 	tcase_add_test(t, test_normalized_roundtrip);
 	tcase_add_test(t, test_specials);

@@ -204,6 +204,31 @@ run 0 "$AD" tokenize encode -t "$T/empty.bpe" "$T/ab.txt" -o "$T/e.ids"
 "$AD" tokenize decode -t "$T/empty.bpe" "$T/e.ids" | cmp - "$T/ab.txt" && ok || fail "empty-match pattern round trip"
 # ---- end of huge and hostile input -------------------------------------------
 
+# ---- tiktoken's special tokens at tiktoken's ids (issue 22) -------------------
+# TOKEN=ID on a subset of cl100k_base's ranks (tests/data/tok): the ids of
+# tiktoken's encode(text, allowed_special="all"), from special.cl100k_base.expected
+# (its first case, "Hello<|endoftext|>world") and <|endofprompt|>'s id 100276.
+printf 'Hello<|endoftext|>world<|endofprompt|>' >"$T/sp.txt"
+run 0 "$AD" tokenize encode -t "$D/special.cl100k_base.subset.tiktoken" --pattern gpt4 \
+	--special '<|endoftext|>=100257' --special '<|endofprompt|>=100276' "$T/sp.txt" -o "$T/sp.ids"
+[ "$(cat "$T/sp.ids")" = "9906 100257 14957 100276" ] && ok || fail "explicit special ids: $(cat "$T/sp.ids")"
+run 0 "$AD" tokenize info -t "$D/special.cl100k_base.subset.tiktoken" --pattern gpt4 \
+	--special '<|endoftext|>=100257' --special '<|endofprompt|>=100276'
+has "$T/out" "special     100276 \"<|endofprompt|>\""
+has "$T/out" "ids         100277 "
+run 0 "$AD" tokenize decode -t "$D/special.cl100k_base.subset.tiktoken" --pattern gpt4 \
+	--special '<|endoftext|>=100257' --special '<|endofprompt|>=100276' "$T/sp.ids" -o "$T/sp.back"
+same "$T/sp.txt" "$T/sp.back"
+run 1 "$AD" tokenize encode -t "$D/special.cl100k_base.subset.tiktoken" --pattern gpt4 \
+	--special '<|endoftext|>=5' "$T/sp.txt"
+lines "$T/err" 1
+has "$T/err" "special token '<|endoftext|>' cannot have id 5"
+run 1 "$AD" tokenize encode -t "$D/special.cl100k_base.subset.tiktoken" "$T/sp.txt"
+has "$T/err" "needs a pattern"
+run 2 "$AD" tokenize train --vocab-size 300 --special '<|endoftext|>=299' -o "$T/x.bpe" "$T/a.txt"
+has "$T/err" "TOKEN=ID is for tiktoken rank files"
+[ -e "$T/x.bpe" ] && fail "a usage error wrote a file" || ok
+
 # ---- tiktoken, the real one ------------------------------------------------
 # The npm package (the Rust core compiled to WASM) and its own ranks.
 npm_dir=${AD_NPM_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/autodidact/npm}
@@ -213,6 +238,11 @@ if command -v node >/dev/null 2>&1 && [ -f "$npm_dir/node_modules/tiktoken/packa
 	node -e 'for (const l of require("fs").readFileSync(process.argv[1], "utf8").split("\n")) if (l) process.stdout.write(JSON.parse(l) + "\n")' \
 		"$D/cases.jsonl" >"$T/cases.txt"
 	cat "$T/cases.txt" "$T/corpus.txt" >"$T/tt.txt"
+	for set in unicode special; do
+		node -e 'for (const l of require("fs").readFileSync(process.argv[1], "utf8").split("\n")) if (l) process.stdout.write(JSON.parse(l) + "\n")' \
+			"$D/$set.jsonl" >"$T/$set.txt"
+	done
+	mv "$T/unicode.txt" "$T/uni.txt"
 	for v in r50k_base:gpt2 cl100k_base:gpt4 o200k_base:o200k; do
 		enc=${v%%:*}
 		pat=${v#*:}
@@ -227,7 +257,41 @@ if command -v node >/dev/null 2>&1 && [ -f "$npm_dir/node_modules/tiktoken/packa
 			node "$js" cases "$enc" "$D/cases.jsonl" >"$T/cases.ids"
 			same "$T/cases.ids" "$D/$enc.expected"
 		fi
+		node "$js" cases "$enc" "$D/unicode.jsonl" >"$T/cases.ids"
+		same "$T/cases.ids" "$D/unicode.$enc.expected"
+		node "$js" special "$enc" "$D/special.jsonl" >"$T/cases.ids"
+		same "$T/cases.ids" "$D/special.$enc.expected"
+		# Characters of every Unicode version since 6.0 (the hand-written
+		# pre-tokenizer), and the published rank file known by its content:
+		# no --pattern, no --special, and tiktoken's ids with its specials
+		# allowed (encode(text, "all")).
+		run 0 "$AD" tokenize info -t "$T/$enc.tiktoken"
+		has "$T/out" "tiktoken    $enc "
+		has "$T/out" "pattern     $pat:"
+		cat "$T/uni.txt" "$T/special.txt" "$T/tt.txt" >"$T/all.txt"
+		node "$js" encode "$enc" "$T/all.txt" all | tr -s ' \n' '\n\n' | sed '/^$/d' >"$T/want"
+		run 0 "$AD" tokenize encode --stream -t "$T/$enc.tiktoken" "$T/all.txt" -o "$T/got"
+		tr -s ' \n' '\n\n' <"$T/got" | sed '/^$/d' >"$T/got1"
+		same "$T/got1" "$T/want"
+		grep -qE '^(100257|199999|50256)$' "$T/want" && ok || fail "no special token in the $enc test"
+		# --special TOKEN, one of the usual set, takes tiktoken's id.
+		run 0 "$AD" tokenize encode -t "$T/$enc.tiktoken" --special '<|endoftext|>' "$T/sp.txt" -o "$T/got"
+		case $enc in
+		r50k_base) sp=50256 ;; cl100k_base) sp=100257 ;; *) sp=199999 ;;
+		esac
+		grep -q " $sp " "$T/got" && ok || fail "$enc: --special '<|endoftext|>' is not $sp: $(cat "$T/got")"
 	done
+	# The man page's cl100k_base examples: all of tiktoken's specials (the
+	# oracle: encode(text, "all")), then <|endoftext|> and one of our own.
+	printf '<|im_start|>user Hi<|endoftext|> x<|endofprompt|>' >"$T/chat.txt"
+	cp "$T/cl100k_base.tiktoken" "$T/ex.tiktoken"   # any name: known by content
+	run 0 "$AD" tokenize encode --stream -t "$T/ex.tiktoken" "$T/chat.txt" -o "$T/got"
+	node "$js" encode cl100k_base "$T/chat.txt" all >"$T/want"
+	same "$T/got" "$T/want"
+	run 0 "$AD" tokenize encode --stream -t "$T/ex.tiktoken" --special '<|endoftext|>' \
+		--special '<|im_start|>=100264' "$T/chat.txt" -o "$T/got"
+	[ "$(cut -d' ' -f1 "$T/got")" = 100264 ] && grep -q ' 100257 ' "$T/got" && ! grep -q 100276 "$T/got" &&
+		ok || fail "man page example ids: $(cat "$T/got")"
 	echo "tiktoken $(node -p "require('$npm_dir/node_modules/tiktoken/package.json').version") compared"
 else
 	echo "note: npm tiktoken not found under $npm_dir: only the checked-in tiktoken ids (check_text) were compared"

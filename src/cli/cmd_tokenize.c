@@ -47,9 +47,14 @@ static const char tokenize_help[] =
 "  --min-frequency N       no merge of a pair seen fewer than N times (default 2)\n"
 "\n"
 "encode, decode and info options:\n"
-"  -t, --vocab VOCAB       an autodidact vocabulary, or a tiktoken rank file\n"
-"                          (then --pattern is required and --special may add\n"
-"                          special tokens)\n"
+"  -t, --vocab VOCAB       an autodidact vocabulary, or a tiktoken rank file;\n"
+"                          r50k_base, cl100k_base and o200k_base are known by\n"
+"                          content and bring tiktoken's pattern and specials\n"
+"  --pattern NAME|REGEX    a tiktoken rank file's pattern (another file needs it)\n"
+"  --special TOKEN[=ID]    a tiktoken rank file's special tokens instead of its\n"
+"                          usual set (repeatable): with =ID that id, else\n"
+"                          tiktoken's for one of the usual set, else the id\n"
+"                          after the previous special's\n"
 "  --stream                encode the whole input as one text (newlines are\n"
 "                          tokens); decode concatenates every id\n"
 "  -o, --output OUT        where to write (default: standard output)\n"
@@ -81,7 +86,7 @@ tok_threads(const struct tok_opts *o)
 #endif
 }
 
-/* An autodidact vocabulary, or a tiktoken rank file when --pattern is given. */
+/* An autodidact vocabulary, or a tiktoken rank file. */
 static int
 tok_load(const struct tok_opts *o, struct bpe **b)
 {
@@ -98,11 +103,10 @@ tok_load(const struct tok_opts *o, struct bpe **b)
 			    "file; %s is an autodidact vocabulary, which has its own", o->vocab);
 		}
 		rc = bpe_parse(b, m.data, m.size, o->vocab, &e);
-	} else if (o->pattern != NULL) {
+	} else {
+		/* A tiktoken rank file: --pattern may be left out for tiktoken's own. */
 		rc = bpe_parse_tiktoken(b, m.data, m.size, o->vocab, o->pattern,
 		    (const char *const *)o->specials, o->nspecials, &e);
-	} else {
-		rc = bpe_parse(b, m.data, m.size, o->vocab, &e);
 	}
 	ad_map_release(&m);
 	return rc != 0 ? cli_fail(&e) : 0;
@@ -127,6 +131,14 @@ tok_train(struct tok_opts *o, int nfiles, char **files)
 		return cli_usage("tokenize", "train: give --vocab-size N");
 	if (o->vocab != NULL || o->stream)
 		return cli_usage("tokenize", "train: -t and --stream are for encode, decode and info");
+	for (size_t k = 0; k < o->nspecials; k++) {
+		size_t   l;
+		uint32_t id;
+		if (bpe_special_split(o->specials[k], &l, &id) != 0)
+			return cli_usage("tokenize", "train: --special '%s': a trained vocabulary numbers "
+			    "its special tokens after the merges; TOKEN=ID is for tiktoken rank files",
+			    o->specials[k]);
+	}
 	cfg.vocab_size = (uint32_t)o->vocab_size;
 	cfg.pattern = o->pattern ? o->pattern : "gpt4";
 	cfg.norm = o->norm;
@@ -691,6 +703,11 @@ tok_info(struct tok_opts *o, int nfiles, char **files)
 		ad_json_uint(&j, bpe_vocab_size(b));
 		ad_json_key(&j, "tokens");
 		ad_json_uint(&j, bpe_num_tokens(b));
+		ad_json_key(&j, "tiktoken");
+		if (bpe_tiktoken_name(b))
+			ad_json_string(&j, bpe_tiktoken_name(b));
+		else
+			ad_json_null(&j);
 		ad_json_key(&j, "pattern_name");
 		if (pname)
 			ad_json_string(&j, pname);
@@ -723,6 +740,8 @@ tok_info(struct tok_opts *o, int nfiles, char **files)
 		printf("vocabulary  %s\n", o->vocab);
 		printf("ids         %u (%u regular tokens, %u special)\n", bpe_vocab_size(b),
 		    bpe_num_tokens(b), bpe_num_specials(b));
+		if (bpe_tiktoken_name(b))
+			printf("tiktoken    %s (the rank file tiktoken publishes)\n", bpe_tiktoken_name(b));
 		printf("pattern     %s%s%s\n", pname ? pname : "", pname ? ": " : "", bpe_pattern(b));
 		printf("normalize   %s\n", norm_name(bpe_normalization(b)));
 		printf("casefold    %s\n", bpe_casefold(b) ? "yes" : "no");

@@ -74,13 +74,34 @@ int  bpe_encode(struct bpe_encoder *enc, const uint8_t *text, size_t len, uint32
 /*
  * Load a tiktoken rank file (lines "BASE64TOKEN RANK"), with the
  * pre-tokenization pattern given by name (gpt2/r50k, gpt4/cl100k, o200k) or
- * as a regex, and optional special tokens (ids after the highest rank).
+ * as a regex, and optional special tokens, each "TOKEN" or "TOKEN=ID".
+ *
+ * The rank files tiktoken publishes (r50k_base, cl100k_base, o200k_base)
+ * are recognised by their content: for them the pattern may be NULL (then
+ * tiktoken's), a special without =ID that is one of tiktoken's gets
+ * tiktoken's id, and with no specials given they get tiktoken's whole set
+ * (cl100k_base: <|endoftext|> 100257, <|fim_prefix|> 100258, <|fim_middle|>
+ * 100259, <|fim_suffix|> 100260, <|endofprompt|> 100276; o200k_base:
+ * <|endoftext|> 199999, <|endofprompt|> 200018; r50k_base: <|endoftext|>
+ * 50256), which makes the ids those of tiktoken's encode(text,
+ * allowed_special="all"). Any other special takes the id after the previous
+ * special's (after the highest rank for the first); ids between specials
+ * are holes, and a special's id must lie above the highest rank.
  */
 int  bpe_load_tiktoken(struct bpe **out, const char *path, const char *pattern,
                        const char *const *specials, size_t nspecials, struct ad_error *e);
 int  bpe_parse_tiktoken(struct bpe **out, const void *data, size_t len, const char *name,
                         const char *pattern, const char *const *specials, size_t nspecials,
                         struct ad_error *e);
+
+/*
+ * A special token argument "TOKEN" or "TOKEN=ID" (ID decimal, after the last
+ * '='): 1 with *id set, 0 when there is no id, -1 when the id is too large;
+ * *len is the length of TOKEN.
+ */
+int  bpe_special_split(const char *arg, size_t *len, uint32_t *id);
+/* The tiktoken rank file a vocabulary was recognised as ("cl100k_base"), or NULL. */
+const char *bpe_tiktoken_name(const struct bpe *b);
 
 /* What a vocabulary was made with. */
 const char    *bpe_pattern(const struct bpe *b);

@@ -418,7 +418,7 @@ next_special(struct bpe_encoder *enc, const uint8_t *text, size_t len, size_t po
 	size_t            best = len, blen = 0;
 
 	for (uint32_t k = 0; k < b->nspecials; k++) {
-		uint32_t id = b->nranks + k;
+		uint32_t id = b->special[k];
 		size_t   sl = b->off[id + 1] - b->off[id];
 
 		if (enc->sp_next[k] == SIZE_MAX || enc->sp_next[k] < pos) {
@@ -560,9 +560,10 @@ bpe_encode_parallel(const struct bpe *b, int threads, const uint8_t *text, size_
 			ctx = ch[c].z < len ? 1 : 0;
 			/* A special token starting at the cut is not look-ahead context. */
 			for (uint32_t k = 0; ctx && k < b->nspecials; k++) {
-				size_t sl = b->off[b->nranks + k + 1] - b->off[b->nranks + k];
+				uint32_t id = b->special[k];
+				size_t   sl = b->off[id + 1] - b->off[id];
 				if (sl <= len - ch[c].z &&
-				    memcmp(text + ch[c].z, b->bytes + b->off[b->nranks + k], sl) == 0)
+				    memcmp(text + ch[c].z, b->bytes + b->off[id], sl) == 0)
 					ctx = 0;
 			}
 			ch[c].rc = encode_text(encs[t], text + ch[c].a, ch[c].z - ch[c].a, ctx, 0,
@@ -598,7 +599,7 @@ bpe_cut_point(const struct bpe *b, const uint8_t *s, size_t len)
 {
 	if (!pretok_is_builtin(b->pt))
 		return 0;
-	for (uint32_t id = b->nranks; id < b->nranks + b->nspecials; id++)
+	for (uint32_t id = b->nranks; id < b->nids; id++)
 		if (memchr(b->bytes + b->off[id], ' ', b->off[id + 1] - b->off[id]) != NULL)
 			return 0;
 	return text_cut_point(s, len);
@@ -610,7 +611,7 @@ int
 bpe_decode(const struct bpe *b, const uint32_t *ids, size_t n, uint8_t **out, size_t *len,
     size_t *cap, struct ad_error *e)
 {
-	uint32_t nids = b->nranks + b->nspecials;
+	uint32_t nids = b->nids;
 
 	for (size_t i = 0; i < n; i++) {
 		uint32_t id = ids[i];

@@ -3,6 +3,7 @@
 libautodidact_a_SOURCES += \
 	src/text/norm.c \
 	src/text/pretok.c \
+	src/text/pretok_uni.c \
 	src/text/vocab.c \
 	src/text/encode.c \
 	src/text/train.c
@@ -10,6 +11,7 @@ noinst_HEADERS += \
 	src/text/bpe.h \
 	src/text/norm.h \
 	src/text/pretok.h \
+	src/text/pretok_uni.h \
 	src/text/text.h
 dist_man_MANS += man/autodidact-tokenize.1
 
@@ -24,9 +26,20 @@ tests_check_text_LDADD = $(CHECK_LDADD)
 EXTRA_DIST += tests/tokenize.sh tests/tok-fixtures.sh tests/tiktoken-oracle.js \
 	tests/data/tok/cases.jsonl tests/data/tok/cases.hex tests/data/tok/tiktoken.version \
 	tests/data/tok/r50k_base.expected tests/data/tok/r50k_base.subset.tiktoken \
-	tests/data/tok/cl100k_base.expected tests/data/tok/cl100k_base.subset.tiktoken
+	tests/data/tok/cl100k_base.expected tests/data/tok/cl100k_base.subset.tiktoken \
+	tests/data/tok/unicode.jsonl tests/data/tok/unicode.hex tests/data/tok/special.jsonl \
+	tests/data/tok/special.hex \
+	tests/data/tok/unicode.r50k_base.expected tests/data/tok/unicode.r50k_base.subset.tiktoken \
+	tests/data/tok/unicode.cl100k_base.expected tests/data/tok/unicode.cl100k_base.subset.tiktoken \
+	tests/data/tok/unicode.o200k_base.expected tests/data/tok/unicode.o200k_base.subset.tiktoken \
+	tests/data/tok/special.r50k_base.expected tests/data/tok/special.r50k_base.subset.tiktoken \
+	tests/data/tok/special.cl100k_base.expected tests/data/tok/special.cl100k_base.subset.tiktoken \
+	tests/data/tok/special.o200k_base.expected tests/data/tok/special.o200k_base.subset.tiktoken
 
 # The fuzz harness of the tokenizer's parsers and encoder (tests/fuzz/).
 check_PROGRAMS += tests/fuzz/fuzz_tokenize
 tests_fuzz_fuzz_tokenize_SOURCES = tests/fuzz/fuzz_tokenize.c $(FUZZ_DRIVER)
 tests_fuzz_fuzz_tokenize_LDADD = $(AD_LIBS)
+
+# The pre-tokenizer benchmark (hand-written matcher against PCRE2 JIT).
+EXTRA_DIST += bench/pretok.sh bench/pretok.c

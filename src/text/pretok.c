@@ -9,6 +9,7 @@
 
 #include "base/json.h"
 #include "text/pretok.h"
+#include "text/pretok_uni.h"
 
 /*
  * Under valgrind the pattern is not JIT-compiled: the generated code keeps
@@ -59,10 +60,20 @@
 #define PRETOK_HEAP_LIMIT_KIB (64u * 1024)
 #define PRETOK_JIT_STACK      (64u * 1024 * 1024)
 
+/* Which matcher cuts the text (see "The hand-written matcher" below). */
+enum pretok_hand {
+	PRETOK_PCRE2 = 0,      /* a user pattern, or a built-in one after pretok_use_pcre2 */
+	PRETOK_HAND_GPT2,
+	PRETOK_HAND_GPT4,
+	PRETOK_HAND_O200K
+};
+
 struct pretok {
 	char       *pattern;   /* as given (built-in names expanded) */
 	int         builtin;
-	pcre2_code *code;
+	int         hand;      /* enum pretok_hand */
+	uint8_t    *bmp;       /* (65536) class of every BMP code point, for hand */
+	pcre2_code *code;      /* always compiled: user patterns, and the tests' oracle */
 	int         jit;       /* JIT compilation succeeded */
 };
 
@@ -110,6 +121,375 @@ static const struct {
 
 /* Unicode White_Space (PropList.txt), the meaning of \s in Rust's regex crate. */
 #define WS "\\t-\\r \\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
+
+/*
+ * The hand-written matcher of the built-in patterns.
+ *
+ * PCRE2 (10.42 here) classifies characters with Unicode 14 tables; the
+ * regex engine inside tiktoken knows a newer Unicode (pretok_uni.h), so on
+ * letters, marks and digits added since, PCRE2 cuts the text where tiktoken
+ * does not. The three built-in patterns are therefore matched by hand, on
+ * the classes of tiktoken's own engine; PCRE2 still runs user patterns, and
+ * check_text runs it on the built-in ones as the oracle of this code (on
+ * characters both tables know, random strings must give the same pieces).
+ *
+ * Both engines take the first alternative that matches at the leftmost
+ * position, and within it the greediest repeat that lets the rest match;
+ * the functions below follow the alternatives in order and settle each
+ * repeat's backtracking by reasoning on the classes (written out at each).
+ * Every valid character starts a match of each pattern, so a piece always
+ * starts where the last one ended. Invalid UTF-8 is matched by nothing and
+ * stops every repeat and look-ahead as the end of the text does (PCRE2's
+ * MATCH_INVALID_UTF); its bytes are pieces of their own, at most
+ * PRETOK_GAP_MAX each, as in the PCRE2 path.
+ *
+ * Classes, as bit masks of enum pretok_class: L = \p{L}; N = \p{N}; WS = \s;
+ * O = [^\s\p{L}\p{N}] (punctuation, symbols, controls, marks); UP = o200k's
+ * [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]; LO = o200k's [\p{Ll}\p{Lm}\p{Lo}\p{M}].
+ * P = [^\r\n\p{L}\p{N}] is O, or WS other than \r and \n.
+ */
+#define B(c)    (1u << (c))
+#define CL_L    (B(PRETOK_LU) | B(PRETOK_LL) | B(PRETOK_LT) | B(PRETOK_LM) | B(PRETOK_LO))
+#define CL_N    B(PRETOK_N)
+#define CL_WS   B(PRETOK_WS)
+#define CL_O    (B(PRETOK_OTHER) | B(PRETOK_M))
+#define CL_UP   (B(PRETOK_LU) | B(PRETOK_LT) | B(PRETOK_LM) | B(PRETOK_LO) | B(PRETOK_M))
+#define CL_LO   (B(PRETOK_LL) | B(PRETOK_LM) | B(PRETOK_LO) | B(PRETOK_M))
+
+/* The class of a code point above the BMP: the run holding it. */
+static unsigned
+uni_astral(uint32_t cp)
+{
+	size_t lo = 0, hi = pretok_uni_nruns;  /* runs[lo] <= cp < runs[hi] */
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (pretok_uni_runs[mid] >> 4 <= cp)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return pretok_uni_runs[lo] & 15;
+}
+
+/* The class of every BMP code point, from the runs (65536 bytes). */
+static uint8_t *
+pretok_bmp_new(void)
+{
+	uint8_t *t = ad_malloc(65536);
+
+	if (t == NULL)
+		return NULL;
+	for (size_t r = 0; r < pretok_uni_nruns && pretok_uni_runs[r] >> 4 < 65536; r++) {
+		uint32_t a = pretok_uni_runs[r] >> 4;
+		uint32_t z = r + 1 < pretok_uni_nruns ? pretok_uni_runs[r + 1] >> 4 : 65536;
+		memset(t + a, (int)(pretok_uni_runs[r] & 15), (z > 65536 ? 65536 : z) - a);
+	}
+	return t;
+}
+
+/*
+ * The class of the character at s[i..n) and its length in *len: PRETOK_BAD
+ * with *len 1 for a byte that does not start valid UTF-8 (the same test as
+ * PCRE2's: no overlong forms, surrogates or code points past U+10FFFF), and
+ * with *len 0 at the end.
+ */
+static inline unsigned
+uni_at(const uint8_t *bmp, const uint8_t *s, size_t n, size_t i, size_t *len)
+{
+	unsigned c;
+	uint32_t cp;
+
+	if (i >= n) {
+		*len = 0;
+		return PRETOK_BAD;
+	}
+	c = s[i];
+	if (c < 0x80) {
+		*len = 1;
+		return bmp[c];
+	}
+	/* Two bytes: C2..DF, a continuation byte. */
+	if (c >= 0xc2 && c <= 0xdf && i + 1 < n && (s[i + 1] & 0xc0) == 0x80) {
+		*len = 2;
+		return bmp[(c & 0x1fu) << 6 | (s[i + 1] & 0x3fu)];
+	}
+	/* Three: E0..EF, then A0..BF after E0 (not overlong), 80..9F after ED
+	 * (no surrogates), else 80..BF; a continuation byte. */
+	if (c >= 0xe0 && c <= 0xef && i + 2 < n && (s[i + 2] & 0xc0) == 0x80 &&
+	    s[i + 1] >= (c == 0xe0 ? 0xa0 : 0x80) && s[i + 1] <= (c == 0xed ? 0x9f : 0xbf)) {
+		*len = 3;
+		return bmp[(c & 0x0fu) << 12 | (s[i + 1] & 0x3fu) << 6 | (s[i + 2] & 0x3fu)];
+	}
+	/* Four: F0..F4, then 90..BF after F0, 80..8F after F4 (at most
+	 * U+10FFFF), else 80..BF; two continuation bytes. */
+	if (c >= 0xf0 && c <= 0xf4 && i + 3 < n && (s[i + 2] & 0xc0) == 0x80 &&
+	    (s[i + 3] & 0xc0) == 0x80 && s[i + 1] >= (c == 0xf0 ? 0x90 : 0x80) &&
+	    s[i + 1] <= (c == 0xf4 ? 0x8f : 0xbf)) {
+		*len = 4;
+		cp = (c & 0x07u) << 18 | (s[i + 1] & 0x3fu) << 12 | (s[i + 2] & 0x3fu) << 6 |
+		    (s[i + 3] & 0x3fu);
+		return uni_astral(cp);
+	}
+	*len = 1;
+	return PRETOK_BAD;
+}
+
+/* The end of the longest run of characters of classes mask from i. */
+static size_t
+hand_run(const uint8_t *bmp, const uint8_t *s, size_t n, size_t i, unsigned mask)
+{
+	size_t l;
+
+	for (;;) {
+		/* ASCII, most of most text, without the decoder. */
+		while (i < n && s[i] < 0x80 && (B(bmp[s[i]]) & mask) != 0)
+			i++;
+		if (i >= n || s[i] < 0x80 || (B(uni_at(bmp, s, n, i, &l)) & mask) == 0)
+			return i;
+		i += l;
+	}
+}
+
+/* The end of [\r\n]* from i, or of [\r\n/]* with slash. */
+static size_t
+hand_newlines(const uint8_t *s, size_t n, size_t i, int slash)
+{
+	while (i < n && (s[i] == '\r' || s[i] == '\n' || (slash && s[i] == '/')))
+		i++;
+	return i;
+}
+
+/*
+ * The length of a contraction at i, or 0: 's|'t|'re|'ve|'m|'ll|'d, and
+ * with ci as (?i:...), where both engines fold case the Unicode way: only
+ * s has a variant outside ASCII, U+017F LATIN SMALL LETTER LONG S
+ * (tests/tiktoken-oracle.js classes checks this on tiktoken's engine).
+ */
+static size_t
+hand_contraction(const uint8_t *s, size_t n, size_t i, int ci)
+{
+	unsigned a, b;
+
+	if (i + 1 >= n || s[i] != '\'')
+		return 0;
+	a = s[i + 1];
+	b = i + 2 < n ? s[i + 2] : 0;
+	if (ci) {
+		if (a == 0xc5 && b == 0xbf)
+			return 3;
+		a = a >= 'A' && a <= 'Z' ? a + 32 : a;
+		b = b >= 'A' && b <= 'Z' ? b + 32 : b;
+	}
+	switch (a) {
+	case 's': case 't': case 'm': case 'd':
+		return 2;
+	case 'r': case 'v':
+		return b == 'e' ? 3 : 0;
+	case 'l':
+		return b == 'l' ? 3 : 0;
+	}
+	return 0;
+}
+
+/*
+ * At i, a \s character: the end of \s*[\r\n]+ (tried first when nl), else of
+ * \s+(?!\S), else of \s+.
+ *
+ * \s*[\r\n]+: \s* takes the whole run of spaces and gives characters back
+ * from its end until [\r\n]+ can start; that is at the last \r or \n of the
+ * run, and [\r\n]+ then ends after it (what follows is a space that is not
+ * \r or \n, or the end of the run). No \r or \n in the run: no match.
+ * \s+(?!\S): the whole run when what follows is not a character (the end,
+ * or invalid UTF-8); else the run less its last character (which is the
+ * \s the look-ahead then sees), when the run has two characters or more.
+ * \s+: the whole run, which is then one character followed by \S.
+ */
+static size_t
+hand_spaces(const uint8_t *bmp, const uint8_t *s, size_t n, size_t i, int nl)
+{
+	size_t e = i, last = i, nl_end = 0, l;
+
+	while (uni_at(bmp, s, n, e, &l) == PRETOK_WS) {
+		if (s[e] == '\r' || s[e] == '\n')
+			nl_end = e + 1;
+		last = e;
+		e += l;
+	}
+	if (nl && nl_end != 0)
+		return nl_end;
+	if (uni_at(bmp, s, n, e, &l) == PRETOK_BAD)
+		return e;
+	return last > i ? last : e;
+}
+
+/*
+ * gpt2: 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+ *
+ * The contractions (case-sensitive); then ` ?X+` for X = L, N, O in turn:
+ * with the space when a space is followed by X, else without it when the
+ * character is X (a space is never X, so the two never compete); then the
+ * spaces (hand_spaces, without the newline alternative).
+ */
+static size_t
+hand_gpt2(const uint8_t *bmp, const uint8_t *s, size_t n, size_t i)
+{
+	static const unsigned cls[3] = { CL_L, CL_N, CL_O };
+	size_t   l0, l1, k;
+	unsigned c0, c1;
+
+	if ((k = hand_contraction(s, n, i, 0)) != 0)
+		return i + k;
+	c0 = uni_at(bmp, s, n, i, &l0);
+	c1 = s[i] == ' ' ? uni_at(bmp, s, n, i + 1, &l1) : PRETOK_BAD;
+	for (int a = 0; a < 3; a++) {
+		if (B(c1) & cls[a])
+			return hand_run(bmp, s, n, i + 1, cls[a]);
+		if (B(c0) & cls[a])
+			return hand_run(bmp, s, n, i, cls[a]);
+	}
+	return hand_spaces(bmp, s, n, i, 0);
+}
+
+/*
+ * gpt4 (cl100k_base):
+ *   (?i:'s|'t|'re|'ve|'m|'ll|'d)       1. hand_contraction, any case
+ *   |[^\r\n\p{L}\p{N}]?\p{L}+          2. with P when P is followed by L, else L+
+ *   |\p{N}{1,3}                        3. up to three N
+ *   | ?[^\s\p{L}\p{N}]+[\r\n]*         4. as gpt2's ` ?O+`, then newlines
+ *   |\s*[\r\n]+|\s+(?!\S)|\s+          5-7. hand_spaces
+ */
+static size_t
+hand_gpt4(const uint8_t *bmp, const uint8_t *s, size_t n, size_t i)
+{
+	size_t   l0, l1, k, e;
+	unsigned c0, c1;
+
+	if ((k = hand_contraction(s, n, i, 1)) != 0)
+		return i + k;
+	c0 = uni_at(bmp, s, n, i, &l0);
+	if ((B(c0) & (CL_O | CL_WS)) != 0 && s[i] != '\r' && s[i] != '\n' &&
+	    (B(uni_at(bmp, s, n, i + l0, &l1)) & CL_L) != 0)
+		return hand_run(bmp, s, n, i + l0, CL_L);
+	if (B(c0) & CL_L)
+		return hand_run(bmp, s, n, i, CL_L);
+	if (c0 == PRETOK_N) {
+		e = i + l0;
+		for (int d = 1; d < 3 && uni_at(bmp, s, n, e, &l1) == PRETOK_N; d++)
+			e += l1;
+		return e;
+	}
+	c1 = s[i] == ' ' ? uni_at(bmp, s, n, i + 1, &l1) : PRETOK_BAD;
+	if (B(c1) & CL_O)
+		return hand_newlines(s, n, hand_run(bmp, s, n, i + 1, CL_O), 0);
+	if (B(c0) & CL_O)
+		return hand_newlines(s, n, hand_run(bmp, s, n, i, CL_O), 0);
+	return hand_spaces(bmp, s, n, i, 1);
+}
+
+/*
+ * o200k's [UP]*[LO]+C? from i (C the contractions, any case), or 0 when it
+ * does not match. [UP]* takes the whole run of UP; if Ll follows (the only
+ * LO class outside UP), [LO]+ takes the run of LO from there. Otherwise
+ * [UP]* gives characters back until [LO]+ can start, at the last LO
+ * character of the run (Lm, Lo or a mark), and [LO]+ ends after it (what
+ * follows is Lu, Lt, or the end of the run: not LO). C? is taken when it
+ * is there.
+ */
+static size_t
+hand_o200k_lower(const uint8_t *bmp, const uint8_t *s, size_t n, size_t i)
+{
+	size_t   lo_end = 0, l, e;
+	unsigned c;
+
+	while ((B(c = uni_at(bmp, s, n, i, &l)) & CL_UP) != 0) {
+		if (B(c) & CL_LO)
+			lo_end = i + l;
+		i += l;
+	}
+	if (c == PRETOK_LL)
+		e = hand_run(bmp, s, n, i, CL_LO);
+	else if (lo_end != 0)
+		e = lo_end;
+	else
+		return 0;
+	return e + hand_contraction(s, n, e, 1);
+}
+
+/* o200k's [UP]+[LO]*C? from i, or 0: all greedy, nothing to give back. */
+static size_t
+hand_o200k_upper(const uint8_t *bmp, const uint8_t *s, size_t n, size_t i)
+{
+	size_t e = hand_run(bmp, s, n, i, CL_UP);
+
+	if (e == i)
+		return 0;
+	e = hand_run(bmp, s, n, e, CL_LO);
+	return e + hand_contraction(s, n, e, 1);
+}
+
+/*
+ * o200k (o200k_base), with P = [^\r\n\p{L}\p{N}], UP and LO as above:
+ *   P?[UP]*[LO]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?    1. hand_o200k_lower, with P first
+ *   |P?[UP]+[LO]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?   2. hand_o200k_upper, with P first
+ *   |\p{N}{1,3}                                  3. up to three N
+ *   | ?[^\s\p{L}\p{N}]+[\r\n/]*                  4. as gpt4's, newlines or slashes
+ *   |\s*[\r\n]+|\s+(?!\S)|\s+                    5-7. hand_spaces
+ * P? is tried with the character first and then without: a mark is both P
+ * and UP/LO, so both ways can match.
+ */
+static size_t
+hand_o200k(const uint8_t *bmp, const uint8_t *s, size_t n, size_t i)
+{
+	size_t   l0, l1, e;
+	unsigned c0, c1;
+	int      p;
+
+	c0 = uni_at(bmp, s, n, i, &l0);
+	p = (B(c0) & (CL_O | CL_WS)) != 0 && s[i] != '\r' && s[i] != '\n';
+	if ((p && (e = hand_o200k_lower(bmp, s, n, i + l0)) != 0) ||
+	    (e = hand_o200k_lower(bmp, s, n, i)) != 0 ||
+	    (p && (e = hand_o200k_upper(bmp, s, n, i + l0)) != 0) ||
+	    (e = hand_o200k_upper(bmp, s, n, i)) != 0)
+		return e;
+	if (c0 == PRETOK_N) {
+		e = i + l0;
+		for (int d = 1; d < 3 && uni_at(bmp, s, n, e, &l1) == PRETOK_N; d++)
+			e += l1;
+		return e;
+	}
+	c1 = s[i] == ' ' ? uni_at(bmp, s, n, i + 1, &l1) : PRETOK_BAD;
+	if (B(c1) & CL_O)
+		return hand_newlines(s, n, hand_run(bmp, s, n, i + 1, CL_O), 1);
+	if (B(c0) & CL_O)
+		return hand_newlines(s, n, hand_run(bmp, s, n, i, CL_O), 1);
+	return hand_spaces(bmp, s, n, i, 1);
+}
+
+/*
+ * The end of the piece that starts at i < n: a match of the pattern, or
+ * the invalid bytes from i up to the next character (at most PRETOK_GAP_MAX).
+ */
+static size_t
+hand_piece(const struct pretok *p, const uint8_t *s, size_t n, size_t i)
+{
+	size_t l, e;
+
+	if (uni_at(p->bmp, s, n, i, &l) == PRETOK_BAD) {
+		e = i + 1;
+		while (e < n && e - i < PRETOK_GAP_MAX && uni_at(p->bmp, s, n, e, &l) == PRETOK_BAD)
+			e++;
+		return e;
+	}
+	switch (p->hand) {
+	case PRETOK_HAND_GPT2:
+		return hand_gpt2(p->bmp, s, n, i);
+	case PRETOK_HAND_GPT4:
+		return hand_gpt4(p->bmp, s, n, i);
+	default:
+		return hand_o200k(p->bmp, s, n, i);
+	}
+}
 
 const char *
 pretok_builtin(const char *name)
@@ -241,6 +621,17 @@ pretok_new(struct pretok **out, const char *pattern, struct ad_error *e)
 		return ad_fail(e, AD_ENOMEM, "out of memory compiling the pattern");
 	}
 	p->builtin = pretok_builtin_name(regex) != NULL;
+	if (p->builtin) {
+		const char *canon = pretok_builtin_name(regex);
+		p->hand = strcmp(canon, "gpt2") == 0 ? PRETOK_HAND_GPT2 :
+		    strcmp(canon, "gpt4") == 0 ? PRETOK_HAND_GPT4 : PRETOK_HAND_O200K;
+		if ((p->bmp = pretok_bmp_new()) == NULL) {
+			ad_free(rw);
+			ad_free(p->pattern);
+			ad_free(p);
+			return ad_fail(e, AD_ENOMEM, "out of memory compiling the pattern");
+		}
+	}
 	p->code = pcre2_compile((PCRE2_SPTR)rw, PCRE2_ZERO_TERMINATED,
 	    PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY, &errcode,
 	    &erroff, NULL);
@@ -252,6 +643,7 @@ pretok_new(struct pretok **out, const char *pattern, struct ad_error *e)
 		ad_fail(e, AD_EINVAL, "pattern '%.*s%s': bad regular expression at offset %zu: %s",
 		    (int)(strlen(regex) > 60 ? 60 : strlen(regex)), regex, strlen(regex) > 60 ?
 		    "..." : "", (size_t)erroff, (const char *)msg);
+		ad_free(p->bmp);
 		ad_free(p->pattern);
 		ad_free(p);
 		return AD_EINVAL;
@@ -269,6 +661,7 @@ pretok_free(struct pretok *p)
 	if (p == NULL)
 		return;
 	pcre2_code_free(p->code);
+	ad_free(p->bmp);
 	ad_free(p->pattern);
 	ad_free(p);
 }
@@ -295,6 +688,24 @@ void
 pretok_no_jit(struct pretok *p)
 {
 	p->jit = 0;
+}
+
+int
+pretok_hand(const struct pretok *p)
+{
+	return p->hand != PRETOK_PCRE2;
+}
+
+void
+pretok_use_pcre2(struct pretok *p)
+{
+	p->hand = PRETOK_PCRE2;
+}
+
+const char *
+pretok_unicode(void)
+{
+	return pretok_uni_version;
 }
 
 int
@@ -446,6 +857,11 @@ pretok_next(struct pretok_iter *it, size_t *start, size_t *end, struct ad_error 
 
 	if (it->pos >= it->stop)
 		return 0;
+	if (it->p->hand != PRETOK_PCRE2) {
+		*start = it->pos;
+		*end = it->pos = hand_piece(it->p, it->s, it->len, it->pos);
+		return 1;
+	}
 	if (!it->have && !it->done) {
 		rc = pretok_search(it);
 		if (rc >= 0) {

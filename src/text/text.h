@@ -27,10 +27,12 @@
 
 struct bpe {
 	uint32_t       nranks;     /* regular ids are ranks 0..nranks-1 (a missing rank is a hole) */
-	uint32_t       nspecials;  /* special ids nranks..nranks+nspecials-1 */
+	uint32_t       nspecials;  /* special tokens, at ids nranks..nids-1 (holes between them) */
+	uint32_t       nids;       /* all ids; 0 before bpe_build means nranks + nspecials */
+	uint32_t      *special;    /* (nspecials) the special ids, increasing; set by bpe_build */
 	uint32_t       ntokens;    /* regular tokens present: nranks minus holes */
-	size_t        *off;        /* (nranks + nspecials + 1): id i is bytes[off[i], off[i+1]); a hole is empty */
-	uint8_t       *bytes;      /* off[nranks + nspecials] bytes */
+	size_t        *off;        /* (nids + 1): id i is bytes[off[i], off[i+1]); a hole is empty */
+	uint8_t       *bytes;      /* off[nids] bytes */
 	uint32_t      *tok;        /* (tok_mask + 1) slots: rank + 1, 0 empty; keyed by the token's bytes */
 	size_t         tok_mask;
 	uint64_t      *pair_key;   /* (pair_mask + 1): left << 32 | right, UINT64_MAX empty */
@@ -42,6 +44,7 @@ struct bpe {
 	enum norm_mode norm;
 	int            casefold;
 	int            specials_nl; /* some special contains a newline (no parallel split) */
+	const char    *tiktoken;   /* the standard rank file recognised (static), or NULL */
 	struct pretok *pt;
 	uint64_t       identity;
 };

@@ -30,6 +30,8 @@
 #define BPE_FORMAT  "autodidact-bpe"
 #define BPE_VERSION 1
 #define BPE_MAX_RANK (1u << 30)
+/* Special ids lie within this many ids after the highest rank. */
+#define BPE_SPECIAL_SPAN (1u << 20)
 
 /* ---- building ---------------------------------------------------------- */
 
@@ -46,13 +48,17 @@ table_size(size_t n)
 int
 bpe_build(struct bpe *b, const char *name, struct ad_error *e)
 {
-	uint32_t nids = b->nranks + b->nspecials;
+	uint32_t nids, nsp = 0;
 	size_t   slots;
 	int      rc;
 	char    *ser = NULL;
 	size_t   serlen, nlens = 0;
 	uint64_t *haslen;
 	uint32_t *lens;
+
+	if (b->nids == 0)
+		b->nids = b->nranks + b->nspecials;
+	nids = b->nids;
 
 	/* Bytes -> rank. */
 	slots = table_size(b->nranks);
@@ -178,17 +184,26 @@ bpe_build(struct bpe *b, const char *name, struct ad_error *e)
 	ad_free(lens);
 
 	b->specials_nl = 0;
+	if ((b->special = ad_mallocarray(b->nspecials + 1, sizeof *b->special)) == NULL)
+		return ad_fail(e, AD_ENOMEM, "%s: out of memory", name);
 	for (uint32_t id = b->nranks; id < nids; id++) {
 		if (b->off[id + 1] == b->off[id])
-			return ad_fail(e, AD_EFORMAT, "%s: special token %u is empty", name, id);
+			continue;   /* a hole between specials given ids */
+		if (nsp == b->nspecials)
+			return ad_fail(e, AD_EFORMAT, "%s: more than %u special tokens", name, nsp);
 		if (memchr(b->bytes + b->off[id], '\n', b->off[id + 1] - b->off[id]) != NULL)
 			b->specials_nl = 1;
-		for (uint32_t j = b->nranks; j < id; j++)
+		for (uint32_t k = 0; k < nsp; k++) {
+			uint32_t j = b->special[k];
 			if (b->off[j + 1] - b->off[j] == b->off[id + 1] - b->off[id] &&
 			    memcmp(b->bytes + b->off[j], b->bytes + b->off[id], b->off[id + 1] - b->off[id]) == 0)
 				return ad_fail(e, AD_EFORMAT, "%s: special tokens %u and %u are the same", name,
 				    j, id);
+		}
+		b->special[nsp++] = id;
 	}
+	if (nsp != b->nspecials)
+		return ad_fail(e, AD_EFORMAT, "%s: %u special tokens, not %u", name, nsp, b->nspecials);
 	if ((rc = pretok_new(&b->pt, b->pattern, e)) != 0) {
 		ad_error_prefix(e, "%s", name);
 		return rc;
@@ -206,6 +221,7 @@ bpe_free(struct bpe *b)
 	if (b == NULL)
 		return;
 	ad_free(b->off);
+	ad_free(b->special);
 	ad_free(b->bytes);
 	ad_free(b->tok);
 	ad_free(b->pair_key);
@@ -220,7 +236,7 @@ bpe_free(struct bpe *b)
 uint32_t
 bpe_vocab_size(const struct bpe *b)
 {
-	return b->nranks + b->nspecials;
+	return b->nids;
 }
 
 uint64_t
@@ -232,7 +248,7 @@ bpe_identity(const struct bpe *b)
 const uint8_t *
 bpe_token_bytes(const struct bpe *b, uint32_t id, size_t *len)
 {
-	if (id >= b->nranks + b->nspecials) {
+	if (id >= b->nids) {
 		*len = 0;
 		return NULL;
 	}
@@ -279,13 +295,19 @@ bpe_num_specials(const struct bpe *b)
 uint32_t
 bpe_special_id(const struct bpe *b, uint32_t i)
 {
-	return b->nranks + i;
+	return b->special[i];
+}
+
+const char *
+bpe_tiktoken_name(const struct bpe *b)
+{
+	return b->tiktoken;
 }
 
 int
 bpe_is_special(const struct bpe *b, uint32_t id)
 {
-	return id >= b->nranks && id < b->nranks + b->nspecials;
+	return id >= b->nranks && id < b->nids && b->off[id + 1] > b->off[id];
 }
 
 /* ---- writing ----------------------------------------------------------- */
@@ -366,7 +388,7 @@ bpe_serialize(const struct bpe *b, char **out, size_t *outlen, struct ad_error *
 	rc |= buf_put(&buf, &len, &cap, b->pattern, strlen(b->pattern));
 	rc |= buf_printf(&buf, &len, &cap, "\nnormalize %s\ncasefold %s\ntokens %u\nspecials %u\n",
 	    norm_name(b->norm), b->casefold ? "yes" : "no", b->ntokens, b->nspecials);
-	for (uint32_t id = 0; id < b->nranks + b->nspecials && rc == 0; id++) {
+	for (uint32_t id = 0; id < b->nids && rc == 0; id++) {
 		if (b->off[id + 1] == b->off[id])
 			continue;
 		if (id < b->nranks)
@@ -564,13 +586,16 @@ reading_free(struct reading *r)
 }
 
 /*
- * Lay out regular entries (ranks, any order) and specials (given texts, ids
- * after the highest rank) into b. Duplicate ranks are reported by line.
+ * Lay out regular entries (ranks, any order) and specials into b. A special
+ * entry's rank is its id, or BPE_NONE for the id after the previous
+ * special's (after the highest rank for the first); ids lie in
+ * nranks .. nranks + BPE_SPECIAL_SPAN - 1, the ids between them are holes.
+ * Duplicate ranks and ids are reported by line (or by special, line 0).
  */
 static int
 layout(struct bpe *b, struct reading *r, size_t nregular, const char *name, struct ad_error *e)
 {
-	uint32_t  nranks = 0, *where = NULL;
+	uint32_t  nranks = 0, *where = NULL, next, span = 0;
 	size_t    total = r->blen;
 	uint32_t  nids;
 	size_t    pos = 0;
@@ -580,33 +605,54 @@ layout(struct bpe *b, struct reading *r, size_t nregular, const char *name, stru
 			nranks = r->ent[i].rank + 1;
 	b->nranks = nranks;
 	b->nspecials = (uint32_t)(r->n - nregular);
-	nids = nranks + b->nspecials;
-	if ((where = ad_mallocarray((size_t)nranks + 1, sizeof *where)) == NULL ||
+	next = nranks;
+	for (size_t i = nregular; i < r->n; i++) {
+		struct entry *en = &r->ent[i];
+		if (en->rank == BPE_NONE)
+			en->rank = next;
+		if (en->rank < nranks || en->rank - nranks >= BPE_SPECIAL_SPAN) {
+			char at[32] = "";
+			if (en->line != 0)
+				snprintf(at, sizeof at, ":%u", en->line);
+			return ad_fail(e, AD_EINVAL, "%s%s: special token '%.*s' cannot have id %u: "
+			    "special ids follow the highest rank, from %u to %u", name, at,
+			    (int)(en->len > 40 ? 40 : en->len), (const char *)r->bytes + en->off,
+			    en->rank, nranks, nranks + BPE_SPECIAL_SPAN - 1);
+		}
+		next = en->rank + 1;
+		if (next - nranks > span)
+			span = next - nranks;
+	}
+	nids = nranks + span;
+	b->nids = nids;
+	if ((where = ad_mallocarray((size_t)nids + 1, sizeof *where)) == NULL ||
 	    (b->off = ad_mallocarray((size_t)nids + 1, sizeof *b->off)) == NULL ||
 	    (b->bytes = ad_malloc(total)) == NULL) {
 		ad_free(where);
 		return ad_fail(e, AD_ENOMEM, "%s: out of memory for %u tokens", name, nids);
 	}
-	for (uint32_t k = 0; k < nranks; k++)
+	for (uint32_t k = 0; k < nids; k++)
 		where[k] = UINT32_MAX;
-	for (size_t i = 0; i < nregular; i++) {
+	for (size_t i = 0; i < r->n; i++) {
 		uint32_t k = r->ent[i].rank;
 		if (where[k] != UINT32_MAX) {
-			int rc = ad_fail(e, AD_EFORMAT, "%s:%u: rank %u appears twice (first at line %u)",
-			    name, r->ent[i].line, k, r->ent[where[k]].line);
+			const struct entry *f = &r->ent[where[k]];
+			int rc = i < nregular ?
+			    ad_fail(e, AD_EFORMAT, "%s:%u: rank %u appears twice (first at line %u)",
+			    name, r->ent[i].line, k, f->line) :
+			    ad_fail(e, AD_EINVAL, "%s: special tokens '%.*s' and '%.*s' both have id %u",
+			    name, (int)(f->len > 40 ? 40 : f->len), (const char *)r->bytes + f->off,
+			    (int)(r->ent[i].len > 40 ? 40 : r->ent[i].len),
+			    (const char *)r->bytes + r->ent[i].off, k);
 			ad_free(where);
 			return rc;
 		}
 		where[k] = (uint32_t)i;
 	}
 	for (uint32_t k = 0; k < nids; k++) {
-		const struct entry *en = NULL;
 		b->off[k] = pos;
-		if (k < nranks && where[k] != UINT32_MAX)
-			en = &r->ent[where[k]];
-		else if (k >= nranks)
-			en = &r->ent[nregular + (k - nranks)];
-		if (en != NULL) {
+		if (where[k] != UINT32_MAX) {
+			const struct entry *en = &r->ent[where[k]];
 			memcpy(b->bytes + pos, r->bytes + en->off, en->len);
 			pos += en->len;
 		}
@@ -761,15 +807,15 @@ bpe_parse(struct bpe **out, const void *data, size_t len, const char *name, stru
 		    l.lineno + 1);
 		goto fail;
 	}
-	if ((rc = layout(b, &rd, ntok, name, e)) != 0)
-		goto fail;
-	for (uint32_t s = 0; s < nspec; s++)
-		if (rd.ent[ntok + s].rank != b->nranks + s) {
-			rc = ad_fail(e, AD_EFORMAT, "%s:%u: special token id %u should be %u (specials "
-			    "follow the highest rank)", name, rd.ent[ntok + s].line, rd.ent[ntok + s].rank,
-			    b->nranks + s);
+	for (uint32_t s = 1; s < nspec; s++)
+		if (rd.ent[ntok + s].rank <= rd.ent[ntok + s - 1].rank) {
+			rc = ad_fail(e, AD_EFORMAT, "%s:%u: special token id %u should be above %u "
+			    "(specials are listed by increasing id)", name, rd.ent[ntok + s].line,
+			    rd.ent[ntok + s].rank, rd.ent[ntok + s - 1].rank);
 			goto fail;
 		}
+	if ((rc = layout(b, &rd, ntok, name, e)) != 0)
+		goto fail;
 	if ((rc = bpe_build(b, name, e)) != 0)
 		goto fail;
 	ad_free(tmp);
@@ -849,24 +895,69 @@ b64decode(const char *s, size_t n, uint8_t *d)
 	return (long)k;
 }
 
+/*
+ * The rank files tiktoken publishes, known by their content (never by the
+ * file's name): the number of ranks and a fingerprint of all (rank, token)
+ * pairs, the sum of ad_mix64(ad_hash64(token, length, rank)), which does
+ * not depend on the order of the lines. Such a file's pattern and special
+ * tokens default to tiktoken's, at tiktoken's ids (the npm package tiktoken
+ * 1.0.22, encoders/NAME.json: pat_str and special_tokens), so that encoding
+ * gives the ids of tiktoken's encode(text, allowed_special="all").
+ */
+struct tiktoken_std {
+	const char *name;
+	uint32_t    nranks;
+	uint64_t    fingerprint;
+	const char *pattern;          /* a built-in pattern's name */
+	struct {
+		const char *text;
+		uint32_t    id;
+	} specials[6];                /* ending with a NULL text */
+};
+
+static const struct tiktoken_std tiktoken_std[] = {
+	{ "r50k_base", 50256, UINT64_C(0x3a8adb4066db1655), "gpt2",
+	  { { "<|endoftext|>", 50256 }, { NULL, 0 } } },
+	{ "cl100k_base", 100256, UINT64_C(0xde7f11291d95de71), "gpt4",
+	  { { "<|endoftext|>", 100257 }, { "<|fim_prefix|>", 100258 }, { "<|fim_middle|>", 100259 },
+	    { "<|fim_suffix|>", 100260 }, { "<|endofprompt|>", 100276 }, { NULL, 0 } } },
+	{ "o200k_base", 199998, UINT64_C(0x07c22a0dd183b24d), "o200k",
+	  { { "<|endoftext|>", 199999 }, { "<|endofprompt|>", 200018 }, { NULL, 0 } } },
+};
+
+int
+bpe_special_split(const char *arg, size_t *len, uint32_t *id)
+{
+	const char *eq = strrchr(arg, '=');
+	uint64_t    v = 0;
+
+	*len = strlen(arg);
+	if (eq == NULL || eq == arg || eq[1] == '\0' || strspn(eq + 1, "0123456789") != strlen(eq + 1))
+		return 0;
+	for (const char *d = eq + 1; *d != '\0'; d++)
+		if ((v = v * 10 + (uint64_t)(*d - '0')) >= UINT32_MAX)
+			return -1;
+	*len = (size_t)(eq - arg);
+	*id = (uint32_t)v;
+	return 1;
+}
+
 int
 bpe_parse_tiktoken(struct bpe **out, const void *data, size_t len, const char *name,
     const char *pattern, const char *const *specials, size_t nspecials, struct ad_error *e)
 {
-	struct lines   l = { .p = data, .end = (const char *)data + len, .name = name };
-	struct reading rd = { 0 };
-	struct bpe    *b = NULL;
-	uint8_t        tmp[4096];
-	size_t         nregular;
-	int            rc;
+	struct lines               l = { .p = data, .end = (const char *)data + len, .name = name };
+	struct reading             rd = { 0 };
+	struct bpe                *b = NULL;
+	const struct tiktoken_std *std = NULL;
+	uint8_t                    tmp[4096];
+	size_t                     nregular;
+	uint64_t                   fp = 0;
+	int                        rc;
 
-	if (pattern == NULL)
-		return ad_fail(e, AD_EINVAL, "%s: a tiktoken rank file needs a pattern (gpt2, gpt4, "
-		    "o200k or a regex)", name);
-	if ((b = ad_calloc(1, sizeof *b)) == NULL ||
-	    (b->pattern = ad_strdup(pretok_builtin(pattern) ? pretok_builtin(pattern) : pattern)) == NULL) {
-		bpe_free(b);
-		return ad_fail(e, AD_ENOMEM, "%s: out of memory", name);
+	if ((b = ad_calloc(1, sizeof *b)) == NULL) {
+		rc = ad_fail(e, AD_ENOMEM, "%s: out of memory", name);
+		goto fail;
 	}
 	while ((rc = lines_next(&l, e)) == 1) {
 		const char *sp;
@@ -877,7 +968,11 @@ bpe_parse_tiktoken(struct bpe **out, const void *data, size_t len, const char *n
 			continue;  /* tiktoken skips empty lines too */
 		if ((sp = memchr(l.line, ' ', l.len)) == NULL ||
 		    parse_u32(sp + 1, (size_t)(l.line + l.len - sp - 1), BPE_MAX_RANK, &rank) != 0) {
-			rc = ad_fail(e, AD_EFORMAT, "%s:%zu: expected 'BASE64TOKEN RANK'", name, l.lineno);
+			rc = pattern == NULL && rd.n == 0 ?
+			    ad_fail(e, AD_EFORMAT, "%s:%zu: not an autodidact vocabulary (the first line "
+			    "should be '%s %d') nor a tiktoken rank file ('BASE64TOKEN RANK')", name,
+			    l.lineno, BPE_FORMAT, BPE_VERSION) :
+			    ad_fail(e, AD_EFORMAT, "%s:%zu: expected 'BASE64TOKEN RANK'", name, l.lineno);
 			goto fail;
 		}
 		if ((size_t)(sp - l.line) > sizeof tmp ||
@@ -890,6 +985,7 @@ bpe_parse_tiktoken(struct bpe **out, const void *data, size_t len, const char *n
 			rc = ad_fail(e, AD_ENOMEM, "%s: out of memory", name);
 			goto fail;
 		}
+		fp += ad_mix64(ad_hash64(tmp, (size_t)n, rank));
 	}
 	if (rc < 0)
 		goto fail;
@@ -898,14 +994,50 @@ bpe_parse_tiktoken(struct bpe **out, const void *data, size_t len, const char *n
 		goto fail;
 	}
 	nregular = rd.n;
-	for (size_t s = 0; s < nspecials; s++)
-		if (specials[s][0] == '\0' ||
-		    reading_add(&rd, 0, 0, (const uint8_t *)specials[s], strlen(specials[s])) != 0) {
-			rc = specials[s][0] == '\0' ?
-			    ad_fail(e, AD_EINVAL, "special token %zu is empty", s + 1) :
-			    ad_fail(e, AD_ENOMEM, "%s: out of memory", name);
+	for (size_t k = 0; k < sizeof tiktoken_std / sizeof *tiktoken_std; k++)
+		if (tiktoken_std[k].nranks == nregular && tiktoken_std[k].fingerprint == fp)
+			std = &tiktoken_std[k];
+	if (pattern == NULL && std == NULL) {
+		rc = ad_fail(e, AD_EINVAL, "%s: a tiktoken rank file other than r50k_base, "
+		    "cl100k_base and o200k_base needs a pattern (gpt2, gpt4, o200k or a regex)", name);
+		goto fail;
+	}
+	if (pattern == NULL)
+		pattern = std->pattern;
+	if ((b->pattern = ad_strdup(pretok_builtin(pattern) ? pretok_builtin(pattern) : pattern)) == NULL) {
+		rc = ad_fail(e, AD_ENOMEM, "%s: out of memory", name);
+		goto fail;
+	}
+	b->tiktoken = std != NULL ? std->name : NULL;
+	/* Specials: as given (TOKEN or TOKEN=ID; a standard one's id by default),
+	 * else the standard set. */
+	for (size_t s = 0; std != NULL && nspecials == 0 && std->specials[s].text != NULL; s++)
+		if (reading_add(&rd, std->specials[s].id, 0, (const uint8_t *)std->specials[s].text,
+		    strlen(std->specials[s].text)) != 0) {
+			rc = ad_fail(e, AD_ENOMEM, "%s: out of memory", name);
 			goto fail;
 		}
+	for (size_t s = 0; s < nspecials; s++) {
+		size_t   sl;
+		uint32_t id = BPE_NONE;
+		int      has = bpe_special_split(specials[s], &sl, &id);
+		if (has < 0) {
+			rc = ad_fail(e, AD_EINVAL, "special token '%s': the id is too large", specials[s]);
+			goto fail;
+		}
+		if (sl == 0) {
+			rc = ad_fail(e, AD_EINVAL, "special token %zu is empty", s + 1);
+			goto fail;
+		}
+		for (size_t k = 0; !has && std != NULL && std->specials[k].text != NULL; k++)
+			if (strlen(std->specials[k].text) == sl &&
+			    memcmp(std->specials[k].text, specials[s], sl) == 0)
+				id = std->specials[k].id;
+		if (reading_add(&rd, id, 0, (const uint8_t *)specials[s], sl) != 0) {
+			rc = ad_fail(e, AD_ENOMEM, "%s: out of memory", name);
+			goto fail;
+		}
+	}
 	if ((rc = layout(b, &rd, nregular, name, e)) != 0 || (rc = bpe_build(b, name, e)) != 0)
 		goto fail;
 	reading_free(&rd);
