@@ -11,7 +11,7 @@
 
 #include "base/io.h"
 #include "base/progress.h"
-#include "text/pretok.h"
+#include "bpe/pretok.h"
 
 static int
 cmp(const void *a, const void *b)

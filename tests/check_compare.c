@@ -27,7 +27,7 @@
 #include "base/progress.h"
 #include "compare/compare.h"
 #include "synth/synth.h"
-#include "text/bpe.h"
+#include "bpe/bpe.h"
 #include "testutil.h"
 
 /* The program the engine runs for each training (set by make check). */

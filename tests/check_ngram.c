@@ -22,7 +22,7 @@
 #include "lm/lm.h"
 #include "ngram/ngram.h"
 #include "ngram/ngram_impl.h"
-#include "text/bpe.h"
+#include "bpe/bpe.h"
 #include "testutil.h"
 
 /* ---- helpers ----------------------------------------------------------- */

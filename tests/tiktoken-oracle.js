@@ -30,7 +30,7 @@
 //       string of all code points, exactly the bytes of those it matched.
 //       The Unicode version is named from letters first assigned in 15.0,
 //       15.1, 16.0 and 17.0. The hand-written pre-tokenizer of the built-in
-//       patterns (src/text/pretok.c) classifies characters with this table.
+//       patterns (src/bpe/pretok.c) classifies characters with this table.
 //   node tiktoken-oracle.js unicode DERIVEDAGE OUT.jsonl
 //       Write test strings of characters by Unicode version, one JSON string
 //       per line: for every version from 6.0, a few characters that version
@@ -174,7 +174,7 @@ if (cmd === "ranks") {
 		" */",
 		"#include \"config.h\"",
 		"",
-		"#include \"text/pretok_uni.h\"",
+		"#include \"bpe/pretok_uni.h\"",
 		"",
 		"const char pretok_uni_version[] = \"" + uni + "\";",
 		"const size_t pretok_uni_nruns = " + runs.length + ";",

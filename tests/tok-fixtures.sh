@@ -1,7 +1,7 @@
 #!/bin/sh
 # tok-fixtures.sh — regenerate the checked-in tiktoken oracle of the
 # tokenizer tests (tests/data/tok/) and the character classes of the
-# hand-written pre-tokenizer (src/text/pretok_uni.c) from the real npm
+# hand-written pre-tokenizer (src/bpe/pretok_uni.c) from the real npm
 # package "tiktoken".
 #
 #   AD_NPM_DIR=DIR sh tests/tok-fixtures.sh     (DIR/node_modules/tiktoken)
@@ -27,7 +27,7 @@ d=$here/data/tok
 js=$here/tiktoken-oracle.js
 : "${AD_NPM_DIR:?set AD_NPM_DIR to the directory holding node_modules/tiktoken}"
 export AD_NPM_DIR
-node "$js" classes "$here/../src/text/pretok_uni.c"
+node "$js" classes "$here/../src/bpe/pretok_uni.c"
 node "$js" unicode "${AD_DERIVED_AGE:-/usr/share/unicode/DerivedAge.txt}" "$d/unicode.jsonl"
 node "$js" hex "$d/cases.jsonl" >"$d/cases.hex"
 for enc in r50k_base cl100k_base; do

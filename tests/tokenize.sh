@@ -2,7 +2,7 @@
 # tokenize.sh — "autodidact tokenize" on the command line: the man page's
 # examples, round trips of token files, thread-count independence, every
 # bad-input path, and tiktoken's own ids through the real npm package when
-# it is installed (quickstart test installs it; check_text always checks the
+# it is installed (quickstart test installs it; check_bpe always checks the
 # checked-in ids that the same package produced).
 . "$AD_SRCDIR/tests/lib.sh"
 D=$AD_TESTDATA/tok
@@ -294,6 +294,6 @@ if command -v node >/dev/null 2>&1 && [ -f "$npm_dir/node_modules/tiktoken/packa
 		ok || fail "man page example ids: $(cat "$T/got")"
 	echo "tiktoken $(node -p "require('$npm_dir/node_modules/tiktoken/package.json').version") compared"
 else
-	echo "note: npm tiktoken not found under $npm_dir: only the checked-in tiktoken ids (check_text) were compared"
+	echo "note: npm tiktoken not found under $npm_dir: only the checked-in tiktoken ids (check_bpe) were compared"
 fi
 finish

@@ -1,6 +1,6 @@
 /*
  * cmd_tokenize.c — "autodidact tokenize train|encode|decode|info": the
- * byte-level BPE tokenizer on the command line (library: src/text/bpe.h).
+ * byte-level BPE tokenizer on the command line (library: src/bpe/bpe.h).
  *
  * Token files (what encode writes and decode reads, and what the n-gram
  * trainer reads): one output line per input line, the ids of the line's
@@ -21,8 +21,8 @@
 #include "base/io.h"
 #include "base/json.h"
 #include "cli/cli.h"
-#include "text/bpe.h"
-#include "text/pretok.h"
+#include "bpe/bpe.h"
+#include "bpe/pretok.h"
 
 static const char tokenize_help[] =
 "usage: autodidact tokenize train -o VOCAB --vocab-size N [--pattern NAME|REGEX]\n"

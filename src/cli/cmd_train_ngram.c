@@ -10,10 +10,10 @@
 
 #include "base/json.h"
 #include "cli/cli.h"
-#include "ngram/dist.h"
+#include "ngram/shard.h"
 #include "ngram/ngram.h"
 #include "nn/dist.h"
-#include "text/bpe.h"
+#include "bpe/bpe.h"
 
 static const char train_ngram_help[] =
 "usage: autodidact train ngram (--words | --bytes | -t VOCAB) [--order N]\n"

@@ -25,7 +25,7 @@
 #include "data/data.h"
 #include "nn/dist.h"
 #include "nn/nn.h"
-#include "text/bpe.h"
+#include "bpe/bpe.h"
 
 static const char tt_help[] =
 "usage: autodidact train transformer (-t VOCAB | --bytes) -o MODEL [OPTIONS] FILE...\n"

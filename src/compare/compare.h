@@ -16,7 +16,7 @@
  * configuration, with what their training cost in a MODEL.run side file,
  * and a later run with the same key reuses them instead of retraining.
  *
- * report.c writes the report: Markdown (for the terminal), JSON (for
+ * write.c writes the report: Markdown (for the terminal), JSON (for
  * scripts) and a self-contained HTML page with inline SVG charts (held-out
  * bits per byte against training time and against model size).
  *

@@ -35,7 +35,7 @@
 #include "base/rng.h"
 #include "compare/compare.h"
 #include "data/data.h"
-#include "text/bpe.h"
+#include "bpe/bpe.h"
 
 /* ---- small helpers ------------------------------------------------------------ */
 

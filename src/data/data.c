@@ -8,7 +8,7 @@
 #include "base/hash.h"
 #include "base/io.h"
 #include "data/data.h"
-#include "text/bpe.h"
+#include "bpe/bpe.h"
 
 /* A growable byte buffer. */
 struct buf {

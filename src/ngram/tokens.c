@@ -15,7 +15,7 @@
 #include <stdio.h>
 
 #include "ngram/ngram_impl.h"
-#include "text/bpe.h"
+#include "bpe/bpe.h"
 
 struct tokens_enc {
 	struct bpe_encoder *enc;

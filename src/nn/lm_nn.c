@@ -21,7 +21,7 @@
 #include "base/io.h"
 #include "lm/lm.h"
 #include "nn/nn.h"
-#include "text/bpe.h"
+#include "bpe/bpe.h"
 
 struct nn_lm {
 	struct lm        base;

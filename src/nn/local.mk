@@ -20,11 +20,11 @@ TESTS += tests/torch.sh tests/nn.sh
 EXTRA_DIST += tests/torch.sh tests/nn.sh tests/torch_ref.py tests/data/nn/torch_ref.bin \
 	bench/transformer.sh bench/transformer_torch.py bench/transformer_quality.sh bench/fma_peak.c
 # Over MPI (configure --with-mpi): data-parallel training (src/nn/dist.c)
-# and sharded n-gram counting (src/ngram/dist.c, listed here beside its
+# and sharded n-gram counting (src/ngram/shard.c, listed here beside its
 # twin); without MPI both are the one-process code. The tests run only in a
 # build with MPI, where they must pass.
-libautodidact_a_SOURCES += src/ngram/dist.c src/cli/dist_env.c
-noinst_HEADERS += src/ngram/dist.h
+libautodidact_a_SOURCES += src/ngram/shard.c src/cli/dist_env.c
+noinst_HEADERS += src/ngram/shard.h
 if AD_MPI
 TESTS += tests/mpi.sh tests/mpi-netns.sh tests/mpi-ngram.sh
 endif

@@ -12,7 +12,7 @@
 
 #include "fixsum.h"
 #include "nn/nn.h"
-#include "text/bpe.h"
+#include "bpe/bpe.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

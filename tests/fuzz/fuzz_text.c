@@ -18,8 +18,8 @@
 #include <string.h>
 
 #include "base/err.h"
-#include "text/norm.h"
-#include "text/pretok.h"
+#include "bpe/norm.h"
+#include "bpe/pretok.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

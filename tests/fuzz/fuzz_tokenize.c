@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "base/err.h"
-#include "text/bpe.h"
+#include "bpe/bpe.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

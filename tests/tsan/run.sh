@@ -49,7 +49,7 @@ threads=${AD_TSAN_THREADS:-2 4}
 [ "$quick" = yes ] && [ -z "${AD_TSAN_THREADS:-}" ] && threads=2
 # The tests that reach threaded code (see the table this script prints); the
 # others run in the first pass only.
-threaded=${AD_TSAN_TESTS:-"tests/check_nn tests/check_text tests/check_lm tests/check_ngram tests/check_probe
+threaded=${AD_TSAN_TESTS:-"tests/check_nn tests/check_bpe tests/check_lm tests/check_ngram tests/check_probe
 	tests/nn.sh tests/tokenize.sh tests/ngram.sh tests/compare.sh tests/probe.sh"}
 threaded=$(echo $threaded)
 
@@ -226,7 +226,7 @@ if [ "$rc" -ne 0 ]; then
 	sed 's/^/  /' "$w/kernels.out"
 fi
 AD=$build/autodidact
-# 1.1 MB: a stream of 1 MiB or more is encoded in parallel (text/encode.c),
+# 1.1 MB: a stream of 1 MiB or more is encoded in parallel (bpe/bpe_encode.c),
 # and it makes several n-gram counting blocks of 65536 tokens (ngram/count.c).
 with_env workload-t1 "$AD" synth --quiet --seed 3 --bytes 1100000 -o "$w/c.txt" || wfail=1
 for n in 1 $threads; do

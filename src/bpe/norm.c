@@ -8,7 +8,7 @@
 #include <utf8proc.h>
 
 #include "base/json.h"
-#include "text/norm.h"
+#include "bpe/norm.h"
 
 int
 norm_parse(const char *name, enum norm_mode *mode)

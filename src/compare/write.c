@@ -1,5 +1,5 @@
 /*
- * report.c — the comparison report as Markdown, JSON and HTML, and the
+ * write.c — the comparison report as Markdown, JSON and HTML, and the
  * three files in the work directory. See compare.h. Every writer shows the
  * same facts in the same order: the corpus and its split, the table of
  * held-out results and costs, the samples, how to read the numbers, and the

@@ -35,7 +35,7 @@
 
 #include "base/err.h"
 #include "base/progress.h"
-#include "text/norm.h"
+#include "bpe/norm.h"
 
 struct bpe;
 struct bpe_encoder;

@@ -35,7 +35,7 @@
 #endif
 
 #include "base/io.h"
-#include "text/text.h"
+#include "bpe/bpe_impl.h"
 
 #define TRAIN_BLOCK ((size_t)256 << 10)
 #define TRAIN_CHUNK ((size_t)4 << 20)

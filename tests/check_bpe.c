@@ -1,5 +1,5 @@
 /*
- * check_text.c — the tokenizer: normalization, pre-tokenization, BPE
+ * check_bpe.c — the tokenizer: normalization, pre-tokenization, BPE
  * training, encoding, decoding and the vocabulary file.
  *
  * Oracles: merges worked by hand (Wikipedia's "aaabdaaabac"); a brute-force
@@ -15,10 +15,10 @@
 #include "base/hash.h"
 #include "base/io.h"
 #include "base/rng.h"
-#include "text/bpe.h"
-#include "text/norm.h"
-#include "text/pretok.h"
-#include "text/pretok_uni.h"
+#include "bpe/bpe.h"
+#include "bpe/norm.h"
+#include "bpe/pretok.h"
+#include "bpe/pretok_uni.h"
 #include "testutil.h"
 
 #include <utf8proc.h>
@@ -653,7 +653,7 @@ START_TEST(test_pretok_interpreter)
 
 	ck_assert_int_eq(pretok_new(&p, "gpt2", &e), 0);
 	if (!pretok_jit(p))
-		fprintf(stderr, "check_text: PCRE2 has no JIT here: interpreter against itself\n");
+		fprintf(stderr, "check_bpe: PCRE2 has no JIT here: interpreter against itself\n");
 	pretok_free(p);
 	ad_rng_seed(&r, 11, 3);
 	for (int k = 0; k < 3; k++) {
@@ -920,7 +920,7 @@ START_TEST(test_pretok_classes)
 			fprintf(stderr, "U+%04X: class %u in utf8proc, %u in the table\n", cp, u, t[cp]);
 	}
 	ck_assert_msg(differ == 0, "%zu classes differ from PCRE2's or utf8proc's", differ);
-	fprintf(stderr, "check_text: the table (Unicode %s) has %zu letters, marks, digits and "
+	fprintf(stderr, "check_bpe: the table (Unicode %s) has %zu letters, marks, digits and "
 	    "spaces PCRE2 does not know, %zu utf8proc (Unicode %s) does not; %zu the other way\n",
 	    pretok_unicode(), newer_pcre2, newer_u8, utf8proc_unicode_version(), older);
 	free(t);

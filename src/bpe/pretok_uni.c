@@ -6,7 +6,7 @@
  */
 #include "config.h"
 
-#include "text/pretok_uni.h"
+#include "bpe/pretok_uni.h"
 
 const char pretok_uni_version[] = "16.0";
 const size_t pretok_uni_nruns = 3229;

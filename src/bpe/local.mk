@@ -1,28 +1,28 @@
 # The tokenizer: normalization (utf8proc), pre-tokenization (PCRE2), the
 # vocabulary file, BPE encoding and training.
 libautodidact_a_SOURCES += \
-	src/text/norm.c \
-	src/text/pretok.c \
-	src/text/pretok_uni.c \
-	src/text/vocab.c \
-	src/text/encode.c \
-	src/text/train.c
+	src/bpe/norm.c \
+	src/bpe/pretok.c \
+	src/bpe/pretok_uni.c \
+	src/bpe/bpe_vocab.c \
+	src/bpe/bpe_encode.c \
+	src/bpe/bpe_train.c
 noinst_HEADERS += \
-	src/text/bpe.h \
-	src/text/norm.h \
-	src/text/pretok.h \
-	src/text/pretok_uni.h \
-	src/text/text.h
+	src/bpe/bpe.h \
+	src/bpe/norm.h \
+	src/bpe/pretok.h \
+	src/bpe/pretok_uni.h \
+	src/bpe/bpe_impl.h
 dist_man_MANS += man/autodidact-tokenize.1
 
 # Tests: the Check program, the command-line test, and the tiktoken oracle
 # (expected ids and subset rank files from the npm package tiktoken, made by
 # tests/tok-fixtures.sh).
-check_PROGRAMS += tests/check_text
-TESTS += tests/check_text tests/tokenize.sh
-tests_check_text_SOURCES = tests/check_text.c $(TU_SOURCES)
-tests_check_text_CFLAGS = $(CHECK_CFLAGS_ALL)
-tests_check_text_LDADD = $(CHECK_LDADD)
+check_PROGRAMS += tests/check_bpe
+TESTS += tests/check_bpe tests/tokenize.sh
+tests_check_bpe_SOURCES = tests/check_bpe.c $(TU_SOURCES)
+tests_check_bpe_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_check_bpe_LDADD = $(CHECK_LDADD)
 EXTRA_DIST += tests/tokenize.sh tests/tok-fixtures.sh tests/tiktoken-oracle.js \
 	tests/data/tok/cases.jsonl tests/data/tok/cases.hex tests/data/tok/tiktoken.version \
 	tests/data/tok/r50k_base.expected tests/data/tok/r50k_base.subset.tiktoken \

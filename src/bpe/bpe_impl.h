@@ -1,6 +1,6 @@
 /*
- * text.h — the inside of the tokenizer module, shared by its files (vocab.c,
- * encode.c, train.c) and by its tests; not for other modules, which use
+ * bpe_impl.h — the inside of the tokenizer module, shared by its files (bpe_vocab.c,
+ * bpe_encode.c, bpe_train.c) and by its tests; not for other modules, which use
  * bpe.h.
  *
  * A struct bpe holds every token's bytes in one block (off[] indexes it by
@@ -10,8 +10,8 @@
  * hashing byte strings. Both tables are built once when a vocabulary is
  * made or loaded (bpe_build) and never change after.
  */
-#ifndef AD_TEXT_H
-#define AD_TEXT_H
+#ifndef AD_BPE_IMPL_H
+#define AD_BPE_IMPL_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -19,9 +19,9 @@
 
 #include "base/err.h"
 #include "base/hash.h"
-#include "text/bpe.h"
-#include "text/norm.h"
-#include "text/pretok.h"
+#include "bpe/bpe.h"
+#include "bpe/norm.h"
+#include "bpe/pretok.h"
 
 #define BPE_NONE UINT32_MAX
 

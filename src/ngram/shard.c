@@ -1,5 +1,5 @@
 /*
- * dist.c — n-gram counting over MPI (see dist.h).
+ * shard.c — n-gram counting over MPI (see shard.h).
  *
  * Input: the corpus files (the same on every rank) and the rank's place in
  * the job. Stage 1: rank r writes the lines of its shard to a temporary
@@ -21,7 +21,7 @@
 #endif
 
 #include "base/io.h"
-#include "ngram/dist.h"
+#include "ngram/shard.h"
 #include "ngram/ngram_impl.h"
 
 #ifndef HAVE_MPI

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "base/json.h"
-#include "text/pretok.h"
-#include "text/pretok_uni.h"
+#include "bpe/pretok.h"
+#include "bpe/pretok_uni.h"
 
 /*
  * Under valgrind the pattern is not JIT-compiled: the generated code keeps
@@ -130,7 +130,7 @@ static const struct {
  * letters, marks and digits added since, PCRE2 cuts the text where tiktoken
  * does not. The three built-in patterns are therefore matched by hand, on
  * the classes of tiktoken's own engine; PCRE2 still runs user patterns, and
- * check_text runs it on the built-in ones as the oracle of this code (on
+ * check_bpe runs it on the built-in ones as the oracle of this code (on
  * characters both tables know, random strings must give the same pieces).
  *
  * Both engines take the first alternative that matches at the leftmost
@@ -770,7 +770,7 @@ pretok_start(struct pretok_iter *it, const uint8_t *text, size_t len, size_t sto
  * any complete match that might differ in the whole text; then, and when
  * nothing matched in the window, the window doubles. A window is used only
  * when it is valid UTF-8 (with invalid bytes the check stops at the first
- * one, so the whole subject costs little there). check_text compares the
+ * one, so the whole subject costs little there). check_bpe compares the
  * pieces with the JIT's on prose, random bytes and a mixture.
  */
 #define PRETOK_WINDOW 64

@@ -25,7 +25,7 @@
 
 #include "base/hash.h"
 #include "base/io.h"
-#include "text/text.h"
+#include "bpe/bpe_impl.h"
 
 #define BPE_FORMAT  "autodidact-bpe"
 #define BPE_VERSION 1

@@ -20,7 +20,7 @@
  * not by PCRE2: on the character classes of tiktoken's own regex engine
  * (pretok_uni.h, Unicode 16.0), where PCRE2 here knows Unicode 14, so that
  * letters, marks and digits of newer Unicode are cut as tiktoken cuts them.
- * It gives PCRE2's pieces wherever both tables agree (check_text), about
+ * It gives PCRE2's pieces wherever both tables agree (check_bpe), about
  * twice as fast as the JIT (bench/pretok.sh).
  *
  * Invariant: the pieces of a text cover it exactly, in order. Matches are

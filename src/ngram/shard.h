@@ -1,5 +1,5 @@
 /*
- * dist.h — n-gram counting over MPI: each rank counts a disjoint shard of
+ * shard.h — n-gram counting over MPI: each rank counts a disjoint shard of
  * the corpus, rank 0 merges the counts and estimates the model.
  *
  * What it is. The corpus (the files read as one stream, as by cat) is cut
@@ -23,8 +23,8 @@
  * merge on rank 0 holds every shard's distinct windows at once (as the
  * one-process counter holds its runs), so it saves time, not memory.
  */
-#ifndef AD_NGRAM_DIST_H
-#define AD_NGRAM_DIST_H
+#ifndef AD_NGRAM_SHARD_H
+#define AD_NGRAM_SHARD_H
 
 #include "base/err.h"
 #include "base/progress.h"

@@ -21,7 +21,7 @@
 #include <omp.h>
 #endif
 
-#include "text/text.h"
+#include "bpe/bpe_impl.h"
 
 #define ENC_SCAN_MAX   128          /* longest piece merged by linear scan */
 #define ENC_CACHE_BITS 16           /* cache slots: 65536 */
