@@ -356,7 +356,7 @@ cmd_train_transformer(int argc, char **argv)
 	cli_apply_threads(&common);
 	if (o.ckpt == NULL) {
 		size_t n = strlen(o.output) + 6;
-		if ((ckpt_path = malloc(n)) == NULL) {
+		if ((ckpt_path = ad_malloc(n)) == NULL) {
 			status = cli_failf("out of memory");
 			goto out;
 		}
@@ -655,7 +655,7 @@ out:
 	ad_free(train);
 	ad_free(val);
 	ad_free(tokblob);
-	free(ckpt_path);
+	ad_free(ckpt_path);
 	/* A failure on one rank aborts the job: no other rank waits for it. */
 	nn_dist_finish(&dist, clean ? 0 : status);
 	return status;
