@@ -24,3 +24,7 @@ check-tsan:
 EXTRA_DIST += tests/tsan/run.sh tests/tsan/wrap.sh tests/tsan/regions.c tests/tsan/canary.c \
 	tests/tsan/kernels.c
 .PHONY: check-tsan
+# bench/transformer.sh end to end under dash and mawk, the programs it
+# measures replaced by stubs (seconds; no PyTorch needed).
+TESTS += tests/bench.sh
+EXTRA_DIST += tests/bench.sh
