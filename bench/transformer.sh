@@ -206,17 +206,20 @@ echo "kernel: $("$AD" train transformer --bytes --preset tiny --steps 1 --val-ev
 
 # Does PyTorch's autocast run its products in bf16 here? One training step
 # of the first shape under DNNL_VERBOSE=1 (ONEDNN_VERBOSE=1 for oneDNN 3),
-# where oneDNN prints a line per primitive it executes
-# ("onednn_verbose,exec,cpu,matmul,<kernel>,<kind>,src_bf16:... wei_bf16:..."; 3.x
-# puts "primitive," before "exec"; the field after the kernel is the
-# propagation kind, the next the memory descriptors): the step has 3 (6 L + 1) products, a
-# forward one and two backward ones for each of the four linear layers and
-# two attention products of every block and for the logits.
+# where oneDNN prints a line per primitive it executes:
+#   onednn_verbose,exec,cpu,matmul,<kernel>,<kind>,src_bf16:... wei_bf16:...,...
+# (oneDNN 3 puts "primitive," before "exec"). The step has 3 (6 L + 1)
+# products: forward, the four linear layers and the two attention products
+# of each block and the logits; backward, two for each of them.
 if [ -n "$bf16" ]; then
 	set -- $(shape "${SHAPES%% *}")
-	DNNL_VERBOSE=1 ONEDNN_VERBOSE=1 blas "$(echo $tried | cut -d' ' -f1)" "$PY" \
+	if ! DNNL_VERBOSE=1 ONEDNN_VERBOSE=1 blas "$(echo $tried | cut -d' ' -f1)" "$PY" \
 	    "$HERE/transformer_torch.py" "$1" "$2" "$3" "$4" "$5" 4096 1 "$THREADS" bf16 \
-	    >"$tmp/dnnl" 2>/dev/null || echo "PyTorch bf16 failed: see below" >"$tmp/dnnl"
+	    >"$tmp/dnnl" 2>"$tmp/dnnl.err"; then
+		echo "bench/transformer.sh: PyTorch under bf16 autocast failed:" >&2
+		tail -n 5 "$tmp/dnnl.err" >&2
+		exit 1
+	fi
 	awk -F, -v want=$((3 * (6 * $1 + 1))) -v shape="${SHAPES%% *}" '
 	{ for (i = 2; i <= 3 && $i != "exec"; i++) ; }
 	i <= 3 && $(i + 2) == "matmul" {
