@@ -8,6 +8,7 @@ libautodidact_a_SOURCES += \
 	src/probe/run.c \
 	src/probe/report.c \
 	src/probe/svg.c \
+	src/probe/vectors.c \
 	src/cli/cmd_probe.c
 noinst_HEADERS += src/probe/probe.h src/probe/svg.h
 dist_man_MANS += man/autodidact-probe.1
