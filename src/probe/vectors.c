@@ -300,12 +300,23 @@ vec_line(struct vec_reader *r, char *s, size_t n)
 			    "dimensions", r->path, (unsigned long long)r->line, nf - 1);
 		v->dim = (uint32_t)(nf - 1);
 	}
-	if (nf < (size_t)v->dim + 1)
+	/*
+	 * More fields than d + 1 are a word that contains spaces (published
+	 * files have a few, such as ". . ."), unless the field just before the
+	 * last d is itself a number: then the line has too many numbers.
+	 */
+	nw = nf > v->dim ? nf - v->dim : 1;
+	if (nw > 1) {
+		char *last = r->fend[nw - 1], c = *last;
+		*last = '\0';
+		if (vec_number_ok(r->field[nw - 1]))
+			nw = 1;
+		*last = c;
+	}
+	if (nf != nw + v->dim)
 		return ad_fail(r->e, AD_EFORMAT, "%s:%llu: %zu number%s after the word, expected %u "
-		    "(%s)", r->path, (unsigned long long)r->line, nf ? nf - 1 : 0,
-		    nf == 2 ? "" : "s", v->dim, vec_dim_source(r));
-	/* More fields than d + 1: a word that contains spaces. */
-	nw = nf - v->dim;
+		    "(%s)", r->path, (unsigned long long)r->line, nf - 1, nf == 2 ? "" : "s", v->dim,
+		    vec_dim_source(r));
 	*r->fend[nw - 1] = '\0';
 	for (size_t i = nw; i < nf; i++) {
 		*r->fend[i] = '\0';
@@ -427,7 +438,7 @@ vec_new(struct probe_vectors **out, const char *path, const char *const *words, 
 		return ad_fail(e, AD_ENOMEM, "out of memory");
 	}
 	v->keep_all = words == NULL;
-	for (size_t i = 0; i < nwords; i++) {
+	for (size_t i = 0; words != NULL && i < nwords; i++) {
 		size_t index, n = strlen(words[i]);
 		if (vec_lookup(v, words[i], n) == SIZE_MAX && vec_add(v, words[i], n, &index) != 0) {
 			probe_vectors_free(v);
