@@ -706,8 +706,10 @@ run_weat(struct ctx *c, size_t si, size_t ti)
 				row->d.p = NAN;
 			} else if (st.min_p > c->r->opt.alpha &&
 			    (rc = warnf(c, "%s, WEAT %s on %s: the sets are too small for the permutation "
-			    "test to reach p < %g (smallest possible p %.3g)", s->name, t->name,
-			    src_name(c, source), c->r->opt.alpha, st.min_p)) != 0)
+			    "test at α = %g: its p moves in steps of %.3g (one partition), and p = 0 "
+			    "(no partition greater than the observed one) comes up with that chance "
+			    "even with no association at all", s->name, t->name, src_name(c, source),
+			    c->r->opt.alpha, st.min_p)) != 0)
 				goto next;
 		}
 		if (source == PROBE_CORPUS) {
