@@ -1075,6 +1075,39 @@ START_TEST(test_weat_glove_math_run)
 }
 END_TEST
 
+/*
+ * One word per set: 2 partitions, and the observed one, the larger, has p = 0
+ * (none strictly greater). With no association that happens half the time,
+ * so the row is warned about and never marked significant.
+ */
+START_TEST(test_weat_tiny_sets_not_significant)
+{
+	const char *probe = HDR "[sets]\nx\tpilot\ny\tnurse\na\the\nb\tshe\n[weat]\nt\tx\ty\ta\tb\n";
+	const char *vec = "he 1 0\nshe 0 1\npilot 0.8 0.3\nnurse 0.2 0.9\n";
+	struct probe_set     *s;
+	struct probe_vectors *v;
+	struct probe_report  *r;
+	struct probe_options  o;
+
+	ck_assert_int_eq(probe_set_parse(&s, probe, strlen(probe), "t.probe", NULL), 0);
+	ck_assert_int_eq(probe_vectors_parse(&v, vec, strlen(vec), "t.vec", NULL, 0, NULL), 0);
+	probe_options_default(&o);
+	o.rs.bootstrap = 10;
+	ck_assert_int_eq(probe_run_vectors(&r, NULL, 0, (const struct probe_vectors *const *)&v, 1,
+	    (const struct probe_set *const *)&s, 1, NULL, &o, NULL, NULL), 0);
+	ck_assert_uint_eq(r->nweat, 1);
+	ck_assert_int_eq(r->weat[0].scored, 1);
+	ck_assert_double_eq(r->weat[0].d.p, 0);
+	ck_assert_double_eq(r->weat[0].d.min_p, 0.5);
+	ck_assert_int_eq(r->weat[0].d.significant, 0);
+	ck_assert_uint_eq(r->nwarnings, 1);
+	ck_assert_ptr_nonnull(strstr(r->warnings[0], "too small for the permutation test"));
+	probe_report_free(r);
+	probe_vectors_free(v);
+	probe_set_free(s);
+}
+END_TEST
+
 /* parse DATA keeping WORDS (NULL: all) into *v, which must succeed. */
 static struct probe_vectors *
 vec_ok(const char *data, const char *const *words, size_t n)
@@ -1272,6 +1305,7 @@ probe_suite(void)
 	t = tcase_create("vectors");
 	tcase_add_test(t, test_weat_glove_math_caliskan);
 	tcase_add_test(t, test_weat_glove_math_run);
+	tcase_add_test(t, test_weat_tiny_sets_not_significant);
 	tcase_add_test(t, test_vectors_formats);
 	tcase_add_test(t, test_vectors_errors);
 	tcase_add_test(t, test_vectors_gzip_and_files);

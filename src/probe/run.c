@@ -1220,10 +1220,16 @@ adjust_all(struct ctx *c)
 #undef ADD
 	for (size_t i = 0; i < n; i++)
 		p[i] = all[i]->p;
+	/*
+	 * A test whose steps are coarser than alpha is never marked: WEAT's
+	 * exact p (strictly greater partitions, as Caliskan et al. define it)
+	 * is 0 for 1 + 1 words in half of all cases with no association.
+	 */
 	if ((rc = probe_adjust(p, n, r->opt.correction, p, c->e)) == 0)
 		for (size_t i = 0; i < n; i++) {
 			all[i]->p_adj = p[i];
-			all[i]->significant = p[i] < r->opt.alpha;
+			all[i]->significant = p[i] < r->opt.alpha &&
+			    !(all[i]->exact && all[i]->min_p > r->opt.alpha);
 		}
 	r->ntests = n;
 	ad_free(all);
