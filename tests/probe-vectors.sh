@@ -68,7 +68,11 @@ if grep -q '^#define HAVE_ZLIB 1' "$AD_BUILDDIR/config.h"; then
 	head -c 30000 "$T/g.txt.gz" >"$T/cut.gz"
 	run 1 "$AD" probe --quiet --vectors "$T/cut.gz" --probes weat-classic
 	lines "$T/err" 1
-	has "$T/err" "autodidact: $T/cut.gz: the gzip file is cut short"
+	has "$T/err" "autodidact: $T/cut.gz: the gzip file is cut short (unexpected end of file)"
+	printf '\037\213not deflate' >"$T/junk.gz"
+	run 1 "$AD" probe --quiet --vectors "$T/junk.gz" --probes weat-classic
+	lines "$T/err" 1
+	has "$T/err" "autodidact: $T/junk.gz: a damaged gzip file: "
 else
 	gzip -c "$G" >"$T/g.txt.gz"
 	run 1 "$AD" probe --quiet --vectors "$T/g.txt.gz" --probes weat-classic

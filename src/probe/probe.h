@@ -17,8 +17,9 @@
  *   weat       the Word Embedding Association Test (Caliskan, Bryson &
  *              Narayanan, Science 2017) on the model's token embeddings
  *              (lm->vt->embed; a word of several tokens is the mean of its
- *              tokens) and, with a corpus, on the corpus's own PPMI
- *              co-occurrence vectors.
+ *              tokens), with a corpus, on the corpus's own PPMI
+ *              co-occurrence vectors, and on published word vectors read
+ *              from a file (vectors.c: GloVe or word2vec text).
  *   templates  the prior-corrected log-probability ratio of Kurita et al.
  *              (2019): log p(a|T(t))/p(b|T(t)) − log p(a|T(n))/p(b|T(n)) for
  *              a target t, a template T, two attribute words a, b and a

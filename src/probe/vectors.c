@@ -155,6 +155,10 @@ vec_src_read(struct vec_src *s, const char *path, char *buf, size_t n, size_t *g
 	if (s->gz != NULL) {
 		int         errnum, r = gzread(s->gz, buf, (unsigned)n);
 		const char *msg = gzerror(s->gz, &errnum);
+		size_t      np = strlen(path);
+		/* zlib's message starts with the path, which ours has already. */
+		if (strncmp(msg, path, np) == 0 && msg[np] == ':' && msg[np + 1] == ' ')
+			msg += np + 2;
 		/*
 		 * zlib: -1 is an error; at the end of the input, Z_BUF_ERROR says
 		 * it ended inside the gzip stream (a truncated file).
