@@ -10,6 +10,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static volatile float fuzz_sink;
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -27,11 +29,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (probe_vectors_parse(&v, (const char *)data, size, "fuzz.vec", NULL, 0, &e) == 0)
 		probe_vectors_free(v);
 	if (probe_vectors_parse(&v, (const char *)data, size, "fuzz.vec", words, 4, &e) == 0) {
-		volatile float sum = 0;   /* read every vector kept, for the sanitizers */
+		/* Read every vector kept, for the sanitizers. */
 		for (int i = 0; i < 4; i++) {
 			const float *x = probe_vectors_find(v, words[i]);
 			for (uint32_t j = 0; x != NULL && j < probe_vectors_dim(v); j++)
-				sum += x[j];
+				fuzz_sink += x[j];
 		}
 		probe_vectors_free(v);
 	}
