@@ -99,6 +99,11 @@ grep -c '"kind": ' "$T/m.json" >"$T/kinds"
 has "$T/kinds" "2"
 has "$T/m.json" "no token embeddings"
 
+# ---- beside a corpus: the corpus's words for every source, and a warning --------------
+run 0 "$AD" probe --quiet --vectors "$G" --probes weat-classic --corpus "$T/tiny.txt" -o "$T/c.md"
+has "$T/c.md" "$G is a file of word vectors, which does not record the text they were trained on"
+has "$T/c.md" "WEAT weat7-math-arts: left out for every source, never seen in the corpus: math,"
+
 # ---- bad files: one line naming the file and the line; nothing written ----------------
 echo "an old report" >"$T/old.md"
 bad() {   # bad NAME EXPECTED: NAME is a bad vector file in $T

@@ -1340,6 +1340,10 @@ run_counted(struct probe_report **out, struct lm *const *models, size_t nmodels,
 			    (unsigned long long)mi->text_hash, (unsigned long long)mi->text_bytes,
 			    (unsigned long long)r->corpus_hash, (unsigned long long)r->corpus_bytes);
 	}
+	for (size_t i = 0; i < nvectors && corpus != NULL && rc == 0; i++)
+		rc = warnf(&c, "%s is a file of word vectors, which does not record the text they "
+		    "were trained on: its WEAT rows against the corpus compare it with text it may "
+		    "not have seen", r->models[nmodels + i].path);
 	for (size_t si = 0; si < nsets; si++) {
 		size_t nw = 0;
 		for (size_t g = 0; g < sets[si]->ngroups; g++)
