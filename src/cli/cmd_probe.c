@@ -57,7 +57,7 @@ probe_dirs(void)
 {
 	const char *env = getenv("AUTODIDACT_PROBES");
 	size_t      n = (env ? strlen(env) : 0) + strlen(PROBE_DATADIR) + strlen(PROBE_SRCDIR) + 3;
-	char       *d = malloc(n);
+	char       *d = ad_malloc(n);
 
 	if (d != NULL)
 		snprintf(d, n, "%s%s%s:%s", env && *env ? env : "", env && *env ? ":" : "",
@@ -135,9 +135,9 @@ cmd_probe(int argc, char **argv)
 	int                  c, rc, status = CLI_EXIT_FAIL;
 
 	probe_options_default(&opt);
-	if ((names = calloc((size_t)argc + 1, sizeof *names)) == NULL ||
-	    (vnames = calloc((size_t)argc + 1, sizeof *vnames)) == NULL) {
-		free(names);
+	if ((names = ad_calloc((size_t)argc + 1, sizeof *names)) == NULL ||
+	    (vnames = ad_calloc((size_t)argc + 1, sizeof *vnames)) == NULL) {
+		ad_free(names);
 		return cli_failf("out of memory");
 	}
 	while ((c = cli_getopt(argc, argv, "p:c:f:o:qh", longopts, "probe")) != -1) {
@@ -192,7 +192,7 @@ cmd_probe(int argc, char **argv)
 			break;
 		case 'q': common.quiet = 1; break;
 		case 'h':
-			free(names);
+			ad_free(names);
 			return cli_help(probe_help);
 		default:
 			rc = CLI_EXIT_USAGE;
@@ -218,9 +218,9 @@ cmd_probe(int argc, char **argv)
 
 	/* Inputs first, so that a bad file fails before any long work. */
 	dirs = probe_dirs();
-	sets = calloc(nnames, sizeof *sets);
-	models = calloc((size_t)(argc - optind) + 1, sizeof *models);
-	vectors = calloc(nvnames + 1, sizeof *vectors);
+	sets = ad_calloc(nnames, sizeof *sets);
+	models = ad_calloc((size_t)(argc - optind) + 1, sizeof *models);
+	vectors = ad_calloc(nvnames + 1, sizeof *vectors);
 	if (dirs == NULL || sets == NULL || models == NULL || vectors == NULL) {
 		ad_fail(&err, AD_ENOMEM, "out of memory");
 		goto fail;
@@ -281,15 +281,15 @@ fail:
 		lm_free(models[i]);
 	for (size_t i = 0; i < nvectors; i++)
 		probe_vectors_free(vectors[i]);
-	free(sets);
-	free(models);
-	free(vectors);
-	free(dirs);
-	free(names);
-	free(vnames);
+	ad_free(sets);
+	ad_free(models);
+	ad_free(vectors);
+	ad_free(dirs);
+	ad_free(names);
+	ad_free(vnames);
 	return status;
 usage:
-	free(names);
-	free(vnames);
+	ad_free(names);
+	ad_free(vnames);
 	return rc;
 }
