@@ -486,22 +486,28 @@ START_TEST(test_fd_matmul)
 }
 END_TEST
 
+/* The mask of the attention under test (fd_layer has no field for it). */
+static enum nn_attention att_mask;
+
 static void
 att_fwd(struct fd_layer *l, double *out)
 {
-	nn_attention_forward_ref(out, l->aux1, l->in[0], l->B, l->T, l->C, l->NH);
+	nn_attention_forward_ref(out, l->aux1, l->in[0], l->B, l->T, l->C, l->NH, att_mask);
 }
 
 static void
 att_bwd(struct fd_layer *l, const double *dout, double **din)
 {
-	nn_attention_backward_ref(din[0], dout, l->in[0], l->aux1, l->B, l->T, l->C, l->NH);
+	nn_attention_backward_ref(din[0], dout, l->in[0], l->aux1, l->B, l->T, l->C, l->NH,
+	    att_mask);
 }
 
+/* Causal attention (_i = 0) and full attention (_i = 1, the masked model's). */
 START_TEST(test_fd_attention)
 {
 	struct fd_layer l = { 0 };
 
+	att_mask = _i ? NN_ATTN_FULL : NN_ATTN_CAUSAL;
 	ad_rng_seed(&trng, 13, 1);
 	l.B = 2; l.T = 4; l.C = 6; l.NH = 2; l.nin = 1;
 	l.n[0] = l.B * l.T * 3 * l.C;
@@ -510,7 +516,7 @@ START_TEST(test_fd_attention)
 	l.aux1 = dalloc(l.B * l.NH * l.T * l.T);
 	l.nout = l.B * l.T * l.C;
 	l.forward = att_fwd; l.backward = att_bwd;
-	fd_check(&l, "attention");
+	fd_check(&l, _i ? "full attention" : "attention");
 	free(l.in[0]); free(l.aux1);
 }
 END_TEST
@@ -640,7 +646,7 @@ START_TEST(test_fast_matmul)
 END_TEST
 
 static void
-attention_case(size_t B, size_t T, size_t C, size_t NH)
+attention_case(size_t B, size_t T, size_t C, size_t NH, enum nn_attention mask)
 {
 	size_t  nin = B * T * 3 * C, nout = B * T * C, natt = B * NH * T * T;
 	double *x = dalloc(nin), *o = dalloc(nout), *a = dalloc(natt), *d = dalloc(nout);
@@ -650,15 +656,15 @@ attention_case(size_t B, size_t T, size_t C, size_t NH)
 
 	fill(x, nin, 1); fill(d, nout, 1);
 	xf = tofloat(x, nin); df = tofloat(d, nout);
-	nn_attention_forward_ref(o, a, x, B, T, C, NH);
-	nn_attention_forward(of, af, xf, B, T, C, NH);
+	nn_attention_forward_ref(o, a, x, B, T, C, NH, mask);
+	nn_attention_forward(of, af, xf, B, T, C, NH, mask);
 	ck_assert_double_le(maxrel(of, o, nout, 1), 1e-5);
 	ck_assert_double_le(maxrel(af, a, natt, 1), 1e-5);
 	/* The backward accumulates: start dinp from values, subtract them after. */
 	for (size_t i = 0; i < nin; i++)
 		dxf[i] = (float)(i % 5) - 2;
-	nn_attention_backward_ref(dx, d, x, a, B, T, C, NH);
-	nn_attention_backward(dxf, daf, df, xf, af, B, T, C, NH);
+	nn_attention_backward_ref(dx, d, x, a, B, T, C, NH, mask);
+	nn_attention_backward(dxf, daf, df, xf, af, B, T, C, NH, mask);
 	for (size_t i = 0; i < nin; i++)
 		dxf[i] -= (float)(i % 5) - 2;
 	ck_assert_double_le(maxrel(dxf, dx, nin, 1), 1e-5);
@@ -669,10 +675,13 @@ attention_case(size_t B, size_t T, size_t C, size_t NH)
 START_TEST(test_fast_attention)
 {
 	ad_rng_seed(&trng, 22, 1);
-	/* T = 53 cuts through the 48-row query blocks; hs = 7 through the tiles. */
-	attention_case(2, 53, 21, 3);
-	/* Large enough to run on every thread (the parallel path). */
-	attention_case(4, 70, 64, 4);
+	/* T = 53 cuts through the 48-row query blocks; hs = 7 through the tiles.
+	 * Causal, then full attention (whole products). */
+	for (int m = NN_ATTN_CAUSAL; m <= NN_ATTN_FULL; m++) {
+		attention_case(2, 53, 21, 3, (enum nn_attention)m);
+		/* Large enough to run on every thread (the parallel path). */
+		attention_case(4, 70, 64, 4, (enum nn_attention)m);
+	}
 }
 END_TEST
 
@@ -685,7 +694,8 @@ START_TEST(test_attention_without_scratch)
 	ad_alloc_fail_after(0);
 	ck_assert_int_eq(nn_sgemm_reserve((size_t)1 << 30), AD_ENOMEM);
 	ck_assert_ptr_null(nn_sgemm_scratch(1));
-	attention_case(2, 53, 21, 3);
+	attention_case(2, 53, 21, 3, NN_ATTN_CAUSAL);
+	attention_case(2, 53, 21, 3, NN_ATTN_FULL);
 	ck_assert_ptr_null(nn_sgemm_scratch(1));
 	ad_alloc_fail_after(-1);
 }
@@ -875,7 +885,7 @@ START_TEST(test_initial_loss)
 	ck_assert_int_eq(gpt_alloc(g, 4, 16, 0, &e), 0);
 	ck_assert_int_eq(nn_batch_new(&b, 4, 16, &e), 0);
 	for (size_t r = 0; r < 4; r++)
-		nn_objective_causal.make_row(&c, &b, r, s, 200, r * 30, NULL);
+		nn_objective_causal.make_row(&nn_objective_causal, &c, &b, r, s, 200, r * 30, NULL);
 	loss = gpt_forward(g, b.inputs, b.targets, b.mask, b.B, b.Tb);
 	/* Small random weights give nearly uniform predictions: ln V. */
 	ck_assert_double_le(fabs(loss - log(300.0)), 0.05);
@@ -951,13 +961,16 @@ START_TEST(test_overfit_one_batch)
 }
 END_TEST
 
+/* tiny with the MASK marker (Vin = V + 2), for the masked objective. */
+static const struct gpt_config tinym = { 2, 2, 16, 12, 23, 25 };
+
 /* Large enough that every kernel runs on all threads (see NN_PAR_MIN). */
 static const struct gpt_config wide = { 2, 4, 64, 64, 300, 301 };
 
 /* Train `steps` steps on a fresh model; returns the losses and parameters. */
 static void
-run_steps_cfg(const struct gpt_config *cfg, uint32_t B, int threads, uint64_t steps,
-    double *losses, float **params)
+run_steps_obj(const struct gpt_config *cfg, const struct nn_objective *obj, uint32_t B,
+    int threads, uint64_t steps, double *losses, float **params)
 {
 	struct gpt           *g = model(cfg, 3);
 	struct nn_train_state st = state(B, cfg->T, 8);
@@ -972,7 +985,7 @@ run_steps_cfg(const struct gpt_config *cfg, uint32_t B, int threads, uint64_t st
 #else
 	(void)threads;
 #endif
-	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &nn_objective_causal, &st, str, 500, &e), 0);
+	ck_assert_int_eq(nn_trainer_new(&tr, g, a, obj, &st, str, 500, &e), 0);
 	for (uint64_t i = 0; i < steps; i++) {
 		ck_assert_int_eq(nn_trainer_step(tr, &s, &e), 0);
 		losses[i] = s.loss;
@@ -985,20 +998,21 @@ run_steps_cfg(const struct gpt_config *cfg, uint32_t B, int threads, uint64_t st
 	free(str);
 }
 
-static void
-run_steps(int threads, uint64_t steps, double *losses, float **params)
-{
-	run_steps_cfg(&tiny, 3, threads, steps, losses, params);
-}
+/* The wide model with the MASK marker, for the masked objective. */
+static const struct gpt_config widem = { 2, 4, 64, 64, 300, 302 };
 
+/* Causal (_i = 0) and masked (_i = 1): the masks are drawn per row from the
+ * sampler, never per thread. */
 START_TEST(test_threads_same_bits)
 {
+	const struct gpt_config   *cfg = _i ? &widem : &wide;
+	const struct nn_objective *obj = _i ? &nn_objective_masked : &nn_objective_causal;
 	double l1[8], l2[8];
 	float *p1, *p2;
-	size_t n = (size_t)gpt_param_count(&wide);
+	size_t n = (size_t)gpt_param_count(cfg);
 
-	run_steps_cfg(&wide, 4, 1, 8, l1, &p1);
-	run_steps_cfg(&wide, 4, 2, 8, l2, &p2);
+	run_steps_obj(cfg, obj, 4, 1, 8, l1, &p1);
+	run_steps_obj(cfg, obj, 4, 2, 8, l2, &p2);
 	ck_assert_mem_eq(l1, l2, sizeof l1);
 	ck_assert_mem_eq(p1, p2, n * sizeof(float));
 	free(p1);
@@ -1011,9 +1025,13 @@ END_TEST
 
 START_TEST(test_resume_bit_identical)
 {
+	/* Causal (_i = 0), and masked (_i = 1): its masks come from the sampler
+	 * the checkpoint stores, and its recipe from the file. */
+	const struct gpt_config   *cfg = _i ? &tinym : &tiny;
+	struct nn_objective        obj = _i ? nn_objective_masked : nn_objective_causal;
 	double                straight[8], resumed[8];
 	float                *p1;
-	struct gpt           *g = model(&tiny, 3), *g2;
+	struct gpt           *g = model(cfg, 3), *g2;
 	struct nn_train_state st = state(3, 12, 8);
 	struct adamw         *a = optimiser(&st, g->nparams), *a2;
 	struct nn_trainer    *tr;
@@ -1024,16 +1042,21 @@ START_TEST(test_resume_bit_identical)
 	struct ad_map         m;
 	char                 *dir = tu_tmpdir(), path[4200];
 
-	run_steps(2, 8, straight, &p1);
+	obj.mask_rate = 0.25;
+	if (_i)
+		strcpy(st.objective, "masked");
+	run_steps_obj(cfg, &obj, 3, 2, 8, straight, &p1);
 #ifdef _OPENMP
 	omp_set_num_threads(2);
 #endif
-	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &nn_objective_causal, &st, str, 500, &e), 0);
+	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &obj, &st, str, 500, &e), 0);
 	for (int i = 0; i < 5; i++) {
 		ck_assert_int_eq(nn_trainer_step(tr, &s, &e), 0);
 		resumed[i] = s.loss;
 	}
-	f.cfg = tiny;
+	f.cfg = *cfg;
+	f.masked = _i;
+	f.mask_rate = obj.mask_rate;
 	f.tok_kind = NN_TOK_BYTES;
 	f.train = tr->st;
 	snprintf(path, sizeof path, "%s/ck", dir);
@@ -1046,8 +1069,16 @@ START_TEST(test_resume_bit_identical)
 	ck_assert_int_eq(nn_load(m.data, m.size, path, &f2, &g2, &a2, &e), 0);
 	ck_assert_int_eq(f2.has_train, 1);
 	ck_assert_uint_eq(f2.train.step, 5);
-	ck_assert_int_eq(nn_trainer_new(&tr, g2, a2, &nn_objective_causal, &f2.train, str, 500,
-	    &e), 0);
+	ck_assert_int_eq(f2.masked, _i);
+	ck_assert_int_eq(g2->attention, _i ? NN_ATTN_FULL : NN_ATTN_CAUSAL);
+	ck_assert_ptr_eq(nn_objective_find(f2.train.objective),
+	    _i ? &nn_objective_masked : &nn_objective_causal);
+	if (_i) {
+		ck_assert_double_eq(f2.mask_rate, 0.25);
+		obj = nn_objective_masked;
+		obj.mask_rate = f2.mask_rate;
+	}
+	ck_assert_int_eq(nn_trainer_new(&tr, g2, a2, &obj, &f2.train, str, 500, &e), 0);
 	ad_map_release(&m);
 	for (int i = 5; i < 8; i++) {
 		ck_assert_int_eq(nn_trainer_step(tr, &s, &e), 0);
@@ -1260,14 +1291,14 @@ START_TEST(test_backward_partial_batch)
 	ck_assert_int_eq(gpt_alloc(big, 4, 12, 1, &e), 0);
 	ck_assert_int_eq(nn_batch_new(&full, 4, 12, &e), 0);
 	for (size_t r = 0; r < 4; r++)
-		nn_objective_causal.make_row(&tiny, &full, r, s, 400, 200 + r * 40, NULL);
+		nn_objective_causal.make_row(&nn_objective_causal, &tiny, &full, r, s, 400, 200 + r * 40, NULL);
 	for (int k = 0; k < 2; k++) {
 		size_t B = shapes[k][0], Tb = shapes[k][1];
 
 		ck_assert_int_eq(gpt_alloc(exact, B, Tb, 1, &e), 0);
 		ck_assert_int_eq(nn_batch_new(&part, B, Tb, &e), 0);
 		for (size_t r = 0; r < B; r++)
-			nn_objective_causal.make_row(&tiny, &part, r, s, 400, r * 30, NULL);
+			nn_objective_causal.make_row(&nn_objective_causal, &tiny, &part, r, s, 400, r * 30, NULL);
 		/* Stale rows: a whole batch of other text first. */
 		gpt_forward(big, full.inputs, full.targets, full.mask, 4, 12);
 		gpt_zero_grad(big);
@@ -1524,10 +1555,12 @@ END_TEST
 /* A second objective through the seam: the causal rows with the loss on
  * even positions only (a stand-in for a masked objective's mask). */
 static size_t
-evens_make_row(const struct gpt_config *cfg, struct nn_batch *batch, size_t b,
-    const uint32_t *stream, size_t n, size_t start, struct ad_rng *rng)
+evens_make_row(const struct nn_objective *obj, const struct gpt_config *cfg,
+    struct nn_batch *batch, size_t b, const uint32_t *stream, size_t n, size_t start,
+    struct ad_rng *rng)
 {
-	size_t   len = nn_objective_causal.make_row(cfg, batch, b, stream, n, start, rng), c = 0;
+	size_t   len = nn_objective_causal.make_row(obj, cfg, batch, b, stream, n, start, rng);
+	size_t   c = 0;
 	uint8_t *mk = batch->mask + b * batch->Tb;
 
 	for (size_t t = 0; t < batch->Tb; t++) {
@@ -1546,15 +1579,19 @@ evens_row_tokens(size_t Tb)
 
 /*
  * The trainer counts, scales and steps on the positions the objective's
- * mask says (6 of every 12-token row: 18 a step of 3 rows), and refuses an
- * objective that needs attention the model does not compute.
+ * mask says (6 of every 12-token row: 18 a step of 3 rows); an objective
+ * with full attention needs a model with the MASK marker (Vin = V + 2),
+ * and sets the model's attention to full.
  */
 START_TEST(test_objective_seam)
 {
-	const struct nn_objective evens = { "evens", NN_ATTN_CAUSAL, evens_row_tokens,
-	                                    evens_make_row };
-	const struct nn_objective full = { "full", NN_ATTN_FULL, evens_row_tokens,
-	                                   evens_make_row };
+	const struct nn_objective evens = { .name = "evens", .attention = NN_ATTN_CAUSAL,
+	                                    .row_tokens = evens_row_tokens,
+	                                    .make_row = evens_make_row };
+	const struct nn_objective full = { .name = "full", .attention = NN_ATTN_FULL,
+	                                   .row_tokens = evens_row_tokens,
+	                                   .make_row = evens_make_row, .mask_rate = 0.5 };
+	struct gpt_config     cm = tiny;
 	struct nn_train_state st = state(3, 12, 8);
 	struct gpt           *g = model(&tiny, 3);
 	struct adamw         *a = optimiser(&st, g->nparams);
@@ -1565,6 +1602,22 @@ START_TEST(test_objective_seam)
 
 	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &full, &st, str, 500, &e), AD_EINVAL);
 	ck_assert_ptr_nonnull(strstr(e.msg, "'full'"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "MASK"));
+	ck_assert_int_eq(g->attention, NN_ATTN_CAUSAL);
+	{
+		struct gpt   *gm;
+		struct adamw *am;
+		cm.Vin = cm.V + 2;
+		gm = model(&cm, 3);
+		am = optimiser(&st, gm->nparams);
+		ck_assert_int_eq(nn_trainer_new(&tr, gm, am, &full, &st, str, 500, &e), 0);
+		ck_assert_int_eq(gm->attention, NN_ATTN_FULL);
+		ck_assert_int_eq(nn_trainer_step(tr, &s, &e), 0);
+		ck_assert_uint_eq(tr->batch.counted, 18);
+		nn_trainer_free(tr);
+		adamw_free(am);
+		gpt_free(gm);
+	}
 	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &evens, &st, str, 500, &e), 0);
 	ck_assert_int_eq(nn_trainer_step(tr, &s, &e), 0);
 	ck_assert_uint_eq(tr->st.tokens_seen, 18);
@@ -1964,7 +2017,7 @@ nn_suite(void)
 	tcase_add_test(f, test_fd_encoder);
 	tcase_add_test(f, test_fd_layernorm);
 	tcase_add_test(f, test_fd_matmul);
-	tcase_add_test(f, test_fd_attention);
+	tcase_add_loop_test(f, test_fd_attention, 0, 2);
 	tcase_add_test(f, test_fd_gelu);
 	tcase_add_test(f, test_fd_crossentropy);
 	tcase_add_test(m, test_param_count);
@@ -1972,8 +2025,8 @@ nn_suite(void)
 	tcase_add_test(m, test_config_errors);
 	tcase_add_test(m, test_initial_loss);
 	tcase_add_test(m, test_overfit_one_batch);
-	tcase_add_test(m, test_threads_same_bits);
-	tcase_add_test(m, test_resume_bit_identical);
+	tcase_add_loop_test(m, test_threads_same_bits, 0, 2);
+	tcase_add_loop_test(m, test_resume_bit_identical, 0, 2);
 	tcase_add_test(m, test_checkpoint_damage);
 	tcase_add_test(m, test_kv_cache_matches_forward);
 	tcase_add_test(m, test_lr_schedule);
