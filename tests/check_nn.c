@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <math.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -1632,6 +1633,237 @@ START_TEST(test_objective_seam)
 END_TEST
 
 /*
+ * The masked objective's rows against BERT's recipe, by counting: a row of
+ * 40 tokens hides exactly round(0.15 x 40) = 6, every position alike (each
+ * 0.15 of 2000 rows, within 5 standard deviations of the binomial), and of
+ * the hidden, 80% become MASK, 10% stay, 10% a random id (which is the
+ * original 1/23 of the time). Targets are the originals, BOS opens the row,
+ * nothing else is touched. In evaluation (no sampler) a window's masks are
+ * a function of its start; with the sampler a window seen again gets new
+ * ones (dynamic masking). A short row hides round(rate x its length), at
+ * least one.
+ */
+START_TEST(test_masked_rows)
+{
+	const size_t    Tb = 41, n = 1000, rows = 2000;
+	struct nn_batch b, b2;
+	struct ad_error e = { 0 };
+	struct ad_rng   rng;
+	uint32_t       *str = malloc(n * sizeof *str);
+	size_t          per_pos[41] = { 0 }, nmask = 0, nkept = 0, nother = 0, chosen = 0;
+	double          sd;
+
+	for (size_t i = 0; i < n; i++)
+		str[i] = (uint32_t)((i * 5 + i / 7) % tinym.V);
+	ck_assert_int_eq(nn_batch_new(&b, 1, Tb, &e), 0);
+	ck_assert_int_eq(nn_batch_new(&b2, 1, Tb, &e), 0);
+	ad_rng_seed(&rng, 5, 9);
+	for (size_t r = 0; r < rows; r++) {
+		size_t start = ad_rng_below(&rng, (uint32_t)(n - Tb + 2)), c;
+		c = nn_objective_masked.make_row(&nn_objective_masked, &tinym, &b, 0, str, n, start,
+		    &rng);
+		ck_assert_uint_eq(c, 6);
+		ck_assert_uint_eq(b.inputs[0], GPT_BOS(&tinym));
+		ck_assert_uint_eq(b.mask[0], 0);
+		for (size_t t = 1; t < Tb; t++) {
+			uint32_t x = str[start + t - 1];
+			ck_assert_uint_eq(b.targets[t], x);
+			if (!b.mask[t]) {
+				ck_assert_uint_eq(b.inputs[t], x);
+				continue;
+			}
+			per_pos[t]++;
+			chosen++;
+			if (b.inputs[t] == GPT_MASK(&tinym))
+				nmask++;
+			else if (b.inputs[t] == x)
+				nkept++;
+			else {
+				ck_assert_uint_lt(b.inputs[t], tinym.V);
+				nother++;
+			}
+		}
+	}
+	ck_assert_uint_eq(chosen, 6 * rows);
+	sd = sqrt(0.8 * 0.2 / (double)chosen);
+	ck_assert_double_le(fabs((double)nmask / (double)chosen - 0.8), 5 * sd);
+	ck_assert_double_le(fabs((double)nkept / (double)chosen - (0.1 + 0.1 / 23)), 5 * sd);
+	ck_assert_double_le(fabs((double)nother / (double)chosen - 0.1 * 22 / 23), 5 * sd);
+	sd = sqrt((double)rows * 0.15 * 0.85);
+	for (size_t t = 1; t < Tb; t++)
+		ck_assert_double_le(fabs((double)per_pos[t] - 0.15 * (double)rows), 5 * sd);
+
+	/* Evaluation: the same start, the same row; another start, another. */
+	nn_objective_masked.make_row(&nn_objective_masked, &tinym, &b, 0, str, n, 100, NULL);
+	nn_objective_masked.make_row(&nn_objective_masked, &tinym, &b2, 0, str, n, 100, NULL);
+	ck_assert_mem_eq(b.inputs, b2.inputs, Tb * sizeof *b.inputs);
+	ck_assert_mem_eq(b.mask, b2.mask, Tb);
+	nn_objective_masked.make_row(&nn_objective_masked, &tinym, &b2, 0, str, n, 101, NULL);
+	ck_assert(memcmp(b.mask, b2.mask, Tb) != 0);
+	/* Training: the same window twice, two draws of masks. */
+	nn_objective_masked.make_row(&nn_objective_masked, &tinym, &b, 0, str, n, 100, &rng);
+	nn_objective_masked.make_row(&nn_objective_masked, &tinym, &b2, 0, str, n, 100, &rng);
+	ck_assert(memcmp(b.mask, b2.mask, Tb) != 0);
+	/* A short row: 10 tokens hide round(1.5) = 2, padding after them. */
+	ck_assert_uint_eq(nn_objective_masked.make_row(&nn_objective_masked, &tinym, &b, 0, str,
+	    n, n - 10, &rng), 2);
+	for (size_t t = 11; t < Tb; t++)
+		ck_assert_uint_eq(b.mask[t], 0);
+	{
+		struct nn_objective low = nn_objective_masked;
+		low.mask_rate = 0.001;   /* round(0.04) = 0: at least one */
+		ck_assert_uint_eq(low.make_row(&low, &tinym, &b, 0, str, n, 0, &rng), 1);
+	}
+	nn_batch_free(&b);
+	nn_batch_free(&b2);
+	free(str);
+}
+END_TEST
+
+/* A word by the test's own rule on bytes: a run of letters and digits (or
+ * bytes >= 0x80); any other byte is a word of its own. */
+static int
+test_word_byte(uint8_t c)
+{
+	return c >= 0x80 || isalnum(c);
+}
+
+/*
+ * Whole-word masking on byte tokens: nn_word_classes' bits by hand, and
+ * every row hides whole words only (all bytes of a word or none), as many
+ * as round(0.3 x the row's words), counted by the test's own rule.
+ */
+START_TEST(test_masked_whole_word)
+{
+	static const char   text[] = "The cat, sat on 3 mats.\nA dog\xc3\xa9t ran  off! ";
+	const struct gpt_config bc = { 1, 1, 8, 24, 256, 258 };
+	const size_t        Tb = 24, n = 600;
+	uint8_t             wc[256];
+	struct nn_objective ww = nn_objective_masked;
+	struct nn_batch     b;
+	struct ad_error     e = { 0 };
+	struct ad_rng       rng;
+	uint32_t           *str = malloc(n * sizeof *str);
+
+	nn_word_classes(wc, NULL, 256);
+	ck_assert_uint_eq(wc['a'], NN_WORD_FIRST | NN_WORD_LAST);
+	ck_assert_uint_eq(wc['7'], NN_WORD_FIRST | NN_WORD_LAST);
+	ck_assert_uint_eq(wc[0xc3], NN_WORD_FIRST | NN_WORD_LAST);
+	ck_assert_uint_eq(wc[' '], 0);
+	ck_assert_uint_eq(wc[','], 0);
+	ck_assert_uint_eq(wc['\n'], 0);
+	for (size_t i = 0; i < n; i++)
+		str[i] = (uint8_t)text[i % (sizeof text - 1)];
+	ww.mask_rate = 0.3;
+	ww.whole_word = 1;
+	ww.word_class = wc;
+	ck_assert_int_eq(nn_batch_new(&b, 1, Tb, &e), 0);
+	ad_rng_seed(&rng, 6, 9);
+	for (int r = 0; r < 500; r++) {
+		size_t start = ad_rng_below(&rng, (uint32_t)(n - Tb + 2)), words = 0, hidden = 0;
+		size_t c = ww.make_row(&ww, &bc, &b, 0, str, n, start, &rng), tokens = 0;
+		for (size_t t = 1; t < Tb; t++) {
+			int cont = t > 1 && test_word_byte((uint8_t)b.targets[t]) &&
+			    test_word_byte((uint8_t)b.targets[t - 1]);
+			if (cont) {
+				/* A piece of the word before: hidden with it, or not at all. */
+				ck_assert_uint_eq(b.mask[t], b.mask[t - 1]);
+			} else {
+				words++;
+				hidden += b.mask[t];
+			}
+			tokens += b.mask[t];
+		}
+		ck_assert_uint_eq(c, tokens);
+		ck_assert_uint_eq(hidden, (size_t)floor(0.3 * (double)words + 0.5));
+	}
+	nn_batch_free(&b);
+	free(str);
+}
+END_TEST
+
+/*
+ * A tiny masked model memorises one masked batch (fixed masks and
+ * replacements): the loss over the hidden positions falls from about
+ * ln 23 to near zero. Full attention is needed: the MASK inputs carry no
+ * information, so the answer comes from the positions around them.
+ */
+START_TEST(test_masked_overfit)
+{
+	struct gpt           *g = model(&tinym, 8);
+	struct nn_train_state st = state(2, 12, 80);
+	struct nn_objective   obj = nn_objective_masked;
+	struct adamw         *a;
+	struct nn_batch       b;
+	struct ad_error       e = { 0 };
+	struct ad_rng         rng;
+	uint32_t             *str = stream(40, tinym.V, 2);
+	double                first = 0, loss = 0;
+	size_t                counted;
+
+	st.warmup = 5;
+	st.weight_decay = 0;
+	st.lr = 3e-2;
+	a = optimiser(&st, g->nparams);
+	obj.mask_rate = 0.3;
+	ck_assert_int_eq(nn_batch_new(&b, 2, 12, &e), 0);
+	ad_rng_seed(&rng, 1, 2);
+	counted = obj.make_row(&obj, &tinym, &b, 0, str, 40, 0, &rng);
+	counted += obj.make_row(&obj, &tinym, &b, 1, str, 40, 20, &rng);
+	ck_assert_uint_eq(counted, 6);   /* round(0.3 x 11) = 3 a row */
+	ck_assert_int_eq(gpt_alloc(g, 2, 12, 1, &e), 0);
+	g->attention = NN_ATTN_FULL;
+	for (uint64_t i = 0; i < 80; i++) {
+		struct adamw_config c = nn_train_adamw_config(&st);
+		loss = gpt_forward(g, b.inputs, b.targets, b.mask, 2, 12);
+		if (i == 0)
+			first = loss;
+		gpt_zero_grad(g);
+		ck_assert_int_eq(gpt_backward(g, b.inputs, b.targets, b.mask, 2, 12,
+		    (float)(1.0 / (double)counted), &e), 0);
+		adamw_step(a, g, adamw_lr(&c, i), nn_grad_norm(g->grad_mem, g->nparams));
+	}
+	ck_assert_double_ge(first, 2.5);
+	ck_assert_double_le(loss, 0.01);
+	nn_batch_free(&b);
+	adamw_free(a);
+	gpt_free(g);
+	free(str);
+}
+END_TEST
+
+/*
+ * Held-out loss of a masked model: 100 tokens in windows of 11 are 9
+ * windows and a tenth ending at the text's end (not a short one, whose
+ * padding full attention would see): 10 x round(0.15 x 11) = 20 hidden
+ * positions, the same masks at every evaluation (the same nats twice). The
+ * causal objective counts every token.
+ */
+START_TEST(test_masked_evaluate)
+{
+	struct gpt     *g = model(&tinym, 4);
+	struct ad_error e = { 0 };
+	uint32_t       *str = stream(100, tinym.V, 3);
+	double          n1, n2;
+	size_t          c1, c2;
+
+	ck_assert_int_eq(gpt_alloc(g, 2, 12, 0, &e), 0);
+	g->attention = NN_ATTN_FULL;
+	ck_assert_int_eq(nn_evaluate(g, &nn_objective_masked, str, 100, 0, &n1, &c1, &e), 0);
+	ck_assert_int_eq(nn_evaluate(g, &nn_objective_masked, str, 100, 0, &n2, &c2, &e), 0);
+	ck_assert_uint_eq(c1, 20);
+	ck_assert_uint_eq(c2, 20);
+	ck_assert_double_eq(n1, n2);
+	ck_assert_double_gt(n1 / (double)c1, 2.0);   /* untrained: about ln 23 */
+	g->attention = NN_ATTN_CAUSAL;
+	ck_assert_int_eq(nn_evaluate(g, &nn_objective_causal, str, 100, 0, &n1, &c1, &e), 0);
+	ck_assert_uint_eq(c1, 100);
+	gpt_free(g);
+	free(str);
+}
+END_TEST
+
+/*
  * A run's state from its options, by hand: 1000 steps warm up for 50 (a
  * twentieth), 10000 for 200 (the cap); min_lr defaults to lr / 10. On
  * resume a new lr alone moves the floor to its tenth, a given min_lr
@@ -1993,6 +2225,89 @@ START_TEST(test_torch_reference)
 }
 END_TEST
 
+/*
+ * The masked objective against PyTorch (the m_ records of torch_ref.py): the
+ * same weights with a MASK embedding row (Vin = V + 2), full attention, a
+ * batch whose chosen positions hold MASK, a random token or the original,
+ * the loss over the chosen positions only: logits, loss and every gradient
+ * within the causal case's tolerances.
+ */
+START_TEST(test_torch_masked)
+{
+	const char      *env = getenv("AD_TORCH_REF");
+	char            *path = env && *env ? strdup(env) : tu_fixture("nn/torch_ref.bin");
+	struct tref      r;
+	uint64_t         n;
+	uint32_t        *cfgv, *in, *tg, *u;
+	uint8_t         *mk;
+	struct gpt_config cfg;
+	struct gpt      *g;
+	struct ad_error  e = { 0 };
+	size_t           sizes[GPT_NTENSORS], B, Tb, off = 0, counted = 0, cases[3] = { 0 };
+	double           loss, want;
+
+	r.buf = tu_slurp(path, &r.len);
+	ck_assert_msg(r.buf != NULL, "%s: missing (written by tests/torch_ref.py)", path);
+	cfgv = tref_get(&r, "config", 2, &n);
+	cfg = (struct gpt_config){ cfgv[0], cfgv[1], cfgv[2], cfgv[3], cfgv[4], cfgv[4] + 2 };
+	B = cfgv[5];
+	Tb = cfgv[6];
+	ck_assert_int_eq(gpt_new(&g, &cfg, &e), 0);
+	ck_assert_int_eq(gpt_alloc(g, B, Tb, 1, &e), 0);
+	g->attention = NN_ATTN_FULL;
+	gpt_tensor_sizes(&cfg, sizes);
+	for (int i = 0; i < GPT_NTENSORS; i++) {
+		float *w = tref_get(&r, i == 0 ? "m_wte" : gpt_tensor_name(i), 0, &n);
+		ck_assert_uint_eq(n, sizes[i]);
+		memcpy(g->param_mem + off, w, sizes[i] * sizeof(float));
+		free(w);
+		off += sizes[i];
+	}
+	in = tref_get(&r, "m_inputs", 2, &n);
+	ck_assert_uint_eq(n, B * Tb);
+	tg = tref_get(&r, "m_targets", 2, &n);
+	u = tref_get(&r, "m_mask", 2, &n);
+	mk = malloc(B * Tb);
+	for (size_t i = 0; i < B * Tb; i++) {
+		mk[i] = (uint8_t)u[i];
+		counted += mk[i];
+		if (mk[i])
+			cases[in[i] == GPT_MASK(&cfg) ? 0 : in[i] != tg[i] ? 1 : 2]++;
+	}
+	/* The three cases are all there: MASK, another token, the original. */
+	ck_assert(cases[0] > 0 && cases[1] > 0 && cases[2] > 0);
+	free(u);
+	gpt_forward(g, in, NULL, NULL, B, Tb);
+	ck_assert_double_le(tref_relerr(&r, "m_logits", g->acts.logits, B * Tb * cfg.V), 1e-4);
+	loss = gpt_forward(g, in, tg, mk, B, Tb);
+	want = tref_f64(&r, "m_loss", 0);
+	ck_assert_double_le(fabs(loss - want) / want, 1e-5);
+	gpt_zero_grad(g);
+	ck_assert_int_eq(gpt_backward(g, in, tg, mk, B, Tb, (float)(1.0 / (double)counted), &e), 0);
+	off = 0;
+	for (int i = 0; i < GPT_NTENSORS; i++) {
+		char   name[32];
+		double err;
+		snprintf(name, sizeof name, "m_d_%s", gpt_tensor_name(i));
+		err = tref_relerr(&r, name, g->grad_mem + off, sizes[i]);
+		ck_assert_msg(err <= 1e-4, "masked: gradient of %s: relative error %g against "
+		    "PyTorch", gpt_tensor_name(i), err);
+		off += sizes[i];
+	}
+	/* The MASK row learns: it is an input at the MASK positions. */
+	{
+		double mx = 0;
+		for (size_t c = 0; c < cfg.C; c++)
+			mx = fmax(mx, fabs(g->grads.wte[(size_t)GPT_MASK(&cfg) * cfg.C + c]));
+		ck_assert_double_gt(mx, 0);
+	}
+	free(in); free(tg); free(mk); free(cfgv);
+	gpt_free(g);
+	free(r.buf);
+	free(path);
+}
+END_TEST
+
 static Suite *
 nn_suite(void)
 {
@@ -2038,10 +2353,15 @@ nn_suite(void)
 	tcase_add_test(m, test_run_stop_resume);
 	tcase_add_test(m, test_run_budget);
 	tcase_add_test(m, test_objective_seam);
+	tcase_add_test(m, test_masked_rows);
+	tcase_add_test(m, test_masked_whole_word);
+	tcase_add_test(m, test_masked_overfit);
+	tcase_add_test(m, test_masked_evaluate);
 	tcase_add_test(m, test_train_state_options);
 	tcase_add_test(m, test_lm_interface);
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, test_torch_reference);
+	tcase_add_test(t, test_torch_masked);
 	suite_add_tcase(s, t);
 	suite_add_tcase(s, k);
 	suite_add_tcase(s, f);
