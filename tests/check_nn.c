@@ -1159,11 +1159,51 @@ START_TEST(test_checkpoint_damage)
 		gpt_free(g2);
 		free(v1);
 	}
+	/* The masked flag on a model without the MASK row: refused by name. */
+	buf[12] |= 2;
+	ck_assert_int_eq(nn_load((uint8_t *)buf, len, path, &f2, &g2, NULL, &e), AD_EFORMAT);
+	ck_assert_ptr_nonnull(strstr(e.msg, "byte 36"));
+	buf[12] &= ~2;
 	/* Not a model. */
 	memcpy(buf, "NOTMODEL", 8);
 	ck_assert_int_eq(nn_load((uint8_t *)buf, len, path, &f2, &g2, NULL, &e), AD_EFORMAT);
 	free(buf);
 	gpt_free(g);
+	/*
+	 * A masked model: flag 2 and its 16-byte recipe after the header (mask
+	 * rate 0.2 as f64, whole-word 1, zero), by the man page's layout; a
+	 * mask rate out of (0, 1] is corrupt.
+	 */
+	{
+		double   rate = 0.2;
+		uint32_t one = 1;
+		uint64_t sum;
+		g = model(&tinym, 1);
+		f.cfg = tinym;
+		f.masked = 1;
+		f.mask_rate = 0.2;
+		f.whole_word = 1;
+		ck_assert_int_eq(nn_save(path, &f, g, NULL, &e), 0);
+		buf = tu_slurp(path, &len);
+		ck_assert_uint_eq((uint8_t)buf[12], 2);
+		ck_assert_mem_eq(buf + 84, &rate, 8);
+		ck_assert_mem_eq(buf + 92, &one, 4);
+		ck_assert_int_eq(nn_load((uint8_t *)buf, len, path, &f2, &g2, NULL, &e), 0);
+		ck_assert_int_eq(f2.masked, 1);
+		ck_assert_double_eq(f2.mask_rate, 0.2);
+		ck_assert_int_eq(f2.whole_word, 1);
+		ck_assert_int_eq(g2->attention, NN_ATTN_FULL);
+		ck_assert_mem_eq(g->param_mem, g2->param_mem, g->nparams * sizeof(float));
+		gpt_free(g2);
+		rate = 1.5;
+		memcpy(buf + 84, &rate, 8);
+		sum = ad_hash64(buf, len - 8, 0);
+		memcpy(buf + len - 8, &sum, 8);
+		ck_assert_int_eq(nn_load((uint8_t *)buf, len, path, &f2, &g2, NULL, &e), AD_EFORMAT);
+		ck_assert_ptr_nonnull(strstr(e.msg, "mask rate"));
+		free(buf);
+		gpt_free(g);
+	}
 	free(dir);
 }
 END_TEST
