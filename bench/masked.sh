@@ -10,25 +10,18 @@
 # where full attention computes whole T x T products where causal attention
 # skips the upper triangle.
 #
-# usage: bench/masked.sh [path/to/autodidact] [corpus.txt]
+# usage: bench/masked.sh path/to/autodidact corpus.txt
+#        (the README's figure: /work/shared/corpora/pg1342_pride_and_prejudice_en.txt)
 #        env: RUNS=3 STEPS=60 THREADS=2
 set -eu
-AD=${1:-./autodidact}
-CORPUS=${2:-}
+[ $# -eq 2 ] || { echo "usage: bench/masked.sh path/to/autodidact corpus.txt" >&2; exit 2; }
+AD=$1
+CORPUS=$2
 RUNS=${RUNS:-3}
 STEPS=${STEPS:-60}
 THREADS=${THREADS:-2}
-HERE=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-
-if [ -z "$CORPUS" ]; then
-	for c in "$HERE/../../shared/corpora/pg1342_pride_and_prejudice_en.txt" \
-	    "$HERE/../corpora/pg1342_pride_and_prejudice_en.txt"; do
-		[ -f "$c" ] && CORPUS=$c && break
-	done
-	[ -n "$CORPUS" ] || { echo "bench/masked.sh: give a corpus of prose" >&2; exit 2; }
-fi
 "$AD" tokenize train --quiet --vocab-size 4096 -o "$tmp/v.bpe" "$CORPUS"
 
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else print v[int((NR + 1) / 2)] }'; }

@@ -8,7 +8,12 @@
  * median of the per-repetition ratios full / causal. Nothing else differs:
  * the same weights, inputs, targets and loss positions.
  *
- *   bench/masked_step.sh [BUILDDIR]      (REPS=41 by default)
+ * Built against a configured build's library (BUILD: the build directory):
+ *
+ *   cc -O2 -march=native -fopenmp -Isrc -I$BUILD bench/masked_step.c \
+ *       $BUILD/libautodidact.a $(pkg-config --libs libutf8proc libpcre2-8) -lm \
+ *       -o masked_step
+ *   ./masked_step [REPS]      (41 by default)
  */
 #include <stdio.h>
 #include <stdlib.h>

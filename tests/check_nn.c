@@ -2167,6 +2167,40 @@ tref_relerr(const struct tref *r, const char *name, const float *ours, size_t n)
 	return e;
 }
 
+/*
+ * One pass of the model against the records prefix+"logits", "loss" and
+ * "d_<tensor>": the logits (the forward keeps them), the mean loss over the
+ * mask, and every parameter gradient, each within its tolerance.
+ */
+static void
+tref_check_pass(const struct tref *r, const char *prefix, struct gpt *g, const uint32_t *in,
+    const uint32_t *tg, const uint8_t *mk, size_t B, size_t Tb, size_t counted)
+{
+	char            name[64];
+	size_t          sizes[GPT_NTENSORS], off = 0;
+	struct ad_error e = { 0 };
+	double          loss, want;
+
+	gpt_tensor_sizes(&g->cfg, sizes);
+	snprintf(name, sizeof name, "%slogits", prefix);
+	gpt_forward(g, in, NULL, NULL, B, Tb);
+	ck_assert_double_le(tref_relerr(r, name, g->acts.logits, B * Tb * g->cfg.V), 1e-4);
+	loss = gpt_forward(g, in, tg, mk, B, Tb);
+	snprintf(name, sizeof name, "%sloss", prefix);
+	want = tref_f64(r, name, 0);
+	ck_assert_double_le(fabs(loss - want) / want, 1e-5);
+	gpt_zero_grad(g);
+	ck_assert_int_eq(gpt_backward(g, in, tg, mk, B, Tb, (float)(1.0 / (double)counted), &e), 0);
+	for (int i = 0; i < GPT_NTENSORS; i++) {
+		double err;
+		snprintf(name, sizeof name, "%sd_%s", prefix, gpt_tensor_name(i));
+		err = tref_relerr(r, name, g->grad_mem + off, sizes[i]);
+		ck_assert_msg(err <= 1e-4, "%sgradient of %s: relative error %g against PyTorch",
+		    prefix, gpt_tensor_name(i), err);
+		off += sizes[i];
+	}
+}
+
 START_TEST(test_torch_reference)
 {
 	const char      *env = getenv("AD_TORCH_REF");
@@ -2181,7 +2215,6 @@ START_TEST(test_torch_reference)
 	size_t           sizes[GPT_NTENSORS], B, Tb, off = 0, steps, counted = 0;
 	uint32_t        *in, *tg;
 	uint8_t         *mk;
-	double           loss, worst = 0;
 	float           *p0;
 
 	r.buf = tu_slurp(path, &r.len);
@@ -2220,24 +2253,7 @@ START_TEST(test_torch_reference)
 	}
 	free(u);
 
-	/* Logits (before the loss overwrites nothing: the forward keeps them). */
-	gpt_forward(g, in, NULL, NULL, B, Tb);
-	ck_assert_double_le(tref_relerr(&r, "logits", g->acts.logits, B * Tb * cfg.V), 1e-4);
-	loss = gpt_forward(g, in, tg, mk, B, Tb);
-	ck_assert_double_le(fabs(loss - tref_f64(&r, "loss", 0)) / tref_f64(&r, "loss", 0), 1e-5);
-	gpt_zero_grad(g);
-	ck_assert_int_eq(gpt_backward(g, in, tg, mk, B, Tb, (float)(1.0 / (double)counted), &e), 0);
-	off = 0;
-	for (int i = 0; i < GPT_NTENSORS; i++) {
-		char   name[32];
-		double err;
-		snprintf(name, sizeof name, "d_%s", gpt_tensor_name(i));
-		err = tref_relerr(&r, name, g->grad_mem + off, sizes[i]);
-		ck_assert_msg(err <= 1e-4, "gradient of %s: relative error %g against PyTorch",
-		    gpt_tensor_name(i), err);
-		worst = err > worst ? err : worst;
-		off += sizes[i];
-	}
+	tref_check_pass(&r, "", g, in, tg, mk, B, Tb, counted);
 
 	/* Ten AdamW steps on the same batch. */
 	{
@@ -2284,7 +2300,6 @@ START_TEST(test_torch_masked)
 	struct gpt      *g;
 	struct ad_error  e = { 0 };
 	size_t           sizes[GPT_NTENSORS], B, Tb, off = 0, counted = 0, cases[3] = { 0 };
-	double           loss, want;
 
 	r.buf = tu_slurp(path, &r.len);
 	ck_assert_msg(r.buf != NULL, "%s: missing (written by tests/torch_ref.py)", path);
@@ -2317,23 +2332,7 @@ START_TEST(test_torch_masked)
 	/* The three cases are all there: MASK, another token, the original. */
 	ck_assert(cases[0] > 0 && cases[1] > 0 && cases[2] > 0);
 	free(u);
-	gpt_forward(g, in, NULL, NULL, B, Tb);
-	ck_assert_double_le(tref_relerr(&r, "m_logits", g->acts.logits, B * Tb * cfg.V), 1e-4);
-	loss = gpt_forward(g, in, tg, mk, B, Tb);
-	want = tref_f64(&r, "m_loss", 0);
-	ck_assert_double_le(fabs(loss - want) / want, 1e-5);
-	gpt_zero_grad(g);
-	ck_assert_int_eq(gpt_backward(g, in, tg, mk, B, Tb, (float)(1.0 / (double)counted), &e), 0);
-	off = 0;
-	for (int i = 0; i < GPT_NTENSORS; i++) {
-		char   name[32];
-		double err;
-		snprintf(name, sizeof name, "m_d_%s", gpt_tensor_name(i));
-		err = tref_relerr(&r, name, g->grad_mem + off, sizes[i]);
-		ck_assert_msg(err <= 1e-4, "masked: gradient of %s: relative error %g against "
-		    "PyTorch", gpt_tensor_name(i), err);
-		off += sizes[i];
-	}
+	tref_check_pass(&r, "m_", g, in, tg, mk, B, Tb, counted);
 	/* The MASK row learns: it is an input at the MASK positions. */
 	{
 		double mx = 0;

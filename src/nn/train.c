@@ -138,7 +138,7 @@ masked_make_row(const struct nn_objective *obj, const struct gpt_config *cfg,
 	k = k < 1 ? 1 : k > units ? units : k;
 	for (size_t t = 1; t <= len; t++) {
 		if (masked_word_start(obj, tg, t)) {
-			take = (double)ad_rng_below(&r, (uint32_t)(units - seen)) < (double)(k - taken);
+			take = ad_rng_below(&r, (uint32_t)(units - seen)) < k - taken;
 			seen++;
 			taken += (size_t)take;
 		}
