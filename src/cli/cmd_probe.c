@@ -193,6 +193,7 @@ cmd_probe(int argc, char **argv)
 		case 'q': common.quiet = 1; break;
 		case 'h':
 			ad_free(names);
+			ad_free(vnames);
 			return cli_help(probe_help);
 		default:
 			rc = CLI_EXIT_USAGE;
