@@ -31,3 +31,10 @@ TESTS += tests/check_compare
 tests_check_compare_SOURCES = tests/check_compare.c $(TU_SOURCES)
 tests_check_compare_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_check_compare_LDADD = $(CHECK_LDADD)
+
+# Calibration metrics (src/lm/calib.c).
+check_PROGRAMS += tests/check_calib
+TESTS += tests/check_calib
+tests_check_calib_SOURCES = tests/check_calib.c $(TU_SOURCES)
+tests_check_calib_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_check_calib_LDADD = $(CHECK_LDADD)
