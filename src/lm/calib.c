@@ -26,8 +26,8 @@
  *
  * The grid is beta_j = 0.25 + j/16, j = 0..60 (T from 4 down to 0.25):
  * uniform in beta, so exp(beta_j d) = exp(beta_0 d) * exp(d/16)^j costs
- * three exponentials (with exp(d) for p itself) and 61 products per
- * vocabulary entry and position. NLL(beta) between
+ * one exponential and 61 products and sums per vocabulary entry and
+ * position. NLL(beta) between
  * grid points is the cubic through the four nearest (Lagrange); T* is that
  * curve's minimum (golden-section search), and every position's
  * ln sum p^beta at T* is interpolated with the same weights, so the scaled
@@ -51,6 +51,7 @@
 #define CALIB_BETA0  0.25
 #define CALIB_DBETA  0.0625
 #define CALIB_DMIN   (-100.0)
+#define CALIB_LANES  32       /* entries carried through the grid at once */
 
 struct calib_tok {
 	float   conf;      /* p of the top-1 token */
@@ -63,6 +64,8 @@ struct lm_calib_acc {
 	struct calib_tok *tok;    /* (n) in position order */
 	float            *grid;   /* (n, LM_CALIB_GRID) ln sum_k p_k^beta_j */
 	size_t            n, cap, gcap;
+	double           *work;   /* (2, wcap) lm_calib_add's exp(beta d), exp(d/16) */
+	size_t            wcap;
 };
 
 double
@@ -86,6 +89,7 @@ lm_calib_acc_free(struct lm_calib_acc *a)
 		return;
 	ad_free(a->tok);
 	ad_free(a->grid);
+	ad_free(a->work);
 	ad_free(a);
 }
 
@@ -109,33 +113,73 @@ int
 lm_calib_add(void *acc, const float *scores, uint32_t V, uint32_t y, struct ad_error *e)
 {
 	struct lm_calib_acc *a = acc;
-	double            S[LM_CALIB_GRID] = { 0 }, mx = -INFINITY, z = 0, sq = 0, lz, py;
-	uint32_t          top = 0;
-	struct calib_tok *t;
-	float            *g;
-	int               rc;
+	double              S[LM_CALIB_GRID], P[LM_CALIB_GRID][CALIB_LANES];
+	double              mx = -INFINITY, z = 0, sq = 0, lz, py, *u, *r;
+	uint32_t            top = 0;
+	size_t              m = 0;
+	struct calib_tok   *t;
+	float              *g;
+	int                 rc;
 
 	if ((rc = calib_reserve(a, a->n + 1, e)) != 0)
 		return rc;
+	if ((size_t)V + CALIB_LANES > a->wcap) {
+		double *w = ad_reallocarray(a->work, (size_t)V + CALIB_LANES, 2 * sizeof *w);
+		if (w == NULL)
+			return ad_fail(e, AD_ENOMEM, "out of memory for a %u-token distribution", V);
+		a->work = w;
+		a->wcap = (size_t)V + CALIB_LANES;
+	}
+	u = a->work;
+	r = a->work + a->wcap;
 	for (uint32_t k = 0; k < V; k++)
 		if (scores[k] > mx) {
 			mx = scores[k];
 			top = k;
 		}
-	/* d = ln p_k - ln p_max; the sums are of exp(beta d) (see the top). */
+	/*
+	 * d = ln p_k - ln p_max; the sums are of exp(beta d) (see the top).
+	 * One exponential per entry: r = exp(d/16), then exp(beta_0 d) = r^4
+	 * and exp(d) = r^16 by squaring (a few ulp).
+	 */
 	for (uint32_t k = 0; k < V; k++) {
-		double d = (double)scores[k] - mx, u, r;
+		double d = (double)scores[k] - mx, x, ed;
 		if (!(d >= CALIB_DMIN))
 			continue;
-		u = exp(d);
-		z += u;
-		sq += u * u;
-		u = exp(CALIB_BETA0 * d);
-		r = exp(CALIB_DBETA * d);
-		for (int j = 0; j < LM_CALIB_GRID; j++) {
-			S[j] += u;
-			u *= r;
-		}
+		r[m] = exp(CALIB_DBETA * d);
+		x = r[m] * r[m];
+		u[m] = x * x;
+		ed = u[m] * u[m];
+		ed *= ed;
+		z += ed;
+		sq += ed * ed;
+		m++;
+	}
+	while (m % CALIB_LANES != 0) {
+		u[m] = r[m] = 0;
+		m++;
+	}
+	/*
+	 * Blocks of CALIB_LANES entries, each carried through the whole grid:
+	 * P[j][l] += u[l]; u[l] *= r[l] are vertical operations in independent
+	 * lanes (vector registers, several multiply chains in flight), summed
+	 * across lanes once at the end.
+	 */
+	memset(P, 0, sizeof P);
+	for (size_t k = 0; k < m; k += CALIB_LANES) {
+		double ub[CALIB_LANES], rb[CALIB_LANES];
+		memcpy(ub, u + k, sizeof ub);
+		memcpy(rb, r + k, sizeof rb);
+		for (int j = 0; j < LM_CALIB_GRID; j++)
+			for (int l = 0; l < CALIB_LANES; l++) {
+				P[j][l] += ub[l];
+				ub[l] *= rb[l];
+			}
+	}
+	for (int j = 0; j < LM_CALIB_GRID; j++) {
+		S[j] = 0;
+		for (int l = 0; l < CALIB_LANES; l++)
+			S[j] += P[j][l];
 	}
 	lz = log(z);
 	py = y < V && (double)scores[y] - mx >= CALIB_DMIN ? exp((double)scores[y] - mx) / z : 0;
