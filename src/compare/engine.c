@@ -485,6 +485,7 @@ cmp_score(const struct compare_cfg *cfg, const struct data_split *sp, struct com
 	struct lm           *lm;
 	struct lm_generator *gen;
 	struct ad_progress  *prog = NULL;
+	struct lm_calib_acc *acc = NULL;
 	int                  rc;
 
 	if (lm_open(&lm, m->path, e) != 0)
@@ -493,7 +494,12 @@ cmp_score(const struct compare_cfg *cfg, const struct data_split *sp, struct com
 	m->file_bytes = cmp_file_size(m->path);
 	if (cfg->on_progress != NULL)
 		prog = cfg->on_progress(cfg->hook_ctx, "eval", sp->val_len, "B");
-	rc = lm_eval_text(lm, sp->val, sp->val_len, &m->eval, prog, e);
+	/* Calibration too: the held-out part is small next to a training run. */
+	if ((rc = lm_calib_acc_new(&acc, e)) == 0 &&
+	    (rc = lm_eval_text_calib(lm, sp->val, sp->val_len, &m->eval, acc, prog, e)) == 0 &&
+	    (rc = lm_calib_finish(acc, &m->eval.calib, e)) == 0)
+		m->eval.has_calib = 1;
+	lm_calib_acc_free(acc);
 	ad_progress_free(prog);
 	if (rc != 0) {
 		lm_free(lm);
@@ -571,6 +577,7 @@ compare_run(const struct compare_cfg *cfg, struct compare_report *out, struct ad
 	uint32_t             *ids = NULL;
 	size_t                nids = 0, cap = 0, ntrain_tok = 0;
 	uint64_t              split_hash;
+	struct lm_calib       uniform_calib;
 	int                   rc;
 
 	if ((rc = cmp_check(cfg, e)) != 0)
@@ -615,6 +622,7 @@ compare_run(const struct compare_cfg *cfg, struct compare_report *out, struct ad
 	if ((rc = data_tokenize(vocab, cfg->threads, sp.val, sp.val_len, &ids, &nids, &cap, e)) != 0)
 		goto fail;
 	rep.val_tokens = nids;
+	lm_calib_uniform(ids, nids, bpe_vocab_size(vocab), &uniform_calib);
 	nids = 0;
 	if ((rc = data_tokenize(vocab, cfg->threads, sp.train, sp.train_len, &ids, &nids, &cap,
 	    e)) != 0)
@@ -630,6 +638,8 @@ compare_run(const struct compare_cfg *cfg, struct compare_report *out, struct ad
 		m->eval.nats = (double)rep.val_tokens * log((double)bpe_vocab_size(vocab));
 		m->eval.bytes = sp.val_len;
 		m->eval.lines = sp.val_lines;
+		m->eval.calib = uniform_calib;
+		m->eval.has_calib = 1;
 	}
 
 	/* 4. n-grams: the unigram baseline, then the orders asked for. */

@@ -77,6 +77,8 @@ eval_calib_json(struct ad_json *j, const struct lm_calib *c)
 	ad_json_double(j, c->ece_mass);
 	ad_json_key(j, "brier");
 	ad_json_double(j, c->brier);
+	ad_json_key(j, "nll");
+	ad_json_double(j, c->nll);
 	ad_json_key(j, "reliability");
 	ad_json_array_begin(j);
 	for (int b = 0; b < LM_CALIB_BINS; b++) {
