@@ -314,6 +314,97 @@ START_TEST(test_empty_and_append)
 }
 END_TEST
 
+/* ---- a real transformer: the batched fast path against the generic one -- */
+
+/*
+ * A tiny byte-level transformer trained for a few steps by the program
+ * itself; its batched score_dist (logits of the forward pass) must give
+ * the calibration that the generic path (a state, lm_next, lm_push) gives,
+ * over one window (beyond it the two slide their context differently), and
+ * the log-probabilities of lm_score over many windows.
+ */
+START_TEST(test_transformer_fast_path_matches_generic)
+{
+	const char          *self = getenv("AUTODIDACT");
+	char                *dir = tu_tmpdir(), cmd[8192], path[4200], text[4096];
+	struct lm           *m;
+	struct lm_calib_acc *fast, *slow;
+	struct lm_calib      cf, cs;
+	struct lm_vtab       generic;
+	const struct lm_vtab *vt;
+	struct ad_error      e = { 0 };
+	uint32_t            *ids = NULL;
+	size_t               n = 0, cap = 0, len = 0, W;
+	double              *lp, *want;
+	FILE                *f;
+
+	snprintf(path, sizeof path, "%s/t.txt", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	for (int i = 0; len + 64 < sizeof text; i++)
+		len += (size_t)snprintf(text + len, sizeof text - len, "the cat %d sat on the mat %d.\n",
+		    i % 7, i % 3);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+	snprintf(cmd, sizeof cmd, "'%s' train transformer --quiet --bytes --preset tiny --steps 30 "
+	    "--threads 1 -o '%s/t.gpt' '%s'", self != NULL && *self ? self : "./autodidact", dir, path);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(path, sizeof path, "%s/t.gpt", dir);
+	ck_assert_int_eq(lm_open(&m, path, &e), 0);
+	ck_assert_ptr_nonnull(m->vt->score_dist);
+	ck_assert_int_eq(lm_encode(m, (const uint8_t *)text, len, &ids, &n, &cap, &e), 0);
+	W = m->context;
+	ck_assert_uint_gt(n, 4 * W);
+	ck_assert_ptr_nonnull(lp = calloc(n, sizeof *lp));
+	ck_assert_ptr_nonnull(want = calloc(n, sizeof *want));
+
+	/* One window: the same distributions, so the same calibration. */
+	ck_assert_int_eq(lm_calib_acc_new(&fast, &e), 0);
+	ck_assert_int_eq(lm_calib_acc_new(&slow, &e), 0);
+	ck_assert_int_eq(lm_score_dist(m, ids, W, lp, lm_calib_add, fast, &e), 0);
+	vt = m->vt;
+	generic = *vt;
+	generic.score_dist = NULL;
+	m->vt = &generic;
+	ck_assert_int_eq(lm_score_dist(m, ids, W, want, lm_calib_add, slow, &e), 0);
+	m->vt = vt;
+	ck_assert_int_eq(lm_calib_finish(fast, &cf, &e), 0);
+	ck_assert_int_eq(lm_calib_finish(slow, &cs, &e), 0);
+	for (size_t i = 0; i < W; i++)
+		ck_assert_double_eq_tol(lp[i], want[i], 1e-4);
+	ck_assert_uint_eq(cf.n, W);
+	ck_assert_double_eq_tol(cf.accuracy, cs.accuracy, 1e-12);
+	ck_assert_double_eq_tol(cf.ece, cs.ece, 1e-5);
+	ck_assert_double_eq_tol(cf.ece_mass, cs.ece_mass, 1e-5);
+	ck_assert_double_eq_tol(cf.brier, cs.brier, 1e-5);
+	ck_assert_double_eq_tol(cf.nll, cs.nll, 1e-5);
+	ck_assert_double_eq_tol(cf.temperature, cs.temperature, 1e-3);
+	ck_assert_double_eq_tol(cf.test_nll_scaled, cs.test_nll_scaled, 1e-5);
+	lm_calib_acc_free(fast);
+	lm_calib_acc_free(slow);
+
+	/* Many windows: every position once, with lm_score's log-probability. */
+	ck_assert_int_eq(lm_calib_acc_new(&fast, &e), 0);
+	ck_assert_int_eq(lm_score(m, ids, n, want, &e), 0);
+	ck_assert_int_eq(lm_score_dist(m, ids, n, lp, lm_calib_add, fast, &e), 0);
+	ck_assert_uint_eq(lm_calib_acc_count(fast), n);
+	ck_assert_int_eq(lm_calib_finish(fast, &cf, &e), 0);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_double_eq(lp[i], want[i]);
+	{
+		double nll = 0;
+		for (size_t i = 0; i < n; i++)
+			nll -= want[i];
+		ck_assert_double_eq_tol(cf.nll, nll / (double)n, 1e-5);
+	}
+	lm_calib_acc_free(fast);
+	free(lp);
+	free(want);
+	free(ids);
+	lm_free(m);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 calib_suite(void)
 {
@@ -328,6 +419,10 @@ calib_suite(void)
 	tcase_add_test(tc, test_temperature_recovers_known_scale);
 	tcase_add_test(tc, test_uniform_closed_form);
 	tcase_add_test(tc, test_empty_and_append);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("transformer");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_transformer_fast_path_matches_generic);
 	suite_add_tcase(s, tc);
 	return s;
 }
