@@ -38,3 +38,5 @@ TESTS += tests/check_calib
 tests_check_calib_SOURCES = tests/check_calib.c $(TU_SOURCES)
 tests_check_calib_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_check_calib_LDADD = $(CHECK_LDADD)
+TESTS += tests/calib.sh
+EXTRA_DIST += tests/calib.sh

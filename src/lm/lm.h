@@ -336,12 +336,15 @@ void lm_sample_distribution(struct lm_sampler *s, const struct lm_sampling *cfg,
  * text goes to emit as soon as it is drawn (words of a word model are
  * preceded by a space where needed); emit returns nonzero to stop. Tokens
  * and the model's ln p of each (before temperature) go to toks when not
- * NULL (max_tokens entries). Fails with AD_EINVAL when a non-empty prompt
+ * NULL (max_tokens entries), with the probability the token was drawn with
+ * (after temperature, top-k and top-p), each written before the token's
+ * text is emitted (and *ntoks counts it by then). Fails with AD_EINVAL when a non-empty prompt
  * encodes to no tokens.
  */
 struct lm_gen_token {
 	uint32_t id;
-	double   logp;
+	double   logp;   /* the model's ln p of id */
+	double   p;      /* the probability id was drawn with */
 };
 
 typedef int (*lm_emit_fn)(void *ctx, const uint8_t *bytes, size_t len);
