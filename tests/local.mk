@@ -40,3 +40,4 @@ tests_check_calib_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_check_calib_LDADD = $(CHECK_LDADD)
 TESTS += tests/calib.sh
 EXTRA_DIST += tests/calib.sh
+EXTRA_DIST += bench/calib.sh
