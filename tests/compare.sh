@@ -84,6 +84,21 @@ has eval.want '"ece_bins": 15'
 lines eval.want 132
 same eval.want eval.got
 
+# Each sample's tokens (text and the probability each was drawn with): their
+# texts joined are the sample (one prompt here); every p is a probability;
+# the HTML shades exactly these tokens.
+awk '/"samples": \[/ { getline; s = $0; sub(/^ *"/, "", s); sub(/"$/, "", s); want[++n] = s }
+	/"sample_tokens": \[/ { on = 1; got = "" }
+	on && $1 == "\"text\":" { t = $0; sub(/^ *"text": "/, "", t); sub(/",$/, "", t); got = got t }
+	on && $1 == "\"p\":" { k++; if (!($2 >= 0 && $2 <= 1)) bad++ }
+	on && /^      \]/ { on = 0; if (got != want[n]) bad++ }
+	END { print k, n, bad + 0 }' res/report.json >shades
+read -r ntok nsamples bad <shades
+[ "$bad" -eq 0 ] && [ "$nsamples" -eq 4 ] && [ "$ntok" -gt 0 ] && ok ||
+	fail "sample_tokens: $ntok tokens, $nsamples samples, $bad mismatches"
+[ "$(grep -o '<span class="tok"' res/report.html | wc -l)" -eq "$ntok" ] && ok ||
+	fail "the HTML shades $(grep -o '<span class="tok"' res/report.html | wc -l) tokens, not $ntok"
+
 # A second run reuses every model: nothing is trained again.
 ls -l --time-style=+%s.%N res/*.bin >mtimes1
 run 0 "$AD" compare --quiet -o res --vocab-size 400 --orders 2..3 --preset tiny --steps 40 \

@@ -442,11 +442,25 @@ done:
 	return rc;
 }
 
+/* A sample being collected: its text, and where each token's text ends
+ * (lm_generate counts a token in *ngen before emitting its text). */
+struct cmp_sample {
+	FILE                 *mem;
+	size_t                len;
+	struct compare_shade *shades;   /* (sample_tokens) */
+	const size_t         *ngen;
+};
+
 /* lm_generate's emit: collect the text in a memory stream. */
 static int
 cmp_emit(void *ctx, const uint8_t *b, size_t n)
 {
-	return fwrite(b, 1, n, ctx) != n;
+	struct cmp_sample *c = ctx;
+
+	c->len += n;
+	if (*c->ngen > 0)
+		c->shades[*c->ngen - 1].end = c->len;
+	return fwrite(b, 1, n, c->mem) != n;
 }
 
 /* Default prompts: the first words of two held-out lines. */
@@ -486,6 +500,7 @@ cmp_score(const struct compare_cfg *cfg, const struct data_split *sp, struct com
 	struct lm_generator *gen;
 	struct ad_progress  *prog = NULL;
 	struct lm_calib_acc *acc = NULL;
+	struct lm_gen_token *toks = NULL;
 	int                  rc;
 
 	if (lm_open(&lm, m->path, e) != 0)
@@ -507,25 +522,44 @@ cmp_score(const struct compare_cfg *cfg, const struct data_split *sp, struct com
 		return rc;
 	}
 	if ((m->samples = ad_calloc(r->nprompts + 1, sizeof *m->samples)) == NULL ||
+	    (m->shades = ad_calloc(r->nprompts + 1, sizeof *m->shades)) == NULL ||
+	    (m->nshades = ad_calloc(r->nprompts + 1, sizeof *m->nshades)) == NULL ||
+	    (toks = ad_mallocarray(cfg->sample_tokens + 1, sizeof *toks)) == NULL ||
 	    lm_generator_new(&gen, lm, e) != 0) {
 		lm_free(lm);
-		return m->samples == NULL ? ad_fail(e, AD_ENOMEM, "out of memory") : e->code;
+		rc = toks == NULL ? ad_fail(e, AD_ENOMEM, "out of memory") : e->code;
+		ad_free(toks);
+		return rc;
 	}
 	for (size_t p = 0; p < r->nprompts; p++) {
-		struct ad_rng rng;
-		char         *text = NULL;
-		size_t        tlen = 0;
-		FILE         *mem = open_memstream(&text, &tlen);
+		struct ad_rng     rng;
+		char             *text = NULL;
+		size_t            tlen = 0, ngen = 0;
+		struct cmp_sample cs = { .ngen = &ngen };
 
-		if (mem == NULL) {
+		cs.mem = open_memstream(&text, &tlen);
+		cs.shades = ad_calloc(cfg->sample_tokens + 1, sizeof *cs.shades);
+		if (cs.mem == NULL || cs.shades == NULL) {
+			if (cs.mem != NULL)
+				fclose(cs.mem);
+			free(text);
+			ad_free(cs.shades);
 			rc = ad_fail(e, AD_ENOMEM, "out of memory");
 			break;
 		}
 		/* The same random stream for every model, one per prompt. */
 		ad_rng_seed(&rng, cfg->seed, p);
 		rc = lm_generate(gen, &r->sampling, &rng, r->prompts[p], cfg->sample_tokens, cmp_emit,
-		    mem, NULL, NULL, e);
-		fclose(mem);
+		    &cs, toks, &ngen, e);
+		fclose(cs.mem);
+		for (size_t i = 0; i < ngen; i++)
+			cs.shades[i].p = toks[i].p;
+		if (rc == 0) {
+			m->shades[p] = cs.shades;
+			m->nshades[p] = ngen;
+		} else {
+			ad_free(cs.shades);
+		}
 		if (rc != 0 && rc != AD_EINVAL) {
 			free(text);
 			break;
@@ -541,6 +575,7 @@ cmp_score(const struct compare_cfg *cfg, const struct data_split *sp, struct com
 	}
 	lm_generator_free(gen);
 	lm_free(lm);
+	ad_free(toks);
 	return rc;
 }
 

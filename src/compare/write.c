@@ -28,6 +28,11 @@ compare_model_free(struct compare_model *m, size_t nprompts)
 		for (size_t i = 0; i < nprompts; i++)
 			ad_free(m->samples[i]);
 	ad_free(m->samples);
+	if (m->shades != NULL)
+		for (size_t i = 0; i < nprompts; i++)
+			ad_free(m->shades[i]);
+	ad_free(m->shades);
+	ad_free(m->nshades);
 	memset(m, 0, sizeof *m);
 }
 
@@ -360,6 +365,28 @@ compare_write_json(const struct compare_report *r, FILE *f)
 				ad_json_string(&j, m->samples[p]);
 			ad_json_array_end(&j);
 		}
+		if (m->shades != NULL) {
+			/* Each sample's tokens: their text and the probability each
+			 * was drawn with. */
+			ad_json_key(&j, "sample_tokens");
+			ad_json_array_begin(&j);
+			for (size_t p = 0; p < r->nprompts; p++) {
+				size_t start = 0;
+				ad_json_array_begin(&j);
+				for (size_t t = 0; m->shades[p] != NULL && t < m->nshades[p]; t++) {
+					size_t end = m->shades[p][t].end;
+					ad_json_object_begin(&j);
+					ad_json_key(&j, "text");
+					ad_json_string_n(&j, m->samples[p] + start, end - start);
+					ad_json_key(&j, "p");
+					ad_json_double(&j, m->shades[p][t].p);
+					ad_json_object_end(&j);
+					start = end;
+				}
+				ad_json_array_end(&j);
+			}
+			ad_json_array_end(&j);
+		}
 		ad_json_object_end(&j);
 	}
 	ad_json_array_end(&j);
@@ -390,6 +417,35 @@ static void
 html_text(FILE *f, const char *s)
 {
 	ad_xml_escape(f, s);
+}
+
+/*
+ * A sample with each token shaded by the probability it was drawn with, in
+ * the four bands of sample --show-probs (none from 0.5, then yellow, light
+ * red, red below 0.05), the probability in its title.
+ */
+static void
+html_shaded_sample(FILE *f, const char *text, const struct compare_shade *sh, size_t n)
+{
+	size_t start = 0;
+
+	for (size_t t = 0; t < n; t++) {
+		double      p = sh[t].p;
+		const char *bg = p >= 0.5 ? NULL : p >= 0.2 ? "#fff0a8" : p >= 0.05 ? "#ffc4c4" :
+		    "#ff7b7b";
+		char       *piece = ad_strndup(text + start, sh[t].end - start);
+		if (piece == NULL)
+			return;
+		if (bg != NULL)
+			fprintf(f, "<span class=\"tok\" style=\"background:%s\" title=\"p = %.4f\">", bg, p);
+		else
+			fprintf(f, "<span class=\"tok\" title=\"p = %.4f\">", p);
+		html_text(f, piece);
+		fputs("</span>", f);
+		ad_free(piece);
+		start = sh[t].end;
+	}
+	html_text(f, text + start);
 }
 
 /* The two charts: bits per byte against training time, and against size. */
@@ -559,7 +615,10 @@ compare_write_html(const struct compare_report *r, FILE *f)
 
 	if (r->nprompts > 0) {
 		fprintf(f, "<h2>Samples</h2>\n<p>Seed %llu, temperature %g, top-k %u, top-p %g, up to "
-		    "%zu tokens, the same for every model.</p>\n", (unsigned long long)r->seed,
+		    "%zu tokens, the same for every model. Each token is shaded by the probability it "
+		    "was drawn with (hover for it): unshaded from 0.5, yellow from 0.2, light red "
+		    "from 0.05, red below: where a fluent sentence was a guess.</p>\n",
+		    (unsigned long long)r->seed,
 		    r->sampling.temperature, r->sampling.top_k, r->sampling.top_p, r->sample_tokens);
 		for (size_t p = 0; p < r->nprompts; p++) {
 			fputs("<h3>\u201c", f);
@@ -572,7 +631,10 @@ compare_write_html(const struct compare_report *r, FILE *f)
 				fputs("<p><b>", f);
 				html_text(f, m->name);
 				fputs("</b></p><blockquote>", f);
-				html_text(f, m->samples[p]);
+				if (m->shades != NULL && m->shades[p] != NULL)
+					html_shaded_sample(f, m->samples[p], m->shades[p], m->nshades[p]);
+				else
+					html_text(f, m->samples[p]);
 				fputs("</blockquote>\n", f);
 			}
 		}
