@@ -227,10 +227,16 @@ sample_show_probs(const struct sample_out *o, const struct lm_gen_token *toks, s
 		if (colour) {
 			/* Four shades: sure, likely, a guess, a long shot. */
 			const char *sgr = p >= 0.5 ? NULL : p >= 0.2 ? "33" : p >= 0.05 ? "31" : "97;41";
-			if (sgr != NULL)
-				printf("\033[%sm", sgr);
-			fwrite(o->buf + start, 1, end - start, stdout);
-			if (sgr != NULL)
+			/* A newline is written uncoloured, so that a background does
+			 * not run on to the end of the terminal's line. */
+			for (size_t k = start; k < end; k++) {
+				if (sgr != NULL && (k == start || o->buf[k - 1] == '\n') && o->buf[k] != '\n')
+					printf("\033[%sm", sgr);
+				if (sgr != NULL && o->buf[k] == '\n' && k > start && o->buf[k - 1] != '\n')
+					fputs("\033[0m", stdout);
+				putchar(o->buf[k]);
+			}
+			if (sgr != NULL && end > start && o->buf[end - 1] != '\n')
 				fputs("\033[0m", stdout);
 		} else {
 			for (size_t k = start; k < end; k++) {
