@@ -149,9 +149,11 @@ START_TEST(test_eval_independent_of_thread_count)
 	struct ad_rng   rng;
 	size_t          len = 0, cap = 1 << 20;
 	char           *text = malloc(cap);
-	struct lm_eval  r1 = { 0 }, r2 = { 0 };
+	struct lm_eval  r0 = { 0 }, r1 = { 0 }, r2 = { 0 }, c1 = { 0 }, c2 = { 0 };
+	size_t          part;
 	struct ad_error e = { 0 };
 	uint64_t        lines = 0, tokens = 0;
+	struct lm_calib_acc *a1, *a2;
 
 	ad_rng_seed(&rng, 1, 2);
 	while (len < cap - 64) {
@@ -171,10 +173,25 @@ START_TEST(test_eval_independent_of_thread_count)
 	omp_set_num_threads(1);
 #endif
 	ck_assert_int_eq(lm_eval_text(m, (uint8_t *)text, len, &r1, NULL, &e), 0);
+	ck_assert_int_eq(lm_calib_acc_new(&a1, &e), 0);
+	ck_assert_int_eq(lm_calib_acc_new(&a2, &e), 0);
+	/* Calibration on the first eighth (lines) of the text: it is slower. */
+	part = (size_t)((char *)memchr(text + len / 8, '\n', len - len / 8) - text) + 1;
+	ck_assert_int_eq(lm_eval_text_calib(m, (uint8_t *)text, part, &c1, a1, NULL, &e), 0);
+	ck_assert_int_eq(lm_eval_text(m, (uint8_t *)text, part, &r0, NULL, &e), 0);
 #ifdef _OPENMP
 	omp_set_num_threads(2);
 #endif
 	ck_assert_int_eq(lm_eval_text(m, (uint8_t *)text, len, &r2, NULL, &e), 0);
+	ck_assert_int_eq(lm_eval_text_calib(m, (uint8_t *)text, part, &c2, a2, NULL, &e), 0);
+	/* With calibration: the same sums, and the same positions in order. */
+	ck_assert_uint_eq(lm_calib_acc_count(a1), r0.tokens);
+	ck_assert(memcmp(&c1.nats, &r0.nats, sizeof r0.nats) == 0);
+	ck_assert_int_eq(lm_calib_finish(a1, &c1.calib, &e), 0);
+	ck_assert_int_eq(lm_calib_finish(a2, &c2.calib, &e), 0);
+	ck_assert(memcmp(&c1.calib, &c2.calib, sizeof c1.calib) == 0);
+	lm_calib_acc_free(a1);
+	lm_calib_acc_free(a2);
 	ck_assert_uint_eq(r1.lines, lines);
 	ck_assert_uint_eq(r1.tokens, tokens);
 	ck_assert_uint_eq(r2.tokens, tokens);
@@ -229,6 +246,96 @@ START_TEST(test_lm_score_windows_overlap_by_half)
 				ck_assert(k >= 4 && k <= 7);
 		}
 	}
+}
+END_TEST
+
+/*
+ * score_dist through windows: every position's distribution reaches the
+ * visitor exactly once, in order, with its own token, and the log-probs
+ * are those of lm_score. The mock's distribution before a token given k
+ * tokens of context is one with ln p(k mod V) = -(1 + k) at its top.
+ */
+struct visit { uint32_t y[64]; size_t n; };
+
+static int
+visit_fn(void *ctx, const float *scores, uint32_t V, uint32_t y, struct ad_error *e)
+{
+	struct visit *v = ctx;
+
+	(void)scores;
+	(void)V;
+	(void)e;
+	v->y[v->n++] = y;
+	return 0;
+}
+
+static int
+stream_score_dist(const struct lm *m, const uint32_t *ids, size_t n, size_t from, double *logp,
+    lm_dist_fn fn, void *ctx, struct ad_error *e)
+{
+	float s[5] = { 0 };
+	int   rc = stream_score(m, ids, n, logp, e);
+
+	for (size_t i = from; i < n && rc == 0; i++)
+		rc = fn(ctx, s, m->V, ids[i], e);
+	return rc;
+}
+
+static const struct lm_vtab mock_stream_dist_vt = {
+	.free = mock_free, .state_new = mock_state_new, .state_free = mock_state_free,
+	.state_reset = mock_reset, .next = mock_next, .push = mock_push, .score = stream_score,
+	.encode = mock_encode, .token_text = mock_token_text, .score_dist = stream_score_dist,
+};
+
+START_TEST(test_lm_score_dist_visits_each_position_once)
+{
+	struct lm       m = { .vt = &mock_stream_dist_vt, .V = 5, .context = 8 };
+	uint32_t        ids[37];
+	double          lp[37], want[37];
+	struct ad_error e = { 0 };
+
+	for (size_t i = 0; i < 37; i++)
+		ids[i] = (uint32_t)(i * 7 % 5);
+	for (size_t n = 1; n <= 37; n++) {
+		struct visit v = { .n = 0 };
+		ck_assert_int_eq(lm_score(&m, ids, n, want, &e), 0);
+		ck_assert_int_eq(lm_score_dist(&m, ids, n, lp, visit_fn, &v, &e), 0);
+		ck_assert_uint_eq(v.n, n);
+		for (size_t i = 0; i < n; i++) {
+			ck_assert_uint_eq(v.y[i], ids[i]);
+			ck_assert_double_eq(lp[i], want[i]);
+		}
+	}
+}
+END_TEST
+
+/*
+ * Calibration through eval, by hand: the mock line model states
+ * p = (a .5, b .25, </s> .125, <unk> .125) everywhere, so its top-1 is "a"
+ * at confidence .5. "a b\nzz\n\na" is a b </s> <unk> </s> </s> a: 2 of 7
+ * right; sum p^2 = .34375, so Brier = 1.34375 - 2 mean(p_y) = 1.34375 -
+ * 2 (1.75 / 7) = .84375; one bin (.5 is in (7/15, 8/15]), ECE |2/7 - .5|.
+ */
+START_TEST(test_eval_calibration_by_hand)
+{
+	struct lm           *m = mock_line_model();
+	struct lm_eval       r = { 0 };
+	struct lm_calib_acc *acc;
+	struct ad_error      e = { 0 };
+	const char          *text = "a b\nzz\n\na";
+
+	ck_assert_int_eq(lm_calib_acc_new(&acc, &e), 0);
+	ck_assert_int_eq(lm_eval_text_calib(m, (const uint8_t *)text, strlen(text), &r, acc, NULL,
+	    &e), 0);
+	ck_assert_int_eq(lm_calib_finish(acc, &r.calib, &e), 0);
+	ck_assert_uint_eq(r.calib.n, 7);
+	ck_assert_double_eq_tol(r.calib.accuracy, 2.0 / 7, 1e-12);
+	ck_assert_double_eq_tol(r.calib.brier, 0.84375, 1e-6);
+	ck_assert_double_eq_tol(r.calib.ece, 0.5 - 2.0 / 7, 1e-6);
+	ck_assert_uint_eq(r.calib.bin_n[7], 7);
+	ck_assert_double_eq_tol(r.calib.nll, lm_eval_nats_per_token(&r), 1e-6);
+	lm_calib_acc_free(acc);
+	lm_free(m);
 }
 END_TEST
 
@@ -468,6 +575,8 @@ lm_suite(void)
 	tcase_add_test(tc, test_eval_line_model_by_hand);
 	tcase_add_test(tc, test_eval_independent_of_thread_count);
 	tcase_add_test(tc, test_lm_score_windows_overlap_by_half);
+	tcase_add_test(tc, test_lm_score_dist_visits_each_position_once);
+	tcase_add_test(tc, test_eval_calibration_by_hand);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("sample");
 	tcase_add_test(tc, test_sampling_distributions_by_hand);

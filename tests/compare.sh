@@ -6,6 +6,21 @@
 . "$AD_SRCDIR/tests/lib.sh"
 cd "$T" || exit 1
 
+# reliability_check HTML: in headless Chromium, every reliability bar
+# (rect.rel) must be as tall, as a share of the plot's 0..1 axis, as the
+# accuracy its title states (to 1%), and end where the axis says.
+# Returns 1 when no Chromium is installed.
+reliability_check() {
+	chrome=$(command -v chromium || command -v chromium-browser || true)
+	[ -n "$chrome" ] || return 1
+	sed 's|</body>|<script>var r=document.querySelectorAll("rect.rel"),bad=0;for(var i=0;i<r.length;i++){var s=r[i].ownerSVGElement,H=s.viewBox.baseVal.height,p=H-84,b=r[i].getBBox(),a=parseFloat(r[i].textContent.replace(/.*accuracy /,""));if(!(Math.abs(b.height/p-a)<0.01\&\&Math.abs(b.y+b.height-(H-50))<0.5))bad++;}document.body.setAttribute("data-rel","bars="+r.length+" bad="+bad);</script></body>|' \
+		"$1" >"$T/rel-check.html"
+	timeout 120 "$chrome" --headless --no-sandbox --disable-gpu --disable-background-networking \
+		--disable-component-update --disable-sync --no-first-run \
+		--user-data-dir="$T/chrome" --dump-dom "file://$T/rel-check.html" >"$T/dom" 2>"$T/chrome.err"
+	return 0
+}
+
 run 0 "$AD" synth --quiet --seed 4 --sentences 4000 -o c.txt
 run 0 "$AD" compare --quiet -o res --vocab-size 400 --orders 2..3 --preset tiny --steps 40 \
 	-p "The nurse said that" c.txt
@@ -40,21 +55,49 @@ b=$(wc -c <res/val.txt)
 # uniform: every held-out token costs ln V nats.
 want=$(awk -v n="$n" -v V="$V" -v b="$b" 'BEGIN { printf "%.4f", n * log(V) / log(2) / b }')
 has res/report.md "| uniform | - | - | - | - | - | $(awk -v V="$V" 'BEGIN { printf "%.4f", log(V) }') | $(printf '%.2f' "$V") | $want |"
+# uniform's calibration: it guesses id 0 (ties go to the lowest id) at
+# confidence 1/V, so accuracy is the share of id 0 in the held-out tokens,
+# ECE |accuracy - 1/V|, Brier 1 - 1/V; no temperature fits it better.
+ucal=$("$AD" tokenize encode --stream -t "$vocab" res/val.txt | awk -v V="$V" '
+	{ for (i = 1; i <= NF; i++) { n++; z += $i == 0 } }
+	END { a = z / n; e = a - 1 / V; if (e < 0) e = -e
+		printf "| %.4f | %.4f | %.4f | - |", a, e, 1 - 1 / V }')
+has res/report.md "| $want $ucal"
+has res/report.md "## Calibration"
 # 3-gram: the same figure as eval gives for its model file.
 m3=$(ls res/ngram3-*.bin)
-run 0 "$AD" eval --quiet --json "$m3" res/val.txt
+run 0 "$AD" eval --quiet --json --calibration "$m3" res/val.txt
 bpb=$(sed -n 's/.*"bits_per_byte": *\([0-9.]*\).*/\1/p' "$T/out" | head -n 1)
 has res/report.md "$(awk -v x="$bpb" 'BEGIN { printf "%.4f |", x }')"
 # The JSON report carries the same number, at full precision.
 has res/report.json "\"bits_per_byte\": $bpb"
-# And the whole evaluation as eval --json gives it: the same keys, in the
-# same order, with the same values (one writer for both).
-awk '/"total": \{/ { on = 1; next } on && /^ *\}/ { exit }
-	on { sub(/^ */, ""); sub(/,$/, ""); print }' "$T/out" >eval.want
-awk '/"name": "3-gram"/ { m = 1 } m && /"heldout": \{/ { on = 1; next } on && /^ *\}/ { exit }
-	on { sub(/^ */, ""); sub(/,$/, ""); print }' res/report.json >eval.got
-lines eval.want 9
+# And the whole evaluation as eval --json gives it, calibration included:
+# the same keys, in the same order, with the same values (one writer for
+# both). The object ends where its braces balance.
+obj='on { d += gsub(/[{[]/, "&") - gsub(/[]}]/, "&"); if (d < 0) exit
+	sub(/^ */, ""); sub(/,$/, ""); print }'
+awk '/"total": \{/ { on = 1; next } '"$obj" "$T/out" >eval.want
+awk '/"name": "3-gram"/ { m = 1 } m && /"heldout": \{/ { on = 1; next } '"$obj" res/report.json \
+	>eval.got
+has eval.want '"calibration": {'
+has eval.want '"ece_bins": 15'
+lines eval.want 132
 same eval.want eval.got
+
+# Each sample's tokens (text and the probability each was drawn with): their
+# texts joined are the sample (one prompt here); every p is a probability;
+# the HTML shades exactly these tokens.
+awk '/"samples": \[/ { getline; s = $0; sub(/^ *"/, "", s); sub(/"$/, "", s); want[++n] = s }
+	/"sample_tokens": \[/ { on = 1; got = "" }
+	on && $1 == "\"text\":" { t = $0; sub(/^ *"text": "/, "", t); sub(/",$/, "", t); got = got t }
+	on && $1 == "\"p\":" { k++; if (!($2 >= 0 && $2 <= 1)) bad++ }
+	on && /^      \]/ { on = 0; if (got != want[n]) bad++ }
+	END { print k, n, bad + 0 }' res/report.json >shades
+read -r ntok nsamples bad <shades
+[ "$bad" -eq 0 ] && [ "$nsamples" -eq 4 ] && [ "$ntok" -gt 0 ] && ok ||
+	fail "sample_tokens: $ntok tokens, $nsamples samples, $bad mismatches"
+[ "$(grep -o '<span class="tok"' res/report.html | wc -l)" -eq "$ntok" ] && ok ||
+	fail "the HTML shades $(grep -o '<span class="tok"' res/report.html | wc -l) tokens, not $ntok"
 
 # A second run reuses every model: nothing is trained again.
 ls -l --time-style=+%s.%N res/*.bin >mtimes1
@@ -72,8 +115,14 @@ grep -E '^\| (\*\*)?3-gram' res/report.md | sed 's/ (reused)//' >row2
 # The HTML page: self-contained, two charts, rendered by a real browser.
 grep -Eio '(src|href)=|url\(|<script|<link' res/report.html >ext
 lines ext 0
+# Two charts, and a reliability diagram for each of the five models.
 svgs=$(grep -c '<svg' res/report.html)
-[ "$svgs" -eq 2 ] && ok || fail "$svgs charts in report.html, expected 2"
+[ "$svgs" -eq 7 ] && ok || fail "$svgs charts in report.html, expected 7"
+if reliability_check "$T/res/report.html"; then
+	# As many bars as non-empty bins in the JSON report.
+	want=$(awk '/"count": [1-9]/ { n++ } END { print n + 0 }' res/report.json)
+	has "$T/dom" "data-rel=\"bars=$want bad=0\""
+fi
 if ! render_check "$T/res/report.html"; then
 	opened=$(grep -o '<svg' res/report.html | wc -l)
 	closed=$(grep -o '</svg>' res/report.html | wc -l)

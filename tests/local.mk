@@ -36,3 +36,13 @@ tests_check_compare_LDADD = $(CHECK_LDADD)
 # measures replaced by stubs (seconds; no PyTorch needed).
 TESTS += tests/bench.sh
 EXTRA_DIST += tests/bench.sh
+
+# Calibration metrics (src/lm/calib.c).
+check_PROGRAMS += tests/check_calib
+TESTS += tests/check_calib
+tests_check_calib_SOURCES = tests/check_calib.c $(TU_SOURCES)
+tests_check_calib_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_check_calib_LDADD = $(CHECK_LDADD)
+TESTS += tests/calib.sh
+EXTRA_DIST += tests/calib.sh
+EXTRA_DIST += bench/calib.sh

@@ -74,6 +74,9 @@ scan "$AD" eval --quiet n.arpa e.txt
 scan "$AD" eval --quiet g.bin e.txt
 scan "$AD" sample -n 4 --prompt "The" n.bin
 scan "$AD" sample -n 4 --prompt "The" --json g.bin
+scan "$AD" eval --quiet --calibration n.bin e.txt e.txt
+scan "$AD" eval --quiet --calibration --json g.bin e.txt
+scan "$AD" sample -n 4 --prompt "The" --show-probs n.bin
 scan "$AD" probe --quiet n.bin g.bin --probes "$T/p.probe" --corpus e.txt --bootstrap 50 \
 	--permutations 50
 # Word vectors as a WEAT source (probe --vectors), gzip'ed when zlib is built in.

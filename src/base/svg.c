@@ -464,3 +464,45 @@ ad_svg_plot(FILE *f, const struct ad_svg_chart *c, const struct ad_svg_plot_seri
 #undef PY
 	fputs("</svg>\n", f);
 }
+
+void
+ad_svg_reliability(FILE *f, const struct ad_svg_chart *c, const double *conf, const double *acc,
+    const uint64_t *count, size_t nbins)
+{
+	int    W = c->width > 0 ? c->width : 420, H = W;
+	double x0 = 70, x1 = W - 20, y0 = H - 50, y1 = 34, w = (x1 - x0) / (double)nbins;
+
+	svg_open(f, W, H, c->title);
+	haxis(f, 0, 1, 0.2, x0, x1, y1, y0, c->xlabel);
+	vaxis(f, 0, 1, 0.2, y0, y1, x0, x1, c->ylabel);
+#define X(v) (x0 + (v) * (x1 - x0))
+#define Y(v) (y0 - (v) * (y0 - y1))
+	fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888\" "
+	    "stroke-dasharray=\"5 4\"><title>accuracy = confidence: perfectly calibrated</title>"
+	    "</line>\n", X(0), Y(0), X(1), Y(1));
+	for (size_t b = 0; b < nbins; b++) {
+		double xb = x0 + (double)b * w;
+		if (count[b] == 0 || !isfinite(acc[b]) || !isfinite(conf[b]))
+			continue;
+		/* The bar is the bin's accuracy; the tick, its mean confidence. */
+		fprintf(f, "<rect class=\"rel\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+		    "fill=\"%s\" fill-opacity=\"0.7\"><title>confidence (", xb + 1, Y(acc[b]), w - 2,
+		    Y(0) - Y(acc[b]), ad_svg_color(0));
+		num(f, (double)b / (double)nbins);
+		fputs(", ", f);
+		num(f, (double)(b + 1) / (double)nbins);
+		fprintf(f, "]: %llu tokens, mean confidence ", (unsigned long long)count[b]);
+		num(f, conf[b]);
+		fputs(", accuracy ", f);
+		num(f, acc[b]);
+		fputs("</title></rect>\n", f);
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+		    "stroke-width=\"2\"/>\n", xb, Y(conf[b]), xb + w, Y(conf[b]), ad_svg_color(1));
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"9\" "
+		    "fill=\"#333\">%llu</text>\n", xb + w / 2,
+		    (acc[b] > conf[b] ? Y(acc[b]) : Y(conf[b])) - 3, (unsigned long long)count[b]);
+	}
+#undef X
+#undef Y
+	fputs("</svg>\n", f);
+}

@@ -6,7 +6,8 @@
  * charts cover what the reports show — horizontal bars with error bars, a
  * labelled scatter with error bars and an optional y = x diagonal, a line
  * chart of several series, and a general x-y plot (lines, points and
- * baselines over a linear or logarithmic x) — each written as one <svg>
+ * baselines over a linear or logarithmic x), and a reliability diagram for
+ * the comparison report's calibration — each written as one <svg>
  * element with a viewBox, so it scales with the page, and a <title> on every
  * mark so a reader can hover for the exact number. No scripts, fonts or
  * external files: the output renders the same offline.
@@ -18,6 +19,7 @@
 #define AD_SVG_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct ad_svg_chart {
@@ -72,6 +74,15 @@ struct ad_svg_plot_series {
 
 void ad_svg_plot(FILE *f, const struct ad_svg_chart *c, const struct ad_svg_plot_series *s,
                  size_t n, int logx);
+
+/*
+ * A reliability diagram (Guo et al. 2017, figure 1): nbins equal-width
+ * confidence bins over [0, 1]; for each non-empty bin a bar up to its
+ * accuracy, a tick at its mean confidence and its count above, and the
+ * diagonal accuracy = confidence. Both axes run from 0 to 1.
+ */
+void ad_svg_reliability(FILE *f, const struct ad_svg_chart *c, const double *conf,
+                        const double *acc, const uint64_t *count, size_t nbins);
 
 /* The palette colour of index i (cycled), as "#rrggbb". */
 const char *ad_svg_color(int i);

@@ -14,7 +14,7 @@
 #include "lm/lm.h"
 
 static const char eval_help[] =
-"usage: autodidact eval [--json] [--threads N] [--quiet] MODEL FILE...\n"
+"usage: autodidact eval [--calibration] [--json] [--threads N] [--quiet] MODEL FILE...\n"
 "\n"
 "Score text with a model and report, per file and in total: tokens, OOVs,\n"
 "cross-entropy in nats per token, perplexity (with and without OOVs, as\n"
@@ -23,11 +23,36 @@ static const char eval_help[] =
 "file autodidact wrote, or an ARPA file; '-' as FILE reads stdin.\n"
 "\n"
 "Options:\n"
+"  -c, --calibration\n"
+"                 also report how far the model's confidence can be trusted:\n"
+"                 top-1 next-token accuracy, expected calibration error (15\n"
+"                 equal-width bins as Guo et al. 2017, and 15 equal-mass bins),\n"
+"                 Brier score, and the temperature T* fitted on the first half\n"
+"                 of the tokens with NLL and ECE on the second half before and\n"
+"                 after it; needs every token's whole distribution (slower)\n"
 "  --json         print the results as JSON\n"
 "  --threads N    threads for scoring (default: all cores); results do not\n"
 "                 depend on it\n"
 "  -q, --quiet    no progress on stderr\n"
 "  -h, --help     show this help\n";
+
+static void
+eval_print_calib(const char *name, const struct lm_calib *c)
+{
+	printf("%-24s %8.4f %7.4f %9.4f %7.4f %6.3f %9.4f %9.4f %7.4f %7.4f\n", name, c->accuracy,
+	    c->ece, c->ece_mass, c->brier, c->temperature, c->test_nll, c->test_nll_scaled,
+	    c->test_ece, c->test_ece_scaled);
+}
+
+/* Finish acc into r->calib. */
+static int
+eval_finish_calib(struct lm_calib_acc *acc, struct lm_eval *r, struct ad_error *e)
+{
+	if (acc == NULL)
+		return 0;
+	r->has_calib = 1;
+	return lm_calib_finish(acc, &r->calib, e);
+}
 
 static void
 eval_print_row(const char *name, const struct lm_eval *r)
@@ -42,6 +67,7 @@ int
 cmd_eval(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "calibration", no_argument,   NULL, 'c' },
 		{ "json",    no_argument,       NULL, 'j' },
 		{ "threads", required_argument, NULL, 'T' },
 		{ "quiet",   no_argument,       NULL, 'q' },
@@ -53,11 +79,13 @@ cmd_eval(int argc, char **argv)
 	struct lm        *m = NULL;
 	struct lm_eval   *res = NULL, total = { 0 };
 	struct ad_json    j;
+	struct lm_calib_acc *acc = NULL, *acc_total = NULL;
 	uint64_t          v;
-	int               c, rc, nfiles;
+	int               c, rc, nfiles, calib = 0;
 
-	while ((c = cli_getopt(argc, argv, "qh", longopts, "eval")) != -1) {
+	while ((c = cli_getopt(argc, argv, "cqh", longopts, "eval")) != -1) {
 		switch (c) {
+		case 'c': calib = 1; break;
 		case 'j': common.json = 1; break;
 		case 'T':
 			if ((rc = cli_u64("eval", "--threads", optarg, 1, 1024, &v)) != 0)
@@ -80,6 +108,8 @@ cmd_eval(int argc, char **argv)
 		lm_free(m);
 		return cli_failf("out of memory");
 	}
+	if (calib && (lm_calib_acc_new(&acc_total, &err) != 0 || lm_calib_acc_new(&acc, &err) != 0))
+		goto fail;
 	for (int f = 0; f < nfiles; f++) {
 		const char         *path = argv[optind + 1 + f];
 		struct ad_map       map;
@@ -88,7 +118,12 @@ cmd_eval(int argc, char **argv)
 		if ((rc = ad_map_file(path, &map, &err)) != 0)
 			goto fail;
 		prog = cli_progress(&common, "eval", map.size, "B");
-		rc = lm_eval_text(m, map.data, map.size, &res[f], prog, &err);
+		lm_calib_acc_free(acc);
+		acc = NULL;
+		if (calib && (rc = lm_calib_acc_new(&acc, &err)) == 0)
+			rc = lm_eval_text_calib(m, map.data, map.size, &res[f], acc, prog, &err);
+		else if (!calib)
+			rc = lm_eval_text(m, map.data, map.size, &res[f], prog, &err);
 		if (rc == 0)
 			ad_progress_finish(prog);
 		else
@@ -109,7 +144,12 @@ cmd_eval(int argc, char **argv)
 		total.oovs += res[f].oovs;
 		total.lines += res[f].lines;
 		total.bytes += res[f].bytes;
+		if (calib && ((rc = eval_finish_calib(acc, &res[f], &err)) != 0 ||
+		    (rc = lm_calib_append(acc_total, acc, &err)) != 0))
+			goto fail;
 	}
+	if (calib && (rc = eval_finish_calib(acc_total, &total, &err)) != 0)
+		goto fail;
 
 	if (common.json) {
 		ad_json_init(&j, stdout, 1);
@@ -152,13 +192,29 @@ cmd_eval(int argc, char **argv)
 		}
 		if (nfiles > 1)
 			eval_print_row("total", &total);
+		if (calib) {
+			printf("\ncalibration of the top-1 next token (ECE: 15 equal-width bins, Guo et al. "
+			    "2017;\nT* fitted on the first half of the tokens, NLL and ECE on the second)\n");
+			printf("%-24s %8s %7s %9s %7s %6s %9s %9s %7s %7s\n", "file", "accuracy", "ECE",
+			    "ECE mass", "Brier", "T*", "NLL half2", "NLL at T*", "ECE h2", "at T*");
+			for (int f = 0; f < nfiles; f++) {
+				const char *path = argv[optind + 1 + f], *base = strrchr(path, '/');
+				eval_print_calib(base ? base + 1 : path, &res[f].calib);
+			}
+			if (nfiles > 1)
+				eval_print_calib("total", &total.calib);
+		}
 	}
 	rc = fflush(stdout) == 0 ? CLI_EXIT_OK : cli_failf("cannot write the results");
 	ad_free(res);
+	lm_calib_acc_free(acc);
+	lm_calib_acc_free(acc_total);
 	lm_free(m);
 	return rc;
 fail:
 	ad_free(res);
+	lm_calib_acc_free(acc);
+	lm_calib_acc_free(acc_total);
 	lm_free(m);
 	return cli_fail(&err);
 }

@@ -38,8 +38,14 @@ static const char sample_help[] =
 "  -c, --count N         number of samples, each from the prompt (default 1)\n"
 "  --stop STRING         end a sample when STRING is generated (not printed);\n"
 "                        \\n and \\t are understood\n"
+"  --show-probs          show the probability each token was drawn with: on a\n"
+"                        terminal each token coloured by it (plain >= 0.5,\n"
+"                        yellow >= 0.2, red >= 0.05, white on red below);\n"
+"                        otherwise one line per token, its text (\\n, \\t and\n"
+"                        \\\\ escaped), a tab and the probability\n"
 "  --json                print JSON: each sample's text and its tokens with\n"
-"                        ids and the model's log-probabilities\n"
+"                        ids, the model's log-probabilities and (\"p\") the\n"
+"                        probability each was drawn with\n"
 "  --threads N           threads for the model's forward pass\n"
 "  --timing              after each sample, print to stderr how many tokens\n"
 "                        it generated, in how long (reading the prompt\n"
@@ -62,6 +68,11 @@ struct sample_out {
 	int     timing;
 	size_t  ntok, nmark, mark[40];
 	double  last, when[40];
+	/* --show-probs: where each token's text ends in buf (ends[i], for the
+	 * *ngen tokens drawn so far; lm_generate counts a token before its
+	 * text is emitted) */
+	size_t       *ends;
+	const size_t *ngen;
 };
 
 static int
@@ -191,8 +202,58 @@ sample_emit(void *ctx, const uint8_t *b, size_t n)
 		o->oom = 1;
 		return 1;
 	}
+	if (o->ends != NULL && *o->ngen > 0)
+		o->ends[*o->ngen - 1] = o->len;
 	out_flush(o, 0);
 	return o->stopped;
+}
+
+/*
+ * --show-probs, once a sample is complete (its text cut at the stop
+ * string): each token's text with the probability it was drawn with, as
+ * ANSI colours on a terminal, otherwise as "text<TAB>p" lines.
+ */
+static void
+sample_show_probs(const struct sample_out *o, const struct lm_gen_token *toks, size_t ngen,
+    int colour)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i < ngen && (start < o->len || i == 0); i++) {
+		size_t end = o->ends[i] < o->len ? o->ends[i] : o->len;
+		double p = toks[i].p;
+		if (end < start)
+			end = start;
+		if (colour) {
+			/* Four shades: sure, likely, a guess, a long shot. */
+			const char *sgr = p >= 0.5 ? NULL : p >= 0.2 ? "33" : p >= 0.05 ? "31" : "97;41";
+			/* A newline is written uncoloured, so that a background does
+			 * not run on to the end of the terminal's line. */
+			for (size_t k = start; k < end; k++) {
+				if (sgr != NULL && (k == start || o->buf[k - 1] == '\n') && o->buf[k] != '\n')
+					printf("\033[%sm", sgr);
+				if (sgr != NULL && o->buf[k] == '\n' && k > start && o->buf[k - 1] != '\n')
+					fputs("\033[0m", stdout);
+				putchar(o->buf[k]);
+			}
+			if (sgr != NULL && end > start && o->buf[end - 1] != '\n')
+				fputs("\033[0m", stdout);
+		} else {
+			for (size_t k = start; k < end; k++) {
+				char ch = o->buf[k];
+				if (ch == '\n')
+					fputs("\\n", stdout);
+				else if (ch == '\t')
+					fputs("\\t", stdout);
+				else if (ch == '\\')
+					fputs("\\\\", stdout);
+				else
+					putchar(ch);
+			}
+			printf("\t%.6f\n", p);
+		}
+		start = end;
+	}
 }
 
 int
@@ -210,6 +271,7 @@ cmd_sample(int argc, char **argv)
 		{ "json",        no_argument,       NULL, 'j' },
 		{ "threads",     required_argument, NULL, 'T' },
 		{ "timing",      no_argument,       NULL, 'M' },
+		{ "show-probs",  no_argument,       NULL, 'R' },
 		{ "help",        no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -224,7 +286,7 @@ cmd_sample(int argc, char **argv)
 	struct lm_gen_token  *toks = NULL;
 	char                 *prompt = NULL, *stop = NULL;
 	uint64_t              ntok = 50, seed = 1, count = 1, v;
-	int                   c, rc = 0, timing = 0;
+	int                   c, rc = 0, timing = 0, probs = 0, colour = 0;
 
 	while ((c = cli_getopt(argc, argv, "p:n:k:P:s:c:h", longopts, "sample")) != -1) {
 		switch (c) {
@@ -269,6 +331,7 @@ cmd_sample(int argc, char **argv)
 			break;
 		case 'j': common.json = 1; break;
 		case 'M': timing = 1; break;
+		case 'R': probs = 1; break;
 		case 'T':
 			if ((rc = cli_u64("sample", "--threads", optarg, 1, 1024, &v)) != 0)
 				goto usage;
@@ -318,7 +381,15 @@ cmd_sample(int argc, char **argv)
 		ad_fail(&err, AD_ENOMEM, "out of memory");
 		goto fail;
 	}
-	out.stream = !common.json;
+	/* --show-probs prints each sample when it is complete. */
+	out.stream = !common.json && !probs;
+	if (probs && !common.json) {
+		if ((out.ends = ad_calloc(ntok, sizeof *out.ends)) == NULL) {
+			ad_fail(&err, AD_ENOMEM, "out of memory");
+			goto fail;
+		}
+		colour = isatty(STDOUT_FILENO);
+	}
 	out.stop = stop;
 	out.stoplen = stop ? strlen(stop) : 0;
 	ad_rng_seed(&rng, seed, 0x73616d706c65ULL /* "sample" */);
@@ -346,6 +417,7 @@ cmd_sample(int argc, char **argv)
 		size_t ngen = 0;
 		double t0 = ad_now(), dt;
 
+		out.ngen = &ngen;
 		out.len = out.emitted = 0;
 		out.stopped = 0;
 		out.timing = timing;
@@ -383,11 +455,19 @@ cmd_sample(int argc, char **argv)
 				ad_json_string_n(&j, (const char *)b, blen);
 				ad_json_key(&j, "logprob");
 				ad_json_double(&j, toks[i].logp);
+				ad_json_key(&j, "p");
+				ad_json_double(&j, toks[i].p);
 				ad_json_object_end(&j);
 			}
 			ad_json_array_end(&j);
 			ad_json_object_end(&j);
+		} else if (probs && !colour) {
+			sample_show_probs(&out, toks, ngen, 0);
+			if (s + 1 < count)
+				putchar('\n');
 		} else {
+			if (probs)
+				sample_show_probs(&out, toks, ngen, 1);
 			if (out.len == 0 || out.buf[out.len - 1] != '\n')
 				putchar('\n');
 			if (s + 1 < count)
@@ -409,6 +489,7 @@ done:
 	lm_generator_free(gen);
 	lm_free(m);
 	ad_free(toks);
+	ad_free(out.ends);
 	ad_free(out.buf);
 	ad_free(prompt);
 	ad_free(stop);

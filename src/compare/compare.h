@@ -51,6 +51,13 @@ struct compare_point {
 	double bpb;
 };
 
+/* Where a sampled token's text ends in its sample, and the probability it
+ * was drawn with (the HTML report shades each token by it). */
+struct compare_shade {
+	size_t end;
+	double p;
+};
+
 struct compare_model {
 	char                  name[64];      /* "uniform", "unigram", "3-gram", "transformer" */
 	enum compare_kind     kind;
@@ -67,6 +74,8 @@ struct compare_model {
 	struct compare_point *curve;         /* (ncurve) owned; transformer only */
 	size_t                ncurve;
 	char                **samples;       /* (nprompts) owned texts */
+	struct compare_shade **shades;       /* (nprompts) owned, each (nshades[p]) or NULL */
+	size_t               *nshades;       /* (nprompts) */
 };
 
 /*

@@ -442,11 +442,25 @@ done:
 	return rc;
 }
 
+/* A sample being collected: its text, and where each token's text ends
+ * (lm_generate counts a token in *ngen before emitting its text). */
+struct cmp_sample {
+	FILE                 *mem;
+	size_t                len;
+	struct compare_shade *shades;   /* (sample_tokens) */
+	const size_t         *ngen;
+};
+
 /* lm_generate's emit: collect the text in a memory stream. */
 static int
 cmp_emit(void *ctx, const uint8_t *b, size_t n)
 {
-	return fwrite(b, 1, n, ctx) != n;
+	struct cmp_sample *c = ctx;
+
+	c->len += n;
+	if (*c->ngen > 0)
+		c->shades[*c->ngen - 1].end = c->len;
+	return fwrite(b, 1, n, c->mem) != n;
 }
 
 /* Default prompts: the first words of two held-out lines. */
@@ -485,6 +499,8 @@ cmp_score(const struct compare_cfg *cfg, const struct data_split *sp, struct com
 	struct lm           *lm;
 	struct lm_generator *gen;
 	struct ad_progress  *prog = NULL;
+	struct lm_calib_acc *acc = NULL;
+	struct lm_gen_token *toks = NULL;
 	int                  rc;
 
 	if (lm_open(&lm, m->path, e) != 0)
@@ -493,7 +509,12 @@ cmp_score(const struct compare_cfg *cfg, const struct data_split *sp, struct com
 	m->file_bytes = cmp_file_size(m->path);
 	if (cfg->on_progress != NULL)
 		prog = cfg->on_progress(cfg->hook_ctx, "eval", sp->val_len, "B");
-	rc = lm_eval_text(lm, sp->val, sp->val_len, &m->eval, prog, e);
+	/* Calibration too: the held-out part is small next to a training run. */
+	if ((rc = lm_calib_acc_new(&acc, e)) == 0 &&
+	    (rc = lm_eval_text_calib(lm, sp->val, sp->val_len, &m->eval, acc, prog, e)) == 0 &&
+	    (rc = lm_calib_finish(acc, &m->eval.calib, e)) == 0)
+		m->eval.has_calib = 1;
+	lm_calib_acc_free(acc);
 	ad_progress_free(prog);
 	if (rc != 0) {
 		lm_free(lm);
@@ -501,25 +522,44 @@ cmp_score(const struct compare_cfg *cfg, const struct data_split *sp, struct com
 		return rc;
 	}
 	if ((m->samples = ad_calloc(r->nprompts + 1, sizeof *m->samples)) == NULL ||
+	    (m->shades = ad_calloc(r->nprompts + 1, sizeof *m->shades)) == NULL ||
+	    (m->nshades = ad_calloc(r->nprompts + 1, sizeof *m->nshades)) == NULL ||
+	    (toks = ad_mallocarray(cfg->sample_tokens + 1, sizeof *toks)) == NULL ||
 	    lm_generator_new(&gen, lm, e) != 0) {
 		lm_free(lm);
-		return m->samples == NULL ? ad_fail(e, AD_ENOMEM, "out of memory") : e->code;
+		rc = toks == NULL ? ad_fail(e, AD_ENOMEM, "out of memory") : e->code;
+		ad_free(toks);
+		return rc;
 	}
 	for (size_t p = 0; p < r->nprompts; p++) {
-		struct ad_rng rng;
-		char         *text = NULL;
-		size_t        tlen = 0;
-		FILE         *mem = open_memstream(&text, &tlen);
+		struct ad_rng     rng;
+		char             *text = NULL;
+		size_t            tlen = 0, ngen = 0;
+		struct cmp_sample cs = { .ngen = &ngen };
 
-		if (mem == NULL) {
+		cs.mem = open_memstream(&text, &tlen);
+		cs.shades = ad_calloc(cfg->sample_tokens + 1, sizeof *cs.shades);
+		if (cs.mem == NULL || cs.shades == NULL) {
+			if (cs.mem != NULL)
+				fclose(cs.mem);
+			free(text);
+			ad_free(cs.shades);
 			rc = ad_fail(e, AD_ENOMEM, "out of memory");
 			break;
 		}
 		/* The same random stream for every model, one per prompt. */
 		ad_rng_seed(&rng, cfg->seed, p);
 		rc = lm_generate(gen, &r->sampling, &rng, r->prompts[p], cfg->sample_tokens, cmp_emit,
-		    mem, NULL, NULL, e);
-		fclose(mem);
+		    &cs, toks, &ngen, e);
+		fclose(cs.mem);
+		for (size_t i = 0; i < ngen; i++)
+			cs.shades[i].p = toks[i].p;
+		if (rc == 0) {
+			m->shades[p] = cs.shades;
+			m->nshades[p] = ngen;
+		} else {
+			ad_free(cs.shades);
+		}
 		if (rc != 0 && rc != AD_EINVAL) {
 			free(text);
 			break;
@@ -535,6 +575,7 @@ cmp_score(const struct compare_cfg *cfg, const struct data_split *sp, struct com
 	}
 	lm_generator_free(gen);
 	lm_free(lm);
+	ad_free(toks);
 	return rc;
 }
 
@@ -571,6 +612,7 @@ compare_run(const struct compare_cfg *cfg, struct compare_report *out, struct ad
 	uint32_t             *ids = NULL;
 	size_t                nids = 0, cap = 0, ntrain_tok = 0;
 	uint64_t              split_hash;
+	struct lm_calib       uniform_calib;
 	int                   rc;
 
 	if ((rc = cmp_check(cfg, e)) != 0)
@@ -615,6 +657,7 @@ compare_run(const struct compare_cfg *cfg, struct compare_report *out, struct ad
 	if ((rc = data_tokenize(vocab, cfg->threads, sp.val, sp.val_len, &ids, &nids, &cap, e)) != 0)
 		goto fail;
 	rep.val_tokens = nids;
+	lm_calib_uniform(ids, nids, bpe_vocab_size(vocab), &uniform_calib);
 	nids = 0;
 	if ((rc = data_tokenize(vocab, cfg->threads, sp.train, sp.train_len, &ids, &nids, &cap,
 	    e)) != 0)
@@ -630,6 +673,8 @@ compare_run(const struct compare_cfg *cfg, struct compare_report *out, struct ad
 		m->eval.nats = (double)rep.val_tokens * log((double)bpe_vocab_size(vocab));
 		m->eval.bytes = sp.val_len;
 		m->eval.lines = sp.val_lines;
+		m->eval.calib = uniform_calib;
+		m->eval.has_calib = 1;
 	}
 
 	/* 4. n-grams: the unigram baseline, then the orders asked for. */

@@ -28,6 +28,11 @@ compare_model_free(struct compare_model *m, size_t nprompts)
 		for (size_t i = 0; i < nprompts; i++)
 			ad_free(m->samples[i]);
 	ad_free(m->samples);
+	if (m->shades != NULL)
+		for (size_t i = 0; i < nprompts; i++)
+			ad_free(m->shades[i]);
+	ad_free(m->shades);
+	ad_free(m->nshades);
 	memset(m, 0, sizeof *m);
 }
 
@@ -59,7 +64,22 @@ static const char compare_reading[] =
 "this machine; a row marked *reused* was trained by an earlier run with the "
 "same configuration on the same split. A lower held-out figure means the "
 "model predicts this text better; it does not say the model writes better "
-"or generalises to other text.";
+"or generalises to other text. "
+"*Calibration* asks whether a model's confidence can be trusted: at each "
+"held-out token the model's most likely next token is its guess, and the "
+"probability it gave that guess its confidence. *Accuracy* is how often the "
+"guess was the next token; *ECE* (expected calibration error, Guo et al. "
+"2017) is the gap between confidence and accuracy averaged over 15 "
+"equal-width confidence bins, weighted by how many guesses fall in each (0: "
+"when it says 80% it is right 80% of the time); the equal-mass variant uses "
+"15 bins of equal counts. *Brier* is the mean squared error of the whole "
+"distribution against the token that came (0 is perfect, 1 - 1/V is "
+"uniform). *T\\** is the temperature that, dividing the model's log-"
+"probabilities, minimises the negative log-likelihood of the first half of "
+"the held-out tokens; the second half shows NLL and ECE before and after it "
+"(T* above 1: the model was overconfident; below 1: underconfident). The "
+"uniform model guesses id 0 at confidence 1/V, and any temperature fits it "
+"equally (no T*).";
 
 /* ---- formatting helpers ------------------------------------------------------ */
 
@@ -88,6 +108,16 @@ fmt_seconds(char *buf, size_t n, double s)
 		snprintf(buf, n, "%.1f s", s);
 	else
 		snprintf(buf, n, "%.0fm %02.0fs", floor(s / 60), fmod(s, 60));
+	return buf;
+}
+
+/* The fitted temperature, or "-" (the uniform model, too few tokens). */
+static const char *
+fmt_temp(char *buf, size_t n, const struct lm_eval *ev)
+{
+	if (!ev->has_calib || !isfinite(ev->calib.temperature))
+		return "-";
+	snprintf(buf, n, "%.3f", ev->calib.temperature);
 	return buf;
 }
 
@@ -123,11 +153,42 @@ md_sample(FILE *f, const char *text)
 	fputs("\n\n", f);
 }
 
+/*
+ * The calibration table's rows (html: as <tr>, else Markdown): both ECEs,
+ * and the second half of the held-out tokens before and after the
+ * temperature fitted on the first.
+ */
+static void
+calib_rows(const struct compare_report *r, FILE *f, int html)
+{
+	for (size_t i = 0; i < r->nmodels; i++) {
+		const struct lm_calib *c = &r->models[i].eval.calib;
+		char                   t[32];
+		if (!r->models[i].eval.has_calib)
+			continue;
+		if (html) {
+			fputs("<tr><td>", f);
+			ad_xml_escape(f, r->models[i].name);
+			fprintf(f, "</td><td class=\"n\">%.4f</td><td class=\"n\">%.4f</td>"
+			    "<td class=\"n\">%.4f</td><td class=\"n\">%.4f</td><td class=\"n\">%s</td>"
+			    "<td class=\"n\">%.4f</td><td class=\"n\">%.4f</td><td class=\"n\">%.4f</td>"
+			    "<td class=\"n\">%.4f</td></tr>\n", c->accuracy, c->ece, c->ece_mass,
+			    c->brier, fmt_temp(t, sizeof t, &r->models[i].eval), c->test_nll,
+			    c->test_nll_scaled, c->test_ece, c->test_ece_scaled);
+		} else {
+			fprintf(f, "| %s | %.4f | %.4f | %.4f | %.4f | %s | %.4f | %.4f | %.4f | %.4f |\n",
+			    r->models[i].name, c->accuracy, c->ece, c->ece_mass, c->brier,
+			    fmt_temp(t, sizeof t, &r->models[i].eval), c->test_nll, c->test_nll_scaled,
+			    c->test_ece, c->test_ece_scaled);
+		}
+	}
+}
+
 int
 compare_write_markdown(const struct compare_report *r, FILE *f)
 {
 	const struct compare_model *best = compare_best(r);
-	char a[32], b[32], c[32], d[32], e[40];
+	char a[32], b[32], c[32], d[32], e[40], t[32];
 
 	fputs("# autodidact compare\n\n", f);
 	fputs("**Corpus:**", f);
@@ -148,21 +209,30 @@ compare_write_markdown(const struct compare_report *r, FILE *f)
 
 	fputs("## Held-out results\n\n", f);
 	fputs("| model | params / n-grams | file | train time | throughput | peak memory "
-	    "| nats/token | perplexity | bits/byte |\n", f);
-	fputs("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n", f);
+	    "| nats/token | perplexity | bits/byte | accuracy | ECE | Brier | T\\* |\n", f);
+	fputs("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", f);
 	for (size_t i = 0; i < r->nmodels; i++) {
 		const struct compare_model *m = &r->models[i];
-		fprintf(f, "| %s%s%s | %s | %s | %s%s | %s | %s | %.4f | %.2f | %.4f |\n",
+		fprintf(f, "| %s%s%s | %s | %s | %s%s | %s | %s | %.4f | %.2f | %.4f | %.4f | %.4f "
+		    "| %.4f | %s |\n",
 		    m == best ? "**" : "", m->name, m == best ? "**" : "",
 		    fmt_count(a, sizeof a, (double)m->params), fmt_bytes(b, sizeof b, (double)m->file_bytes),
 		    fmt_seconds(c, sizeof c, m->train_seconds), m->reused ? " (reused)" : "",
 		    fmt_rate(e, sizeof e, m), fmt_bytes(d, sizeof d, (double)m->peak_rss_kb * 1024),
 		    lm_eval_nats_per_token(&m->eval), lm_eval_perplexity(&m->eval),
-		    lm_eval_bits_per_byte(&m->eval));
+		    lm_eval_bits_per_byte(&m->eval), m->eval.calib.accuracy, m->eval.calib.ece,
+		    m->eval.calib.brier, fmt_temp(t, sizeof t, &m->eval));
 	}
 	if (best != NULL)
 		fprintf(f, "\nLowest held-out bits per byte: **%s**, %.4f.\n",
 		    best->name, lm_eval_bits_per_byte(&best->eval));
+	fputs("\n## Calibration\n\nThe top-1 next token and its probability at every held-out "
+	    "token. ECE over 15 equal-width bins (Guo et al. 2017) and over 15 equal-mass bins; "
+	    "T\\* fitted on the first half of the held-out tokens, NLL (nats/token) and ECE on the "
+	    "second half before and after it.\n\n", f);
+	fputs("| model | accuracy | ECE | ECE equal-mass | Brier | T\\* | NLL | NLL at T\\* "
+	    "| ECE | ECE at T\\* |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", f);
+	calib_rows(r, f, 0);
 
 	if (r->nprompts > 0) {
 		fprintf(f, "\n## Samples\n\nSeed %llu, temperature %g, top-k %u, top-p %g, up to "
@@ -295,6 +365,28 @@ compare_write_json(const struct compare_report *r, FILE *f)
 				ad_json_string(&j, m->samples[p]);
 			ad_json_array_end(&j);
 		}
+		if (m->shades != NULL) {
+			/* Each sample's tokens: their text and the probability each
+			 * was drawn with. */
+			ad_json_key(&j, "sample_tokens");
+			ad_json_array_begin(&j);
+			for (size_t p = 0; p < r->nprompts; p++) {
+				size_t start = 0;
+				ad_json_array_begin(&j);
+				for (size_t t = 0; m->shades[p] != NULL && t < m->nshades[p]; t++) {
+					size_t end = m->shades[p][t].end;
+					ad_json_object_begin(&j);
+					ad_json_key(&j, "text");
+					ad_json_string_n(&j, m->samples[p] + start, end - start);
+					ad_json_key(&j, "p");
+					ad_json_double(&j, m->shades[p][t].p);
+					ad_json_object_end(&j);
+					start = end;
+				}
+				ad_json_array_end(&j);
+			}
+			ad_json_array_end(&j);
+		}
 		ad_json_object_end(&j);
 	}
 	ad_json_array_end(&j);
@@ -325,6 +417,35 @@ static void
 html_text(FILE *f, const char *s)
 {
 	ad_xml_escape(f, s);
+}
+
+/*
+ * A sample with each token shaded by the probability it was drawn with, in
+ * the four bands of sample --show-probs (none from 0.5, then yellow, light
+ * red, red below 0.05), the probability in its title.
+ */
+static void
+html_shaded_sample(FILE *f, const char *text, const struct compare_shade *sh, size_t n)
+{
+	size_t start = 0;
+
+	for (size_t t = 0; t < n; t++) {
+		double      p = sh[t].p;
+		const char *bg = p >= 0.5 ? NULL : p >= 0.2 ? "#fff0a8" : p >= 0.05 ? "#ffc4c4" :
+		    "#ff7b7b";
+		char       *piece = ad_strndup(text + start, sh[t].end - start);
+		if (piece == NULL)
+			return;
+		if (bg != NULL)
+			fprintf(f, "<span class=\"tok\" style=\"background:%s\" title=\"p = %.4f\">", bg, p);
+		else
+			fprintf(f, "<span class=\"tok\" title=\"p = %.4f\">", p);
+		html_text(f, piece);
+		fputs("</span>", f);
+		ad_free(piece);
+		start = sh[t].end;
+	}
+	html_text(f, text + start);
 }
 
 /* The two charts: bits per byte against training time, and against size. */
@@ -396,11 +517,41 @@ html_charts(const struct compare_report *r, FILE *f)
 	ad_free(cy);
 }
 
+/* The calibration table and one reliability diagram per model. */
+static void
+html_calibration(const struct compare_report *r, FILE *f)
+{
+	fputs("<h2>Calibration</h2>\n<p>The top-1 next token and its probability at every "
+	    "held-out token. ECE over 15 equal-width bins (Guo et al. 2017) and over 15 "
+	    "equal-mass bins; T* fitted on the first half of the held-out tokens, NLL "
+	    "(nats/token) and ECE on the second half before and after it.</p>\n", f);
+	fputs("<table>\n<tr><th>model</th><th>accuracy</th><th>ECE</th>"
+	    "<th>ECE equal-mass</th><th>Brier</th><th>T*</th><th>NLL</th><th>NLL at T*</th>"
+	    "<th>ECE</th><th>ECE at T*</th></tr>\n", f);
+	calib_rows(r, f, 1);
+	fputs("</table>\n<div class=\"reliability\">\n", f);
+	for (size_t i = 0; i < r->nmodels; i++) {
+		const struct compare_model *m = &r->models[i];
+		struct ad_svg_chart         c = { 0 };
+		if (!m->eval.has_calib || m->eval.calib.n == 0)
+			continue;
+		c.title = m->name;
+		c.xlabel = "confidence (15 bins)";
+		c.ylabel = "accuracy";
+		c.ref = NAN;
+		ad_svg_reliability(f, &c, m->eval.calib.bin_conf, m->eval.calib.bin_acc,
+		    m->eval.calib.bin_n, LM_CALIB_BINS);
+	}
+	fputs("</div>\n<p>Reliability diagrams: each bar is the accuracy of the guesses made "
+	    "with a confidence in its bin, the red tick their mean confidence, the number above "
+	    "how many there were; bars below the diagonal are overconfidence.</p>\n", f);
+}
+
 int
 compare_write_html(const struct compare_report *r, FILE *f)
 {
 	const struct compare_model *best = compare_best(r);
-	char a[32], b[32], c[32], d[32], e[40];
+	char a[32], b[32], c[32], d[32], e[40], t[32];
 	int  em = 0;
 
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
@@ -436,19 +587,22 @@ compare_write_html(const struct compare_report *r, FILE *f)
 
 	fputs("<h2>Held-out results</h2>\n<table>\n<tr><th>model</th><th>params / n-grams</th>"
 	    "<th>file</th><th>train time</th><th>throughput</th><th>peak memory</th>"
-	    "<th>nats/token</th><th>perplexity</th><th>bits/byte</th></tr>\n", f);
+	    "<th>nats/token</th><th>perplexity</th><th>bits/byte</th><th>accuracy</th>"
+	    "<th>ECE</th><th>Brier</th><th>T*</th></tr>\n", f);
 	for (size_t i = 0; i < r->nmodels; i++) {
 		const struct compare_model *m = &r->models[i];
 		fprintf(f, "<tr%s><td>", m == best ? " class=\"best\"" : "");
 		html_text(f, m->name);
 		fprintf(f, "</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s%s</td>"
 		    "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%.4f</td>"
-		    "<td class=\"n\">%.2f</td><td class=\"n\">%.4f</td></tr>\n",
+		    "<td class=\"n\">%.2f</td><td class=\"n\">%.4f</td><td class=\"n\">%.4f</td>"
+		    "<td class=\"n\">%.4f</td><td class=\"n\">%.4f</td><td class=\"n\">%s</td></tr>\n",
 		    fmt_count(a, sizeof a, (double)m->params), fmt_bytes(b, sizeof b, (double)m->file_bytes),
 		    fmt_seconds(c, sizeof c, m->train_seconds), m->reused ? " (reused)" : "",
 		    fmt_rate(e, sizeof e, m), fmt_bytes(d, sizeof d, (double)m->peak_rss_kb * 1024),
 		    lm_eval_nats_per_token(&m->eval), lm_eval_perplexity(&m->eval),
-		    lm_eval_bits_per_byte(&m->eval));
+		    lm_eval_bits_per_byte(&m->eval), m->eval.calib.accuracy, m->eval.calib.ece,
+		    m->eval.calib.brier, fmt_temp(t, sizeof t, &m->eval));
 	}
 	fputs("</table>\n", f);
 	fputs("<figure class=\"chart\">\n", f);
@@ -457,10 +611,14 @@ compare_write_html(const struct compare_report *r, FILE *f)
 	    "to bits per byte with the held-out text's tokens per byte; every other figure "
 	    "(and the table) comes from scoring the whole held-out text.</figcaption>\n"
 	    "</figure>\n", f);
+	html_calibration(r, f);
 
 	if (r->nprompts > 0) {
 		fprintf(f, "<h2>Samples</h2>\n<p>Seed %llu, temperature %g, top-k %u, top-p %g, up to "
-		    "%zu tokens, the same for every model.</p>\n", (unsigned long long)r->seed,
+		    "%zu tokens, the same for every model. Each token is shaded by the probability it "
+		    "was drawn with (hover for it): unshaded from 0.5, yellow from 0.2, light red "
+		    "from 0.05, red below: where a fluent sentence was a guess.</p>\n",
+		    (unsigned long long)r->seed,
 		    r->sampling.temperature, r->sampling.top_k, r->sampling.top_p, r->sample_tokens);
 		for (size_t p = 0; p < r->nprompts; p++) {
 			fputs("<h3>\u201c", f);
@@ -473,7 +631,10 @@ compare_write_html(const struct compare_report *r, FILE *f)
 				fputs("<p><b>", f);
 				html_text(f, m->name);
 				fputs("</b></p><blockquote>", f);
-				html_text(f, m->samples[p]);
+				if (m->shades != NULL && m->shades[p] != NULL)
+					html_shaded_sample(f, m->samples[p], m->shades[p], m->nshades[p]);
+				else
+					html_text(f, m->samples[p]);
 				fputs("</blockquote>\n", f);
 			}
 		}

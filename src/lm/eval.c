@@ -13,6 +13,11 @@
  *
  * Bits per byte (tokenizer-independent): total nats / ln 2 / bytes of the
  * original text, newlines included.
+ *
+ * With a calibration accumulator (lm_eval_text_calib) every scored token's
+ * whole distribution also goes to lm_calib_add, through lm_score_dist; line
+ * models keep one accumulator per chunk and append them in chunk order, so
+ * the positions stay in text order for any thread count.
  */
 #include "config.h"
 
@@ -54,6 +59,60 @@ lm_eval_bits_per_byte(const struct lm_eval *r)
 	return r->bytes > 0 ? r->nats / M_LN2 / (double)r->bytes : NAN;
 }
 
+/* "calibration": { ... }, the fields of struct lm_calib (lm.h). */
+static void
+eval_calib_json(struct ad_json *j, const struct lm_calib *c)
+{
+	ad_json_key(j, "calibration");
+	ad_json_object_begin(j);
+	ad_json_key(j, "tokens");
+	ad_json_uint(j, c->n);
+	ad_json_key(j, "accuracy");
+	ad_json_double(j, c->accuracy);
+	ad_json_key(j, "ece");
+	ad_json_double(j, c->ece);
+	ad_json_key(j, "ece_bins");
+	ad_json_uint(j, LM_CALIB_BINS);
+	ad_json_key(j, "ece_equal_mass");
+	ad_json_double(j, c->ece_mass);
+	ad_json_key(j, "brier");
+	ad_json_double(j, c->brier);
+	ad_json_key(j, "nll");
+	ad_json_double(j, c->nll);
+	ad_json_key(j, "reliability");
+	ad_json_array_begin(j);
+	for (int b = 0; b < LM_CALIB_BINS; b++) {
+		ad_json_object_begin(j);
+		ad_json_key(j, "lo");
+		ad_json_double(j, (double)b / LM_CALIB_BINS);
+		ad_json_key(j, "hi");
+		ad_json_double(j, (double)(b + 1) / LM_CALIB_BINS);
+		ad_json_key(j, "count");
+		ad_json_uint(j, c->bin_n[b]);
+		ad_json_key(j, "confidence");
+		ad_json_double(j, c->bin_conf[b]);
+		ad_json_key(j, "accuracy");
+		ad_json_double(j, c->bin_acc[b]);
+		ad_json_object_end(j);
+	}
+	ad_json_array_end(j);
+	ad_json_key(j, "temperature");
+	ad_json_double(j, c->temperature);
+	ad_json_key(j, "fit_tokens");
+	ad_json_uint(j, c->n / 2);
+	ad_json_key(j, "test_tokens");
+	ad_json_uint(j, c->n - c->n / 2);
+	ad_json_key(j, "test_nll");
+	ad_json_double(j, c->test_nll);
+	ad_json_key(j, "test_nll_scaled");
+	ad_json_double(j, c->test_nll_scaled);
+	ad_json_key(j, "test_ece");
+	ad_json_double(j, c->test_ece);
+	ad_json_key(j, "test_ece_scaled");
+	ad_json_double(j, c->test_ece_scaled);
+	ad_json_object_end(j);
+}
+
 void
 lm_eval_json(struct ad_json *j, const struct lm_eval *r)
 {
@@ -75,6 +134,8 @@ lm_eval_json(struct ad_json *j, const struct lm_eval *r)
 	ad_json_double(j, lm_eval_perplexity_excl_oov(r));
 	ad_json_key(j, "bits_per_byte");
 	ad_json_double(j, lm_eval_bits_per_byte(r));
+	if (r->has_calib)
+		eval_calib_json(j, &r->calib);
 }
 
 /*
@@ -90,6 +151,7 @@ struct eval_scratch {
 	uint32_t        *ids;    /* (cap) a batch of lines, each ending with eos */
 	double          *logp;   /* (cap) */
 	size_t           cap;
+	struct lm_calib_acc *acc;  /* the chunk's calibration, or NULL */
 };
 
 /* Add the scores of ids[0..n) to *r (OOVs are the ids equal to unk). */
@@ -101,7 +163,10 @@ eval_batch(const struct lm *m, struct eval_scratch *s, size_t n, struct lm_eval 
 
 	if (n == 0)
 		return 0;
-	if (m->vt->score != NULL) {
+	if (s->acc != NULL) {
+		if ((rc = lm_score_dist(m, s->ids, n, s->logp, lm_calib_add, s->acc, e)) != 0)
+			return rc;
+	} else if (m->vt->score != NULL) {
 		if ((rc = m->vt->score(m, s->ids, n, s->logp, e)) != 0)
 			return rc;
 	} else {
@@ -164,10 +229,11 @@ eval_lines(const struct lm *m, const uint8_t *text, size_t len, struct eval_scra
 
 static int
 eval_line_model(const struct lm *m, const uint8_t *text, size_t len, struct lm_eval *out,
-    struct ad_progress *progress, struct ad_error *e)
+    struct lm_calib_acc *acc, struct ad_progress *progress, struct ad_error *e)
 {
 	size_t               cut[EVAL_CHUNKS + 1], longest = 0, start = 0;
 	struct lm_eval       part[EVAL_CHUNKS];
+	struct lm_calib_acc *pacc[EVAL_CHUNKS] = { 0 };
 	struct ad_error      perr[EVAL_CHUNKS];
 	int                  prc[EVAL_CHUNKS];
 	struct eval_scratch *scratch;
@@ -208,6 +274,8 @@ eval_line_model(const struct lm *m, const uint8_t *text, size_t len, struct lm_e
 		else
 			rc = lm_state_new(m, &scratch[t].st, e);
 	}
+	for (int c = 0; c < EVAL_CHUNKS && rc == 0 && acc != NULL; c++)
+		rc = lm_calib_acc_new(&pacc[c], e);
 	memset(part, 0, sizeof part);
 	for (int c = 0; c < EVAL_CHUNKS; c++)
 		prc[c] = 0;
@@ -224,6 +292,9 @@ eval_line_model(const struct lm *m, const uint8_t *text, size_t len, struct lm_e
 				prc[c] = ad_fail(&perr[c], AD_EINTR, "interrupted");
 				continue;
 			}
+			/* The chunk's own accumulator (it grows here: how many tokens
+			 * a chunk holds is known only once it is encoded). */
+			scratch[t].acc = pacc[c];
 			prc[c] = eval_lines(m, text + cut[c], cut[c + 1] - cut[c], &scratch[t],
 			    &part[c], &perr[c]);
 			#pragma omp atomic
@@ -246,6 +317,8 @@ eval_line_model(const struct lm *m, const uint8_t *text, size_t len, struct lm_e
 			out->tokens += part[c].tokens;
 			out->oovs += part[c].oovs;
 			out->lines += part[c].lines;
+			if (rc == 0 && acc != NULL)
+				rc = lm_calib_append(acc, pacc[c], e);
 		}
 		out->bytes += len;
 	}
@@ -254,6 +327,8 @@ eval_line_model(const struct lm *m, const uint8_t *text, size_t len, struct lm_e
 		ad_free(scratch[t].logp);
 		lm_state_free(m, scratch[t].st);
 	}
+	for (int c = 0; c < EVAL_CHUNKS; c++)
+		lm_calib_acc_free(pacc[c]);
 	ad_free(scratch);
 	ad_progress_update(progress, len);
 	return rc;
@@ -261,7 +336,7 @@ eval_line_model(const struct lm *m, const uint8_t *text, size_t len, struct lm_e
 
 static int
 eval_stream_model(const struct lm *m, const uint8_t *text, size_t len, struct lm_eval *out,
-    struct ad_progress *progress, struct ad_error *e)
+    struct lm_calib_acc *acc, struct ad_progress *progress, struct ad_error *e)
 {
 	uint32_t *ids = NULL;
 	double   *lp = NULL;
@@ -274,7 +349,8 @@ eval_stream_model(const struct lm *m, const uint8_t *text, size_t len, struct lm
 		rc = ad_fail(e, AD_ENOMEM, "out of memory for %zu token scores", n);
 		goto out;
 	}
-	if (n > 0 && (rc = lm_score(m, ids, n, lp, e)) != 0)
+	if (n > 0 && (rc = acc != NULL ? lm_score_dist(m, ids, n, lp, lm_calib_add, acc, e) :
+	    lm_score(m, ids, n, lp, e)) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		out->nats -= lp[i];
@@ -292,10 +368,17 @@ out:
 }
 
 int
+lm_eval_text_calib(const struct lm *m, const uint8_t *text, size_t len, struct lm_eval *out,
+    struct lm_calib_acc *acc, struct ad_progress *progress, struct ad_error *e)
+{
+	if (m->line_model)
+		return eval_line_model(m, text, len, out, acc, progress, e);
+	return eval_stream_model(m, text, len, out, acc, progress, e);
+}
+
+int
 lm_eval_text(const struct lm *m, const uint8_t *text, size_t len, struct lm_eval *out,
     struct ad_progress *progress, struct ad_error *e)
 {
-	if (m->line_model)
-		return eval_line_model(m, text, len, out, progress, e);
-	return eval_stream_model(m, text, len, out, progress, e);
+	return lm_eval_text_calib(m, text, len, out, NULL, progress, e);
 }

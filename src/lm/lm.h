@@ -46,6 +46,15 @@ struct bpe;
 struct lm;
 struct lm_state;
 
+/*
+ * A visitor of next-token distributions (lm_score_dist): scores[0..V) is
+ * ln p of every next token up to one additive constant (a transformer's
+ * logits, or lm_next's log-probabilities), y the token that came. Called
+ * in position order; nonzero stops the scoring with that status.
+ */
+typedef int (*lm_dist_fn)(void *ctx, const float *scores, uint32_t V, uint32_t y,
+                          struct ad_error *e);
+
 struct lm_vtab {
 	void (*free)(struct lm *m);
 	int  (*state_new)(const struct lm *m, struct lm_state **st, struct ad_error *e);
@@ -94,6 +103,14 @@ struct lm_vtab {
 	 */
 	int  (*push_many)(const struct lm *m, struct lm_state *st, const uint32_t *ids, size_t n,
 	                  struct ad_error *e);
+	/*
+	 * Optional, stream models (NULL: next and push, one token at a time):
+	 * score, and also hand the distribution before each of ids[from..n) to
+	 * fn, in order (a transformer's batched pass has every position's
+	 * logits at hand). For calibration (calib.c).
+	 */
+	int  (*score_dist)(const struct lm *m, const uint32_t *ids, size_t n, size_t from,
+	                   double *logp, lm_dist_fn fn, void *ctx, struct ad_error *e);
 };
 
 struct lm {
@@ -162,6 +179,63 @@ static inline void lm_token_text(const struct lm *m, uint32_t id, const uint8_t 
  * a state and push. The common path of eval and probes.
  */
 int lm_score(const struct lm *m, const uint32_t *ids, size_t n, double *logp, struct ad_error *e);
+/*
+ * lm_score that also hands the distribution before every token to fn, in
+ * order: through the model's score_dist when it has one, otherwise through
+ * a state, lm_next and lm_push. For a line model the ids may span many
+ * sentences, each ending with eos (the state starts a new one after it).
+ */
+int lm_score_dist(const struct lm *m, const uint32_t *ids, size_t n, double *logp,
+                  lm_dist_fn fn, void *ctx, struct ad_error *e);
+
+/* ---- Calibration (calib.c) ----------------------------------------------- */
+
+/*
+ * How far a model's stated confidence can be trusted, over next-token
+ * predictions (Guo et al. 2017): the prediction is the top-1 token (ties to
+ * the lowest id), its confidence its probability. ECE uses 15 equal-width
+ * bins ((m-1)/15, m/15] as Guo et al.; the equal-mass variant 15 bins of
+ * equal counts. The temperature T* (p_T = softmax(ln p / T)) minimises the
+ * NLL of the first half of the positions, [0, floor(n/2)), and is judged on
+ * the second half, [floor(n/2), n). See calib.c for the formulas.
+ */
+#define LM_CALIB_BINS 15
+#define LM_CALIB_GRID 61   /* beta = 1/T = 0.25, 0.3125, ..., 4 */
+
+struct lm_calib {
+	uint64_t n;                         /* positions */
+	double   accuracy;                  /* top-1 next-token accuracy */
+	double   ece;                       /* 15 equal-width bins */
+	double   ece_mass;                  /* 15 equal-mass bins */
+	double   brier;                     /* mean sum_k (p_k - [k = y])^2, in [0, 2] */
+	double   nll;                       /* nats per token (as lm_eval's, in float) */
+	uint64_t bin_n[LM_CALIB_BINS];      /* the reliability diagram: per bin, */
+	double   bin_conf[LM_CALIB_BINS];   /* the mean confidence (NAN when empty) */
+	double   bin_acc[LM_CALIB_BINS];    /* and the accuracy */
+	double   temperature;               /* T*, NAN when n < 2 or any T fits */
+	double   test_nll, test_nll_scaled; /* second half, at T = 1 and at T* */
+	double   test_ece, test_ece_scaled;
+};
+
+struct lm_calib_acc;
+int    lm_calib_acc_new(struct lm_calib_acc **out, struct ad_error *e);
+void   lm_calib_acc_free(struct lm_calib_acc *a);
+size_t lm_calib_acc_count(const struct lm_calib_acc *a);
+/* Record one position: scores as for lm_dist_fn (so it is one). */
+int    lm_calib_add(void *acc, const float *scores, uint32_t V, uint32_t y, struct ad_error *e);
+/* Append src's positions after dst's. */
+int    lm_calib_append(struct lm_calib_acc *dst, const struct lm_calib_acc *src,
+                       struct ad_error *e);
+int    lm_calib_finish(const struct lm_calib_acc *a, struct lm_calib *out, struct ad_error *e);
+/*
+ * The calibration of the uniform distribution over V ids on the tokens
+ * ids[0..n), without scoring them: every confidence is 1/V, the top-1 token
+ * id 0, and every temperature fits equally (T* is NAN).
+ */
+void   lm_calib_uniform(const uint32_t *ids, size_t n, uint32_t V, struct lm_calib *out);
+/* The grid's beta_j, and the equal-width bin of a confidence (for tests). */
+double lm_calib_beta(int j);
+int    lm_calib_bin(double conf);
 
 /* ---- Evaluation (eval.c) ------------------------------------------------- */
 
@@ -178,6 +252,8 @@ struct lm_eval {
 	uint64_t oovs;
 	uint64_t lines;
 	uint64_t bytes;      /* bytes of the original text */
+	int      has_calib;  /* calib is filled (lm_eval_text_calib) */
+	struct lm_calib calib;
 };
 
 /*
@@ -191,6 +267,16 @@ struct ad_progress;
 int lm_eval_text(const struct lm *m, const uint8_t *text, size_t len, struct lm_eval *out,
                  struct ad_progress *progress, struct ad_error *e);
 
+/*
+ * lm_eval_text that also records every scored position's calibration into
+ * acc (appended, in text order) when acc is not NULL; the caller then
+ * fills out->calib with lm_calib_finish. This needs each position's whole
+ * distribution: O(V) per token for an n-gram instead of O(order).
+ */
+int lm_eval_text_calib(const struct lm *m, const uint8_t *text, size_t len, struct lm_eval *out,
+                       struct lm_calib_acc *acc, struct ad_progress *progress,
+                       struct ad_error *e);
+
 double lm_eval_nats_per_token(const struct lm_eval *r);
 double lm_eval_perplexity(const struct lm_eval *r);
 double lm_eval_perplexity_excl_oov(const struct lm_eval *r);
@@ -199,8 +285,9 @@ double lm_eval_bits_per_byte(const struct lm_eval *r);
 /*
  * An evaluation's fields as JSON keys of the object j has open (lines,
  * bytes, tokens, oovs, nats, nats_per_token, perplexity,
- * perplexity_excl_oov, bits_per_byte): the one writer behind `eval --json`
- * and the compare report, so both say the same thing in the same words.
+ * perplexity_excl_oov, bits_per_byte, and "calibration" when has_calib):
+ * the one writer behind `eval --json` and the compare report, so both say
+ * the same thing in the same words.
  */
 struct ad_json;
 void lm_eval_json(struct ad_json *j, const struct lm_eval *r);
@@ -249,12 +336,15 @@ void lm_sample_distribution(struct lm_sampler *s, const struct lm_sampling *cfg,
  * text goes to emit as soon as it is drawn (words of a word model are
  * preceded by a space where needed); emit returns nonzero to stop. Tokens
  * and the model's ln p of each (before temperature) go to toks when not
- * NULL (max_tokens entries). Fails with AD_EINVAL when a non-empty prompt
+ * NULL (max_tokens entries), with the probability the token was drawn with
+ * (after temperature, top-k and top-p), each written before the token's
+ * text is emitted (and *ntoks counts it by then). Fails with AD_EINVAL when a non-empty prompt
  * encodes to no tokens.
  */
 struct lm_gen_token {
 	uint32_t id;
-	double   logp;
+	double   logp;   /* the model's ln p of id */
+	double   p;      /* the probability id was drawn with */
 };
 
 typedef int (*lm_emit_fn)(void *ctx, const uint8_t *bytes, size_t len);

@@ -280,7 +280,7 @@ lm_generate(struct lm_generator *g, const struct lm_sampling *cfg, struct ad_rng
 		const uint8_t *b;
 		size_t         blen;
 		uint32_t       id;
-		double         lp;
+		double         lp, pdraw;
 		int            stop;
 
 		if (ad_interrupted())
@@ -291,13 +291,14 @@ lm_generate(struct lm_generator *g, const struct lm_sampling *cfg, struct ad_rng
 			g->logp[m->bos] = -INFINITY;
 		if (m->unk != LM_NONE)
 			g->logp[m->unk] = -INFINITY;
-		id = lm_sample_draw(g->sampler, cfg, g->logp, rng, NULL);
+		id = lm_sample_draw(g->sampler, cfg, g->logp, rng, &pdraw);
 		lp = g->logp[id];
 		if ((rc = lm_push(m, g->st, id, NULL, e)) != 0)
 			return rc;
 		if (toks != NULL) {
 			toks[made].id = id;
 			toks[made].logp = lp;
+			toks[made].p = pdraw;
 			*ntoks = made + 1;
 		}
 		if (m->line_model && id == m->eos) {

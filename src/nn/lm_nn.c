@@ -232,13 +232,15 @@ nnlm_push_many(const struct lm *m, struct lm_state *st, const uint32_t *ids, siz
 	return rc;
 }
 
+/* score, and the logits before ids[from..n) to fn when fn is not NULL. */
 static int
-nnlm_score(const struct lm *m, const uint32_t *ids, size_t n, double *logp, struct ad_error *e)
+nnlm_score_window(const struct lm *m, const uint32_t *ids, size_t n, size_t from, double *logp,
+    lm_dist_fn fn, void *ctx, struct ad_error *e)
 {
 	const struct nn_lm *x = (const struct nn_lm *)m;
 	struct gpt         *view;
 	uint32_t           *in;
-	int                 rc;
+	int                 rc = 0;
 
 	if (n == 0)
 		return 0;
@@ -262,9 +264,18 @@ nnlm_score(const struct lm *m, const uint32_t *ids, size_t n, double *logp, stru
 	gpt_forward(view, in, ids, NULL, 1, n);
 	for (size_t i = 0; i < n; i++)
 		logp[i] = -(double)view->acts.losses[i];
+	/* The forward pass leaves the logits, (1, n, V), beside the losses. */
+	for (size_t i = from; fn != NULL && i < n && rc == 0; i++)
+		rc = fn(ctx, view->acts.logits + i * (size_t)m->V, m->V, ids[i], e);
 	view_give(x, view);
 	ad_free(in);
-	return 0;
+	return rc;
+}
+
+static int
+nnlm_score(const struct lm *m, const uint32_t *ids, size_t n, double *logp, struct ad_error *e)
+{
+	return nnlm_score_window(m, ids, n, 0, logp, NULL, NULL, e);
 }
 
 static int
@@ -323,7 +334,7 @@ static const struct lm_vtab nnlm_vtab = {
 	.free = nnlm_free, .state_new = nnlm_state_new, .state_free = nnlm_state_free,
 	.state_reset = nnlm_reset, .next = nnlm_next, .push = nnlm_push, .score = nnlm_score,
 	.encode = nnlm_encode, .token_text = nnlm_token_text, .embed = nnlm_embed,
-	.push_many = nnlm_push_many,
+	.push_many = nnlm_push_many, .score_dist = nnlm_score_window,
 };
 
 int
