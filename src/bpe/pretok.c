@@ -352,6 +352,32 @@ hand_gpt2(const uint8_t *bmp, const uint8_t *s, size_t n, size_t i)
 }
 
 /*
+ * The alternatives gpt4 and o200k share after their letter runs, from i
+ * whose character c0 is l0 bytes long: \p{N}{1,3}, then ` ?O+` followed by
+ * newlines (and slashes for o200k), then the spaces.
+ */
+static size_t
+hand_rest(const uint8_t *bmp, const uint8_t *s, size_t n, size_t i, unsigned c0, size_t l0,
+    int slash)
+{
+	size_t   e, l1;
+	unsigned c1;
+
+	if (c0 == PRETOK_N) {
+		e = i + l0;
+		for (int d = 1; d < 3 && uni_at(bmp, s, n, e, &l1) == PRETOK_N; d++)
+			e += l1;
+		return e;
+	}
+	c1 = s[i] == ' ' ? uni_at(bmp, s, n, i + 1, &l1) : PRETOK_BAD;
+	if (B(c1) & CL_O)
+		return hand_newlines(s, n, hand_run(bmp, s, n, i + 1, CL_O), slash);
+	if (B(c0) & CL_O)
+		return hand_newlines(s, n, hand_run(bmp, s, n, i, CL_O), slash);
+	return hand_spaces(bmp, s, n, i, 1);
+}
+
+/*
  * gpt4 (cl100k_base):
  *   (?i:'s|'t|'re|'ve|'m|'ll|'d)       1. hand_contraction, any case
  *   |[^\r\n\p{L}\p{N}]?\p{L}+          2. with P when P is followed by L, else L+
@@ -362,8 +388,8 @@ hand_gpt2(const uint8_t *bmp, const uint8_t *s, size_t n, size_t i)
 static size_t
 hand_gpt4(const uint8_t *bmp, const uint8_t *s, size_t n, size_t i)
 {
-	size_t   l0, l1, k, e;
-	unsigned c0, c1;
+	size_t   l0, l1, k;
+	unsigned c0;
 
 	if ((k = hand_contraction(s, n, i, 1)) != 0)
 		return i + k;
@@ -373,18 +399,7 @@ hand_gpt4(const uint8_t *bmp, const uint8_t *s, size_t n, size_t i)
 		return hand_run(bmp, s, n, i + l0, CL_L);
 	if (B(c0) & CL_L)
 		return hand_run(bmp, s, n, i, CL_L);
-	if (c0 == PRETOK_N) {
-		e = i + l0;
-		for (int d = 1; d < 3 && uni_at(bmp, s, n, e, &l1) == PRETOK_N; d++)
-			e += l1;
-		return e;
-	}
-	c1 = s[i] == ' ' ? uni_at(bmp, s, n, i + 1, &l1) : PRETOK_BAD;
-	if (B(c1) & CL_O)
-		return hand_newlines(s, n, hand_run(bmp, s, n, i + 1, CL_O), 0);
-	if (B(c0) & CL_O)
-		return hand_newlines(s, n, hand_run(bmp, s, n, i, CL_O), 0);
-	return hand_spaces(bmp, s, n, i, 1);
+	return hand_rest(bmp, s, n, i, c0, l0, 0);
 }
 
 /*
@@ -441,8 +456,8 @@ hand_o200k_upper(const uint8_t *bmp, const uint8_t *s, size_t n, size_t i)
 static size_t
 hand_o200k(const uint8_t *bmp, const uint8_t *s, size_t n, size_t i)
 {
-	size_t   l0, l1, e;
-	unsigned c0, c1;
+	size_t   l0, e;
+	unsigned c0;
 	int      p;
 
 	c0 = uni_at(bmp, s, n, i, &l0);
@@ -452,18 +467,7 @@ hand_o200k(const uint8_t *bmp, const uint8_t *s, size_t n, size_t i)
 	    (p && (e = hand_o200k_upper(bmp, s, n, i + l0)) != 0) ||
 	    (e = hand_o200k_upper(bmp, s, n, i)) != 0)
 		return e;
-	if (c0 == PRETOK_N) {
-		e = i + l0;
-		for (int d = 1; d < 3 && uni_at(bmp, s, n, e, &l1) == PRETOK_N; d++)
-			e += l1;
-		return e;
-	}
-	c1 = s[i] == ' ' ? uni_at(bmp, s, n, i + 1, &l1) : PRETOK_BAD;
-	if (B(c1) & CL_O)
-		return hand_newlines(s, n, hand_run(bmp, s, n, i + 1, CL_O), 1);
-	if (B(c0) & CL_O)
-		return hand_newlines(s, n, hand_run(bmp, s, n, i, CL_O), 1);
-	return hand_spaces(bmp, s, n, i, 1);
+	return hand_rest(bmp, s, n, i, c0, l0, 1);
 }
 
 /*
