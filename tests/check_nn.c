@@ -332,6 +332,172 @@ START_TEST(test_matvec)
 END_TEST
 
 /* ------------------------------------------------------------------------
+ * bf16 products
+ * ------------------------------------------------------------------------ */
+
+/* x rounded to bf16 (nearest, ties to even; subnormals to zero, as
+ * VCVTNE2PS2BF16 does), written here from the format's definition rather
+ * than taken from the library. No NaN reaches it. */
+static double
+bf16_of(float x)
+{
+	uint32_t u;
+
+	memcpy(&u, &x, sizeof u);
+	if ((u & 0x7f800000u) == 0)
+		u &= 0x80000000u;
+	u += 0x7fffu + ((u >> 16) & 1);
+	u &= 0xffff0000u;
+	memcpy(&x, &u, sizeof x);
+	return x;
+}
+
+/* Whether the bf16 kernel runs; a test that needs it says why it stops. */
+static int
+bf16_or_skip(const char *test)
+{
+	if (nn_bf16_available())
+		return 1;
+	fprintf(stderr, "check_nn: %s skipped: this CPU lacks AVX512-BF16 (or the AVX-512 "
+	    "kernel is not in force); the bf16 products run in fp32 here\n", test);
+	return 0;
+}
+
+/*
+ * nn_gemm in bf16 against a double product of the bf16-rounded inputs.
+ * Every product of two bf16 is exact in fp32 (8 + 8 significant bits), so
+ * the only error is that of the fp32 sums: each element of C is the sum of
+ * its starting value (C, a bias, or 0) and K exact products, in at most
+ * K + ceil(K / 768) + 1 roundings of unit u = 2^-24, and the classical bound
+ * (Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed.,
+ * eq. 3.5) gives |error| <= gamma_n (|c0| + sum |a_k b_k|), gamma_n =
+ * n u / (1 - n u), n = K + K / 768 + 2. The kernel may fuse a pair's two
+ * products into one rounding (fewer roundings, the bound holds). Inputs
+ * are far from subnormal, so flushing to zero never acts. On small K the
+ * bound is ~1e-6 of an element while leaving out the rounding to bf16
+ * errs by ~1e-3: the test tells a bf16 product from an fp32 one.
+ */
+static void
+bf16_case(size_t M, size_t N, size_t K, int ta, int tb, int acc, int bias)
+{
+	size_t  lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 2, ldc = N + 5;
+	size_t  na = (ta ? K : M) * lda, nb = (tb ? N : K) * ldb, nc = M * ldc;
+	double *A = dalloc(na), *B = dalloc(nb), *b = dalloc(N), *C = dalloc(nc);
+	float  *Af, *Bf, *bf, *Cf;
+	double  n = (double)(K + K / 768 + 2), u = ldexp(1.0, -24), gamma = n * u / (1 - n * u);
+	double  worst = 0;
+	size_t  wi = 0, wj = 0;
+	int     untouched = 1;
+
+	fill(A, na, 1);
+	fill(B, nb, 1);
+	fill(b, N, 1);
+	fill(C, nc, 1);
+	Af = tofloat(A, na);
+	Bf = tofloat(B, nb);
+	bf = tofloat(b, N);
+	Cf = tofloat(C, nc);
+	nn_gemm(NN_PREC_BF16, ta, tb, M, N, K, Af, lda, Bf, ldb, bias ? bf : NULL, Cf, ldc,
+	    bias ? 0 : acc);
+	for (size_t i = 0; i < M; i++)
+		for (size_t j = 0; j < N; j++) {
+			double c0 = bias ? (double)bf[j] : acc ? (double)(float)C[i * ldc + j] : 0;
+			double s = c0, mag = fabs(c0), err;
+			for (size_t k = 0; k < K; k++) {
+				double p = bf16_of(Af[ta ? k * lda + i : i * lda + k]) *
+				           bf16_of(Bf[tb ? j * ldb + k : k * ldb + j]);
+				s += p;
+				mag += fabs(p);
+			}
+			err = fabs(Cf[i * ldc + j] - s) / (gamma * mag + 1e-30);
+			if (err > worst) {
+				worst = err;
+				wi = i;
+				wj = j;
+			}
+		}
+	for (size_t i = 0; i < M; i++)
+		for (size_t j = N; j < ldc && i * ldc + j < nc; j++)
+			untouched &= Cf[i * ldc + j] == (float)C[i * ldc + j];
+	/* One assertion per product: Check records every assertion it passes. */
+	ck_assert_msg(worst <= 1 && untouched, "bf16 gemm %zux%zux%zu ta%d tb%d acc%d bias%d: "
+	    "C[%zu][%zu] is %.2f times the bound from the exact product; %s past column N", M,
+	    N, K, ta, tb, acc, bias, wi, wj, worst, untouched ? "nothing" : "wrote");
+	free(A); free(B); free(b); free(C); free(Af); free(Bf); free(bf); free(Cf);
+}
+
+START_TEST(test_gemm_bf16)
+{
+	/* M not a multiple of 8, N of 32, K odd and past one and two K blocks
+	 * of 768; threaded (over 2e6 multiply-adds) and serial sizes. */
+	static const size_t shapes[][3] = {
+		{ 1, 1, 1 }, { 5, 15, 3 }, { 8, 32, 16 }, { 9, 33, 7 }, { 7, 17, 257 },
+		{ 13, 37, 769 }, { 97, 65, 40 }, { 25, 97, 1537 }, { 200, 1030, 19 },
+		{ 150, 70, 600 }, { 211, 333, 771 },
+	};
+
+	if (!bf16_or_skip("test_gemm_bf16"))
+		return;
+	ad_rng_seed(&trng, 11, 1);
+	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+		for (int ta = 0; ta < 2; ta++)
+			for (int tb = 0; tb < 2; tb++)
+				for (int acc = 0; acc < 3; acc++)
+					bf16_case(shapes[s][0], shapes[s][1], shapes[s][2], ta, tb, acc == 1,
+					    acc == 2);
+}
+END_TEST
+
+/* The bf16 product gives the same bits on one thread and on two (the sums
+ * run in a fixed order), with and without a bias; without the bf16 kernel
+ * (the AVX2 one in force), it is nn_sgemm's product, bit for bit. */
+START_TEST(test_gemm_bf16_threads)
+{
+	static const size_t shapes[][3] = { { 300, 1030, 800 }, { 1024, 96, 769 }, { 37, 300, 1601 } };
+
+	ad_rng_seed(&trng, 12, 1);
+	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+		for (int t = 0; t < 4; t++) {
+			int     ta = t & 1, tb = t >> 1;
+			size_t  M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+			double *A = dalloc(M * K), *B = dalloc(K * N), *b = dalloc(N);
+			float  *Af, *Bf, *bf, *C1 = falloc(M * N), *C2 = falloc(M * N);
+			fill(A, M * K, 1);
+			fill(B, K * N, 1);
+			fill(b, N, 1);
+			Af = tofloat(A, M * K);
+			Bf = tofloat(B, K * N);
+			bf = tofloat(b, N);
+			for (int bias = 0; bias < 2 && nn_bf16_available(); bias++) {
+#ifdef _OPENMP
+				omp_set_num_threads(1);
+#endif
+				nn_gemm(NN_PREC_BF16, ta, tb, M, N, K, Af, ta ? M : K, Bf, tb ? K : N,
+				    bias ? bf : NULL, C1, N, 0);
+#ifdef _OPENMP
+				omp_set_num_threads(2);
+#endif
+				nn_gemm(NN_PREC_BF16, ta, tb, M, N, K, Af, ta ? M : K, Bf, tb ? K : N,
+				    bias ? bf : NULL, C2, N, 0);
+				ck_assert_msg(memcmp(C1, C2, M * N * sizeof *C1) == 0,
+				    "bf16 gemm %zux%zux%zu ta%d tb%d bias%d: 1 and 2 threads differ", M, N,
+				    K, ta, tb, bias);
+			}
+			nn_kernel_select(NN_KERNEL_AVX2);
+			nn_gemm(NN_PREC_BF16, ta, tb, M, N, K, Af, ta ? M : K, Bf, tb ? K : N, NULL, C1,
+			    N, 0);
+			nn_sgemm(ta, tb, M, N, K, Af, ta ? M : K, Bf, tb ? K : N, C2, N, 0);
+			ck_assert_msg(memcmp(C1, C2, M * N * sizeof *C1) == 0,
+			    "bf16 gemm %zux%zux%zu without the bf16 kernel is not the fp32 product", M,
+			    N, K);
+			nn_kernel_select(NN_KERNEL_AUTO);
+			free(A); free(B); free(b); free(Af); free(Bf); free(bf); free(C1); free(C2);
+		}
+	(void)bf16_or_skip("test_gemm_bf16_threads (1 and 2 threads)");
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
  * Finite differences on the _ref layers
  * ------------------------------------------------------------------------ */
 
@@ -1955,6 +2121,8 @@ nn_suite(void)
 	tcase_add_test(k, test_gemm_bias);
 	tcase_add_test(k, test_gemm_tri);
 	tcase_add_test(k, test_gemm_portable);
+	tcase_add_test(k, test_gemm_bf16);
+	tcase_add_test(k, test_gemm_bf16_threads);
 	tcase_add_test(k, test_matvec);
 	tcase_add_test(k, test_fast_layernorm);
 	tcase_add_test(k, test_fast_matmul);

@@ -114,6 +114,23 @@ void nn_sgemm_ref(int transA, int transB, size_t M, size_t N, size_t K,
                   double *C, size_t ldc, int accumulate);
 
 /*
+ * The precision of a product's inputs. NN_PREC_BF16: op(A) and op(B) are
+ * rounded to bf16 (round to nearest even, subnormals to zero) and their
+ * products summed in fp32, with the AVX512-BF16 kernel, where the CPU has
+ * it and the AVX-512 kernel is in force (nn_bf16_available); elsewhere the
+ * product is nn_sgemm's, in fp32. The sums run in a fixed order (K blocks
+ * of 768, pairs of k within them): the same bits for any thread count.
+ */
+enum nn_precision { NN_PREC_FP32, NN_PREC_BF16 };
+const char *nn_precision_name(enum nn_precision prec);     /* "fp32", "bf16" */
+int         nn_precision_parse(const char *s, enum nn_precision *prec);   /* -1: unknown */
+int         nn_bf16_available(void);
+/* nn_sgemm (bias NULL) or nn_sgemm_bias (then accumulate is 0) at a precision. */
+void nn_gemm(enum nn_precision prec, int transA, int transB, size_t M, size_t N, size_t K,
+             const float *A, size_t lda, const float *B, size_t ldb, const float *bias,
+             float *C, size_t ldc, int accumulate);
+
+/*
  * out (OC) = W (OC, C) x (C) + bias (OC, or NULL): the batch-1 product of
  * generation, memory-bound, split over output rows among threads.
  */
