@@ -784,19 +784,19 @@ START_TEST(test_fast_matmul)
 	xf = tofloat(x, N * C); wf = tofloat(w, OC * C); bf = tofloat(b, OC);
 	df = tofloat(d, N * OC);
 	nn_matmul_forward_ref(o, x, w, b, N, C, OC);
-	nn_matmul_forward(of, xf, wf, bf, N, C, OC);
+	nn_matmul_forward(of, xf, wf, bf, N, C, OC, NN_PREC_FP32);
 	ck_assert_double_le(maxrel(of, o, N * OC, 1), 1e-5);
 	nn_matmul_backward_ref(dx, dw, db, d, x, w, N, C, OC);
 	/* add_dinp 0 overwrites whatever dinp held. */
 	for (size_t i = 0; i < N * C; i++)
 		dxf[i] = NAN;
-	nn_matmul_backward(dxf, dwf, dbf, df, xf, wf, N, C, OC, 0);
+	nn_matmul_backward(dxf, dwf, dbf, df, xf, wf, N, C, OC, 0, NN_PREC_FP32);
 	ck_assert_double_le(maxrel(dxf, dx, N * C, 1), 1e-5);
 	ck_assert_double_le(maxrel(dwf, dw, OC * C, 1), 1e-5);
 	ck_assert_double_le(maxrel(dbf, db, OC, 1), 1e-5);
 	/* A second pass adds to all three (add_dinp 1): the reference, twice. */
 	nn_matmul_backward_ref(dx, dw, db, d, x, w, N, C, OC);
-	nn_matmul_backward(dxf, dwf, dbf, df, xf, wf, N, C, OC, 1);
+	nn_matmul_backward(dxf, dwf, dbf, df, xf, wf, N, C, OC, 1, NN_PREC_FP32);
 	ck_assert_double_le(maxrel(dxf, dx, N * C, 1), 1e-5);
 	ck_assert_double_le(maxrel(dwf, dw, OC * C, 1), 1e-5);
 	ck_assert_double_le(maxrel(dbf, db, OC, 1), 1e-5);
@@ -1120,10 +1120,11 @@ END_TEST
 /* Large enough that every kernel runs on all threads (see NN_PAR_MIN). */
 static const struct gpt_config wide = { 2, 4, 64, 64, 300, 301 };
 
-/* Train `steps` steps on a fresh model; returns the losses and parameters. */
+/* Train `steps` steps on a fresh model with products at precision prec;
+ * returns the losses and parameters. */
 static void
-run_steps_cfg(const struct gpt_config *cfg, uint32_t B, int threads, uint64_t steps,
-    double *losses, float **params)
+run_steps_prec(const struct gpt_config *cfg, uint32_t B, int threads, uint64_t steps,
+    double *losses, float **params, enum nn_precision prec)
 {
 	struct gpt           *g = model(cfg, 3);
 	struct nn_train_state st = state(B, cfg->T, 8);
@@ -1138,6 +1139,7 @@ run_steps_cfg(const struct gpt_config *cfg, uint32_t B, int threads, uint64_t st
 #else
 	(void)threads;
 #endif
+	st.precision = prec;
 	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &nn_objective_causal, &st, str, 500, &e), 0);
 	for (uint64_t i = 0; i < steps; i++) {
 		ck_assert_int_eq(nn_trainer_step(tr, &s, &e), 0);
@@ -1152,9 +1154,10 @@ run_steps_cfg(const struct gpt_config *cfg, uint32_t B, int threads, uint64_t st
 }
 
 static void
-run_steps(int threads, uint64_t steps, double *losses, float **params)
+run_steps_cfg(const struct gpt_config *cfg, uint32_t B, int threads, uint64_t steps,
+    double *losses, float **params)
 {
-	run_steps_cfg(&tiny, 3, threads, steps, losses, params);
+	run_steps_prec(cfg, B, threads, steps, losses, params, NN_PREC_FP32);
 }
 
 START_TEST(test_threads_same_bits)
@@ -1175,7 +1178,38 @@ START_TEST(test_threads_same_bits)
 }
 END_TEST
 
-START_TEST(test_resume_bit_identical)
+/* In bf16 as in fp32: one thread and two give the same bits; and the
+ * bf16 run is not the fp32 one (its products did change), though its
+ * losses stay within 1% of it over 8 steps (a sanity bound, not derived). */
+START_TEST(test_bf16_threads_same_bits)
+{
+	double l1[8], l2[8], l32[8];
+	float *p1, *p2, *p32;
+	size_t n = (size_t)gpt_param_count(&wide);
+
+	if (!bf16_or_skip("test_bf16_threads_same_bits"))
+		return;
+	run_steps_prec(&wide, 4, 1, 8, l1, &p1, NN_PREC_BF16);
+	run_steps_prec(&wide, 4, 2, 8, l2, &p2, NN_PREC_BF16);
+	run_steps_prec(&wide, 4, 2, 8, l32, &p32, NN_PREC_FP32);
+	ck_assert_mem_eq(l1, l2, sizeof l1);
+	ck_assert_mem_eq(p1, p2, n * sizeof(float));
+	ck_assert_int_ne(memcmp(p1, p32, n * sizeof(float)), 0);
+	for (int i = 0; i < 8; i++)
+		ck_assert_double_le(fabs(l1[i] - l32[i]), 0.01 * l32[i]);
+	free(p1);
+	free(p2);
+	free(p32);
+#ifdef _OPENMP
+	omp_set_num_threads(2);
+#endif
+}
+END_TEST
+
+/* Resume from step 5 of 8 at precision prec: the losses and parameters of
+ * the uninterrupted run, bit for bit; the checkpoint keeps the precision. */
+static void
+resume_case(enum nn_precision prec)
 {
 	double                straight[8], resumed[8];
 	float                *p1;
@@ -1190,10 +1224,11 @@ START_TEST(test_resume_bit_identical)
 	struct ad_map         m;
 	char                 *dir = tu_tmpdir(), path[4200];
 
-	run_steps(2, 8, straight, &p1);
+	run_steps_prec(&tiny, 3, 2, 8, straight, &p1, prec);
 #ifdef _OPENMP
 	omp_set_num_threads(2);
 #endif
+	st.precision = prec;
 	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &nn_objective_causal, &st, str, 500, &e), 0);
 	for (int i = 0; i < 5; i++) {
 		ck_assert_int_eq(nn_trainer_step(tr, &s, &e), 0);
@@ -1212,6 +1247,7 @@ START_TEST(test_resume_bit_identical)
 	ck_assert_int_eq(nn_load(m.data, m.size, path, &f2, &g2, &a2, &e), 0);
 	ck_assert_int_eq(f2.has_train, 1);
 	ck_assert_uint_eq(f2.train.step, 5);
+	ck_assert_uint_eq(f2.train.precision, prec);
 	ck_assert_int_eq(nn_trainer_new(&tr, g2, a2, &nn_objective_causal, &f2.train, str, 500,
 	    &e), 0);
 	ad_map_release(&m);
@@ -1227,6 +1263,18 @@ START_TEST(test_resume_bit_identical)
 	free(p1);
 	free(str);
 	free(dir);
+}
+
+START_TEST(test_resume_bit_identical)
+{
+	resume_case(NN_PREC_FP32);
+}
+END_TEST
+
+START_TEST(test_bf16_resume_bit_identical)
+{
+	if (bf16_or_skip("test_bf16_resume_bit_identical"))
+		resume_case(NN_PREC_BF16);
 }
 END_TEST
 
@@ -2142,6 +2190,8 @@ nn_suite(void)
 	tcase_add_test(m, test_overfit_one_batch);
 	tcase_add_test(m, test_threads_same_bits);
 	tcase_add_test(m, test_resume_bit_identical);
+	tcase_add_test(m, test_bf16_threads_same_bits);
+	tcase_add_test(m, test_bf16_resume_bit_identical);
 	tcase_add_test(m, test_checkpoint_damage);
 	tcase_add_test(m, test_kv_cache_matches_forward);
 	tcase_add_test(m, test_lr_schedule);

@@ -177,6 +177,22 @@ has "$T/e.err" "step $n: held-out loss "
 [ "$(awk -F, 'NR > 1 && $3 != ""' "$T/e.csv" | wc -l)" -eq 1 ] && ok ||
 	fail "--val-every 0: held-out passes before the end: $(awk -F, 'NR > 1 && $3 != ""' "$T/e.csv")"
 
+# --precision bf16 (in fp32 on a CPU without AVX512-BF16, which the first
+# lines say): one thread and two write the same model; stopped and resumed,
+# the model of a straight run; a resume keeps the precision and refuses
+# another; an unknown one is a usage error.
+run 0 $TT $wide --precision bf16 --steps 4 --threads 1 -o "$T/b1.model" "$T/c.txt"
+run 0 $TT $wide --precision bf16 --steps 4 --threads 2 -o "$T/b2.model" "$T/c.txt"
+same "$T/b1.model" "$T/b2.model"
+run 0 $TT ${wide% --quiet} --precision bf16 --steps 4 --stop-at 2 -o "$T/b3.model" "$T/c.txt"
+has "$T/err" "autodidact: precision bf16: "
+run 0 $TT --resume "$T/b3.model.ckpt" --quiet --val-every 0 -o "$T/b3.model" "$T/c.txt"
+same "$T/b1.model" "$T/b3.model"
+run 2 $TT --resume "$T/b1.model.ckpt" --precision fp32 --steps 5 -o "$T/x.model" "$T/c.txt"
+has "$T/err" "a resumed run keeps its precision"
+run 2 $TT $wide --precision fp16 --steps 1 -o "$T/x.model" "$T/c.txt"
+has "$T/err" "--precision: 'fp16' is not fp32 or bf16"
+
 # --help and the man page list the same options (OPTIONS section only).
 run 0 $TT --help
 grep -o -- '--[a-z][a-z0-9-]*' "$T/out" | sort -u >"$T/h"

@@ -200,14 +200,15 @@ void nn_layernorm_backward_ref(double *dinp, double *dweight, double *dbias,
                                const double *dout, const double *inp, const double *weight,
                                const double *mean, const double *rstd, size_t N, size_t C);
 
-/* Linear layer: out (N,OC) = inp (N,C) * weight (OC,C)^T + bias (OC, or NULL). */
+/* Linear layer: out (N,OC) = inp (N,C) * weight (OC,C)^T + bias (OC, or NULL);
+ * the products at precision prec (nn_gemm), the bias sums in fp32. */
 void nn_matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
-                       size_t N, size_t C, size_t OC);
+                       size_t N, size_t C, size_t OC, enum nn_precision prec);
 /* dweight and dbias are added to; dinp is added to when add_dinp, else
  * overwritten (no need to clear it first). */
 void nn_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                         const float *inp, const float *weight, size_t N, size_t C, size_t OC,
-                        int add_dinp);
+                        int add_dinp, enum nn_precision prec);
 void nn_matmul_forward_ref(double *out, const double *inp, const double *weight,
                            const double *bias, size_t N, size_t C, size_t OC);
 void nn_matmul_backward_ref(double *dinp, double *dweight, double *dbias, const double *dout,
@@ -365,6 +366,10 @@ struct gpt {
 	float               *act_mem;
 	float               *gact_mem;
 	double               loss;         /* mean loss of the last forward with targets */
+	enum nn_precision    precision;    /* of the linear layers' products in forward and
+	                                    * backward (the trainer sets it; fp32 at first):
+	                                    * parameters, gradients and everything else stay
+	                                    * fp32 */
 };
 
 /* A model with parameters only (uninitialised); gpt_free(NULL) is a no-op. */
@@ -567,6 +572,7 @@ struct nn_train_state {
 	double   elapsed;       /* seconds trained before this checkpoint */
 	double   last_val;      /* last validation loss (NaN when none) */
 	char     objective[16];
+	uint32_t precision;     /* enum nn_precision of the products (file flag 2) */
 };
 
 /* The optimiser's configuration a training state holds. */
@@ -590,6 +596,7 @@ struct nn_train_options {
 	uint32_t accum, context;
 	uint64_t warmup;
 	double   lr, min_lr, weight_decay, clip;
+	enum nn_precision precision;   /* of the products (mixed precision: nn_gemm) */
 	unsigned given;
 };
 
