@@ -25,6 +25,8 @@
 #
 # usage: bench/transformer.sh [path/to/autodidact] [corpus.txt]
 #        env: RUNS=3 THREADS=2 SHAPES="S M" GEN=1 OURS_WAIT= (PASSIVE, ACTIVE)
+#             PRECISION=fp32 (bf16: ours with --precision bf16, PyTorch under
+#             bf16 autocast)
 set -eu
 AD=${1:-./autodidact}
 CORPUS=${2:-}
@@ -33,6 +35,7 @@ THREADS=${THREADS:-2}
 SHAPES=${SHAPES:-"S M"}
 GEN=${GEN:-1}
 OURS_WAIT=${OURS_WAIT:-}
+PRECISION=${PRECISION:-fp32}
 # ours CMD...: run our program under the chosen OpenMP policy.
 ours() {
 	if [ -n "$OURS_WAIT" ]; then OMP_WAIT_POLICY=$OURS_WAIT "$@"; else "$@"; fi
@@ -63,7 +66,7 @@ shape() {
 	esac
 }
 
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; threads $THREADS"
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; threads $THREADS; precision $PRECISION"
 # The single-precision peak: a register-only FMA loop of our own, and the
 # sgemm of numpy/OpenBLAS (OPENBLAS_CORETYPE unset) on 2048^3.
 peak=
@@ -110,12 +113,12 @@ for s in $SHAPES; do
 			"$AD" train transformer -t "$tmp/v.bpe" \
 			--layers "$L" --heads "$NH" --dim "$C" --context "$T" --batch "$B" \
 			--steps "$OURSTEPS" --val-every 0 --checkpoint-every 0 --threads "$THREADS" \
-			--quiet --log "$tmp/log.csv" -o "$tmp/$s.model" "$CORPUS"
+			--precision "$PRECISION" --quiet --log "$tmp/log.csv" -o "$tmp/$s.model" "$CORPUS"
 		awk -F, 'NR > 4 { print $6 }' "$tmp/log.csv" | median >>"$tmp/ours"
 		cat "$tmp/rss" >>"$tmp/ours.rss"
 		env -u OPENBLAS_CORETYPE OMP_WAIT_POLICY=PASSIVE /usr/bin/time -f %M -o "$tmp/rss" \
 			"$PY" "$HERE/transformer_torch.py" "$L" "$NH" "$C" "$T" "$B" "$V" "$PTSTEPS" \
-			"$THREADS" | sed -n 's/^tokens_per_s=\([0-9.]*\).*/\1/p' >>"$tmp/pt"
+			"$THREADS" "$PRECISION" | sed -n 's/^tokens_per_s=\([0-9.]*\).*/\1/p' >>"$tmp/pt"
 		cat "$tmp/rss" >>"$tmp/pt.rss"
 		r=$((r + 1))
 	done

@@ -10,7 +10,11 @@ autodidact does per step. Prints one line:
 
     tokens_per_s=<median over timed steps> steps=<n> threads=<n>
 
-usage: transformer_torch.py L NH C T B V STEPS [THREADS]
+usage: transformer_torch.py L NH C T B V STEPS [THREADS [PRECISION]]
+
+PRECISION bf16 runs the forward pass (and so the backward) under
+torch.autocast("cpu", dtype=torch.bfloat16): PyTorch's standard mixed
+precision, matrix products in bf16 with fp32 weights, gradients and moments.
 """
 import math
 import statistics
@@ -69,6 +73,7 @@ class GPT(nn.Module):
 def main():
     L, NH, C, T, B, V, steps = (int(a) for a in sys.argv[1:8])
     threads = int(sys.argv[8]) if len(sys.argv) > 8 else 2
+    bf16 = len(sys.argv) > 9 and sys.argv[9] == "bf16"
     torch.set_num_threads(threads)
     torch.manual_seed(1)
     model = GPT(L, NH, C, T, V)
@@ -81,7 +86,8 @@ def main():
         tgt = torch.randint(0, V, (B, T), generator=g)
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        loss = model(idx, tgt)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = model(idx, tgt)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()

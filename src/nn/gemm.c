@@ -739,13 +739,20 @@ gemm_bf16_pack_a(uint32_t *dst, int transA, const float *A, size_t lda, size_t i
 		memset(dst + mc * kp, 0, (mcp - mc) * kp * sizeof *dst);
 		return;
 	}
-	for (size_t ir = 0; ir < mc; ir += BF_MR, dst += kp * BF_MR) {
-		size_t mr = mc - ir < BF_MR ? mc - ir : BF_MR;
+	/* Two panels at a time: sixteen floats, a whole cache line, of each row
+	 * of A (a pack of one panel, half lines, took twice the time). Panel
+	 * ir starts at dst + ir * kp. */
+	for (size_t ir = 0; ir < mc; ir += 2 * BF_MR) {
+		size_t    w = mc - ir < 2 * BF_MR ? mc - ir : 2 * BF_MR;
+		uint32_t *d0 = dst + ir * kp, *d1 = d0 + kp * BF_MR;
 		for (size_t p = 0; p < kp; p++) {
 			const float *x0 = A + (p0 + 2 * p) * lda + i0 + ir;
-			__m512i      w = gemm_bf16_pairs16(x0, 2 * p + 1 < kc ? x0 + lda : NULL, mr);
-			_mm256_storeu_si256((__m256i *)(void *)(dst + p * BF_MR),
-			    _mm512_castsi512_si256(w));
+			__m512i      v = gemm_bf16_pairs16(x0, 2 * p + 1 < kc ? x0 + lda : NULL, w);
+			_mm256_storeu_si256((__m256i *)(void *)(d0 + p * BF_MR),
+			    _mm512_castsi512_si256(v));
+			if (w > BF_MR)
+				_mm256_storeu_si256((__m256i *)(void *)(d1 + p * BF_MR),
+				    _mm512_extracti64x4_epi64(v, 1));
 		}
 	}
 }
