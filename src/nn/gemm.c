@@ -19,6 +19,10 @@
  * Workload: the shapes of a small transformer on a CPU — M = B*T ~ 10^3,
  * N and K from 32 to a few thousand — and per-head attention products of
  * T x T x hs run serially inside a parallel loop.
+ *
+ * Mixed precision: nn_gemm at NN_PREC_BF16 runs the same blocking with
+ * inputs rounded to bf16 and an AVX512-BF16 micro-kernel (section "bf16
+ * products"); the triangle products of attention stay fp32.
  */
 #include "config.h"
 
