@@ -8,14 +8,18 @@ attention and a GELU (tanh) MLP of width 4C, a final LayerNorm, tied output.
 Trained with torch.optim.AdamW on random token batches of B x T, as
 autodidact does per step. Prints one line:
 
-    tokens_per_s=<median over timed steps> steps=<n> threads=<n>
+    tokens_per_s=<median over timed steps> steps=<n> threads=<n> precision=<p>
 
-usage: transformer_torch.py L NH C T B V STEPS [THREADS [PRECISION]]
+PRECISION fp32 (the default) trains in fp32 throughout; bf16 runs the
+forward pass and the loss under torch.autocast("cpu", dtype=torch.bfloat16)
+(PyTorch's mixed precision: products in bf16, the weights, the optimizer and
+reductions autocast keeps in fp32), the backward pass following the dtypes
+the forward chose. On Debian's torch the bf16 products go to oneDNN
+(DNNL_VERBOSE=1 names the kernel each one ran); the fp32 ones to OpenBLAS.
 
-PRECISION bf16 runs the forward pass (and so the backward) under
-torch.autocast("cpu", dtype=torch.bfloat16): PyTorch's standard mixed
-precision, matrix products in bf16 with fp32 weights, gradients and moments.
+usage: transformer_torch.py L NH C T B V STEPS [THREADS [fp32|bf16]]
 """
+import contextlib
 import math
 import statistics
 import sys
@@ -70,10 +74,19 @@ class GPT(nn.Module):
         return F.cross_entropy(logits.view(-1, self.V), targets.view(-1))
 
 
+def autocast(precision):
+    """The context a forward pass runs in: bf16 autocast, or none."""
+    if precision == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def main():
     L, NH, C, T, B, V, steps = (int(a) for a in sys.argv[1:8])
     threads = int(sys.argv[8]) if len(sys.argv) > 8 else 2
-    bf16 = len(sys.argv) > 9 and sys.argv[9] == "bf16"
+    precision = sys.argv[9] if len(sys.argv) > 9 else "fp32"
+    if precision not in ("fp32", "bf16"):
+        sys.exit("transformer_torch.py: precision must be fp32 or bf16, not %r" % precision)
     torch.set_num_threads(threads)
     torch.manual_seed(1)
     model = GPT(L, NH, C, T, V)
@@ -86,15 +99,18 @@ def main():
         tgt = torch.randint(0, V, (B, T), generator=g)
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        with autocast(precision):
             loss = model(idx, tgt)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         dt = time.perf_counter() - t0
-        if step >= 3:  # the first steps allocate and warm the caches
+        # The first steps allocate and warm the caches; a run of three steps
+        # or fewer (a check, not a measurement) times them all.
+        if step >= 3 or steps <= 3:
             rates.append(B * T / dt)
-    print("tokens_per_s=%.1f steps=%d threads=%d" % (statistics.median(rates), len(rates), threads))
+    print("tokens_per_s=%.1f steps=%d threads=%d precision=%s"
+          % (statistics.median(rates), len(rates), threads, precision))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <math.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -652,22 +653,28 @@ START_TEST(test_fd_matmul)
 }
 END_TEST
 
+/* The mask of the attention under test (fd_layer has no field for it). */
+static enum nn_attention att_mask;
+
 static void
 att_fwd(struct fd_layer *l, double *out)
 {
-	nn_attention_forward_ref(out, l->aux1, l->in[0], l->B, l->T, l->C, l->NH);
+	nn_attention_forward_ref(out, l->aux1, l->in[0], l->B, l->T, l->C, l->NH, att_mask);
 }
 
 static void
 att_bwd(struct fd_layer *l, const double *dout, double **din)
 {
-	nn_attention_backward_ref(din[0], dout, l->in[0], l->aux1, l->B, l->T, l->C, l->NH);
+	nn_attention_backward_ref(din[0], dout, l->in[0], l->aux1, l->B, l->T, l->C, l->NH,
+	    att_mask);
 }
 
+/* Causal attention (_i = 0) and full attention (_i = 1, the masked model's). */
 START_TEST(test_fd_attention)
 {
 	struct fd_layer l = { 0 };
 
+	att_mask = _i ? NN_ATTN_FULL : NN_ATTN_CAUSAL;
 	ad_rng_seed(&trng, 13, 1);
 	l.B = 2; l.T = 4; l.C = 6; l.NH = 2; l.nin = 1;
 	l.n[0] = l.B * l.T * 3 * l.C;
@@ -676,7 +683,7 @@ START_TEST(test_fd_attention)
 	l.aux1 = dalloc(l.B * l.NH * l.T * l.T);
 	l.nout = l.B * l.T * l.C;
 	l.forward = att_fwd; l.backward = att_bwd;
-	fd_check(&l, "attention");
+	fd_check(&l, _i ? "full attention" : "attention");
 	free(l.in[0]); free(l.aux1);
 }
 END_TEST
@@ -806,7 +813,7 @@ START_TEST(test_fast_matmul)
 END_TEST
 
 static void
-attention_case(size_t B, size_t T, size_t C, size_t NH)
+attention_case(size_t B, size_t T, size_t C, size_t NH, enum nn_attention mask)
 {
 	size_t  nin = B * T * 3 * C, nout = B * T * C, natt = B * NH * T * T;
 	double *x = dalloc(nin), *o = dalloc(nout), *a = dalloc(natt), *d = dalloc(nout);
@@ -816,15 +823,15 @@ attention_case(size_t B, size_t T, size_t C, size_t NH)
 
 	fill(x, nin, 1); fill(d, nout, 1);
 	xf = tofloat(x, nin); df = tofloat(d, nout);
-	nn_attention_forward_ref(o, a, x, B, T, C, NH);
-	nn_attention_forward(of, af, xf, B, T, C, NH);
+	nn_attention_forward_ref(o, a, x, B, T, C, NH, mask);
+	nn_attention_forward(of, af, xf, B, T, C, NH, mask);
 	ck_assert_double_le(maxrel(of, o, nout, 1), 1e-5);
 	ck_assert_double_le(maxrel(af, a, natt, 1), 1e-5);
 	/* The backward accumulates: start dinp from values, subtract them after. */
 	for (size_t i = 0; i < nin; i++)
 		dxf[i] = (float)(i % 5) - 2;
-	nn_attention_backward_ref(dx, d, x, a, B, T, C, NH);
-	nn_attention_backward(dxf, daf, df, xf, af, B, T, C, NH);
+	nn_attention_backward_ref(dx, d, x, a, B, T, C, NH, mask);
+	nn_attention_backward(dxf, daf, df, xf, af, B, T, C, NH, mask);
 	for (size_t i = 0; i < nin; i++)
 		dxf[i] -= (float)(i % 5) - 2;
 	ck_assert_double_le(maxrel(dxf, dx, nin, 1), 1e-5);
@@ -835,10 +842,13 @@ attention_case(size_t B, size_t T, size_t C, size_t NH)
 START_TEST(test_fast_attention)
 {
 	ad_rng_seed(&trng, 22, 1);
-	/* T = 53 cuts through the 48-row query blocks; hs = 7 through the tiles. */
-	attention_case(2, 53, 21, 3);
-	/* Large enough to run on every thread (the parallel path). */
-	attention_case(4, 70, 64, 4);
+	/* T = 53 cuts through the 48-row query blocks; hs = 7 through the tiles.
+	 * Causal, then full attention (whole products). */
+	for (int m = NN_ATTN_CAUSAL; m <= NN_ATTN_FULL; m++) {
+		attention_case(2, 53, 21, 3, (enum nn_attention)m);
+		/* Large enough to run on every thread (the parallel path). */
+		attention_case(4, 70, 64, 4, (enum nn_attention)m);
+	}
 }
 END_TEST
 
@@ -851,7 +861,8 @@ START_TEST(test_attention_without_scratch)
 	ad_alloc_fail_after(0);
 	ck_assert_int_eq(nn_sgemm_reserve((size_t)1 << 30), AD_ENOMEM);
 	ck_assert_ptr_null(nn_sgemm_scratch(1));
-	attention_case(2, 53, 21, 3);
+	attention_case(2, 53, 21, 3, NN_ATTN_CAUSAL);
+	attention_case(2, 53, 21, 3, NN_ATTN_FULL);
 	ck_assert_ptr_null(nn_sgemm_scratch(1));
 	ad_alloc_fail_after(-1);
 }
@@ -1041,7 +1052,7 @@ START_TEST(test_initial_loss)
 	ck_assert_int_eq(gpt_alloc(g, 4, 16, 0, &e), 0);
 	ck_assert_int_eq(nn_batch_new(&b, 4, 16, &e), 0);
 	for (size_t r = 0; r < 4; r++)
-		nn_objective_causal.make_row(&c, &b, r, s, 200, r * 30, NULL);
+		nn_objective_causal.make_row(&nn_objective_causal, &c, &b, r, s, 200, r * 30, NULL);
 	loss = gpt_forward(g, b.inputs, b.targets, b.mask, b.B, b.Tb);
 	/* Small random weights give nearly uniform predictions: ln V. */
 	ck_assert_double_le(fabs(loss - log(300.0)), 0.05);
@@ -1117,14 +1128,17 @@ START_TEST(test_overfit_one_batch)
 }
 END_TEST
 
+/* tiny with the MASK marker (Vin = V + 2), for the masked objective. */
+static const struct gpt_config tinym = { 2, 2, 16, 12, 23, 25 };
+
 /* Large enough that every kernel runs on all threads (see NN_PAR_MIN). */
 static const struct gpt_config wide = { 2, 4, 64, 64, 300, 301 };
 
 /* Train `steps` steps on a fresh model with products at precision prec;
  * returns the losses and parameters. */
 static void
-run_steps_prec(const struct gpt_config *cfg, uint32_t B, int threads, uint64_t steps,
-    double *losses, float **params, enum nn_precision prec)
+run_steps_obj(const struct gpt_config *cfg, const struct nn_objective *obj, uint32_t B,
+    int threads, uint64_t steps, double *losses, float **params, enum nn_precision prec)
 {
 	struct gpt           *g = model(cfg, 3);
 	struct nn_train_state st = state(B, cfg->T, 8);
@@ -1140,7 +1154,7 @@ run_steps_prec(const struct gpt_config *cfg, uint32_t B, int threads, uint64_t s
 	(void)threads;
 #endif
 	st.precision = prec;
-	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &nn_objective_causal, &st, str, 500, &e), 0);
+	ck_assert_int_eq(nn_trainer_new(&tr, g, a, obj, &st, str, 500, &e), 0);
 	for (uint64_t i = 0; i < steps; i++) {
 		ck_assert_int_eq(nn_trainer_step(tr, &s, &e), 0);
 		losses[i] = s.loss;
@@ -1153,21 +1167,21 @@ run_steps_prec(const struct gpt_config *cfg, uint32_t B, int threads, uint64_t s
 	free(str);
 }
 
-static void
-run_steps_cfg(const struct gpt_config *cfg, uint32_t B, int threads, uint64_t steps,
-    double *losses, float **params)
-{
-	run_steps_prec(cfg, B, threads, steps, losses, params, NN_PREC_FP32);
-}
+/* The wide model with the MASK marker, for the masked objective. */
+static const struct gpt_config widem = { 2, 4, 64, 64, 300, 302 };
 
+/* Causal (_i = 0) and masked (_i = 1): the masks are drawn per row from the
+ * sampler, never per thread. */
 START_TEST(test_threads_same_bits)
 {
+	const struct gpt_config   *cfg = _i ? &widem : &wide;
+	const struct nn_objective *obj = _i ? &nn_objective_masked : &nn_objective_causal;
 	double l1[8], l2[8];
 	float *p1, *p2;
-	size_t n = (size_t)gpt_param_count(&wide);
+	size_t n = (size_t)gpt_param_count(cfg);
 
-	run_steps_cfg(&wide, 4, 1, 8, l1, &p1);
-	run_steps_cfg(&wide, 4, 2, 8, l2, &p2);
+	run_steps_obj(cfg, obj, 4, 1, 8, l1, &p1, NN_PREC_FP32);
+	run_steps_obj(cfg, obj, 4, 2, 8, l2, &p2, NN_PREC_FP32);
 	ck_assert_mem_eq(l1, l2, sizeof l1);
 	ck_assert_mem_eq(p1, p2, n * sizeof(float));
 	free(p1);
@@ -1189,9 +1203,9 @@ START_TEST(test_bf16_threads_same_bits)
 
 	if (!bf16_or_skip("test_bf16_threads_same_bits"))
 		return;
-	run_steps_prec(&wide, 4, 1, 8, l1, &p1, NN_PREC_BF16);
-	run_steps_prec(&wide, 4, 2, 8, l2, &p2, NN_PREC_BF16);
-	run_steps_prec(&wide, 4, 2, 8, l32, &p32, NN_PREC_FP32);
+	run_steps_obj(&wide, &nn_objective_causal, 4, 1, 8, l1, &p1, NN_PREC_BF16);
+	run_steps_obj(&wide, &nn_objective_causal, 4, 2, 8, l2, &p2, NN_PREC_BF16);
+	run_steps_obj(&wide, &nn_objective_causal, 4, 2, 8, l32, &p32, NN_PREC_FP32);
 	ck_assert_mem_eq(l1, l2, sizeof l1);
 	ck_assert_mem_eq(p1, p2, n * sizeof(float));
 	ck_assert_int_ne(memcmp(p1, p32, n * sizeof(float)), 0);
@@ -1206,14 +1220,18 @@ START_TEST(test_bf16_threads_same_bits)
 }
 END_TEST
 
-/* Resume from step 5 of 8 at precision prec: the losses and parameters of
- * the uninterrupted run, bit for bit; the checkpoint keeps the precision. */
-static void
-resume_case(enum nn_precision prec)
+START_TEST(test_resume_bit_identical)
 {
+	/* Causal (_i = 0), masked (_i = 1): its masks come from the sampler
+	 * the checkpoint stores, and its recipe from the file; causal with
+	 * bf16 products (_i = 2), whose precision the checkpoint keeps. */
+	int                        masked = _i == 1;
+	enum nn_precision          prec = _i == 2 ? NN_PREC_BF16 : NN_PREC_FP32;
+	const struct gpt_config   *cfg = masked ? &tinym : &tiny;
+	struct nn_objective        obj = masked ? nn_objective_masked : nn_objective_causal;
 	double                straight[8], resumed[8];
 	float                *p1;
-	struct gpt           *g = model(&tiny, 3), *g2;
+	struct gpt           *g = model(cfg, 3), *g2;
 	struct nn_train_state st = state(3, 12, 8);
 	struct adamw         *a = optimiser(&st, g->nparams), *a2;
 	struct nn_trainer    *tr;
@@ -1224,17 +1242,29 @@ resume_case(enum nn_precision prec)
 	struct ad_map         m;
 	char                 *dir = tu_tmpdir(), path[4200];
 
-	run_steps_prec(&tiny, 3, 2, 8, straight, &p1, prec);
+	if (prec == NN_PREC_BF16 && !bf16_or_skip("test_resume_bit_identical (bf16)")) {
+		gpt_free(g);
+		adamw_free(a);
+		free(str);
+		free(dir);
+		return;
+	}
+	obj.mask_rate = 0.25;
+	if (masked)
+		strcpy(st.objective, "masked");
+	run_steps_obj(cfg, &obj, 3, 2, 8, straight, &p1, prec);
 #ifdef _OPENMP
 	omp_set_num_threads(2);
 #endif
 	st.precision = prec;
-	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &nn_objective_causal, &st, str, 500, &e), 0);
+	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &obj, &st, str, 500, &e), 0);
 	for (int i = 0; i < 5; i++) {
 		ck_assert_int_eq(nn_trainer_step(tr, &s, &e), 0);
 		resumed[i] = s.loss;
 	}
-	f.cfg = tiny;
+	f.cfg = *cfg;
+	f.masked = masked;
+	f.mask_rate = obj.mask_rate;
 	f.tok_kind = NN_TOK_BYTES;
 	f.train = tr->st;
 	snprintf(path, sizeof path, "%s/ck", dir);
@@ -1247,9 +1277,17 @@ resume_case(enum nn_precision prec)
 	ck_assert_int_eq(nn_load(m.data, m.size, path, &f2, &g2, &a2, &e), 0);
 	ck_assert_int_eq(f2.has_train, 1);
 	ck_assert_uint_eq(f2.train.step, 5);
+	ck_assert_int_eq(f2.masked, masked);
 	ck_assert_uint_eq(f2.train.precision, prec);
-	ck_assert_int_eq(nn_trainer_new(&tr, g2, a2, &nn_objective_causal, &f2.train, str, 500,
-	    &e), 0);
+	ck_assert_int_eq(g2->attention, masked ? NN_ATTN_FULL : NN_ATTN_CAUSAL);
+	ck_assert_ptr_eq(nn_objective_find(f2.train.objective),
+	    masked ? &nn_objective_masked : &nn_objective_causal);
+	if (masked) {
+		ck_assert_double_eq(f2.mask_rate, 0.25);
+		obj = nn_objective_masked;
+		obj.mask_rate = f2.mask_rate;
+	}
+	ck_assert_int_eq(nn_trainer_new(&tr, g2, a2, &obj, &f2.train, str, 500, &e), 0);
 	ad_map_release(&m);
 	for (int i = 5; i < 8; i++) {
 		ck_assert_int_eq(nn_trainer_step(tr, &s, &e), 0);
@@ -1263,18 +1301,6 @@ resume_case(enum nn_precision prec)
 	free(p1);
 	free(str);
 	free(dir);
-}
-
-START_TEST(test_resume_bit_identical)
-{
-	resume_case(NN_PREC_FP32);
-}
-END_TEST
-
-START_TEST(test_bf16_resume_bit_identical)
-{
-	if (bf16_or_skip("test_bf16_resume_bit_identical"))
-		resume_case(NN_PREC_BF16);
 }
 END_TEST
 
@@ -1341,11 +1367,51 @@ START_TEST(test_checkpoint_damage)
 		gpt_free(g2);
 		free(v1);
 	}
+	/* The masked flag on a model without the MASK row: refused by name. */
+	buf[12] |= 2;
+	ck_assert_int_eq(nn_load((uint8_t *)buf, len, path, &f2, &g2, NULL, &e), AD_EFORMAT);
+	ck_assert_ptr_nonnull(strstr(e.msg, "byte 36"));
+	buf[12] &= ~2;
 	/* Not a model. */
 	memcpy(buf, "NOTMODEL", 8);
 	ck_assert_int_eq(nn_load((uint8_t *)buf, len, path, &f2, &g2, NULL, &e), AD_EFORMAT);
 	free(buf);
 	gpt_free(g);
+	/*
+	 * A masked model: flag 2 and its 16-byte recipe after the header (mask
+	 * rate 0.2 as f64, whole-word 1, zero), by the man page's layout; a
+	 * mask rate out of (0, 1] is corrupt.
+	 */
+	{
+		double   rate = 0.2;
+		uint32_t one = 1;
+		uint64_t sum;
+		g = model(&tinym, 1);
+		f.cfg = tinym;
+		f.masked = 1;
+		f.mask_rate = 0.2;
+		f.whole_word = 1;
+		ck_assert_int_eq(nn_save(path, &f, g, NULL, &e), 0);
+		buf = tu_slurp(path, &len);
+		ck_assert_uint_eq((uint8_t)buf[12], 2);
+		ck_assert_mem_eq(buf + 84, &rate, 8);
+		ck_assert_mem_eq(buf + 92, &one, 4);
+		ck_assert_int_eq(nn_load((uint8_t *)buf, len, path, &f2, &g2, NULL, &e), 0);
+		ck_assert_int_eq(f2.masked, 1);
+		ck_assert_double_eq(f2.mask_rate, 0.2);
+		ck_assert_int_eq(f2.whole_word, 1);
+		ck_assert_int_eq(g2->attention, NN_ATTN_FULL);
+		ck_assert_mem_eq(g->param_mem, g2->param_mem, g->nparams * sizeof(float));
+		gpt_free(g2);
+		rate = 1.5;
+		memcpy(buf + 84, &rate, 8);
+		sum = ad_hash64(buf, len - 8, 0);
+		memcpy(buf + len - 8, &sum, 8);
+		ck_assert_int_eq(nn_load((uint8_t *)buf, len, path, &f2, &g2, NULL, &e), AD_EFORMAT);
+		ck_assert_ptr_nonnull(strstr(e.msg, "mask rate"));
+		free(buf);
+		gpt_free(g);
+	}
 	free(dir);
 }
 END_TEST
@@ -1474,14 +1540,14 @@ START_TEST(test_backward_partial_batch)
 	ck_assert_int_eq(gpt_alloc(big, 4, 12, 1, &e), 0);
 	ck_assert_int_eq(nn_batch_new(&full, 4, 12, &e), 0);
 	for (size_t r = 0; r < 4; r++)
-		nn_objective_causal.make_row(&tiny, &full, r, s, 400, 200 + r * 40, NULL);
+		nn_objective_causal.make_row(&nn_objective_causal, &tiny, &full, r, s, 400, 200 + r * 40, NULL);
 	for (int k = 0; k < 2; k++) {
 		size_t B = shapes[k][0], Tb = shapes[k][1];
 
 		ck_assert_int_eq(gpt_alloc(exact, B, Tb, 1, &e), 0);
 		ck_assert_int_eq(nn_batch_new(&part, B, Tb, &e), 0);
 		for (size_t r = 0; r < B; r++)
-			nn_objective_causal.make_row(&tiny, &part, r, s, 400, r * 30, NULL);
+			nn_objective_causal.make_row(&nn_objective_causal, &tiny, &part, r, s, 400, r * 30, NULL);
 		/* Stale rows: a whole batch of other text first. */
 		gpt_forward(big, full.inputs, full.targets, full.mask, 4, 12);
 		gpt_zero_grad(big);
@@ -1738,10 +1804,12 @@ END_TEST
 /* A second objective through the seam: the causal rows with the loss on
  * even positions only (a stand-in for a masked objective's mask). */
 static size_t
-evens_make_row(const struct gpt_config *cfg, struct nn_batch *batch, size_t b,
-    const uint32_t *stream, size_t n, size_t start, struct ad_rng *rng)
+evens_make_row(const struct nn_objective *obj, const struct gpt_config *cfg,
+    struct nn_batch *batch, size_t b, const uint32_t *stream, size_t n, size_t start,
+    struct ad_rng *rng)
 {
-	size_t   len = nn_objective_causal.make_row(cfg, batch, b, stream, n, start, rng), c = 0;
+	size_t   len = nn_objective_causal.make_row(obj, cfg, batch, b, stream, n, start, rng);
+	size_t   c = 0;
 	uint8_t *mk = batch->mask + b * batch->Tb;
 
 	for (size_t t = 0; t < batch->Tb; t++) {
@@ -1760,15 +1828,19 @@ evens_row_tokens(size_t Tb)
 
 /*
  * The trainer counts, scales and steps on the positions the objective's
- * mask says (6 of every 12-token row: 18 a step of 3 rows), and refuses an
- * objective that needs attention the model does not compute.
+ * mask says (6 of every 12-token row: 18 a step of 3 rows); an objective
+ * with full attention needs a model with the MASK marker (Vin = V + 2),
+ * and sets the model's attention to full.
  */
 START_TEST(test_objective_seam)
 {
-	const struct nn_objective evens = { "evens", NN_ATTN_CAUSAL, evens_row_tokens,
-	                                    evens_make_row };
-	const struct nn_objective full = { "full", NN_ATTN_FULL, evens_row_tokens,
-	                                   evens_make_row };
+	const struct nn_objective evens = { .name = "evens", .attention = NN_ATTN_CAUSAL,
+	                                    .row_tokens = evens_row_tokens,
+	                                    .make_row = evens_make_row };
+	const struct nn_objective full = { .name = "full", .attention = NN_ATTN_FULL,
+	                                   .row_tokens = evens_row_tokens,
+	                                   .make_row = evens_make_row, .mask_rate = 0.5 };
+	struct gpt_config     cm = tiny;
 	struct nn_train_state st = state(3, 12, 8);
 	struct gpt           *g = model(&tiny, 3);
 	struct adamw         *a = optimiser(&st, g->nparams);
@@ -1779,6 +1851,22 @@ START_TEST(test_objective_seam)
 
 	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &full, &st, str, 500, &e), AD_EINVAL);
 	ck_assert_ptr_nonnull(strstr(e.msg, "'full'"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "MASK"));
+	ck_assert_int_eq(g->attention, NN_ATTN_CAUSAL);
+	{
+		struct gpt   *gm;
+		struct adamw *am;
+		cm.Vin = cm.V + 2;
+		gm = model(&cm, 3);
+		am = optimiser(&st, gm->nparams);
+		ck_assert_int_eq(nn_trainer_new(&tr, gm, am, &full, &st, str, 500, &e), 0);
+		ck_assert_int_eq(gm->attention, NN_ATTN_FULL);
+		ck_assert_int_eq(nn_trainer_step(tr, &s, &e), 0);
+		ck_assert_uint_eq(tr->batch.counted, 18);
+		nn_trainer_free(tr);
+		adamw_free(am);
+		gpt_free(gm);
+	}
 	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &evens, &st, str, 500, &e), 0);
 	ck_assert_int_eq(nn_trainer_step(tr, &s, &e), 0);
 	ck_assert_uint_eq(tr->st.tokens_seen, 18);
@@ -1787,6 +1875,237 @@ START_TEST(test_objective_seam)
 		ck_assert_int_eq(tr->batch.mask[i], i % 2 == 0);
 	nn_trainer_free(tr);
 	adamw_free(a);
+	gpt_free(g);
+	free(str);
+}
+END_TEST
+
+/*
+ * The masked objective's rows against BERT's recipe, by counting: a row of
+ * 40 tokens hides exactly round(0.15 x 40) = 6, every position alike (each
+ * 0.15 of 2000 rows, within 5 standard deviations of the binomial), and of
+ * the hidden, 80% become MASK, 10% stay, 10% a random id (which is the
+ * original 1/23 of the time). Targets are the originals, BOS opens the row,
+ * nothing else is touched. In evaluation (no sampler) a window's masks are
+ * a function of its start; with the sampler a window seen again gets new
+ * ones (dynamic masking). A short row hides round(rate x its length), at
+ * least one.
+ */
+START_TEST(test_masked_rows)
+{
+	const size_t    Tb = 41, n = 1000, rows = 2000;
+	struct nn_batch b, b2;
+	struct ad_error e = { 0 };
+	struct ad_rng   rng;
+	uint32_t       *str = malloc(n * sizeof *str);
+	size_t          per_pos[41] = { 0 }, nmask = 0, nkept = 0, nother = 0, chosen = 0;
+	double          sd;
+
+	for (size_t i = 0; i < n; i++)
+		str[i] = (uint32_t)((i * 5 + i / 7) % tinym.V);
+	ck_assert_int_eq(nn_batch_new(&b, 1, Tb, &e), 0);
+	ck_assert_int_eq(nn_batch_new(&b2, 1, Tb, &e), 0);
+	ad_rng_seed(&rng, 5, 9);
+	for (size_t r = 0; r < rows; r++) {
+		size_t start = ad_rng_below(&rng, (uint32_t)(n - Tb + 2)), c;
+		c = nn_objective_masked.make_row(&nn_objective_masked, &tinym, &b, 0, str, n, start,
+		    &rng);
+		ck_assert_uint_eq(c, 6);
+		ck_assert_uint_eq(b.inputs[0], GPT_BOS(&tinym));
+		ck_assert_uint_eq(b.mask[0], 0);
+		for (size_t t = 1; t < Tb; t++) {
+			uint32_t x = str[start + t - 1];
+			ck_assert_uint_eq(b.targets[t], x);
+			if (!b.mask[t]) {
+				ck_assert_uint_eq(b.inputs[t], x);
+				continue;
+			}
+			per_pos[t]++;
+			chosen++;
+			if (b.inputs[t] == GPT_MASK(&tinym))
+				nmask++;
+			else if (b.inputs[t] == x)
+				nkept++;
+			else {
+				ck_assert_uint_lt(b.inputs[t], tinym.V);
+				nother++;
+			}
+		}
+	}
+	ck_assert_uint_eq(chosen, 6 * rows);
+	sd = sqrt(0.8 * 0.2 / (double)chosen);
+	ck_assert_double_le(fabs((double)nmask / (double)chosen - 0.8), 5 * sd);
+	ck_assert_double_le(fabs((double)nkept / (double)chosen - (0.1 + 0.1 / 23)), 5 * sd);
+	ck_assert_double_le(fabs((double)nother / (double)chosen - 0.1 * 22 / 23), 5 * sd);
+	sd = sqrt((double)rows * 0.15 * 0.85);
+	for (size_t t = 1; t < Tb; t++)
+		ck_assert_double_le(fabs((double)per_pos[t] - 0.15 * (double)rows), 5 * sd);
+
+	/* Evaluation: the same start, the same row; another start, another. */
+	nn_objective_masked.make_row(&nn_objective_masked, &tinym, &b, 0, str, n, 100, NULL);
+	nn_objective_masked.make_row(&nn_objective_masked, &tinym, &b2, 0, str, n, 100, NULL);
+	ck_assert_mem_eq(b.inputs, b2.inputs, Tb * sizeof *b.inputs);
+	ck_assert_mem_eq(b.mask, b2.mask, Tb);
+	nn_objective_masked.make_row(&nn_objective_masked, &tinym, &b2, 0, str, n, 101, NULL);
+	ck_assert(memcmp(b.mask, b2.mask, Tb) != 0);
+	/* Training: the same window twice, two draws of masks. */
+	nn_objective_masked.make_row(&nn_objective_masked, &tinym, &b, 0, str, n, 100, &rng);
+	nn_objective_masked.make_row(&nn_objective_masked, &tinym, &b2, 0, str, n, 100, &rng);
+	ck_assert(memcmp(b.mask, b2.mask, Tb) != 0);
+	/* A short row: 10 tokens hide round(1.5) = 2, padding after them. */
+	ck_assert_uint_eq(nn_objective_masked.make_row(&nn_objective_masked, &tinym, &b, 0, str,
+	    n, n - 10, &rng), 2);
+	for (size_t t = 11; t < Tb; t++)
+		ck_assert_uint_eq(b.mask[t], 0);
+	{
+		struct nn_objective low = nn_objective_masked;
+		low.mask_rate = 0.001;   /* round(0.04) = 0: at least one */
+		ck_assert_uint_eq(low.make_row(&low, &tinym, &b, 0, str, n, 0, &rng), 1);
+	}
+	nn_batch_free(&b);
+	nn_batch_free(&b2);
+	free(str);
+}
+END_TEST
+
+/* A word by the test's own rule on bytes: a run of letters and digits (or
+ * bytes >= 0x80); any other byte is a word of its own. */
+static int
+test_word_byte(uint8_t c)
+{
+	return c >= 0x80 || isalnum(c);
+}
+
+/*
+ * Whole-word masking on byte tokens: nn_word_classes' bits by hand, and
+ * every row hides whole words only (all bytes of a word or none), as many
+ * as round(0.3 x the row's words), counted by the test's own rule.
+ */
+START_TEST(test_masked_whole_word)
+{
+	static const char   text[] = "The cat, sat on 3 mats.\nA dog\xc3\xa9t ran  off! ";
+	const struct gpt_config bc = { 1, 1, 8, 24, 256, 258 };
+	const size_t        Tb = 24, n = 600;
+	uint8_t             wc[256];
+	struct nn_objective ww = nn_objective_masked;
+	struct nn_batch     b;
+	struct ad_error     e = { 0 };
+	struct ad_rng       rng;
+	uint32_t           *str = malloc(n * sizeof *str);
+
+	nn_word_classes(wc, NULL, 256);
+	ck_assert_uint_eq(wc['a'], NN_WORD_FIRST | NN_WORD_LAST);
+	ck_assert_uint_eq(wc['7'], NN_WORD_FIRST | NN_WORD_LAST);
+	ck_assert_uint_eq(wc[0xc3], NN_WORD_FIRST | NN_WORD_LAST);
+	ck_assert_uint_eq(wc[' '], 0);
+	ck_assert_uint_eq(wc[','], 0);
+	ck_assert_uint_eq(wc['\n'], 0);
+	for (size_t i = 0; i < n; i++)
+		str[i] = (uint8_t)text[i % (sizeof text - 1)];
+	ww.mask_rate = 0.3;
+	ww.whole_word = 1;
+	ww.word_class = wc;
+	ck_assert_int_eq(nn_batch_new(&b, 1, Tb, &e), 0);
+	ad_rng_seed(&rng, 6, 9);
+	for (int r = 0; r < 500; r++) {
+		size_t start = ad_rng_below(&rng, (uint32_t)(n - Tb + 2)), words = 0, hidden = 0;
+		size_t c = ww.make_row(&ww, &bc, &b, 0, str, n, start, &rng), tokens = 0;
+		for (size_t t = 1; t < Tb; t++) {
+			int cont = t > 1 && test_word_byte((uint8_t)b.targets[t]) &&
+			    test_word_byte((uint8_t)b.targets[t - 1]);
+			if (cont) {
+				/* A piece of the word before: hidden with it, or not at all. */
+				ck_assert_uint_eq(b.mask[t], b.mask[t - 1]);
+			} else {
+				words++;
+				hidden += b.mask[t];
+			}
+			tokens += b.mask[t];
+		}
+		ck_assert_uint_eq(c, tokens);
+		ck_assert_uint_eq(hidden, (size_t)floor(0.3 * (double)words + 0.5));
+	}
+	nn_batch_free(&b);
+	free(str);
+}
+END_TEST
+
+/*
+ * A tiny masked model memorises one masked batch (fixed masks and
+ * replacements): the loss over the hidden positions falls from about
+ * ln 23 to near zero. Full attention is needed: the MASK inputs carry no
+ * information, so the answer comes from the positions around them.
+ */
+START_TEST(test_masked_overfit)
+{
+	struct gpt           *g = model(&tinym, 8);
+	struct nn_train_state st = state(2, 12, 80);
+	struct nn_objective   obj = nn_objective_masked;
+	struct adamw         *a;
+	struct nn_batch       b;
+	struct ad_error       e = { 0 };
+	struct ad_rng         rng;
+	uint32_t             *str = stream(40, tinym.V, 2);
+	double                first = 0, loss = 0;
+	size_t                counted;
+
+	st.warmup = 5;
+	st.weight_decay = 0;
+	st.lr = 3e-2;
+	a = optimiser(&st, g->nparams);
+	obj.mask_rate = 0.3;
+	ck_assert_int_eq(nn_batch_new(&b, 2, 12, &e), 0);
+	ad_rng_seed(&rng, 1, 2);
+	counted = obj.make_row(&obj, &tinym, &b, 0, str, 40, 0, &rng);
+	counted += obj.make_row(&obj, &tinym, &b, 1, str, 40, 20, &rng);
+	ck_assert_uint_eq(counted, 6);   /* round(0.3 x 11) = 3 a row */
+	ck_assert_int_eq(gpt_alloc(g, 2, 12, 1, &e), 0);
+	g->attention = NN_ATTN_FULL;
+	for (uint64_t i = 0; i < 80; i++) {
+		struct adamw_config c = nn_train_adamw_config(&st);
+		loss = gpt_forward(g, b.inputs, b.targets, b.mask, 2, 12);
+		if (i == 0)
+			first = loss;
+		gpt_zero_grad(g);
+		ck_assert_int_eq(gpt_backward(g, b.inputs, b.targets, b.mask, 2, 12,
+		    (float)(1.0 / (double)counted), &e), 0);
+		adamw_step(a, g, adamw_lr(&c, i), nn_grad_norm(g->grad_mem, g->nparams));
+	}
+	ck_assert_double_ge(first, 2.5);
+	ck_assert_double_le(loss, 0.01);
+	nn_batch_free(&b);
+	adamw_free(a);
+	gpt_free(g);
+	free(str);
+}
+END_TEST
+
+/*
+ * Held-out loss of a masked model: 100 tokens in windows of 11 are 9
+ * windows and a tenth ending at the text's end (not a short one, whose
+ * padding full attention would see): 10 x round(0.15 x 11) = 20 hidden
+ * positions, the same masks at every evaluation (the same nats twice). The
+ * causal objective counts every token.
+ */
+START_TEST(test_masked_evaluate)
+{
+	struct gpt     *g = model(&tinym, 4);
+	struct ad_error e = { 0 };
+	uint32_t       *str = stream(100, tinym.V, 3);
+	double          n1, n2;
+	size_t          c1, c2;
+
+	ck_assert_int_eq(gpt_alloc(g, 2, 12, 0, &e), 0);
+	g->attention = NN_ATTN_FULL;
+	ck_assert_int_eq(nn_evaluate(g, &nn_objective_masked, str, 100, 0, &n1, &c1, &e), 0);
+	ck_assert_int_eq(nn_evaluate(g, &nn_objective_masked, str, 100, 0, &n2, &c2, &e), 0);
+	ck_assert_uint_eq(c1, 20);
+	ck_assert_uint_eq(c2, 20);
+	ck_assert_double_eq(n1, n2);
+	ck_assert_double_gt(n1 / (double)c1, 2.0);   /* untrained: about ln 23 */
+	g->attention = NN_ATTN_CAUSAL;
+	ck_assert_int_eq(nn_evaluate(g, &nn_objective_causal, str, 100, 0, &n1, &c1, &e), 0);
+	ck_assert_uint_eq(c1, 100);
 	gpt_free(g);
 	free(str);
 }
@@ -2056,6 +2375,40 @@ tref_relerr(const struct tref *r, const char *name, const float *ours, size_t n)
 	return e;
 }
 
+/*
+ * One pass of the model against the records prefix+"logits", "loss" and
+ * "d_<tensor>": the logits (the forward keeps them), the mean loss over the
+ * mask, and every parameter gradient, each within its tolerance.
+ */
+static void
+tref_check_pass(const struct tref *r, const char *prefix, struct gpt *g, const uint32_t *in,
+    const uint32_t *tg, const uint8_t *mk, size_t B, size_t Tb, size_t counted)
+{
+	char            name[64];
+	size_t          sizes[GPT_NTENSORS], off = 0;
+	struct ad_error e = { 0 };
+	double          loss, want;
+
+	gpt_tensor_sizes(&g->cfg, sizes);
+	snprintf(name, sizeof name, "%slogits", prefix);
+	gpt_forward(g, in, NULL, NULL, B, Tb);
+	ck_assert_double_le(tref_relerr(r, name, g->acts.logits, B * Tb * g->cfg.V), 1e-4);
+	loss = gpt_forward(g, in, tg, mk, B, Tb);
+	snprintf(name, sizeof name, "%sloss", prefix);
+	want = tref_f64(r, name, 0);
+	ck_assert_double_le(fabs(loss - want) / want, 1e-5);
+	gpt_zero_grad(g);
+	ck_assert_int_eq(gpt_backward(g, in, tg, mk, B, Tb, (float)(1.0 / (double)counted), &e), 0);
+	for (int i = 0; i < GPT_NTENSORS; i++) {
+		double err;
+		snprintf(name, sizeof name, "%sd_%s", prefix, gpt_tensor_name(i));
+		err = tref_relerr(r, name, g->grad_mem + off, sizes[i]);
+		ck_assert_msg(err <= 1e-4, "%sgradient of %s: relative error %g against PyTorch",
+		    prefix, gpt_tensor_name(i), err);
+		off += sizes[i];
+	}
+}
+
 START_TEST(test_torch_reference)
 {
 	const char      *env = getenv("AD_TORCH_REF");
@@ -2070,7 +2423,6 @@ START_TEST(test_torch_reference)
 	size_t           sizes[GPT_NTENSORS], B, Tb, off = 0, steps, counted = 0;
 	uint32_t        *in, *tg;
 	uint8_t         *mk;
-	double           loss, worst = 0;
 	float           *p0;
 
 	r.buf = tu_slurp(path, &r.len);
@@ -2109,24 +2461,7 @@ START_TEST(test_torch_reference)
 	}
 	free(u);
 
-	/* Logits (before the loss overwrites nothing: the forward keeps them). */
-	gpt_forward(g, in, NULL, NULL, B, Tb);
-	ck_assert_double_le(tref_relerr(&r, "logits", g->acts.logits, B * Tb * cfg.V), 1e-4);
-	loss = gpt_forward(g, in, tg, mk, B, Tb);
-	ck_assert_double_le(fabs(loss - tref_f64(&r, "loss", 0)) / tref_f64(&r, "loss", 0), 1e-5);
-	gpt_zero_grad(g);
-	ck_assert_int_eq(gpt_backward(g, in, tg, mk, B, Tb, (float)(1.0 / (double)counted), &e), 0);
-	off = 0;
-	for (int i = 0; i < GPT_NTENSORS; i++) {
-		char   name[32];
-		double err;
-		snprintf(name, sizeof name, "d_%s", gpt_tensor_name(i));
-		err = tref_relerr(&r, name, g->grad_mem + off, sizes[i]);
-		ck_assert_msg(err <= 1e-4, "gradient of %s: relative error %g against PyTorch",
-		    gpt_tensor_name(i), err);
-		worst = err > worst ? err : worst;
-		off += sizes[i];
-	}
+	tref_check_pass(&r, "", g, in, tg, mk, B, Tb, counted);
 
 	/* Ten AdamW steps on the same batch. */
 	{
@@ -2148,6 +2483,72 @@ START_TEST(test_torch_reference)
 		adamw_free(a);
 	}
 	free(in); free(tg); free(mk); free(p0); free(cfgv);
+	gpt_free(g);
+	free(r.buf);
+	free(path);
+}
+END_TEST
+
+/*
+ * The masked objective against PyTorch (the m_ records of torch_ref.py): the
+ * same weights with a MASK embedding row (Vin = V + 2), full attention, a
+ * batch whose chosen positions hold MASK, a random token or the original,
+ * the loss over the chosen positions only: logits, loss and every gradient
+ * within the causal case's tolerances.
+ */
+START_TEST(test_torch_masked)
+{
+	const char      *env = getenv("AD_TORCH_REF");
+	char            *path = env && *env ? strdup(env) : tu_fixture("nn/torch_ref.bin");
+	struct tref      r;
+	uint64_t         n;
+	uint32_t        *cfgv, *in, *tg, *u;
+	uint8_t         *mk;
+	struct gpt_config cfg;
+	struct gpt      *g;
+	struct ad_error  e = { 0 };
+	size_t           sizes[GPT_NTENSORS], B, Tb, off = 0, counted = 0, cases[3] = { 0 };
+
+	r.buf = tu_slurp(path, &r.len);
+	ck_assert_msg(r.buf != NULL, "%s: missing (written by tests/torch_ref.py)", path);
+	cfgv = tref_get(&r, "config", 2, &n);
+	cfg = (struct gpt_config){ cfgv[0], cfgv[1], cfgv[2], cfgv[3], cfgv[4], cfgv[4] + 2 };
+	B = cfgv[5];
+	Tb = cfgv[6];
+	ck_assert_int_eq(gpt_new(&g, &cfg, &e), 0);
+	ck_assert_int_eq(gpt_alloc(g, B, Tb, 1, &e), 0);
+	g->attention = NN_ATTN_FULL;
+	gpt_tensor_sizes(&cfg, sizes);
+	for (int i = 0; i < GPT_NTENSORS; i++) {
+		float *w = tref_get(&r, i == 0 ? "m_wte" : gpt_tensor_name(i), 0, &n);
+		ck_assert_uint_eq(n, sizes[i]);
+		memcpy(g->param_mem + off, w, sizes[i] * sizeof(float));
+		free(w);
+		off += sizes[i];
+	}
+	in = tref_get(&r, "m_inputs", 2, &n);
+	ck_assert_uint_eq(n, B * Tb);
+	tg = tref_get(&r, "m_targets", 2, &n);
+	u = tref_get(&r, "m_mask", 2, &n);
+	mk = malloc(B * Tb);
+	for (size_t i = 0; i < B * Tb; i++) {
+		mk[i] = (uint8_t)u[i];
+		counted += mk[i];
+		if (mk[i])
+			cases[in[i] == GPT_MASK(&cfg) ? 0 : in[i] != tg[i] ? 1 : 2]++;
+	}
+	/* The three cases are all there: MASK, another token, the original. */
+	ck_assert(cases[0] > 0 && cases[1] > 0 && cases[2] > 0);
+	free(u);
+	tref_check_pass(&r, "m_", g, in, tg, mk, B, Tb, counted);
+	/* The MASK row learns: it is an input at the MASK positions. */
+	{
+		double mx = 0;
+		for (size_t c = 0; c < cfg.C; c++)
+			mx = fmax(mx, fabs(g->grads.wte[(size_t)GPT_MASK(&cfg) * cfg.C + c]));
+		ck_assert_double_gt(mx, 0);
+	}
+	free(in); free(tg); free(mk); free(cfgv);
 	gpt_free(g);
 	free(r.buf);
 	free(path);
@@ -2180,7 +2581,7 @@ nn_suite(void)
 	tcase_add_test(f, test_fd_encoder);
 	tcase_add_test(f, test_fd_layernorm);
 	tcase_add_test(f, test_fd_matmul);
-	tcase_add_test(f, test_fd_attention);
+	tcase_add_loop_test(f, test_fd_attention, 0, 2);
 	tcase_add_test(f, test_fd_gelu);
 	tcase_add_test(f, test_fd_crossentropy);
 	tcase_add_test(m, test_param_count);
@@ -2188,10 +2589,9 @@ nn_suite(void)
 	tcase_add_test(m, test_config_errors);
 	tcase_add_test(m, test_initial_loss);
 	tcase_add_test(m, test_overfit_one_batch);
-	tcase_add_test(m, test_threads_same_bits);
-	tcase_add_test(m, test_resume_bit_identical);
+	tcase_add_loop_test(m, test_threads_same_bits, 0, 2);
+	tcase_add_loop_test(m, test_resume_bit_identical, 0, 3);
 	tcase_add_test(m, test_bf16_threads_same_bits);
-	tcase_add_test(m, test_bf16_resume_bit_identical);
 	tcase_add_test(m, test_checkpoint_damage);
 	tcase_add_test(m, test_kv_cache_matches_forward);
 	tcase_add_test(m, test_lr_schedule);
@@ -2203,10 +2603,15 @@ nn_suite(void)
 	tcase_add_test(m, test_run_stop_resume);
 	tcase_add_test(m, test_run_budget);
 	tcase_add_test(m, test_objective_seam);
+	tcase_add_test(m, test_masked_rows);
+	tcase_add_test(m, test_masked_whole_word);
+	tcase_add_test(m, test_masked_overfit);
+	tcase_add_test(m, test_masked_evaluate);
 	tcase_add_test(m, test_train_state_options);
 	tcase_add_test(m, test_lm_interface);
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, test_torch_reference);
+	tcase_add_test(t, test_torch_masked);
 	suite_add_tcase(s, t);
 	suite_add_tcase(s, k);
 	suite_add_tcase(s, f);

@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <math.h>
 
+#include "base/hash.h"
 #include "base/rng.h"
 #include "lm/lm.h"
 #include "probe/probe.h"
@@ -127,7 +128,10 @@ END_TEST
 
 START_TEST(test_perm_exact_by_hand)
 {
-	/* X = {3, 1}, Y = {2, 0}: the six 2-subsets sum to 4 5 3 3 1 2; >= 4: two. */
+	/*
+	 * X = {3, 1}, Y = {2, 0}: the six 2-subsets sum to 4 5 3 3 1 2; greater
+	 * than the observed 4: one ({3, 2}); the observed one is not counted.
+	 */
 	const double v[] = { 3, 1, 2, 0 };
 	double       p, min_p;
 	int          exact;
@@ -136,9 +140,9 @@ START_TEST(test_perm_exact_by_hand)
 	ck_assert_int_eq(probe_perm_test(v, 2, 2, &RS, 1, &p, &exact, &count, &min_p, NULL), 0);
 	ck_assert_int_eq(exact, 1);
 	ck_assert_uint_eq(count, 6);
-	ck_assert_double_eq_tol(p, 2.0 / 6, 1e-15);
+	ck_assert_double_eq_tol(p, 1.0 / 6, 1e-15);
 	ck_assert_double_eq_tol(min_p, 1.0 / 6, 1e-15);
-	ck_assert_double_eq_tol(probe_perm_test_ref(v, 2, 2), 2.0 / 6, 1e-15);
+	ck_assert_double_eq_tol(probe_perm_test_ref(v, 2, 2), 1.0 / 6, 1e-15);
 }
 END_TEST
 
@@ -283,7 +287,8 @@ START_TEST(test_weat_by_hand)
 {
 	/* A = (1,0), B = (0,1); X = (1,0), (1,1); Y = (0,1), (1,1):
 	 * s = 1, 0 for X and -1, 0 for Y; d = (0.5 + 0.5) / sd{1,0,-1,0} = sqrt(1.5);
-	 * the X-sum 1 is reached by 2 of the 6 partitions. */
+	 * the X-sum 1 is reached by 2 of the 6 partitions (a tie) and exceeded
+	 * by none, so p = 0. */
 	const float x[4][2] = { { 1, 0 }, { 1, 1 }, { 0, 1 }, { 1, 1 } };
 	const float a[2][2] = { { 1, 0 }, { 0, 1 } };
 	double      cos[4 * 2];
@@ -296,7 +301,7 @@ START_TEST(test_weat_by_hand)
 	ck_assert_int_eq(probe_weat_stats(cos, 2, 2, 1, 1, &RS, 1, &st, NULL), 0);
 	ck_assert_double_eq_tol(st.d, sqrt(1.5), 1e-12);
 	ck_assert_double_eq_tol(st.stat, 2, 1e-12);
-	ck_assert_double_eq_tol(st.p, 2.0 / 6, 1e-15);
+	ck_assert_double_eq(st.p, 0);
 	ck_assert_int_eq(st.exact, 1);
 	ck_assert_double_eq_tol(probe_weat_effect(cos, 2, 2, 1, 1), sqrt(1.5), 1e-12);
 	{
@@ -1155,6 +1160,306 @@ START_TEST(test_alloc_failures)
 }
 END_TEST
 
+/* ---- word vectors from a file ------------------------------------------------ */
+
+/*
+ * WEAT 7 of Caliskan, Bryson & Narayanan (2017), math/arts x male/female
+ * terms, with the word lists of their supplement (the shipped weat-classic
+ * set's lists).
+ */
+static const char *const weat7[4][8] = {
+	{ "math", "algebra", "geometry", "calculus", "equations", "computation", "numbers",
+	  "addition" },
+	{ "poetry", "art", "dance", "literature", "novel", "symphony", "drama", "sculpture" },
+	{ "male", "man", "boy", "brother", "he", "him", "his", "son" },
+	{ "female", "woman", "girl", "sister", "she", "her", "hers", "daughter" },
+};
+
+/*
+ * The oracle: the figures computed independently on the 32 GloVe vectors
+ * the R package sweater ships as glove_math (tests/data/probe/README):
+ * s = 0.19892260767954784 (sums), d = 1.0550147873162634 with the sample
+ * standard deviation (1.0896145870075862 with the population one), and the
+ * exact one-sided p over all C(16, 8) = 12,870 partitions counting those
+ * strictly greater: 201/12870 (202/12870 with ">="). The vectors are held
+ * as 32-bit floats, which moves d by 5e-9.
+ */
+START_TEST(test_weat_glove_math_caliskan)
+{
+	char                 *path = tu_fixture("probe/glove_math.txt");
+	const char           *words[32];
+	struct probe_vectors *v;
+	struct ad_error       e = { 0 };
+	struct probe_weat_stats st;
+	double                cos[16 * 16];
+
+	for (int k = 0; k < 4; k++)
+		for (int i = 0; i < 8; i++)
+			words[k * 8 + i] = weat7[k][i];
+	ck_assert_msg(probe_vectors_read(&v, path, words, 32, NULL, &e) == 0, "%s", e.msg);
+	ck_assert_str_eq(probe_vectors_format(v), "GloVe text");
+	ck_assert_uint_eq(probe_vectors_count(v), 32);
+	ck_assert_uint_eq(probe_vectors_dim(v), 300);
+	for (int i = 0; i < 16; i++)
+		for (int j = 0; j < 16; j++) {
+			const float *x = probe_vectors_find(v, words[i]), *a = probe_vectors_find(v, words[16 + j]);
+			ck_assert_ptr_nonnull(x);
+			ck_assert_ptr_nonnull(a);
+			cos[i * 16 + j] = probe_cosine(x, a, 300);
+		}
+	ck_assert_int_eq(probe_weat_stats(cos, 8, 8, 8, 8, &RS, 1, &st, NULL), 0);
+	ck_assert_msg(fabs(st.d - 1.0550147873162634) < 1e-7, "d = %.10f", st.d);
+	ck_assert_msg(fabs(st.stat - 0.19892260767954784) < 1e-7, "s = %.10f", st.stat);
+	ck_assert_int_eq(st.exact, 1);
+	ck_assert_uint_eq(st.partitions, 12870);
+	ck_assert_msg(st.p == 201.0 / 12870, "p = %.10f = %.4f/12870", st.p, st.p * 12870);
+	ck_assert_double_eq_tol(st.min_p, 1.0 / 12870, 1e-18);
+	probe_vectors_free(v);
+	free(path);
+}
+END_TEST
+
+/* The same through probe_run_vectors, as the command runs it. */
+START_TEST(test_weat_glove_math_run)
+{
+	char                 *path = tu_fixture("probe/glove_math.txt"), probe[2048], **words;
+	size_t                nwords, len = 0;
+	struct probe_set     *s;
+	struct probe_vectors *v;
+	struct probe_report  *r;
+	struct probe_options  o;
+	struct ad_error       e = { 0 };
+	static const char *const names[4] = { "math", "arts", "male", "female" };
+
+	len += (size_t)snprintf(probe + len, sizeof probe - len, HDR "name\tw7\n[sets]\n");
+	for (int k = 0; k < 4; k++) {
+		len += (size_t)snprintf(probe + len, sizeof probe - len, "%s\t", names[k]);
+		for (int i = 0; i < 8; i++)
+			len += (size_t)snprintf(probe + len, sizeof probe - len, "%s ", weat7[k][i]);
+		/* A word the vectors lack, in X: left out and said, 8 words kept. */
+		len += (size_t)snprintf(probe + len, sizeof probe - len, "%s\n", k == 0 ? "zeta" : "");
+	}
+	len += (size_t)snprintf(probe + len, sizeof probe - len,
+	    "[weat]\nw7\tmath\tarts\tmale\tfemale\n");
+	ck_assert_msg(probe_set_parse(&s, probe, len, "w7.probe", &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(probe_weat_words((const struct probe_set *const *)&s, 1, &words, &nwords,
+	    NULL), 0);
+	ck_assert_uint_eq(nwords, 33);
+	ck_assert_int_eq(probe_vectors_read(&v, path, (const char *const *)words, nwords, NULL, &e), 0);
+	probe_focus_free(words, nwords);
+	probe_options_default(&o);
+	o.rs.bootstrap = 100;
+	ck_assert_msg(probe_run_vectors(&r, NULL, 0, (const struct probe_vectors *const *)&v, 1,
+	    (const struct probe_set *const *)&s, 1, NULL, &o, NULL, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r->nmodels, 0);
+	ck_assert_uint_eq(r->nvectors, 1);
+	ck_assert_str_eq(r->models[0].kind, "vectors");
+	ck_assert_str_eq(r->models[0].path, path);
+	ck_assert_uint_eq(r->nweat, 1);
+	ck_assert_uint_eq(r->weat[0].source, 0);
+	ck_assert_int_eq(r->weat[0].scored, 1);
+	for (int k = 0; k < 4; k++)
+		ck_assert_uint_eq(r->weat[0].n[k], 8);
+	ck_assert_str_eq(r->weat[0].dropped, "zeta (not in the vectors)");
+	ck_assert(fabs(r->weat[0].d.value - 1.0550147873162634) < 1e-7);
+	ck_assert(r->weat[0].d.p == 201.0 / 12870);
+	ck_assert_uint_eq(r->weat[0].partitions, 12870);
+	ck_assert_int_eq(r->weat[0].d.exact, 1);
+	probe_report_free(r);
+	probe_vectors_free(v);
+	probe_set_free(s);
+	free(path);
+}
+END_TEST
+
+/*
+ * One word per set: 2 partitions, and the observed one, the larger, has p = 0
+ * (none strictly greater). With no association that happens half the time,
+ * so the row is warned about and never marked significant.
+ */
+START_TEST(test_weat_tiny_sets_not_significant)
+{
+	const char *probe = HDR "[sets]\nx\tpilot\ny\tnurse\na\the\nb\tshe\n[weat]\nt\tx\ty\ta\tb\n";
+	const char *vec = "he 1 0\nshe 0 1\npilot 0.8 0.3\nnurse 0.2 0.9\n";
+	struct probe_set     *s;
+	struct probe_vectors *v;
+	struct probe_report  *r;
+	struct probe_options  o;
+
+	ck_assert_int_eq(probe_set_parse(&s, probe, strlen(probe), "t.probe", NULL), 0);
+	ck_assert_int_eq(probe_vectors_parse(&v, vec, strlen(vec), "t.vec", NULL, 0, NULL), 0);
+	probe_options_default(&o);
+	o.rs.bootstrap = 10;
+	ck_assert_int_eq(probe_run_vectors(&r, NULL, 0, (const struct probe_vectors *const *)&v, 1,
+	    (const struct probe_set *const *)&s, 1, NULL, &o, NULL, NULL), 0);
+	ck_assert_uint_eq(r->nweat, 1);
+	ck_assert_int_eq(r->weat[0].scored, 1);
+	ck_assert_double_eq(r->weat[0].d.p, 0);
+	ck_assert_double_eq(r->weat[0].d.min_p, 0.5);
+	ck_assert_int_eq(r->weat[0].d.significant, 0);
+	ck_assert_uint_eq(r->nwarnings, 1);
+	ck_assert_ptr_nonnull(strstr(r->warnings[0], "too small for the permutation test"));
+	probe_report_free(r);
+	probe_vectors_free(v);
+	probe_set_free(s);
+}
+END_TEST
+
+/* parse DATA keeping WORDS (NULL: all) into *v, which must succeed. */
+static struct probe_vectors *
+vec_ok(const char *data, const char *const *words, size_t n)
+{
+	struct probe_vectors *v = NULL;
+	struct ad_error       e = { 0 };
+
+	ck_assert_msg(probe_vectors_parse(&v, data, strlen(data), "t.vec", words, n, &e) == 0, "%s: %s",
+	    data, e.msg);
+	return v;
+}
+
+static void
+vec_is(const struct probe_vectors *v, const char *word, float a, float b)
+{
+	const float *x = probe_vectors_find(v, word);
+
+	ck_assert_msg(x != NULL, "'%s' not found", word);
+	ck_assert_msg(x[0] == a && x[1] == b, "%s: %g %g", word, x[0], x[1]);
+}
+
+START_TEST(test_vectors_formats)
+{
+	const char *const b_only[] = { "b", "zz" };
+	const char       *w2v = "2 2\na 1 2 \nb -3.5e1 .25 \n";
+	struct probe_vectors *v, *u;
+
+	/* GloVe text: d from line 1; the last line may lack its newline. */
+	v = vec_ok("a 1 2\nb -3.5e1 .25", NULL, 0);
+	ck_assert_str_eq(probe_vectors_format(v), "GloVe text");
+	ck_assert_uint_eq(probe_vectors_dim(v), 2);
+	ck_assert_uint_eq(probe_vectors_count(v), 2);
+	vec_is(v, "a", 1, 2);
+	vec_is(v, "b", -35, 0.25f);
+	ck_assert_ptr_null(probe_vectors_find(v, "c"));
+	/* word2vec text (with its trailing spaces): the same vectors; XXH64 of its bytes. */
+	u = vec_ok(w2v, NULL, 0);
+	ck_assert_str_eq(probe_vectors_format(u), "word2vec text");
+	ck_assert_uint_eq(probe_vectors_count(u), 2);
+	vec_is(u, "a", 1, 2);
+	vec_is(u, "b", -35, 0.25f);
+	ck_assert(probe_vectors_hash(u) == ad_hash64(w2v, strlen(w2v), 0));
+	probe_vectors_free(u);
+	probe_vectors_free(v);
+	/* CRLF, tabs, a word with spaces, case kept. */
+	v = vec_ok("He\t1 2\r\n. . . 3 4\r\n", NULL, 0);
+	vec_is(v, "He", 1, 2);
+	vec_is(v, ". . .", 3, 4);
+	ck_assert_ptr_null(probe_vectors_find(v, "he"));
+	probe_vectors_free(v);
+	/* Only the words asked for are kept; a duplicate of another word is no error. */
+	v = vec_ok("a 1 2\nb 3 4\na 5 6\n", b_only, 2);
+	vec_is(v, "b", 3, 4);
+	ck_assert_ptr_null(probe_vectors_find(v, "a"));
+	ck_assert_ptr_null(probe_vectors_find(v, "zz"));
+	ck_assert_uint_eq(probe_vectors_count(v), 3);
+	probe_vectors_free(v);
+	/* A word of one number is GloVe text of one dimension, not a header. */
+	v = vec_ok("a 1\nb 2\n", NULL, 0);
+	ck_assert_uint_eq(probe_vectors_dim(v), 1);
+	ck_assert_str_eq(probe_vectors_format(v), "GloVe text");
+	probe_vectors_free(v);
+}
+END_TEST
+
+static void
+vec_error(const char *data, size_t len, int code, const char *want)
+{
+	struct probe_vectors *v = NULL;
+	struct ad_error       e = { 0 };
+	int                   rc = probe_vectors_parse(&v, data, len, "t.vec", NULL, 0, &e);
+
+	ck_assert_msg(rc == code, "'%s': %d (%s), expected %d", data, rc, e.msg, code);
+	ck_assert_msg(strstr(e.msg, want) != NULL, "'%s': '%s' lacks '%s'", data, e.msg, want);
+	ck_assert_ptr_null(v);
+}
+
+START_TEST(test_vectors_errors)
+{
+	vec_error("a 1 2\nb 3\n", 10, AD_EFORMAT,
+	    "t.vec:2: 1 number after the word, expected 2 (as on line 1)");
+	vec_error("2 2\na 1 2\nb 1 2 3\n", 18, AD_EFORMAT,
+	    "t.vec:3: 3 numbers after the word, expected 2 (as the header on line 1 says)");
+	vec_error("2 3\na 1 2\n", 10, AD_EFORMAT,
+	    "t.vec:2: 2 numbers after the word, expected 3 (as the header on line 1 says)");
+	vec_error("a 1 x\n", 6, AD_EFORMAT, "t.vec:1: number 2, 'x', is not a decimal number");
+	vec_error("a 1 2\nb nan 1\n", 14, AD_EFORMAT, "t.vec:2: number 1, 'nan', is not");
+	vec_error("a 0x10 1\n", 9, AD_EFORMAT, "t.vec:1: number 1, '0x10', is not");
+	vec_error("a 1 1e99\n", 9, AD_ENUMERIC, "t.vec:1: number 2, '1e99', is out of range");
+	vec_error("a 1 2\nb 1 2\na 3 4\n", 18, AD_EFORMAT,
+	    "t.vec:3: 'a' appears again (first on line 1)");
+	vec_error("3 2\na 1 2\n", 10, AD_EFORMAT, "t.vec:1: the header announces 3 vectors, the file has 1");
+	vec_error("a 1 2\n\nb 3 4\n", 13, AD_EFORMAT, "t.vec:2: an empty line");
+	vec_error("word\n", 5, AD_EFORMAT, "t.vec:1: a word without numbers");
+	vec_error("", 0, AD_EFORMAT, "t.vec: no vectors in the file");
+	vec_error("5 2\n", 4, AD_EFORMAT, "t.vec: no vectors in the file");
+	vec_error("2 0\n", 4, AD_EFORMAT, "t.vec:1: a header of 0 dimensions");
+	vec_error("2 2\na \x01\x00\x7f\n", 10, AD_EFORMAT, "t.vec:2: a NUL byte");
+}
+END_TEST
+
+START_TEST(test_vectors_gzip_and_files)
+{
+	char                 *dir = tu_tmpdir(), path[4200];
+	struct probe_vectors *v = NULL;
+	struct ad_error       e = { 0 };
+	/* The gzip header of an empty member: magic 1f 8b, deflate, no flags. */
+	static const unsigned char gz_empty[] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 3, 0,
+	    0, 0, 0, 0, 0, 0, 0, 0 };
+
+	snprintf(path, sizeof path, "%s/missing.vec", dir);
+	ck_assert_int_eq(probe_vectors_read(&v, path, NULL, 0, NULL, &e), AD_EIO);
+	ck_assert_ptr_nonnull(strstr(e.msg, "missing.vec"));
+	snprintf(path, sizeof path, "%s/e.gz", dir);
+	tu_spit(path, gz_empty, sizeof gz_empty);
+#ifdef HAVE_ZLIB
+	/* Decompressed: nothing, which is no vectors. */
+	ck_assert_int_eq(probe_vectors_read(&v, path, NULL, 0, NULL, &e), AD_EFORMAT);
+	ck_assert_ptr_nonnull(strstr(e.msg, "e.gz: no vectors in the file"));
+#else
+	ck_assert_int_eq(probe_vectors_read(&v, path, NULL, 0, NULL, &e), AD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "built without zlib"));
+#endif
+	ck_assert_ptr_null(v);
+	unlink(path);
+	ck_assert_int_eq(rmdir(dir), 0);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_vectors_alloc_failures)
+{
+	const char *const words[] = { "b", "c" };
+	const char       *data = "2 3\na 1 2 3\nb 4 5 6\n";
+	int               ok = 0;
+
+	for (long n = 0; n < 200 && !ok; n++) {
+		struct probe_vectors *v = NULL;
+		struct ad_error       e = { 0 };
+		int                   rc;
+		ad_alloc_fail_after(n);
+		rc = probe_vectors_parse(&v, data, strlen(data), "t", n % 2 ? words : NULL,
+		    n % 2 ? 2 : 0, &e);
+		ad_alloc_fail_after(-1);
+		if (rc == 0) {
+			ok = n % 2 == 1;
+			probe_vectors_free(v);
+		} else {
+			ck_assert_int_eq(rc, AD_ENOMEM);
+		}
+	}
+	ck_assert(ok);
+}
+END_TEST
+
 static Suite *
 probe_suite(void)
 {
@@ -1196,6 +1501,15 @@ probe_suite(void)
 	tcase_add_test(t, test_crows_direction_by_hand);
 	tcase_add_test(t, test_pairs_absent_from_corpus);
 	tcase_add_test(t, test_summary_and_labels);
+	suite_add_tcase(s, t);
+	t = tcase_create("vectors");
+	tcase_add_test(t, test_weat_glove_math_caliskan);
+	tcase_add_test(t, test_weat_glove_math_run);
+	tcase_add_test(t, test_weat_tiny_sets_not_significant);
+	tcase_add_test(t, test_vectors_formats);
+	tcase_add_test(t, test_vectors_errors);
+	tcase_add_test(t, test_vectors_gzip_and_files);
+	tcase_add_test(t, test_vectors_alloc_failures);
 	suite_add_tcase(s, t);
 	return s;
 }

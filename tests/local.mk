@@ -31,3 +31,8 @@ TESTS += tests/check_compare
 tests_check_compare_SOURCES = tests/check_compare.c $(TU_SOURCES)
 tests_check_compare_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_check_compare_LDADD = $(CHECK_LDADD)
+
+# bench/transformer.sh end to end under dash and mawk, the programs it
+# measures replaced by stubs (seconds; no PyTorch needed).
+TESTS += tests/bench.sh
+EXTRA_DIST += tests/bench.sh

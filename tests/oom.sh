@@ -76,5 +76,9 @@ scan "$AD" sample -n 4 --prompt "The" n.bin
 scan "$AD" sample -n 4 --prompt "The" --json g.bin
 scan "$AD" probe --quiet n.bin g.bin --probes "$T/p.probe" --corpus e.txt --bootstrap 50 \
 	--permutations 50
+# Word vectors as a WEAT source (probe --vectors), gzip'ed when zlib is built in.
+printf '4 2\nhe 1 0\nshe 0 1\npilot 0.8 0.3\nnurse 0.2 0.9\n' >v.vec
+grep -q '^#define HAVE_ZLIB 1' "$AD_BUILDDIR/config.h" && gzip v.vec && mv v.vec.gz v.vec
+scan "$AD" probe --quiet --vectors v.vec --probes "$T/p.probe" --bootstrap 50
 [ -n "$AD_OOM_KEEP" ] && cp -r "$T" "$AD_OOM_KEEP"
 finish

@@ -2,7 +2,8 @@
 # torch.sh — the transformer against PyTorch, fresh: tests/torch_ref.py builds
 # a GPT-2 in PyTorch with a seed other than the checked-in fixture's, and
 # check_nn's torch case compares logits, loss, every gradient and ten AdamW
-# steps with it. Without PyTorch (Debian: python3-torch; './quickstart test'
+# steps with it, and the masked objective's logits, loss and gradients
+# (full attention, the loss on the hidden positions). Without PyTorch (Debian: python3-torch; './quickstart test'
 # installs it) this is skipped; check_nn still runs the same comparison on
 # the fixture tests/data/nn/torch_ref.bin that torch_ref.py wrote.
 . "$AD_SRCDIR/tests/lib.sh"
@@ -21,6 +22,6 @@ VG=
 for seed in 7 8; do
 	run 0 "$PY" "$AD_SRCDIR/tests/torch_ref.py" "$T/ref$seed.bin" "$seed"
 	run 0 env AD_TORCH_REF="$T/ref$seed.bin" CK_RUN_CASE=torch ${VG:+"$VG"} "$CHECK"
-	has "$T/out" "100%: Checks: 1, Failures: 0"
+	has "$T/out" "100%: Checks: 2, Failures: 0"
 done
 finish

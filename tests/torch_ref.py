@@ -5,8 +5,13 @@ Builds a small GPT-2 in PyTorch, written from the architecture and not from
 autodidact's code, with random weights, and runs it in float64 on a random
 batch: the logits, the mean loss, the gradient of every parameter, and the
 losses of 10 AdamW steps (decay on matrices and embeddings only, clipping by
-global norm, linear warmup then cosine). Writes everything, inputs and
-outputs, to one file that tests/check_nn.c reads (test_torch_reference):
+global norm, linear warmup then cosine). Then the masked objective on the
+same weights plus an embedding row for the MASK marker (id V + 1): the
+attention without the causal mask, a batch whose chosen positions hold MASK,
+a random token or the original (BERT's three cases), the loss over the
+chosen positions only; its logits, loss and gradients are the m_ records.
+Writes everything, inputs and outputs, to one file that tests/check_nn.c
+reads (test_torch_reference, test_torch_masked):
 
     "ADTORCH1", then records: u32 name length, name, u32 type (0 f32,
     1 f64, 2 u32), u64 count, the values (little-endian)
@@ -37,12 +42,15 @@ def shapes():
             "lnfw": (C,), "lnfb": (C,)}
 
 
-def forward(p, idx, tgt, mask):
-    """Mean cross-entropy over unmasked positions, and the logits."""
+def forward(p, idx, tgt, mask, full=False):
+    """Mean cross-entropy over unmasked positions, and the logits; full:
+    every position attends to every position (the masked objective)."""
     Bn, Tn = idx.shape
     hs = C // NH
     x = p["wte"][idx] + p["wpe"][:Tn]
     causal = torch.tril(torch.ones(Tn, Tn, dtype=torch.bool))
+    if full:
+        causal = torch.ones(Tn, Tn, dtype=torch.bool)
     for l in range(L):
         h = torch.nn.functional.layer_norm(x, (C,), p["ln1w"][l], p["ln1b"][l], 1e-5)
         qkv = h @ p["qkvw"][l].t() + p["qkvb"][l]
@@ -115,6 +123,34 @@ def main():
             grp["lr"] = lr_at(step)
         opt.step()
 
+    # The masked objective: drawn after everything above, so that the
+    # causal records do not depend on it.
+    mrow = (torch.randn((1, C), generator=g) * 0.3).float()
+    seq = torch.randint(0, V, (B, TB), generator=g)
+    seq[:, 0] = V
+    minp = seq.clone()
+    mmask = torch.zeros(B, TB, dtype=torch.int64)
+    for b in range(B):
+        pos = (torch.randperm(TB - 1, generator=g)[:4] + 1).tolist()
+        # MASK twice, a random token once, the original once.
+        for j, t in enumerate(pos):
+            mmask[b, t] = 1
+            if j < 2:
+                minp[b, t] = V + 1
+            elif j == 2:
+                minp[b, t] = int(torch.randint(0, V, (1,), generator=g))
+    mp = {n: init[n].double().clone().requires_grad_(True) for n in NAMES if n != "wte"}
+    mwte = torch.cat([init["wte"], mrow]).float()
+    mp["wte"] = mwte.double().clone().requires_grad_(True)
+    mloss, mlogits = forward(mp, minp, seq, mmask, full=True)
+    mloss.backward()
+    masked = {"m_wte": mwte, "m_inputs": minp.reshape(-1).tolist(),
+              "m_targets": seq.reshape(-1).tolist(), "m_mask": mmask.reshape(-1).tolist(),
+              "m_logits": mlogits.detach(),
+              "m_loss": torch.tensor([mloss.item()], dtype=torch.float64)}
+    for n in NAMES:
+        masked["m_d_" + n] = mp[n].grad.detach()
+
     with open(out, "wb") as f:
         f.write(b"ADTORCH1")
 
@@ -136,6 +172,13 @@ def main():
         for n in NAMES:
             rec("d_" + n, 1, grads[n].reshape(-1).tolist())
         rec("losses", 1, losses)
+        for n, v in masked.items():
+            if isinstance(v, list):
+                rec(n, 2, v)
+            elif v.dtype == torch.float32:
+                rec(n, 0, v.reshape(-1).tolist())
+            else:
+                rec(n, 1, v.reshape(-1).tolist())
 
 
 if __name__ == "__main__":

@@ -76,7 +76,7 @@ cmd_eval(int argc, char **argv)
 	if ((rc = lm_open(&m, argv[optind], &err)) != 0)
 		return cli_fail(&err);
 	nfiles = argc - optind - 1;
-	if ((res = calloc((size_t)nfiles, sizeof *res)) == NULL) {
+	if ((res = ad_calloc((size_t)nfiles, sizeof *res)) == NULL) {
 		lm_free(m);
 		return cli_failf("out of memory");
 	}
@@ -154,11 +154,11 @@ cmd_eval(int argc, char **argv)
 			eval_print_row("total", &total);
 	}
 	rc = fflush(stdout) == 0 ? CLI_EXIT_OK : cli_failf("cannot write the results");
-	free(res);
+	ad_free(res);
 	lm_free(m);
 	return rc;
 fail:
-	free(res);
+	ad_free(res);
 	lm_free(m);
 	return cli_fail(&err);
 }

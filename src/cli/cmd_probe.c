@@ -15,7 +15,7 @@
 
 static const char probe_help[] =
 "usage: autodidact probe [MODEL...] --probes FILE|NAME [--probes ...] [--corpus FILE]\n"
-"                        [--format md|html|json] [-o REPORT] [options]\n"
+"                        [--vectors FILE...] [--format md|html|json] [-o REPORT] [options]\n"
 "\n"
 "Measure the social associations each model learned, with confidence intervals\n"
 "and p-values, beside the same associations counted in the training text:\n"
@@ -28,6 +28,8 @@ static const char probe_help[] =
 "  -p, --probes FILE    a probe set (repeat for several); FILE or a shipped NAME\n"
 "  -c, --corpus FILE    the models' training text: counted for the corpus side\n"
 "                       (mirror or amplify?) and for rare or absent words\n"
+"  --vectors FILE       word vectors (GloVe or word2vec text, gzip too) as a WEAT\n"
+"                       source of their own; repeat for several\n"
 "  -f, --format FMT     md (default), html or json; by default taken from the\n"
 "                       extension of -o (.html, .json)\n"
 "  -o, --output REPORT  where to write the report (default: stdout)\n"
@@ -55,7 +57,7 @@ probe_dirs(void)
 {
 	const char *env = getenv("AUTODIDACT_PROBES");
 	size_t      n = (env ? strlen(env) : 0) + strlen(PROBE_DATADIR) + strlen(PROBE_SRCDIR) + 3;
-	char       *d = malloc(n);
+	char       *d = ad_malloc(n);
 
 	if (d != NULL)
 		snprintf(d, n, "%s%s%s:%s", env && *env ? env : "", env && *env ? ":" : "",
@@ -71,12 +73,37 @@ ends_with(const char *s, const char *suffix)
 	return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+/*
+ * Read each --vectors file, keeping the words of the sets' WEAT tests (as
+ * written: vector files are matched exactly, case included).
+ */
+static int
+read_vectors(const char *const *paths, size_t n, const struct probe_set *const *sets,
+    size_t nsets, struct probe_vectors **out, size_t *nout, struct ad_progress *prog,
+    struct ad_error *err)
+{
+	static const char *const none[1] = { NULL };   /* no words: keep none, not all */
+	char  **words = NULL;
+	size_t  nwords = 0;
+	int     rc;
+
+	if ((rc = probe_weat_words(sets, nsets, &words, &nwords, err)) != 0)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if ((rc = probe_vectors_read(&out[*nout], paths[i], words != NULL ?
+		    (const char *const *)words : none, nwords, prog, err)) == 0)
+			(*nout)++;
+	probe_focus_free(words, nwords);
+	return rc;
+}
+
 int
 cmd_probe(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "probes",       required_argument, NULL, 'p' },
 		{ "corpus",       required_argument, NULL, 'c' },
+		{ "vectors",      required_argument, NULL, 'V' },
 		{ "format",       required_argument, NULL, 'f' },
 		{ "output",       required_argument, NULL, 'o' },
 		{ "seed",         required_argument, NULL, 'S' },
@@ -99,20 +126,25 @@ cmd_probe(int argc, char **argv)
 	struct probe_report *report = NULL;
 	struct probe_set   **sets = NULL;
 	struct lm          **models = NULL;
+	struct probe_vectors **vectors = NULL;
 	const char          *corpus = NULL, *output = "-", *format = NULL;
-	const char         **names = NULL;
+	const char         **names = NULL, **vnames = NULL;
 	char                *dirs = NULL;
-	size_t               nnames = 0, nsets = 0, nmodels = 0;
+	size_t               nnames = 0, nsets = 0, nmodels = 0, nvnames = 0, nvectors = 0;
 	uint64_t             v;
 	int                  c, rc, status = CLI_EXIT_FAIL;
 
 	probe_options_default(&opt);
-	if ((names = calloc((size_t)argc + 1, sizeof *names)) == NULL)
+	if ((names = ad_calloc((size_t)argc + 1, sizeof *names)) == NULL ||
+	    (vnames = ad_calloc((size_t)argc + 1, sizeof *vnames)) == NULL) {
+		ad_free(names);
 		return cli_failf("out of memory");
+	}
 	while ((c = cli_getopt(argc, argv, "p:c:f:o:qh", longopts, "probe")) != -1) {
 		switch (c) {
 		case 'p': names[nnames++] = optarg; break;
 		case 'c': corpus = optarg; break;
+		case 'V': vnames[nvnames++] = optarg; break;
 		case 'f': format = optarg; break;
 		case 'o': output = optarg; break;
 		case 'S':
@@ -160,7 +192,7 @@ cmd_probe(int argc, char **argv)
 			break;
 		case 'q': common.quiet = 1; break;
 		case 'h':
-			free(names);
+			ad_free(names);
 			return cli_help(probe_help);
 		default:
 			rc = CLI_EXIT_USAGE;
@@ -171,9 +203,9 @@ cmd_probe(int argc, char **argv)
 		rc = cli_usage("probe", "no probe set: give --probes FILE or a shipped NAME");
 		goto usage;
 	}
-	if (optind == argc && corpus == NULL) {
+	if (optind == argc && corpus == NULL && nvnames == 0) {
 		rc = cli_usage("probe", "no model: give one or more MODEL files (or --corpus FILE "
-		    "for a report on the corpus alone)");
+		    "for a report on the corpus alone, or --vectors FILE for word vectors)");
 		goto usage;
 	}
 	if (format == NULL)
@@ -186,9 +218,10 @@ cmd_probe(int argc, char **argv)
 
 	/* Inputs first, so that a bad file fails before any long work. */
 	dirs = probe_dirs();
-	sets = calloc(nnames, sizeof *sets);
-	models = calloc((size_t)(argc - optind) + 1, sizeof *models);
-	if (dirs == NULL || sets == NULL || models == NULL) {
+	sets = ad_calloc(nnames, sizeof *sets);
+	models = ad_calloc((size_t)(argc - optind) + 1, sizeof *models);
+	vectors = ad_calloc(nvnames + 1, sizeof *vectors);
+	if (dirs == NULL || sets == NULL || models == NULL || vectors == NULL) {
 		ad_fail(&err, AD_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -208,8 +241,13 @@ cmd_probe(int argc, char **argv)
 		nmodels++;
 	}
 	prog = cli_progress(&common, "probe", 0, "items");
-	rc = probe_run(&report, models, nmodels, (const struct probe_set *const *)sets, nsets,
-	    corpus, &opt, prog, &err);
+	if (nvnames > 0 && (rc = read_vectors(vnames, nvnames, (const struct probe_set *const *)sets,
+	    nsets, vectors, &nvectors, prog, &err)) != 0) {
+		ad_progress_free(prog);
+		goto fail;
+	}
+	rc = probe_run_vectors(&report, models, nmodels, (const struct probe_vectors *const *)vectors,
+	    nvectors, (const struct probe_set *const *)sets, nsets, corpus, &opt, prog, &err);
 	if (rc != 0) {
 		ad_progress_free(prog);
 		goto fail;
@@ -241,12 +279,17 @@ fail:
 		probe_set_free(sets[i]);
 	for (size_t i = 0; i < nmodels; i++)
 		lm_free(models[i]);
-	free(sets);
-	free(models);
-	free(dirs);
-	free(names);
+	for (size_t i = 0; i < nvectors; i++)
+		probe_vectors_free(vectors[i]);
+	ad_free(sets);
+	ad_free(models);
+	ad_free(vectors);
+	ad_free(dirs);
+	ad_free(names);
+	ad_free(vnames);
 	return status;
 usage:
-	free(names);
+	ad_free(names);
+	ad_free(vnames);
 	return rc;
 }

@@ -838,7 +838,7 @@ cmd_tokenize(int argc, char **argv)
 	argc--;
 	argv++;
 	optind = 1;
-	if ((o.specials = calloc((size_t)argc + 1, sizeof *o.specials)) == NULL)
+	if ((o.specials = ad_calloc((size_t)argc + 1, sizeof *o.specials)) == NULL)
 		return cli_failf("out of memory");
 	while ((c = cli_getopt(argc, argv, "o:t:qh", longopts, "tokenize")) != -1) {
 		rc = 0;
@@ -869,11 +869,11 @@ cmd_tokenize(int argc, char **argv)
 			o.common.threads = (int)v;
 			break;
 		case 'q': o.common.quiet = 1; break;
-		case 'h': free(o.specials); return cli_help(tokenize_help);
-		default:  free(o.specials); return CLI_EXIT_USAGE;
+		case 'h': ad_free(o.specials); return cli_help(tokenize_help);
+		default:  ad_free(o.specials); return CLI_EXIT_USAGE;
 		}
 		if (rc != 0) {
-			free(o.specials);
+			ad_free(o.specials);
 			return rc;
 		}
 	}
@@ -897,6 +897,6 @@ cmd_tokenize(int argc, char **argv)
 		else
 			rc = tok_decode(&o, optind < argc ? argv[optind] : "-");
 	}
-	free(o.specials);
+	ad_free(o.specials);
 	return rc;
 }

@@ -1,7 +1,7 @@
 /*
  * cmd_train_transformer.c — "autodidact train transformer": train a GPT-2
- * style model on the causal next-token objective, with checkpoints, resume,
- * validation, a progress bar and a metrics log.
+ * style model on the causal next-token objective or the masked one, with
+ * checkpoints, resume, validation, a progress bar and a metrics log.
  *
  * All checks that can fail (options, configuration, memory, data size) run
  * before the first step. The loop is the library's (nn_train_run in
@@ -31,9 +31,9 @@ static const char tt_help[] =
 "usage: autodidact train transformer (-t VOCAB | --bytes) -o MODEL [OPTIONS] FILE...\n"
 "       autodidact train transformer --resume CHECKPOINT -o MODEL [OPTIONS] FILE...\n"
 "\n"
-"Train a GPT-2 style transformer on the causal next-token objective over the\n"
-"token stream of FILE... (the newline is an ordinary token). A held-out part\n"
-"of the text is evaluated every --val-every steps.\n"
+"Train a GPT-2 style transformer on the causal next-token objective (or the\n"
+"masked one) over the token stream of FILE... (the newline is an ordinary\n"
+"token). A held-out part of the text is evaluated every --val-every steps.\n"
 "\n"
 "Tokens:\n"
 "  -t, --vocab VOCAB      a BPE vocabulary ('autodidact tokenize train'); it is\n"
@@ -45,6 +45,10 @@ static const char tt_help[] =
 "  --heads N              attention heads; must divide --dim\n"
 "  --dim N                width (channels)\n"
 "  --context N            context length in tokens\n"
+"  --objective NAME       causal (default): predict each next token; masked:\n"
+"                         predict hidden tokens from both sides (BERT's)\n"
+"  --mask-rate X          masked: the fraction of tokens hidden (default 0.15)\n"
+"  --whole-word           masked: hide whole words (X is then of the words)\n"
 "Training:\n"
 "  --steps N              optimiser steps (default 1000); the cosine schedule\n"
 "                         ends here\n"
@@ -84,17 +88,18 @@ enum {
 	O_BYTES = 256, O_PRESET, O_LAYERS, O_HEADS, O_DIM, O_CONTEXT, O_STEPS, O_BUDGET,
 	O_BATCH, O_ACCUM, O_LR, O_MINLR, O_WARMUP, O_WD, O_CLIP, O_SEED, O_THREADS,
 	O_VALFRAC, O_VAL, O_VALEVERY, O_VALTOK, O_CKPT, O_CKPTEVERY, O_RESUME, O_LOG, O_STOPAT,
-	O_PRECISION,
+	O_OBJECTIVE, O_MASKRATE, O_WHOLEWORD, O_PRECISION,
 };
 
 struct tt_opts {
-	const char *vocab, *output, *preset, *val, *ckpt, *resume, *log;
-	int         bytes, quiet;
+	const char *vocab, *output, *preset, *val, *ckpt, *resume, *log, *objective;
+	int         bytes, quiet, whole_word;
+	double      mask_rate;
 	uint64_t    layers, heads, dim, context, steps, batch, accum, warmup, seed, threads;
 	uint64_t    val_every, val_tokens, ckpt_every, stop_at;
 	double      budget, lr, min_lr, wd, clip, val_frac;
 	int         given_model, given_train, given_steps, given_minlr, given_warmup;
-	int         given_lr, given_wd, given_clip, given_valfrac, given_precision;
+	int         given_lr, given_wd, given_clip, given_valfrac, given_mask, given_precision;
 	enum nn_precision precision;
 };
 
@@ -131,6 +136,9 @@ tt_parse(int argc, char **argv, struct tt_opts *o)
 		{ "resume", required_argument, NULL, O_RESUME },
 		{ "log", required_argument, NULL, O_LOG },
 		{ "stop-at", required_argument, NULL, O_STOPAT },
+		{ "objective", required_argument, NULL, O_OBJECTIVE },
+		{ "mask-rate", required_argument, NULL, O_MASKRATE },
+		{ "whole-word", no_argument, NULL, O_WHOLEWORD },
 		{ "precision", required_argument, NULL, O_PRECISION },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -216,6 +224,12 @@ tt_parse(int argc, char **argv, struct tt_opts *o)
 		case O_RESUME: o->resume = optarg; break;
 		case O_LOG: o->log = optarg; break;
 		case O_STOPAT: rc = cli_u64(cmd, "--stop-at", optarg, 1, UINT64_MAX / 4, &o->stop_at); break;
+		case O_OBJECTIVE: o->objective = optarg; break;
+		case O_MASKRATE:
+			rc = cli_double(cmd, "--mask-rate", optarg, 1e-6, 1, &o->mask_rate);
+			o->given_mask = 1;
+			break;
+		case O_WHOLEWORD: o->whole_word = 1; o->given_mask = 1; break;
 		case 'q': o->quiet = 1; break;
 		case 'h': return -1;
 		default: return CLI_EXIT_USAGE;
@@ -227,10 +241,19 @@ tt_parse(int argc, char **argv, struct tt_opts *o)
 		return cli_usage(cmd, "no training text: give one or more FILEs");
 	if (o->output == NULL)
 		return cli_usage(cmd, "no output: give -o MODEL");
+	if (o->objective != NULL && strcmp(o->objective, "causal") != 0 &&
+	    strcmp(o->objective, "masked") != 0)
+		return cli_usage(cmd, "--objective: '%s' is not an objective (causal, masked)",
+		    o->objective);
+	if (o->given_mask && o->resume == NULL &&
+	    (o->objective == NULL || strcmp(o->objective, "masked") != 0))
+		return cli_usage(cmd, "--mask-rate and --whole-word are options of --objective "
+		    "masked");
 	if (o->resume != NULL) {
-		if (o->given_model || o->given_train || o->bytes || o->vocab != NULL)
-			return cli_usage(cmd, "--resume continues with the model, tokenizer, batch and "
-			    "seed stored in the checkpoint: give only --steps, --time-budget, --threads, "
+		if (o->given_model || o->given_train || o->bytes || o->vocab != NULL ||
+		    o->objective != NULL || o->given_mask)
+			return cli_usage(cmd, "--resume continues with the model, objective, tokenizer, "
+			    "batch and seed stored in the checkpoint: give only --steps, --time-budget, --threads, "
 			    "the optimiser's --lr, --min-lr, --warmup, --weight-decay and --clip, "
 			    "validation, file and log options with it");
 	} else {
@@ -321,6 +344,7 @@ cmd_train_transformer(int argc, char **argv)
 {
 	struct tt_opts o = {
 		.preset = "small", .steps = 1000, .batch = 8, .accum = 1, .lr = 1e-3, .wd = 0.1,
+		.mask_rate = 0.15,
 		.clip = 1.0, .seed = 1, .val_frac = 0.05, .val_every = 100, .val_tokens = 65536,
 		.ckpt_every = 200,
 	};
@@ -349,6 +373,8 @@ cmd_train_transformer(int argc, char **argv)
 	struct nn_dist        dist;   /* the MPI job (one process without mpirun) */
 	struct nn_dist_config dcfg;
 	const struct nn_objective *obj = &nn_objective_causal;
+	struct nn_objective   mobj;        /* the masked objective with this run's recipe */
+	uint8_t              *wclass = NULL;   /* (V) word classes for --whole-word */
 	const char           *saved_path = NULL;   /* the last good checkpoint, and its step */
 	uint64_t              saved_step = 0;
 
@@ -366,7 +392,7 @@ cmd_train_transformer(int argc, char **argv)
 	cli_apply_threads(&common);
 	if (o.ckpt == NULL) {
 		size_t n = strlen(o.output) + 6;
-		if ((ckpt_path = malloc(n)) == NULL) {
+		if ((ckpt_path = ad_malloc(n)) == NULL) {
 			status = cli_failf("out of memory");
 			goto out;
 		}
@@ -433,6 +459,8 @@ cmd_train_transformer(int argc, char **argv)
 			    "does not know", o.resume, st.objective);
 			goto fail;
 		}
+		o.mask_rate = nf.mask_rate;
+		o.whole_word = nf.whole_word;
 	} else {
 		struct gpt_config cfg = { 0 };
 		struct ad_rng     init;
@@ -457,7 +485,13 @@ cmd_train_transformer(int argc, char **argv)
 			cfg.V = 256;
 			nf.tok_kind = NN_TOK_BYTES;
 		}
-		cfg.Vin = cfg.V + 1;
+		if (o.objective != NULL && strcmp(o.objective, "masked") == 0) {
+			obj = &nn_objective_masked;
+			nf.masked = 1;
+			nf.mask_rate = o.mask_rate;
+			nf.whole_word = o.whole_word;
+		}
+		cfg.Vin = cfg.V + 1 + (uint32_t)nf.masked;   /* BOS, and MASK */
 		if ((rc = gpt_config_check(&cfg, &err)) != 0) {
 			fprintf(stderr, "autodidact %s: %s (try 'autodidact %s --help')\n", cmd, err.msg,
 			    cmd);
@@ -469,7 +503,7 @@ cmd_train_transformer(int argc, char **argv)
 		to.steps = o.steps;
 		to.batch = (uint32_t)(o.batch * (uint64_t)dist.size);   /* the global batch */
 		to.context = cfg.T;
-		nn_train_state_init(&st, &to, &nn_objective_causal);
+		nn_train_state_init(&st, &to, obj);
 		/* Configuration and memory, before anything long runs. */
 		{
 			int      by_cgroup;
@@ -495,6 +529,21 @@ cmd_train_transformer(int argc, char **argv)
 			if ((rc = adamw_new(&opt, &ac, g->nparams, &err)) != 0)
 				goto fail;
 		}
+	}
+	if (obj->attention == NN_ATTN_FULL) {
+		/* The recipe, stored in the model file, and the word boundaries. */
+		mobj = *obj;
+		mobj.mask_rate = o.mask_rate;
+		mobj.whole_word = o.whole_word;
+		if (o.whole_word) {
+			if ((wclass = ad_malloc(g->cfg.V)) == NULL) {
+				ad_fail(&err, AD_ENOMEM, "out of memory");
+				goto fail;
+			}
+			nn_word_classes(wclass, bpe, g->cfg.V);
+			mobj.word_class = wclass;
+		}
+		obj = &mobj;
 	}
 	nf.cfg = g->cfg;
 	nf.tok_blob = tokblob;
@@ -545,6 +594,14 @@ cmd_train_transformer(int argc, char **argv)
 		    "kernel %s\n", g->cfg.L, g->cfg.NH, g->cfg.C, g->cfg.T, g->cfg.V,
 		    (unsigned long long)gpt_param_count(&g->cfg), gpt_param_count(&g->cfg) / 1e6,
 		    ntrain, nval, nn_kernel_name());
+	if (!o.quiet) {
+		if (obj->attention == NN_ATTN_FULL)
+			fprintf(stderr, "autodidact: objective masked: %.3g of the %s hidden (80%% "
+			    "MASK, 10%% a random token, 10%% kept), full attention\n", obj->mask_rate,
+			    obj->whole_word ? "words" : "tokens");
+		else
+			fprintf(stderr, "autodidact: objective causal: next token, causal attention\n");
+	}
 	if (!o.quiet && st.precision == NN_PREC_BF16)
 		fprintf(stderr, "autodidact: precision bf16: %s\n", nn_bf16_available()
 		    ? "the linear layers' products in bf16 (AVX512-BF16), sums, parameters, "
@@ -633,7 +690,12 @@ cmd_train_transformer(int argc, char **argv)
 		    dist.seconds > 0 ? dist.bytes / dist.seconds / 1e6 : 0,
 		    tr->st.elapsed > 0 ? 100 * dist.seconds / tr->st.elapsed : 0);
 	clean = 1;
-	if (nval > 0 && !isnan(res.last_val) && !o.quiet) {
+	if (nval > 0 && !isnan(res.last_val) && !o.quiet && nf.masked) {
+		/* Nats per hidden token: not a perplexity of the text, so no bits/byte. */
+		fprintf(stderr, "autodidact: step %llu: held-out masked-token loss %.4f nats per "
+		    "hidden token%s\n", (unsigned long long)tr->st.step, res.last_val,
+		    res.val_step == tr->st.step ? "" : " (the last evaluated)");
+	} else if (nval > 0 && !isnan(res.last_val) && !o.quiet) {
 		double bpt = (double)split.val_len / (double)nval;
 		if (res.val_step == tr->st.step)
 			fprintf(stderr, "autodidact: step %llu: held-out loss %.4f nats/token, %.4f "
@@ -678,7 +740,8 @@ out:
 	ad_free(train);
 	ad_free(val);
 	ad_free(tokblob);
-	free(ckpt_path);
+	ad_free(wclass);
+	ad_free(ckpt_path);
 	/* A failure on one rank aborts the job: no other rank waits for it. */
 	nn_dist_finish(&dist, clean ? 0 : status);
 	return status;

@@ -9,11 +9,15 @@
  * bit-identically. Layout, all little-endian (documented in
  * man/autodidact-train-transformer.1):
  *
- *   magic "ADGPT\0\0\1" (8)  version u32  flags u32 (1: training state;
- *                                 2: with it, the run's products are bf16)
+ *   magic "ADGPT\0\0\1" (8)  version u32  flags u32 (1: training state,
+ *                                                  2: masked objective,
+ *                                                  4: with 1, the run's products
+ *                                                     are bf16)
  *   L NH C T V Vin u32 x 6   tokenizer kind u32  identity u64
  *   tokenizer bytes u64      parameters u64
  *   training text: XXH64 u64, bytes u64   (version 2; absent in version 1)
+ *   [masked objective, 16 bytes, when flags & 2: mask rate f64, whole-word
+ *    u32, zero u32]
  *   [training state, 184 bytes, when flags & 1]
  *   tokenizer bytes, zero padding to a multiple of 64
  *   parameters f32 x N  [m f32 x N, v f32 x N when flags & 1]
@@ -40,6 +44,7 @@
 #define HDR_V1      (8 + 4 + 4 + 6 * 4 + 4 + 8 + 8 + 8)
 #define HDR_FIXED   (HDR_V1 + 8 + 8)
 #define TRAIN_BYTES 184
+#define MASK_BYTES  16
 
 struct wr {
 	struct ad_atomic a;
@@ -86,9 +91,10 @@ nn_save(const char *path, const struct nn_file *f, const struct gpt *g, const st
 	ad_hash_init(&w.h, 0);
 	wr_put(&w, NN_MAGIC, 8);
 	wr_u32(&w, NN_VERSION);
-	/* A run in bf16 says so in a flag, which a build without bf16 refuses:
+	/* A run in bf16 says so in flag 4, which a build without bf16 refuses:
 	 * fp32 files are unchanged. */
-	wr_u32(&w, opt == NULL ? 0 : t->precision == NN_PREC_BF16 ? 3 : 1);
+	wr_u32(&w, (opt != NULL ? 1u : 0u) | (f->masked ? 2u : 0u) |
+	    (opt != NULL && t->precision == NN_PREC_BF16 ? 4u : 0u));
 	wr_u32(&w, g->cfg.L);
 	wr_u32(&w, g->cfg.NH);
 	wr_u32(&w, g->cfg.C);
@@ -102,6 +108,12 @@ nn_save(const char *path, const struct nn_file *f, const struct gpt *g, const st
 	wr_u64(&w, f->text_hash);
 	wr_u64(&w, f->text_bytes);
 	head = HDR_FIXED;
+	if (f->masked) {
+		wr_f64(&w, f->mask_rate);
+		wr_u32(&w, f->whole_word ? 1 : 0);
+		wr_u32(&w, 0);
+		head += MASK_BYTES;
+	}
 	if (opt != NULL) {
 		char obj[16] = { 0 };
 		wr_u64(&w, t->step);
@@ -200,7 +212,8 @@ nn_parse(const uint8_t *data, size_t size, const char *name, struct nn_file *f,
 		rd_get(&r, &out.text_bytes, 8);
 	}
 	out.cfg = (struct gpt_config){ dims[0], dims[1], dims[2], dims[3], dims[4], dims[5] };
-	if ((flags & ~3u) != 0 || flags == 2 || (kind != NN_TOK_BYTES && kind != NN_TOK_BPE))
+	if ((flags & ~7u) != 0 || (flags & 5u) == 4u ||
+	    (kind != NN_TOK_BYTES && kind != NN_TOK_BPE))
 		return ad_fail(e, AD_EFORMAT, "%s: byte 12: unknown flags %#x or tokenizer kind %u",
 		    name, flags, kind);
 	if (gpt_config_check(&out.cfg, e) != 0) {
@@ -211,7 +224,11 @@ nn_parse(const uint8_t *data, size_t size, const char *name, struct nn_file *f,
 		return ad_fail(e, AD_EFORMAT, "%s: byte 56: %llu parameters stored, the "
 		    "configuration has %llu", name, (unsigned long long)np,
 		    (unsigned long long)gpt_param_count(&out.cfg));
-	head = fixed + ((flags & 1) ? TRAIN_BYTES : 0);
+	if (!(flags & 2) != (out.cfg.Vin == out.cfg.V + 1))
+		return ad_fail(e, AD_EFORMAT, "%s: byte 36: %u input ids for %u tokens do not "
+		    "match the %s objective of flags %#x", name, out.cfg.Vin, out.cfg.V,
+		    (flags & 2) ? "masked" : "causal", flags);
+	head = fixed + ((flags & 2) ? MASK_BYTES : 0) + ((flags & 1) ? TRAIN_BYTES : 0);
 	/* Every size checked against the file before any is used as an offset. */
 	if (toklen > size || np > size / 4)
 		return ad_fail(e, AD_EFORMAT, "%s: sizes larger than the file: truncated or corrupt",
@@ -224,6 +241,17 @@ nn_parse(const uint8_t *data, size_t size, const char *name, struct nn_file *f,
 	if (ad_hash64(data, size - 8, 0) != digest)
 		return ad_fail(e, AD_ECHECKSUM, "%s: checksum mismatch: the file is corrupt "
 		    "(retrain or restore it)", name);
+	if (flags & 2) {
+		uint32_t ww = 0, zero = 0;
+		out.masked = 1;
+		rd_get(&r, &out.mask_rate, 8);
+		rd_get(&r, &ww, 4);
+		rd_get(&r, &zero, 4);
+		if (!(out.mask_rate > 0 && out.mask_rate <= 1) || ww > 1 || zero != 0)
+			return ad_fail(e, AD_EFORMAT, "%s: byte %zu: a masked objective with mask rate "
+			    "%g, whole-word %u: corrupt", name, fixed, out.mask_rate, ww);
+		out.whole_word = (int)ww;
+	}
 	if (flags & 1) {
 		struct nn_train_state *t = &out.train;
 		uint64_t               opt_t = 0;
@@ -252,11 +280,12 @@ nn_parse(const uint8_t *data, size_t size, const char *name, struct nn_file *f,
 		rd_get(&r, t->objective, 16);
 		rd_get(&r, &opt_t, 8);
 		t->objective[15] = '\0';
-		t->precision = flags & 2 ? NN_PREC_BF16 : NN_PREC_FP32;
+		t->precision = flags & 4 ? NN_PREC_BF16 : NN_PREC_FP32;
 		if (opt_t != t->step || t->batch == 0 || t->accum == 0 || t->context < 2 ||
-		    t->context > out.cfg.T || (t->rng.inc & 1) == 0)
+		    t->context > out.cfg.T || (t->rng.inc & 1) == 0 ||
+		    (strcmp(t->objective, "masked") == 0) != out.masked)
 			return ad_fail(e, AD_EFORMAT, "%s: byte %zu: inconsistent training state", name,
-			    fixed);
+			    head - TRAIN_BYTES);
 		out.has_train = 1;
 	}
 	out.tok_kind = (enum nn_tok_kind)kind;
@@ -282,6 +311,7 @@ nn_load(const uint8_t *data, size_t size, const char *name, struct nn_file *f,
 	if ((rc = gpt_new(&g, &f->cfg, e)) != 0)
 		return rc;
 	memcpy(g->param_mem, data + at, g->nparams * sizeof(float));
+	g->attention = f->masked ? NN_ATTN_FULL : NN_ATTN_CAUSAL;
 	if (optp != NULL && f->has_train) {
 		struct adamw_config c = nn_train_adamw_config(&f->train);
 		if ((rc = adamw_new(&opt, &c, g->nparams, e)) != 0) {

@@ -65,8 +65,11 @@ gpt_config_check(const struct gpt_config *c, struct ad_error *e)
 		return ad_fail(e, AD_EINVAL, "width %u: give --dim of at most 16384", c->C);
 	if (c->T < 2 || c->T > 65536)
 		return ad_fail(e, AD_EINVAL, "context %u: give --context between 2 and 65536", c->T);
-	if (c->V < 2 || c->Vin != c->V + 1)
+	if (c->V < 2 || c->V > UINT32_MAX - 2)
 		return ad_fail(e, AD_EINVAL, "vocabulary of %u tokens: at least 2 are needed", c->V);
+	if (c->Vin != c->V + 1 && c->Vin != c->V + 2)
+		return ad_fail(e, AD_EINVAL, "%u input ids for %u tokens: the markers are BOS and, "
+		    "in a masked model, MASK (V + 1 or V + 2)", c->Vin, c->V);
 	return 0;
 }
 
@@ -351,7 +354,7 @@ gpt_forward_hidden(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb)
 		nn_layernorm_forward(ln1, a->ln1_mean + l * SBT, a->ln1_rstd + l * SBT, residual,
 		    w.ln1w, w.ln1b, BT, C);
 		nn_matmul_forward(qkv, ln1, w.qkvw, w.qkvb, BT, C, 3 * C, g->precision);
-		nn_attention_forward(atty, att, qkv, B, Tb, C, NH);
+		nn_attention_forward(atty, att, qkv, B, Tb, C, NH, g->attention);
 		nn_matmul_forward(res2, atty, w.attprojw, w.attprojb, BT, C, C, g->precision);
 		nn_residual_forward(res2, residual, res2, BT * C);
 		nn_layernorm_forward(ln2, a->ln2_mean + l * SBT, a->ln2_rstd + l * SBT, res2,
@@ -471,7 +474,8 @@ gpt_backward_hooked(struct gpt *g, const uint32_t *inputs, const uint32_t *targe
 			hook(ctx, l + 1);
 		/* atty = attention(qkv) */
 		memset(d->dqkv, 0, BT * 3 * C * sizeof(float));
-		nn_attention_backward(d->dqkv, d->datt, d->datty, qkv, att, B, Tb, C, NH);
+		nn_attention_backward(d->dqkv, d->datt, d->datty, qkv, att, B, Tb, C, NH,
+		    g->attention);
 		if (hook != NULL)
 			hook(ctx, l + 1);
 		/* qkv = ln1 qkvw^T + qkvb */
@@ -500,6 +504,11 @@ gpt_kv_new(const struct gpt *g, struct gpt_kv **out, struct ad_error *e)
 	size_t                   C = c->C, T = c->T, n;
 	float                   *p;
 
+	/* A cache holds the past only: a position of a masked model also sees
+	 * the ones after it, which generation does not have. */
+	if (g->attention != NN_ATTN_CAUSAL)
+		return ad_fail(e, AD_EINVAL, "a masked (bidirectional) model cannot generate "
+		    "left to right: it predicts hidden tokens from both sides");
 	n = 2 * (size_t)c->L * T * C + C + C + 3 * C + c->NH * T + C + 4 * C + c->V;
 	if ((kv = ad_calloc(1, sizeof *kv)) == NULL || (p = ad_calloc(n, sizeof(float))) == NULL) {
 		ad_free(kv);

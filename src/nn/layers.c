@@ -421,7 +421,7 @@ nn_matmul_backward_ref(double *dinp, double *dweight, double *dbias, const doubl
 }
 
 /* ------------------------------------------------------------------------
- * Causal self-attention
+ * Self-attention, causal or full
  * ------------------------------------------------------------------------ */
 
 /*
@@ -477,9 +477,12 @@ att_pack_size(size_t T, size_t hs)
 
 void
 nn_attention_forward(float *out, float *att, const float *inp, size_t B, size_t T, size_t C,
-    size_t NH)
+    size_t NH, enum nn_attention mask)
 {
 	size_t hs = C / NH, C3 = 3 * C, np = att_pack_size(T, hs);
+	int    full = mask == NN_ATTN_FULL;
+	/* Full attention: whole products, every row over every key. */
+	enum nn_tri cols = full ? NN_TRI_FULL : NN_TRI_COLS, kle = full ? NN_TRI_FULL : NN_TRI_KLE;
 	float  scale = (float)(1.0 / sqrt((double)hs));
 	long   nbh = (long)(B * NH);
 
@@ -493,27 +496,32 @@ nn_attention_forward(float *out, float *att, const float *inp, size_t B, size_t 
 		float       *a = att + (size_t)bh * T * T, *o = out + b * T * C + h * hs;
 		float       *pack = nn_sgemm_scratch(np);
 
-		/* att = q k^T, row t against keys 0..t only. */
-		att_product(pack, NN_TRI_COLS, 0, 1, T, T, hs, q, C3, k, C3, a, T, 0);
-		/* Softmax over t2 <= t of the scaled scores (eq. 1 of Vaswani et al.). */
+		/* att = q k^T, row t against keys 0..t only (causal). */
+		att_product(pack, cols, 0, 1, T, T, hs, q, C3, k, C3, a, T, 0);
+		/* Softmax over the n = t + 1 (causal) or T (full) keys of the
+		 * scaled scores (eq. 1 of Vaswani et al.). */
 		for (size_t t = 0; t < T; t++) {
 			/* scale > 0: the largest scaled score is the largest score, scaled. */
-			float *row = a + t * T, mx = row_max(row, t + 1) * scale, inv;
-			inv = 1.0f / exp_sum(row, row, t + 1, scale, mx);
-			for (size_t t2 = 0; t2 <= t; t2++)
+			size_t n = full ? T : t + 1;
+			float *row = a + t * T, mx = row_max(row, n) * scale, inv;
+			inv = 1.0f / exp_sum(row, row, n, scale, mx);
+			for (size_t t2 = 0; t2 < n; t2++)
 				row[t2] *= inv;
-			memset(row + t + 1, 0, (T - t - 1) * sizeof *row);
+			memset(row + n, 0, (T - n) * sizeof *row);
 		}
-		/* out = att v, row t over values 0..t. */
-		att_product(pack, NN_TRI_KLE, 0, 0, T, hs, T, a, T, v, C3, o, C, 0);
+		/* out = att v, row t over values 0..t (causal). */
+		att_product(pack, kle, 0, 0, T, hs, T, a, T, v, C3, o, C, 0);
 	}
 }
 
 void
 nn_attention_backward(float *dinp, float *datt, const float *dout, const float *inp,
-    const float *att, size_t B, size_t T, size_t C, size_t NH)
+    const float *att, size_t B, size_t T, size_t C, size_t NH, enum nn_attention mask)
 {
 	size_t hs = C / NH, C3 = 3 * C, np = att_pack_size(T, hs);
+	int    full = mask == NN_ATTN_FULL;
+	enum nn_tri cols = full ? NN_TRI_FULL : NN_TRI_COLS, kle = full ? NN_TRI_FULL : NN_TRI_KLE;
+	enum nn_tri kge = full ? NN_TRI_FULL : NN_TRI_KGE;
 	float  scale = (float)(1.0 / sqrt((double)hs));
 	long   nbh = (long)(B * NH);
 
@@ -528,28 +536,31 @@ nn_attention_backward(float *dinp, float *datt, const float *dout, const float *
 		float       *da = datt + (size_t)bh * T * T, *pack = nn_sgemm_scratch(np);
 
 		/* o = att v: datt = do v^T (row t, keys 0..t); dv[t2] += sum over
-		 * t >= t2 of att[t][t2] do[t] (att is zero above the diagonal). */
-		att_product(pack, NN_TRI_COLS, 0, 1, T, T, hs, dO, C, v, C3, da, T, 0);
-		att_product(pack, NN_TRI_KGE, 1, 0, T, hs, T, a, T, dO, C, dv, C3, 1);
-		/* a = softmax(s * scale): ds = scale * a (da - sum(a da)), zero above the diagonal. */
+		 * t >= t2 of att[t][t2] do[t] (causal: att is zero above the
+		 * diagonal; full: every t). */
+		att_product(pack, cols, 0, 1, T, T, hs, dO, C, v, C3, da, T, 0);
+		att_product(pack, kge, 1, 0, T, hs, T, a, T, dO, C, dv, C3, 1);
+		/* a = softmax(s * scale): ds = scale * a (da - sum(a da)) over the
+		 * row's n keys, zero past them. */
 		for (size_t t = 0; t < T; t++) {
+			size_t       n = full ? T : t + 1;
 			const float *ar = a + t * T;
 			float       *dr = da + t * T;
-			float        dot = nn_dot(ar, dr, t + 1);
-			for (size_t t2 = 0; t2 <= t; t2++)
+			float        dot = nn_dot(ar, dr, n);
+			for (size_t t2 = 0; t2 < n; t2++)
 				dr[t2] = scale * ar[t2] * (dr[t2] - dot);
-			memset(dr + t + 1, 0, (T - t - 1) * sizeof *dr);
+			memset(dr + n, 0, (T - n) * sizeof *dr);
 		}
 		/* s = q k^T: dq[t] += sum over t2 <= t of ds[t][t2] k[t2],
-		 * dk[t2] += sum over t >= t2 of ds[t][t2] q[t]. */
-		att_product(pack, NN_TRI_KLE, 0, 0, T, hs, T, da, T, k, C3, dq, C3, 1);
-		att_product(pack, NN_TRI_KGE, 1, 0, T, hs, T, da, T, q, C3, dk, C3, 1);
+		 * dk[t2] += sum over t >= t2 of ds[t][t2] q[t] (full: every t, t2). */
+		att_product(pack, kle, 0, 0, T, hs, T, da, T, k, C3, dq, C3, 1);
+		att_product(pack, kge, 1, 0, T, hs, T, da, T, q, C3, dk, C3, 1);
 	}
 }
 
 void
 nn_attention_forward_ref(double *out, double *att, const double *inp, size_t B, size_t T,
-    size_t C, size_t NH)
+    size_t C, size_t NH, enum nn_attention mask)
 {
 	size_t hs = C / NH, C3 = 3 * C;
 	double scale = 1.0 / sqrt((double)hs);
@@ -560,10 +571,12 @@ nn_attention_forward_ref(double *out, double *att, const double *inp, size_t B, 
 				const double *q = inp + (b * T + t) * C3 + h * hs;
 				double       *a = att + ((b * NH + h) * T + t) * T;
 				double        mx = -INFINITY, sum = 0;
+				/* The keys position t sees: 0..t, or all of them. */
+				size_t        n = mask == NN_ATTN_FULL ? T : t + 1;
 				for (size_t t2 = 0; t2 < T; t2++) {
 					const double *k = inp + (b * T + t2) * C3 + C + h * hs;
 					double        s = 0;
-					if (t2 > t) {
+					if (t2 >= n) {
 						a[t2] = 0;
 						continue;
 					}
@@ -573,15 +586,15 @@ nn_attention_forward_ref(double *out, double *att, const double *inp, size_t B, 
 					if (a[t2] > mx)
 						mx = a[t2];
 				}
-				for (size_t t2 = 0; t2 <= t; t2++) {
+				for (size_t t2 = 0; t2 < n; t2++) {
 					a[t2] = exp(a[t2] - mx);
 					sum += a[t2];
 				}
-				for (size_t t2 = 0; t2 <= t; t2++)
+				for (size_t t2 = 0; t2 < n; t2++)
 					a[t2] /= sum;
 				for (size_t i = 0; i < hs; i++) {
 					double s = 0;
-					for (size_t t2 = 0; t2 <= t; t2++)
+					for (size_t t2 = 0; t2 < n; t2++)
 						s += a[t2] * inp[(b * T + t2) * C3 + 2 * C + h * hs + i];
 					out[(b * T + t) * C + h * hs + i] = s;
 				}
@@ -590,7 +603,7 @@ nn_attention_forward_ref(double *out, double *att, const double *inp, size_t B, 
 
 void
 nn_attention_backward_ref(double *dinp, const double *dout, const double *inp,
-    const double *att, size_t B, size_t T, size_t C, size_t NH)
+    const double *att, size_t B, size_t T, size_t C, size_t NH, enum nn_attention mask)
 {
 	size_t hs = C / NH, C3 = 3 * C;
 	double scale = 1.0 / sqrt((double)hs);
@@ -601,8 +614,9 @@ nn_attention_backward_ref(double *dinp, const double *dout, const double *inp,
 				const double *a = att + ((b * NH + h) * T + t) * T;
 				const double *dO = dout + (b * T + t) * C + h * hs;
 				double        dot = 0;
+				size_t        n = mask == NN_ATTN_FULL ? T : t + 1;
 				/* out[t] = sum_t2 a[t2] v[t2] */
-				for (size_t t2 = 0; t2 <= t; t2++) {
+				for (size_t t2 = 0; t2 < n; t2++) {
 					const double *v = inp + (b * T + t2) * C3 + 2 * C + h * hs;
 					double       *dv = dinp + (b * T + t2) * C3 + 2 * C + h * hs;
 					double        d = 0;
@@ -613,7 +627,7 @@ nn_attention_backward_ref(double *dinp, const double *dout, const double *inp,
 					dot += a[t2] * d;
 				}
 				/* a = softmax(s): ds[t2] = a[t2] (da[t2] - sum a da); s = scale q.k */
-				for (size_t t2 = 0; t2 <= t; t2++) {
+				for (size_t t2 = 0; t2 < n; t2++) {
 					const double *v = inp + (b * T + t2) * C3 + 2 * C + h * hs;
 					const double *q = inp + (b * T + t) * C3 + h * hs;
 					const double *k = inp + (b * T + t2) * C3 + C + h * hs;

@@ -339,6 +339,14 @@ nn_lm_open(struct lm **out, const char *path, struct ad_map *map, struct ad_erro
 	}
 	if ((rc = nn_load(map->data, map->size, path, &f, &x->g, NULL, e)) != 0)
 		goto fail;
+	if (f.masked) {
+		/* No next-token distribution: each position also sees the ones after it. */
+		rc = ad_fail(e, AD_EINVAL, "%s: a transformer trained on the masked objective "
+		    "(bidirectional): it cannot predict the next token left to right, so it cannot "
+		    "be sampled from, and scoring text with it (pseudo-log-likelihood, for eval, "
+		    "compare and probe) is not implemented yet", path);
+		goto fail;
+	}
 	if (f.tok_kind == NN_TOK_BPE) {
 		if ((rc = bpe_parse(&x->bpe, f.tok_blob, f.tok_len, path, e)) != 0)
 			goto fail;
@@ -366,7 +374,7 @@ nn_lm_open(struct lm **out, const char *path, struct ad_map *map, struct ad_erro
 	x->base.embed_dim = f.cfg.C;
 	x->base.tok = x->bpe;
 	snprintf(x->base.description, sizeof x->base.description,
-	    "%u layers, %u heads, width %u, context %u, %.2fM parameters, %s",
+	    "%u layers, %u heads, width %u, context %u, %.2fM parameters, %s, causal objective",
 	    f.cfg.L, f.cfg.NH, f.cfg.C, f.cfg.T, (double)x->base.params / 1e6,
 	    x->bpe != NULL ? "BPE vocabulary" : "bytes");
 	ad_map_release(map);

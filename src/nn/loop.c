@@ -117,7 +117,8 @@ nn_train_run(struct nn_trainer *tr, const struct nn_run_config *c,
 		    (c->budget > 0 && rs.elapsed >= c->budget))) {
 			double vn;
 			size_t vc;
-			if ((rc = nn_evaluate(tr->g, c->val, c->nval, c->val_tokens, &vn, &vc, e)) != 0)
+			if ((rc = nn_evaluate(tr->g, tr->obj, c->val, c->nval, c->val_tokens, &vn, &vc,
+			    e)) != 0)
 				return rc;
 			rs.val = r->last_val = st->last_val = vc ? vn / (double)vc : NAN;
 			r->val_step = st->step;

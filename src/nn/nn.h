@@ -215,21 +215,31 @@ void nn_matmul_backward_ref(double *dinp, double *dweight, double *dbias, const 
                             const double *inp, const double *weight, size_t N, size_t C,
                             size_t OC);
 
+/* Which keys a position attends to. */
+enum nn_attention {
+	NN_ATTN_CAUSAL,  /* its own and the earlier ones (next-token prediction) */
+	NN_ATTN_FULL,    /* every position of its row (the masked objective's) */
+};
+
 /*
- * Multi-head causal self-attention (Vaswani et al. 2017, eq. 1):
+ * Multi-head self-attention (Vaswani et al. 2017, eq. 1):
  * inp (B,T,3C) holds q, k, v side by side, each C = NH heads of hs = C/NH;
- * att (B,NH,T,T) = softmax(q k^T / sqrt(hs)) over keys t2 <= t (zero above
- * the diagonal), out (B,T,C) = att v with the heads side by side.
- * datt is scratch of the same shape as att (overwritten).
+ * att (B,NH,T,T) = softmax(q k^T / sqrt(hs)) over keys t2 <= t (causal:
+ * zero above the diagonal) or over every key t2 < T (full), out (B,T,C) =
+ * att v with the heads side by side. datt is scratch of the same shape as
+ * att (overwritten). Full attention runs whole products where causal
+ * attention skips the triangle that the mask zeroes.
  */
 void nn_attention_forward(float *out, float *att, const float *inp,
-                          size_t B, size_t T, size_t C, size_t NH);
+                          size_t B, size_t T, size_t C, size_t NH, enum nn_attention mask);
 void nn_attention_backward(float *dinp, float *datt, const float *dout, const float *inp,
-                           const float *att, size_t B, size_t T, size_t C, size_t NH);
+                           const float *att, size_t B, size_t T, size_t C, size_t NH,
+                           enum nn_attention mask);
 void nn_attention_forward_ref(double *out, double *att, const double *inp,
-                              size_t B, size_t T, size_t C, size_t NH);
+                              size_t B, size_t T, size_t C, size_t NH, enum nn_attention mask);
 void nn_attention_backward_ref(double *dinp, const double *dout, const double *inp,
-                               const double *att, size_t B, size_t T, size_t C, size_t NH);
+                               const double *att, size_t B, size_t T, size_t C, size_t NH,
+                               enum nn_attention mask);
 
 /*
  * GELU, tanh approximation (Hendrycks & Gimpel 2016, eq. in section 2):
@@ -274,11 +284,15 @@ struct gpt_config {
 	uint32_t C;    /* width (channels) */
 	uint32_t T;    /* context length: positions the model has embeddings for */
 	uint32_t V;    /* output vocabulary: the tokenizer's ids */
-	uint32_t Vin;  /* input vocabulary: V plus the input-only markers (BOS) */
+	uint32_t Vin;  /* input vocabulary: V plus the input-only markers (BOS, and
+	                * MASK in a masked model): V + 1 or V + 2 */
 };
 
-/* The one input-only marker: every sequence the model sees starts with it. */
-#define GPT_BOS(cfg) ((cfg)->V)
+/* The input-only markers, reserved ids past the tokenizer's (no text
+ * encodes to them): every sequence the model sees starts with BOS; a masked
+ * model's inputs have MASK where a token is hidden (only when Vin = V + 2). */
+#define GPT_BOS(cfg)  ((cfg)->V)
+#define GPT_MASK(cfg) ((cfg)->V + 1)
 
 /* Named presets: "tiny" (tests), "small" (~1 M parameters at V=4096),
  * "base" (~10 M). Fills L, NH, C, T; returns -1 for an unknown name. */
@@ -366,6 +380,7 @@ struct gpt {
 	float               *act_mem;
 	float               *gact_mem;
 	double               loss;         /* mean loss of the last forward with targets */
+	enum nn_attention    attention;    /* causal (gpt_new's), or full for a masked model */
 	enum nn_precision    precision;    /* of the linear layers' products in forward and
 	                                    * backward (the trainer sets it; fp32 at first):
 	                                    * parameters, gradients and everything else stay
@@ -509,11 +524,10 @@ void adamw_step(struct adamw *a, struct gpt *g, double lr, double grad_norm);
  * loss, for B rows of Tb tokens) and which keys each position may attend
  * to. The loss head is the model's (cross-entropy over the masked
  * positions), so the trainer, the data-parallel step and the training run
- * are the same for every objective. Causal next-token prediction is the
- * only one now; a masked-token objective (BERT's: inputs with some
- * positions replaced by a marker, targets the original tokens, the mask on
- * the replaced positions, full attention) is a second instance of this
- * struct.
+ * are the same for every objective. Two instances: causal next-token
+ * prediction, and BERT's masked tokens (Devlin et al. 2019, section 3.1:
+ * inputs with some positions hidden, targets the original tokens, the loss
+ * on the chosen positions only, full attention).
  */
 struct nn_batch {
 	size_t    B, Tb;
@@ -523,12 +537,10 @@ struct nn_batch {
 	size_t    counted;  /* positions with mask 1 */
 };
 
-/* Which keys a position attends to. */
-enum nn_attention {
-	NN_ATTN_CAUSAL,  /* its own and the earlier ones (what gpt_forward computes) */
-	NN_ATTN_FULL,    /* every position of its row (a masked objective's; the model
-	                  * does not compute it yet, and a trainer refuses it) */
-};
+/* Bits of a token's word class (nn_word_classes): whether its first and
+ * its last byte are word bytes (an ASCII letter or digit, or any byte of a
+ * multi-byte UTF-8 character). */
+enum { NN_WORD_FIRST = 1, NN_WORD_LAST = 2 };
 
 struct nn_objective {
 	const char        *name;       /* stored in checkpoints; at most 15 bytes */
@@ -539,15 +551,47 @@ struct nn_objective {
 	 * Fill row b of the batch (inputs, targets, mask) from stream[start ...];
 	 * the stream has n tokens. rng is the trainer's data sampler, for
 	 * objectives that draw (which positions to hide), or NULL in
-	 * evaluation. Returns the positions of the row that carry loss.
+	 * evaluation (then what is drawn is a function of start alone).
+	 * Returns the positions of the row that carry loss.
 	 */
-	size_t (*make_row)(const struct gpt_config *cfg, struct nn_batch *batch, size_t b,
-	                   const uint32_t *stream, size_t n, size_t start, struct ad_rng *rng);
+	size_t (*make_row)(const struct nn_objective *obj, const struct gpt_config *cfg,
+	                   struct nn_batch *batch, size_t b, const uint32_t *stream, size_t n,
+	                   size_t start, struct ad_rng *rng);
+	/* The masked objective's recipe (unused by the causal one). */
+	double             mask_rate;   /* fraction of a row's tokens (or words) chosen */
+	int                whole_word;  /* choose whole words: every piece of one together */
+	const uint8_t     *word_class;  /* (V) NN_WORD_* bits of each token, when whole_word
+	                                 * (borrowed; NULL: every token is a word) */
 };
 
 /* Causal next-token prediction: inputs BOS x0 .. x_{Tb-2}, targets x0 .. x_{Tb-1}. */
 extern const struct nn_objective nn_objective_causal;
+/*
+ * Masked tokens (BERT's recipe, Devlin et al. 2019, section 3.1 and
+ * appendix A.1): a row is BOS x0 .. x_{Tb-2}; of its n tokens,
+ * k = max(1, round(mask_rate n)) positions are chosen uniformly (with
+ * whole_word: k words of the row's words, every piece of each), and of the
+ * chosen, 80% become GPT_MASK, 10% a token drawn uniformly from the V ids,
+ * 10% stay; targets are the original tokens, the loss on the chosen
+ * positions only. Each row's draws come from a generator seeded by one
+ * 64-bit draw of the trainer's sampler (so a window seen again gets new
+ * masks: RoBERTa's dynamic masking, Liu et al. 2019, section 4.1), and in
+ * evaluation from its start offset. mask_rate 0.15, whole_word 0 here: a
+ * run copies the struct to change them.
+ */
+extern const struct nn_objective nn_objective_masked;
+/* The objective called name (the recipe the default one), or NULL. */
 const struct nn_objective *nn_objective_find(const char *name);
+/*
+ * Word boundaries from a tokenizer's bytes, for whole-word masking: out (V)
+ * gets the NN_WORD_* bits of each id's bytes (bpe NULL: byte-level ids,
+ * V = 256). A token continues the word of the token before it when its
+ * first byte and that token's last byte are both word bytes; any other
+ * token (one that starts with a space, a punctuation mark or a newline, or
+ * follows one) begins a word.
+ */
+struct bpe;
+void nn_word_classes(uint8_t *out, const struct bpe *bpe, uint32_t V);
 
 int  nn_batch_new(struct nn_batch *b, size_t B, size_t Tb, struct ad_error *e);
 void nn_batch_free(struct nn_batch *b);
@@ -572,7 +616,7 @@ struct nn_train_state {
 	double   elapsed;       /* seconds trained before this checkpoint */
 	double   last_val;      /* last validation loss (NaN when none) */
 	char     objective[16];
-	uint32_t precision;     /* enum nn_precision of the products (file flag 2) */
+	uint32_t precision;     /* enum nn_precision of the products (file flag 4) */
 };
 
 /* The optimiser's configuration a training state holds. */
@@ -671,12 +715,17 @@ int    nn_trainer_pass(struct nn_trainer *tr, float scale, void (*hook)(void *ct
 int    nn_trainer_finish(struct nn_trainer *tr, double loss, struct nn_step_stats *s,
                          struct ad_error *e);
 /*
- * Total nats of the causal objective over ids[0..n) (at most max_tokens,
- * 0: all) in non-overlapping windows of g->Tb tokens, each opened by BOS,
- * g->B windows per forward; *count is the number of tokens scored.
+ * Total nats of the objective obj over ids[0..n) (at most max_tokens, 0:
+ * all) in windows of obj->row_tokens(g->Tb) tokens, each opened by BOS,
+ * g->B windows per forward; *count is the number of positions scored (every
+ * token for the causal objective). Causal windows do not overlap and the
+ * last may be short; a masked model sees the whole window, so its last
+ * window ends at the text's end instead (overlapping the one before) when
+ * the text holds a whole window, and its masks are those of evaluation
+ * (fixed by each window's start: the same at every evaluation).
  */
-int  nn_evaluate(struct gpt *g, const uint32_t *ids, size_t n, size_t max_tokens,
-                 double *nats, size_t *count, struct ad_error *e);
+int  nn_evaluate(struct gpt *g, const struct nn_objective *obj, const uint32_t *ids, size_t n,
+                 size_t max_tokens, double *nats, size_t *count, struct ad_error *e);
 
 /* ------------------------------------------------------------------------
  * The training run: the loop around the trainer (loop.c)
@@ -795,6 +844,10 @@ enum nn_tok_kind { NN_TOK_BYTES = 1, NN_TOK_BPE = 2 };
 
 struct nn_file {
 	struct gpt_config     cfg;
+	int                   masked;         /* trained on the masked objective (full
+	                                       * attention, Vin = V + 2) */
+	double                mask_rate;      /* its recipe (masked files only) */
+	int                   whole_word;
 	enum nn_tok_kind      tok_kind;
 	uint64_t              tok_identity;   /* bpe_identity, or 0 for bytes */
 	const void           *tok_blob;       /* the serialized vocabulary (BPE) */

@@ -16,10 +16,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bpe/bpe.h"
 #include "nn/nn.h"
 
 /* ------------------------------------------------------------------------
- * Batches and the causal objective
+ * Batches and the objectives
  * ------------------------------------------------------------------------ */
 
 int
@@ -51,13 +52,15 @@ nn_batch_free(struct nn_batch *b)
 /* Inputs BOS x[s] .. x[s+Tb-2], targets x[s] .. x[s+Tb-1]: every position
  * predicts the next token from the ones before it (and BOS). */
 static size_t
-causal_make_row(const struct gpt_config *cfg, struct nn_batch *batch, size_t b,
-    const uint32_t *stream, size_t n, size_t start, struct ad_rng *rng)
+causal_make_row(const struct nn_objective *obj, const struct gpt_config *cfg,
+    struct nn_batch *batch, size_t b, const uint32_t *stream, size_t n, size_t start,
+    struct ad_rng *rng)
 {
 	size_t    Tb = batch->Tb, len = n - start < Tb ? n - start : Tb;
 	uint32_t *in = batch->inputs + b * Tb, *tg = batch->targets + b * Tb;
 	uint8_t  *mk = batch->mask + b * Tb;
 
+	(void)obj;
 	(void)rng;
 	in[0] = GPT_BOS(cfg);
 	for (size_t t = 0; t < Tb; t++) {
@@ -81,7 +84,88 @@ causal_row_tokens(size_t Tb)
 }
 
 const struct nn_objective nn_objective_causal = {
-	"causal", NN_ATTN_CAUSAL, causal_row_tokens, causal_make_row,
+	.name = "causal", .attention = NN_ATTN_CAUSAL, .row_tokens = causal_row_tokens,
+	.make_row = causal_make_row,
+};
+
+/* Whether position t (1 <= t; tok[t] and tok[t-1] tokens of the row) begins
+ * a word: nn_word_classes' rule; without classes every token is a word. */
+static int
+masked_word_start(const struct nn_objective *obj, const uint32_t *tok, size_t t)
+{
+	if (t == 1 || !obj->whole_word || obj->word_class == NULL)
+		return 1;
+	return !((obj->word_class[tok[t]] & NN_WORD_FIRST) &&
+	    (obj->word_class[tok[t - 1]] & NN_WORD_LAST));
+}
+
+/*
+ * Inputs BOS x[s] .. x[s+Tb-2] with the chosen positions hidden, targets
+ * the original tokens at positions 1 .. len, the loss on the chosen ones.
+ * The choice is selection sampling (Knuth, TAOCP vol. 2, 3.4.2, algorithm
+ * S): unit u of N is taken with probability (k - taken) / (N - u), which
+ * takes exactly k units, every k-subset alike, with no memory; a unit is a
+ * token, or with whole_word a word (every piece). Then BERT's 80/10/10.
+ */
+static size_t
+masked_make_row(const struct nn_objective *obj, const struct gpt_config *cfg,
+    struct nn_batch *batch, size_t b, const uint32_t *stream, size_t n, size_t start,
+    struct ad_rng *rng)
+{
+	size_t        Tb = batch->Tb, len = n - start < Tb - 1 ? n - start : Tb - 1;
+	size_t        units = 0, k, taken = 0, seen = 0, chosen = 0;
+	uint32_t     *in = batch->inputs + b * Tb, *tg = batch->targets + b * Tb;
+	uint8_t      *mk = batch->mask + b * Tb;
+	struct ad_rng r;
+	int           take = 0;
+
+	/* The row's own stream: one draw of the sampler, or (evaluation) the
+	 * window's offset, so that its masks are the same at every evaluation. */
+	ad_rng_seed(&r, rng != NULL ? ad_rng_u64(rng) : (uint64_t)start, 0x6d61736b);  /* "mask" */
+	in[0] = GPT_BOS(cfg);
+	tg[0] = 0;
+	mk[0] = 0;
+	for (size_t t = 1; t < Tb; t++) {
+		in[t] = tg[t] = t <= len ? stream[start + t - 1] : 0;
+		mk[t] = 0;
+	}
+	if (len == 0)
+		return 0;
+	for (size_t t = 1; t <= len; t++)
+		units += (size_t)masked_word_start(obj, tg, t);
+	/* BERT's count: max(1, round(rate * units)) (create_pretraining_data.py). */
+	k = (size_t)floor(obj->mask_rate * (double)units + 0.5);
+	k = k < 1 ? 1 : k > units ? units : k;
+	for (size_t t = 1; t <= len; t++) {
+		if (masked_word_start(obj, tg, t)) {
+			take = ad_rng_below(&r, (uint32_t)(units - seen)) < k - taken;
+			seen++;
+			taken += (size_t)take;
+		}
+		if (!take)
+			continue;
+		mk[t] = 1;
+		chosen++;
+		/* Of the chosen: 80% the MASK marker, 10% a random token, 10% kept. */
+		switch (ad_rng_below(&r, 10)) {
+		case 8: in[t] = ad_rng_below(&r, cfg->V); break;
+		case 9: break;
+		default: in[t] = GPT_MASK(cfg); break;
+		}
+	}
+	return chosen;
+}
+
+/* A row is BOS and Tb - 1 tokens. */
+static size_t
+masked_row_tokens(size_t Tb)
+{
+	return Tb - 1;
+}
+
+const struct nn_objective nn_objective_masked = {
+	.name = "masked", .attention = NN_ATTN_FULL, .row_tokens = masked_row_tokens,
+	.make_row = masked_make_row, .mask_rate = 0.15,
 };
 
 const struct nn_objective *
@@ -89,7 +173,33 @@ nn_objective_find(const char *name)
 {
 	if (strcmp(name, nn_objective_causal.name) == 0)
 		return &nn_objective_causal;
+	if (strcmp(name, nn_objective_masked.name) == 0)
+		return &nn_objective_masked;
 	return NULL;
+}
+
+/* A word byte: an ASCII letter or digit, or a byte of a multi-byte UTF-8
+ * character (the letters of other scripts, and pieces of them). */
+static int
+word_byte(uint8_t c)
+{
+	return c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+void
+nn_word_classes(uint8_t *out, const struct bpe *bpe, uint32_t V)
+{
+	for (uint32_t id = 0; id < V; id++) {
+		uint8_t        byte = (uint8_t)id;
+		const uint8_t *p = &byte;
+		size_t         len = 1;
+		if (bpe != NULL)
+			p = bpe_token_bytes(bpe, id, &len);
+		out[id] = 0;
+		if (p != NULL && len > 0)
+			out[id] = (uint8_t)((word_byte(p[0]) ? NN_WORD_FIRST : 0) |
+			    (word_byte(p[len - 1]) ? NN_WORD_LAST : 0));
+	}
 }
 
 /* ------------------------------------------------------------------------
@@ -281,9 +391,12 @@ nn_trainer_new(struct nn_trainer **out, struct gpt *g, struct adamw *opt,
 	struct nn_trainer *tr;
 	int                rc;
 
-	if (obj->attention != NN_ATTN_CAUSAL)
-		return ad_fail(e, AD_EINVAL, "the objective '%s' needs attention to every position, "
-		    "which the model does not compute yet (causal only)", obj->name);
+	if (obj->attention == NN_ATTN_FULL && g->cfg.Vin != g->cfg.V + 2)
+		return ad_fail(e, AD_EINVAL, "the objective '%s' hides tokens behind a MASK marker, "
+		    "which this model has no embedding for: make the model with Vin = V + 2",
+		    obj->name);
+	if (obj->attention == NN_ATTN_FULL && !(obj->mask_rate > 0 && obj->mask_rate <= 1))
+		return ad_fail(e, AD_EINVAL, "mask rate %g: give one in (0, 1]", obj->mask_rate);
 	if (ntrain < obj->row_tokens(st->context))
 		return ad_fail(e, AD_EDATA,
 		    "the training text has %zu tokens, fewer than a context of %u: give more "
@@ -296,6 +409,7 @@ nn_trainer_new(struct nn_trainer **out, struct gpt *g, struct adamw *opt,
 		ad_free(tr);
 		return rc;
 	}
+	g->attention = obj->attention;
 	tr->g = g;
 	g->precision = (enum nn_precision)st->precision;
 	tr->opt = opt;
@@ -328,12 +442,12 @@ nn_trainer_draw(struct nn_trainer *tr, int rank, int size, struct nn_batch *scra
 	for (size_t r = 0; r < G; r++) {
 		size_t start = ad_rng_below(&tr->st.rng, range), c;
 		if (r >= first && r < first + b->B) {
-			c = tr->obj->make_row(&tr->g->cfg, b, r - first, tr->train, tr->ntrain, start,
-			    &tr->st.rng);
+			c = tr->obj->make_row(tr->obj, &tr->g->cfg, b, r - first, tr->train, tr->ntrain,
+			    start, &tr->st.rng);
 			b->counted += c;
 		} else {
-			c = tr->obj->make_row(&tr->g->cfg, scratch, 0, tr->train, tr->ntrain, start,
-			    &tr->st.rng);
+			c = tr->obj->make_row(tr->obj, &tr->g->cfg, scratch, 0, tr->train, tr->ntrain,
+			    start, &tr->st.rng);
 		}
 		global += c;
 	}
@@ -398,10 +512,10 @@ nn_trainer_step(struct nn_trainer *tr, struct nn_step_stats *s, struct ad_error 
 }
 
 int
-nn_evaluate(struct gpt *g, const uint32_t *ids, size_t n, size_t max_tokens,
-    double *nats, size_t *count, struct ad_error *e)
+nn_evaluate(struct gpt *g, const struct nn_objective *obj, const uint32_t *ids, size_t n,
+    size_t max_tokens, double *nats, size_t *count, struct ad_error *e)
 {
-	size_t          Tb = g->Tb, B = g->B, done = 0;
+	size_t          Tb = g->Tb, B = g->B, done = 0, span = obj->row_tokens(Tb), scored = 0;
 	struct nn_batch b;
 	double          total = 0;
 	int             rc;
@@ -410,12 +524,19 @@ nn_evaluate(struct gpt *g, const uint32_t *ids, size_t n, size_t max_tokens,
 		n = max_tokens;
 	if ((rc = nn_batch_new(&b, B, Tb, e)) != 0)
 		return rc;
-	/* Non-overlapping windows of Tb tokens, each opened by BOS, B at a time;
-	 * a short last window is masked past its end. */
+	/* Windows of span tokens, each opened by BOS, B at a time; a short
+	 * last window is masked past its end, or (full attention, which would
+	 * see the padding) ends at the text's end when the text has a whole
+	 * window. */
 	while (done < n) {
 		size_t rows = 0;
-		for (; rows < B && done < n; rows++)
-			done += nn_objective_causal.make_row(&g->cfg, &b, rows, ids, n, done, NULL);
+		for (; rows < B && done < n; rows++) {
+			size_t at = done;
+			if (obj->attention == NN_ATTN_FULL && n - done < span && n >= span)
+				at = n - span;
+			scored += obj->make_row(obj, &g->cfg, &b, rows, ids, n, at, NULL);
+			done += n - done < span ? n - done : span;
+		}
 		for (size_t r = rows; r < B; r++) {
 			memset(b.inputs + r * Tb, 0, Tb * sizeof *b.inputs);
 			memset(b.targets + r * Tb, 0, Tb * sizeof *b.targets);
@@ -427,6 +548,6 @@ nn_evaluate(struct gpt *g, const uint32_t *ids, size_t n, size_t max_tokens,
 	}
 	nn_batch_free(&b);
 	*nats = total;
-	*count = n;
+	*count = scored;
 	return 0;
 }

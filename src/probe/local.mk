@@ -7,6 +7,7 @@ libautodidact_a_SOURCES += \
 	src/probe/metrics.c \
 	src/probe/run.c \
 	src/probe/report.c \
+	src/probe/vectors.c \
 	src/cli/cmd_probe.c
 noinst_HEADERS += src/probe/probe.h
 dist_man_MANS += man/autodidact-probe.1
@@ -28,7 +29,9 @@ MOSTLYCLEANFILES = src/probe/datadir.h
 
 check_PROGRAMS += tests/check_probe
 TESTS += tests/check_probe tests/probe.sh
+TESTS += tests/probe-vectors.sh
 tests_check_probe_SOURCES = tests/check_probe.c $(TU_SOURCES)
 tests_check_probe_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_check_probe_LDADD = $(CHECK_LDADD)
 EXTRA_DIST += tests/probe.sh tests/data/probe
+EXTRA_DIST += tests/probe-vectors.sh

@@ -17,8 +17,9 @@
  *   weat       the Word Embedding Association Test (Caliskan, Bryson &
  *              Narayanan, Science 2017) on the model's token embeddings
  *              (lm->vt->embed; a word of several tokens is the mean of its
- *              tokens) and, with a corpus, on the corpus's own PPMI
- *              co-occurrence vectors.
+ *              tokens), with a corpus, on the corpus's own PPMI
+ *              co-occurrence vectors, and on published word vectors read
+ *              from a file (vectors.c: GloVe or word2vec text).
  *   templates  the prior-corrected log-probability ratio of Kurita et al.
  *              (2019): log p(a|T(t))/p(b|T(t)) − log p(a|T(n))/p(b|T(n)) for
  *              a target t, a template T, two attribute words a, b and a
@@ -103,11 +104,15 @@ int probe_bootstrap(probe_statfn f, void *ctx, size_t n, uint32_t B, uint64_t se
  * One-sided permutation test of the WEAT statistic (Caliskan et al. 2017):
  * v[0..nx) belong to X and v[nx..nx+ny) to Y; the statistic is
  * sum_X v − sum_Y v, and p is the share of re-partitions of X∪Y into sets of
- * sizes nx and ny whose statistic is >= the observed one (the observed
- * partition included). Exact enumeration when C(nx+ny, nx) <= max_exact
- * (*exact = 1); otherwise `rounds` random partitions, p = (1 + hits) / (1 +
- * rounds) (Phipson & Smyth 2010). *count: partitions used. *min_p: the
- * smallest p the test can give (1 / C(nx+ny, nx) when exact).
+ * sizes nx and ny whose statistic is strictly greater than the observed one
+ * (the paper's definition: the observed partition and ties with it, within
+ * a rounding tolerance, are not counted, so an exact p can be 0). Exact
+ * enumeration of all C(nx+ny, nx) partitions when that is <= max_exact
+ * (*exact = 1; 12,870 for 8 + 8 words); otherwise r->permutations random
+ * partitions, p = (1 + hits) / (1 + draws) (Phipson & Smyth 2010: the
+ * observed partition counts as a draw). *count: partitions used. *min_p:
+ * the step of p, 1 / C(nx+ny, nx) when exact (with no association at all,
+ * p = 0 comes up once in C(nx+ny, nx) partitions).
  */
 int probe_perm_test(const double *v, size_t nx, size_t ny, const struct probe_resampling *r,
                     uint64_t stream, double *p, int *exact, uint64_t *count, double *min_p,
@@ -336,6 +341,42 @@ uint64_t probe_corpus_pairs(const struct probe_corpus *c, const char *f, const c
 double probe_corpus_ppmi_cos(const struct probe_corpus *c, const char *f1, const char *f2);
 
 /* ======================================================================== */
+/* Word vectors from a file (vectors.c)                                     */
+/* ======================================================================== */
+
+/*
+ * Word vectors as published, a WEAT source of their own: GloVe's text format
+ * (a word and d numbers per line) or word2vec's (the same after a first line
+ * "COUNT DIM"), told apart by content; either gzip-compressed (by its magic
+ * bytes) when built with zlib. Only the words listed are kept (words NULL:
+ * every word); a listed word absent from the file is simply not found.
+ * Words match exactly, case included. Errors name the file and the line.
+ * progress (may be NULL) counts the bytes of the file.
+ */
+struct probe_vectors;
+
+int  probe_vectors_read(struct probe_vectors **out, const char *path, const char *const *words,
+                        size_t nwords, struct ad_progress *progress, struct ad_error *e);
+/* The same over a buffer (tests); path names it in messages. */
+int  probe_vectors_parse(struct probe_vectors **out, const char *data, size_t len,
+                         const char *path, const char *const *words, size_t nwords,
+                         struct ad_error *e);
+void probe_vectors_free(struct probe_vectors *v);
+/* The vector of word (dim floats, owned by v), or NULL when it was not read. */
+const float *probe_vectors_find(const struct probe_vectors *v, const char *word);
+const char  *probe_vectors_path(const struct probe_vectors *v);
+const char  *probe_vectors_format(const struct probe_vectors *v);  /* "GloVe text, gzip" */
+uint64_t     probe_vectors_hash(const struct probe_vectors *v);    /* XXH64 of the text */
+uint64_t     probe_vectors_count(const struct probe_vectors *v);   /* vectors in the file */
+uint32_t     probe_vectors_dim(const struct probe_vectors *v);
+/*
+ * The words of every WEAT test of the sets, as written (unique): what a
+ * vector file must be searched for. Free with probe_focus_free.
+ */
+int  probe_weat_words(const struct probe_set *const *sets, size_t nsets, char ***words,
+                      size_t *n, struct ad_error *e);
+
+/* ======================================================================== */
 /* Running probes and the report (run.c)                                    */
 /* ======================================================================== */
 
@@ -463,6 +504,11 @@ struct probe_model_info {
 struct probe_report {
 	struct probe_options opt;
 	struct probe_model_info *models; size_t nmodels;
+	/*
+	 * models[nmodels .. nmodels + nvectors) are the word-vector files
+	 * (kind "vectors"): sources of WEAT rows only, after the models.
+	 */
+	size_t   nvectors;
 	const struct probe_set **sets;   size_t nsets;   /* borrowed */
 	int      has_corpus;
 	char    *corpus_path;
@@ -491,6 +537,15 @@ int  probe_run_counted(struct probe_report **out, struct lm *const *models, size
                        const struct probe_corpus *corpus, const struct probe_options *o,
                        struct ad_progress *progress, struct ad_error *e);
 void probe_report_free(struct probe_report *r);
+/*
+ * probe_run with word-vector files as WEAT sources of their own (their rows
+ * after the models', before the corpus's). The vectors are borrowed.
+ */
+int  probe_run_vectors(struct probe_report **out, struct lm *const *models, size_t nmodels,
+                       const struct probe_vectors *const *vectors, size_t nvectors,
+                       const struct probe_set *const *sets, size_t nsets,
+                       const char *corpus_path, const struct probe_options *o,
+                       struct ad_progress *progress, struct ad_error *e);
 
 /*
  * The words a run needs counted in the corpus (WEAT words and template

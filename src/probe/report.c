@@ -57,11 +57,13 @@ static const char *const guide_weat =
     "(mean s over X − mean s over Y) / standard deviation of s over X∪Y (sample sd): how much "
     "more X leans to A (and Y to B), in standard deviations. 0.2 is small, 0.8 large, 2 is "
     "the maximum in practice. *p* is one-sided: the share of re-partitions of X∪Y into two "
-    "sets of the same sizes whose difference is at least as large (all partitions when there "
-    "are few, otherwise random ones). The interval bootstraps the words of all four sets. "
+    "sets of the same sizes whose difference is strictly larger, as the paper defines it "
+    "(all partitions when there are few, otherwise random ones). The interval bootstraps the "
+    "words of all four sets. "
     "Model rows use the model's input token embeddings (a word split into several tokens is "
     "the mean of its token vectors); corpus rows use PPMI co-occurrence vectors of the corpus "
-    "(Church & Hanks 1990). What it does not prove: d measures the geometry of vectors for "
+    "(Church & Hanks 1990); rows of a vector file (--vectors) use its vectors as they are, "
+    "each word looked up exactly. What it does not prove: d measures the geometry of vectors for "
     "the chosen word lists, not behaviour; small sets give wide intervals; embeddings and "
     "PPMI vectors are different spaces, so the model-minus-corpus difference of d is a rough "
     "comparison.";
@@ -369,8 +371,8 @@ summary_build(const struct probe_report *r, struct rt_table *t)
 		size_t                  ref;
 		for (ref = 0; ref < s->ngroups && strcmp(s->groups[ref].category, "neutral") != 0; ref++)
 			;
-		for (size_t k = 0; k <= r->nmodels; k++) {
-			size_t source = k == r->nmodels ? PROBE_CORPUS : k;
+		for (size_t k = 0; k <= r->nmodels + r->nvectors; k++) {
+			size_t source = k == r->nmodels + r->nvectors ? PROBE_CORPUS : k;
 			char   what[512], pos[256], neg[256];
 			for (size_t i = 0; i < r->npairs; i++) {
 				const struct probe_pairs_row *p = &r->pairs[i];
@@ -509,7 +511,7 @@ md_header(const struct probe_report *r, FILE *f)
 	    probe_correction_name(r->opt.correction), r->ntests, r->opt.alpha);
 	fputs("| model | kind | description | parameters | file XXH64 | "
 	    "training text XXH64 |\n|---|---|---|---|---|---|\n", f);
-	for (size_t i = 0; i < r->nmodels; i++)
+	for (size_t i = 0; i < r->nmodels + r->nvectors; i++)   /* vector files last */
 		fprintf(f, "| %s | %s | %s | %llu | %016llx | %s |\n", r->models[i].path,
 		    r->models[i].kind, r->models[i].description,
 		    (unsigned long long)r->models[i].params, (unsigned long long)r->models[i].hash,
@@ -942,7 +944,7 @@ probe_write_json(const struct probe_report *r, FILE *f, struct ad_error *e)
 	ad_json_object_end(&j);
 	ad_json_key(&j, "models");
 	ad_json_array_begin(&j);
-	for (size_t i = 0; i < r->nmodels; i++) {
+	for (size_t i = 0; i < r->nmodels + r->nvectors; i++) {   /* vector files last */
 		ad_json_object_begin(&j);
 		ad_json_key(&j, "path"); ad_json_string(&j, r->models[i].path);
 		ad_json_key(&j, "kind"); ad_json_string(&j, r->models[i].kind);
@@ -1600,7 +1602,7 @@ probe_write_html(const struct probe_report *r, FILE *f, struct ad_error *e)
 	    probe_correction_name(r->opt.correction), r->ntests, r->opt.alpha);
 	fputs("<table><tr><th>model</th><th>kind</th><th>description</th>"
 	    "<th>parameters</th><th>file XXH64</th><th>training text XXH64</th></tr>\n", f);
-	for (size_t i = 0; i < r->nmodels; i++) {
+	for (size_t i = 0; i < r->nmodels + r->nvectors; i++) {   /* vector files last */
 		fputs("<tr><td>", f);
 		h(f, r->models[i].path);
 		fputs("</td><td>", f);

@@ -50,6 +50,7 @@ num_init(struct probe_num *n)
 struct ctx {
 	struct probe_report       *r;
 	struct lm *const          *models;
+	const struct probe_vectors *const *vectors;   /* (r->nvectors) after the models */
 	const struct probe_corpus *corpus;
 	struct ad_error           *e;
 	size_t cpairs, cweat, ctargets, cgroups, cwarn;
@@ -561,6 +562,46 @@ weat_cos(struct ctx *c, const struct probe_set *s, const struct probe_weat_spec 
 	return 0;
 }
 
+/* A word's vector from a vector file (out: dim floats); *skip when absent. */
+static void
+vectors_word(const struct probe_vectors *v, const char *word, float *out, uint32_t dim,
+    size_t *ntok, int *skip)
+{
+	const float *x = probe_vectors_find(v, word);
+
+	*ntok = 1;
+	*skip = x == NULL;
+	if (x != NULL)
+		memcpy(out, x, dim * sizeof *out);
+}
+
+/*
+ * The words a vector file lacks, "w1, w2": said once for all of them, and
+ * naming a set that has none left (the row is then not scored).
+ */
+static int
+vectors_note(char **dropped, const struct probe_wordset *const set[4], const struct weat_words *w)
+{
+	const char *empty = NULL;
+	size_t      n;
+	char       *note;
+
+	for (int k = 0; k < 4 && empty == NULL; k++)
+		if (w->n[k] == 0)
+			empty = set[k]->name;
+	n = strlen(*dropped) + (empty ? strlen(empty) : 0) + 80;
+	if ((note = ad_malloc(n)) == NULL)
+		return -1;
+	if (empty != NULL)
+		snprintf(note, n, "no word of %s is in the vectors; left out: %s (not in the vectors)",
+		    empty, *dropped);
+	else
+		snprintf(note, n, "%s (not in the vectors)", *dropped);
+	ad_free(*dropped);
+	*dropped = note;
+	return 0;
+}
+
 static int
 run_weat(struct ctx *c, size_t si, size_t ti)
 {
@@ -571,10 +612,11 @@ run_weat(struct ctx *c, size_t si, size_t ti)
 	double                       *ccos = NULL;
 	struct probe_weat_row        *crow = NULL;
 	double                      **mcos;
+	size_t                        nsrc = c->r->nmodels + c->r->nvectors;
 	int                           rc = 0;
 
 	memset(&cw, 0, sizeof cw);
-	if ((mcos = ad_calloc(c->r->nmodels + 1, sizeof *mcos)) == NULL)
+	if ((mcos = ad_calloc(nsrc + 1, sizeof *mcos)) == NULL)
 		return oom(c);
 	set[0] = &s->sets[t->x];
 	set[1] = &s->sets[t->y];
@@ -609,8 +651,9 @@ run_weat(struct ctx *c, size_t si, size_t ti)
 		}
 		ad_free(dropped);
 	}
-	for (size_t mi = 0; mi <= c->r->nmodels; mi++) {
-		size_t                 source = mi == c->r->nmodels ? PROBE_CORPUS : mi;
+	/* Models, then vector files, then the corpus. */
+	for (size_t mi = 0; mi <= nsrc; mi++) {
+		size_t                 source = mi == nsrc ? PROBE_CORPUS : mi;
 		struct probe_weat_row *row = NULL;
 		struct weat_words      w;
 		float                **vec[4] = { NULL, NULL, NULL, NULL };
@@ -635,14 +678,15 @@ run_weat(struct ctx *c, size_t si, size_t ti)
 			if ((rc = weat_cos(c, s, t, &cw, NULL, 0, &cos)) != 0)
 				goto next;
 		} else {
-			const struct lm *m = c->models[mi];
-			char            *dropped = NULL;
-			if (m->vt->embed == NULL || m->embed_dim == 0) {
+			const struct lm            *m = mi < c->r->nmodels ? c->models[mi] : NULL;
+			const struct probe_vectors *v = m == NULL ? c->vectors[mi - c->r->nmodels] : NULL;
+			char                       *dropped = NULL;
+			if (m != NULL && (m->vt->embed == NULL || m->embed_dim == 0)) {
 				row->dropped = ad_strdup("no token embeddings (e.g. an n-gram model): WEAT "
 				    "does not apply");
 				goto next;
 			}
-			dim = m->embed_dim;
+			dim = m != NULL ? m->embed_dim : probe_vectors_dim(v);
 			for (int k = 0; k < 4 && rc == 0; k++) {
 				size_t ntok = 0, cand = c->corpus ? cw.n[k] : set[k]->n;
 				w.idx[k] = ad_mallocarray(cand ? cand : 1, sizeof *w.idx[k]);
@@ -658,11 +702,14 @@ run_weat(struct ctx *c, size_t si, size_t ti)
 						rc = oom(c);
 						break;
 					}
-					if ((rc = probe_word_vector(m, set[k]->words[i], vec[k][i], &nt, &skip,
-					    c->e)) != 0)
+					if (m == NULL)
+						vectors_word(v, set[k]->words[i], vec[k][i], dim, &nt, &skip);
+					else if ((rc = probe_word_vector(m, set[k]->words[i], vec[k][i], &nt,
+					    &skip, c->e)) != 0)
 						break;
 					if (skip) {
-						if (add_dropped(&dropped, set[k]->words[i], "unknown to the model") != 0)
+						if (add_dropped(&dropped, set[k]->words[i], m != NULL ?
+						    "unknown to the model" : NULL) != 0)
 							rc = oom(c);
 						continue;
 					}
@@ -670,15 +717,20 @@ run_weat(struct ctx *c, size_t si, size_t ti)
 					w.idx[k][w.n[k]++] = i;
 				}
 				row->n[k] = w.n[k];
-				row->tokens[k] = w.n[k] ? (double)ntok / (double)w.n[k] : NAN;
+				row->tokens[k] = w.n[k] && m != NULL ? (double)ntok / (double)w.n[k] : NAN;
 			}
+			if (rc == 0 && m == NULL && dropped != NULL && vectors_note(&dropped, set, &w) != 0)
+				rc = oom(c);
 			row->dropped = dropped;
 			if (rc != 0)
 				goto next;
 			for (int k = 0; k < 4; k++)
 				if (w.n[k] == 0) {
+					if (m == NULL && row->dropped != NULL)
+						goto next;   /* the note names the empty set */
 					ad_free(row->dropped);
-					row->dropped = ad_strdup("a set has no word the model can represent");
+					row->dropped = ad_strdup(m != NULL ? "a set has no word the model can "
+					    "represent" : "a set has no word in the vectors");
 					goto next;
 				}
 			/* Uneven tokenization between the sets of a pair: a known confound. */
@@ -717,8 +769,10 @@ run_weat(struct ctx *c, size_t si, size_t ti)
 				row->d.p = NAN;
 			} else if (st.min_p > c->r->opt.alpha &&
 			    (rc = warnf(c, "%s, WEAT %s on %s: the sets are too small for the permutation "
-			    "test to reach p < %g (smallest possible p %.3g)", s->name, t->name,
-			    src_name(c, source), c->r->opt.alpha, st.min_p)) != 0)
+			    "test at α = %g: its p moves in steps of %.3g (one partition), and p = 0 "
+			    "(no partition greater than the observed one) comes up with that chance "
+			    "even with no association at all", s->name, t->name, src_name(c, source),
+			    c->r->opt.alpha, st.min_p)) != 0)
 				goto next;
 		}
 		if (source == PROBE_CORPUS) {
@@ -763,7 +817,7 @@ next:
 			goto out;
 	}
 out:
-	for (size_t mi = 0; mcos != NULL && mi < c->r->nmodels; mi++)
+	for (size_t mi = 0; mcos != NULL && mi < nsrc; mi++)
 		ad_free(mcos[mi]);
 	ad_free(mcos);
 	ww_free(&cw);
@@ -1184,7 +1238,7 @@ probe_report_free(struct probe_report *r)
 {
 	if (r == NULL)
 		return;
-	for (size_t i = 0; i < r->nmodels; i++)
+	for (size_t i = 0; i < r->nmodels + r->nvectors; i++)
 		ad_free(r->models[i].path);
 	ad_free(r->models);
 	ad_free(r->sets);
@@ -1229,10 +1283,16 @@ adjust_all(struct ctx *c)
 #undef ADD
 	for (size_t i = 0; i < n; i++)
 		p[i] = all[i]->p;
+	/*
+	 * A test whose steps are coarser than alpha is never marked: WEAT's
+	 * exact p (strictly greater partitions, as Caliskan et al. define it)
+	 * is 0 for 1 + 1 words in half of all cases with no association.
+	 */
 	if ((rc = probe_adjust(p, n, r->opt.correction, p, c->e)) == 0)
 		for (size_t i = 0; i < n; i++) {
 			all[i]->p_adj = p[i];
-			all[i]->significant = p[i] < r->opt.alpha;
+			all[i]->significant = p[i] < r->opt.alpha &&
+			    !(all[i]->exact && all[i]->min_p > r->opt.alpha);
 		}
 	r->ntests = n;
 	ad_free(all);
@@ -1240,8 +1300,37 @@ adjust_all(struct ctx *c)
 	return rc;
 }
 
-int
-probe_run_counted(struct probe_report **out, struct lm *const *models, size_t nmodels,
+/*
+ * The inputs table's entries of vector files, after the models': a word
+ * vector file is a source of WEAT rows only.
+ */
+static int
+vectors_info(struct probe_report *r, const struct probe_vectors *const *vectors,
+    size_t nvectors, struct ad_error *e)
+{
+	for (size_t i = 0; i < nvectors; i++) {
+		struct probe_model_info    *mi = &r->models[r->nmodels + i];
+		const struct probe_vectors *v = vectors[i];
+		if ((mi->path = ad_strdup(probe_vectors_path(v))) == NULL)
+			return ad_fail(e, AD_ENOMEM, "out of memory");
+		r->nvectors++;
+		snprintf(mi->kind, sizeof mi->kind, "vectors");
+		snprintf(mi->description, sizeof mi->description, "%s, %llu words x %u dimensions%s",
+		    probe_vectors_format(v), (unsigned long long)probe_vectors_count(v),
+		    probe_vectors_dim(v), strstr(probe_vectors_format(v), "gzip") != NULL ?
+		    " (the XXH64 is of the decompressed text)" : "");
+		mi->params = probe_vectors_count(v) * probe_vectors_dim(v);
+		mi->hash = probe_vectors_hash(v);
+		mi->V = probe_vectors_count(v) > UINT32_MAX ? UINT32_MAX :
+		    (uint32_t)probe_vectors_count(v);
+		mi->has_embed = 1;
+	}
+	return 0;
+}
+
+static int
+run_counted(struct probe_report **out, struct lm *const *models, size_t nmodels,
+    const struct probe_vectors *const *vectors, size_t nvectors,
     const struct probe_set *const *sets, size_t nsets, const struct probe_corpus *corpus,
     const struct probe_options *o, struct ad_progress *progress, struct ad_error *e)
 {
@@ -1251,7 +1340,8 @@ probe_run_counted(struct probe_report **out, struct lm *const *models, size_t nm
 	int                  rc = 0;
 
 	if ((r = ad_calloc(1, sizeof *r)) == NULL ||
-	    (r->models = ad_calloc(nmodels ? nmodels : 1, sizeof *r->models)) == NULL ||
+	    (r->models = ad_calloc(nmodels + nvectors ? nmodels + nvectors : 1,
+	    sizeof *r->models)) == NULL ||
 	    (r->sets = ad_calloc(nsets ? nsets : 1, sizeof *r->sets)) == NULL) {
 		probe_report_free(r);
 		return ad_fail(e, AD_ENOMEM, "out of memory");
@@ -1281,6 +1371,10 @@ probe_run_counted(struct probe_report **out, struct lm *const *models, size_t nm
 			ad_map_release(&map);
 		}
 	}
+	if (vectors_info(r, vectors, nvectors, e) != 0) {
+		probe_report_free(r);
+		return AD_ENOMEM;
+	}
 	if (corpus != NULL) {
 		r->has_corpus = 1;
 		r->corpus_hash = probe_corpus_hash(corpus);
@@ -1290,6 +1384,7 @@ probe_run_counted(struct probe_report **out, struct lm *const *models, size_t nm
 	}
 	c.r = r;
 	c.models = models;
+	c.vectors = vectors;
 	c.corpus = corpus;
 	c.e = e;
 	c.stream = 1;
@@ -1308,6 +1403,10 @@ probe_run_counted(struct probe_report **out, struct lm *const *models, size_t nm
 			    (unsigned long long)mi->text_hash, (unsigned long long)mi->text_bytes,
 			    (unsigned long long)r->corpus_hash, (unsigned long long)r->corpus_bytes);
 	}
+	for (size_t i = 0; i < nvectors && corpus != NULL && rc == 0; i++)
+		rc = warnf(&c, "%s is a file of word vectors, which does not record the text they "
+		    "were trained on: its WEAT rows against the corpus compare it with text it may "
+		    "not have seen", r->models[nmodels + i].path);
 	for (size_t si = 0; si < nsets; si++) {
 		size_t nw = 0;
 		for (size_t g = 0; g < sets[si]->ngroups; g++)
@@ -1337,7 +1436,25 @@ probe_run_counted(struct probe_report **out, struct lm *const *models, size_t nm
 }
 
 int
+probe_run_counted(struct probe_report **out, struct lm *const *models, size_t nmodels,
+    const struct probe_set *const *sets, size_t nsets, const struct probe_corpus *corpus,
+    const struct probe_options *o, struct ad_progress *progress, struct ad_error *e)
+{
+	return run_counted(out, models, nmodels, NULL, 0, sets, nsets, corpus, o, progress, e);
+}
+
+int
 probe_run(struct probe_report **out, struct lm *const *models, size_t nmodels,
+    const struct probe_set *const *sets, size_t nsets, const char *corpus_path,
+    const struct probe_options *o, struct ad_progress *progress, struct ad_error *e)
+{
+	return probe_run_vectors(out, models, nmodels, NULL, 0, sets, nsets, corpus_path, o,
+	    progress, e);
+}
+
+int
+probe_run_vectors(struct probe_report **out, struct lm *const *models, size_t nmodels,
+    const struct probe_vectors *const *vectors, size_t nvectors,
     const struct probe_set *const *sets, size_t nsets, const char *corpus_path,
     const struct probe_options *o, struct ad_progress *progress, struct ad_error *e)
 {
@@ -1355,7 +1472,8 @@ probe_run(struct probe_report **out, struct lm *const *models, size_t nmodels,
 		if (rc != 0)
 			return rc;
 	}
-	rc = probe_run_counted(out, models, nmodels, sets, nsets, corpus, o, progress, e);
+	rc = run_counted(out, models, nmodels, vectors, nvectors, sets, nsets, corpus, o, progress,
+	    e);
 	if (rc == 0 && corpus_path != NULL && ((*out)->corpus_path = ad_strdup(corpus_path)) == NULL) {
 		probe_report_free(*out);
 		*out = NULL;   /* out-parameters are written only on success */

@@ -25,6 +25,8 @@ build=${BUILDDIR:-$(pwd)}
 mkdir -p "$out"
 cflags="-g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -I$src/src -I$build $(pkg-config --cflags libutf8proc libpcre2-8)"
 libs="$(pkg-config --libs libutf8proc libpcre2-8) -lm"
+# zlib when the build uses it (gzip'ed word vectors, src/probe/vectors.c).
+if grep -q '^#define HAVE_ZLIB 1' "$build/config.h"; then libs="$libs -lz"; fi
 lib_srcs=$(find "$src/src" -name '*.c' ! -path '*/cli/main.c' | sort)
 # The library once, as objects.
 mkdir -p "$out/obj"
