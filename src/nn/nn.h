@@ -18,7 +18,8 @@
  * taken on them in double, and the fast float kernels are compared with
  * them). The heart is nn_sgemm, a cache-blocked, register-tiled matrix
  * product with an AVX2/FMA micro-kernel chosen at run time and a portable C
- * micro-kernel otherwise.
+ * micro-kernel otherwise; nn_gemm runs it in bf16 (inputs rounded to bf16,
+ * fp32 sums) with an AVX512-BF16 micro-kernel where the CPU has one.
  *
  * Determinism. Every output element of every kernel is computed by one
  * thread in an order that does not depend on how many threads there are:
