@@ -32,7 +32,8 @@
 # dtype=torch.bfloat16), with the fastest fp32 core type so far, in the same
 # runs. Like is compared with like: the fp32 ratio above is fp32 against
 # fp32; the bf16 figure is printed with our fp32 against it, labelled
-# fp32-vs-bf16, since autodidact has no bf16 path yet. Before the shapes,
+# fp32-vs-bf16, and with our --precision bf16 run (in the same runs)
+# against it and against PyTorch's fp32 at its best. Before the shapes,
 # one training step of the first shape under DNNL_VERBOSE=1 counts how many
 # of its products PyTorch ran as oneDNN matmuls on bf16 inputs, and with
 # which kernel: on Debian's torch 1.13 all 3 (6 L + 1) of them (each
@@ -244,7 +245,7 @@ for s in $SHAPES; do
 	V=4096
 	flops=$(echo "$L $C $T $B $V" | awk '{ N = 12 * $1 * $2 * $2 + $5 * $2;
 		printf "%.0f", 6 * N * $4 * $3 + 6 * $1 * $2 * $3 * $3 * $4 }')
-	: >"$tmp/ours"; : >"$tmp/ours.rss"
+	: >"$tmp/ours"; : >"$tmp/ours.rss"; : >"$tmp/ours.bf16"
 	for f in $tried bf16; do
 		: >"$tmp/pt.$f"; : >"$tmp/pt.$f.rss"; rm -f "$tmp/pt.$f.unknown"
 	done
@@ -257,6 +258,13 @@ for s in $SHAPES; do
 			--quiet --log "$tmp/log.csv" -o "$tmp/$s.model" "$CORPUS"
 		awk -F, 'NR > 4 { print $6 }' "$tmp/log.csv" | median >>"$tmp/ours"
 		cat "$tmp/rss" >>"$tmp/ours.rss"
+		if [ -n "$bf16" ]; then
+			ours "$AD" train transformer -t "$tmp/v.bpe" \
+				--layers "$L" --heads "$NH" --dim "$C" --context "$T" --batch "$B" \
+				--steps "$OURSTEPS" --val-every 0 --checkpoint-every 0 --threads "$THREADS" \
+				--precision bf16 --quiet --log "$tmp/log.csv" -o "$tmp/$s.bf16.model" "$CORPUS"
+			awk -F, 'NR > 4 { print $6 }' "$tmp/log.csv" | median >>"$tmp/ours.bf16"
+		fi
 		for ct in $tried; do pytorch "$ct" fp32 "$tmp/pt.$ct"; done
 		# bf16 on the fastest fp32 core type so far: its products go to
 		# oneDNN, but what autocast leaves in fp32 may still call OpenBLAS.
@@ -290,7 +298,11 @@ for s in $SHAPES; do
 				$1, $4, $2 * $4 / ($7 * $8) / 1e9, $5 / 1024
 			printf "autodidact fp32 / PyTorch bf16 = %.2fx (fp32 against bf16, not like for like; medians of %d runs)\n",
 				$3 / $4, $6 }'
-		echo "shape $s: autodidact bf16: not built yet"
+		echo "$s $flops $(median <"$tmp/ours.bf16") $(median <"$tmp/pt.bf16") $pt $RUNS $T $B" | awk '{
+			printf "shape %s: autodidact bf16 (--precision bf16) %.0f tokens/s, %.1f GFLOP/s; ",
+				$1, $3, $2 * $3 / ($7 * $8) / 1e9
+			printf "/ PyTorch bf16 = %.2fx, / PyTorch fp32 at its best = %.2fx (medians of %d runs)\n",
+				$3 / $4, $3 / $5, $6 }'
 	fi
 done
 

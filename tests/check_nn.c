@@ -333,6 +333,172 @@ START_TEST(test_matvec)
 END_TEST
 
 /* ------------------------------------------------------------------------
+ * bf16 products
+ * ------------------------------------------------------------------------ */
+
+/* x rounded to bf16 (nearest, ties to even; subnormals to zero, as
+ * VCVTNE2PS2BF16 does), written here from the format's definition rather
+ * than taken from the library. No NaN reaches it. */
+static double
+bf16_of(float x)
+{
+	uint32_t u;
+
+	memcpy(&u, &x, sizeof u);
+	if ((u & 0x7f800000u) == 0)
+		u &= 0x80000000u;
+	u += 0x7fffu + ((u >> 16) & 1);
+	u &= 0xffff0000u;
+	memcpy(&x, &u, sizeof x);
+	return x;
+}
+
+/* Whether the bf16 kernel runs; a test that needs it says why it stops. */
+static int
+bf16_or_skip(const char *test)
+{
+	if (nn_bf16_available())
+		return 1;
+	fprintf(stderr, "check_nn: %s skipped: this CPU lacks AVX512-BF16 (or the AVX-512 "
+	    "kernel is not in force); the bf16 products run in fp32 here\n", test);
+	return 0;
+}
+
+/*
+ * nn_gemm in bf16 against a double product of the bf16-rounded inputs.
+ * Every product of two bf16 is exact in fp32 (8 + 8 significant bits), so
+ * the only error is that of the fp32 sums: each element of C is the sum of
+ * its starting value (C, a bias, or 0) and K exact products, in at most
+ * K + ceil(K / 768) + 1 roundings of unit u = 2^-24, and the classical bound
+ * (Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed.,
+ * eq. 3.5) gives |error| <= gamma_n (|c0| + sum |a_k b_k|), gamma_n =
+ * n u / (1 - n u), n = K + K / 768 + 2. The kernel may fuse a pair's two
+ * products into one rounding (fewer roundings, the bound holds). Inputs
+ * are far from subnormal, so flushing to zero never acts. On small K the
+ * bound is ~1e-6 of an element while leaving out the rounding to bf16
+ * errs by ~1e-3: the test tells a bf16 product from an fp32 one.
+ */
+static void
+bf16_case(size_t M, size_t N, size_t K, int ta, int tb, int acc, int bias)
+{
+	size_t  lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 2, ldc = N + 5;
+	size_t  na = (ta ? K : M) * lda, nb = (tb ? N : K) * ldb, nc = M * ldc;
+	double *A = dalloc(na), *B = dalloc(nb), *b = dalloc(N), *C = dalloc(nc);
+	float  *Af, *Bf, *bf, *Cf;
+	double  n = (double)(K + K / 768 + 2), u = ldexp(1.0, -24), gamma = n * u / (1 - n * u);
+	double  worst = 0;
+	size_t  wi = 0, wj = 0;
+	int     untouched = 1;
+
+	fill(A, na, 1);
+	fill(B, nb, 1);
+	fill(b, N, 1);
+	fill(C, nc, 1);
+	Af = tofloat(A, na);
+	Bf = tofloat(B, nb);
+	bf = tofloat(b, N);
+	Cf = tofloat(C, nc);
+	nn_gemm(NN_PREC_BF16, ta, tb, M, N, K, Af, lda, Bf, ldb, bias ? bf : NULL, Cf, ldc,
+	    bias ? 0 : acc);
+	for (size_t i = 0; i < M; i++)
+		for (size_t j = 0; j < N; j++) {
+			double c0 = bias ? (double)bf[j] : acc ? (double)(float)C[i * ldc + j] : 0;
+			double s = c0, mag = fabs(c0), err;
+			for (size_t k = 0; k < K; k++) {
+				double p = bf16_of(Af[ta ? k * lda + i : i * lda + k]) *
+				           bf16_of(Bf[tb ? j * ldb + k : k * ldb + j]);
+				s += p;
+				mag += fabs(p);
+			}
+			err = fabs(Cf[i * ldc + j] - s) / (gamma * mag + 1e-30);
+			if (err > worst) {
+				worst = err;
+				wi = i;
+				wj = j;
+			}
+		}
+	for (size_t i = 0; i < M; i++)
+		for (size_t j = N; j < ldc && i * ldc + j < nc; j++)
+			untouched &= Cf[i * ldc + j] == (float)C[i * ldc + j];
+	/* One assertion per product: Check records every assertion it passes. */
+	ck_assert_msg(worst <= 1 && untouched, "bf16 gemm %zux%zux%zu ta%d tb%d acc%d bias%d: "
+	    "C[%zu][%zu] is %.2f times the bound from the exact product; %s past column N", M,
+	    N, K, ta, tb, acc, bias, wi, wj, worst, untouched ? "nothing" : "wrote");
+	free(A); free(B); free(b); free(C); free(Af); free(Bf); free(bf); free(Cf);
+}
+
+START_TEST(test_gemm_bf16)
+{
+	/* M not a multiple of 8, N of 32, K odd and past one and two K blocks
+	 * of 768; threaded (over 2e6 multiply-adds) and serial sizes. */
+	static const size_t shapes[][3] = {
+		{ 1, 1, 1 }, { 5, 15, 3 }, { 8, 32, 16 }, { 9, 33, 7 }, { 7, 17, 257 },
+		{ 13, 37, 769 }, { 97, 65, 40 }, { 25, 97, 1537 }, { 200, 1030, 19 },
+		{ 150, 70, 600 }, { 211, 333, 771 },
+	};
+
+	if (!bf16_or_skip("test_gemm_bf16"))
+		return;
+	ad_rng_seed(&trng, 11, 1);
+	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+		for (int ta = 0; ta < 2; ta++)
+			for (int tb = 0; tb < 2; tb++)
+				for (int acc = 0; acc < 3; acc++)
+					bf16_case(shapes[s][0], shapes[s][1], shapes[s][2], ta, tb, acc == 1,
+					    acc == 2);
+}
+END_TEST
+
+/* The bf16 product gives the same bits on one thread and on two (the sums
+ * run in a fixed order), with and without a bias; without the bf16 kernel
+ * (the AVX2 one in force), it is nn_sgemm's product, bit for bit. */
+START_TEST(test_gemm_bf16_threads)
+{
+	static const size_t shapes[][3] = { { 300, 1030, 800 }, { 1024, 96, 769 }, { 37, 300, 1601 } };
+
+	ad_rng_seed(&trng, 12, 1);
+	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+		for (int t = 0; t < 4; t++) {
+			int     ta = t & 1, tb = t >> 1;
+			size_t  M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+			double *A = dalloc(M * K), *B = dalloc(K * N), *b = dalloc(N);
+			float  *Af, *Bf, *bf, *C1 = falloc(M * N), *C2 = falloc(M * N);
+			fill(A, M * K, 1);
+			fill(B, K * N, 1);
+			fill(b, N, 1);
+			Af = tofloat(A, M * K);
+			Bf = tofloat(B, K * N);
+			bf = tofloat(b, N);
+			for (int bias = 0; bias < 2 && nn_bf16_available(); bias++) {
+#ifdef _OPENMP
+				omp_set_num_threads(1);
+#endif
+				nn_gemm(NN_PREC_BF16, ta, tb, M, N, K, Af, ta ? M : K, Bf, tb ? K : N,
+				    bias ? bf : NULL, C1, N, 0);
+#ifdef _OPENMP
+				omp_set_num_threads(2);
+#endif
+				nn_gemm(NN_PREC_BF16, ta, tb, M, N, K, Af, ta ? M : K, Bf, tb ? K : N,
+				    bias ? bf : NULL, C2, N, 0);
+				ck_assert_msg(memcmp(C1, C2, M * N * sizeof *C1) == 0,
+				    "bf16 gemm %zux%zux%zu ta%d tb%d bias%d: 1 and 2 threads differ", M, N,
+				    K, ta, tb, bias);
+			}
+			nn_kernel_select(NN_KERNEL_AVX2);
+			nn_gemm(NN_PREC_BF16, ta, tb, M, N, K, Af, ta ? M : K, Bf, tb ? K : N, NULL, C1,
+			    N, 0);
+			nn_sgemm(ta, tb, M, N, K, Af, ta ? M : K, Bf, tb ? K : N, C2, N, 0);
+			ck_assert_msg(memcmp(C1, C2, M * N * sizeof *C1) == 0,
+			    "bf16 gemm %zux%zux%zu without the bf16 kernel is not the fp32 product", M,
+			    N, K);
+			nn_kernel_select(NN_KERNEL_AUTO);
+			free(A); free(B); free(b); free(Af); free(Bf); free(bf); free(C1); free(C2);
+		}
+	(void)bf16_or_skip("test_gemm_bf16_threads (1 and 2 threads)");
+}
+END_TEST
+
+/* ------------------------------------------------------------------------
  * Finite differences on the _ref layers
  * ------------------------------------------------------------------------ */
 
@@ -625,19 +791,19 @@ START_TEST(test_fast_matmul)
 	xf = tofloat(x, N * C); wf = tofloat(w, OC * C); bf = tofloat(b, OC);
 	df = tofloat(d, N * OC);
 	nn_matmul_forward_ref(o, x, w, b, N, C, OC);
-	nn_matmul_forward(of, xf, wf, bf, N, C, OC);
+	nn_matmul_forward(of, xf, wf, bf, N, C, OC, NN_PREC_FP32);
 	ck_assert_double_le(maxrel(of, o, N * OC, 1), 1e-5);
 	nn_matmul_backward_ref(dx, dw, db, d, x, w, N, C, OC);
 	/* add_dinp 0 overwrites whatever dinp held. */
 	for (size_t i = 0; i < N * C; i++)
 		dxf[i] = NAN;
-	nn_matmul_backward(dxf, dwf, dbf, df, xf, wf, N, C, OC, 0);
+	nn_matmul_backward(dxf, dwf, dbf, df, xf, wf, N, C, OC, 0, NN_PREC_FP32);
 	ck_assert_double_le(maxrel(dxf, dx, N * C, 1), 1e-5);
 	ck_assert_double_le(maxrel(dwf, dw, OC * C, 1), 1e-5);
 	ck_assert_double_le(maxrel(dbf, db, OC, 1), 1e-5);
 	/* A second pass adds to all three (add_dinp 1): the reference, twice. */
 	nn_matmul_backward_ref(dx, dw, db, d, x, w, N, C, OC);
-	nn_matmul_backward(dxf, dwf, dbf, df, xf, wf, N, C, OC, 1);
+	nn_matmul_backward(dxf, dwf, dbf, df, xf, wf, N, C, OC, 1, NN_PREC_FP32);
 	ck_assert_double_le(maxrel(dxf, dx, N * C, 1), 1e-5);
 	ck_assert_double_le(maxrel(dwf, dw, OC * C, 1), 1e-5);
 	ck_assert_double_le(maxrel(dbf, db, OC, 1), 1e-5);
@@ -968,10 +1134,11 @@ static const struct gpt_config tinym = { 2, 2, 16, 12, 23, 25 };
 /* Large enough that every kernel runs on all threads (see NN_PAR_MIN). */
 static const struct gpt_config wide = { 2, 4, 64, 64, 300, 301 };
 
-/* Train `steps` steps on a fresh model; returns the losses and parameters. */
+/* Train `steps` steps on a fresh model with products at precision prec;
+ * returns the losses and parameters. */
 static void
 run_steps_obj(const struct gpt_config *cfg, const struct nn_objective *obj, uint32_t B,
-    int threads, uint64_t steps, double *losses, float **params)
+    int threads, uint64_t steps, double *losses, float **params, enum nn_precision prec)
 {
 	struct gpt           *g = model(cfg, 3);
 	struct nn_train_state st = state(B, cfg->T, 8);
@@ -986,6 +1153,7 @@ run_steps_obj(const struct gpt_config *cfg, const struct nn_objective *obj, uint
 #else
 	(void)threads;
 #endif
+	st.precision = prec;
 	ck_assert_int_eq(nn_trainer_new(&tr, g, a, obj, &st, str, 500, &e), 0);
 	for (uint64_t i = 0; i < steps; i++) {
 		ck_assert_int_eq(nn_trainer_step(tr, &s, &e), 0);
@@ -1012,8 +1180,8 @@ START_TEST(test_threads_same_bits)
 	float *p1, *p2;
 	size_t n = (size_t)gpt_param_count(cfg);
 
-	run_steps_obj(cfg, obj, 4, 1, 8, l1, &p1);
-	run_steps_obj(cfg, obj, 4, 2, 8, l2, &p2);
+	run_steps_obj(cfg, obj, 4, 1, 8, l1, &p1, NN_PREC_FP32);
+	run_steps_obj(cfg, obj, 4, 2, 8, l2, &p2, NN_PREC_FP32);
 	ck_assert_mem_eq(l1, l2, sizeof l1);
 	ck_assert_mem_eq(p1, p2, n * sizeof(float));
 	free(p1);
@@ -1024,12 +1192,43 @@ START_TEST(test_threads_same_bits)
 }
 END_TEST
 
+/* In bf16 as in fp32: one thread and two give the same bits; and the
+ * bf16 run is not the fp32 one (its products did change), though its
+ * losses stay within 1% of it over 8 steps (a sanity bound, not derived). */
+START_TEST(test_bf16_threads_same_bits)
+{
+	double l1[8], l2[8], l32[8];
+	float *p1, *p2, *p32;
+	size_t n = (size_t)gpt_param_count(&wide);
+
+	if (!bf16_or_skip("test_bf16_threads_same_bits"))
+		return;
+	run_steps_obj(&wide, &nn_objective_causal, 4, 1, 8, l1, &p1, NN_PREC_BF16);
+	run_steps_obj(&wide, &nn_objective_causal, 4, 2, 8, l2, &p2, NN_PREC_BF16);
+	run_steps_obj(&wide, &nn_objective_causal, 4, 2, 8, l32, &p32, NN_PREC_FP32);
+	ck_assert_mem_eq(l1, l2, sizeof l1);
+	ck_assert_mem_eq(p1, p2, n * sizeof(float));
+	ck_assert_int_ne(memcmp(p1, p32, n * sizeof(float)), 0);
+	for (int i = 0; i < 8; i++)
+		ck_assert_double_le(fabs(l1[i] - l32[i]), 0.01 * l32[i]);
+	free(p1);
+	free(p2);
+	free(p32);
+#ifdef _OPENMP
+	omp_set_num_threads(2);
+#endif
+}
+END_TEST
+
 START_TEST(test_resume_bit_identical)
 {
-	/* Causal (_i = 0), and masked (_i = 1): its masks come from the sampler
-	 * the checkpoint stores, and its recipe from the file. */
-	const struct gpt_config   *cfg = _i ? &tinym : &tiny;
-	struct nn_objective        obj = _i ? nn_objective_masked : nn_objective_causal;
+	/* Causal (_i = 0), masked (_i = 1): its masks come from the sampler
+	 * the checkpoint stores, and its recipe from the file; causal with
+	 * bf16 products (_i = 2), whose precision the checkpoint keeps. */
+	int                        masked = _i == 1;
+	enum nn_precision          prec = _i == 2 ? NN_PREC_BF16 : NN_PREC_FP32;
+	const struct gpt_config   *cfg = masked ? &tinym : &tiny;
+	struct nn_objective        obj = masked ? nn_objective_masked : nn_objective_causal;
 	double                straight[8], resumed[8];
 	float                *p1;
 	struct gpt           *g = model(cfg, 3), *g2;
@@ -1043,20 +1242,28 @@ START_TEST(test_resume_bit_identical)
 	struct ad_map         m;
 	char                 *dir = tu_tmpdir(), path[4200];
 
+	if (prec == NN_PREC_BF16 && !bf16_or_skip("test_resume_bit_identical (bf16)")) {
+		gpt_free(g);
+		adamw_free(a);
+		free(str);
+		free(dir);
+		return;
+	}
 	obj.mask_rate = 0.25;
-	if (_i)
+	if (masked)
 		strcpy(st.objective, "masked");
-	run_steps_obj(cfg, &obj, 3, 2, 8, straight, &p1);
+	run_steps_obj(cfg, &obj, 3, 2, 8, straight, &p1, prec);
 #ifdef _OPENMP
 	omp_set_num_threads(2);
 #endif
+	st.precision = prec;
 	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &obj, &st, str, 500, &e), 0);
 	for (int i = 0; i < 5; i++) {
 		ck_assert_int_eq(nn_trainer_step(tr, &s, &e), 0);
 		resumed[i] = s.loss;
 	}
 	f.cfg = *cfg;
-	f.masked = _i;
+	f.masked = masked;
 	f.mask_rate = obj.mask_rate;
 	f.tok_kind = NN_TOK_BYTES;
 	f.train = tr->st;
@@ -1070,11 +1277,12 @@ START_TEST(test_resume_bit_identical)
 	ck_assert_int_eq(nn_load(m.data, m.size, path, &f2, &g2, &a2, &e), 0);
 	ck_assert_int_eq(f2.has_train, 1);
 	ck_assert_uint_eq(f2.train.step, 5);
-	ck_assert_int_eq(f2.masked, _i);
-	ck_assert_int_eq(g2->attention, _i ? NN_ATTN_FULL : NN_ATTN_CAUSAL);
+	ck_assert_int_eq(f2.masked, masked);
+	ck_assert_uint_eq(f2.train.precision, prec);
+	ck_assert_int_eq(g2->attention, masked ? NN_ATTN_FULL : NN_ATTN_CAUSAL);
 	ck_assert_ptr_eq(nn_objective_find(f2.train.objective),
-	    _i ? &nn_objective_masked : &nn_objective_causal);
-	if (_i) {
+	    masked ? &nn_objective_masked : &nn_objective_causal);
+	if (masked) {
 		ck_assert_double_eq(f2.mask_rate, 0.25);
 		obj = nn_objective_masked;
 		obj.mask_rate = f2.mask_rate;
@@ -2362,6 +2570,8 @@ nn_suite(void)
 	tcase_add_test(k, test_gemm_bias);
 	tcase_add_test(k, test_gemm_tri);
 	tcase_add_test(k, test_gemm_portable);
+	tcase_add_test(k, test_gemm_bf16);
+	tcase_add_test(k, test_gemm_bf16_threads);
 	tcase_add_test(k, test_matvec);
 	tcase_add_test(k, test_fast_layernorm);
 	tcase_add_test(k, test_fast_matmul);
@@ -2380,7 +2590,8 @@ nn_suite(void)
 	tcase_add_test(m, test_initial_loss);
 	tcase_add_test(m, test_overfit_one_batch);
 	tcase_add_loop_test(m, test_threads_same_bits, 0, 2);
-	tcase_add_loop_test(m, test_resume_bit_identical, 0, 2);
+	tcase_add_loop_test(m, test_resume_bit_identical, 0, 3);
+	tcase_add_test(m, test_bf16_threads_same_bits);
 	tcase_add_test(m, test_checkpoint_damage);
 	tcase_add_test(m, test_kv_cache_matches_forward);
 	tcase_add_test(m, test_lr_schedule);

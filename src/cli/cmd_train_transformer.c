@@ -64,6 +64,8 @@ static const char tt_help[] =
 "  --clip X               clip the global gradient norm to X (default 1; 0: off)\n"
 "  --seed S               random seed for initialisation and batches (default 1)\n"
 "  --threads N            threads (default: all cores); results do not depend on it\n"
+"  --precision P          fp32 (default) or bf16: the linear layers' products in\n"
+"                         bf16 with fp32 sums, where the CPU has AVX512-BF16\n"
 "Held-out text:\n"
 "  --val-fraction F       hold out the last F of each file (default 0.05)\n"
 "  --val FILE             hold out FILE instead\n"
@@ -86,7 +88,7 @@ enum {
 	O_BYTES = 256, O_PRESET, O_LAYERS, O_HEADS, O_DIM, O_CONTEXT, O_STEPS, O_BUDGET,
 	O_BATCH, O_ACCUM, O_LR, O_MINLR, O_WARMUP, O_WD, O_CLIP, O_SEED, O_THREADS,
 	O_VALFRAC, O_VAL, O_VALEVERY, O_VALTOK, O_CKPT, O_CKPTEVERY, O_RESUME, O_LOG, O_STOPAT,
-	O_OBJECTIVE, O_MASKRATE, O_WHOLEWORD,
+	O_OBJECTIVE, O_MASKRATE, O_WHOLEWORD, O_PRECISION,
 };
 
 struct tt_opts {
@@ -97,7 +99,8 @@ struct tt_opts {
 	uint64_t    val_every, val_tokens, ckpt_every, stop_at;
 	double      budget, lr, min_lr, wd, clip, val_frac;
 	int         given_model, given_train, given_steps, given_minlr, given_warmup;
-	int         given_lr, given_wd, given_clip, given_valfrac, given_mask;
+	int         given_lr, given_wd, given_clip, given_valfrac, given_mask, given_precision;
+	enum nn_precision precision;
 };
 
 static int
@@ -136,6 +139,7 @@ tt_parse(int argc, char **argv, struct tt_opts *o)
 		{ "objective", required_argument, NULL, O_OBJECTIVE },
 		{ "mask-rate", required_argument, NULL, O_MASKRATE },
 		{ "whole-word", no_argument, NULL, O_WHOLEWORD },
+		{ "precision", required_argument, NULL, O_PRECISION },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -203,6 +207,11 @@ tt_parse(int argc, char **argv, struct tt_opts *o)
 			o->given_train = 1;
 			break;
 		case O_THREADS: rc = cli_u64(cmd, "--threads", optarg, 1, 1024, &o->threads); break;
+		case O_PRECISION:
+			if (nn_precision_parse(optarg, &o->precision) != 0)
+				return cli_usage(cmd, "--precision: '%s' is not fp32 or bf16", optarg);
+			o->given_precision = 1;
+			break;
 		case O_VALFRAC:
 			rc = cli_double(cmd, "--val-fraction", optarg, 0, 0.9, &o->val_frac);
 			o->given_valfrac = 1;
@@ -399,6 +408,7 @@ cmd_train_transformer(int argc, char **argv)
 	to.min_lr = o.min_lr;
 	to.weight_decay = o.wd;
 	to.clip = o.clip;
+	to.precision = o.precision;
 	to.given = (o.given_steps ? NN_GIVEN_STEPS : 0) | (o.given_lr ? NN_GIVEN_LR : 0) |
 	    (o.given_minlr ? NN_GIVEN_MIN_LR : 0) | (o.given_warmup ? NN_GIVEN_WARMUP : 0) |
 	    (o.given_wd ? NN_GIVEN_WD : 0) | (o.given_clip ? NN_GIVEN_CLIP : 0);
@@ -438,6 +448,12 @@ cmd_train_transformer(int argc, char **argv)
 			    (unsigned long long)st.step, st.lr, st.min_lr,
 			    (unsigned long long)st.warmup, st.weight_decay, st.clip);
 		opt->cfg = nn_train_adamw_config(&st);
+		if (o.given_precision && o.precision != (enum nn_precision)st.precision) {
+			status = cli_usage(cmd, "--precision %s: %s was trained in %s; a resumed run "
+			    "keeps its precision (give no --precision)", nn_precision_name(o.precision),
+			    o.resume, nn_precision_name((enum nn_precision)st.precision));
+			goto out;
+		}
 		if ((obj = nn_objective_find(st.objective)) == NULL) {
 			ad_fail(&err, AD_EFORMAT, "%s: trained on the objective '%s', which this build "
 			    "does not know", o.resume, st.objective);
@@ -586,6 +602,12 @@ cmd_train_transformer(int argc, char **argv)
 		else
 			fprintf(stderr, "autodidact: objective causal: next token, causal attention\n");
 	}
+	if (!o.quiet && st.precision == NN_PREC_BF16)
+		fprintf(stderr, "autodidact: precision bf16: %s\n", nn_bf16_available()
+		    ? "the linear layers' products in bf16 (AVX512-BF16), sums, parameters, "
+		    "gradients, moments and the rest in fp32"
+		    : "this CPU lacks AVX512-BF16 (or the AVX-512 kernel is not in force): the "
+		    "products run in fp32");
 	if (!o.quiet)
 		fprintf(stderr, "autodidact: training text: %llu bytes, xxh64 %016llx\n",
 		    (unsigned long long)split.text_bytes, (unsigned long long)split.text_hash);

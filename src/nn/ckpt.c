@@ -10,7 +10,9 @@
  * man/autodidact-train-transformer.1):
  *
  *   magic "ADGPT\0\0\1" (8)  version u32  flags u32 (1: training state,
- *                                                  2: masked objective)
+ *                                                  2: masked objective,
+ *                                                  4: with 1, the run's products
+ *                                                     are bf16)
  *   L NH C T V Vin u32 x 6   tokenizer kind u32  identity u64
  *   tokenizer bytes u64      parameters u64
  *   training text: XXH64 u64, bytes u64   (version 2; absent in version 1)
@@ -89,7 +91,10 @@ nn_save(const char *path, const struct nn_file *f, const struct gpt *g, const st
 	ad_hash_init(&w.h, 0);
 	wr_put(&w, NN_MAGIC, 8);
 	wr_u32(&w, NN_VERSION);
-	wr_u32(&w, (opt != NULL ? 1u : 0u) | (f->masked ? 2u : 0u));
+	/* A run in bf16 says so in flag 4, which a build without bf16 refuses:
+	 * fp32 files are unchanged. */
+	wr_u32(&w, (opt != NULL ? 1u : 0u) | (f->masked ? 2u : 0u) |
+	    (opt != NULL && t->precision == NN_PREC_BF16 ? 4u : 0u));
 	wr_u32(&w, g->cfg.L);
 	wr_u32(&w, g->cfg.NH);
 	wr_u32(&w, g->cfg.C);
@@ -207,7 +212,8 @@ nn_parse(const uint8_t *data, size_t size, const char *name, struct nn_file *f,
 		rd_get(&r, &out.text_bytes, 8);
 	}
 	out.cfg = (struct gpt_config){ dims[0], dims[1], dims[2], dims[3], dims[4], dims[5] };
-	if ((flags & ~3u) != 0 || (kind != NN_TOK_BYTES && kind != NN_TOK_BPE))
+	if ((flags & ~7u) != 0 || (flags & 5u) == 4u ||
+	    (kind != NN_TOK_BYTES && kind != NN_TOK_BPE))
 		return ad_fail(e, AD_EFORMAT, "%s: byte 12: unknown flags %#x or tokenizer kind %u",
 		    name, flags, kind);
 	if (gpt_config_check(&out.cfg, e) != 0) {
@@ -274,6 +280,7 @@ nn_parse(const uint8_t *data, size_t size, const char *name, struct nn_file *f,
 		rd_get(&r, t->objective, 16);
 		rd_get(&r, &opt_t, 8);
 		t->objective[15] = '\0';
+		t->precision = flags & 4 ? NN_PREC_BF16 : NN_PREC_FP32;
 		if (opt_t != t->step || t->batch == 0 || t->accum == 0 || t->context < 2 ||
 		    t->context > out.cfg.T || (t->rng.inc & 1) == 0 ||
 		    (strcmp(t->objective, "masked") == 0) != out.masked)

@@ -19,9 +19,14 @@
  * Workload: the shapes of a small transformer on a CPU — M = B*T ~ 10^3,
  * N and K from 32 to a few thousand — and per-head attention products of
  * T x T x hs run serially inside a parallel loop.
+ *
+ * Mixed precision: nn_gemm at NN_PREC_BF16 runs the same blocking with
+ * inputs rounded to bf16 and an AVX512-BF16 micro-kernel (section "bf16
+ * products"); the triangle products of attention stay fp32.
  */
 #include "config.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -87,6 +92,7 @@ struct gemm_ws {
 static struct gemm_ws gemm_ws;
 static gemm_kernel_fn gemm_kernel;
 static enum nn_kernel gemm_kind = NN_KERNEL_AUTO;
+static int            gemm_bf16_ok;   /* AVX512-BF16, and the AVX-512 kernel in force */
 
 /* c (mr x nr, row stride ldc) = or += t (row stride ldt): an edge tile. */
 static inline void
@@ -287,6 +293,7 @@ nn_kernel_select(enum nn_kernel k)
 {
 	gemm_mr = 6;
 	gemm_nr = 16;
+	gemm_bf16_ok = 0;
 #ifdef GEMM_X86
 	if (k != NN_KERNEL_PORTABLE) {
 		__builtin_cpu_init();
@@ -295,6 +302,8 @@ nn_kernel_select(enum nn_kernel k)
 				gemm_kernel = gemm_kernel_avx512;
 				gemm_mr = 8;
 				gemm_nr = 32;
+				gemm_bf16_ok = __builtin_cpu_supports("avx512bf16") &&
+				    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
 				return gemm_kind = NN_KERNEL_AVX512;
 			}
 			gemm_kernel = gemm_kernel_avx2;
@@ -585,6 +594,298 @@ gemm_block(int tid, int transA, int transB, size_t m0, size_t m1, size_t n0, siz
 	}
 }
 
+/* ------------------------------------------------------------------------
+ * bf16 products: AVX512-BF16
+ * ------------------------------------------------------------------------ */
+
+/*
+ * The products of mixed-precision training (Micikevicius et al. 2018,
+ * "Mixed Precision Training"; bf16 as in Kalamkar et al. 2019, "A Study of
+ * BFLOAT16 for Deep Learning Training"): op(A) and op(B) are rounded to
+ * bf16 (8 bits of significand, fp32's exponent) while they are packed, and
+ * the products are summed in fp32. VDPBF16PS takes, in each 32-bit lane, a
+ * pair of bf16 from each operand and adds both products to an fp32
+ * accumulator, so both packs hold K in pairs: word p of a row or column is
+ * (element 2p in the low half, element 2p+1 in the high half), an odd K
+ * padded with a zero. The conversion is VCVTNE2PS2BF16: round to nearest
+ * even, subnormal inputs taken as zero (Intel SDM, vol. 2); VDPBF16PS
+ * likewise takes subnormals as zero and flushes its results to zero.
+ *
+ * The blocking is gemm_block's with a K block of KCB: the bytes of a bf16
+ * block of KCB are those of an fp32 block of KC, so the same buffers hold
+ * it, and there are half as many passes over C. A is always packed (the
+ * rounding happens there): rows of A stored M x K in place in k, pairs
+ * being adjacent ([row][pair], rsa = pairs, csa = 1); A stored K x M as
+ * [panel][pair][8 rows] (rsa = 1, csa = 8). B as [panel][pair][32 columns].
+ * The 8 x 32 tile, sixteen accumulators: each element of C is summed in
+ * pair order within a K block and block after block, whatever the tile's
+ * place or the thread count.
+ */
+#define KCB    768          /* fixed: it decides the order of the sums */
+#define BF_MR  8
+#define BF_NR  32
+
+#ifdef GEMM_X86
+#define BF16_ISA "avx512bf16,avx512f,avx512bw,avx512vl"
+
+/* c (the mr x nr part of an 8 x 32 tile) = or += a b over kp pairs: a(i,p)
+ * = a[i*rsa + p*csa], b(p, j) = b[p*32 + j] (words of two bf16). */
+__attribute__((target(BF16_ISA), always_inline)) static inline void
+gemm_bf16_body(size_t kp, const uint32_t *a, size_t rsa, size_t csa, const uint32_t *b,
+    float *c, size_t ldc, size_t mr, size_t nr, int add)
+{
+	__m512 acc[BF_MR][2];
+
+	#pragma GCC unroll 8
+	for (size_t i = 0; i < BF_MR; i++)
+		acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+	if (add)
+		gemm_prefetch_tile(c, ldc, mr, BF_NR);
+	#pragma GCC unroll 2
+	for (size_t p = 0; p < kp; p++) {
+		__m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 16);
+		#pragma GCC unroll 8
+		for (size_t i = 0; i < BF_MR; i++) {
+			__m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i * rsa]);
+			acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
+			acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
+		}
+		a += csa;
+		b += BF_NR;
+	}
+	if (mr == BF_MR && nr == BF_NR) {
+		#pragma GCC unroll 8
+		for (size_t i = 0; i < BF_MR; i++)
+			#pragma GCC unroll 2
+			for (size_t j = 0; j < 2; j++) {
+				__m512 x = acc[i][j];
+				if (add)
+					x = _mm512_add_ps(_mm512_loadu_ps(c + i * ldc + 16 * j), x);
+				_mm512_storeu_ps(c + i * ldc + 16 * j, x);
+			}
+	} else {
+		/* An edge tile: the same sums, stored through a buffer. */
+		float t[BF_MR][BF_NR];
+		#pragma GCC unroll 8
+		for (size_t i = 0; i < BF_MR; i++) {
+			_mm512_storeu_ps(t[i], acc[i][0]);
+			_mm512_storeu_ps(t[i] + 16, acc[i][1]);
+		}
+		gemm_store_tile(c, ldc, t[0], BF_NR, mr, nr, add);
+	}
+}
+
+/* The two layouts of a packed A, with constant strides for the compiler. */
+__attribute__((target(BF16_ISA))) static void
+gemm_bf16_kernel(size_t kp, const uint32_t *a, size_t rsa, size_t csa, const uint32_t *b,
+    float *c, size_t ldc, size_t mr, size_t nr, int add)
+{
+	if (csa == 1)
+		gemm_bf16_body(kp, a, rsa, 1, b, c, ldc, mr, nr, add);
+	else
+		gemm_bf16_body(kp, a, 1, BF_MR, b, c, ldc, mr, nr, add);
+}
+
+/* The mask of the first n (<= 16) lanes. */
+static inline __mmask16
+gemm_lanes(size_t n)
+{
+	return (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1);
+}
+
+/* 32 bf16 of x[0..n) (n <= 32, zeros past n), in order: 16 words of pairs. */
+__attribute__((target(BF16_ISA))) static inline __m512i
+gemm_bf16_row32(const float *x, size_t n)
+{
+	__m512 lo = _mm512_maskz_loadu_ps(gemm_lanes(n), x);
+	__m512 hi = _mm512_maskz_loadu_ps(gemm_lanes(n > 16 ? n - 16 : 0), x + 16);
+
+	return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+}
+
+/* Words j = (bf16 x0[j], bf16 x1[j]) for j < n <= 16 (zeros past n): two
+ * rows interleaved, as the pairs of K lie in B and in a transposed A. */
+__attribute__((target(BF16_ISA))) static inline __m512i
+gemm_bf16_pairs16(const float *x0, const float *x1, size_t n)
+{
+	const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10,
+	    25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+	__m512 lo = _mm512_maskz_loadu_ps(gemm_lanes(n), x0);
+	__m512 hi = x1 != NULL ? _mm512_maskz_loadu_ps(gemm_lanes(n), x1) : _mm512_setzero_ps();
+
+	return _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+}
+
+/* dst[0 .. (n+1)/2) = the pairs of the bf16 of x[0..n) (the last one padded). */
+__attribute__((target(BF16_ISA))) static void
+gemm_bf16_pack_row(uint32_t *dst, const float *x, size_t n)
+{
+	size_t k = 0;
+
+	for (; k + 32 <= n; k += 32)
+		_mm512_storeu_si512(dst + k / 2, gemm_bf16_row32(x + k, 32));
+	if (k < n)
+		_mm512_mask_storeu_epi32(dst + k / 2, gemm_lanes((n - k + 1) / 2),
+		    gemm_bf16_row32(x + k, n - k));
+}
+
+/* Rows [i0, i0+mc) x k [p0, p0+kc) of op(A), in bf16 pairs (layouts above),
+ * padded with zero rows to a multiple of 8. */
+__attribute__((target(BF16_ISA))) static void
+gemm_bf16_pack_a(uint32_t *dst, int transA, const float *A, size_t lda, size_t i0, size_t mc,
+    size_t p0, size_t kc)
+{
+	size_t kp = (kc + 1) / 2, mcp = (mc + BF_MR - 1) / BF_MR * BF_MR;
+
+	if (!transA) {
+		for (size_t i = 0; i < mc; i++)
+			gemm_bf16_pack_row(dst + i * kp, A + (i0 + i) * lda + p0, kc);
+		memset(dst + mc * kp, 0, (mcp - mc) * kp * sizeof *dst);
+		return;
+	}
+	/* Two panels at a time: sixteen floats, a whole cache line, of each row
+	 * of A (a pack of one panel, half lines, took twice the time). Panel
+	 * ir starts at dst + ir * kp. */
+	for (size_t ir = 0; ir < mc; ir += 2 * BF_MR) {
+		size_t    w = mc - ir < 2 * BF_MR ? mc - ir : 2 * BF_MR;
+		uint32_t *d0 = dst + ir * kp, *d1 = d0 + kp * BF_MR;
+		for (size_t p = 0; p < kp; p++) {
+			const float *x0 = A + (p0 + 2 * p) * lda + i0 + ir;
+			__m512i      v = gemm_bf16_pairs16(x0, 2 * p + 1 < kc ? x0 + lda : NULL, w);
+			_mm256_storeu_si256((__m256i *)(void *)(d0 + p * BF_MR),
+			    _mm512_castsi512_si256(v));
+			if (w > BF_MR)
+				_mm256_storeu_si256((__m256i *)(void *)(d1 + p * BF_MR),
+				    _mm512_extracti64x4_epi64(v, 1));
+		}
+	}
+}
+
+/*
+ * Sixteen columns of op(B) stored N x K (rows of B, x + j*ldb, k from 0 to
+ * n <= 32) as pairs: dst[q*BF_NR + j] = pair q of row j, q < (n+1)/2. Each
+ * row converted is sixteen pairs in one register; a 16 x 16 transpose of
+ * 32-bit words in registers turns them into sixteen rows of the panel
+ * (copying them one by one took a fifth of the forward pass's packing).
+ */
+__attribute__((target(BF16_ISA))) static void
+gemm_bf16_pack_bt16(uint32_t *dst, const float *x, size_t ldb, size_t n)
+{
+	__m512i r[16], t[16], u[16];
+
+	for (size_t j = 0; j < 16; j++)
+		r[j] = gemm_bf16_row32(x + j * ldb, n);
+	/* Pairs of rows, then quadruples: u[4g + c] holds, in its 128-bit lane
+	 * L, rows 4g .. 4g+3 of column 4L + c. */
+	for (size_t i = 0; i < 8; i++) {
+		t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+		t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+	}
+	for (size_t g = 0; g < 4; g++) {
+		u[4 * g] = _mm512_unpacklo_epi64(t[4 * g], t[4 * g + 2]);
+		u[4 * g + 1] = _mm512_unpackhi_epi64(t[4 * g], t[4 * g + 2]);
+		u[4 * g + 2] = _mm512_unpacklo_epi64(t[4 * g + 1], t[4 * g + 3]);
+		u[4 * g + 3] = _mm512_unpackhi_epi64(t[4 * g + 1], t[4 * g + 3]);
+	}
+	/* Then the lanes: column 4L + c is lane L of u[c], u[4 + c], u[8 + c],
+	 * u[12 + c]. */
+	for (size_t c = 0; c < 4; c++) {
+		__m512i v0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x88);
+		__m512i v1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xDD);
+		__m512i w0 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x88);
+		__m512i w1 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xDD);
+		__m512i col[4] = {
+			_mm512_shuffle_i32x4(v0, w0, 0x88), _mm512_shuffle_i32x4(v1, w1, 0x88),
+			_mm512_shuffle_i32x4(v0, w0, 0xDD), _mm512_shuffle_i32x4(v1, w1, 0xDD),
+		};
+		for (size_t L = 0; L < 4; L++)
+			if (4 * L + c < (n + 1) / 2)
+				_mm512_storeu_si512(dst + (4 * L + c) * BF_NR, col[L]);
+	}
+}
+
+/* Columns [j0, j0+nc) x k [p0, p0+kc) of op(B) in bf16 panels of 32
+ * columns, [panel][pair][32], zero padded. tmp: (KCB / 2) words. */
+__attribute__((target(BF16_ISA))) static void
+gemm_bf16_pack_b(uint32_t *dst, int transB, const float *B, size_t ldb, size_t j0, size_t nc,
+    size_t p0, size_t kc)
+{
+	size_t   kp = (kc + 1) / 2;
+	uint32_t tmp[KCB / 2];
+
+	for (size_t jr = 0; jr < nc; jr += BF_NR, dst += kp * BF_NR) {
+		size_t nr = nc - jr < BF_NR ? nc - jr : BF_NR, j;
+		if (!transB) {
+			for (size_t p = 0; p < kp; p++)
+				for (size_t h = 0; h < 2; h++) {
+					const float *x0 = B + (p0 + 2 * p) * ldb + j0 + jr + 16 * h;
+					size_t       n = nr > 16 * h ? nr - 16 * h : 0;
+					_mm512_storeu_si512(dst + p * BF_NR + 16 * h,
+					    gemm_bf16_pairs16(x0, 2 * p + 1 < kc ? x0 + ldb : NULL, n));
+				}
+			continue;
+		}
+		/* B stored N x K: each column's pairs are adjacent; a transpose. */
+		if (nr == BF_NR) {
+			for (size_t k = 0; k < kc; k += 32)
+				for (size_t h = 0; h < 2; h++)
+					gemm_bf16_pack_bt16(dst + k / 2 * BF_NR + 16 * h,
+					    B + (j0 + jr + 16 * h) * ldb + p0 + k, ldb,
+					    kc - k < 32 ? kc - k : 32);
+			continue;
+		}
+		for (j = 0; j < nr; j++) {
+			gemm_bf16_pack_row(tmp, B + (j0 + jr + j) * ldb + p0, kc);
+			for (size_t p = 0; p < kp; p++)
+				dst[p * BF_NR + j] = tmp[p];
+		}
+		for (; j < BF_NR; j++)
+			for (size_t p = 0; p < kp; p++)
+				dst[p * BF_NR + j] = 0;
+	}
+}
+
+/* gemm_block in bf16: the same loops, every A block packed. */
+static void
+gemm_block_bf16(int tid, int transA, int transB, size_t m0, size_t m1, size_t n0, size_t n1,
+    size_t K, const float *A, size_t lda, const float *B, size_t ldb, const float *bias,
+    float *C, size_t ldc, int accumulate)
+{
+	uint32_t *apack = (uint32_t *)(void *)gemm_ws.apack[tid];
+	uint32_t *bpack = (uint32_t *)(void *)gemm_ws.bpack[tid];
+
+	for (size_t jc = n0; jc < n1; jc += NC) {
+		size_t nc = n1 - jc < NC ? n1 - jc : NC;
+		for (size_t pc = 0; pc < K; pc += KCB) {
+			size_t kc = K - pc < KCB ? K - pc : KCB, kp = (kc + 1) / 2;
+			int    add = accumulate || pc > 0;
+			gemm_bf16_pack_b(bpack, transB, B, ldb, jc, nc, pc, kc);
+			for (size_t ic = m0; ic < m1; ic += MC) {
+				size_t mc = m1 - ic < MC ? m1 - ic : MC;
+				int    a_rows = !transA;   /* [row][pair] rather than [panel][pair][8] */
+				gemm_bf16_pack_a(apack, transA, A, lda, ic, mc, pc, kc);
+				for (size_t jr = 0; jr < nc; jr += BF_NR) {
+					size_t          nr = nc - jr < BF_NR ? nc - jr : BF_NR;
+					const uint32_t *bp = bpack + jr * kp;
+					const float    *bj = bias != NULL && pc == 0 ? bias + jc + jr : NULL;
+					for (size_t ir = 0; ir < mc; ir += BF_MR) {
+						size_t mr = mc - ir < BF_MR ? mc - ir : BF_MR;
+						float *cp = C + (ic + ir) * ldc + jc + jr;
+						if (bj != NULL)
+							for (size_t i = 0; i < mr; i++)
+								gemm_copy_row(cp + i * ldc, bj, nr);
+						gemm_bf16_kernel(kp, apack + ir * kp, a_rows ? kp : 1,
+						    a_rows ? 1 : BF_MR, bp, cp, ldc, mr, nr, add || bj != NULL);
+					}
+				}
+			}
+		}
+	}
+}
+#else
+#define gemm_block_bf16 gemm_block   /* never called: gemm_bf16_ok is 0 */
+#endif
+
 /* Whether thread tid has its buffers (made before the parallel region). */
 static int
 gemm_serial_ready(int tid)
@@ -647,11 +948,12 @@ nn_sgemm_prepare(void)
 }
 
 /* nn_sgemm and nn_sgemm_bias: on every thread unless the product is small
- * (a product over K = 0 is one). */
+ * (a product over K = 0 is one). bf16: with gemm_block_bf16 (the caller
+ * has checked gemm_bf16_ok, and that M, N and K are not 0). */
 static void
 gemm_threads(int transA, int transB, size_t M, size_t N, size_t K, const float *A,
     size_t lda, const float *B, size_t ldb, const float *bias, float *C, size_t ldc,
-    int accumulate)
+    int accumulate, int bf16)
 {
 	int nthreads = 1;
 
@@ -670,6 +972,17 @@ gemm_threads(int transA, int transB, size_t M, size_t N, size_t K, const float *
 	}
 	/* Small products (under ~4 MFLOP) are not worth waking the threads for. */
 	if (nthreads == 1 || (double)M * N * K < 2e6) {
+#ifdef GEMM_X86
+		int tid = 0;
+#ifdef _OPENMP
+		tid = omp_get_thread_num();
+#endif
+		if (bf16 && gemm_serial_ready(tid)) {
+			gemm_block_bf16(tid, transA, transB, 0, M, 0, N, K, A, lda, B, ldb, bias, C,
+			    ldc, accumulate);
+			return;
+		}
+#endif
 		gemm_serial(transA, transB, M, N, K, A, lda, B, ldb, bias, C, ldc, accumulate);
 		return;
 	}
@@ -683,7 +996,7 @@ gemm_threads(int transA, int transB, size_t M, size_t N, size_t K, const float *
 	 * one packed B between the threads, BLIS's way, with rows handed out
 	 * as threads come free, measured 4-10% slower here: half of every
 	 * shared panel sits in the other core's L2.) Race-free: the rectangles
-	 * are disjoint.
+	 * are disjoint. The bf16 product packs A always, as when A is packed.
 	 */
 	#pragma omp parallel num_threads(nthreads)
 	{
@@ -694,7 +1007,8 @@ gemm_threads(int transA, int transB, size_t M, size_t N, size_t K, const float *
 		nt = omp_get_num_threads();
 #endif
 		size_t mtiles = M / gemm_mr, ntiles = N / gemm_nr;
-		if (gemm_packs_a(transA, lda) || !transB ? mtiles >= ntiles : mtiles >= 4 * ntiles) {
+		if (bf16 || gemm_packs_a(transA, lda) || !transB ? mtiles >= ntiles
+		                                                 : mtiles >= 4 * ntiles) {
 			size_t tiles = (M + gemm_mr - 1) / gemm_mr;
 			m0 = tiles * (size_t)tid / (size_t)nt * gemm_mr;
 			m1 = tiles * (size_t)(tid + 1) / (size_t)nt * gemm_mr;
@@ -706,8 +1020,8 @@ gemm_threads(int transA, int transB, size_t M, size_t N, size_t K, const float *
 			n1 = n1 < N ? n1 : N;
 		}
 		if (m0 < m1 && n0 < n1)
-			gemm_block(tid, transA, transB, m0, m1, n0, n1, K, A, lda, B, ldb, bias, C,
-			    ldc, accumulate);
+			(bf16 ? gemm_block_bf16 : gemm_block)(tid, transA, transB, m0, m1, n0, n1, K,
+			    A, lda, B, ldb, bias, C, ldc, accumulate);
 	}
 }
 
@@ -715,14 +1029,51 @@ void
 nn_sgemm(int transA, int transB, size_t M, size_t N, size_t K, const float *A, size_t lda,
     const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
 {
-	gemm_threads(transA, transB, M, N, K, A, lda, B, ldb, NULL, C, ldc, accumulate);
+	gemm_threads(transA, transB, M, N, K, A, lda, B, ldb, NULL, C, ldc, accumulate, 0);
 }
 
 void
 nn_sgemm_bias(int transA, int transB, size_t M, size_t N, size_t K, const float *A,
     size_t lda, const float *B, size_t ldb, const float *bias, float *C, size_t ldc)
 {
-	gemm_threads(transA, transB, M, N, K, A, lda, B, ldb, bias, C, ldc, 0);
+	gemm_threads(transA, transB, M, N, K, A, lda, B, ldb, bias, C, ldc, 0, 0);
+}
+
+int
+nn_bf16_available(void)
+{
+	if (gemm_kernel == NULL)
+		nn_kernel_select(gemm_kind);
+	return gemm_bf16_ok;
+}
+
+void
+nn_gemm(enum nn_precision prec, int transA, int transB, size_t M, size_t N, size_t K,
+    const float *A, size_t lda, const float *B, size_t ldb, const float *bias, float *C,
+    size_t ldc, int accumulate)
+{
+	int bf16 = prec == NN_PREC_BF16 && nn_bf16_available() && M > 0 && N > 0 && K > 0;
+
+	assert(bias == NULL || !accumulate);
+	gemm_threads(transA, transB, M, N, K, A, lda, B, ldb, bias, C, ldc, accumulate, bf16);
+}
+
+const char *
+nn_precision_name(enum nn_precision prec)
+{
+	return prec == NN_PREC_BF16 ? "bf16" : "fp32";
+}
+
+int
+nn_precision_parse(const char *s, enum nn_precision *prec)
+{
+	if (strcmp(s, "fp32") == 0)
+		*prec = NN_PREC_FP32;
+	else if (strcmp(s, "bf16") == 0)
+		*prec = NN_PREC_BF16;
+	else
+		return -1;
+	return 0;
 }
 
 /* ------------------------------------------------------------------------

@@ -353,15 +353,15 @@ gpt_forward_hidden(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb)
 
 		nn_layernorm_forward(ln1, a->ln1_mean + l * SBT, a->ln1_rstd + l * SBT, residual,
 		    w.ln1w, w.ln1b, BT, C);
-		nn_matmul_forward(qkv, ln1, w.qkvw, w.qkvb, BT, C, 3 * C);
+		nn_matmul_forward(qkv, ln1, w.qkvw, w.qkvb, BT, C, 3 * C, g->precision);
 		nn_attention_forward(atty, att, qkv, B, Tb, C, NH, g->attention);
-		nn_matmul_forward(res2, atty, w.attprojw, w.attprojb, BT, C, C);
+		nn_matmul_forward(res2, atty, w.attprojw, w.attprojb, BT, C, C, g->precision);
 		nn_residual_forward(res2, residual, res2, BT * C);
 		nn_layernorm_forward(ln2, a->ln2_mean + l * SBT, a->ln2_rstd + l * SBT, res2,
 		    w.ln2w, w.ln2b, BT, C);
-		nn_matmul_forward(fch, ln2, w.fcw, w.fcb, BT, C, 4 * C);
+		nn_matmul_forward(fch, ln2, w.fcw, w.fcb, BT, C, 4 * C, g->precision);
 		nn_gelu_forward(fchg, fch, BT * 4 * C);
-		nn_matmul_forward(res3, fchg, w.fcprojw, w.fcprojb, BT, 4 * C, C);
+		nn_matmul_forward(res3, fchg, w.fcprojw, w.fcprojb, BT, 4 * C, C, g->precision);
 		nn_residual_forward(res3, res2, res3, BT * C);
 		residual = res3;
 	}
@@ -380,7 +380,7 @@ gpt_forward(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
 
 	gpt_forward_hidden(g, inputs, B, Tb);
 	/* The output layer is the token embedding (rows < V), transposed. */
-	nn_matmul_forward(a->logits, a->lnf, g->params.wte, NULL, BT, c->C, c->V);
+	nn_matmul_forward(a->logits, a->lnf, g->params.wte, NULL, BT, c->C, c->V, g->precision);
 	if (targets == NULL)
 		return 0;
 	total = nn_crossentropy_forward(a->losses, a->logits, targets, mask, BT, c->V, c->V);
@@ -430,7 +430,7 @@ gpt_backward_hooked(struct gpt *g, const uint32_t *inputs, const uint32_t *targe
 	nn_crossentropy_backward(a->logits, targets, mask, scale, BT, c->V, c->V);
 	/* logits = lnf wte^T */
 	nn_matmul_backward(d->dln, gp->wte, NULL, a->logits, a->lnf, g->params.wte, BT, C, c->V,
-	    0);
+	    0, g->precision);
 	/* lnf = layernorm(res3[L-1]) */
 	memset(d->dres, 0, BT * C * sizeof(float));
 	nn_layernorm_backward(d->dres, gp->lnfw, gp->lnfb, d->dln,
@@ -451,14 +451,15 @@ gpt_backward_hooked(struct gpt *g, const uint32_t *inputs, const uint32_t *targe
 		memcpy(d->dres2, d->dres, BT * C * sizeof(float));
 		/* fcproj = fchg fcprojw^T + fcprojb */
 		nn_matmul_backward(d->dfch_gelu, dw.fcprojw, dw.fcprojb, d->dres, fchg, w.fcprojw,
-		    BT, 4 * C, C, 0);
+		    BT, 4 * C, C, 0, g->precision);
 		if (hook != NULL)
 			hook(ctx, l + 1);
 		/* fchg = gelu(fch) */
 		memset(d->dfch, 0, BT * 4 * C * sizeof(float));
 		nn_gelu_backward(d->dfch, fch, d->dfch_gelu, BT * 4 * C);
 		/* fch = ln2 fcw^T + fcb */
-		nn_matmul_backward(d->dln, dw.fcw, dw.fcb, d->dfch, ln2, w.fcw, BT, C, 4 * C, 0);
+		nn_matmul_backward(d->dln, dw.fcw, dw.fcb, d->dfch, ln2, w.fcw, BT, C, 4 * C, 0,
+		    g->precision);
 		if (hook != NULL)
 			hook(ctx, l + 1);
 		/* ln2 = layernorm(res2) */
@@ -468,7 +469,7 @@ gpt_backward_hooked(struct gpt *g, const uint32_t *inputs, const uint32_t *targe
 		memcpy(d->dres, d->dres2, BT * C * sizeof(float));
 		/* attproj = atty attprojw^T + attprojb */
 		nn_matmul_backward(d->datty, dw.attprojw, dw.attprojb, d->dres2, atty, w.attprojw,
-		    BT, C, C, 0);
+		    BT, C, C, 0, g->precision);
 		if (hook != NULL)
 			hook(ctx, l + 1);
 		/* atty = attention(qkv) */
@@ -478,7 +479,8 @@ gpt_backward_hooked(struct gpt *g, const uint32_t *inputs, const uint32_t *targe
 		if (hook != NULL)
 			hook(ctx, l + 1);
 		/* qkv = ln1 qkvw^T + qkvb */
-		nn_matmul_backward(d->dln, dw.qkvw, dw.qkvb, d->dqkv, ln1, w.qkvw, BT, C, 3 * C, 0);
+		nn_matmul_backward(d->dln, dw.qkvw, dw.qkvb, d->dqkv, ln1, w.qkvw, BT, C, 3 * C, 0,
+		    g->precision);
 		/* ln1 = layernorm(residual) */
 		nn_layernorm_backward(d->dres, dw.ln1w, dw.ln1b, d->dln, residual, w.ln1w,
 		    a->ln1_mean + l * SBT, a->ln1_rstd + l * SBT, BT, C);

@@ -360,22 +360,20 @@ nn_layernorm_backward_ref(double *dinp, double *dweight, double *dbias, const do
 
 void
 nn_matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
-    size_t N, size_t C, size_t OC)
+    size_t N, size_t C, size_t OC, enum nn_precision prec)
 {
-	if (bias != NULL)
-		nn_sgemm_bias(0, 1, N, OC, C, inp, C, weight, C, bias, out, OC);
-	else
-		nn_sgemm(0, 1, N, OC, C, inp, C, weight, C, out, OC, 0);
+	nn_gemm(prec, 0, 1, N, OC, C, inp, C, weight, C, bias, out, OC, 0);
 }
 
 void
 nn_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-    const float *inp, const float *weight, size_t N, size_t C, size_t OC, int add_dinp)
+    const float *inp, const float *weight, size_t N, size_t C, size_t OC, int add_dinp,
+    enum nn_precision prec)
 {
 	/* out = inp weight^T + bias:
 	 * dinp (+)= dout weight, dweight += dout^T inp, dbias += column sums of dout. */
-	nn_sgemm(0, 0, N, C, OC, dout, OC, weight, C, dinp, C, add_dinp);
-	nn_sgemm(1, 0, OC, C, N, dout, OC, inp, C, dweight, C, 1);
+	nn_gemm(prec, 0, 0, N, C, OC, dout, OC, weight, C, NULL, dinp, C, add_dinp);
+	nn_gemm(prec, 1, 0, OC, C, N, dout, OC, inp, C, NULL, dweight, C, 1);
 	if (dbias != NULL) {
 		long nchunks = (long)((OC + COL_CHUNK - 1) / COL_CHUNK);
 		/* Race-free: each chunk of output channels is owned by one iteration. */

@@ -18,7 +18,8 @@
  * taken on them in double, and the fast float kernels are compared with
  * them). The heart is nn_sgemm, a cache-blocked, register-tiled matrix
  * product with an AVX2/FMA micro-kernel chosen at run time and a portable C
- * micro-kernel otherwise.
+ * micro-kernel otherwise; nn_gemm runs it in bf16 (inputs rounded to bf16,
+ * fp32 sums) with an AVX512-BF16 micro-kernel where the CPU has one.
  *
  * Determinism. Every output element of every kernel is computed by one
  * thread in an order that does not depend on how many threads there are:
@@ -114,6 +115,23 @@ void nn_sgemm_ref(int transA, int transB, size_t M, size_t N, size_t K,
                   double *C, size_t ldc, int accumulate);
 
 /*
+ * The precision of a product's inputs. NN_PREC_BF16: op(A) and op(B) are
+ * rounded to bf16 (round to nearest even, subnormals to zero) and their
+ * products summed in fp32, with the AVX512-BF16 kernel, where the CPU has
+ * it and the AVX-512 kernel is in force (nn_bf16_available); elsewhere the
+ * product is nn_sgemm's, in fp32. The sums run in a fixed order (K blocks
+ * of 768, pairs of k within them): the same bits for any thread count.
+ */
+enum nn_precision { NN_PREC_FP32, NN_PREC_BF16 };
+const char *nn_precision_name(enum nn_precision prec);     /* "fp32", "bf16" */
+int         nn_precision_parse(const char *s, enum nn_precision *prec);   /* -1: unknown */
+int         nn_bf16_available(void);
+/* nn_sgemm (bias NULL) or nn_sgemm_bias (then accumulate is 0) at a precision. */
+void nn_gemm(enum nn_precision prec, int transA, int transB, size_t M, size_t N, size_t K,
+             const float *A, size_t lda, const float *B, size_t ldb, const float *bias,
+             float *C, size_t ldc, int accumulate);
+
+/*
  * out (OC) = W (OC, C) x (C) + bias (OC, or NULL): the batch-1 product of
  * generation, memory-bound, split over output rows among threads.
  */
@@ -183,14 +201,15 @@ void nn_layernorm_backward_ref(double *dinp, double *dweight, double *dbias,
                                const double *dout, const double *inp, const double *weight,
                                const double *mean, const double *rstd, size_t N, size_t C);
 
-/* Linear layer: out (N,OC) = inp (N,C) * weight (OC,C)^T + bias (OC, or NULL). */
+/* Linear layer: out (N,OC) = inp (N,C) * weight (OC,C)^T + bias (OC, or NULL);
+ * the products at precision prec (nn_gemm), the bias sums in fp32. */
 void nn_matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
-                       size_t N, size_t C, size_t OC);
+                       size_t N, size_t C, size_t OC, enum nn_precision prec);
 /* dweight and dbias are added to; dinp is added to when add_dinp, else
  * overwritten (no need to clear it first). */
 void nn_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                         const float *inp, const float *weight, size_t N, size_t C, size_t OC,
-                        int add_dinp);
+                        int add_dinp, enum nn_precision prec);
 void nn_matmul_forward_ref(double *out, const double *inp, const double *weight,
                            const double *bias, size_t N, size_t C, size_t OC);
 void nn_matmul_backward_ref(double *dinp, double *dweight, double *dbias, const double *dout,
@@ -363,6 +382,10 @@ struct gpt {
 	float               *gact_mem;
 	double               loss;         /* mean loss of the last forward with targets */
 	enum nn_attention    attention;    /* causal (gpt_new's), or full for a masked model */
+	enum nn_precision    precision;    /* of the linear layers' products in forward and
+	                                    * backward (the trainer sets it; fp32 at first):
+	                                    * parameters, gradients and everything else stay
+	                                    * fp32 */
 };
 
 /* A model with parameters only (uninitialised); gpt_free(NULL) is a no-op. */
@@ -594,6 +617,7 @@ struct nn_train_state {
 	double   elapsed;       /* seconds trained before this checkpoint */
 	double   last_val;      /* last validation loss (NaN when none) */
 	char     objective[16];
+	uint32_t precision;     /* enum nn_precision of the products (file flag 4) */
 };
 
 /* The optimiser's configuration a training state holds. */
@@ -617,6 +641,7 @@ struct nn_train_options {
 	uint32_t accum, context;
 	uint64_t warmup;
 	double   lr, min_lr, weight_decay, clip;
+	enum nn_precision precision;   /* of the products (mixed precision: nn_gemm) */
 	unsigned given;
 };
 

@@ -268,6 +268,7 @@ nn_train_state_init(struct nn_train_state *st, const struct nn_train_options *o,
 	st->clip = o->clip;
 	st->last_val = NAN;
 	snprintf(st->objective, sizeof st->objective, "%s", obj->name);
+	st->precision = (uint32_t)o->precision;
 	ad_rng_seed(&st->rng, o->seed, 0x64617461);   /* the data stream: "data" */
 }
 
@@ -410,6 +411,7 @@ nn_trainer_new(struct nn_trainer **out, struct gpt *g, struct adamw *opt,
 	}
 	g->attention = obj->attention;
 	tr->g = g;
+	g->precision = (enum nn_precision)st->precision;
 	tr->opt = opt;
 	tr->obj = obj;
 	tr->st = *st;
