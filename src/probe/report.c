@@ -216,6 +216,7 @@ rt_row(struct rt_table *t, int strong)
 	return row;
 }
 
+/* A cell's text, of any length (a list of words left out can be long). */
 static int
 rt_text(struct rt_cell *c, const char *fmt, ...) AD_PRINTF(2, 3);
 
@@ -223,12 +224,17 @@ static int
 rt_text(struct rt_cell *c, const char *fmt, ...)
 {
 	va_list ap;
-	char    buf[1024];
+	int     n;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	return (c->text = ad_strdup(buf)) == NULL ? -1 : 0;
+	if (n < 0 || (c->text = ad_malloc((size_t)n + 1)) == NULL)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(c->text, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return 0;
 }
 
 /* A count as text (exact, where a double would round above 2^53). */
@@ -303,7 +309,7 @@ p_text(double p, char *buf, size_t n)
 static const char *
 rt_cell_text(const struct rt_col *col, const struct rt_cell *c, int html, char *buf, size_t n)
 {
-	char ci[160], pb[32];
+	char ci[720], pb[32];   /* room for two numbers as large as DBL_MAX */
 
 	if (c->text != NULL || col->kind == RT_TEXT)
 		return c->text ? c->text : "";
@@ -348,7 +354,7 @@ rt_cell_text(const struct rt_col *col, const struct rt_cell *c, int html, char *
 static void
 rt_markdown(const struct rt_table *t, FILE *f)
 {
-	char buf[512];
+	char buf[1024];
 
 	for (size_t k = 0; k < t->ncols; k++)
 		if (!t->cols[k].head_only)
@@ -390,7 +396,7 @@ rt_markdown(const struct rt_table *t, FILE *f)
 static void
 rt_html(const struct rt_table *t, const char *cls, FILE *f)
 {
-	char buf[512];
+	char buf[1024];
 
 	if (cls != NULL)
 		fprintf(f, "<table class=\"%s\"><tr>", cls);
