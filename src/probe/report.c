@@ -7,6 +7,14 @@
  * theirs, the seed and resampling counts), how to read each number and
  * what it does not prove, the warnings, then per probe set its pairs,
  * WEAT tests and templates, each model beside the corpus.
+ *
+ * Every table is built once, by one *_build function per table, from the
+ * report's rows into a format-neutral struct rt_table, and written by
+ * rt_markdown, rt_html or rt_json; the md_* and h_* writers add only the
+ * headings, the prose and (HTML) the charts. The file reads in that order:
+ * the guides, the table type and its renderers, the tables (summary,
+ * inputs, pairs, WEAT, templates), then the Markdown, JSON and HTML
+ * writers.
  */
 #include "config.h"
 
@@ -683,6 +691,33 @@ sets_build(const struct probe_report *r, struct rt_table *t)
 	return 0;
 }
 
+/* The tables that open every report: the summary, the models, the probe sets. */
+struct opening {
+	struct rt_table sum, models, sets;
+};
+
+static void
+opening_free(struct opening *o)
+{
+	rt_free(&o->sum);
+	rt_free(&o->models);
+	rt_free(&o->sets);
+}
+
+static int
+opening_build(const struct probe_report *r, struct opening *o)
+{
+	rt_init(&o->sum, NULL, 0);
+	rt_init(&o->models, NULL, 0);
+	rt_init(&o->sets, NULL, 0);
+	if (summary_build(r, &o->sum) != 0 || models_build(r, &o->models) != 0 ||
+	    sets_build(r, &o->sets) != 0) {
+		opening_free(o);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- paired sentences ------------------------------------------------------- */
 
 /*
@@ -1056,6 +1091,20 @@ md_warnings(const struct probe_report *r, FILE *f)
 		fputc('\n', f);
 }
 
+/* A table under its heading (and a note), or nothing when it has no rows; frees t. */
+static void
+md_table(FILE *f, const char *heading, const char *note, struct rt_table *t)
+{
+	if (t->nrows > 0) {
+		fprintf(f, "### %s\n\n", heading);
+		if (note != NULL)
+			fprintf(f, "%s\n\n", note);
+		rt_markdown(t, f);
+		fputc('\n', f);
+	}
+	rt_free(t);
+}
+
 /*
  * The tables of one probe set in Markdown: pairs (both ways of scoring,
  * then metric.py's figures), WEAT, templates (groups, then targets), each
@@ -1071,31 +1120,15 @@ md_set(const struct probe_report *r, size_t si, FILE *f)
 	for (int v = 0; v < 2; v++) {
 		if (pairs_build(r, si, v, &t) != 0)
 			goto oom;
-		if (t.nrows > 0) {
-			fprintf(f, "### Paired sentences — %s\n\n",
-			    v == 0 ? "whole sentence (headline)" : "shared tokens only");
-			rt_markdown(&t, f);
-			fputc('\n', f);
-		}
-		rt_free(&t);
+		md_table(f, v == 0 ? "Paired sentences — whole sentence (headline)" :
+		    "Paired sentences — shared tokens only", NULL, &t);
 	}
 	if (crows_build(r, si, &t) != 0)
 		goto oom;
-	if (t.nrows > 0) {
-		fputs("### Paired sentences — as CrowS-Pairs' metric.py scores them\n\n", f);
-		fprintf(f, "%s\n\n", crows_note);
-		rt_markdown(&t, f);
-		fputc('\n', f);
-	}
-	rt_free(&t);
+	md_table(f, "Paired sentences — as CrowS-Pairs' metric.py scores them", crows_note, &t);
 	if (weat_build(r, si, &t) != 0)
 		goto oom;
-	if (t.nrows > 0) {
-		fputs("### Word-set association (WEAT)\n\n", f);
-		rt_markdown(&t, f);
-		fputc('\n', f);
-	}
-	rt_free(&t);
+	md_table(f, "Word-set association (WEAT)", NULL, &t);
 	if (s->ntemplates == 0)
 		return 0;
 	fprintf(f, "### Template association: ln p(%s)/p(%s), prior-corrected (neutral word "
@@ -1125,19 +1158,14 @@ oom:
 int
 probe_write_markdown(const struct probe_report *r, FILE *f, struct ad_error *e)
 {
-	struct rt_table sum, models, sets;
-	int             rc = -1;
+	struct opening o;
 
-	rt_init(&sum, NULL, 0);
-	rt_init(&models, NULL, 0);
-	rt_init(&sets, NULL, 0);
-	if (summary_build(r, &sum) != 0 || models_build(r, &models) != 0 ||
-	    sets_build(r, &sets) != 0)
-		goto out;
+	if (opening_build(r, &o) != 0)
+		return ad_fail(e, AD_ENOMEM, "out of memory writing the report");
 	fputs("# Bias-probe report\n\n## Summary\n\n", f);
-	rt_markdown(&sum, f);
+	rt_markdown(&o.sum, f);
 	fprintf(f, "\n%s\n\n", summary_note);
-	md_header(r, &models, &sets, f);
+	md_header(r, &o.models, &o.sets, f);
 	md_guide(r, f);
 	md_warnings(r, f);
 	for (size_t si = 0; si < r->nsets; si++) {
@@ -1145,16 +1173,12 @@ probe_write_markdown(const struct probe_report *r, FILE *f, struct ad_error *e)
 		fprintf(f, "## Probe set %s\n\n", s->name);
 		if (s->about)
 			fprintf(f, "%s\n\n", s->about);
-		if (md_set(r, si, f) != 0)
-			goto out;
+		if (md_set(r, si, f) != 0) {
+			opening_free(&o);
+			return ad_fail(e, AD_ENOMEM, "out of memory writing the report");
+		}
 	}
-	rc = 0;
-out:
-	rt_free(&sum);
-	rt_free(&models);
-	rt_free(&sets);
-	if (rc != 0)
-		return ad_fail(e, AD_ENOMEM, "out of memory writing the report");
+	opening_free(&o);
 	if (ferror(f))
 		return ad_fail(e, AD_EIO, "cannot write the report");
 	return 0;
@@ -1508,6 +1532,24 @@ bars_figure(FILE *f, const struct ad_svg_chart *ch, const struct bars *b, const 
 	fprintf(f, "<figcaption>%s</figcaption></figure>\n", caption);
 }
 
+/*
+ * A table under its heading (and a note), or nothing when it has no rows;
+ * cls: the table's class, or NULL. Frees t.
+ */
+static void
+h_table(FILE *f, const char *heading, const char *note, const char *cls, struct rt_table *t)
+{
+	if (t->nrows > 0) {
+		fputs("<h3>", f);
+		h(f, heading);
+		fputs("</h3>\n", f);
+		if (note != NULL)
+			h_guide(f, note);
+		rt_html(t, cls, f);
+	}
+	rt_free(t);
+}
+
 /* Pairs of set si: both tables, a chart of the headline shares, metric.py's table. */
 static int
 h_pairs(const struct probe_report *r, size_t si, FILE *f)
@@ -1520,12 +1562,8 @@ h_pairs(const struct probe_report *r, size_t si, FILE *f)
 	for (int v = 0; v < 2; v++) {
 		if (pairs_build(r, si, v, &t) != 0)
 			goto oom;
-		if (t.nrows > 0) {
-			fprintf(f, "<h3>Paired sentences — %s</h3>\n",
-			    v == 0 ? "whole sentence (headline)" : "shared tokens only");
-			rt_html(&t, NULL, f);
-		}
-		rt_free(&t);
+		h_table(f, v == 0 ? "Paired sentences — whole sentence (headline)" :
+		    "Paired sentences — shared tokens only", NULL, NULL, &t);
 	}
 	if (bars_new(&b, r->npairs) != 0) {
 		bars_free(&b);
@@ -1542,12 +1580,8 @@ h_pairs(const struct probe_report *r, size_t si, FILE *f)
 	bars_free(&b);
 	if (crows_build(r, si, &t) != 0)
 		goto oom;
-	if (t.nrows > 0) {
-		fputs("<h3>Paired sentences — as CrowS-Pairs' metric.py scores them</h3>\n", f);
-		h_guide(f, crows_note);
-		rt_html(&t, "crows", f);
-	}
-	rt_free(&t);
+	h_table(f, "Paired sentences — as CrowS-Pairs' metric.py scores them", crows_note, "crows",
+	    &t);
 	return 0;
 oom:
 	rt_free(&t);
@@ -1573,11 +1607,7 @@ h_weat(const struct probe_report *r, size_t si, FILE *f)
 		rt_free(&t);
 		return -1;
 	}
-	if (t.nrows > 0) {
-		fputs("<h3>Word-set association (WEAT)</h3>\n", f);
-		rt_html(&t, NULL, f);
-	}
-	rt_free(&t);
+	h_table(f, "Word-set association (WEAT)", NULL, NULL, &t);
 	if (bars_new(&b, r->nweat) != 0) {
 		bars_free(&b);
 		return -1;
@@ -1697,15 +1727,10 @@ oom:
 int
 probe_write_html(const struct probe_report *r, FILE *f, struct ad_error *e)
 {
-	struct rt_table sum, models, sets;
-	int             rc = -1;
+	struct opening o;
 
-	rt_init(&sum, NULL, 0);
-	rt_init(&models, NULL, 0);
-	rt_init(&sets, NULL, 0);
-	if (summary_build(r, &sum) != 0 || models_build(r, &models) != 0 ||
-	    sets_build(r, &sets) != 0)
-		goto out;
+	if (opening_build(r, &o) != 0)
+		return ad_fail(e, AD_ENOMEM, "out of memory writing the report");
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	    "<title>Bias-probe report</title>\n<style>\n"
@@ -1719,7 +1744,7 @@ probe_write_html(const struct probe_report *r, FILE *f, struct ad_error *e)
 	    "tr.sig td{font-weight:bold;background:#fff4d6}\n"
 	    "</style>\n</head>\n<body>\n<h1>Bias-probe report</h1>\n", f);
 	fputs("<h2 id=\"summary\">Summary</h2>\n", f);
-	rt_html(&sum, "summary", f);
+	rt_html(&o.sum, "summary", f);
 	h_guide(f, summary_note);
 	fputs("<h2>Inputs</h2>\n", f);
 	fprintf(f, "<p>Made by autodidact %s. Seed %llu; %u bootstrap resamples; permutation tests "
@@ -1728,7 +1753,7 @@ probe_write_html(const struct probe_report *r, FILE *f, struct ad_error *e)
 	    (unsigned long long)r->opt.rs.seed, r->opt.rs.bootstrap,
 	    (unsigned long long)r->opt.rs.max_exact, r->opt.rs.permutations,
 	    probe_correction_name(r->opt.correction), r->ntests, r->opt.alpha);
-	rt_html(&models, NULL, f);
+	rt_html(&o.models, NULL, f);
 	if (r->has_corpus) {
 		fputs("<p>Corpus (the training text the models are compared with): <code>", f);
 		h(f, r->corpus_path ? r->corpus_path : "(in memory)");
@@ -1743,7 +1768,7 @@ probe_write_html(const struct probe_report *r, FILE *f, struct ad_error *e)
 	} else {
 		fputs("<p>No corpus was given: the models are not compared with their text.</p>\n", f);
 	}
-	rt_html(&sets, NULL, f);
+	rt_html(&o.sets, NULL, f);
 	fprintf(f, "<p>Every resampled number records its PCG32 stream (in the JSON "
 	    "report); the same seed reproduces every interval and p-value exactly. %llu streams "
 	    "were used.</p>\n", (unsigned long long)r->streams);
@@ -1775,17 +1800,13 @@ probe_write_html(const struct probe_report *r, FILE *f, struct ad_error *e)
 			h(f, s->about);
 			fputs("</p>\n", f);
 		}
-		if (h_pairs(r, si, f) != 0 || h_weat(r, si, f) != 0 || h_templates(r, si, f) != 0)
-			goto out;
+		if (h_pairs(r, si, f) != 0 || h_weat(r, si, f) != 0 || h_templates(r, si, f) != 0) {
+			opening_free(&o);
+			return ad_fail(e, AD_ENOMEM, "out of memory writing the report");
+		}
 	}
 	fputs("</body>\n</html>\n", f);
-	rc = 0;
-out:
-	rt_free(&sum);
-	rt_free(&models);
-	rt_free(&sets);
-	if (rc != 0)
-		return ad_fail(e, AD_ENOMEM, "out of memory writing the report");
+	opening_free(&o);
 	if (ferror(f))
 		return ad_fail(e, AD_EIO, "cannot write the report");
 	return 0;
