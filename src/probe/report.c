@@ -1224,6 +1224,230 @@ js_hex(struct ad_json *j, const char *key, uint64_t v)
 	ad_json_string(j, buf);
 }
 
+/*
+ * What made the report: the options (seed, resampling counts, correction),
+ * every model and vector file with its hash and training text, the corpus
+ * and the probe sets.
+ */
+static void
+js_inputs(struct ad_json *j, const struct probe_report *r)
+{
+	ad_json_key(j, "options");
+	ad_json_object_begin(j);
+	ad_json_key(j, "seed"); ad_json_uint(j, r->opt.rs.seed);
+	ad_json_key(j, "bootstrap"); ad_json_uint(j, r->opt.rs.bootstrap);
+	ad_json_key(j, "permutations"); ad_json_uint(j, r->opt.rs.permutations);
+	ad_json_key(j, "max_exact"); ad_json_uint(j, r->opt.rs.max_exact);
+	ad_json_key(j, "alpha"); ad_json_double(j, r->opt.alpha);
+	ad_json_key(j, "correction"); ad_json_string(j, probe_correction_name(r->opt.correction));
+	ad_json_key(j, "window"); ad_json_uint(j, r->opt.window);
+	ad_json_key(j, "rare"); ad_json_uint(j, r->opt.rare);
+	ad_json_key(j, "tests"); ad_json_uint(j, r->ntests);
+	ad_json_key(j, "streams"); ad_json_uint(j, r->streams);
+	ad_json_object_end(j);
+	ad_json_key(j, "models");
+	ad_json_array_begin(j);
+	for (size_t i = 0; i < r->nmodels + r->nvectors; i++) {   /* vector files last */
+		ad_json_object_begin(j);
+		ad_json_key(j, "path"); ad_json_string(j, r->models[i].path);
+		ad_json_key(j, "kind"); ad_json_string(j, r->models[i].kind);
+		ad_json_key(j, "description"); ad_json_string(j, r->models[i].description);
+		ad_json_key(j, "params"); ad_json_uint(j, r->models[i].params);
+		ad_json_key(j, "vocab"); ad_json_uint(j, r->models[i].V);
+		ad_json_key(j, "embeddings"); ad_json_bool(j, r->models[i].has_embed);
+		js_hex(j, "xxh64", r->models[i].hash);
+		ad_json_key(j, "training_text");
+		if (r->models[i].text_bytes == 0) {
+			ad_json_null(j);
+		} else {
+			ad_json_object_begin(j);
+			js_hex(j, "xxh64", r->models[i].text_hash);
+			ad_json_key(j, "bytes"); ad_json_uint(j, r->models[i].text_bytes);
+			ad_json_key(j, "is_corpus");
+			if (!r->has_corpus)
+				ad_json_null(j);
+			else
+				ad_json_bool(j, r->models[i].text_hash == r->corpus_hash &&
+				    r->models[i].text_bytes == r->corpus_bytes);
+			ad_json_object_end(j);
+		}
+		ad_json_object_end(j);
+	}
+	ad_json_array_end(j);
+	ad_json_key(j, "corpus");
+	if (!r->has_corpus) {
+		ad_json_null(j);
+	} else {
+		ad_json_object_begin(j);
+		ad_json_key(j, "path");
+		if (r->corpus_path) ad_json_string(j, r->corpus_path); else ad_json_null(j);
+		js_hex(j, "xxh64", r->corpus_hash);
+		ad_json_key(j, "lines"); ad_json_uint(j, r->corpus_lines);
+		ad_json_key(j, "words"); ad_json_uint(j, r->corpus_tokens);
+		ad_json_key(j, "bytes"); ad_json_uint(j, r->corpus_bytes);
+		ad_json_object_end(j);
+	}
+	ad_json_key(j, "sets");
+	ad_json_array_begin(j);
+	for (size_t i = 0; i < r->nsets; i++) {
+		const struct probe_set *s = r->sets[i];
+		ad_json_object_begin(j);
+		ad_json_key(j, "name"); ad_json_string(j, s->name);
+		ad_json_key(j, "path"); ad_json_string(j, s->path);
+		ad_json_key(j, "format"); ad_json_string(j, s->format);
+		js_hex(j, "xxh64", s->hash);
+		ad_json_key(j, "pairs"); ad_json_uint(j, s->npairs);
+		ad_json_key(j, "weat_tests"); ad_json_uint(j, s->nweats);
+		ad_json_key(j, "templates"); ad_json_uint(j, s->ntemplates);
+		ad_json_object_end(j);
+	}
+	ad_json_array_end(j);
+}
+
+/*
+ * One object per pairs row of every set (model, way of scoring, category):
+ * the counts of the model's preferences, the share preferring the more
+ * stereotypical sentence and the mean difference in nats, each a number
+ * object (value, interval, p, p adj, test, stream), and metric.py's figures.
+ */
+static void
+js_pairs(struct ad_json *j, const struct probe_report *r)
+{
+	ad_json_key(j, "pairs");
+	ad_json_array_begin(j);
+	for (size_t i = 0; i < r->npairs; i++) {
+		const struct probe_pairs_row *p = &r->pairs[i];
+		ad_json_object_begin(j);
+		ad_json_key(j, "set"); ad_json_string(j, r->sets[p->set]->name);
+		js_source(j, r, p->model);
+		ad_json_key(j, "variant");
+		ad_json_string(j, p->variant ? "shared-tokens" : "whole-sentence");
+		ad_json_key(j, "category");
+		if (p->category) ad_json_string(j, p->category); else ad_json_string(j, "all");
+		ad_json_key(j, "n"); ad_json_uint(j, p->n);
+		ad_json_key(j, "prefers_more"); ad_json_uint(j, p->more);
+		ad_json_key(j, "prefers_less"); ad_json_uint(j, p->less);
+		ad_json_key(j, "ties"); ad_json_uint(j, p->ties);
+		ad_json_key(j, "not_scored"); ad_json_uint(j, p->skipped);
+		ad_json_key(j, "absent_from_corpus");
+		if (r->has_corpus) ad_json_uint(j, p->absent); else ad_json_null(j);
+		ad_json_key(j, "uneven_tokens"); ad_json_uint(j, p->uneven);
+		js_num(j, "percent", &p->percent);
+		js_num(j, "mean_delta", &p->delta);
+		ad_json_key(j, "crows_metric_py");
+		ad_json_object_begin(j);
+		ad_json_key(j, "n"); ad_json_uint(j, p->crows.n);
+		ad_json_key(j, "metric"); ad_json_double(j, p->crows.metric);
+		ad_json_key(j, "neutral"); ad_json_uint(j, p->crows.neutral);
+		for (int k = 0; k < 2; k++) {
+			ad_json_key(j, k ? "antistereo" : "stereo");
+			ad_json_object_begin(j);
+			ad_json_key(j, "untied"); ad_json_uint(j, p->crows.dir_n[k]);
+			ad_json_key(j, "more"); ad_json_uint(j, p->crows.dir_more[k]);
+			ad_json_key(j, "score"); ad_json_double(j, p->crows.dir_score[k]);
+			ad_json_object_end(j);
+		}
+		ad_json_object_end(j);
+		ad_json_object_end(j);
+	}
+	ad_json_array_end(j);
+}
+
+/*
+ * One object per WEAT row of every set (test, source): the words used of
+ * X, Y, A and B, the effect size d and the model − corpus difference of d.
+ */
+static void
+js_weat(struct ad_json *j, const struct probe_report *r)
+{
+	ad_json_key(j, "weat");
+	ad_json_array_begin(j);
+	for (size_t i = 0; i < r->nweat; i++) {
+		const struct probe_weat_row  *w = &r->weat[i];
+		const struct probe_set       *s = r->sets[w->set];
+		const struct probe_weat_spec *t = &s->weats[w->test];
+		static const char *const keys[4] = { "X", "Y", "A", "B" };
+		size_t ks[4] = { t->x, t->y, t->a, t->b };
+		ad_json_object_begin(j);
+		ad_json_key(j, "set"); ad_json_string(j, s->name);
+		ad_json_key(j, "test"); ad_json_string(j, t->name);
+		js_source(j, r, w->source);
+		for (int k = 0; k < 4; k++) {
+			ad_json_key(j, keys[k]);
+			ad_json_object_begin(j);
+			ad_json_key(j, "set"); ad_json_string(j, s->sets[ks[k]].name);
+			ad_json_key(j, "words"); ad_json_uint(j, w->n[k]);
+			ad_json_key(j, "tokens_per_word"); ad_json_double(j, w->tokens[k]);
+			ad_json_object_end(j);
+		}
+		ad_json_key(j, "scored"); ad_json_bool(j, w->scored);
+		ad_json_key(j, "left_out");
+		if (w->dropped) ad_json_string(j, w->dropped); else ad_json_null(j);
+		ad_json_key(j, "partitions"); ad_json_uint(j, w->partitions);
+		js_num(j, "d", &w->d);
+		js_num(j, "vs_corpus", &w->amp);
+		ad_json_object_end(j);
+	}
+	ad_json_array_end(j);
+}
+
+/*
+ * One object per template group row (set, group, source: the mean score,
+ * its contrast with the neutral group, model − corpus), then one per target
+ * row (its score, the corpus counts near it, model − corpus).
+ */
+static void
+js_templates(struct ad_json *j, const struct probe_report *r)
+{
+	ad_json_key(j, "template_groups");
+	ad_json_array_begin(j);
+	for (size_t i = 0; i < r->ngroups; i++) {
+		const struct probe_group_row *g = &r->groups[i];
+		const struct probe_set       *s = r->sets[g->set];
+		ad_json_object_begin(j);
+		ad_json_key(j, "set"); ad_json_string(j, s->name);
+		ad_json_key(j, "group"); ad_json_string(j, s->groups[g->group].category);
+		js_source(j, r, g->source);
+		ad_json_key(j, "poles");
+		ad_json_array_begin(j);
+		ad_json_string(j, s->pole_name[0]);
+		ad_json_string(j, s->pole_name[1]);
+		ad_json_array_end(j);
+		ad_json_key(j, "targets"); ad_json_uint(j, g->n);
+		js_num(j, "mean", &g->mean);
+		js_num(j, "minus_neutral", &g->contrast);
+		js_num(j, "vs_corpus", &g->amp);
+		ad_json_object_end(j);
+	}
+	ad_json_array_end(j);
+	ad_json_key(j, "template_targets");
+	ad_json_array_begin(j);
+	for (size_t i = 0; i < r->ntargets; i++) {
+		const struct probe_target_row *t = &r->targets[i];
+		const struct probe_set        *s = r->sets[t->set];
+		ad_json_object_begin(j);
+		ad_json_key(j, "set"); ad_json_string(j, s->name);
+		ad_json_key(j, "group"); ad_json_string(j, s->groups[t->group].category);
+		ad_json_key(j, "word"); ad_json_string(j, t->word);
+		js_source(j, r, t->source);
+		ad_json_key(j, "scored"); ad_json_bool(j, t->scored);
+		ad_json_key(j, "reason");
+		if (t->reason) ad_json_string(j, t->reason); else ad_json_null(j);
+		ad_json_key(j, "corpus_freq"); ad_json_uint(j, t->freq);
+		if (t->source == PROBE_CORPUS) {
+			ad_json_key(j, "near");
+			ad_json_array_begin(j);
+			ad_json_uint(j, t->count[0]);
+			ad_json_uint(j, t->count[1]);
+			ad_json_array_end(j);
+		}
+		js_num(j, "score", &t->score);
+		js_num(j, "vs_corpus", &t->amp);
+		ad_json_object_end(j);
+	}
+	ad_json_array_end(j);
+}
+
 int
 probe_write_json(const struct probe_report *r, FILE *f, struct ad_error *e)
 {
@@ -1241,190 +1465,10 @@ probe_write_json(const struct probe_report *r, FILE *f, struct ad_error *e)
 	ad_json_key(&j, "summary");
 	rt_json(&sum, &j);
 	rt_free(&sum);
-	ad_json_key(&j, "options");
-	ad_json_object_begin(&j);
-	ad_json_key(&j, "seed"); ad_json_uint(&j, r->opt.rs.seed);
-	ad_json_key(&j, "bootstrap"); ad_json_uint(&j, r->opt.rs.bootstrap);
-	ad_json_key(&j, "permutations"); ad_json_uint(&j, r->opt.rs.permutations);
-	ad_json_key(&j, "max_exact"); ad_json_uint(&j, r->opt.rs.max_exact);
-	ad_json_key(&j, "alpha"); ad_json_double(&j, r->opt.alpha);
-	ad_json_key(&j, "correction"); ad_json_string(&j, probe_correction_name(r->opt.correction));
-	ad_json_key(&j, "window"); ad_json_uint(&j, r->opt.window);
-	ad_json_key(&j, "rare"); ad_json_uint(&j, r->opt.rare);
-	ad_json_key(&j, "tests"); ad_json_uint(&j, r->ntests);
-	ad_json_key(&j, "streams"); ad_json_uint(&j, r->streams);
-	ad_json_object_end(&j);
-	ad_json_key(&j, "models");
-	ad_json_array_begin(&j);
-	for (size_t i = 0; i < r->nmodels + r->nvectors; i++) {   /* vector files last */
-		ad_json_object_begin(&j);
-		ad_json_key(&j, "path"); ad_json_string(&j, r->models[i].path);
-		ad_json_key(&j, "kind"); ad_json_string(&j, r->models[i].kind);
-		ad_json_key(&j, "description"); ad_json_string(&j, r->models[i].description);
-		ad_json_key(&j, "params"); ad_json_uint(&j, r->models[i].params);
-		ad_json_key(&j, "vocab"); ad_json_uint(&j, r->models[i].V);
-		ad_json_key(&j, "embeddings"); ad_json_bool(&j, r->models[i].has_embed);
-		js_hex(&j, "xxh64", r->models[i].hash);
-		ad_json_key(&j, "training_text");
-		if (r->models[i].text_bytes == 0) {
-			ad_json_null(&j);
-		} else {
-			ad_json_object_begin(&j);
-			js_hex(&j, "xxh64", r->models[i].text_hash);
-			ad_json_key(&j, "bytes"); ad_json_uint(&j, r->models[i].text_bytes);
-			ad_json_key(&j, "is_corpus");
-			if (!r->has_corpus)
-				ad_json_null(&j);
-			else
-				ad_json_bool(&j, r->models[i].text_hash == r->corpus_hash &&
-				    r->models[i].text_bytes == r->corpus_bytes);
-			ad_json_object_end(&j);
-		}
-		ad_json_object_end(&j);
-	}
-	ad_json_array_end(&j);
-	ad_json_key(&j, "corpus");
-	if (!r->has_corpus) {
-		ad_json_null(&j);
-	} else {
-		ad_json_object_begin(&j);
-		ad_json_key(&j, "path");
-		if (r->corpus_path) ad_json_string(&j, r->corpus_path); else ad_json_null(&j);
-		js_hex(&j, "xxh64", r->corpus_hash);
-		ad_json_key(&j, "lines"); ad_json_uint(&j, r->corpus_lines);
-		ad_json_key(&j, "words"); ad_json_uint(&j, r->corpus_tokens);
-		ad_json_key(&j, "bytes"); ad_json_uint(&j, r->corpus_bytes);
-		ad_json_object_end(&j);
-	}
-	ad_json_key(&j, "sets");
-	ad_json_array_begin(&j);
-	for (size_t i = 0; i < r->nsets; i++) {
-		const struct probe_set *s = r->sets[i];
-		ad_json_object_begin(&j);
-		ad_json_key(&j, "name"); ad_json_string(&j, s->name);
-		ad_json_key(&j, "path"); ad_json_string(&j, s->path);
-		ad_json_key(&j, "format"); ad_json_string(&j, s->format);
-		js_hex(&j, "xxh64", s->hash);
-		ad_json_key(&j, "pairs"); ad_json_uint(&j, s->npairs);
-		ad_json_key(&j, "weat_tests"); ad_json_uint(&j, s->nweats);
-		ad_json_key(&j, "templates"); ad_json_uint(&j, s->ntemplates);
-		ad_json_object_end(&j);
-	}
-	ad_json_array_end(&j);
-	ad_json_key(&j, "pairs");
-	ad_json_array_begin(&j);
-	for (size_t i = 0; i < r->npairs; i++) {
-		const struct probe_pairs_row *p = &r->pairs[i];
-		ad_json_object_begin(&j);
-		ad_json_key(&j, "set"); ad_json_string(&j, r->sets[p->set]->name);
-		js_source(&j, r, p->model);
-		ad_json_key(&j, "variant");
-		ad_json_string(&j, p->variant ? "shared-tokens" : "whole-sentence");
-		ad_json_key(&j, "category");
-		if (p->category) ad_json_string(&j, p->category); else ad_json_string(&j, "all");
-		ad_json_key(&j, "n"); ad_json_uint(&j, p->n);
-		ad_json_key(&j, "prefers_more"); ad_json_uint(&j, p->more);
-		ad_json_key(&j, "prefers_less"); ad_json_uint(&j, p->less);
-		ad_json_key(&j, "ties"); ad_json_uint(&j, p->ties);
-		ad_json_key(&j, "not_scored"); ad_json_uint(&j, p->skipped);
-		ad_json_key(&j, "absent_from_corpus");
-		if (r->has_corpus) ad_json_uint(&j, p->absent); else ad_json_null(&j);
-		ad_json_key(&j, "uneven_tokens"); ad_json_uint(&j, p->uneven);
-		js_num(&j, "percent", &p->percent);
-		js_num(&j, "mean_delta", &p->delta);
-		ad_json_key(&j, "crows_metric_py");
-		ad_json_object_begin(&j);
-		ad_json_key(&j, "n"); ad_json_uint(&j, p->crows.n);
-		ad_json_key(&j, "metric"); ad_json_double(&j, p->crows.metric);
-		ad_json_key(&j, "neutral"); ad_json_uint(&j, p->crows.neutral);
-		for (int k = 0; k < 2; k++) {
-			ad_json_key(&j, k ? "antistereo" : "stereo");
-			ad_json_object_begin(&j);
-			ad_json_key(&j, "untied"); ad_json_uint(&j, p->crows.dir_n[k]);
-			ad_json_key(&j, "more"); ad_json_uint(&j, p->crows.dir_more[k]);
-			ad_json_key(&j, "score"); ad_json_double(&j, p->crows.dir_score[k]);
-			ad_json_object_end(&j);
-		}
-		ad_json_object_end(&j);
-		ad_json_object_end(&j);
-	}
-	ad_json_array_end(&j);
-	ad_json_key(&j, "weat");
-	ad_json_array_begin(&j);
-	for (size_t i = 0; i < r->nweat; i++) {
-		const struct probe_weat_row  *w = &r->weat[i];
-		const struct probe_set       *s = r->sets[w->set];
-		const struct probe_weat_spec *t = &s->weats[w->test];
-		static const char *const keys[4] = { "X", "Y", "A", "B" };
-		size_t ks[4] = { t->x, t->y, t->a, t->b };
-		ad_json_object_begin(&j);
-		ad_json_key(&j, "set"); ad_json_string(&j, s->name);
-		ad_json_key(&j, "test"); ad_json_string(&j, t->name);
-		js_source(&j, r, w->source);
-		for (int k = 0; k < 4; k++) {
-			ad_json_key(&j, keys[k]);
-			ad_json_object_begin(&j);
-			ad_json_key(&j, "set"); ad_json_string(&j, s->sets[ks[k]].name);
-			ad_json_key(&j, "words"); ad_json_uint(&j, w->n[k]);
-			ad_json_key(&j, "tokens_per_word"); ad_json_double(&j, w->tokens[k]);
-			ad_json_object_end(&j);
-		}
-		ad_json_key(&j, "scored"); ad_json_bool(&j, w->scored);
-		ad_json_key(&j, "left_out");
-		if (w->dropped) ad_json_string(&j, w->dropped); else ad_json_null(&j);
-		ad_json_key(&j, "partitions"); ad_json_uint(&j, w->partitions);
-		js_num(&j, "d", &w->d);
-		js_num(&j, "vs_corpus", &w->amp);
-		ad_json_object_end(&j);
-	}
-	ad_json_array_end(&j);
-	ad_json_key(&j, "template_groups");
-	ad_json_array_begin(&j);
-	for (size_t i = 0; i < r->ngroups; i++) {
-		const struct probe_group_row *g = &r->groups[i];
-		const struct probe_set       *s = r->sets[g->set];
-		ad_json_object_begin(&j);
-		ad_json_key(&j, "set"); ad_json_string(&j, s->name);
-		ad_json_key(&j, "group"); ad_json_string(&j, s->groups[g->group].category);
-		js_source(&j, r, g->source);
-		ad_json_key(&j, "poles");
-		ad_json_array_begin(&j);
-		ad_json_string(&j, s->pole_name[0]);
-		ad_json_string(&j, s->pole_name[1]);
-		ad_json_array_end(&j);
-		ad_json_key(&j, "targets"); ad_json_uint(&j, g->n);
-		js_num(&j, "mean", &g->mean);
-		js_num(&j, "minus_neutral", &g->contrast);
-		js_num(&j, "vs_corpus", &g->amp);
-		ad_json_object_end(&j);
-	}
-	ad_json_array_end(&j);
-	ad_json_key(&j, "template_targets");
-	ad_json_array_begin(&j);
-	for (size_t i = 0; i < r->ntargets; i++) {
-		const struct probe_target_row *t = &r->targets[i];
-		const struct probe_set        *s = r->sets[t->set];
-		ad_json_object_begin(&j);
-		ad_json_key(&j, "set"); ad_json_string(&j, s->name);
-		ad_json_key(&j, "group"); ad_json_string(&j, s->groups[t->group].category);
-		ad_json_key(&j, "word"); ad_json_string(&j, t->word);
-		js_source(&j, r, t->source);
-		ad_json_key(&j, "scored"); ad_json_bool(&j, t->scored);
-		ad_json_key(&j, "reason");
-		if (t->reason) ad_json_string(&j, t->reason); else ad_json_null(&j);
-		ad_json_key(&j, "corpus_freq"); ad_json_uint(&j, t->freq);
-		if (t->source == PROBE_CORPUS) {
-			ad_json_key(&j, "near");
-			ad_json_array_begin(&j);
-			ad_json_uint(&j, t->count[0]);
-			ad_json_uint(&j, t->count[1]);
-			ad_json_array_end(&j);
-		}
-		js_num(&j, "score", &t->score);
-		js_num(&j, "vs_corpus", &t->amp);
-		ad_json_object_end(&j);
-	}
-	ad_json_array_end(&j);
+	js_inputs(&j, r);
+	js_pairs(&j, r);
+	js_weat(&j, r);
+	js_templates(&j, r);
 	ad_json_key(&j, "warnings");
 	ad_json_array_begin(&j);
 	for (size_t i = 0; i < r->nwarnings; i++)
