@@ -176,11 +176,35 @@ rt_free(struct rt_table *t)
 	memset(t, 0, sizeof *t);
 }
 
+/*
+ * Text of any length (a cell listing the words left out can be long);
+ * NULL when out of memory.
+ */
+static char *
+rt_vformat(const char *fmt, va_list ap)
+{
+	va_list ap2;
+	int     n;
+	char   *s;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0 || (s = ad_malloc((size_t)n + 1)) == NULL)
+		return NULL;
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	return s;
+}
+
 /* A column made at run time (its heading names a model or a pole), before any row. */
 static int
-rt_col_add(struct rt_table *t, enum rt_kind kind, int prec, const char *head)
+rt_col_add(struct rt_table *t, enum rt_kind kind, int prec, const char *fmt, ...) AD_PRINTF(4, 5);
+
+static int
+rt_col_add(struct rt_table *t, enum rt_kind kind, int prec, const char *fmt, ...)
 {
 	struct rt_col *c;
+	va_list        ap;
 
 	assert(t->nrows == 0 && (t->cols == NULL || t->cols == t->own));
 	if ((c = ad_reallocarray(t->own, t->ncols + 1, sizeof *c)) == NULL)
@@ -190,7 +214,10 @@ rt_col_add(struct rt_table *t, enum rt_kind kind, int prec, const char *head)
 	memset(&c[t->ncols], 0, sizeof *c);
 	c[t->ncols].kind = kind;
 	c[t->ncols].prec = prec;
-	if ((c[t->ncols].head = ad_strdup(head)) == NULL)
+	va_start(ap, fmt);
+	c[t->ncols].head = rt_vformat(fmt, ap);
+	va_end(ap);
+	if (c[t->ncols].head == NULL)
 		return -1;
 	t->ncols++;
 	return 0;
@@ -224,7 +251,6 @@ rt_row(struct rt_table *t, int strong)
 	return row;
 }
 
-/* A cell's text, of any length (a list of words left out can be long). */
 static int
 rt_text(struct rt_cell *c, const char *fmt, ...) AD_PRINTF(2, 3);
 
@@ -232,17 +258,11 @@ static int
 rt_text(struct rt_cell *c, const char *fmt, ...)
 {
 	va_list ap;
-	int     n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	c->text = rt_vformat(fmt, ap);
 	va_end(ap);
-	if (n < 0 || (c->text = ad_malloc((size_t)n + 1)) == NULL)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(c->text, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return 0;
+	return c->text == NULL ? -1 : 0;
 }
 
 /* A count as text (exact, where a double would round above 2^53). */
@@ -985,16 +1005,15 @@ static int
 targets_build(const struct probe_report *r, size_t si, struct rt_table *t)
 {
 	const struct probe_set *s = r->sets[si];
-	char                    head[512];
 
 	rt_init(t, NULL, 0);
-	snprintf(head, sizeof head, "near %s / %s", s->pole_name[0], s->pole_name[1]);
 	if (rt_col_add(t, RT_TEXT, 0, "target") != 0 || rt_col_add(t, RT_TEXT, 0, "group") != 0 ||
 	    (r->has_corpus && (rt_col_add(t, RT_TEXT, 0, "corpus freq") != 0 ||
-	    rt_col_add(t, RT_TEXT, 0, head) != 0 || rt_col_add(t, RT_EST, 3, "corpus score") != 0)))
+	    rt_col_add(t, RT_TEXT, 0, "near %s / %s", s->pole_name[0], s->pole_name[1]) != 0 ||
+	    rt_col_add(t, RT_EST, 3, "corpus score") != 0)))
 		return -1;
 	for (size_t m = 0; m < r->nmodels; m++)
-		if (rt_col_add(t, RT_EST, 3, r->models[m].path) != 0 ||
+		if (rt_col_add(t, RT_EST, 3, "%s", r->models[m].path) != 0 ||
 		    rt_col_add(t, RT_EST, 3, "vs corpus") != 0)
 			return -1;
 	for (size_t i = 0; i < r->ntargets; i++) {
