@@ -323,29 +323,178 @@ struct pair_scores {
 	int         *keep;      /* scored by the model */
 };
 
+/* The categories of the pairs of s, in order of first appearance (borrowed from s). */
+static int
+pairs_categories(const struct probe_set *s, const char ***cats, size_t *ncats)
+{
+	size_t cap = 0;
+
+	for (size_t i = 0; i < s->npairs; i++) {
+		size_t k;
+		for (k = 0; k < *ncats && strcmp((*cats)[k], s->pairs[i].category) != 0; k++)
+			;
+		if (k == *ncats) {
+			if (grow(cats, *ncats, &cap, sizeof **cats) != 0)
+				return -1;
+			(*cats)[(*ncats)++] = s->pairs[i].category;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The pairs of s that a corpus cannot speak to: absent[i] when a word that
+ * differs between the sentences never occurs in it, and a warning for
+ * those and one for the pairs that hinge on rare words. A pair with an
+ * absent word is still scored on every model (a model over subword tokens
+ * can score a word its text lacks); the report marks it, since its
+ * preference cannot come from that word in the corpus.
+ */
+static int
+pairs_corpus_check(struct ctx *c, const struct probe_set *s, unsigned char *absent)
+{
+	uint64_t nabsent = 0, nrare = 0;
+	char     rare_word[192] = "", absent_word[128] = "";
+	int      rc;
+
+	for (size_t i = 0; i < s->npairs; i++) {
+		uint64_t f;
+		char     w[128];
+		if (pair_min_freq(c->corpus, s->pairs[i].more, s->pairs[i].less, &f, w, sizeof w) != 0)
+			return oom(c);
+		if (f == 0) {
+			absent[i] = 1;
+			if (nabsent++ == 0)
+				snprintf(absent_word, sizeof absent_word, "%s", w);
+		} else if (f != UINT64_MAX && f < c->r->opt.rare) {
+			if (nrare++ == 0)
+				snprintf(rare_word, sizeof rare_word, "%s (%llu)", w, (unsigned long long)f);
+		}
+	}
+	if (nabsent > 0 && (rc = warnf(c, "%s: in %llu of %zu pairs a word that differs between "
+	    "the sentences never occurs in the corpus (e.g. '%s'): the models score them, but "
+	    "their preference cannot be compared with the corpus (counted under 'absent from "
+	    "corpus')", s->name, (unsigned long long)nabsent, s->npairs, absent_word)) != 0)
+		return rc;
+	if (nrare > 0)
+		return warnf(c, "%s: %llu pairs hinge on words seen fewer than %llu times in the "
+		    "corpus (e.g. %s): the model has little evidence about them", s->name,
+		    (unsigned long long)nrare, (unsigned long long)c->r->opt.rare, rare_word);
+	return 0;
+}
+
+/*
+ * Model mi's scores of every pair of s, both ways (whole sentence and
+ * shared tokens) into sc, with warnings for the pairs it cannot score and
+ * for those whose sentences it splits into different numbers of tokens
+ * (*uneven of them).
+ */
+static int
+pairs_model_scores(struct ctx *c, const struct probe_set *s, size_t mi, struct pair_scores *sc,
+    uint64_t *uneven, struct ad_progress *progress, uint64_t *done)
+{
+	const struct lm *m = c->models[mi];
+	uint64_t         unrep = 0;
+	size_t           n = 0;
+	int              rc;
+
+	*uneven = 0;
+	for (size_t i = 0; i < s->npairs; i++) {
+		double f[2], sh[2];
+		size_t nt[2];
+		int    skip;
+		sc->keep[i] = 0;
+		if ((rc = probe_pair_score(m, s->pairs[i].more, s->pairs[i].less, f, sh, nt, &skip,
+		    c->e)) != 0) {
+			ad_error_prefix(c->e, "%s:%zu", s->path, s->pairs[i].line);
+			return rc;
+		}
+		if (skip) {
+			unrep++;
+			continue;
+		}
+		sc->keep[i] = 1;
+		*uneven += nt[0] != nt[1];
+		sc->d[0][i] = f[0] - f[1];
+		sc->d[1][i] = sh[0] - sh[1];
+		sc->cmp[0][i] = (signed char)probe_crows_compare(f[0], f[1]);
+		sc->cmp[1][i] = (signed char)probe_crows_compare(sh[0], sh[1]);
+		n++;
+		ad_progress_update(progress, ++*done);
+	}
+	if (unrep > 0 && (rc = warnf(c, "%s on %s: %llu pairs not scored: a word that differs is "
+	    "unknown to the model (<unk>)", s->name, c->r->models[mi].path,
+	    (unsigned long long)unrep)) != 0)
+		return rc;
+	if (*uneven > 0)
+		return warnf(c, "%s on %s: in %llu of %zu pairs the two sentences have different "
+		    "numbers of tokens; the whole-sentence likelihood favours the shorter one (a "
+		    "tokenization confound): compare with the shared-token variant", s->name,
+		    c->r->models[mi].path, (unsigned long long)*uneven, n);
+	return 0;
+}
+
+/*
+ * Model mi's pairs rows of set si from its scores sc: per way of scoring,
+ * one row for all pairs and, when the set has several categories, one per
+ * category (ps: room for a sample of every pair); a warning where the sign
+ * test cannot reach α.
+ */
+static int
+pairs_model_rows(struct ctx *c, size_t si, size_t mi, const struct pair_scores *sc,
+    const unsigned char *absent, const char *const *cats, size_t ncats, uint64_t uneven,
+    struct pair_sample *ps)
+{
+	const struct probe_set *s = c->r->sets[si];
+	int                     rc = 0;
+
+	for (int v = 0; v < 2 && rc == 0; v++) {
+		for (size_t k = 0; k <= (ncats > 1 ? ncats : 0) && rc == 0; k++) {
+			const char *cat = k == 0 ? NULL : cats[k - 1];
+			uint64_t    sk = 0;
+			ps->n = 0;
+			for (size_t i = 0; i < s->npairs; i++) {
+				if (cat != NULL && strcmp(s->pairs[i].category, cat) != 0)
+					continue;
+				if (!sc->keep[i]) {
+					sk++;
+					continue;
+				}
+				ps->d[ps->n] = sc->d[v][i];
+				ps->cmp[ps->n] = sc->cmp[v][i];
+				ps->dir[ps->n] = (unsigned char)s->pairs[i].direction;
+				ps->absent[ps->n] = absent[i];
+				ps->n++;
+			}
+			rc = pairs_row(c, si, mi, v, cat, ps, sk, v == 0 ? uneven : 0);
+			if (rc == 0 && v == 0 && ps->n > 0 &&
+			    c->r->pairs[c->r->npairs - 1].percent.min_p > c->r->opt.alpha)
+				rc = warnf(c, "%s on %s, %s: only %zu pairs; the sign test cannot reach p < %g "
+				    "with so few", s->name, c->r->models[mi].path, cat ? cat : "all", ps->n,
+				    c->r->opt.alpha);
+		}
+	}
+	return rc;
+}
+
+/*
+ * The pairs of set si on every model: which pairs the corpus lacks words
+ * of, then per model its scores and its rows.
+ */
 static int
 run_pairs(struct ctx *c, size_t si, struct ad_progress *progress, uint64_t *done)
 {
 	const struct probe_set *s = c->r->sets[si];
 	const char            **cats = NULL;
-	size_t                  ncats = 0, ccats = 0;
+	size_t                  ncats = 0;
 	struct pair_scores      sc = { { NULL, NULL }, { NULL, NULL }, NULL };
 	struct pair_sample      ps = { 0 };
 	unsigned char          *absent = NULL;
-	uint64_t                nabsent = 0, nrare = 0;
-	char                    rare_word[192] = "", absent_word[128] = "";
 	int                     rc = 0;
 
-	/* Categories in order of first appearance. */
-	for (size_t i = 0; i < s->npairs; i++) {
-		size_t k;
-		for (k = 0; k < ncats && strcmp(cats[k], s->pairs[i].category) != 0; k++)
-			;
-		if (k == ncats) {
-			if (grow(&cats, ncats, &ccats, sizeof *cats) != 0)
-				return oom(c);
-			cats[ncats++] = s->pairs[i].category;
-		}
+	if (pairs_categories(s, &cats, &ncats) != 0) {
+		ad_free(cats);
+		return oom(c);
 	}
 	for (int v = 0; v < 2; v++) {
 		sc.d[v] = ad_mallocarray(s->npairs, sizeof *sc.d[v]);
@@ -362,104 +511,12 @@ run_pairs(struct ctx *c, size_t si, struct ad_progress *progress, uint64_t *done
 		rc = oom(c);
 		goto out;
 	}
-	/*
-	 * With a corpus: a pair whose changed words never occur in it is still
-	 * scored on every model (a model over subword tokens can score a word
-	 * its text lacks); the report marks it, since its preference cannot
-	 * come from that word in the corpus.
-	 */
-	if (c->corpus != NULL)
-		for (size_t i = 0; i < s->npairs; i++) {
-			uint64_t f;
-			char     w[128];
-			if (pair_min_freq(c->corpus, s->pairs[i].more, s->pairs[i].less, &f, w,
-			    sizeof w) != 0) {
-				rc = oom(c);
-				goto out;
-			}
-			if (f == 0) {
-				absent[i] = 1;
-				if (nabsent++ == 0)
-					snprintf(absent_word, sizeof absent_word, "%s", w);
-			} else if (f != UINT64_MAX && f < c->r->opt.rare) {
-				if (nrare++ == 0)
-					snprintf(rare_word, sizeof rare_word, "%s (%llu)", w,
-					    (unsigned long long)f);
-			}
-		}
-	if (nabsent > 0 && (rc = warnf(c, "%s: in %llu of %zu pairs a word that differs between "
-	    "the sentences never occurs in the corpus (e.g. '%s'): the models score them, but "
-	    "their preference cannot be compared with the corpus (counted under 'absent from "
-	    "corpus')", s->name, (unsigned long long)nabsent, s->npairs, absent_word)) != 0)
+	if (c->corpus != NULL && (rc = pairs_corpus_check(c, s, absent)) != 0)
 		goto out;
-	if (nrare > 0 && (rc = warnf(c, "%s: %llu pairs hinge on words seen fewer than %llu times "
-	    "in the corpus (e.g. %s): the model has little evidence about them", s->name,
-	    (unsigned long long)nrare, (unsigned long long)c->r->opt.rare, rare_word)) != 0)
-		goto out;
-
 	for (size_t mi = 0; mi < c->r->nmodels && rc == 0; mi++) {
-		const struct lm *m = c->models[mi];
-		uint64_t         unrep = 0, uneven = 0;
-		size_t           n = 0;
-
-		for (size_t i = 0; i < s->npairs; i++) {
-			double f[2], sh[2];
-			size_t nt[2];
-			int    skip;
-			sc.keep[i] = 0;
-			if ((rc = probe_pair_score(m, s->pairs[i].more, s->pairs[i].less, f, sh, nt,
-			    &skip, c->e)) != 0) {
-				ad_error_prefix(c->e, "%s:%zu", s->path, s->pairs[i].line);
-				goto out;
-			}
-			if (skip) {
-				unrep++;
-				continue;
-			}
-			sc.keep[i] = 1;
-			uneven += nt[0] != nt[1];
-			sc.d[0][i] = f[0] - f[1];
-			sc.d[1][i] = sh[0] - sh[1];
-			sc.cmp[0][i] = (signed char)probe_crows_compare(f[0], f[1]);
-			sc.cmp[1][i] = (signed char)probe_crows_compare(sh[0], sh[1]);
-			n++;
-			ad_progress_update(progress, ++*done);
-		}
-		if (unrep > 0 && (rc = warnf(c, "%s on %s: %llu pairs not scored: a word that differs "
-		    "is unknown to the model (<unk>)", s->name, c->r->models[mi].path,
-		    (unsigned long long)unrep)) != 0)
-			goto out;
-		if (uneven > 0 && (rc = warnf(c, "%s on %s: in %llu of %zu pairs the two sentences have "
-		    "different numbers of tokens; the whole-sentence likelihood favours the shorter "
-		    "one (a tokenization confound): compare with the shared-token variant", s->name,
-		    c->r->models[mi].path, (unsigned long long)uneven, n)) != 0)
-			goto out;
-		for (int v = 0; v < 2 && rc == 0; v++) {
-			for (size_t k = 0; k <= (ncats > 1 ? ncats : 0) && rc == 0; k++) {
-				const char *cat = k == 0 ? NULL : cats[k - 1];
-				uint64_t    sk = 0;
-				ps.n = 0;
-				for (size_t i = 0; i < s->npairs; i++) {
-					if (cat != NULL && strcmp(s->pairs[i].category, cat) != 0)
-						continue;
-					if (!sc.keep[i]) {
-						sk++;
-						continue;
-					}
-					ps.d[ps.n] = sc.d[v][i];
-					ps.cmp[ps.n] = sc.cmp[v][i];
-					ps.dir[ps.n] = (unsigned char)s->pairs[i].direction;
-					ps.absent[ps.n] = absent[i];
-					ps.n++;
-				}
-				rc = pairs_row(c, si, mi, v, cat, &ps, sk, v == 0 ? uneven : 0);
-				if (rc == 0 && v == 0 && ps.n > 0 &&
-				    c->r->pairs[c->r->npairs - 1].percent.min_p > c->r->opt.alpha)
-					rc = warnf(c, "%s on %s, %s: only %zu pairs; the sign test cannot reach "
-					    "p < %g with so few", s->name, c->r->models[mi].path,
-					    cat ? cat : "all", ps.n, c->r->opt.alpha);
-			}
-		}
+		uint64_t uneven;
+		if ((rc = pairs_model_scores(c, s, mi, &sc, &uneven, progress, done)) == 0)
+			rc = pairs_model_rows(c, si, mi, &sc, absent, cats, ncats, uneven, &ps);
 	}
 out:
 	ad_free(cats);
