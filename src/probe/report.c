@@ -115,6 +115,7 @@ enum rt_kind {
 	RT_P,      /* v, a p-value */
 	RT_EST,    /* "v [lo, hi]": an estimate and its interval in one cell */
 	RT_DIFF,   /* "v [lo, hi] p": a difference, its interval and its adjusted p */
+	RT_HEADING, /* an HTML heading with no cells, not in Markdown (see weat_cols) */
 };
 
 /* Cell flags. */
@@ -129,11 +130,9 @@ enum {
 
 struct rt_col {
 	const char  *key;        /* JSON key; NULL in tables never written as JSON */
-	const char  *head;       /* column heading (Markdown, and HTML unless hhead) */
+	const char  *head;       /* column heading (HTML: unless the table's hheads has one) */
 	enum rt_kind kind;
 	int          prec;       /* decimals of numbers (a cell may override) */
-	const char  *hhead;      /* the HTML heading where it differs, else NULL */
-	int          head_only;  /* an HTML heading with no cells (see weat_cols) */
 };
 
 struct rt_cell {
@@ -148,6 +147,7 @@ struct rt_cell {
 
 struct rt_table {
 	const struct rt_col *cols;
+	const char *const   *hheads;              /* (ncols) HTML headings where they differ, or NULL */
 	size_t               ncols, nrows, cap;   /* cells: nrows × ncols, row-major */
 	struct rt_cell      *cells;
 	int                 *strong;              /* (nrows) a significant row */
@@ -295,12 +295,12 @@ rt_num4(struct rt_cell *c, const struct probe_num *x, int prec)
 }
 
 /* A text column of a table not written as JSON. */
-#define RT_TEXT_COL(head) { NULL, head, RT_TEXT, 0, NULL, 0 }
+#define RT_TEXT_COL(head) { NULL, head, RT_TEXT, 0 }
 
 /* The four columns rt_num4 fills, the first headed head. */
 #define RT_NUM4_COLS(head, prec) \
-	{ NULL, head, RT_NUM, prec, NULL, 0 }, { NULL, "95% CI", RT_CI, prec, NULL, 0 }, \
-	{ NULL, "p", RT_P, 0, NULL, 0 }, { NULL, "p adj", RT_P, 0, NULL, 0 }
+	{ NULL, head, RT_NUM, prec }, { NULL, "95% CI", RT_CI, prec }, { NULL, "p", RT_P, 0 }, \
+	{ NULL, "p adj", RT_P, 0 }
 
 /* One RT_EST or RT_DIFF cell from x; sig: its flags when x is significant. */
 static void
@@ -343,6 +343,7 @@ rt_cell_text(const struct rt_col *col, const struct rt_cell *c, int html, char *
 		return c->text ? c->text : "";
 	switch (col->kind) {
 	case RT_TEXT:
+	case RT_HEADING:
 		break;
 	case RT_P:
 		return p_text(c->v, buf, n);
@@ -385,11 +386,11 @@ rt_markdown(const struct rt_table *t, FILE *f)
 	char buf[1024];
 
 	for (size_t k = 0; k < t->ncols; k++)
-		if (!t->cols[k].head_only)
+		if (t->cols[k].kind != RT_HEADING)
 			fprintf(f, "| %s ", t->cols[k].head);
 	fputs("|\n", f);
 	for (size_t k = 0; k < t->ncols; k++)
-		if (!t->cols[k].head_only)
+		if (t->cols[k].kind != RT_HEADING)
 			fputs("|---", f);
 	fputs("|\n", f);
 	for (size_t i = 0; i < t->nrows; i++) {
@@ -397,7 +398,7 @@ rt_markdown(const struct rt_table *t, FILE *f)
 		for (size_t k = 0; k < t->ncols; k++) {
 			const struct rt_cell *c = &t->cells[i * t->ncols + k];
 			const char           *s;
-			if (t->cols[k].head_only)
+			if (t->cols[k].kind == RT_HEADING)
 				continue;
 			if (covered > 0) {
 				covered--;
@@ -432,7 +433,7 @@ rt_html(const struct rt_table *t, const char *cls, FILE *f)
 		fputs("<table><tr>", f);
 	for (size_t k = 0; k < t->ncols; k++) {
 		fputs("<th>", f);
-		ad_xml_escape(f, t->cols[k].hhead ? t->cols[k].hhead : t->cols[k].head);
+		ad_xml_escape(f, t->hheads && t->hheads[k] ? t->hheads[k] : t->cols[k].head);
 		fputs("</th>", f);
 	}
 	fputs("</tr>\n", f);
@@ -441,7 +442,7 @@ rt_html(const struct rt_table *t, const char *cls, FILE *f)
 		fputs(t->strong[i] ? "<tr class=\"sig\">" : "<tr>", f);
 		for (size_t k = 0; k < t->ncols; k++) {
 			const struct rt_cell *c = &t->cells[i * t->ncols + k];
-			if (t->cols[k].head_only)
+			if (t->cols[k].kind == RT_HEADING)
 				continue;
 			if (covered > 0) {
 				covered--;
@@ -478,6 +479,7 @@ rt_json(const struct rt_table *t, struct ad_json *j)
 			ad_json_key(j, t->cols[k].key);
 			switch (t->cols[k].kind) {
 			case RT_TEXT:
+			case RT_HEADING:
 				if (c->text) ad_json_string(j, c->text); else ad_json_null(j);
 				break;
 			case RT_NUM:
@@ -523,13 +525,13 @@ static const char *const summary_note =
 enum { SUM_SET, SUM_SOURCE, SUM_PROBE, SUM_VALUE, SUM_CI, SUM_PADJ, SUM_VERDICT, SUM_NCOLS };
 
 static const struct rt_col summary_cols[SUM_NCOLS] = {
-	{ "set",     "probe set",   RT_TEXT, 0, NULL, 0 },
-	{ "source",  "model",       RT_TEXT, 0, NULL, 0 },
-	{ "probe",   "headline",    RT_TEXT, 0, NULL, 0 },
-	{ "value",   "value",       RT_NUM,  3, NULL, 0 },
-	{ "ci95",    "95% CI",      RT_CI,   3, NULL, 0 },
-	{ "p_adj",   "p adj",       RT_P,    0, NULL, 0 },
-	{ "verdict", "verdict",     RT_TEXT, 0, NULL, 0 },
+	{ "set",     "probe set",   RT_TEXT, 0 },
+	{ "source",  "model",       RT_TEXT, 0 },
+	{ "probe",   "headline",    RT_TEXT, 0 },
+	{ "value",   "value",       RT_NUM,  3 },
+	{ "ci95",    "95% CI",      RT_CI,   3 },
+	{ "p_adj",   "p adj",       RT_P,    0 },
+	{ "verdict", "verdict",     RT_TEXT, 0 },
 };
 
 /*
@@ -633,6 +635,19 @@ summary_build(const struct probe_report *r, struct rt_table *t)
 }
 
 /* ---- the inputs ------------------------------------------------------------- */
+
+/* The sentence that opens the inputs: the version, the seed, the resampling, the correction. */
+static const char *
+made_by(const struct probe_report *r, char *buf, size_t n)
+{
+	snprintf(buf, n, "Made by autodidact %s. Seed %llu; %u bootstrap resamples; permutation "
+	    "tests exact up to %llu partitions, otherwise %u random ones; %s correction over the "
+	    "%zu p-values of this report at α = %g.", PACKAGE_VERSION,
+	    (unsigned long long)r->opt.rs.seed, r->opt.rs.bootstrap,
+	    (unsigned long long)r->opt.rs.max_exact, r->opt.rs.permutations,
+	    probe_correction_name(r->opt.correction), r->ntests, r->opt.alpha);
+	return buf;
+}
 
 /*
  * A model's training text for the inputs table: its XXH64 and size, marked
@@ -758,15 +773,18 @@ static const struct rt_col pairs_cols[PR_NCOLS] = {
 	RT_TEXT_COL("model"), RT_TEXT_COL("category"), RT_TEXT_COL("n"),
 	RT_NUM4_COLS("prefers more stereotypical %", 1),
 	RT_TEXT_COL("model prefers more / less / tied"),
-	{ NULL, "mean Δ (nats) [95% CI]",           RT_EST,  3, "mean Δ (nats)", 0 },
+	{ NULL, "mean Δ (nats) [95% CI]",           RT_EST,  3 },
 	RT_TEXT_COL("not scored"),
 	RT_TEXT_COL("changed word absent from corpus (no corpus comparison)"),
 };
+
+static const char *const pairs_hheads[PR_NCOLS] = { [PR_DELTA] = "mean Δ (nats)" };
 
 static int
 pairs_build(const struct probe_report *r, size_t si, int variant, struct rt_table *t)
 {
 	rt_init(t, pairs_cols, r->has_corpus ? PR_NCOLS : PR_ABSENT);
+	t->hheads = pairs_hheads;
 	for (size_t i = 0; i < r->npairs; i++) {
 		const struct probe_pairs_row *p = &r->pairs[i];
 		struct rt_cell               *c;
@@ -807,14 +825,14 @@ set_has_directions(const struct probe_set *s)
 enum { CR_MODEL, CR_CAT, CR_N, CR_METRIC, CR_OURS, CR_STEREO, CR_ANTI, CR_NEUTRAL, CR_NCOLS };
 
 static const struct rt_col crows_cols[CR_NCOLS] = {
-	{ "model",      "model",                  RT_TEXT, 0, NULL, 0 },
-	{ "category",   "category",               RT_TEXT, 0, NULL, 0 },
-	{ "n",          "N",                      RT_NUM,  0, NULL, 0 },
-	{ "metric",     "metric % (ties 0)",      RT_NUM,  2, NULL, 0 },
-	{ "ours",       "ours % (ties half)",     RT_NUM,  2, NULL, 0 },
-	{ "stereo",     "stereo % (of untied)",   RT_TEXT, 0, NULL, 0 },
-	{ "antistereo", "antistereo % (of untied)", RT_TEXT, 0, NULL, 0 },
-	{ "neutral",    "neutral (ties)",         RT_NUM,  0, NULL, 0 },
+	{ "model",      "model",                  RT_TEXT, 0 },
+	{ "category",   "category",               RT_TEXT, 0 },
+	{ "n",          "N",                      RT_NUM,  0 },
+	{ "metric",     "metric % (ties 0)",      RT_NUM,  2 },
+	{ "ours",       "ours % (ties half)",     RT_NUM,  2 },
+	{ "stereo",     "stereo % (of untied)",   RT_TEXT, 0 },
+	{ "antistereo", "antistereo % (of untied)", RT_TEXT, 0 },
+	{ "neutral",    "neutral (ties)",         RT_NUM,  0 },
 };
 
 static int
@@ -870,7 +888,7 @@ static const char *const crows_note =
  * on a row of their own.
  *
  * The HTML table has always carried a heading "minus neutral" with no
- * cells under it (so "vs corpus" heads an empty column); the head_only
+ * cells under it (so "vs corpus" heads an empty column); the RT_HEADING
  * column keeps that output as it was.
  */
 enum { WT_TEST, WT_SOURCE, WT_WORDS, WT_TOKENS, WT_D, WT_CI, WT_P, WT_PADJ, WT_STRAY, WT_AMP,
@@ -880,9 +898,11 @@ static const struct rt_col weat_cols[WT_NCOLS] = {
 	RT_TEXT_COL("test"), RT_TEXT_COL("source"), RT_TEXT_COL("words X/Y/A/B"),
 	RT_TEXT_COL("tokens/word"),
 	RT_NUM4_COLS("d", 3),
-	{ NULL, "minus neutral", RT_TEXT, 0, NULL, 1 },
-	{ NULL, "vs corpus (d − d) [95% CI] p adj", RT_DIFF, 3, "vs corpus", 0 },
+	{ NULL, "minus neutral", RT_HEADING, 0 },
+	{ NULL, "vs corpus (d − d) [95% CI] p adj", RT_DIFF, 3 },
 };
+
+static const char *const weat_hheads[WT_NCOLS] = { [WT_AMP] = "vs corpus" };
 
 static int
 weat_build(const struct probe_report *r, size_t si, struct rt_table *t)
@@ -890,6 +910,7 @@ weat_build(const struct probe_report *r, size_t si, struct rt_table *t)
 	const struct probe_set *s = r->sets[si];
 
 	rt_init(t, weat_cols, WT_NCOLS);
+	t->hheads = weat_hheads;
 	for (size_t i = 0; i < r->nweat; i++) {
 		const struct probe_weat_row  *w = &r->weat[i];
 		const struct probe_weat_spec *ws;
@@ -944,8 +965,12 @@ enum { GR_GROUP, GR_SOURCE, GR_N, GR_MEAN, GR_CI, GR_P, GR_PADJ, GR_CONTRAST, GR
 static const struct rt_col groups_cols[GR_NCOLS] = {
 	RT_TEXT_COL("group"), RT_TEXT_COL("source"), RT_TEXT_COL("targets"),
 	RT_NUM4_COLS("mean score", 3),
-	{ NULL, "minus neutral [95% CI] p adj", RT_DIFF, 3, "minus neutral", 0 },
-	{ NULL, "vs corpus [95% CI] p adj",     RT_DIFF, 3, "vs corpus", 0 },
+	{ NULL, "minus neutral [95% CI] p adj", RT_DIFF, 3 },
+	{ NULL, "vs corpus [95% CI] p adj",     RT_DIFF, 3 },
+};
+
+static const char *const groups_hheads[GR_NCOLS] = {
+	[GR_CONTRAST] = "minus neutral", [GR_AMP] = "vs corpus",
 };
 
 static int
@@ -954,6 +979,7 @@ groups_build(const struct probe_report *r, size_t si, struct rt_table *t)
 	const struct probe_set *s = r->sets[si];
 
 	rt_init(t, groups_cols, GR_NCOLS);
+	t->hheads = groups_hheads;
 	for (size_t i = 0; i < r->ngroups; i++) {
 		const struct probe_group_row *g = &r->groups[i];
 		struct rt_cell               *c;
@@ -1052,13 +1078,9 @@ static void
 md_header(const struct probe_report *r, const struct rt_table *models,
     const struct rt_table *sets, FILE *f)
 {
-	fputs("## Inputs\n\n", f);
-	fprintf(f, "Made by autodidact %s. Seed %llu; %u bootstrap resamples; permutation tests "
-	    "exact up to %llu partitions, otherwise %u random ones; %s correction over the %zu "
-	    "p-values of this report at α = %g.\n\n", PACKAGE_VERSION,
-	    (unsigned long long)r->opt.rs.seed, r->opt.rs.bootstrap,
-	    (unsigned long long)r->opt.rs.max_exact, r->opt.rs.permutations,
-	    probe_correction_name(r->opt.correction), r->ntests, r->opt.alpha);
+	char made[512];
+
+	fprintf(f, "## Inputs\n\n%s\n\n", made_by(r, made, sizeof made));
 	rt_markdown(models, f);
 	if (r->has_corpus) {
 		fprintf(f, "\nCorpus (the training text the models are compared with): %s, XXH64 "
@@ -1791,6 +1813,7 @@ int
 probe_write_html(const struct probe_report *r, FILE *f, struct ad_error *e)
 {
 	struct opening o;
+	char           made[512];
 
 	if (opening_build(r, &o) != 0)
 		return ad_fail(e, AD_ENOMEM, "out of memory writing the report");
@@ -1809,13 +1832,9 @@ probe_write_html(const struct probe_report *r, FILE *f, struct ad_error *e)
 	fputs("<h2 id=\"summary\">Summary</h2>\n", f);
 	rt_html(&o.sum, "summary", f);
 	h_guide(f, summary_note);
-	fputs("<h2>Inputs</h2>\n", f);
-	fprintf(f, "<p>Made by autodidact %s. Seed %llu; %u bootstrap resamples; permutation tests "
-	    "exact up to %llu partitions, otherwise %u random ones; %s correction over the %zu "
-	    "p-values of this report at α = %g.</p>\n", PACKAGE_VERSION,
-	    (unsigned long long)r->opt.rs.seed, r->opt.rs.bootstrap,
-	    (unsigned long long)r->opt.rs.max_exact, r->opt.rs.permutations,
-	    probe_correction_name(r->opt.correction), r->ntests, r->opt.alpha);
+	fputs("<h2>Inputs</h2>\n<p>", f);
+	h(f, made_by(r, made, sizeof made));
+	fputs("</p>\n", f);
 	rt_html(&o.models, NULL, f);
 	if (r->has_corpus) {
 		fputs("<p>Corpus (the training text the models are compared with): <code>", f);
