@@ -87,6 +87,14 @@ has "$T/plus.probe" "zyzzyva"
 run 0 "$AD" probe --quiet --vectors "$G" --probes "$T/plus.probe" --format json -o "$T/p.json"
 check7 "$T/p.json" "$G" "with a word the vectors lack"
 has "$T/p.json" '"left_out": "zyzzyva (not in the vectors)"'
+# A long list (60 words, over 1,500 bytes) is written whole in every format.
+awk -F'\t' -v OFS='\t' '$1 == "math" { for (i = 1; i <= 60; i++) $2 = $2 sprintf(" absentword%02dfromthevectors", i) } 1' \
+	"$AD_SRCDIR/corpora/probes/weat-classic.probe" >"$T/long.probe"
+run 0 "$AD" probe --quiet --vectors "$G" --probes "$T/long.probe" -o "$T/long.md"
+has "$T/long.md" "| | left out: absentword01fromthevectors, absentword02fromthevectors,"
+has "$T/long.md" "absentword59fromthevectors, absentword60fromthevectors (not in the vectors) | |"
+run 0 "$AD" probe --quiet --vectors "$G" --probes "$T/long.probe" -o "$T/long.html"
+has "$T/long.html" "absentword59fromthevectors, absentword60fromthevectors (not in the vectors)</td></tr>"
 
 # ---- beside a model: its row and the vectors' -----------------------------------------
 printf 'the man and the woman\nthe boy and the girl\n' >"$T/tiny.txt"

@@ -7,9 +7,18 @@
  * theirs, the seed and resampling counts), how to read each number and
  * what it does not prove, the warnings, then per probe set its pairs,
  * WEAT tests and templates, each model beside the corpus.
+ *
+ * Every table is built once, by one *_build function per table, from the
+ * report's rows into a format-neutral struct rt_table, and written by
+ * rt_markdown, rt_html or rt_json; the md_* and h_* writers add only the
+ * headings, the prose and (HTML) the charts. The file reads in that order:
+ * the guides, the table type and its renderers, the tables (summary,
+ * inputs, pairs, WEAT, templates), then the Markdown, JSON and HTML
+ * writers.
  */
 #include "config.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -88,42 +97,130 @@ static const char *const guide_templates =
 
 /*
  * A result table is built once from the report's rows, with typed cells,
- * and rendered by small writers for Markdown, HTML and JSON, so the three
- * formats cannot disagree about what a table holds. (Only the summary is
- * built this way so far; the detail tables are still written per format.)
+ * and rendered by small writers for Markdown, HTML and JSON, so the formats
+ * cannot disagree about what a table holds. Every table of the report is
+ * built this way. Only the summary goes to JSON through rt_json: the JSON
+ * report's detail arrays keep their own nested objects (every number with
+ * its test, stream and exactness), which scripts read by key.
+ *
+ * Where Markdown and HTML have always written a cell differently (an
+ * interval printed whole in HTML, the star of a significant cell), the
+ * difference is a property of the cell kind or a flag, so that the outputs
+ * stay what they were.
  */
-enum rt_kind { RT_TEXT, RT_NUM, RT_CI, RT_P };
+enum rt_kind {
+	RT_TEXT,   /* text */
+	RT_NUM,    /* v, with prec decimals */
+	RT_CI,     /* [lo, hi], with prec decimals */
+	RT_P,      /* v, a p-value */
+	RT_EST,    /* "v [lo, hi]": an estimate and its interval in one cell */
+	RT_DIFF,   /* "v [lo, hi] p": a difference, its interval and its adjusted p */
+	RT_HEADING, /* an HTML heading with no cells, not in Markdown (see weat_cols) */
+};
+
+/* Cell flags. */
+enum {
+	RT_STAR_MD   = 1,     /* " *" after the cell in Markdown: significant */
+	RT_STAR_HTML = 2,     /* the same in HTML */
+	RT_STAR      = RT_STAR_MD | RT_STAR_HTML,
+	RT_HL        = 4,     /* HTML: a highlighted (significant) cell */
+	RT_NOTE      = 8,     /* HTML: a note, in small grey type */
+	RT_CODE      = 16,    /* HTML: set as code (hashes) */
+};
 
 struct rt_col {
-	const char  *key;     /* JSON key */
-	const char  *head;    /* column heading (Markdown, HTML) */
+	const char  *key;        /* JSON key; NULL in tables never written as JSON */
+	const char  *head;       /* column heading (HTML: unless the table's hheads has one) */
 	enum rt_kind kind;
-	int          prec;    /* decimals of RT_NUM and RT_CI (a cell may override) */
+	int          prec;       /* decimals of numbers (a cell may override) */
 };
 
 struct rt_cell {
-	char   *text;         /* RT_TEXT (owned) */
-	double  v, lo, hi;    /* RT_NUM and RT_P: v; RT_CI: [lo, hi]; NAN: none */
-	int     prec;         /* decimals, the column's unless set */
+	char    *text;       /* owned; when set, shown whatever the column's kind */
+	double   v, lo, hi;  /* RT_NUM, RT_P, RT_EST, RT_DIFF: v; intervals: [lo, hi]; NAN: none */
+	double   p;          /* RT_DIFF: the adjusted p */
+	int      prec;       /* decimals of v and of an RT_CI, the column's unless set */
+	int      ciprec;     /* decimals of the interval of RT_EST and RT_DIFF */
+	unsigned flags;      /* RT_STAR_MD ... */
+	int      span;       /* > 1: also covers the next span − 1 shown columns */
 };
 
 struct rt_table {
 	const struct rt_col *cols;
+	const char *const   *hheads;              /* (ncols) HTML headings where they differ, or NULL */
 	size_t               ncols, nrows, cap;   /* cells: nrows × ncols, row-major */
 	struct rt_cell      *cells;
 	int                 *strong;              /* (nrows) a significant row */
+	struct rt_col       *own;                 /* columns made at run time (cols), or NULL */
 };
+
+/* An empty table of the given columns (NULL: columns added by rt_col_add). */
+static void
+rt_init(struct rt_table *t, const struct rt_col *cols, size_t ncols)
+{
+	memset(t, 0, sizeof *t);
+	t->cols = cols;
+	t->ncols = ncols;
+}
 
 static void
 rt_free(struct rt_table *t)
 {
 	for (size_t i = 0; i < t->nrows * t->ncols; i++)
 		ad_free(t->cells[i].text);
+	for (size_t k = 0; t->own != NULL && k < t->ncols; k++)
+		ad_free((char *)t->own[k].head);
+	ad_free(t->own);
 	ad_free(t->cells);
 	ad_free(t->strong);
-	t->cells = NULL;
-	t->strong = NULL;
-	t->nrows = t->cap = 0;
+	memset(t, 0, sizeof *t);
+}
+
+/*
+ * Text of any length (a cell listing the words left out can be long);
+ * NULL when out of memory.
+ */
+static char *
+rt_vformat(const char *fmt, va_list ap)
+{
+	va_list ap2;
+	int     n;
+	char   *s;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0 || (s = ad_malloc((size_t)n + 1)) == NULL)
+		return NULL;
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	return s;
+}
+
+/* A column made at run time (its heading names a model or a pole), before any row. */
+static int
+rt_col_add(struct rt_table *t, enum rt_kind kind, int prec, const char *fmt, ...) AD_PRINTF(4, 5);
+
+static int
+rt_col_add(struct rt_table *t, enum rt_kind kind, int prec, const char *fmt, ...)
+{
+	struct rt_col *c;
+	va_list        ap;
+
+	assert(t->nrows == 0 && (t->cols == NULL || t->cols == t->own));
+	if ((c = ad_reallocarray(t->own, t->ncols + 1, sizeof *c)) == NULL)
+		return -1;
+	t->own = c;
+	t->cols = c;
+	memset(&c[t->ncols], 0, sizeof *c);
+	c[t->ncols].kind = kind;
+	c[t->ncols].prec = prec;
+	va_start(ap, fmt);
+	c[t->ncols].head = rt_vformat(fmt, ap);
+	va_end(ap);
+	if (c[t->ncols].head == NULL)
+		return -1;
+	t->ncols++;
+	return 0;
 }
 
 /* A new row of empty cells (text NULL, numbers NAN); NULL when out of memory. */
@@ -146,9 +243,9 @@ rt_row(struct rt_table *t, int strong)
 	}
 	row = &t->cells[t->nrows * t->ncols];
 	for (size_t k = 0; k < t->ncols; k++) {
-		row[k].text = NULL;
-		row[k].v = row[k].lo = row[k].hi = NAN;
-		row[k].prec = t->cols[k].prec;
+		memset(&row[k], 0, sizeof row[k]);
+		row[k].v = row[k].lo = row[k].hi = row[k].p = NAN;
+		row[k].prec = row[k].ciprec = t->cols[k].prec;
 	}
 	t->strong[t->nrows++] = strong;
 	return row;
@@ -161,12 +258,61 @@ static int
 rt_text(struct rt_cell *c, const char *fmt, ...)
 {
 	va_list ap;
-	char    buf[1024];
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
+	c->text = rt_vformat(fmt, ap);
 	va_end(ap);
-	return (c->text = ad_strdup(buf)) == NULL ? -1 : 0;
+	return c->text == NULL ? -1 : 0;
+}
+
+/* A count as text (exact, where a double would round above 2^53). */
+static int
+rt_count(struct rt_cell *c, uint64_t n)
+{
+	return rt_text(c, "%llu", (unsigned long long)n);
+}
+
+/*
+ * Four cells from x: its value, 95% interval, p and adjusted p; all four
+ * "–" when x has no value. When x is significant the value is highlighted
+ * and the adjusted p starred.
+ */
+static void
+rt_num4(struct rt_cell *c, const struct probe_num *x, int prec)
+{
+	if (isnan(x->value))
+		return;
+	c[0].v = x->value;
+	c[1].lo = x->lo;
+	c[1].hi = x->hi;
+	c[0].prec = c[1].prec = prec;
+	c[2].v = x->p;
+	c[3].v = x->p_adj;
+	if (x->significant) {
+		c[0].flags |= RT_HL;
+		c[3].flags |= RT_STAR;
+	}
+}
+
+/* A text column of a table not written as JSON. */
+#define RT_TEXT_COL(head) { NULL, head, RT_TEXT, 0 }
+
+/* The four columns rt_num4 fills, the first headed head. */
+#define RT_NUM4_COLS(head, prec) \
+	{ NULL, head, RT_NUM, prec }, { NULL, "95% CI", RT_CI, prec }, { NULL, "p", RT_P, 0 }, \
+	{ NULL, "p adj", RT_P, 0 }
+
+/* One RT_EST or RT_DIFF cell from x; sig: its flags when x is significant. */
+static void
+rt_est(struct rt_cell *c, const struct probe_num *x, int ciprec, unsigned sig)
+{
+	c->v = x->value;
+	c->lo = x->lo;
+	c->hi = x->hi;
+	c->p = x->p_adj;
+	c->ciprec = ciprec;
+	if (!isnan(x->value) && x->significant)
+		c->flags |= sig;
 }
 
 /* A p-value as the report prints it; "–" when there is none. */
@@ -182,13 +328,23 @@ p_text(double p, char *buf, size_t n)
 	return buf;
 }
 
-/* A cell as plain text (Markdown and HTML share it; escaping is theirs). */
+/*
+ * A cell as plain text for Markdown (html 0) or HTML (html 1), before
+ * escaping. The formats differ in two places only: HTML prints an
+ * estimate's interval even when it has none, and names the p of a
+ * difference ("p adj").
+ */
 static const char *
-rt_cell_text(const struct rt_col *col, const struct rt_cell *c, char *buf, size_t n)
+rt_cell_text(const struct rt_col *col, const struct rt_cell *c, int html, char *buf, size_t n)
 {
+	char ci[720], pb[32];   /* room for two numbers as large as DBL_MAX */
+
+	if (c->text != NULL || col->kind == RT_TEXT)
+		return c->text ? c->text : "";
 	switch (col->kind) {
 	case RT_TEXT:
-		return c->text ? c->text : "";
+	case RT_HEADING:
+		break;
 	case RT_P:
 		return p_text(c->v, buf, n);
 	case RT_NUM:
@@ -201,57 +357,109 @@ rt_cell_text(const struct rt_col *col, const struct rt_cell *c, char *buf, size_
 			return "–";
 		snprintf(buf, n, "[%.*f, %.*f]", c->prec, c->lo, c->prec, c->hi);
 		return buf;
+	case RT_EST:
+	case RT_DIFF:
+		if (isnan(c->v))
+			return "–";
+		if (html || !isnan(c->lo))
+			snprintf(ci, sizeof ci, "[%.*f, %.*f]", c->ciprec, c->lo, c->ciprec, c->hi);
+		else
+			snprintf(ci, sizeof ci, "–");
+		if (col->kind == RT_EST)
+			snprintf(buf, n, "%.*f %s", c->prec, c->v, ci);
+		else
+			snprintf(buf, n, "%.*f %s %s%s", c->prec, c->v, ci, html ? "p adj " : "",
+			    p_text(c->p, pb, sizeof pb));
+		return buf;
 	}
 	return "";
 }
 
+/*
+ * A Markdown table, without the blank line that ends it (the caller
+ * writes it, or the paragraph that follows). An empty cell is "| ", and a
+ * spanning cell is followed by empty ones.
+ */
 static void
 rt_markdown(const struct rt_table *t, FILE *f)
 {
-	char buf[96];
+	char buf[1024];
 
 	for (size_t k = 0; k < t->ncols; k++)
-		fprintf(f, "| %s ", t->cols[k].head);
+		if (t->cols[k].kind != RT_HEADING)
+			fprintf(f, "| %s ", t->cols[k].head);
 	fputs("|\n", f);
 	for (size_t k = 0; k < t->ncols; k++)
-		fputs("|---", f);
+		if (t->cols[k].kind != RT_HEADING)
+			fputs("|---", f);
 	fputs("|\n", f);
 	for (size_t i = 0; i < t->nrows; i++) {
+		int covered = 0;
 		for (size_t k = 0; k < t->ncols; k++) {
-			const char *s = rt_cell_text(&t->cols[k], &t->cells[i * t->ncols + k], buf,
-			    sizeof buf);
+			const struct rt_cell *c = &t->cells[i * t->ncols + k];
+			const char           *s;
+			if (t->cols[k].kind == RT_HEADING)
+				continue;
+			if (covered > 0) {
+				covered--;
+				fputs("| ", f);
+				continue;
+			}
+			covered = c->span > 1 ? c->span - 1 : 0;
+			s = rt_cell_text(&t->cols[k], c, 0, buf, sizeof buf);
 			fputs("| ", f);
+			if (*s == '\0')
+				continue;
 			for (; *s; s++) {
 				if (*s == '|')
 					fputc('\\', f);
 				fputc(*s, f);
 			}
-			fputc(' ', f);
+			fputs(c->flags & RT_STAR_MD ? " * " : " ", f);
 		}
 		fputs("|\n", f);
 	}
-	fputc('\n', f);
 }
 
+/* An HTML table; cls: its class, or NULL. */
 static void
 rt_html(const struct rt_table *t, const char *cls, FILE *f)
 {
-	char buf[96];
+	char buf[1024];
 
-	fprintf(f, "<table class=\"%s\"><tr>", cls);
+	if (cls != NULL)
+		fprintf(f, "<table class=\"%s\"><tr>", cls);
+	else
+		fputs("<table><tr>", f);
 	for (size_t k = 0; k < t->ncols; k++) {
 		fputs("<th>", f);
-		ad_xml_escape(f, t->cols[k].head);
+		ad_xml_escape(f, t->hheads && t->hheads[k] ? t->hheads[k] : t->cols[k].head);
 		fputs("</th>", f);
 	}
 	fputs("</tr>\n", f);
 	for (size_t i = 0; i < t->nrows; i++) {
+		int covered = 0;
 		fputs(t->strong[i] ? "<tr class=\"sig\">" : "<tr>", f);
 		for (size_t k = 0; k < t->ncols; k++) {
-			fputs("<td>", f);
-			ad_xml_escape(f, rt_cell_text(&t->cols[k], &t->cells[i * t->ncols + k], buf,
-			    sizeof buf));
-			fputs("</td>", f);
+			const struct rt_cell *c = &t->cells[i * t->ncols + k];
+			if (t->cols[k].kind == RT_HEADING)
+				continue;
+			if (covered > 0) {
+				covered--;
+				continue;
+			}
+			fputs("<td", f);
+			if (c->span > 1) {
+				covered = c->span - 1;
+				fprintf(f, " colspan=\"%d\"", c->span);
+			}
+			if (c->flags & (RT_HL | RT_NOTE))
+				fputs(c->flags & RT_HL ? " class=\"sig\"" : " class=\"note\"", f);
+			fputs(c->flags & RT_CODE ? "><code>" : ">", f);
+			ad_xml_escape(f, rt_cell_text(&t->cols[k], c, 1, buf, sizeof buf));
+			if (c->flags & RT_STAR_HTML)
+				fputs(" *", f);
+			fputs(c->flags & RT_CODE ? "</code></td>" : "</td>", f);
 		}
 		fputs("</tr>\n", f);
 	}
@@ -267,9 +475,11 @@ rt_json(const struct rt_table *t, struct ad_json *j)
 		ad_json_object_begin(j);
 		for (size_t k = 0; k < t->ncols; k++) {
 			const struct rt_cell *c = &t->cells[i * t->ncols + k];
+			assert(t->cols[k].key != NULL);
 			ad_json_key(j, t->cols[k].key);
 			switch (t->cols[k].kind) {
 			case RT_TEXT:
+			case RT_HEADING:
 				if (c->text) ad_json_string(j, c->text); else ad_json_null(j);
 				break;
 			case RT_NUM:
@@ -277,6 +487,8 @@ rt_json(const struct rt_table *t, struct ad_json *j)
 				ad_json_double(j, c->v);
 				break;
 			case RT_CI:
+			case RT_EST:
+			case RT_DIFF:
 				if (isnan(c->lo)) {
 					ad_json_null(j);
 					break;
@@ -363,9 +575,7 @@ summary_build(const struct probe_report *r, struct rt_table *t)
 	static const struct probe_num unscored = { .value = NAN, .lo = NAN, .hi = NAN, .p = NAN,
 	    .p_adj = NAN, .min_p = NAN };
 
-	memset(t, 0, sizeof *t);
-	t->cols = summary_cols;
-	t->ncols = SUM_NCOLS;
+	rt_init(t, summary_cols, SUM_NCOLS);
 	for (size_t si = 0; si < r->nsets; si++) {
 		const struct probe_set *s = r->sets[si];
 		size_t                  ref;
@@ -424,61 +634,19 @@ summary_build(const struct probe_report *r, struct rt_table *t)
 	return 0;
 }
 
-/* ---- Markdown ------------------------------------------------------------- */
+/* ---- the inputs ------------------------------------------------------------- */
 
-static void
-md_p(FILE *f, double p)
+/* The sentence that opens the inputs: the version, the seed, the resampling, the correction. */
+static const char *
+made_by(const struct probe_report *r, char *buf, size_t n)
 {
-	if (isnan(p))
-		fputs("–", f);
-	else if (p < 1e-4)
-		fprintf(f, "%.1e", p);
-	else
-		fprintf(f, "%.4f", p);
-}
-
-static void
-md_ci(FILE *f, const struct probe_num *n, int prec)
-{
-	if (isnan(n->lo)) {
-		fputs("–", f);
-		return;
-	}
-	fprintf(f, "[%.*f, %.*f]", prec, n->lo, prec, n->hi);
-}
-
-/* value [lo, hi] p p_adj* in table cells */
-static void
-md_num(FILE *f, const struct probe_num *n, int prec)
-{
-	if (isnan(n->value)) {
-		fputs("– | – | – | –", f);
-		return;
-	}
-	fprintf(f, "%.*f | ", prec, n->value);
-	md_ci(f, n, prec);
-	fputs(" | ", f);
-	md_p(f, n->p);
-	fputs(" | ", f);
-	md_p(f, n->p_adj);
-	if (n->significant)
-		fputs(" *", f);
-}
-
-/* A difference: "value [lo, hi] p_adj *", or "–" when there is none. */
-static void
-md_diff(FILE *f, const struct probe_num *n)
-{
-	if (isnan(n->value)) {
-		fputs("–", f);
-		return;
-	}
-	fprintf(f, "%.3f ", n->value);
-	md_ci(f, n, 3);
-	fputc(' ', f);
-	md_p(f, n->p_adj);
-	if (n->significant)
-		fputs(" *", f);
+	snprintf(buf, n, "Made by autodidact %s. Seed %llu; %u bootstrap resamples; permutation "
+	    "tests exact up to %llu partitions, otherwise %u random ones; %s correction over the "
+	    "%zu p-values of this report at α = %g.", PACKAGE_VERSION,
+	    (unsigned long long)r->opt.rs.seed, r->opt.rs.bootstrap,
+	    (unsigned long long)r->opt.rs.max_exact, r->opt.rs.permutations,
+	    probe_correction_name(r->opt.correction), r->ntests, r->opt.alpha);
+	return buf;
 }
 
 /*
@@ -497,91 +665,144 @@ text_cell(const struct probe_report *r, const struct probe_model_info *m, char *
 	return buf;
 }
 
-static void
-md_header(const struct probe_report *r, FILE *f)
-{
-	char cell[96];
+/*
+ * The models and vector files (vector files last): what each is, its
+ * parameter count, the XXH64 of its file, and the XXH64 and size of the
+ * text it was trained on, so a reader can tell which files made the report
+ * and whether a model was trained on the report's corpus.
+ */
+enum { MO_PATH, MO_KIND, MO_DESC, MO_PARAMS, MO_HASH, MO_TEXT, MO_NCOLS };
 
-	fputs("## Inputs\n\n", f);
-	fprintf(f, "Made by autodidact %s. Seed %llu; %u bootstrap resamples; permutation tests "
-	    "exact up to %llu partitions, otherwise %u random ones; %s correction over the %zu "
-	    "p-values of this report at α = %g.\n\n", PACKAGE_VERSION,
-	    (unsigned long long)r->opt.rs.seed, r->opt.rs.bootstrap,
-	    (unsigned long long)r->opt.rs.max_exact, r->opt.rs.permutations,
-	    probe_correction_name(r->opt.correction), r->ntests, r->opt.alpha);
-	fputs("| model | kind | description | parameters | file XXH64 | "
-	    "training text XXH64 |\n|---|---|---|---|---|---|\n", f);
-	for (size_t i = 0; i < r->nmodels + r->nvectors; i++)   /* vector files last */
-		fprintf(f, "| %s | %s | %s | %llu | %016llx | %s |\n", r->models[i].path,
-		    r->models[i].kind, r->models[i].description,
-		    (unsigned long long)r->models[i].params, (unsigned long long)r->models[i].hash,
-		    text_cell(r, &r->models[i], cell, sizeof cell));
-	if (r->has_corpus) {
-		fprintf(f, "\nCorpus (the training text the models are compared with): %s, XXH64 "
-		    "%016llx, %llu lines, %llu words, %llu bytes; co-occurrence window ",
-		    r->corpus_path ? r->corpus_path : "(in memory)",
-		    (unsigned long long)r->corpus_hash, (unsigned long long)r->corpus_lines,
-		    (unsigned long long)r->corpus_tokens, (unsigned long long)r->corpus_bytes);
-		if (r->opt.window)
-			fprintf(f, "%u words on each side, within a line.\n", r->opt.window);
-		else
-			fputs("the whole line.\n", f);
+static const struct rt_col models_cols[MO_NCOLS] = {
+	RT_TEXT_COL("model"), RT_TEXT_COL("kind"), RT_TEXT_COL("description"),
+	RT_TEXT_COL("parameters"), RT_TEXT_COL("file XXH64"), RT_TEXT_COL("training text XXH64"),
+};
+
+static int
+models_build(const struct probe_report *r, struct rt_table *t)
+{
+	char buf[96];
+
+	rt_init(t, models_cols, MO_NCOLS);
+	for (size_t i = 0; i < r->nmodels + r->nvectors; i++) {
+		const struct probe_model_info *m = &r->models[i];
+		struct rt_cell                *c = rt_row(t, 0);
+		if (c == NULL || rt_text(&c[MO_PATH], "%s", m->path) != 0 ||
+		    rt_text(&c[MO_KIND], "%s", m->kind) != 0 ||
+		    rt_text(&c[MO_DESC], "%s", m->description) != 0 ||
+		    rt_count(&c[MO_PARAMS], m->params) != 0 ||
+		    rt_text(&c[MO_HASH], "%016llx", (unsigned long long)m->hash) != 0 ||
+		    rt_text(&c[MO_TEXT], "%s", text_cell(r, m, buf, sizeof buf)) != 0)
+			return -1;
+		c[MO_HASH].flags = RT_CODE;
 	}
-	if (!r->has_corpus)
-		fputs("\nNo corpus was given (--corpus): the models are not compared with their text, "
-		    "and rare or absent probe words cannot be detected.\n", f);
-	fputs("\n| probe set | file | format | XXH64 | pairs | WEAT tests | templates |\n"
-	    "|---|---|---|---|---|---|---|\n", f);
+	return 0;
+}
+
+/* The probe sets: name, file, format, XXH64, and how many probes of each kind. */
+enum { PS_NAME, PS_PATH, PS_FORMAT, PS_HASH, PS_PAIRS, PS_WEATS, PS_TEMPLATES, PS_NCOLS };
+
+static const struct rt_col sets_cols[PS_NCOLS] = {
+	RT_TEXT_COL("probe set"), RT_TEXT_COL("file"), RT_TEXT_COL("format"), RT_TEXT_COL("XXH64"),
+	RT_TEXT_COL("pairs"), RT_TEXT_COL("WEAT tests"), RT_TEXT_COL("templates"),
+};
+
+static int
+sets_build(const struct probe_report *r, struct rt_table *t)
+{
+	rt_init(t, sets_cols, PS_NCOLS);
 	for (size_t i = 0; i < r->nsets; i++) {
 		const struct probe_set *s = r->sets[i];
-		fprintf(f, "| %s | %s | %s | %016llx | %zu | %zu | %zu |\n", s->name, s->path,
-		    s->format, (unsigned long long)s->hash, s->npairs, s->nweats, s->ntemplates);
+		struct rt_cell         *c = rt_row(t, 0);
+		if (c == NULL || rt_text(&c[PS_NAME], "%s", s->name) != 0 ||
+		    rt_text(&c[PS_PATH], "%s", s->path) != 0 ||
+		    rt_text(&c[PS_FORMAT], "%s", s->format) != 0 ||
+		    rt_text(&c[PS_HASH], "%016llx", (unsigned long long)s->hash) != 0 ||
+		    rt_count(&c[PS_PAIRS], s->npairs) != 0 || rt_count(&c[PS_WEATS], s->nweats) != 0 ||
+		    rt_count(&c[PS_TEMPLATES], s->ntemplates) != 0)
+			return -1;
+		c[PS_HASH].flags = RT_CODE;
 	}
-	fprintf(f, "\nEvery resampled number records its PCG32 stream (in the JSON report); the "
-	    "same seed reproduces every interval and p-value exactly. %llu streams were used.\n\n",
-	    (unsigned long long)r->streams);
+	return 0;
 }
 
-static void
-md_guide(const struct probe_report *r, FILE *f)
-{
-	fputs("## How to read this report\n\n", f);
-	fprintf(f, "%s\n\n%s\n\n%s\n\n", guide_pairs, guide_weat, guide_templates);
-	fprintf(f, "**Multiple comparisons.** The %zu p-values of this report are adjusted "
-	    "together (%s); *p adj* is the adjusted value and * marks p adj < %g. %s With many "
-	    "tests, about %g × %zu of the unadjusted p-values would fall below %g by chance "
-	    "alone, so read the adjusted column.\n\n", r->ntests,
-	    probe_correction_name(r->opt.correction), r->opt.alpha,
-	    r->opt.correction == PROBE_HOLM ? "Holm's method keeps the chance of any false "
-	    "positive in the whole report below α, whatever the dependence between tests." :
-	    r->opt.correction == PROBE_BH ? "Benjamini–Hochberg keeps the expected share of false "
-	    "positives among the marked results below α (for independent or positively dependent "
-	    "tests)." : "No correction was asked for.", r->opt.alpha, r->ntests, r->opt.alpha);
-}
+/* The tables that open every report: the summary, the models, the probe sets. */
+struct opening {
+	struct rt_table sum, models, sets;
+};
 
 static void
-md_warnings(const struct probe_report *r, FILE *f)
+opening_free(struct opening *o)
 {
-	fputs("## Warnings\n\n", f);
-	if (r->nwarnings == 0)
-		fputs("None.\n\n", f);
-	for (size_t i = 0; i < r->nwarnings; i++)
-		fprintf(f, "- %s\n", r->warnings[i]);
-	if (r->nwarnings)
-		fputc('\n', f);
+	rt_free(&o->sum);
+	rt_free(&o->models);
+	rt_free(&o->sets);
 }
+
+static int
+opening_build(const struct probe_report *r, struct opening *o)
+{
+	rt_init(&o->sum, NULL, 0);
+	rt_init(&o->models, NULL, 0);
+	rt_init(&o->sets, NULL, 0);
+	if (summary_build(r, &o->sum) != 0 || models_build(r, &o->models) != 0 ||
+	    sets_build(r, &o->sets) != 0) {
+		opening_free(o);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- paired sentences ------------------------------------------------------- */
 
 /*
- * The model's preferences of a pairs row: "more / less / tied", the counts
- * of pairs whose more stereotypical sentence, less stereotypical sentence
- * or neither the model gave the higher log-likelihood.
+ * The pairs of set si scored one way (variant 0: the whole sentence, the
+ * headline; 1: the shared tokens only), one row per model and category
+ * ("all" first). *Prefers more stereotypical %* is the share of the n
+ * scored pairs in which the model gives the more stereotypical sentence
+ * the higher log-likelihood, ties counting half (50 = no preference), with
+ * its bootstrap interval and the sign test's p; the counts behind it; the
+ * mean log-likelihood difference in nats; the pairs the model could not
+ * score; and, with a corpus, the scored pairs whose changed words the
+ * corpus never has.
  */
-static const char *
-prefs_text(const struct probe_pairs_row *p, char *buf, size_t n)
+enum { PR_MODEL, PR_CAT, PR_N, PR_PCT, PR_CI, PR_P, PR_PADJ, PR_PREFS, PR_DELTA, PR_SKIPPED,
+    PR_ABSENT, PR_NCOLS };
+
+static const struct rt_col pairs_cols[PR_NCOLS] = {
+	RT_TEXT_COL("model"), RT_TEXT_COL("category"), RT_TEXT_COL("n"),
+	RT_NUM4_COLS("prefers more stereotypical %", 1),
+	RT_TEXT_COL("model prefers more / less / tied"),
+	{ NULL, "mean Δ (nats) [95% CI]",           RT_EST,  3 },
+	RT_TEXT_COL("not scored"),
+	RT_TEXT_COL("changed word absent from corpus (no corpus comparison)"),
+};
+
+static const char *const pairs_hheads[PR_NCOLS] = { [PR_DELTA] = "mean Δ (nats)" };
+
+static int
+pairs_build(const struct probe_report *r, size_t si, int variant, struct rt_table *t)
 {
-	snprintf(buf, n, "%llu / %llu / %llu", (unsigned long long)p->more,
-	    (unsigned long long)p->less, (unsigned long long)p->ties);
-	return buf;
+	rt_init(t, pairs_cols, r->has_corpus ? PR_NCOLS : PR_ABSENT);
+	t->hheads = pairs_hheads;
+	for (size_t i = 0; i < r->npairs; i++) {
+		const struct probe_pairs_row *p = &r->pairs[i];
+		struct rt_cell               *c;
+		if (p->set != si || p->variant != variant)
+			continue;
+		if ((c = rt_row(t, 0)) == NULL ||
+		    rt_text(&c[PR_MODEL], "%s", r->models[p->model].path) != 0 ||
+		    rt_text(&c[PR_CAT], "%s", p->category ? p->category : "all") != 0 ||
+		    rt_count(&c[PR_N], p->n) != 0 ||
+		    rt_text(&c[PR_PREFS], "%llu / %llu / %llu", (unsigned long long)p->more,
+		    (unsigned long long)p->less, (unsigned long long)p->ties) != 0 ||
+		    rt_count(&c[PR_SKIPPED], p->skipped) != 0 ||
+		    (r->has_corpus && rt_count(&c[PR_ABSENT], p->absent) != 0))
+			return -1;
+		rt_num4(&c[PR_PCT], &p->percent, 1);
+		rt_est(&c[PR_DELTA], &p->delta, 3, 0);
+	}
+	return 0;
 }
 
 /* Whether a set has pairs labelled stereo/antistereo (the CrowS-Pairs CSV). */
@@ -594,6 +815,13 @@ set_has_directions(const struct probe_set *s)
 	return 0;
 }
 
+/*
+ * The whole-sentence pairs of set si as CrowS-Pairs' metric.py scores
+ * them, one row per model and category, beside our share: metric.py's
+ * share of all N pairs (a tie counts 0), ours (a tie counts half), the
+ * share within each direction's untied pairs, and the ties. No rows when
+ * the set is not labelled by direction.
+ */
 enum { CR_MODEL, CR_CAT, CR_N, CR_METRIC, CR_OURS, CR_STEREO, CR_ANTI, CR_NEUTRAL, CR_NCOLS };
 
 static const struct rt_col crows_cols[CR_NCOLS] = {
@@ -607,16 +835,10 @@ static const struct rt_col crows_cols[CR_NCOLS] = {
 	{ "neutral",    "neutral (ties)",         RT_NUM,  0 },
 };
 
-/*
- * metric.py's figures for the whole-sentence rows of set si, one row per
- * model and category; no rows when the set is not labelled by direction.
- */
 static int
 crows_build(const struct probe_report *r, size_t si, struct rt_table *t)
 {
-	memset(t, 0, sizeof *t);
-	t->cols = crows_cols;
-	t->ncols = CR_NCOLS;
+	rt_init(t, crows_cols, CR_NCOLS);
 	if (!set_has_directions(r->sets[si]))
 		return 0;
 	for (size_t i = 0; i < r->npairs; i++) {
@@ -654,207 +876,337 @@ static const char *const crows_note =
     "metric.py scores a masked model's pseudo-log-likelihood of the unmodified tokens; here "
     "the score is the model's log-likelihood of the whole sentence.";
 
-static int
-md_pairs(const struct probe_report *r, size_t si, FILE *f)
-{
-	struct rt_table t;
-	char            buf[96];
+/* ---- WEAT --------------------------------------------------------------------- */
 
-	for (int v = 0; v < 2; v++) {
-		int any = 0;
-		for (size_t i = 0; i < r->npairs; i++) {
-			const struct probe_pairs_row *p = &r->pairs[i];
-			if (p->set != si || p->variant != v)
-				continue;
-			if (!any++)
-				fprintf(f, "### Paired sentences — %s\n\n| model | category | n | prefers "
-				    "more stereotypical %% | 95%% CI | p | p adj | model prefers more / less "
-				    "/ tied | mean Δ (nats) [95%% CI] | not scored |%s\n"
-				    "|---|---|---|---|---|---|---|---|---|---|%s\n",
-				    v == 0 ? "whole sentence (headline)" : "shared tokens only",
-				    r->has_corpus ? " changed word absent from corpus (no corpus comparison) |" :
-				    "",
-				    r->has_corpus ? "---|" : "");
-			fprintf(f, "| %s | %s | %llu | ", r->models[p->model].path,
-			    p->category ? p->category : "all", (unsigned long long)p->n);
-			md_num(f, &p->percent, 1);
-			fprintf(f, " | %s | ", prefs_text(p, buf, sizeof buf));
-			if (isnan(p->delta.value))
-				fputs("–", f);
-			else {
-				fprintf(f, "%.3f ", p->delta.value);
-				md_ci(f, &p->delta, 3);
-			}
-			fprintf(f, " | %llu |", (unsigned long long)p->skipped);
-			if (r->has_corpus)
-				fprintf(f, " %llu |", (unsigned long long)p->absent);
-			fputc('\n', f);
+/*
+ * The WEAT tests of set si, one row per test and source (models, vector
+ * files, then the corpus): the words of X, Y, A and B kept, the mean
+ * tokens per word (models), the effect size d (in standard deviations of
+ * the association score) with its bootstrap interval and permutation p,
+ * and a model's d minus the corpus's on the same words. A row not scored
+ * says why across the number columns; the words a source left out follow
+ * on a row of their own.
+ *
+ * The HTML table has always carried a heading "minus neutral" with no
+ * cells under it (so "vs corpus" heads an empty column); the RT_HEADING
+ * column keeps that output as it was.
+ */
+enum { WT_TEST, WT_SOURCE, WT_WORDS, WT_TOKENS, WT_D, WT_CI, WT_P, WT_PADJ, WT_STRAY, WT_AMP,
+    WT_NCOLS };
+
+static const struct rt_col weat_cols[WT_NCOLS] = {
+	RT_TEXT_COL("test"), RT_TEXT_COL("source"), RT_TEXT_COL("words X/Y/A/B"),
+	RT_TEXT_COL("tokens/word"),
+	RT_NUM4_COLS("d", 3),
+	{ NULL, "minus neutral", RT_HEADING, 0 },
+	{ NULL, "vs corpus (d − d) [95% CI] p adj", RT_DIFF, 3 },
+};
+
+static const char *const weat_hheads[WT_NCOLS] = { [WT_AMP] = "vs corpus" };
+
+static int
+weat_build(const struct probe_report *r, size_t si, struct rt_table *t)
+{
+	const struct probe_set *s = r->sets[si];
+
+	rt_init(t, weat_cols, WT_NCOLS);
+	t->hheads = weat_hheads;
+	for (size_t i = 0; i < r->nweat; i++) {
+		const struct probe_weat_row  *w = &r->weat[i];
+		const struct probe_weat_spec *ws;
+		struct rt_cell               *c;
+		int                           rc;
+		if (w->set != si)
+			continue;
+		ws = &s->weats[w->test];
+		if ((c = rt_row(t, 0)) == NULL ||
+		    rt_text(&c[WT_TEST], "%s: %s vs %s × %s vs %s", ws->name, s->sets[ws->x].name,
+		    s->sets[ws->y].name, s->sets[ws->a].name, s->sets[ws->b].name) != 0 ||
+		    rt_text(&c[WT_SOURCE], "%s", src_label(r, w->source)) != 0 ||
+		    rt_text(&c[WT_WORDS], "%zu/%zu/%zu/%zu", w->n[0], w->n[1], w->n[2], w->n[3]) != 0)
+			return -1;
+		rc = isnan(w->tokens[0]) ? rt_text(&c[WT_TOKENS], "–") :
+		    rt_text(&c[WT_TOKENS], "%.2f/%.2f/%.2f/%.2f", w->tokens[0], w->tokens[1],
+		    w->tokens[2], w->tokens[3]);
+		if (rc != 0)
+			return -1;
+		if (!w->scored) {
+			c[WT_D].span = 5;   /* d, its interval, p, p adj, vs corpus */
+			if (rt_text(&c[WT_D], "not scored: %s", w->dropped ? w->dropped : "?") != 0)
+				return -1;
+			continue;
 		}
-		if (any)
-			fputc('\n', f);
+		rt_num4(&c[WT_D], &w->d, 3);
+		rt_est(&c[WT_AMP], &w->amp, 3, RT_STAR_MD);
+		if (w->dropped == NULL)
+			continue;
+		if ((c = rt_row(t, 0)) == NULL)
+			return -1;
+		c[WT_SOURCE].span = 8;   /* all but the first column */
+		c[WT_SOURCE].flags = RT_NOTE;
+		if (rt_text(&c[WT_SOURCE], "left out: %s", w->dropped) != 0)
+			return -1;
 	}
-	if (crows_build(r, si, &t) != 0) {
-		rt_free(&t);
-		return -1;
-	}
-	if (t.nrows > 0) {
-		fputs("### Paired sentences — as CrowS-Pairs' metric.py scores them\n\n", f);
-		fprintf(f, "%s\n\n", crows_note);
-		rt_markdown(&t, f);
-	}
-	rt_free(&t);
 	return 0;
 }
 
-static void
-md_weat(const struct probe_report *r, size_t si, FILE *f)
-{
-	int any = 0;
+/* ---- templates ---------------------------------------------------------------- */
 
-	for (size_t i = 0; i < r->nweat; i++) {
-		const struct probe_weat_row *w = &r->weat[i];
-		const struct probe_set      *s = r->sets[si];
-		const struct probe_weat_spec *t;
-		if (w->set != si)
+/*
+ * The target groups of set si, one row per group and source (models, then
+ * the corpus): how many targets were scored, the mean prior-corrected log
+ * ratio ln p(a)/p(b) over them in nats (> 0 leans to pole a) with its t
+ * interval and test, the group's mean minus the neutral group's (Welch),
+ * and the mean of model − corpus over targets (> 0: the model amplifies
+ * its text's association).
+ */
+enum { GR_GROUP, GR_SOURCE, GR_N, GR_MEAN, GR_CI, GR_P, GR_PADJ, GR_CONTRAST, GR_AMP, GR_NCOLS };
+
+static const struct rt_col groups_cols[GR_NCOLS] = {
+	RT_TEXT_COL("group"), RT_TEXT_COL("source"), RT_TEXT_COL("targets"),
+	RT_NUM4_COLS("mean score", 3),
+	{ NULL, "minus neutral [95% CI] p adj", RT_DIFF, 3 },
+	{ NULL, "vs corpus [95% CI] p adj",     RT_DIFF, 3 },
+};
+
+static const char *const groups_hheads[GR_NCOLS] = {
+	[GR_CONTRAST] = "minus neutral", [GR_AMP] = "vs corpus",
+};
+
+static int
+groups_build(const struct probe_report *r, size_t si, struct rt_table *t)
+{
+	const struct probe_set *s = r->sets[si];
+
+	rt_init(t, groups_cols, GR_NCOLS);
+	t->hheads = groups_hheads;
+	for (size_t i = 0; i < r->ngroups; i++) {
+		const struct probe_group_row *g = &r->groups[i];
+		struct rt_cell               *c;
+		if (g->set != si)
 			continue;
-		t = &s->weats[w->test];
-		if (!any++)
-			fputs("### Word-set association (WEAT)\n\n| test | source | words X/Y/A/B | "
-			    "tokens/word | d | 95% CI | p | p adj | vs corpus (d − d) [95% CI] p adj |\n"
-			    "|---|---|---|---|---|---|---|---|---|\n", f);
-		fprintf(f, "| %s: %s vs %s × %s vs %s | %s | %zu/%zu/%zu/%zu | ", t->name,
-		    s->sets[t->x].name, s->sets[t->y].name, s->sets[t->a].name, s->sets[t->b].name,
-		    src_label(r, w->source), w->n[0], w->n[1], w->n[2], w->n[3]);
-		if (isnan(w->tokens[0]))
-			fputs("– | ", f);
-		else
-			fprintf(f, "%.2f/%.2f/%.2f/%.2f | ", w->tokens[0], w->tokens[1], w->tokens[2],
-			    w->tokens[3]);
-		if (!w->scored) {
-			fprintf(f, "not scored: %s | | | | |\n", w->dropped ? w->dropped : "?");
-			continue;
-		}
-		md_num(f, &w->d, 3);
-		fputs(" | ", f);
-		if (!isnan(w->amp.value)) {
-			fprintf(f, "%.3f ", w->amp.value);
-			md_ci(f, &w->amp, 3);
-			fputc(' ', f);
-			md_p(f, w->amp.p_adj);
-			if (w->amp.significant)
-				fputs(" *", f);
-		} else {
-			fputs("–", f);
-		}
-		fputs(" |\n", f);
-		if (w->dropped)
-			fprintf(f, "| | left out: %s | | | | | | | |\n", w->dropped);
+		if ((c = rt_row(t, 0)) == NULL ||
+		    rt_text(&c[GR_GROUP], "%s", s->groups[g->group].category) != 0 ||
+		    rt_text(&c[GR_SOURCE], "%s", src_label(r, g->source)) != 0 ||
+		    rt_count(&c[GR_N], g->n) != 0)
+			return -1;
+		rt_num4(&c[GR_MEAN], &g->mean, 3);
+		rt_est(&c[GR_CONTRAST], &g->contrast, 3, RT_STAR);
+		rt_est(&c[GR_AMP], &g->amp, 3, RT_STAR);
 	}
-	if (any)
-		fputc('\n', f);
+	return 0;
+}
+
+static const struct probe_target_row *
+find_target(const struct probe_report *r, size_t si, size_t source, const struct probe_target_row *t)
+{
+	for (size_t j = 0; j < r->ntargets; j++)
+		if (r->targets[j].set == si && r->targets[j].source == source &&
+		    r->targets[j].group == t->group && r->targets[j].word == t->word)
+			return &r->targets[j];
+	return NULL;
+}
+
+/* A target's score cell: "score [95% CI]", or why it was not scored. */
+static int
+target_score(struct rt_cell *c, const struct probe_target_row *u)
+{
+	if (!u->scored) {
+		c->flags = RT_NOTE;
+		return rt_text(c, "not scored: %s", u->reason);
+	}
+	rt_est(c, &u->score, 2, RT_STAR_MD | RT_HL);
+	return 0;
+}
+
+/*
+ * The target words of set si, one row per word, one column group per
+ * source. With a corpus: the word's frequency, the attribute words of
+ * each pole counted near it, and its corpus score (the log odds of pole a
+ * against pole b near the word, minus the corpus-wide log odds). Per
+ * model: its score (the prior-corrected log ratio, nats, averaged over
+ * templates) and the score minus the corpus's, with 95% intervals.
+ */
+static int
+targets_build(const struct probe_report *r, size_t si, struct rt_table *t)
+{
+	const struct probe_set *s = r->sets[si];
+
+	rt_init(t, NULL, 0);
+	if (rt_col_add(t, RT_TEXT, 0, "target") != 0 || rt_col_add(t, RT_TEXT, 0, "group") != 0 ||
+	    (r->has_corpus && (rt_col_add(t, RT_TEXT, 0, "corpus freq") != 0 ||
+	    rt_col_add(t, RT_TEXT, 0, "near %s / %s", s->pole_name[0], s->pole_name[1]) != 0 ||
+	    rt_col_add(t, RT_EST, 3, "corpus score") != 0)))
+		return -1;
+	for (size_t m = 0; m < r->nmodels; m++)
+		if (rt_col_add(t, RT_EST, 3, "%s", r->models[m].path) != 0 ||
+		    rt_col_add(t, RT_EST, 3, "vs corpus") != 0)
+			return -1;
+	for (size_t i = 0; i < r->ntargets; i++) {
+		const struct probe_target_row *w = &r->targets[i], *u;
+		struct rt_cell                *c;
+		size_t                         k = 2;
+		if (w->set != si || w->source != (r->has_corpus ? PROBE_CORPUS : 0))
+			continue;
+		if ((c = rt_row(t, 0)) == NULL || rt_text(&c[0], "%s", w->word) != 0 ||
+		    rt_text(&c[1], "%s", s->groups[w->group].category) != 0)
+			return -1;
+		if (r->has_corpus) {
+			if ((u = find_target(r, si, PROBE_CORPUS, w)) != NULL &&
+			    (rt_count(&c[k], u->freq) != 0 || rt_text(&c[k + 1], "%llu / %llu",
+			    (unsigned long long)u->count[0], (unsigned long long)u->count[1]) != 0 ||
+			    target_score(&c[k + 2], u) != 0))
+				return -1;
+			k += 3;
+		}
+		for (size_t m = 0; m < r->nmodels; m++, k += 2) {
+			if ((u = find_target(r, si, m, w)) == NULL)
+				continue;
+			if (target_score(&c[k], u) != 0 ||
+			    (!u->scored && rt_text(&c[k + 1], "%s", "") != 0))
+				return -1;
+			if (u->scored)
+				rt_est(&c[k + 1], &u->amp, 2, RT_STAR_MD | RT_HL);
+		}
+	}
+	return 0;
+}
+
+/* ---- Markdown ------------------------------------------------------------- */
+
+static void
+md_header(const struct probe_report *r, const struct rt_table *models,
+    const struct rt_table *sets, FILE *f)
+{
+	char made[512];
+
+	fprintf(f, "## Inputs\n\n%s\n\n", made_by(r, made, sizeof made));
+	rt_markdown(models, f);
+	if (r->has_corpus) {
+		fprintf(f, "\nCorpus (the training text the models are compared with): %s, XXH64 "
+		    "%016llx, %llu lines, %llu words, %llu bytes; co-occurrence window ",
+		    r->corpus_path ? r->corpus_path : "(in memory)",
+		    (unsigned long long)r->corpus_hash, (unsigned long long)r->corpus_lines,
+		    (unsigned long long)r->corpus_tokens, (unsigned long long)r->corpus_bytes);
+		if (r->opt.window)
+			fprintf(f, "%u words on each side, within a line.\n", r->opt.window);
+		else
+			fputs("the whole line.\n", f);
+	}
+	if (!r->has_corpus)
+		fputs("\nNo corpus was given (--corpus): the models are not compared with their text, "
+		    "and rare or absent probe words cannot be detected.\n", f);
+	fputc('\n', f);
+	rt_markdown(sets, f);
+	fprintf(f, "\nEvery resampled number records its PCG32 stream (in the JSON report); the "
+	    "same seed reproduces every interval and p-value exactly. %llu streams were used.\n\n",
+	    (unsigned long long)r->streams);
 }
 
 static void
-md_templates(const struct probe_report *r, size_t si, FILE *f)
+md_guide(const struct probe_report *r, FILE *f)
+{
+	fputs("## How to read this report\n\n", f);
+	fprintf(f, "%s\n\n%s\n\n%s\n\n", guide_pairs, guide_weat, guide_templates);
+	fprintf(f, "**Multiple comparisons.** The %zu p-values of this report are adjusted "
+	    "together (%s); *p adj* is the adjusted value and * marks p adj < %g. %s With many "
+	    "tests, about %g × %zu of the unadjusted p-values would fall below %g by chance "
+	    "alone, so read the adjusted column.\n\n", r->ntests,
+	    probe_correction_name(r->opt.correction), r->opt.alpha,
+	    r->opt.correction == PROBE_HOLM ? "Holm's method keeps the chance of any false "
+	    "positive in the whole report below α, whatever the dependence between tests." :
+	    r->opt.correction == PROBE_BH ? "Benjamini–Hochberg keeps the expected share of false "
+	    "positives among the marked results below α (for independent or positively dependent "
+	    "tests)." : "No correction was asked for.", r->opt.alpha, r->ntests, r->opt.alpha);
+}
+
+static void
+md_warnings(const struct probe_report *r, FILE *f)
+{
+	fputs("## Warnings\n\n", f);
+	if (r->nwarnings == 0)
+		fputs("None.\n\n", f);
+	for (size_t i = 0; i < r->nwarnings; i++)
+		fprintf(f, "- %s\n", r->warnings[i]);
+	if (r->nwarnings)
+		fputc('\n', f);
+}
+
+/* A table under its heading (and a note), or nothing when it has no rows; frees t. */
+static void
+md_table(FILE *f, const char *heading, const char *note, struct rt_table *t)
+{
+	if (t->nrows > 0) {
+		fprintf(f, "### %s\n\n", heading);
+		if (note != NULL)
+			fprintf(f, "%s\n\n", note);
+		rt_markdown(t, f);
+		fputc('\n', f);
+	}
+	rt_free(t);
+}
+
+/*
+ * The tables of one probe set in Markdown: pairs (both ways of scoring,
+ * then metric.py's figures), WEAT, templates (groups, then targets), each
+ * under its heading, and nothing for a kind the set does not have.
+ */
+static int
+md_set(const struct probe_report *r, size_t si, FILE *f)
 {
 	const struct probe_set *s = r->sets[si];
-	int                     any = 0;
+	struct rt_table         t;
+	int                     any;
 
+	for (int v = 0; v < 2; v++) {
+		if (pairs_build(r, si, v, &t) != 0)
+			goto oom;
+		md_table(f, v == 0 ? "Paired sentences — whole sentence (headline)" :
+		    "Paired sentences — shared tokens only", NULL, &t);
+	}
+	if (crows_build(r, si, &t) != 0)
+		goto oom;
+	md_table(f, "Paired sentences — as CrowS-Pairs' metric.py scores them", crows_note, &t);
+	if (weat_build(r, si, &t) != 0)
+		goto oom;
+	md_table(f, "Word-set association (WEAT)", NULL, &t);
 	if (s->ntemplates == 0)
-		return;
+		return 0;
 	fprintf(f, "### Template association: ln p(%s)/p(%s), prior-corrected (neutral word "
 	    "\"%s\", %zu templates)\n\n", s->pole_name[0], s->pole_name[1], s->neutral,
 	    s->ntemplates);
 	for (size_t j = 0; j < s->ntemplates; j++)
 		fprintf(f, "- `%s`\n", s->templates[j].text);
-	fputs("\n| group | source | targets | mean score | 95% CI | p | p adj | minus neutral "
-	    "[95% CI] p adj | vs corpus [95% CI] p adj |\n|---|---|---|---|---|---|---|---|---|\n",
-	    f);
-	for (size_t i = 0; i < r->ngroups; i++) {
-		const struct probe_group_row *g = &r->groups[i];
-		if (g->set != si)
-			continue;
-		any++;
-		fprintf(f, "| %s | %s | %llu | ", s->groups[g->group].category,
-		    src_label(r, g->source), (unsigned long long)g->n);
-		md_num(f, &g->mean, 3);
-		fputs(" | ", f);
-		md_diff(f, &g->contrast);
-		fputs(" | ", f);
-		md_diff(f, &g->amp);
-		fputs(" |\n", f);
-	}
-	/* Per target: one column per source. */
-	fputs("\n| target | group |", f);
-	if (r->has_corpus)
-		fprintf(f, " corpus freq | near %s / %s | corpus score |", s->pole_name[0],
-		    s->pole_name[1]);
-	for (size_t m = 0; m < r->nmodels; m++)
-		fprintf(f, " %s | vs corpus |", r->models[m].path);
-	fputs("\n|---|---|", f);
-	if (r->has_corpus)
-		fputs("---|---|---|", f);
-	for (size_t m = 0; m < r->nmodels; m++)
-		fputs("---|---|", f);
 	fputc('\n', f);
-	for (size_t i = 0; i < r->ntargets; i++) {
-		const struct probe_target_row *t = &r->targets[i];
-		if (t->set != si || t->source != (r->has_corpus ? PROBE_CORPUS : 0))
-			continue;
-		fprintf(f, "| %s | %s |", t->word, s->groups[t->group].category);
-		for (size_t k = 0; k <= r->nmodels; k++) {
-			size_t source = k == 0 ? PROBE_CORPUS : k - 1;
-			const struct probe_target_row *u = NULL;
-			if (source == PROBE_CORPUS && !r->has_corpus)
-				continue;
-			for (size_t j = 0; j < r->ntargets; j++)
-				if (r->targets[j].set == si && r->targets[j].source == source &&
-				    r->targets[j].group == t->group && r->targets[j].word == t->word)
-					u = &r->targets[j];
-			if (u == NULL)
-				continue;
-			if (source == PROBE_CORPUS)
-				fprintf(f, " %llu | %llu / %llu |", (unsigned long long)u->freq,
-				    (unsigned long long)u->count[0], (unsigned long long)u->count[1]);
-			if (!u->scored) {
-				fprintf(f, " not scored: %s |%s", u->reason, source == PROBE_CORPUS ? "" : " |");
-				continue;
-			}
-			fprintf(f, " %.3f ", u->score.value);
-			md_ci(f, &u->score, 2);
-			if (u->score.significant)
-				fputs(" *", f);
-			fputs(" |", f);
-			if (source != PROBE_CORPUS) {
-				if (isnan(u->amp.value))
-					fputs(" – |", f);
-				else {
-					fprintf(f, " %.3f ", u->amp.value);
-					md_ci(f, &u->amp, 2);
-					fputs(u->amp.significant ? " * |" : " |", f);
-				}
-			}
-		}
-		fputc('\n', f);
-	}
+	if (groups_build(r, si, &t) != 0)
+		goto oom;
+	rt_markdown(&t, f);
+	fputc('\n', f);
+	any = t.nrows > 0;
+	rt_free(&t);
+	if (targets_build(r, si, &t) != 0)
+		goto oom;
+	rt_markdown(&t, f);
 	if (any)
 		fputc('\n', f);
+	rt_free(&t);
+	return 0;
+oom:
+	rt_free(&t);
+	return -1;
 }
 
 int
 probe_write_markdown(const struct probe_report *r, FILE *f, struct ad_error *e)
 {
-	struct rt_table sum;
+	struct opening o;
 
-	if (summary_build(r, &sum) != 0) {
-		rt_free(&sum);
+	if (opening_build(r, &o) != 0)
 		return ad_fail(e, AD_ENOMEM, "out of memory writing the report");
-	}
 	fputs("# Bias-probe report\n\n## Summary\n\n", f);
-	rt_markdown(&sum, f);
-	rt_free(&sum);
-	fprintf(f, "%s\n\n", summary_note);
-	md_header(r, f);
+	rt_markdown(&o.sum, f);
+	fprintf(f, "\n%s\n\n", summary_note);
+	md_header(r, &o.models, &o.sets, f);
 	md_guide(r, f);
 	md_warnings(r, f);
 	for (size_t si = 0; si < r->nsets; si++) {
@@ -862,11 +1214,12 @@ probe_write_markdown(const struct probe_report *r, FILE *f, struct ad_error *e)
 		fprintf(f, "## Probe set %s\n\n", s->name);
 		if (s->about)
 			fprintf(f, "%s\n\n", s->about);
-		if (md_pairs(r, si, f) != 0)
+		if (md_set(r, si, f) != 0) {
+			opening_free(&o);
 			return ad_fail(e, AD_ENOMEM, "out of memory writing the report");
-		md_weat(r, si, f);
-		md_templates(r, si, f);
+		}
 	}
+	opening_free(&o);
 	if (ferror(f))
 		return ad_fail(e, AD_EIO, "cannot write the report");
 	return 0;
@@ -912,6 +1265,230 @@ js_hex(struct ad_json *j, const char *key, uint64_t v)
 	ad_json_string(j, buf);
 }
 
+/*
+ * What made the report: the options (seed, resampling counts, correction),
+ * every model and vector file with its hash and training text, the corpus
+ * and the probe sets.
+ */
+static void
+js_inputs(struct ad_json *j, const struct probe_report *r)
+{
+	ad_json_key(j, "options");
+	ad_json_object_begin(j);
+	ad_json_key(j, "seed"); ad_json_uint(j, r->opt.rs.seed);
+	ad_json_key(j, "bootstrap"); ad_json_uint(j, r->opt.rs.bootstrap);
+	ad_json_key(j, "permutations"); ad_json_uint(j, r->opt.rs.permutations);
+	ad_json_key(j, "max_exact"); ad_json_uint(j, r->opt.rs.max_exact);
+	ad_json_key(j, "alpha"); ad_json_double(j, r->opt.alpha);
+	ad_json_key(j, "correction"); ad_json_string(j, probe_correction_name(r->opt.correction));
+	ad_json_key(j, "window"); ad_json_uint(j, r->opt.window);
+	ad_json_key(j, "rare"); ad_json_uint(j, r->opt.rare);
+	ad_json_key(j, "tests"); ad_json_uint(j, r->ntests);
+	ad_json_key(j, "streams"); ad_json_uint(j, r->streams);
+	ad_json_object_end(j);
+	ad_json_key(j, "models");
+	ad_json_array_begin(j);
+	for (size_t i = 0; i < r->nmodels + r->nvectors; i++) {   /* vector files last */
+		ad_json_object_begin(j);
+		ad_json_key(j, "path"); ad_json_string(j, r->models[i].path);
+		ad_json_key(j, "kind"); ad_json_string(j, r->models[i].kind);
+		ad_json_key(j, "description"); ad_json_string(j, r->models[i].description);
+		ad_json_key(j, "params"); ad_json_uint(j, r->models[i].params);
+		ad_json_key(j, "vocab"); ad_json_uint(j, r->models[i].V);
+		ad_json_key(j, "embeddings"); ad_json_bool(j, r->models[i].has_embed);
+		js_hex(j, "xxh64", r->models[i].hash);
+		ad_json_key(j, "training_text");
+		if (r->models[i].text_bytes == 0) {
+			ad_json_null(j);
+		} else {
+			ad_json_object_begin(j);
+			js_hex(j, "xxh64", r->models[i].text_hash);
+			ad_json_key(j, "bytes"); ad_json_uint(j, r->models[i].text_bytes);
+			ad_json_key(j, "is_corpus");
+			if (!r->has_corpus)
+				ad_json_null(j);
+			else
+				ad_json_bool(j, r->models[i].text_hash == r->corpus_hash &&
+				    r->models[i].text_bytes == r->corpus_bytes);
+			ad_json_object_end(j);
+		}
+		ad_json_object_end(j);
+	}
+	ad_json_array_end(j);
+	ad_json_key(j, "corpus");
+	if (!r->has_corpus) {
+		ad_json_null(j);
+	} else {
+		ad_json_object_begin(j);
+		ad_json_key(j, "path");
+		if (r->corpus_path) ad_json_string(j, r->corpus_path); else ad_json_null(j);
+		js_hex(j, "xxh64", r->corpus_hash);
+		ad_json_key(j, "lines"); ad_json_uint(j, r->corpus_lines);
+		ad_json_key(j, "words"); ad_json_uint(j, r->corpus_tokens);
+		ad_json_key(j, "bytes"); ad_json_uint(j, r->corpus_bytes);
+		ad_json_object_end(j);
+	}
+	ad_json_key(j, "sets");
+	ad_json_array_begin(j);
+	for (size_t i = 0; i < r->nsets; i++) {
+		const struct probe_set *s = r->sets[i];
+		ad_json_object_begin(j);
+		ad_json_key(j, "name"); ad_json_string(j, s->name);
+		ad_json_key(j, "path"); ad_json_string(j, s->path);
+		ad_json_key(j, "format"); ad_json_string(j, s->format);
+		js_hex(j, "xxh64", s->hash);
+		ad_json_key(j, "pairs"); ad_json_uint(j, s->npairs);
+		ad_json_key(j, "weat_tests"); ad_json_uint(j, s->nweats);
+		ad_json_key(j, "templates"); ad_json_uint(j, s->ntemplates);
+		ad_json_object_end(j);
+	}
+	ad_json_array_end(j);
+}
+
+/*
+ * One object per pairs row of every set (model, way of scoring, category):
+ * the counts of the model's preferences, the share preferring the more
+ * stereotypical sentence and the mean difference in nats, each a number
+ * object (value, interval, p, p adj, test, stream), and metric.py's figures.
+ */
+static void
+js_pairs(struct ad_json *j, const struct probe_report *r)
+{
+	ad_json_key(j, "pairs");
+	ad_json_array_begin(j);
+	for (size_t i = 0; i < r->npairs; i++) {
+		const struct probe_pairs_row *p = &r->pairs[i];
+		ad_json_object_begin(j);
+		ad_json_key(j, "set"); ad_json_string(j, r->sets[p->set]->name);
+		js_source(j, r, p->model);
+		ad_json_key(j, "variant");
+		ad_json_string(j, p->variant ? "shared-tokens" : "whole-sentence");
+		ad_json_key(j, "category");
+		if (p->category) ad_json_string(j, p->category); else ad_json_string(j, "all");
+		ad_json_key(j, "n"); ad_json_uint(j, p->n);
+		ad_json_key(j, "prefers_more"); ad_json_uint(j, p->more);
+		ad_json_key(j, "prefers_less"); ad_json_uint(j, p->less);
+		ad_json_key(j, "ties"); ad_json_uint(j, p->ties);
+		ad_json_key(j, "not_scored"); ad_json_uint(j, p->skipped);
+		ad_json_key(j, "absent_from_corpus");
+		if (r->has_corpus) ad_json_uint(j, p->absent); else ad_json_null(j);
+		ad_json_key(j, "uneven_tokens"); ad_json_uint(j, p->uneven);
+		js_num(j, "percent", &p->percent);
+		js_num(j, "mean_delta", &p->delta);
+		ad_json_key(j, "crows_metric_py");
+		ad_json_object_begin(j);
+		ad_json_key(j, "n"); ad_json_uint(j, p->crows.n);
+		ad_json_key(j, "metric"); ad_json_double(j, p->crows.metric);
+		ad_json_key(j, "neutral"); ad_json_uint(j, p->crows.neutral);
+		for (int k = 0; k < 2; k++) {
+			ad_json_key(j, k ? "antistereo" : "stereo");
+			ad_json_object_begin(j);
+			ad_json_key(j, "untied"); ad_json_uint(j, p->crows.dir_n[k]);
+			ad_json_key(j, "more"); ad_json_uint(j, p->crows.dir_more[k]);
+			ad_json_key(j, "score"); ad_json_double(j, p->crows.dir_score[k]);
+			ad_json_object_end(j);
+		}
+		ad_json_object_end(j);
+		ad_json_object_end(j);
+	}
+	ad_json_array_end(j);
+}
+
+/*
+ * One object per WEAT row of every set (test, source): the words used of
+ * X, Y, A and B, the effect size d and the model − corpus difference of d.
+ */
+static void
+js_weat(struct ad_json *j, const struct probe_report *r)
+{
+	ad_json_key(j, "weat");
+	ad_json_array_begin(j);
+	for (size_t i = 0; i < r->nweat; i++) {
+		const struct probe_weat_row  *w = &r->weat[i];
+		const struct probe_set       *s = r->sets[w->set];
+		const struct probe_weat_spec *t = &s->weats[w->test];
+		static const char *const keys[4] = { "X", "Y", "A", "B" };
+		size_t ks[4] = { t->x, t->y, t->a, t->b };
+		ad_json_object_begin(j);
+		ad_json_key(j, "set"); ad_json_string(j, s->name);
+		ad_json_key(j, "test"); ad_json_string(j, t->name);
+		js_source(j, r, w->source);
+		for (int k = 0; k < 4; k++) {
+			ad_json_key(j, keys[k]);
+			ad_json_object_begin(j);
+			ad_json_key(j, "set"); ad_json_string(j, s->sets[ks[k]].name);
+			ad_json_key(j, "words"); ad_json_uint(j, w->n[k]);
+			ad_json_key(j, "tokens_per_word"); ad_json_double(j, w->tokens[k]);
+			ad_json_object_end(j);
+		}
+		ad_json_key(j, "scored"); ad_json_bool(j, w->scored);
+		ad_json_key(j, "left_out");
+		if (w->dropped) ad_json_string(j, w->dropped); else ad_json_null(j);
+		ad_json_key(j, "partitions"); ad_json_uint(j, w->partitions);
+		js_num(j, "d", &w->d);
+		js_num(j, "vs_corpus", &w->amp);
+		ad_json_object_end(j);
+	}
+	ad_json_array_end(j);
+}
+
+/*
+ * One object per template group row (set, group, source: the mean score,
+ * its contrast with the neutral group, model − corpus), then one per target
+ * row (its score, the corpus counts near it, model − corpus).
+ */
+static void
+js_templates(struct ad_json *j, const struct probe_report *r)
+{
+	ad_json_key(j, "template_groups");
+	ad_json_array_begin(j);
+	for (size_t i = 0; i < r->ngroups; i++) {
+		const struct probe_group_row *g = &r->groups[i];
+		const struct probe_set       *s = r->sets[g->set];
+		ad_json_object_begin(j);
+		ad_json_key(j, "set"); ad_json_string(j, s->name);
+		ad_json_key(j, "group"); ad_json_string(j, s->groups[g->group].category);
+		js_source(j, r, g->source);
+		ad_json_key(j, "poles");
+		ad_json_array_begin(j);
+		ad_json_string(j, s->pole_name[0]);
+		ad_json_string(j, s->pole_name[1]);
+		ad_json_array_end(j);
+		ad_json_key(j, "targets"); ad_json_uint(j, g->n);
+		js_num(j, "mean", &g->mean);
+		js_num(j, "minus_neutral", &g->contrast);
+		js_num(j, "vs_corpus", &g->amp);
+		ad_json_object_end(j);
+	}
+	ad_json_array_end(j);
+	ad_json_key(j, "template_targets");
+	ad_json_array_begin(j);
+	for (size_t i = 0; i < r->ntargets; i++) {
+		const struct probe_target_row *t = &r->targets[i];
+		const struct probe_set        *s = r->sets[t->set];
+		ad_json_object_begin(j);
+		ad_json_key(j, "set"); ad_json_string(j, s->name);
+		ad_json_key(j, "group"); ad_json_string(j, s->groups[t->group].category);
+		ad_json_key(j, "word"); ad_json_string(j, t->word);
+		js_source(j, r, t->source);
+		ad_json_key(j, "scored"); ad_json_bool(j, t->scored);
+		ad_json_key(j, "reason");
+		if (t->reason) ad_json_string(j, t->reason); else ad_json_null(j);
+		ad_json_key(j, "corpus_freq"); ad_json_uint(j, t->freq);
+		if (t->source == PROBE_CORPUS) {
+			ad_json_key(j, "near");
+			ad_json_array_begin(j);
+			ad_json_uint(j, t->count[0]);
+			ad_json_uint(j, t->count[1]);
+			ad_json_array_end(j);
+		}
+		js_num(j, "score", &t->score);
+		js_num(j, "vs_corpus", &t->amp);
+		ad_json_object_end(j);
+	}
+	ad_json_array_end(j);
+}
+
 int
 probe_write_json(const struct probe_report *r, FILE *f, struct ad_error *e)
 {
@@ -929,190 +1506,10 @@ probe_write_json(const struct probe_report *r, FILE *f, struct ad_error *e)
 	ad_json_key(&j, "summary");
 	rt_json(&sum, &j);
 	rt_free(&sum);
-	ad_json_key(&j, "options");
-	ad_json_object_begin(&j);
-	ad_json_key(&j, "seed"); ad_json_uint(&j, r->opt.rs.seed);
-	ad_json_key(&j, "bootstrap"); ad_json_uint(&j, r->opt.rs.bootstrap);
-	ad_json_key(&j, "permutations"); ad_json_uint(&j, r->opt.rs.permutations);
-	ad_json_key(&j, "max_exact"); ad_json_uint(&j, r->opt.rs.max_exact);
-	ad_json_key(&j, "alpha"); ad_json_double(&j, r->opt.alpha);
-	ad_json_key(&j, "correction"); ad_json_string(&j, probe_correction_name(r->opt.correction));
-	ad_json_key(&j, "window"); ad_json_uint(&j, r->opt.window);
-	ad_json_key(&j, "rare"); ad_json_uint(&j, r->opt.rare);
-	ad_json_key(&j, "tests"); ad_json_uint(&j, r->ntests);
-	ad_json_key(&j, "streams"); ad_json_uint(&j, r->streams);
-	ad_json_object_end(&j);
-	ad_json_key(&j, "models");
-	ad_json_array_begin(&j);
-	for (size_t i = 0; i < r->nmodels + r->nvectors; i++) {   /* vector files last */
-		ad_json_object_begin(&j);
-		ad_json_key(&j, "path"); ad_json_string(&j, r->models[i].path);
-		ad_json_key(&j, "kind"); ad_json_string(&j, r->models[i].kind);
-		ad_json_key(&j, "description"); ad_json_string(&j, r->models[i].description);
-		ad_json_key(&j, "params"); ad_json_uint(&j, r->models[i].params);
-		ad_json_key(&j, "vocab"); ad_json_uint(&j, r->models[i].V);
-		ad_json_key(&j, "embeddings"); ad_json_bool(&j, r->models[i].has_embed);
-		js_hex(&j, "xxh64", r->models[i].hash);
-		ad_json_key(&j, "training_text");
-		if (r->models[i].text_bytes == 0) {
-			ad_json_null(&j);
-		} else {
-			ad_json_object_begin(&j);
-			js_hex(&j, "xxh64", r->models[i].text_hash);
-			ad_json_key(&j, "bytes"); ad_json_uint(&j, r->models[i].text_bytes);
-			ad_json_key(&j, "is_corpus");
-			if (!r->has_corpus)
-				ad_json_null(&j);
-			else
-				ad_json_bool(&j, r->models[i].text_hash == r->corpus_hash &&
-				    r->models[i].text_bytes == r->corpus_bytes);
-			ad_json_object_end(&j);
-		}
-		ad_json_object_end(&j);
-	}
-	ad_json_array_end(&j);
-	ad_json_key(&j, "corpus");
-	if (!r->has_corpus) {
-		ad_json_null(&j);
-	} else {
-		ad_json_object_begin(&j);
-		ad_json_key(&j, "path");
-		if (r->corpus_path) ad_json_string(&j, r->corpus_path); else ad_json_null(&j);
-		js_hex(&j, "xxh64", r->corpus_hash);
-		ad_json_key(&j, "lines"); ad_json_uint(&j, r->corpus_lines);
-		ad_json_key(&j, "words"); ad_json_uint(&j, r->corpus_tokens);
-		ad_json_key(&j, "bytes"); ad_json_uint(&j, r->corpus_bytes);
-		ad_json_object_end(&j);
-	}
-	ad_json_key(&j, "sets");
-	ad_json_array_begin(&j);
-	for (size_t i = 0; i < r->nsets; i++) {
-		const struct probe_set *s = r->sets[i];
-		ad_json_object_begin(&j);
-		ad_json_key(&j, "name"); ad_json_string(&j, s->name);
-		ad_json_key(&j, "path"); ad_json_string(&j, s->path);
-		ad_json_key(&j, "format"); ad_json_string(&j, s->format);
-		js_hex(&j, "xxh64", s->hash);
-		ad_json_key(&j, "pairs"); ad_json_uint(&j, s->npairs);
-		ad_json_key(&j, "weat_tests"); ad_json_uint(&j, s->nweats);
-		ad_json_key(&j, "templates"); ad_json_uint(&j, s->ntemplates);
-		ad_json_object_end(&j);
-	}
-	ad_json_array_end(&j);
-	ad_json_key(&j, "pairs");
-	ad_json_array_begin(&j);
-	for (size_t i = 0; i < r->npairs; i++) {
-		const struct probe_pairs_row *p = &r->pairs[i];
-		ad_json_object_begin(&j);
-		ad_json_key(&j, "set"); ad_json_string(&j, r->sets[p->set]->name);
-		js_source(&j, r, p->model);
-		ad_json_key(&j, "variant");
-		ad_json_string(&j, p->variant ? "shared-tokens" : "whole-sentence");
-		ad_json_key(&j, "category");
-		if (p->category) ad_json_string(&j, p->category); else ad_json_string(&j, "all");
-		ad_json_key(&j, "n"); ad_json_uint(&j, p->n);
-		ad_json_key(&j, "prefers_more"); ad_json_uint(&j, p->more);
-		ad_json_key(&j, "prefers_less"); ad_json_uint(&j, p->less);
-		ad_json_key(&j, "ties"); ad_json_uint(&j, p->ties);
-		ad_json_key(&j, "not_scored"); ad_json_uint(&j, p->skipped);
-		ad_json_key(&j, "absent_from_corpus");
-		if (r->has_corpus) ad_json_uint(&j, p->absent); else ad_json_null(&j);
-		ad_json_key(&j, "uneven_tokens"); ad_json_uint(&j, p->uneven);
-		js_num(&j, "percent", &p->percent);
-		js_num(&j, "mean_delta", &p->delta);
-		ad_json_key(&j, "crows_metric_py");
-		ad_json_object_begin(&j);
-		ad_json_key(&j, "n"); ad_json_uint(&j, p->crows.n);
-		ad_json_key(&j, "metric"); ad_json_double(&j, p->crows.metric);
-		ad_json_key(&j, "neutral"); ad_json_uint(&j, p->crows.neutral);
-		for (int k = 0; k < 2; k++) {
-			ad_json_key(&j, k ? "antistereo" : "stereo");
-			ad_json_object_begin(&j);
-			ad_json_key(&j, "untied"); ad_json_uint(&j, p->crows.dir_n[k]);
-			ad_json_key(&j, "more"); ad_json_uint(&j, p->crows.dir_more[k]);
-			ad_json_key(&j, "score"); ad_json_double(&j, p->crows.dir_score[k]);
-			ad_json_object_end(&j);
-		}
-		ad_json_object_end(&j);
-		ad_json_object_end(&j);
-	}
-	ad_json_array_end(&j);
-	ad_json_key(&j, "weat");
-	ad_json_array_begin(&j);
-	for (size_t i = 0; i < r->nweat; i++) {
-		const struct probe_weat_row  *w = &r->weat[i];
-		const struct probe_set       *s = r->sets[w->set];
-		const struct probe_weat_spec *t = &s->weats[w->test];
-		static const char *const keys[4] = { "X", "Y", "A", "B" };
-		size_t ks[4] = { t->x, t->y, t->a, t->b };
-		ad_json_object_begin(&j);
-		ad_json_key(&j, "set"); ad_json_string(&j, s->name);
-		ad_json_key(&j, "test"); ad_json_string(&j, t->name);
-		js_source(&j, r, w->source);
-		for (int k = 0; k < 4; k++) {
-			ad_json_key(&j, keys[k]);
-			ad_json_object_begin(&j);
-			ad_json_key(&j, "set"); ad_json_string(&j, s->sets[ks[k]].name);
-			ad_json_key(&j, "words"); ad_json_uint(&j, w->n[k]);
-			ad_json_key(&j, "tokens_per_word"); ad_json_double(&j, w->tokens[k]);
-			ad_json_object_end(&j);
-		}
-		ad_json_key(&j, "scored"); ad_json_bool(&j, w->scored);
-		ad_json_key(&j, "left_out");
-		if (w->dropped) ad_json_string(&j, w->dropped); else ad_json_null(&j);
-		ad_json_key(&j, "partitions"); ad_json_uint(&j, w->partitions);
-		js_num(&j, "d", &w->d);
-		js_num(&j, "vs_corpus", &w->amp);
-		ad_json_object_end(&j);
-	}
-	ad_json_array_end(&j);
-	ad_json_key(&j, "template_groups");
-	ad_json_array_begin(&j);
-	for (size_t i = 0; i < r->ngroups; i++) {
-		const struct probe_group_row *g = &r->groups[i];
-		const struct probe_set       *s = r->sets[g->set];
-		ad_json_object_begin(&j);
-		ad_json_key(&j, "set"); ad_json_string(&j, s->name);
-		ad_json_key(&j, "group"); ad_json_string(&j, s->groups[g->group].category);
-		js_source(&j, r, g->source);
-		ad_json_key(&j, "poles");
-		ad_json_array_begin(&j);
-		ad_json_string(&j, s->pole_name[0]);
-		ad_json_string(&j, s->pole_name[1]);
-		ad_json_array_end(&j);
-		ad_json_key(&j, "targets"); ad_json_uint(&j, g->n);
-		js_num(&j, "mean", &g->mean);
-		js_num(&j, "minus_neutral", &g->contrast);
-		js_num(&j, "vs_corpus", &g->amp);
-		ad_json_object_end(&j);
-	}
-	ad_json_array_end(&j);
-	ad_json_key(&j, "template_targets");
-	ad_json_array_begin(&j);
-	for (size_t i = 0; i < r->ntargets; i++) {
-		const struct probe_target_row *t = &r->targets[i];
-		const struct probe_set        *s = r->sets[t->set];
-		ad_json_object_begin(&j);
-		ad_json_key(&j, "set"); ad_json_string(&j, s->name);
-		ad_json_key(&j, "group"); ad_json_string(&j, s->groups[t->group].category);
-		ad_json_key(&j, "word"); ad_json_string(&j, t->word);
-		js_source(&j, r, t->source);
-		ad_json_key(&j, "scored"); ad_json_bool(&j, t->scored);
-		ad_json_key(&j, "reason");
-		if (t->reason) ad_json_string(&j, t->reason); else ad_json_null(&j);
-		ad_json_key(&j, "corpus_freq"); ad_json_uint(&j, t->freq);
-		if (t->source == PROBE_CORPUS) {
-			ad_json_key(&j, "near");
-			ad_json_array_begin(&j);
-			ad_json_uint(&j, t->count[0]);
-			ad_json_uint(&j, t->count[1]);
-			ad_json_array_end(&j);
-		}
-		js_num(&j, "score", &t->score);
-		js_num(&j, "vs_corpus", &t->amp);
-		ad_json_object_end(&j);
-	}
-	ad_json_array_end(&j);
+	js_inputs(&j, r);
+	js_pairs(&j, r);
+	js_weat(&j, r);
+	js_templates(&j, r);
 	ad_json_key(&j, "warnings");
 	ad_json_array_begin(&j);
 	for (size_t i = 0; i < r->nwarnings; i++)
@@ -1156,53 +1553,6 @@ h_guide(FILE *f, const char *s)
 	fputs("</p>\n", f);
 }
 
-static void
-h_p(FILE *f, double p)
-{
-	if (isnan(p))
-		fputs("–", f);
-	else if (p < 1e-4)
-		fprintf(f, "%.1e", p);
-	else
-		fprintf(f, "%.4f", p);
-}
-
-static void
-h_num(FILE *f, const struct probe_num *n, int prec)
-{
-	if (isnan(n->value)) {
-		fputs("<td>–</td><td>–</td><td>–</td><td>–</td>", f);
-		return;
-	}
-	fprintf(f, "<td%s>%.*f</td><td>", n->significant ? " class=\"sig\"" : "", prec, n->value);
-	if (!isnan(n->lo)) {
-		fprintf(f, "[%.*f, %.*f]", prec, n->lo, prec, n->hi);
-	} else {
-		fputs("–", f);
-	}
-	fputs("</td><td>", f);
-	h_p(f, n->p);
-	fputs("</td><td>", f);
-	h_p(f, n->p_adj);
-	if (n->significant)
-		fputs(" *", f);
-	fputs("</td>", f);
-}
-
-/* A difference in one cell: "value [lo, hi] p adj P *", or "–". */
-static void
-h_diff(FILE *f, const struct probe_num *n)
-{
-	if (isnan(n->value)) {
-		fputs("–", f);
-		return;
-	}
-	fprintf(f, "%.3f [%.3f, %.3f] p adj ", n->value, n->lo, n->hi);
-	h_p(f, n->p_adj);
-	if (n->significant)
-		fputs(" *", f);
-}
-
 /* "a · b": the separator is 4 bytes (U+00B7 is 2 in UTF-8), sizeof counts its NUL. */
 static char *
 label2(const char *a, const char *b)
@@ -1215,269 +1565,162 @@ label2(const char *a, const char *b)
 	return s;
 }
 
+/* The bars of a chart, each labelled "a · b", with a value and its 95% interval. */
+struct bars {
+	struct ad_svg_bar *bar;     /* (cap) */
+	char             **label;   /* (cap) owned labels of the bars */
+	size_t             n;
+};
+
+static int
+bars_new(struct bars *b, size_t cap)
+{
+	b->n = 0;
+	b->bar = ad_calloc(cap + 1, sizeof *b->bar);
+	b->label = ad_calloc(cap + 1, sizeof *b->label);
+	return b->bar == NULL || b->label == NULL ? -1 : 0;
+}
+
+static void
+bars_free(struct bars *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		ad_free(b->label[i]);
+	ad_free(b->label);
+	ad_free(b->bar);
+}
+
+/* One bar for x; solid when x is significant. */
+static void
+bars_add(struct bars *b, const char *a, const char *c, const struct probe_num *x, int color)
+{
+	struct ad_svg_bar *bar = &b->bar[b->n];
+
+	b->label[b->n] = label2(a, c);
+	bar->label = b->label[b->n] ? b->label[b->n] : "?";
+	bar->value = x->value;
+	bar->lo = x->lo;
+	bar->hi = x->hi;
+	bar->color = color;
+	bar->strong = x->significant;
+	b->n++;
+}
+
+/* The chart in a figure with its caption; nothing when it has no bars. */
+static void
+bars_figure(FILE *f, const struct ad_svg_chart *ch, const struct bars *b, const char *caption)
+{
+	if (b->n == 0)
+		return;
+	fputs("<figure>", f);
+	ad_svg_bars(f, ch, b->bar, b->n);
+	fprintf(f, "<figcaption>%s</figcaption></figure>\n", caption);
+}
+
+/*
+ * A table under its heading (and a note), or nothing when it has no rows;
+ * cls: the table's class, or NULL. Frees t.
+ */
+static void
+h_table(FILE *f, const char *heading, const char *note, const char *cls, struct rt_table *t)
+{
+	if (t->nrows > 0) {
+		fputs("<h3>", f);
+		h(f, heading);
+		fputs("</h3>\n", f);
+		if (note != NULL)
+			h_guide(f, note);
+		rt_html(t, cls, f);
+	}
+	rt_free(t);
+}
+
+/* Pairs of set si: both tables, a chart of the headline shares, metric.py's table. */
 static int
 h_pairs(const struct probe_report *r, size_t si, FILE *f)
 {
-	struct ad_svg_bar     *bars;
-	char                 **labels;
-	size_t                 nb = 0;
-	struct ad_svg_chart    ch = { .title = "Share of pairs preferring the more stereotypical "
+	struct ad_svg_chart ch = { .title = "Share of pairs preferring the more stereotypical "
 	    "sentence (whole sentence, 95% CI)", .xlabel = "% of pairs", .ref = 50 };
-	struct rt_table        t;
-	char                   buf[96];
+	struct rt_table     t;
+	struct bars         b;
 
-	bars = ad_calloc(r->npairs + 1, sizeof *bars);
-	labels = ad_calloc(r->npairs + 1, sizeof *labels);
-	if (bars == NULL || labels == NULL) {
-		ad_free(bars);
-		ad_free(labels);
-		return -1;
-	}
 	for (int v = 0; v < 2; v++) {
-		int any = 0;
-		for (size_t i = 0; i < r->npairs; i++) {
-			const struct probe_pairs_row *p = &r->pairs[i];
-			if (p->set != si || p->variant != v)
-				continue;
-			if (!any++) {
-				fprintf(f, "<h3>Paired sentences — %s</h3>\n<table><tr><th>model</th>"
-				    "<th>category</th><th>n</th><th>prefers more stereotypical %%</th>"
-				    "<th>95%% CI</th><th>p</th><th>p adj</th><th>model prefers more / less / "
-				    "tied</th><th>mean Δ (nats)</th><th>not scored</th>%s</tr>\n",
-				    v == 0 ? "whole sentence (headline)" : "shared tokens only",
-				    r->has_corpus ? "<th>changed word absent from corpus (no corpus "
-				    "comparison)</th>" : "");
-			}
-			fputs("<tr><td>", f);
-			h(f, r->models[p->model].path);
-			fputs("</td><td>", f);
-			h(f, p->category ? p->category : "all");
-			fprintf(f, "</td><td>%llu</td>", (unsigned long long)p->n);
-			h_num(f, &p->percent, 1);
-			fprintf(f, "<td>%s</td><td>", prefs_text(p, buf, sizeof buf));
-			if (isnan(p->delta.value))
-				fputs("–", f);
-			else
-				fprintf(f, "%.3f [%.3f, %.3f]", p->delta.value, p->delta.lo, p->delta.hi);
-			fprintf(f, "</td><td>%llu</td>", (unsigned long long)p->skipped);
-			if (r->has_corpus)
-				fprintf(f, "<td>%llu</td>", (unsigned long long)p->absent);
-			fputs("</tr>\n", f);
-			if (v == 0) {
-				labels[nb] = label2(r->models[p->model].path, p->category ? p->category : "all");
-				bars[nb].label = labels[nb] ? labels[nb] : "?";
-				bars[nb].value = p->percent.value;
-				bars[nb].lo = p->percent.lo;
-				bars[nb].hi = p->percent.hi;
-				bars[nb].color = (int)p->model;
-				bars[nb].strong = p->percent.significant;
-				nb++;
-			}
-		}
-		if (any)
-			fputs("</table>\n", f);
+		if (pairs_build(r, si, v, &t) != 0)
+			goto oom;
+		h_table(f, v == 0 ? "Paired sentences — whole sentence (headline)" :
+		    "Paired sentences — shared tokens only", NULL, NULL, &t);
 	}
-	if (nb > 0) {
-		fputs("<figure>", f);
-		ad_svg_bars(f, &ch, bars, nb);
-		fputs("<figcaption>Solid bars: significant after correction; the dashed line is 50% "
-		    "(no preference).</figcaption></figure>\n", f);
-	}
-	for (size_t i = 0; i < nb; i++)
-		ad_free(labels[i]);
-	ad_free(labels);
-	ad_free(bars);
-	if (crows_build(r, si, &t) != 0) {
-		rt_free(&t);
+	if (bars_new(&b, r->npairs) != 0) {
+		bars_free(&b);
 		return -1;
 	}
-	if (t.nrows > 0) {
-		fputs("<h3>Paired sentences — as CrowS-Pairs' metric.py scores them</h3>\n", f);
-		h_guide(f, crows_note);
-		rt_html(&t, "crows", f);
+	for (size_t i = 0; i < r->npairs; i++) {
+		const struct probe_pairs_row *p = &r->pairs[i];
+		if (p->set == si && p->variant == 0)
+			bars_add(&b, r->models[p->model].path, p->category ? p->category : "all",
+			    &p->percent, (int)p->model);
 	}
-	rt_free(&t);
+	bars_figure(f, &ch, &b, "Solid bars: significant after correction; the dashed line is "
+	    "50% (no preference).");
+	bars_free(&b);
+	if (crows_build(r, si, &t) != 0)
+		goto oom;
+	h_table(f, "Paired sentences — as CrowS-Pairs' metric.py scores them", crows_note, "crows",
+	    &t);
 	return 0;
+oom:
+	rt_free(&t);
+	return -1;
 }
 
+/* A source's colour in the charts: the model's, grey for the corpus. */
+static int
+src_color(size_t source)
+{
+	return source == PROBE_CORPUS ? 7 : (int)source;
+}
+
+/* WEAT of set si: the table and a chart of every scored d. */
 static int
 h_weat(const struct probe_report *r, size_t si, FILE *f)
 {
-	const struct probe_set *s = r->sets[si];
-	struct ad_svg_bar      *bars;
-	char                  **labels;
-	size_t                  nb = 0;
-	int                     any = 0;
-	struct ad_svg_chart     ch = { .title = "WEAT effect size d (95% CI)", .xlabel = "d",
-	    .ref = 0 };
+	struct ad_svg_chart ch = { .title = "WEAT effect size d (95% CI)", .xlabel = "d", .ref = 0 };
+	struct rt_table     t;
+	struct bars         b;
 
-	bars = ad_calloc(r->nweat + 1, sizeof *bars);
-	labels = ad_calloc(r->nweat + 1, sizeof *labels);
-	if (bars == NULL || labels == NULL) {
-		ad_free(bars);
-		ad_free(labels);
+	if (weat_build(r, si, &t) != 0) {
+		rt_free(&t);
+		return -1;
+	}
+	h_table(f, "Word-set association (WEAT)", NULL, NULL, &t);
+	if (bars_new(&b, r->nweat) != 0) {
+		bars_free(&b);
 		return -1;
 	}
 	for (size_t i = 0; i < r->nweat; i++) {
-		const struct probe_weat_row  *w = &r->weat[i];
-		const struct probe_weat_spec *t;
-		if (w->set != si)
-			continue;
-		t = &s->weats[w->test];
-		if (!any++)
-			fputs("<h3>Word-set association (WEAT)</h3>\n<table><tr><th>test</th>"
-			    "<th>source</th><th>words X/Y/A/B</th><th>tokens/word</th><th>d</th>"
-			    "<th>95% CI</th><th>p</th><th>p adj</th><th>minus neutral</th><th>vs corpus</th></tr>\n",
-	    f);
-		fputs("<tr><td>", f);
-		h(f, t->name);
-		fputs(": ", f);
-		h(f, s->sets[t->x].name);
-		fputs(" vs ", f);
-		h(f, s->sets[t->y].name);
-		fputs(" × ", f);
-		h(f, s->sets[t->a].name);
-		fputs(" vs ", f);
-		h(f, s->sets[t->b].name);
-		fputs("</td><td>", f);
-		h(f, src_label(r, w->source));
-		fprintf(f, "</td><td>%zu/%zu/%zu/%zu</td><td>", w->n[0], w->n[1], w->n[2], w->n[3]);
-		if (isnan(w->tokens[0]))
-			fputs("–", f);
-		else
-			fprintf(f, "%.2f/%.2f/%.2f/%.2f", w->tokens[0], w->tokens[1], w->tokens[2],
-			    w->tokens[3]);
-		fputs("</td>", f);
-		if (!w->scored) {
-			fputs("<td colspan=\"5\">not scored: ", f);
-			h(f, w->dropped ? w->dropped : "?");
-			fputs("</td></tr>\n", f);
-			continue;
-		}
-		h_num(f, &w->d, 3);
-		fputs("<td>", f);
-		if (!isnan(w->amp.value)) {
-			fprintf(f, "%.3f [%.3f, %.3f] p adj ", w->amp.value, w->amp.lo, w->amp.hi);
-			h_p(f, w->amp.p_adj);
-		} else {
-			fputs("–", f);
-		}
-		fputs("</td></tr>\n", f);
-		if (w->dropped) {
-			fputs("<tr><td></td><td colspan=\"8\" class=\"note\">left out: ", f);
-			h(f, w->dropped);
-			fputs("</td></tr>\n", f);
-		}
-		labels[nb] = label2(t->name, src_label(r, w->source));
-		bars[nb].label = labels[nb] ? labels[nb] : "?";
-		bars[nb].value = w->d.value;
-		bars[nb].lo = w->d.lo;
-		bars[nb].hi = w->d.hi;
-		bars[nb].color = w->source == PROBE_CORPUS ? 7 : (int)w->source;
-		bars[nb].strong = w->d.significant;
-		nb++;
+		const struct probe_weat_row *w = &r->weat[i];
+		if (w->set == si && w->scored)
+			bars_add(&b, r->sets[si]->weats[w->test].name, src_label(r, w->source), &w->d,
+			    src_color(w->source));
 	}
-	if (any)
-		fputs("</table>\n", f);
-	if (nb > 0) {
-		fputs("<figure>", f);
-		ad_svg_bars(f, &ch, bars, nb);
-		fputs("<figcaption>Grey: the corpus's PPMI vectors. Solid bars: significant after "
-		    "correction.</figcaption></figure>\n", f);
-	}
-	for (size_t i = 0; i < nb; i++)
-		ad_free(labels[i]);
-	ad_free(labels);
-	ad_free(bars);
+	bars_figure(f, &ch, &b, "Grey: the corpus's PPMI vectors. Solid bars: significant after "
+	    "correction.");
+	bars_free(&b);
 	return 0;
 }
 
-static const struct probe_target_row *
-find_target(const struct probe_report *r, size_t si, size_t source, const struct probe_target_row *t)
-{
-	for (size_t j = 0; j < r->ntargets; j++)
-		if (r->targets[j].set == si && r->targets[j].source == source &&
-		    r->targets[j].group == t->group && r->targets[j].word == t->word)
-			return &r->targets[j];
-	return NULL;
-}
-
+/* Per model, its target scores against the corpus's: one scatter each. */
 static int
-h_templates(const struct probe_report *r, size_t si, FILE *f)
+h_scatters(const struct probe_report *r, size_t si, FILE *f)
 {
-	const struct probe_set *s = r->sets[si];
-	struct ad_svg_bar      *bars;
-	char                  **labels;
-	size_t                  nb = 0;
-	char                    title[256];
-	struct ad_svg_chart     ch = { .xlabel = "mean prior-corrected log ratio (nats)", .ref = 0 };
-
-	if (s->ntemplates == 0)
-		return 0;
-	bars = ad_calloc(r->ngroups + 1, sizeof *bars);
-	labels = ad_calloc(r->ngroups + 1, sizeof *labels);
-	if (bars == NULL || labels == NULL) {
-		ad_free(bars);
-		ad_free(labels);
-		return -1;
-	}
-	fputs("<h3>Template association: ln p(", f);
-	h(f, s->pole_name[0]);
-	fputs(") / p(", f);
-	h(f, s->pole_name[1]);
-	fputs("), prior-corrected</h3>\n<p>Neutral word: <code>", f);
-	h(f, s->neutral);
-	fputs("</code>. Templates:</p><ul>", f);
-	for (size_t j = 0; j < s->ntemplates; j++) {
-		fputs("<li><code>", f);
-		h(f, s->templates[j].text);
-		fputs("</code></li>", f);
-	}
-	fputs("</ul>\n<table><tr><th>group</th><th>source</th><th>targets</th><th>mean score</th>"
-	    "<th>95% CI</th><th>p</th><th>p adj</th><th>minus neutral</th><th>vs corpus</th></tr>\n",
-	    f);
-	for (size_t i = 0; i < r->ngroups; i++) {
-		const struct probe_group_row *g = &r->groups[i];
-		if (g->set != si)
-			continue;
-		fputs("<tr><td>", f);
-		h(f, s->groups[g->group].category);
-		fputs("</td><td>", f);
-		h(f, src_label(r, g->source));
-		fprintf(f, "</td><td>%llu</td>", (unsigned long long)g->n);
-		h_num(f, &g->mean, 3);
-		fputs("<td>", f);
-		h_diff(f, &g->contrast);
-		fputs("</td><td>", f);
-		h_diff(f, &g->amp);
-		fputs("</td></tr>\n", f);
-		labels[nb] = label2(s->groups[g->group].category, src_label(r, g->source));
-		bars[nb].label = labels[nb] ? labels[nb] : "?";
-		bars[nb].value = g->mean.value;
-		bars[nb].lo = g->mean.lo;
-		bars[nb].hi = g->mean.hi;
-		bars[nb].color = g->source == PROBE_CORPUS ? 7 : (int)g->source;
-		bars[nb].strong = g->mean.significant;
-		nb++;
-	}
-	fputs("</table>\n", f);
-	snprintf(title, sizeof title, "Mean template score per group (95%% CI): > 0 leans to %s",
-	    s->pole_name[0]);
-	ch.title = title;
-	if (nb > 0) {
-		fputs("<figure>", f);
-		ad_svg_bars(f, &ch, bars, nb);
-		fputs("<figcaption>Grey: counted in the corpus.</figcaption></figure>\n", f);
-	}
-	/* Model against corpus, one scatter per model. */
 	for (size_t m = 0; r->has_corpus && m < r->nmodels; m++) {
-		struct ad_svg_point    *pts = ad_calloc(r->ntargets + 1, sizeof *pts);
-		struct ad_svg_chart     sc = { .xlabel = "corpus score (log odds, prior-corrected)",
+		struct ad_svg_point *pts = ad_calloc(r->ntargets + 1, sizeof *pts);
+		struct ad_svg_chart  sc = { .xlabel = "corpus score (log odds, prior-corrected)",
 		    .ylabel = "model score (nats)", .ref = NAN };
-		size_t                  np = 0;
-		char                    t2[512];
+		size_t               np = 0;
+		char                 title[512];
 		if (pts == NULL)
-			break;
+			return -1;
 		for (size_t i = 0; i < r->ntargets; i++) {
 			const struct probe_target_row *t = &r->targets[i], *u;
 			if (t->set != si || t->source != PROBE_CORPUS || !t->scored)
@@ -1494,9 +1737,9 @@ h_templates(const struct probe_report *r, size_t si, FILE *f)
 			pts[np].color = (int)t->group;
 			np++;
 		}
-		snprintf(t2, sizeof t2, "%s against its corpus, per target (dashed: y = x, mirror)",
+		snprintf(title, sizeof title, "%s against its corpus, per target (dashed: y = x, mirror)",
 		    r->models[m].path);
-		sc.title = t2;
+		sc.title = title;
 		if (np > 0) {
 			fputs("<figure>", f);
 			ad_svg_scatter(f, &sc, pts, np, 1);
@@ -1506,77 +1749,74 @@ h_templates(const struct probe_report *r, size_t si, FILE *f)
 		}
 		ad_free(pts);
 	}
-	/* Per-target table. */
-	fputs("<table><tr><th>target</th><th>group</th>", f);
-	if (r->has_corpus) {
-		fputs("<th>corpus freq</th><th>near ", f);
-		h(f, s->pole_name[0]);
-		fputs(" / ", f);
-		h(f, s->pole_name[1]);
-		fputs("</th><th>corpus score</th>", f);
-	}
-	for (size_t m = 0; m < r->nmodels; m++) {
-		fputs("<th>", f);
-		h(f, r->models[m].path);
-		fputs("</th><th>vs corpus</th>", f);
-	}
-	fputs("</tr>\n", f);
-	for (size_t i = 0; i < r->ntargets; i++) {
-		const struct probe_target_row *t = &r->targets[i];
-		if (t->set != si || t->source != (r->has_corpus ? PROBE_CORPUS : 0))
-			continue;
-		fputs("<tr><td>", f);
-		h(f, t->word);
-		fputs("</td><td>", f);
-		h(f, s->groups[t->group].category);
-		fputs("</td>", f);
-		for (size_t k = 0; k <= r->nmodels; k++) {
-			size_t source = k == 0 ? PROBE_CORPUS : k - 1;
-			const struct probe_target_row *u;
-			if (source == PROBE_CORPUS && !r->has_corpus)
-				continue;
-			if ((u = find_target(r, si, source, t)) == NULL)
-				continue;
-			if (source == PROBE_CORPUS)
-				fprintf(f, "<td>%llu</td><td>%llu / %llu</td>", (unsigned long long)u->freq,
-				    (unsigned long long)u->count[0], (unsigned long long)u->count[1]);
-			if (!u->scored) {
-				fputs("<td class=\"note\">not scored: ", f);
-				h(f, u->reason);
-				fputs(source == PROBE_CORPUS ? "</td>" : "</td><td></td>", f);
-				continue;
-			}
-			fprintf(f, "<td%s>%.3f [%.2f, %.2f]</td>", u->score.significant ? " class=\"sig\"" :
-			    "", u->score.value, u->score.lo, u->score.hi);
-			if (source != PROBE_CORPUS) {
-				if (isnan(u->amp.value))
-					fputs("<td>–</td>", f);
-				else
-					fprintf(f, "<td%s>%.3f [%.2f, %.2f]</td>", u->amp.significant ?
-					    " class=\"sig\"" : "", u->amp.value, u->amp.lo, u->amp.hi);
-			}
-		}
-		fputs("</tr>\n", f);
-	}
-	fputs("</table>\n", f);
-	for (size_t i = 0; i < nb; i++)
-		ad_free(labels[i]);
-	ad_free(labels);
-	ad_free(bars);
 	return 0;
+}
+
+/*
+ * Templates of set si: the templates, the group table, a chart of the
+ * group means, each model against the corpus, the target table.
+ */
+static int
+h_templates(const struct probe_report *r, size_t si, FILE *f)
+{
+	const struct probe_set *s = r->sets[si];
+	char                    title[256];
+	struct ad_svg_chart     ch = { .title = title,
+	    .xlabel = "mean prior-corrected log ratio (nats)", .ref = 0 };
+	struct rt_table         t;
+	struct bars             b;
+
+	if (s->ntemplates == 0)
+		return 0;
+	fputs("<h3>Template association: ln p(", f);
+	h(f, s->pole_name[0]);
+	fputs(") / p(", f);
+	h(f, s->pole_name[1]);
+	fputs("), prior-corrected</h3>\n<p>Neutral word: <code>", f);
+	h(f, s->neutral);
+	fputs("</code>. Templates:</p><ul>", f);
+	for (size_t j = 0; j < s->ntemplates; j++) {
+		fputs("<li><code>", f);
+		h(f, s->templates[j].text);
+		fputs("</code></li>", f);
+	}
+	fputs("</ul>\n", f);
+	if (groups_build(r, si, &t) != 0)
+		goto oom;
+	rt_html(&t, NULL, f);
+	rt_free(&t);
+	if (bars_new(&b, r->ngroups) != 0) {
+		bars_free(&b);
+		return -1;
+	}
+	for (size_t i = 0; i < r->ngroups; i++) {
+		const struct probe_group_row *g = &r->groups[i];
+		if (g->set == si)
+			bars_add(&b, s->groups[g->group].category, src_label(r, g->source), &g->mean,
+			    src_color(g->source));
+	}
+	snprintf(title, sizeof title, "Mean template score per group (95%% CI): > 0 leans to %s",
+	    s->pole_name[0]);
+	bars_figure(f, &ch, &b, "Grey: counted in the corpus.");
+	bars_free(&b);
+	if (h_scatters(r, si, f) != 0 || targets_build(r, si, &t) != 0)
+		goto oom;
+	rt_html(&t, NULL, f);
+	rt_free(&t);
+	return 0;
+oom:
+	rt_free(&t);
+	return -1;
 }
 
 int
 probe_write_html(const struct probe_report *r, FILE *f, struct ad_error *e)
 {
-	struct rt_table sum;
-	char            cell[96];
+	struct opening o;
+	char           made[512];
 
-	if (summary_build(r, &sum) != 0) {
-		rt_free(&sum);
+	if (opening_build(r, &o) != 0)
 		return ad_fail(e, AD_ENOMEM, "out of memory writing the report");
-	}
-
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	    "<title>Bias-probe report</title>\n<style>\n"
@@ -1590,30 +1830,12 @@ probe_write_html(const struct probe_report *r, FILE *f, struct ad_error *e)
 	    "tr.sig td{font-weight:bold;background:#fff4d6}\n"
 	    "</style>\n</head>\n<body>\n<h1>Bias-probe report</h1>\n", f);
 	fputs("<h2 id=\"summary\">Summary</h2>\n", f);
-	rt_html(&sum, "summary", f);
-	rt_free(&sum);
+	rt_html(&o.sum, "summary", f);
 	h_guide(f, summary_note);
-	fputs("<h2>Inputs</h2>\n", f);
-	fprintf(f, "<p>Made by autodidact %s. Seed %llu; %u bootstrap resamples; permutation tests "
-	    "exact up to %llu partitions, otherwise %u random ones; %s correction over the %zu "
-	    "p-values of this report at α = %g.</p>\n", PACKAGE_VERSION,
-	    (unsigned long long)r->opt.rs.seed, r->opt.rs.bootstrap,
-	    (unsigned long long)r->opt.rs.max_exact, r->opt.rs.permutations,
-	    probe_correction_name(r->opt.correction), r->ntests, r->opt.alpha);
-	fputs("<table><tr><th>model</th><th>kind</th><th>description</th>"
-	    "<th>parameters</th><th>file XXH64</th><th>training text XXH64</th></tr>\n", f);
-	for (size_t i = 0; i < r->nmodels + r->nvectors; i++) {   /* vector files last */
-		fputs("<tr><td>", f);
-		h(f, r->models[i].path);
-		fputs("</td><td>", f);
-		h(f, r->models[i].kind);
-		fputs("</td><td>", f);
-		h(f, r->models[i].description);
-		fprintf(f, "</td><td>%llu</td><td><code>%016llx</code></td><td>%s</td></tr>\n",
-		    (unsigned long long)r->models[i].params, (unsigned long long)r->models[i].hash,
-		    text_cell(r, &r->models[i], cell, sizeof cell));
-	}
-	fputs("</table>\n", f);
+	fputs("<h2>Inputs</h2>\n<p>", f);
+	h(f, made_by(r, made, sizeof made));
+	fputs("</p>\n", f);
+	rt_html(&o.models, NULL, f);
 	if (r->has_corpus) {
 		fputs("<p>Corpus (the training text the models are compared with): <code>", f);
 		h(f, r->corpus_path ? r->corpus_path : "(in memory)");
@@ -1628,20 +1850,8 @@ probe_write_html(const struct probe_report *r, FILE *f, struct ad_error *e)
 	} else {
 		fputs("<p>No corpus was given: the models are not compared with their text.</p>\n", f);
 	}
-	fputs("<table><tr><th>probe set</th><th>file</th><th>format</th><th>XXH64</th>"
-	    "<th>pairs</th><th>WEAT tests</th><th>templates</th></tr>\n", f);
-	for (size_t i = 0; i < r->nsets; i++) {
-		const struct probe_set *s = r->sets[i];
-		fputs("<tr><td>", f);
-		h(f, s->name);
-		fputs("</td><td>", f);
-		h(f, s->path);
-		fputs("</td><td>", f);
-		h(f, s->format);
-		fprintf(f, "</td><td><code>%016llx</code></td><td>%zu</td><td>%zu</td><td>%zu</td></tr>\n",
-		    (unsigned long long)s->hash, s->npairs, s->nweats, s->ntemplates);
-	}
-	fprintf(f, "</table>\n<p>Every resampled number records its PCG32 stream (in the JSON "
+	rt_html(&o.sets, NULL, f);
+	fprintf(f, "<p>Every resampled number records its PCG32 stream (in the JSON "
 	    "report); the same seed reproduces every interval and p-value exactly. %llu streams "
 	    "were used.</p>\n", (unsigned long long)r->streams);
 	fputs("<h2>How to read this report</h2>\n", f);
@@ -1672,10 +1882,13 @@ probe_write_html(const struct probe_report *r, FILE *f, struct ad_error *e)
 			h(f, s->about);
 			fputs("</p>\n", f);
 		}
-		if (h_pairs(r, si, f) != 0 || h_weat(r, si, f) != 0 || h_templates(r, si, f) != 0)
+		if (h_pairs(r, si, f) != 0 || h_weat(r, si, f) != 0 || h_templates(r, si, f) != 0) {
+			opening_free(&o);
 			return ad_fail(e, AD_ENOMEM, "out of memory writing the report");
+		}
 	}
 	fputs("</body>\n</html>\n", f);
+	opening_free(&o);
 	if (ferror(f))
 		return ad_fail(e, AD_EIO, "cannot write the report");
 	return 0;

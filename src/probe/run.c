@@ -323,29 +323,178 @@ struct pair_scores {
 	int         *keep;      /* scored by the model */
 };
 
+/* The categories of the pairs of s, in order of first appearance (borrowed from s). */
+static int
+pairs_categories(const struct probe_set *s, const char ***cats, size_t *ncats)
+{
+	size_t cap = 0;
+
+	for (size_t i = 0; i < s->npairs; i++) {
+		size_t k;
+		for (k = 0; k < *ncats && strcmp((*cats)[k], s->pairs[i].category) != 0; k++)
+			;
+		if (k == *ncats) {
+			if (grow(cats, *ncats, &cap, sizeof **cats) != 0)
+				return -1;
+			(*cats)[(*ncats)++] = s->pairs[i].category;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The pairs of s that a corpus cannot speak to: absent[i] when a word that
+ * differs between the sentences never occurs in it, and a warning for
+ * those and one for the pairs that hinge on rare words. A pair with an
+ * absent word is still scored on every model (a model over subword tokens
+ * can score a word its text lacks); the report marks it, since its
+ * preference cannot come from that word in the corpus.
+ */
+static int
+pairs_corpus_check(struct ctx *c, const struct probe_set *s, unsigned char *absent)
+{
+	uint64_t nabsent = 0, nrare = 0;
+	char     rare_word[192] = "", absent_word[128] = "";
+	int      rc;
+
+	for (size_t i = 0; i < s->npairs; i++) {
+		uint64_t f;
+		char     w[128];
+		if (pair_min_freq(c->corpus, s->pairs[i].more, s->pairs[i].less, &f, w, sizeof w) != 0)
+			return oom(c);
+		if (f == 0) {
+			absent[i] = 1;
+			if (nabsent++ == 0)
+				snprintf(absent_word, sizeof absent_word, "%s", w);
+		} else if (f != UINT64_MAX && f < c->r->opt.rare) {
+			if (nrare++ == 0)
+				snprintf(rare_word, sizeof rare_word, "%s (%llu)", w, (unsigned long long)f);
+		}
+	}
+	if (nabsent > 0 && (rc = warnf(c, "%s: in %llu of %zu pairs a word that differs between "
+	    "the sentences never occurs in the corpus (e.g. '%s'): the models score them, but "
+	    "their preference cannot be compared with the corpus (counted under 'absent from "
+	    "corpus')", s->name, (unsigned long long)nabsent, s->npairs, absent_word)) != 0)
+		return rc;
+	if (nrare > 0)
+		return warnf(c, "%s: %llu pairs hinge on words seen fewer than %llu times in the "
+		    "corpus (e.g. %s): the model has little evidence about them", s->name,
+		    (unsigned long long)nrare, (unsigned long long)c->r->opt.rare, rare_word);
+	return 0;
+}
+
+/*
+ * Model mi's scores of every pair of s, both ways (whole sentence and
+ * shared tokens) into sc, with warnings for the pairs it cannot score and
+ * for those whose sentences it splits into different numbers of tokens
+ * (*uneven of them).
+ */
+static int
+pairs_model_scores(struct ctx *c, const struct probe_set *s, size_t mi, struct pair_scores *sc,
+    uint64_t *uneven, struct ad_progress *progress, uint64_t *done)
+{
+	const struct lm *m = c->models[mi];
+	uint64_t         unrep = 0;
+	size_t           n = 0;
+	int              rc;
+
+	*uneven = 0;
+	for (size_t i = 0; i < s->npairs; i++) {
+		double f[2], sh[2];
+		size_t nt[2];
+		int    skip;
+		sc->keep[i] = 0;
+		if ((rc = probe_pair_score(m, s->pairs[i].more, s->pairs[i].less, f, sh, nt, &skip,
+		    c->e)) != 0) {
+			ad_error_prefix(c->e, "%s:%zu", s->path, s->pairs[i].line);
+			return rc;
+		}
+		if (skip) {
+			unrep++;
+			continue;
+		}
+		sc->keep[i] = 1;
+		*uneven += nt[0] != nt[1];
+		sc->d[0][i] = f[0] - f[1];
+		sc->d[1][i] = sh[0] - sh[1];
+		sc->cmp[0][i] = (signed char)probe_crows_compare(f[0], f[1]);
+		sc->cmp[1][i] = (signed char)probe_crows_compare(sh[0], sh[1]);
+		n++;
+		ad_progress_update(progress, ++*done);
+	}
+	if (unrep > 0 && (rc = warnf(c, "%s on %s: %llu pairs not scored: a word that differs is "
+	    "unknown to the model (<unk>)", s->name, c->r->models[mi].path,
+	    (unsigned long long)unrep)) != 0)
+		return rc;
+	if (*uneven > 0)
+		return warnf(c, "%s on %s: in %llu of %zu pairs the two sentences have different "
+		    "numbers of tokens; the whole-sentence likelihood favours the shorter one (a "
+		    "tokenization confound): compare with the shared-token variant", s->name,
+		    c->r->models[mi].path, (unsigned long long)*uneven, n);
+	return 0;
+}
+
+/*
+ * Model mi's pairs rows of set si from its scores sc: per way of scoring,
+ * one row for all pairs and, when the set has several categories, one per
+ * category (ps: room for a sample of every pair); a warning where the sign
+ * test cannot reach α.
+ */
+static int
+pairs_model_rows(struct ctx *c, size_t si, size_t mi, const struct pair_scores *sc,
+    const unsigned char *absent, const char *const *cats, size_t ncats, uint64_t uneven,
+    struct pair_sample *ps)
+{
+	const struct probe_set *s = c->r->sets[si];
+	int                     rc = 0;
+
+	for (int v = 0; v < 2 && rc == 0; v++) {
+		for (size_t k = 0; k <= (ncats > 1 ? ncats : 0) && rc == 0; k++) {
+			const char *cat = k == 0 ? NULL : cats[k - 1];
+			uint64_t    sk = 0;
+			ps->n = 0;
+			for (size_t i = 0; i < s->npairs; i++) {
+				if (cat != NULL && strcmp(s->pairs[i].category, cat) != 0)
+					continue;
+				if (!sc->keep[i]) {
+					sk++;
+					continue;
+				}
+				ps->d[ps->n] = sc->d[v][i];
+				ps->cmp[ps->n] = sc->cmp[v][i];
+				ps->dir[ps->n] = (unsigned char)s->pairs[i].direction;
+				ps->absent[ps->n] = absent[i];
+				ps->n++;
+			}
+			rc = pairs_row(c, si, mi, v, cat, ps, sk, v == 0 ? uneven : 0);
+			if (rc == 0 && v == 0 && ps->n > 0 &&
+			    c->r->pairs[c->r->npairs - 1].percent.min_p > c->r->opt.alpha)
+				rc = warnf(c, "%s on %s, %s: only %zu pairs; the sign test cannot reach p < %g "
+				    "with so few", s->name, c->r->models[mi].path, cat ? cat : "all", ps->n,
+				    c->r->opt.alpha);
+		}
+	}
+	return rc;
+}
+
+/*
+ * The pairs of set si on every model: which pairs the corpus lacks words
+ * of, then per model its scores and its rows.
+ */
 static int
 run_pairs(struct ctx *c, size_t si, struct ad_progress *progress, uint64_t *done)
 {
 	const struct probe_set *s = c->r->sets[si];
 	const char            **cats = NULL;
-	size_t                  ncats = 0, ccats = 0;
+	size_t                  ncats = 0;
 	struct pair_scores      sc = { { NULL, NULL }, { NULL, NULL }, NULL };
 	struct pair_sample      ps = { 0 };
 	unsigned char          *absent = NULL;
-	uint64_t                nabsent = 0, nrare = 0;
-	char                    rare_word[192] = "", absent_word[128] = "";
 	int                     rc = 0;
 
-	/* Categories in order of first appearance. */
-	for (size_t i = 0; i < s->npairs; i++) {
-		size_t k;
-		for (k = 0; k < ncats && strcmp(cats[k], s->pairs[i].category) != 0; k++)
-			;
-		if (k == ncats) {
-			if (grow(&cats, ncats, &ccats, sizeof *cats) != 0)
-				return oom(c);
-			cats[ncats++] = s->pairs[i].category;
-		}
+	if (pairs_categories(s, &cats, &ncats) != 0) {
+		ad_free(cats);
+		return oom(c);
 	}
 	for (int v = 0; v < 2; v++) {
 		sc.d[v] = ad_mallocarray(s->npairs, sizeof *sc.d[v]);
@@ -362,104 +511,12 @@ run_pairs(struct ctx *c, size_t si, struct ad_progress *progress, uint64_t *done
 		rc = oom(c);
 		goto out;
 	}
-	/*
-	 * With a corpus: a pair whose changed words never occur in it is still
-	 * scored on every model (a model over subword tokens can score a word
-	 * its text lacks); the report marks it, since its preference cannot
-	 * come from that word in the corpus.
-	 */
-	if (c->corpus != NULL)
-		for (size_t i = 0; i < s->npairs; i++) {
-			uint64_t f;
-			char     w[128];
-			if (pair_min_freq(c->corpus, s->pairs[i].more, s->pairs[i].less, &f, w,
-			    sizeof w) != 0) {
-				rc = oom(c);
-				goto out;
-			}
-			if (f == 0) {
-				absent[i] = 1;
-				if (nabsent++ == 0)
-					snprintf(absent_word, sizeof absent_word, "%s", w);
-			} else if (f != UINT64_MAX && f < c->r->opt.rare) {
-				if (nrare++ == 0)
-					snprintf(rare_word, sizeof rare_word, "%s (%llu)", w,
-					    (unsigned long long)f);
-			}
-		}
-	if (nabsent > 0 && (rc = warnf(c, "%s: in %llu of %zu pairs a word that differs between "
-	    "the sentences never occurs in the corpus (e.g. '%s'): the models score them, but "
-	    "their preference cannot be compared with the corpus (counted under 'absent from "
-	    "corpus')", s->name, (unsigned long long)nabsent, s->npairs, absent_word)) != 0)
+	if (c->corpus != NULL && (rc = pairs_corpus_check(c, s, absent)) != 0)
 		goto out;
-	if (nrare > 0 && (rc = warnf(c, "%s: %llu pairs hinge on words seen fewer than %llu times "
-	    "in the corpus (e.g. %s): the model has little evidence about them", s->name,
-	    (unsigned long long)nrare, (unsigned long long)c->r->opt.rare, rare_word)) != 0)
-		goto out;
-
 	for (size_t mi = 0; mi < c->r->nmodels && rc == 0; mi++) {
-		const struct lm *m = c->models[mi];
-		uint64_t         unrep = 0, uneven = 0;
-		size_t           n = 0;
-
-		for (size_t i = 0; i < s->npairs; i++) {
-			double f[2], sh[2];
-			size_t nt[2];
-			int    skip;
-			sc.keep[i] = 0;
-			if ((rc = probe_pair_score(m, s->pairs[i].more, s->pairs[i].less, f, sh, nt,
-			    &skip, c->e)) != 0) {
-				ad_error_prefix(c->e, "%s:%zu", s->path, s->pairs[i].line);
-				goto out;
-			}
-			if (skip) {
-				unrep++;
-				continue;
-			}
-			sc.keep[i] = 1;
-			uneven += nt[0] != nt[1];
-			sc.d[0][i] = f[0] - f[1];
-			sc.d[1][i] = sh[0] - sh[1];
-			sc.cmp[0][i] = (signed char)probe_crows_compare(f[0], f[1]);
-			sc.cmp[1][i] = (signed char)probe_crows_compare(sh[0], sh[1]);
-			n++;
-			ad_progress_update(progress, ++*done);
-		}
-		if (unrep > 0 && (rc = warnf(c, "%s on %s: %llu pairs not scored: a word that differs "
-		    "is unknown to the model (<unk>)", s->name, c->r->models[mi].path,
-		    (unsigned long long)unrep)) != 0)
-			goto out;
-		if (uneven > 0 && (rc = warnf(c, "%s on %s: in %llu of %zu pairs the two sentences have "
-		    "different numbers of tokens; the whole-sentence likelihood favours the shorter "
-		    "one (a tokenization confound): compare with the shared-token variant", s->name,
-		    c->r->models[mi].path, (unsigned long long)uneven, n)) != 0)
-			goto out;
-		for (int v = 0; v < 2 && rc == 0; v++) {
-			for (size_t k = 0; k <= (ncats > 1 ? ncats : 0) && rc == 0; k++) {
-				const char *cat = k == 0 ? NULL : cats[k - 1];
-				uint64_t    sk = 0;
-				ps.n = 0;
-				for (size_t i = 0; i < s->npairs; i++) {
-					if (cat != NULL && strcmp(s->pairs[i].category, cat) != 0)
-						continue;
-					if (!sc.keep[i]) {
-						sk++;
-						continue;
-					}
-					ps.d[ps.n] = sc.d[v][i];
-					ps.cmp[ps.n] = sc.cmp[v][i];
-					ps.dir[ps.n] = (unsigned char)s->pairs[i].direction;
-					ps.absent[ps.n] = absent[i];
-					ps.n++;
-				}
-				rc = pairs_row(c, si, mi, v, cat, &ps, sk, v == 0 ? uneven : 0);
-				if (rc == 0 && v == 0 && ps.n > 0 &&
-				    c->r->pairs[c->r->npairs - 1].percent.min_p > c->r->opt.alpha)
-					rc = warnf(c, "%s on %s, %s: only %zu pairs; the sign test cannot reach "
-					    "p < %g with so few", s->name, c->r->models[mi].path,
-					    cat ? cat : "all", ps.n, c->r->opt.alpha);
-			}
-		}
+		uint64_t uneven;
+		if ((rc = pairs_model_scores(c, s, mi, &sc, &uneven, progress, done)) == 0)
+			rc = pairs_model_rows(c, si, mi, &sc, absent, cats, ncats, uneven, &ps);
 	}
 out:
 	ad_free(cats);
@@ -602,12 +659,199 @@ vectors_note(char **dropped, const struct probe_wordset *const set[4], const str
 	return 0;
 }
 
+/*
+ * The words of X, Y, A and B (set[k]) that occur in the corpus, into cw;
+ * they are the candidates of every source, so a warning names the others
+ * once.
+ */
+static int
+weat_corpus_words(struct ctx *c, const struct probe_set *s, const struct probe_weat_spec *t,
+    const struct probe_wordset *const set[4], struct weat_words *cw)
+{
+	char *dropped = NULL;
+	int   rc = 0;
+
+	for (int k = 0; k < 4 && rc == 0; k++) {
+		if ((cw->idx[k] = ad_mallocarray(set[k]->n, sizeof *cw->idx[k])) == NULL) {
+			rc = oom(c);
+			break;
+		}
+		for (size_t i = 0; i < set[k]->n && rc == 0; i++) {
+			if (probe_corpus_freq(c->corpus, set[k]->words[i]) != 0)
+				cw->idx[k][cw->n[k]++] = i;
+			else if (add_dropped(&dropped, set[k]->words[i], NULL) != 0)
+				rc = oom(c);
+		}
+	}
+	if (rc == 0 && dropped != NULL)
+		rc = warnf(c, "%s, WEAT %s: left out for every source, never seen in the corpus: %s",
+		    s->name, t->name, dropped);
+	ad_free(dropped);
+	return rc;
+}
+
+/*
+ * The vectors of source mi (a model, or a vector file after the models)
+ * for the words of each set, among the corpus's words cw when there is a
+ * corpus: into vec (vec[k][i] for word i of set k, dim floats) and w, with
+ * row->n, row->tokens and row->dropped. Returns 1 when the row cannot be
+ * scored (row->dropped says why), 0 or an error otherwise.
+ */
+static int
+weat_source_words(struct ctx *c, const struct probe_set *s, const struct probe_weat_spec *t,
+    const struct probe_wordset *const set[4], size_t mi, const struct weat_words *cw,
+    struct probe_weat_row *row, struct weat_words *w, float **vec[4], uint32_t *dim)
+{
+	const struct lm            *m = mi < c->r->nmodels ? c->models[mi] : NULL;
+	const struct probe_vectors *v = m == NULL ? c->vectors[mi - c->r->nmodels] : NULL;
+	char                       *dropped = NULL;
+	int                         rc = 0;
+
+	if (m != NULL && (m->vt->embed == NULL || m->embed_dim == 0)) {
+		row->dropped = ad_strdup("no token embeddings (e.g. an n-gram model): WEAT does not "
+		    "apply");
+		return 1;
+	}
+	*dim = m != NULL ? m->embed_dim : probe_vectors_dim(v);
+	for (int k = 0; k < 4 && rc == 0; k++) {
+		size_t ntok = 0, cand = c->corpus ? cw->n[k] : set[k]->n;
+		w->idx[k] = ad_mallocarray(cand ? cand : 1, sizeof *w->idx[k]);
+		vec[k] = ad_calloc(set[k]->n, sizeof *vec[k]);
+		if (w->idx[k] == NULL || vec[k] == NULL) {
+			rc = oom(c);
+			break;
+		}
+		for (size_t ci = 0; ci < cand && rc == 0; ci++) {
+			size_t i = c->corpus ? cw->idx[k][ci] : ci, nt;
+			int    skip;
+			if ((vec[k][i] = ad_mallocarray(*dim, sizeof *vec[k][i])) == NULL) {
+				rc = oom(c);
+				break;
+			}
+			if (m == NULL)
+				vectors_word(v, set[k]->words[i], vec[k][i], *dim, &nt, &skip);
+			else if ((rc = probe_word_vector(m, set[k]->words[i], vec[k][i], &nt, &skip,
+			    c->e)) != 0)
+				break;
+			if (skip) {
+				if (add_dropped(&dropped, set[k]->words[i], m != NULL ? "unknown to the model" :
+				    NULL) != 0)
+					rc = oom(c);
+				continue;
+			}
+			ntok += nt;
+			w->idx[k][w->n[k]++] = i;
+		}
+		row->n[k] = w->n[k];
+		row->tokens[k] = w->n[k] && m != NULL ? (double)ntok / (double)w->n[k] : NAN;
+	}
+	if (rc == 0 && m == NULL && dropped != NULL && vectors_note(&dropped, set, w) != 0)
+		rc = oom(c);
+	row->dropped = dropped;
+	if (rc != 0)
+		return rc;
+	for (int k = 0; k < 4; k++)
+		if (w->n[k] == 0) {
+			if (m == NULL && row->dropped != NULL)
+				return 1;   /* the note names the empty set */
+			ad_free(row->dropped);
+			row->dropped = ad_strdup(m != NULL ? "a set has no word the model can represent" :
+			    "a set has no word in the vectors");
+			return 1;
+		}
+	/* Uneven tokenization between the sets of a pair: a known confound. */
+	for (int k = 0; k < 4; k += 2)
+		if (fabs(row->tokens[k] - row->tokens[k + 1]) >= 0.5 &&
+		    (rc = warnf(c, "%s, WEAT %s on %s: %s words average %.2f tokens and %s words "
+		    "%.2f; vectors of split words are means of sub-word vectors, so the sets are not "
+		    "represented alike", s->name, t->name, c->r->models[mi].path, set[k]->name,
+		    row->tokens[k], set[k + 1]->name, row->tokens[k + 1])) != 0)
+			return rc;
+	return 0;
+}
+
+/*
+ * A row's effect size d, its bootstrap interval and permutation p from the
+ * cosines cos of the words w (two resampling streams), and a warning when
+ * the sets are too small for the test to reach α.
+ */
+static int
+weat_score(struct ctx *c, const struct probe_set *s, const struct probe_weat_spec *t,
+    struct probe_weat_row *row, const double *cos, const struct weat_words *w)
+{
+	struct probe_weat_stats st;
+	int                     rc;
+
+	row->d.stream = c->stream;
+	c->stream += 2;
+	if ((rc = probe_weat_stats(cos, w->n[0], w->n[1], w->n[2], w->n[3], &c->r->opt.rs,
+	    row->d.stream, &st, c->e)) != 0)
+		return rc;
+	row->scored = 1;
+	row->d.value = st.d;
+	row->d.lo = st.lo;
+	row->d.hi = st.hi;
+	row->d.p = st.p;
+	row->d.exact = st.exact;
+	row->d.min_p = st.min_p;
+	row->partitions = st.partitions;
+	row->d.test = st.exact ? "one-sided permutation test, all partitions; 95% bootstrap" :
+	    "one-sided permutation test, random partitions; 95% bootstrap";
+	if (isnan(st.d)) {
+		row->scored = 0;
+		row->dropped = ad_strdup("every association score is the same: d undefined");
+		row->d.p = NAN;
+		return 0;
+	}
+	if (st.min_p > c->r->opt.alpha)
+		return warnf(c, "%s, WEAT %s on %s: the sets are too small for the permutation test "
+		    "at α = %g: its p moves in steps of %.3g (one partition), and p = 0 (no partition "
+		    "greater than the observed one) comes up with that chance even with no "
+		    "association at all", s->name, t->name, src_name(c, row->source),
+		    c->r->opt.alpha, st.min_p);
+	return 0;
+}
+
+/*
+ * Amplification of test ti: each model's d − the corpus's d on the same
+ * words (mcos[model]: the model's cosines on the corpus's words cw, ccos:
+ * the corpus's), with a paired bootstrap.
+ */
+static int
+weat_amplification(struct ctx *c, size_t si, size_t ti, const struct probe_weat_row *crow,
+    double *const *mcos, const double *ccos, const struct weat_words *cw)
+{
+	for (size_t i = 0; i < c->r->nweat && crow != NULL && crow->scored; i++) {
+		struct probe_weat_row *row = &c->r->weat[i];
+		int                    rc;
+		if (row->set != si || row->test != ti || row->source == PROBE_CORPUS ||
+		    mcos[row->source] == NULL)
+			continue;
+		row->amp_d[0] = row->d.value;
+		row->amp_d[1] = crow->d.value;
+		row->amp.value = row->amp_d[0] - row->amp_d[1];
+		row->amp.stream = c->stream++;
+		row->amp.test = "paired bootstrap over the words of all four sets (two-sided)";
+		if ((rc = probe_weat_diff(mcos[row->source], ccos, cw->n[0], cw->n[1], cw->n[2],
+		    cw->n[3], &c->r->opt.rs, row->amp.stream, &row->amp.lo, &row->amp.hi, &row->amp.p,
+		    c->e)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * WEAT test ti of set si on every source: the models, the vector files and
+ * the corpus (its words, counted first, are every source's candidates; its
+ * row comes last), then each model's difference from the corpus.
+ */
 static int
 run_weat(struct ctx *c, size_t si, size_t ti)
 {
 	const struct probe_set       *s = c->r->sets[si];
 	const struct probe_weat_spec *t = &s->weats[ti];
-	const struct probe_wordset   *set[4];
+	const struct probe_wordset   *set[4] = { &s->sets[t->x], &s->sets[t->y], &s->sets[t->a],
+	    &s->sets[t->b] };
 	struct weat_words             cw;
 	double                       *ccos = NULL;
 	struct probe_weat_row        *crow = NULL;
@@ -618,41 +862,9 @@ run_weat(struct ctx *c, size_t si, size_t ti)
 	memset(&cw, 0, sizeof cw);
 	if ((mcos = ad_calloc(nsrc + 1, sizeof *mcos)) == NULL)
 		return oom(c);
-	set[0] = &s->sets[t->x];
-	set[1] = &s->sets[t->y];
-	set[2] = &s->sets[t->a];
-	set[3] = &s->sets[t->b];
-	/* The corpus first (its word list also filters the models'), reported last. */
-	if (c->corpus != NULL) {
-		char *dropped = NULL;
-		for (int k = 0; k < 4; k++) {
-			if ((cw.idx[k] = ad_mallocarray(set[k]->n, sizeof *cw.idx[k])) == NULL) {
-				ad_free(dropped);
-				rc = oom(c);
-				goto out;
-			}
-			for (size_t i = 0; i < set[k]->n; i++) {
-				uint64_t f = probe_corpus_freq(c->corpus, set[k]->words[i]);
-				if (f == 0) {
-					if (add_dropped(&dropped, set[k]->words[i], NULL) != 0) {
-						ad_free(dropped);
-						rc = oom(c);
-						goto out;
-					}
-					continue;
-				}
-				cw.idx[k][cw.n[k]++] = i;
-			}
-		}
-		if (dropped != NULL && (rc = warnf(c, "%s, WEAT %s: left out for every source, never "
-		    "seen in the corpus: %s", s->name, t->name, dropped)) != 0) {
-			ad_free(dropped);
-			goto out;
-		}
-		ad_free(dropped);
-	}
-	/* Models, then vector files, then the corpus. */
-	for (size_t mi = 0; mi <= nsrc; mi++) {
+	if (c->corpus != NULL && (rc = weat_corpus_words(c, s, t, set, &cw)) != 0)
+		goto out;
+	for (size_t mi = 0; mi <= nsrc && rc == 0; mi++) {
 		size_t                 source = mi == nsrc ? PROBE_CORPUS : mi;
 		struct probe_weat_row *row = NULL;
 		struct weat_words      w;
@@ -664,122 +876,27 @@ run_weat(struct ctx *c, size_t si, size_t ti)
 		if (source == PROBE_CORPUS && c->corpus == NULL)
 			break;
 		if ((rc = weat_row_new(c, si, ti, source, &row)) != 0)
-			goto out;
+			break;
 		if (source == PROBE_CORPUS) {
-			for (int k = 0; k < 4; k++) {
-				row->n[k] = cw.n[k];
-				row->tokens[k] = NAN;
-			}
 			for (int k = 0; k < 4; k++)
+				row->n[k] = cw.n[k];
+			for (int k = 0; k < 4 && rc == 0; k++)
 				if (cw.n[k] == 0) {
 					row->dropped = ad_strdup("a set has no word that occurs in the corpus");
-					goto next;
+					rc = 1;
 				}
-			if ((rc = weat_cos(c, s, t, &cw, NULL, 0, &cos)) != 0)
-				goto next;
-		} else {
-			const struct lm            *m = mi < c->r->nmodels ? c->models[mi] : NULL;
-			const struct probe_vectors *v = m == NULL ? c->vectors[mi - c->r->nmodels] : NULL;
-			char                       *dropped = NULL;
-			if (m != NULL && (m->vt->embed == NULL || m->embed_dim == 0)) {
-				row->dropped = ad_strdup("no token embeddings (e.g. an n-gram model): WEAT "
-				    "does not apply");
-				goto next;
-			}
-			dim = m != NULL ? m->embed_dim : probe_vectors_dim(v);
-			for (int k = 0; k < 4 && rc == 0; k++) {
-				size_t ntok = 0, cand = c->corpus ? cw.n[k] : set[k]->n;
-				w.idx[k] = ad_mallocarray(cand ? cand : 1, sizeof *w.idx[k]);
-				vec[k] = ad_calloc(set[k]->n, sizeof *vec[k]);
-				if (w.idx[k] == NULL || vec[k] == NULL) {
-					rc = oom(c);
-					break;
-				}
-				for (size_t ci = 0; ci < cand && rc == 0; ci++) {
-					size_t i = c->corpus ? cw.idx[k][ci] : ci, nt;
-					int    skip;
-					if ((vec[k][i] = ad_mallocarray(dim, sizeof *vec[k][i])) == NULL) {
-						rc = oom(c);
-						break;
-					}
-					if (m == NULL)
-						vectors_word(v, set[k]->words[i], vec[k][i], dim, &nt, &skip);
-					else if ((rc = probe_word_vector(m, set[k]->words[i], vec[k][i], &nt,
-					    &skip, c->e)) != 0)
-						break;
-					if (skip) {
-						if (add_dropped(&dropped, set[k]->words[i], m != NULL ?
-						    "unknown to the model" : NULL) != 0)
-							rc = oom(c);
-						continue;
-					}
-					ntok += nt;
-					w.idx[k][w.n[k]++] = i;
-				}
-				row->n[k] = w.n[k];
-				row->tokens[k] = w.n[k] && m != NULL ? (double)ntok / (double)w.n[k] : NAN;
-			}
-			if (rc == 0 && m == NULL && dropped != NULL && vectors_note(&dropped, set, &w) != 0)
-				rc = oom(c);
-			row->dropped = dropped;
-			if (rc != 0)
-				goto next;
-			for (int k = 0; k < 4; k++)
-				if (w.n[k] == 0) {
-					if (m == NULL && row->dropped != NULL)
-						goto next;   /* the note names the empty set */
-					ad_free(row->dropped);
-					row->dropped = ad_strdup(m != NULL ? "a set has no word the model can "
-					    "represent" : "a set has no word in the vectors");
-					goto next;
-				}
-			/* Uneven tokenization between the sets of a pair: a known confound. */
-			for (int k = 0; k < 4; k += 2)
-				if (fabs(row->tokens[k] - row->tokens[k + 1]) >= 0.5 &&
-				    (rc = warnf(c, "%s, WEAT %s on %s: %s words average %.2f tokens and %s "
-				    "words %.2f; vectors of split words are means of sub-word vectors, so "
-				    "the sets are not represented alike", s->name, t->name,
-				    c->r->models[mi].path, set[k]->name, row->tokens[k], set[k + 1]->name,
-				    row->tokens[k + 1])) != 0)
-					goto next;
-			if ((rc = weat_cos(c, s, t, &w, (const float *const **)vec, dim, &cos)) != 0)
-				goto next;
+			if (rc == 0)
+				rc = weat_cos(c, s, t, &cw, NULL, 0, &cos);
+		} else if ((rc = weat_source_words(c, s, t, set, mi, &cw, row, &w, vec, &dim)) == 0) {
+			rc = weat_cos(c, s, t, &w, (const float *const **)vec, dim, &cos);
 		}
-		{
-			struct probe_weat_stats st;
-			const struct weat_words *ww = source == PROBE_CORPUS ? &cw : &w;
-			row->d.stream = c->stream;
-			c->stream += 2;
-			if ((rc = probe_weat_stats(cos, ww->n[0], ww->n[1], ww->n[2], ww->n[3],
-			    &c->r->opt.rs, row->d.stream, &st, c->e)) != 0)
-				goto next;
-			row->scored = 1;
-			row->d.value = st.d;
-			row->d.lo = st.lo;
-			row->d.hi = st.hi;
-			row->d.p = st.p;
-			row->d.exact = st.exact;
-			row->d.min_p = st.min_p;
-			row->partitions = st.partitions;
-			row->d.test = st.exact ? "one-sided permutation test, all partitions; 95% bootstrap"
-			    : "one-sided permutation test, random partitions; 95% bootstrap";
-			if (isnan(st.d)) {
-				row->scored = 0;
-				row->dropped = ad_strdup("every association score is the same: d undefined");
-				row->d.p = NAN;
-			} else if (st.min_p > c->r->opt.alpha &&
-			    (rc = warnf(c, "%s, WEAT %s on %s: the sets are too small for the permutation "
-			    "test at α = %g: its p moves in steps of %.3g (one partition), and p = 0 "
-			    "(no partition greater than the observed one) comes up with that chance "
-			    "even with no association at all", s->name, t->name, src_name(c, source),
-			    c->r->opt.alpha, st.min_p)) != 0)
-				goto next;
-		}
-		if (source == PROBE_CORPUS) {
+		if (rc == 0)
+			rc = weat_score(c, s, t, row, cos, source == PROBE_CORPUS ? &cw : &w);
+		if (rc == 0 && source == PROBE_CORPUS) {
 			ccos = cos;
 			cos = NULL;
 			crow = row;
-		} else if (c->corpus != NULL && row->scored) {
+		} else if (rc == 0 && c->corpus != NULL && row->scored) {
 			/* Keep the model's cosines (on the corpus's word list) for the amplification. */
 			int same = 1;
 			for (int k = 0; k < 4; k++)
@@ -789,35 +906,20 @@ run_weat(struct ctx *c, size_t si, size_t ti)
 				cos = NULL;
 			}
 		}
-next:
+		if (rc > 0)   /* not scored */
+			rc = 0;
 		ad_free(cos);
 		for (int k = 0; k < 4; k++) {
-			if (vec[k] != NULL)
-				for (size_t i = 0; i < set[k]->n; i++)
-					ad_free(vec[k][i]);
+			for (size_t i = 0; vec[k] != NULL && i < set[k]->n; i++)
+				ad_free(vec[k][i]);
 			ad_free(vec[k]);
 		}
 		ww_free(&w);
-		if (rc != 0)
-			goto out;
 	}
-	/* Amplification: model d − corpus d on the same words, paired bootstrap. */
-	for (size_t i = 0; i < c->r->nweat && crow != NULL && crow->scored; i++) {
-		struct probe_weat_row *row = &c->r->weat[i];
-		if (row->set != si || row->test != ti || row->source == PROBE_CORPUS ||
-		    mcos[row->source] == NULL)
-			continue;
-		row->amp_d[0] = row->d.value;
-		row->amp_d[1] = crow->d.value;
-		row->amp.value = row->amp_d[0] - row->amp_d[1];
-		row->amp.stream = c->stream++;
-		row->amp.test = "paired bootstrap over the words of all four sets (two-sided)";
-		if ((rc = probe_weat_diff(mcos[row->source], ccos, cw.n[0], cw.n[1], cw.n[2], cw.n[3],
-		    &c->r->opt.rs, row->amp.stream, &row->amp.lo, &row->amp.hi, &row->amp.p, c->e)) != 0)
-			goto out;
-	}
+	if (rc == 0)
+		rc = weat_amplification(c, si, ti, crow, mcos, ccos, &cw);
 out:
-	for (size_t mi = 0; mcos != NULL && mi < nsrc; mi++)
+	for (size_t mi = 0; mi < nsrc; mi++)
 		ad_free(mcos[mi]);
 	ad_free(mcos);
 	ww_free(&cw);
@@ -921,176 +1023,217 @@ pole_words(const struct probe_set *s, int k, const char ***words, size_t *n)
 	return 0;
 }
 
+/* What the steps of one set's template pass share. */
+struct tpl {
+	const struct probe_set *s;
+	size_t                  si;
+	double                 *prior;      /* (ntemplates) the model's log ratio for the neutral word */
+	double                 *v;          /* (ntemplates) a target's prior-corrected ratios */
+	const char            **pw[2];      /* the attribute words of each pole (corpus) */
+	size_t                  npw[2];
+	uint64_t                tot[2];     /* their total count in the corpus */
+	int                     warned_k;   /* the few-templates warning was given */
+	struct ad_progress     *progress;
+	uint64_t               *done;
+};
+
+/*
+ * The corpus's side of the poles: their attribute words and how often each
+ * pole's words occur in the corpus; a warning when a pole never does.
+ */
 static int
-run_templates(struct ctx *c, size_t si, struct ad_progress *progress, uint64_t *done)
+tpl_poles(struct ctx *c, struct tpl *tp)
 {
-	const struct probe_set *s = c->r->sets[si];
-	size_t                  first = c->r->ntargets, nt = s->ntemplates, ref, nrows;
-	double                 *prior = NULL, *v = NULL, *sc = NULL, *rs = NULL, *df = NULL;
-	const char            **pw[2] = { NULL, NULL };
-	size_t                  npw[2] = { 0, 0 };
-	int                     rc = 0, warned_k = 0;
+	const struct probe_set *s = tp->s;
 
-	if ((prior = ad_mallocarray(nt, sizeof *prior)) == NULL ||
-	    (v = ad_mallocarray(nt, sizeof *v)) == NULL) {
-		rc = oom(c);
-		goto out;
+	for (int k = 0; k < 2; k++) {
+		if (pole_words(s, k, &tp->pw[k], &tp->npw[k]) != 0)
+			return oom(c);
+		for (size_t i = 0; i < tp->npw[k]; i++)
+			tp->tot[k] += probe_corpus_freq(c->corpus, tp->pw[k][i]);
 	}
-	/* Corpus rows (computed first, reported after the models). */
-	for (size_t mi = 0; mi <= c->r->nmodels; mi++) {
-		size_t source = mi == 0 ? PROBE_CORPUS : mi - 1;
-		const struct lm *m = source == PROBE_CORPUS ? NULL : c->models[source];
-		uint64_t tot[2] = { 0, 0 };
-		int      uneven = 0;
+	if (tp->tot[0] == 0 || tp->tot[1] == 0)
+		return warnf(c, "%s: the corpus has no %s attribute word at all: the corpus side of "
+		    "the templates is not scored", s->name, s->pole_name[tp->tot[0] ? 1 : 0]);
+	return 0;
+}
 
-		if (source == PROBE_CORPUS) {
-			if (c->corpus == NULL)
-				continue;
-			for (int k = 0; k < 2; k++) {
-				if (pole_words(s, k, &pw[k], &npw[k]) != 0) {
-					rc = oom(c);
-					goto out;
-				}
-				for (size_t i = 0; i < npw[k]; i++)
-					tot[k] += probe_corpus_freq(c->corpus, pw[k][i]);
-			}
-			if (tot[0] == 0 || tot[1] == 0) {
-				rc = warnf(c, "%s: the corpus has no %s attribute word at all: the corpus side "
-				    "of the templates is not scored", s->name, s->pole_name[tot[0] ? 1 : 0]);
-				if (rc != 0)
-					goto out;
-			}
-		} else {
-			/* The prior: the same ratio with the neutral word as target. */
-			for (size_t j = 0; j < nt; j++) {
-				int skip;
-				if ((rc = probe_template_ratio(m, &s->templates[j], s->neutral, &prior[j],
-				    &skip, c->e)) != 0) {
-					ad_error_prefix(c->e, "%s:%zu", s->path, s->templates[j].line);
-					goto out;
-				}
-				if (skip & PROBE_SKIP_ATTRIBUTE)
-					prior[j] = NAN;
-			}
-			/* Attribute words split into different numbers of tokens. */
-			for (size_t j = 0; j < nt; j++) {
-				uint32_t *ids = NULL;
-				size_t    n0 = 0, n1 = 0, cap = 0;
-				if ((rc = lm_encode(m, (const uint8_t *)s->templates[j].attr[0],
-				    strlen(s->templates[j].attr[0]), &ids, &n0, &cap, c->e)) != 0 ||
-				    (rc = lm_encode(m, (const uint8_t *)s->templates[j].attr[1],
-				    strlen(s->templates[j].attr[1]), &ids, &n1, &cap, c->e)) != 0) {
-					ad_free(ids);
-					goto out;
-				}
-				ad_free(ids);
-				uneven |= n0 != n1;
-			}
-			if (uneven && (rc = warnf(c, "%s on %s: the two attribute words of some templates "
-			    "are split into different numbers of tokens; their log-probabilities are "
-			    "sums over different numbers of predictions", s->name,
-			    c->r->models[source].path)) != 0)
-				goto out;
+/*
+ * Model m's prior per template: the same log ratio with the neutral word
+ * as the target (NAN where it cannot score an attribute word); a warning
+ * when the two attribute words of some template are split into different
+ * numbers of tokens.
+ */
+static int
+tpl_prior(struct ctx *c, struct tpl *tp, const struct lm *m, size_t source)
+{
+	const struct probe_set *s = tp->s;
+	int                     rc, uneven = 0;
+
+	for (size_t j = 0; j < s->ntemplates; j++) {
+		int skip;
+		if ((rc = probe_template_ratio(m, &s->templates[j], s->neutral, &tp->prior[j], &skip,
+		    c->e)) != 0) {
+			ad_error_prefix(c->e, "%s:%zu", s->path, s->templates[j].line);
+			return rc;
 		}
-		for (size_t g = 0; g < s->ngroups; g++) {
-			const struct probe_wordset *ws = &s->sets[s->groups[g].set];
-			for (size_t wi = 0; wi < ws->n; wi++) {
-				struct probe_target_row *row = NULL;
-				const char              *word = ws->words[wi];
-				if ((rc = target_row_new(c, si, source, g, word, &row)) != 0)
-					goto out;
-				row->scored = 1;
-				if (c->corpus != NULL) {
-					row->freq = probe_corpus_freq(c->corpus, word);
-					if (row->freq == 0) {
-						row->scored = 0;
-						row->reason = "never occurs in the corpus";
-						continue;
-					}
-				}
-				if (source == PROBE_CORPUS) {
-					double a, b, pa, pb;
-					if (tot[0] == 0 || tot[1] == 0) {
-						row->scored = 0;
-						row->reason = "the corpus lacks one attribute pole";
-						continue;
-					}
-					for (int k = 0; k < 2; k++)
-						for (size_t i = 0; i < npw[k]; i++)
-							row->count[k] += probe_corpus_near(c->corpus, word, pw[k][i]);
-					if (row->count[0] + row->count[1] == 0) {
-						row->scored = 0;
-						row->reason = "no attribute word near it in the corpus";
-						continue;
-					}
-					/*
-					 * Log odds with Haldane's +1/2 (Haldane 1956), corrected
-					 * by the corpus-wide odds of the two poles, and the
-					 * delta-method standard error sqrt(1/a + 1/b).
-					 */
-					a = (double)row->count[0] + 0.5;
-					b = (double)row->count[1] + 0.5;
-					pa = (double)tot[0] + 0.5;
-					pb = (double)tot[1] + 0.5;
-					row->score.value = log(a / b) - log(pa / pb);
-					row->score.lo = row->score.value - 1.959963985 * sqrt(1 / a + 1 / b);
-					row->score.hi = row->score.value + 1.959963985 * sqrt(1 / a + 1 / b);
-					row->score.p = probe_binom_test(row->count[0],
-					    row->count[0] + row->count[1], (double)tot[0] /
-					    (double)(tot[0] + tot[1]));
-					row->score.exact = 1;
-					row->score.test = "exact binomial test against the corpus-wide share; "
-					    "95% normal interval of the log odds";
-					if (row->freq < c->r->opt.rare &&
-					    (rc = warnf(c, "%s: target '%s' occurs only %llu times in the corpus",
-					    s->name, word, (unsigned long long)row->freq)) != 0)
-						goto out;
-				} else {
-					size_t k = 0;
-					double mean, lo, hi, p;
-					for (size_t j = 0; j < nt; j++) {
-						double ratio;
-						int    skip;
-						if ((rc = probe_template_ratio(m, &s->templates[j], word, &ratio,
-						    &skip, c->e)) != 0) {
-							ad_error_prefix(c->e, "%s:%zu", s->path, s->templates[j].line);
-							goto out;
-						}
-						if (skip) {
-							k = 0;
-							break;
-						}
-						if (!isnan(prior[j]))
-							v[k++] = ratio - prior[j];
-					}
-					ad_progress_update(progress, ++*done);
-					if (k == 0) {
-						row->scored = 0;
-						row->reason = "unknown to the model";
-						continue;
-					}
-					if (probe_t_test(v, k, &mean, &lo, &hi, &p) != 0) {
-						row->score.value = mean;
-					} else {
-						row->score.value = mean;
-						row->score.lo = lo;
-						row->score.hi = hi;
-						row->score.p = p;
-						row->score.test = "one-sample t-test over templates; 95% t interval";
-						/* The standard error, kept for the amplification. */
-						row->amp.lo = k >= 2 ? probe_sd(v, k) / sqrt((double)k) : 0;
-					}
-					if (k < 4 && !warned_k) {
-						warned_k = 1;
-						if ((rc = warnf(c, "%s: only %zu templates: the per-word intervals "
-						    "rest on very few sentences", s->name, k)) != 0)
-							goto out;
-					}
+		if (skip & PROBE_SKIP_ATTRIBUTE)
+			tp->prior[j] = NAN;
+	}
+	for (size_t j = 0; j < s->ntemplates; j++) {
+		uint32_t *ids = NULL;
+		size_t    n0 = 0, n1 = 0, cap = 0;
+		if ((rc = lm_encode(m, (const uint8_t *)s->templates[j].attr[0],
+		    strlen(s->templates[j].attr[0]), &ids, &n0, &cap, c->e)) != 0 ||
+		    (rc = lm_encode(m, (const uint8_t *)s->templates[j].attr[1],
+		    strlen(s->templates[j].attr[1]), &ids, &n1, &cap, c->e)) != 0) {
+			ad_free(ids);
+			return rc;
+		}
+		ad_free(ids);
+		uneven |= n0 != n1;
+	}
+	if (uneven)
+		return warnf(c, "%s on %s: the two attribute words of some templates are split into "
+		    "different numbers of tokens; their log-probabilities are sums over different "
+		    "numbers of predictions", s->name, c->r->models[source].path);
+	return 0;
+}
+
+/*
+ * A target's corpus score: the log odds of the two poles' attribute words
+ * near it, minus their corpus-wide log odds, with a 95% normal interval
+ * and an exact binomial test against the corpus-wide share.
+ */
+static int
+tpl_corpus_score(struct ctx *c, const struct tpl *tp, struct probe_target_row *row)
+{
+	double a, b, pa, pb;
+
+	if (tp->tot[0] == 0 || tp->tot[1] == 0) {
+		row->scored = 0;
+		row->reason = "the corpus lacks one attribute pole";
+		return 0;
+	}
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < tp->npw[k]; i++)
+			row->count[k] += probe_corpus_near(c->corpus, row->word, tp->pw[k][i]);
+	if (row->count[0] + row->count[1] == 0) {
+		row->scored = 0;
+		row->reason = "no attribute word near it in the corpus";
+		return 0;
+	}
+	/*
+	 * Log odds with Haldane's +1/2 (Haldane 1956), corrected by the
+	 * corpus-wide odds of the two poles, and the delta-method standard
+	 * error sqrt(1/a + 1/b).
+	 */
+	a = (double)row->count[0] + 0.5;
+	b = (double)row->count[1] + 0.5;
+	pa = (double)tp->tot[0] + 0.5;
+	pb = (double)tp->tot[1] + 0.5;
+	row->score.value = log(a / b) - log(pa / pb);
+	row->score.lo = row->score.value - 1.959963985 * sqrt(1 / a + 1 / b);
+	row->score.hi = row->score.value + 1.959963985 * sqrt(1 / a + 1 / b);
+	row->score.p = probe_binom_test(row->count[0], row->count[0] + row->count[1],
+	    (double)tp->tot[0] / (double)(tp->tot[0] + tp->tot[1]));
+	row->score.exact = 1;
+	row->score.test = "exact binomial test against the corpus-wide share; 95% normal interval "
+	    "of the log odds";
+	if (row->freq < c->r->opt.rare)
+		return warnf(c, "%s: target '%s' occurs only %llu times in the corpus", tp->s->name,
+		    row->word, (unsigned long long)row->freq);
+	return 0;
+}
+
+/*
+ * A target's score on model m: the mean over templates of its log ratio
+ * minus the prior, with a t interval and test; row->amp.lo keeps the
+ * standard error for the amplification.
+ */
+static int
+tpl_model_score(struct ctx *c, struct tpl *tp, const struct lm *m, struct probe_target_row *row)
+{
+	const struct probe_set *s = tp->s;
+	size_t                  k = 0;
+	double                  mean, lo, hi, p;
+	int                     rc, tested;
+
+	for (size_t j = 0; j < s->ntemplates; j++) {
+		double ratio;
+		int    skip;
+		if ((rc = probe_template_ratio(m, &s->templates[j], row->word, &ratio, &skip,
+		    c->e)) != 0) {
+			ad_error_prefix(c->e, "%s:%zu", s->path, s->templates[j].line);
+			return rc;
+		}
+		if (skip) {
+			k = 0;
+			break;
+		}
+		if (!isnan(tp->prior[j]))
+			tp->v[k++] = ratio - tp->prior[j];
+	}
+	ad_progress_update(tp->progress, ++*tp->done);
+	if (k == 0) {
+		row->scored = 0;
+		row->reason = "unknown to the model";
+		return 0;
+	}
+	tested = probe_t_test(tp->v, k, &mean, &lo, &hi, &p) == 0;
+	row->score.value = mean;
+	if (tested) {
+		row->score.lo = lo;
+		row->score.hi = hi;
+		row->score.p = p;
+		row->score.test = "one-sample t-test over templates; 95% t interval";
+		/* The standard error, kept for the amplification. */
+		row->amp.lo = k >= 2 ? probe_sd(tp->v, k) / sqrt((double)k) : 0;
+	}
+	if (k < 4 && !tp->warned_k) {
+		tp->warned_k = 1;
+		return warnf(c, "%s: only %zu templates: the per-word intervals rest on very few "
+		    "sentences", s->name, k);
+	}
+	return 0;
+}
+
+/* One row per target word of every group for source, each scored. */
+static int
+tpl_targets(struct ctx *c, struct tpl *tp, size_t source)
+{
+	const struct probe_set *s = tp->s;
+	int                     rc = 0;
+
+	for (size_t g = 0; g < s->ngroups && rc == 0; g++) {
+		const struct probe_wordset *ws = &s->sets[s->groups[g].set];
+		for (size_t wi = 0; wi < ws->n && rc == 0; wi++) {
+			struct probe_target_row *row = NULL;
+			if ((rc = target_row_new(c, tp->si, source, g, ws->words[wi], &row)) != 0)
+				break;
+			row->scored = 1;
+			if (c->corpus != NULL) {
+				row->freq = probe_corpus_freq(c->corpus, row->word);
+				if (row->freq == 0) {
+					row->scored = 0;
+					row->reason = "never occurs in the corpus";
+					continue;
 				}
 			}
+			rc = source == PROBE_CORPUS ? tpl_corpus_score(c, tp, row) :
+			    tpl_model_score(c, tp, c->models[source], row);
 		}
 	}
-	/* Amplification per target, and the group rows. */
+	return rc;
+}
+
+/*
+ * Per target of a model, model − corpus, with a z-test on the two standard
+ * errors (the model's over templates, the corpus's from its counts).
+ */
+static void
+tpl_amplification(struct ctx *c, size_t first)
+{
 	for (size_t i = first; i < c->r->ntargets; i++) {
 		struct probe_target_row *row = &c->r->targets[i], *cr = NULL;
 		double                   se_m = row->amp.lo, se_c;
@@ -1112,10 +1255,23 @@ run_templates(struct ctx *c, size_t si, struct ad_progress *progress, uint64_t *
 		row->amp.p = probe_normal_p(row->amp.value / sqrt(se_m * se_m + se_c * se_c));
 		row->amp.test = "z-test, standard errors of model (templates) and corpus (counts)";
 	}
-	/* The reference group: the one named "neutral", if any. */
+}
+
+/*
+ * The group rows of set si (its target rows from first on), per source:
+ * the mean target score, its contrast with the group named "neutral" when
+ * there is one, and the mean model − corpus difference.
+ */
+static int
+tpl_groups(struct ctx *c, size_t si, size_t first)
+{
+	const struct probe_set *s = c->r->sets[si];
+	size_t                  ref, nrows = c->r->ntargets - first;
+	double                 *sc, *rs, *df;
+	int                     rc = 0;
+
 	for (ref = 0; ref < s->ngroups && strcmp(s->groups[ref].category, "neutral") != 0; ref++)
 		;
-	nrows = c->r->ntargets - first;
 	sc = ad_mallocarray(nrows ? nrows : 1, sizeof *sc);
 	rs = ad_mallocarray(nrows ? nrows : 1, sizeof *rs);
 	df = ad_mallocarray(nrows ? nrows : 1, sizeof *df);
@@ -1161,10 +1317,48 @@ out:
 	ad_free(sc);
 	ad_free(rs);
 	ad_free(df);
-	ad_free(prior);
-	ad_free(v);
-	ad_free(pw[0]);
-	ad_free(pw[1]);
+	return rc;
+}
+
+/*
+ * The templates of set si on the corpus (computed first, reported after
+ * the models) and on every model: a row per target word and source, each
+ * model's difference from the corpus, then a row per group and source.
+ */
+static int
+run_templates(struct ctx *c, size_t si, struct ad_progress *progress, uint64_t *done)
+{
+	struct tpl tp;
+	size_t     first = c->r->ntargets;
+	int        rc = 0;
+
+	memset(&tp, 0, sizeof tp);
+	tp.s = c->r->sets[si];
+	tp.si = si;
+	tp.progress = progress;
+	tp.done = done;
+	if ((tp.prior = ad_mallocarray(tp.s->ntemplates, sizeof *tp.prior)) == NULL ||
+	    (tp.v = ad_mallocarray(tp.s->ntemplates, sizeof *tp.v)) == NULL) {
+		rc = oom(c);
+		goto out;
+	}
+	for (size_t mi = 0; mi <= c->r->nmodels && rc == 0; mi++) {
+		size_t source = mi == 0 ? PROBE_CORPUS : mi - 1;
+		if (source == PROBE_CORPUS && c->corpus == NULL)
+			continue;
+		if ((rc = source == PROBE_CORPUS ? tpl_poles(c, &tp) :
+		    tpl_prior(c, &tp, c->models[source], source)) == 0)
+			rc = tpl_targets(c, &tp, source);
+	}
+	if (rc == 0) {
+		tpl_amplification(c, first);
+		rc = tpl_groups(c, si, first);
+	}
+out:
+	ad_free(tp.prior);
+	ad_free(tp.v);
+	ad_free(tp.pw[0]);
+	ad_free(tp.pw[1]);
 	return rc;
 }
 
