@@ -115,7 +115,6 @@ enum rt_kind {
 	RT_P,      /* v, a p-value */
 	RT_EST,    /* "v [lo, hi]": an estimate and its interval in one cell */
 	RT_DIFF,   /* "v [lo, hi] p": a difference, its interval and its adjusted p */
-	RT_HEADING, /* an HTML heading with no cells, not in Markdown (see weat_cols) */
 };
 
 /* Cell flags. */
@@ -343,7 +342,6 @@ rt_cell_text(const struct rt_col *col, const struct rt_cell *c, int html, char *
 		return c->text ? c->text : "";
 	switch (col->kind) {
 	case RT_TEXT:
-	case RT_HEADING:
 		break;
 	case RT_P:
 		return p_text(c->v, buf, n);
@@ -386,20 +384,16 @@ rt_markdown(const struct rt_table *t, FILE *f)
 	char buf[1024];
 
 	for (size_t k = 0; k < t->ncols; k++)
-		if (t->cols[k].kind != RT_HEADING)
-			fprintf(f, "| %s ", t->cols[k].head);
+		fprintf(f, "| %s ", t->cols[k].head);
 	fputs("|\n", f);
 	for (size_t k = 0; k < t->ncols; k++)
-		if (t->cols[k].kind != RT_HEADING)
-			fputs("|---", f);
+		fputs("|---", f);
 	fputs("|\n", f);
 	for (size_t i = 0; i < t->nrows; i++) {
 		int covered = 0;
 		for (size_t k = 0; k < t->ncols; k++) {
 			const struct rt_cell *c = &t->cells[i * t->ncols + k];
 			const char           *s;
-			if (t->cols[k].kind == RT_HEADING)
-				continue;
 			if (covered > 0) {
 				covered--;
 				fputs("| ", f);
@@ -442,8 +436,6 @@ rt_html(const struct rt_table *t, const char *cls, FILE *f)
 		fputs(t->strong[i] ? "<tr class=\"sig\">" : "<tr>", f);
 		for (size_t k = 0; k < t->ncols; k++) {
 			const struct rt_cell *c = &t->cells[i * t->ncols + k];
-			if (t->cols[k].kind == RT_HEADING)
-				continue;
 			if (covered > 0) {
 				covered--;
 				continue;
@@ -479,7 +471,6 @@ rt_json(const struct rt_table *t, struct ad_json *j)
 			ad_json_key(j, t->cols[k].key);
 			switch (t->cols[k].kind) {
 			case RT_TEXT:
-			case RT_HEADING:
 				if (c->text) ad_json_string(j, c->text); else ad_json_null(j);
 				break;
 			case RT_NUM:
@@ -883,22 +874,16 @@ static const char *const crows_note =
  * files, then the corpus): the words of X, Y, A and B kept, the mean
  * tokens per word (models), the effect size d (in standard deviations of
  * the association score) with its bootstrap interval and permutation p,
- * and a model's d minus the corpus's on the same words. A row not scored
- * says why across the number columns; the words a source left out follow
- * on a row of their own.
- *
- * The HTML table has always carried a heading "minus neutral" with no
- * cells under it (so "vs corpus" heads an empty column); the RT_HEADING
- * column keeps that output as it was.
+ * and a model's d minus the corpus's on the same words (starred where
+ * significant). A row not scored says why across the number columns; the
+ * words a source left out follow on a row of their own.
  */
-enum { WT_TEST, WT_SOURCE, WT_WORDS, WT_TOKENS, WT_D, WT_CI, WT_P, WT_PADJ, WT_STRAY, WT_AMP,
-    WT_NCOLS };
+enum { WT_TEST, WT_SOURCE, WT_WORDS, WT_TOKENS, WT_D, WT_CI, WT_P, WT_PADJ, WT_AMP, WT_NCOLS };
 
 static const struct rt_col weat_cols[WT_NCOLS] = {
 	RT_TEXT_COL("test"), RT_TEXT_COL("source"), RT_TEXT_COL("words X/Y/A/B"),
 	RT_TEXT_COL("tokens/word"),
 	RT_NUM4_COLS("d", 3),
-	{ NULL, "minus neutral", RT_HEADING, 0 },
 	{ NULL, "vs corpus (d − d) [95% CI] p adj", RT_DIFF, 3 },
 };
 
@@ -937,7 +922,7 @@ weat_build(const struct probe_report *r, size_t si, struct rt_table *t)
 			continue;
 		}
 		rt_num4(&c[WT_D], &w->d, 3);
-		rt_est(&c[WT_AMP], &w->amp, 3, RT_STAR_MD);
+		rt_est(&c[WT_AMP], &w->amp, 3, RT_STAR);
 		if (w->dropped == NULL)
 			continue;
 		if ((c = rt_row(t, 0)) == NULL)
