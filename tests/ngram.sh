@@ -100,4 +100,15 @@ has "$T/err" "checksum"
 sed '7s/^-//' "$K/tiny.o3.arpa" >"$T/bad.arpa"
 run 1 "$AD" eval "$T/bad.arpa" "$K/tiny.val.txt"
 has "$T/err" "bad.arpa:7: positive log10 probability"
+# Files are one text, except that a file without a final newline ends its
+# last sentence there (man page): 'a b' then 'x y' are two sentences, so
+# 'b </s>' is a bigram and no word 'bx' is made; the last file's unended
+# line gets no </s> ('d </s>' is absent), as in lmplz.
+printf 'a b' >"$T/f1.txt"
+printf 'x y\nc d' >"$T/f2.txt"
+run 0 "$AD" train ngram --quiet --words --order 2 --discount-fallback -o "$T/j.ngram" \
+	--arpa "$T/j.arpa" "$T/f1.txt" "$T/f2.txt"
+grep -q "	b </s>" "$T/j.arpa" && ok || fail "a file's unended last line did not end its sentence"
+grep -q "bx" "$T/j.arpa" && fail "two files' lines were joined" || ok
+grep -q "	d </s>" "$T/j.arpa" && fail "the last file's unended line got </s>" || ok
 finish
