@@ -46,3 +46,7 @@ tests_check_calib_LDADD = $(CHECK_LDADD)
 TESTS += tests/calib.sh
 EXTRA_DIST += tests/calib.sh
 EXTRA_DIST += bench/calib.sh
+
+# 'autodidact export' read back in PyTorch (tests/export_check.py).
+TESTS += tests/export.sh
+EXTRA_DIST += tests/export.sh tests/export_check.py

@@ -11,3 +11,6 @@ libautodidact_a_SOURCES += \
 	src/cli/cmd_sample.c
 noinst_HEADERS += src/cli/cli.h
 dist_man_MANS += man/autodidact-train.1
+# 'autodidact export' (src/nn/export.c below it).
+libautodidact_a_SOURCES += src/cli/cmd_export.c
+dist_man_MANS += man/autodidact-export.1

@@ -30,3 +30,6 @@ TESTS += tests/mpi.sh tests/mpi-netns.sh tests/mpi-ngram.sh
 endif
 EXTRA_DIST += tests/mpi.sh tests/mpi-netns.sh tests/mpi-ngram.sh bench/mpi.sh bench/allreduce.c \
 	bench/dist_step.c
+# Export in the Hugging Face GPT-2 layout ('autodidact export').
+libautodidact_a_SOURCES += src/nn/export.c
+noinst_HEADERS += src/nn/export.h
