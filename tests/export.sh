@@ -76,6 +76,23 @@ check_export bytes --bytes "" 128
 lines "$T/bytes/merges.txt" 1
 has "$T/bytes/config.json" '"vocab_size": 257'
 
+# The round trip through autodidact's own GPT-2 reader (src/nn/safetensors.c
+# and gpt2_import.c, written on another branch): once the reader is in the
+# tree, an export must open in eval with the nats of the model it came from
+# (within 1e-5 relative). GPT-2's pattern (g2) and bytes: the tokenizer read
+# from vocab.json + merges.txt then gives the model's ids; the reader must
+# also leave the input-only id out of the softmax (config.json's
+# "autodidact" object, output_vocab_size).
+if [ -f "$AD_SRCDIR/src/nn/safetensors.c" ]; then
+	for name in g2 bytes; do
+		run 0 "$AD" eval --json --quiet "$T/$name/model.safetensors" "$T/text.txt"
+		"$PY" -c 'import json, sys
+a, b = (json.load(open(p))["total"]["nats"] for p in sys.argv[1:3])
+sys.exit(0 if abs(a - b) <= 1e-5 * abs(a) else "nats %r, the export %r" % (a, b))' \
+			"$T/$name.eval" "$T/out" && ok || fail "$name: the export read back scores other nats"
+	done
+fi
+
 # A vocabulary with <|endoftext|> of its own: the marker takes another name.
 run 0 "$AD" tokenize train --quiet --special '<|endoftext|>' -o "$T/sp.bpe" --vocab-size 400 \
 	"$T/train.txt"

@@ -50,3 +50,8 @@ EXTRA_DIST += bench/calib.sh
 # 'autodidact export' read back in PyTorch (tests/export_check.py).
 TESTS += tests/export.sh
 EXTRA_DIST += tests/export.sh tests/export_check.py
+check_PROGRAMS += tests/check_export
+TESTS += tests/check_export
+tests_check_export_SOURCES = tests/check_export.c $(TU_SOURCES)
+tests_check_export_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_check_export_LDADD = $(CHECK_LDADD)
