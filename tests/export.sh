@@ -118,7 +118,9 @@ diff -r "$T/g4" "$T/g2" >/dev/null && ok || fail "--force did not write the new 
 for n in 100000 0; do
 	run 1 env AD_FAIL_WRITE=$n "$AD" export --format safetensors --force -o "$T/g4" \
 		"$T/bytes.model"
-	has "$T/err" "nothing written"
+	has "$T/err" "$T/g4: nothing written (the old export is whole): $T/g4/"
+	has "$T/err" ": No space left on device"
+	lines "$T/err" 1
 	diff -r "$T/g4" "$T/g2" >/dev/null && ok || fail "a failed export (after $n bytes) changed it"
 done
 run 1 env AD_FAIL_WRITE=100000 "$AD" export --format safetensors -o "$T/new" "$T/g2.model"

@@ -904,6 +904,24 @@ export_install(const char *tmp, const char *dir, int exists, struct ad_error *e)
 	return 0;
 }
 
+/* A message about a file of the temporary directory tmp, about the same
+ * file of dir instead (tmp is gone by the time it is read), without the
+ * writer's note on a previous file, which says less than ours. */
+static void
+export_rename_msg(struct ad_error *e, const char *tmp, const char *dir)
+{
+	static const char note[] = " (the previous file, if any, is untouched)";
+	char              msg[AD_ERROR_MAX], *at;
+	size_t            n = strlen(tmp);
+
+	if (e == NULL || strncmp(e->msg, tmp, n) != 0 || e->msg[n] != '/')
+		return;
+	snprintf(msg, sizeof msg, "%s%s", dir, e->msg + n);
+	if ((at = strstr(msg, note)) != NULL)
+		memmove(at, at + strlen(note), strlen(at + strlen(note)) + 1);
+	snprintf(e->msg, sizeof e->msg, "%s", msg);
+}
+
 int
 nn_export_hf(const char *dir, const char *name, const struct nn_file *f, const struct gpt *g,
     const struct bpe *bpe, int force, struct nn_export_result *r, struct ad_error *e)
@@ -937,8 +955,10 @@ nn_export_hf(const char *dir, const char *name, const struct nn_file *f, const s
 	    (rc = export_tokenizer(tmp, name, g, bpe, &res, e)) != 0 ||
 	    (rc = export_install(tmp, dir, exists, e)) != 0) {
 		export_rm_tree(tmp);
+		export_rename_msg(e, tmp, dir);
 		ad_free(tmp);
-		ad_error_prefix(e, "%s: nothing written", dir);
+		ad_error_prefix(e, "%s: nothing written%s", dir, exists ? " (the old export is "
+		    "whole)" : "");
 		return rc;
 	}
 	ad_free(tmp);
