@@ -521,21 +521,15 @@ export_config(const char *dir, const struct nn_file *f, const struct gpt *g, str
 	return ad_atomic_commit(&a, e);
 }
 
-/* The bytes of regular token id (len 0: none, a hole or a special). */
+/* The bytes of regular token id (len 0: none, a hole or a special); a
+ * byte-level model's id is its byte, put in *one. */
 static const uint8_t *
-export_token(const struct bpe *bpe, uint32_t id, size_t *len)
+export_token(const struct bpe *bpe, uint32_t id, uint8_t *one, size_t *len)
 {
-	static uint8_t bytes[256];
-	static int     init;
-
 	if (bpe == NULL) {
-		if (!init) {
-			for (int i = 0; i < 256; i++)
-				bytes[i] = (uint8_t)i;
-			init = 1;
-		}
+		*one = (uint8_t)id;
 		*len = id < 256;
-		return id < 256 ? bytes + id : NULL;
+		return one;
 	}
 	if (bpe_is_special(bpe, id)) {
 		*len = 0;
@@ -579,7 +573,8 @@ export_vocab(const char *dir, const struct bpe *bpe, uint32_t V, const char *bos
 	ad_json_object_begin(&j);
 	for (uint32_t id = 0; id < V; id++) {
 		size_t         len;
-		const uint8_t *s = export_token(bpe, id, &len);
+		uint8_t        one;
+		const uint8_t *s = export_token(bpe, id, &one, &len);
 		char          *key;
 		if (bpe != NULL && bpe_is_special(bpe, id)) {
 			s = bpe_token_bytes(bpe, id, &len);
@@ -628,7 +623,8 @@ export_merges(const char *dir, const char *name, const struct bpe *bpe, uint32_t
 	fputs("#version: 0.2\n", a.f);
 	for (uint32_t id = 0; bpe != NULL && id < V; id++) {
 		size_t         len, cut;
-		const uint8_t *s = export_token(bpe, id, &len);
+		uint8_t        one;
+		const uint8_t *s = export_token(bpe, id, &one, &len);
 		char          *left, *right;
 		if (len < 2)
 			continue;
@@ -682,7 +678,8 @@ export_tiktoken(const char *dir, const struct bpe *bpe, uint32_t V, struct ad_er
 		return rc;
 	for (uint32_t id = 0; id < V; id++) {
 		size_t         len;
-		const uint8_t *s = export_token(bpe, id, &len);
+		uint8_t        one;
+		const uint8_t *s = export_token(bpe, id, &one, &len);
 		if (len == 0)
 			continue;
 		export_base64(a.f, s, len);
