@@ -294,6 +294,18 @@ gram_solve(double *G, double *diag, size_t m, double *R, size_t k, int nt, doubl
 	return 0;
 }
 
+/* dst (n, cols) = D src, D = diag(sqrt(weight)) (weight NULL: all 1). */
+static void
+scale_rows(double *dst, const double *src, size_t n, size_t cols, const double *weight)
+{
+	for (size_t i = 0; i < n; i++) {
+		double s = weight ? sqrt(weight[i]) : 1.0;
+
+		for (size_t j = 0; j < cols; j++)
+			dst[i * cols + j] = s * src[i * cols + j];
+	}
+}
+
 int
 rf_minnorm(const double *phi, size_t n, size_t F, const double *weight, const double *Y,
            size_t k, int threads, double *w, double *jitter, struct ad_error *e)
@@ -316,20 +328,10 @@ rf_minnorm(const double *phi, size_t n, size_t F, const double *weight, const do
 	}
 	/* X = D Phi and the right-hand sides: dual, R = D Y (n, k); primal,
 	 * R = X' D Y (F, k), the normal equations' right-hand side. */
-	for (size_t i = 0; i < n; i++) {
-		double s = weight ? sqrt(weight[i]) : 1.0;
-
-		for (size_t f = 0; f < F; f++)
-			X[i * F + f] = s * phi[i * F + f];
-	}
+	scale_rows(X, phi, n, F, weight);
 	memset(G, 0, m * m * sizeof *G);
 	if (dual) {
-		for (size_t i = 0; i < n; i++) {
-			double s = weight ? sqrt(weight[i]) : 1.0;
-
-			for (size_t j = 0; j < k; j++)
-				R[i * k + j] = s * Y[i * k + j];
-		}
+		scale_rows(R, Y, n, k, weight);
 		rf__syrk(G, m, X, F, n, F, 1.0, nt);          /* K = X X' (n, n) */
 	} else {
 		/* D Y (n, k) borrows Xt (n, F) before the transpose when it fits. */
@@ -339,12 +341,7 @@ rf_minnorm(const double *phi, size_t n, size_t F, const double *weight, const do
 			rc = ad_fail(e, AD_ENOMEM, "rf: out of memory for the targets");
 			goto out;
 		}
-		for (size_t i = 0; i < n; i++) {
-			double s = weight ? sqrt(weight[i]) : 1.0;
-
-			for (size_t j = 0; j < k; j++)
-				DY[i * k + j] = s * Y[i * k + j];
-		}
+		scale_rows(DY, Y, n, k, weight);
 		memset(R, 0, F * k * sizeof *R);
 		rf__gemm_tn(R, k, X, F, DY, k, F, k, n, nt);
 		if (DY != Xt)
@@ -760,12 +757,10 @@ run(const struct rf_config *c, int limit, const uint32_t *train, size_t ntrain,
 		if (!G || !diag || !w)
 			goto nomem;
 		kernel_block(c, r.ctx, nu, r.ctx, nu, G, x, nt);
-		for (size_t u = 0; u < nu; u++) {
+		for (size_t u = 0; u < nu; u++)
 			for (size_t q = 0; q <= u; q++)
 				G[u * nu + q] *= sqrt(r.count[u] * r.count[q]);
-			for (size_t j = 0; j < k; j++)
-				w[u * k + j] = sqrt(r.count[u]) * Y[u * k + j];
-		}
+		scale_rows(w, Y, nu, k, r.count);
 		if ((rc = gram_solve(G, diag, nu, w, k, nt, &jitter, e)) < 0) {
 			ad_error_prefix(e, "rf: the kernel limit on %zu contexts", nu);
 			goto out;
