@@ -69,7 +69,10 @@ main(int argc, char **argv)
 		case 'm': m = strtoull(optarg, NULL, 10); break;
 		case 'c': c.context = (uint32_t)atoi(optarg); break;
 		case 'e': c.embed = (uint32_t)atoi(optarg); break;
-		case 'a': c.act = strcmp(optarg, "fourier") == 0 ? RF_FOURIER : RF_RELU; break;
+		case 'a':
+			if (rf_act_parse(optarg, &c.act, &e) < 0)
+				return die(e.msg);
+			break;
 		case 'p': c.label_noise = atof(optarg); break;
 		case 's': c.seed = strtoull(optarg, NULL, 10); break;
 		case 'g': grid = optarg; break;
@@ -118,7 +121,7 @@ main(int argc, char **argv)
 	printf("# %s: %zu training samples (%zu distinct contexts), %zu held out, V = %u "
 	       "(%zu training targets), context %u, %s, %s features, label noise %g, seed %llu, "
 	       "%d threads\n\n", argv[optind], r.n_train, r.n_distinct, r.n_test, V, r.classes,
-	       c.context, c.embed ? "embedded" : "one-hot", c.act == RF_FOURIER ? "Fourier" : "ReLU",
+	       c.context, c.embed ? "embedded" : "one-hot", rf_act_name(c.act),
 	       c.label_noise, (unsigned long long)c.seed, c.threads ? c.threads : omp_get_max_threads());
 	printf("| F | F/n | train MSE | held-out MSE | train 0-1 | held-out 0-1 | held-out log-loss "
 	       "| norm of w | jitter | seconds |\n|---|---|---|---|---|---|---|---|---|---|\n");

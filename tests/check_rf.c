@@ -473,6 +473,17 @@ START_TEST(test_bad_input)
 	c.context = 1;
 	ck_assert_int_eq(rf_run(&c, t, 5, t, 5, 4, &r, &e), AD_EINVAL);
 	ck_assert(strstr(e.msg, "token 4 is 4, not below V = 4") != NULL);
+	{
+		enum rf_act a = RF_RELU;
+
+		ck_assert_int_eq(rf_act_parse("fourier", &a, &e), 0);
+		ck_assert_int_eq(a, RF_FOURIER);
+		ck_assert_str_eq(rf_act_name(a), "fourier");
+		ck_assert_int_eq(rf_act_parse("relu", &a, &e), 0);
+		ck_assert_str_eq(rf_act_name(a), "relu");
+		ck_assert_int_eq(rf_act_parse("tanh", &a, &e), AD_EINVAL);
+		ck_assert_str_eq(e.msg, "rf: unknown nonlinearity 'tanh': relu or fourier");
+	}
 	/* The memory estimate grows with the features and saturates. */
 	mem = rf_memory(&c, 1000, 10, 50);
 	c.features = 400;

@@ -62,6 +62,24 @@ hnormal(uint64_t seed, uint64_t a, uint64_t b, uint64_t c)
 	return sqrt(-2.0 * log(unit(h))) * cos(2.0 * RF_PI * unit(ad_mix64(h + 1)));
 }
 
+const char *
+rf_act_name(enum rf_act a)
+{
+	return a == RF_FOURIER ? "fourier" : a == RF_RELU ? "relu" : "unknown";
+}
+
+int
+rf_act_parse(const char *s, enum rf_act *out, struct ad_error *e)
+{
+	if (strcmp(s, "relu") == 0)
+		*out = RF_RELU;
+	else if (strcmp(s, "fourier") == 0)
+		*out = RF_FOURIER;
+	else
+		return ad_fail(e, AD_EINVAL, "rf: unknown nonlinearity '%s': relu or fourier", s);
+	return 0;
+}
+
 int
 rf_config_check(const struct rf_config *c, uint32_t V, struct ad_error *e)
 {

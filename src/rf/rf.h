@@ -139,6 +139,11 @@ int rf_limit(const struct rf_config *c, const uint32_t *train, size_t ntrain,
  */
 size_t rf_memory(const struct rf_config *c, size_t ntrain, size_t ntest, uint32_t V);
 
+/* "relu" / "fourier", for options, reports and configuration keys. */
+const char *rf_act_name(enum rf_act a);
+/* The nonlinearity named s: 0, or AD_EINVAL with a message listing the names. */
+int rf_act_parse(const char *s, enum rf_act *out, struct ad_error *e);
+
 /* Check c (and V) without running: 0 or AD_EINVAL with the message. */
 int rf_config_check(const struct rf_config *c, uint32_t V, struct ad_error *e);
 
