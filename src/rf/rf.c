@@ -22,6 +22,8 @@
 #define RF_PI 3.14159265358979323846
 /* The floor of the clipped normalisation behind the log-loss (rf.h). */
 #define RF_FLOOR 1e-3
+/* Scores this close to the best (relative, or absolute below 1) tie. */
+#define RF_TIE 1e-9
 /* Rows of features computed and scored at once in evaluation. */
 #define RF_ROWS 256
 /* The jitter schedule of rf_minnorm: 1e-12, 1e-10, ... 1e-2 of the mean diagonal. */
@@ -519,18 +521,24 @@ tally_row(struct tally *t, const double *s, size_t k, const uint32_t *cls_id, ui
           uint32_t unseen, double count, const uint32_t *tcls, const double *tcnt,
           size_t nt_, const uint32_t *tid)
 {
-	double ss = 0, pos = 0, best = -INFINITY;
+	double ss = 0, pos = 0, best = -INFINITY, tol;
 	uint32_t pred = V;
 
 	for (size_t j = 0; j < k; j++) {
 		ss += s[j] * s[j];
 		pos += s[j] > 0 ? s[j] : 0;
-		if (s[j] > best || (s[j] == best && cls_id[j] < pred)) {
-			best = s[j];
-			pred = cls_id[j];
-		}
+		best = s[j] > best ? s[j] : best;
 	}
-	if (unseen < V && (k == 0 || best < 0 || (best == 0 && unseen < pred)))
+	/* Ties: two tokens seen only after the same contexts have identical
+	 * targets, so their scores are equal but for rounding; every score
+	 * within tol of the best counts as the best, and the smallest id wins. */
+	if (unseen < V && !(best > 0))
+		best = 0;   /* the tokens without a column score 0 */
+	tol = RF_TIE * (fabs(best) > 1 ? fabs(best) : 1);
+	for (size_t j = 0; j < k; j++)
+		if (s[j] >= best - tol && cls_id[j] < pred)
+			pred = cls_id[j];
+	if (unseen < V && 0 >= best - tol && unseen < pred)
 		pred = unseen;
 	pos += RF_FLOOR * V;
 	t->samples += count;

@@ -91,7 +91,10 @@ struct rf_result {
 	/* Mean over samples of sum_v (yhat_v - [v = y])^2: squared loss summed
 	 * over the V outputs. Training targets are the (noisy) targets fitted. */
 	double train_mse, test_mse;
-	/* Share of samples whose argmax_v yhat_v (ties: the smallest id) is not y. */
+	/* Share of samples whose argmax_v yhat_v is not y. Scores within 1e-9
+	 * of the best (relative; absolute below 1) tie, and the smallest id
+	 * wins: two tokens seen only after the same contexts have equal scores
+	 * but for rounding, and the error must not depend on the rounding. */
 	double train_err, test_err;
 	/* Mean -log p(y) in nats with p_v = (max(yhat_v, 0) + 1e-3) / sum_u (...):
 	 * a clipped normalisation of the scores, a probability only by fiat;
