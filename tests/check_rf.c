@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <sys/resource.h>
 
 #include "rf/rf.h"
 #include "testutil.h"
@@ -376,6 +377,39 @@ START_TEST(test_limit)
 }
 END_TEST
 
+/*
+ * rf_memory bounds what a run really takes: the growth of the process's
+ * peak resident set over a run (every large buffer is written) stays
+ * below the estimate, on either side of the threshold, one-hot and
+ * embedded.
+ */
+START_TEST(test_memory_bound)
+{
+	static const uint32_t F[] = { 2500, 600, 1800 };
+	uint32_t         V = 2000, *train = stream(1203, V, 21), *test = stream(303, V, 22);
+	struct rf_config c = { .context = 2, .seed = 3, .threads = 2 };
+	struct rf_result r;
+	struct ad_error  e = { 0 };
+
+	for (size_t i = 0; i < 3; i++) {
+		struct rusage u0, u1;
+		size_t        est;
+
+		c.features = F[i];
+		c.embed = i == 2 ? 16 : 0;
+		est = rf_memory(&c, 1203, 303, V);
+		getrusage(RUSAGE_SELF, &u0);
+		ck_assert_int_eq(rf_run(&c, train, 1203, test, 303, V, &r, &e), 0);
+		getrusage(RUSAGE_SELF, &u1);
+		ck_assert_msg((size_t)(u1.ru_maxrss - u0.ru_maxrss) * 1024 <= est,
+		              "F %u: peak grew %ld KB, estimate %zu KB", F[i],
+		              u1.ru_maxrss - u0.ru_maxrss, est / 1024);
+	}
+	free(train);
+	free(test);
+}
+END_TEST
+
 /* Same configuration, same bytes, whatever the thread count. */
 START_TEST(test_threads)
 {
@@ -508,6 +542,7 @@ rf_suite(void)
 	tcase_add_test(t, test_limit);
 	tcase_add_test(t, test_double_descent);
 	tcase_add_test(t, test_threads);
+	tcase_add_test(t, test_memory_bound);
 	tcase_add_test(t, test_label_noise);
 	tcase_add_test(t, test_hand_losses);
 	tcase_add_test(t, test_bad_input);

@@ -120,17 +120,21 @@ rf_memory(const struct rf_config *c, size_t ntrain, size_t ntest, uint32_t V)
 
 	(void)ntest;   /* held-out rows are scored RF_ROWS at a time */
 	dim = c->embed ? (size_t)c->context * c->embed : 0;
-	b = mad(8 * n, F, b);                  /* features of the distinct contexts */
-	if (F < n)
-		b = mad(8 * n, F, b);          /* their transpose (primal route) */
-	b = mad(8 * m, m, b);                  /* the Gram matrix */
-	b = mad(8 * m, 1, b);                  /* its diagonal */
-	b = mad(16 * n, k, b);                 /* targets and their weighted copy */
+	/* The peak is inside rf_minnorm; scoring needs less (phi, Y and the
+	 * solver's buffers are freed by then). */
+	b = mad(16 * n, F, b);                 /* phi and its weighted copy X */
+	if (F < n) {
+		b = mad(8 * n, F, b);          /* X' (primal route) */
+		b = mad(8 * n, k, b);          /* D Y when it does not fit in X' */
+	}
+	b = mad(8 * m, m + 1, b);              /* the Gram matrix and its diagonal */
+	b = mad(8 * n, k, b);                  /* mean targets Y */
+	b = mad(8 * (n > F ? n : F), k, b);    /* right-hand sides R */
 	b = mad(8 * F, k, b);                  /* the readout w */
-	b = mad(8 * F, dim + 1, b);            /* W (embedded inputs) and b */
 	b = mad(8 * RF_ROWS, F + k, b);        /* a block of rows being scored */
-	b = mad(8 * (size_t)nt, dim, b);       /* per-thread inputs */
-	b = mad(4 * (size_t)c->context + 48, n, b);   /* contexts, targets, tables */
+	b = mad(8 * F, dim + 1, b);            /* W (embedded inputs) and b */
+	b = mad(16 * (size_t)nt, dim + 1, b);  /* per-thread inputs */
+	b = mad(12 * (size_t)c->context + 80, n, b);   /* contexts, targets, tables */
 	b = mad(8, V, b);                      /* class and token maps */
 	return b;
 }
