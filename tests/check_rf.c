@@ -381,15 +381,29 @@ END_TEST
  * rf_memory bounds what a run really takes: the growth of the process's
  * peak resident set over a run (every large buffer is written) stays
  * below the estimate, on either side of the threshold, one-hot and
- * embedded.
+ * embedded. Under a sanitizer or valgrind the resident set holds their
+ * shadow memory too, so there only the runs are checked.
  */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RSS_MEANINGFUL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define RSS_MEANINGFUL 0
+#endif
+#endif
+#ifndef RSS_MEANINGFUL
+#define RSS_MEANINGFUL 1
+#endif
+
 START_TEST(test_memory_bound)
 {
-	static const uint32_t F[] = { 2500, 600, 1800 };
-	uint32_t         V = 2000, *train = stream(1203, V, 21), *test = stream(303, V, 22);
+	static const uint32_t F[] = { 1600, 400, 1200 };
+	uint32_t         V = 2000, *train = stream(803, V, 21), *test = stream(203, V, 22);
 	struct rf_config c = { .context = 2, .seed = 3, .threads = 2 };
 	struct rf_result r;
 	struct ad_error  e = { 0 };
+	const char      *pre = getenv("LD_PRELOAD");
+	int              check = RSS_MEANINGFUL && !(pre && strstr(pre, "vgpreload"));
 
 	for (size_t i = 0; i < 3; i++) {
 		struct rusage u0, u1;
@@ -397,11 +411,11 @@ START_TEST(test_memory_bound)
 
 		c.features = F[i];
 		c.embed = i == 2 ? 16 : 0;
-		est = rf_memory(&c, 1203, 303, V);
+		est = rf_memory(&c, 803, 203, V);
 		getrusage(RUSAGE_SELF, &u0);
-		ck_assert_int_eq(rf_run(&c, train, 1203, test, 303, V, &r, &e), 0);
+		ck_assert_int_eq(rf_run(&c, train, 803, test, 203, V, &r, &e), 0);
 		getrusage(RUSAGE_SELF, &u1);
-		ck_assert_msg((size_t)(u1.ru_maxrss - u0.ru_maxrss) * 1024 <= est,
+		ck_assert_msg(!check || (size_t)(u1.ru_maxrss - u0.ru_maxrss) * 1024 <= est,
 		              "F %u: peak grew %ld KB, estimate %zu KB", F[i],
 		              u1.ru_maxrss - u0.ru_maxrss, est / 1024);
 	}
