@@ -55,3 +55,9 @@ TESTS += tests/check_export
 tests_check_export_SOURCES = tests/check_export.c $(TU_SOURCES)
 tests_check_export_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_check_export_LDADD = $(CHECK_LDADD)
+# Random-feature models and their minimum-norm readout (src/rf/).
+check_PROGRAMS += tests/check_rf
+TESTS += tests/check_rf
+tests_check_rf_SOURCES = tests/check_rf.c $(TU_SOURCES)
+tests_check_rf_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_check_rf_LDADD = $(CHECK_LDADD)
