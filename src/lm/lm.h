@@ -111,11 +111,42 @@ struct lm_vtab {
 	 */
 	int  (*score_dist)(const struct lm *m, const uint32_t *ids, size_t n, size_t from,
 	                   double *logp, lm_dist_fn fn, void *ctx, struct ad_error *e);
+	/*
+	 * Optional, masked (bidirectional) models only; NULL for every
+	 * left-to-right model. One forward pass over one window ids[0..n),
+	 * 1 <= n <= lm->context, in which the CALLER has already put lm->mask
+	 * at the positions it hides (any id < V stays as given, which is how
+	 * BERT's "random token" and "kept" cases are asked). The model opens
+	 * the window with its BOS marker itself, as every training window
+	 * opens (so ids[0] is the window's first text token, at model position
+	 * 1, and the window holds at most lm->context = T - 1 tokens). Writes,
+	 * for each of pos[0..npos) (positions in the window, < n, any order,
+	 * repeats allowed), ln p of every token there given the whole window:
+	 * logp is npos rows of V floats, row j for pos[j], each normalised over
+	 * the V ids (BOS and MASK are inputs only and have no row entry).
+	 */
+	int  (*fill_dist)(const struct lm *m, const uint32_t *ids, size_t n, const uint32_t *pos,
+	                  size_t npos, float *logp, struct ad_error *e);
+	/*
+	 * Optional (NULL: B calls of fill_dist): fill_dist over B windows of
+	 * the same length n at once, batched in as few forward passes as memory
+	 * allows (pseudo-log-likelihood scores one masked copy of a window per
+	 * token). ids is B x n (window b at ids + b n), pos is B x npos (the
+	 * positions of window b at pos + b npos), logp is B x npos x V (row
+	 * b npos + j for pos[b npos + j] of window b). The result is that of B
+	 * separate fill_dist calls, up to the order of sums.
+	 */
+	int  (*fill_batch)(const struct lm *m, const uint32_t *ids, size_t B, size_t n,
+	                   const uint32_t *pos, size_t npos, float *logp, struct ad_error *e);
 };
 
 struct lm {
 	const struct lm_vtab *vt;
 	const char  *kind;        /* "ngram", "arpa", "transformer" */
+	const char  *objective;   /* "causal" (every left-to-right model, n-grams
+	                           * included) or "masked" (vt->fill_dist set) */
+	uint32_t     mask;        /* the masked model's MASK input id (V + 1: not
+	                           * in [0, V)), LM_NONE for any other model */
 	char        *path;        /* the file it was opened from (owned) */
 	uint32_t     V;           /* size of the next-token distribution */
 	uint32_t     context;     /* tokens of context that matter: N-1, or T */
@@ -172,6 +203,21 @@ static inline int lm_encode(const struct lm *m, const uint8_t *text, size_t len,
 { return m->vt->encode(m, text, len, ids, n, cap, e); }
 static inline void lm_token_text(const struct lm *m, uint32_t id, const uint8_t **b, size_t *len)
 { m->vt->token_text(m, id, b, len); }
+
+/* Whether m is a masked (bidirectional) model: it answers fill_dist and
+ * has no next-token distribution (lm_state_new fails with AD_EINVAL). */
+static inline int lm_is_masked(const struct lm *m)
+{ return m->vt->fill_dist != NULL; }
+/*
+ * vt->fill_dist and vt->fill_batch, with the checks every caller needs: a
+ * model without them (a causal one) is AD_EINVAL, and so is a window longer
+ * than lm->context, an id that is neither < V nor lm->mask, or a position
+ * outside the window (the message names it). See struct lm_vtab.
+ */
+int lm_fill_dist(const struct lm *m, const uint32_t *ids, size_t n, const uint32_t *pos,
+                 size_t npos, float *logp, struct ad_error *e);
+int lm_fill_batch(const struct lm *m, const uint32_t *ids, size_t B, size_t n,
+                  const uint32_t *pos, size_t npos, float *logp, struct ad_error *e);
 
 /*
  * ln p of each of ids[0..n) from the reset state: the model's batched score
