@@ -2710,6 +2710,56 @@ START_TEST(test_torch_masked)
 }
 END_TEST
 
+/*
+ * PLL through the batched fill (lm_pll) against a brute-force loop of one
+ * lm_fill_dist call per token, each copy masked by hand: token PLL masks
+ * the token alone, word-l2r also the rest of its word ("the cats sat."
+ * in bytes: words the|cats|sat, then ' ' and '.').
+ */
+START_TEST(test_lm_masked_pll_brute_force)
+{
+	struct gpt_config c = { 2, 2, 16, 12, 256, 258 };
+	struct gpt       *g = model(&c, 23);
+	struct nn_file    f = { 0 };
+	struct ad_error   e = { 0 };
+	struct lm        *m;
+	char             *dir = tu_tmpdir(), path[4200];
+	const char       *text = "the cats sat";
+	uint32_t          ids[11], copy[11];
+	float             dist[256];
+	double            lp[11];
+
+	for (size_t i = 0; i < g->nparams; i++)
+		g->param_mem[i] *= 6;
+	f.cfg = c;
+	f.masked = 1;
+	f.mask_rate = 0.15;
+	f.tok_kind = NN_TOK_BYTES;
+	snprintf(path, sizeof path, "%s/m", dir);
+	ck_assert_int_eq(nn_save(path, &f, g, NULL, &e), 0);
+	ck_assert_int_eq(lm_open(&m, path, &e), 0);
+	for (int i = 0; i < 11; i++)
+		ids[i] = (uint8_t)text[i];
+	for (int kind = 0; kind < 2; kind++) {
+		ck_assert_int_eq(lm_pll(m, ids, 11, kind == 0 ? LM_PLL_TOKEN : LM_PLL_WORD_L2R, lp,
+		    &e), 0);
+		for (uint32_t t = 0; t < 11; t++) {
+			memcpy(copy, ids, sizeof copy);
+			copy[t] = m->mask;
+			/* The later letters of the word ("cats": c masks a, t, s too). */
+			for (int u = (int)t + 1; kind == 1 && isalpha((int)text[t]) && u < 11 &&
+			    isalpha((int)text[u]); u++)
+				copy[u] = m->mask;
+			ck_assert_int_eq(lm_fill_dist(m, copy, 11, &t, 1, dist, &e), 0);
+			ck_assert_double_le(fabs(lp[t] - dist[ids[t]]), 1e-5);
+		}
+	}
+	lm_free(m);
+	gpt_free(g);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 nn_suite(void)
 {
@@ -2765,6 +2815,7 @@ nn_suite(void)
 	tcase_add_test(m, test_train_state_options);
 	tcase_add_test(m, test_lm_interface);
 	tcase_add_test(m, test_lm_masked_fill_dist);
+	tcase_add_test(m, test_lm_masked_pll_brute_force);
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, test_torch_reference);
 	tcase_add_test(t, test_torch_masked);

@@ -234,6 +234,43 @@ int lm_score(const struct lm *m, const uint32_t *ids, size_t n, double *logp, st
 int lm_score_dist(const struct lm *m, const uint32_t *ids, size_t n, double *logp,
                   lm_dist_fn fn, void *ctx, struct ad_error *e);
 
+/* ---- Pseudo-log-likelihood of a masked model (pll.c) --------------------- */
+
+/*
+ * PLL(s) = sum_t ln p(w_t | s with w_t masked) (Salazar et al. 2020), and
+ * PLL-word-l2r (Kauf and Ivanova 2023): the copy that scores a piece of a
+ * word also masks the word's later pieces. word-l2r is the default: the
+ * plain PLL scores a word of several pieces almost surely from its own
+ * other pieces. A PLL is not the log-probability of a text (its terms do
+ * not come from one factorisation), so it is never comparable with a
+ * causal model's log-likelihood.
+ */
+enum lm_pll { LM_PLL_WORD_L2R = 0, LM_PLL_TOKEN = 1 };
+#define LM_PLL_DEFAULT LM_PLL_WORD_L2R
+
+const char *lm_pll_name(enum lm_pll kind);             /* "token", "word-l2r" */
+int         lm_pll_parse(const char *s, enum lm_pll *kind);   /* -1: unknown */
+/*
+ * Whether id begins a word after prev (prev LM_NONE: the text's start):
+ * unless the last byte of prev and the first of id are both word bytes
+ * (ASCII letters and digits, bytes of multi-byte UTF-8), the rule of
+ * whole-word masking in training (nn_word_classes). Every token of a word
+ * model, and every marker, begins one.
+ */
+int         lm_word_start(const struct lm *m, uint32_t prev, uint32_t id);
+/*
+ * logp[i] = the PLL term of ids[i] (ids < V, no masks), any n: in windows
+ * of lm->context (see pll.c), each window's masked copies batched through
+ * lm_fill_batch. AD_EINVAL for a model that is not masked.
+ */
+int lm_pll(const struct lm *m, const uint32_t *ids, size_t n, enum lm_pll kind, double *logp,
+           struct ad_error *e);
+/* lm_pll that moves progress along to total as it goes (eval's bytes). */
+struct ad_progress;
+int lm_pll_progress(const struct lm *m, const uint32_t *ids, size_t n, enum lm_pll kind,
+                    double *logp, struct ad_progress *progress, uint64_t total,
+                    struct ad_error *e);
+
 /* ---- Calibration (calib.c) ----------------------------------------------- */
 
 /*
@@ -299,6 +336,13 @@ struct lm_eval {
 	uint64_t lines;
 	uint64_t bytes;      /* bytes of the original text */
 	int      has_calib;  /* calib is filled (lm_eval_text_calib) */
+	/* A masked model's text is scored by pseudo-log-likelihood: nats is
+	 * then -PLL, and the likelihood figures (nats per token, perplexity,
+	 * bits per byte) are NAN; the lm_eval_pseudo_* figures stand instead,
+	 * never comparable with a causal model's. */
+	int      pseudo;
+	enum lm_pll pll;     /* which PLL: the caller may set it before scoring
+	                      * (zero, the default, is word-l2r) */
 	struct lm_calib calib;
 };
 
@@ -327,11 +371,21 @@ double lm_eval_nats_per_token(const struct lm_eval *r);
 double lm_eval_perplexity(const struct lm_eval *r);
 double lm_eval_perplexity_excl_oov(const struct lm_eval *r);
 double lm_eval_bits_per_byte(const struct lm_eval *r);
+/* A masked model's (r->pseudo; NAN otherwise): -PLL per token, its
+ * exponential (the pseudo-perplexity of Salazar et al. 2020, section 2.3)
+ * and -PLL / ln 2 / bytes ("pseudo bits per byte"). */
+double lm_eval_pseudo_nats_per_token(const struct lm_eval *r);
+double lm_eval_pseudo_perplexity(const struct lm_eval *r);
+double lm_eval_pseudo_bits_per_byte(const struct lm_eval *r);
 
 /*
  * An evaluation's fields as JSON keys of the object j has open (lines,
  * bytes, tokens, oovs, nats, nats_per_token, perplexity,
- * perplexity_excl_oov, bits_per_byte, and "calibration" when has_calib):
+ * perplexity_excl_oov, bits_per_byte, and "calibration" when has_calib;
+ * for a masked model's (pseudo) the likelihood keys are null and
+ * "pseudo_log_likelihood" (its kind), "pll", "pll_nats_per_token",
+ * "pseudo_perplexity", "pseudo_bits_per_byte" and "comparable_with_causal":
+ * false follow):
  * the one writer behind `eval --json` and the compare report, so both say
  * the same thing in the same words.
  */
