@@ -712,6 +712,66 @@ START_TEST(test_pll_windows_score_each_token_once)
 }
 END_TEST
 
+/*
+ * Fillers by hand on the masked mock (p = 1/2 on the id (masks in the
+ * window) mod 4, 1/6 on each other). One token: one mask, so id 1 at 1/2,
+ * the model's own distribution (exact). Two tokens: both positions give
+ * id 2 at 1/2 with two masks; the tie goes to the first position, whose 4
+ * ids start the branches (2, then 0, 1, 3 by id); the second position,
+ * alone masked, takes id 1. The word-l2r scores: (2,1) ln 1/2 + ln 1/2, the
+ * others ln 1/6 + ln 1/2. A word not found, (3,3), scores ln 1/6 + ln 1/6
+ * and gets 1/36 / (1/4 + 3/12 + 1/36) = 1/19.
+ */
+START_TEST(test_fill_by_hand_on_a_masked_mock)
+{
+	struct lm          *m = mock_masked_model(4, 16);
+	struct ad_error     e = { 0 };
+	struct lm_fill_cfg  cfg = { .k = 3, .min_tokens = 1, .max_tokens = 1, .seed = 1 };
+	struct lm_filler   *f;
+	uint32_t            left[2] = { 0, 1 }, right[1] = { 3 }, w[2] = { 3, 3 }, w2[2] = { 2, 1 };
+	size_t              n, rank;
+	int                 exact;
+	double              lp;
+
+	ck_assert_int_eq(lm_fill_blank(m, &cfg, left, 2, right, 1, &f, &n, &exact, &e), 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_int_eq(exact, 1);
+	ck_assert_uint_eq(f[0].n, 1);
+	ck_assert_uint_eq(f[0].ids[0], 1);
+	ck_assert_double_eq_tol(exp(f[0].logp), 0.5, 1e-6);
+	ck_assert_double_eq_tol(exp(f[1].logp), 0.5 / 3, 1e-6);
+	ck_assert_uint_eq(f[1].ids[0], 0);   /* ties by id */
+	ad_free(f);
+	cfg.min_tokens = cfg.max_tokens = 2;
+	ck_assert_int_eq(lm_fill_blank(m, &cfg, left, 2, right, 1, &f, &n, &exact, &e), 0);
+	ck_assert_int_eq(exact, 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(f[0].n, 2);
+	ck_assert_uint_eq(f[0].ids[0], 2);
+	ck_assert_uint_eq(f[0].ids[1], 1);
+	ck_assert_double_eq_tol(f[0].score, 2 * log(0.5), 1e-6);
+	ck_assert_double_eq_tol(f[1].score, log(0.5) + log(0.5 / 3), 1e-6);
+	ck_assert_double_eq_tol(exp(f[0].logp), 0.25 / 0.5, 1e-6);
+	ad_free(f);
+	ck_assert_int_eq(lm_fill_rank(m, &cfg, left, 2, right, 1, w2, 2, &lp, &rank, &e), 0);
+	ck_assert_uint_eq(rank, 0);
+	ck_assert_double_eq_tol(exp(lp), 0.5, 1e-6);
+	ck_assert_int_eq(lm_fill_rank(m, &cfg, left, 2, right, 1, w, 2, &lp, &rank, &e), 0);
+	ck_assert_uint_eq(rank, SIZE_MAX);
+	ck_assert_double_eq_tol(exp(lp), 1.0 / 19, 1e-6);
+	/* The window must hold the text and the longest filler. */
+	cfg.max_tokens = 2;
+	{
+		struct lm *s = mock_masked_model(4, 4);
+		ck_assert_int_eq(lm_fill_blank(s, &cfg, left, 2, right, 1, &f, &n, NULL, &e),
+		    AD_EINVAL);
+		ck_assert_ptr_nonnull(strstr(e.msg, "shorten the text around the blank"));
+		lm_free(s);
+	}
+	lm_free(m);
+}
+END_TEST
+
 static Suite *
 lm_suite(void)
 {
@@ -725,6 +785,7 @@ lm_suite(void)
 	tcase_add_test(tc, test_eval_calibration_by_hand);
 	tcase_add_test(tc, test_pll_by_hand);
 	tcase_add_test(tc, test_pll_windows_score_each_token_once);
+	tcase_add_test(tc, test_fill_by_hand_on_a_masked_mock);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("sample");
 	tcase_add_test(tc, test_sampling_distributions_by_hand);

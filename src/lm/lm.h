@@ -271,6 +271,84 @@ int lm_pll_progress(const struct lm *m, const uint32_t *ids, size_t n, enum lm_p
                     double *logp, struct ad_progress *progress, uint64_t total,
                     struct ad_error *e);
 
+/* ---- Filling blanks (fill.c) --------------------------------------------- */
+
+/*
+ * The most likely fillers of a gap in a sentence, for every model kind (see
+ * fill.c for how each kind finds and scores them). A blank sits between
+ * left[0..nl) and right[0..nr) (ids < V; for a masked model right may hold
+ * lm->mask where other blanks are; for a line model right ends with eos
+ * when the sentence ends there). Transformers must see it all: nl + the
+ * longest filler + nr <= lm->context, or AD_EINVAL.
+ */
+#define LM_FILL_MAX_TOKENS 8   /* the longest filler */
+
+struct lm_fill_cfg {
+	uint32_t k;            /* fillers wanted (the decoders keep max(k, 8) branches) */
+	uint32_t min_tokens;   /* filler lengths tried, */
+	uint32_t max_tokens;   /* 1 <= min <= max <= LM_FILL_MAX_TOKENS, pooled */
+	double   temperature;  /* of the multi-token decoders' choices; 0: most likely */
+	uint64_t seed;         /* of their draws */
+	uint32_t shortlist;    /* a causal transformer's one-token candidates (0: 64) */
+};
+
+struct lm_filler {
+	uint32_t ids[LM_FILL_MAX_TOKENS];
+	uint32_t n;
+	double   score;   /* lm_fill_word's score */
+	double   logp;    /* ln p, normalised over the candidates found for the blank */
+};
+
+/*
+ * The score of the filler cand[0..nc) in the blank, which ranks fillers:
+ * a masked model's word-l2r chain, sum_i ln p(c_i | left, c_<i, MASK at
+ * c_i..c_nc-1, right) (one piece: its ln p given both sides); a left-to-
+ * right model's ln p(cand, right | left) up to a term that is the same for
+ * every filler (an n-gram's right part beyond N-1 tokens is left out).
+ */
+int lm_fill_word(const struct lm *m, const uint32_t *left, size_t nl, const uint32_t *right,
+                 size_t nr, const uint32_t *cand, size_t nc, double *score,
+                 struct ad_error *e);
+/*
+ * Every candidate filler found for one blank, best first, in *out (owned by
+ * the caller: ad_free), *nout of them. *exact (when not NULL) says whether
+ * the probabilities are the model's own over every id (one token, masked or
+ * n-gram model) rather than normalised over the candidates found.
+ */
+int lm_fill_blank(const struct lm *m, const struct lm_fill_cfg *cfg, const uint32_t *left,
+                  size_t nl, const uint32_t *right, size_t nr, struct lm_filler **out,
+                  size_t *nout, int *exact, struct ad_error *e);
+/*
+ * A known word in the blank (held-out fill-in accuracy): its ln p as
+ * lm_fill_blank normalises it, over the candidates of its own length plus
+ * the word itself, and its rank among those candidates (0: the best;
+ * SIZE_MAX when the decoders did not find it). cfg's lengths are ignored.
+ */
+int lm_fill_rank(const struct lm *m, const struct lm_fill_cfg *cfg, const uint32_t *left,
+                 size_t nl, const uint32_t *right, size_t nr, const uint32_t *word, size_t nw,
+                 double *logp, size_t *rank, struct ad_error *e);
+
+/* One blank of a text: where it was, and its fillers. */
+struct lm_fill_blank {
+	size_t            at;           /* byte offset of its "[MASK]" in the text */
+	int               moved_space;  /* the space before it went into the fillers */
+	int               exact;        /* as lm_fill_blank's */
+	struct lm_filler *fillers;      /* (n) best first */
+	size_t            n;
+};
+
+/*
+ * Fill every "[MASK]" of text (one line for a line model), left to right:
+ * each earlier blank holds its best filler; a masked model sees the later
+ * blanks as one MASK each, a left-to-right model's right context ends at
+ * the next blank. With a BPE vocabulary the space before a blank goes into
+ * its fillers (" nurse" is one token). AD_EINVAL, with a message, for a text
+ * without a blank or one a transformer cannot see whole.
+ */
+int  lm_fill_text(const struct lm *m, const struct lm_fill_cfg *cfg, const char *text,
+                  struct lm_fill_blank **out, size_t *nout, struct ad_error *e);
+void lm_fill_blanks_free(struct lm_fill_blank *b, size_t n);
+
 /* ---- Calibration (calib.c) ----------------------------------------------- */
 
 /*

@@ -1,5 +1,5 @@
 # The model interface shared by every family, and model-file dispatch.
-libautodidact_a_SOURCES += src/lm/lm.c src/lm/eval.c src/lm/sample.c src/lm/calib.c src/lm/pll.c
+libautodidact_a_SOURCES += src/lm/lm.c src/lm/eval.c src/lm/sample.c src/lm/calib.c src/lm/pll.c src/lm/fill.c
 noinst_HEADERS += src/lm/lm.h
 check_PROGRAMS += tests/check_lm
 TESTS += tests/check_lm
