@@ -2760,6 +2760,63 @@ START_TEST(test_lm_masked_pll_brute_force)
 }
 END_TEST
 
+/*
+ * A masked model behind lm.h against PyTorch (tests/torch_fill.py): the
+ * GPT-2 of torch_ref.py with full attention as a byte-level masked model;
+ * lm_fill_dist on its window (three positions MASK, one asked with its
+ * byte in view) gives PyTorch's log-softmax there, within the tolerance of
+ * the logits in test_torch_reference.
+ */
+START_TEST(test_torch_fill_dist)
+{
+	const char      *env = getenv("AD_TORCH_FILL");
+	char            *path = env && *env ? strdup(env) : tu_fixture("nn/torch_fill.bin");
+	char            *dir = tu_tmpdir(), model[4200];
+	struct tref      r;
+	uint64_t         n, nw, np;
+	uint32_t        *cfgv, *win, *pos;
+	struct gpt_config cfg;
+	struct gpt      *g;
+	struct nn_file   f = { 0 };
+	struct lm       *m;
+	struct ad_error  e = { 0 };
+	size_t           sizes[GPT_NTENSORS], off = 0;
+	float           *logp;
+	double           err;
+
+	r.buf = tu_slurp(path, &r.len);
+	ck_assert_msg(r.buf != NULL, "%s: missing (written by tests/torch_fill.py)", path);
+	cfgv = tref_get(&r, "config", 2, &n);
+	cfg = (struct gpt_config){ cfgv[0], cfgv[1], cfgv[2], cfgv[3], cfgv[4], cfgv[4] + 2 };
+	ck_assert_int_eq(gpt_new(&g, &cfg, &e), 0);
+	gpt_tensor_sizes(&cfg, sizes);
+	for (int i = 0; i < GPT_NTENSORS; i++) {
+		float *w = tref_get(&r, gpt_tensor_name(i), 0, &n);
+		ck_assert_uint_eq(n, sizes[i]);
+		memcpy(g->param_mem + off, w, sizes[i] * sizeof(float));
+		free(w);
+		off += sizes[i];
+	}
+	f.cfg = cfg;
+	f.masked = 1;
+	f.mask_rate = 0.15;
+	f.tok_kind = NN_TOK_BYTES;
+	snprintf(model, sizeof model, "%s/m", dir);
+	ck_assert_int_eq(nn_save(model, &f, g, NULL, &e), 0);
+	ck_assert_int_eq(lm_open(&m, model, &e), 0);
+	win = tref_get(&r, "window", 2, &nw);
+	pos = tref_get(&r, "pos", 2, &np);
+	ck_assert_uint_eq(nw, m->context);
+	logp = falloc(np * 256);
+	ck_assert_int_eq(lm_fill_dist(m, win, nw, pos, np, logp, &e), 0);
+	err = tref_relerr(&r, "logp", logp, np * 256);
+	ck_assert_msg(err <= 1e-4, "fill_dist against PyTorch: relative error %g", err);
+	lm_free(m);
+	gpt_free(g);
+	free(logp); free(win); free(pos); free(cfgv); free(r.buf); free(path); free(dir);
+}
+END_TEST
+
 static Suite *
 nn_suite(void)
 {
@@ -2819,6 +2876,7 @@ nn_suite(void)
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, test_torch_reference);
 	tcase_add_test(t, test_torch_masked);
+	tcase_add_test(t, test_torch_fill_dist);
 	suite_add_tcase(s, t);
 	suite_add_tcase(s, k);
 	suite_add_tcase(s, f);

@@ -30,3 +30,5 @@ TESTS += tests/mpi.sh tests/mpi-netns.sh tests/mpi-ngram.sh
 endif
 EXTRA_DIST += tests/mpi.sh tests/mpi-netns.sh tests/mpi-ngram.sh bench/mpi.sh bench/allreduce.c \
 	bench/dist_step.c
+# A masked model opened through lm.h against PyTorch (test_torch_fill_dist).
+EXTRA_DIST += tests/torch_fill.py tests/data/nn/torch_fill.bin
