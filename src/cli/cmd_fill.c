@@ -125,15 +125,18 @@ fill_method(const struct lm *m, const struct lm_fill_cfg *cfg)
 	    "never tried)";
 }
 
-/* Print s with newlines and tabs escaped (one line per filler). */
+/* Print s with newlines and tabs escaped (one line per filler), and with
+ * quotes and backslashes too when quoted. */
 static void
-fill_print_escaped(const char *s)
+fill_print_escaped(const char *s, int quoted)
 {
 	for (; *s != '\0'; s++) {
 		if (*s == '\n')
 			fputs("\\n", stdout);
 		else if (*s == '\t')
 			fputs("\\t", stdout);
+		else if (quoted && (*s == '"' || *s == '\\'))
+			printf("\\%c", *s);
 		else
 			putchar(*s);
 	}
@@ -263,7 +266,7 @@ cmd_fill(int argc, char **argv)
 			ad_json_array_begin(&j);
 		} else {
 			fputs("best: ", stdout);
-			fill_print_escaped(best);
+			fill_print_escaped(best, 0);
 			putchar('\n');
 		}
 		free(best);
@@ -308,9 +311,9 @@ cmd_fill(int argc, char **argv)
 				ad_json_double(&j, b[i].fillers[f].score);
 				ad_json_object_end(&j);
 			} else {
-				printf("%4zu  %.4f  ", f + 1, exp(b[i].fillers[f].logp));
-				fill_print_escaped(w);
-				putchar('\n');
+				printf("%4zu  %.4f  \"", f + 1, exp(b[i].fillers[f].logp));
+				fill_print_escaped(w, 1);
+				fputs("\"\n", stdout);
 			}
 			free(w);
 		}
