@@ -86,8 +86,8 @@ fill_best_text(const struct lm *m, const char *text, const struct lm_fill_blank 
 			}
 			wl = strlen(w);
 		}
-		if (out + (to - from) + wl + 1 > cap) {
-			char *p = realloc(s, cap = 2 * (out + (to - from) + wl + 1));
+		if (out + (to - from) + wl + 3 > cap) {
+			char *p = realloc(s, cap = 2 * (out + (to - from) + wl + 3));
 			if (p == NULL) {
 				free(s);
 				free(w);
@@ -97,11 +97,16 @@ fill_best_text(const struct lm *m, const char *text, const struct lm_fill_blank 
 		}
 		memcpy(s + out, text + from, to - from - cut);
 		out += to - from - cut;
+		/* A word model's words stand apart from whatever touches the blank. */
+		if (w != NULL && m->word_sep && out > 0 && s[out - 1] != ' ')
+			s[out++] = ' ';
 		if (w != NULL)
 			memcpy(s + out, w, wl);
 		out += wl;
+		if (w != NULL && m->word_sep && to + 6 < len && text[to + 6] != ' ')
+			s[out++] = ' ';
 		free(w);
-		from = to + strlen("[MASK]");
+		from = to + 6;   /* strlen("[MASK]") */
 	}
 	if (s != NULL)
 		s[out] = '\0';
