@@ -33,3 +33,5 @@ EXTRA_DIST += tests/mpi.sh tests/mpi-netns.sh tests/mpi-ngram.sh bench/mpi.sh be
 # Export in the Hugging Face GPT-2 layout ('autodidact export').
 libautodidact_a_SOURCES += src/nn/export.c
 noinst_HEADERS += src/nn/export.h
+# A masked model opened through lm.h against PyTorch (test_torch_fill_dist).
+EXTRA_DIST += tests/torch_fill.py tests/data/nn/torch_fill.bin
