@@ -1197,6 +1197,69 @@ START_TEST(test_masked_template_by_hand)
 }
 END_TEST
 
+/*
+ * A run on the masked mock: its headline pairs row is the shared-token
+ * one (variant 1), which metric.py's table and the summary report, the
+ * templates carry Kurita et al.'s score with no neutral-word prior, WEAT
+ * is scored on its embeddings, and every format names the scoring rule.
+ */
+START_TEST(test_run_masked)
+{
+	const char *probe = HDR "name\tmock\n[pairs]\nthe nurse she\tthe nurse he\tg\n"
+	    "[sets]\nocc\tnurse\nocc2\tperson\nm\the\nf\tshe\n"
+	    "[weat]\nw\tocc\tocc2\tm\tf\n"
+	    "[templates]\npoles\tm\tf\ntargets\tjobs\tocc\ntargets\tother\tocc2\n"
+	    "template\tthe {target} {he|she}\n";
+	struct probe_set     *s;
+	struct probe_report  *r;
+	struct probe_options  o;
+	struct lm            *lm = mock_masked();
+	char                 *buf;
+	size_t                len;
+	FILE                 *f;
+
+	probe_options_default(&o);
+	o.rs.bootstrap = 200;
+	ck_assert_int_eq(probe_set_parse(&s, probe, strlen(probe), "mock.probe", NULL), 0);
+	ck_assert_int_eq(probe_run_counted(&r, &lm, 1, (const struct probe_set *const *)&s, 1, NULL,
+	    &o, NULL, NULL), 0);
+	ck_assert_int_eq(r->models[0].masked, 1);
+	ck_assert_uint_eq(r->npairs, 2);
+	/* Shared tokens (by hand above): ln .2 + ln .2 against ln .2 + ln .1. */
+	ck_assert_int_eq(r->pairs[1].variant, 1);
+	ck_assert_uint_eq(r->pairs[1].more, 1);
+	ck_assert_double_eq_tol(r->pairs[1].delta.value, log(2), 1e-6);
+	ck_assert_uint_eq(r->pairs[1].crows.more, 1);
+	/* Templates: ln(.1/.3) for nurse (no prior subtracted), 0 for person. */
+	for (size_t i = 0; i < r->ntargets; i++)
+		ck_assert_double_eq_tol(r->targets[i].score.value,
+		    strcmp(r->targets[i].word, "nurse") == 0 ? log(1.0 / 3) : 0, 1e-6);
+	ck_assert_uint_eq(r->nweat, 1);
+	ck_assert_int_eq(r->weat[0].scored, 1);
+	f = open_memstream(&buf, &len);
+	ck_assert_int_eq(probe_write_markdown(r, f, NULL), 0);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "(masked PLL of the shared tokens, ties half)"));
+	ck_assert_ptr_nonnull(strstr(buf, "shared tokens only (headline of masked models)"));
+	ck_assert_ptr_nonnull(strstr(buf, "| masked: pairs by pseudo-log-likelihood"));
+	free(buf);
+	f = open_memstream(&buf, &len);
+	ck_assert_int_eq(probe_write_json(r, f, NULL), 0);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "\"objective\": \"masked\""));
+	ck_assert_ptr_nonnull(strstr(buf, "\"headline\": true"));
+	free(buf);
+	f = open_memstream(&buf, &len);
+	ck_assert_int_eq(probe_write_html(r, f, NULL), 0);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "masked: pairs by pseudo-log-likelihood"));
+	free(buf);
+	probe_report_free(r);
+	probe_set_free(s);
+	lm_free(lm);
+}
+END_TEST
+
 /* A whole run on the mock with a corpus: every row, then the three writers. */
 START_TEST(test_run_and_writers)
 {
@@ -1863,6 +1926,7 @@ probe_suite(void)
 	tcase_add_test(t, test_masked_pair_by_hand);
 	tcase_add_test(t, test_masked_pair_vs_bruteforce);
 	tcase_add_test(t, test_masked_template_by_hand);
+	tcase_add_test(t, test_run_masked);
 	suite_add_tcase(s, t);
 	t = tcase_create("vectors");
 	tcase_add_test(t, test_weat_glove_math_caliskan);
