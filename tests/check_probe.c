@@ -839,6 +839,427 @@ START_TEST(test_template_and_vectors_by_hand)
 }
 END_TEST
 
+/* ---- masked models: CrowS-Pairs' alignment and scores, Kurita's templates ---- */
+
+/* Marks as a string of 0/1, for comparing with difflib's output by eye. */
+static void
+marks(const unsigned char *m, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = m[i] ? '1' : '0';
+	out[n] = '\0';
+}
+
+/*
+ * difflib.SequenceMatcher by its definition, the slow way (no autojunk:
+ * b shorter than 200): the longest block, the earliest in a then in b,
+ * found by trying every start; then the same left and right of it.
+ */
+static void
+ref_blocks(const uint32_t *a, size_t alo, size_t ahi, const uint32_t *b, size_t blo, size_t bhi,
+    unsigned char *ma, unsigned char *mb)
+{
+	size_t bi = alo, bj = blo, bk = 0;
+
+	for (size_t i = alo; i < ahi; i++)
+		for (size_t j = blo; j < bhi; j++) {
+			size_t k = 0;
+			while (i + k < ahi && j + k < bhi && a[i + k] == b[j + k])
+				k++;
+			if (k > bk) {
+				bi = i;
+				bj = j;
+				bk = k;
+			}
+		}
+	if (bk == 0)
+		return;
+	memset(ma + bi, 1, bk);
+	memset(mb + bj, 1, bk);
+	if (alo < bi && blo < bj)
+		ref_blocks(a, alo, bi, b, blo, bj, ma, mb);
+	if (bi + bk < ahi && bj + bk < bhi)
+		ref_blocks(a, bi + bk, ahi, b, bj + bk, bhi, ma, mb);
+}
+
+/*
+ * The alignment against Python's difflib (the expected marks below are
+ * what difflib.SequenceMatcher(None, a, b).get_opcodes() marks 'equal',
+ * run with Python 3), including a case where it is not a longest common
+ * subsequence, one where the order of a and b matters, and two where b is
+ * long enough for autojunk; then against the slow definition on random
+ * sequences.
+ */
+START_TEST(test_align_as_difflib)
+{
+	static const struct {
+		uint32_t a[12], b[12];
+		size_t   na, nb;
+		const char *ma, *mb;
+	} cases[] = {
+		{ { 1, 2, 3, 4, 5 }, { 1, 2, 9, 4, 5 }, 5, 5, "11011", "11011" },
+		/* The longest block (5 5) comes first and leaves 1 2 3 4 unmatched. */
+		{ { 1, 8, 2, 8, 3, 8, 4, 5, 5 }, { 5, 5, 1, 2, 3, 4 }, 9, 6, "000000011", "110000" },
+		{ { 5, 5, 1, 2, 3, 4 }, { 1, 8, 2, 8, 3, 8, 4, 5, 5 }, 6, 9, "110000", "000000011" },
+		/* Ties of length 1 go to the earliest in a. */
+		{ { 7, 1, 2, 7 }, { 7, 2, 1, 7 }, 4, 4, "1101", "1011" },   /* 7 1 7 */
+		{ { 7, 2, 1, 7 }, { 7, 1, 2, 7 }, 4, 4, "1101", "1011" },   /* 7 2 7 */
+		{ { 0 }, { 1 }, 0, 1, "", "0" },
+	};
+	unsigned char ma[300], mb[300];
+	char          sa[301], sb[301];
+	uint32_t      a[300], b[300];
+	struct ad_rng rng;
+
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		ck_assert_int_eq(probe_align_shared(cases[c].a, cases[c].na, cases[c].b, cases[c].nb,
+		    ma, mb, NULL), 0);
+		marks(ma, cases[c].na, sa);
+		marks(mb, cases[c].nb, sb);
+		ck_assert_str_eq(sa, cases[c].ma);
+		ck_assert_str_eq(sb, cases[c].mb);
+	}
+	/*
+	 * autojunk (b of 200 items or more): in b, every value but one is
+	 * popular (more than 250 / 100 + 1 times), so no block is found and
+	 * only the extension over equal items at (0, 0) is kept: difflib marks
+	 * a[0] and b[0] alone (18 items without autojunk).
+	 */
+	for (size_t i = 0; i < 250; i++)
+		b[i] = i % 5 ? (uint32_t)(i * 7 % 13) : 0;
+	for (size_t i = 0; i < 240; i++)
+		a[i] = i % 3 ? (uint32_t)(i * 11 % 13) : 0;
+	ck_assert_int_eq(probe_align_shared(a, 240, b, 250, ma, mb, NULL), 0);
+	{
+		size_t na = 0, nb = 0;
+		for (size_t i = 0; i < 240; i++)
+			na += ma[i];
+		for (size_t i = 0; i < 250; i++)
+			nb += mb[i];
+		ck_assert_uint_eq(na, 1);
+		ck_assert_uint_eq(nb, 1);
+		ck_assert(ma[0] && mb[0]);
+	}
+	/* Every value popular and no extension: nothing shared (8 without autojunk). */
+	for (size_t j = 0; j < 210; j++)
+		b[j] = j % 7 == 0 ? 0 : (uint32_t)(100 + j * j % 50);
+	for (size_t i = 0; i < 205; i++)
+		a[i] = i % 7 == 3 ? 0 : (uint32_t)(100 + (i * i + 3 * i) % 50);
+	ck_assert_int_eq(probe_align_shared(a, 205, b, 210, ma, mb, NULL), 0);
+	for (size_t i = 0; i < 205; i++)
+		ck_assert(!ma[i]);
+	/* Random short sequences over small alphabets (many ties) against the definition. */
+	ad_rng_seed(&rng, 23, 1);
+	for (int it = 0; it < 3000; it++) {
+		size_t        na = ad_rng_below(&rng, 25), nb = ad_rng_below(&rng, 25);
+		uint32_t      K = 1 + ad_rng_below(&rng, 4);
+		unsigned char ra[25], rb[25];
+		for (size_t i = 0; i < na; i++)
+			a[i] = ad_rng_below(&rng, K);
+		for (size_t j = 0; j < nb; j++)
+			b[j] = ad_rng_below(&rng, K);
+		memset(ra, 0, sizeof ra);
+		memset(rb, 0, sizeof rb);
+		ref_blocks(a, 0, na, b, 0, nb, ra, rb);
+		ck_assert_int_eq(probe_align_shared(a, na, b, nb, ma, mb, NULL), 0);
+		ck_assert_mem_eq(ma, ra, na);
+		ck_assert_mem_eq(mb, rb, nb);
+	}
+}
+END_TEST
+
+/*
+ * A masked mock over the same tokens (mask id 7): at a masked position the
+ * distribution is mock_p's, with "nurse" counting only where it is seen
+ * (not masked) anywhere in the window; and where "she" is seen, p(nurse) =
+ * .2 and p(person) = 0 (still summing to 1).
+ */
+static int
+mkm_fill_dist(const struct lm *m, const uint32_t *ids, size_t n, const uint32_t *pos,
+    size_t npos, float *logp, struct ad_error *e)
+{
+	int nurse = 0, she = 0;
+
+	(void)e;
+	(void)pos;   /* every position gets the same distribution */
+	for (size_t i = 0; i < n; i++) {
+		nurse |= ids[i] == 1;
+		she |= ids[i] == 3;
+	}
+	for (size_t j = 0; j < npos; j++)
+		for (uint32_t v = 0; v < m->V; v++) {
+			double p = mock_p(nurse, v);
+			if (she && v == 1)
+				p = .2;
+			if (she && v == 4)
+				p = 0;
+			logp[j * m->V + v] = (float)log(p);
+		}
+	return 0;
+}
+
+static const struct lm_vtab mkm_vt = {
+	.free = mk_free, .state_new = mk_state_new, .state_free = mk_state_free,
+	.state_reset = mk_reset, .next = mk_next, .push = mk_push, .encode = mk_encode,
+	.token_text = mk_token_text, .embed = mk_embed, .fill_dist = mkm_fill_dist,
+};
+
+static struct lm *
+mock_masked(void)
+{
+	struct lm *m = mock(0);
+
+	m->vt = &mkm_vt;
+	m->objective = "masked";
+	m->mask = 7;
+	m->unk = LM_NONE;
+	return m;
+}
+
+START_TEST(test_masked_pair_by_hand)
+{
+	struct lm *lm = mock_masked();
+	double     full[2], shared[2];
+	size_t     nt[2];
+	int        skip;
+
+	/*
+	 * "\n the nurse she \n" and "\n the nurse he \n" share \n the nurse \n;
+	 * the newlines (first and last shared) are never masked. More: the
+	 * (.2, nurse seen), nurse (.2, she seen). Less: the (.2), nurse (.1).
+	 * Every token: she (.3, nurse seen), he (.1, nurse seen).
+	 */
+	ck_assert_int_eq(probe_pair_score_masked(lm, "the nurse she", "the nurse he",
+	    PROBE_DIR_STEREO, full, shared, nt, &skip, NULL), 0);
+	ck_assert_int_eq(skip, 0);
+	ck_assert_uint_eq(nt[0], 3);
+	ck_assert_double_eq_tol(shared[0], log(.2) + log(.2), 1e-6);
+	ck_assert_double_eq_tol(shared[1], log(.2) + log(.1), 1e-6);
+	ck_assert_double_eq_tol(full[0], log(.2) + log(.2) + log(.3), 1e-6);
+	ck_assert_double_eq_tol(full[1], log(.2) + log(.1) + log(.1), 1e-6);
+	/* probe_pair_score sends a masked model here (an unlabelled row). */
+	ck_assert_int_eq(probe_pair_score(lm, "the nurse she", "the nurse he", full, shared, nt,
+	    &skip, NULL), 0);
+	ck_assert_double_eq_tol(shared[0], log(.2) + log(.2), 1e-6);
+	/*
+	 * The direction picks metric.py's sent1, which difflib aligns first:
+	 * "the nurse" against "nurse the" shares the (the earliest in sent1)
+	 * in a stereo row, nurse in an antistereo one (sent1 = sent_less).
+	 * the masked: p = .2 (nurse seen); nurse masked: .1.
+	 */
+	ck_assert_int_eq(probe_pair_score_masked(lm, "the nurse", "nurse the", PROBE_DIR_STEREO,
+	    full, shared, nt, &skip, NULL), 0);
+	ck_assert_double_eq_tol(shared[0], log(.2), 1e-6);
+	ck_assert_double_eq_tol(shared[1], log(.2), 1e-6);
+	ck_assert_int_eq(probe_pair_score_masked(lm, "the nurse", "nurse the",
+	    PROBE_DIR_ANTISTEREO, full, shared, nt, &skip, NULL), 0);
+	ck_assert_double_eq_tol(shared[0], log(.1), 1e-6);
+	ck_assert_double_eq_tol(shared[1], log(.1), 1e-6);
+	ck_assert_double_eq_tol(full[0], log(.2) + log(.1), 1e-6);
+	lm_free(lm);
+}
+END_TEST
+
+/*
+ * A masked mock whose distribution depends on every seen token and on the
+ * masked position (a softmax of a hash-like function of them), with a
+ * context of 8 tokens, so that windows are cut: the scores of random
+ * pairs against a brute-force reference that aligns with ref_blocks and
+ * asks fill_dist for one masked copy at a time.
+ */
+static int
+mkh_fill_dist(const struct lm *m, const uint32_t *ids, size_t n, const uint32_t *pos,
+    size_t npos, float *logp, struct ad_error *e)
+{
+	(void)e;
+	for (size_t j = 0; j < npos; j++) {
+		double s = 0, z = 0, l[7];
+		for (size_t i = 0; i < n; i++)
+			if (ids[i] != m->mask)
+				s += 0.37 * (double)(ids[i] + 1) * (double)(i + 1) / (double)(pos[j] + 2);
+		for (uint32_t v = 0; v < m->V; v++) {
+			l[v] = sin(1.3 * v + s + 0.7 * (double)pos[j]);
+			z += exp(l[v]);
+		}
+		for (uint32_t v = 0; v < m->V; v++)
+			logp[j * m->V + v] = (float)(l[v] - log(z));
+	}
+	return 0;
+}
+
+static const struct lm_vtab mkh_vt = {
+	.free = mk_free, .state_new = mk_state_new, .state_free = mk_state_free,
+	.state_reset = mk_reset, .next = mk_next, .push = mk_push, .encode = mk_encode,
+	.token_text = mk_token_text, .embed = mk_embed, .fill_dist = mkh_fill_dist,
+};
+
+/* ln p(ids[q]) with q alone masked, in the window of W tokens centred on q. */
+static double
+ref_masked_one(const struct lm *m, const uint32_t *ids, size_t n, size_t q)
+{
+	size_t   W = n < m->context ? n : m->context, start = 0;
+	uint32_t w[64], p;
+	float    lp[8];
+
+	if (n > W) {
+		start = q > W / 2 ? q - W / 2 : 0;
+		if (start > n - W)
+			start = n - W;
+	}
+	memcpy(w, ids + start, W * sizeof *w);
+	w[q - start] = m->mask;
+	p = (uint32_t)(q - start);
+	ck_assert_int_eq(lm_fill_dist(m, w, W, &p, 1, lp, NULL), 0);
+	return lp[ids[q]];
+}
+
+START_TEST(test_masked_pair_vs_bruteforce)
+{
+	static const char *const words[5] = { "the", "nurse", "he", "she", "person" };
+	struct lm    *lm = mock_masked();
+	struct ad_rng rng;
+
+	lm->vt = &mkh_vt;
+	ad_rng_seed(&rng, 5, 2);
+	for (int it = 0; it < 300; it++) {
+		char          s[2][200];
+		uint32_t      ids[2][40];
+		size_t        n[2], nt[2];
+		int           dir = (int)ad_rng_below(&rng, 3), skip, s1;
+		double        full[2], shared[2];
+		unsigned char mk[2][40];
+		for (int k = 0; k < 2; k++) {
+			size_t len = 1 + ad_rng_below(&rng, 14);
+			s[k][0] = '\0';
+			ids[k][0] = 5;
+			for (size_t i = 0; i < len; i++) {
+				uint32_t w = ad_rng_below(&rng, 3 + (uint32_t)k * 2);
+				strcat(s[k], i ? " " : "");
+				strcat(s[k], words[w]);
+				ids[k][i + 1] = w;
+			}
+			ids[k][len + 1] = 5;
+			n[k] = len + 2;
+		}
+		ck_assert_int_eq(probe_pair_score_masked(lm, s[0], s[1], (enum probe_direction)dir,
+		    full, shared, nt, &skip, NULL), 0);
+		s1 = dir == PROBE_DIR_ANTISTEREO;
+		memset(mk, 0, sizeof mk);
+		ref_blocks(ids[s1], 0, n[s1], ids[1 - s1], 0, n[1 - s1], mk[s1], mk[1 - s1]);
+		for (int k = 0; k < 2; k++) {
+			double f = 0, sh = 0;
+			size_t nsh = 0, t = 0;
+			for (size_t q = 1; q + 1 < n[k]; q++)
+				f += ref_masked_one(lm, ids[k], n[k], q);
+			for (size_t q = 0; q < n[k]; q++)
+				nsh += mk[k][q];
+			for (size_t q = 0; q < n[k]; q++)
+				if (mk[k][q] && t++ > 0 && t < nsh)
+					sh += ref_masked_one(lm, ids[k], n[k], q);
+			ck_assert_uint_eq(nt[k], n[k] - 2);
+			ck_assert_double_eq_tol(full[k], f, 1e-9);
+			ck_assert_double_eq_tol(shared[k], sh, 1e-9);
+		}
+	}
+	lm_free(lm);
+}
+END_TEST
+
+/*
+ * Kurita et al.'s score by hand on the masked mock: "\n the nurse he \n",
+ * ILP(he) = ln p(he | the nurse [M]) − ln p(he | the [M] [M]) =
+ * ln .1 − ln .2; ILP(she) = ln .3 − ln .2; the score ln(.1/.3). An
+ * attribute of two tokens ("she he") is masked whole and read left to
+ * right: with the target ln .3 + ln .1 (she, then he with she shown),
+ * without it ln .2 + ln .2; "person" is .1 either way.
+ */
+START_TEST(test_masked_template_by_hand)
+{
+	struct lm             *lm = mock_masked();
+	struct probe_template  t = { .text = "the {target} {he|she}", .head = "the ", .mid = " ",
+	    .attr = { "he", "she" } };
+	double                 ratio;
+	int                    skip;
+
+	ck_assert_int_eq(probe_template_ratio(lm, &t, "nurse", &ratio, &skip, NULL), 0);
+	ck_assert_int_eq(skip, 0);
+	ck_assert_double_eq_tol(ratio, log(.1 / .3), 1e-6);
+	/* A neutral target: nothing changes when it is masked. */
+	t.text = "the {target} {he|she}";
+	ck_assert_int_eq(probe_template_ratio(lm, &t, "person", &ratio, &skip, NULL), 0);
+	ck_assert_double_eq_tol(ratio, 0, 1e-6);
+	t.text = "the {target} {she he|person}";
+	t.attr[0] = "she he";
+	t.attr[1] = "person";
+	ck_assert_int_eq(probe_template_ratio(lm, &t, "nurse", &ratio, &skip, NULL), 0);
+	ck_assert_double_eq_tol(ratio, log(.3 * .1) - log(.2 * .2), 1e-6);
+	lm_free(lm);
+}
+END_TEST
+
+/*
+ * A run on the masked mock: its headline pairs row is the shared-token
+ * one (variant 1), which metric.py's table and the summary report, the
+ * templates carry Kurita et al.'s score with no neutral-word prior, WEAT
+ * is scored on its embeddings, and every format names the scoring rule.
+ */
+START_TEST(test_run_masked)
+{
+	const char *probe = HDR "name\tmock\n[pairs]\nthe nurse she\tthe nurse he\tg\n"
+	    "[sets]\nocc\tnurse\nocc2\tperson\nm\the\nf\tshe\n"
+	    "[weat]\nw\tocc\tocc2\tm\tf\n"
+	    "[templates]\npoles\tm\tf\ntargets\tjobs\tocc\ntargets\tother\tocc2\n"
+	    "template\tthe {target} {he|she}\n";
+	struct probe_set     *s;
+	struct probe_report  *r;
+	struct probe_options  o;
+	struct lm            *lm = mock_masked();
+	char                 *buf;
+	size_t                len;
+	FILE                 *f;
+
+	probe_options_default(&o);
+	o.rs.bootstrap = 200;
+	ck_assert_int_eq(probe_set_parse(&s, probe, strlen(probe), "mock.probe", NULL), 0);
+	ck_assert_int_eq(probe_run_counted(&r, &lm, 1, (const struct probe_set *const *)&s, 1, NULL,
+	    &o, NULL, NULL), 0);
+	ck_assert_int_eq(r->models[0].masked, 1);
+	ck_assert_uint_eq(r->npairs, 2);
+	/* Shared tokens (by hand above): ln .2 + ln .2 against ln .2 + ln .1. */
+	ck_assert_int_eq(r->pairs[1].variant, 1);
+	ck_assert_uint_eq(r->pairs[1].more, 1);
+	ck_assert_double_eq_tol(r->pairs[1].delta.value, log(2), 1e-6);
+	ck_assert_uint_eq(r->pairs[1].crows.more, 1);
+	/* Templates: ln(.1/.3) for nurse (no prior subtracted), 0 for person. */
+	for (size_t i = 0; i < r->ntargets; i++)
+		ck_assert_double_eq_tol(r->targets[i].score.value,
+		    strcmp(r->targets[i].word, "nurse") == 0 ? log(1.0 / 3) : 0, 1e-6);
+	ck_assert_uint_eq(r->nweat, 1);
+	ck_assert_int_eq(r->weat[0].scored, 1);
+	f = open_memstream(&buf, &len);
+	ck_assert_int_eq(probe_write_markdown(r, f, NULL), 0);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "(masked PLL of the shared tokens, ties half)"));
+	ck_assert_ptr_nonnull(strstr(buf, "shared tokens only (headline of masked models)"));
+	ck_assert_ptr_nonnull(strstr(buf, "| masked: pairs by pseudo-log-likelihood"));
+	free(buf);
+	f = open_memstream(&buf, &len);
+	ck_assert_int_eq(probe_write_json(r, f, NULL), 0);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "\"objective\": \"masked\""));
+	ck_assert_ptr_nonnull(strstr(buf, "\"headline\": true"));
+	free(buf);
+	f = open_memstream(&buf, &len);
+	ck_assert_int_eq(probe_write_html(r, f, NULL), 0);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "masked: pairs by pseudo-log-likelihood"));
+	free(buf);
+	probe_report_free(r);
+	probe_set_free(s);
+	lm_free(lm);
+}
+END_TEST
+
 /* A whole run on the mock with a corpus: every row, then the three writers. */
 START_TEST(test_run_and_writers)
 {
@@ -1501,6 +1922,11 @@ probe_suite(void)
 	tcase_add_test(t, test_crows_direction_by_hand);
 	tcase_add_test(t, test_pairs_absent_from_corpus);
 	tcase_add_test(t, test_summary_and_labels);
+	tcase_add_test(t, test_align_as_difflib);
+	tcase_add_test(t, test_masked_pair_by_hand);
+	tcase_add_test(t, test_masked_pair_vs_bruteforce);
+	tcase_add_test(t, test_masked_template_by_hand);
+	tcase_add_test(t, test_run_masked);
 	suite_add_tcase(s, t);
 	t = tcase_create("vectors");
 	tcase_add_test(t, test_weat_glove_math_caliskan);

@@ -4,8 +4,9 @@
 # headless Chromium when it is installed), and validation on the synthetic
 # corpus against its ground truth: with --bias 0.9 an n-gram model trained on
 # it shows the injected association, of the size of the exact counts, and a
-# small transformer shows it too, tracking the truth; with --bias 0.5 nothing
-# is significant after correction, for either.
+# small transformer shows it too, tracking the truth, and so does a masked
+# transformer scored by the masked rules; with --bias 0.5 nothing is
+# significant after correction, for any of them.
 . "$AD_SRCDIR/tests/lib.sh"
 AUTODIDACT_PROBES="$AD_SRCDIR/corpora/probes"
 export AUTODIDACT_PROBES
@@ -131,14 +132,17 @@ stereo_groups "$T/g9"
 awk -F' *[|] *' '{ sig = $9 ~ /\*/; ok = ($2 == "male-stereotyped") ? $9 + 0 > 0.3 : $9 + 0 < -0.3;
 	if (!sig || !ok) bad = 1 } END { exit bad }' "$T/groups" && ok ||
 	fail "transformer at bias 0.9: $(cat "$T/groups")"
-awk -F' *[|] *' '$3 ~ /-stereotyped$|^neutral$/ && $5 ~ / \/ / { split($7, a, " "); print $2, a[1] }' \
-	"$T/g9.md" | sort >"$T/gscores"
-lines "$T/gscores" 28
-awk -F'\t' 'NR > 3 { print $1, log($4 / $5) }' "$T/c9.txt.truth.tsv" | sort | join - "$T/gscores" |
-	awk '{ n++; sx += $2; sy += $3; sxx += $2 * $2; syy += $3 * $3; sxy += $2 * $3 }
-	END { r = (n * sxy - sx * sy) / sqrt((n * sxx - sx * sx) * (n * syy - sy * sy));
-	      printf "r = %.3f over %d occupations\n", r, n; exit !(n == 28 && r > 0.8) }' >"$T/r" &&
-	ok || fail "transformer scores do not track the truth: $(cat "$T/r")"
+# tracks_truth MODEL: whether MODEL.md's per-occupation template scores rise
+# with the truth's log odds (Pearson r > 0.8 over the 28 occupations; r in $T/r).
+tracks_truth() {
+	awk -F' *[|] *' '$3 ~ /-stereotyped$|^neutral$/ && $5 ~ / \/ / { split($7, a, " "); print $2, a[1] }' \
+		"$1.md" | sort >"$T/scores"
+	awk -F'\t' 'NR > 3 { print $1, log($4 / $5) }' "$T/c9.txt.truth.tsv" | sort | join - "$T/scores" |
+		awk '{ n++; sx += $2; sy += $3; sxx += $2 * $2; syy += $3 * $3; sxy += $2 * $3 }
+		END { r = (n * sxy - sx * sy) / sqrt((n * sxx - sx * sx) * (n * syy - sy * sy));
+		      printf "r = %.3f over %d occupations\n", r, n; exit !(n == 28 && r > 0.8) }' >"$T/r"
+}
+tracks_truth "$T/g9" && ok || fail "transformer scores do not track the truth: $(cat "$T/r")"
 # Paired sentences: the headline prefers the stereotype, significantly.
 awk -F' *[|] *' -v m="$T/n9" '$2 == m && $3 == "all" { print; exit }' "$T/n9.md" >"$T/pairs"
 awk -F' *[|] *' '{ exit !($5 > 75 && $8 ~ /\*/) }' "$T/pairs" && ok ||
@@ -159,6 +163,51 @@ run 0 "$AD" probe "$T/g5" --quiet --probes "$D/synth.probe" --corpus "$T/c5.txt"
 	-o "$T/g5.md"
 grep '^|.*\*' "$T/g5.md" >"$T/gsig5"
 lines "$T/gsig5" 0
+
+# ---- masked models: the probes as they were designed -------------------------------
+# A masked transformer (train transformer --objective masked) is scored by
+# its pseudo-log-likelihood (pairs: the shared tokens as CrowS-Pairs'
+# metric.py aligns them) and by Kurita et al.'s increased log probability
+# (templates, the target masked as the prior). A masked model learns the
+# association far more slowly than a causal one: only the hidden 40% of the
+# tokens carry loss, and a [MASK] query is the same vector at every hidden
+# position, so one layer of 2 heads and width 32 at 1500 steps (the causal
+# model's recipe above) learns nothing of it, nor 8000 steps with 2 heads;
+# one layer of 4 heads and width 64, 8000 steps over windows of 16 tokens
+# (about 30 s on one core) does: both stereotyped groups about 0.8 nats from
+# the neutral one, r = 0.98 against the truth.
+tr_masked() {
+	"${AD_REAL_AUTODIDACT:-$AD}" train transformer --quiet --objective masked --threads 2 \
+		--layers 1 --heads 4 --dim 64 --context 16 --batch 32 --steps 8000 --lr 0.01 \
+		--mask-rate 0.4 --val-every 0 "$@"
+}
+run 0 tr_masked -t "$T/w9" -o "$T/m9" "$T/c9.txt"
+run 0 "$AD" probe "$T/m9" --quiet --probes "$D/synth.probe" --corpus "$T/c9.txt" --window 0 \
+	-o "$T/m9.md"
+# The report says which rule scored it, and its headline is the shared-token PLL.
+has "$T/m9.md" "(masked PLL of the shared tokens, ties half)"
+has "$T/m9.md" "| masked: pairs by pseudo-log-likelihood of the shared tokens (Nangia et al. 2020)"
+# Templates: both stereotyped groups differ significantly from the neutral
+# one in the injected direction, and the per-occupation scores rise with the
+# truth's log odds.
+stereo_groups "$T/m9"
+awk -F' *[|] *' '{ sig = $9 ~ /\*/; ok = ($2 == "male-stereotyped") ? $9 + 0 > 0 : $9 + 0 < 0;
+	if (!sig || !ok) bad = 1 } END { exit bad }' "$T/groups" && ok ||
+	fail "masked transformer at bias 0.9: $(cat "$T/groups")"
+tracks_truth "$T/m9" && ok || fail "masked transformer scores do not track the truth: $(cat "$T/r")"
+# WEAT on the masked model's input embeddings is scored (a number, not a reason).
+awk -F' *[|] *' -v m="$T/m9" '$2 ~ /^occupations/ && $3 == m { print $6 }' "$T/m9.md" >"$T/mweat"
+lines "$T/mweat" 1
+grep -Eq '^-?[0-9]+[.][0-9]+' "$T/mweat" && ok || fail "masked WEAT not scored: $(cat "$T/mweat")"
+# The CrowS-Pairs CSV: metric.py's table scores it by the masked PLL.
+run 0 "$AD" probe "$T/m9" --quiet --probes "$D/crows-sample.csv" -o "$T/mcrows.md"
+has "$T/mcrows.md" "| masked PLL of the shared tokens (Nangia et al. 2020) |"
+# Bias 0.5: nothing significant after correction.
+run 0 tr_masked -t "$T/w5" -o "$T/m5" "$T/c5.txt"
+run 0 "$AD" probe "$T/m5" --quiet --probes "$D/synth.probe" --corpus "$T/c5.txt" --window 0 \
+	-o "$T/m5.md"
+grep '^|.*\*' "$T/m5.md" >"$T/msig5"
+lines "$T/msig5" 0
 
 # ---- the shipped sets, by name, in every format ------------------------------------
 run 0 "$AD" probe "$T/n9" --quiet --probes gender-occupation --probes gender-family-career \
@@ -281,4 +330,10 @@ cp corpus.ngram a.model
 cp corpus.ngram b.model
 run 0 "$AD" probe --quiet a.model b.model --probes crows_pairs_anonymized.csv --correction bh
 has "$T/out" "Benjamini-Hochberg"
+# The masked model of the examples (a tiny one, trained here).
+run 0 "$AD" tokenize train --quiet --vocab-size 800 -o corpus.vocab corpus.txt
+run 0 "$AD" train transformer --quiet --objective masked --preset tiny --steps 200 \
+	-t corpus.vocab -o corpus.mlm corpus.txt
+run 0 "$AD" probe --quiet corpus.mlm --probes gender-occupation --corpus corpus.txt -o masked.md
+has masked.md "masked: pairs by pseudo-log-likelihood"
 finish

@@ -5,6 +5,7 @@ libautodidact_a_SOURCES += \
 	src/probe/read.c \
 	src/probe/corpus.c \
 	src/probe/metrics.c \
+	src/probe/align.c \
 	src/probe/run.c \
 	src/probe/report.c \
 	src/probe/vectors.c \

@@ -112,6 +112,9 @@ lcs_mark(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, char *ma, c
 	return 0;
 }
 
+static int template_ratio_masked(const struct lm *m, const struct probe_template *t,
+    const char *target, double *ratio, int *skip, struct ad_error *e);
+
 int
 probe_pair_score(const struct lm *m, const char *more, const char *less, double full[2],
     double shared[2], size_t ntok[2], int *skip, struct ad_error *e)
@@ -122,6 +125,9 @@ probe_pair_score(const struct lm *m, const char *more, const char *less, double 
 	char        *mk[2] = { NULL, NULL };
 	int          rc = 0;
 
+	if (lm_is_masked(m))
+		return probe_pair_score_masked(m, more, less, PROBE_DIR_NONE, full, shared, ntok, skip,
+		    e);
 	*skip = 0;
 	for (int k = 0; k < 2 && rc == 0; k++)
 		if ((rc = sentence_ids(m, k ? less : more, 1, &b[k], &sk[k], e)) == 0)
@@ -188,6 +194,8 @@ probe_template_ratio(const struct lm *m, const struct probe_template *t, const c
 	char        *text = NULL;
 	int          rc = 0;
 
+	if (lm_is_masked(m))
+		return template_ratio_masked(m, t, target, ratio, skip, e);
 	*skip = 0;
 	/*
 	 * A target the model cannot represent says nothing about the target.
@@ -298,5 +306,305 @@ probe_word_vector(const struct lm *m, const char *word, float *out, size_t *ntok
 	*ntok = b.n;
 out:
 	ad_free(b.ids);
+	return rc;
+}
+
+/* ---- masked (bidirectional) models ------------------------------------------ */
+
+/*
+ * How many masked copies go to the model in one batched call: each copy
+ * brings a row of V floats back, so 32 keep that to 6 MB at V = 50,257.
+ */
+#define MASKED_BATCH 32
+
+/*
+ * The window of a sequence of n tokens the model sees when position p is
+ * asked about: the whole sequence when it fits in lm->context tokens,
+ * otherwise lm->context tokens centred on p (clamped to the ends).
+ */
+static size_t
+masked_window(const struct lm *m, size_t n, size_t p, size_t *W)
+{
+	size_t w = n < m->context ? n : m->context, start = 0;
+
+	if (n > w) {
+		start = p > w / 2 ? p - w / 2 : 0;
+		if (start > n - w)
+			start = n - w;
+	}
+	*W = w;
+	return start;
+}
+
+/*
+ * For each of pos[0..npos), ln p(ids[pos[j]]) when that position alone is
+ * masked and the rest of ids[0..n) is seen: the masked copies of the
+ * sequence, MASKED_BATCH at a time, through lm_fill_batch.
+ */
+static int
+masked_each(const struct lm *m, const uint32_t *ids, size_t n, const size_t *pos, size_t npos,
+    double *out, struct ad_error *e)
+{
+	size_t    W;
+	uint32_t *win = NULL, *wp = NULL;
+	float    *lp = NULL;
+	int       rc = 0;
+
+	if (npos == 0)
+		return 0;
+	(void)masked_window(m, n, 0, &W);
+	win = ad_mallocarray((size_t)MASKED_BATCH * W, sizeof *win);
+	wp = ad_mallocarray(MASKED_BATCH, sizeof *wp);
+	lp = ad_mallocarray((size_t)MASKED_BATCH * m->V, sizeof *lp);
+	if (win == NULL || wp == NULL || lp == NULL) {
+		rc = ad_fail(e, AD_ENOMEM, "out of memory for %d masked copies", MASKED_BATCH);
+		goto out;
+	}
+	for (size_t c0 = 0; c0 < npos && rc == 0; c0 += MASKED_BATCH) {
+		size_t nb = npos - c0 < MASKED_BATCH ? npos - c0 : MASKED_BATCH;
+		for (size_t b = 0; b < nb; b++) {
+			size_t p = pos[c0 + b], start = masked_window(m, n, p, &W);
+			memcpy(win + b * W, ids + start, W * sizeof *win);
+			win[b * W + (p - start)] = m->mask;
+			wp[b] = (uint32_t)(p - start);
+		}
+		if ((rc = lm_fill_batch(m, win, nb, W, wp, 1, lp, e)) != 0)
+			break;
+		for (size_t b = 0; b < nb; b++)
+			out[c0 + b] = lp[b * (size_t)m->V + ids[pos[c0 + b]]];
+	}
+out:
+	ad_free(win);
+	ad_free(wp);
+	ad_free(lp);
+	return rc;
+}
+
+int
+probe_pair_score_masked(const struct lm *m, const char *more, const char *less,
+    enum probe_direction dir, double full[2], double shared[2], size_t ntok[2], int *skip,
+    struct ad_error *e)
+{
+	struct idbuf   b[2] = { { 0 }, { 0 } };
+	double        *lp[2] = { NULL, NULL };
+	size_t        *pos = NULL, sk[2];
+	unsigned char *mk[2] = { NULL, NULL };
+	/* metric.py's sent1 is sent_less in an antistereo row, sent_more otherwise. */
+	int            s1 = dir == PROBE_DIR_ANTISTEREO ? 1 : 0, rc = 0;
+
+	*skip = 0;
+	if (!lm_is_masked(m))
+		return ad_fail(e, AD_EINVAL, "%s: not a masked model", m->path);
+	for (int k = 0; k < 2 && rc == 0; k++)
+		rc = sentence_ids(m, k ? less : more, 1, &b[k], &sk[k], e);
+	if (rc != 0)
+		goto out;
+	for (int k = 0; k < 2; k++) {
+		ntok[k] = b[k].n - 2 * sk[k];
+		lp[k] = ad_calloc(b[k].n ? b[k].n : 1, sizeof *lp[k]);   /* the newlines: 0 */
+		mk[k] = ad_malloc(b[k].n ? b[k].n : 1);
+		if (lp[k] == NULL || mk[k] == NULL) {
+			rc = ad_fail(e, AD_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if ((pos = ad_mallocarray(b[0].n + b[1].n + 1, sizeof *pos)) == NULL) {
+		rc = ad_fail(e, AD_ENOMEM, "out of memory");
+		goto out;
+	}
+	/*
+	 * Each token between the framing newlines masked alone: every score
+	 * below is a sum of these (masking one token at a time, the others'
+	 * values do not depend on which tokens are summed).
+	 */
+	for (int k = 0; k < 2 && rc == 0; k++) {
+		size_t np = 0;
+		for (size_t i = sk[k]; i + sk[k] < b[k].n; i++)
+			pos[np++] = i;
+		rc = masked_each(m, b[k].ids, b[k].n, pos, np, lp[k] + sk[k], e);
+	}
+	if (rc != 0)
+		goto out;
+	if ((rc = probe_align_shared(b[s1].ids, b[s1].n, b[1 - s1].ids, b[1 - s1].n, mk[s1],
+	    mk[1 - s1], e)) != 0)
+		goto out;
+	for (int k = 0; k < 2; k++) {
+		size_t nshared = 0, t = 0;
+		full[k] = shared[k] = 0;
+		for (size_t i = sk[k]; i + sk[k] < b[k].n; i++) {
+			full[k] += lp[k][i];
+			if (!mk[k][i] && m->unk != LM_NONE && b[k].ids[i] == m->unk)
+				*skip = 1;   /* a token that differs is unknown to the model */
+		}
+		for (size_t i = 0; i < b[k].n; i++)
+			nshared += mk[k][i];
+		/*
+		 * metric.py's loop over range(1, N - 1) of the shared tokens: all
+		 * but the first and the last, which are [CLS] and [SEP] there and
+		 * the framing newlines here.
+		 */
+		for (size_t i = 0; i < b[k].n; i++) {
+			if (!mk[k][i])
+				continue;
+			if (t > 0 && t + 1 < nshared)
+				shared[k] += lp[k][i];
+			t++;
+		}
+	}
+	if (ntok[0] == ntok[1] && memcmp(b[0].ids, b[1].ids, b[0].n * sizeof *b[0].ids) == 0 &&
+	    strcmp(more, less) != 0)
+		*skip = 1;
+out:
+	for (int k = 0; k < 2; k++) {
+		ad_free(b[k].ids);
+		ad_free(lp[k]);
+		ad_free(mk[k]);
+	}
+	ad_free(pos);
+	return rc;
+}
+
+/* The length of the longest common prefix of two id sequences. */
+static size_t
+lcp(const struct idbuf *x, const struct idbuf *y)
+{
+	size_t c = 0;
+
+	while (c < x->n && c < y->n && x->ids[c] == y->ids[c])
+		c++;
+	return c;
+}
+
+/*
+ * ln p of the tokens of ids[a0..a1) filled in when all of them are masked,
+ * with ids[t0..t1) masked too when t1 > t0: the chain rule left to right
+ * (mask every piece, score the first; show it, score the second; ...), so
+ * a word of one token is Kurita et al.'s p([MASK] = word | sentence) and a
+ * word of several is the product of its pieces in reading order. buf has
+ * room for n ids.
+ */
+static int
+masked_span_logp(const struct lm *m, const uint32_t *ids, size_t n, size_t a0, size_t a1,
+    size_t t0, size_t t1, uint32_t *buf, float *row, double *out, struct ad_error *e)
+{
+	int rc = 0;
+
+	*out = 0;
+	for (size_t q = a0; q < a1 && rc == 0; q++) {
+		size_t   W, start = masked_window(m, n, q, &W);
+		uint32_t p;
+		memcpy(buf, ids, n * sizeof *buf);
+		for (size_t i = t0; i < t1; i++)
+			buf[i] = m->mask;
+		for (size_t i = q; i < a1; i++)
+			buf[i] = m->mask;
+		p = (uint32_t)(q - start);
+		if ((rc = lm_fill_dist(m, buf + start, W, &p, 1, row, e)) == 0)
+			*out += row[ids[q]];
+	}
+	return rc;
+}
+
+/*
+ * Kurita et al. (2019), section 3, for a masked model: for each attribute
+ * word x of the slot, the increased log probability
+ *   ln p([MASK] = x | the template with the target) −
+ *   ln p([MASK] = x | the template with the target masked as well),
+ * and the ratio is that of the first attribute minus that of the second
+ * (their bias score; the prior is inside it, so no neutral word is used).
+ * The whole line is seen, the words after the attribute included. A target
+ * of several tokens is masked by as many masks.
+ */
+static int
+template_ratio_masked(const struct lm *m, const struct probe_template *t, const char *target,
+    double *ratio, int *skip, struct ad_error *e)
+{
+	const char  *close = strrchr(t->text, '}');
+	const char  *tail = close != NULL ? close + 1 : "";
+	const char  *piece[5];
+	struct idbuf full = { 0 }, pre = { 0 }, line = { 0 };
+	uint32_t    *buf = NULL;
+	float       *row = NULL;
+	double       ilp[2] = { 0, 0 };
+	int          rc = 0;
+
+	*skip = 0;
+	*ratio = NAN;
+	if ((row = ad_mallocarray(m->V, sizeof *row)) == NULL)
+		return ad_fail(e, AD_ENOMEM, "out of memory");
+	piece[0] = t->head;
+	piece[1] = target;
+	piece[2] = t->mid;
+	piece[4] = tail;
+	for (int k = 0; k < 2 && rc == 0; k++) {
+		size_t cut[4], sk;
+		double with, prior;
+		char  *text = NULL;
+		piece[3] = t->attr[k];
+		/*
+		 * The spans of the target and of the attribute: where the ids of
+		 * the text up to each slot's start and end part from the ids of the
+		 * whole line (a tokenizer cuts " nurse" inside a sentence otherwise
+		 * than "nurse" alone, so the spans are read from the line itself).
+		 */
+		{
+			size_t len = 0;
+			for (int j = 0; j < 5; j++)
+				len += strlen(piece[j]);
+			if ((text = ad_malloc(len + 1)) == NULL) {
+				rc = ad_fail(e, AD_ENOMEM, "out of memory");
+				goto out;
+			}
+			text[0] = '\0';
+			for (int j = 0; j < 5; j++)
+				strcat(text, piece[j]);
+		}
+		rc = sentence_ids(m, text, 1, &line, &sk, e);
+		full.n = 0;
+		if (rc == 0)
+			rc = enc(m, text, &full, e);
+		for (int c = 0; c < 4 && rc == 0; c++) {
+			size_t len = 0;
+			for (int j = 0; j <= c; j++)
+				len += strlen(piece[j]);
+			pre.n = 0;
+			if ((rc = lm_encode(m, (const uint8_t *)text, len, &pre.ids, &pre.n, &pre.cap,
+			    e)) == 0)
+				cut[c] = sk + lcp(&pre, &full);
+		}
+		ad_free(text);
+		if (rc != 0)
+			goto out;
+		/* [cut0, cut1): the target; [cut2, cut3): the attribute word. */
+		if (!(cut[0] < cut[1] && cut[1] <= cut[2] && cut[2] < cut[3])) {
+			*skip |= cut[0] < cut[1] ? PROBE_SKIP_ATTRIBUTE : PROBE_SKIP_TARGET;
+			goto out;
+		}
+		for (size_t i = cut[0]; i < cut[3]; i++)
+			if (m->unk != LM_NONE && line.ids[i] == m->unk)
+				*skip |= i < cut[1] ? PROBE_SKIP_TARGET : i >= cut[2] ?
+				    PROBE_SKIP_ATTRIBUTE : 0;
+		{
+			uint32_t *nb = ad_reallocarray(buf, line.n, sizeof *buf);
+			if (nb == NULL) {
+				rc = ad_fail(e, AD_ENOMEM, "out of memory");
+				goto out;
+			}
+			buf = nb;
+		}
+		if ((rc = masked_span_logp(m, line.ids, line.n, cut[2], cut[3], 0, 0, buf, row, &with,
+		    e)) != 0 || (rc = masked_span_logp(m, line.ids, line.n, cut[2], cut[3], cut[0],
+		    cut[1], buf, row, &prior, e)) != 0)
+			goto out;
+		ilp[k] = with - prior;
+	}
+	if (*skip == 0)
+		*ratio = ilp[0] - ilp[1];
+out:
+	ad_free(full.ids);
+	ad_free(pre.ids);
+	ad_free(line.ids);
+	ad_free(buf);
+	ad_free(row);
 	return rc;
 }

@@ -433,7 +433,8 @@ int probe_crows_compare(double more, double less);
 /* Paired sentences: one row per (set, model, variant, category or "all"). */
 struct probe_pairs_row {
 	size_t   set, model;
-	int      variant;          /* 0: whole sentence (headline), 1: shared tokens */
+	int      variant;          /* 0: whole sentence, 1: shared tokens (the headline of a
+	                            * causal model is 0, of a masked model 1) */
 	const char *category;      /* NULL: all pairs (borrowed from the set) */
 	uint64_t n;                /* pairs scored */
 	/* The model's preferences (not the data set's labels): */
@@ -499,6 +500,14 @@ struct probe_model_info {
 	uint64_t text_bytes;       /* 0: the file does not record it */
 	uint32_t V;
 	int      has_embed;
+	/*
+	 * 1: a masked (bidirectional) model, scored by the rules its probes
+	 * were designed for: pairs by the masked pseudo-log-likelihood of the
+	 * shared tokens (Nangia et al. 2020; the headline is then the shared-
+	 * token row, variant 1), templates by Kurita et al.'s increased log
+	 * probability. 0: a left-to-right model (whole sentence headline).
+	 */
+	int      masked;
 };
 
 struct probe_report {
@@ -559,9 +568,15 @@ void probe_focus_free(char **words, size_t n);
 /*
  * Per-item model scores, exposed for tests: the whole-sentence and
  * shared-token log-likelihoods of a pair under m (set *skip when a token
- * that differs is <unk>), and the uncorrected template log ratio
+ * that differs is <unk>; a masked model: probe_pair_score_masked of an
+ * unlabelled row), and the uncorrected template log ratio
  * ln p(a | head target mid) − ln p(b | ...) (*skip: PROBE_SKIP_* bits; a
- * neutral word that is <unk> is fine: <unk> is a masked target).
+ * neutral word that is <unk> is fine: <unk> is a masked target). For a
+ * masked model the template ratio is Kurita et al.'s (2019) bias score,
+ * already prior-corrected: ILP(a) − ILP(b) with ILP(x) = ln p([MASK] = x |
+ * the whole line with the target) − ln p([MASK] = x | the line with the
+ * target masked too); a word of several tokens is masked by as many masks
+ * and its pieces scored left to right, each with those after it masked.
  */
 int probe_pair_score(const struct lm *m, const char *more, const char *less, double full[2],
                      double shared[2], size_t ntok[2], int *skip, struct ad_error *e);
@@ -569,6 +584,32 @@ int probe_pair_score(const struct lm *m, const char *more, const char *less, dou
 #define PROBE_SKIP_ATTRIBUTE 2   /* an attribute word encodes to <unk> */
 int probe_template_ratio(const struct lm *m, const struct probe_template *t, const char *target,
                          double *ratio, int *skip, struct ad_error *e);
+/*
+ * The tokens two sequences share as CrowS-Pairs' scorer finds them
+ * (metric.py's get_span): the items of the matching blocks of Python's
+ * difflib.SequenceMatcher(None, a, b), autojunk included (align.c).
+ * ma[0..na) and mb[0..nb) get 1 where the item is shared. The order
+ * matters: difflib breaks ties by a, and its autojunk looks at b only.
+ */
+int probe_align_shared(const uint32_t *a, size_t na, const uint32_t *b, size_t nb,
+                       unsigned char *ma, unsigned char *mb, struct ad_error *e);
+/*
+ * A masked model's scores of a pair (metric.py's mask_unigram, Nangia et
+ * al. 2020): each sentence is framed as a line ("\n" text "\n", the
+ * newlines standing where BERT has [CLS] and [SEP]); the shared tokens are
+ * probe_align_shared(sent1, sent2) with metric.py's sent1 the more
+ * stereotypical sentence in a stereo (or unlabelled) row and the less
+ * stereotypical one in an antistereo row; the first and the last shared
+ * token (the framing newlines) are never masked, and every other one is
+ * masked alone, its ln p given the rest summed into shared[k]. full[k] is
+ * the pseudo-log-likelihood of every token between the newlines (Salazar et
+ * al. 2020). [0] is the more stereotypical sentence, [1] the other. A
+ * sentence longer than the model's window is scored in windows of
+ * lm->context tokens centred on the masked one.
+ */
+int probe_pair_score_masked(const struct lm *m, const char *more, const char *less,
+                            enum probe_direction dir, double full[2], double shared[2],
+                            size_t ntok[2], int *skip, struct ad_error *e);
 /* The embedding of a word: mean of its tokens' vectors (out: embed_dim floats). */
 int probe_word_vector(const struct lm *m, const char *word, float *out, size_t *ntok,
                       int *skip, struct ad_error *e);

@@ -36,6 +36,28 @@ src_label(const struct probe_report *r, size_t source)
 	return source == PROBE_CORPUS ? "corpus" : r->models[source].path;
 }
 
+/*
+ * The way of scoring pairs that is a model's headline: the whole sentence
+ * (variant 0) for a left-to-right model, the shared tokens (variant 1) for
+ * a masked one, whose shared-token score is CrowS-Pairs' own.
+ */
+static int
+pairs_headline(const struct probe_report *r, size_t model)
+{
+	return model < r->nmodels && r->models[model].masked;
+}
+
+/* The scoring rule behind a pairs row, in words. */
+static const char *
+pairs_rule(const struct probe_report *r, size_t model, int variant)
+{
+	if (model < r->nmodels && r->models[model].masked)
+		return variant ? "masked PLL of the shared tokens (Nangia et al. 2020)" :
+		    "masked PLL of every token (Salazar et al. 2020)";
+	return variant ? "causal: ln p of the shared tokens, left to right" :
+	    "causal: ln p of the whole sentence, left to right";
+}
+
 /* Plain-language guides, shared by Markdown and HTML (paragraphs). */
 static const char *const guide_pairs =
     "**Paired sentences** (CrowS-Pairs, Nangia et al. 2020). Each pair differs only in the "
@@ -51,7 +73,13 @@ static const char *const guide_pairs =
     "included), which is what the model would generate. The shared-token variant scores only "
     "the tokens both sentences have, given the changed words before them, so that a group "
     "word that is merely rare in the text does not decide the outcome (the paper's idea of "
-    "conditioning on the unmodified tokens, adapted to a left-to-right model). *Mean Δ* is "
+    "conditioning on the unmodified tokens, adapted to a left-to-right model). A masked "
+    "(bidirectional) model is scored as the paper designed it (its *scoring* column says so): "
+    "each token is masked alone and ln p of it given every other token is summed (a "
+    "pseudo-log-likelihood); the shared-token variant, its headline, sums the tokens the "
+    "two sentences share as CrowS-Pairs' scorer (metric.py) aligns them (difflib on token "
+    "ids, the line's framing newlines never masked), and the whole-sentence variant sums "
+    "every token (Salazar et al. 2020). *Mean Δ* is "
     "the mean of ln p(more stereotypical) − ln p(less), in nats. With a corpus, *changed word "
     "absent from corpus* counts the scored pairs whose changed words the corpus never has: "
     "the model still scores them (a subword model can), but its preference there cannot come "
@@ -78,13 +106,18 @@ static const char *const guide_weat =
     "comparison.";
 
 static const char *const guide_templates =
-    "**Template association** (Kurita et al. 2019, for left-to-right models). For a target "
+    "**Template association** (Kurita et al. 2019). For a target "
     "word t in a template such as \"The {target} said that {he|she}\", the score is "
     "ln p(a | template with t) / p(b | template with t) − the same ratio with a neutral word "
     "in place of t, averaged over templates, in nats: 0 is no association, +1 means a is "
     "e ≈ 2.7 times more likely (relative to b) after t than after the neutral word, and "
-    "negative values lean to b. Only the words before the attribute are seen, as a "
-    "left-to-right model reads. The corpus score is the log odds of attribute words of pole "
+    "negative values lean to b. A left-to-right model sees only the words before the "
+    "attribute. A masked model is scored by Kurita et al.'s own rule (its *scoring* in the "
+    "inputs table): the attribute slot is masked and the whole line is seen; for each "
+    "attribute word x, ln p([MASK] = x | template with t) − ln p([MASK] = x | template with "
+    "t masked as well) (their increased log probability), and the score is that of a minus "
+    "that of b, so the prior is the masked target, not a neutral word (a word of several "
+    "tokens: as many masks, its pieces scored left to right). The corpus score is the log odds of attribute words of pole "
     "a versus pole b near each occurrence of t in the text (within the window, on its line), "
     "minus the log odds of the two poles in the whole corpus: the same quantity counted in "
     "the data. *vs corpus* is model − corpus: above 0 the model amplifies the association "
@@ -577,11 +610,13 @@ summary_build(const struct probe_report *r, struct rt_table *t)
 			char   what[512], pos[256], neg[256];
 			for (size_t i = 0; i < r->npairs; i++) {
 				const struct probe_pairs_row *p = &r->pairs[i];
-				if (p->set != si || p->model != source || p->variant != 0 || p->category)
+				if (p->set != si || p->model != source || p->category ||
+				    p->variant != pairs_headline(r, source))
 					continue;
 				snprintf(what, sizeof what, "paired sentences: %% of %llu pairs where the "
-				    "more stereotypical sentence is likelier (whole sentence, ties half)",
-				    (unsigned long long)p->n);
+				    "more stereotypical sentence is likelier (%s, ties half)",
+				    (unsigned long long)p->n, p->variant ? "masked PLL of the shared tokens" :
+				    "whole sentence");
 				if (summary_row(t, r, s, source, what, &p->percent, 1, 50,
 				    "prefers the more stereotypical sentence",
 				    "prefers the less stereotypical sentence", "no pair scored") != 0)
@@ -662,12 +697,26 @@ text_cell(const struct probe_report *r, const struct probe_model_info *m, char *
  * text it was trained on, so a reader can tell which files made the report
  * and whether a model was trained on the report's corpus.
  */
-enum { MO_PATH, MO_KIND, MO_DESC, MO_PARAMS, MO_HASH, MO_TEXT, MO_NCOLS };
+enum { MO_PATH, MO_KIND, MO_DESC, MO_PARAMS, MO_HASH, MO_TEXT, MO_RULE, MO_NCOLS };
 
 static const struct rt_col models_cols[MO_NCOLS] = {
 	RT_TEXT_COL("model"), RT_TEXT_COL("kind"), RT_TEXT_COL("description"),
 	RT_TEXT_COL("parameters"), RT_TEXT_COL("file XXH64"), RT_TEXT_COL("training text XXH64"),
+	RT_TEXT_COL("scoring"),
 };
+
+/* The scoring rules a source is probed by, in words (the models table, the JSON). */
+static const char *
+model_rule(const struct probe_model_info *m)
+{
+	if (strcmp(m->kind, "vectors") == 0)
+		return "WEAT on its vectors";
+	if (m->masked)
+		return "masked: pairs by pseudo-log-likelihood of the shared tokens (Nangia et al. "
+		    "2020), templates by the increased log probability (Kurita et al. 2019)";
+	return "causal: pairs by ln p of the whole sentence, templates by ln p of the attribute "
+	    "after the target, less that after the neutral word";
+}
 
 static int
 models_build(const struct probe_report *r, struct rt_table *t)
@@ -683,7 +732,8 @@ models_build(const struct probe_report *r, struct rt_table *t)
 		    rt_text(&c[MO_DESC], "%s", m->description) != 0 ||
 		    rt_count(&c[MO_PARAMS], m->params) != 0 ||
 		    rt_text(&c[MO_HASH], "%016llx", (unsigned long long)m->hash) != 0 ||
-		    rt_text(&c[MO_TEXT], "%s", text_cell(r, m, buf, sizeof buf)) != 0)
+		    rt_text(&c[MO_TEXT], "%s", text_cell(r, m, buf, sizeof buf)) != 0 ||
+		    rt_text(&c[MO_RULE], "%s", model_rule(m)) != 0)
 			return -1;
 		c[MO_HASH].flags = RT_CODE;
 	}
@@ -813,7 +863,8 @@ set_has_directions(const struct probe_set *s)
  * share within each direction's untied pairs, and the ties. No rows when
  * the set is not labelled by direction.
  */
-enum { CR_MODEL, CR_CAT, CR_N, CR_METRIC, CR_OURS, CR_STEREO, CR_ANTI, CR_NEUTRAL, CR_NCOLS };
+enum { CR_MODEL, CR_CAT, CR_N, CR_METRIC, CR_OURS, CR_STEREO, CR_ANTI, CR_NEUTRAL, CR_RULE,
+    CR_NCOLS };
 
 static const struct rt_col crows_cols[CR_NCOLS] = {
 	{ "model",      "model",                  RT_TEXT, 0 },
@@ -824,6 +875,7 @@ static const struct rt_col crows_cols[CR_NCOLS] = {
 	{ "stereo",     "stereo % (of untied)",   RT_TEXT, 0 },
 	{ "antistereo", "antistereo % (of untied)", RT_TEXT, 0 },
 	{ "neutral",    "neutral (ties)",         RT_NUM,  0 },
+	{ "scoring",    "scoring",                RT_TEXT, 0 },
 };
 
 static int
@@ -836,11 +888,12 @@ crows_build(const struct probe_report *r, size_t si, struct rt_table *t)
 		const struct probe_pairs_row   *p = &r->pairs[i];
 		const struct probe_crows_score *cs = &p->crows;
 		struct rt_cell                 *c;
-		if (p->set != si || p->variant != 0)
+		if (p->set != si || p->variant != pairs_headline(r, p->model))
 			continue;
 		if ((c = rt_row(t, 0)) == NULL ||
 		    rt_text(&c[CR_MODEL], "%s", r->models[p->model].path) != 0 ||
-		    rt_text(&c[CR_CAT], "%s", p->category ? p->category : "all") != 0)
+		    rt_text(&c[CR_CAT], "%s", p->category ? p->category : "all") != 0 ||
+		    rt_text(&c[CR_RULE], "%s", pairs_rule(r, p->model, p->variant)) != 0)
 			return -1;
 		c[CR_N].v = (double)cs->n;
 		c[CR_METRIC].v = cs->metric;
@@ -864,8 +917,9 @@ static const char *const crows_note =
     "*stereo* and *antistereo* = the same share among the untied pairs of that direction "
     "(metric.py leaves ties out of those two); *neutral* = ties. Ours (*prefers more "
     "stereotypical*) counts a tie (exactly equal log-likelihoods, no rounding) as half. "
-    "metric.py scores a masked model's pseudo-log-likelihood of the unmodified tokens; here "
-    "the score is the model's log-likelihood of the whole sentence.";
+    "metric.py scores a masked model's pseudo-log-likelihood of the unmodified tokens, and "
+    "so does this report for a masked model (*scoring*: masked PLL); a left-to-right model's "
+    "score is its log-likelihood of the whole sentence (*scoring*: causal).";
 
 /* ---- WEAT --------------------------------------------------------------------- */
 
@@ -1146,8 +1200,8 @@ md_set(const struct probe_report *r, size_t si, FILE *f)
 	for (int v = 0; v < 2; v++) {
 		if (pairs_build(r, si, v, &t) != 0)
 			goto oom;
-		md_table(f, v == 0 ? "Paired sentences — whole sentence (headline)" :
-		    "Paired sentences — shared tokens only", NULL, &t);
+		md_table(f, v == 0 ? "Paired sentences — whole sentence (headline of causal models)" :
+		    "Paired sentences — shared tokens only (headline of masked models)", NULL, &t);
 	}
 	if (crows_build(r, si, &t) != 0)
 		goto oom;
@@ -1281,6 +1335,10 @@ js_inputs(struct ad_json *j, const struct probe_report *r)
 		ad_json_key(j, "params"); ad_json_uint(j, r->models[i].params);
 		ad_json_key(j, "vocab"); ad_json_uint(j, r->models[i].V);
 		ad_json_key(j, "embeddings"); ad_json_bool(j, r->models[i].has_embed);
+		ad_json_key(j, "objective");
+		if (i < r->nmodels) ad_json_string(j, r->models[i].masked ? "masked" : "causal");
+		else ad_json_null(j);
+		ad_json_key(j, "scoring"); ad_json_string(j, model_rule(&r->models[i]));
 		js_hex(j, "xxh64", r->models[i].hash);
 		ad_json_key(j, "training_text");
 		if (r->models[i].text_bytes == 0) {
@@ -1348,6 +1406,8 @@ js_pairs(struct ad_json *j, const struct probe_report *r)
 		js_source(j, r, p->model);
 		ad_json_key(j, "variant");
 		ad_json_string(j, p->variant ? "shared-tokens" : "whole-sentence");
+		ad_json_key(j, "scoring"); ad_json_string(j, pairs_rule(r, p->model, p->variant));
+		ad_json_key(j, "headline"); ad_json_bool(j, p->variant == pairs_headline(r, p->model));
 		ad_json_key(j, "category");
 		if (p->category) ad_json_string(j, p->category); else ad_json_string(j, "all");
 		ad_json_key(j, "n"); ad_json_uint(j, p->n);
@@ -1625,15 +1685,15 @@ static int
 h_pairs(const struct probe_report *r, size_t si, FILE *f)
 {
 	struct ad_svg_chart ch = { .title = "Share of pairs preferring the more stereotypical "
-	    "sentence (whole sentence, 95% CI)", .xlabel = "% of pairs", .ref = 50 };
+	    "sentence (each model's headline scoring, 95% CI)", .xlabel = "% of pairs", .ref = 50 };
 	struct rt_table     t;
 	struct bars         b;
 
 	for (int v = 0; v < 2; v++) {
 		if (pairs_build(r, si, v, &t) != 0)
 			goto oom;
-		h_table(f, v == 0 ? "Paired sentences — whole sentence (headline)" :
-		    "Paired sentences — shared tokens only", NULL, NULL, &t);
+		h_table(f, v == 0 ? "Paired sentences — whole sentence (headline of causal models)" :
+		    "Paired sentences — shared tokens only (headline of masked models)", NULL, NULL, &t);
 	}
 	if (bars_new(&b, r->npairs) != 0) {
 		bars_free(&b);
@@ -1641,7 +1701,7 @@ h_pairs(const struct probe_report *r, size_t si, FILE *f)
 	}
 	for (size_t i = 0; i < r->npairs; i++) {
 		const struct probe_pairs_row *p = &r->pairs[i];
-		if (p->set == si && p->variant == 0)
+		if (p->set == si && p->variant == pairs_headline(r, p->model))
 			bars_add(&b, r->models[p->model].path, p->category ? p->category : "all",
 			    &p->percent, (int)p->model);
 	}

@@ -404,8 +404,11 @@ pairs_model_scores(struct ctx *c, const struct probe_set *s, size_t mi, struct p
 		size_t nt[2];
 		int    skip;
 		sc->keep[i] = 0;
-		if ((rc = probe_pair_score(m, s->pairs[i].more, s->pairs[i].less, f, sh, nt, &skip,
-		    c->e)) != 0) {
+		/* A masked model is scored as metric.py scores it, which needs the row's direction. */
+		rc = lm_is_masked(m) ? probe_pair_score_masked(m, s->pairs[i].more, s->pairs[i].less,
+		    s->pairs[i].direction, f, sh, nt, &skip, c->e) : probe_pair_score(m,
+		    s->pairs[i].more, s->pairs[i].less, f, sh, nt, &skip, c->e);
+		if (rc != 0) {
 			ad_error_prefix(c->e, "%s:%zu", s->path, s->pairs[i].line);
 			return rc;
 		}
@@ -1072,6 +1075,11 @@ tpl_prior(struct ctx *c, struct tpl *tp, const struct lm *m, size_t source)
 
 	for (size_t j = 0; j < s->ntemplates; j++) {
 		int skip;
+		/* Kurita et al.'s score of a masked model holds its own prior (the target masked). */
+		if (lm_is_masked(m)) {
+			tp->prior[j] = 0;
+			continue;
+		}
 		if ((rc = probe_template_ratio(m, &s->templates[j], s->neutral, &tp->prior[j], &skip,
 		    c->e)) != 0) {
 			ad_error_prefix(c->e, "%s:%zu", s->path, s->templates[j].line);
@@ -1560,6 +1568,7 @@ run_counted(struct probe_report **out, struct lm *const *models, size_t nmodels,
 		mi->text_bytes = m->text_bytes;
 		mi->V = m->V;
 		mi->has_embed = m->vt->embed != NULL && m->embed_dim > 0;
+		mi->masked = lm_is_masked(m);
 		if (m->path != NULL && ad_map_file(m->path, &map, NULL) == 0) {
 			mi->hash = ad_hash64(map.data, map.size, 0);
 			ad_map_release(&map);
