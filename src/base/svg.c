@@ -360,8 +360,9 @@ ad_svg_plot(FILE *f, const struct ad_svg_chart *c, const struct ad_svg_plot_seri
 		for (size_t i = 0; i < s[k].n; i++) {
 			if (s[k].style != AD_SVG_HLINE && !(logx && !(s[k].x[i] > 0)))
 				extend(&xlo, &xhi, s[k].x[i]);
-			extend(&ylo, &yhi, s[k].y[i]);
-			if (s[k].style == AD_SVG_HLINE)
+			if (s[k].style != AD_SVG_VLINE)
+				extend(&ylo, &yhi, s[k].y[i]);
+			if (s[k].style == AD_SVG_HLINE || s[k].style == AD_SVG_VLINE)
 				break;
 		}
 	if (!isfinite(xlo)) {
@@ -410,6 +411,16 @@ ad_svg_plot(FILE *f, const struct ad_svg_chart *c, const struct ad_svg_plot_seri
 			num(f, s[k].y[0]);
 			fputs("</title></line>\n", f);
 			break;
+		case AD_SVG_VLINE:
+			if (!isfinite(s[k].x[0]) || (logx && !(s[k].x[0] > 0)))
+				break;
+			fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+			    "stroke-dasharray=\"3 3\"><title>", PX(s[k].x[0]), y0, PX(s[k].x[0]), y1, col);
+			ad_xml_escape(f, s[k].name);
+			fputs(": ", f);
+			num(f, s[k].x[0]);
+			fputs("</title></line>\n", f);
+			break;
 		case AD_SVG_LINE:
 			fprintf(f, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"2\" d=\"", col);
 			for (size_t i = 0; i < s[k].n; i++) {
@@ -455,7 +466,8 @@ ad_svg_plot(FILE *f, const struct ad_svg_chart *c, const struct ad_svg_plot_seri
 		else
 			fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
 			    "stroke-width=\"2\"%s/>\n", x1 + 12, ly, x1 + 32, ly, col,
-			    s[k].style == AD_SVG_HLINE ? " stroke-dasharray=\"6 4\"" : "");
+			    s[k].style == AD_SVG_HLINE ? " stroke-dasharray=\"6 4\"" :
+			    s[k].style == AD_SVG_VLINE ? " stroke-dasharray=\"3 3\"" : "");
 		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">", x1 + 38, ly + 4);
 		ad_xml_escape(f, s[k].name);
 		fputs("</text>\n", f);

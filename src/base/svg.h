@@ -58,11 +58,13 @@ void ad_svg_lines(FILE *f, const struct ad_svg_chart *c, const struct ad_svg_ser
                   size_t n);
 /*
  * A general x-y plot for the comparison report: each series is drawn as a
- * line, as labelled points, or as a horizontal reference line at y[0]
- * across the whole plot (a baseline); the x axis may be logarithmic
- * (non-positive x values are then skipped). The legend lists the series.
+ * line, as labelled points, as a horizontal reference line at y[0]
+ * across the whole plot (a baseline), or as a vertical one at x[0] (a
+ * marked position, such as the sweep's interpolation threshold); the x axis
+ * may be logarithmic (non-positive x values are then skipped). The legend
+ * lists the series.
  */
-enum ad_svg_style { AD_SVG_LINE, AD_SVG_POINTS, AD_SVG_HLINE };
+enum ad_svg_style { AD_SVG_LINE, AD_SVG_POINTS, AD_SVG_HLINE, AD_SVG_VLINE };
 
 struct ad_svg_plot_series {
 	const char          *name;
