@@ -336,8 +336,12 @@ sw_transformer_job(const struct sweep_cfg *cfg, struct sw_job *j, const struct s
 #define NUM(fmt, v) (snprintf(j->num[n], sizeof j->num[n], fmt, v), j->num[n++])
 	j->argv[k++] = "train";
 	j->argv[k++] = "transformer";
-	/* An interrupted run left a checkpoint: continue it. */
-	if (!cfg->retrain && !compare_exists(p->path) && compare_exists(j->ckpt)) {
+	/* Finished: the model, its curve and its cost are there (a run stopped
+	 * by a signal writes its model too, but not the .run file). */
+	p->reused = !cfg->retrain && compare_exists(p->path) && compare_exists(j->log) &&
+	    compare_run_load(p->path, &(struct compare_model){ 0 }) == 0;
+	/* Not finished, but an interrupted run left a checkpoint: continue it. */
+	if (!cfg->retrain && !p->reused && compare_exists(j->ckpt)) {
 		j->argv[k++] = "--resume";
 		j->argv[k++] = j->ckpt;
 	} else {
@@ -701,9 +705,6 @@ sweep_run(const struct sweep_cfg *cfg, struct sweep_report *out, struct ad_error
 				if ((rc = sw_transformer_job(cfg, j, &texts[f], vocab, rep.vocab_path,
 				    val_path, child_threads, e)) != 0)
 					goto fail;
-				p->reused = !cfg->retrain && compare_exists(p->path) &&
-				    compare_exists(j->log) && compare_run_load(p->path,
-				    &(struct compare_model){ 0 }) == 0;
 			} else if (cfg->model == SWEEP_NGRAM) {
 				p->order = cfg->orders[a];
 				snprintf(p->name, sizeof p->name, "%u-gram", p->order);
