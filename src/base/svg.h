@@ -74,8 +74,11 @@ struct ad_svg_plot_series {
 	enum ad_svg_style    style;
 };
 
+/* axes: 0, or AD_SVG_LOGX and/or AD_SVG_LOGY (decades; a point with a
+ * non-positive value on a logarithmic axis is skipped). */
+enum { AD_SVG_LOGX = 1, AD_SVG_LOGY = 2 };
 void ad_svg_plot(FILE *f, const struct ad_svg_chart *c, const struct ad_svg_plot_series *s,
-                 size_t n, int logx);
+                 size_t n, int axes);
 
 /*
  * A reliability diagram (Guo et al. 2017, figure 1): nbins equal-width

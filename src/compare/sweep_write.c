@@ -311,16 +311,16 @@ sw_html_fraction(const struct sweep_report *r, size_t fi, FILE *f)
 	snprintf(title, sizeof title, "Held-out and training loss against model size "
 	    "(training-set size %g)", fr);
 	snprintf(xl, sizeof xl, "%s (log scale)", sw_size_name(r));
-	snprintf(yl, sizeof yl, "loss (%s)", r->loss_unit);
+	snprintf(yl, sizeof yl, "loss (%s, log scale)", r->loss_unit);
 	thr[0] = r->thresholds[fi];
 	s[0] = (struct ad_svg_plot_series){ "held-out loss", x, va, n, 0, AD_SVG_LINE };
 	s[1] = (struct ad_svg_plot_series){ "training loss", x, tr, n, 1, AD_SVG_LINE };
-	snprintf(thrname, sizeof thrname, "interpolation threshold (training loss at its floor)");
+	snprintf(thrname, sizeof thrname, "interpolation threshold");
 	s[2] = (struct ad_svg_plot_series){ thrname, isnan(thr[0]) ? none : thr,
 	                                    isnan(thr[0]) ? none : thr, 1, 3, AD_SVG_VLINE };
 	{
 		struct ad_svg_chart ch = { title, xl, yl, NAN, 0 };
-		ad_svg_plot(f, &ch, s, 3, 1);
+		ad_svg_plot(f, &ch, s, 3, AD_SVG_LOGX | AD_SVG_LOGY);
 	}
 	fputs("<p>", f);
 	sw_threshold_text(r, fi, f);
@@ -347,7 +347,9 @@ sw_html_fraction(const struct sweep_report *r, size_t fi, FILE *f)
 		k++;
 	}
 	if (k > 0) {
-		struct ad_svg_chart ch = { NULL, "step", yl, NAN, 0 };
+		struct ad_svg_chart ch = { NULL, "step", NULL, NAN, 0 };
+		snprintf(yl, sizeof yl, "held-out loss (%s)", r->loss_unit);
+		ch.ylabel = yl;
 		snprintf(title, sizeof title, "Held-out loss against steps, each size "
 		    "(training-set size %g)", fr);
 		ch.title = title;
