@@ -55,6 +55,13 @@ has sw/sweep.html '<svg'
 has sw/sweep.html 'Held-out loss against steps'
 if render_check "$T/sw/sweep.html"; then :; else has sw/sweep.html '<path'; fi
 
+# Every training option at once (the child's command line at its longest):
+# the command the report gives is the one that ran.
+run 0 "$AD" sweep --quiet -o opts --vocab-size 300 --widths 8 --context 16 --steps 6 --lr 0.003 \
+	--weight-decay 0.01 --label-noise 0.5 --curve-points 2 --json c.txt
+has "$T/out" '--lr 0.0030000000000000001 --weight-decay 0.01 --label-noise 0.5 --steps 6'
+has "$T/out" '"label_noise": 0.5'
+
 # 2. A wider grid reuses both points: only w32 is trained, the old model
 # files are not touched (none is newer than the stamp).
 touch stamp

@@ -25,6 +25,7 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -271,7 +272,7 @@ struct sw_job {
 	size_t              text;       /* index of its training text (fraction) */
 	double              cost;       /* work units, for the progress line */
 	char               *argv[48];   /* the child's command (transformer) */
-	char                num[12][32];
+	char                num[16][32];  /* its numbers (13 at most) */
 	char               *ckpt, *log;
 	int                 rc;
 	struct ad_error     err;
@@ -333,7 +334,7 @@ sw_transformer_job(const struct sweep_cfg *cfg, struct sw_job *j, const struct s
 	j->log = compare_path(cfg->out, "sweep-tf-%016llx.jsonl", (unsigned long long)key);
 	if (p->path == NULL || j->ckpt == NULL || j->log == NULL)
 		return ad_fail(e, AD_ENOMEM, "out of memory");
-#define NUM(fmt, v) (snprintf(j->num[n], sizeof j->num[n], fmt, v), j->num[n++])
+#define NUM(fmt, v) (assert(n < 16), snprintf(j->num[n], sizeof j->num[n], fmt, v), j->num[n++])
 	j->argv[k++] = "train";
 	j->argv[k++] = "transformer";
 	/* Finished: the model, its curve and its cost are there (a run stopped
@@ -388,6 +389,7 @@ sw_transformer_job(const struct sweep_cfg *cfg, struct sw_job *j, const struct s
 	j->argv[k++] = NUM("%d", child_threads);
 	j->argv[k++] = t->path;
 	j->argv[k] = NULL;
+	assert(k < 48);
 #undef NUM
 	if ((p->command = compare_join(j->argv)) == NULL)
 		return ad_fail(e, AD_ENOMEM, "out of memory");
