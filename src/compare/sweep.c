@@ -754,6 +754,8 @@ sweep_run(const struct sweep_cfg *cfg, struct sweep_report *out, struct ad_error
 		}
 	}
 	ad_progress_resume(progress.prog, (uint64_t)progress.done);
+	ad_progress_note(progress.prog, "%zu/%zu points (%zu reused)", progress.finished,
+	    progress.total, progress.reused);
 	qsort(order, ntodo, sizeof *order, sw_job_order);
 	if (cfg->model == SWEEP_TRANSFORMER) {
 		int stop = 0;
