@@ -28,6 +28,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,6 +277,7 @@ struct sw_job {
 	char               *ckpt, *log;
 	int                 rc;
 	struct ad_error     err;
+	int                 running;    /* its child runs (under sweep_state) */
 };
 
 /* A fraction's training text: its file, bytes, hash and tokens. */
@@ -558,14 +560,124 @@ struct sw_progress {
 };
 
 static void
-sw_progress_step(struct sw_progress *sp, double cost, int reused)
+sw_progress_step(struct sw_progress *sp, double cost, int reused, double partial)
 {
 	sp->done += cost;
 	sp->finished++;
 	sp->reused += reused != 0;
 	ad_progress_note(sp->prog, "%zu/%zu points (%zu reused)", sp->finished, sp->total,
 	    sp->reused);
-	ad_progress_update(sp->prog, (uint64_t)sp->done);
+	ad_progress_update(sp->prog, (uint64_t)(sp->done + partial));
+}
+
+/* ---- the transformer jobs: workers and a monitor --------------------------------- */
+
+/*
+ * The last step a running point's log reports (0 when none yet): its last
+ * whole line, read from the file's end.
+ */
+static double
+sw_log_step(const char *log)
+{
+	FILE  *f = fopen(log, "r");
+	char   buf[1024], *line, *at;
+	long   end;
+	size_t n;
+
+	if (f == NULL)
+		return 0;
+	if (fseek(f, 0, SEEK_END) != 0 || (end = ftell(f)) <= 0 ||
+	    fseek(f, end > (long)sizeof buf - 1 ? end - (long)sizeof buf + 1 : 0, SEEK_SET) != 0) {
+		fclose(f);
+		return 0;
+	}
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* The line before the final newline. */
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	line = strrchr(buf, '\n');
+	line = line != NULL ? line + 1 : buf;
+	at = strstr(line, "\"step\":");
+	return at != NULL ? strtod(at + 7, NULL) : 0;
+}
+
+/* What the transformer jobs share; every field but the constants is read
+ * and written under the critical section sweep_state. */
+struct sw_sched {
+	const struct sweep_cfg *cfg;
+	struct sw_job         **order;     /* (ntodo) the largest first */
+	size_t                  ntodo, next, active;
+	int                     stop;      /* a job failed or was interrupted */
+	struct sw_progress     *progress;
+	double                  partial;   /* cost units done by the running jobs */
+};
+
+/* Take jobs in order until none is left or one fails. */
+static void
+sw_worker(struct sw_sched *sc)
+{
+	for (;;) {
+		struct sw_job *j = NULL;
+		#pragma omp critical(sweep_state)
+		if (!sc->stop && sc->next < sc->ntodo) {
+			j = sc->order[sc->next++];
+			j->running = 1;
+			sc->active++;
+		}
+		if (j == NULL)
+			return;
+		j->rc = sw_transformer_train(sc->cfg, j, &j->err);
+		#pragma omp critical(sweep_state)
+		{
+			j->running = 0;
+			sc->active--;
+			if (j->rc != 0)
+				sc->stop = 1;
+			else
+				sw_progress_step(sc->progress, j->cost, 0, sc->partial);
+		}
+	}
+}
+
+/*
+ * Every second while jobs run: the share of each running point's steps its
+ * log reports, as cost units, added to the finished points' for the
+ * progress line (so its ETA moves within a long point too).
+ */
+static void
+sw_monitor(struct sw_sched *sc)
+{
+	for (int tick = 0;; tick++) {
+		struct sw_job *run[64];   /* the running jobs: at most --jobs, <= 64 */
+		size_t         nrun = 0;
+		int            done;
+		double         partial = 0;
+
+		#pragma omp critical(sweep_state)
+		{
+			done = (sc->stop || sc->next == sc->ntodo) && sc->active == 0;
+			for (size_t i = 0; i < sc->next && !done; i++)
+				if (sc->order[i]->running && nrun < 64)
+					run[nrun++] = sc->order[i];
+		}
+		if (done)
+			return;
+		if (tick % 4 == 0) {
+			for (size_t i = 0; i < nrun; i++) {
+				double share = sw_log_step(run[i]->log) / (double)run[i]->p->steps;
+				partial += run[i]->cost * (share < 1 ? share : 1);
+			}
+			#pragma omp critical(sweep_state)
+			{
+				sc->partial = partial;
+				ad_progress_update(sc->progress->prog,
+				    (uint64_t)(sc->progress->done + partial));
+			}
+		}
+		poll(NULL, 0, 250);
+	}
 }
 
 int
@@ -758,26 +870,25 @@ sweep_run(const struct sweep_cfg *cfg, struct sweep_report *out, struct ad_error
 	    progress.total, progress.reused);
 	qsort(order, ntodo, sizeof *order, sw_job_order);
 	if (cfg->model == SWEEP_TRANSFORMER) {
-		int stop = 0;
-		/* Each iteration writes only its own job; the shared progress and
-		 * the stop flag are touched under critical sections. */
-		#pragma omp parallel for schedule(dynamic, 1) num_threads(jobs_at_once)
-		for (size_t i = 0; i < ntodo; i++) {
-			struct sw_job *j = order[i];
-			int            skip;
-			#pragma omp critical(sweep_state)
-			skip = stop;
-			if (skip)
-				continue;
-			j->rc = sw_transformer_train(cfg, j, &j->err);
-			#pragma omp critical(sweep_state)
-			{
-				if (j->rc != 0)
-					stop = 1;
-				else
-					sw_progress_step(&progress, j->cost, 0);
-			}
+		struct sw_sched sc = { cfg, order, ntodo, 0, 0, 0, &progress, 0 };
+#ifdef _OPENMP
+		/* Thread 0 watches, the others train; each job is written by the
+		 * worker that took it, and what they share only under sweep_state. */
+		#pragma omp parallel num_threads(jobs_at_once + 1)
+		{
+			if (omp_get_num_threads() == 1)
+				sw_worker(&sc);   /* the runtime gave one thread: no monitor */
+			else if (omp_get_thread_num() == 0)
+				sw_monitor(&sc);
+			else
+				sw_worker(&sc);
 		}
+		/* A runtime that gave fewer threads than asked leaves work undone. */
+		if (!sc.stop && sc.next < sc.ntodo)
+			sw_worker(&sc);
+#else
+		sw_worker(&sc);
+#endif
 	} else {
 		for (size_t i = 0; i < ntodo && rc == 0; i++) {
 			struct sw_job      *j = order[i];
@@ -802,7 +913,7 @@ sweep_run(const struct sweep_cfg *cfg, struct sweep_report *out, struct ad_error
 				    V, &j->err);
 			}
 			if (j->rc == 0)
-				sw_progress_step(&progress, j->cost, p->reused);
+				sw_progress_step(&progress, j->cost, p->reused, 0);
 			rc = j->rc;
 		}
 	}
