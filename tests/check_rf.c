@@ -19,6 +19,8 @@
 #include "rf/rf.h"
 #include "testutil.h"
 
+#define PI 3.14159265358979323846
+
 /* ---- the long-double QR oracle ---- */
 
 /*
@@ -224,6 +226,45 @@ START_TEST(test_fourier_kernel)
 }
 END_TEST
 
+/*
+ * Cho and Saul (2009), equations 3 and 6: for w ~ N(0, I),
+ * E[relu(w.x) relu(w.y)] = |x| |y| (sin a + (pi - a) cos a) / (2 pi), a the
+ * angle between x and y. The features are relu(w.x + b) with (w, b) ~
+ * N(0, sd^2): the kernel of (x, 1) and (y, 1), times sd^2. One-hot
+ * contexts of 2 tokens: |(x, 1)|^2 = 3, (x, 1).(y, 1) = 1 + shared tokens.
+ */
+static double
+arccos1(double xy, double xx, double yy)
+{
+	double a = acos(xy / sqrt(xx * yy));
+
+	return sqrt(xx * yy) * (sin(a) + (PI - a) * cos(a)) / (2 * PI);
+}
+
+START_TEST(test_relu_kernel)
+{
+	struct rf_config c = { .context = 2, .features = 40000, .act = RF_RELU, .seed = 4,
+	                       .threads = 2 };
+	uint32_t         ctx[] = { 5, 9, 5, 11, 12, 13 };
+	size_t           F = c.features;
+	double          *phi = malloc(3 * F * sizeof *phi), dots[3] = { 0, 0, 0 }, sd2 = 0.5;
+	double           want[3] = { sd2 * arccos1(3, 3, 3), sd2 * arccos1(2, 3, 3),
+	                             sd2 * arccos1(1, 3, 3) };
+	struct ad_error  e = { 0 };
+
+	ck_assert_int_eq(rf_features(&c, ctx, 3, 20, phi, &e), 0);
+	for (size_t f = 0; f < F; f++)
+		for (size_t q = 0; q < 3; q++)
+			dots[q] += phi[f] * phi[q * F + f];
+	/* relu(z)^2 has mean sd2 * 3 / 2 and a relative standard deviation
+	 * of about 2.2: over 40,000 features, 1.1% — 4% is over three. */
+	for (size_t q = 0; q < 3; q++)
+		ck_assert_msg(fabs(dots[q] - want[q]) < 0.04 * want[0], "k %zu: %g vs %g", q,
+		              dots[q], want[q]);
+	free(phi);
+}
+END_TEST
+
 /* The first F features of a wider model are the narrower model's (up to 1/sqrt(F)). */
 START_TEST(test_features_nested)
 {
@@ -295,6 +336,41 @@ START_TEST(test_double_descent)
 	ck_assert_msg(ratio[peak] == 1.0, "the held-out loss peaks at F = %g n, not at n",
 	              ratio[peak]);
 	ck_assert(r[NR - 1].test_mse < r[4].test_mse);
+	free(train);
+	free(test);
+}
+END_TEST
+
+/*
+ * The kernel limit is where the features go: on the tiny language, the
+ * held-out squared loss and the readout norm of the minimum-norm fit
+ * approach rf_limit's as F grows — within 3% at F = 6000 (50 n), and at
+ * least twice as close as at F = 1500 (the gap shrinks about as 1/F).
+ */
+START_TEST(test_limit)
+{
+	uint32_t         V = 40, *train = stream(123, V, 11), *test = stream(603, V, 12);
+	struct rf_config c = { .context = 3, .seed = 5, .threads = 2 };
+	struct rf_result a, b, lim;
+	struct ad_error  e = { 0 };
+
+	for (int act = 0; act < 2; act++) {
+		c.act = act ? RF_FOURIER : RF_RELU;
+		ck_assert_msg(rf_limit(&c, train, 123, test, 603, V, &lim, &e) == 0, "%s", e.msg);
+		ck_assert(lim.train_mse < 1e-9);
+		ck_assert(lim.jitter == 0);
+		c.features = 1500;
+		ck_assert_int_eq(rf_run(&c, train, 123, test, 603, V, &a, &e), 0);
+		c.features = 6000;
+		ck_assert_int_eq(rf_run(&c, train, 123, test, 603, V, &b, &e), 0);
+		ck_assert_msg(fabs(b.test_mse - lim.test_mse) < 0.03 * lim.test_mse
+		              && fabs(b.test_mse - lim.test_mse) < fabs(a.test_mse - lim.test_mse) / 2,
+		              "%s: F = 1500 %g, F = 6000 %g, limit %g", act ? "fourier" : "relu",
+		              a.test_mse, b.test_mse, lim.test_mse);
+		ck_assert_msg(fabs(b.norm - lim.norm) < 0.03 * lim.norm
+		              && fabs(b.norm - lim.norm) < fabs(a.norm - lim.norm) / 2,
+		              "norm %g, %g, limit %g", a.norm, b.norm, lim.norm);
+	}
 	free(train);
 	free(test);
 }
@@ -416,7 +492,9 @@ rf_suite(void)
 	tcase_add_test(t, test_solver_primal);
 	tcase_add_test(t, test_solver_dual);
 	tcase_add_test(t, test_fourier_kernel);
+	tcase_add_test(t, test_relu_kernel);
 	tcase_add_test(t, test_features_nested);
+	tcase_add_test(t, test_limit);
 	tcase_add_test(t, test_double_descent);
 	tcase_add_test(t, test_threads);
 	tcase_add_test(t, test_label_noise);

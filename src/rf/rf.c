@@ -23,7 +23,7 @@
 /* The floor of the clipped normalisation behind the log-loss (rf.h). */
 #define RF_FLOOR 1e-3
 /* Rows of features computed and scored at once in evaluation. */
-#define RF_ROWS 64
+#define RF_ROWS 256
 /* The jitter schedule of rf_minnorm: 1e-12, 1e-10, ... 1e-2 of the mean diagonal. */
 #define RF_JITTER_FIRST 1e-12
 #define RF_JITTER_LAST  1e-2
@@ -169,6 +169,21 @@ proj_new(struct proj *p, const struct rf_config *c, int nt, struct ad_error *e)
 }
 
 /*
+ * The input x of an embedded context (t, context tokens): the fixed
+ * Gaussian embeddings of its tokens, concatenated, context * embed numbers.
+ * A one-hot input is never written out.
+ */
+static void
+embed_ctx(const struct rf_config *c, const uint32_t *t, double *x)
+{
+	size_t D = c->embed;
+
+	for (size_t q = 0; q < c->context; q++)
+		for (size_t d = 0; d < D; d++)
+			x[q * D + d] = hnormal(c->seed, TAG_E, t[q], d) / sqrt((double)D);
+}
+
+/*
  * phi (n, F): the features of contexts ctx (n, context). x is per-thread
  * scratch of nt * dim doubles (embedded inputs only).
  */
@@ -177,7 +192,7 @@ proj_features(const struct proj *p, const uint32_t *ctx, size_t n, double *phi, 
               int nt)
 {
 	const struct rf_config *c = p->c;
-	size_t F = p->F, dim = p->dim, C = c->context, D = c->embed;
+	size_t F = p->F, dim = p->dim, C = c->context;
 	double norm = 1.0 / sqrt((double)F);
 
 	/* Race-free: row i writes only row i of phi and its thread's x. */
@@ -187,9 +202,8 @@ proj_features(const struct proj *p, const uint32_t *ctx, size_t n, double *phi, 
 		double *out = phi + i * F;
 		double *xi = dim ? x + (size_t)omp_get_thread_num() * dim : NULL;
 
-		for (size_t q = 0; dim && q < C; q++)
-			for (size_t d = 0; d < D; d++)
-				xi[q * D + d] = hnormal(c->seed, TAG_E, t[q], d) / sqrt((double)D);
+		if (dim)
+			embed_ctx(c, t, xi);
 		for (size_t f = 0; f < F; f++) {
 			double z = p->b[f];
 
@@ -235,13 +249,58 @@ rf_features(const struct rf_config *c, const uint32_t *ctx, size_t n, uint32_t V
 	return 0;
 }
 
+/*
+ * R (m, k) becomes G^-1 R for the Gram matrix G (m, m), given in its lower
+ * triangle (overwritten; diag is scratch of m). Cholesky, retried with the
+ * jitter schedule of rf.h when a pivot is not positive; *jit is the jitter
+ * used. AD_ENUMERIC when the largest jitter does not help.
+ */
+static int
+gram_solve(double *G, double *diag, size_t m, double *R, size_t k, int nt, double *jit,
+           struct ad_error *e)
+{
+	double mean = 0, j = 0;
+	size_t fail;
+
+	/* Keep the Gram matrix in the strict upper triangle and diag, so a
+	 * failed factorisation can start again from it. */
+	for (size_t i = 0; i < m; i++) {
+		diag[i] = G[i * m + i];
+		mean += diag[i];
+		for (size_t q = 0; q < i; q++)
+			G[q * m + i] = G[i * m + q];
+	}
+	mean /= (double)m;
+	if (!(mean > 0) || !isfinite(mean))
+		return ad_fail(e, AD_ENUMERIC, "the Gram matrix's mean diagonal is %g: the "
+		               "features are all zero or not finite; check the scale", mean);
+	for (;;) {
+		for (size_t i = 0; i < m; i++) {
+			G[i * m + i] = diag[i] + j;
+			for (size_t q = 0; q < i; q++)
+				G[i * m + q] = G[q * m + i];
+		}
+		if ((fail = rf__cholesky(G, m, m, nt)) == 0)
+			break;
+		j = j == 0 ? RF_JITTER_FIRST * mean : j * 100;
+		if (j > RF_JITTER_LAST * mean * 1.0000001)
+			return ad_fail(e, AD_ENUMERIC, "the Gram matrix is not positive definite "
+			               "even with a jitter of %g of its mean diagonal (pivot %zu): "
+			               "the features are degenerate; change the seed or the scale",
+			               RF_JITTER_LAST, fail - 1);
+	}
+	rf__chol_solve(G, m, m, R, k, k, nt);
+	*jit = j;
+	return 0;
+}
+
 int
 rf_minnorm(const double *phi, size_t n, size_t F, const double *weight, const double *Y,
            size_t k, int threads, double *w, double *jitter, struct ad_error *e)
 {
 	int nt = nthreads(threads), dual = F >= n;
-	size_t m = dual ? n : F, fail = 0;
-	double *X = NULL, *Xt = NULL, *G = NULL, *diag = NULL, *R = NULL, mean = 0, jit = 0;
+	size_t m = dual ? n : F;
+	double *X = NULL, *Xt = NULL, *G = NULL, *diag = NULL, *R = NULL, jit = 0;
 	int rc = 0;
 
 	X = ad_mallocarray(mad(n, F, 0), sizeof *X);
@@ -295,38 +354,10 @@ rf_minnorm(const double *phi, size_t n, size_t F, const double *weight, const do
 				Xt[f * n + i] = X[i * F + f];
 		rf__syrk(G, m, Xt, n, F, n, 1.0, nt);         /* G = X'X (F, F) */
 	}
-	/* Keep the Gram matrix in the strict upper triangle and diag, so a
-	 * failed factorisation can start again from it. */
-	for (size_t i = 0; i < m; i++) {
-		diag[i] = G[i * m + i];
-		mean += diag[i];
-		for (size_t j = 0; j < i; j++)
-			G[j * m + i] = G[i * m + j];
-	}
-	mean /= (double)m;
-	if (!(mean > 0) || !isfinite(mean)) {
-		rc = ad_fail(e, AD_ENUMERIC, "rf: the features are all zero or not finite "
-		             "(mean squared feature %g): check the scale", mean);
+	if ((rc = gram_solve(G, diag, m, R, k, nt, &jit, e)) < 0) {
+		ad_error_prefix(e, "rf: %zu rows and %zu features", n, F);
 		goto out;
 	}
-	for (;;) {
-		for (size_t i = 0; i < m; i++) {
-			G[i * m + i] = diag[i] + jit;
-			for (size_t j = 0; j < i; j++)
-				G[i * m + j] = G[j * m + i];
-		}
-		if ((fail = rf__cholesky(G, m, m, nt)) == 0)
-			break;
-		jit = jit == 0 ? RF_JITTER_FIRST * mean : jit * 100;
-		if (jit > RF_JITTER_LAST * mean * 1.0000001) {
-			rc = ad_fail(e, AD_ENUMERIC, "rf: the Gram matrix of %zu rows and %zu features "
-			             "is not positive definite even with a jitter of %g of its mean "
-			             "diagonal (pivot %zu): the features are degenerate; change the "
-			             "seed or the scale", n, F, RF_JITTER_LAST, fail - 1);
-			goto out;
-		}
-	}
-	rf__chol_solve(G, m, m, R, k, k, nt);
 	if (dual) {
 		/* w = X' (X X')^-1 D Y. */
 		memset(w, 0, F * k * sizeof *w);
@@ -501,24 +532,140 @@ tally_row(struct tally *t, const double *s, size_t k, const uint32_t *cls_id, ui
 	}
 }
 
-int
-rf_run(const struct rf_config *c, const uint32_t *train, size_t ntrain,
-       const uint32_t *test, size_t ntest, uint32_t V, struct rf_result *out,
-       struct ad_error *e)
+/*
+ * One fitted model, as a scorer of contexts: with features (proj != NULL),
+ * scores = phi(x) w; in the kernel limit, scores = sum_u k(x, x_u) At_u
+ * over the distinct training contexts x_u.
+ */
+struct fit {
+	const struct rf_config *c;
+	size_t        k;        /* classes: columns of the scores */
+	struct proj  *proj;     /* the features, or NULL: the kernel limit */
+	const double *w;        /* (F, k) */
+	const struct rows *r;   /* the kernel limit: the training contexts ... */
+	const double *At;       /* ... (nu, k): D (D K D)^-1 D Ybar */
+	double       *x;        /* per-thread inputs (nt * dim) */
+	double       *block;    /* (RF_ROWS, F) features, or (RF_ROWS, nu) kernel values */
+	int           nt;
+};
+
+/*
+ * The kernel the features approximate (phi(x).phi(x') -> k(x, x') as F
+ * grows, since phi carries 1/sqrt(F)), from x.x', |x|^2 and |x'|^2:
+ * Fourier, exp(-sd^2 |x - x'|^2 / 2) (Rahimi and Recht 2007); ReLU, the
+ * arc-cosine kernel of degree 1 of the inputs extended by the bias,
+ * xt = (x, 1): sd^2 / (2 pi) |xt| |xt'| (sin a + (pi - a) cos a), a the
+ * angle between xt and xt' (Cho and Saul 2009, equations 3 and 6).
+ */
+static double
+kernel(const struct rf_config *c, double sd, double xy, double xx, double yy)
 {
-	size_t C = c->context, F = c->features, n, m, k = 0, noisy = 0;
+	double nx, ny, cs, a;
+
+	if (c->act == RF_FOURIER)
+		return exp(-sd * sd * (xx + yy - 2 * xy) / 2);
+	nx = sqrt(xx + 1);
+	ny = sqrt(yy + 1);
+	cs = (xy + 1) / (nx * ny);
+	cs = cs > 1 ? 1 : cs < -1 ? -1 : cs;
+	a = acos(cs);
+	return sd * sd / (2 * RF_PI) * nx * ny * (sin(a) + (RF_PI - a) * cs);
+}
+
+/* k(x_i, x_u) for contexts a (n) against b (nb): out (n, nb). */
+static void
+kernel_block(const struct rf_config *c, const uint32_t *a, size_t n, const uint32_t *b,
+             size_t nb, double *out, double *x, int nt)
+{
+	size_t C = c->context, dim = C * c->embed;
+	double sd = (c->scale > 0 ? c->scale : 1.0) / sqrt((double)C);
+
+	/* Race-free: row i writes only row i of out and its thread's x. */
+	#pragma omp parallel for schedule(static) num_threads(nt)
+	for (size_t i = 0; i < n; i++) {
+		double *xi = x + (size_t)omp_get_thread_num() * 2 * (dim ? dim : 1), *xu = xi + dim;
+		double  xx = (double)C;
+
+		if (dim) {
+			embed_ctx(c, a + i * C, xi);
+			xx = 0;
+			for (size_t j = 0; j < dim; j++)
+				xx += xi[j] * xi[j];
+		}
+		for (size_t u = 0; u < nb; u++) {
+			double xy = 0, yy = (double)C;
+
+			if (dim) {
+				embed_ctx(c, b + u * C, xu);
+				yy = 0;
+				for (size_t j = 0; j < dim; j++) {
+					xy += xi[j] * xu[j];
+					yy += xu[j] * xu[j];
+				}
+			} else {
+				for (size_t q = 0; q < C; q++)
+					xy += a[i * C + q] == b[u * C + q];
+			}
+			out[i * nb + u] = kernel(c, sd, xy, xx, yy);
+		}
+	}
+}
+
+/* scores (nr, k) of the contexts ctx (nr, context), nr <= RF_ROWS. */
+static void
+fit_scores(const struct fit *f, const uint32_t *ctx, size_t nr, double *scores)
+{
+	size_t k = f->k;
+
+	memset(scores, 0, nr * k * sizeof *scores);
+	if (f->proj) {
+		size_t F = f->proj->F;
+
+		proj_features(f->proj, ctx, nr, f->block, f->x, f->nt);
+		rf__gemm_nn(scores, k, f->block, F, f->w, k, nr, k, F, f->nt);
+	} else {
+		size_t nu = f->r->nu;
+
+		kernel_block(f->c, ctx, nr, f->r->ctx, nu, f->block, f->x, f->nt);
+		rf__gemm_nn(scores, k, f->block, nu, f->At, k, nr, k, nu, f->nt);
+	}
+}
+
+/*
+ * rf_run and rf_limit: the samples, the label noise, the classes and the
+ * merged contexts; then the fit (features and rf_minnorm, or the kernel
+ * system); then the losses, a block of rows at a time: the distinct
+ * training contexts (each with its samples' targets), then the held-out
+ * samples.
+ */
+static int
+run(const struct rf_config *c, int limit, const uint32_t *train, size_t ntrain,
+    const uint32_t *test, size_t ntest, uint32_t V, struct rf_result *out,
+    struct ad_error *e)
+{
+	size_t C = c->context, F = c->features, n, m, k = 0, noisy = 0, cols;
 	int nt = nthreads(c->threads), rc;
 	uint32_t *y = NULL, *ctx = NULL, *cls_id = NULL, *class_of = NULL, unseen;
 	double *Y = NULL, *w = NULL, *phi = NULL, *block = NULL, *scores = NULL, *x = NULL;
-	double jitter = 0, norm = 0;
+	double *G = NULL, *diag = NULL, jitter = 0, norm = 0;
 	struct rows r;
 	struct proj p;
+	struct fit fit;
 	struct tally tr = { 0, 0, 0, 0 }, te = { 0, 0, 0, 0 };
 	struct rf_result res;
 
 	memset(&r, 0, sizeof r);
 	memset(&p, 0, sizeof p);
-	if ((rc = rf_config_check(c, V, e)) < 0)
+	if (limit) {
+		/* The limit has no F: check the rest. */
+		struct rf_config cl = *c;
+
+		cl.features = 1;
+		rc = rf_config_check(&cl, V, e);
+	} else {
+		rc = rf_config_check(c, V, e);
+	}
+	if (rc < 0)
 		return rc;
 	if (ntrain <= C || ntest <= C)
 		return ad_fail(e, AD_EDATA, "rf: %s stream of %zu tokens has no sample with a "
@@ -574,44 +721,84 @@ rf_run(const struct rf_config *c, const uint32_t *train, size_t ntrain,
 		goto out;
 	}
 
-	/* Features of the distinct contexts, their mean targets, the readout. */
-	if ((rc = proj_new(&p, c, nt, e)) < 0)
-		goto out;
-	phi = ad_mallocarray(mad(r.nu, F, 0), sizeof *phi);
+	/* The mean targets of the distinct contexts, then the fit. */
 	Y = ad_calloc(mad(r.nu, k, 0), sizeof *Y);
-	w = ad_mallocarray(mad(F, k, 0), sizeof *w);
-	x = ad_mallocarray((size_t)nt * (p.dim ? p.dim : 1), sizeof *x);
-	if (!phi || !Y || !w || !x)
+	x = ad_mallocarray((size_t)nt * 2 * (c->embed ? C * c->embed : 1), sizeof *x);
+	if (!Y || !x)
 		goto nomem;
-	proj_features(&p, r.ctx, r.nu, phi, x, nt);
 	for (size_t u = 0; u < r.nu; u++)
 		for (size_t j = r.off[u]; j < r.off[u + 1]; j++)
 			Y[u * k + r.cls[j]] = r.cnt[j] / r.count[u];
-	if ((rc = rf_minnorm(phi, r.nu, F, r.count, Y, k, c->threads, w, &jitter, e)) < 0)
-		goto out;
+	memset(&fit, 0, sizeof fit);
+	fit.c = c;
+	fit.k = k;
+	fit.x = x;
+	fit.nt = nt;
+	if (!limit) {
+		if ((rc = proj_new(&p, c, nt, e)) < 0)
+			goto out;
+		phi = ad_mallocarray(mad(r.nu, F, 0), sizeof *phi);
+		w = ad_mallocarray(mad(F, k, 0), sizeof *w);
+		if (!phi || !w)
+			goto nomem;
+		proj_features(&p, r.ctx, r.nu, phi, x, nt);
+		rc = rf_minnorm(phi, r.nu, F, r.count, Y, k, c->threads, w, &jitter, e);
+		if (rc < 0)
+			goto out;
+		for (size_t i = 0; i < F * k; i++)
+			norm += w[i] * w[i];
+		fit.proj = &p;
+		fit.w = w;
+		cols = F;
+	} else {
+		/* (D K D) A = D Ybar; At = D A; |w|^2 -> A' (D K D) A = A . D Ybar. */
+		size_t nu = r.nu;
+
+		G = ad_mallocarray(mad(nu, nu, 0), sizeof *G);
+		diag = ad_mallocarray(nu, sizeof *diag);
+		w = ad_mallocarray(mad(nu, k, 0), sizeof *w);
+		if (!G || !diag || !w)
+			goto nomem;
+		kernel_block(c, r.ctx, nu, r.ctx, nu, G, x, nt);
+		for (size_t u = 0; u < nu; u++) {
+			for (size_t q = 0; q <= u; q++)
+				G[u * nu + q] *= sqrt(r.count[u] * r.count[q]);
+			for (size_t j = 0; j < k; j++)
+				w[u * k + j] = sqrt(r.count[u]) * Y[u * k + j];
+		}
+		if ((rc = gram_solve(G, diag, nu, w, k, nt, &jitter, e)) < 0) {
+			ad_error_prefix(e, "rf: the kernel limit on %zu contexts", nu);
+			goto out;
+		}
+		for (size_t u = 0; u < nu; u++)
+			for (size_t j = 0; j < k; j++) {
+				norm += w[u * k + j] * sqrt(r.count[u]) * Y[u * k + j];
+				w[u * k + j] *= sqrt(r.count[u]);
+			}
+		fit.r = &r;
+		fit.At = w;
+		cols = nu;
+	}
 	ad_free(phi);
 	phi = NULL;
 	ad_free(Y);
 	Y = NULL;
-	for (size_t i = 0; i < F * k; i++)
-		norm += w[i] * w[i];
+	ad_free(G);
+	G = NULL;
 	if (ad_interrupted()) {
 		rc = ad_fail(e, AD_EINTR, "rf: interrupted");
 		goto out;
 	}
 
-	/* Scores, a block of rows at a time: the distinct training contexts
-	 * (each with its samples' targets), then the held-out samples. */
-	block = ad_mallocarray(mad(RF_ROWS, F, 0), sizeof *block);
+	block = ad_mallocarray(mad(RF_ROWS, cols, 0), sizeof *block);
 	scores = ad_mallocarray(mad(RF_ROWS, k, 0), sizeof *scores);
 	if (!block || !scores)
 		goto nomem;
+	fit.block = block;
 	for (size_t u0 = 0; u0 < r.nu; u0 += RF_ROWS) {
 		size_t nr = r.nu - u0 < RF_ROWS ? r.nu - u0 : RF_ROWS;
 
-		proj_features(&p, r.ctx + u0 * C, nr, block, x, nt);
-		memset(scores, 0, nr * k * sizeof *scores);
-		rf__gemm_nn(scores, k, block, F, w, k, nr, k, F, nt);
+		fit_scores(&fit, r.ctx + u0 * C, nr, scores);
 		for (size_t a = 0; a < nr; a++) {
 			size_t u = u0 + a, at = r.off[u], len = r.off[u + 1] - at;
 			uint32_t tid[RF_ROWS];
@@ -643,11 +830,9 @@ rf_run(const struct rf_config *c, const uint32_t *train, size_t ntrain,
 		}
 		for (size_t a = 0; a < nr; a++)
 			memcpy(tc + a * C, test + i0 + a, C * sizeof *tc);
-		proj_features(&p, tc, nr, block, x, nt);
+		fit_scores(&fit, tc, nr, scores);
 		if (tc != tctx)
 			ad_free(tc);
-		memset(scores, 0, nr * k * sizeof *scores);
-		rf__gemm_nn(scores, k, block, F, w, k, nr, k, F, nt);
 		for (size_t a = 0; a < nr; a++) {
 			uint32_t tok = test[i0 + a + C];
 			uint32_t tcl = class_of[tok] == UINT32_MAX ? (uint32_t)k : class_of[tok];
@@ -667,7 +852,7 @@ rf_run(const struct rf_config *c, const uint32_t *train, size_t ntrain,
 	res.n_test = m;
 	res.classes = k;
 	res.noisy = noisy;
-	res.dual = F >= r.nu;
+	res.dual = limit || F >= r.nu;
 	res.train_mse = tr.sq / tr.samples;
 	res.test_mse = te.sq / te.samples;
 	res.train_err = tr.wrong / tr.samples;
@@ -681,7 +866,7 @@ rf_run(const struct rf_config *c, const uint32_t *train, size_t ntrain,
 	goto out;
 nomem:
 	rc = ad_fail(e, AD_ENOMEM, "rf: out of memory for %zu training samples and %zu "
-	             "features (about %zu MB): use fewer of either", n, F,
+	             "features (about %zu MB): use fewer of either", n, limit ? n : F,
 	             rf_memory(c, ntrain, ntest, V) >> 20);
 out:
 	rows_free(&r);
@@ -693,8 +878,26 @@ out:
 	ad_free(Y);
 	ad_free(w);
 	ad_free(phi);
+	ad_free(G);
+	ad_free(diag);
 	ad_free(block);
 	ad_free(scores);
 	ad_free(x);
 	return rc;
+}
+
+int
+rf_run(const struct rf_config *c, const uint32_t *train, size_t ntrain,
+       const uint32_t *test, size_t ntest, uint32_t V, struct rf_result *out,
+       struct ad_error *e)
+{
+	return run(c, 0, train, ntrain, test, ntest, V, out, e);
+}
+
+int
+rf_limit(const struct rf_config *c, const uint32_t *train, size_t ntrain,
+         const uint32_t *test, size_t ntest, uint32_t V, struct rf_result *out,
+         struct ad_error *e)
+{
+	return run(c, 1, train, ntrain, test, ntest, V, out, e);
 }

@@ -116,6 +116,22 @@ int rf_run(const struct rf_config *c, const uint32_t *train, size_t ntrain,
            struct ad_error *e);
 
 /*
+ * The limit of rf_run as F grows without bound (Belkin et al.'s kernel
+ * "ridgeless" regression): phi(x).phi(x') tends to the kernel k(x, x') the
+ * features sample — RF_FOURIER: exp(-sd^2 |x - x'|^2 / 2) (Rahimi and
+ * Recht 2007); RF_RELU: the arc-cosine kernel of degree 1 (Cho and Saul
+ * 2009) of (x, 1), sd^2 / (2 pi) |x~| |x~'| (sin a + (pi - a) cos a), a the
+ * angle between them; sd^2 = scale^2 / context — and the minimum-norm
+ * interpolant becomes yhat(x) = k(x, X) K^-1 Y over the distinct training
+ * contexts. c->features is ignored; out->norm is the limit of |w| (the
+ * RKHS norm of the fit), out->dual 1; the jitter as in rf_run. Costs
+ * O(n^2 (k + context)) + n^3 / 3, memory 8 n (n + 2 V_t) bytes.
+ */
+int rf_limit(const struct rf_config *c, const uint32_t *train, size_t ntrain,
+             const uint32_t *test, size_t ntest, uint32_t V, struct rf_result *out,
+             struct ad_error *e);
+
+/*
  * An upper bound of the bytes rf_run allocates for c on ntrain training and
  * ntest held-out tokens over V ids (taking every context distinct and every
  * target seen), so that a grid can be refused before any training.

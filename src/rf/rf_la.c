@@ -87,33 +87,47 @@ rf__syrk(double *C, size_t ldc, const double *X, size_t ldx, size_t r, size_t L,
 	}
 }
 
-void
-rf__gemm_nn(double *C, size_t ldc, const double *A, size_t lda, const double *B,
-            size_t ldb, size_t M, size_t N, size_t K, int nt)
+/*
+ * C (M, N) += op(A) B, op(A) = A (M, K) or, transposed, A' for A (K, M).
+ * Blocked so that a panel of B (KBLOCK, JBLOCK), 256 KB, stays in L2 while
+ * every tile of four rows of C passes over it: B is read from memory once
+ * per call, not once per tile.
+ */
+#define KBLOCK 128
+
+static void
+gemm(int trans, double *C, size_t ldc, const double *A, size_t lda, const double *B,
+     size_t ldb, size_t M, size_t N, size_t K, int nt)
 {
 	size_t tiles = (M + TILE - 1) / TILE;
 
-	/* Race-free: each iteration writes only its own four rows of C. */
-	#pragma omp parallel for schedule(static) num_threads(nt)
-	for (size_t t = 0; t < tiles; t++) {
-		size_t i0 = t * TILE, ni = min_z(TILE, M - i0);
+	#pragma omp parallel num_threads(nt)
+	for (size_t j0 = 0; j0 < N; j0 += JBLOCK) {
+		size_t nj = min_z(JBLOCK, N - j0);
 
-		for (size_t j0 = 0; j0 < N; j0 += JBLOCK) {
-			size_t nj = min_z(JBLOCK, N - j0);
+		for (size_t k0 = 0; k0 < K; k0 += KBLOCK) {
+			size_t k1 = min_z(K, k0 + KBLOCK);
 
-			for (size_t a = 0; a < ni; a++) {
-				double *c = C + (i0 + a) * ldc + j0;
-				const double *arow = A + (i0 + a) * lda;
+			/* Race-free and in a fixed order: a static schedule gives
+			 * each tile (its own four rows of C) to the same thread for
+			 * every (j0, k0), so each element's sum runs in k order. */
+			#pragma omp for schedule(static) nowait
+			for (size_t t = 0; t < tiles; t++) {
+				size_t i0 = t * TILE, ni = min_z(TILE, M - i0);
 
-				for (size_t k = 0; k < K; k++) {
-					double x = arow[k];
+				for (size_t k = k0; k < k1; k++) {
 					const double *b = B + k * ldb + j0;
 
-					if (x == 0)
-						continue;
-					#pragma omp simd
-					for (size_t j = 0; j < nj; j++)
-						c[j] += x * b[j];
+					for (size_t a = 0; a < ni; a++) {
+						double  x = trans ? A[k * lda + i0 + a] : A[(i0 + a) * lda + k];
+						double *c = C + (i0 + a) * ldc + j0;
+
+						if (x == 0)
+							continue;
+						#pragma omp simd
+						for (size_t j = 0; j < nj; j++)
+							c[j] += x * b[j];
+					}
 				}
 			}
 		}
@@ -121,35 +135,17 @@ rf__gemm_nn(double *C, size_t ldc, const double *A, size_t lda, const double *B,
 }
 
 void
+rf__gemm_nn(double *C, size_t ldc, const double *A, size_t lda, const double *B,
+            size_t ldb, size_t M, size_t N, size_t K, int nt)
+{
+	gemm(0, C, ldc, A, lda, B, ldb, M, N, K, nt);
+}
+
+void
 rf__gemm_tn(double *C, size_t ldc, const double *A, size_t lda, const double *B,
             size_t ldb, size_t M, size_t N, size_t K, int nt)
 {
-	size_t tiles = (M + TILE - 1) / TILE;
-
-	/* Race-free: each iteration writes only its own four rows of C. */
-	#pragma omp parallel for schedule(static) num_threads(nt)
-	for (size_t t = 0; t < tiles; t++) {
-		size_t i0 = t * TILE, ni = min_z(TILE, M - i0);
-
-		for (size_t j0 = 0; j0 < N; j0 += JBLOCK) {
-			size_t nj = min_z(JBLOCK, N - j0);
-
-			for (size_t k = 0; k < K; k++) {
-				const double *b = B + k * ldb + j0;
-
-				for (size_t a = 0; a < ni; a++) {
-					double x = A[k * lda + i0 + a];
-					double *c = C + (i0 + a) * ldc + j0;
-
-					if (x == 0)
-						continue;
-					#pragma omp simd
-					for (size_t j = 0; j < nj; j++)
-						c[j] += x * b[j];
-				}
-			}
-		}
-	}
+	gemm(1, C, ldc, A, lda, B, ldb, M, N, K, nt);
 }
 
 /* sum_{l < L} x[l] y[l], in the fixed lanes of simd. */
