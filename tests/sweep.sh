@@ -26,6 +26,8 @@ done
 sed '$d' stdout1 | sed '$d' >stdout1.md
 same stdout1.md sw/sweep.md
 has sw/sweep.json '"trained": 2'
+python3 -c 'import json, sys; json.load(open(sys.argv[1]))' sw/sweep.json && ok ||
+	fail "sw/sweep.json is not JSON"
 has sw/sweep.json '"reused": 0'
 has sw/sweep.md '| w8 d1 |'
 has sw/sweep.md '| w16 d1 |'
@@ -114,13 +116,20 @@ has "$T/out" 'train transformer --resume si/sweep-tf-'
 # 5. Random features: the training loss reaches its floor (the fit is exact
 # on every distinct context) from F = the distinct training contexts on, so
 # the measured threshold is the smallest F in the grid at or above them.
+# The limit of infinitely many features interpolates too: its training loss
+# is the same floor (to 1e-6).
 run 0 "$AD" sweep --quiet -o rf --model rf --vocab-size 300 --fractions 0.02 \
-	--features 16,32,64,128,256,512 --json c.txt
+	--features 16,32,64,128,256,512 --rf-limit --json c.txt
 cp "$T/out" rf.json
+python3 -c 'import json, sys; json.load(open(sys.argv[1]))' rf.json && ok || fail "rf.json is not JSON"
 d=$(jnum rf.json distinct_contexts)
 want=$(for F in 16 32 64 128 256 512; do [ "$F" -ge "$d" ] && echo "$F"; done | head -n 1)
 [ -n "$want" ] && ok || fail "no F at or above the $d distinct contexts: adjust the test's grid"
 has rf.json "\"size\": $want,"
+floor=$(jnum rf.json train_loss_floor)
+lim=$(sed -n '/"rf_limit"/,/]/p' rf.json | sed -n 's/.*"train_loss": *\([-0-9.eE+]*\).*/\1/p')
+awk -v a="$floor" -v b="$lim" 'BEGIN { d = a - b; exit !(a > 0 && d < 1e-6 && d > -1e-6) }' && ok ||
+	fail "the limit's training loss $lim is not the floor $floor"
 "$AD" sweep --quiet -o rf --model rf --vocab-size 300 --fractions 0.02 \
 	--features 16,32,64,128,256,512 c.txt >/dev/null 2>&1
 has rf/sweep.html 'stroke-dasharray="3 3"'

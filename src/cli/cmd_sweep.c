@@ -48,6 +48,8 @@ static const char sweep_help[] =
 "  --rf-embed D           random features: Gaussian token embedding of D numbers\n"
 "                         (default 16; 0: one-hot tokens)\n"
 "  --rf-fourier           random Fourier features instead of ReLU ones\n"
+"  --rf-limit             also fit the limit of infinitely many features (the\n"
+"                         kernel they sample, minimum-norm interpolation)\n"
 "Training:\n"
 "  --steps N              transformer optimiser steps (default 300)\n"
 "  --epochs E             or E passes over each point's training text\n"
@@ -122,6 +124,7 @@ enum {
 	O_VALFRAC = 256, O_VAL, O_VOCABSIZE, O_FRACTIONS, O_MODEL, O_WIDTHS, O_DEPTHS, O_HEADS,
 	O_CONTEXT, O_ORDERS, O_FEATURES, O_RFCONTEXT, O_RFEMBED, O_RFFOURIER, O_STEPS, O_EPOCHS,
 	O_BATCH, O_LR, O_WD, O_NOISE, O_CURVE, O_EVALTOK, O_INTERP, O_RETRAIN, O_THREADS, O_JSON,
+	O_RFLIMIT,
 };
 
 static int
@@ -144,6 +147,7 @@ sweep_options(int argc, char **argv, struct sweep_cfg *cf, struct cli_common *co
 		{ "rf-context",   required_argument, NULL, O_RFCONTEXT },
 		{ "rf-embed",     required_argument, NULL, O_RFEMBED },
 		{ "rf-fourier",   no_argument,       NULL, O_RFFOURIER },
+		{ "rf-limit",     no_argument,       NULL, O_RFLIMIT },
 		{ "steps",        required_argument, NULL, O_STEPS },
 		{ "epochs",       required_argument, NULL, O_EPOCHS },
 		{ "batch",        required_argument, NULL, O_BATCH },
@@ -224,6 +228,7 @@ sweep_options(int argc, char **argv, struct sweep_cfg *cf, struct cli_common *co
 				cf->rf_embed = (uint32_t)v;
 			break;
 		case O_RFFOURIER: cf->rf_fourier = 1; break;
+		case O_RFLIMIT: cf->rf_limit = 1; break;
 		case O_STEPS:
 			rc = cli_u64(cmd, "--steps", optarg, 1, 1u << 30, &cf->steps);
 			given_steps = 1;

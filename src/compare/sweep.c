@@ -420,13 +420,16 @@ sw_transformer_train(const struct sweep_cfg *cfg, struct sw_job *j, struct ad_er
 	return compare_run_save(j->p->path, &m, e);
 }
 
-/* Fit (or reuse) the random-feature point j on its text's tokens. */
+/*
+ * Fit (or reuse) the random-feature point p on its text's tokens: F =
+ * p->features features, or with limit the limit of infinitely many
+ * (rf_limit: the kernel the features sample, ridgeless).
+ */
 static int
-sw_rf_point(const struct sweep_cfg *cfg, struct sw_job *j, const struct sw_text *t,
-    const uint32_t *val, size_t nval, uint32_t V, struct ad_error *e)
+sw_rf_point(const struct sweep_cfg *cfg, struct sweep_point *p, const struct sw_text *t,
+    const uint32_t *val, size_t nval, uint32_t V, int limit, struct ad_error *e)
 {
-	struct sweep_point *p = j->p;
-	struct rf_config    rc = { cfg->rf_context, p->features, cfg->rf_embed,
+	struct rf_config    rc = { cfg->rf_context, limit ? 1 : p->features, cfg->rf_embed,
 	                           cfg->rf_fourier ? RF_FOURIER : RF_RELU, 0, cfg->label_noise,
 	                           cfg->seed, cfg->threads };
 	struct rf_result    res;
@@ -437,7 +440,9 @@ sw_rf_point(const struct sweep_cfg *cfg, struct sw_job *j, const struct sw_text 
 		p->reused = 1;
 		return 0;
 	}
-	if ((r = rf_run(&rc, t->ids, t->nids, val, nval, V, &res, e)) != 0)
+	r = limit ? rf_limit(&rc, t->ids, t->nids, val, nval, V, &res, e) :
+	    rf_run(&rc, t->ids, t->nids, val, nval, V, &res, e);
+	if (r != 0)
 		return r;
 	p->seconds = ad_now() - t0;
 	p->train_loss = res.train_mse;
@@ -782,6 +787,10 @@ sweep_run(const struct sweep_cfg *cfg, struct sweep_report *out, struct ad_error
 				                       cfg->rf_fourier ? RF_FOURIER : RF_RELU, 0,
 				                       cfg->label_noise, cfg->seed, cfg->threads };
 				size_t need = rf_memory(&c, t->nids, nval, V);
+				/* The limit's: 8 n (n + 2 V) bytes (rf.h). */
+				double lim = 8.0 * (double)t->nids * ((double)t->nids + 2.0 * V);
+				if (cfg->rf_limit && lim > (double)need)
+					need = lim > (double)SIZE_MAX ? SIZE_MAX : (size_t)lim;
 				if (have > 0 && need > have / 10 * 9) {
 					rc = ad_fail(e, AD_EINVAL, "--features %u on %zu training tokens "
 					    "needs %.1f GB, more than 90%% of the %.1f GB this machine has: "
@@ -908,9 +917,9 @@ sweep_run(const struct sweep_cfg *cfg, struct sweep_report *out, struct ad_error
 				p->rss_kb = m.peak_rss_kb;
 				compare_model_free(&m, 0);
 			} else {
-				j->rc = sw_rf_point(cfg, j, &texts[j->text], val,
+				j->rc = sw_rf_point(cfg, p, &texts[j->text], val,
 				    cfg->eval_tokens > 0 && nval > cfg->eval_tokens ? cfg->eval_tokens : nval,
-				    V, &j->err);
+				    V, 0, &j->err);
 			}
 			if (j->rc == 0)
 				sw_progress_step(&progress, j->cost, p->reused, 0);
@@ -925,6 +934,29 @@ sweep_run(const struct sweep_cfg *cfg, struct sweep_report *out, struct ad_error
 			if (rc == AD_EINTR)
 				break;
 		}
+	/* The random-feature model's limit of infinitely many features. */
+	for (size_t f = 0; rc == 0 && cfg->model == SWEEP_RF && cfg->rf_limit &&
+	    f < cfg->nfractions; f++) {
+		struct sweep_point *p = &rep.rf_limit[f];
+		char                cfgtext[256];
+		snprintf(cfgtext, sizeof cfgtext, "sweep rf-limit v1 vocab %016llx context %u "
+		    "embed %u act %s noise %.17g seed %llu", (unsigned long long)bpe_identity(vocab),
+		    cfg->rf_context, cfg->rf_embed, cfg->rf_fourier ? "fourier" : "relu",
+		    cfg->label_noise, (unsigned long long)cfg->seed);
+		snprintf(p->name, sizeof p->name, "F=inf");
+		p->fraction = cfg->fractions[f];
+		p->train_tokens = texts[f].nids;
+		p->path = compare_path(cfg->out, "sweep-rf-%016llx.txt",
+		    (unsigned long long)compare_key(texts[f].hash, cfgtext));
+		if (p->path == NULL) {
+			rc = ad_fail(e, AD_ENOMEM, "out of memory");
+			break;
+		}
+		sw_stage(cfg, "random features: the limit of infinitely many (fraction %g)",
+		    cfg->fractions[f]);
+		rc = sw_rf_point(cfg, p, &texts[f], val,
+		    cfg->eval_tokens > 0 && nval > cfg->eval_tokens ? cfg->eval_tokens : nval, V, 1, e);
+	}
 	if (rc != 0) {
 		ad_progress_free(progress.prog);
 		progress.prog = NULL;
@@ -1006,6 +1038,8 @@ sweep_report_free(struct sweep_report *r)
 		ad_free(r->points[i].curve);
 	}
 	ad_free(r->points);
+	for (size_t f = 0; f < SWEEP_MAX_AXIS; f++)
+		ad_free(r->rf_limit[f].path);
 	ad_free(r->vocab_path);
 	memset(r, 0, sizeof *r);
 }

@@ -91,6 +91,7 @@ struct sweep_cfg {
 	/* The random-feature model's fixed part (rf.h). */
 	uint32_t           rf_context, rf_embed;
 	int                rf_fourier;
+	int                rf_limit;       /* also the limit of infinitely many features */
 	double             interp_tol;     /* the threshold's band above the floor, as a share
 	                                    * of the descent; <= 0: the default 0.02 */
 	uint64_t           seed;
@@ -149,6 +150,8 @@ struct sweep_report {
 	double              thresholds[SWEEP_MAX_AXIS];   /* per fraction: sweep_size, or NAN */
 	double              floors[SWEEP_MAX_AXIS];       /* per fraction: the lowest training
 	                                                   * loss, or NAN */
+	struct sweep_point  rf_limit[SWEEP_MAX_AXIS];  /* per fraction, with cfg->rf_limit:
+	                                               * the limit F -> infinity (rf_limit) */
 	double              seconds;        /* the sweep's wall clock */
 	int                 jobs;           /* trainings run at once */
 };

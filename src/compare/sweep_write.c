@@ -102,6 +102,12 @@ sweep_write_markdown(const struct sweep_report *r, FILE *f)
 			    sweep_size(p), (unsigned long long)p->train_tokens, steps, p->train_loss,
 			    p->val_loss, p->seconds, p->reused ? "yes" : "no");
 		}
+		if (r->rf_limit[fi].path != NULL) {
+			const struct sweep_point *p = &r->rf_limit[fi];
+			fprintf(f, "| F=inf (kernel limit) | - | %llu | - | %.4g | %.4g | %.1f | %s |\n",
+			    (unsigned long long)p->train_tokens, p->train_loss, p->val_loss, p->seconds,
+			    p->reused ? "yes" : "no");
+		}
 		sw_threshold_text(r, fi, f);
 		if (c->model == SWEEP_RF)
 			for (size_t i = 0; i < r->npoints; i++)
@@ -201,6 +207,30 @@ sweep_write_json(const struct sweep_report *r, FILE *f)
 		ad_json_object_end(&j);
 	}
 	ad_json_array_end(&j);
+	if (c->rf_limit) {
+		ad_json_key(&j, "rf_limit");
+		ad_json_array_begin(&j);
+		for (size_t fi = 0; fi < c->nfractions; fi++) {
+			const struct sweep_point *p = &r->rf_limit[fi];
+			ad_json_object_begin(&j);
+			ad_json_key(&j, "fraction");
+			ad_json_double(&j, c->fractions[fi]);
+			ad_json_key(&j, "train_loss");
+			ad_json_double(&j, p->train_loss);
+			ad_json_key(&j, "val_loss");
+			ad_json_double(&j, p->val_loss);
+			ad_json_key(&j, "val_err");
+			ad_json_double(&j, p->rf_val_err);
+			ad_json_key(&j, "val_logloss");
+			ad_json_double(&j, p->rf_val_logloss);
+			ad_json_key(&j, "jitter");
+			ad_json_double(&j, p->rf_jitter);
+			ad_json_key(&j, "reused");
+			ad_json_bool(&j, p->reused);
+			ad_json_object_end(&j);
+		}
+		ad_json_array_end(&j);
+	}
 	ad_json_key(&j, "points");
 	ad_json_array_begin(&j);
 	for (size_t i = 0; i < r->npoints; i++) {
@@ -284,7 +314,9 @@ sw_html_fraction(const struct sweep_report *r, size_t fi, FILE *f)
 	double                     fr = c->fractions[fi];
 	size_t                     n = 0, k = 0;
 	double                    *x, *tr, *va, thr[1], none[1] = { NAN };
-	struct ad_svg_plot_series  s[3];
+	struct ad_svg_plot_series  s[4];
+	size_t                     ns = 3;
+	double                     lim[1];
 	struct ad_svg_series      *curves;
 	char                       title[160], xl[64], yl[64], thrname[96];
 
@@ -318,9 +350,14 @@ sw_html_fraction(const struct sweep_report *r, size_t fi, FILE *f)
 	snprintf(thrname, sizeof thrname, "interpolation threshold");
 	s[2] = (struct ad_svg_plot_series){ thrname, isnan(thr[0]) ? none : thr,
 	                                    isnan(thr[0]) ? none : thr, 1, 3, AD_SVG_VLINE };
+	if (r->rf_limit[fi].path != NULL) {
+		lim[0] = r->rf_limit[fi].val_loss;
+		s[ns++] = (struct ad_svg_plot_series){ "held-out loss, F = infinity", lim, lim, 1, 0,
+		                                       AD_SVG_HLINE };
+	}
 	{
 		struct ad_svg_chart ch = { title, xl, yl, NAN, 0 };
-		ad_svg_plot(f, &ch, s, 3, AD_SVG_LOGX | AD_SVG_LOGY);
+		ad_svg_plot(f, &ch, s, ns, AD_SVG_LOGX | AD_SVG_LOGY);
 	}
 	fputs("<p>", f);
 	sw_threshold_text(r, fi, f);
