@@ -880,6 +880,9 @@ sweep_run(const struct sweep_cfg *cfg, struct sweep_report *out, struct ad_error
 	qsort(order, ntodo, sizeof *order, sw_job_order);
 	if (cfg->model == SWEEP_TRANSFORMER) {
 		struct sw_sched sc = { cfg, order, ntodo, 0, 0, 0, &progress, 0 };
+		/* The interrupt pipe is made on first use: make it here, before the
+		 * workers' children would race to. */
+		(void)ad_interrupt_fd();
 #ifdef _OPENMP
 		/* Thread 0 watches, the others train; each job is written by the
 		 * worker that took it, and what they share only under sweep_state. */
