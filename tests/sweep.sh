@@ -157,4 +157,5 @@ bad 1 "more than 90% of the" --widths 8,16384 --depths 64
 bad 1 "is not a multiple of --heads 2" --widths 9
 bad 1 "--label-noise is for the transformer and random features" --model ngram --label-noise 0.1
 bad 2 "--model: 'cnn' is not transformer, ngram or rf" --model cnn
+bad 1 "--widths lists 16 twice" --widths 8,16,16
 finish

@@ -91,6 +91,17 @@ sw_memory(const struct sweep_cfg *cfg)
 	return ad_memory_limit("/proc/self/cgroup", "/sys/fs/cgroup", &by_cgroup);
 }
 
+/* The first value listed twice in list (n), or 0. */
+static uint32_t
+sw_repeated(const uint32_t *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = i + 1; k < n; k++)
+			if (list[i] == list[k])
+				return list[i];
+	return 0;
+}
+
 int
 sweep_check(const struct sweep_cfg *cfg, uint32_t V, struct ad_error *e)
 {
@@ -109,10 +120,28 @@ sweep_check(const struct sweep_cfg *cfg, uint32_t V, struct ad_error *e)
 	if (cfg->label_noise > 0 && cfg->model == SWEEP_NGRAM)
 		return ad_fail(e, AD_EINVAL, "--label-noise is for the transformer and random "
 		    "features (an n-gram counts its text): drop it or change --model");
-	for (size_t i = 0; i < cfg->nfractions; i++)
+	for (size_t i = 0; i < cfg->nfractions; i++) {
 		if (!(cfg->fractions[i] > 0 && cfg->fractions[i] <= 1))
 			return ad_fail(e, AD_EINVAL, "--fractions: %g is not in (0, 1]",
 			    cfg->fractions[i]);
+		for (size_t k = i + 1; k < cfg->nfractions; k++)
+			if (cfg->fractions[i] == cfg->fractions[k])
+				return ad_fail(e, AD_EINVAL, "--fractions lists %g twice: give each "
+				    "value once", cfg->fractions[i]);
+	}
+	{
+		/* Two jobs of one point would write the same files at once. */
+		static const char *const names[] = { "--widths", "--depths", "--orders",
+		                                     "--features" };
+		const uint32_t *lists[] = { cfg->widths, cfg->depths, cfg->orders, cfg->features };
+		size_t          ns[] = { cfg->nwidths, cfg->ndepths, cfg->norders, cfg->nfeatures };
+		for (int a = 0; a < 4; a++) {
+			uint32_t v = sw_repeated(lists[a], ns[a]);
+			if (v != 0)
+				return ad_fail(e, AD_EINVAL, "%s lists %u twice: give each value once",
+				    names[a], v);
+		}
+	}
 	if ((cfg->vocab == NULL) == (cfg->vocab_size == 0))
 		return ad_fail(e, AD_EINVAL, "sweep: give a vocabulary or the size of one to train");
 	if (cfg->model == SWEEP_NGRAM)
