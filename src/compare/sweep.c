@@ -111,8 +111,8 @@ sweep_check(const struct sweep_cfg *cfg, uint32_t V, struct ad_error *e)
 	if (cfg->nfiles == 0 || cfg->out == NULL || cfg->self == NULL)
 		return ad_fail(e, AD_EINVAL, "sweep: no corpus, work directory or program to run");
 	if (axis == 0 || cfg->nfractions == 0)
-		return ad_fail(e, AD_EINVAL, "the grid is empty: give at least one %s and one "
-		    "--fractions value", cfg->model == SWEEP_TRANSFORMER ? "--widths and --depths" :
+		return ad_fail(e, AD_EINVAL, "the grid is empty: give at least one value in each of "
+		    "%s and --fractions", cfg->model == SWEEP_TRANSFORMER ? "--widths, --depths" :
 		    cfg->model == SWEEP_NGRAM ? "--orders" : "--features");
 	if (!(cfg->label_noise >= 0 && cfg->label_noise <= 1))
 		return ad_fail(e, AD_EINVAL, "--label-noise %g is outside [0, 1]: give the fraction "
