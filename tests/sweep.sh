@@ -64,6 +64,14 @@ run 0 "$AD" sweep --quiet -o opts --vocab-size 300 --widths 8 --context 16 --ste
 has "$T/out" '--lr 0.0030000000000000001 --weight-decay 0.01 --label-noise 0.5 --steps 6'
 has "$T/out" '"label_noise": 0.5'
 
+# The trainer's --label-noise is part of what a checkpoint was trained on:
+# a resume without it is refused, with it continues.
+run 0 "$AD" train transformer --bytes --preset tiny --steps 12 --stop-at 6 --label-noise 0.3 \
+	-o ln.bin -q c.txt
+run 1 "$AD" train transformer --resume ln.bin.ckpt --steps 12 -o ln.bin -q c.txt
+has "$T/err" "--label-noise"
+run 0 "$AD" train transformer --resume ln.bin.ckpt --steps 12 --label-noise 0.3 -o ln.bin -q c.txt
+
 # 2. A wider grid reuses both points: only w32 is trained, the old model
 # files are not touched (none is newer than the stamp).
 touch stamp
