@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <sys/resource.h>
 
 #include "rf/rf.h"
 #include "testutil.h"
@@ -376,6 +377,53 @@ START_TEST(test_limit)
 }
 END_TEST
 
+/*
+ * rf_memory bounds what a run really takes: the growth of the process's
+ * peak resident set over a run (every large buffer is written) stays
+ * below the estimate, on either side of the threshold, one-hot and
+ * embedded. Under a sanitizer or valgrind the resident set holds their
+ * shadow memory too, so there only the runs are checked.
+ */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RSS_MEANINGFUL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define RSS_MEANINGFUL 0
+#endif
+#endif
+#ifndef RSS_MEANINGFUL
+#define RSS_MEANINGFUL 1
+#endif
+
+START_TEST(test_memory_bound)
+{
+	static const uint32_t F[] = { 1600, 400, 1200 };
+	uint32_t         V = 2000, *train = stream(803, V, 21), *test = stream(203, V, 22);
+	struct rf_config c = { .context = 2, .seed = 3, .threads = 2 };
+	struct rf_result r;
+	struct ad_error  e = { 0 };
+	const char      *pre = getenv("LD_PRELOAD");
+	int              check = RSS_MEANINGFUL && !(pre && strstr(pre, "vgpreload"));
+
+	for (size_t i = 0; i < 3; i++) {
+		struct rusage u0, u1;
+		size_t        est;
+
+		c.features = F[i];
+		c.embed = i == 2 ? 16 : 0;
+		est = rf_memory(&c, 803, 203, V);
+		getrusage(RUSAGE_SELF, &u0);
+		ck_assert_int_eq(rf_run(&c, train, 803, test, 203, V, &r, &e), 0);
+		getrusage(RUSAGE_SELF, &u1);
+		ck_assert_msg(!check || (size_t)(u1.ru_maxrss - u0.ru_maxrss) * 1024 <= est,
+		              "F %u: peak grew %ld KB, estimate %zu KB", F[i],
+		              u1.ru_maxrss - u0.ru_maxrss, est / 1024);
+	}
+	free(train);
+	free(test);
+}
+END_TEST
+
 /* Same configuration, same bytes, whatever the thread count. */
 START_TEST(test_threads)
 {
@@ -473,6 +521,17 @@ START_TEST(test_bad_input)
 	c.context = 1;
 	ck_assert_int_eq(rf_run(&c, t, 5, t, 5, 4, &r, &e), AD_EINVAL);
 	ck_assert(strstr(e.msg, "token 4 is 4, not below V = 4") != NULL);
+	{
+		enum rf_act a = RF_RELU;
+
+		ck_assert_int_eq(rf_act_parse("fourier", &a, &e), 0);
+		ck_assert_int_eq(a, RF_FOURIER);
+		ck_assert_str_eq(rf_act_name(a), "fourier");
+		ck_assert_int_eq(rf_act_parse("relu", &a, &e), 0);
+		ck_assert_str_eq(rf_act_name(a), "relu");
+		ck_assert_int_eq(rf_act_parse("tanh", &a, &e), AD_EINVAL);
+		ck_assert_str_eq(e.msg, "rf: unknown nonlinearity 'tanh': relu or fourier");
+	}
 	/* The memory estimate grows with the features and saturates. */
 	mem = rf_memory(&c, 1000, 10, 50);
 	c.features = 400;
@@ -497,6 +556,7 @@ rf_suite(void)
 	tcase_add_test(t, test_limit);
 	tcase_add_test(t, test_double_descent);
 	tcase_add_test(t, test_threads);
+	tcase_add_test(t, test_memory_bound);
 	tcase_add_test(t, test_label_noise);
 	tcase_add_test(t, test_hand_losses);
 	tcase_add_test(t, test_bad_input);

@@ -22,6 +22,8 @@
 #define RF_PI 3.14159265358979323846
 /* The floor of the clipped normalisation behind the log-loss (rf.h). */
 #define RF_FLOOR 1e-3
+/* Scores this close to the best (relative, or absolute below 1) tie. */
+#define RF_TIE 1e-9
 /* Rows of features computed and scored at once in evaluation. */
 #define RF_ROWS 256
 /* The jitter schedule of rf_minnorm: 1e-12, 1e-10, ... 1e-2 of the mean diagonal. */
@@ -62,6 +64,24 @@ hnormal(uint64_t seed, uint64_t a, uint64_t b, uint64_t c)
 	return sqrt(-2.0 * log(unit(h))) * cos(2.0 * RF_PI * unit(ad_mix64(h + 1)));
 }
 
+const char *
+rf_act_name(enum rf_act a)
+{
+	return a == RF_FOURIER ? "fourier" : a == RF_RELU ? "relu" : "unknown";
+}
+
+int
+rf_act_parse(const char *s, enum rf_act *out, struct ad_error *e)
+{
+	if (strcmp(s, "relu") == 0)
+		*out = RF_RELU;
+	else if (strcmp(s, "fourier") == 0)
+		*out = RF_FOURIER;
+	else
+		return ad_fail(e, AD_EINVAL, "rf: unknown nonlinearity '%s': relu or fourier", s);
+	return 0;
+}
+
 int
 rf_config_check(const struct rf_config *c, uint32_t V, struct ad_error *e)
 {
@@ -100,17 +120,21 @@ rf_memory(const struct rf_config *c, size_t ntrain, size_t ntest, uint32_t V)
 
 	(void)ntest;   /* held-out rows are scored RF_ROWS at a time */
 	dim = c->embed ? (size_t)c->context * c->embed : 0;
-	b = mad(8 * n, F, b);                  /* features of the distinct contexts */
-	if (F < n)
-		b = mad(8 * n, F, b);          /* their transpose (primal route) */
-	b = mad(8 * m, m, b);                  /* the Gram matrix */
-	b = mad(8 * m, 1, b);                  /* its diagonal */
-	b = mad(16 * n, k, b);                 /* targets and their weighted copy */
+	/* The peak is inside rf_minnorm; scoring needs less (phi, Y and the
+	 * solver's buffers are freed by then). */
+	b = mad(16 * n, F, b);                 /* phi and its weighted copy X */
+	if (F < n) {
+		b = mad(8 * n, F, b);          /* X' (primal route) */
+		b = mad(8 * n, k, b);          /* D Y when it does not fit in X' */
+	}
+	b = mad(8 * m, m + 1, b);              /* the Gram matrix and its diagonal */
+	b = mad(8 * n, k, b);                  /* mean targets Y */
+	b = mad(8 * (n > F ? n : F), k, b);    /* right-hand sides R */
 	b = mad(8 * F, k, b);                  /* the readout w */
-	b = mad(8 * F, dim + 1, b);            /* W (embedded inputs) and b */
 	b = mad(8 * RF_ROWS, F + k, b);        /* a block of rows being scored */
-	b = mad(8 * (size_t)nt, dim, b);       /* per-thread inputs */
-	b = mad(4 * (size_t)c->context + 48, n, b);   /* contexts, targets, tables */
+	b = mad(8 * F, dim + 1, b);            /* W (embedded inputs) and b */
+	b = mad(16 * (size_t)nt, dim + 1, b);  /* per-thread inputs */
+	b = mad(12 * (size_t)c->context + 80, n, b);   /* contexts, targets, tables */
 	b = mad(8, V, b);                      /* class and token maps */
 	return b;
 }
@@ -294,6 +318,18 @@ gram_solve(double *G, double *diag, size_t m, double *R, size_t k, int nt, doubl
 	return 0;
 }
 
+/* dst (n, cols) = D src, D = diag(sqrt(weight)) (weight NULL: all 1). */
+static void
+scale_rows(double *dst, const double *src, size_t n, size_t cols, const double *weight)
+{
+	for (size_t i = 0; i < n; i++) {
+		double s = weight ? sqrt(weight[i]) : 1.0;
+
+		for (size_t j = 0; j < cols; j++)
+			dst[i * cols + j] = s * src[i * cols + j];
+	}
+}
+
 int
 rf_minnorm(const double *phi, size_t n, size_t F, const double *weight, const double *Y,
            size_t k, int threads, double *w, double *jitter, struct ad_error *e)
@@ -316,20 +352,10 @@ rf_minnorm(const double *phi, size_t n, size_t F, const double *weight, const do
 	}
 	/* X = D Phi and the right-hand sides: dual, R = D Y (n, k); primal,
 	 * R = X' D Y (F, k), the normal equations' right-hand side. */
-	for (size_t i = 0; i < n; i++) {
-		double s = weight ? sqrt(weight[i]) : 1.0;
-
-		for (size_t f = 0; f < F; f++)
-			X[i * F + f] = s * phi[i * F + f];
-	}
+	scale_rows(X, phi, n, F, weight);
 	memset(G, 0, m * m * sizeof *G);
 	if (dual) {
-		for (size_t i = 0; i < n; i++) {
-			double s = weight ? sqrt(weight[i]) : 1.0;
-
-			for (size_t j = 0; j < k; j++)
-				R[i * k + j] = s * Y[i * k + j];
-		}
+		scale_rows(R, Y, n, k, weight);
 		rf__syrk(G, m, X, F, n, F, 1.0, nt);          /* K = X X' (n, n) */
 	} else {
 		/* D Y (n, k) borrows Xt (n, F) before the transpose when it fits. */
@@ -339,12 +365,7 @@ rf_minnorm(const double *phi, size_t n, size_t F, const double *weight, const do
 			rc = ad_fail(e, AD_ENOMEM, "rf: out of memory for the targets");
 			goto out;
 		}
-		for (size_t i = 0; i < n; i++) {
-			double s = weight ? sqrt(weight[i]) : 1.0;
-
-			for (size_t j = 0; j < k; j++)
-				DY[i * k + j] = s * Y[i * k + j];
-		}
+		scale_rows(DY, Y, n, k, weight);
 		memset(R, 0, F * k * sizeof *R);
 		rf__gemm_tn(R, k, X, F, DY, k, F, k, n, nt);
 		if (DY != Xt)
@@ -504,18 +525,24 @@ tally_row(struct tally *t, const double *s, size_t k, const uint32_t *cls_id, ui
           uint32_t unseen, double count, const uint32_t *tcls, const double *tcnt,
           size_t nt_, const uint32_t *tid)
 {
-	double ss = 0, pos = 0, best = -INFINITY;
+	double ss = 0, pos = 0, best = -INFINITY, tol;
 	uint32_t pred = V;
 
 	for (size_t j = 0; j < k; j++) {
 		ss += s[j] * s[j];
 		pos += s[j] > 0 ? s[j] : 0;
-		if (s[j] > best || (s[j] == best && cls_id[j] < pred)) {
-			best = s[j];
-			pred = cls_id[j];
-		}
+		best = s[j] > best ? s[j] : best;
 	}
-	if (unseen < V && (k == 0 || best < 0 || (best == 0 && unseen < pred)))
+	/* Ties: two tokens seen only after the same contexts have identical
+	 * targets, so their scores are equal but for rounding; every score
+	 * within tol of the best counts as the best, and the smallest id wins. */
+	if (unseen < V && !(best > 0))
+		best = 0;   /* the tokens without a column score 0 */
+	tol = RF_TIE * (fabs(best) > 1 ? fabs(best) : 1);
+	for (size_t j = 0; j < k; j++)
+		if (s[j] >= best - tol && cls_id[j] < pred)
+			pred = cls_id[j];
+	if (unseen < V && 0 >= best - tol && unseen < pred)
 		pred = unseen;
 	pos += RF_FLOOR * V;
 	t->samples += count;
@@ -760,12 +787,10 @@ run(const struct rf_config *c, int limit, const uint32_t *train, size_t ntrain,
 		if (!G || !diag || !w)
 			goto nomem;
 		kernel_block(c, r.ctx, nu, r.ctx, nu, G, x, nt);
-		for (size_t u = 0; u < nu; u++) {
+		for (size_t u = 0; u < nu; u++)
 			for (size_t q = 0; q <= u; q++)
 				G[u * nu + q] *= sqrt(r.count[u] * r.count[q]);
-			for (size_t j = 0; j < k; j++)
-				w[u * k + j] = sqrt(r.count[u]) * Y[u * k + j];
-		}
+		scale_rows(w, Y, nu, k, r.count);
 		if ((rc = gram_solve(G, diag, nu, w, k, nt, &jitter, e)) < 0) {
 			ad_error_prefix(e, "rf: the kernel limit on %zu contexts", nu);
 			goto out;

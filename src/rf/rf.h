@@ -91,7 +91,10 @@ struct rf_result {
 	/* Mean over samples of sum_v (yhat_v - [v = y])^2: squared loss summed
 	 * over the V outputs. Training targets are the (noisy) targets fitted. */
 	double train_mse, test_mse;
-	/* Share of samples whose argmax_v yhat_v (ties: the smallest id) is not y. */
+	/* Share of samples whose argmax_v yhat_v is not y. Scores within 1e-9
+	 * of the best (relative; absolute below 1) tie, and the smallest id
+	 * wins: two tokens seen only after the same contexts have equal scores
+	 * but for rounding, and the error must not depend on the rounding. */
 	double train_err, test_err;
 	/* Mean -log p(y) in nats with p_v = (max(yhat_v, 0) + 1e-3) / sum_u (...):
 	 * a clipped normalisation of the scores, a probability only by fiat;
@@ -138,6 +141,11 @@ int rf_limit(const struct rf_config *c, const uint32_t *train, size_t ntrain,
  * SIZE_MAX when the arithmetic overflows.
  */
 size_t rf_memory(const struct rf_config *c, size_t ntrain, size_t ntest, uint32_t V);
+
+/* "relu" / "fourier", for options, reports and configuration keys. */
+const char *rf_act_name(enum rf_act a);
+/* The nonlinearity named s: 0, or AD_EINVAL with a message listing the names. */
+int rf_act_parse(const char *s, enum rf_act *out, struct ad_error *e);
 
 /* Check c (and V) without running: 0 or AD_EINVAL with the message. */
 int rf_config_check(const struct rf_config *c, uint32_t V, struct ad_error *e);

@@ -6,8 +6,11 @@
  * Gram matrix's condition number is the square of the feature matrix's,
  * easily 1e8 to 1e12, and fp32 sums (relative error ~1e-7) would act as a
  * random ridge penalty of that size and flatten the very peak the model is
- * built to show. Sizes are a few thousand, so plain register-tiled loops
- * that the compiler vectorises are fast enough (a point takes seconds).
+ * built to show. Sizes are a few thousand, so register-tiled loops that the
+ * compiler vectorises are fast enough (a point takes seconds): a 4 x 16
+ * micro-kernel for products, 4 x 4 tiles of dot products for Gram
+ * matrices. In ISO C mode the compiler does not fuse a multiply and an
+ * add, so each is two instructions (and rounds twice).
  *
  * Every element of an output is one sum in a fixed order (k ascending,
  * split by `omp simd` into a fixed number of lanes), computed by one thread;
@@ -88,6 +91,73 @@ rf__syrk(double *C, size_t ldc, const double *X, size_t ldx, size_t r, size_t L,
 }
 
 /*
+ * Columns of C a micro-tile holds in registers: two vectors of 8 doubles,
+ * written with the GCC/Clang vector extension (plain loops over local
+ * arrays were not vectorised: GCC split the arrays into scalars). Without
+ * AVX-512 the compiler lowers each to narrower vectors; the sums are the
+ * same, element by element, in k order.
+ */
+#define VW 16
+typedef double v8d __attribute__((vector_size(64)));
+
+/* v = the 8 doubles at p (unaligned). A macro, not a function: passing or
+ * returning a 64-byte vector would change the ABI without AVX-512. */
+#define LOAD8(v, p) memcpy(&(v), (p), sizeof(v8d))
+
+/*
+ * The micro-kernel: C (4, VW) += op(A) (4, k0..k1) B (k0..k1, VW), the tile
+ * of C in eight vector accumulators for the whole k loop.
+ */
+static void
+tile4(int trans, double *C, size_t ldc, const double *A, size_t lda, size_t i0,
+      const double *B, size_t ldb, size_t k0, size_t k1)
+{
+	v8d c00, c01, c10, c11, c20, c21, c30, c31;
+	size_t sa = trans ? 1 : lda, sk = trans ? lda : 1;   /* A's strides in i and k */
+	const double *a = trans ? A + i0 : A + i0 * lda;
+
+	LOAD8(c00, C); LOAD8(c01, C + 8);
+	LOAD8(c10, C + ldc); LOAD8(c11, C + ldc + 8);
+	LOAD8(c20, C + 2 * ldc); LOAD8(c21, C + 2 * ldc + 8);
+	LOAD8(c30, C + 3 * ldc); LOAD8(c31, C + 3 * ldc + 8);
+	for (size_t k = k0; k < k1; k++) {
+		const double *ak = a + k * sk;
+		double x0 = ak[0], x1 = ak[sa], x2 = ak[2 * sa], x3 = ak[3 * sa];
+		v8d b0, b1;
+
+		LOAD8(b0, B + k * ldb);
+		LOAD8(b1, B + k * ldb + 8);
+		c00 += x0 * b0; c01 += x0 * b1;
+		c10 += x1 * b0; c11 += x1 * b1;
+		c20 += x2 * b0; c21 += x2 * b1;
+		c30 += x3 * b0; c31 += x3 * b1;
+	}
+	memcpy(C, &c00, 64); memcpy(C + 8, &c01, 64);
+	memcpy(C + ldc, &c10, 64); memcpy(C + ldc + 8, &c11, 64);
+	memcpy(C + 2 * ldc, &c20, 64); memcpy(C + 2 * ldc + 8, &c21, 64);
+	memcpy(C + 3 * ldc, &c30, 64); memcpy(C + 3 * ldc + 8, &c31, 64);
+}
+
+/* The same sums for a partial tile (rows i0.., ni <= 4; columns j0.., nj). */
+static void
+edge(int trans, double *C, size_t ldc, const double *A, size_t lda, const double *B,
+     size_t ldb, size_t i0, size_t ni, size_t j0, size_t nj, size_t k0, size_t k1)
+{
+	for (size_t a = 0; a < ni; a++) {
+		double *c = C + (i0 + a) * ldc + j0;
+
+		for (size_t k = k0; k < k1; k++) {
+			double        x = trans ? A[k * lda + i0 + a] : A[(i0 + a) * lda + k];
+			const double *b = B + k * ldb + j0;
+
+			#pragma omp simd
+			for (size_t j = 0; j < nj; j++)
+				c[j] += x * b[j];
+		}
+	}
+}
+
+/*
  * C (M, N) += op(A) B, op(A) = A (M, K) or, transposed, A' for A (K, M).
  * Blocked so that a panel of B (KBLOCK, JBLOCK), 256 KB, stays in L2 while
  * every tile of four rows of C passes over it: B is read from memory once
@@ -115,19 +185,17 @@ gemm(int trans, double *C, size_t ldc, const double *A, size_t lda, const double
 			for (size_t t = 0; t < tiles; t++) {
 				size_t i0 = t * TILE, ni = min_z(TILE, M - i0);
 
-				for (size_t k = k0; k < k1; k++) {
-					const double *b = B + k * ldb + j0;
+				if (ni == TILE) {
+					size_t j = 0;
 
-					for (size_t a = 0; a < ni; a++) {
-						double  x = trans ? A[k * lda + i0 + a] : A[(i0 + a) * lda + k];
-						double *c = C + (i0 + a) * ldc + j0;
-
-						if (x == 0)
-							continue;
-						#pragma omp simd
-						for (size_t j = 0; j < nj; j++)
-							c[j] += x * b[j];
-					}
+					for (; j + VW <= nj; j += VW)
+						tile4(trans, C + i0 * ldc + j0 + j, ldc, A, lda, i0,
+						      B + j0 + j, ldb, k0, k1);
+					if (j < nj)
+						edge(trans, C, ldc, A, lda, B, ldb, i0, ni, j0 + j,
+						     nj - j, k0, k1);
+				} else {
+					edge(trans, C, ldc, A, lda, B, ldb, i0, ni, j0, nj, k0, k1);
 				}
 			}
 		}
@@ -207,6 +275,47 @@ rf__cholesky(double *A, size_t lda, size_t n, int nt)
 /* Columns of the right-hand side solved together: a slice of B (n, CB) in L2. */
 #define CB 64
 
+/*
+ * One slice of nc <= CB columns: forward, L z = b, z_i = (b_i - sum_{j<i}
+ * L_ij z_j) / L_ii; backward, L' x = z, x_i = (z_i - sum_{j>i} L_ji x_j) /
+ * L_ii. Row i's slice is summed in a local array (registers when nc is
+ * the constant CB), in j order.
+ */
+static inline void
+solve_slice(const double *L, size_t ldl, size_t n, double *B, size_t ldb, size_t nc)
+{
+	double acc[CB];
+
+	for (size_t i = 0; i < n; i++) {
+		const double *li = L + i * ldl;
+
+		memcpy(acc, B + i * ldb, nc * sizeof *acc);
+		for (size_t j = 0; j < i; j++) {
+			const double *bj = B + j * ldb;
+			double        x = li[j];
+
+			#pragma omp simd
+			for (size_t c = 0; c < nc; c++)
+				acc[c] -= x * bj[c];
+		}
+		for (size_t c = 0; c < nc; c++)
+			B[i * ldb + c] = acc[c] / li[i];
+	}
+	for (size_t i = n; i-- > 0;) {
+		memcpy(acc, B + i * ldb, nc * sizeof *acc);
+		for (size_t j = i + 1; j < n; j++) {
+			const double *bj = B + j * ldb;
+			double        x = L[j * ldl + i];
+
+			#pragma omp simd
+			for (size_t c = 0; c < nc; c++)
+				acc[c] -= x * bj[c];
+		}
+		for (size_t c = 0; c < nc; c++)
+			B[i * ldb + c] = acc[c] / L[i * ldl + i];
+	}
+}
+
 void
 rf__chol_solve(const double *L, size_t ldl, size_t n, double *B, size_t ldb, size_t k,
                int nt)
@@ -219,38 +328,9 @@ rf__chol_solve(const double *L, size_t ldl, size_t n, double *B, size_t ldb, siz
 	for (size_t s = 0; s < slices; s++) {
 		size_t c0 = s * CB, nc = min_z(CB, k - c0);
 
-		/* Forward: L z = b, z_i = (b_i - sum_{j<i} L_ij z_j) / L_ii. */
-		for (size_t i = 0; i < n; i++) {
-			double *bi = B + i * ldb + c0;
-			const double *li = L + i * ldl;
-
-			for (size_t j = 0; j < i; j++) {
-				const double *bj = B + j * ldb + c0;
-				double x = li[j];
-
-				#pragma omp simd
-				for (size_t c = 0; c < nc; c++)
-					bi[c] -= x * bj[c];
-			}
-			for (size_t c = 0; c < nc; c++)
-				bi[c] /= li[i];
-		}
-		/* Backward: L' x = z, by rows of L: once x_i is final, remove
-		 * L_ij x_i from every z_j with j < i. */
-		for (size_t i = n; i-- > 0;) {
-			double *bi = B + i * ldb + c0;
-			const double *li = L + i * ldl;
-
-			for (size_t c = 0; c < nc; c++)
-				bi[c] /= li[i];
-			for (size_t j = 0; j < i; j++) {
-				double *bj = B + j * ldb + c0;
-				double x = li[j];
-
-				#pragma omp simd
-				for (size_t c = 0; c < nc; c++)
-					bj[c] -= x * bi[c];
-			}
-		}
+		if (nc == CB)
+			solve_slice(L, ldl, n, B + c0, ldb, CB);
+		else
+			solve_slice(L, ldl, n, B + c0, ldb, nc);
 	}
 }
