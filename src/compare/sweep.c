@@ -868,7 +868,7 @@ sweep_run(const struct sweep_cfg *cfg, struct sweep_report *out, struct ad_error
 				snprintf(cfgtext, sizeof cfgtext, "sweep rf v1 vocab %016llx context %u "
 				    "features %u embed %u act %s noise %.17g seed %llu",
 				    (unsigned long long)bpe_identity(vocab), cfg->rf_context, p->features,
-				    cfg->rf_embed, cfg->rf_fourier ? "fourier" : "relu", cfg->label_noise,
+				    cfg->rf_embed, rf_act_name(cfg->rf_fourier ? RF_FOURIER : RF_RELU), cfg->label_noise,
 				    (unsigned long long)cfg->seed);
 				p->path = compare_path(cfg->out, "sweep-rf-%016llx.txt",
 				    (unsigned long long)compare_key(texts[f].hash, cfgtext));
@@ -973,7 +973,7 @@ sweep_run(const struct sweep_cfg *cfg, struct sweep_report *out, struct ad_error
 		char                cfgtext[256];
 		snprintf(cfgtext, sizeof cfgtext, "sweep rf-limit v1 vocab %016llx context %u "
 		    "embed %u act %s noise %.17g seed %llu", (unsigned long long)bpe_identity(vocab),
-		    cfg->rf_context, cfg->rf_embed, cfg->rf_fourier ? "fourier" : "relu",
+		    cfg->rf_context, cfg->rf_embed, rf_act_name(cfg->rf_fourier ? RF_FOURIER : RF_RELU),
 		    cfg->label_noise, (unsigned long long)cfg->seed);
 		snprintf(p->name, sizeof p->name, "F=inf");
 		p->fraction = cfg->fractions[f];

@@ -15,6 +15,7 @@
 #include "base/json.h"
 #include "base/svg.h"
 #include "compare/sweep.h"
+#include "rf/rf.h"
 
 static const char *
 sw_model_name(enum sweep_model m)
@@ -176,7 +177,7 @@ sweep_write_json(const struct sweep_report *r, FILE *f)
 	ad_json_key(&j, "rf_embed");
 	ad_json_uint(&j, c->rf_embed);
 	ad_json_key(&j, "rf_act");
-	ad_json_string(&j, c->rf_fourier ? "fourier" : "relu");
+	ad_json_string(&j, rf_act_name(c->rf_fourier ? RF_FOURIER : RF_RELU));
 	ad_json_key(&j, "seed");
 	ad_json_uint(&j, c->seed);
 	ad_json_object_end(&j);
