@@ -26,6 +26,7 @@
 #include "base/io.h"
 #include "base/progress.h"
 #include "compare/compare.h"
+#include "compare/sweep.h"
 #include "synth/synth.h"
 #include "bpe/bpe.h"
 #include "testutil.h"
@@ -502,6 +503,49 @@ START_TEST(test_child_interrupted)
 }
 END_TEST
 
+/*
+ * The interpolation threshold, on training losses worked by hand (sizes
+ * 1..5 of one fraction, tol 0.02): the floor is the lowest loss, the band
+ * the floor plus 2% of the descent, the threshold the smallest size from
+ * which every larger one is in the band, with two sizes in it at least.
+ */
+static double
+threshold_of(const double *loss, size_t n, double *floor)
+{
+	struct sweep_point p[8];
+
+	memset(p, 0, sizeof p);
+	for (size_t i = 0; i < n; i++) {
+		p[i].fraction = 0.5;
+		p[i].params = (uint64_t)(n - i) * 10;   /* listed largest first */
+		p[i].train_loss = loss[n - 1 - i];
+	}
+	/* A point of another fraction, which must not count. */
+	p[n].fraction = 1;
+	p[n].params = 5;
+	p[n].train_loss = 0;
+	return sweep_threshold(p, n + 1, 0.5, 0.02, floor);
+}
+
+START_TEST(test_sweep_threshold)
+{
+	static const double fits[] = { 5, 3, 1, 0.05, 0.04 };      /* band 0.1392 */
+	static const double falling[] = { 5, 4, 3, 2, 1 };         /* band 1.08 */
+	static const double dip[] = { 5, 0.1, 2, 0.1, 0.1 };       /* band 0.198 */
+	static const double flat[] = { 2, 2, 2 };
+	double              floor;
+
+	ck_assert_double_eq(threshold_of(fits, 5, &floor), 40);
+	ck_assert_double_eq(floor, 0.04);
+	ck_assert(isnan(threshold_of(falling, 5, &floor)));
+	ck_assert_double_eq(floor, 1);
+	/* Size 20 fits, but size 30 above it does not: the plateau starts at 40. */
+	ck_assert_double_eq(threshold_of(dip, 5, &floor), 40);
+	ck_assert(isnan(threshold_of(flat, 3, &floor)));
+	ck_assert(isnan(floor));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -513,6 +557,7 @@ main(void)
 	tcase_add_test(tc, test_transformer_curve_from_its_log);
 	tcase_add_test(tc, test_bad_configuration);
 	tcase_add_test(tc, test_pseudo_bits_per_byte_own_column);
+	tcase_add_test(tc, test_sweep_threshold);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("child");
 	tcase_set_timeout(tc, 60);

@@ -4,6 +4,11 @@
  */
 #include "config.h"
 
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/rng.h"
 #include "data/data.h"
 #include "testutil.h"
 
@@ -128,6 +133,76 @@ START_TEST(test_tokenize_bytes)
 }
 END_TEST
 
+/*
+ * Label noise. P = 0: the targets are the stream. P = 1: every target is
+ * the generator's (replayed here from its documented draws: a uniform, then
+ * a token, per position), and the clean stream (what the held-out text and
+ * the inputs come from) is untouched. P = 0.3: the count of changed
+ * positions is binomial(n, P (1 - 1/V)), checked within 5 standard
+ * deviations, and the replacement tokens are uniform over V (a chi-square
+ * with V - 1 = 15 degrees of freedom below 40, p < 0.001).
+ */
+START_TEST(test_label_noise)
+{
+	enum { N = 100000, V = 16 };
+	uint32_t     *ids = malloc(N * sizeof *ids), *copy = malloc(N * sizeof *copy);
+	uint32_t     *tg = malloc(N * sizeof *tg);
+	struct ad_rng r;
+	size_t        changed = 0, hist[V] = { 0 }, nrep = 0;
+	double        mean, sd, chi = 0;
+
+	ck_assert_ptr_nonnull(ids);
+	ck_assert_ptr_nonnull(copy);
+	ck_assert_ptr_nonnull(tg);
+	for (size_t i = 0; i < N; i++)
+		ids[i] = copy[i] = (uint32_t)(i * 7 % V);
+	data_label_noise(tg, ids, N, 0, V, 5);
+	ck_assert_int_eq(memcmp(tg, ids, N * sizeof *tg), 0);
+
+	data_label_noise(tg, ids, N, 1, V, 5);
+	ck_assert_int_eq(memcmp(ids, copy, N * sizeof *ids), 0);
+	ad_rng_seed(&r, 5, 0x6c6e6f697365);
+	for (size_t i = 0; i < N; i++) {
+		(void)ad_rng_uniform(&r);
+		ck_assert_uint_eq(tg[i], ad_rng_below(&r, V));
+		changed += tg[i] != ids[i];
+	}
+	/* Every target drawn: about 1/V of them equal the original by chance. */
+	ck_assert_uint_gt(changed, N * 0.9);
+
+	/* A different seed, a different corruption. */
+	memcpy(copy, tg, N * sizeof *tg);
+	data_label_noise(tg, ids, N, 1, V, 6);
+	ck_assert_int_ne(memcmp(tg, copy, N * sizeof *tg), 0);
+
+	data_label_noise(tg, ids, N, 0.3, V, 7);
+	changed = 0;
+	for (size_t i = 0; i < N; i++)
+		changed += tg[i] != ids[i];
+	mean = N * 0.3 * (1 - 1.0 / V);
+	sd = sqrt(N * 0.3 * (1 - 1.0 / V) * (1 - 0.3 * (1 - 1.0 / V)));
+	ck_assert_double_lt(fabs((double)changed - mean), 5 * sd);
+	/* Where the stream holds one token, any other target is a replacement. */
+	for (size_t i = 0; i < N; i++)
+		ids[i] = 3;
+	data_label_noise(tg, ids, N, 0.5, V, 8);
+	for (size_t i = 0; i < N; i++)
+		if (tg[i] != 3) {
+			hist[tg[i]]++;
+			nrep++;
+		}
+	for (int v = 0; v < V; v++) {
+		double want = v == 3 ? 0 : (double)nrep / (V - 1);
+		if (want > 0)
+			chi += ((double)hist[v] - want) * ((double)hist[v] - want) / want;
+	}
+	ck_assert_double_lt(chi, 40);
+	free(ids);
+	free(copy);
+	free(tg);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -138,6 +213,7 @@ main(void)
 	tcase_add_test(t, test_split_errors);
 	tcase_add_test(t, test_split_files);
 	tcase_add_test(t, test_tokenize_bytes);
+	tcase_add_test(t, test_label_noise);
 	suite_add_tcase(s, t);
 	return tu_run(s);
 }

@@ -18,6 +18,7 @@
 
 #include "base/hash.h"
 #include "base/io.h"
+#include "data/data.h"
 #include "lm/lm.h"
 #include "nn/nn.h"
 #include "testutil.h"
@@ -1496,6 +1497,71 @@ START_TEST(test_accumulation)
 }
 END_TEST
 
+/*
+ * Label noise reaches the trainer through the targets only: with targets
+ * set (data_label_noise at P = 1), each drawn row's inputs are still the
+ * clean stream and its targets the noisy stream at the same positions (the
+ * row's start found by searching the clean stream for its inputs); the
+ * training loss against the clean stream as targets equals nn_evaluate's;
+ * the masked objective refuses targets.
+ */
+START_TEST(test_label_noise_targets)
+{
+	struct nn_train_state st = state(4, 12, 8);
+	struct gpt           *g = model(&tiny, 3);
+	struct adamw         *a = optimiser(&st, g->nparams);
+	struct nn_trainer    *tr;
+	struct ad_error       e = { 0 };
+	uint32_t             *str = stream(500, tiny.V, 4), *noisy = malloc(500 * sizeof *noisy);
+	size_t                Tb = 12, c1, c2, differ = 0;
+	double                n1, n2;
+
+	ck_assert_ptr_nonnull(noisy);
+	data_label_noise(noisy, str, 500, 1, tiny.V, 9);
+	for (size_t i = 0; i < 500; i++)
+		differ += noisy[i] != str[i];
+	ck_assert_uint_gt(differ, 400);
+	ck_assert_int_eq(nn_trainer_new(&tr, g, a, &nn_objective_causal, &st, str, 500, &e), 0);
+	ck_assert_int_eq(nn_trainer_set_targets(tr, noisy, &e), 0);
+	(void)nn_trainer_draw(tr, 0, 1, NULL);
+	for (size_t b = 0; b < 4; b++) {
+		const uint32_t *in = tr->batch.inputs + b * Tb, *tg = tr->batch.targets + b * Tb;
+		size_t          found = 0;
+		ck_assert_uint_eq(in[0], GPT_BOS(&tiny));
+		for (size_t s0 = 0; s0 + Tb <= 500; s0++) {
+			int same = 1;
+			for (size_t t = 0; t + 1 < Tb && same; t++)
+				same = in[t + 1] == str[s0 + t];
+			if (!same)
+				continue;
+			for (size_t t = 0; t < Tb; t++)
+				if (tg[t] != noisy[s0 + t])
+					same = 0;
+			found += same;
+		}
+		ck_assert_uint_ge(found, 1);
+	}
+	/* The training loss: clean targets give nn_evaluate's figure exactly. */
+	ck_assert_int_eq(nn_evaluate(g, &nn_objective_causal, str, 500, 0, &n1, &c1, &e), 0);
+	ck_assert_int_eq(nn_evaluate_targets(g, &nn_objective_causal, str, str, 500, 0, &n2, &c2,
+	    &e), 0);
+	ck_assert_double_eq(n1, n2);
+	ck_assert_uint_eq(c1, c2);
+	ck_assert_int_eq(nn_evaluate_targets(g, &nn_objective_causal, str, noisy, 500, 0, &n2, &c2,
+	    &e), 0);
+	ck_assert_double_ne(n1, n2);
+	ck_assert_int_eq(nn_evaluate_targets(g, &nn_objective_masked, str, noisy, 500, 0, &n2, &c2,
+	    &e), AD_EINVAL);
+	tr->obj = &nn_objective_masked;
+	ck_assert_int_eq(nn_trainer_set_targets(tr, noisy, &e), AD_EINVAL);
+	nn_trainer_free(tr);
+	adamw_free(a);
+	gpt_free(g);
+	free(str);
+	free(noisy);
+}
+END_TEST
+
 START_TEST(test_nan_stops_before_update)
 {
 	struct gpt           *g = model(&tiny, 3);
@@ -2859,6 +2925,7 @@ nn_suite(void)
 	tcase_add_test(m, test_lr_schedule);
 	tcase_add_test(m, test_grad_norm);
 	tcase_add_test(m, test_accumulation);
+	tcase_add_test(m, test_label_noise_targets);
 	tcase_add_test(m, test_nan_stops_before_update);
 	tcase_add_test(m, test_backward_partial_batch);
 	tcase_add_test(m, test_budget_fit);

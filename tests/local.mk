@@ -61,3 +61,7 @@ TESTS += tests/check_rf
 tests_check_rf_SOURCES = tests/check_rf.c $(TU_SOURCES)
 tests_check_rf_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_check_rf_LDADD = $(CHECK_LDADD)
+
+# The sweep (src/compare/sweep.c): grids of models, reuse, interruption.
+TESTS += tests/sweep.sh
+EXTRA_DIST += tests/sweep.sh

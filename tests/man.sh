@@ -34,4 +34,14 @@ for cmd in $("$AD" --help | sed -n 's/^  \([a-z][a-z]*\)  .*/\1/p'); do
 	[ -z "$extra" ] && ok || fail "$cmd: in $page but not in --help: $extra"
 	grep -q "autodidact-$cmd" "$M/autodidact.1" && ok || fail "autodidact.1 does not mention autodidact-$cmd"
 done
+
+# autodidact-sweep(1)'s examples run, on a small synthetic corpus.
+"$AD" synth --quiet --seed 2 --sentences 800 -o "$T/corpus.txt"
+sed -n '/^\.SH EXAMPLES/,/^\.SH SEE ALSO/p' "$M/autodidact-sweep.1" |
+	grep '^autodidact ' | sed 's/\\-/-/g' >"$T/examples"
+[ "$(wc -l <"$T/examples")" -ge 5 ] && ok || fail "too few examples in autodidact-sweep.1"
+while read -r line; do
+	(cd "$T" && sh -c "\"\$0\" ${line#autodidact } --quiet" "$AD" >"$T/exout" 2>"$T/exerr") &&
+		[ -s "$T/exout" ] && ok || fail "man example failed: $line: $(cat "$T/exerr")"
+done <"$T/examples"
 finish

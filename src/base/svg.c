@@ -348,10 +348,36 @@ haxis_log(FILE *f, double lo, double hi, double x0, double x1, double ytop, doub
 	}
 }
 
+/* The vertical axis in decades, for a logarithmic y. */
+static void
+vaxis_log(FILE *f, double lo, double hi, double y0, double y1, double x, double xright,
+    const char *label)
+{
+	double llo = log10(lo), lhi = log10(hi);
+
+	fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\"/>\n", x, y0,
+	    x, y1);
+	for (double e = ceil(llo - 1e-9); e <= lhi + 1e-9; e += 1) {
+		double y = y0 - (e - llo) / (lhi - llo) * (y0 - y1);
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n",
+		    x, y, xright, y);
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", x - 4, y + 4);
+		num(f, pow(10, e));
+		fputs("</text>\n", f);
+	}
+	if (label != NULL) {
+		fprintf(f, "<text transform=\"translate(%.1f %.1f) rotate(-90)\" text-anchor=\"middle\">",
+		    x - 42, (y0 + y1) / 2);
+		ad_xml_escape(f, label);
+		fputs("</text>\n", f);
+	}
+}
+
 void
 ad_svg_plot(FILE *f, const struct ad_svg_chart *c, const struct ad_svg_plot_series *s,
-    size_t n, int logx)
+    size_t n, int axes)
 {
+	int    logx = (axes & AD_SVG_LOGX) != 0, logy = (axes & AD_SVG_LOGY) != 0;
 	int    W = c->width > 0 ? c->width : 720, H = W * 5 / 9;
 	double x0 = 70, x1 = W - 190, y0 = H - 50, y1 = 34;
 	double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY, xs = 1, ys;
@@ -360,8 +386,9 @@ ad_svg_plot(FILE *f, const struct ad_svg_chart *c, const struct ad_svg_plot_seri
 		for (size_t i = 0; i < s[k].n; i++) {
 			if (s[k].style != AD_SVG_HLINE && !(logx && !(s[k].x[i] > 0)))
 				extend(&xlo, &xhi, s[k].x[i]);
-			extend(&ylo, &yhi, s[k].y[i]);
-			if (s[k].style == AD_SVG_HLINE)
+			if (s[k].style != AD_SVG_VLINE && !(logy && !(s[k].y[i] > 0)))
+				extend(&ylo, &yhi, s[k].y[i]);
+			if (s[k].style == AD_SVG_HLINE || s[k].style == AD_SVG_VLINE)
 				break;
 		}
 	if (!isfinite(xlo)) {
@@ -383,16 +410,34 @@ ad_svg_plot(FILE *f, const struct ad_svg_chart *c, const struct ad_svg_plot_seri
 			xlo = 0;
 		xs = nice_range(&xlo, &xhi);
 	}
-	ys = nice_range(&ylo, &yhi);
+	if (logy) {
+		if (!(ylo > 0)) {
+			ylo = 1;
+			yhi = 10;
+		}
+		ylo = pow(10, floor(log10(ylo) + 1e-9));
+		yhi = pow(10, ceil(log10(yhi) - 1e-9));
+		if (yhi <= ylo)
+			yhi = ylo * 10;
+		ys = 1;
+	} else {
+		ys = nice_range(&ylo, &yhi);
+	}
 	svg_open(f, W, H, c->title);
 	if (logx)
 		haxis_log(f, xlo, xhi, x0, x1, y1, y0, c->xlabel);
 	else
 		haxis(f, xlo, xhi, xs, x0, x1, y1, y0, c->xlabel);
-	vaxis(f, ylo, yhi, ys, y0, y1, x0, x1, c->ylabel);
+	if (logy)
+		vaxis_log(f, ylo, yhi, y0, y1, x0, x1, c->ylabel);
+	else
+		vaxis(f, ylo, yhi, ys, y0, y1, x0, x1, c->ylabel);
 #define PX(v) (logx ? x0 + (log10(v) - log10(xlo)) / (log10(xhi) - log10(xlo)) * (x1 - x0) \
                     : x0 + ((v) - xlo) / (xhi - xlo) * (x1 - x0))
-#define PY(v) (y0 - ((v) - ylo) / (yhi - ylo) * (y0 - y1))
+#define PY(v) (logy ? y0 - (log10(v) - log10(ylo)) / (log10(yhi) - log10(ylo)) * (y0 - y1) \
+                    : y0 - ((v) - ylo) / (yhi - ylo) * (y0 - y1))
+	/* A point off a logarithmic axis (x or y not positive) is not drawn. */
+#define OFF(xv, yv) ((logx && !((xv) > 0)) || (logy && !((yv) > 0)))
 	for (size_t k = 0; k < n; k++) {
 		const char *col = ad_svg_color(s[k].color);
 		int         pen = 0;
@@ -401,7 +446,7 @@ ad_svg_plot(FILE *f, const struct ad_svg_chart *c, const struct ad_svg_plot_seri
 			continue;
 		switch (s[k].style) {
 		case AD_SVG_HLINE:
-			if (!isfinite(s[k].y[0]))
+			if (!isfinite(s[k].y[0]) || (logy && !(s[k].y[0] > 0)))
 				break;
 			fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
 			    "stroke-dasharray=\"6 4\"><title>", x0, PY(s[k].y[0]), x1, PY(s[k].y[0]), col);
@@ -410,10 +455,20 @@ ad_svg_plot(FILE *f, const struct ad_svg_chart *c, const struct ad_svg_plot_seri
 			num(f, s[k].y[0]);
 			fputs("</title></line>\n", f);
 			break;
+		case AD_SVG_VLINE:
+			if (!isfinite(s[k].x[0]) || (logx && !(s[k].x[0] > 0)))
+				break;
+			fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+			    "stroke-dasharray=\"3 3\"><title>", PX(s[k].x[0]), y0, PX(s[k].x[0]), y1, col);
+			ad_xml_escape(f, s[k].name);
+			fputs(": ", f);
+			num(f, s[k].x[0]);
+			fputs("</title></line>\n", f);
+			break;
 		case AD_SVG_LINE:
 			fprintf(f, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"2\" d=\"", col);
 			for (size_t i = 0; i < s[k].n; i++) {
-				if (!isfinite(s[k].x[i]) || !isfinite(s[k].y[i]) || (logx && !(s[k].x[i] > 0))) {
+				if (!isfinite(s[k].x[i]) || !isfinite(s[k].y[i]) || OFF(s[k].x[i], s[k].y[i])) {
 					pen = 0;
 					continue;
 				}
@@ -425,13 +480,13 @@ ad_svg_plot(FILE *f, const struct ad_svg_chart *c, const struct ad_svg_plot_seri
 			fputs("</title></path>\n", f);
 			/* Small markers, so that a curve of one point still shows. */
 			for (size_t i = 0; i < s[k].n; i++)
-				if (isfinite(s[k].x[i]) && isfinite(s[k].y[i]) && !(logx && !(s[k].x[i] > 0)))
+				if (isfinite(s[k].x[i]) && isfinite(s[k].y[i]) && !OFF(s[k].x[i], s[k].y[i]))
 					fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>\n",
 					    PX(s[k].x[i]), PY(s[k].y[i]), col);
 			break;
 		case AD_SVG_POINTS:
 			for (size_t i = 0; i < s[k].n; i++) {
-				if (!isfinite(s[k].x[i]) || !isfinite(s[k].y[i]) || (logx && !(s[k].x[i] > 0)))
+				if (!isfinite(s[k].x[i]) || !isfinite(s[k].y[i]) || OFF(s[k].x[i], s[k].y[i]))
 					continue;
 				fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"><title>",
 				    PX(s[k].x[i]), PY(s[k].y[i]), col);
@@ -455,13 +510,15 @@ ad_svg_plot(FILE *f, const struct ad_svg_chart *c, const struct ad_svg_plot_seri
 		else
 			fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
 			    "stroke-width=\"2\"%s/>\n", x1 + 12, ly, x1 + 32, ly, col,
-			    s[k].style == AD_SVG_HLINE ? " stroke-dasharray=\"6 4\"" : "");
+			    s[k].style == AD_SVG_HLINE ? " stroke-dasharray=\"6 4\"" :
+			    s[k].style == AD_SVG_VLINE ? " stroke-dasharray=\"3 3\"" : "");
 		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">", x1 + 38, ly + 4);
 		ad_xml_escape(f, s[k].name);
 		fputs("</text>\n", f);
 	}
 #undef PX
 #undef PY
+#undef OFF
 	fputs("</svg>\n", f);
 }
 

@@ -58,11 +58,13 @@ void ad_svg_lines(FILE *f, const struct ad_svg_chart *c, const struct ad_svg_ser
                   size_t n);
 /*
  * A general x-y plot for the comparison report: each series is drawn as a
- * line, as labelled points, or as a horizontal reference line at y[0]
- * across the whole plot (a baseline); the x axis may be logarithmic
- * (non-positive x values are then skipped). The legend lists the series.
+ * line, as labelled points, as a horizontal reference line at y[0]
+ * across the whole plot (a baseline), or as a vertical one at x[0] (a
+ * marked position, such as the sweep's interpolation threshold); the x axis
+ * may be logarithmic (non-positive x values are then skipped). The legend
+ * lists the series.
  */
-enum ad_svg_style { AD_SVG_LINE, AD_SVG_POINTS, AD_SVG_HLINE };
+enum ad_svg_style { AD_SVG_LINE, AD_SVG_POINTS, AD_SVG_HLINE, AD_SVG_VLINE };
 
 struct ad_svg_plot_series {
 	const char          *name;
@@ -72,8 +74,11 @@ struct ad_svg_plot_series {
 	enum ad_svg_style    style;
 };
 
+/* axes: 0, or AD_SVG_LOGX and/or AD_SVG_LOGY (decades; a point with a
+ * non-positive value on a logarithmic axis is skipped). */
+enum { AD_SVG_LOGX = 1, AD_SVG_LOGY = 2 };
 void ad_svg_plot(FILE *f, const struct ad_svg_chart *c, const struct ad_svg_plot_series *s,
-                 size_t n, int logx);
+                 size_t n, int axes);
 
 /*
  * A reliability diagram (Guo et al. 2017, figure 1): nbins equal-width

@@ -38,6 +38,7 @@ int cmd_train_transformer(int argc, char **argv);
 int cmd_train_ngram(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_fill(int argc, char **argv);
 int cmd_probe(int argc, char **argv);

@@ -63,6 +63,9 @@ static const char tt_help[] =
 "  --weight-decay X       AdamW decoupled weight decay (default 0.1)\n"
 "  --clip X               clip the global gradient norm to X (default 1; 0: off)\n"
 "  --seed S               random seed for initialisation and batches (default 1)\n"
+"  --label-noise P        replace a fraction P of the training targets by tokens\n"
+"                         drawn uniformly (seeded by --seed; causal objective;\n"
+"                         the inputs and the held-out text stay clean)\n"
 "  --threads N            threads (default: all cores); results do not depend on it\n"
 "  --precision P          fp32 (default) or bf16: the linear layers' products in\n"
 "                         bf16 with fp32 sums, where the CPU has AVX512-BF16\n"
@@ -71,6 +74,10 @@ static const char tt_help[] =
 "  --val FILE             hold out FILE instead\n"
 "  --val-every N          evaluate every N steps (default 100; 0: at the end only)\n"
 "  --val-tokens N         evaluate at most N tokens (default 65536; 0: all)\n"
+"  --eval-train           with each held-out evaluation, also the training loss\n"
+"                         on the first --val-tokens training tokens (their\n"
+"                         noisy targets under --label-noise); logged as\n"
+"                         train_loss in a JSON Lines log\n"
 "Files:\n"
 "  -o, --output MODEL     the model to write\n"
 "  --checkpoint FILE      checkpoint path (default MODEL.ckpt)\n"
@@ -88,13 +95,13 @@ enum {
 	O_BYTES = 256, O_PRESET, O_LAYERS, O_HEADS, O_DIM, O_CONTEXT, O_STEPS, O_BUDGET,
 	O_BATCH, O_ACCUM, O_LR, O_MINLR, O_WARMUP, O_WD, O_CLIP, O_SEED, O_THREADS,
 	O_VALFRAC, O_VAL, O_VALEVERY, O_VALTOK, O_CKPT, O_CKPTEVERY, O_RESUME, O_LOG, O_STOPAT,
-	O_OBJECTIVE, O_MASKRATE, O_WHOLEWORD, O_PRECISION,
+	O_OBJECTIVE, O_MASKRATE, O_WHOLEWORD, O_PRECISION, O_NOISE, O_EVALTRAIN,
 };
 
 struct tt_opts {
 	const char *vocab, *output, *preset, *val, *ckpt, *resume, *log, *objective;
-	int         bytes, quiet, whole_word;
-	double      mask_rate;
+	int         bytes, quiet, whole_word, eval_train;
+	double      mask_rate, label_noise;
 	uint64_t    layers, heads, dim, context, steps, batch, accum, warmup, seed, threads;
 	uint64_t    val_every, val_tokens, ckpt_every, stop_at;
 	double      budget, lr, min_lr, wd, clip, val_frac;
@@ -140,6 +147,8 @@ tt_parse(int argc, char **argv, struct tt_opts *o)
 		{ "mask-rate", required_argument, NULL, O_MASKRATE },
 		{ "whole-word", no_argument, NULL, O_WHOLEWORD },
 		{ "precision", required_argument, NULL, O_PRECISION },
+		{ "label-noise", required_argument, NULL, O_NOISE },
+		{ "eval-train", no_argument, NULL, O_EVALTRAIN },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -230,6 +239,10 @@ tt_parse(int argc, char **argv, struct tt_opts *o)
 			o->given_mask = 1;
 			break;
 		case O_WHOLEWORD: o->whole_word = 1; o->given_mask = 1; break;
+		case O_NOISE:
+			rc = cli_double(cmd, "--label-noise", optarg, 0, 1, &o->label_noise);
+			break;
+		case O_EVALTRAIN: o->eval_train = 1; break;
 		case 'q': o->quiet = 1; break;
 		case 'h': return -1;
 		default: return CLI_EXIT_USAGE;
@@ -272,8 +285,8 @@ struct tt_log {
 };
 
 static void
-tt_log_line(struct tt_log *lg, uint64_t step, double loss, double val, double lr, double norm,
-    double tps, double elapsed)
+tt_log_line(struct tt_log *lg, uint64_t step, double loss, double val, double train_val,
+    double lr, double norm, double tps, double elapsed)
 {
 	if (lg->f == NULL)
 		return;
@@ -284,6 +297,8 @@ tt_log_line(struct tt_log *lg, uint64_t step, double loss, double val, double lr
 			fputs("null", lg->f);
 		else
 			fprintf(lg->f, "%.6f", val);
+		if (!isnan(train_val))   /* --eval-train */
+			fprintf(lg->f, ",\"train_loss\":%.6f", train_val);
 		fprintf(lg->f, ",\"lr\":%.6g,\"grad_norm\":%.6g,\"tokens_per_s\":%.1f,"
 		    "\"elapsed\":%.3f}\n", lr, norm, tps, elapsed);
 	} else {
@@ -312,8 +327,8 @@ tt_on_step(void *ctx, const struct nn_run_step *s)
 	t->tps_avg = t->tps_avg == 0 ? s->tokens_per_s : 0.9 * t->tps_avg + 0.1 * s->tokens_per_s;
 	if (s->refit)
 		ad_progress_set_total(t->prog, s->steps);
-	tt_log_line(&t->lg, s->step, s->loss, s->val, s->lr, s->grad_norm, s->tokens_per_s,
-	    s->elapsed);
+	tt_log_line(&t->lg, s->step, s->loss, s->val, s->train_val, s->lr, s->grad_norm,
+	    s->tokens_per_s, s->elapsed);
 	if (isnan(s->last_val))   /* no held-out pass yet */
 		ad_progress_note(t->prog, "loss %.3f  val -  %.0f tok/s", s->loss, t->tps_avg);
 	else
@@ -364,7 +379,7 @@ cmd_train_transformer(int argc, char **argv)
 	struct nn_run_hooks   hooks = { &run, tt_on_step, tt_on_checkpoint, tt_on_stop, NULL };
 	struct nn_run_result  res;
 	struct cli_common     common = { 0 };
-	uint32_t             *train = NULL, *val = NULL;
+	uint32_t             *train = NULL, *val = NULL, *noisy = NULL;
 	size_t                ntrain = 0, nval = 0, cap = 0;
 	char                 *tokblob = NULL, *ckpt_path = NULL;
 	size_t                toklen = 0;
@@ -569,24 +584,39 @@ cmd_train_transformer(int argc, char **argv)
 		status = CLI_EXIT_USAGE;
 		goto out;
 	}
-	if (o.resume != NULL) {
-		if (st.data_hash != ad_hash64(train, ntrain * sizeof *train, 0) ||
-		    st.data_tokens != ntrain) {
+	/* Label noise: the targets the run trains on, a function of the clean
+	 * stream and the seed; their hash joins the text's, so a resume needs the
+	 * same --label-noise (and a run without noise keeps its old hash). */
+	{
+		uint64_t h = ad_hash64(train, ntrain * sizeof *train, 0);
+		if (o.label_noise > 0) {
+			if (obj->attention != NN_ATTN_CAUSAL) {
+				status = cli_usage(cmd, "--label-noise needs the causal objective");
+				goto out;
+			}
+			if ((noisy = ad_mallocarray(ntrain, sizeof *noisy)) == NULL) {
+				ad_fail(&err, AD_ENOMEM, "out of memory");
+				goto fail;
+			}
+			data_label_noise(noisy, train, ntrain, o.label_noise, g->cfg.V, st.seed);
+			h = ad_hash64(noisy, ntrain * sizeof *noisy, h);
+		}
+		if (o.resume != NULL && (st.data_hash != h || st.data_tokens != ntrain)) {
 			ad_fail(&err, AD_EMISMATCH, "%s: the training text differs from the one this "
 			    "checkpoint was trained on (%llu tokens then, %zu now): give the same "
-			    "FILEs and held-out options", o.resume,
+			    "FILEs, held-out options and --label-noise", o.resume,
 			    (unsigned long long)st.data_tokens, ntrain);
 			goto fail;
 		}
-	} else {
-		st.data_hash = ad_hash64(train, ntrain * sizeof *train, 0);
+		st.data_hash = h;
 		st.data_tokens = ntrain;
 	}
 	if (mapped)
 		ad_map_release(&rmap);
 	mapped = 0;
 
-	if ((rc = nn_dist_trainer_new(&dist, &tr, g, opt, obj, &st, train, ntrain, &err)) != 0)
+	if ((rc = nn_dist_trainer_new(&dist, &tr, g, opt, obj, &st, train, ntrain, &err)) != 0 ||
+	    (rc = nn_trainer_set_targets(tr, noisy, &err)) != 0)
 		goto fail;
 	if (!o.quiet)
 		fprintf(stderr, "autodidact: transformer: %u layers, %u heads, width %u, context %u, "
@@ -633,6 +663,11 @@ cmd_train_transformer(int argc, char **argv)
 	rcfg.nval = nval;
 	rcfg.val_every = o.val_every;
 	rcfg.val_tokens = o.val_tokens;
+	if (o.eval_train) {
+		rcfg.train = train;
+		rcfg.train_targets = noisy;
+		rcfg.ntrain = ntrain;
+	}
 	rcfg.ckpt_every = o.ckpt_every;
 	rcfg.stop_at = o.stop_at;
 	rcfg.budget = o.budget;
@@ -738,6 +773,7 @@ out:
 	if (mapped)
 		ad_map_release(&rmap);
 	ad_free(train);
+	ad_free(noisy);
 	ad_free(val);
 	ad_free(tokblob);
 	ad_free(wclass);

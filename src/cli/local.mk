@@ -7,6 +7,7 @@ libautodidact_a_SOURCES += \
 	src/cli/cmd_train.c \
 	src/cli/cmd_train_transformer.c \
 	src/cli/cmd_compare.c \
+	src/cli/cmd_sweep.c \
 	src/cli/cmd_eval.c \
 	src/cli/cmd_sample.c \
 	src/cli/cmd_fill.c

@@ -17,6 +17,7 @@ const struct cli_command cli_commands[] = {
 	{ "tokenize", "learn a byte-level BPE vocabulary; text to token ids and back", cmd_tokenize },
 	{ "train",    "train a language model (n-gram or transformer) on text", cmd_train },
 	{ "compare",  "train every kind of model on one split and compare them", cmd_compare },
+	{ "sweep",    "train a grid of models: loss against size, data and steps", cmd_sweep },
 	{ "eval",     "score held-out text: nats/token, perplexity, bits per byte", cmd_eval },
 	{ "sample",   "generate text from a model (temperature, top-k, top-p)", cmd_sample },
 	{ "fill",     "the most likely fillers of each [MASK] in a sentence, any model", cmd_fill },

@@ -89,14 +89,14 @@ compare_child_run(const char *self, char *const argv[], double *seconds, uint64_
 	}
 	full[n] = NULL;
 	(void)ad_interrupt_fd();   /* made now, before the child could need it */
-	if (pipe(done) != 0 || pipe(execfail) != 0) {
+	/* Both close-on-exec, so that a child another thread starts at the same
+	 * time (sweep --jobs) does not hold our child's end of done open; our
+	 * child clears the flag on its own end just before its exec. */
+	if (pipe2(done, O_CLOEXEC) != 0 || pipe2(execfail, O_CLOEXEC) != 0) {
 		err = errno;
 		child_close(done);
 		return ad_fail_errno(e, err, "cannot start '%s %s'", cmd, sub);
 	}
-	fcntl(done[0], F_SETFD, FD_CLOEXEC);
-	fcntl(execfail[0], F_SETFD, FD_CLOEXEC);
-	fcntl(execfail[1], F_SETFD, FD_CLOEXEC);
 	fflush(stdout);
 	fflush(stderr);
 	t0 = ad_now();
@@ -113,6 +113,7 @@ compare_child_run(const char *self, char *const argv[], double *seconds, uint64_
 		 * safe calls from here to the exec. */
 		setpgid(0, 0);
 		dup2(STDERR_FILENO, STDOUT_FILENO);
+		fcntl(done[1], F_SETFD, 0);
 		execv(self, full);
 		err = errno;
 		got = write(execfail[1], &err, sizeof err);

@@ -34,16 +34,14 @@
 #include "base/progress.h"
 #include "base/rng.h"
 #include "compare/compare.h"
+#include "compare/compare_impl.h"
 #include "data/data.h"
 #include "bpe/bpe.h"
 
 /* ---- small helpers ------------------------------------------------------------ */
 
-static char *
-cmp_path(const char *dir, const char *fmt, ...) AD_PRINTF(2, 3);
-
-static char *
-cmp_path(const char *dir, const char *fmt, ...)
+char *
+compare_path(const char *dir, const char *fmt, ...)
 {
 	char    name[256], *p;
 	va_list ap;
@@ -56,8 +54,8 @@ cmp_path(const char *dir, const char *fmt, ...)
 	return p;
 }
 
-static int
-cmp_exists(const char *path)
+int
+compare_exists(const char *path)
 {
 	struct stat st;
 
@@ -73,15 +71,15 @@ cmp_file_size(const char *path)
 }
 
 /* A key for a model: the split's hash and the model's whole configuration. */
-static uint64_t
-cmp_key(uint64_t split_hash, const char *config)
+uint64_t
+compare_key(uint64_t split_hash, const char *config)
 {
 	return ad_hash64(config, strlen(config), split_hash);
 }
 
 /* The argv as one shell-readable line (single quotes where needed). */
-static char *
-cmp_join(char *const argv[])
+char *
+compare_join(char *const argv[])
 {
 	size_t len = 16;
 	char  *s, *p;
@@ -131,8 +129,8 @@ cmp_stage(const struct compare_cfg *cfg, const char *fmt, ...)
 
 /* ---- the .run side file: what training a model cost ---------------------------- */
 
-static int
-cmp_run_save(const char *model, const struct compare_model *m, struct ad_error *e)
+int
+compare_run_save(const char *model, const struct compare_model *m, struct ad_error *e)
 {
 	char  path[4200], buf[256];
 	int   n;
@@ -144,8 +142,8 @@ cmp_run_save(const char *model, const struct compare_model *m, struct ad_error *
 }
 
 /* 0 when all three lines were read; -1 (the model is trained again) if not. */
-static int
-cmp_run_load(const char *model, struct compare_model *m)
+int
+compare_run_load(const char *model, struct compare_model *m)
 {
 	char               path[4200];
 	FILE              *f;
@@ -164,17 +162,17 @@ cmp_run_load(const char *model, struct compare_model *m)
 }
 
 /* Train (or reuse) the model at path with argv; fill the cost fields of m. */
-static int
-cmp_train(const struct compare_cfg *cfg, struct compare_model *m, const char *path, char **argv,
+int
+compare_train(const struct compare_cfg *cfg, struct compare_model *m, const char *path, char **argv,
     double tokens, struct ad_error *e)
 {
 	int rc;
 
 	m->path = ad_strdup(path);
-	m->command = cmp_join(argv);
+	m->command = compare_join(argv);
 	if (m->path == NULL || m->command == NULL)
 		return ad_fail(e, AD_ENOMEM, "out of memory");
-	if (!cfg->retrain && cmp_exists(path) && cmp_run_load(path, m) == 0) {
+	if (!cfg->retrain && compare_exists(path) && compare_run_load(path, m) == 0) {
 		m->reused = 1;
 		return 0;
 	}
@@ -182,7 +180,7 @@ cmp_train(const struct compare_cfg *cfg, struct compare_model *m, const char *pa
 		return rc;
 	if (tokens > 0)
 		m->train_tokens = tokens;
-	return cmp_run_save(path, m, e);
+	return compare_run_save(path, m, e);
 }
 
 /* ---- the transformer's learning curve, from its JSON Lines log ----------------- */
@@ -239,8 +237,8 @@ cmp_curve(struct compare_model *m, const char *log, double tokens_per_byte, doub
 /* ---- the stages ----------------------------------------------------------------- */
 
 /* Rewrite path with data only when it differs, so a reused model's inputs stay put. */
-static int
-cmp_write_if_changed(const char *path, const uint8_t *data, size_t len, struct ad_error *e)
+int
+compare_write_if_changed(const char *path, const uint8_t *data, size_t len, struct ad_error *e)
 {
 	struct ad_map m;
 	int           same = 0;
@@ -253,8 +251,8 @@ cmp_write_if_changed(const char *path, const uint8_t *data, size_t len, struct a
 }
 
 /* The tokenizer trained on train_path (or cfg->vocab); sets *vocab_path. */
-static int
-cmp_tokenizer(const struct compare_cfg *cfg, const struct data_split *sp, const char *train_path,
+int
+compare_tokenizer(const struct compare_cfg *cfg, const struct data_split *sp, const char *train_path,
     const char *threads, char **vocab_path, struct ad_error *e)
 {
 	struct compare_model tm = { 0 };
@@ -267,8 +265,8 @@ cmp_tokenizer(const struct compare_cfg *cfg, const struct data_split *sp, const 
 	}
 	snprintf(cfgtext, sizeof cfgtext, "tokenizer v1 vocab-size %llu",
 	    (unsigned long long)cfg->vocab_size);
-	*vocab_path = cmp_path(cfg->out, "vocab-%016llx.txt",
-	    (unsigned long long)cmp_key(ad_hash64(sp->train, sp->train_len, 0), cfgtext));
+	*vocab_path = compare_path(cfg->out, "vocab-%016llx.txt",
+	    (unsigned long long)compare_key(ad_hash64(sp->train, sp->train_len, 0), cfgtext));
 	if (*vocab_path == NULL)
 		return ad_fail(e, AD_ENOMEM, "out of memory");
 	snprintf(num, sizeof num, "%llu", (unsigned long long)cfg->vocab_size);
@@ -286,14 +284,14 @@ cmp_tokenizer(const struct compare_cfg *cfg, const struct data_split *sp, const 
 	targv[k++] = (char *)train_path;
 	targv[k] = NULL;
 	cmp_stage(cfg, "tokenizer (%s ids)", num);
-	rc = cmp_train(cfg, &tm, *vocab_path, targv, 0, e);
+	rc = compare_train(cfg, &tm, *vocab_path, targv, 0, e);
 	compare_model_free(&tm, 0);
 	return rc;
 }
 
 /* The n-gram of this order: trained or reused. */
-static int
-cmp_ngram(const struct compare_cfg *cfg, struct compare_model *m, int order, uint64_t split_hash,
+int
+compare_ngram(const struct compare_cfg *cfg, struct compare_model *m, int order, uint64_t split_hash,
     const struct bpe *vocab, const char *vocab_path, const char *train_path, const char *threads,
     size_t ntrain_tok, struct ad_error *e)
 {
@@ -303,8 +301,8 @@ cmp_ngram(const struct compare_cfg *cfg, struct compare_model *m, int order, uin
 	snprintf(ord, sizeof ord, "%d", order);
 	snprintf(cfgtext, sizeof cfgtext, "ngram v1 order %d vocab %016llx", order,
 	    (unsigned long long)bpe_identity(vocab));
-	path = cmp_path(cfg->out, "ngram%d-%016llx.bin", order,
-	    (unsigned long long)cmp_key(split_hash, cfgtext));
+	path = compare_path(cfg->out, "ngram%d-%016llx.bin", order,
+	    (unsigned long long)compare_key(split_hash, cfgtext));
 	nargv[k++] = "train";
 	nargv[k++] = "ngram";
 	nargv[k++] = "-t";
@@ -331,7 +329,7 @@ cmp_ngram(const struct compare_cfg *cfg, struct compare_model *m, int order, uin
 	if (path == NULL)
 		return ad_fail(e, AD_ENOMEM, "out of memory");
 	cmp_stage(cfg, "%s", m->name);
-	rc = cmp_train(cfg, m, path, nargv, (double)ntrain_tok, e);
+	rc = compare_train(cfg, m, path, nargv, (double)ntrain_tok, e);
 	ad_free(path);
 	return rc;
 }
@@ -360,12 +358,12 @@ cmp_transformer(const struct compare_cfg *cfg, struct compare_model *m, uint64_t
 	    cfg->layers ? cfg->layers : "-", cfg->heads ? cfg->heads : "-",
 	    cfg->dim ? cfg->dim : "-", cfg->context ? cfg->context : "-",
 	    steps, budget, batch, cfg->lr ? cfg->lr : "-", seed);
-	path = cmp_path(cfg->out, "transformer-%016llx.bin",
-	    (unsigned long long)cmp_key(split_hash, cfgtext));
-	ckpt = cmp_path(cfg->out, "transformer-%016llx.bin.ckpt",
-	    (unsigned long long)cmp_key(split_hash, cfgtext));
-	log = cmp_path(cfg->out, "transformer-%016llx.jsonl",
-	    (unsigned long long)cmp_key(split_hash, cfgtext));
+	path = compare_path(cfg->out, "transformer-%016llx.bin",
+	    (unsigned long long)compare_key(split_hash, cfgtext));
+	ckpt = compare_path(cfg->out, "transformer-%016llx.bin.ckpt",
+	    (unsigned long long)compare_key(split_hash, cfgtext));
+	log = compare_path(cfg->out, "transformer-%016llx.jsonl",
+	    (unsigned long long)compare_key(split_hash, cfgtext));
 	if (path == NULL || ckpt == NULL || log == NULL) {
 		rc = ad_fail(e, AD_ENOMEM, "out of memory");
 		goto done;
@@ -373,7 +371,7 @@ cmp_transformer(const struct compare_cfg *cfg, struct compare_model *m, uint64_t
 	targv[k++] = "train";
 	targv[k++] = "transformer";
 	/* An interrupted run left a checkpoint: continue it. */
-	if (!cfg->retrain && !cmp_exists(path) && cmp_exists(ckpt)) {
+	if (!cfg->retrain && !compare_exists(path) && compare_exists(ckpt)) {
 		targv[k++] = "--resume";
 		targv[k++] = ckpt;
 	} else {
@@ -421,7 +419,7 @@ cmp_transformer(const struct compare_cfg *cfg, struct compare_model *m, uint64_t
 	snprintf(m->name, sizeof m->name, "transformer (%s)", cfg->preset);
 	m->kind = COMPARE_TRANSFORMER;
 	cmp_stage(cfg, "%s", m->name);
-	rc = cmp_train(cfg, m, path, targv, 0, e);
+	rc = compare_train(cfg, m, path, targv, 0, e);
 	cmp_curve(m, log, tokens_per_byte, &last_step);
 	if (rc != 0)
 		goto done;
@@ -432,7 +430,7 @@ cmp_transformer(const struct compare_cfg *cfg, struct compare_model *m, uint64_t
 		goto done;
 	if (!(m->train_tokens > 0)) {
 		m->train_tokens = last_step * (double)cfg->batch * (double)lm->context;
-		rc = cmp_run_save(m->path, m, e);
+		rc = compare_run_save(m->path, m, e);
 	}
 	lm_free(lm);
 done:
@@ -656,18 +654,18 @@ compare_run(const struct compare_cfg *cfg, struct compare_report *out, struct ad
 		goto fail;
 	}
 	split_hash = ad_hash64(sp.val, sp.val_len, ad_hash64(sp.train, sp.train_len, 0));
-	train_path = cmp_path(cfg->out, "train.txt");
-	val_path = cmp_path(cfg->out, "val.txt");
+	train_path = compare_path(cfg->out, "train.txt");
+	val_path = compare_path(cfg->out, "val.txt");
 	if (train_path == NULL || val_path == NULL) {
 		rc = ad_fail(e, AD_ENOMEM, "out of memory");
 		goto fail;
 	}
-	if ((rc = cmp_write_if_changed(train_path, sp.train, sp.train_len, e)) != 0 ||
-	    (rc = cmp_write_if_changed(val_path, sp.val, sp.val_len, e)) != 0)
+	if ((rc = compare_write_if_changed(train_path, sp.train, sp.train_len, e)) != 0 ||
+	    (rc = compare_write_if_changed(val_path, sp.val, sp.val_len, e)) != 0)
 		goto fail;
 
 	/* 2. The tokenizer. */
-	if ((rc = cmp_tokenizer(cfg, &sp, train_path, threads, &rep.vocab_path, e)) != 0 ||
+	if ((rc = compare_tokenizer(cfg, &sp, train_path, threads, &rep.vocab_path, e)) != 0 ||
 	    (rc = bpe_load(&vocab, rep.vocab_path, e)) != 0)
 		goto fail;
 	if ((rc = data_tokenize(vocab, cfg->threads, sp.val, sp.val_len, &ids, &nids, &cap, e)) != 0)
@@ -701,7 +699,7 @@ compare_run(const struct compare_cfg *cfg, struct compare_report *out, struct ad
 			if (cfg->orders[i] != 1)
 				orders[n++] = cfg->orders[i];
 		for (int i = 0; i < n; i++)
-			if ((rc = cmp_ngram(cfg, &rep.models[rep.nmodels++], orders[i], split_hash, vocab,
+			if ((rc = compare_ngram(cfg, &rep.models[rep.nmodels++], orders[i], split_hash, vocab,
 			    rep.vocab_path, train_path, threads, ntrain_tok, e)) != 0)
 				goto fail;
 	}

@@ -7,6 +7,7 @@
 
 #include "base/hash.h"
 #include "base/io.h"
+#include "base/rng.h"
 #include "data/data.h"
 #include "bpe/bpe.h"
 
@@ -198,4 +199,15 @@ data_tokenize(const struct bpe *b, int threads, const uint8_t *text, size_t len,
 		(*ids)[*n + i] = text[i];
 	*n += len;
 	return 0;
+}
+
+void
+data_label_noise(uint32_t *targets, const uint32_t *ids, size_t n, double p, uint32_t V,
+    uint64_t seed)
+{
+	struct ad_rng rng;
+
+	ad_rng_seed(&rng, seed, 0x6c6e6f697365);   /* "lnoise" */
+	for (size_t i = 0; i < n; i++)
+		targets[i] = ad_rng_uniform(&rng) < p ? ad_rng_below(&rng, V) : ids[i];
 }

@@ -63,4 +63,19 @@ void data_split_free(struct data_split *s);
 int  data_tokenize(const struct bpe *b, int threads, const uint8_t *text, size_t len,
                    uint32_t **ids, size_t *n, size_t *cap, struct ad_error *e);
 
+/*
+ * Label noise (Zhang et al. 2017, "Understanding deep learning requires
+ * rethinking generalization"; Nakkiran et al. 2019, "Deep Double Descent",
+ * section 3): targets[i] = ids[i], except at positions chosen independently
+ * with probability p, where targets[i] is a token drawn uniformly from
+ * [0, V) instead (the original again by chance, with probability 1/V).
+ * Deterministic in seed: one PCG32 generator (seed, stream "lnoise") draws,
+ * for each position in order, a uniform double u (replaced when u < p) and,
+ * only when replaced, the token. p = 0 copies ids; p = 1 replaces every
+ * position. ids is only read: the caller keeps the clean stream for the
+ * inputs and for the held-out text, which is never corrupted. V > 0.
+ */
+void data_label_noise(uint32_t *targets, const uint32_t *ids, size_t n, double p, uint32_t V,
+                      uint64_t seed);
+
 #endif

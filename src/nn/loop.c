@@ -111,7 +111,7 @@ nn_train_run(struct nn_trainer *tr, const struct nn_run_config *c,
 		 * was fitted to. Not at a pause (stop_at, a signal): the run resumed
 		 * gives the same log as one straight through.
 		 */
-		rs.val = NAN;
+		rs.val = rs.train_val = NAN;
 		if (rank == 0 && c->nval > 0 &&
 		    ((c->val_every > 0 && st->step % c->val_every == 0) || st->step == st->steps ||
 		    (c->budget > 0 && rs.elapsed >= c->budget))) {
@@ -121,6 +121,12 @@ nn_train_run(struct nn_trainer *tr, const struct nn_run_config *c,
 			    e)) != 0)
 				return rc;
 			rs.val = r->last_val = st->last_val = vc ? vn / (double)vc : NAN;
+			if (c->train != NULL) {
+				if ((rc = nn_evaluate_targets(tr->g, tr->obj, c->train, c->train_targets,
+				    c->ntrain, c->val_tokens, &vn, &vc, e)) != 0)
+					return rc;
+				rs.train_val = vc ? vn / (double)vc : NAN;
+			}
 			r->val_step = st->step;
 		}
 		rs.last_val = r->last_val;

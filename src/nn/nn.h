@@ -684,12 +684,23 @@ struct nn_trainer {
 	const uint32_t            *train;
 	size_t                     ntrain;
 	struct nn_dist            *dist;    /* the MPI job (nn_dist_trainer_new), or NULL */
+	const uint32_t            *targets; /* (ntrain) what the causal objective is trained to
+	                                     * predict at each stream position in place of the
+	                                     * stream itself (label noise), or NULL */
 };
 
 int  nn_trainer_new(struct nn_trainer **out, struct gpt *g, struct adamw *opt,
                     const struct nn_objective *obj, const struct nn_train_state *st,
                     const uint32_t *train, size_t ntrain, struct ad_error *e);
 void nn_trainer_free(struct nn_trainer *tr);
+/*
+ * Train on targets (ntrain tokens < V, borrowed) instead of the stream's
+ * own next tokens: a row's inputs stay the clean stream, its target at the
+ * position of stream[i] becomes targets[i] (data_label_noise makes them).
+ * Causal objective only (a masked row's targets are not stream positions
+ * one to one): AD_EINVAL otherwise.
+ */
+int  nn_trainer_set_targets(struct nn_trainer *tr, const uint32_t *targets, struct ad_error *e);
 /*
  * One optimiser step: st.accum batches forward and backward, the gradient
  * norm, clipping, AdamW at the scheduled rate. A non-finite loss or norm
@@ -727,6 +738,11 @@ int    nn_trainer_finish(struct nn_trainer *tr, double loss, struct nn_step_stat
  */
 int  nn_evaluate(struct gpt *g, const struct nn_objective *obj, const uint32_t *ids, size_t n,
                  size_t max_tokens, double *nats, size_t *count, struct ad_error *e);
+/* The same with the causal objective's targets taken from targets (n) in
+ * place of ids (the training loss under label noise); targets NULL: ids. */
+int  nn_evaluate_targets(struct gpt *g, const struct nn_objective *obj, const uint32_t *ids,
+                         const uint32_t *targets, size_t n, size_t max_tokens, double *nats,
+                         size_t *count, struct ad_error *e);
 
 /* ------------------------------------------------------------------------
  * The training run: the loop around the trainer (loop.c)
@@ -769,6 +785,12 @@ struct nn_run_config {
 	double          budget;      /* stop after this many seconds of training; 0: none */
 	int             fit_budget;  /* fit the planned steps to the budget (nn_budget) */
 	int             fit_warmup;  /* and the warmup, at the first fit */
+	/* The training loss, evaluated with the held-out text (at most
+	 * val_tokens of the stream's start, against train_targets when not
+	 * NULL): the curve that shows when a model fits its training data. */
+	const uint32_t *train;       /* the training stream, or NULL: not evaluated */
+	const uint32_t *train_targets;
+	size_t          ntrain;
 };
 
 /* One step as the step hook sees it. */
@@ -778,6 +800,8 @@ struct nn_run_step {
 	int      refit;         /* the schedule was fitted at this step */
 	double   loss, lr, grad_norm;   /* nn_step_stats */
 	double   val;           /* held-out loss evaluated after this step; NaN: none */
+	double   train_val;     /* training loss evaluated with it (nn_run_config.train);
+	                         * NaN: none */
 	double   last_val;      /* the last held-out loss; NaN: none yet */
 	double   tokens_per_s;  /* this step's rate */
 	double   elapsed;       /* seconds of training, sessions before a resume included */

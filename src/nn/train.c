@@ -430,6 +430,29 @@ nn_trainer_free(struct nn_trainer *tr)
 	ad_free(tr);
 }
 
+int
+nn_trainer_set_targets(struct nn_trainer *tr, const uint32_t *targets, struct ad_error *e)
+{
+	if (targets != NULL && tr->obj->make_row != nn_objective_causal.make_row)
+		return ad_fail(e, AD_EINVAL, "label noise needs the causal objective, not '%s'",
+		    tr->obj->name);
+	tr->targets = targets;
+	return 0;
+}
+
+/* Row b of batch was made from stream[start ...] by the causal objective:
+ * its targets at the positions that carry loss become targets[start + t]. */
+static void
+trainer_retarget(struct nn_batch *batch, size_t b, const uint32_t *targets, size_t start)
+{
+	uint32_t      *tg = batch->targets + b * batch->Tb;
+	const uint8_t *mk = batch->mask + b * batch->Tb;
+
+	for (size_t t = 0; t < batch->Tb; t++)
+		if (mk[t])
+			tg[t] = targets[start + t];
+}
+
 size_t
 nn_trainer_draw(struct nn_trainer *tr, int rank, int size, struct nn_batch *scratch)
 {
@@ -444,6 +467,8 @@ nn_trainer_draw(struct nn_trainer *tr, int rank, int size, struct nn_batch *scra
 		if (r >= first && r < first + b->B) {
 			c = tr->obj->make_row(tr->obj, &tr->g->cfg, b, r - first, tr->train, tr->ntrain,
 			    start, &tr->st.rng);
+			if (tr->targets != NULL)
+				trainer_retarget(b, r - first, tr->targets, start);
 			b->counted += c;
 		} else {
 			c = tr->obj->make_row(tr->obj, &tr->g->cfg, scratch, 0, tr->train, tr->ntrain,
@@ -515,11 +540,22 @@ int
 nn_evaluate(struct gpt *g, const struct nn_objective *obj, const uint32_t *ids, size_t n,
     size_t max_tokens, double *nats, size_t *count, struct ad_error *e)
 {
+	return nn_evaluate_targets(g, obj, ids, NULL, n, max_tokens, nats, count, e);
+}
+
+int
+nn_evaluate_targets(struct gpt *g, const struct nn_objective *obj, const uint32_t *ids,
+    const uint32_t *targets, size_t n, size_t max_tokens, double *nats, size_t *count,
+    struct ad_error *e)
+{
 	size_t          Tb = g->Tb, B = g->B, done = 0, span = obj->row_tokens(Tb), scored = 0;
 	struct nn_batch b;
 	double          total = 0;
 	int             rc;
 
+	if (targets != NULL && obj->make_row != nn_objective_causal.make_row)
+		return ad_fail(e, AD_EINVAL, "label noise needs the causal objective, not '%s'",
+		    obj->name);
 	if (max_tokens > 0 && n > max_tokens)
 		n = max_tokens;
 	if ((rc = nn_batch_new(&b, B, Tb, e)) != 0)
@@ -535,6 +571,8 @@ nn_evaluate(struct gpt *g, const struct nn_objective *obj, const uint32_t *ids, 
 			if (obj->attention == NN_ATTN_FULL && n - done < span && n >= span)
 				at = n - span;
 			scored += obj->make_row(obj, &g->cfg, &b, rows, ids, n, at, NULL);
+			if (targets != NULL)
+				trainer_retarget(&b, rows, targets, at);
 			done += n - done < span ? n - done : span;
 		}
 		for (size_t r = rows; r < B; r++) {

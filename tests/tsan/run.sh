@@ -50,7 +50,7 @@ threads=${AD_TSAN_THREADS:-2 4}
 # The tests that reach threaded code (see the table this script prints); the
 # others run in the first pass only.
 threaded=${AD_TSAN_TESTS:-"tests/check_nn tests/check_bpe tests/check_lm tests/check_ngram tests/check_probe
-	tests/nn.sh tests/tokenize.sh tests/ngram.sh tests/compare.sh tests/probe.sh"}
+	tests/nn.sh tests/tokenize.sh tests/ngram.sh tests/compare.sh tests/probe.sh tests/sweep.sh"}
 threaded=$(echo $threaded)
 
 die() {

@@ -1,0 +1,54 @@
+/*
+ * compare_impl.h — the comparison engine's helpers that the sweep engine
+ * (sweep.c) shares with it: the work directory's file names and keys, the
+ * child's command line as text, and the .run side file of a model's training
+ * cost. Internal to src/compare/.
+ */
+#ifndef AD_COMPARE_IMPL_H
+#define AD_COMPARE_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "compare/compare.h"
+
+/* dir/NAME with NAME printed from fmt (ad_malloc'ed; NULL when out of memory). */
+char    *compare_path(const char *dir, const char *fmt, ...) AD_PRINTF(2, 3);
+/* Whether path is a regular file. */
+int      compare_exists(const char *path);
+/* A model's key: XXH64 of its whole configuration as text, seeded with the
+ * hash of the text it was trained on. */
+uint64_t compare_key(uint64_t split_hash, const char *config);
+/* "autodidact ARGV..." as one shell-readable line (ad_malloc'ed). */
+char    *compare_join(char *const argv[]);
+/* Write path with data only when it differs, so a reused model's inputs stay put. */
+int      compare_write_if_changed(const char *path, const uint8_t *data, size_t len,
+                                  struct ad_error *e);
+/* MODEL.run: the training cost of m (seconds, peak RSS, tokens). Load
+ * returns 0 when all three were read, -1 otherwise (train again). */
+int      compare_run_save(const char *model, const struct compare_model *m, struct ad_error *e);
+int      compare_run_load(const char *model, struct compare_model *m);
+
+/*
+ * The stages the sweep shares. compare_train: train the model at path with
+ * the child command argv (cfg->self; NULL-terminated), or reuse it when it
+ * and its .run file exist (unless cfg->retrain), filling m's path, command
+ * and cost. compare_tokenizer: cfg->vocab, or a tokenizer of cfg->vocab_size
+ * ids trained on train_path (sp->train) or reused; sets *vocab_path.
+ * compare_ngram: the n-gram of this order on train_path, keyed by
+ * split_hash. threads is cfg->threads as text.
+ */
+struct data_split;
+struct bpe;
+int compare_train(const struct compare_cfg *cfg, struct compare_model *m, const char *path,
+                  char **argv, double tokens, struct ad_error *e);
+int compare_tokenizer(const struct compare_cfg *cfg, const struct data_split *sp,
+                      const char *train_path, const char *threads, char **vocab_path,
+                      struct ad_error *e);
+int compare_ngram(const struct compare_cfg *cfg, struct compare_model *m, int order,
+                  uint64_t split_hash, const struct bpe *vocab, const char *vocab_path,
+                  const char *train_path, const char *threads, size_t ntrain_tok,
+                  struct ad_error *e);
+
+#endif
