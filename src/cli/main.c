@@ -21,6 +21,7 @@ const struct cli_command cli_commands[] = {
 	{ "sample",   "generate text from a model (temperature, top-k, top-p)", cmd_sample },
 	{ "probe",    "report the social associations models learned, beside their corpus", cmd_probe },
 	{ "synth",    "write a synthetic corpus with a known, injected bias", cmd_synth },
+	{ "knn",      "nearest-neighbour LM: datastore, tuning, contrast vs dimension", cmd_knn },
 	{ NULL, NULL, NULL },
 };
 
