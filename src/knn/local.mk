@@ -14,3 +14,6 @@ tests_check_knn_SOURCES = tests/check_knn.c $(TU_SOURCES)
 tests_check_knn_CFLAGS = $(CHECK_CFLAGS_ALL)
 tests_check_knn_LDADD = $(CHECK_LDADD)
 libautodidact_a_SOURCES += src/cli/cmd_knn.c
+dist_man_MANS += man/autodidact-knn.1
+TESTS += tests/knn.sh
+EXTRA_DIST += tests/knn.sh

@@ -150,8 +150,10 @@ knn_tune(struct lm *m, const uint8_t *text, size_t len, struct knn_tune *out,
 	if (cut == 0)
 		return ad_fail(e, AD_EDATA, "the held-out text is too short to cut in two halves "
 		    "(one to tune on, one to report on): give more text");
-	if ((rc = lm_encode(m, text, cut, &ids, &n1, &cap, e)) != 0 ||
-	    (rc = lm_encode(m, text + cut, len - cut, &ids, &n2, &cap, e)) != 0)
+	if ((rc = lm_encode(m, text, cut, &ids, &n1, &cap, e)) != 0)
+		goto out;
+	n2 = n1;   /* the second half is appended after the first */
+	if ((rc = lm_encode(m, text + cut, len - cut, &ids, &n2, &cap, e)) != 0)
 		goto out;
 	n2 -= n1;
 	if (n1 == 0 || n2 == 0) {
