@@ -192,6 +192,25 @@ bpb(double nats, uint64_t bytes)
 	return nats / M_LN2 / (double)bytes;
 }
 
+/* One token's line: id, count, nats gained, and its text with escapes. */
+static void
+tune_print_gain(const struct lm *m, const struct knn_token_gain *g)
+{
+	const uint8_t *b;
+	size_t         n;
+
+	lm_token_text(m, g->id, &b, &n);
+	printf("  %6u x%-6llu %+9.2f  \"", g->id, (unsigned long long)g->count, g->nats);
+	for (size_t i = 0; i < n; i++)
+		if (b[i] == '\n')
+			fputs("\\n", stdout);
+		else if (b[i] < 0x20 || b[i] == '"' || b[i] == '\\')
+			printf("\\x%02x", b[i]);
+		else
+			putchar(b[i]);
+	puts("\"");
+}
+
 static int
 knn_tune_cmd(int argc, char **argv)
 {
@@ -224,9 +243,10 @@ knn_tune_cmd(int argc, char **argv)
 	ad_map_release(&map);
 	if (rc == 0)
 		rc = knn_store_rewrite(argv[optind], o.output, &t.best, &err);
-	lm_free(m);
-	if (rc != 0)
+	if (rc != 0) {
+		lm_free(m);
 		return cli_fail(&err);
+	}
 	show = t.ngains < 10 ? t.ngains : 10;
 	if (o.common.json) {
 		struct ad_json j;
@@ -250,7 +270,11 @@ knn_tune_cmd(int argc, char **argv)
 		ad_json_array_begin(&j);
 		for (size_t i = 0; i < t.ngains; i++) {
 			ad_json_object_begin(&j);
+			const uint8_t *b;
+			size_t         bl;
+			lm_token_text(m, t.gains[i].id, &b, &bl);
 			ad_json_key(&j, "id"); ad_json_uint(&j, t.gains[i].id);
+			ad_json_key(&j, "text"); ad_json_string_n(&j, (const char *)b, bl);
 			ad_json_key(&j, "count"); ad_json_uint(&j, t.gains[i].count);
 			ad_json_key(&j, "nats"); ad_json_double(&j, t.gains[i].nats);
 			ad_json_object_end(&j);
@@ -274,13 +298,13 @@ knn_tune_cmd(int argc, char **argv)
 		    (double)t.queries / t.search_seconds, t.flops / t.search_seconds / 1e9);
 		printf("tokens that gain most / lose most (nats summed over the second half):\n");
 		for (size_t i = 0; i < show; i++)
-			printf("  +%-6u x%-6llu %+9.2f\n", t.gains[i].id,
-			    (unsigned long long)t.gains[i].count, t.gains[i].nats);
+			tune_print_gain(m, &t.gains[i]);
+		printf("  ...\n");
 		for (size_t i = t.ngains - show; i < t.ngains; i++)
-			printf("  -%-6u x%-6llu %+9.2f\n", t.gains[i].id,
-			    (unsigned long long)t.gains[i].count, t.gains[i].nats);
+			tune_print_gain(m, &t.gains[i]);
 	}
 	knn_tune_free(&t);
+	lm_free(m);
 	return fflush(stdout) == 0 ? CLI_EXIT_OK : cli_failf("cannot write the results");
 }
 
@@ -352,7 +376,8 @@ contrast_html(FILE *f, const char *store, const struct knn_contrast *c)
 		for (int k = 0; k < 3; k++)
 			if (strcmp(c->rows[i].set, sets[k]) == 0 && n[k] < 40) {
 				x[k][n[k]] = c->rows[i].dim;
-				yc[k][n[k]] = c->rows[i].contrast;
+				/* The contrast spans decades: plotted as its log10. */
+				yc[k][n[k]] = log10(c->rows[i].contrast);
 				ya[k][n[k]++] = c->rows[i].agree;
 			}
 	fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
@@ -368,7 +393,7 @@ contrast_html(FILE *f, const char *store, const struct knn_contrast *c)
 		s[k] = (struct ad_svg_plot_series){ sets[k], x[k], yc[k], n[k], k, k == 1 ?
 		    AD_SVG_POINTS : AD_SVG_LINE };
 	ad_svg_plot(f, &(struct ad_svg_chart){ .title = "Relative contrast against dimension",
-	    .xlabel = "dimension", .ylabel = "(Dmax - Dmin) / Dmin", .ref = NAN }, s, 3, 1);
+	    .xlabel = "dimension", .ylabel = "log10 (Dmax - Dmin) / Dmin", .ref = NAN }, s, 3, 1);
 	for (int k = 0; k < 3; k++)
 		s[k].y = ya[k];
 	ch[0] = c->chance;

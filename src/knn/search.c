@@ -124,7 +124,7 @@ knn_search(const float *keys, const float *sqnorms, size_t N, size_t C, enum knn
 		/* S (nq, nb) = Q (nq, C) K_block^T: the keys are rows, so transB. */
 		nn_sgemm(0, 1, nq, nb, C, queries, C, keys + b0 * C, C, S, nb, 0);
 		/* Race-free: query q writes its own heap, count and dmax only. */
-		#pragma omp parallel for schedule(static)
+		#pragma omp parallel for schedule(static) if (nq >= 8)
 		for (long ql = 0; ql < (long)nq; ql++) {
 			size_t       q = (size_t)ql;
 			const float *s = S + q * nb;

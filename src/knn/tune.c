@@ -105,25 +105,21 @@ gain_cmp(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* The nats of the first half under (k, tau, lambda), from the stored neighbours. */
-static double
-grid_nats(const struct half_ctx *h, size_t n, size_t k, double tau, double lambda)
+/* ln p_kNN of each first-half position under (k, tau), into lk (n). */
+static void
+grid_lk(const struct half_ctx *h, size_t n, size_t k, double tau, double *lk)
 {
-	double total = 0;
-
 	for (size_t t = 0; t < n; t++) {
 		const float   *d = h->pd + t * h->k;
 		const uint8_t *hit = h->hit + t * h->k;
-		double         z = 0, num = 0, lk;
+		double         z = 0, num = 0;
 		for (size_t j = 0; j < k && isfinite(d[j]); j++) {
 			double w = exp(-((double)d[j] - d[0]) / tau);
 			z += w;
 			num += hit[j] ? w : 0;
 		}
-		lk = num > 0 ? log(num / z) : -INFINITY;
-		total -= knn_mix(lambda, h->lp[t], lk);
+		lk[t] = num > 0 ? log(num / z) : -INFINITY;
 	}
-	return total;
 }
 
 int
@@ -168,7 +164,7 @@ knn_tune(struct lm *m, const uint8_t *text, size_t len, struct knn_tune *out,
 	h.dist = ad_mallocarray(T * h.k, sizeof *h.dist);
 	h.pd = ad_mallocarray(n1 * h.k, sizeof *h.pd);
 	h.hit = ad_mallocarray(n1 * h.k, 1);
-	h.lp = ad_mallocarray(n1 + n2, sizeof *h.lp);
+	h.lp = ad_mallocarray(2 * n1, sizeof *h.lp);   /* ln p_LM, then ln p_kNN */
 	h.gain = ad_calloc(m->V, sizeof *h.gain);
 	h.count = ad_calloc(m->V, sizeof *h.count);
 	if (h.idx == NULL || h.dist == NULL || h.pd == NULL || h.hit == NULL || h.lp == NULL ||
@@ -196,11 +192,13 @@ knn_tune(struct lm *m, const uint8_t *text, size_t len, struct knn_tune *out,
 		r.tune_nats_lm -= h.lp[t];
 	r.best = s->params;
 	for (size_t ki = 0; ki < KNN_TUNE_K && ((size_t)1 << ki) <= h.k; ki++)
-		for (int ti = 0; ti < KNN_TUNE_TAU; ti++)
+		for (int ti = 0; ti < KNN_TUNE_TAU; ti++) {
+			double tau = med * ldexp(1.0, ti - KNN_TUNE_TAU / 2);
+			grid_lk(&h, n1, (size_t)1 << ki, tau, h.lp + n1);
 			for (int li = 0; li < KNN_TUNE_LAM; li++) {
-				double tau = med * ldexp(1.0, ti - KNN_TUNE_TAU / 2);
-				double lam = li / (double)(KNN_TUNE_LAM - 1);
-				double nats = grid_nats(&h, n1, (size_t)1 << ki, tau, lam);
+				double lam = li / (double)(KNN_TUNE_LAM - 1), nats = 0;
+				for (size_t t = 0; t < n1; t++)
+					nats -= knn_mix(lam, h.lp[t], h.lp[n1 + t]);
 				if (nats < best) {
 					best = nats;
 					r.best.k = 1u << ki;
@@ -208,6 +206,7 @@ knn_tune(struct lm *m, const uint8_t *text, size_t len, struct knn_tune *out,
 					r.best.lambda = lam;
 				}
 			}
+		}
 	r.tune_nats_best = best;
 	if ((rc = knn_lm_set_params(m, &r.best, e)) != 0)
 		goto out;
