@@ -33,11 +33,12 @@ gaussian(size_t n, uint64_t seed)
 }
 
 /* Exact search = a plain double search: the same neighbours in the same
- * order, distances within float rounding, across a key-block boundary. */
+ * order, distances within float rounding; with 2100 queries the key block
+ * is 2^22 / 2100 = 1997 keys, so the 2500 keys span two blocks. */
 START_TEST(test_search_exact)
 {
-	enum knn_metric metric = _i == 0 ? KNN_L2 : KNN_COSINE;
-	size_t          N = 2500, C = 24, nq = 37, k = 10;
+	enum knn_metric metric = _i % 2 == 0 ? KNN_L2 : KNN_COSINE;
+	size_t          N = 2500, C = 24, nq = _i < 2 ? 37 : 2100, k = 10;
 	float          *keys = gaussian(N * C, 1), *q = gaussian(nq * C, 2), *sq, *dist, *dmax;
 	uint32_t       *idx, *ridx;
 	double         *rdist;
@@ -331,7 +332,7 @@ knn_suite(void)
 	TCase *t = tcase_create("knn");
 
 	tcase_set_timeout(t, 60);
-	tcase_add_loop_test(t, test_search_exact, 0, 2);
+	tcase_add_loop_test(t, test_search_exact, 0, 4);
 	tcase_add_test(t, test_mix);
 	tcase_add_test(t, test_lm);
 	tcase_add_test(t, test_score_dist_sums);

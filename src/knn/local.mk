@@ -17,4 +17,4 @@ libautodidact_a_SOURCES += src/cli/cmd_knn.c
 dist_man_MANS += man/autodidact-knn.1
 TESTS += tests/knn.sh
 EXTRA_DIST += tests/knn.sh
-EXTRA_DIST += bench/knn.sh bench/knn_search.c
+EXTRA_DIST += bench/knn.sh bench/knn_search.c bench/knn_quality.sh

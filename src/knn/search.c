@@ -18,7 +18,11 @@
 #include "knn/knn.h"
 #include "nn/nn.h"
 
-#define KNN_BLOCK 2048   /* keys per product: nq x 2048 floats of scores */
+/* Scores held at once, nq x block floats (16 MB): the key block is as long
+ * as that allows, 1024 to 65536 keys, so that a window's search is a few
+ * large products and parallel regions rather than many small ones (on a
+ * shared machine every region's barrier waits for the slowest thread). */
+#define KNN_SCORES (1u << 22)
 
 /* (d, i) is worse than (e, j): larger distance, or the same and a larger index. */
 static int
@@ -96,12 +100,14 @@ knn_search(const float *keys, const float *sqnorms, size_t N, size_t C, enum knn
     const float *queries, size_t nq, size_t k, uint32_t *idx, float *dist, float *dmax,
     struct ad_error *e)
 {
-	size_t  blk = N < KNN_BLOCK ? N : KNN_BLOCK;
+	size_t  blk = nq > 0 ? KNN_SCORES / nq : KNN_SCORES;
 	float  *S, *qsq;
 	size_t *cnt;
 
 	if (nq == 0 || k == 0)
 		return 0;
+	blk = blk < 1024 ? 1024 : blk > 65536 ? 65536 : blk;
+	blk = N < blk ? N : blk;
 	if (N > UINT32_MAX - 1)
 		return ad_fail(e, AD_EINVAL, "a store of %zu keys: at most %u are searched", N,
 		    UINT32_MAX - 1);
