@@ -55,6 +55,19 @@ has "$T/out" "k $k,"
 run 0 "$AD" knn tune -o tuned2.knn half.knn held-out.txt
 has "$T/out" "kNN-LM"
 
+# set: lambda 0 again gives the transformer's figure to the last digit; the
+# other parameters stay as stored.
+run 0 "$AD" knn set --lambda 0 -o zero2.knn half.knn
+has "$T/out" "k 8, lambda 0, temperature 2, l2"
+run 0 "$AD" eval --quiet --json zero2.knn held-out.txt
+[ "$(json_total t.json nats)" = "$(json_total "$T/out" nats)" ] && ok ||
+	fail "set --lambda 0: nats $(json_total "$T/out" nats), the transformer's $(json_total t.json nats)"
+# A store needs a causal transformer: an n-gram model is refused.
+run 0 "$AD" train ngram --quiet --bytes --order 3 -o ngram.bin train.txt
+run 1 "$AD" knn build -m ngram.bin -o ng.knn train.txt
+has "$T/err" "causal transformer"
+[ -e ng.knn ] && fail "ng.knn written by a failed build" || ok
+
 # contrast: md, json and html with two SVG plots.
 run 0 "$AD" knn contrast --points 200 --queries 40 half.knn
 has "$T/out" "| gaussian | 1 |"
@@ -90,10 +103,11 @@ run 0 "$AD" train transformer --quiet --bytes --preset tiny --steps 20 --threads
 	-o model.bin train.txt
 sed -n '/^\.SH EXAMPLES/,/^\.SH SEE ALSO/p' "$AD_SRCDIR/man/autodidact-knn.1" |
 	grep '^autodidact ' | sed 's/\\-/-/g' >examples
-lines examples 4
+lines examples 5
 while read -r line; do
 	sh -c "\"\$0\" ${line#autodidact }" "$AD" >exout 2>exerr && ok ||
 		fail "man example failed: $line: $(cat exerr)"
 done <examples
-[ -s contrast.html ] && [ -s tuned.knn ] && ok || fail "the examples wrote no report or store"
+[ -s contrast.html ] && [ -s tuned.knn ] && [ -s alone.knn ] && ok ||
+	fail "the examples wrote no report or store"
 finish

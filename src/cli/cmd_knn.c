@@ -20,6 +20,8 @@ static const char knn_help[] =
 "usage: autodidact knn build -m MODEL -o STORE [--k K] [--lambda L]\n"
 "                            [--temperature T] [--metric l2|cosine] FILE\n"
 "       autodidact knn tune -o OUT [--json] STORE FILE\n"
+"       autodidact knn set -o OUT [--k K] [--lambda L] [--temperature T]\n"
+"                            [--metric l2|cosine] STORE\n"
 "       autodidact knn contrast [--points N] [--queries Q] [--k K] [--seed S]\n"
 "                            [--format md|html|json] [-o REPORT] STORE\n"
 "\n"
@@ -35,13 +37,15 @@ static const char knn_help[] =
 "            (held-out text), report on the second half (transformer alone,\n"
 "            p_kNN alone, the mixture, the tokens that gain) and write the\n"
 "            store with the chosen parameters to OUT (may be STORE)\n"
+"  set       write the store with the parameters given changed (--lambda 1:\n"
+"            p_kNN alone; --lambda 0: the transformer's scores exactly)\n"
 "  contrast  relative contrast (D_max - D_min) / D_min and neighbours' agreement\n"
 "            on the next token against dimension: Gaussian data, the model's\n"
 "            vectors, and their PCA projections\n"
 "\n"
 "Options:\n"
 "  -m, --model MODEL    the transformer (build)\n"
-"  -o, --output FILE    the store (build, tune) or the report (contrast; default\n"
+"  -o, --output FILE    the store (build, tune, set) or the report (contrast; default\n"
 "                       stdout)\n"
 "  --k K                neighbours (default 16; contrast: 10)\n"
 "  --lambda L           weight of p_kNN in [0, 1] (default 0.25)\n"
@@ -80,7 +84,7 @@ static const struct option knn_longopts[] = {
 struct knn_opts {
 	const char       *model, *output, *format;
 	struct knn_params p;
-	int               k_given;
+	int               k_given, lambda_given, temp_given, metric_given;
 	uint64_t          points, queries, seed;
 	struct cli_common common;
 };
@@ -107,15 +111,18 @@ knn_parse(int argc, char **argv, const char *cmd, struct knn_opts *o)
 		case OPT_LAMBDA:
 			if ((rc = cli_double(cmd, "--lambda", optarg, 0, 1, &o->p.lambda)) != 0)
 				return rc;
+			o->lambda_given = 1;
 			break;
 		case OPT_TEMP:
 			if ((rc = cli_double(cmd, "--temperature", optarg, 1e-30, 1e30,
 			    &o->p.temperature)) != 0)
 				return rc;
+			o->temp_given = 1;
 			break;
 		case OPT_METRIC:
 			if (knn_metric_parse(optarg, &o->p.metric) != 0)
 				return cli_usage(cmd, "--metric %s: use l2 or cosine", optarg);
+			o->metric_given = 1;
 			break;
 		case OPT_POINTS:
 			if ((rc = cli_u64(cmd, "--points", optarg, 3, 10000000, &o->points)) != 0)
@@ -183,6 +190,37 @@ knn_build_cmd(int argc, char **argv)
 	printf("%s: %llu entries of %u floats, %.1f MB, built in %.2f s\n", o.output,
 	    (unsigned long long)s->N, s->C, (double)s->map.size / 1e6, s->build_seconds);
 	knn_store_free(s);
+	return fflush(stdout) == 0 ? CLI_EXIT_OK : cli_failf("cannot write the results");
+}
+
+static int
+knn_set_cmd(int argc, char **argv)
+{
+	struct knn_opts   o;
+	struct ad_error   err = { 0 };
+	struct knn_store *s;
+	struct knn_params p;
+	int               rc;
+
+	if ((rc = knn_parse(argc, argv, "knn set", &o)) != 0)
+		return rc < 0 ? cli_help(knn_help) : rc;
+	if (o.output == NULL)
+		return cli_usage("knn set", "no output: give -o OUT (it may be the STORE)");
+	if (argc - optind != 1)
+		return cli_usage("knn set", "give one STORE");
+	if (knn_store_open(&s, argv[optind], &err) != 0)
+		return cli_fail(&err);
+	/* The stored parameters, with the ones given in their place. */
+	p = s->params;
+	knn_store_free(s);
+	p.k = o.k_given ? o.p.k : p.k;
+	p.lambda = o.lambda_given ? o.p.lambda : p.lambda;
+	p.temperature = o.temp_given ? o.p.temperature : p.temperature;
+	p.metric = o.metric_given ? o.p.metric : p.metric;
+	if (knn_store_rewrite(argv[optind], o.output, &p, &err) != 0)
+		return cli_fail(&err);
+	printf("%s: k %u, lambda %.4g, temperature %.4g, %s\n", o.output, p.k, p.lambda,
+	    p.temperature, knn_metric_name(p.metric));
 	return fflush(stdout) == 0 ? CLI_EXIT_OK : cli_failf("cannot write the results");
 }
 
@@ -451,7 +489,8 @@ int
 cmd_knn(int argc, char **argv)
 {
 	static const struct { const char *name; int (*run)(int, char **); } subs[] = {
-		{ "build", knn_build_cmd }, { "tune", knn_tune_cmd }, { "contrast", knn_contrast_cmd },
+		{ "build", knn_build_cmd }, { "tune", knn_tune_cmd }, { "set", knn_set_cmd },
+		{ "contrast", knn_contrast_cmd },
 	};
 
 	if (argc < 2) {
@@ -463,5 +502,5 @@ cmd_knn(int argc, char **argv)
 	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
 		if (strcmp(argv[1], subs[i].name) == 0)
 			return subs[i].run(argc - 1, argv + 1);
-	return cli_usage("knn", "'%s' is not a knn command: use build, tune or contrast", argv[1]);
+	return cli_usage("knn", "'%s' is not a knn command: use build, tune, set or contrast", argv[1]);
 }
