@@ -110,4 +110,12 @@ while read -r line; do
 done <examples
 [ -s contrast.html ] && [ -s tuned.knn ] && [ -s alone.knn ] && ok ||
 	fail "the examples wrote no report or store"
+
+# A store moved with its model: the recorded path is gone, the model of the
+# same name beside the store is used.
+mkdir moved && mv model.bin store.knn moved/ && ok || fail "cannot move the store"
+run 0 "$AD" eval --quiet moved/store.knn held-out.txt
+rm moved/model.bin
+run 1 "$AD" eval --quiet moved/store.knn held-out.txt
+has "$T/err" "cannot be read"
 finish
