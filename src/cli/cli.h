@@ -43,6 +43,7 @@ int cmd_sample(int argc, char **argv);
 int cmd_fill(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_knn(int argc, char **argv);
 
 /* Print a usage error for cmd and return CLI_EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) AD_PRINTF(2, 3);

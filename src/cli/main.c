@@ -24,6 +24,7 @@ const struct cli_command cli_commands[] = {
 	{ "probe",    "report the social associations models learned, beside their corpus", cmd_probe },
 	{ "synth",    "write a synthetic corpus with a known, injected bias", cmd_synth },
 	{ "export",   "write a transformer in the Hugging Face GPT-2 layout (safetensors)", cmd_export },
+	{ "knn",      "nearest-neighbour LM: datastore, tuning, contrast vs dimension", cmd_knn },
 	{ NULL, NULL, NULL },
 };
 

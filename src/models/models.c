@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/io.h"
+#include "knn/knn.h"
 #include "lm/lm.h"
 #include "nn/nn.h"
 #include "ngram/ngram.h"
@@ -34,6 +35,7 @@ static const struct lm_family lm_families[] = {
 	{ NGRAM_MAGIC, NULL, ngram_lm_open, "ngram" },
 	{ NULL, ngram_arpa_probe, ngram_arpa_open, "arpa" },
 	{ NN_MAGIC, NULL, nn_lm_open, "transformer" },
+	{ KNN_MAGIC, NULL, knn_lm_open, "knn" },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -509,7 +509,7 @@ gpt_kv_new(const struct gpt *g, struct gpt_kv **out, struct ad_error *e)
 	if (g->attention != NN_ATTN_CAUSAL)
 		return ad_fail(e, AD_EINVAL, "a masked (bidirectional) model cannot generate "
 		    "left to right: it predicts hidden tokens from both sides");
-	n = 2 * (size_t)c->L * T * C + C + C + 3 * C + c->NH * T + C + 4 * C + c->V;
+	n = 2 * (size_t)c->L * T * C + C + C + 3 * C + c->NH * T + C + 4 * C + c->V + C;
 	if ((kv = ad_calloc(1, sizeof *kv)) == NULL || (p = ad_calloc(n, sizeof(float))) == NULL) {
 		ad_free(kv);
 		return ad_fail(e, AD_ENOMEM, "out of memory for a key/value cache");
@@ -523,7 +523,8 @@ gpt_kv_new(const struct gpt *g, struct gpt_kv **out, struct ad_error *e)
 	kv->att = p;    p += c->NH * T;
 	kv->atty = p;   p += C;
 	kv->h = p;      p += 4 * C;
-	kv->logits = p;
+	kv->logits = p; p += c->V;
+	kv->hid = p;
 	*out = kv;
 	return 0;
 }
@@ -593,6 +594,8 @@ gpt_kv_step(const struct gpt *g, struct gpt_kv *kv, uint32_t id)
 		for (size_t i = 0; i < C; i++)
 			kv->x[i] += kv->xb[i];
 		kv_layernorm(kv->xb, kv->x, w.ln2w, w.ln2b, C);
+		if (l + 1 == c->L)
+			memcpy(kv->hid, kv->xb, C * sizeof(float));
 		nn_matvec(kv->h, w.fcw, kv->xb, w.fcb, C, 4 * C);
 		nn_gelu_forward(kv->h, kv->h, 4 * C);
 		nn_matvec(kv->xb, w.fcprojw, kv->h, w.fcprojb, 4 * C, C);
@@ -626,5 +629,7 @@ gpt_kv_prefill(struct gpt *view, struct gpt_kv *kv, const uint32_t *ids, size_t 
 			}
 	}
 	nn_matvec(kv->logits, view->params.wte, view->acts.lnf + (n - 1) * C, NULL, C, c->V);
+	memcpy(kv->hid, view->acts.ln2 + ((c->L - 1) * view->B * view->Tb + n - 1) * C,
+	    C * sizeof(float));
 	kv->pos = n;
 }

@@ -525,3 +525,27 @@ fail:
 	ad_free(x);
 	return rc;
 }
+
+const struct gpt *
+nn_lm_gpt(const struct lm *m)
+{
+	return m->vt == &nnlm_vtab ? ((const struct nn_lm *)m)->g : NULL;
+}
+
+const float *
+nn_lm_state_hidden(const struct lm_state *st)
+{
+	return st->kv->hid;
+}
+
+int
+nn_lm_view_take(const struct lm *m, struct gpt **view, struct ad_error *e)
+{
+	return view_take((const struct nn_lm *)m, view, e);
+}
+
+void
+nn_lm_view_give(const struct lm *m, struct gpt *view)
+{
+	view_give((const struct nn_lm *)m, view);
+}

@@ -450,6 +450,8 @@ struct gpt_kv {
 	float  *atty;     /* (C) */
 	float  *h;        /* (4C) */
 	float  *logits;   /* (V) */
+	float  *hid;      /* (C) the last block's MLP input after its LayerNorm, for the
+	                   * last token fed: the kNN-LM's context vector (src/knn) */
 };
 
 int  gpt_kv_new(const struct gpt *g, struct gpt_kv **out, struct ad_error *e);
@@ -908,5 +910,18 @@ int nn_load(const uint8_t *data, size_t size, const char *name, struct nn_file *
 struct lm;
 struct ad_map;
 int nn_lm_open(struct lm **out, const char *path, struct ad_map *map, struct ad_error *e);
+/*
+ * For the kNN-LM (src/knn), which wraps a transformer opened by nn_lm_open:
+ * the model behind m (NULL when m is not a causal transformer); the
+ * context vector of a state of m (the kv cache's hid: C floats, the one
+ * that predicts the next token); and a view of m's parameters with
+ * activations for 1 x T (m's spare one, or a new one), to give back after
+ * a batched forward pass.
+ */
+struct lm_state;
+const struct gpt *nn_lm_gpt(const struct lm *m);
+const float      *nn_lm_state_hidden(const struct lm_state *st);
+int               nn_lm_view_take(const struct lm *m, struct gpt **view, struct ad_error *e);
+void              nn_lm_view_give(const struct lm *m, struct gpt *view);
 
 #endif
