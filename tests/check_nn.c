@@ -449,6 +449,87 @@ START_TEST(test_gemm_bf16)
 }
 END_TEST
 
+/*
+ * Generation's bf16 product (nn_matvec_bf16 on weights from nn_bf16_from)
+ * against a double product of the bf16-rounded inputs, the rounding
+ * written here from the format (bf16_of). As for nn_gemm: the products of
+ * two bf16 are exact in fp32, so the error is the fp32 sums' alone: an
+ * output is the bias plus C exact products, at most C + 1 roundings in any
+ * order, |error| <= gamma_{C+2} (|bias| + sum |w x|) (Higham eq. 3.5). C
+ * and OC cut the 32-element step and the 4-row block, with sizes on one
+ * thread and threaded; one thread and two give the same bits; the portable
+ * kernel (AVX2 in force) meets the same bound.
+ */
+static void
+matvec_bf16_case(size_t C, size_t OC, int portable)
+{
+	double   *W = dalloc(C * OC), *x = dalloc(C), *b = dalloc(OC);
+	float    *Wf, *xf, *bf, *o1 = falloc(OC), *o2 = falloc(OC);
+	uint16_t *Wb = malloc(C * OC * sizeof *Wb);
+	double    n = (double)(C + 2), u = ldexp(1.0, -24), gamma = n * u / (1 - n * u);
+	double    worst = 0;
+	size_t    wrong = 0;
+
+	ck_assert_ptr_nonnull(Wb);
+	fill(W, C * OC, 1);
+	fill(x, C, 1);
+	fill(b, OC, 1);
+	Wf = tofloat(W, C * OC);
+	xf = tofloat(x, C);
+	bf = tofloat(b, OC);
+	nn_bf16_from(Wb, Wf, C * OC);
+	for (size_t i = 0; i < C * OC; i++) {
+		uint32_t bits = (uint32_t)Wb[i] << 16;
+		float    f;
+		memcpy(&f, &bits, sizeof f);
+		wrong += (double)f != bf16_of(Wf[i]);
+	}
+	/* One assertion per case: Check records every assertion it passes. */
+	ck_assert_msg(wrong == 0, "nn_bf16_from: %zu of %zu rounded otherwise", wrong, C * OC);
+	if (portable)
+		nn_kernel_select(NN_KERNEL_AVX2);
+	omp_set_num_threads(1);
+	nn_matvec_bf16(o1, Wb, xf, bf, C, OC);
+	omp_set_num_threads(2);
+	nn_matvec_bf16(o2, Wb, xf, bf, C, OC);
+	nn_kernel_select(NN_KERNEL_AUTO);
+	ck_assert_msg(memcmp(o1, o2, OC * sizeof *o1) == 0, "bf16 matvec %zux%zu: 1 and 2 "
+	    "threads differ", OC, C);
+	for (size_t o = 0; o < OC; o++) {
+		double sum = bf[o], mag = fabs(bf[o]);
+		for (size_t c = 0; c < C; c++) {
+			double p = bf16_of(Wf[o * C + c]) * bf16_of(xf[c]);
+			sum += p;
+			mag += fabs(p);
+		}
+		worst = fmax(worst, fabs(o1[o] - sum) / (gamma * mag + 1e-30));
+	}
+	ck_assert_msg(worst <= 1, "bf16 matvec %zux%zu%s: %.2f times the bound", OC, C,
+	    portable ? " (portable)" : "", worst);
+	free(W); free(x); free(b); free(Wf); free(xf); free(bf); free(o1); free(o2); free(Wb);
+}
+
+START_TEST(test_matvec_bf16)
+{
+	static const size_t shapes[][2] = {
+		{ 1, 1 }, { 3, 5 }, { 31, 4 }, { 32, 7 }, { 33, 9 }, { 63, 3 }, { 64, 8 },
+		{ 65, 13 }, { 384, 1152 }, { 1536, 385 }, { 1000, 4099 },
+	};
+	/* Rounding by hand: ties to even, and subnormals to zero. */
+	ck_assert_uint_eq(nn_bf16_of(1.0f), 0x3f80);
+	ck_assert_uint_eq(nn_bf16_of(ldexpf(1.0f, 0) + ldexpf(1.0f, -8)), 0x3f80);  /* tie, even */
+	ck_assert_uint_eq(nn_bf16_of(ldexpf(1.0f, 0) + ldexpf(3.0f, -8)), 0x3f82);  /* tie, up */
+	ck_assert_uint_eq(nn_bf16_of(-ldexpf(1.0f, -130)), 0x8000);
+	ad_rng_seed(&trng, 13, 1);
+	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+		matvec_bf16_case(shapes[s][1], shapes[s][0], 1);
+		if (nn_bf16_available())
+			matvec_bf16_case(shapes[s][1], shapes[s][0], 0);
+	}
+	(void)bf16_or_skip("test_matvec_bf16 (the AVX512-BF16 kernel; the portable one ran)");
+}
+END_TEST
+
 /* The bf16 product gives the same bits on one thread and on two (the sums
  * run in a fixed order), with and without a bias; without the bf16 kernel
  * (the AVX2 one in force), it is nn_sgemm's product, bit for bit. */
@@ -2178,6 +2259,96 @@ next_gap(const struct lm *m, struct lm_state *a, struct lm_state *b)
 	return worst;
 }
 
+/*
+ * Windows scored as rows of one batch (score_batch) give the very bits of
+ * each window scored alone, for either thread count, and their logits
+ * reach the visitor in window order: each row of every kernel is computed
+ * from that row alone. 20 windows of the context (12) at stride 4, more
+ * than one forward pass of rows; the log-probs also agree with the KV
+ * cache (another code path) to float rounding.
+ */
+struct logit_sums { double s[320]; size_t n; };
+
+static int
+logit_sum_fn(void *ctx, const float *scores, uint32_t V, uint32_t y, struct ad_error *e)
+{
+	struct logit_sums *l = ctx;
+	double             t = y;
+
+	(void)e;
+	for (uint32_t v = 0; v < V; v++)
+		t += scores[v] * (double)(v + 1);
+	ck_assert_uint_lt(l->n, 320);
+	l->s[l->n++] = t;
+	return 0;
+}
+
+START_TEST(test_lm_score_batch_rows_are_windows)
+{
+	struct gpt_config  c = { 2, 2, 16, 12, 256, 257 };
+	struct gpt        *g = model(&c, 23);
+	struct nn_file     f = { 0 };
+	struct ad_error    e = { 0 };
+	struct lm         *m;
+	char              *dir = tu_tmpdir(), path[4200];
+	uint32_t          *ids = stream(100, 256, 5);
+	const uint32_t    *win[20];
+	size_t             from[20];
+	static double      batched[2][20 * 12], alone[20 * 12];
+	static struct logit_sums lb, la;
+
+	f.cfg = c;
+	f.tok_kind = NN_TOK_BYTES;
+	snprintf(path, sizeof path, "%s/m", dir);
+	ck_assert_int_eq(nn_save(path, &f, g, NULL, &e), 0);
+	ck_assert_int_eq(lm_open(&m, path, &e), 0);
+	ck_assert_ptr_nonnull(m->vt->score_batch);
+	for (int w = 0; w < 20; w++) {
+		win[w] = ids + 4 * w;
+		from[w] = (size_t)(w % 12);
+	}
+	for (int t = 0; t < 2; t++) {
+		omp_set_num_threads(t + 1);
+		lb.n = 0;
+		ck_assert_int_eq(m->vt->score_batch(m, win, 20, 12, from, batched[t], logit_sum_fn,
+		    &lb, &e), 0);
+	}
+	omp_set_num_threads(2);
+	ck_assert_mem_eq(batched[0], batched[1], sizeof batched[0]);
+	la.n = 0;
+	for (int w = 0; w < 20; w++)
+		ck_assert_int_eq(m->vt->score_dist(m, win[w], 12, from[w], alone + w * 12,
+		    logit_sum_fn, &la, &e), 0);
+	ck_assert_mem_eq(batched[1], alone, sizeof alone);
+	ck_assert_uint_eq(la.n, lb.n);
+	ck_assert_mem_eq(lb.s, la.s, la.n * sizeof la.s[0]);
+	/* A short window alone, in a batch of its kind. */
+	ck_assert_int_eq(m->vt->score_batch(m, win, 3, 7, from, batched[0], NULL, NULL, &e), 0);
+	for (int w = 0; w < 3; w++) {
+		ck_assert_int_eq(m->vt->score(m, win[w], 7, alone, &e), 0);
+		ck_assert_mem_eq(batched[0] + w * 7, alone, 7 * sizeof alone[0]);
+	}
+	/* The KV cache: the same model another way. */
+	{
+		struct lm_state *st;
+		double           pushed, worst = 0;
+		ck_assert_int_eq(lm_state_new(m, &st, &e), 0);
+		for (int i = 0; i < 12; i++) {
+			ck_assert_int_eq(lm_push(m, st, win[19][i], &pushed, &e), 0);
+			worst = fmax(worst, fabs(pushed - batched[1][19 * 12 + i]));
+		}
+		ck_assert_double_le(worst, 1e-5);
+		lm_state_free(m, st);
+	}
+	lm_free(m);
+	gpt_free(g);
+	free(ids);
+	unlink(path);
+	rmdir(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_lm_interface)
 {
 	struct gpt_config c = { 2, 2, 16, 12, 256, 257 };
@@ -2572,6 +2743,7 @@ nn_suite(void)
 	tcase_add_test(k, test_gemm_portable);
 	tcase_add_test(k, test_gemm_bf16);
 	tcase_add_test(k, test_gemm_bf16_threads);
+	tcase_add_test(k, test_matvec_bf16);
 	tcase_add_test(k, test_matvec);
 	tcase_add_test(k, test_fast_layernorm);
 	tcase_add_test(k, test_fast_matmul);
@@ -2609,6 +2781,7 @@ nn_suite(void)
 	tcase_add_test(m, test_masked_evaluate);
 	tcase_add_test(m, test_train_state_options);
 	tcase_add_test(m, test_lm_interface);
+	tcase_add_test(m, test_lm_score_batch_rows_are_windows);
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, test_torch_reference);
 	tcase_add_test(t, test_torch_masked);
