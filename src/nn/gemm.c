@@ -1320,6 +1320,10 @@ gemv_bf16_portable(const uint16_t *w, const uint16_t *x, size_t C)
 	return LANES8(s, t);
 }
 
+/* Bytes ahead of the rows being summed that each step asks the cache for:
+ * the hardware's prefetcher alone kept this kernel at ~0.7 of the fp32
+ * one's bytes per second (Zen 5), 4 KB ahead brought it to ~0.85. */
+#define GEMV_PREFETCH 4096
 #ifdef GEMM_X86
 /* Rows [o0, o1) of out = W x + bias, four rows at a time sharing each
  * load of x (four independent chains of VDPBF16PS). x holds C bf16 and
@@ -1341,6 +1345,9 @@ gemv_bf16_avx512(float *out, const uint16_t *W, const uint16_t *x, const float *
 		}
 		for (size_t k = 0; k < full; k += 32) {
 			__m512bh xv = (__m512bh)_mm512_loadu_si512(x + k);
+			#pragma GCC unroll 4
+			for (size_t r = 0; r < 4; r++)
+				_mm_prefetch((const char *)(w[0] + k + r * C) + GEMV_PREFETCH, _MM_HINT_T0);
 			#pragma GCC unroll 4
 			for (size_t r = 0; r < 4; r++)
 				acc[r] = _mm512_dpbf16_ps(acc[r],
