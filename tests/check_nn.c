@@ -2349,6 +2349,72 @@ START_TEST(test_lm_score_batch_rows_are_windows)
 }
 END_TEST
 
+/*
+ * Inference in bf16 against fp32 (eval --precision): the bound on a logit.
+ * A logit is z_v = h . w_v, h the final LayerNorm's output (C), w_v row v
+ * of the token embedding. In bf16, h_b (itself moved by the bf16 products
+ * of the blocks) and w_v are rounded to bf16, relative error <= u_b = 2^-9
+ * each, so each product h_c w_c is off by <= (2 u_b + u_b^2) |h_c w_c|, and
+ * both runs sum C terms in fp32 (gamma_{C+2}, Higham eq. 3.5). With h_f
+ * the fp32 run's hidden state:
+ *   |z_b - z_f| <= (2 u_b + u_b^2 + gamma) sum_c |h_b,c w_c|
+ *                  + sum_c |h_b,c - h_f,c| |w_c| + gamma sum_c |h_f,c w_c|,
+ * the middle term (the blocks' share, measured) by the triangle inequality.
+ * A token's log-probability, z_y - logsumexp(z), then moves by at most
+ * twice the largest of its position's logit bounds. The test also asks
+ * that the bf16 run differ from the fp32 one (its products did change).
+ */
+START_TEST(test_bf16_inference_logit_bound)
+{
+	struct gpt_config c = { 2, 2, 48, 16, 70, 71 };
+	struct gpt       *g = model(&c, 29);
+	struct ad_error   e = { 0 };
+	uint32_t         *in = stream(2 * 16, 70, 4), *tg = stream(2 * 16, 70, 6);
+	size_t            BT = 2 * 16, C = c.C, V = c.V;
+	float            *hf = falloc(BT * C), *zf = falloc(BT * V), *lf = falloc(BT);
+	double            u = ldexp(1.0, -9), n = (double)(C + 2), gamma;
+	double            worst = 0, worst_lp = 0, moved = 0;
+
+	gamma = n * ldexp(1.0, -24) / (1 - n * ldexp(1.0, -24));
+	if (!bf16_or_skip("test_bf16_inference_logit_bound")) {
+		gpt_free(g);
+		free(in); free(tg); free(hf); free(zf); free(lf);
+		return;
+	}
+	ck_assert_int_eq(gpt_alloc(g, 2, 16, 0, &e), 0);
+	gpt_forward(g, in, tg, NULL, 2, 16);
+	memcpy(hf, g->acts.lnf, BT * C * sizeof *hf);
+	memcpy(zf, g->acts.logits, BT * V * sizeof *zf);
+	memcpy(lf, g->acts.losses, BT * sizeof *lf);
+	ck_assert_int_eq(gpt_set_precision(g, NN_PREC_BF16, &e), 0);
+	gpt_forward(g, in, tg, NULL, 2, 16);
+	for (size_t i = 0; i < BT; i++) {
+		const float *hb = g->acts.lnf + i * C, *h = hf + i * C;
+		double       most = 0;
+		for (size_t v = 0; v < V; v++) {
+			const float *w = g->params.wte + v * C;
+			double       sb = 0, sf = 0, dh = 0, bound, d;
+			for (size_t k = 0; k < C; k++) {
+				sb += fabs((double)hb[k] * w[k]);
+				sf += fabs((double)h[k] * w[k]);
+				dh += fabs((double)hb[k] - h[k]) * fabs(w[k]);
+			}
+			bound = (2 * u + u * u + gamma) * sb + dh + gamma * sf;
+			d = fabs((double)g->acts.logits[i * V + v] - zf[i * V + v]);
+			worst = fmax(worst, d / bound);
+			moved = fmax(moved, d);
+			most = fmax(most, bound);
+		}
+		worst_lp = fmax(worst_lp, fabs((double)g->acts.losses[i] - lf[i]) / (2 * most));
+	}
+	ck_assert_msg(worst <= 1, "a bf16 logit is %.2f times its bound from the fp32 one", worst);
+	ck_assert_msg(worst_lp <= 1, "a bf16 log-probability is %.2f times its bound", worst_lp);
+	ck_assert_msg(moved > 0, "the bf16 run gave the fp32 logits: its products were not bf16");
+	gpt_free(g);
+	free(in); free(tg); free(hf); free(zf); free(lf);
+}
+END_TEST
+
 START_TEST(test_lm_interface)
 {
 	struct gpt_config c = { 2, 2, 16, 12, 256, 257 };
@@ -2782,6 +2848,7 @@ nn_suite(void)
 	tcase_add_test(m, test_train_state_options);
 	tcase_add_test(m, test_lm_interface);
 	tcase_add_test(m, test_lm_score_batch_rows_are_windows);
+	tcase_add_test(m, test_bf16_inference_logit_bound);
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, test_torch_reference);
 	tcase_add_test(t, test_torch_masked);
