@@ -2792,12 +2792,81 @@ START_TEST(test_torch_masked)
 }
 END_TEST
 
+/*
+ * Our bf16 forward pass against PyTorch's bf16 autocast on the same weights
+ * and batch (tests/torch_bf16.py, run by tests/torch_bf16.sh, which sets
+ * AD_TORCH_BF16): the mean loss and sum_j r_j z_j over the logits agree
+ * within the tolerances the script derives (six standard deviations of
+ * the two runs' first-order rounding errors, from float64 gradients).
+ */
+START_TEST(test_torch_autocast)
+{
+	const char       *path = getenv("AD_TORCH_BF16");
+	struct tref       r;
+	uint64_t          n;
+	uint32_t         *cfgv, *in, *tg;
+	float            *rs;
+	struct gpt_config cfg;
+	struct gpt       *g;
+	struct ad_error   e = { 0 };
+	size_t            sizes[GPT_NTENSORS], B, Tb, off = 0;
+	double            loss, f = 0, tl, tf, al, af;
+
+	if (path == NULL || *path == '\0') {
+		fprintf(stderr, "check_nn: test_torch_autocast skipped: AD_TORCH_BF16 is not set "
+		    "(tests/torch_bf16.sh sets it)\n");
+		return;
+	}
+	if (!bf16_or_skip("test_torch_autocast"))
+		return;
+	r.buf = tu_slurp(path, &r.len);
+	ck_assert_msg(r.buf != NULL, "%s: missing (written by tests/torch_bf16.py)", path);
+	cfgv = tref_get(&r, "config", 2, &n);
+	cfg = (struct gpt_config){ cfgv[0], cfgv[1], cfgv[2], cfgv[3], cfgv[4], cfgv[4] + 1 };
+	B = cfgv[5];
+	Tb = cfgv[6];
+	free(cfgv);
+	ck_assert_int_eq(gpt_new(&g, &cfg, &e), 0);
+	ck_assert_int_eq(gpt_alloc(g, B, Tb, 0, &e), 0);
+	gpt_tensor_sizes(&cfg, sizes);
+	for (int i = 0; i < GPT_NTENSORS; i++) {
+		float *w = tref_get(&r, gpt_tensor_name(i), 0, &n);
+		ck_assert_uint_eq(n, sizes[i]);
+		memcpy(g->param_mem + off, w, sizes[i] * sizeof(float));
+		free(w);
+		off += sizes[i];
+	}
+	ck_assert_int_eq(gpt_set_precision(g, NN_PREC_BF16, &e), 0);
+	in = tref_get(&r, "inputs", 2, &n);
+	tg = tref_get(&r, "targets", 2, &n);
+	rs = tref_get(&r, "r", 0, &n);
+	ck_assert_uint_eq(n, B * Tb * cfg.V);
+	loss = gpt_forward(g, in, tg, NULL, B, Tb);
+	for (size_t j = 0; j < n; j++)
+		f += (double)rs[j] * g->acts.logits[j];
+	al = tref_f64(&r, "ac_loss", 0);
+	af = tref_f64(&r, "ac_f", 0);
+	tl = tref_f64(&r, "tol_loss", 0);
+	tf = tref_f64(&r, "tol_f", 0);
+	fprintf(stderr, "check_nn: bf16 against autocast: loss %.6f / %.6f (tolerance %.3g), "
+	    "sum r z %.4f / %.4f (tolerance %.3g); float64 %.6f, %.4f\n", loss, al, tl, f, af, tf,
+	    tref_f64(&r, "loss64", 0), tref_f64(&r, "f64", 0));
+	ck_assert_msg(fabs(loss - al) <= tl, "bf16 loss %.6f, autocast's %.6f: beyond %.3g", loss,
+	    al, tl);
+	ck_assert_msg(fabs(f - af) <= tf, "bf16 sum r z %.4f, autocast's %.4f: beyond %.3g", f, af,
+	    tf);
+	gpt_free(g);
+	free(in); free(tg); free(rs); free(r.buf);
+}
+END_TEST
+
 static Suite *
 nn_suite(void)
 {
 	Suite *s = suite_create("nn");
 	TCase *k = tcase_create("kernels"), *f = tcase_create("finite differences");
 	TCase *m = tcase_create("model"), *t = tcase_create("torch");
+	TCase *tb = tcase_create("torch-bf16");
 
 	tcase_set_timeout(k, 120);
 	tcase_set_timeout(m, 120);
@@ -2852,7 +2921,10 @@ nn_suite(void)
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, test_torch_reference);
 	tcase_add_test(t, test_torch_masked);
+	tcase_set_timeout(tb, 60);
+	tcase_add_test(tb, test_torch_autocast);
 	suite_add_tcase(s, t);
+	suite_add_tcase(s, tb);
 	suite_add_tcase(s, k);
 	suite_add_tcase(s, f);
 	suite_add_tcase(s, m);

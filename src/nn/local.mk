@@ -30,3 +30,7 @@ TESTS += tests/mpi.sh tests/mpi-netns.sh tests/mpi-ngram.sh
 endif
 EXTRA_DIST += tests/mpi.sh tests/mpi-netns.sh tests/mpi-ngram.sh bench/mpi.sh bench/allreduce.c \
 	bench/dist_step.c
+# bf16 inference: PyTorch's autocast as the oracle, and the benchmarks.
+TESTS += tests/torch_bf16.sh
+EXTRA_DIST += tests/torch_bf16.sh tests/torch_bf16.py bench/generation.c bench/eval_speed.sh \
+	bench/precision_quality.sh
