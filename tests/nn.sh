@@ -267,9 +267,15 @@ same "$T/out" "$T/pb1"
 bpb "$T/out" | paste "$T/p32" - | awk '{ d = $1 - $2; if (d < 0) d = -d; exit !(d <= 1e-3 * $1) }' &&
 	ok || fail "bf16 bits per byte $(bpb "$T/out") not within 1e-3 of fp32's $(cat "$T/p32")"
 run 0 "$AD" sample --precision bf16 -n 20 --seed 2 --prompt "line" "$T/m.model"
+# probe: bf16 goes to the transformer, the n-gram model is scored as always.
+run 0 "$AD" train ngram --quiet --bytes --order 2 --discount-fallback -o "$T/ng.model" "$T/c.txt"
+run 0 "$AD" probe --quiet --format json --probes gender-occupation "$T/ng.model"
+cp "$T/out" "$T/ng32"
+run 0 "$AD" probe --quiet --format json --precision bf16 --probes gender-occupation "$T/ng.model"
+same "$T/out" "$T/ng32"
+run 0 "$AD" probe --quiet --precision bf16 --probes gender-occupation "$T/m.model" "$T/ng.model"
 run 2 "$AD" eval --precision fp16 "$T/m.model" "$T/c.txt"
 has "$T/err" "'fp16' is not fp32 or bf16"
-run 0 "$AD" train ngram --quiet --bytes --order 2 --discount-fallback -o "$T/ng.model" "$T/c.txt"
 run 1 "$AD" eval --precision bf16 "$T/ng.model" "$T/c.txt"
 has "$T/err" "no matrix products"
 
