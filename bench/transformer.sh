@@ -316,8 +316,9 @@ done
 # cache slides (refilled with the last T/2 tokens by one forward pass)
 # every T/2 tokens.
 gen_rates() {
-	ours "$AD" sample --timing --threads "$THREADS" -c 4 -n 1000 --seed "$1" --prompt "" \
-		"$tmp/M.model" 2>&1 >/dev/null |
+	# $2: the precision (bf16: the weights are read from a bf16 copy).
+	ours "$AD" sample --timing --threads "$THREADS" -c 4 -n 1000 --seed "$1" \
+		--precision "${2:-fp32}" --prompt "" "$tmp/M.model" 2>&1 >/dev/null |
 		sed -n 's/.*tokens\/s by position: //p' | tr -d , |
 		awk '{ for (i = 1; i < NF; i += 2) print i, $i, $(i + 1) }'
 }
@@ -334,7 +335,14 @@ if [ "$GEN" = 1 ] && [ -f "$tmp/M.model" ]; then
 	}
 	bound before
 	r=0
-	while [ $r -lt "$RUNS" ]; do gen_rates $((r + 1)); r=$((r + 1)); done >"$tmp/gen"
+	# Where the CPU has bf16 products, a run in bf16 follows each fp32 run
+	# (alternating, so that both see the same load).
+	: >"$tmp/gen.bf16"
+	while [ $r -lt "$RUNS" ]; do
+		gen_rates $((r + 1)) >>"$tmp/gen"
+		[ -n "$bf16" ] && gen_rates $((r + 1)) bf16 >>"$tmp/gen.bf16"
+		r=$((r + 1))
+	done
 	for i in $(cut -d' ' -f1 "$tmp/gen" | sort -n -u); do
 		range=$(awk -v i="$i" '$1 == i { print $2; exit }' "$tmp/gen")
 		# (An if chain, not nested ?: split over lines: POSIX awk, and so
@@ -347,5 +355,12 @@ if [ "$GEN" = 1 ] && [ -f "$tmp/M.model" ]; then
 			else if (e[2] > 253) note = " (the cache fills, then slides)"
 			printf "generation, shape M, batch 1, tokens %s%s: %.0f tokens/s\n", r, note, $1 }'
 	done
+	# bf16 weights (sample --precision bf16), over all but the first token.
+	if [ -s "$tmp/gen.bf16" ]; then
+		i=$(awk '$2 ~ /^2-/ { i = $1 } END { print i }' "$tmp/gen")
+		f=$(awk -v i="$i" '$1 == i { print $3 }' "$tmp/gen" | median)
+		awk -v i="$i" '$1 == i { print $3 }' "$tmp/gen.bf16" | median | awk -v f="$f" -v r="$(awk -v i="$i" '$1 == i { print $2; exit }' "$tmp/gen")" '{
+			printf "generation in bf16 (--precision bf16: bf16 weights), shape M, batch 1, tokens %s: %.0f tokens/s, %.2fx fp32 (medians of alternating runs)\n", r, $1, $1 / f }'
+	fi
 	bound after
 fi

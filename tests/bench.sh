@@ -51,9 +51,13 @@ case "$1 $2" in
 		for i in 4 5 6 7 8; do echo "$i,8.3,,0.001,1,$rate.0,1.0" >>"$log"; done
 	fi ;;
 "sample --timing")
+	# bf16 weights: twice the fp32 rates (the ratio printed is 2.00x).
+	m=1
+	case " $* " in *" --precision bf16 "*) m=2 ;; esac
 	for k in 1 2 3 4; do
-		echo "autodidact: sample $k: tokens/s by position: 2-16 ${k}00.0 129-256 ${k}10.0" \
-		    "257-512 ${k}20.0, 2-1000 ${k}30.0" >&2
+		echo "autodidact: sample $k: tokens/s by position: 2-16 $((k * 100 * m)).0" \
+		    "129-256 $(((k * 100 + 10) * m)).0 257-512 $(((k * 100 + 20) * m)).0," \
+		    "2-1000 $(((k * 100 + 30) * m)).0" >&2
 	done ;;
 *) echo "stub autodidact: unexpected $*" >&2; exit 1 ;;
 esac
@@ -132,6 +136,8 @@ has "$T/bf16.out" "generation, shape M, batch 1, tokens 2-16: 200 tokens/s"
 has "$T/bf16.out" "generation, shape M, batch 1, tokens 129-256 (the cache fills, then slides): 210 tokens/s"
 has "$T/bf16.out" "generation, shape M, batch 1, tokens 257-512 (the cache slides): 220 tokens/s"
 has "$T/bf16.out" "generation, shape M, batch 1, tokens 2-1000 (all but the first): 230 tokens/s"
+# The stub's bf16 rates are twice its fp32 ones: medians 460 and 230.
+has "$T/bf16.out" "generation in bf16 (--precision bf16: bf16 weights), shape M, batch 1, tokens 2-1000: 460 tokens/s, 2.00x fp32"
 n=$(grep -c 'PyTorch fp32, OPENBLAS_CORETYPE' "$T/bf16.out")
 [ "$n" -eq 10 ] && ok || fail "expected 5 core types on 2 shapes, got $n lines: $(cat "$T/bf16.out")"
 

@@ -713,6 +713,113 @@ START_TEST(test_pll_windows_score_each_token_once)
 END_TEST
 
 /*
+ * score_batch through windows: a mock whose ln p of a token also carries
+ * where its window started (so a window scored at the wrong place, or a
+ * position taken from the wrong window, shows), batched and not: both give
+ * the numbers worked out by hand from the windows' rule and visit every
+ * position once, in order; the batched one in groups of windows of one
+ * length.
+ */
+struct batch_log { size_t calls, most, bad_len; };
+static struct batch_log blog;
+
+static int
+where_score_dist(const struct lm *m, const uint32_t *ids, size_t n, size_t from, double *logp,
+    lm_dist_fn fn, void *ctx, struct ad_error *e)
+{
+	float s[5] = { 0 };
+	int   rc = 0;
+
+	ck_assert_uint_le(n, m->context);
+	/* ids[i] holds the token's own position in the text (mod 2^32). */
+	for (size_t i = 0; i < n; i++)
+		logp[i] = -(1.0 + (double)i) - 1000.0 * (double)(ids[i] - (uint32_t)i);
+	for (size_t i = from; fn != NULL && i < n && rc == 0; i++)
+		rc = fn(ctx, s, m->V, ids[i] % 5, e);
+	return rc;
+}
+
+static int
+where_score(const struct lm *m, const uint32_t *ids, size_t n, double *logp, struct ad_error *e)
+{
+	return where_score_dist(m, ids, n, 0, logp, NULL, NULL, e);
+}
+
+static int
+where_score_batch(const struct lm *m, const uint32_t *const *win, size_t nwin, size_t n,
+    const size_t *from, double *logp, lm_dist_fn fn, void *ctx, struct ad_error *e)
+{
+	int rc = 0;
+
+	blog.calls++;
+	blog.most = nwin > blog.most ? nwin : blog.most;
+	for (size_t w = 0; w < nwin && rc == 0; w++) {
+		/* Windows of one call are one length: all full but perhaps a last. */
+		blog.bad_len += n != m->context && nwin > 1;
+		rc = where_score_dist(m, win[w], n, from[w], logp + w * n, fn, ctx, e);
+	}
+	return rc;
+}
+
+static const struct lm_vtab mock_where_vt = {
+	.free = mock_free, .state_new = mock_state_new, .state_free = mock_state_free,
+	.state_reset = mock_reset, .next = mock_next, .push = mock_push, .score = where_score,
+	.encode = mock_encode, .token_text = mock_token_text, .score_dist = where_score_dist,
+};
+static const struct lm_vtab mock_where_batch_vt = {
+	.free = mock_free, .state_new = mock_state_new, .state_free = mock_state_free,
+	.state_reset = mock_reset, .next = mock_next, .push = mock_push, .score = where_score,
+	.encode = mock_encode, .token_text = mock_token_text, .score_dist = where_score_dist,
+	.score_batch = where_score_batch,
+};
+
+START_TEST(test_lm_score_batch_same_windows)
+{
+	struct lm       one = { .vt = &mock_where_vt, .V = 5, .context = 8 };
+	struct lm       many = { .vt = &mock_where_batch_vt, .V = 5, .context = 8 };
+	static uint32_t ids[400];
+	static double   want[400], got[400];
+	struct ad_error e = { 0 };
+	size_t          sizes[] = { 1, 7, 8, 9, 12, 13, 37, 131, 132, 133, 136, 400 };
+
+	for (size_t i = 0; i < 400; i++)
+		ids[i] = (uint32_t)i;
+	for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
+		size_t       n = sizes[c];
+		struct visit v1 = { .n = 0 }, v2 = { .n = 0 };
+		memset(&blog, 0, sizeof blog);
+		/* By hand: token p < 8 is scored in the first window, from 0;
+		 * later ones in the window starting at s, a multiple of 4, with
+		 * s + 4 <= p < s + 8 (the kept half). */
+		for (size_t p = 0; p < n; p++) {
+			size_t st = p < 8 ? 0 : (p - 4) / 4 * 4;
+			want[p] = -(1.0 + (double)(p - st)) - 1000.0 * (double)st;
+		}
+		ck_assert_int_eq(lm_score(&many, ids, n, got, &e), 0);
+		ck_assert_mem_eq(got, want, n * sizeof *got);
+		ck_assert_int_eq(lm_score(&one, ids, n, got, &e), 0);
+		ck_assert_mem_eq(got, want, n * sizeof *got);
+		ck_assert_uint_eq(blog.bad_len, 0);
+		/* 400 tokens are 99 windows of 8 at a stride of 4: groups of 32. */
+		if (n == 400)
+			ck_assert_uint_eq(blog.most, 32);
+		if (n > 64)
+			continue;   /* struct visit holds 64 positions */
+		ck_assert_int_eq(lm_score_dist(&one, ids, n, got, visit_fn, &v1, &e), 0);
+		ck_assert_mem_eq(got, want, n * sizeof *got);
+		ck_assert_int_eq(lm_score_dist(&many, ids, n, got, visit_fn, &v2, &e), 0);
+		ck_assert_mem_eq(got, want, n * sizeof *got);
+		ck_assert_uint_eq(v1.n, n);
+		ck_assert_uint_eq(v2.n, n);
+		for (size_t p = 0; p < n; p++) {
+			ck_assert_uint_eq(v1.y[p], p % 5);
+			ck_assert_uint_eq(v2.y[p], p % 5);
+		}
+	}
+}
+END_TEST
+
+/*
  * Fillers by hand on the masked mock (p = 1/2 on the id (masks in the
  * window) mod 4, 1/6 on each other). One token: one mask, so id 1 at 1/2,
  * the model's own distribution (exact). Two tokens: both positions give
@@ -782,6 +889,7 @@ lm_suite(void)
 	tcase_add_test(tc, test_eval_independent_of_thread_count);
 	tcase_add_test(tc, test_lm_score_windows_overlap_by_half);
 	tcase_add_test(tc, test_lm_score_dist_visits_each_position_once);
+	tcase_add_test(tc, test_lm_score_batch_same_windows);
 	tcase_add_test(tc, test_eval_calibration_by_hand);
 	tcase_add_test(tc, test_pll_by_hand);
 	tcase_add_test(tc, test_pll_windows_score_each_token_once);

@@ -450,6 +450,87 @@ START_TEST(test_gemm_bf16)
 }
 END_TEST
 
+/*
+ * Generation's bf16 product (nn_matvec_bf16 on weights from nn_bf16_from)
+ * against a double product of the bf16-rounded inputs, the rounding
+ * written here from the format (bf16_of). As for nn_gemm: the products of
+ * two bf16 are exact in fp32, so the error is the fp32 sums' alone: an
+ * output is the bias plus C exact products, at most C + 1 roundings in any
+ * order, |error| <= gamma_{C+2} (|bias| + sum |w x|) (Higham eq. 3.5). C
+ * and OC cut the 32-element step and the 4-row block, with sizes on one
+ * thread and threaded; one thread and two give the same bits; the portable
+ * kernel (AVX2 in force) meets the same bound.
+ */
+static void
+matvec_bf16_case(size_t C, size_t OC, int portable)
+{
+	double   *W = dalloc(C * OC), *x = dalloc(C), *b = dalloc(OC);
+	float    *Wf, *xf, *bf, *o1 = falloc(OC), *o2 = falloc(OC);
+	uint16_t *Wb = malloc(C * OC * sizeof *Wb);
+	double    n = (double)(C + 2), u = ldexp(1.0, -24), gamma = n * u / (1 - n * u);
+	double    worst = 0;
+	size_t    wrong = 0;
+
+	ck_assert_ptr_nonnull(Wb);
+	fill(W, C * OC, 1);
+	fill(x, C, 1);
+	fill(b, OC, 1);
+	Wf = tofloat(W, C * OC);
+	xf = tofloat(x, C);
+	bf = tofloat(b, OC);
+	nn_bf16_from(Wb, Wf, C * OC);
+	for (size_t i = 0; i < C * OC; i++) {
+		uint32_t bits = (uint32_t)Wb[i] << 16;
+		float    f;
+		memcpy(&f, &bits, sizeof f);
+		wrong += (double)f != bf16_of(Wf[i]);
+	}
+	/* One assertion per case: Check records every assertion it passes. */
+	ck_assert_msg(wrong == 0, "nn_bf16_from: %zu of %zu rounded otherwise", wrong, C * OC);
+	if (portable)
+		nn_kernel_select(NN_KERNEL_AVX2);
+	omp_set_num_threads(1);
+	nn_matvec_bf16(o1, Wb, xf, bf, C, OC);
+	omp_set_num_threads(2);
+	nn_matvec_bf16(o2, Wb, xf, bf, C, OC);
+	nn_kernel_select(NN_KERNEL_AUTO);
+	ck_assert_msg(memcmp(o1, o2, OC * sizeof *o1) == 0, "bf16 matvec %zux%zu: 1 and 2 "
+	    "threads differ", OC, C);
+	for (size_t o = 0; o < OC; o++) {
+		double sum = bf[o], mag = fabs(bf[o]);
+		for (size_t c = 0; c < C; c++) {
+			double p = bf16_of(Wf[o * C + c]) * bf16_of(xf[c]);
+			sum += p;
+			mag += fabs(p);
+		}
+		worst = fmax(worst, fabs(o1[o] - sum) / (gamma * mag + 1e-30));
+	}
+	ck_assert_msg(worst <= 1, "bf16 matvec %zux%zu%s: %.2f times the bound", OC, C,
+	    portable ? " (portable)" : "", worst);
+	free(W); free(x); free(b); free(Wf); free(xf); free(bf); free(o1); free(o2); free(Wb);
+}
+
+START_TEST(test_matvec_bf16)
+{
+	static const size_t shapes[][2] = {
+		{ 1, 1 }, { 3, 5 }, { 31, 4 }, { 32, 7 }, { 33, 9 }, { 63, 3 }, { 64, 8 },
+		{ 65, 13 }, { 384, 1152 }, { 1536, 385 }, { 1000, 4099 },
+	};
+	/* Rounding by hand: ties to even, and subnormals to zero. */
+	ck_assert_uint_eq(nn_bf16_of(1.0f), 0x3f80);
+	ck_assert_uint_eq(nn_bf16_of(ldexpf(1.0f, 0) + ldexpf(1.0f, -8)), 0x3f80);  /* tie, even */
+	ck_assert_uint_eq(nn_bf16_of(ldexpf(1.0f, 0) + ldexpf(3.0f, -8)), 0x3f82);  /* tie, up */
+	ck_assert_uint_eq(nn_bf16_of(-ldexpf(1.0f, -130)), 0x8000);
+	ad_rng_seed(&trng, 13, 1);
+	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+		matvec_bf16_case(shapes[s][1], shapes[s][0], 1);
+		if (nn_bf16_available())
+			matvec_bf16_case(shapes[s][1], shapes[s][0], 0);
+	}
+	(void)bf16_or_skip("test_matvec_bf16 (the AVX512-BF16 kernel; the portable one ran)");
+}
+END_TEST
+
 /* The bf16 product gives the same bits on one thread and on two (the sums
  * run in a fixed order), with and without a bias; without the bf16 kernel
  * (the AVX2 one in force), it is nn_sgemm's product, bit for bit. */
@@ -2244,6 +2325,204 @@ next_gap(const struct lm *m, struct lm_state *a, struct lm_state *b)
 	return worst;
 }
 
+/*
+ * Windows scored as rows of one batch (score_batch) give the very bits of
+ * each window scored alone, for either thread count, and their logits
+ * reach the visitor in window order: each row of every kernel is computed
+ * from that row alone. 20 windows of the context (12) at stride 4, more
+ * than one forward pass of rows; the log-probs also agree with the KV
+ * cache (another code path) to float rounding.
+ */
+struct logit_sums { double s[320]; size_t n; };
+
+static int
+logit_sum_fn(void *ctx, const float *scores, uint32_t V, uint32_t y, struct ad_error *e)
+{
+	struct logit_sums *l = ctx;
+	double             t = y;
+
+	(void)e;
+	for (uint32_t v = 0; v < V; v++)
+		t += scores[v] * (double)(v + 1);
+	ck_assert_uint_lt(l->n, 320);
+	l->s[l->n++] = t;
+	return 0;
+}
+
+START_TEST(test_lm_score_batch_rows_are_windows)
+{
+	struct gpt_config  c = { 2, 2, 16, 12, 256, 257 };
+	struct gpt        *g = model(&c, 23);
+	struct nn_file     f = { 0 };
+	struct ad_error    e = { 0 };
+	struct lm         *m;
+	char              *dir = tu_tmpdir(), path[4200];
+	uint32_t          *ids = stream(100, 256, 5);
+	const uint32_t    *win[20];
+	size_t             from[20];
+	static double      batched[2][20 * 12], alone[20 * 12];
+	static struct logit_sums lb, la;
+
+	f.cfg = c;
+	f.tok_kind = NN_TOK_BYTES;
+	snprintf(path, sizeof path, "%s/m", dir);
+	ck_assert_int_eq(nn_save(path, &f, g, NULL, &e), 0);
+	ck_assert_int_eq(lm_open(&m, path, &e), 0);
+	ck_assert_ptr_nonnull(m->vt->score_batch);
+	for (int w = 0; w < 20; w++) {
+		win[w] = ids + 4 * w;
+		from[w] = (size_t)(w % 12);
+	}
+	for (int t = 0; t < 2; t++) {
+		omp_set_num_threads(t + 1);
+		lb.n = 0;
+		ck_assert_int_eq(m->vt->score_batch(m, win, 20, 12, from, batched[t], logit_sum_fn,
+		    &lb, &e), 0);
+	}
+	omp_set_num_threads(2);
+	ck_assert_mem_eq(batched[0], batched[1], sizeof batched[0]);
+	la.n = 0;
+	for (int w = 0; w < 20; w++)
+		ck_assert_int_eq(m->vt->score_dist(m, win[w], 12, from[w], alone + w * 12,
+		    logit_sum_fn, &la, &e), 0);
+	ck_assert_mem_eq(batched[1], alone, sizeof alone);
+	ck_assert_uint_eq(la.n, lb.n);
+	ck_assert_mem_eq(lb.s, la.s, la.n * sizeof la.s[0]);
+	/* A short window alone, in a batch of its kind. */
+	ck_assert_int_eq(m->vt->score_batch(m, win, 3, 7, from, batched[0], NULL, NULL, &e), 0);
+	for (int w = 0; w < 3; w++) {
+		ck_assert_int_eq(m->vt->score(m, win[w], 7, alone, &e), 0);
+		ck_assert_mem_eq(batched[0] + w * 7, alone, 7 * sizeof alone[0]);
+	}
+	/* The KV cache: the same model another way. */
+	{
+		struct lm_state *st;
+		double           pushed, worst = 0;
+		ck_assert_int_eq(lm_state_new(m, &st, &e), 0);
+		for (int i = 0; i < 12; i++) {
+			ck_assert_int_eq(lm_push(m, st, win[19][i], &pushed, &e), 0);
+			worst = fmax(worst, fabs(pushed - batched[1][19 * 12 + i]));
+		}
+		ck_assert_double_le(worst, 1e-5);
+		lm_state_free(m, st);
+	}
+	lm_free(m);
+	gpt_free(g);
+	free(ids);
+	unlink(path);
+	rmdir(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * Inference in bf16 against fp32 (eval --precision): the bound on a logit.
+ * A logit is z_v = h . w_v, h the final LayerNorm's output (C), w_v row v
+ * of the token embedding. In bf16, h_b (itself moved by the bf16 products
+ * of the blocks) and w_v are rounded to bf16, relative error <= u_b = 2^-9
+ * each, so each product h_c w_c is off by <= (2 u_b + u_b^2) |h_c w_c|, and
+ * both runs sum C terms in fp32 (gamma_{C+2}, Higham eq. 3.5). With h_f
+ * the fp32 run's hidden state:
+ *   |z_b - z_f| <= (2 u_b + u_b^2 + gamma) sum_c |h_b,c w_c|
+ *                  + sum_c |h_b,c - h_f,c| |w_c| + gamma sum_c |h_f,c w_c|,
+ * the middle term (the blocks' share, measured) by the triangle inequality;
+ * the blocks' share itself is held to a first-order estimate (below).
+ * A token's log-probability, z_y - logsumexp(z), then moves by at most
+ * twice the largest of its position's logit bounds. The test also asks
+ * that the bf16 run differ from the fp32 one (its products did change).
+ */
+START_TEST(test_bf16_inference_logit_bound)
+{
+	struct gpt_config c = { 2, 2, 48, 16, 70, 71 };
+	struct gpt       *g = model(&c, 29);
+	struct ad_error   e = { 0 };
+	uint32_t         *in = stream(2 * 16, 70, 4), *tg = stream(2 * 16, 70, 6);
+	size_t            BT = 2 * 16, C = c.C, V = c.V;
+	float            *hf = falloc(BT * C), *zf = falloc(BT * V), *lf = falloc(BT);
+	double            u = ldexp(1.0, -9), n = (double)(C + 2), gamma;
+	double            worst = 0, worst_lp = 0, moved = 0, hdiff = 0, hmax = 0, hkv = 0;
+
+	gamma = n * ldexp(1.0, -24) / (1 - n * ldexp(1.0, -24));
+	if (!bf16_or_skip("test_bf16_inference_logit_bound")) {
+		gpt_free(g);
+		free(in); free(tg); free(hf); free(zf); free(lf);
+		return;
+	}
+	ck_assert_int_eq(gpt_alloc(g, 2, 16, 0, &e), 0);
+	gpt_forward(g, in, tg, NULL, 2, 16);
+	memcpy(hf, g->acts.lnf, BT * C * sizeof *hf);
+	memcpy(zf, g->acts.logits, BT * V * sizeof *zf);
+	memcpy(lf, g->acts.losses, BT * sizeof *lf);
+	ck_assert_int_eq(gpt_set_precision(g, NN_PREC_BF16, &e), 0);
+	gpt_forward(g, in, tg, NULL, 2, 16);
+	for (size_t i = 0; i < BT; i++) {
+		const float *hb = g->acts.lnf + i * C, *h = hf + i * C;
+		double       most = 0;
+		for (size_t v = 0; v < V; v++) {
+			const float *w = g->params.wte + v * C;
+			double       sb = 0, sf = 0, dh = 0, bound, d;
+			for (size_t k = 0; k < C; k++) {
+				sb += fabs((double)hb[k] * w[k]);
+				sf += fabs((double)h[k] * w[k]);
+				dh += fabs((double)hb[k] - h[k]) * fabs(w[k]);
+			}
+			bound = (2 * u + u * u + gamma) * sb + dh + gamma * sf;
+			if (v == 0)
+				for (size_t k = 0; k < C; k++) {
+					hdiff = fmax(hdiff, fabs((double)hb[k] - h[k]));
+					hmax = fmax(hmax, fabs((double)h[k]));
+				}
+			d = fabs((double)g->acts.logits[i * V + v] - zf[i * V + v]);
+			worst = fmax(worst, d / bound);
+			moved = fmax(moved, d);
+			most = fmax(most, bound);
+		}
+		worst_lp = fmax(worst_lp, fabs((double)g->acts.losses[i] - lf[i]) / (2 * most));
+	}
+	ck_assert_msg(worst <= 1, "a bf16 logit is %.2f times its bound from the fp32 one", worst);
+	ck_assert_msg(worst_lp <= 1, "a bf16 log-probability is %.2f times its bound", worst_lp);
+	ck_assert_msg(moved > 0, "the bf16 run gave the fp32 logits: its products were not bf16");
+	/* The blocks' share, to first order: 4L products before the final
+	 * LayerNorm, each moving its output by about 2 u of its scale; with
+	 * gains of at most one along the residual stream that is 8 L u of the
+	 * hidden state's scale (an estimate, not a proof: LayerNorm can
+	 * amplify; it holds with room on these weights). */
+	ck_assert_msg(hdiff <= 8.0 * c.L * u * hmax, "the bf16 hidden state moved by %g, over "
+	    "8 L u of its scale %g", hdiff, hmax);
+	/* Generation from the bf16 weights (gpt_kv_step, one token at a time,
+	 * row 0): the same bound, its hidden state being the step's. */
+	{
+		struct gpt_kv *kv;
+		double         wkv = 0;
+		ck_assert_ptr_nonnull(g->wbf_mem);
+		ck_assert_int_eq(gpt_kv_new(g, &kv, &e), 0);
+		for (size_t t = 0; t < 16; t++) {
+			const float *h = hf + t * C;
+			gpt_kv_step(g, kv, in[t]);
+			for (size_t k = 0; k < C; k++)
+				hkv = fmax(hkv, fabs((double)kv->xb[k] - h[k]));
+			for (size_t v = 0; v < V; v++) {
+				const float *w = g->params.wte + v * C;
+				double       sb = 0, sf = 0, dh = 0;
+				for (size_t k = 0; k < C; k++) {
+					sb += fabs((double)kv->xb[k] * w[k]);
+					sf += fabs((double)h[k] * w[k]);
+					dh += fabs((double)kv->xb[k] - h[k]) * fabs(w[k]);
+				}
+				wkv = fmax(wkv, fabs((double)kv->logits[v] - zf[t * V + v]) /
+				    ((2 * u + u * u + gamma) * sb + dh + gamma * sf));
+			}
+		}
+		ck_assert_msg(wkv <= 1, "a logit of bf16 generation is %.2f times its bound", wkv);
+		ck_assert_msg(hkv <= 8.0 * c.L * u * hmax, "bf16 generation's hidden state moved by "
+		    "%g, over 8 L u of its scale %g", hkv, hmax);
+		gpt_kv_free(kv);
+	}
+	gpt_free(g);
+	free(in); free(tg); free(hf); free(zf); free(lf);
+}
+END_TEST
+
 START_TEST(test_lm_interface)
 {
 	struct gpt_config c = { 2, 2, 16, 12, 256, 257 };
@@ -2883,12 +3162,81 @@ START_TEST(test_torch_fill_dist)
 }
 END_TEST
 
+/*
+ * Our bf16 forward pass against PyTorch's bf16 autocast on the same weights
+ * and batch (tests/torch_bf16.py, run by tests/torch_bf16.sh, which sets
+ * AD_TORCH_BF16): the mean loss and sum_j r_j z_j over the logits agree
+ * within the tolerances the script derives (six standard deviations of
+ * the two runs' first-order rounding errors, from float64 gradients).
+ */
+START_TEST(test_torch_autocast)
+{
+	const char       *path = getenv("AD_TORCH_BF16");
+	struct tref       r;
+	uint64_t          n;
+	uint32_t         *cfgv, *in, *tg;
+	float            *rs;
+	struct gpt_config cfg;
+	struct gpt       *g;
+	struct ad_error   e = { 0 };
+	size_t            sizes[GPT_NTENSORS], B, Tb, off = 0;
+	double            loss, f = 0, tl, tf, al, af;
+
+	if (path == NULL || *path == '\0') {
+		fprintf(stderr, "check_nn: test_torch_autocast skipped: AD_TORCH_BF16 is not set "
+		    "(tests/torch_bf16.sh sets it)\n");
+		return;
+	}
+	if (!bf16_or_skip("test_torch_autocast"))
+		return;
+	r.buf = tu_slurp(path, &r.len);
+	ck_assert_msg(r.buf != NULL, "%s: missing (written by tests/torch_bf16.py)", path);
+	cfgv = tref_get(&r, "config", 2, &n);
+	cfg = (struct gpt_config){ cfgv[0], cfgv[1], cfgv[2], cfgv[3], cfgv[4], cfgv[4] + 1 };
+	B = cfgv[5];
+	Tb = cfgv[6];
+	free(cfgv);
+	ck_assert_int_eq(gpt_new(&g, &cfg, &e), 0);
+	ck_assert_int_eq(gpt_alloc(g, B, Tb, 0, &e), 0);
+	gpt_tensor_sizes(&cfg, sizes);
+	for (int i = 0; i < GPT_NTENSORS; i++) {
+		float *w = tref_get(&r, gpt_tensor_name(i), 0, &n);
+		ck_assert_uint_eq(n, sizes[i]);
+		memcpy(g->param_mem + off, w, sizes[i] * sizeof(float));
+		free(w);
+		off += sizes[i];
+	}
+	ck_assert_int_eq(gpt_set_precision(g, NN_PREC_BF16, &e), 0);
+	in = tref_get(&r, "inputs", 2, &n);
+	tg = tref_get(&r, "targets", 2, &n);
+	rs = tref_get(&r, "r", 0, &n);
+	ck_assert_uint_eq(n, B * Tb * cfg.V);
+	loss = gpt_forward(g, in, tg, NULL, B, Tb);
+	for (size_t j = 0; j < n; j++)
+		f += (double)rs[j] * g->acts.logits[j];
+	al = tref_f64(&r, "ac_loss", 0);
+	af = tref_f64(&r, "ac_f", 0);
+	tl = tref_f64(&r, "tol_loss", 0);
+	tf = tref_f64(&r, "tol_f", 0);
+	fprintf(stderr, "check_nn: bf16 against autocast: loss %.6f / %.6f (tolerance %.3g), "
+	    "sum r z %.4f / %.4f (tolerance %.3g); float64 %.6f, %.4f\n", loss, al, tl, f, af, tf,
+	    tref_f64(&r, "loss64", 0), tref_f64(&r, "f64", 0));
+	ck_assert_msg(fabs(loss - al) <= tl, "bf16 loss %.6f, autocast's %.6f: beyond %.3g", loss,
+	    al, tl);
+	ck_assert_msg(fabs(f - af) <= tf, "bf16 sum r z %.4f, autocast's %.4f: beyond %.3g", f, af,
+	    tf);
+	gpt_free(g);
+	free(in); free(tg); free(rs); free(r.buf);
+}
+END_TEST
+
 static Suite *
 nn_suite(void)
 {
 	Suite *s = suite_create("nn");
 	TCase *k = tcase_create("kernels"), *f = tcase_create("finite differences");
 	TCase *m = tcase_create("model"), *t = tcase_create("torch");
+	TCase *tb = tcase_create("torch-bf16");
 
 	tcase_set_timeout(k, 120);
 	tcase_set_timeout(m, 120);
@@ -2900,6 +3248,7 @@ nn_suite(void)
 	tcase_add_test(k, test_gemm_portable);
 	tcase_add_test(k, test_gemm_bf16);
 	tcase_add_test(k, test_gemm_bf16_threads);
+	tcase_add_test(k, test_matvec_bf16);
 	tcase_add_test(k, test_matvec);
 	tcase_add_test(k, test_fast_layernorm);
 	tcase_add_test(k, test_fast_matmul);
@@ -2940,11 +3289,16 @@ nn_suite(void)
 	tcase_add_test(m, test_lm_interface);
 	tcase_add_test(m, test_lm_masked_fill_dist);
 	tcase_add_test(m, test_lm_masked_pll_brute_force);
+	tcase_add_test(m, test_lm_score_batch_rows_are_windows);
+	tcase_add_test(m, test_bf16_inference_logit_bound);
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, test_torch_reference);
 	tcase_add_test(t, test_torch_masked);
 	tcase_add_test(t, test_torch_fill_dist);
+	tcase_set_timeout(tb, 60);
+	tcase_add_test(tb, test_torch_autocast);
 	suite_add_tcase(s, t);
+	suite_add_tcase(s, tb);
 	suite_add_tcase(s, k);
 	suite_add_tcase(s, f);
 	suite_add_tcase(s, m);

@@ -272,6 +272,32 @@ run 2 $TT --resume "$T/mk3.model.ckpt" --objective causal -o "$T/x.model" "$T/c.
 has "$T/err" "--resume continues with the model, objective"
 [ -e "$T/x.model" ] && fail "a refused run wrote a model" || ok
 
+# --precision for eval, sample and probe: bf16 scores a transformer within
+# 1e-3 of fp32's bits per byte (check_nn bounds each logit), the same bits
+# on 1 and 2 threads; an unknown precision is a usage error and an n-gram
+# model refuses bf16.
+bpb() { sed -n 's/.*"bits_per_byte": *\([0-9.eE+-]*\).*/\1/p' "$1" | head -n 1; }
+run 0 "$AD" eval --quiet --json --precision fp32 "$T/m.model" "$T/c.txt"
+bpb "$T/out" >"$T/p32"
+run 0 "$AD" eval --quiet --json --precision bf16 --threads 1 "$T/m.model" "$T/c.txt"
+cp "$T/out" "$T/pb1"
+run 0 "$AD" eval --quiet --json --precision bf16 --threads 2 "$T/m.model" "$T/c.txt"
+same "$T/out" "$T/pb1"
+bpb "$T/out" | paste "$T/p32" - | awk '{ d = $1 - $2; if (d < 0) d = -d; exit !(d <= 1e-3 * $1) }' &&
+	ok || fail "bf16 bits per byte $(bpb "$T/out") not within 1e-3 of fp32's $(cat "$T/p32")"
+run 0 "$AD" sample --precision bf16 -n 20 --seed 2 --prompt "line" "$T/m.model"
+# probe: bf16 goes to the transformer, the n-gram model is scored as always.
+run 0 "$AD" train ngram --quiet --bytes --order 2 --discount-fallback -o "$T/ng.model" "$T/c.txt"
+run 0 "$AD" probe --quiet --format json --probes gender-occupation "$T/ng.model"
+cp "$T/out" "$T/ng32"
+run 0 "$AD" probe --quiet --format json --precision bf16 --probes gender-occupation "$T/ng.model"
+same "$T/out" "$T/ng32"
+run 0 "$AD" probe --quiet --precision bf16 --probes gender-occupation "$T/m.model" "$T/ng.model"
+run 2 "$AD" eval --precision fp16 "$T/m.model" "$T/c.txt"
+has "$T/err" "'fp16' is not fp32 or bf16"
+run 1 "$AD" eval --precision bf16 "$T/ng.model" "$T/c.txt"
+has "$T/err" "no matrix products"
+
 # --help and the man page list the same options (OPTIONS section only).
 run 0 $TT --help
 grep -o -- '--[a-z][a-z0-9-]*' "$T/out" | sort -u >"$T/h"

@@ -14,6 +14,8 @@
 #endif
 
 #include "cli/cli.h"
+#include "lm/lm.h"
+#include "nn/nn.h"
 
 int
 cli_usage(const char *cmd, const char *fmt, ...)
@@ -131,6 +133,28 @@ cli_apply_threads(const struct cli_common *c)
 #else
 	(void)c;
 #endif
+}
+
+int
+cli_precision(const char *cmd, const char *arg, int *bf16)
+{
+	enum nn_precision p;
+
+	if (nn_precision_parse(arg, &p) != 0)
+		return cli_usage(cmd, "--precision: '%s' is not fp32 or bf16", arg);
+	*bf16 = p == NN_PREC_BF16;
+	return 0;
+}
+
+int
+cli_apply_precision(struct lm *m, int bf16, int quiet, struct ad_error *e)
+{
+	int rc = lm_set_bf16(m, bf16, e);
+
+	if (rc == 0 && bf16 && !quiet && !nn_bf16_available())
+		fprintf(stderr, "autodidact: precision bf16: this CPU lacks AVX512-BF16 (or the "
+		    "AVX-512 kernel is not in force): the products run in fp32\n");
+	return rc;
 }
 
 int

@@ -83,6 +83,16 @@ struct ad_progress *cli_progress(const struct cli_common *c, const char *label,
 /* Apply --threads to OpenMP. */
 void cli_apply_threads(const struct cli_common *c);
 
+/*
+ * --precision fp32|bf16 of the commands that run models: cli_precision
+ * parses it (or prints a usage error), cli_apply_precision gives it to a
+ * model (lm_set_bf16) and, unless quiet, says on stderr when the CPU runs
+ * bf16 in fp32.
+ */
+struct lm;
+int cli_precision(const char *cmd, const char *arg, int *bf16);
+int cli_apply_precision(struct lm *m, int bf16, int quiet, struct ad_error *e);
+
 /* Print text to stdout (help screens); returns CLI_EXIT_OK. */
 int cli_help(const char *text);
 

@@ -14,8 +14,8 @@
 #include "lm/lm.h"
 
 static const char eval_help[] =
-"usage: autodidact eval [--calibration] [--pll word-l2r|token] [--json] [--threads N]\n"
-"                       [--quiet] MODEL FILE...\n"
+"usage: autodidact eval [--calibration] [--pll word-l2r|token] [--json] [--precision P]\n"
+"                       [--threads N] [--quiet] MODEL FILE...\n"
 "\n"
 "Score text with a model and report, per file and in total: tokens, OOVs,\n"
 "cross-entropy in nats per token, perplexity (with and without OOVs, as\n"
@@ -40,6 +40,8 @@ static const char eval_help[] =
 "                 pieces are masked too, Kauf & Ivanova 2023) or token (each\n"
 "                 token alone, Salazar et al. 2020)\n"
 "  --json         print the results as JSON\n"
+"  --precision P  fp32 (default) or bf16: a transformer's matrix products in\n"
+"                 bf16 with fp32 sums, where the CPU has AVX512-BF16\n"
 "  --threads N    threads for scoring (default: all cores); results do not\n"
 "                 depend on it\n"
 "  -q, --quiet    no progress on stderr\n"
@@ -87,6 +89,7 @@ cmd_eval(int argc, char **argv)
 		{ "json",    no_argument,       NULL, 'j' },
 		{ "pll",     required_argument, NULL, 'P' },
 		{ "threads", required_argument, NULL, 'T' },
+		{ "precision", required_argument, NULL, 'R' },
 		{ "quiet",   no_argument,       NULL, 'q' },
 		{ "help",    no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -98,7 +101,7 @@ cmd_eval(int argc, char **argv)
 	struct ad_json    j;
 	struct lm_calib_acc *acc = NULL, *acc_total = NULL;
 	uint64_t          v;
-	int               c, rc, nfiles, calib = 0;
+	int               c, rc, nfiles, calib = 0, bf16 = 0;
 	enum lm_pll       pll = LM_PLL_DEFAULT;
 
 	while ((c = cli_getopt(argc, argv, "cqh", longopts, "eval")) != -1) {
@@ -113,6 +116,10 @@ cmd_eval(int argc, char **argv)
 			if ((rc = cli_u64("eval", "--threads", optarg, 1, 1024, &v)) != 0)
 				return rc;
 			common.threads = (int)v;
+			break;
+		case 'R':
+			if ((rc = cli_precision("eval", optarg, &bf16)) != 0)
+				return rc;
 			break;
 		case 'q': common.quiet = 1; break;
 		case 'h': return cli_help(eval_help);
@@ -133,6 +140,10 @@ cmd_eval(int argc, char **argv)
 	}
 	total.pseudo = lm_is_masked(m);
 	total.pll = pll;
+	if ((rc = cli_apply_precision(m, bf16, common.quiet, &err)) != 0) {
+		lm_free(m);
+		return cli_fail(&err);
+	}
 	nfiles = argc - optind - 1;
 	if ((res = ad_calloc((size_t)nfiles, sizeof *res)) == NULL) {
 		lm_free(m);

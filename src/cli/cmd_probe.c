@@ -44,6 +44,9 @@ static const char probe_help[] =
 "  --window N           corpus co-occurrence window in words each side; 0 = the\n"
 "                       whole line (default 10)\n"
 "  --rare N             warn about probe words seen fewer than N times (default 10)\n"
+"  --precision P        fp32 (default) or bf16: the transformers' matrix products\n"
+"                       in bf16 with fp32 sums, where the CPU has AVX512-BF16\n"
+"                       (n-gram models are unchanged)\n"
 "  -q, --quiet          no progress on stderr\n"
 "  -h, --help           show this help\n";
 
@@ -114,6 +117,7 @@ cmd_probe(int argc, char **argv)
 		{ "alpha",        required_argument, NULL, 'A' },
 		{ "window",       required_argument, NULL, 'W' },
 		{ "rare",         required_argument, NULL, 'R' },
+		{ "precision",    required_argument, NULL, 'X' },
 		{ "quiet",        no_argument,       NULL, 'q' },
 		{ "help",         no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -132,7 +136,7 @@ cmd_probe(int argc, char **argv)
 	char                *dirs = NULL;
 	size_t               nnames = 0, nsets = 0, nmodels = 0, nvnames = 0, nvectors = 0;
 	uint64_t             v;
-	int                  c, rc, status = CLI_EXIT_FAIL;
+	int                  c, rc, status = CLI_EXIT_FAIL, bf16 = 0;
 
 	probe_options_default(&opt);
 	if ((names = ad_calloc((size_t)argc + 1, sizeof *names)) == NULL ||
@@ -190,6 +194,10 @@ cmd_probe(int argc, char **argv)
 			if ((rc = cli_u64("probe", "--rare", optarg, 0, UINT64_MAX, &opt.rare)) != 0)
 				goto usage;
 			break;
+		case 'X':
+			if ((rc = cli_precision("probe", optarg, &bf16)) != 0)
+				goto usage;
+			break;
 		case 'q': common.quiet = 1; break;
 		case 'h':
 			ad_free(names);
@@ -240,6 +248,10 @@ cmd_probe(int argc, char **argv)
 		if (lm_open(&models[nmodels], argv[i], &err) != 0)
 			goto fail;
 		nmodels++;
+		/* The precision is a transformer's; an n-gram model has no products. */
+		if (models[nmodels - 1]->vt->set_bf16 != NULL &&
+		    cli_apply_precision(models[nmodels - 1], bf16, common.quiet, &err) != 0)
+			goto fail;
 	}
 	prog = cli_progress(&common, "probe", 0, "items");
 	if (nvnames > 0 && (rc = read_vectors(vnames, nvnames, (const struct probe_set *const *)sets,

@@ -13,6 +13,18 @@ lm_free(struct lm *m)
 		m->vt->free(m);
 }
 
+int
+lm_set_bf16(struct lm *m, int bf16, struct ad_error *e)
+{
+	if (m->vt->set_bf16 != NULL)
+		return m->vt->set_bf16(m, bf16, e);
+	if (bf16)
+		return ad_fail(e, AD_EINVAL, "%s: %s model has no matrix products: bf16 applies "
+		    "to transformers", m->path != NULL ? m->path : "model",
+		    m->kind != NULL && m->kind[0] == 'a' ? "an" : "a");
+	return 0;
+}
+
 /*
  * One window of a stream model's batched scorer: ids[0..n) from the reset
  * state, the distributions before ids[from..n) to fn when fn is not NULL.
@@ -27,41 +39,69 @@ score_window(const struct lm *m, const uint32_t *ids, size_t n, size_t from, dou
 }
 
 /*
+ * Windows handed to the model's batched scorer at once (its rows per
+ * forward pass are its own choice): enough for a transformer's batch, few
+ * enough that their scores (LM_WINDOWS x context doubles) stay small.
+ */
+#define LM_WINDOWS 32
+
+/* win[0..nwin), each of n tokens, into logp (nwin, n). */
+static int
+score_group(const struct lm *m, const uint32_t *const *win, size_t nwin, size_t n,
+    const size_t *from, double *logp, lm_dist_fn fn, void *ctx, struct ad_error *e)
+{
+	int rc = 0;
+
+	if (m->vt->score_batch != NULL)
+		return m->vt->score_batch(m, win, nwin, n, from, logp, fn, ctx, e);
+	for (size_t w = 0; w < nwin && rc == 0; w++)
+		rc = score_window(m, win[w], n, from[w], logp + w * n, fn, ctx, e);
+	return rc;
+}
+
+/*
  * Stream models see at most `context` tokens. Score in windows that overlap
  * by half, keeping from each window only the tokens that had at least half
- * a window of context (all of the first window).
+ * a window of context (all of the first window). Window k starts at
+ * k * stride; its kept part begins where the previous window ended, so
+ * every token is scored exactly once. Consecutive windows of one length
+ * (all but perhaps the last) go to the model LM_WINDOWS at a time.
  */
 static int
 score_windows(const struct lm *m, const uint32_t *ids, size_t n, double *logp, lm_dist_fn fn,
     void *ctx, struct ad_error *e)
 {
-	size_t  W = m->context, stride = W / 2 > 0 ? W / 2 : 1, start = 0;
-	double *tmp;
-	int     rc;
+	size_t          W = m->context, stride = W / 2 > 0 ? W / 2 : 1, start = 0, len = 0;
+	size_t          from[LM_WINDOWS], at[LM_WINDOWS], k = 0, zero = 0;
+	const uint32_t *win[LM_WINDOWS];
+	double         *tmp;
+	int             rc = 0, last = 0;
 
 	if (n <= W)
-		return score_window(m, ids, n, 0, logp, fn, ctx, e);
-	if ((tmp = ad_mallocarray(W, sizeof *tmp)) == NULL)
+		return score_group(m, &ids, 1, n, &zero, logp, fn, ctx, e);
+	if ((tmp = ad_mallocarray((size_t)LM_WINDOWS * W, sizeof *tmp)) == NULL)
 		return ad_fail(e, AD_ENOMEM, "out of memory scoring %zu tokens", n);
-	if ((rc = score_window(m, ids, W, 0, logp, fn, ctx, e)) != 0) {
-		ad_free(tmp);
-		return rc;
-	}
-	/* Window k starts at k * stride; its kept part begins where the
-	 * previous window ended, so every token is scored exactly once. */
-	for (start = stride;; start += stride) {
-		size_t len = n - start < W ? n - start : W;
-		if ((rc = score_window(m, ids + start, len, W - stride, tmp, fn, ctx, e)) != 0) {
-			ad_free(tmp);
-			return rc;
+	while (rc == 0 && (k > 0 || !last)) {
+		size_t wlen = last ? len : n - start < W ? n - start : W;
+		/* The group so far is scored when it is full, when the next
+		 * window's length differs, or after the last window. */
+		if (k == LM_WINDOWS || (k > 0 && (last || wlen != len))) {
+			if ((rc = score_group(m, win, k, len, from, tmp, fn, ctx, e)) == 0)
+				for (size_t w = 0; w < k; w++)
+					for (size_t i = from[w]; i < len; i++)
+						logp[at[w] + i] = tmp[w * len + i];
+			k = 0;
+			continue;
 		}
-		for (size_t i = W - stride; i < len; i++)
-			logp[start + i] = tmp[i];
-		if (start + len >= n)
-			break;
+		win[k] = ids + start;
+		at[k] = start;
+		from[k++] = start == 0 ? 0 : W - stride;
+		len = wlen;
+		last = start + wlen >= n;
+		start += stride;
 	}
 	ad_free(tmp);
-	return 0;
+	return rc;
 }
 
 int

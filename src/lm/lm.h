@@ -138,6 +138,22 @@ struct lm_vtab {
 	 */
 	int  (*fill_batch)(const struct lm *m, const uint32_t *ids, size_t B, size_t n,
 	                   const uint32_t *pos, size_t npos, float *logp, struct ad_error *e);
+	 * Optional, stream models (NULL: score or score_dist, one window at a
+	 * time): nwin windows of n <= lm->context tokens, window w being
+	 * win[w][0..n) from the reset state, scored together (a transformer
+	 * runs them as rows of one batch): ln p into logp (nwin, n) and, when
+	 * fn is not NULL, the distribution before each of win[w][from[w]..n)
+	 * to fn, window after window. The same numbers, bit for bit, as nwin
+	 * calls of score_dist.
+	 */
+	int  (*score_batch)(const struct lm *m, const uint32_t *const *win, size_t nwin, size_t n,
+	                    const size_t *from, double *logp, lm_dist_fn fn, void *ctx,
+	                    struct ad_error *e);
+	/*
+	 * Optional (NULL: the model has no matrix products, and only fp32):
+	 * bf16 1 or 0, see lm_set_bf16.
+	 */
+	int  (*set_bf16)(struct lm *m, int bf16, struct ad_error *e);
 };
 
 struct lm {
@@ -176,6 +192,16 @@ int  lm_open(struct lm **out, const char *path, struct ad_error *e);
 int  lm_open_buffer(struct lm **out, const char *name, const void *data, size_t len,
                     struct ad_error *e);
 void lm_free(struct lm *m);
+/*
+ * The precision of a transformer's matrix products from now on (call it
+ * before any state or scoring): bf16 1 rounds their inputs to bf16 and sums
+ * in fp32 (mixed precision, as in training with --precision bf16), and
+ * generation reads the weights from a bf16 copy made here once, half the
+ * bytes per token; bf16 0 is fp32 (the default). Where the CPU lacks
+ * AVX512-BF16 the products stay fp32 (nn_bf16_available). A model without
+ * matrix products (n-gram, ARPA) accepts 0 and refuses 1 with AD_EINVAL.
+ */
+int  lm_set_bf16(struct lm *m, int bf16, struct ad_error *e);
 
 static inline int lm_state_new(const struct lm *m, struct lm_state **st, struct ad_error *e)
 { return m->vt->state_new(m, st, e); }

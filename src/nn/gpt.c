@@ -175,7 +175,38 @@ gpt_free(struct gpt *g)
 	ad_free(g->grad_mem);
 	ad_free(g->act_mem);
 	ad_free(g->gact_mem);
+	ad_free(g->wbf_mem);
 	ad_free(g);
+}
+
+int
+gpt_set_precision(struct gpt *g, enum nn_precision prec, struct ad_error *e)
+{
+	const struct gpt_config *c = &g->cfg;
+	size_t                   L = c->L, C = c->C, n;
+	uint16_t                *p;
+
+	g->precision = prec;
+	if (prec != NN_PREC_BF16 || !nn_bf16_available()) {
+		ad_free(g->wbf_mem);
+		g->wbf_mem = NULL;
+		memset(&g->wbf, 0, sizeof g->wbf);
+		return 0;
+	}
+	if (g->wbf_mem != NULL)
+		return 0;
+	n = (size_t)c->V * C + L * 12 * C * C;
+	if ((p = ad_mallocarray(n, sizeof *p)) == NULL)
+		return ad_fail(e, AD_ENOMEM, "out of memory for the weights in bf16 (%.1f MB)",
+		    n * 2 / 1e6);
+	g->wbf_mem = p;
+	/* The output layer is the token embedding's first V rows. */
+	g->wbf.wte = p;       nn_bf16_from(p, g->params.wte, (size_t)c->V * C);  p += (size_t)c->V * C;
+	g->wbf.qkvw = p;      nn_bf16_from(p, g->params.qkvw, L * 3 * C * C);    p += L * 3 * C * C;
+	g->wbf.attprojw = p;  nn_bf16_from(p, g->params.attprojw, L * C * C);    p += L * C * C;
+	g->wbf.fcw = p;       nn_bf16_from(p, g->params.fcw, L * 4 * C * C);     p += L * 4 * C * C;
+	g->wbf.fcprojw = p;   nn_bf16_from(p, g->params.fcprojw, L * 4 * C * C);
+	return 0;
 }
 
 void
@@ -222,6 +253,9 @@ gpt_act_sizes(const struct gpt_config *c, size_t B, size_t Tb, size_t *acts, siz
 	*gacts = BT * C * 3 + BT * 3 * C + BT * C + B * NH * Tb * Tb + 2 * BT * 4 * C;
 }
 
+static int gpt_alloc_acts(struct gpt *g, size_t B, size_t Tb, int grads,
+                          struct ad_error *e);
+
 uint64_t
 gpt_train_bytes(const struct gpt_config *c, size_t B, size_t Tb)
 {
@@ -235,9 +269,30 @@ gpt_train_bytes(const struct gpt_config *c, size_t B, size_t Tb)
 int
 gpt_alloc(struct gpt *g, size_t B, size_t Tb, int grads, struct ad_error *e)
 {
-	const struct gpt_config *c = &g->cfg;
-	size_t                   a, ga, L = c->L, C = c->C, NH = c->NH, BT = B * Tb;
+	g->one_block = 0;
+	return gpt_alloc_acts(g, B, Tb, grads, e);
+}
+
+int
+gpt_alloc_scoring(struct gpt *g, size_t B, size_t Tb, struct ad_error *e)
+{
+	/* The sizes of a one-block model: every block's activations then lie
+	 * where the first block's do (gpt_forward_hidden's stride is 0). */
+	g->one_block = 1;
+	return gpt_alloc_acts(g, B, Tb, 0, e);
+}
+
+static int
+gpt_alloc_acts(struct gpt *g, size_t B, size_t Tb, int grads, struct ad_error *e)
+{
+	struct gpt_config        one = g->cfg;
+	const struct gpt_config *c = &one;
+	size_t                   a, ga, L, C = c->C, NH = c->NH, BT = B * Tb;
 	float                   *p;
+
+	if (g->one_block)
+		one.L = 1;
+	L = one.L;
 
 	if (Tb > c->T || B == 0 || Tb == 0)
 		return ad_fail(e, AD_EINVAL, "a batch of %zu x %zu does not fit a context of %u",
@@ -345,13 +400,17 @@ gpt_forward_hidden(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb)
 	residual = a->encoded;
 	for (size_t l = 0; l < c->L; l++) {
 		struct gpt_layer w = gpt_layer_of(&g->params, c, l);
-		float *ln1 = a->ln1 + l * SBT * C, *qkv = a->qkv + l * SBT * 3 * C;
-		float *atty = a->atty + l * SBT * C, *att = a->att + l * Satt;
-		float *res2 = a->res2 + l * SBT * C, *ln2 = a->ln2 + l * SBT * C;
-		float *fch = a->fch + l * SBT * 4 * C, *fchg = a->fch_gelu + l * SBT * 4 * C;
-		float *res3 = a->res3 + l * SBT * C;
+		/* The block's activations: its own, or the one block's that every
+		 * block reuses (gpt_alloc_scoring; the residual it reads, res3 of
+		 * the block before, is spent once res2 is summed). */
+		size_t ls = g->one_block ? 0 : l;
+		float *ln1 = a->ln1 + ls * SBT * C, *qkv = a->qkv + ls * SBT * 3 * C;
+		float *atty = a->atty + ls * SBT * C, *att = a->att + ls * Satt;
+		float *res2 = a->res2 + ls * SBT * C, *ln2 = a->ln2 + ls * SBT * C;
+		float *fch = a->fch + ls * SBT * 4 * C, *fchg = a->fch_gelu + ls * SBT * 4 * C;
+		float *res3 = a->res3 + ls * SBT * C;
 
-		nn_layernorm_forward(ln1, a->ln1_mean + l * SBT, a->ln1_rstd + l * SBT, residual,
+		nn_layernorm_forward(ln1, a->ln1_mean + ls * SBT, a->ln1_rstd + ls * SBT, residual,
 		    w.ln1w, w.ln1b, BT, C);
 		nn_matmul_forward(qkv, ln1, w.qkvw, w.qkvb, BT, C, 3 * C, g->precision);
 		nn_attention_forward(atty, att, qkv, B, Tb, C, NH, g->attention);
@@ -544,6 +603,18 @@ gpt_kv_reset(struct gpt_kv *kv)
 	kv->pos = 0;
 }
 
+/* out (OC) = W (OC, C) x + bias for generation: from the bf16 copy Wb of W
+ * when the model keeps one (gpt_set_precision), else from W. */
+static void
+kv_matvec(float *out, const float *W, const uint16_t *Wb, const float *x, const float *bias,
+    size_t C, size_t OC)
+{
+	if (Wb != NULL)
+		nn_matvec_bf16(out, Wb, x, bias, C, OC);
+	else
+		nn_matvec(out, W, x, bias, C, OC);
+}
+
 /* LayerNorm of one vector (the same arithmetic as nn_layernorm_forward). */
 static void
 kv_layernorm(float *out, const float *x, const float *w, const float *b, size_t C)
@@ -566,9 +637,15 @@ gpt_kv_step(const struct gpt *g, struct gpt_kv *kv, uint32_t id)
 	for (size_t l = 0; l < c->L; l++) {
 		struct gpt_layer w = gpt_layer_of(p, c, l);
 		float *kc = kv->k + l * T * C, *vc = kv->v + l * T * C;
+		/* The block's matrices in bf16, when the model keeps them. */
+		int             bf = g->wbf_mem != NULL;
+		const uint16_t *bqkv = bf ? g->wbf.qkvw + l * 3 * C * C : NULL;
+		const uint16_t *bproj = bf ? g->wbf.attprojw + l * C * C : NULL;
+		const uint16_t *bfc = bf ? g->wbf.fcw + l * 4 * C * C : NULL;
+		const uint16_t *bfcproj = bf ? g->wbf.fcprojw + l * 4 * C * C : NULL;
 
 		kv_layernorm(kv->xb, kv->x, w.ln1w, w.ln1b, C);
-		nn_matvec(kv->qkv, w.qkvw, kv->xb, w.qkvb, C, 3 * C);
+		kv_matvec(kv->qkv, w.qkvw, bqkv, kv->xb, w.qkvb, C, 3 * C);
 		for (size_t h = 0; h < NH; h++) {
 			memcpy(kc + (h * T + pos) * hs, kv->qkv + C + h * hs, hs * sizeof(float));
 			memcpy(vc + (h * T + pos) * hs, kv->qkv + 2 * C + h * hs, hs * sizeof(float));
@@ -590,20 +667,20 @@ gpt_kv_step(const struct gpt *g, struct gpt_kv *kv, uint32_t id)
 			for (size_t t2 = 0; t2 <= pos; t2++)
 				nn_axpy(o, a[t2] / sum, vh + t2 * hs, hs);
 		}
-		nn_matvec(kv->xb, w.attprojw, kv->atty, w.attprojb, C, C);
+		kv_matvec(kv->xb, w.attprojw, bproj, kv->atty, w.attprojb, C, C);
 		for (size_t i = 0; i < C; i++)
 			kv->x[i] += kv->xb[i];
 		kv_layernorm(kv->xb, kv->x, w.ln2w, w.ln2b, C);
 		if (l + 1 == c->L)
 			memcpy(kv->hid, kv->xb, C * sizeof(float));
-		nn_matvec(kv->h, w.fcw, kv->xb, w.fcb, C, 4 * C);
+		kv_matvec(kv->h, w.fcw, bfc, kv->xb, w.fcb, C, 4 * C);
 		nn_gelu_forward(kv->h, kv->h, 4 * C);
-		nn_matvec(kv->xb, w.fcprojw, kv->h, w.fcprojb, 4 * C, C);
+		kv_matvec(kv->xb, w.fcprojw, bfcproj, kv->h, w.fcprojb, 4 * C, C);
 		for (size_t i = 0; i < C; i++)
 			kv->x[i] += kv->xb[i];
 	}
 	kv_layernorm(kv->xb, kv->x, p->lnfw, p->lnfb, C);
-	nn_matvec(kv->logits, p->wte, kv->xb, NULL, C, c->V);
+	kv_matvec(kv->logits, p->wte, g->wbf.wte, kv->xb, NULL, C, c->V);
 	kv->pos = pos + 1;
 }
 
@@ -613,7 +690,7 @@ gpt_kv_prefill(struct gpt *view, struct gpt_kv *kv, const uint32_t *ids, size_t 
 	const struct gpt_config *c = &view->cfg;
 	size_t                   C = c->C, NH = c->NH, hs = C / NH, T = c->T;
 
-	assert(n >= 1 && n <= view->Tb);
+	assert(n >= 1 && n <= view->Tb && !view->one_block);
 	/* Logits are wanted for the last position only: one matrix-vector
 	 * product (as in gpt_kv_step) instead of n rows of them. */
 	gpt_forward_hidden(view, ids, 1, n);
@@ -628,7 +705,8 @@ gpt_kv_prefill(struct gpt *view, struct gpt_kv *kv, const uint32_t *ids, size_t 
 				    hs * sizeof(float));
 			}
 	}
-	nn_matvec(kv->logits, view->params.wte, view->acts.lnf + (n - 1) * C, NULL, C, c->V);
+	kv_matvec(kv->logits, view->params.wte, view->wbf.wte, view->acts.lnf + (n - 1) * C, NULL,
+	    C, c->V);
 	memcpy(kv->hid, view->acts.ln2 + ((c->L - 1) * view->B * view->Tb + n - 1) * C,
 	    C * sizeof(float));
 	kv->pos = n;

@@ -35,3 +35,7 @@ libautodidact_a_SOURCES += src/nn/export.c
 noinst_HEADERS += src/nn/export.h
 # A masked model opened through lm.h against PyTorch (test_torch_fill_dist).
 EXTRA_DIST += tests/torch_fill.py tests/data/nn/torch_fill.bin
+# bf16 inference: PyTorch's autocast as the oracle, and the benchmarks.
+TESTS += tests/torch_bf16.sh
+EXTRA_DIST += tests/torch_bf16.sh tests/torch_bf16.py bench/generation.c bench/eval_speed.sh \
+	bench/precision_quality.sh

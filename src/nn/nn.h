@@ -146,6 +146,19 @@ void nn_matvec(float *out, const float *W, const float *x, const float *bias,
 #define LANES8(s, t) \
 	((((s)[0] + (s)[4]) + ((s)[1] + (s)[5])) + (((s)[2] + (s)[6]) + ((s)[3] + (s)[7])) + (t))
 
+/*
+ * Generation in bf16: nn_bf16_of rounds a float to bf16 (nearest, ties to
+ * even; subnormals to zero, as the AVX512-BF16 conversion), nn_bf16_from
+ * n of them; nn_matvec_bf16 is nn_matvec with W (OC, C) in bf16 (rounded
+ * once) and x rounded to bf16, the products summed in fp32 (AVX512-BF16
+ * where nn_bf16_available, else in C): half the bytes of W per call. The
+ * same bits for any thread count. C <= 65,536.
+ */
+uint16_t nn_bf16_of(float x);
+void     nn_bf16_from(uint16_t *dst, const float *src, size_t n);
+void     nn_matvec_bf16(float *out, const uint16_t *W, const float *x, const float *bias,
+                        size_t C, size_t OC);
+
 /* a . b and y += a x over n floats, vectorised (the attention of one token). */
 float nn_dot(const float *a, const float *b, size_t n);
 void  nn_axpy(float *y, float a, const float *x, size_t n);
@@ -367,6 +380,16 @@ struct gpt_grad_acts {
 	float *dfch_gelu; /* (B, T, 4C) */
 };
 
+/* The matrices of generation's products rounded to bf16 (gpt_set_precision),
+ * in the shapes of struct gpt_params: half the bytes per token. */
+struct gpt_weights_bf16 {
+	uint16_t *wte;       /* (V, C) the output layer (the embedding's first V rows) */
+	uint16_t *qkvw;      /* (L, 3C, C) */
+	uint16_t *attprojw;  /* (L, C, C) */
+	uint16_t *fcw;       /* (L, 4C, C) */
+	uint16_t *fcprojw;   /* (L, C, 4C) */
+};
+
 struct gpt {
 	struct gpt_config    cfg;
 	struct gpt_params    params;       /* into param_mem */
@@ -386,11 +409,23 @@ struct gpt {
 	                                    * backward (the trainer sets it; fp32 at first):
 	                                    * parameters, gradients and everything else stay
 	                                    * fp32 */
+	int                  one_block;    /* activations of one block, reused by every block
+	                                    * (gpt_alloc_scoring) */
+	struct gpt_weights_bf16 wbf;       /* into wbf_mem */
+	uint16_t            *wbf_mem;      /* generation's matrices in bf16, or NULL */
 };
 
 /* A model with parameters only (uninitialised); gpt_free(NULL) is a no-op. */
 int  gpt_new(struct gpt **out, const struct gpt_config *cfg, struct ad_error *e);
 void gpt_free(struct gpt *g);
+/*
+ * Inference at a precision: the products of gpt_forward at prec (nn_gemm),
+ * and in bf16, where nn_bf16_available, generation's (gpt_kv_step, the
+ * last product of gpt_kv_prefill) from the matrices rounded to bf16 once,
+ * here (wbf; fp32 frees them). The parameters themselves are untouched:
+ * call it again after changing them. AD_ENOMEM leaves fp32 generation.
+ */
+int  gpt_set_precision(struct gpt *g, enum nn_precision prec, struct ad_error *e);
 /*
  * GPT-2 initialisation: weights normal(0, 0.02), the two residual
  * projections of each block scaled by 1/sqrt(2L) (Radford et al. 2019,
@@ -401,6 +436,13 @@ void gpt_init(struct gpt *g, struct ad_rng *rng);
 uint64_t gpt_train_bytes(const struct gpt_config *cfg, size_t B, size_t Tb);
 /* Size activations for batches of (B, Tb) and, with grads, allocate gradients. */
 int  gpt_alloc(struct gpt *g, size_t B, size_t Tb, int grads, struct ad_error *e);
+/*
+ * Size activations for scoring only: one block's, which every block of
+ * gpt_forward overwrites in turn (L times less memory, so more rows fit in
+ * one pass). The logits, losses and acts.lnf are as after gpt_alloc; the
+ * per-block activations hold the last block's; no backward, no prefill.
+ */
+int  gpt_alloc_scoring(struct gpt *g, size_t B, size_t Tb, struct ad_error *e);
 
 /*
  * Forward over inputs (B, Tb) ids < Vin. With targets (B, Tb) ids < V, also
