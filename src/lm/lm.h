@@ -138,6 +138,7 @@ struct lm_vtab {
 	 */
 	int  (*fill_batch)(const struct lm *m, const uint32_t *ids, size_t B, size_t n,
 	                   const uint32_t *pos, size_t npos, float *logp, struct ad_error *e);
+	/*
 	 * Optional, stream models (NULL: score or score_dist, one window at a
 	 * time): nwin windows of n <= lm->context tokens, window w being
 	 * win[w][0..n) from the reset state, scored together (a transformer
