@@ -14,13 +14,15 @@
 #include "lm/lm.h"
 
 static const char eval_help[] =
-"usage: autodidact eval [--calibration] [--json] [--threads N] [--quiet] MODEL FILE...\n"
+"usage: autodidact eval [--calibration] [--json] [--threads N] [--quiet] [-t TOKENIZER]\n"
+"                       MODEL FILE...\n"
 "\n"
 "Score text with a model and report, per file and in total: tokens, OOVs,\n"
 "cross-entropy in nats per token, perplexity (with and without OOVs, as\n"
 "KenLM's query computes them) and bits per byte (total nats / ln 2 / bytes of\n"
 "the text: comparable across tokenizers and model kinds). MODEL is any model\n"
-"file autodidact wrote, or an ARPA file; '-' as FILE reads stdin.\n"
+"file autodidact wrote, an ARPA file, or a GPT-2 checkpoint (a Hugging Face\n"
+"model directory or model.safetensors, or llm.c's .bin); '-' as FILE reads stdin.\n"
 "\n"
 "Options:\n"
 "  -c, --calibration\n"
@@ -31,6 +33,10 @@ static const char eval_help[] =
 "                 of the tokens with NLL and ECE on the second half before and\n"
 "                 after it; needs every token's whole distribution (slower)\n"
 "  --json         print the results as JSON\n"
+"  -t, --tokenizer FILE\n"
+"                 a GPT-2 checkpoint's tokenizer: r50k_base.tiktoken, or\n"
+"                 vocab.json with merges.txt beside it (default: vocab.json and\n"
+"                 merges.txt in the model's directory)\n"
 "  --threads N    threads for scoring (default: all cores); results do not\n"
 "                 depend on it\n"
 "  -q, --quiet    no progress on stderr\n"
@@ -72,8 +78,10 @@ cmd_eval(int argc, char **argv)
 		{ "threads", required_argument, NULL, 'T' },
 		{ "quiet",   no_argument,       NULL, 'q' },
 		{ "help",    no_argument,       NULL, 'h' },
+		{ "tokenizer", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char       *tok = NULL;
 	struct cli_common common = { 0 };
 	struct ad_error   err = { 0 };
 	struct lm        *m = NULL;
@@ -83,9 +91,10 @@ cmd_eval(int argc, char **argv)
 	uint64_t          v;
 	int               c, rc, nfiles, calib = 0;
 
-	while ((c = cli_getopt(argc, argv, "cqh", longopts, "eval")) != -1) {
+	while ((c = cli_getopt(argc, argv, "cqht:", longopts, "eval")) != -1) {
 		switch (c) {
 		case 'c': calib = 1; break;
+		case 't': tok = optarg; break;
 		case 'j': common.json = 1; break;
 		case 'T':
 			if ((rc = cli_u64("eval", "--threads", optarg, 1, 1024, &v)) != 0)
@@ -101,7 +110,7 @@ cmd_eval(int argc, char **argv)
 		return cli_usage("eval", argc - optind < 1 ? "no model given" :
 		    "no text to score: give one or more FILEs");
 	cli_apply_threads(&common);
-	if ((rc = lm_open(&m, argv[optind], &err)) != 0)
+	if ((rc = lm_open_with(&m, argv[optind], tok, &err)) != 0)
 		return cli_fail(&err);
 	nfiles = argc - optind - 1;
 	if ((res = ad_calloc((size_t)nfiles, sizeof *res)) == NULL) {

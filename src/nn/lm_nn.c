@@ -34,6 +34,10 @@ struct nn_lm {
 	 * when another thread holds it, makes its own; the first given back
 	 * (view_give) is kept. */
 	_Atomic(struct gpt *) spare;
+	/* An imported checkpoint's file, kept while parameters point into it
+	 * (has_map; see nn_lm_wrap). */
+	struct ad_map    map;
+	int              has_map;
 };
 
 struct lm_state {
@@ -90,6 +94,8 @@ nnlm_free(struct lm *m)
 	view_free(atomic_load(&x->spare));
 	gpt_free(x->g);
 	bpe_free(x->bpe);
+	if (x->has_map)
+		ad_map_release(&x->map);
 	ad_free(m->path);
 	ad_free(x);
 }
@@ -100,8 +106,8 @@ nnlm_reset(const struct lm *m, struct lm_state *st)
 	const struct nn_lm *x = (const struct nn_lm *)m;
 
 	gpt_kv_reset(st->kv);
-	gpt_kv_step(x->g, st->kv, GPT_BOS(&x->g->cfg));
-	st->hist[0] = GPT_BOS(&x->g->cfg);
+	gpt_kv_step(x->g, st->kv, gpt_bos(x->g));
+	st->hist[0] = gpt_bos(x->g);
 	st->n = 0;
 }
 
@@ -259,7 +265,7 @@ nnlm_score_window(const struct lm *m, const uint32_t *ids, size_t n, size_t from
 		ad_free(in);
 		return rc;
 	}
-	in[0] = GPT_BOS(&view->cfg);
+	in[0] = gpt_bos(view);
 	memcpy(in + 1, ids, (n - 1) * sizeof *in);
 	gpt_forward(view, in, ids, NULL, 1, n);
 	for (size_t i = 0; i < n; i++)
@@ -337,6 +343,51 @@ static const struct lm_vtab nnlm_vtab = {
 	.push_many = nnlm_push_many, .score_dist = nnlm_score_window,
 };
 
+/* The interface's fields of a model with configuration c; tok says what
+ * its tokens are, in the description. */
+static void
+nnlm_fill(struct nn_lm *x, const struct gpt_config *c, const char *tok)
+{
+	for (int i = 0; i < 256; i++)
+		x->bytes[i] = (uint8_t)i;
+	x->base.vt = &nnlm_vtab;
+	x->base.kind = "transformer";
+	x->base.V = c->V;
+	x->base.context = c->T;
+	x->base.bos = x->base.eos = x->base.unk = LM_NONE;
+	x->base.line_model = 0;
+	x->base.word_sep = 0;
+	x->base.params = gpt_param_count(c);
+	x->base.embed_dim = c->C;
+	x->base.tok = x->bpe;
+	snprintf(x->base.description, sizeof x->base.description,
+	    "%u layers, %u heads, width %u, context %u, %.2fM parameters, %s, causal objective",
+	    c->L, c->NH, c->C, c->T, (double)x->base.params / 1e6, tok);
+}
+
+int
+nn_lm_wrap(struct lm **out, const char *path, struct gpt *g, struct bpe *bpe,
+    struct ad_map *map, const char *what, struct ad_error *e)
+{
+	struct nn_lm *x;
+
+	if ((x = ad_calloc(1, sizeof *x)) == NULL || (x->base.path = ad_strdup(path)) == NULL) {
+		ad_free(x);
+		gpt_free(g);
+		bpe_free(bpe);
+		return ad_fail(e, AD_ENOMEM, "out of memory opening %s", path);
+	}
+	x->g = g;
+	x->bpe = bpe;
+	nnlm_fill(x, &g->cfg, what);
+	if (map != NULL) {
+		x->map = *map;
+		x->has_map = 1;
+	}
+	*out = &x->base;
+	return 0;
+}
+
 int
 nn_lm_open(struct lm **out, const char *path, struct ad_map *map, struct ad_error *e)
 {
@@ -370,24 +421,9 @@ nn_lm_open(struct lm **out, const char *path, struct ad_map *map, struct ad_erro
 		rc = ad_fail(e, AD_EFORMAT, "%s: a byte-level model with %u ids", path, f.cfg.V);
 		goto fail;
 	}
-	for (int i = 0; i < 256; i++)
-		x->bytes[i] = (uint8_t)i;
-	x->base.vt = &nnlm_vtab;
-	x->base.kind = "transformer";
-	x->base.V = f.cfg.V;
+	nnlm_fill(x, &f.cfg, x->bpe != NULL ? "BPE vocabulary" : "bytes");
 	x->base.text_hash = f.text_hash;
 	x->base.text_bytes = f.text_bytes;
-	x->base.context = f.cfg.T;
-	x->base.bos = x->base.eos = x->base.unk = LM_NONE;
-	x->base.line_model = 0;
-	x->base.word_sep = 0;
-	x->base.params = gpt_param_count(&f.cfg);
-	x->base.embed_dim = f.cfg.C;
-	x->base.tok = x->bpe;
-	snprintf(x->base.description, sizeof x->base.description,
-	    "%u layers, %u heads, width %u, context %u, %.2fM parameters, %s, causal objective",
-	    f.cfg.L, f.cfg.NH, f.cfg.C, f.cfg.T, (double)x->base.params / 1e6,
-	    x->bpe != NULL ? "BPE vocabulary" : "bytes");
 	ad_map_release(map);
 	*out = &x->base;
 	return 0;

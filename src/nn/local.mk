@@ -30,3 +30,6 @@ TESTS += tests/mpi.sh tests/mpi-netns.sh tests/mpi-ngram.sh
 endif
 EXTRA_DIST += tests/mpi.sh tests/mpi-netns.sh tests/mpi-ngram.sh bench/mpi.sh bench/allreduce.c \
 	bench/dist_step.c
+# Checkpoints of other tools: safetensors, GPT-2 (Hugging Face, llm.c) import.
+libautodidact_a_SOURCES += src/nn/safetensors.c src/nn/gpt2_import.c
+noinst_HEADERS += src/nn/import.h
