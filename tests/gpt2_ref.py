@@ -253,8 +253,90 @@ def check(d, weights, ids_path, eval_path, sample_path=None, prompt_path=None):
     return bad
 
 
+def st_read(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    return json.loads(raw[8:8 + n]), raw[8 + n:]
+
+
+def st_rewrite(path, header, data, pad=True):
+    h = json.dumps(header).encode()
+    if pad:
+        h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + data)
+
+
+def corrupt(d, out):
+    """Damaged copies of DIR/f32 and DIR/model.bin, one directory (or file)
+    each under OUT, named after the damage."""
+    import shutil
+    src = os.path.join(d, "f32")
+    hdr, data = st_read(os.path.join(src, "model.safetensors"))
+    config = json.load(open(os.path.join(src, "config.json")))
+
+    def variant(name, header=None, blob=None, cfg=None, raw=None):
+        o = os.path.join(out, name)
+        os.makedirs(o, exist_ok=True)
+        for f in ("vocab.json", "merges.txt"):
+            shutil.copy(os.path.join(src, f), o)
+        with open(os.path.join(o, "config.json"), "w") as f:
+            json.dump(cfg if cfg is not None else config, f)
+        if raw is not None:
+            with open(os.path.join(o, "model.safetensors"), "wb") as f:
+                f.write(raw)
+        else:
+            st_rewrite(os.path.join(o, "model.safetensors"),
+                       header if header is not None else hdr, blob if blob is not None else data)
+
+    whole = open(os.path.join(src, "model.safetensors"), "rb").read()
+    variant("truncated", raw=whole[:len(whole) // 2])
+    h = json.loads(json.dumps(hdr))
+    h["h.0.ln_1.weight"]["data_offsets"][1] = len(data) + 4096
+    variant("past-end", header=h)
+    h = json.loads(json.dumps(hdr))
+    h["h.1.ln_2.bias"]["data_offsets"] = list(h["h.1.ln_2.weight"]["data_offsets"])
+    variant("overlap", header=h)
+    h = json.loads(json.dumps(hdr))
+    b, e = h["h.0.mlp.c_fc.bias"]["data_offsets"]
+    h["h.0.mlp.c_fc.bias"]["data_offsets"] = [b + 2, e + 2]
+    variant("misaligned", header=h)
+    h = json.loads(json.dumps(hdr))
+    h["wpe.weight"]["dtype"] = "F33"
+    variant("dtype", header=h)
+    h = json.loads(json.dumps(hdr))
+    h["ln_f.bias"]["dtype"] = "I32"
+    variant("int-dtype", header=h)
+    c = dict(config, n_embd=config["n_embd"] * 2)
+    variant("shape", cfg=c)
+    c = dict(config, n_layer=1)
+    variant("layers", cfg=c)
+    c = dict(config, model_type="llama", architectures=["LlamaForCausalLM"])
+    variant("arch", cfg=c)
+    h = json.loads(json.dumps(hdr))
+    del h["h.1.mlp.c_fc.bias"]
+    variant("missing", header=h)
+    variant("absurd", raw=struct.pack("<Q", 1 << 40) + whole[8:])
+    variant("badjson", raw=whole[:8] + b"{\"wte.weight\": [" + whole[8 + 15:])
+    m = open(os.path.join(src, "merges.txt")).read().split("\n")
+    m[3], m[40] = m[40], m[3]   # two merges out of rank order
+    variant("merges")
+    with open(os.path.join(out, "merges", "merges.txt"), "w") as f:
+        f.write("\n".join(m))
+    llmc = open(os.path.join(d, "model.bin"), "rb").read()
+    with open(os.path.join(out, "llmc-truncated.bin"), "wb") as f:
+        f.write(llmc[:-4])
+    with open(os.path.join(out, "llmc-version.bin"), "wb") as f:
+        f.write(llmc[:4] + struct.pack("<i", 4) + llmc[8:])
+    with open(os.path.join(out, "llmc-shape.bin"), "wb") as f:
+        f.write(llmc[:24] + struct.pack("<i", 33) + llmc[28:])
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "make":
+    if sys.argv[1] == "corrupt":
+        corrupt(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "make":
         a = sys.argv[2:]
         make(a[0], a[1], *map(int, a[2:]))
     else:

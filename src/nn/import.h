@@ -56,8 +56,8 @@ struct nn_st {
 	size_t               n;
 };
 
-/* Whether data looks like a safetensors file (a plausible header length
- * followed by '{'); the kind is then decided, and checked, by nn_st_parse. */
+/* Whether data looks like a safetensors file (8 bytes, then '{'); the
+ * header is then checked by nn_st_parse. */
 int  nn_st_probe(const uint8_t *data, size_t size);
 /*
  * Parse and validate the header of a safetensors file in memory (name is

@@ -33,3 +33,5 @@ EXTRA_DIST += tests/mpi.sh tests/mpi-netns.sh tests/mpi-ngram.sh bench/mpi.sh be
 # Checkpoints of other tools: safetensors, GPT-2 (Hugging Face, llm.c) import.
 libautodidact_a_SOURCES += src/nn/safetensors.c src/nn/gpt2_import.c
 noinst_HEADERS += src/nn/import.h
+TESTS += tests/gpt2.sh
+EXTRA_DIST += tests/gpt2.sh tests/gpt2_ref.py

@@ -45,18 +45,14 @@ rd_u64le(const uint8_t *p)
 int
 nn_st_probe(const uint8_t *data, size_t size)
 {
-	uint64_t n;
-	size_t   i = 8;
+	size_t i = 8;
 
-	if (size < 10)
-		return 0;
-	n = rd_u64le(data);
-	if (n < 2 || n > size - 8)
-		return 0;
-	while (i < 8 + n && (data[i] == ' ' || data[i] == '\n' || data[i] == '\t' ||
+	/* Only the '{' decides: a header length that is absurd or past the end
+	 * is then reported by nn_st_parse, not taken for another kind. */
+	while (i < size && i < 64 && (data[i] == ' ' || data[i] == '\n' || data[i] == '\t' ||
 	    data[i] == '\r'))
 		i++;
-	return i < 8 + n && data[i] == '{';
+	return i < size && data[i] == '{';
 }
 
 void
