@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """gpt2_ref.py -- the oracle of the GPT-2 import (tests/gpt2.sh, bench/gpt2.sh).
 
-  gpt2_ref.py make DIR RANKS [L NH C T SEED]
+  gpt2_ref.py make DIR RANKS [L NH C T SEED BENCH]
       Build a GPT-2 with random weights in PyTorch (the forward below is
       written from Radford et al. 2019 and the transformers GPT2 layout:
       Conv1D weights stored (in, out)), and write it to DIR as
@@ -14,7 +14,9 @@
       The safetensors header is written by hand (u64 LE length, JSON, data),
       and vocab.json / merges.txt are made from the tiktoken rank file RANKS
       with GPT-2's bytes-to-unicode table, so that the pair describes the
-      same ranks. The weights each copy holds are saved to DIR/*.pt.
+      same ranks. The weights each copy holds are saved to DIR/*.pt. With
+      BENCH 1 only f32/ and model.bin are written (no .pt: check then reads
+      the weights from f32/model.safetensors).
   gpt2_ref.py check DIR WEIGHTS IDS EVAL_JSON [SAMPLE_JSON PROMPT_IDS]
       Score the ids (the text as our tokenizer encoded it) with the torch
       model from WEIGHTS, <|endoftext|> first, and compare the total nats
@@ -171,7 +173,7 @@ def tokenizer_files(d, ranks_path, V):
         f.write("\n".join(lines) + "\n")
 
 
-def make(d, ranks, L=2, NH=2, C=32, T=128, seed=5):
+def make(d, ranks, L=2, NH=2, C=32, T=128, seed=5, bench=0):
     V = 50257
     torch.manual_seed(seed)
     w = {}
@@ -187,7 +189,7 @@ def make(d, ranks, L=2, NH=2, C=32, T=128, seed=5):
               "activation_function": "gelu_new", "layer_norm_epsilon": 1e-05,
               "task_specific_params": {"text-generation": {"do_sample": True}}}
     os.makedirs(d, exist_ok=True)
-    for sub, dt in (("f32", "F32"), ("bf16", "BF16"), ("f16", "F16")):
+    for sub, dt in (("f32", "F32"),) if bench else (("f32", "F32"), ("bf16", "BF16"), ("f16", "F16")):
         os.makedirs(os.path.join(d, sub), exist_ok=True)
         with open(os.path.join(d, sub, "config.json"), "w") as f:
             json.dump(config, f, indent=2)
@@ -202,11 +204,13 @@ def make(d, ranks, L=2, NH=2, C=32, T=128, seed=5):
         # What the file holds, as float: the oracle's weights for it.
         rt = {n: (t.to(torch.bfloat16) if dt == "BF16" else t.half() if dt == "F16" else t).float()
               for n, t in w.items()}
-        torch.save(rt, os.path.join(d, sub + ".pt"))
+        if not bench:
+            torch.save(rt, os.path.join(d, sub + ".pt"))
     tokenizer_files(os.path.join(d, "f32"), ranks, V)
-    torch.save(w, os.path.join(d, "f32.pt"))
     llmc_write(os.path.join(d, "model.bin"), w, L, NH, C, V, T, 3)
-    llmc_write(os.path.join(d, "model_bf16.bin"), w, L, NH, C, V, T, 5)
+    if not bench:
+        torch.save(w, os.path.join(d, "f32.pt"))
+        llmc_write(os.path.join(d, "model_bf16.bin"), w, L, NH, C, V, T, 5)
     with open(os.path.join(d, "shape"), "w") as f:
         f.write("%d %d %d %d\n" % (L, NH, C, T))
 
@@ -217,7 +221,17 @@ def rel(a, b):
 
 def check(d, weights, ids_path, eval_path, sample_path=None, prompt_path=None):
     L, NH, C, T = map(int, open(os.path.join(d, "shape")).read().split())
-    w = torch.load(os.path.join(d, weights))
+    if weights.endswith(".safetensors"):
+        import numpy
+        import warnings
+        warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+        hdr, data = st_read(os.path.join(d, weights))
+        w = {k: torch.from_numpy(numpy.frombuffer(data, dtype=numpy.float32,
+                                                  count=(v["data_offsets"][1] - v["data_offsets"][0]) // 4,
+                                                  offset=v["data_offsets"][0]).reshape(v["shape"]))
+             for k, v in hdr.items() if k != "__metadata__"}
+    else:
+        w = torch.load(os.path.join(d, weights))
     V = w["wte.weight"].shape[0]
     ids = [int(x) for x in open(ids_path).read().split()]
     bad = 0

@@ -35,3 +35,5 @@ libautodidact_a_SOURCES += src/nn/safetensors.c src/nn/gpt2_import.c
 noinst_HEADERS += src/nn/import.h
 TESTS += tests/gpt2.sh
 EXTRA_DIST += tests/gpt2.sh tests/gpt2_ref.py
+dist_man_MANS += man/autodidact-models.5
+EXTRA_DIST += bench/gpt2.sh bench/membw.c
