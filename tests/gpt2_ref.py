@@ -338,7 +338,25 @@ def corrupt(d, out):
     variant("merges")
     with open(os.path.join(out, "merges", "merges.txt"), "w") as f:
         f.write("\n".join(m))
+    # Random damage to the header (seeded): each must be refused or read,
+    # never crash. Bytes of the JSON are replaced by JSON's own characters
+    # as often as by any byte, so that some of them still parse.
+    import random
+    rng = random.Random(1)
+    n = struct.unpack("<Q", whole[:8])[0]
+    for k in range(40):
+        b = bytearray(whole)
+        for _ in range(rng.randint(1, 4)):
+            i = rng.randrange(0, 8 + n)
+            b[i] = rng.choice(b'0123456789[]{}",:-eE. ') if rng.random() < 0.5 else rng.randrange(256)
+        variant("fuzz%02d" % k, raw=bytes(b))
     llmc = open(os.path.join(d, "model.bin"), "rb").read()
+    for k in range(20):
+        b = bytearray(llmc)
+        i = rng.randrange(0, 32)
+        b[i] = rng.randrange(256)
+        with open(os.path.join(out, "llmc-fuzz%02d.bin" % k), "wb") as f:
+            f.write(bytes(b))
     with open(os.path.join(out, "llmc-truncated.bin"), "wb") as f:
         f.write(llmc[:-4])
     with open(os.path.join(out, "llmc-version.bin"), "wb") as f:
