@@ -19,8 +19,8 @@
  * version-3 file is used in place: the parameters point into the mapping.
  *
  * Either way the model opens a text with <|endoftext|> (id V - 1), as GPT-2
- * was trained (struct gpt's eot_bos; cfg.Vin = V: no marker rows), and its tokenizer is GPT-2's byte-level BPE,
- * r50k_base in tiktoken's terms.
+ * was trained (struct gpt's eot_bos; cfg.Vin = V: no marker rows), and its
+ * tokenizer is GPT-2's byte-level BPE, r50k_base in tiktoken's terms.
  */
 #include "config.h"
 
@@ -221,8 +221,9 @@ base64(char *out, const uint8_t *p, size_t n)
 }
 
 struct rank_tok {
-	uint64_t rank;
-	size_t   at, len;   /* bytes in the pool */
+	uint64_t       rank;
+	const uint8_t *bytes;   /* len bytes, in the pool */
+	size_t         len;
 };
 
 static int
@@ -233,16 +234,13 @@ by_rank(const void *a, const void *b)
 	return x->rank < y->rank ? -1 : x->rank > y->rank;
 }
 
-/* The rank of the token with bytes p (n), or -1: a binary search would need
- * another index; the check of merges.txt runs once, over a sorted copy. */
+/* vocab.json's tokens by rank (t) and by bytes (by_bytes), for looking
+ * up the merges of merges.txt. */
 struct tok_index {
-	struct rank_tok *t;
-	size_t           n;
-	const uint8_t   *pool;
-	size_t          *by_bytes;   /* (n) indices into t sorted by bytes */
+	struct rank_tok        *t;          /* (n) in rank order */
+	size_t                  n;
+	const struct rank_tok **by_bytes;   /* (n) the same, in byte order */
 };
-
-static const struct tok_index *cmp_ix;
 
 static int
 cmp_bytes(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
@@ -255,12 +253,13 @@ cmp_bytes(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
 static int
 by_bytes(const void *a, const void *b)
 {
-	const struct rank_tok *x = &cmp_ix->t[*(const size_t *)a];
-	const struct rank_tok *y = &cmp_ix->t[*(const size_t *)b];
+	const struct rank_tok *x = *(const struct rank_tok *const *)a;
+	const struct rank_tok *y = *(const struct rank_tok *const *)b;
 
-	return cmp_bytes(cmp_ix->pool + x->at, x->len, cmp_ix->pool + y->at, y->len);
+	return cmp_bytes(x->bytes, x->len, y->bytes, y->len);
 }
 
+/* The rank of the token with bytes p (n), or -1 (binary search). */
 static int64_t
 tok_rank(const struct tok_index *ix, const uint8_t *p, size_t n)
 {
@@ -268,8 +267,8 @@ tok_rank(const struct tok_index *ix, const uint8_t *p, size_t n)
 
 	while (lo < hi) {
 		size_t                 mid = (lo + hi) / 2;
-		const struct rank_tok *t = &ix->t[ix->by_bytes[mid]];
-		int                    c = cmp_bytes(ix->pool + t->at, t->len, p, n);
+		const struct rank_tok *t = ix->by_bytes[mid];
+		int                    c = cmp_bytes(t->bytes, t->len, p, n);
 		if (c == 0)
 			return (int64_t)t->rank;
 		if (c < 0)
@@ -390,25 +389,22 @@ vocab_to_ranks(const uint8_t *data, size_t size, const char *path, const char *m
 			    "byte characters", path, i, (unsigned long long)r);
 			goto out;
 		}
-		ix.t[ix.n++] = (struct rank_tok){ r, used, n };
+		ix.t[ix.n++] = (struct rank_tok){ r, pool + used, n };
 		used += n;
 	}
-	ix.pool = pool;
 	qsort(ix.t, ix.n, sizeof *ix.t, by_rank);
 	for (size_t i = 0; i < ix.n; i++) {
-		ix.by_bytes[i] = i;
+		ix.by_bytes[i] = &ix.t[i];
 		if (i > 0 && ix.t[i].rank == ix.t[i - 1].rank) {
 			rc = ad_fail(e, AD_EFORMAT, "%s: id %llu is given to two tokens", path,
 			    (unsigned long long)ix.t[i].rank);
 			goto out;
 		}
 	}
-	cmp_ix = &ix;
 	qsort(ix.by_bytes, ix.n, sizeof *ix.by_bytes, by_bytes);
-	cmp_ix = NULL;
 	for (size_t i = 1; i < ix.n; i++) {
-		const struct rank_tok *a = &ix.t[ix.by_bytes[i - 1]], *b = &ix.t[ix.by_bytes[i]];
-		if (cmp_bytes(pool + a->at, a->len, pool + b->at, b->len) == 0) {
+		const struct rank_tok *a = ix.by_bytes[i - 1], *b = ix.by_bytes[i];
+		if (cmp_bytes(a->bytes, a->len, b->bytes, b->len) == 0) {
 			rc = ad_fail(e, AD_EFORMAT, "%s: ids %llu and %llu are the same bytes", path,
 			    (unsigned long long)a->rank, (unsigned long long)b->rank);
 			goto out;
@@ -426,7 +422,7 @@ vocab_to_ranks(const uint8_t *data, size_t size, const char *path, const char *m
 		goto out;
 	}
 	for (size_t i = 0; i < ix.n; i++) {
-		k += base64(out + k, pool + ix.t[i].at, ix.t[i].len);
+		k += base64(out + k, ix.t[i].bytes, ix.t[i].len);
 		k += (size_t)snprintf(out + k, cap + 1 - k, " %llu\n",
 		    (unsigned long long)ix.t[i].rank);
 	}

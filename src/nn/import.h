@@ -7,7 +7,8 @@
  * Why. GPT-2's architecture is this program's transformer (nn.h), so an
  * imported checkpoint is a struct gpt behind the same lm.h interface; the
  * one difference is the opening marker: GPT-2 opens a text with
- * <|endoftext|> (id V - 1) instead of an extra input row (eot_bos).
+ * <|endoftext|> (id V - 1) instead of an extra input row (struct gpt's
+ * eot_bos).
  *
  * Trust. Every byte offset, shape and size in a file is checked against
  * the file's size and the configuration before anything is read through
