@@ -50,8 +50,8 @@
  * ------------------------------------------------------------------------ */
 
 /* bfloat16 is the top half of a float32 (Kalamkar et al. 2019). */
-static float
-bf16_to_f32(uint16_t h)
+float
+nn_bf16_to_f32(uint16_t h)
 {
 	uint32_t u = (uint32_t)h << 16;
 	float    f;
@@ -61,8 +61,8 @@ bf16_to_f32(uint16_t h)
 }
 
 /* IEEE 754 binary16: 1 sign, 5 exponent (bias 15), 10 fraction bits. */
-static float
-f16_to_f32(uint16_t h)
+float
+nn_f16_to_f32(uint16_t h)
 {
 	uint32_t sign = (uint32_t)(h >> 15) << 31, ex = (h >> 10) & 31, fr = h & 1023, u;
 	float    f;
@@ -97,9 +97,9 @@ elem(const uint8_t *p, enum nn_st_dtype dt, size_t i)
 		memcpy(&f, p + 4 * i, 4);
 		return f;
 	case NN_ST_BF16:
-		return bf16_to_f32(rd_u16(p + 2 * i));
+		return nn_bf16_to_f32(rd_u16(p + 2 * i));
 	default:
-		return f16_to_f32(rd_u16(p + 2 * i));
+		return nn_f16_to_f32(rd_u16(p + 2 * i));
 	}
 }
 

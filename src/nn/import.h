@@ -74,6 +74,10 @@ const struct nn_st_tensor *nn_st_find(const struct nn_st *st, const char *name);
 
 /* ---- GPT-2 import (gpt2_import.c) ---------------------------------------- */
 
+/* A bfloat16 and an IEEE 754 binary16 as float32 (exact: both widen). */
+float nn_bf16_to_f32(uint16_t h);
+float nn_f16_to_f32(uint16_t h);
+
 /* The magic of llm.c's model files (int32 header[0]), and whether data is one. */
 #define NN_LLMC_MAGIC 20240326
 int  nn_llmc_probe(const uint8_t *data, size_t size);
