@@ -17,7 +17,11 @@
 #   4. generation at batch 1 (greedy, GEN tokens) against the memory bound:
 #      bytes of weights read per token (4 (12 L C^2 + V C): every matrix,
 #      and the tied output layer) over the bandwidth bench/membw.c measures
-#      (every thread summing a 1 GiB array).
+#      (the same threads summing a 1 GiB array), with one thread and with
+#      every core, REPS times alternating.
+#
+# STEPS="1 2 3 4" chooses the parts to run (the checkpoints are written
+# whenever DIR lacks them).
 #
 # The tokenizer is the subset rank file of the tests unless RANKS names
 # r50k_base.tiktoken: with the subset a text splits into more tokens, which
@@ -25,8 +29,8 @@
 #
 # usage: bench/gpt2.sh [path/to/autodidact] [text]
 #        env: DIR= (keep the checkpoints there; default a temporary
-#             directory), RANKS=, EVAL_KB=32, GEN=128, PY=/usr/bin/python3,
-#             CC=cc
+#             directory), RANKS=, EVAL_KB=32, GEN=128, REPS=2, STEPS="1 2 3 4",
+#             PY=/usr/bin/python3, CC=cc
 set -eu
 AD=${1:-./autodidact}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,7 +53,11 @@ if [ ! -f "$D/model.bin" ]; then
 fi
 ls -l "$D/model.bin" "$D/f32/model.safetensors" | awk '{ printf "  %s: %.1f MB\n", $NF, $5 / 1e6 }'
 
+STEPS=${STEPS:-1 2 3 4}
+step() { case " $STEPS " in *" $1 "*) return 0;; esac; return 1; }
+
 # 1. Correctness at this shape.
+step 1 && {
 head -c 600 "$TEXT" | tail -c 400 >"$TMP/short.txt"
 "$AD" tokenize encode --stream --pattern gpt2 -t "$RANKS" "$TMP/short.txt" >"$TMP/ids"
 for m in "$D/f32" "$D/model.bin"; do
@@ -57,9 +65,10 @@ for m in "$D/f32" "$D/model.bin"; do
 	printf '  %s: ' "$m"
 	"$PY" "$SRC/tests/gpt2_ref.py" check "$D" f32/model.safetensors "$TMP/ids" "$TMP/eval.json"
 done
+}
 
 # 2. Opening and memory.
-for m in "$D/model.bin" "$D/f32"; do
+step 2 && for m in "$D/model.bin" "$D/f32"; do
 	/usr/bin/time -f '%e %M' -o "$TMP/time" "$AD" sample -t "$D/f32/vocab.json" -n 1 \
 		--temperature 0 --prompt 'The' "$m" >/dev/null
 	"$AD" sample -t "$D/f32/vocab.json" -n 64 --temperature 0 --prompt 'The' "$m" \
@@ -82,6 +91,7 @@ for m in "$D/model.bin" "$D/f32"; do
 done
 
 # 3. eval's rate.
+step 3 && {
 head -c $((EVAL_KB * 1024)) "$TEXT" >"$TMP/eval.txt"
 start=$(date +%s.%N)
 "$AD" eval -q --json -t "$D/f32/vocab.json" "$D/model.bin" "$TMP/eval.txt" >"$TMP/eval.json"
@@ -90,16 +100,28 @@ tokens=$(awk -F'[:,]' '/"tokens"/ { t = $2 } END { print t + 0 }' "$TMP/eval.jso
 awk -v s="$start" -v e="$end" -v t="$tokens" -v kb="$EVAL_KB" 'BEGIN {
 	printf "  eval: %d KB, %d tokens in %.1f s: %.0f tokens/s, %.1f KB/s; 1 MB would take %.0f s\n",
 	    kb, t, e - s, t / (e - s), kb / (e - s), 1024 / (kb / (e - s)) }'
+}
 
-# 4. Generation against the memory bound.
+# 4. Generation against the memory bound, with one thread and with all,
+# each right after its bandwidth (OMP_NUM_THREADS threads summing), REPS
+# times alternating: on a shared machine a thread that waits at one of the
+# ~30 barriers of a decoding step for a descheduled partner loses time that
+# a single thread does not.
+step 4 || exit 0
 "$CC" -O3 -march=native -fopenmp "$SRC/bench/membw.c" -o "$TMP/membw"
-bw=$("$TMP/membw" 1024 5 2>/dev/null)
-"$AD" sample -t "$D/f32/vocab.json" -n "$GEN" --temperature 0 --timing --prompt 'The' \
-	"$D/model.bin" >/dev/null 2>"$TMP/gen.err"
-rate=$(awk '/tokens\/s$/ { r = $(NF - 1) } END { print r + 0 }' "$TMP/gen.err")
-awk -v bw="$bw" -v r="$rate" -v L=$L -v C=$C -v V=$V -v n="$GEN" 'BEGIN {
-	bytes = 4 * (12 * L * C * C + V * C)
-	bound = bw * 1e9 / bytes
-	printf "  generation (fp32, %d tokens): %.2f tokens/s; memory bound %.2f tokens/s " \
-	    "(%.0f MB of weights per token at %.2f GB/s measured): %.0f%% of the bound\n",
-	    n, r, bound, bytes / 1e6, bw, 100 * r / bound }'
+r=0
+while [ $r -lt "${REPS:-2}" ]; do
+	for th in 1 $(nproc); do
+		bw=$(OMP_NUM_THREADS=$th "$TMP/membw" 1024 5 2>/dev/null)
+		"$AD" sample --threads $th -t "$D/f32/vocab.json" -n "$GEN" --temperature 0 --timing \
+			--prompt 'The' "$D/model.bin" >/dev/null 2>"$TMP/gen.err"
+		rate=$(awk '/tokens\/s$/ { r = $(NF - 1) } END { print r + 0 }' "$TMP/gen.err")
+		awk -v bw="$bw" -v r="$rate" -v L=$L -v C=$C -v V=$V -v n="$GEN" -v th=$th 'BEGIN {
+			bytes = 4 * (12 * L * C * C + V * C)
+			bound = bw * 1e9 / bytes
+			printf "  generation (fp32, %d tokens, %d threads): %.2f tokens/s; memory bound " \
+			    "%.2f tokens/s (%.0f MB of weights per token at %.2f GB/s measured): " \
+			    "%.0f%% of the bound\n", n, th, r, bound, bytes / 1e6, bw, 100 * r / bound }'
+	done
+	r=$((r + 1))
+done
