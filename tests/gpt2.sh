@@ -51,7 +51,9 @@ grep '"nats"' "$T/out" >"$T/nats.pair"
 run 0 "$AD" eval -q --json -t "$RANKS" "$D/f32" "$T/text.txt"
 grep '"nats"' "$T/out" >"$T/nats.ranks"
 same "$T/nats.pair" "$T/nats.ranks"
-has "$T/out" 'GPT-2 (Hugging Face safetensors, F32), r50k_base'
+has "$T/out" 'GPT-2 (Hugging Face safetensors, F32), r50k_base, texts opened by <|endoftext|>'
+run 0 "$AD" eval -t "$RANKS" "$D/model_bf16.bin" "$T/text.txt"
+has "$T/out" 'GPT-2 (llm.c version 5, bfloat16), r50k_base, texts opened by <|endoftext|>'
 run 0 "$AD" sample -t "$RANKS" --json --temperature 0 -n 8 --prompt 'The quick brown' "$D/model.bin"
 grep '"id"' "$T/out" >"$T/ids.ranks"
 run 0 "$AD" sample -t "$D/f32/vocab.json" --json --temperature 0 -n 8 --prompt 'The quick brown' \

@@ -765,7 +765,7 @@ nn_gpt2_open_safetensors(struct lm **out, const char *path, const char *dir,
 	size_t                     sizes[GPT_NTENSORS], own = 0, C;
 	float                     *p, *dst[GPT_NTENSORS];
 	int                        rc, in_place[GPT_NTENSORS] = { 0 };
-	char                       what[96];
+	char                       what[128];
 
 	/* config.json and the tokenizer lie beside the file, or in dir. */
 	if (dir != NULL) {
@@ -860,7 +860,8 @@ nn_gpt2_open_safetensors(struct lm **out, const char *path, const char *dir,
 		}
 	g->params = (struct gpt_params){ dst[0], dst[1], dst[2], dst[3], dst[4], dst[5], dst[6],
 		dst[7], dst[8], dst[9], dst[10], dst[11], dst[12], dst[13], dst[14], dst[15] };
-	snprintf(what, sizeof what, "GPT-2 (Hugging Face safetensors, %s), r50k_base",
+	snprintf(what, sizeof what, "GPT-2 (Hugging Face safetensors, %s), r50k_base, texts "
+	    "opened by <|endoftext|>",
 	    wte->dtype_name);
 	nn_st_free(st);
 	ad_free(cfgpath);
@@ -909,7 +910,7 @@ nn_gpt2_open_llmc(struct lm **out, const char *path, const char *tokenizer,
 	uint64_t          np, need;
 	int               rc, in_place;
 	float            *p;
-	char              what[64];
+	char              what[128];
 
 	if (map->size < 1024)
 		return ad_fail(e, AD_EFORMAT, "%s: %zu bytes: shorter than llm.c's 1024-byte "
@@ -970,7 +971,8 @@ nn_gpt2_open_llmc(struct lm **out, const char *path, const char *tokenizer,
 		g->params = (struct gpt_params){ t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7],
 			t[8], t[9], t[10], t[11], t[12], t[13], t[14], t[15] };
 	}
-	snprintf(what, sizeof what, "GPT-2 (llm.c version %u, %s), r50k_base", version,
+	snprintf(what, sizeof what, "GPT-2 (llm.c version %u, %s), r50k_base, texts opened by "
+	    "<|endoftext|>", version,
 	    version == 3 ? "float32" : "bfloat16");
 	if (in_place)
 		return nn_lm_wrap(out, path, g, bpe, map, what, e);
