@@ -315,6 +315,66 @@ START_TEST(test_transformer_curve_from_its_log)
 }
 END_TEST
 
+/*
+ * A masked model's pseudo bits per byte get a column of their own in every
+ * report, never the bits/byte column, and never make it the best model:
+ * a hand-made report of a causal model (2 bits per byte) and a masked one
+ * (pseudo 1 bit per byte, lower on purpose).
+ */
+START_TEST(test_pseudo_bits_per_byte_own_column)
+{
+	struct compare_model  ms[2] = { { .kind = COMPARE_NGRAM, .order = 3 },
+	                                { .kind = COMPARE_TRANSFORMER } };
+	struct compare_report r = { 0 };
+	const char           *files[1] = { "c.txt" };
+	char                 *buf = NULL, *row;
+	size_t                len = 0;
+	FILE                 *f;
+
+	strcpy(ms[0].name, "3-gram");
+	strcpy(ms[1].name, "transformer (masked)");
+	for (int i = 0; i < 2; i++) {
+		ms[i].path = (char *)"m";
+		ms[i].command = (char *)"autodidact train";
+		ms[i].eval.tokens = 100;
+		ms[i].eval.bytes = 400;
+		ms[i].eval.lines = 4;
+	}
+	ms[0].eval.nats = 2 * 400 * M_LN2;
+	ms[1].eval.nats = 1 * 400 * M_LN2;
+	ms[1].eval.pseudo = 1;
+	r.files = files;
+	r.nfiles = 1;
+	r.vocab_path = (char *)"v.bpe";
+	r.models = ms;
+	r.nmodels = 2;
+	r.val_fraction = 0.1;
+	ck_assert_ptr_eq(compare_best(&r), &ms[0]);
+	ck_assert_ptr_nonnull(f = open_memstream(&buf, &len));
+	ck_assert_int_eq(compare_write_markdown(&r, f), 0);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "| T\\* | pseudo bits/byte (masked: not comparable) |"));
+	ck_assert_ptr_nonnull(row = strstr(buf, "| **3-gram** |"));
+	ck_assert_ptr_nonnull(strstr(row, "| 2.0000 | 0.0000 | 0.0000 | 0.0000 | - | - |\n"));
+	ck_assert_ptr_nonnull(row = strstr(buf, "| transformer (masked) |"));
+	ck_assert_ptr_nonnull(strstr(row, "| - | - | - | 0.0000 | 0.0000 | 0.0000 | - | 1.0000 |\n"));
+	free(buf);
+	ck_assert_ptr_nonnull(f = open_memstream(&buf, &len));
+	ck_assert_int_eq(compare_write_json(&r, f), 0);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "\"bits_per_byte\": null"));
+	ck_assert_ptr_nonnull(strstr(buf, "\"pseudo_bits_per_byte\": 1"));
+	ck_assert_ptr_nonnull(strstr(buf, "\"comparable_with_causal\": false"));
+	free(buf);
+	ck_assert_ptr_nonnull(f = open_memstream(&buf, &len));
+	ck_assert_int_eq(compare_write_html(&r, f), 0);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "<th>pseudo bits/byte (masked: not comparable)</th>"));
+	ck_assert_ptr_nonnull(strstr(buf, "<td class=\"n\">1.0000</td></tr>"));
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_bad_configuration)
 {
 	struct compare_cfg    cfg;
@@ -452,6 +512,7 @@ main(void)
 	tcase_add_test(tc, test_ngrams_scored_reused_and_rekeyed);
 	tcase_add_test(tc, test_transformer_curve_from_its_log);
 	tcase_add_test(tc, test_bad_configuration);
+	tcase_add_test(tc, test_pseudo_bits_per_byte_own_column);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("child");
 	tcase_set_timeout(tc, 60);

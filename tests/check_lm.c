@@ -566,6 +566,212 @@ START_TEST(test_sampling_a_hand_made_ngram_model)
 }
 END_TEST
 
+/* ---- a mock masked model: p depends on how many masks the window has ------ */
+/* At every asked position: p = 1/2 on the id (masks in the window) mod V, the
+ * other half spread evenly. Token texts: 0 " the", 1 "cat", 2 "s", 3 " .",
+ * the rest " w": so "cat" and "s" continue the word before them. Each call
+ * is traced: a window whose ids are their own absolute positions (ids[i] =
+ * i) tells where each scored token stood. */
+
+static size_t mm_scored[64], mm_left[64], mm_right[64];
+
+static int
+mm_fill_dist(const struct lm *m, const uint32_t *ids, size_t n, const uint32_t *pos,
+    size_t npos, float *logp, struct ad_error *e)
+{
+	size_t masks = 0;
+
+	(void)e;
+	for (size_t i = 0; i < n; i++)
+		masks += ids[i] == m->mask;
+	for (size_t j = 0; j < npos; j++) {
+		size_t p = pos[j], at = p > 0 ? ids[p - 1] + 1 : ids[p + 1] - 1;
+		for (uint32_t v = 0; v < m->V; v++)
+			logp[j * m->V + v] = (float)log(v == masks % m->V ? 0.5 : 0.5 / (m->V - 1));
+		if (at < 64) {
+			mm_scored[at]++;
+			mm_left[at] = p;
+			mm_right[at] = n - 1 - p;
+		}
+	}
+	return 0;
+}
+
+static void
+mm_token_text(const struct lm *m, uint32_t id, const uint8_t **b, size_t *len)
+{
+	static const char *t[] = { " the", "cat", "s", " .", " w" };
+	(void)m;
+	*b = (const uint8_t *)t[id < 4 ? id : 4];
+	*len = strlen((const char *)*b);
+}
+
+static int
+mm_state_new(const struct lm *m, struct lm_state **st, struct ad_error *e)
+{
+	(void)m;
+	(void)st;
+	return ad_fail(e, AD_EINVAL, "a masked mock");
+}
+
+static const struct lm_vtab mock_masked_vt = {
+	.free = mock_free, .state_new = mm_state_new, .state_free = mock_state_free,
+	.state_reset = mock_reset, .next = mock_next, .push = mock_push,
+	.encode = mock_encode, .token_text = mm_token_text, .fill_dist = mm_fill_dist,
+};
+
+static struct lm *
+mock_masked_model(uint32_t V, uint32_t context)
+{
+	struct lm *m = ad_calloc(1, sizeof *m);
+
+	m->vt = &mock_masked_vt;
+	m->kind = "mock";
+	m->objective = "masked";
+	m->V = V;
+	m->mask = V + 1;
+	m->context = context;
+	m->bos = m->eos = m->unk = LM_NONE;
+	return m;
+}
+
+/*
+ * PLL by hand on " the|cat|s| .| the|cat" (words: thecats, ., thecat).
+ * token: every copy has one mask, so p = 1/2 goes to id 1: the two "cat"s
+ * get ln 1/2, the other four ln 1/6. word-l2r: copy 0 masks the|cat|s (3
+ * masks: id 3), copy 1 cat|s (2), copy 2 s (1), copy 3 . (1), copy 4
+ * the|cat (2), copy 5 cat (1): only copy 5 hits (id 1 with one mask).
+ */
+START_TEST(test_pll_by_hand)
+{
+	struct lm      *m = mock_masked_model(4, 16);
+	struct ad_error e = { 0 };
+	uint32_t        ids[6] = { 0, 1, 2, 3, 0, 1 };
+	double          lp[6], tok = 0, l2r = 0, h = log(0.5), s = log(0.5 / 3);
+	struct lm_eval  r = { 0 };
+
+	ck_assert_int_eq(lm_word_start(m, LM_NONE, 1), 1);
+	ck_assert_int_eq(lm_word_start(m, 0, 1), 0);
+	ck_assert_int_eq(lm_word_start(m, 2, 3), 1);
+	ck_assert_int_eq(lm_pll(m, ids, 6, LM_PLL_TOKEN, lp, &e), 0);
+	for (int i = 0; i < 6; i++)
+		tok += lp[i];
+	ck_assert_double_eq_tol(tok, 2 * h + 4 * s, 1e-6);
+	ck_assert_double_eq_tol(lp[1], h, 1e-6);
+	ck_assert_int_eq(lm_pll(m, ids, 6, LM_PLL_WORD_L2R, lp, &e), 0);
+	for (int i = 0; i < 6; i++)
+		l2r += lp[i];
+	ck_assert_double_eq_tol(l2r, h + 5 * s, 1e-6);
+	ck_assert_double_eq_tol(lp[5], h, 1e-6);
+	/* eval: "a b a" encodes (mock_encode) to 0 1 0 = " the|cat| the": copy 0
+	 * masks the|cat (2: miss), copy 1 cat (1: hit), copy 2 the (1: miss). */
+	ck_assert_int_eq(lm_eval_text(m, (const uint8_t *)"a b a", 5, &r, NULL, &e), 0);
+	ck_assert_int_eq(r.pseudo, 1);
+	ck_assert_uint_eq(r.tokens, 3);
+	ck_assert_double_eq_tol(-r.nats, h + 2 * s, 1e-6);
+	ck_assert(isnan(lm_eval_bits_per_byte(&r)));
+	ck_assert(isnan(lm_eval_perplexity(&r)));
+	ck_assert_double_eq_tol(lm_eval_pseudo_bits_per_byte(&r), -(h + 2 * s) / M_LN2 / 5, 1e-6);
+	ck_assert_double_eq_tol(lm_eval_pseudo_perplexity(&r), exp(-(h + 2 * s) / 3), 1e-6);
+	/* A text is scored, never filled: a mask id in it is refused. */
+	ids[2] = m->mask;
+	ck_assert_int_eq(lm_pll(m, ids, 6, LM_PLL_TOKEN, lp, &e), AD_EINVAL);
+	lm_free(m);
+}
+END_TEST
+
+/*
+ * A text longer than the context: every token is scored exactly once, with
+ * at least q = (W - W/2) / 2 tokens of context on each side where the text
+ * has them (pll.c's windows), for several context sizes and lengths (the
+ * mock tells a position by its neighbour: windows of two tokens or more).
+ */
+START_TEST(test_pll_windows_score_each_token_once)
+{
+	struct ad_error e = { 0 };
+	uint32_t        ids[64];
+	double          lp[64];
+
+	for (uint32_t i = 0; i < 64; i++)
+		ids[i] = i;
+	for (uint32_t W = 2; W <= 13; W++) {
+		size_t q = (W - (W / 2 > 0 ? W / 2 : 1)) / 2;
+		for (size_t n = 2; n <= 60; n += 7) {
+			struct lm *m = mock_masked_model(64, W);
+			memset(mm_scored, 0, sizeof mm_scored);
+			ck_assert_int_eq(lm_pll(m, ids, n, LM_PLL_TOKEN, lp, &e), 0);
+			for (size_t i = 0; i < n; i++) {
+				ck_assert_msg(mm_scored[i] == 1, "W %u n %zu: token %zu scored %zu times",
+				    W, n, i, mm_scored[i]);
+				ck_assert_uint_ge(mm_left[i], i < q ? i : q);
+				ck_assert_uint_ge(mm_right[i], n - 1 - i < q ? n - 1 - i : q);
+			}
+			lm_free(m);
+		}
+	}
+}
+END_TEST
+
+/*
+ * Fillers by hand on the masked mock (p = 1/2 on the id (masks in the
+ * window) mod 4, 1/6 on each other). One token: one mask, so id 1 at 1/2,
+ * the model's own distribution (exact). Two tokens: both positions give
+ * id 2 at 1/2 with two masks; the tie goes to the first position, whose 4
+ * ids start the branches (2, then 0, 1, 3 by id); the second position,
+ * alone masked, takes id 1. The word-l2r scores: (2,1) ln 1/2 + ln 1/2, the
+ * others ln 1/6 + ln 1/2. A word not found, (3,3), scores ln 1/6 + ln 1/6
+ * and gets 1/36 / (1/4 + 3/12 + 1/36) = 1/19.
+ */
+START_TEST(test_fill_by_hand_on_a_masked_mock)
+{
+	struct lm          *m = mock_masked_model(4, 16);
+	struct ad_error     e = { 0 };
+	struct lm_fill_cfg  cfg = { .k = 3, .min_tokens = 1, .max_tokens = 1, .seed = 1 };
+	struct lm_filler   *f;
+	uint32_t            left[2] = { 0, 1 }, right[1] = { 3 }, w[2] = { 3, 3 }, w2[2] = { 2, 1 };
+	size_t              n, rank;
+	int                 exact;
+	double              lp;
+
+	ck_assert_int_eq(lm_fill_blank(m, &cfg, left, 2, right, 1, &f, &n, &exact, &e), 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_int_eq(exact, 1);
+	ck_assert_uint_eq(f[0].n, 1);
+	ck_assert_uint_eq(f[0].ids[0], 1);
+	ck_assert_double_eq_tol(exp(f[0].logp), 0.5, 1e-6);
+	ck_assert_double_eq_tol(exp(f[1].logp), 0.5 / 3, 1e-6);
+	ck_assert_uint_eq(f[1].ids[0], 0);   /* ties by id */
+	ad_free(f);
+	cfg.min_tokens = cfg.max_tokens = 2;
+	ck_assert_int_eq(lm_fill_blank(m, &cfg, left, 2, right, 1, &f, &n, &exact, &e), 0);
+	ck_assert_int_eq(exact, 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(f[0].n, 2);
+	ck_assert_uint_eq(f[0].ids[0], 2);
+	ck_assert_uint_eq(f[0].ids[1], 1);
+	ck_assert_double_eq_tol(f[0].score, 2 * log(0.5), 1e-6);
+	ck_assert_double_eq_tol(f[1].score, log(0.5) + log(0.5 / 3), 1e-6);
+	ck_assert_double_eq_tol(exp(f[0].logp), 0.25 / 0.5, 1e-6);
+	ad_free(f);
+	ck_assert_int_eq(lm_fill_rank(m, &cfg, left, 2, right, 1, w2, 2, &lp, &rank, &e), 0);
+	ck_assert_uint_eq(rank, 0);
+	ck_assert_double_eq_tol(exp(lp), 0.5, 1e-6);
+	ck_assert_int_eq(lm_fill_rank(m, &cfg, left, 2, right, 1, w, 2, &lp, &rank, &e), 0);
+	ck_assert_uint_eq(rank, SIZE_MAX);
+	ck_assert_double_eq_tol(exp(lp), 1.0 / 19, 1e-6);
+	/* The window must hold the text and the longest filler. */
+	cfg.max_tokens = 2;
+	{
+		struct lm *s = mock_masked_model(4, 4);
+		ck_assert_int_eq(lm_fill_blank(s, &cfg, left, 2, right, 1, &f, &n, NULL, &e),
+		    AD_EINVAL);
+		ck_assert_ptr_nonnull(strstr(e.msg, "shorten the text around the blank"));
+		lm_free(s);
+	}
+	lm_free(m);
+}
+END_TEST
+
 static Suite *
 lm_suite(void)
 {
@@ -577,6 +783,9 @@ lm_suite(void)
 	tcase_add_test(tc, test_lm_score_windows_overlap_by_half);
 	tcase_add_test(tc, test_lm_score_dist_visits_each_position_once);
 	tcase_add_test(tc, test_eval_calibration_by_hand);
+	tcase_add_test(tc, test_pll_by_hand);
+	tcase_add_test(tc, test_pll_windows_score_each_token_once);
+	tcase_add_test(tc, test_fill_by_hand_on_a_masked_mock);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("sample");
 	tcase_add_test(tc, test_sampling_distributions_by_hand);

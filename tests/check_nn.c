@@ -2283,6 +2283,161 @@ START_TEST(test_lm_interface)
 }
 END_TEST
 
+/*
+ * The oracle of fill_dist: the whole model in double with the _ref layer
+ * twins (each checked against PyTorch and finite differences above), on
+ * one row inp (Tb ids, BOS first), full attention; out (Tb, V) gets
+ * ln softmax of the logits of every position.
+ */
+static void
+masked_forward_ref(const struct gpt *g, const uint32_t *inp, size_t Tb, double *out)
+{
+	const struct gpt_config *c = &g->cfg;
+	size_t   C = c->C, L = c->L, V = c->V, NH = c->NH, n = g->nparams;
+	double  *p = calloc(n, sizeof *p), *x = calloc(Tb * C, sizeof *x);
+	double  *h = calloc(Tb * 4 * C, sizeof *h), *q = calloc(Tb * 3 * C, sizeof *q);
+	double  *y = calloc(Tb * C, sizeof *y), *att = calloc(NH * Tb * Tb, sizeof *att);
+	double  *f = calloc(Tb * 4 * C, sizeof *f), *mean = calloc(Tb, sizeof *mean);
+	double  *rstd = calloc(Tb, sizeof *rstd);
+	size_t   sizes[GPT_NTENSORS], off[GPT_NTENSORS + 1] = { 0 };
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(rstd);
+	for (size_t i = 0; i < n; i++)
+		p[i] = g->param_mem[i];
+	gpt_tensor_sizes(c, sizes);
+	for (int i = 0; i < GPT_NTENSORS; i++)
+		off[i + 1] = off[i] + sizes[i];
+#define P(i) (p + off[i])
+	nn_encoder_forward_ref(x, inp, P(0), P(1), 1, Tb, C);
+	for (size_t l = 0; l < L; l++) {
+		nn_layernorm_forward_ref(h, mean, rstd, x, P(2) + l * C, P(3) + l * C, Tb, C);
+		nn_matmul_forward_ref(q, h, P(4) + l * 3 * C * C, P(5) + l * 3 * C, Tb, C, 3 * C);
+		nn_attention_forward_ref(y, att, q, 1, Tb, C, NH, NN_ATTN_FULL);
+		nn_matmul_forward_ref(h, y, P(6) + l * C * C, P(7) + l * C, Tb, C, C);
+		for (size_t i = 0; i < Tb * C; i++)
+			x[i] += h[i];
+		nn_layernorm_forward_ref(h, mean, rstd, x, P(8) + l * C, P(9) + l * C, Tb, C);
+		nn_matmul_forward_ref(f, h, P(10) + l * 4 * C * C, P(11) + l * 4 * C, Tb, C, 4 * C);
+		nn_gelu_forward_ref(h, f, Tb * 4 * C);
+		nn_matmul_forward_ref(y, h, P(12) + l * 4 * C * C, P(13) + l * C, Tb, 4 * C, C);
+		for (size_t i = 0; i < Tb * C; i++)
+			x[i] += y[i];
+	}
+	nn_layernorm_forward_ref(h, mean, rstd, x, P(14), P(15), Tb, C);
+	/* The output layer is the first V rows of wte, transposed. */
+	nn_matmul_forward_ref(out, h, P(0), NULL, Tb, C, V);
+#undef P
+	for (size_t t = 0; t < Tb; t++) {
+		double mx = -INFINITY, s = 0, *o = out + t * V;
+		for (size_t v = 0; v < V; v++)
+			mx = fmax(mx, o[v]);
+		for (size_t v = 0; v < V; v++)
+			s += exp(o[v] - mx);
+		for (size_t v = 0; v < V; v++)
+			o[v] -= mx + log(s);
+	}
+	free(p); free(x); free(h); free(q); free(y); free(att); free(f); free(mean); free(rstd);
+}
+
+/*
+ * A masked model behind lm.h: fill_dist (one window, BOS prepended by the
+ * model) and fill_batch (several windows in one pass) against the double
+ * forward pass of the same weights; the refusals of a masked model (no
+ * state) and of a causal one (no fill_dist); bad windows.
+ */
+START_TEST(test_lm_masked_fill_dist)
+{
+	struct gpt_config c = { 2, 2, 16, 12, 256, 258 };
+	struct gpt       *g = model(&c, 22);
+	struct nn_file    f = { 0 };
+	struct ad_error   e = { 0 };
+	struct lm        *m;
+	struct lm_state  *st = NULL;
+	char             *dir = tu_tmpdir(), path[4200];
+	uint32_t          ids[3][11], pos[3][2] = { { 0, 4 }, { 10, 3 }, { 7, 7 } }, row[12];
+	float            *one = falloc(2 * 256), *many = falloc(3 * 2 * 256);
+	double           *ref = calloc(12 * 256, sizeof *ref), worst = 0;
+	struct ad_rng     r;
+
+	/* Weights far from the initial ones, so that the logits differ. */
+	for (size_t i = 0; i < g->nparams; i++)
+		g->param_mem[i] *= 6;
+	f.cfg = c;
+	f.masked = 1;
+	f.mask_rate = 0.15;
+	f.tok_kind = NN_TOK_BYTES;
+	snprintf(path, sizeof path, "%s/m", dir);
+	ck_assert_int_eq(nn_save(path, &f, g, NULL, &e), 0);
+	ck_assert_int_eq(lm_open(&m, path, &e), 0);
+	ck_assert(lm_is_masked(m));
+	ck_assert_str_eq(m->objective, "masked");
+	ck_assert_uint_eq(m->mask, 257);
+	ck_assert_uint_eq(m->V, 256);
+	ck_assert_uint_eq(m->context, 11);   /* BOS and T - 1 tokens */
+	ck_assert_ptr_nonnull(strstr(m->description, "masked objective"));
+	/* No left-to-right use: a state is refused with the reason. */
+	ck_assert_int_eq(lm_state_new(m, &st, &e), AD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "masked objective"));
+	ad_rng_seed(&r, 5, 1);
+	for (int b = 0; b < 3; b++) {
+		for (int i = 0; i < 11; i++)
+			ids[b][i] = ad_rng_below(&r, 256);
+		ids[b][pos[b][0]] = m->mask;
+		ids[b][pos[b][1]] = m->mask;
+	}
+	/* One window at a time, against the double forward pass. */
+	for (int b = 0; b < 3; b++) {
+		row[0] = 256;   /* BOS */
+		memcpy(row + 1, ids[b], sizeof ids[b]);
+		masked_forward_ref(g, row, 12, ref);
+		ck_assert_int_eq(lm_fill_dist(m, ids[b], 11, pos[b], 2, one, &e), 0);
+		for (int j = 0; j < 2; j++) {
+			double s = 0, err = maxrel(one + j * 256, ref + (1 + pos[b][j]) * 256, 256, 1);
+			worst = fmax(worst, err);
+			for (int v = 0; v < 256; v++)
+				s += exp(one[j * 256 + v]);
+			ck_assert_double_le(fabs(s - 1), 1e-5);
+		}
+		/* The batch gives each window's rows as the single calls do. */
+		ck_assert_int_eq(lm_fill_batch(m, &ids[0][0], 3, 11, &pos[0][0], 2, many, &e), 0);
+		for (int v = 0; v < 2 * 256; v++)
+			ck_assert_double_le(fabs(many[b * 2 * 256 + v] - one[v]), 1e-5);
+	}
+	ck_assert_double_le(worst, 1e-4);
+	/* A shorter window: positions 1 .. 5 only, as a shorter training row. */
+	row[0] = 256;
+	memcpy(row + 1, ids[0], 5 * sizeof *row);
+	masked_forward_ref(g, row, 6, ref);
+	ck_assert_int_eq(lm_fill_dist(m, ids[0], 5, pos[0], 2, one, &e), 0);
+	ck_assert_double_le(maxrel(one, ref + 256, 256, 1), 1e-4);
+	ck_assert_double_le(maxrel(one + 256, ref + 5 * 256, 256, 1), 1e-4);
+	/* Bad windows: too long, BOS as an input, a position outside. */
+	ck_assert_int_eq(lm_fill_dist(m, ids[0], 12, pos[0], 2, one, &e), AD_EINVAL);
+	ids[1][2] = 256;
+	ck_assert_int_eq(lm_fill_dist(m, ids[1], 11, pos[1], 2, one, &e), AD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "256 at 2"));
+	ck_assert_int_eq(lm_fill_dist(m, ids[0], 4, pos[0], 2, one, &e), AD_EINVAL);
+	lm_free(m);
+	/* A causal model has no fill_dist. */
+	c.Vin = 257;
+	gpt_free(g);
+	g = model(&c, 22);
+	f.cfg = c;
+	f.masked = 0;
+	ck_assert_int_eq(nn_save(path, &f, g, NULL, &e), 0);
+	ck_assert_int_eq(lm_open(&m, path, &e), 0);
+	ck_assert_str_eq(m->objective, "causal");
+	ck_assert_uint_eq(m->mask, LM_NONE);
+	ck_assert(!lm_is_masked(m));
+	ck_assert_int_eq(lm_fill_dist(m, ids[0], 11, pos[0], 2, one, &e), AD_EINVAL);
+	lm_free(m);
+	gpt_free(g);
+	free(one); free(many); free(ref);
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_lr_schedule)
 {
 	struct adamw_config c = { .lr = 1.0, .min_lr = 0.1, .warmup = 4, .steps = 14 };
@@ -2555,6 +2710,113 @@ START_TEST(test_torch_masked)
 }
 END_TEST
 
+/*
+ * PLL through the batched fill (lm_pll) against a brute-force loop of one
+ * lm_fill_dist call per token, each copy masked by hand: token PLL masks
+ * the token alone, word-l2r also the rest of its word ("the cats sat."
+ * in bytes: words the|cats|sat, then ' ' and '.').
+ */
+START_TEST(test_lm_masked_pll_brute_force)
+{
+	struct gpt_config c = { 2, 2, 16, 12, 256, 258 };
+	struct gpt       *g = model(&c, 23);
+	struct nn_file    f = { 0 };
+	struct ad_error   e = { 0 };
+	struct lm        *m;
+	char             *dir = tu_tmpdir(), path[4200];
+	const char       *text = "the cats sat";
+	uint32_t          ids[11], copy[11];
+	float             dist[256];
+	double            lp[11];
+
+	for (size_t i = 0; i < g->nparams; i++)
+		g->param_mem[i] *= 6;
+	f.cfg = c;
+	f.masked = 1;
+	f.mask_rate = 0.15;
+	f.tok_kind = NN_TOK_BYTES;
+	snprintf(path, sizeof path, "%s/m", dir);
+	ck_assert_int_eq(nn_save(path, &f, g, NULL, &e), 0);
+	ck_assert_int_eq(lm_open(&m, path, &e), 0);
+	for (int i = 0; i < 11; i++)
+		ids[i] = (uint8_t)text[i];
+	for (int kind = 0; kind < 2; kind++) {
+		ck_assert_int_eq(lm_pll(m, ids, 11, kind == 0 ? LM_PLL_TOKEN : LM_PLL_WORD_L2R, lp,
+		    &e), 0);
+		for (uint32_t t = 0; t < 11; t++) {
+			memcpy(copy, ids, sizeof copy);
+			copy[t] = m->mask;
+			/* The later letters of the word ("cats": c masks a, t, s too). */
+			for (int u = (int)t + 1; kind == 1 && isalpha((int)text[t]) && u < 11 &&
+			    isalpha((int)text[u]); u++)
+				copy[u] = m->mask;
+			ck_assert_int_eq(lm_fill_dist(m, copy, 11, &t, 1, dist, &e), 0);
+			ck_assert_double_le(fabs(lp[t] - dist[ids[t]]), 1e-5);
+		}
+	}
+	lm_free(m);
+	gpt_free(g);
+	free(dir);
+}
+END_TEST
+
+/*
+ * A masked model behind lm.h against PyTorch (tests/torch_fill.py): the
+ * GPT-2 of torch_ref.py with full attention as a byte-level masked model;
+ * lm_fill_dist on its window (three positions MASK, one asked with its
+ * byte in view) gives PyTorch's log-softmax there, within the tolerance of
+ * the logits in test_torch_reference.
+ */
+START_TEST(test_torch_fill_dist)
+{
+	const char      *env = getenv("AD_TORCH_FILL");
+	char            *path = env && *env ? strdup(env) : tu_fixture("nn/torch_fill.bin");
+	char            *dir = tu_tmpdir(), model[4200];
+	struct tref      r;
+	uint64_t         n, nw, np;
+	uint32_t        *cfgv, *win, *pos;
+	struct gpt_config cfg;
+	struct gpt      *g;
+	struct nn_file   f = { 0 };
+	struct lm       *m;
+	struct ad_error  e = { 0 };
+	size_t           sizes[GPT_NTENSORS], off = 0;
+	float           *logp;
+	double           err;
+
+	r.buf = tu_slurp(path, &r.len);
+	ck_assert_msg(r.buf != NULL, "%s: missing (written by tests/torch_fill.py)", path);
+	cfgv = tref_get(&r, "config", 2, &n);
+	cfg = (struct gpt_config){ cfgv[0], cfgv[1], cfgv[2], cfgv[3], cfgv[4], cfgv[4] + 2 };
+	ck_assert_int_eq(gpt_new(&g, &cfg, &e), 0);
+	gpt_tensor_sizes(&cfg, sizes);
+	for (int i = 0; i < GPT_NTENSORS; i++) {
+		float *w = tref_get(&r, gpt_tensor_name(i), 0, &n);
+		ck_assert_uint_eq(n, sizes[i]);
+		memcpy(g->param_mem + off, w, sizes[i] * sizeof(float));
+		free(w);
+		off += sizes[i];
+	}
+	f.cfg = cfg;
+	f.masked = 1;
+	f.mask_rate = 0.15;
+	f.tok_kind = NN_TOK_BYTES;
+	snprintf(model, sizeof model, "%s/m", dir);
+	ck_assert_int_eq(nn_save(model, &f, g, NULL, &e), 0);
+	ck_assert_int_eq(lm_open(&m, model, &e), 0);
+	win = tref_get(&r, "window", 2, &nw);
+	pos = tref_get(&r, "pos", 2, &np);
+	ck_assert_uint_eq(nw, m->context);
+	logp = falloc(np * 256);
+	ck_assert_int_eq(lm_fill_dist(m, win, nw, pos, np, logp, &e), 0);
+	err = tref_relerr(&r, "logp", logp, np * 256);
+	ck_assert_msg(err <= 1e-4, "fill_dist against PyTorch: relative error %g", err);
+	lm_free(m);
+	gpt_free(g);
+	free(logp); free(win); free(pos); free(cfgv); free(r.buf); free(path); free(dir);
+}
+END_TEST
+
 static Suite *
 nn_suite(void)
 {
@@ -2609,9 +2871,12 @@ nn_suite(void)
 	tcase_add_test(m, test_masked_evaluate);
 	tcase_add_test(m, test_train_state_options);
 	tcase_add_test(m, test_lm_interface);
+	tcase_add_test(m, test_lm_masked_fill_dist);
+	tcase_add_test(m, test_lm_masked_pll_brute_force);
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, test_torch_reference);
 	tcase_add_test(t, test_torch_masked);
+	tcase_add_test(t, test_torch_fill_dist);
 	suite_add_tcase(s, t);
 	suite_add_tcase(s, k);
 	suite_add_tcase(s, f);

@@ -46,3 +46,18 @@ tests_check_calib_LDADD = $(CHECK_LDADD)
 TESTS += tests/calib.sh
 EXTRA_DIST += tests/calib.sh
 EXTRA_DIST += bench/calib.sh
+
+# 'autodidact export' read back in PyTorch (tests/export_check.py).
+TESTS += tests/export.sh
+EXTRA_DIST += tests/export.sh tests/export_check.py
+check_PROGRAMS += tests/check_export
+TESTS += tests/check_export
+tests_check_export_SOURCES = tests/check_export.c $(TU_SOURCES)
+tests_check_export_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_check_export_LDADD = $(CHECK_LDADD)
+# Random-feature models and their minimum-norm readout (src/rf/).
+check_PROGRAMS += tests/check_rf
+TESTS += tests/check_rf
+tests_check_rf_SOURCES = tests/check_rf.c $(TU_SOURCES)
+tests_check_rf_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_check_rf_LDADD = $(CHECK_LDADD)

@@ -222,11 +222,30 @@ run 0 $TT --resume "$T/mk3.model.ckpt" --val-every 5 --val-tokens 512 -o "$T/mk3
 has "$T/err" "objective masked: 0.15"
 same "$T/mk1.model" "$T/mk3.model"
 run 1 "$AD" sample -n 5 --seed 2 "$T/mk1.model"
-has "$T/err" "masked objective (bidirectional): it cannot predict the next token left to right"
+has "$T/err" "a masked (bidirectional) model cannot generate text left to right"
+lines "$T/err" 1
 lines "$T/out" 0
-run 1 "$AD" eval "$T/mk1.model" "$T/one.txt"
-has "$T/err" "pseudo-log-likelihood, for eval, compare and probe) is not implemented yet"
+run 1 "$AD" eval --calibration "$T/mk1.model" "$T/one.txt"
+has "$T/err" "a masked model makes none"
 lines "$T/out" 0
+# eval scores a masked model by pseudo-log-likelihood, labelled as such and
+# kept out of the likelihood keys; pseudo bits per byte = -PLL / ln 2 / bytes.
+run 0 "$AD" eval "$T/mk1.model" "$T/one.txt"
+has "$T/out" "masked objective"
+has "$T/out" "NOT comparable with a causal model's"
+has "$T/out" "pseudo bits/byte"
+run 0 "$AD" eval --json --pll token "$T/mk1.model" "$T/one.txt"
+has "$T/out" '"objective": "masked"'
+has "$T/out" '"bits_per_byte": null'
+has "$T/out" '"pseudo_log_likelihood": "token"'
+has "$T/out" '"comparable_with_causal": false'
+awk '/"total"/ { t = 1 } t && /"pll"/ { gsub(/[",]/, ""); pll = $2 }
+	t && /"bytes"/ { gsub(/[",]/, ""); b = $2 }
+	t && /"pseudo_bits_per_byte"/ { gsub(/[",]/, ""); p = $2 }
+	END { d = -pll / log(2) / b - p; exit !(b > 0 && p > 0 && d < 1e-9 && d > -1e-9) }' \
+	"$T/out" && ok || fail "pseudo bits per byte is not -PLL / ln 2 / bytes"
+run 2 "$AD" eval --pll sentence "$T/mk1.model" "$T/one.txt"
+has "$T/err" "--pll is word-l2r or token"
 run 0 "$AD" eval "$T/m.model" "$T/one.txt"
 has "$T/out" "causal objective"
 # Whole words of a BPE vocabulary, and another rate.

@@ -39,7 +39,9 @@ int cmd_train_ngram(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
+int cmd_fill(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* Print a usage error for cmd and return CLI_EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *fmt, ...) AD_PRINTF(2, 3);

@@ -14,8 +14,8 @@
 #include "lm/lm.h"
 
 static const char eval_help[] =
-"usage: autodidact eval [--calibration] [--json] [--threads N] [--quiet] [-t TOKENIZER]\n"
-"                       MODEL FILE...\n"
+"usage: autodidact eval [--calibration] [--pll word-l2r|token] [--json] [--threads N]\n"
+"                       [--quiet] [-t TOKENIZER] MODEL FILE...\n"
 "\n"
 "Score text with a model and report, per file and in total: tokens, OOVs,\n"
 "cross-entropy in nats per token, perplexity (with and without OOVs, as\n"
@@ -23,6 +23,11 @@ static const char eval_help[] =
 "the text: comparable across tokenizers and model kinds). MODEL is any model\n"
 "file autodidact wrote, an ARPA file, or a GPT-2 checkpoint (a Hugging Face\n"
 "model directory or model.safetensors, or llm.c's .bin); '-' as FILE reads stdin.\n"
+"\n"
+"A masked (bidirectional) transformer has no left-to-right probability of a\n"
+"text: it is scored by pseudo-log-likelihood (PLL, each token given all the\n"
+"others), reported as PLL nats per token, pseudo-perplexity and pseudo bits\n"
+"per byte, which are NOT comparable with a causal model's figures.\n"
 "\n"
 "Options:\n"
 "  -c, --calibration\n"
@@ -32,6 +37,9 @@ static const char eval_help[] =
 "                 Brier score, and the temperature T* fitted on the first half\n"
 "                 of the tokens with NLL and ECE on the second half before and\n"
 "                 after it; needs every token's whole distribution (slower)\n"
+"  --pll KIND     a masked model's PLL: word-l2r (default: a word's later\n"
+"                 pieces are masked too, Kauf & Ivanova 2023) or token (each\n"
+"                 token alone, Salazar et al. 2020)\n"
 "  --json         print the results as JSON\n"
 "  -t, --tokenizer FILE\n"
 "                 a GPT-2 checkpoint's tokenizer: r50k_base.tiktoken, or\n"
@@ -63,6 +71,13 @@ eval_finish_calib(struct lm_calib_acc *acc, struct lm_eval *r, struct ad_error *
 static void
 eval_print_row(const char *name, const struct lm_eval *r)
 {
+	if (r->pseudo) {
+		printf("%-24s %9llu %11llu %17.4f %17.4f %18.4f\n", name,
+		    (unsigned long long)r->lines, (unsigned long long)r->tokens,
+		    lm_eval_pseudo_nats_per_token(r), lm_eval_pseudo_perplexity(r),
+		    lm_eval_pseudo_bits_per_byte(r));
+		return;
+	}
 	printf("%-24s %9llu %11llu %8llu %10.4f %11.4f %13.4f %9.4f\n", name,
 	    (unsigned long long)r->lines, (unsigned long long)r->tokens,
 	    (unsigned long long)r->oovs, lm_eval_nats_per_token(r), lm_eval_perplexity(r),
@@ -75,6 +90,7 @@ cmd_eval(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "calibration", no_argument,   NULL, 'c' },
 		{ "json",    no_argument,       NULL, 'j' },
+		{ "pll",     required_argument, NULL, 'P' },
 		{ "threads", required_argument, NULL, 'T' },
 		{ "quiet",   no_argument,       NULL, 'q' },
 		{ "help",    no_argument,       NULL, 'h' },
@@ -90,12 +106,17 @@ cmd_eval(int argc, char **argv)
 	struct lm_calib_acc *acc = NULL, *acc_total = NULL;
 	uint64_t          v;
 	int               c, rc, nfiles, calib = 0;
+	enum lm_pll       pll = LM_PLL_DEFAULT;
 
 	while ((c = cli_getopt(argc, argv, "cqht:", longopts, "eval")) != -1) {
 		switch (c) {
 		case 'c': calib = 1; break;
 		case 't': tok = optarg; break;
 		case 'j': common.json = 1; break;
+		case 'P':
+			if (lm_pll_parse(optarg, &pll) != 0)
+				return cli_usage("eval", "--pll is word-l2r or token");
+			break;
 		case 'T':
 			if ((rc = cli_u64("eval", "--threads", optarg, 1, 1024, &v)) != 0)
 				return rc;
@@ -112,6 +133,14 @@ cmd_eval(int argc, char **argv)
 	cli_apply_threads(&common);
 	if ((rc = lm_open_with(&m, argv[optind], tok, &err)) != 0)
 		return cli_fail(&err);
+	if (calib && lm_is_masked(m)) {
+		rc = cli_failf("%s: --calibration is of next-token predictions, and a masked model "
+		    "makes none; evaluate it without --calibration", argv[optind]);
+		lm_free(m);
+		return rc;
+	}
+	total.pseudo = lm_is_masked(m);
+	total.pll = pll;
 	nfiles = argc - optind - 1;
 	if ((res = ad_calloc((size_t)nfiles, sizeof *res)) == NULL) {
 		lm_free(m);
@@ -129,6 +158,7 @@ cmd_eval(int argc, char **argv)
 		prog = cli_progress(&common, "eval", map.size, "B");
 		lm_calib_acc_free(acc);
 		acc = NULL;
+		res[f].pll = pll;
 		if (calib && (rc = lm_calib_acc_new(&acc, &err)) == 0)
 			rc = lm_eval_text_calib(m, map.data, map.size, &res[f], acc, prog, &err);
 		else if (!calib)
@@ -169,6 +199,8 @@ cmd_eval(int argc, char **argv)
 		ad_json_string(&j, argv[optind]);
 		ad_json_key(&j, "kind");
 		ad_json_string(&j, m->kind);
+		ad_json_key(&j, "objective");
+		ad_json_string(&j, m->objective);
 		ad_json_key(&j, "description");
 		ad_json_string(&j, m->description);
 		ad_json_key(&j, "params");
@@ -193,8 +225,15 @@ cmd_eval(int argc, char **argv)
 	} else {
 		printf("model: %s (%s%s%s)\n", argv[optind], m->kind,
 		    m->description[0] ? ", " : "", m->description);
-		printf("%-24s %9s %11s %8s %10s %11s %13s %9s\n", "file", "lines", "tokens", "OOVs",
-		    "nats/token", "perplexity", "ppl excl OOV", "bits/byte");
+		if (total.pseudo) {
+			printf("masked model: scored by pseudo-log-likelihood (PLL %s; Salazar et al. 2020),"
+			    "\nnot a probability of the text: NOT comparable with a causal model's "
+			    "nats/token,\nperplexity or bits/byte\n", lm_pll_name(pll));
+			printf("%-24s %9s %11s %17s %17s %18s\n", "file", "lines", "tokens",
+			    "PLL nats/token", "pseudo-perplexity", "pseudo bits/byte");
+		} else
+			printf("%-24s %9s %11s %8s %10s %11s %13s %9s\n", "file", "lines", "tokens",
+			    "OOVs", "nats/token", "perplexity", "ppl excl OOV", "bits/byte");
 		for (int f = 0; f < nfiles; f++) {
 			const char *path = argv[optind + 1 + f], *base = strrchr(path, '/');
 			eval_print_row(base ? base + 1 : path, &res[f]);

@@ -380,7 +380,15 @@ cmd_sample(int argc, char **argv)
 			goto fail;
 		}
 	}
-	if (lm_open_with(&m, argv[optind], tok, &err) != 0 || lm_generator_new(&gen, m, &err) != 0)
+	if (lm_open_with(&m, argv[optind], tok, &err) != 0)
+		goto fail;
+	if (lm_is_masked(m)) {
+		ad_fail(&err, AD_EINVAL, "%s: a masked (bidirectional) model cannot generate text "
+		    "left to right; fill blanks with it instead: autodidact fill MODEL 'text with "
+		    "[MASK]'", argv[optind]);
+		goto fail;
+	}
+	if (lm_generator_new(&gen, m, &err) != 0)
 		goto fail;
 	if ((toks = ad_mallocarray(ntok, sizeof *toks)) == NULL) {
 		ad_fail(&err, AD_ENOMEM, "out of memory");

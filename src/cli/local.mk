@@ -8,6 +8,10 @@ libautodidact_a_SOURCES += \
 	src/cli/cmd_train_transformer.c \
 	src/cli/cmd_compare.c \
 	src/cli/cmd_eval.c \
-	src/cli/cmd_sample.c
+	src/cli/cmd_sample.c \
+	src/cli/cmd_fill.c
 noinst_HEADERS += src/cli/cli.h
 dist_man_MANS += man/autodidact-train.1
+# 'autodidact export' (src/nn/export.c below it).
+libautodidact_a_SOURCES += src/cli/cmd_export.c
+dist_man_MANS += man/autodidact-export.1

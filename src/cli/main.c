@@ -19,8 +19,10 @@ const struct cli_command cli_commands[] = {
 	{ "compare",  "train every kind of model on one split and compare them", cmd_compare },
 	{ "eval",     "score held-out text: nats/token, perplexity, bits per byte", cmd_eval },
 	{ "sample",   "generate text from a model (temperature, top-k, top-p)", cmd_sample },
+	{ "fill",     "the most likely fillers of each [MASK] in a sentence, any model", cmd_fill },
 	{ "probe",    "report the social associations models learned, beside their corpus", cmd_probe },
 	{ "synth",    "write a synthetic corpus with a known, injected bias", cmd_synth },
+	{ "export",   "write a transformer in the Hugging Face GPT-2 layout (safetensors)", cmd_export },
 	{ NULL, NULL, NULL },
 };
 

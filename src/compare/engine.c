@@ -509,8 +509,12 @@ cmp_score(const struct compare_cfg *cfg, const struct data_split *sp, struct com
 	m->file_bytes = cmp_file_size(m->path);
 	if (cfg->on_progress != NULL)
 		prog = cfg->on_progress(cfg->hook_ctx, "eval", sp->val_len, "B");
-	/* Calibration too: the held-out part is small next to a training run. */
-	if ((rc = lm_calib_acc_new(&acc, e)) == 0 &&
+	/* Calibration too: the held-out part is small next to a training run.
+	 * A masked model has no next-token predictions to calibrate: its text
+	 * is scored by pseudo-log-likelihood (m->eval.pseudo). */
+	if (lm_is_masked(lm))
+		rc = lm_eval_text(lm, sp->val, sp->val_len, &m->eval, prog, e);
+	else if ((rc = lm_calib_acc_new(&acc, e)) == 0 &&
 	    (rc = lm_eval_text_calib(lm, sp->val, sp->val_len, &m->eval, acc, prog, e)) == 0 &&
 	    (rc = lm_calib_finish(acc, &m->eval.calib, e)) == 0)
 		m->eval.has_calib = 1;
@@ -523,8 +527,20 @@ cmp_score(const struct compare_cfg *cfg, const struct data_split *sp, struct com
 	}
 	if ((m->samples = ad_calloc(r->nprompts + 1, sizeof *m->samples)) == NULL ||
 	    (m->shades = ad_calloc(r->nprompts + 1, sizeof *m->shades)) == NULL ||
-	    (m->nshades = ad_calloc(r->nprompts + 1, sizeof *m->nshades)) == NULL ||
-	    (toks = ad_mallocarray(cfg->sample_tokens + 1, sizeof *toks)) == NULL ||
+	    (m->nshades = ad_calloc(r->nprompts + 1, sizeof *m->nshades)) == NULL) {
+		lm_free(lm);
+		return ad_fail(e, AD_ENOMEM, "out of memory");
+	}
+	if (lm_is_masked(lm)) {
+		/* Nothing to sample left to right: the report says so per prompt. */
+		for (size_t p = 0; p < r->nprompts && rc == 0; p++)
+			if ((m->samples[p] = ad_strdup("(a masked model does not generate text left "
+			    "to right)")) == NULL)
+				rc = ad_fail(e, AD_ENOMEM, "out of memory");
+		lm_free(lm);
+		return rc;
+	}
+	if ((toks = ad_mallocarray(cfg->sample_tokens + 1, sizeof *toks)) == NULL ||
 	    lm_generator_new(&gen, lm, e) != 0) {
 		lm_free(lm);
 		rc = toks == NULL ? ad_fail(e, AD_ENOMEM, "out of memory") : e->code;

@@ -121,6 +121,28 @@ fmt_temp(char *buf, size_t n, const struct lm_eval *ev)
 	return buf;
 }
 
+/* A figure with prec decimals, or "-" where it does not apply (NAN: the
+ * likelihood figures of a masked model, the pseudo one of a causal one). */
+static const char *
+fmt_fig(char *buf, size_t n, double v, int prec)
+{
+	if (!isfinite(v))
+		return "-";
+	snprintf(buf, n, "%.*f", prec, v);
+	return buf;
+}
+
+/* Whether some model was scored by pseudo-log-likelihood (a masked one):
+ * then the tables get a column of their own for it. */
+static int
+any_pseudo(const struct compare_report *r)
+{
+	for (size_t i = 0; i < r->nmodels; i++)
+		if (r->models[i].eval.pseudo)
+			return 1;
+	return 0;
+}
+
 static const char *
 fmt_rate(char *buf, size_t n, const struct compare_model *m)
 {
@@ -188,6 +210,7 @@ int
 compare_write_markdown(const struct compare_report *r, FILE *f)
 {
 	const struct compare_model *best = compare_best(r);
+	int                         pseudo = any_pseudo(r);
 	char a[32], b[32], c[32], d[32], e[40], t[32];
 
 	fputs("# autodidact compare\n\n", f);
@@ -209,20 +232,34 @@ compare_write_markdown(const struct compare_report *r, FILE *f)
 
 	fputs("## Held-out results\n\n", f);
 	fputs("| model | params / n-grams | file | train time | throughput | peak memory "
-	    "| nats/token | perplexity | bits/byte | accuracy | ECE | Brier | T\\* |\n", f);
-	fputs("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", f);
+	    "| nats/token | perplexity | bits/byte | accuracy | ECE | Brier | T\\* |", f);
+	fputs(pseudo ? " pseudo bits/byte (masked: not comparable) |\n" : "\n", f);
+	fputs("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", f);
+	fputs(pseudo ? "---:|\n" : "\n", f);
 	for (size_t i = 0; i < r->nmodels; i++) {
 		const struct compare_model *m = &r->models[i];
-		fprintf(f, "| %s%s%s | %s | %s | %s%s | %s | %s | %.4f | %.2f | %.4f | %.4f | %.4f "
-		    "| %.4f | %s |\n",
+		char f1[32], f2[32], f3[32], f4[32];
+		fprintf(f, "| %s%s%s | %s | %s | %s%s | %s | %s | %s | %s | %s | %.4f | %.4f "
+		    "| %.4f | %s |",
 		    m == best ? "**" : "", m->name, m == best ? "**" : "",
 		    fmt_count(a, sizeof a, (double)m->params), fmt_bytes(b, sizeof b, (double)m->file_bytes),
 		    fmt_seconds(c, sizeof c, m->train_seconds), m->reused ? " (reused)" : "",
 		    fmt_rate(e, sizeof e, m), fmt_bytes(d, sizeof d, (double)m->peak_rss_kb * 1024),
-		    lm_eval_nats_per_token(&m->eval), lm_eval_perplexity(&m->eval),
-		    lm_eval_bits_per_byte(&m->eval), m->eval.calib.accuracy, m->eval.calib.ece,
+		    fmt_fig(f1, sizeof f1, lm_eval_nats_per_token(&m->eval), 4),
+		    fmt_fig(f2, sizeof f2, lm_eval_perplexity(&m->eval), 2),
+		    fmt_fig(f3, sizeof f3, lm_eval_bits_per_byte(&m->eval), 4),
+		    m->eval.calib.accuracy, m->eval.calib.ece,
 		    m->eval.calib.brier, fmt_temp(t, sizeof t, &m->eval));
+		if (pseudo)
+			fprintf(f, " %s |", fmt_fig(f4, sizeof f4,
+			    lm_eval_pseudo_bits_per_byte(&m->eval), 4));
+		fputc('\n', f);
 	}
+	if (pseudo)
+		fputs("\nA masked model is scored by pseudo-log-likelihood (each token given all the "
+		    "others; Salazar et al. 2020), which is not a probability of the text: its pseudo "
+		    "bits per byte stand apart and are not comparable with the bits per byte of the "
+		    "left-to-right models.\n", f);
 	if (best != NULL)
 		fprintf(f, "\nLowest held-out bits per byte: **%s**, %.4f.\n",
 		    best->name, lm_eval_bits_per_byte(&best->eval));
@@ -467,6 +504,9 @@ html_charts(const struct compare_report *r, FILE *f)
 		const struct compare_model *m = &r->models[i];
 		double bpb = lm_eval_bits_per_byte(&m->eval);
 
+		if (m->eval.pseudo)   /* no bits per byte: not on this chart */
+			continue;
+
 		if (m->kind == COMPARE_UNIFORM || (m->kind == COMPARE_NGRAM && m->order == 1)) {
 			ys[nx] = bpb;
 			xs[nx] = 0;
@@ -503,7 +543,7 @@ html_charts(const struct compare_report *r, FILE *f)
 	for (size_t i = 0; i < r->nmodels && n < 16; i++) {
 		const struct compare_model *m = &r->models[i];
 		color++;
-		if (m->kind == COMPARE_UNIFORM || !(m->params > 0))
+		if (m->kind == COMPARE_UNIFORM || !(m->params > 0) || m->eval.pseudo)
 			continue;
 		xs[nx] = (double)m->params;
 		ys[nx] = lm_eval_bits_per_byte(&m->eval);
@@ -552,7 +592,7 @@ compare_write_html(const struct compare_report *r, FILE *f)
 {
 	const struct compare_model *best = compare_best(r);
 	char a[32], b[32], c[32], d[32], e[40], t[32];
-	int  em = 0;
+	int  em = 0, pseudo = any_pseudo(r);
 
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
 	    "<title>autodidact compare</title>\n<style>\n"
@@ -588,21 +628,29 @@ compare_write_html(const struct compare_report *r, FILE *f)
 	fputs("<h2>Held-out results</h2>\n<table>\n<tr><th>model</th><th>params / n-grams</th>"
 	    "<th>file</th><th>train time</th><th>throughput</th><th>peak memory</th>"
 	    "<th>nats/token</th><th>perplexity</th><th>bits/byte</th><th>accuracy</th>"
-	    "<th>ECE</th><th>Brier</th><th>T*</th></tr>\n", f);
+	    "<th>ECE</th><th>Brier</th><th>T*</th>", f);
+	fputs(pseudo ? "<th>pseudo bits/byte (masked: not comparable)</th></tr>\n" : "</tr>\n", f);
 	for (size_t i = 0; i < r->nmodels; i++) {
 		const struct compare_model *m = &r->models[i];
+		char f1[32], f2[32], f3[32], f4[32];
 		fprintf(f, "<tr%s><td>", m == best ? " class=\"best\"" : "");
 		html_text(f, m->name);
 		fprintf(f, "</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s%s</td>"
+		    "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
 		    "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%.4f</td>"
-		    "<td class=\"n\">%.2f</td><td class=\"n\">%.4f</td><td class=\"n\">%.4f</td>"
-		    "<td class=\"n\">%.4f</td><td class=\"n\">%.4f</td><td class=\"n\">%s</td></tr>\n",
+		    "<td class=\"n\">%.4f</td><td class=\"n\">%.4f</td><td class=\"n\">%s</td>",
 		    fmt_count(a, sizeof a, (double)m->params), fmt_bytes(b, sizeof b, (double)m->file_bytes),
 		    fmt_seconds(c, sizeof c, m->train_seconds), m->reused ? " (reused)" : "",
 		    fmt_rate(e, sizeof e, m), fmt_bytes(d, sizeof d, (double)m->peak_rss_kb * 1024),
-		    lm_eval_nats_per_token(&m->eval), lm_eval_perplexity(&m->eval),
-		    lm_eval_bits_per_byte(&m->eval), m->eval.calib.accuracy, m->eval.calib.ece,
+		    fmt_fig(f1, sizeof f1, lm_eval_nats_per_token(&m->eval), 4),
+		    fmt_fig(f2, sizeof f2, lm_eval_perplexity(&m->eval), 2),
+		    fmt_fig(f3, sizeof f3, lm_eval_bits_per_byte(&m->eval), 4),
+		    m->eval.calib.accuracy, m->eval.calib.ece,
 		    m->eval.calib.brier, fmt_temp(t, sizeof t, &m->eval));
+		if (pseudo)
+			fprintf(f, "<td class=\"n\">%s</td>",
+			    fmt_fig(f4, sizeof f4, lm_eval_pseudo_bits_per_byte(&m->eval), 4));
+		fputs("</tr>\n", f);
 	}
 	fputs("</table>\n", f);
 	fputs("<figure class=\"chart\">\n", f);

@@ -36,7 +36,25 @@
 double
 lm_eval_nats_per_token(const struct lm_eval *r)
 {
-	return r->tokens > 0 ? r->nats / (double)r->tokens : NAN;
+	return r->tokens > 0 && !r->pseudo ? r->nats / (double)r->tokens : NAN;
+}
+
+double
+lm_eval_pseudo_nats_per_token(const struct lm_eval *r)
+{
+	return r->tokens > 0 && r->pseudo ? r->nats / (double)r->tokens : NAN;
+}
+
+double
+lm_eval_pseudo_perplexity(const struct lm_eval *r)
+{
+	return exp(lm_eval_pseudo_nats_per_token(r));
+}
+
+double
+lm_eval_pseudo_bits_per_byte(const struct lm_eval *r)
+{
+	return r->bytes > 0 && r->pseudo ? r->nats / M_LN2 / (double)r->bytes : NAN;
 }
 
 double
@@ -48,7 +66,7 @@ lm_eval_perplexity(const struct lm_eval *r)
 double
 lm_eval_perplexity_excl_oov(const struct lm_eval *r)
 {
-	if (r->tokens <= r->oovs)
+	if (r->tokens <= r->oovs || r->pseudo)
 		return NAN;
 	return exp((r->nats - r->oov_nats) / (double)(r->tokens - r->oovs));
 }
@@ -56,7 +74,7 @@ lm_eval_perplexity_excl_oov(const struct lm_eval *r)
 double
 lm_eval_bits_per_byte(const struct lm_eval *r)
 {
-	return r->bytes > 0 ? r->nats / M_LN2 / (double)r->bytes : NAN;
+	return r->bytes > 0 && !r->pseudo ? r->nats / M_LN2 / (double)r->bytes : NAN;
 }
 
 /* "calibration": { ... }, the fields of struct lm_calib (lm.h). */
@@ -134,6 +152,20 @@ lm_eval_json(struct ad_json *j, const struct lm_eval *r)
 	ad_json_double(j, lm_eval_perplexity_excl_oov(r));
 	ad_json_key(j, "bits_per_byte");
 	ad_json_double(j, lm_eval_bits_per_byte(r));
+	if (r->pseudo) {
+		ad_json_key(j, "pseudo_log_likelihood");
+		ad_json_string(j, lm_pll_name(r->pll));
+		ad_json_key(j, "pll");
+		ad_json_double(j, -r->nats);
+		ad_json_key(j, "pll_nats_per_token");
+		ad_json_double(j, lm_eval_pseudo_nats_per_token(r));
+		ad_json_key(j, "pseudo_perplexity");
+		ad_json_double(j, lm_eval_pseudo_perplexity(r));
+		ad_json_key(j, "pseudo_bits_per_byte");
+		ad_json_double(j, lm_eval_pseudo_bits_per_byte(r));
+		ad_json_key(j, "comparable_with_causal");
+		ad_json_bool(j, 0);
+	}
 	if (r->has_calib)
 		eval_calib_json(j, &r->calib);
 }
@@ -349,8 +381,18 @@ eval_stream_model(const struct lm *m, const uint8_t *text, size_t len, struct lm
 		rc = ad_fail(e, AD_ENOMEM, "out of memory for %zu token scores", n);
 		goto out;
 	}
-	if (n > 0 && (rc = acc != NULL ? lm_score_dist(m, ids, n, lp, lm_calib_add, acc, e) :
-	    lm_score(m, ids, n, lp, e)) != 0)
+	if (lm_is_masked(m)) {
+		/* Pseudo-log-likelihood; no next-token distribution to calibrate. */
+		if (acc != NULL) {
+			rc = ad_fail(e, AD_EINVAL, "%s: calibration is of next-token predictions, and "
+			    "a masked model makes none; evaluate it without calibration", m->path);
+			goto out;
+		}
+		out->pseudo = 1;
+		if (n > 0 && (rc = lm_pll_progress(m, ids, n, out->pll, lp, progress, len, e)) != 0)
+			goto out;
+	} else if (n > 0 && (rc = acc != NULL ?
+	    lm_score_dist(m, ids, n, lp, lm_calib_add, acc, e) : lm_score(m, ids, n, lp, e)) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		out->nats -= lp[i];

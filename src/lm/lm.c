@@ -111,3 +111,55 @@ lm_score_dist(const struct lm *m, const uint32_t *ids, size_t n, double *logp, l
 	ad_free(dist);
 	return rc;
 }
+
+/* The checks of lm_fill_dist and lm_fill_batch (B windows, n tokens each). */
+static int
+fill_check(const struct lm *m, const uint32_t *ids, size_t B, size_t n, const uint32_t *pos,
+    size_t npos, struct ad_error *e)
+{
+	if (m->vt->fill_dist == NULL)
+		return ad_fail(e, AD_EINVAL, "%s: a left-to-right (%s) model has no fill-in "
+		    "distribution; only a masked model answers it (score candidates in the whole "
+		    "sentence instead: lm_fill_word)", m->path != NULL ? m->path : m->kind,
+		    m->objective != NULL ? m->objective : "causal");
+	if (n == 0 || n > m->context)
+		return ad_fail(e, AD_EINVAL, "a window of %zu tokens; the model takes 1 to %u", n,
+		    m->context);
+	for (size_t i = 0; i < B * n; i++)
+		if (ids[i] >= m->V && ids[i] != m->mask)
+			return ad_fail(e, AD_EINVAL, "token id %u at %zu of window %zu is neither one "
+			    "of the model's %u ids nor its mask id %u", ids[i], i % n, i / n, m->V,
+			    m->mask);
+	for (size_t j = 0; j < B * npos; j++)
+		if (pos[j] >= n)
+			return ad_fail(e, AD_EINVAL, "position %u asked of a window of %zu tokens",
+			    pos[j], n);
+	return 0;
+}
+
+int
+lm_fill_dist(const struct lm *m, const uint32_t *ids, size_t n, const uint32_t *pos,
+    size_t npos, float *logp, struct ad_error *e)
+{
+	int rc;
+
+	if ((rc = fill_check(m, ids, 1, n, pos, npos, e)) != 0)
+		return rc;
+	return m->vt->fill_dist(m, ids, n, pos, npos, logp, e);
+}
+
+int
+lm_fill_batch(const struct lm *m, const uint32_t *ids, size_t B, size_t n, const uint32_t *pos,
+    size_t npos, float *logp, struct ad_error *e)
+{
+	int rc;
+
+	if ((rc = fill_check(m, ids, B, n, pos, npos, e)) != 0)
+		return rc;
+	if (m->vt->fill_batch != NULL)
+		return m->vt->fill_batch(m, ids, B, n, pos, npos, logp, e);
+	for (size_t b = 0; b < B && rc == 0; b++)
+		rc = m->vt->fill_dist(m, ids + b * n, n, pos + b * npos, npos,
+		    logp + b * npos * (size_t)m->V, e);
+	return rc;
+}

@@ -111,14 +111,46 @@ struct lm_vtab {
 	 */
 	int  (*score_dist)(const struct lm *m, const uint32_t *ids, size_t n, size_t from,
 	                   double *logp, lm_dist_fn fn, void *ctx, struct ad_error *e);
+	/*
+	 * Optional, masked (bidirectional) models only; NULL for every
+	 * left-to-right model. One forward pass over one window ids[0..n),
+	 * 1 <= n <= lm->context, in which the CALLER has already put lm->mask
+	 * at the positions it hides (any id < V stays as given, which is how
+	 * BERT's "random token" and "kept" cases are asked). The model opens
+	 * the window with its BOS marker itself, as every training window
+	 * opens (so ids[0] is the window's first text token, at model position
+	 * 1, and the window holds at most lm->context = T - 1 tokens). Writes,
+	 * for each of pos[0..npos) (positions in the window, < n, any order,
+	 * repeats allowed), ln p of every token there given the whole window:
+	 * logp is npos rows of V floats, row j for pos[j], each normalised over
+	 * the V ids (BOS and MASK are inputs only and have no row entry).
+	 */
+	int  (*fill_dist)(const struct lm *m, const uint32_t *ids, size_t n, const uint32_t *pos,
+	                  size_t npos, float *logp, struct ad_error *e);
+	/*
+	 * Optional (NULL: B calls of fill_dist): fill_dist over B windows of
+	 * the same length n at once, batched in as few forward passes as memory
+	 * allows (pseudo-log-likelihood scores one masked copy of a window per
+	 * token). ids is B x n (window b at ids + b n), pos is B x npos (the
+	 * positions of window b at pos + b npos), logp is B x npos x V (row
+	 * b npos + j for pos[b npos + j] of window b). The result is that of B
+	 * separate fill_dist calls, up to the order of sums.
+	 */
+	int  (*fill_batch)(const struct lm *m, const uint32_t *ids, size_t B, size_t n,
+	                   const uint32_t *pos, size_t npos, float *logp, struct ad_error *e);
 };
 
 struct lm {
 	const struct lm_vtab *vt;
 	const char  *kind;        /* "ngram", "arpa", "transformer" */
+	const char  *objective;   /* "causal" (every left-to-right model, n-grams
+	                           * included) or "masked" (vt->fill_dist set) */
+	uint32_t     mask;        /* the masked model's MASK input id (V + 1: not
+	                           * in [0, V)), LM_NONE for any other model */
 	char        *path;        /* the file it was opened from (owned) */
 	uint32_t     V;           /* size of the next-token distribution */
-	uint32_t     context;     /* tokens of context that matter: N-1, or T */
+	uint32_t     context;     /* tokens of context that matter: N-1, or T (a
+	                           * masked model's window: T - 1 after its BOS) */
 	uint32_t     bos, eos, unk;  /* marker ids, LM_NONE where absent */
 	int          line_model;  /* 1: lines are sentences with <s> ... </s> */
 	int          word_sep;    /* 1: tokens are words, joined by one space */
@@ -183,6 +215,21 @@ static inline int lm_encode(const struct lm *m, const uint8_t *text, size_t len,
 static inline void lm_token_text(const struct lm *m, uint32_t id, const uint8_t **b, size_t *len)
 { m->vt->token_text(m, id, b, len); }
 
+/* Whether m is a masked (bidirectional) model: it answers fill_dist and
+ * has no next-token distribution (lm_state_new fails with AD_EINVAL). */
+static inline int lm_is_masked(const struct lm *m)
+{ return m->vt->fill_dist != NULL; }
+/*
+ * vt->fill_dist and vt->fill_batch, with the checks every caller needs: a
+ * model without them (a causal one) is AD_EINVAL, and so is a window longer
+ * than lm->context, an id that is neither < V nor lm->mask, or a position
+ * outside the window (the message names it). See struct lm_vtab.
+ */
+int lm_fill_dist(const struct lm *m, const uint32_t *ids, size_t n, const uint32_t *pos,
+                 size_t npos, float *logp, struct ad_error *e);
+int lm_fill_batch(const struct lm *m, const uint32_t *ids, size_t B, size_t n,
+                  const uint32_t *pos, size_t npos, float *logp, struct ad_error *e);
+
 /*
  * ln p of each of ids[0..n) from the reset state: the model's batched score
  * when it has one (in windows of lm->context for stream models), otherwise
@@ -197,6 +244,121 @@ int lm_score(const struct lm *m, const uint32_t *ids, size_t n, double *logp, st
  */
 int lm_score_dist(const struct lm *m, const uint32_t *ids, size_t n, double *logp,
                   lm_dist_fn fn, void *ctx, struct ad_error *e);
+
+/* ---- Pseudo-log-likelihood of a masked model (pll.c) --------------------- */
+
+/*
+ * PLL(s) = sum_t ln p(w_t | s with w_t masked) (Salazar et al. 2020), and
+ * PLL-word-l2r (Kauf and Ivanova 2023): the copy that scores a piece of a
+ * word also masks the word's later pieces. word-l2r is the default: the
+ * plain PLL scores a word of several pieces almost surely from its own
+ * other pieces. A PLL is not the log-probability of a text (its terms do
+ * not come from one factorisation), so it is never comparable with a
+ * causal model's log-likelihood.
+ */
+enum lm_pll { LM_PLL_WORD_L2R = 0, LM_PLL_TOKEN = 1 };
+#define LM_PLL_DEFAULT LM_PLL_WORD_L2R
+
+const char *lm_pll_name(enum lm_pll kind);             /* "token", "word-l2r" */
+int         lm_pll_parse(const char *s, enum lm_pll *kind);   /* -1: unknown */
+/*
+ * Whether id begins a word after prev (prev LM_NONE: the text's start):
+ * unless the last byte of prev and the first of id are both word bytes
+ * (ASCII letters and digits, bytes of multi-byte UTF-8), the rule of
+ * whole-word masking in training (nn_word_classes). Every token of a word
+ * model, and every marker, begins one.
+ */
+int         lm_word_start(const struct lm *m, uint32_t prev, uint32_t id);
+/*
+ * logp[i] = the PLL term of ids[i] (ids < V, no masks), any n: in windows
+ * of lm->context (see pll.c), each window's masked copies batched through
+ * lm_fill_batch. AD_EINVAL for a model that is not masked.
+ */
+int lm_pll(const struct lm *m, const uint32_t *ids, size_t n, enum lm_pll kind, double *logp,
+           struct ad_error *e);
+/* lm_pll that moves progress along to total as it goes (eval's bytes). */
+struct ad_progress;
+int lm_pll_progress(const struct lm *m, const uint32_t *ids, size_t n, enum lm_pll kind,
+                    double *logp, struct ad_progress *progress, uint64_t total,
+                    struct ad_error *e);
+
+/* ---- Filling blanks (fill.c) --------------------------------------------- */
+
+/*
+ * The most likely fillers of a gap in a sentence, for every model kind (see
+ * fill.c for how each kind finds and scores them). A blank sits between
+ * left[0..nl) and right[0..nr) (ids < V; for a masked model right may hold
+ * lm->mask where other blanks are; for a line model right ends with eos
+ * when the sentence ends there). Transformers must see it all: nl + the
+ * longest filler + nr <= lm->context, or AD_EINVAL.
+ */
+#define LM_FILL_MAX_TOKENS 8   /* the longest filler */
+
+struct lm_fill_cfg {
+	uint32_t k;            /* fillers wanted (the decoders keep max(k, 8) branches) */
+	uint32_t min_tokens;   /* filler lengths tried, */
+	uint32_t max_tokens;   /* 1 <= min <= max <= LM_FILL_MAX_TOKENS, pooled */
+	double   temperature;  /* of the multi-token decoders' choices; 0: most likely */
+	uint64_t seed;         /* of their draws */
+	uint32_t shortlist;    /* a causal transformer's one-token candidates (0: 64) */
+};
+
+struct lm_filler {
+	uint32_t ids[LM_FILL_MAX_TOKENS];
+	uint32_t n;
+	double   score;   /* lm_fill_word's score */
+	double   logp;    /* ln p, normalised over the candidates found for the blank */
+};
+
+/*
+ * The score of the filler cand[0..nc) in the blank, which ranks fillers:
+ * a masked model's word-l2r chain, sum_i ln p(c_i | left, c_<i, MASK at
+ * c_i..c_nc-1, right) (one piece: its ln p given both sides); a left-to-
+ * right model's ln p(cand, right | left) up to a term that is the same for
+ * every filler (an n-gram's right part beyond N-1 tokens is left out).
+ */
+int lm_fill_word(const struct lm *m, const uint32_t *left, size_t nl, const uint32_t *right,
+                 size_t nr, const uint32_t *cand, size_t nc, double *score,
+                 struct ad_error *e);
+/*
+ * Every candidate filler found for one blank, best first, in *out (owned by
+ * the caller: ad_free), *nout of them. *exact (when not NULL) says whether
+ * the probabilities are the model's own over every id (one token, masked or
+ * n-gram model) rather than normalised over the candidates found.
+ */
+int lm_fill_blank(const struct lm *m, const struct lm_fill_cfg *cfg, const uint32_t *left,
+                  size_t nl, const uint32_t *right, size_t nr, struct lm_filler **out,
+                  size_t *nout, int *exact, struct ad_error *e);
+/*
+ * A known word in the blank (held-out fill-in accuracy): its ln p as
+ * lm_fill_blank normalises it, over the candidates of its own length plus
+ * the word itself, and its rank among those candidates (0: the best;
+ * SIZE_MAX when the decoders did not find it). cfg's lengths are ignored.
+ */
+int lm_fill_rank(const struct lm *m, const struct lm_fill_cfg *cfg, const uint32_t *left,
+                 size_t nl, const uint32_t *right, size_t nr, const uint32_t *word, size_t nw,
+                 double *logp, size_t *rank, struct ad_error *e);
+
+/* One blank of a text: where it was, and its fillers. */
+struct lm_fill_blank {
+	size_t            at;           /* byte offset of its "[MASK]" in the text */
+	int               moved_space;  /* the space before it went into the fillers */
+	int               exact;        /* as lm_fill_blank's */
+	struct lm_filler *fillers;      /* (n) best first */
+	size_t            n;
+};
+
+/*
+ * Fill every "[MASK]" of text (one line for a line model), left to right:
+ * each earlier blank holds its best filler; a masked model sees the later
+ * blanks as one MASK each, a left-to-right model's right context ends at
+ * the next blank. With a BPE vocabulary the space before a blank goes into
+ * its fillers (" nurse" is one token). AD_EINVAL, with a message, for a text
+ * without a blank or one a transformer cannot see whole.
+ */
+int  lm_fill_text(const struct lm *m, const struct lm_fill_cfg *cfg, const char *text,
+                  struct lm_fill_blank **out, size_t *nout, struct ad_error *e);
+void lm_fill_blanks_free(struct lm_fill_blank *b, size_t n);
 
 /* ---- Calibration (calib.c) ----------------------------------------------- */
 
@@ -263,6 +425,13 @@ struct lm_eval {
 	uint64_t lines;
 	uint64_t bytes;      /* bytes of the original text */
 	int      has_calib;  /* calib is filled (lm_eval_text_calib) */
+	/* A masked model's text is scored by pseudo-log-likelihood: nats is
+	 * then -PLL, and the likelihood figures (nats per token, perplexity,
+	 * bits per byte) are NAN; the lm_eval_pseudo_* figures stand instead,
+	 * never comparable with a causal model's. */
+	int      pseudo;
+	enum lm_pll pll;     /* which PLL: the caller may set it before scoring
+	                      * (zero, the default, is word-l2r) */
 	struct lm_calib calib;
 };
 
@@ -291,11 +460,21 @@ double lm_eval_nats_per_token(const struct lm_eval *r);
 double lm_eval_perplexity(const struct lm_eval *r);
 double lm_eval_perplexity_excl_oov(const struct lm_eval *r);
 double lm_eval_bits_per_byte(const struct lm_eval *r);
+/* A masked model's (r->pseudo; NAN otherwise): -PLL per token, its
+ * exponential (the pseudo-perplexity of Salazar et al. 2020, section 2.3)
+ * and -PLL / ln 2 / bytes ("pseudo bits per byte"). */
+double lm_eval_pseudo_nats_per_token(const struct lm_eval *r);
+double lm_eval_pseudo_perplexity(const struct lm_eval *r);
+double lm_eval_pseudo_bits_per_byte(const struct lm_eval *r);
 
 /*
  * An evaluation's fields as JSON keys of the object j has open (lines,
  * bytes, tokens, oovs, nats, nats_per_token, perplexity,
- * perplexity_excl_oov, bits_per_byte, and "calibration" when has_calib):
+ * perplexity_excl_oov, bits_per_byte, and "calibration" when has_calib;
+ * for a masked model's (pseudo) the likelihood keys are null and
+ * "pseudo_log_likelihood" (its kind), "pll", "pll_nats_per_token",
+ * "pseudo_perplexity", "pseudo_bits_per_byte" and "comparable_with_causal":
+ * false follow):
  * the one writer behind `eval --json` and the compare report, so both say
  * the same thing in the same words.
  */

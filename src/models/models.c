@@ -77,9 +77,16 @@ lm_open_map(struct lm **out, const char *path, const char *dir, const char *tok,
 		if (!match)
 			continue;
 		rc = f->open(out, path, m, e);
-		if (rc != 0)
+		if (rc != 0) {
 			ad_map_release(m);
-		return rc;
+			return rc;
+		}
+		/* A family that does not say is left to right (lm.h). */
+		if ((*out)->objective == NULL) {
+			(*out)->objective = "causal";
+			(*out)->mask = LM_NONE;
+		}
+		return 0;
 	}
 	empty = m->size == 0;
 	ad_map_release(m);

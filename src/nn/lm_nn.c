@@ -10,6 +10,12 @@
  *
  * score runs the batched forward pass on up to T tokens (the caller,
  * lm_score, cuts longer sequences into overlapping windows).
+ *
+ * A model trained on the masked objective is opened too, with another
+ * vtab: no state (nothing can be predicted left to right when every
+ * position sees the ones after it), but fill_dist and fill_batch, one
+ * bidirectional forward pass over BOS and a window of up to T - 1 tokens
+ * in which the caller has put the MASK id at the hidden positions.
  */
 #include "config.h"
 
@@ -155,14 +161,12 @@ log_prob(const float *logits, size_t V, uint32_t id)
 	return (double)logits[id] - mx - log(s);
 }
 
-static int
-nnlm_next(const struct lm *m, struct lm_state *st, float *logp, struct ad_error *e)
+/* logp (V) = ln softmax(l) (V), the normaliser summed in double. */
+static void
+log_softmax(float *logp, const float *l, size_t V)
 {
-	size_t       V = m->V;
-	const float *l = st->kv->logits;
-	double       mx = -INFINITY, s = 0, lse;
+	double mx = -INFINITY, s = 0, lse;
 
-	(void)e;
 	for (size_t v = 0; v < V; v++)
 		mx = l[v] > mx ? l[v] : mx;
 	for (size_t v = 0; v < V; v++)
@@ -170,6 +174,13 @@ nnlm_next(const struct lm *m, struct lm_state *st, float *logp, struct ad_error 
 	lse = mx + log(s);
 	for (size_t v = 0; v < V; v++)
 		logp[v] = (float)((double)l[v] - lse);
+}
+
+static int
+nnlm_next(const struct lm *m, struct lm_state *st, float *logp, struct ad_error *e)
+{
+	(void)e;
+	log_softmax(logp, st->kv->logits, m->V);
 	return 0;
 }
 
@@ -336,6 +347,125 @@ nnlm_embed(const struct lm *m, uint32_t id, float *out, struct ad_error *e)
 	return 0;
 }
 
+/* ---- A masked (bidirectional) model: fill_dist, and no next token ---- */
+
+/* Bytes of forward activations a fill pass may hold at once (the rows of a
+ * batch beyond it go in further passes). */
+#define NNLM_FILL_BYTES ((uint64_t)128 << 20)
+
+/*
+ * lm_vtab.fill_batch: B windows of n tokens, each opened by BOS as in
+ * training (masked_make_row), in passes of as many rows as NNLM_FILL_BYTES
+ * holds; row b's logits at window position p are at model position p + 1.
+ * The checks (ids, positions, n <= T - 1) are lm_fill_batch's.
+ */
+static int
+nnlm_fill_batch(const struct lm *m, const uint32_t *ids, size_t B, size_t n,
+    const uint32_t *pos, size_t npos, float *logp, struct ad_error *e)
+{
+	const struct nn_lm *x = (const struct nn_lm *)m;
+	size_t              Tb = n + 1, V = m->V, rows;
+	uint64_t            per_row;
+	struct gpt         *view;
+	uint32_t           *in;
+	int                 rc;
+
+	if (B == 0)
+		return 0;
+	/* Forward activations of one more row (gradient scratch included: an
+	 * upper bound). */
+	per_row = gpt_train_bytes(&x->g->cfg, 2, Tb) - gpt_train_bytes(&x->g->cfg, 1, Tb);
+	rows = (size_t)(NNLM_FILL_BYTES / per_row);
+	rows = rows < 1 ? 1 : rows > B ? B : rows;
+	if ((in = ad_mallocarray(rows * Tb, sizeof *in)) == NULL)
+		return ad_fail(e, AD_ENOMEM, "out of memory filling %zu windows", B);
+	if (rows == 1) {
+		rc = view_take(x, &view, e);
+	} else if ((view = ad_malloc(sizeof *view)) == NULL) {
+		rc = ad_fail(e, AD_ENOMEM, "out of memory for the model's activations");
+	} else {
+		*view = *x->g;
+		view->act_mem = view->grad_mem = view->gact_mem = NULL;
+		if ((rc = gpt_alloc(view, rows, Tb, 0, e)) != 0) {
+			ad_free(view);
+			view = NULL;
+		}
+	}
+	if (rc != 0) {
+		ad_free(in);
+		return rc;
+	}
+	for (size_t b0 = 0; b0 < B; b0 += rows) {
+		size_t nb = B - b0 < rows ? B - b0 : rows;
+		for (size_t b = 0; b < nb; b++) {
+			in[b * Tb] = GPT_BOS(&x->g->cfg);
+			memcpy(in + b * Tb + 1, ids + (b0 + b) * n, n * sizeof *in);
+		}
+		gpt_forward(view, in, NULL, NULL, nb, Tb);
+		/* The logits are (nb, Tb, V), packed. */
+		for (size_t b = 0; b < nb; b++)
+			for (size_t j = 0; j < npos; j++)
+				log_softmax(logp + ((b0 + b) * npos + j) * V,
+				    view->acts.logits + (b * Tb + 1 + pos[(b0 + b) * npos + j]) * V, V);
+	}
+	if (rows == 1)
+		view_give(x, view);
+	else
+		view_free(view);
+	ad_free(in);
+	return 0;
+}
+
+static int
+nnlm_fill_dist(const struct lm *m, const uint32_t *ids, size_t n, const uint32_t *pos,
+    size_t npos, float *logp, struct ad_error *e)
+{
+	return nnlm_fill_batch(m, ids, 1, n, pos, npos, logp, e);
+}
+
+static int
+nnlm_masked_state_new(const struct lm *m, struct lm_state **out, struct ad_error *e)
+{
+	(void)out;
+	return ad_fail(e, AD_EINVAL, "%s: a transformer trained on the masked objective "
+	    "(bidirectional) has no next-token distribution: it cannot generate or score text "
+	    "left to right; use 'autodidact fill', or 'autodidact eval' (pseudo-log-likelihood)",
+	    m->path);
+}
+
+static void
+nnlm_masked_reset(const struct lm *m, struct lm_state *st)
+{
+	(void)m;
+	(void)st;
+}
+
+static int
+nnlm_masked_next(const struct lm *m, struct lm_state *st, float *logp, struct ad_error *e)
+{
+	(void)st;
+	(void)logp;
+	return nnlm_masked_state_new(m, NULL, e);
+}
+
+static int
+nnlm_masked_push(const struct lm *m, struct lm_state *st, uint32_t id, double *logp,
+    struct ad_error *e)
+{
+	(void)st;
+	(void)id;
+	(void)logp;
+	return nnlm_masked_state_new(m, NULL, e);
+}
+
+/* No state can be made, so next, push and state_free are never reached. */
+static const struct lm_vtab nnlm_masked_vtab = {
+	.free = nnlm_free, .state_new = nnlm_masked_state_new, .state_free = nnlm_state_free,
+	.state_reset = nnlm_masked_reset, .next = nnlm_masked_next, .push = nnlm_masked_push,
+	.encode = nnlm_encode, .token_text = nnlm_token_text, .embed = nnlm_embed,
+	.fill_dist = nnlm_fill_dist, .fill_batch = nnlm_fill_batch,
+};
+
 static const struct lm_vtab nnlm_vtab = {
 	.free = nnlm_free, .state_new = nnlm_state_new, .state_free = nnlm_state_free,
 	.state_reset = nnlm_reset, .next = nnlm_next, .push = nnlm_push, .score = nnlm_score,
@@ -344,16 +474,20 @@ static const struct lm_vtab nnlm_vtab = {
 };
 
 /* The interface's fields of a model with configuration c; tok says what
- * its tokens are, in the description. */
+ * its tokens are, in the description. A masked model has no next-token
+ * distribution (each position also sees the ones after it): it answers
+ * fill_dist, on windows of BOS and T - 1 tokens as it was trained. */
 static void
-nnlm_fill(struct nn_lm *x, const struct gpt_config *c, const char *tok)
+nnlm_describe(struct nn_lm *x, const struct gpt_config *c, const char *tok, int masked)
 {
 	for (int i = 0; i < 256; i++)
 		x->bytes[i] = (uint8_t)i;
-	x->base.vt = &nnlm_vtab;
+	x->base.vt = masked ? &nnlm_masked_vtab : &nnlm_vtab;
 	x->base.kind = "transformer";
+	x->base.objective = masked ? "masked" : "causal";
+	x->base.mask = masked ? GPT_MASK(c) : LM_NONE;
 	x->base.V = c->V;
-	x->base.context = c->T;
+	x->base.context = masked ? c->T - 1 : c->T;
 	x->base.bos = x->base.eos = x->base.unk = LM_NONE;
 	x->base.line_model = 0;
 	x->base.word_sep = 0;
@@ -361,8 +495,8 @@ nnlm_fill(struct nn_lm *x, const struct gpt_config *c, const char *tok)
 	x->base.embed_dim = c->C;
 	x->base.tok = x->bpe;
 	snprintf(x->base.description, sizeof x->base.description,
-	    "%u layers, %u heads, width %u, context %u, %.2fM parameters, %s, causal objective",
-	    c->L, c->NH, c->C, c->T, (double)x->base.params / 1e6, tok);
+	    "%u layers, %u heads, width %u, context %u, %.2fM parameters, %s, %s objective",
+	    c->L, c->NH, c->C, c->T, (double)x->base.params / 1e6, tok, x->base.objective);
 }
 
 int
@@ -379,7 +513,7 @@ nn_lm_wrap(struct lm **out, const char *path, struct gpt *g, struct bpe *bpe,
 	}
 	x->g = g;
 	x->bpe = bpe;
-	nnlm_fill(x, &g->cfg, what);
+	nnlm_describe(x, &g->cfg, what, 0);
 	if (map != NULL) {
 		x->map = *map;
 		x->has_map = 1;
@@ -401,14 +535,6 @@ nn_lm_open(struct lm **out, const char *path, struct ad_map *map, struct ad_erro
 	}
 	if ((rc = nn_load(map->data, map->size, path, &f, &x->g, NULL, e)) != 0)
 		goto fail;
-	if (f.masked) {
-		/* No next-token distribution: each position also sees the ones after it. */
-		rc = ad_fail(e, AD_EINVAL, "%s: a transformer trained on the masked objective "
-		    "(bidirectional): it cannot predict the next token left to right, so it cannot "
-		    "be sampled from, and scoring text with it (pseudo-log-likelihood, for eval, "
-		    "compare and probe) is not implemented yet", path);
-		goto fail;
-	}
 	if (f.tok_kind == NN_TOK_BPE) {
 		if ((rc = bpe_parse(&x->bpe, f.tok_blob, f.tok_len, path, e)) != 0)
 			goto fail;
@@ -421,7 +547,7 @@ nn_lm_open(struct lm **out, const char *path, struct ad_map *map, struct ad_erro
 		rc = ad_fail(e, AD_EFORMAT, "%s: a byte-level model with %u ids", path, f.cfg.V);
 		goto fail;
 	}
-	nnlm_fill(x, &f.cfg, x->bpe != NULL ? "BPE vocabulary" : "bytes");
+	nnlm_describe(x, &f.cfg, x->bpe != NULL ? "BPE vocabulary" : "bytes", f.masked);
 	x->base.text_hash = f.text_hash;
 	x->base.text_bytes = f.text_bytes;
 	ad_map_release(map);

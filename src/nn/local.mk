@@ -30,6 +30,11 @@ TESTS += tests/mpi.sh tests/mpi-netns.sh tests/mpi-ngram.sh
 endif
 EXTRA_DIST += tests/mpi.sh tests/mpi-netns.sh tests/mpi-ngram.sh bench/mpi.sh bench/allreduce.c \
 	bench/dist_step.c
+# Export in the Hugging Face GPT-2 layout ('autodidact export').
+libautodidact_a_SOURCES += src/nn/export.c
+noinst_HEADERS += src/nn/export.h
+# A masked model opened through lm.h against PyTorch (test_torch_fill_dist).
+EXTRA_DIST += tests/torch_fill.py tests/data/nn/torch_fill.bin
 # Checkpoints of other tools: safetensors, GPT-2 (Hugging Face, llm.c) import.
 libautodidact_a_SOURCES += src/nn/safetensors.c src/nn/gpt2_import.c
 noinst_HEADERS += src/nn/import.h
