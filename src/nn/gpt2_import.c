@@ -346,7 +346,7 @@ out:
  */
 static int
 vocab_to_ranks(const uint8_t *data, size_t size, const char *path, const char *merges,
-    char **text, size_t *tlen, int64_t *eot, struct ad_error *e)
+    uint32_t skip, char **text, size_t *tlen, int64_t *eot, struct ad_error *e)
 {
 	struct ad_jt    *j = NULL;
 	struct tok_index ix = { 0 };
@@ -379,6 +379,8 @@ vocab_to_ranks(const uint8_t *data, size_t size, const char *path, const char *m
 			    "2^32", path, i);
 			goto out;
 		}
+		if (r == skip)
+			continue;   /* the input-only id of an export (its name varies) */
 		if (strcmp(j->keys[i], "<|endoftext|>") == 0) {
 			*eot = (int64_t)r;
 			continue;
@@ -456,13 +458,13 @@ beside(const char *path, const char *file)
 
 int
 nn_gpt2_tokenizer_load(struct bpe **out, const char *path, const char *merges_path, uint32_t V,
-    struct ad_error *e)
+    int eot_last, struct ad_error *e)
 {
 	struct ad_map m;
 	char          special[48], *text = NULL, *merges = NULL;
 	const char   *specials[1] = { special };
 	size_t        tlen = 0, i = 0;
-	int64_t       eot = (int64_t)V - 1;
+	int64_t       eot = eot_last ? (int64_t)V - 1 : -1;
 	int           rc;
 	struct bpe   *b = NULL;
 	const uint8_t *tb;
@@ -479,10 +481,10 @@ nn_gpt2_tokenizer_load(struct bpe **out, const char *path, const char *merges_pa
 			goto out;
 		}
 		rc = vocab_to_ranks(m.data, m.size, path, merges_path != NULL ? merges_path : merges,
-		    &text, &tlen, &eot, e);
+		    eot_last ? UINT32_MAX : V, &text, &tlen, &eot, e);
 		if (rc != 0)
 			goto out;
-		if (eot != (int64_t)V - 1) {
+		if (eot_last && eot != (int64_t)V - 1) {
 			rc = ad_fail(e, AD_EMISMATCH, "%s: <|endoftext|> is %s%lld, but a GPT-2 of "
 			    "%u ids has it at %u: not this model's tokenizer", path,
 			    eot < 0 ? "missing" : "id ", (long long)(eot < 0 ? 0 : eot), V, V - 1);
@@ -491,11 +493,11 @@ nn_gpt2_tokenizer_load(struct bpe **out, const char *path, const char *merges_pa
 	}
 	snprintf(special, sizeof special, "<|endoftext|>=%lld", (long long)eot);
 	rc = bpe_parse_tiktoken(&b, text != NULL ? text : (const char *)m.data,
-	    text != NULL ? tlen : m.size, path, "gpt2", specials, 1, e);
+	    text != NULL ? tlen : m.size, path, "gpt2", specials, eot >= 0, e);
 	if (rc != 0)
 		goto out;
-	if (bpe_vocab_size(b) != V || (tb = bpe_token_bytes(b, V - 1, &tn)) == NULL ||
-	    tn != 13 || memcmp(tb, "<|endoftext|>", 13) != 0) {
+	if (bpe_vocab_size(b) != V || (eot_last && ((tb = bpe_token_bytes(b, V - 1, &tn)) == NULL ||
+	    tn != 13 || memcmp(tb, "<|endoftext|>", 13) != 0))) {
 		rc = ad_fail(e, AD_EMISMATCH, "%s: a tokenizer of %u ids, but the model has %u "
 		    "(GPT-2's r50k_base has 50257, <|endoftext|> the last): not this model's "
 		    "tokenizer", path, bpe_vocab_size(b), V);
@@ -517,17 +519,19 @@ out:
 /* A model with parameter pointers but no parameter block: the importer
  * points each tensor into the file or into own (floats it allocates). */
 static int
-import_new(struct gpt **out, const struct gpt_config *cfg, size_t own, const char *path,
-    struct ad_error *e)
+import_new(struct gpt **out, const struct gpt_config *cfg, int eot, size_t own,
+    const char *path, struct ad_error *e)
 {
-	struct gpt *g;
-	int         rc;
-
+	struct gpt       *g;
 	struct gpt_config ours = *cfg;
 
-	/* Checked as if it had our BOS row: the other bounds are the same. */
+	/* GPT-2's is checked as if it had our BOS row: the other bounds are
+	 * the same. */
 	ours.Vin = cfg->V + 1;
-	if (cfg->Vin != cfg->V || (rc = gpt_config_check(&ours, e)) != 0) {
+	if (cfg->Vin != (eot ? cfg->V : cfg->V + 1))
+		return ad_fail(e, AD_EFORMAT, "%s: %u input rows for %u output ids", path, cfg->Vin,
+		    cfg->V);
+	if (gpt_config_check(&ours, e) != 0) {
 		ad_error_prefix(e, "%s: the checkpoint's shape is not one this program runs", path);
 		return AD_EFORMAT;
 	}
@@ -538,7 +542,7 @@ import_new(struct gpt **out, const struct gpt_config *cfg, size_t own, const cha
 		    own, own * 4.0 / 1e6);
 	}
 	g->cfg = *cfg;
-	g->eot_bos = 1;
+	g->eot_bos = eot;
 	g->nparams = (size_t)gpt_param_count(cfg);
 	*out = g;
 	return 0;
@@ -547,13 +551,13 @@ import_new(struct gpt **out, const struct gpt_config *cfg, size_t own, const cha
 /* The tokenizer for a model of V ids: -t, or beside the model. */
 static int
 find_tokenizer(struct bpe **out, const char *tokenizer, const char *dir_or_file, uint32_t V,
-    const char *path, struct ad_error *e)
+    int eot, const char *path, struct ad_error *e)
 {
 	char *vocab, *merges;
 	int   rc;
 
 	if (tokenizer != NULL)
-		return nn_gpt2_tokenizer_load(out, tokenizer, NULL, V, e);
+		return nn_gpt2_tokenizer_load(out, tokenizer, NULL, V, eot, e);
 	if (dir_or_file == NULL)
 		return ad_fail(e, AD_EINVAL, "%s: an llm.c checkpoint holds no tokenizer: give "
 		    "-t r50k_base.tiktoken (or -t vocab.json, with merges.txt beside it)", path);
@@ -565,7 +569,7 @@ find_tokenizer(struct bpe **out, const char *tokenizer, const char *dir_or_file,
 		rc = ad_fail(e, AD_EINVAL, "%s: no tokenizer: %s is missing; put GPT-2's "
 		    "vocab.json and merges.txt there, or give -t r50k_base.tiktoken", path, vocab);
 	} else {
-		rc = nn_gpt2_tokenizer_load(out, vocab, merges, V, e);
+		rc = nn_gpt2_tokenizer_load(out, vocab, merges, V, eot, e);
 	}
 	ad_free(vocab);
 	ad_free(merges);
@@ -600,7 +604,7 @@ cfg_u32(const struct ad_jt *c, const char *key, int64_t dflt, uint32_t *v, const
 
 /* config.json to a configuration, refusing what this architecture is not. */
 static int
-read_config(const char *path, struct gpt_config *cfg, struct ad_error *e)
+read_config(const char *path, struct gpt_config *cfg, int *eot, struct ad_error *e)
 {
 	struct ad_map       m;
 	struct ad_jt       *c = NULL;
@@ -669,6 +673,24 @@ read_config(const char *path, struct gpt_config *cfg, struct ad_error *e)
 		goto out;
 	}
 	cfg->Vin = cfg->V;   /* no marker rows: <|endoftext|> opens a text */
+	*eot = 1;
+	/* An export of a model trained here ('autodidact export') keeps our
+	 * convention and says so: its last id, bos_token_id, opens every text
+	 * and is input-only (never predicted). */
+	if ((f = ad_jt_get(c, "autodidact")) != NULL) {
+		uint32_t outV = 0, bos = 0;
+		if ((rc = cfg_u32(f, "output_vocab_size", -1, &outV, path, e)) != 0 ||
+		    (rc = cfg_u32(f, "bos_token_id", -1, &bos, path, e)) != 0)
+			goto out;
+		if (outV + 1 != cfg->V || bos != outV) {
+			rc = ad_fail(e, AD_EFORMAT, "%s: the autodidact object gives output_vocab_size %u "
+			    "and bos_token_id %u for vocab_size %u: this reader takes one input-only id "
+			    "after the output ids", path, outV, bos, cfg->V);
+			goto out;
+		}
+		cfg->V = outV;
+		*eot = 0;
+	}
 	rc = 0;
 out:
 	ad_jt_free(c);
@@ -764,7 +786,7 @@ nn_gpt2_open_safetensors(struct lm **out, const char *path, const char *dir,
 	char                      *cfgpath, *where;
 	size_t                     sizes[GPT_NTENSORS], own = 0, C;
 	float                     *p, *dst[GPT_NTENSORS];
-	int                        rc, in_place[GPT_NTENSORS] = { 0 };
+	int                        rc, eot = 1, in_place[GPT_NTENSORS] = { 0 };
 	char                       what[128];
 
 	/* config.json and the tokenizer lie beside the file, or in dir. */
@@ -780,7 +802,7 @@ nn_gpt2_open_safetensors(struct lm **out, const char *path, const char *dir,
 		return ad_fail(e, AD_ENOMEM, "out of memory");
 	}
 	if ((rc = nn_st_parse(map->data, map->size, path, &st, e)) != 0 ||
-	    (rc = read_config(cfgpath, &cfg, e)) != 0)
+	    (rc = read_config(cfgpath, &cfg, &eot, e)) != 0)
 		goto fail;
 	if (nn_st_find(st, "transformer.wte.weight") != NULL)
 		prefix = "transformer.";
@@ -794,7 +816,7 @@ nn_gpt2_open_safetensors(struct lm **out, const char *path, const char *dir,
 			goto fail;
 		}
 	}
-	if ((rc = hf_tensor(st, prefix, "wte.weight", cfg.V, C, &wte, path, e)) != 0 ||
+	if ((rc = hf_tensor(st, prefix, "wte.weight", cfg.Vin, C, &wte, path, e)) != 0 ||
 	    (rc = hf_tensor(st, prefix, "wpe.weight", cfg.T, C, &wpe, path, e)) != 0 ||
 	    (rc = hf_tensor(st, prefix, "ln_f.weight", C, 0, &lnfw, path, e)) != 0 ||
 	    (rc = hf_tensor(st, prefix, "ln_f.bias", C, 0, &lnfb, path, e)) != 0 ||
@@ -817,7 +839,7 @@ nn_gpt2_open_safetensors(struct lm **out, const char *path, const char *dir,
 			    hf_block[k].cols * C, &t, path, e)) != 0)
 				goto fail;
 		}
-	if ((rc = find_tokenizer(&bpe, tokenizer, where, cfg.V, path, e)) != 0)
+	if ((rc = find_tokenizer(&bpe, tokenizer, where, cfg.V, eot, path, e)) != 0)
 		goto fail;
 
 	/* The embeddings are used in place when they are float32 (and the
@@ -827,7 +849,7 @@ nn_gpt2_open_safetensors(struct lm **out, const char *path, const char *dir,
 	in_place[1] = wpe->dtype == NN_ST_F32 && AD_LITTLE_ENDIAN;
 	for (int i = 0; i < GPT_NTENSORS; i++)
 		own += in_place[i] ? 0 : sizes[i];
-	if ((rc = import_new(&g, &cfg, own, path, e)) != 0)
+	if ((rc = import_new(&g, &cfg, eot, own, path, e)) != 0)
 		goto fail;
 	p = g->param_mem;
 	for (int i = 0; i < GPT_NTENSORS; i++) {
@@ -837,7 +859,7 @@ nn_gpt2_open_safetensors(struct lm **out, const char *path, const char *dir,
 	if (in_place[0])
 		dst[0] = (float *)(uintptr_t)wte->data;
 	else
-		convert(dst[0], wte->data, wte->dtype, cfg.V, C, 0);
+		convert(dst[0], wte->data, wte->dtype, cfg.Vin, C, 0);
 	if (in_place[1])
 		dst[1] = (float *)(uintptr_t)wpe->data;
 	else
@@ -860,9 +882,12 @@ nn_gpt2_open_safetensors(struct lm **out, const char *path, const char *dir,
 		}
 	g->params = (struct gpt_params){ dst[0], dst[1], dst[2], dst[3], dst[4], dst[5], dst[6],
 		dst[7], dst[8], dst[9], dst[10], dst[11], dst[12], dst[13], dst[14], dst[15] };
-	snprintf(what, sizeof what, "GPT-2 (Hugging Face safetensors, %s), r50k_base, texts "
-	    "opened by <|endoftext|>",
-	    wte->dtype_name);
+	if (eot)
+		snprintf(what, sizeof what, "GPT-2 (Hugging Face safetensors, %s), r50k_base, texts "
+		    "opened by <|endoftext|>", wte->dtype_name);
+	else
+		snprintf(what, sizeof what, "an autodidact export (Hugging Face safetensors, %s), its own "
+		    "vocabulary, texts opened by the input-only id %u", wte->dtype_name, cfg.V);
 	nn_st_free(st);
 	ad_free(cfgpath);
 	ad_free(where);
@@ -946,11 +971,11 @@ nn_gpt2_open_llmc(struct lm **out, const char *path, const char *tokenizer,
 		    "(1024 + %llu parameters of %zu bytes): the file is %s", path, map->size,
 		    (unsigned long long)need, (unsigned long long)np, esize,
 		    map->size < need ? "truncated" : "longer than its parameters: damaged");
-	if ((rc = find_tokenizer(&bpe, tokenizer, NULL, cfg.V, path, e)) != 0)
+	if ((rc = find_tokenizer(&bpe, tokenizer, NULL, cfg.V, 1, path, e)) != 0)
 		return rc;
 	/* Version 3 is our layout in float32: point into the file. */
 	in_place = version == 3 && AD_LITTLE_ENDIAN && (uintptr_t)(d + 1024) % 4 == 0;
-	if ((rc = import_new(&g, &cfg, in_place ? 0 : (size_t)np, path, e)) != 0) {
+	if ((rc = import_new(&g, &cfg, 1, in_place ? 0 : (size_t)np, path, e)) != 0) {
 		bpe_free(bpe);
 		return rc;
 	}

@@ -103,9 +103,12 @@ int  nn_gpt2_open_llmc(struct lm **out, const char *path, const char *tokenizer,
  * vocab.json, which are r50k_base's (tiktoken's load.py builds r50k_base
  * from the same pair and checks it against the encoder), with
  * <|endoftext|> as its special token, which must be id V - 1 of a
- * tokenizer of V ids (the model's).
+ * tokenizer of V ids (the model's) when eot_last. Without eot_last (an
+ * export of a model trained here, 'autodidact export'), vocab.json's id V
+ * is the input-only opening id and is left out, and <|endoftext|> is a
+ * special token only where the vocabulary had one below V.
  */
 int  nn_gpt2_tokenizer_load(struct bpe **out, const char *path, const char *merges_path,
-                            uint32_t V, struct ad_error *e);
+                            uint32_t V, int eot_last, struct ad_error *e);
 
 #endif
