@@ -5,7 +5,7 @@
 M=$AD_SRCDIR/man
 
 [ -n "$GROFF$MANDOC" ] || { fail "no groff or mandoc to lint man pages (apt-get install groff-base)"; finish; exit 1; }
-for page in "$M"/*.1; do
+for page in "$M"/*.1 "$M"/*.5; do
 	if [ -n "$MANDOC" ]; then
 		"$MANDOC" -T lint -W warning "$page" >"$T/lint" 2>&1
 		# mandoc's style notes on a missing date/os from a build tree are not errors.

@@ -16,3 +16,6 @@ noinst_HEADERS += \
 # Inline SVG charts, drawn by more than one report (probe, compare).
 libautodidact_a_SOURCES += src/base/svg.c
 noinst_HEADERS += src/base/svg.h
+# A whole-document JSON reader (safetensors headers, config.json, vocab.json).
+libautodidact_a_SOURCES += src/base/jtree.c
+noinst_HEADERS += src/base/jtree.h

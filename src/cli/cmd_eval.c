@@ -15,13 +15,14 @@
 
 static const char eval_help[] =
 "usage: autodidact eval [--calibration] [--pll word-l2r|token] [--json] [--precision P]\n"
-"                       [--threads N] [--quiet] MODEL FILE...\n"
+"                       [--threads N] [--quiet] [-t TOKENIZER] MODEL FILE...\n"
 "\n"
 "Score text with a model and report, per file and in total: tokens, OOVs,\n"
 "cross-entropy in nats per token, perplexity (with and without OOVs, as\n"
 "KenLM's query computes them) and bits per byte (total nats / ln 2 / bytes of\n"
 "the text: comparable across tokenizers and model kinds). MODEL is any model\n"
-"file autodidact wrote, or an ARPA file; '-' as FILE reads stdin.\n"
+"file autodidact wrote, an ARPA file, or a GPT-2 checkpoint (a Hugging Face\n"
+"model directory or model.safetensors, or llm.c's .bin); '-' as FILE reads stdin.\n"
 "\n"
 "A masked (bidirectional) transformer has no left-to-right probability of a\n"
 "text: it is scored by pseudo-log-likelihood (PLL, each token given all the\n"
@@ -42,6 +43,10 @@ static const char eval_help[] =
 "  --json         print the results as JSON\n"
 "  --precision P  fp32 (default) or bf16: a transformer's matrix products in\n"
 "                 bf16 with fp32 sums, where the CPU has AVX512-BF16\n"
+"  -t, --tokenizer FILE\n"
+"                 a GPT-2 checkpoint's tokenizer: r50k_base.tiktoken, or\n"
+"                 vocab.json with merges.txt beside it (default: vocab.json and\n"
+"                 merges.txt in the model's directory)\n"
 "  --threads N    threads for scoring (default: all cores); results do not\n"
 "                 depend on it\n"
 "  -q, --quiet    no progress on stderr\n"
@@ -92,8 +97,10 @@ cmd_eval(int argc, char **argv)
 		{ "precision", required_argument, NULL, 'R' },
 		{ "quiet",   no_argument,       NULL, 'q' },
 		{ "help",    no_argument,       NULL, 'h' },
+		{ "tokenizer", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char       *tok = NULL;
 	struct cli_common common = { 0 };
 	struct ad_error   err = { 0 };
 	struct lm        *m = NULL;
@@ -104,9 +111,10 @@ cmd_eval(int argc, char **argv)
 	int               c, rc, nfiles, calib = 0, bf16 = 0;
 	enum lm_pll       pll = LM_PLL_DEFAULT;
 
-	while ((c = cli_getopt(argc, argv, "cqh", longopts, "eval")) != -1) {
+	while ((c = cli_getopt(argc, argv, "cqht:", longopts, "eval")) != -1) {
 		switch (c) {
 		case 'c': calib = 1; break;
+		case 't': tok = optarg; break;
 		case 'j': common.json = 1; break;
 		case 'P':
 			if (lm_pll_parse(optarg, &pll) != 0)
@@ -130,7 +138,7 @@ cmd_eval(int argc, char **argv)
 		return cli_usage("eval", argc - optind < 1 ? "no model given" :
 		    "no text to score: give one or more FILEs");
 	cli_apply_threads(&common);
-	if ((rc = lm_open(&m, argv[optind], &err)) != 0)
+	if ((rc = lm_open_with(&m, argv[optind], tok, &err)) != 0)
 		return cli_fail(&err);
 	if (calib && lm_is_masked(m)) {
 		rc = cli_failf("%s: --calibration is of next-token predictions, and a masked model "

@@ -20,12 +20,16 @@ static const char probe_help[] =
 "Measure the social associations each model learned, with confidence intervals\n"
 "and p-values, beside the same associations counted in the training text:\n"
 "paired sentences (CrowS-Pairs), word-set association (WEAT) and prior-corrected\n"
-"template scores. MODEL is any model file autodidact wrote, or an ARPA file.\n"
+"template scores. MODEL is any model file autodidact wrote, an ARPA file, or a\n"
+"GPT-2 checkpoint (see autodidact-models(5)).\n"
 "A probe file is our format or the CrowS-Pairs CSV; a NAME finds a shipped set\n"
 "(gender-occupation, gender-family-career, age, weat-classic).\n"
 "\n"
 "Options:\n"
 "  -p, --probes FILE    a probe set (repeat for several); FILE or a shipped NAME\n"
+"  -t, --tokenizer FILE the tokenizer of the GPT-2 checkpoints among the models:\n"
+"                       r50k_base.tiktoken, or vocab.json with merges.txt\n"
+"                       beside it (other models hold their own)\n"
 "  -c, --corpus FILE    the models' training text: counted for the corpus side\n"
 "                       (mirror or amplify?) and for rare or absent words\n"
 "  --vectors FILE       word vectors (GloVe or word2vec text, gzip too) as a WEAT\n"
@@ -120,6 +124,7 @@ cmd_probe(int argc, char **argv)
 		{ "precision",    required_argument, NULL, 'X' },
 		{ "quiet",        no_argument,       NULL, 'q' },
 		{ "help",         no_argument,       NULL, 'h' },
+		{ "tokenizer",    required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct probe_options opt;
@@ -131,7 +136,7 @@ cmd_probe(int argc, char **argv)
 	struct probe_set   **sets = NULL;
 	struct lm          **models = NULL;
 	struct probe_vectors **vectors = NULL;
-	const char          *corpus = NULL, *output = "-", *format = NULL;
+	const char          *corpus = NULL, *output = "-", *format = NULL, *tok = NULL;
 	const char         **names = NULL, **vnames = NULL;
 	char                *dirs = NULL;
 	size_t               nnames = 0, nsets = 0, nmodels = 0, nvnames = 0, nvectors = 0;
@@ -144,9 +149,10 @@ cmd_probe(int argc, char **argv)
 		ad_free(names);
 		return cli_failf("out of memory");
 	}
-	while ((c = cli_getopt(argc, argv, "p:c:f:o:qh", longopts, "probe")) != -1) {
+	while ((c = cli_getopt(argc, argv, "p:c:f:o:t:qh", longopts, "probe")) != -1) {
 		switch (c) {
 		case 'p': names[nnames++] = optarg; break;
+		case 't': tok = optarg; break;
 		case 'c': corpus = optarg; break;
 		case 'V': vnames[nvnames++] = optarg; break;
 		case 'f': format = optarg; break;
@@ -245,7 +251,7 @@ cmd_probe(int argc, char **argv)
 		nsets++;
 	}
 	for (int i = optind; i < argc; i++) {
-		if (lm_open(&models[nmodels], argv[i], &err) != 0)
+		if (lm_open_with(&models[nmodels], argv[i], tok, &err) != 0)
 			goto fail;
 		nmodels++;
 		/* The precision is a transformer's; an n-gram model has no products. */

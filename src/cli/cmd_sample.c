@@ -20,14 +20,16 @@ static const char sample_help[] =
 "usage: autodidact sample [OPTIONS] MODEL\n"
 "\n"
 "Generate text from a model, continuing a prompt. The text is written to\n"
-"stdout as it is generated. MODEL is any model file autodidact wrote, or an\n"
-"ARPA file. Without --prompt, the prompt is read from stdin when stdin is\n"
+"stdout as it is generated. MODEL is any model file autodidact wrote, an\n"
+"ARPA file, or a GPT-2 checkpoint (see autodidact-models(5)). Without --prompt, the prompt is read from stdin when stdin is\n"
 "not a terminal; an empty prompt starts a new sentence (n-gram models) or a\n"
 "new line (transformers).\n"
 "\n"
 "Options:\n"
 "  -p, --prompt TEXT     the text to continue\n"
 "  -n, --tokens N        the most tokens to generate per sample (default 50)\n"
+"  -t, --tokenizer FILE  a GPT-2 checkpoint's tokenizer: r50k_base.tiktoken,\n"
+"                        or vocab.json with merges.txt beside it\n"
 "  --temperature T       divide log-probabilities by T before drawing;\n"
 "                        0 = always the most likely token (default 1)\n"
 "  -k, --top-k K         draw only among the K most likely tokens (0 = all)\n"
@@ -266,7 +268,8 @@ cmd_sample(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "prompt",      required_argument, NULL, 'p' },
 		{ "tokens",      required_argument, NULL, 'n' },
-		{ "temperature", required_argument, NULL, 't' },
+		{ "temperature", required_argument, NULL, 'e' },
+		{ "tokenizer",   required_argument, NULL, 't' },
 		{ "top-k",       required_argument, NULL, 'k' },
 		{ "top-p",       required_argument, NULL, 'P' },
 		{ "seed",        required_argument, NULL, 's' },
@@ -290,10 +293,11 @@ cmd_sample(int argc, char **argv)
 	struct sample_out     out = { 0 };
 	struct lm_gen_token  *toks = NULL;
 	char                 *prompt = NULL, *stop = NULL;
+	const char           *tok = NULL;
 	uint64_t              ntok = 50, seed = 1, count = 1, v;
 	int                   c, rc = 0, timing = 0, probs = 0, colour = 0, bf16 = 0;
 
-	while ((c = cli_getopt(argc, argv, "p:n:k:P:s:c:h", longopts, "sample")) != -1) {
+	while ((c = cli_getopt(argc, argv, "p:n:k:P:s:c:t:h", longopts, "sample")) != -1) {
 		switch (c) {
 		case 'p':
 			ad_free(prompt);
@@ -304,7 +308,8 @@ cmd_sample(int argc, char **argv)
 			if ((rc = cli_u64("sample", "--tokens", optarg, 1, 1u << 30, &ntok)) != 0)
 				goto usage;
 			break;
-		case 't':
+		case 't': tok = optarg; break;
+		case 'e':
 			if ((rc = cli_double("sample", "--temperature", optarg, 0, 100, &cfg.temperature)) != 0)
 				goto usage;
 			break;
@@ -384,7 +389,7 @@ cmd_sample(int argc, char **argv)
 			goto fail;
 		}
 	}
-	if (lm_open(&m, argv[optind], &err) != 0)
+	if (lm_open_with(&m, argv[optind], tok, &err) != 0)
 		goto fail;
 	if (lm_is_masked(m)) {
 		ad_fail(&err, AD_EINVAL, "%s: a masked (bidirectional) model cannot generate text "

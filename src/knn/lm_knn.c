@@ -303,7 +303,7 @@ knnlm_score_window(const struct lm *m, const uint32_t *ids, size_t n, size_t fro
 				}
 		}
 		if (rc == 0) {
-			in[0] = GPT_BOS(&g->cfg);
+			in[0] = gpt_bos(g);
 			memcpy(in + 1, ids, (n - 1) * sizeof *in);
 			gpt_forward(view, in, ids, NULL, 1, n);
 			for (size_t i = 0; i < n; i++)

@@ -238,7 +238,7 @@ knn_contexts(const struct lm *m, const uint32_t *ids, size_t n, knn_rows_fn fn, 
 	 * comes from the forward pass that scores it. */
 	for (size_t start = 0; start < n && rc == 0; start += stride) {
 		size_t len = n - start < W ? n - start : W, keep = start == 0 ? 0 : W - stride;
-		in[0] = GPT_BOS(&g->cfg);
+		in[0] = gpt_bos(g);
 		memcpy(in + 1, ids + start, (len - 1) * sizeof *in);
 		gpt_forward(view, in, ids + start, NULL, 1, len);
 		for (size_t i = keep; i < len; i++)

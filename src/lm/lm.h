@@ -189,6 +189,16 @@ struct lm {
  * the "\data\" header of an ARPA file), never from its name.
  */
 int  lm_open(struct lm **out, const char *path, struct ad_error *e);
+/*
+ * The same, for a GPT-2 checkpoint written by another tool (a Hugging Face
+ * model.safetensors, or its directory, or llm.c's .bin) with its tokenizer
+ * from the file tokenizer (an r50k_base rank file, or GPT-2's vocab.json
+ * with merges.txt beside it); NULL: vocab.json and merges.txt beside the
+ * model. Any other model holds its own tokenizer and ignores this one
+ * (so that probe can open a mix of models with one -t).
+ */
+int  lm_open_with(struct lm **out, const char *path, const char *tokenizer,
+                  struct ad_error *e);
 /* The same from a copy of len bytes in memory; name is used in messages. */
 int  lm_open_buffer(struct lm **out, const char *name, const void *data, size_t len,
                     struct ad_error *e);

@@ -43,6 +43,10 @@ struct nn_lm {
 	/* The same for score_batch: a view of nnlm_rows() rows with one
 	 * block's activations (gpt_alloc_scoring). */
 	_Atomic(struct gpt *) spare_rows;
+	/* An imported checkpoint's file, kept while parameters point into it
+	 * (has_map; see nn_lm_wrap). */
+	struct ad_map    map;
+	int              has_map;
 };
 
 struct lm_state {
@@ -129,6 +133,8 @@ nnlm_free(struct lm *m)
 	view_free(atomic_load(&x->spare_rows));
 	gpt_free(x->g);
 	bpe_free(x->bpe);
+	if (x->has_map)
+		ad_map_release(&x->map);
 	ad_free(m->path);
 	ad_free(x);
 }
@@ -139,8 +145,8 @@ nnlm_reset(const struct lm *m, struct lm_state *st)
 	const struct nn_lm *x = (const struct nn_lm *)m;
 
 	gpt_kv_reset(st->kv);
-	gpt_kv_step(x->g, st->kv, GPT_BOS(&x->g->cfg));
-	st->hist[0] = GPT_BOS(&x->g->cfg);
+	gpt_kv_step(x->g, st->kv, gpt_bos(x->g));
+	st->hist[0] = gpt_bos(x->g);
 	st->n = 0;
 }
 
@@ -320,7 +326,7 @@ nnlm_score_batch(const struct lm *m, const uint32_t *const *win, size_t nwin, si
 	for (size_t w0 = 0; w0 < nwin && rc == 0; w0 += rows) {
 		size_t nb = nwin - w0 < rows ? nwin - w0 : rows;
 		for (size_t b = 0; b < nb; b++) {
-			in[b * n] = GPT_BOS(&view->cfg);
+			in[b * n] = gpt_bos(view);
 			memcpy(in + b * n + 1, win[w0 + b], (n - 1) * sizeof *in);
 			memcpy(tg + b * n, win[w0 + b], n * sizeof *tg);
 		}
@@ -454,7 +460,7 @@ nnlm_fill_batch(const struct lm *m, const uint32_t *ids, size_t B, size_t n,
 	for (size_t b0 = 0; b0 < B; b0 += rows) {
 		size_t nb = B - b0 < rows ? B - b0 : rows;
 		for (size_t b = 0; b < nb; b++) {
-			in[b * Tb] = GPT_BOS(&x->g->cfg);
+			in[b * Tb] = gpt_bos(x->g);
 			memcpy(in + b * Tb + 1, ids + (b0 + b) * n, n * sizeof *in);
 		}
 		gpt_forward(view, in, NULL, NULL, nb, Tb);
@@ -541,6 +547,55 @@ static const struct lm_vtab nnlm_vtab = {
 	.score_batch = nnlm_score_batch, .set_bf16 = nnlm_set_bf16,
 };
 
+/* The interface's fields of a model with configuration c; tok says what
+ * its tokens are, in the description. A masked model has no next-token
+ * distribution (each position also sees the ones after it): it answers
+ * fill_dist, on windows of BOS and T - 1 tokens as it was trained. */
+static void
+nnlm_describe(struct nn_lm *x, const struct gpt_config *c, const char *tok, int masked)
+{
+	for (int i = 0; i < 256; i++)
+		x->bytes[i] = (uint8_t)i;
+	x->base.vt = masked ? &nnlm_masked_vtab : &nnlm_vtab;
+	x->base.kind = "transformer";
+	x->base.objective = masked ? "masked" : "causal";
+	x->base.mask = masked ? GPT_MASK(c) : LM_NONE;
+	x->base.V = c->V;
+	x->base.context = masked ? c->T - 1 : c->T;
+	x->base.bos = x->base.eos = x->base.unk = LM_NONE;
+	x->base.line_model = 0;
+	x->base.word_sep = 0;
+	x->base.params = gpt_param_count(c);
+	x->base.embed_dim = c->C;
+	x->base.tok = x->bpe;
+	snprintf(x->base.description, sizeof x->base.description,
+	    "%u layers, %u heads, width %u, context %u, %.2fM parameters, %s, %s objective",
+	    c->L, c->NH, c->C, c->T, (double)x->base.params / 1e6, tok, x->base.objective);
+}
+
+int
+nn_lm_wrap(struct lm **out, const char *path, struct gpt *g, struct bpe *bpe,
+    struct ad_map *map, const char *what, struct ad_error *e)
+{
+	struct nn_lm *x;
+
+	if ((x = ad_calloc(1, sizeof *x)) == NULL || (x->base.path = ad_strdup(path)) == NULL) {
+		ad_free(x);
+		gpt_free(g);
+		bpe_free(bpe);
+		return ad_fail(e, AD_ENOMEM, "out of memory opening %s", path);
+	}
+	x->g = g;
+	x->bpe = bpe;
+	nnlm_describe(x, &g->cfg, what, 0);
+	if (map != NULL) {
+		x->map = *map;
+		x->has_map = 1;
+	}
+	*out = &x->base;
+	return 0;
+}
+
 int
 nn_lm_open(struct lm **out, const char *path, struct ad_map *map, struct ad_error *e)
 {
@@ -566,29 +621,9 @@ nn_lm_open(struct lm **out, const char *path, struct ad_map *map, struct ad_erro
 		rc = ad_fail(e, AD_EFORMAT, "%s: a byte-level model with %u ids", path, f.cfg.V);
 		goto fail;
 	}
-	for (int i = 0; i < 256; i++)
-		x->bytes[i] = (uint8_t)i;
-	/* A masked model has no next-token distribution (each position also
-	 * sees the ones after it): it answers fill_dist, on windows of BOS and
-	 * T - 1 tokens as it was trained. */
-	x->base.vt = f.masked ? &nnlm_masked_vtab : &nnlm_vtab;
-	x->base.kind = "transformer";
-	x->base.objective = f.masked ? "masked" : "causal";
-	x->base.mask = f.masked ? GPT_MASK(&f.cfg) : LM_NONE;
-	x->base.V = f.cfg.V;
+	nnlm_describe(x, &f.cfg, x->bpe != NULL ? "BPE vocabulary" : "bytes", f.masked);
 	x->base.text_hash = f.text_hash;
 	x->base.text_bytes = f.text_bytes;
-	x->base.context = f.masked ? f.cfg.T - 1 : f.cfg.T;
-	x->base.bos = x->base.eos = x->base.unk = LM_NONE;
-	x->base.line_model = 0;
-	x->base.word_sep = 0;
-	x->base.params = gpt_param_count(&f.cfg);
-	x->base.embed_dim = f.cfg.C;
-	x->base.tok = x->bpe;
-	snprintf(x->base.description, sizeof x->base.description,
-	    "%u layers, %u heads, width %u, context %u, %.2fM parameters, %s, %s objective",
-	    f.cfg.L, f.cfg.NH, f.cfg.C, f.cfg.T, (double)x->base.params / 1e6,
-	    x->bpe != NULL ? "BPE vocabulary" : "bytes", x->base.objective);
 	ad_map_release(map);
 	*out = &x->base;
 	return 0;

@@ -39,3 +39,15 @@ EXTRA_DIST += tests/torch_fill.py tests/data/nn/torch_fill.bin
 TESTS += tests/torch_bf16.sh
 EXTRA_DIST += tests/torch_bf16.sh tests/torch_bf16.py bench/generation.c bench/eval_speed.sh \
 	bench/precision_quality.sh
+# Checkpoints of other tools: safetensors, GPT-2 (Hugging Face, llm.c) import.
+libautodidact_a_SOURCES += src/nn/safetensors.c src/nn/gpt2_import.c
+noinst_HEADERS += src/nn/import.h
+TESTS += tests/gpt2.sh
+EXTRA_DIST += tests/gpt2.sh tests/gpt2_ref.py
+dist_man_MANS += man/autodidact-models.5
+EXTRA_DIST += bench/gpt2.sh bench/membw.c
+check_PROGRAMS += tests/check_import
+TESTS += tests/check_import
+tests_check_import_SOURCES = tests/check_import.c $(TU_SOURCES)
+tests_check_import_CFLAGS = $(CHECK_CFLAGS_ALL)
+tests_check_import_LDADD = $(CHECK_LDADD)

@@ -304,7 +304,10 @@ struct gpt_config {
 
 /* The input-only markers, reserved ids past the tokenizer's (no text
  * encodes to them): every sequence the model sees starts with BOS; a masked
- * model's inputs have MASK where a token is hidden (only when Vin = V + 2). */
+ * model's inputs have MASK where a token is hidden (only when Vin = V + 2).
+ * An imported GPT-2 opens its sequences with <|endoftext|> instead, as it
+ * was trained to (it separates documents), and has no extra rows: see
+ * struct gpt's eot_bos and gpt_bos. */
 #define GPT_BOS(cfg)  ((cfg)->V)
 #define GPT_MASK(cfg) ((cfg)->V + 1)
 
@@ -405,6 +408,11 @@ struct gpt {
 	float               *gact_mem;
 	double               loss;         /* mean loss of the last forward with targets */
 	enum nn_attention    attention;    /* causal (gpt_new's), or full for a masked model */
+	int                  eot_bos;      /* the opening convention: 0, sequences open with
+	                                    * BOS = V, our extra input row (a model trained
+	                                    * here); 1, with id V - 1, the tokenizer's
+	                                    * <|endoftext|> (GPT-2's: an imported checkpoint,
+	                                    * whose cfg.Vin is V; never trained here) */
 	enum nn_precision    precision;    /* of the linear layers' products in forward and
 	                                    * backward (the trainer sets it; fp32 at first):
 	                                    * parameters, gradients and everything else stay
@@ -414,6 +422,9 @@ struct gpt {
 	struct gpt_weights_bf16 wbf;       /* into wbf_mem */
 	uint16_t            *wbf_mem;      /* generation's matrices in bf16, or NULL */
 };
+
+/* The id that opens every sequence the model sees (eot_bos). */
+#define gpt_bos(g) ((g)->eot_bos ? (g)->cfg.V - 1 : GPT_BOS(&(g)->cfg))
 
 /* A model with parameters only (uninitialised); gpt_free(NULL) is a no-op. */
 int  gpt_new(struct gpt **out, const struct gpt_config *cfg, struct ad_error *e);
@@ -965,5 +976,14 @@ const struct gpt *nn_lm_gpt(const struct lm *m);
 const float      *nn_lm_state_hidden(const struct lm_state *st);
 int               nn_lm_view_take(const struct lm *m, struct gpt **view, struct ad_error *e);
 void              nn_lm_view_give(const struct lm *m, struct gpt *view);
+ * The same interface around a model made elsewhere (an imported
+ * checkpoint, src/nn/gpt2_import.c): takes ownership of g and bpe (freed
+ * on failure too) and, when map is not NULL, of the mapped file, which is
+ * kept until the model is freed (g's parameters may point into it; g's
+ * param_mem holds only what was converted). what describes the tokens
+ * and the source in the description.
+ */
+int nn_lm_wrap(struct lm **out, const char *path, struct gpt *g, struct bpe *bpe,
+               struct ad_map *map, const char *what, struct ad_error *e);
 
 #endif
