@@ -976,6 +976,7 @@ const struct gpt *nn_lm_gpt(const struct lm *m);
 const float      *nn_lm_state_hidden(const struct lm_state *st);
 int               nn_lm_view_take(const struct lm *m, struct gpt **view, struct ad_error *e);
 void              nn_lm_view_give(const struct lm *m, struct gpt *view);
+/*
  * The same interface around a model made elsewhere (an imported
  * checkpoint, src/nn/gpt2_import.c): takes ownership of g and bpe (freed
  * on failure too) and, when map is not NULL, of the mapped file, which is
