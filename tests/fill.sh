@@ -100,6 +100,13 @@ has "$T/out" "iterative decoder"
 cp "$T/out" "$T/d1"
 run 0 "$AD" fill --tokens 3 --temperature 0.8 --seed 4 "$T/masked.model" "the [MASK] file"
 same "$T/d1" "$T/out"
+# A blank at the very start or end of the text (nothing on one side).
+run 0 "$AD" fill -k 2 "$T/ngram.model" "[MASK] cat sat"
+has "$T/out" "best: the cat sat"
+run 0 "$AD" fill -k 2 "$T/masked.model" "the model[MASK]"
+has "$T/out" "blank 1 (byte 9)"
+run 0 "$AD" fill -k 2 "$T/causal.model" "[MASK]"
+has "$T/out" "blank 1 (byte 0)"
 # Two blanks: each gets its fillers; the best text holds both.
 run 0 "$AD" fill -k 2 "$T/ngram.model" "the [MASK] sat on the [MASK]"
 has "$T/out" "blank 2 (byte 22)"

@@ -86,8 +86,8 @@ fill_best_text(const struct lm *m, const char *text, const struct lm_fill_blank 
 			}
 			wl = strlen(w);
 		}
-		if (out + (to - from) + wl + 1 > cap) {
-			char *p = realloc(s, cap = 2 * (out + (to - from) + wl + 1));
+		if (out + (to - from) + wl + 3 > cap) {
+			char *p = realloc(s, cap = 2 * (out + (to - from) + wl + 3));
 			if (p == NULL) {
 				free(s);
 				free(w);
@@ -97,11 +97,16 @@ fill_best_text(const struct lm *m, const char *text, const struct lm_fill_blank 
 		}
 		memcpy(s + out, text + from, to - from - cut);
 		out += to - from - cut;
+		/* A word model's words stand apart from whatever touches the blank. */
+		if (w != NULL && m->word_sep && out > 0 && s[out - 1] != ' ')
+			s[out++] = ' ';
 		if (w != NULL)
 			memcpy(s + out, w, wl);
 		out += wl;
+		if (w != NULL && m->word_sep && to + 6 < len && text[to + 6] != ' ')
+			s[out++] = ' ';
 		free(w);
-		from = to + strlen("[MASK]");
+		from = to + 6;   /* strlen("[MASK]") */
 	}
 	if (s != NULL)
 		s[out] = '\0';
@@ -125,15 +130,18 @@ fill_method(const struct lm *m, const struct lm_fill_cfg *cfg)
 	    "never tried)";
 }
 
-/* Print s with newlines and tabs escaped (one line per filler). */
+/* Print s with newlines and tabs escaped (one line per filler), and with
+ * quotes and backslashes too when quoted. */
 static void
-fill_print_escaped(const char *s)
+fill_print_escaped(const char *s, int quoted)
 {
 	for (; *s != '\0'; s++) {
 		if (*s == '\n')
 			fputs("\\n", stdout);
 		else if (*s == '\t')
 			fputs("\\t", stdout);
+		else if (quoted && (*s == '"' || *s == '\\'))
+			printf("\\%c", *s);
 		else
 			putchar(*s);
 	}
@@ -263,7 +271,7 @@ cmd_fill(int argc, char **argv)
 			ad_json_array_begin(&j);
 		} else {
 			fputs("best: ", stdout);
-			fill_print_escaped(best);
+			fill_print_escaped(best, 0);
 			putchar('\n');
 		}
 		free(best);
@@ -308,9 +316,9 @@ cmd_fill(int argc, char **argv)
 				ad_json_double(&j, b[i].fillers[f].score);
 				ad_json_object_end(&j);
 			} else {
-				printf("%4zu  %.4f  ", f + 1, exp(b[i].fillers[f].logp));
-				fill_print_escaped(w);
-				putchar('\n');
+				printf("%4zu  %.4f  \"", f + 1, exp(b[i].fillers[f].logp));
+				fill_print_escaped(w, 1);
+				fputs("\"\n", stdout);
 			}
 			free(w);
 		}

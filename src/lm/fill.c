@@ -57,6 +57,14 @@
 
 /* ---- Scoring one filler ---------------------------------------------------- */
 
+/* dst = the last n of src[0..nsrc) (src may be NULL when n is 0). */
+static void
+fill_tail(uint32_t *dst, const uint32_t *src, size_t nsrc, size_t n)
+{
+	if (n > 0)
+		memcpy(dst, src + nsrc - n, n * sizeof *dst);
+}
+
 /* How many of nl left and nr right tokens to keep around nc filler tokens
  * in a window of W: the left's nearest at least half of what is left over. */
 static void
@@ -96,9 +104,9 @@ lm_fill_word(const struct lm *m, const uint32_t *left, size_t nl, const uint32_t
 	n = kl + nc + kr;
 	if ((ids = ad_mallocarray(lm_is_masked(m) ? n * nc : n, sizeof *ids)) == NULL)
 		return ad_fail(e, AD_ENOMEM, "out of memory scoring a filler");
-	memcpy(ids, left + nl - kl, kl * sizeof *ids);
+	fill_tail(ids, left, nl, kl);
 	memcpy(ids + kl, cand, nc * sizeof *ids);
-	memcpy(ids + kl + nc, right, kr * sizeof *ids);
+	fill_tail(ids + kl + nc, right, kr, kr);
 	if (lm_is_masked(m)) {
 		/* Copy i hides pieces i .. nc-1 and is asked for piece i. */
 		if ((pos = ad_mallocarray(nc, sizeof *pos)) == NULL ||
@@ -286,9 +294,9 @@ fill_masked_one(struct fill_ctx *c, struct ad_error *e)
 	n = kl + 1 + kr;
 	if ((ids = ad_mallocarray(n, sizeof *ids)) == NULL)
 		return ad_fail(e, AD_ENOMEM, "out of memory filling a blank");
-	memcpy(ids, c->left + c->nl - kl, kl * sizeof *ids);
+	fill_tail(ids, c->left, c->nl, kl);
 	ids[kl] = m->mask;
-	memcpy(ids + kl + 1, c->right, kr * sizeof *ids);
+	fill_tail(ids + kl + 1, c->right, kr, kr);
 	at = (uint32_t)kl;
 	if ((rc = lm_fill_dist(m, ids, n, &at, 1, c->dist, e)) == 0)
 		for (uint32_t v = 0; v < m->V && rc == 0; v++)
@@ -317,12 +325,12 @@ fill_masked_many(struct fill_ctx *c, size_t k, struct ad_error *e)
 	n = kl + k + kr;
 	if ((ids = ad_mallocarray(B * n, sizeof *ids)) == NULL)
 		return ad_fail(e, AD_ENOMEM, "out of memory filling a blank");
-	memcpy(ids, c->left + c->nl - kl, kl * sizeof *ids);
+	fill_tail(ids, c->left, c->nl, kl);
 	for (size_t j = 0; j < k; j++) {
 		ids[kl + j] = m->mask;
 		pos[j] = (uint32_t)(kl + j);
 	}
-	memcpy(ids + kl + k, c->right, kr * sizeof *ids);
+	fill_tail(ids + kl + k, c->right, kr, kr);
 	/* The first step, shared: the most confident position and its B best. */
 	if ((rc = lm_fill_dist(m, ids, n, pos, k, c->dist, e)) != 0)
 		goto out;
@@ -383,8 +391,8 @@ fill_next(struct fill_ctx *c, const uint32_t *prefix, size_t np, float *out,
 	if ((rc = lm_state_new(m, &st, e)) != 0)
 		return rc;
 	lm_state_reset(m, st);
-	if ((rc = lm_push_many(m, st, c->left + c->nl - kl, kl, e)) == 0 &&
-	    (rc = lm_push_many(m, st, prefix, np, e)) == 0)
+	if ((kl == 0 || (rc = lm_push_many(m, st, c->left + c->nl - kl, kl, e)) == 0) &&
+	    (np == 0 || (rc = lm_push_many(m, st, prefix, np, e)) == 0))
 		rc = lm_next(m, st, out, e);
 	lm_state_free(m, st);
 	return rc;

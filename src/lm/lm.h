@@ -149,7 +149,8 @@ struct lm {
 	                           * in [0, V)), LM_NONE for any other model */
 	char        *path;        /* the file it was opened from (owned) */
 	uint32_t     V;           /* size of the next-token distribution */
-	uint32_t     context;     /* tokens of context that matter: N-1, or T */
+	uint32_t     context;     /* tokens of context that matter: N-1, or T (a
+	                           * masked model's window: T - 1 after its BOS) */
 	uint32_t     bos, eos, unk;  /* marker ids, LM_NONE where absent */
 	int          line_model;  /* 1: lines are sentences with <s> ... </s> */
 	int          word_sep;    /* 1: tokens are words, joined by one space */
