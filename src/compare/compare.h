@@ -5,8 +5,11 @@
  * compare_run (engine.c) splits a corpus once, trains a tokenizer, n-gram
  * models of several orders and a transformer on the same training part,
  * scores them all on the same held-out part through the same code
- * (lm_eval_text), samples each for the same prompts and seed, and fills a
- * struct compare_report. Each training is this very program's own command
+ * (lm_eval_text), samples each for the same prompts and seed, asks each
+ * for the same hidden held-out words given both sides (blanks.c: the one
+ * task a masked model and a left-to-right one share), and fills a struct
+ * compare_report. With both objectives asked for it trains a causal and a
+ * masked transformer of the same shape on the same budget. Each training is this very program's own command
  * (tokenize train, train ngram, train transformer) run as a child process
  * (child.c, the one place the library starts a process): so each row's
  * training time and peak memory are measured in isolation (wait4's rusage),
