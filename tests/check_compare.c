@@ -546,6 +546,259 @@ START_TEST(test_sweep_threshold)
 }
 END_TEST
 
+/* ---- Held-out fill-in accuracy (blanks.c) ------------------------------------- */
+
+/* What a word is: letters after a space, ended by a space, the line's end
+ * or punctuation other than ' and -; never a line's first word. */
+START_TEST(test_blank_words)
+{
+	static const char     text[] = "Hi there, don't go well-known x2y end\nStart here. "
+	                               "caf\xc3\xa9 ok";
+	static const char    *want[] = { "there", "go", "end", "here", "ok" };
+	struct compare_blank *b, *b2;
+	struct ad_error       e = { 0 };
+	size_t                n, n2;
+
+	ck_assert_int_eq(compare_blanks_pick((const uint8_t *)text, strlen(text), 100, 1, &b, &n,
+	    &e), 0);
+	ck_assert_uint_eq(n, 5);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_uint_eq(b[i].end - b[i].at, strlen(want[i]));
+		ck_assert(memcmp(text + b[i].at, want[i], strlen(want[i])) == 0);
+	}
+	ck_assert_uint_eq(b[2].line, 0);
+	ck_assert_uint_eq(b[2].line_end, 37);
+	ck_assert_uint_eq(b[3].line, 38);
+	ck_assert_uint_eq(b[4].line_end, strlen(text));
+	/* Two of the five: the same two for the same seed, in text order. */
+	{
+		struct compare_blank *b1;
+		size_t                n1;
+		ck_assert_int_eq(compare_blanks_pick((const uint8_t *)text, strlen(text), 2, 7, &b1,
+		    &n1, &e), 0);
+		ck_assert_int_eq(compare_blanks_pick((const uint8_t *)text, strlen(text), 2, 7, &b2,
+		    &n2, &e), 0);
+		ck_assert_uint_eq(n1, 2);
+		ck_assert_uint_eq(n2, 2);
+		ck_assert(memcmp(b1, b2, 2 * sizeof *b1) == 0);
+		ck_assert(b1[0].at < b1[1].at);
+		ad_free(b1);
+		ad_free(b2);
+	}
+	/* Over seeds, every word is drawn, each about 2/5 of the time. */
+	{
+		size_t hits[5] = { 0 };
+		for (uint64_t seed = 0; seed < 2000; seed++) {
+			ck_assert_int_eq(compare_blanks_pick((const uint8_t *)text, strlen(text), 2, seed,
+			    &b2, &n2, &e), 0);
+			for (size_t i = 0; i < n2; i++)
+				for (size_t w = 0; w < 5; w++)
+					hits[w] += b2[i].at == b[w].at;
+			ad_free(b2);
+		}
+		for (size_t w = 0; w < 5; w++)
+			ck_assert_msg(hits[w] > 700 && hits[w] < 900, "word %zu drawn %zu of 2000", w,
+			    hits[w]);
+	}
+	ad_free(b);
+}
+END_TEST
+
+/*
+ * A word bigram (ARPA) whose every bigram is listed, so that its fill-in
+ * figures work out by hand. p(next | ctx):
+ *          x    a    b    y    </s>
+ *   <s>   .7   .1   .1   .05  .05
+ *   x     .1   .4   .3   .1   .1
+ *   a     .1   .1   .1   .2   .5
+ *   b     .1   .1   .1   .6   .1
+ *   y     .1   .1   .1   .1   .6
+ * The held-out text "x a y\nx b y\n" has four words (the x's begin their
+ * lines). Filling "x _ y" scores v by p(v|x) p(y|v): x .01, a .08, b .18,
+ * y .01 (sum .28): "a" is second with p 2/7, "b" first with 9/14. Filling
+ * "x a _" scores p(v|a) p(</s>|v): .01, .05, .01, .12 (sum .19): "y" first,
+ * 12/19; "x b _": .01, .05, .01, .36 (sum .43): "y" first, 36/43. So top-1
+ * is 3/4, top-5 1, and the mean ln p (ln 2/7 + ln 12/19 + ln 9/14 +
+ * ln 36/43) / 4.
+ */
+START_TEST(test_fill_by_hand)
+{
+	static const char *w[] = { "<s>", "x", "a", "b", "y", "</s>" };
+	static const double P[5][5] = {
+		{ .7, .1, .1, .05, .05 }, { .1, .4, .3, .1, .1 }, { .1, .1, .1, .2, .5 },
+		{ .1, .1, .1, .6, .1 }, { .1, .1, .1, .1, .6 },
+	};
+	static const char     val[] = "x a y\nx b y\n";
+	char                 *dir = tu_tmpdir(), path[4200];
+	struct compare_blank *b;
+	struct compare_fill   f;
+	struct ad_error       e = { 0 };
+	struct lm            *lm;
+	size_t                n;
+	FILE                 *a;
+
+	snprintf(path, sizeof path, "%s/hand.arpa", dir);
+	ck_assert_ptr_nonnull(a = fopen(path, "w"));
+	fprintf(a, "\\data\\\nngram 1=7\nngram 2=25\n\n\\1-grams:\n-99\t<s>\t0\n-1\t<unk>\t0\n");
+	for (int i = 1; i < 6; i++)
+		fprintf(a, "%.17g\t%s%s\n", log10(0.2), w[i], i < 5 ? "\t0" : "");
+	fprintf(a, "\n\\2-grams:\n");
+	for (int c = 0; c < 5; c++)
+		for (int v = 0; v < 5; v++)
+			fprintf(a, "%.17g\t%s %s\n", log10(P[c][v]), w[c], w[v + 1]);
+	fprintf(a, "\n\\end\\\n");
+	ck_assert_int_eq(fclose(a), 0);
+	ck_assert_msg(lm_open(&lm, path, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(compare_blanks_pick((const uint8_t *)val, strlen(val), 10, 3, &b, &n, &e),
+	    0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_msg(compare_fill_score(lm, (const uint8_t *)val, strlen(val), b, n, &f, &e) == 0,
+	    "%s", e.msg);
+	ck_assert_uint_eq(f.blanks, 4);
+	ck_assert_uint_eq(f.top1, 3);
+	ck_assert_uint_eq(f.top5, 4);
+	ck_assert_double_eq_tol(f.logp, log(2.0 / 7) + log(12.0 / 19) + log(9.0 / 14) +
+	    log(36.0 / 43), 1e-5);   /* ARPA probabilities are stored as floats */
+	/* The example is the first blank: "b" best, then "a", then the x/y tie. */
+	ck_assert_str_eq(f.ex_text, "x [MASK] y");
+	ck_assert_str_eq(f.ex_word, "a");
+	ck_assert_uint_eq(f.ex_n, 4);
+	ck_assert_str_eq(f.ex_fill[0], "b");
+	ck_assert_str_eq(f.ex_fill[1], "a");
+	ck_assert_double_eq_tol(f.ex_p[0], 9.0 / 14, 1e-6);
+	ck_assert_double_eq_tol(f.ex_p[1], 2.0 / 7, 1e-6);
+	compare_fill_free(&f);
+	ad_free(b);
+	lm_free(lm);
+}
+END_TEST
+
+/*
+ * A BPE n-gram trained by compare_run, its report's fill-in row against a
+ * brute force: for every blank whose word is one token, every allowed id
+ * scored through lm_fill_word in the sentence as this test cuts it, the
+ * word's rank (the ids scoring strictly higher) and its ln p (normalised
+ * over all of them). The positions are the same for every model and in a
+ * second run; the JSON report carries the fields.
+ */
+START_TEST(test_fill_brute_force)
+{
+	char                 *dir = tu_tmpdir(), out[4200], *cpath, *val, *json;
+	const char           *files[1];
+	struct compare_cfg    cfg;
+	struct compare_report r = { 0 }, r2 = { 0 };
+	struct ad_error       e = { 0 };
+	struct compare_blank *b;
+	struct lm            *lm;
+	size_t                vl, nb, n1 = 0, top1 = 0, top5 = 0, jl;
+	double                logp = 0;
+	uint32_t             *ids = NULL;
+	size_t                nids, cap = 0;
+	FILE                 *f;
+
+	cpath = corpus(dir, "c.txt", 9, 1500);
+	files[0] = cpath;
+	snprintf(out, sizeof out, "%s/out", dir);
+	cfg = ngram_cfg(files, out);
+	cfg.blanks = 40;
+	cfg.vocab_size = 1000;   /* most words one token: the exact case */
+	ck_assert_msg(compare_run(&cfg, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.nwords, 40);
+	{
+		char vpath[4300];
+		snprintf(vpath, sizeof vpath, "%s/val.txt", out);
+		ck_assert_ptr_nonnull(val = tu_slurp(vpath, &vl));
+	}
+	ck_assert_int_eq(compare_blanks_pick((uint8_t *)val, vl, 40, cfg.seed, &b, &nb, &e), 0);
+	ck_assert_ptr_null(r.models[0].fill.ex_text);   /* uniform: no fill-in */
+	for (size_t i = 1; i < r.nmodels; i++) {
+		ck_assert(r.models[i].has_fill);
+		/* A word of more than 8 tokens of this small vocabulary is skipped. */
+		ck_assert_uint_eq(r.models[i].fill.blanks + r.models[i].fill.skipped, 40);
+		ck_assert_uint_eq(r.models[i].fill.blanks, r.models[1].fill.blanks);
+		ck_assert_str_eq(r.models[i].fill.ex_text, r.models[1].fill.ex_text);
+	}
+	ck_assert_int_eq(lm_open(&lm, model(&r, "3-gram")->path, &e), 0);
+	for (size_t k = 0; k < nb; k++) {
+		uint32_t L[256], R[256], W[16], nl, nr, nw;
+		double   sw, lse = -INFINITY, s;
+		size_t   above = 0;
+		struct compare_fill one;
+		/* The sentence as this test cuts it: " word" one token. */
+		nids = 0;
+		ck_assert_int_eq(lm_encode(lm, (uint8_t *)val + b[k].at - 1, b[k].end - b[k].at + 1,
+		    &ids, &nids, &cap, &e), 0);
+		if (nids != 1)
+			continue;
+		W[0] = ids[0];
+		nw = 1;
+		nids = 0;
+		ck_assert_int_eq(lm_encode(lm, (uint8_t *)val + b[k].line, b[k].at - 1 - b[k].line,
+		    &ids, &nids, &cap, &e), 0);
+		ck_assert_uint_lt(nids, 256);
+		memcpy(L, ids, nids * sizeof *ids);
+		nl = (uint32_t)nids;
+		nids = 0;
+		if (b[k].line_end > b[k].end)
+			ck_assert_int_eq(lm_encode(lm, (uint8_t *)val + b[k].end, b[k].line_end - b[k].end,
+			    &ids, &nids, &cap, &e), 0);
+		ck_assert_uint_lt(nids, 255);
+		memcpy(R, ids, nids * sizeof *ids);
+		nr = (uint32_t)nids;
+		R[nr++] = lm->eos;
+		ck_assert_int_eq(lm_fill_word(lm, L, nl, R, nr, W, nw, &sw, &e), 0);
+		for (uint32_t v = 0; v < lm->V; v++) {
+			const uint8_t *t;
+			size_t         tl;
+			lm_token_text(lm, v, &t, &tl);
+			if (v == lm->bos || v == lm->eos || v == lm->unk || tl == 0)
+				continue;
+			ck_assert_int_eq(lm_fill_word(lm, L, nl, R, nr, &v, 1, &s, &e), 0);
+			above += s > sw;
+			lse = s > lse ? s + log1p(exp(lse - s)) : lse + log1p(exp(s - lse));
+		}
+		n1++;
+		top1 += above == 0;
+		top5 += above < 5;
+		logp += sw - lse;
+		/* The engine's figure for this blank alone. */
+		ck_assert_int_eq(compare_fill_score(lm, (uint8_t *)val, vl, &b[k], 1, &one, &e), 0);
+		ck_assert_uint_eq(one.top1, above == 0);
+		ck_assert_uint_eq(one.top5, above < 5);
+		ck_assert_double_eq_tol(one.logp, sw - lse, 1e-9);
+		compare_fill_free(&one);
+	}
+	ck_assert_msg(n1 >= 20, "only %zu one-token words of 40", n1);
+	ck_assert(top1 > 0 && top5 >= top1 && logp < 0);
+	lm_free(lm);
+
+	/* A second run: the same blanks, the same figures (models reused). */
+	ck_assert_msg(compare_run(&cfg, &r2, &e) == 0, "%s", e.msg);
+	for (size_t i = 1; i < r.nmodels; i++) {
+		ck_assert_str_eq(r2.models[i].fill.ex_text, r.models[i].fill.ex_text);
+		ck_assert_uint_eq(r2.models[i].fill.top1, r.models[i].fill.top1);
+		ck_assert(r2.models[i].fill.logp == r.models[i].fill.logp);
+	}
+	ck_assert_ptr_nonnull(f = open_memstream(&json, &jl));
+	ck_assert_int_eq(compare_write_json(&r, f), 0);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(json, "\"fill_blanks\": 40,"));
+	ck_assert_ptr_nonnull(strstr(json, "\"fill_words\": 40,"));
+	ck_assert_ptr_nonnull(strstr(json, "\"fill\": {\n"));
+	ck_assert_ptr_nonnull(strstr(json, "\"top1\": "));
+	ck_assert_ptr_nonnull(strstr(json, "\"top5\": "));
+	ck_assert_ptr_nonnull(strstr(json, "\"mean_logp\": "));
+	ck_assert_ptr_nonnull(strstr(json, "\"example\": {\n"));
+	free(json);
+	compare_report_free(&r);
+	compare_report_free(&r2);
+	ad_free(b);
+	ad_free(ids);
+	free(val);
+	free(cpath);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -558,6 +811,9 @@ main(void)
 	tcase_add_test(tc, test_bad_configuration);
 	tcase_add_test(tc, test_pseudo_bits_per_byte_own_column);
 	tcase_add_test(tc, test_sweep_threshold);
+	tcase_add_test(tc, test_blank_words);
+	tcase_add_test(tc, test_fill_by_hand);
+	tcase_add_test(tc, test_fill_brute_force);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("child");
 	tcase_set_timeout(tc, 60);

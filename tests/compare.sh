@@ -129,6 +129,44 @@ if ! render_check "$T/res/report.html"; then
 	[ "$opened" -eq "$closed" ] && ok || fail "unbalanced <svg> elements"
 fi
 
+# Fill in the blank, with both objectives: the man page's example as
+# written there (a tiny causal and a tiny masked transformer beside a
+# 3-gram, on the 4,000 synthetic lines it names), then the report's
+# fill-in section.
+"$AD" synth --quiet --sentences 4000 -o synth.txt
+sed -n '/^\.SH EXAMPLES/,/^\.SH SEE ALSO/p' "$AD_SRCDIR/man/autodidact-compare.1" |
+	sed 's/\\-/-/g' | grep '^autodidact .*synth\.txt' >examples
+[ "$(wc -l <examples)" -eq 1 ] && ok || fail "no synth.txt example in autodidact-compare.1"
+while read -r line; do
+	line=${line#autodidact }
+	eval "\"\$AD\" $line --quiet" >ex.out 2>ex.err && ok ||
+		fail "man example failed: $line: $(cat ex.err)"
+done <examples
+has fill/report.md "## Fill in the blank"
+has fill/report.md "| model | blanks | top-1 | top-5 | mean ln p |"
+for m in unigram 3-gram 'transformer (tiny)' 'transformer (tiny, masked)'; do
+	grep -F "| $m | " fill/report.md | grep -Eq '^\| [^|]+ \| [0-9]+ \| [01]\.[0-9]{4} \| [01]\.[0-9]{4} \| -[0-9.]+ \|$' &&
+		ok || fail "no fill-in row for $m"
+	grep -Fq -- "- **$m**: \`" fill/report.md && ok || fail "no fillers of the first blank for $m"
+done
+has fill/report.md "pseudo bits/byte (masked: not comparable)"
+has fill/report.json '"fill_blanks": 20,'
+# Every model but uniform has a fill object, each with the same example.
+n=$(grep -c '"fill": {' fill/report.json)
+[ "$n" -eq 4 ] && ok || fail "$n fill objects in report.json, not 4"
+n=$(grep -A 1 '"example": {' fill/report.json | grep '"text": "' | sort -u | wc -l)
+[ "$n" -eq 1 ] && ok || fail "the models' first blanks differ ($n texts)"
+has fill/report.html "<h2>Fill in the blank</h2>"
+# The masked model's training command says so; the causal one's does not.
+grep -F -- '- transformer (tiny, masked): `' fill/report.md | grep -q -- '--objective masked' &&
+	ok || fail "the masked transformer was not trained with --objective masked"
+grep -F -- '- transformer (tiny): `' fill/report.md | grep -q -- '--objective' &&
+	fail "the causal transformer got an --objective" || ok
+run 2 "$AD" compare --objective causal,causal c.txt
+has "$T/err" "--objective"
+run 2 "$AD" compare --objective bidirectional c.txt
+has "$T/err" "--objective"
+
 # Interrupted while training the transformer: the n-grams are kept, the
 # run fails cleanly, and the next run reuses them.
 "$AD" compare --quiet -o out2 --vocab-size 400 --orders 2 --preset tiny --steps 100000 c.txt \

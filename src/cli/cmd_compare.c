@@ -39,8 +39,13 @@ static const char compare_help[] =
 "                         --steps)\n"
 "  --batch N              transformer sequences per step (default 8)\n"
 "  --lr X                 transformer peak learning rate\n"
+"  --objective LIST       the transformers to train, each on the same budget:\n"
+"                         causal (default), masked, or causal,masked\n"
 "  --no-transformer       n-grams and baselines only\n"
 "  --retrain              train every model again even if one can be reused\n"
+"Fill in the blank:\n"
+"  --blanks N             held-out words to hide, one at a time, from every\n"
+"                         model (default 100; 0: no fill-in task)\n"
 "Samples:\n"
 "  -p, --prompt TEXT      a prompt (repeatable; default: the start of two\n"
 "                         held-out lines)\n"
@@ -96,10 +101,28 @@ cmp_parse_orders(const char *s, struct compare_cfg *o)
 	return o->norders > 0 ? 0 : -1;
 }
 
+/* "causal", "masked", or both, comma-separated, each once. */
+static int
+cmp_parse_objectives(const char *s, struct compare_cfg *o)
+{
+	o->causal = o->masked = 0;
+	for (;;) {
+		size_t n = strcspn(s, ",");
+		int   *flag = n == 6 && strncmp(s, "causal", 6) == 0 ? &o->causal :
+		              n == 6 && strncmp(s, "masked", 6) == 0 ? &o->masked : NULL;
+		if (flag == NULL || *flag)
+			return -1;
+		*flag = 1;
+		if (s[n] == '\0')
+			return 0;
+		s += n + 1;
+	}
+}
+
 enum {
 	O_VALFRAC = 256, O_VAL, O_VOCABSIZE, O_ORDERS, O_PRESET, O_LAYERS, O_HEADS, O_DIM,
 	O_CONTEXT, O_STEPS, O_BUDGET, O_BATCH, O_LR, O_NOTRANS, O_RETRAIN, O_TEMP, O_TOPK,
-	O_TOPP, O_THREADS,
+	O_TOPP, O_THREADS, O_OBJECTIVE, O_BLANKS,
 };
 
 static int
@@ -123,6 +146,8 @@ cmp_options(int argc, char **argv, struct cmp_opts *o)
 		{ "batch",          required_argument, NULL, O_BATCH },
 		{ "lr",             required_argument, NULL, O_LR },
 		{ "no-transformer", no_argument,       NULL, O_NOTRANS },
+		{ "objective",      required_argument, NULL, O_OBJECTIVE },
+		{ "blanks",         required_argument, NULL, O_BLANKS },
 		{ "retrain",        no_argument,       NULL, O_RETRAIN },
 		{ "prompt",         required_argument, NULL, 'p' },
 		{ "tokens",         required_argument, NULL, 'n' },
@@ -178,6 +203,15 @@ cmp_options(int argc, char **argv, struct cmp_opts *o)
 				cf->lr = optarg;
 			break;
 		case O_NOTRANS: cf->no_transformer = 1; break;
+		case O_OBJECTIVE:
+			if (cmp_parse_objectives(optarg, cf) != 0)
+				rc = cli_usage(cmd, "--objective: '%s' is not a list of objectives "
+				    "(causal, masked, or causal,masked)", optarg);
+			break;
+		case O_BLANKS:
+			if ((rc = cli_u64(cmd, "--blanks", optarg, 0, 1000000, &v)) == 0)
+				cf->blanks = (size_t)v;
+			break;
 		case O_RETRAIN: cf->retrain = 1; break;
 		case 'p':
 			if (cf->nprompts == COMPARE_MAX_PROMPTS)
@@ -233,7 +267,8 @@ cmd_compare(int argc, char **argv)
 {
 	struct cmp_opts       o = { .cfg = { .out = "compare-out", .preset = "small",
 	                            .sampling = { .temperature = 0.8, .top_p = 1.0 }, .batch = 8,
-	                            .seed = 1, .sample_tokens = 30 } };
+	                            .seed = 1, .sample_tokens = 30,
+	                            .blanks = COMPARE_BLANKS_DEFAULT } };
 	struct compare_cfg   *cfg = &o.cfg;
 	struct ad_error       err = { 0 };
 	struct compare_report rep = { 0 };

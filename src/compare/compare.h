@@ -5,8 +5,11 @@
  * compare_run (engine.c) splits a corpus once, trains a tokenizer, n-gram
  * models of several orders and a transformer on the same training part,
  * scores them all on the same held-out part through the same code
- * (lm_eval_text), samples each for the same prompts and seed, and fills a
- * struct compare_report. Each training is this very program's own command
+ * (lm_eval_text), samples each for the same prompts and seed, asks each
+ * for the same hidden held-out words given both sides (blanks.c: the one
+ * task a masked model and a left-to-right one share), and fills a struct
+ * compare_report. With both objectives asked for it trains a causal and a
+ * masked transformer of the same shape on the same budget. Each training is this very program's own command
  * (tokenize train, train ngram, train transformer) run as a child process
  * (child.c, the one place the library starts a process): so each row's
  * training time and peak memory are measured in isolation (wait4's rusage),
@@ -58,6 +61,48 @@ struct compare_shade {
 	double p;
 };
 
+/*
+ * Held-out fill-in accuracy (blanks.c): whole words hidden at seeded
+ * positions of the held-out text, the same for every model; see blanks.c
+ * for what a word is, how the positions are drawn and what each model sees.
+ */
+#define COMPARE_BLANK_MAX_LETTERS 20   /* longer words are never hidden */
+#define COMPARE_FILL_WINDOW       48   /* tokens a side a stream model sees */
+#define COMPARE_FILL_TOPK         5
+#define COMPARE_BLANKS_DEFAULT    100
+
+/* A hidden word: byte offsets in the held-out text. */
+struct compare_blank {
+	size_t line;       /* start of its line */
+	size_t at, end;    /* the word's letters [at, end) */
+	size_t line_end;   /* its line's newline, or the text's end */
+};
+
+/* One model's fill-in figures, and its fillers of the first blank. */
+struct compare_fill {
+	size_t  blanks;                      /* scored */
+	size_t  skipped;                     /* words of more than 8 tokens */
+	size_t  top1, top5;                  /* ranked first, among the first 5 */
+	double  logp;                        /* sum of ln p of the true words */
+	char   *ex_text;                     /* the first blank's line, "[MASK]" for the word */
+	char   *ex_word;                     /* the word hidden there */
+	char   *ex_fill[COMPARE_FILL_TOPK];  /* (ex_n) the model's best fillers, */
+	double  ex_p[COMPARE_FILL_TOPK];     /* and their probabilities */
+	size_t  ex_n;
+};
+
+/*
+ * Choose min(want, the words there are) blanks in text[0..len), a seeded
+ * sample of its words, in text order, in *out (owned: ad_free).
+ */
+int  compare_blanks_pick(const uint8_t *text, size_t len, size_t want, uint64_t seed,
+                         struct compare_blank **out, size_t *nout, struct ad_error *e);
+/* Hide each of b[0..nb) from m in turn and fill *out (on success only). */
+int  compare_fill_score(const struct lm *m, const uint8_t *text, size_t len,
+                        const struct compare_blank *b, size_t nb, struct compare_fill *out,
+                        struct ad_error *e);
+void compare_fill_free(struct compare_fill *f);
+
 struct compare_model {
 	char                  name[64];      /* "uniform", "unigram", "3-gram", "transformer" */
 	enum compare_kind     kind;
@@ -76,6 +121,8 @@ struct compare_model {
 	char                **samples;       /* (nprompts) owned texts */
 	struct compare_shade **shades;       /* (nprompts) owned, each (nshades[p]) or NULL */
 	size_t               *nshades;       /* (nprompts) */
+	int                   has_fill;      /* fill was scored (not for uniform) */
+	struct compare_fill   fill;
 };
 
 /*
@@ -101,12 +148,15 @@ struct compare_cfg {
 	int                orders[COMPARE_MAX_ORDERS];   /* n-gram orders in 1..8 */
 	int                norders;
 	int                no_transformer;
+	int                causal, masked;  /* the transformers trained: by objective;
+	                                     * both 0 means causal alone */
 	const char        *preset;         /* transformer preset name */
 	const char        *layers, *heads, *dim, *context, *lr;   /* NULL: the preset's */
 	uint64_t           steps;          /* optimiser steps, or 0 and */
 	double             budget;         /* training seconds */
 	uint64_t           batch;
 	int                retrain;        /* never reuse a model */
+	size_t             blanks;         /* held-out words hidden (0: none) */
 	const char *const *prompts;        /* (nprompts); 0 prompts: two held-out lines */
 	size_t             nprompts;
 	struct lm_sampling sampling;
@@ -141,6 +191,8 @@ struct compare_report {
 	struct compare_model *models;     /* (nmodels) owned */
 	size_t             nmodels;
 	const char        *outdir;        /* cfg's */
+	size_t             blanks;        /* the fill-in task's blanks, asked for */
+	size_t             nwords;        /* chosen (at most blanks) */
 };
 
 /*

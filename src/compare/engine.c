@@ -339,7 +339,7 @@ static int
 cmp_transformer(const struct compare_cfg *cfg, struct compare_model *m, uint64_t split_hash,
     const struct bpe *vocab, const char *vocab_path, const char *train_path,
     const char *val_path, const char *threads, const char *seed, double tokens_per_byte,
-    struct ad_error *e)
+    int masked, struct ad_error *e)
 {
 	char  *path, *ckpt, *log, steps[24], budget[32], batch[24], val_every[24], cfgtext[512];
 	char  *targv[48];
@@ -358,6 +358,10 @@ cmp_transformer(const struct compare_cfg *cfg, struct compare_model *m, uint64_t
 	    cfg->layers ? cfg->layers : "-", cfg->heads ? cfg->heads : "-",
 	    cfg->dim ? cfg->dim : "-", cfg->context ? cfg->context : "-",
 	    steps, budget, batch, cfg->lr ? cfg->lr : "-", seed);
+	/* The causal model's key is what it was before objectives existed. */
+	if (masked)
+		snprintf(cfgtext + strlen(cfgtext), sizeof cfgtext - strlen(cfgtext),
+		    " objective masked");
 	path = compare_path(cfg->out, "transformer-%016llx.bin",
 	    (unsigned long long)compare_key(split_hash, cfgtext));
 	ckpt = compare_path(cfg->out, "transformer-%016llx.bin.ckpt",
@@ -388,6 +392,10 @@ cmp_transformer(const struct compare_cfg *cfg, struct compare_model *m, uint64_t
 		if (cfg->lr) { targv[k++] = "--lr"; targv[k++] = (char *)cfg->lr; }
 		targv[k++] = "--seed";
 		targv[k++] = (char *)seed;
+		if (masked) {
+			targv[k++] = "--objective";
+			targv[k++] = "masked";
+		}
 	}
 	if (cfg->steps > 0) {
 		targv[k++] = "--steps";
@@ -416,11 +424,19 @@ cmp_transformer(const struct compare_cfg *cfg, struct compare_model *m, uint64_t
 	}
 	targv[k++] = (char *)train_path;
 	targv[k] = NULL;
-	snprintf(m->name, sizeof m->name, "transformer (%s)", cfg->preset);
+	snprintf(m->name, sizeof m->name, masked ? "transformer (%s, masked)" :
+	    "transformer (%s)", cfg->preset);
 	m->kind = COMPARE_TRANSFORMER;
 	cmp_stage(cfg, "%s", m->name);
 	rc = compare_train(cfg, m, path, targv, 0, e);
 	cmp_curve(m, log, tokens_per_byte, &last_step);
+	if (masked) {
+		/* Its held-out loss is over the masked tokens only: not bits per
+		 * byte of the text, so no point on the bits-per-byte charts. */
+		ad_free(m->curve);
+		m->curve = NULL;
+		m->ncurve = 0;
+	}
 	if (rc != 0)
 		goto done;
 	if (!m->reused)
@@ -593,6 +609,25 @@ cmp_score(const struct compare_cfg *cfg, const struct data_split *sp, struct com
 	return rc;
 }
 
+/* Hide each of the blanks from m in turn (blanks.c). */
+static int
+cmp_fill(const struct compare_cfg *cfg, const struct data_split *sp,
+    const struct compare_blank *bl, size_t nb, struct compare_model *m, struct ad_error *e)
+{
+	struct lm *lm;
+	int        rc;
+
+	cmp_stage(cfg, "fill-in: %s, %zu blanks", m->name, nb);
+	if (lm_open(&lm, m->path, e) != 0)
+		return e->code;
+	if ((rc = compare_fill_score(lm, sp->val, sp->val_len, bl, nb, &m->fill, e)) == 0)
+		m->has_fill = 1;
+	else
+		ad_error_prefix(e, "%s", m->path);
+	lm_free(lm);
+	return rc;
+}
+
 static int
 cmp_check(const struct compare_cfg *cfg, struct ad_error *e)
 {
@@ -634,7 +669,7 @@ compare_run(const struct compare_cfg *cfg, struct compare_report *out, struct ad
 	snprintf(threads, sizeof threads, "%d", cfg->threads);
 	snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
 	/* Uniform, unigram, the orders asked for, the transformer. */
-	if ((rep.models = ad_calloc((size_t)cfg->norders + 3, sizeof *rep.models)) == NULL ||
+	if ((rep.models = ad_calloc((size_t)cfg->norders + 4, sizeof *rep.models)) == NULL ||
 	    (rep.prompts = ad_calloc(COMPARE_MAX_PROMPTS, sizeof *rep.prompts)) == NULL) {
 		rc = ad_fail(e, AD_ENOMEM, "out of memory");
 		goto fail;
@@ -704,12 +739,15 @@ compare_run(const struct compare_cfg *cfg, struct compare_report *out, struct ad
 				goto fail;
 	}
 
-	/* 5. The transformer. */
-	if (!cfg->no_transformer &&
-	    (rc = cmp_transformer(cfg, &rep.models[rep.nmodels++], split_hash, vocab,
-	    rep.vocab_path, train_path, val_path, threads, seed,
-	    (double)rep.val_tokens / (double)sp.val_len, e)) != 0)
-		goto fail;
+	/* 5. The transformers: causal, masked or both, on one budget each. */
+	for (int masked = 0; masked <= 1 && !cfg->no_transformer; masked++) {
+		if (masked ? !cfg->masked : !(cfg->causal || !cfg->masked))
+			continue;
+		if ((rc = cmp_transformer(cfg, &rep.models[rep.nmodels++], split_hash, vocab,
+		    rep.vocab_path, train_path, val_path, threads, seed,
+		    (double)rep.val_tokens / (double)sp.val_len, masked, e)) != 0)
+			goto fail;
+	}
 
 	/* 6. Score everything on the same held-out text; sample each model. */
 	for (size_t p = 0; p < cfg->nprompts; p++)
@@ -726,7 +764,22 @@ compare_run(const struct compare_cfg *cfg, struct compare_report *out, struct ad
 		    (rc = cmp_score(cfg, &sp, &rep, &rep.models[i], e)) != 0)
 			goto fail;
 
-	/* 7. What the report says about the corpus and the split. */
+	/* 7. Held-out fill-in: the same blanks for every model but uniform. */
+	rep.blanks = cfg->blanks;
+	if (cfg->blanks > 0) {
+		struct compare_blank *bl = NULL;
+		if ((rc = compare_blanks_pick(sp.val, sp.val_len, cfg->blanks, cfg->seed, &bl,
+		    &rep.nwords, e)) != 0)
+			goto fail;
+		for (size_t i = 0; i < rep.nmodels && rc == 0; i++)
+			if (rep.models[i].path != NULL)
+				rc = cmp_fill(cfg, &sp, bl, rep.nwords, &rep.models[i], e);
+		ad_free(bl);
+		if (rc != 0)
+			goto fail;
+	}
+
+	/* 8. What the report says about the corpus and the split. */
 	rep.files = cfg->files;
 	rep.nfiles = cfg->nfiles;
 	rep.corpus_hash = split_hash;

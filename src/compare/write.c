@@ -33,6 +33,7 @@ compare_model_free(struct compare_model *m, size_t nprompts)
 			ad_free(m->shades[i]);
 	ad_free(m->shades);
 	ad_free(m->nshades);
+	compare_fill_free(&m->fill);
 	memset(m, 0, sizeof *m);
 }
 
@@ -206,6 +207,94 @@ calib_rows(const struct compare_report *r, FILE *f, int html)
 	}
 }
 
+static void html_text(FILE *f, const char *s);
+
+/* Text for Markdown (as is, but | escaped) or HTML (escaped). */
+static void
+fill_text(FILE *f, const char *s, int html)
+{
+	if (html) {
+		html_text(f, s);
+		return;
+	}
+	for (; *s; s++) {
+		if (*s == '|')
+			fputs("\\|", f);
+		else
+			putc(*s == '\n' ? ' ' : *s, f);
+	}
+}
+
+/* The fill-in task: how it was set, a row per model, then the first
+ * blank and each model's best fillers for it (Markdown or HTML). */
+static void
+fill_section(const struct compare_report *r, FILE *f, int html)
+{
+	const struct compare_model *ex = NULL;
+
+	if (r->blanks == 0)
+		return;
+	fputs(html ? "<h2>Fill in the blank</h2>\n<p>" : "\n## Fill in the blank\n\n", f);
+	fprintf(f, "%zu words of the held-out text (of %zu asked for), drawn with seed %llu, "
+	    "the same for every model, each hidden in turn with the text on both sides shown; "
+	    "the model ranks the fillers of the word's length in tokens. *top-1* and *top-5*: "
+	    "the share of words the model ranks first and among its first five; *mean ln p*: "
+	    "the mean natural log-probability of the hidden word given both sides, exact for the "
+	    "n-grams and the masked transformer on one-token words, and otherwise normalised over "
+	    "the candidates the model's search found (for a causal transformer, the 64 tokens "
+	    "most likely after the left context), which can only overstate it.",
+	    r->nwords, r->blanks, (unsigned long long)r->seed);
+	fputs(html ? "</p>\n<table>\n<tr><th>model</th><th>blanks</th><th>top-1</th>"
+	    "<th>top-5</th><th>mean ln p</th></tr>\n" :
+	    "\n\n| model | blanks | top-1 | top-5 | mean ln p |\n|---|---:|---:|---:|---:|\n", f);
+	for (size_t i = 0; i < r->nmodels; i++) {
+		const struct compare_model *m = &r->models[i];
+		const struct compare_fill  *x = &m->fill;
+		double                      n = (double)x->blanks;
+		if (!m->has_fill)
+			continue;
+		if (ex == NULL && x->ex_text != NULL)
+			ex = m;
+		fputs(html ? "<tr><td>" : "| ", f);
+		fill_text(f, m->name, html);
+		if (x->blanks == 0)
+			fputs(html ? "</td><td class=\"n\">0</td><td>-</td><td>-</td><td>-</td></tr>\n" :
+			    " | 0 | - | - | - |\n", f);
+		else
+			fprintf(f, html ? "</td><td class=\"n\">%zu</td><td class=\"n\">%.4f</td>"
+			    "<td class=\"n\">%.4f</td><td class=\"n\">%.4f</td></tr>\n" :
+			    " | %zu | %.4f | %.4f | %.4f |\n", x->blanks, (double)x->top1 / n,
+			    (double)x->top5 / n, x->logp / n);
+	}
+	if (html)
+		fputs("</table>\n", f);
+	if (ex == NULL)
+		return;
+	fputs(html ? "<p>The first blank: </p><blockquote>" : "\nThe first blank:\n\n> ", f);
+	fill_text(f, ex->fill.ex_text, html);
+	fputs(html ? "</blockquote>\n<p>The hidden word: <b>" : "\n\nThe hidden word: **", f);
+	fill_text(f, ex->fill.ex_word, html);
+	fputs(html ? "</b>. Each model's best fillers:</p>\n<ul>\n" :
+	    "**. Each model's best fillers:\n\n", f);
+	for (size_t i = 0; i < r->nmodels; i++) {
+		const struct compare_fill *x = &r->models[i].fill;
+		if (!r->models[i].has_fill || x->ex_text == NULL)
+			continue;
+		fputs(html ? "<li><b>" : "- **", f);
+		fill_text(f, r->models[i].name, html);
+		fputs(html ? "</b>:" : "**:", f);
+		for (size_t k = 0; k < x->ex_n; k++) {
+			fputs(k > 0 ? ", " : " ", f);
+			fputs(html ? "<code>" : "`", f);
+			fill_text(f, x->ex_fill[k], html);
+			fprintf(f, html ? "</code> %.3f" : "` %.3f", x->ex_p[k]);
+		}
+		fputs(html ? "</li>\n" : "\n", f);
+	}
+	if (html)
+		fputs("</ul>\n", f);
+}
+
 int
 compare_write_markdown(const struct compare_report *r, FILE *f)
 {
@@ -263,6 +352,7 @@ compare_write_markdown(const struct compare_report *r, FILE *f)
 	if (best != NULL)
 		fprintf(f, "\nLowest held-out bits per byte: **%s**, %.4f.\n",
 		    best->name, lm_eval_bits_per_byte(&best->eval));
+	fill_section(r, f, 0);
 	fputs("\n## Calibration\n\nThe top-1 next token and its probability at every held-out "
 	    "token. ECE over 15 equal-width bins (Guo et al. 2017) and over 15 equal-mass bins; "
 	    "T\\* fitted on the first half of the held-out tokens, NLL (nats/token) and ECE on the "
@@ -345,6 +435,10 @@ compare_write_json(const struct compare_report *r, FILE *f)
 	ad_json_object_end(&j);
 	ad_json_key(&j, "seed");
 	ad_json_uint(&j, r->seed);
+	ad_json_key(&j, "fill_blanks");
+	ad_json_uint(&j, r->blanks);
+	ad_json_key(&j, "fill_words");
+	ad_json_uint(&j, r->nwords);
 	ad_json_key(&j, "models");
 	ad_json_array_begin(&j);
 	for (size_t i = 0; i < r->nmodels; i++) {
@@ -380,6 +474,43 @@ compare_write_json(const struct compare_report *r, FILE *f)
 		ad_json_object_begin(&j);
 		lm_eval_json(&j, &m->eval);
 		ad_json_object_end(&j);
+		if (m->has_fill) {
+			const struct compare_fill *x = &m->fill;
+			double                     n = (double)x->blanks;
+			ad_json_key(&j, "fill");
+			ad_json_object_begin(&j);
+			ad_json_key(&j, "blanks");
+			ad_json_uint(&j, x->blanks);
+			ad_json_key(&j, "skipped");
+			ad_json_uint(&j, x->skipped);
+			ad_json_key(&j, "top1");
+			ad_json_double(&j, x->blanks ? (double)x->top1 / n : NAN);
+			ad_json_key(&j, "top5");
+			ad_json_double(&j, x->blanks ? (double)x->top5 / n : NAN);
+			ad_json_key(&j, "mean_logp");
+			ad_json_double(&j, x->blanks ? x->logp / n : NAN);
+			if (x->ex_text != NULL) {
+				ad_json_key(&j, "example");
+				ad_json_object_begin(&j);
+				ad_json_key(&j, "text");
+				ad_json_string(&j, x->ex_text);
+				ad_json_key(&j, "word");
+				ad_json_string(&j, x->ex_word);
+				ad_json_key(&j, "fillers");
+				ad_json_array_begin(&j);
+				for (size_t k = 0; k < x->ex_n; k++) {
+					ad_json_object_begin(&j);
+					ad_json_key(&j, "text");
+					ad_json_string(&j, x->ex_fill[k]);
+					ad_json_key(&j, "p");
+					ad_json_double(&j, x->ex_p[k]);
+					ad_json_object_end(&j);
+				}
+				ad_json_array_end(&j);
+				ad_json_object_end(&j);
+			}
+			ad_json_object_end(&j);
+		}
 		if (m->ncurve > 0) {
 			ad_json_key(&j, "curve");
 			ad_json_array_begin(&j);
@@ -660,6 +791,7 @@ compare_write_html(const struct compare_report *r, FILE *f)
 	    "(and the table) comes from scoring the whole held-out text.</figcaption>\n"
 	    "</figure>\n", f);
 	html_calibration(r, f);
+	fill_section(r, f, 1);
 
 	if (r->nprompts > 0) {
 		fprintf(f, "<h2>Samples</h2>\n<p>Seed %llu, temperature %g, top-k %u, top-p %g, up to "
