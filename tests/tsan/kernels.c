@@ -37,6 +37,9 @@ static const struct gpt_config cfg = { 1, 4, 128, 128, 512, 513 };
 #define STEPS 2
 #define GEN 6
 #define RES_N 65536
+/* nn_matvec_bf16's (MV_OC, MV_C): C*OC = 131072 >= its 65536 threshold. */
+#define MV_C 256
+#define MV_OC 512
 
 struct result {
 	double  loss[STEPS];
@@ -45,6 +48,8 @@ struct result {
 	float  *params;    /* (nparams) after the last step */
 	float  *logits;    /* (GEN, V) from the cache */
 	float  *res;       /* (2, RES_N) from nn_residual_backward */
+	float  *mv;        /* (2, MV_OC) from nn_matvec_bf16: the CPU's best kernel
+	                    * (AVX512-BF16 where present), then plain C */
 	size_t  np;        /* parameters */
 };
 
@@ -122,6 +127,29 @@ run(int threads, struct result *r)
 	}
 	nn_residual_backward(d1, d2, dout, RES_N);
 	free(dout);
+
+	/* Generation's bf16 product, on each of its two paths. */
+	{
+		uint16_t *W = malloc((size_t)MV_OC * MV_C * sizeof *W);
+		float    *x = malloc(MV_C * sizeof *x), *bias = malloc(MV_OC * sizeof *bias);
+
+		r->mv = malloc(2 * MV_OC * sizeof(float));
+		if (W == NULL || x == NULL || bias == NULL || r->mv == NULL)
+			die("out of memory", NULL);
+		for (size_t i = 0; i < (size_t)MV_OC * MV_C; i++)
+			W[i] = nn_bf16_of((float)ad_rng_below(&rng, 2001) / 1000.0f - 1.0f);
+		for (size_t i = 0; i < MV_C; i++)
+			x[i] = (float)ad_rng_below(&rng, 2001) / 1000.0f - 1.0f;
+		for (size_t i = 0; i < MV_OC; i++)
+			bias[i] = (float)i / MV_OC;
+		nn_matvec_bf16(r->mv, W, x, bias, MV_C, MV_OC);
+		nn_kernel_select(NN_KERNEL_PORTABLE);
+		nn_matvec_bf16(r->mv + MV_OC, W, x, bias, MV_C, MV_OC);
+		nn_kernel_select(NN_KERNEL_AUTO);
+		free(W);
+		free(x);
+		free(bias);
+	}
 }
 
 static int
@@ -140,6 +168,7 @@ release(struct result *r)
 	free(r->params);
 	free(r->logits);
 	free(r->res);
+	free(r->mv);
 }
 
 int
@@ -169,6 +198,7 @@ main(int argc, char **argv)
 		bad |= same("the cached generation's logits", ref.logits, r.logits,
 		    (size_t)GEN * cfg.V * sizeof(float), n);
 		bad |= same("nn_residual_backward", ref.res, r.res, 2 * RES_N * sizeof(float), n);
+		bad |= same("nn_matvec_bf16", ref.mv, r.mv, 2 * MV_OC * sizeof(float), n);
 		release(&r);
 		if (!bad)
 			printf("kernels: %d threads: the same bits as one thread\n", n);

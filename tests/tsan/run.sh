@@ -247,6 +247,29 @@ for n in 1 $threads; do
 		}
 	done
 done
+# The kNN-LM's search, the random-feature solver and a sweep's job threads,
+# on a tiny transformer: 30 kB of the corpus, a few steps.
+head -c 30000 "$w/c.txt" >"$w/small.txt"
+with_env workload-t1 "$AD" train transformer --quiet -t "$w/vocab-1" --layers 1 --heads 2 \
+	--dim 32 --context 32 --steps 5 --threads 1 -o "$w/gpt.bin" "$w/small.txt" || wfail=1
+with_env workload-t1 "$AD" knn build --quiet -m "$w/gpt.bin" -o "$w/store.knn" --threads 1 \
+	"$w/small.txt" || wfail=1
+for n in 1 $threads; do
+	with_env "workload-t$n" "$AD" eval --quiet --json --threads "$n" "$w/store.knn" \
+		"$w/small.txt" >"$w/knn-$n" || wfail=1
+	[ "$n" -eq 1 ] || cmp -s "$w/knn-1" "$w/knn-$n" || {
+		wfail=1
+		echo "tsan/run.sh: FAIL: the kNN-LM's eval with $n threads differs from one thread"
+	}
+done
+for n in $threads; do
+	with_env "workload-t$n" "$AD" sweep --quiet --model rf --features 32,64,256 --rf-limit \
+		--fractions 0.1 -t "$w/vocab-1" --threads "$n" -o "$w/rf-$n" "$w/small.txt" \
+		>/dev/null || wfail=1
+	with_env "workload-t$n" "$AD" sweep --quiet --widths 8,16 --context 16 --steps 5 \
+		-t "$w/vocab-1" --eval-tokens 512 --threads "$n" -o "$w/sw-$n" "$w/small.txt" \
+		>/dev/null || wfail=1
+done
 resolve
 if [ "$wfail" -eq 0 ]; then
 	echo "tsan/run.sh: kernels, tokenizer, n-gram counting and scoring with $threads threads: the bits of one thread ($(($(date +%s) - s)) s)"
