@@ -616,7 +616,8 @@ cmp_score(const struct compare_cfg *cfg, const struct data_split *sp, struct com
 /* ---- the nearest-neighbour LM over the causal transformer ------------------------ */
 
 /* A token's bytes as printable text: newline as \n, other control bytes,
- * '"' and '\\' as \xNN (ad_malloc'ed; NULL when out of memory). */
+ * '"', '\\' and bytes of no whole UTF-8 character (a piece of one) as
+ * \xNN (ad_malloc'ed; NULL when out of memory). */
 static char *
 cmp_token_text(const struct lm *lm, uint32_t id)
 {
@@ -628,12 +629,18 @@ cmp_token_text(const struct lm *lm, uint32_t id)
 	if ((s = ad_malloc(4 * n + 1)) == NULL)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
-		if (b[i] == '\n')
+		size_t u = b[i] >= 0x80 ? ad_utf8_valid_len(b + i, n - i) : 1;
+		if (b[i] >= 0x80 && u > 0) {
+			memcpy(s + k, b + i, u);   /* a whole character */
+			k += u;
+			i += u - 1;
+		} else if (b[i] == '\n') {
 			k += (size_t)sprintf(s + k, "\\n");
-		else if (b[i] < 0x20 || b[i] == '"' || b[i] == '\\')
+		} else if (b[i] < 0x20 || b[i] >= 0x80 || b[i] == '"' || b[i] == '\\') {
 			k += (size_t)sprintf(s + k, "\\x%02x", b[i]);
-		else
+		} else {
 			s[k++] = (char)b[i];
+		}
 	}
 	s[k] = '\0';
 	return s;
