@@ -131,7 +131,7 @@ build_store(const char *dir, char *model, char *store, double lambda, uint32_t k
 	sprintf(store, "%s/s.knn", dir);
 	save_model(model, 5);
 	ck_assert_msg(knn_build(model, (const uint8_t *)train_text, sizeof train_text - 1, &p,
-	    store, NULL, &e) == 0, "%s", e.msg);
+	    0, store, NULL, &e) == 0, "%s", e.msg);
 }
 
 /*

@@ -136,7 +136,7 @@ fi
 "$AD" synth --quiet --sentences 4000 -o synth.txt
 sed -n '/^\.SH EXAMPLES/,/^\.SH SEE ALSO/p' "$AD_SRCDIR/man/autodidact-compare.1" |
 	sed 's/\\-/-/g' | grep '^autodidact .*synth\.txt' >examples
-[ "$(wc -l <examples)" -eq 1 ] && ok || fail "no synth.txt example in autodidact-compare.1"
+[ "$(wc -l <examples)" -eq 2 ] && ok || fail "not two synth.txt examples in autodidact-compare.1"
 while read -r line; do
 	line=${line#autodidact }
 	eval "\"\$AD\" $line --quiet" >ex.out 2>ex.err && ok ||
@@ -162,6 +162,82 @@ grep -F -- '- transformer (tiny, masked): `' fill/report.md | grep -q -- '--obje
 	ok || fail "the masked transformer was not trained with --objective masked"
 grep -F -- '- transformer (tiny): `' fill/report.md | grep -q -- '--objective' &&
 	fail "the causal transformer got an --objective" || ok
+
+# The nearest-neighbour LM (the man page's --knn example, run above): three
+# rows on the second half of the held-out text, each checked against eval
+# of a model file on that half, cut where the report says.
+has knn/report.md "## Nearest-neighbour LM"
+for row in '| transformer (tiny) alone |' '| p_kNN alone (λ = 1, k = ' '| kNN-LM (k = '; do
+	has knn/report.md "$row"
+done
+has knn/report.html "<h2>Nearest-neighbour LM</h2>"
+for key in '"knn": {' '"store": ' '"entries": ' '"k": ' '"temperature": ' '"lambda": ' \
+	'"second_half_offset": ' '"test_bytes": ' '"bpb_transformer": ' '"bpb_knn": ' \
+	'"knn_zero_tokens": ' '"bpb_mixture": ' '"gains": [' '"losses": ['; do
+	has knn/report.json "$key"
+done
+# knn_get KEY: KEY's value in the report's knn object.
+knn_get() {
+	awk -v k="\"$1\":" '/^  "knn": \{/ { on = 1 } on && $1 == k { v = $2; sub(/,$/, "", v); print v; exit }' \
+		knn/report.json
+}
+store=$(ls knn/knn-*.knn)
+cut=$(knn_get second_half_offset)
+tail -c +$((cut + 1)) knn/val.txt >half2.txt
+[ "$(wc -c <half2.txt)" -eq "$(knn_get test_bytes)" ] && ok ||
+	fail "the second half is $(wc -c <half2.txt) bytes, the report says $(knn_get test_bytes)"
+# The store holds the first 3,000 training tokens (the training part has more).
+[ "$("$AD" tokenize encode --stream -t "$(ls knn/vocab-*.txt)" knn/train.txt | wc -w)" -gt 3000 ] &&
+	[ "$(knn_get entries)" -eq 3000 ] && ok || fail "the store holds $(knn_get entries) entries, not 3000"
+# eval_bpb MODEL: bits per byte of eval on the second half, at full precision.
+eval_bpb() {
+	"$AD" eval --quiet --json "$1" half2.txt | sed -n 's/.*"bits_per_byte": *\([0-9.a-z]*\).*/\1/p' | head -n 1
+}
+# The transformer alone: eval of its file on that half.
+bt=$(knn_get bpb_transformer)
+[ "$(eval_bpb "$(ls knn/transformer-*.bin)")" = "$bt" ] && ok ||
+	fail "transformer alone: report $bt, eval $(eval_bpb "$(ls knn/transformer-*.bin)")"
+# lambda = 0: the store set to lambda 0 scores as the transformer alone.
+"$AD" knn set --lambda 0 -o zero.knn "$store" >/dev/null
+[ "$(eval_bpb zero.knn)" = "$bt" ] && ok || fail "lambda 0: eval $(eval_bpb zero.knn), report $bt"
+# The interpolation: the store keeps the tuned parameters.
+[ "$(eval_bpb "$store")" = "$(knn_get bpb_mixture)" ] && ok ||
+	fail "kNN-LM: eval $(eval_bpb "$store"), report $(knn_get bpb_mixture)"
+# p_kNN alone: lambda 1; infinite (null) exactly when some token got p = 0.
+"$AD" knn set --lambda 1 -o one.knn "$store" >/dev/null
+[ "$(eval_bpb one.knn)" = "$(knn_get bpb_knn)" ] && ok ||
+	fail "p_kNN alone: eval $(eval_bpb one.knn), report $(knn_get bpb_knn)"
+{ [ "$(knn_get knn_zero_tokens)" -gt 0 ] && [ "$(knn_get bpb_knn)" = null ] &&
+	grep -F '| p_kNN alone (λ = 1' knn/report.md | grep -q '| ∞ | ∞ | ∞ ('; } ||
+	{ [ "$(knn_get knn_zero_tokens)" -eq 0 ] && [ "$(knn_get bpb_knn)" != null ]; } && ok ||
+	fail "p_kNN alone: $(knn_get knn_zero_tokens) tokens at p = 0, bits/byte $(knn_get bpb_knn)"
+# The Markdown rows carry the JSON's figures.
+grep -F '| transformer (tiny) alone |' knn/report.md | grep -qF "| $(printf '%.4f' "$bt") |" &&
+	ok || fail "the Markdown's transformer-alone row is not $bt"
+grep -F '| kNN-LM (k = ' knn/report.md | grep -qF "| $(printf '%.4f' "$(knn_get bpb_mixture)") |" &&
+	ok || fail "the Markdown's kNN-LM row is not $(knn_get bpb_mixture)"
+# The gains are sorted, most gained first, and the losses most lost first.
+awk '/"gains": \[/ { on = "g" } /"losses": \[/ { on = "l" }
+	on != "" && $1 == "\"nats\":" { v = $2 + 0; if (on == "g" && ng++ && v > pg) bad++
+		if (on == "l" && nl++ && v < pl) bad++; if (on == "g") pg = v; else pl = v }
+	END { print (ng > 0 && nl > 0 && bad == 0) ? "sorted" : "unsorted " ng " " nl " " bad }' \
+	knn/report.json >gains
+has gains sorted
+# Reuse: the same run again rebuilds no store and gives the same figures.
+ls -l --time-style=+%s.%N knn/*.knn >kmt1
+grep -E '"bpb_|"k"|"lambda"' knn/report.json >kfig1
+grep '^autodidact .*--knn' examples | sed 's/^autodidact //' >knnline
+eval "\"\$AD\" $(cat knnline) --quiet" >/dev/null 2>knn.err && ok || fail "--knn again: $(cat knn.err)"
+ls -l --time-style=+%s.%N knn/*.knn >kmt2
+same kmt1 kmt2
+grep -E '"bpb_|"k"|"lambda"' knn/report.json >kfig2
+same kfig1 kfig2
+has knn/report.json '"reused": true'
+grep -q 'built in .* (reused)' knn/report.md && ok || fail "the reused store is not marked reused"
+run 2 "$AD" compare --knn --no-transformer c.txt
+has "$T/err" "--knn needs the causal transformer"
+run 2 "$AD" compare --knn --objective masked c.txt
+has "$T/err" "--knn needs the causal transformer"
 run 2 "$AD" compare --objective causal,causal c.txt
 has "$T/err" "--objective"
 run 2 "$AD" compare --objective bidirectional c.txt

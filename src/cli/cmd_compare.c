@@ -43,6 +43,13 @@ static const char compare_help[] =
 "                         causal (default), masked, or causal,masked\n"
 "  --no-transformer       n-grams and baselines only\n"
 "  --retrain              train every model again even if one can be reused\n"
+"Nearest-neighbour LM:\n"
+"  --knn                  build a kNN-LM store of the causal transformer on the\n"
+"                         training text, tune k, temperature and lambda on the\n"
+"                         first half of the held-out text and report the\n"
+"                         transformer alone, p_kNN alone and the interpolation\n"
+"                         on the second half, and the tokens that gain\n"
+"  --knn-tokens N         training tokens stored (default 50000; 0: all)\n"
 "Fill in the blank:\n"
 "  --blanks N             held-out words to hide, one at a time, from every\n"
 "                         model (default 100; 0: no fill-in task)\n"
@@ -122,7 +129,7 @@ cmp_parse_objectives(const char *s, struct compare_cfg *o)
 enum {
 	O_VALFRAC = 256, O_VAL, O_VOCABSIZE, O_ORDERS, O_PRESET, O_LAYERS, O_HEADS, O_DIM,
 	O_CONTEXT, O_STEPS, O_BUDGET, O_BATCH, O_LR, O_NOTRANS, O_RETRAIN, O_TEMP, O_TOPK,
-	O_TOPP, O_THREADS, O_OBJECTIVE, O_BLANKS,
+	O_TOPP, O_THREADS, O_OBJECTIVE, O_BLANKS, O_KNN, O_KNNTOK,
 };
 
 static int
@@ -149,6 +156,8 @@ cmp_options(int argc, char **argv, struct cmp_opts *o)
 		{ "objective",      required_argument, NULL, O_OBJECTIVE },
 		{ "blanks",         required_argument, NULL, O_BLANKS },
 		{ "retrain",        no_argument,       NULL, O_RETRAIN },
+		{ "knn",            no_argument,       NULL, O_KNN },
+		{ "knn-tokens",     required_argument, NULL, O_KNNTOK },
 		{ "prompt",         required_argument, NULL, 'p' },
 		{ "tokens",         required_argument, NULL, 'n' },
 		{ "temperature",    required_argument, NULL, O_TEMP },
@@ -213,6 +222,10 @@ cmp_options(int argc, char **argv, struct cmp_opts *o)
 				cf->blanks = (size_t)v;
 			break;
 		case O_RETRAIN: cf->retrain = 1; break;
+		case O_KNN: cf->knn = 1; break;
+		case O_KNNTOK:
+			rc = cli_u64(cmd, "--knn-tokens", optarg, 0, UINT32_MAX - 1, &cf->knn_tokens);
+			break;
 		case 'p':
 			if (cf->nprompts == COMPARE_MAX_PROMPTS)
 				rc = cli_usage(cmd, "at most %d prompts", COMPARE_MAX_PROMPTS);
@@ -239,6 +252,9 @@ cmp_options(int argc, char **argv, struct cmp_opts *o)
 		return cli_usage(cmd, "no corpus: give one or more FILEs");
 	if (cf->steps > 0 && cf->budget > 0)
 		return cli_usage(cmd, "give --steps or --time-budget, not both");
+	if (cf->knn && (cf->no_transformer || (cf->masked && !cf->causal)))
+		return cli_usage(cmd, "--knn needs the causal transformer (its context vectors are "
+		    "the store's keys): drop --no-transformer, or add causal to --objective");
 	if (cf->val != NULL && cf->val_fraction > 0)
 		return cli_usage(cmd, "give --val FILE or --val-fraction, not both");
 	if (cf->vocab != NULL && cf->vocab_size > 0)
@@ -268,7 +284,8 @@ cmd_compare(int argc, char **argv)
 	struct cmp_opts       o = { .cfg = { .out = "compare-out", .preset = "small",
 	                            .sampling = { .temperature = 0.8, .top_p = 1.0 }, .batch = 8,
 	                            .seed = 1, .sample_tokens = 30,
-	                            .blanks = COMPARE_BLANKS_DEFAULT } };
+	                            .blanks = COMPARE_BLANKS_DEFAULT,
+	                            .knn_tokens = COMPARE_KNN_TOKENS_DEFAULT } };
 	struct compare_cfg   *cfg = &o.cfg;
 	struct ad_error       err = { 0 };
 	struct compare_report rep = { 0 };

@@ -18,7 +18,8 @@
 
 static const char knn_help[] =
 "usage: autodidact knn build -m MODEL -o STORE [--k K] [--lambda L]\n"
-"                            [--temperature T] [--metric l2|cosine] FILE\n"
+"                            [--temperature T] [--metric l2|cosine]\n"
+"                            [--max-tokens N] FILE\n"
 "       autodidact knn tune -o OUT [--json] STORE FILE\n"
 "       autodidact knn set -o OUT [--k K] [--lambda L] [--temperature T]\n"
 "                            [--metric l2|cosine] STORE\n"
@@ -51,6 +52,7 @@ static const char knn_help[] =
 "  --lambda L           weight of p_kNN in [0, 1] (default 0.25)\n"
 "  --temperature T      p_kNN ~ exp(-distance / T) (default 1)\n"
 "  --metric M           l2 (squared Euclidean, default) or cosine (1 - cos)\n"
+"  --max-tokens N       build: store only the first N tokens of FILE\n"
 "  --points N           contrast: keys sampled from the store (default 20000)\n"
 "  --queries Q          contrast: of them, queried against all (default 500)\n"
 "  --seed S             contrast: the sample and the Gaussian data (default 1)\n"
@@ -61,7 +63,7 @@ static const char knn_help[] =
 "  -h, --help           show this help\n";
 
 enum { OPT_K = 256, OPT_LAMBDA, OPT_TEMP, OPT_METRIC, OPT_POINTS, OPT_QUERIES, OPT_SEED,
-       OPT_FORMAT, OPT_JSON, OPT_THREADS };
+       OPT_FORMAT, OPT_JSON, OPT_THREADS, OPT_MAXTOK };
 
 static const struct option knn_longopts[] = {
 	{ "model",       required_argument, NULL, 'm' },
@@ -76,6 +78,7 @@ static const struct option knn_longopts[] = {
 	{ "format",      required_argument, NULL, OPT_FORMAT },
 	{ "json",        no_argument,       NULL, OPT_JSON },
 	{ "threads",     required_argument, NULL, OPT_THREADS },
+	{ "max-tokens",  required_argument, NULL, OPT_MAXTOK },
 	{ "quiet",       no_argument,       NULL, 'q' },
 	{ "help",        no_argument,       NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -85,7 +88,7 @@ struct knn_opts {
 	const char       *model, *output, *format;
 	struct knn_params p;
 	int               k_given, lambda_given, temp_given, metric_given;
-	uint64_t          points, queries, seed;
+	uint64_t          points, queries, seed, max_tokens;
 	struct cli_common common;
 };
 
@@ -136,6 +139,11 @@ knn_parse(int argc, char **argv, const char *cmd, struct knn_opts *o)
 			if ((rc = cli_u64(cmd, "--seed", optarg, 0, UINT64_MAX, &o->seed)) != 0)
 				return rc;
 			break;
+		case OPT_MAXTOK:
+			if ((rc = cli_u64(cmd, "--max-tokens", optarg, 1, UINT32_MAX - 1,
+			    &o->max_tokens)) != 0)
+				return rc;
+			break;
 		case OPT_FORMAT:
 			if (strcmp(optarg, "md") != 0 && strcmp(optarg, "html") != 0 &&
 			    strcmp(optarg, "json") != 0)
@@ -178,7 +186,8 @@ knn_build_cmd(int argc, char **argv)
 	if (ad_map_file(argv[optind], &map, &err) != 0)
 		return cli_fail(&err);
 	prog = cli_progress(&o.common, "knn build", 0, "tokens");
-	rc = knn_build(o.model, map.data, map.size, &o.p, o.output, prog, &err);
+	rc = knn_build(o.model, map.data, map.size, &o.p, (size_t)o.max_tokens, o.output, prog,
+	    &err);
 	ad_map_release(&map);
 	if (rc != 0) {
 		ad_progress_free(prog);

@@ -39,6 +39,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "knn/knn.h"
 #include "lm/lm.h"
 
 enum compare_kind {
@@ -126,6 +127,43 @@ struct compare_model {
 };
 
 /*
+ * The nearest-neighbour LM over the causal transformer (compare --knn): a
+ * store of the transformer's context vectors on the first knn_tokens tokens
+ * of the training text (built by a child "knn build", reused by key like a
+ * model), k, temperature and lambda tuned on the first half of the held-out
+ * text (knn_tune), and three rows on the second half: the transformer
+ * alone, p_kNN alone (lambda 1) and the tuned interpolation, with the
+ * tokens that gain and lose most.
+ */
+#define COMPARE_KNN_TOKENS_DEFAULT 50000
+#define COMPARE_KNN_SHOW           10     /* tokens shown that gain, and that lose */
+
+struct compare_gain {
+	uint32_t id;
+	uint64_t count;       /* its positions in the second half */
+	double   nats;        /* summed ln p(kNN-LM) - ln p(transformer) there */
+	char    *text;        /* the token's bytes (owned, NUL-terminated) */
+};
+
+struct compare_knn {
+	char                model[64];      /* the transformer row's name */
+	char               *path;           /* the store (owned) */
+	char               *command;        /* the command that built it (owned) */
+	uint64_t            max_tokens;     /* the cap asked for */
+	uint64_t            entries;        /* stored positions */
+	uint32_t            width;          /* floats a key */
+	uint64_t            file_bytes;
+	double              build_seconds;  /* wall clock of the child */
+	uint64_t            peak_rss_kb;
+	int                 reused;
+	uint64_t            cut;            /* the second half starts at this held-out byte */
+	struct knn_tune     tune;           /* figures (its gains moved to gain/lose) */
+	double              tune_seconds;   /* both passes over the held-out text */
+	struct compare_gain gain[COMPARE_KNN_SHOW], lose[COMPARE_KNN_SHOW];
+	size_t              ngain, nlose;   /* lose[] from the most lost */
+};
+
+/*
  * A comparison's configuration. Strings are borrowed for the duration of
  * compare_run (and files, val and out for the life of the report). The
  * transformer's shape and learning rate are kept as the text given, since
@@ -156,6 +194,8 @@ struct compare_cfg {
 	double             budget;         /* training seconds */
 	uint64_t           batch;
 	int                retrain;        /* never reuse a model */
+	int                knn;            /* build and tune a kNN-LM over the causal transformer */
+	uint64_t           knn_tokens;     /* training tokens stored (0: all) */
 	size_t             blanks;         /* held-out words hidden (0: none) */
 	const char *const *prompts;        /* (nprompts); 0 prompts: two held-out lines */
 	size_t             nprompts;
@@ -193,6 +233,7 @@ struct compare_report {
 	const char        *outdir;        /* cfg's */
 	size_t             blanks;        /* the fill-in task's blanks, asked for */
 	size_t             nwords;        /* chosen (at most blanks) */
+	struct compare_knn *knn;          /* owned; NULL without --knn */
 };
 
 /*
@@ -206,6 +247,7 @@ int  compare_run(const struct compare_cfg *cfg, struct compare_report *out,
                  struct ad_error *e);
 void compare_report_free(struct compare_report *r);
 void compare_model_free(struct compare_model *m, size_t nprompts);
+void compare_knn_free(struct compare_knn *k);
 
 /*
  * Run the program self as a child process with the arguments argv (NULL-

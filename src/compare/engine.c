@@ -13,6 +13,10 @@
  *                            order and vocabulary
  *   transformer-K.bin        the transformer; .ckpt an interrupted run's
  *                            checkpoint (resumed), .jsonl its metrics log
+ *   knn-K.knn                the kNN-LM's store (compare --knn), K = key of
+ *                            the split, the transformer file's checksum and
+ *                            the cap on stored tokens; its parameters are
+ *                            the tuned ones
  *   MODEL.run                what training MODEL cost ("seconds S",
  *                            "rss_kb K", "tokens T" lines), so a reused
  *                            model still reports it
@@ -609,6 +613,153 @@ cmp_score(const struct compare_cfg *cfg, const struct data_split *sp, struct com
 	return rc;
 }
 
+/* ---- the nearest-neighbour LM over the causal transformer ------------------------ */
+
+/* A token's bytes as printable text: newline as \n, other control bytes,
+ * '"', '\\' and bytes of no whole UTF-8 character (a piece of one) as
+ * \xNN (ad_malloc'ed; NULL when out of memory). */
+static char *
+cmp_token_text(const struct lm *lm, uint32_t id)
+{
+	const uint8_t *b;
+	size_t         n, k = 0;
+	char          *s;
+
+	lm_token_text(lm, id, &b, &n);
+	if ((s = ad_malloc(4 * n + 1)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		size_t u = b[i] >= 0x80 ? ad_utf8_valid_len(b + i, n - i) : 1;
+		if (b[i] >= 0x80 && u > 0) {
+			memcpy(s + k, b + i, u);   /* a whole character */
+			k += u;
+			i += u - 1;
+		} else if (b[i] == '\n') {
+			k += (size_t)sprintf(s + k, "\\n");
+		} else if (b[i] < 0x20 || b[i] >= 0x80 || b[i] == '"' || b[i] == '\\') {
+			k += (size_t)sprintf(s + k, "\\x%02x", b[i]);
+		} else {
+			s[k++] = (char)b[i];
+		}
+	}
+	s[k] = '\0';
+	return s;
+}
+
+/*
+ * Build (or reuse) the store of the causal transformer m on the training
+ * text, tune it on the first half of the held-out text and score the
+ * second (knn_tune); the store keeps the tuned parameters, so eval of it
+ * gives the interpolation's figures.
+ */
+static int
+cmp_knn(const struct compare_cfg *cfg, const struct data_split *sp, const struct compare_model *m,
+    uint64_t split_hash, const char *train_path, const char *threads, struct compare_knn *out,
+    struct ad_error *e)
+{
+	struct compare_model   tm = { 0 };
+	struct lm             *lm = NULL;
+	const struct knn_store *st;
+	struct knn_tune        *t = &out->tune;
+	char                    cfgtext[256], maxtok[24], *path = NULL, *kargv[16];
+	uint64_t                mhash;
+	double                  t0;
+	int                     k = 0, rc;
+
+	if ((rc = knn_model_hash(m->path, &mhash, e)) != 0)
+		return rc;
+	/* The model's checksum, not its path: a retrained transformer (same
+	 * configuration, other bytes) needs a store of its own. */
+	snprintf(cfgtext, sizeof cfgtext, "knn v1 model %016llx max-tokens %llu",
+	    (unsigned long long)mhash, (unsigned long long)cfg->knn_tokens);
+	snprintf(maxtok, sizeof maxtok, "%llu", (unsigned long long)cfg->knn_tokens);
+	if ((path = compare_path(cfg->out, "knn-%016llx.knn",
+	    (unsigned long long)compare_key(split_hash, cfgtext))) == NULL)
+		return ad_fail(e, AD_ENOMEM, "out of memory");
+	kargv[k++] = "knn";
+	kargv[k++] = "build";
+	kargv[k++] = "-m";
+	kargv[k++] = m->path;
+	kargv[k++] = "-o";
+	kargv[k++] = path;
+	kargv[k++] = "--quiet";
+	if (cfg->knn_tokens > 0) {
+		kargv[k++] = "--max-tokens";
+		kargv[k++] = maxtok;
+	}
+	if (cfg->threads) {
+		kargv[k++] = "--threads";
+		kargv[k++] = (char *)threads;
+	}
+	kargv[k++] = (char *)train_path;
+	kargv[k] = NULL;
+	snprintf(out->model, sizeof out->model, "%s", m->name);
+	out->max_tokens = cfg->knn_tokens;
+	cmp_stage(cfg, "kNN-LM store of %s (%s training tokens)", m->name,
+	    cfg->knn_tokens > 0 ? maxtok : "all");
+	rc = compare_train(cfg, &tm, path, kargv, 0, e);
+	ad_free(path);
+	out->path = tm.path;
+	out->command = tm.command;
+	out->build_seconds = tm.train_seconds;
+	out->peak_rss_kb = tm.peak_rss_kb;
+	out->reused = tm.reused;
+	tm.path = tm.command = NULL;
+	compare_model_free(&tm, 0);
+	if (rc != 0)
+		return rc;
+	if ((rc = lm_open(&lm, out->path, e)) != 0)
+		return rc;
+	st = knn_lm_store(lm);
+	out->entries = st->N;
+	out->width = st->C;
+	out->file_bytes = cmp_file_size(out->path);
+	cmp_stage(cfg, "kNN-LM: tuning k, temperature and lambda on the first half of the "
+	    "held-out text, scoring the second");
+	t0 = ad_now();
+	if ((rc = knn_tune(lm, sp->val, sp->val_len, t, e)) != 0)
+		goto done;
+	out->tune_seconds = ad_now() - t0;
+	out->cut = sp->val_len - t->test_bytes;
+	/* The tokens that gain most, then those that lose most (no token twice). */
+	for (size_t i = 0; i < t->ngains && out->ngain < COMPARE_KNN_SHOW; i++) {
+		struct compare_gain *g = &out->gain[out->ngain++];
+		*g = (struct compare_gain){ t->gains[i].id, t->gains[i].count, t->gains[i].nats,
+		    cmp_token_text(lm, t->gains[i].id) };
+	}
+	for (size_t i = t->ngains; i > out->ngain && out->nlose < COMPARE_KNN_SHOW; i--) {
+		struct compare_gain *g = &out->lose[out->nlose++];
+		*g = (struct compare_gain){ t->gains[i - 1].id, t->gains[i - 1].count,
+		    t->gains[i - 1].nats, cmp_token_text(lm, t->gains[i - 1].id) };
+	}
+	knn_tune_free(t);
+	t->ngains = 0;
+	/* Keep the tuned parameters in the store (a reused store already has them). */
+	if (t->best.k != st->params.k || t->best.lambda != st->params.lambda ||
+	    t->best.temperature != st->params.temperature || t->best.metric != st->params.metric)
+		rc = knn_store_rewrite(out->path, out->path, &t->best, e);
+done:
+	if (rc != 0)
+		ad_error_prefix(e, "%s", out->path);
+	lm_free(lm);
+	return rc;
+}
+
+void
+compare_knn_free(struct compare_knn *k)
+{
+	if (k == NULL)
+		return;
+	ad_free(k->path);
+	ad_free(k->command);
+	knn_tune_free(&k->tune);
+	for (size_t i = 0; i < k->ngain; i++)
+		ad_free(k->gain[i].text);
+	for (size_t i = 0; i < k->nlose; i++)
+		ad_free(k->lose[i].text);
+	ad_free(k);
+}
+
 /* Hide each of the blanks from m in turn (blanks.c). */
 static int
 cmp_fill(const struct compare_cfg *cfg, const struct data_split *sp,
@@ -643,6 +794,10 @@ cmp_check(const struct compare_cfg *cfg, struct ad_error *e)
 			    cfg->orders[i]);
 	if ((cfg->vocab == NULL) == (cfg->vocab_size == 0))
 		return ad_fail(e, AD_EINVAL, "compare: give a vocabulary or the size of one to train");
+	if (cfg->knn && (cfg->no_transformer || (cfg->masked && !cfg->causal)))
+		return ad_fail(e, AD_EINVAL, "compare: --knn needs the causal transformer (its "
+		    "context vectors are the store's keys): drop --no-transformer, or add causal "
+		    "to --objective");
 	if (!cfg->no_transformer && ((cfg->steps > 0) == (cfg->budget > 0) ||
 	    cfg->preset == NULL || cfg->batch == 0))
 		return ad_fail(e, AD_EINVAL, "compare: the transformer needs a preset, a batch size "
@@ -662,6 +817,7 @@ compare_run(const struct compare_cfg *cfg, struct compare_report *out, struct ad
 	size_t                nids = 0, cap = 0, ntrain_tok = 0;
 	uint64_t              split_hash;
 	struct lm_calib       uniform_calib;
+	size_t                causal = SIZE_MAX;   /* the causal transformer's row */
 	int                   rc;
 
 	if ((rc = cmp_check(cfg, e)) != 0)
@@ -743,6 +899,8 @@ compare_run(const struct compare_cfg *cfg, struct compare_report *out, struct ad
 	for (int masked = 0; masked <= 1 && !cfg->no_transformer; masked++) {
 		if (masked ? !cfg->masked : !(cfg->causal || !cfg->masked))
 			continue;
+		if (!masked)
+			causal = rep.nmodels;
 		if ((rc = cmp_transformer(cfg, &rep.models[rep.nmodels++], split_hash, vocab,
 		    rep.vocab_path, train_path, val_path, threads, seed,
 		    (double)rep.val_tokens / (double)sp.val_len, masked, e)) != 0)
@@ -763,6 +921,17 @@ compare_run(const struct compare_cfg *cfg, struct compare_report *out, struct ad
 		if (rep.models[i].path != NULL &&
 		    (rc = cmp_score(cfg, &sp, &rep, &rep.models[i], e)) != 0)
 			goto fail;
+
+	/* 6b. The kNN-LM over the causal transformer (--knn). */
+	if (cfg->knn && causal != SIZE_MAX) {
+		if ((rep.knn = ad_calloc(1, sizeof *rep.knn)) == NULL) {
+			rc = ad_fail(e, AD_ENOMEM, "out of memory");
+			goto fail;
+		}
+		if ((rc = cmp_knn(cfg, &sp, &rep.models[causal], split_hash, train_path, threads,
+		    rep.knn, e)) != 0)
+			goto fail;
+	}
 
 	/* 7. Held-out fill-in: the same blanks for every model but uniform. */
 	rep.blanks = cfg->blanks;
@@ -822,5 +991,6 @@ compare_report_free(struct compare_report *r)
 		ad_free(r->prompts[p]);
 	ad_free(r->prompts);
 	ad_free(r->vocab_path);
+	compare_knn_free(r->knn);
 	memset(r, 0, sizeof *r);
 }

@@ -295,6 +295,122 @@ fill_section(const struct compare_report *r, FILE *f, int html)
 		fputs("</ul>\n", f);
 }
 
+/* A figure, or "∞" (p_kNN alone, where some token got probability 0). */
+static const char *
+fmt_inf(char *buf, size_t n, double v, int prec)
+{
+	if (v == INFINITY)
+		return "\u221e";
+	return fmt_fig(buf, n, v, prec);
+}
+
+/* One row of the kNN-LM's table: nats over the second half. */
+static void
+knn_row(FILE *f, int html, const char *name, const struct compare_knn *k, double nats,
+    const char *note)
+{
+	const struct knn_tune *t = &k->tune;
+	char                   a[32], b[32], c[32];
+
+	fputs(html ? "<tr><td>" : "| ", f);
+	fill_text(f, name, html);
+	fprintf(f, html ? "</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
+	    "<td class=\"n\">%s%s</td></tr>\n" : " | %s | %s | %s%s |\n",
+	    fmt_inf(a, sizeof a, nats / (double)t->test_tokens, 4),
+	    fmt_inf(b, sizeof b, exp(nats / (double)t->test_tokens), 2),
+	    fmt_inf(c, sizeof c, nats / M_LN2 / (double)t->test_bytes, 4), note);
+}
+
+/* The tokens that gain (or lose) most, as a table. */
+static void
+knn_gains(FILE *f, int html, const char *title, const struct compare_gain *g, size_t n)
+{
+	if (n == 0)
+		return;
+	fputs(html ? "<p>" : "\n", f);
+	fputs(title, f);
+	fputs(html ? "</p>\n<table>\n<tr><th>token</th><th>id</th><th>count</th>"
+	    "<th>nats</th></tr>\n" : "\n\n| token | id | count | nats |\n|---|---:|---:|---:|\n", f);
+	for (size_t i = 0; i < n; i++) {
+		fputs(html ? "<tr><td><code>" : "| `", f);
+		fill_text(f, g[i].text != NULL ? g[i].text : "", html);
+		fprintf(f, html ? "</code></td><td class=\"n\">%u</td><td class=\"n\">%llu</td>"
+		    "<td class=\"n\">%+.2f</td></tr>\n" : "` | %u | %llu | %+.2f |\n", g[i].id,
+		    (unsigned long long)g[i].count, g[i].nats);
+	}
+	if (html)
+		fputs("</table>\n", f);
+}
+
+/*
+ * The kNN-LM over the causal transformer (compare --knn): the store, the
+ * tuned parameters, the three rows on the second half of the held-out
+ * text, and the tokens that gain and lose most (Markdown or HTML).
+ */
+static void
+knn_section(const struct compare_report *r, FILE *f, int html)
+{
+	const struct compare_knn *k = r->knn;
+	const struct knn_tune    *t;
+	char                      a[32], b[32], c[32], name[160], note[128];
+
+	if (k == NULL)
+		return;
+	t = &k->tune;
+	fputs(html ? "<h2>Nearest-neighbour LM</h2>\n<p>" : "\n## Nearest-neighbour LM\n\n", f);
+	fputs("A store of the context vectors of ", f);
+	fill_text(f, k->model, html);
+	fprintf(f, " (the last block's MLP input after its LayerNorm) at %llu positions of the "
+	    "training text (", (unsigned long long)k->entries);
+	if (k->max_tokens > 0)
+		fprintf(f, "its first %llu tokens at most", (unsigned long long)k->max_tokens);
+	else
+		fputs("all of it", f);
+	fprintf(f, "), %u floats each, %s, built in %s%s: ", k->width,
+	    fmt_bytes(a, sizeof a, (double)k->file_bytes),
+	    fmt_seconds(b, sizeof b, k->build_seconds), k->reused ? " (reused)" : "");
+	fputs(html ? "<code>" : "`", f);
+	fill_text(f, k->path, html);
+	fputs(html ? "</code>" : "`", f);
+	fprintf(f, ". k, the temperature T and the weight \u03bb of p_kNN were tuned on the first "
+	    "half of the held-out text (%llu tokens) to minimise its nats; every figure below is "
+	    "on the second half (%llu tokens, %llu bytes, from byte %llu of the held-out text), "
+	    "the transformer alone scored again there, so the three rows compare with each "
+	    "other but not with the table above (the whole held-out text). p = \u03bb p_kNN + "
+	    "(1 \u2212 \u03bb) p_LM (Khandelwal et al. 2020); the store keeps the tuned "
+	    "parameters, so eval of it gives the last row.", (unsigned long long)t->tune_tokens,
+	    (unsigned long long)t->test_tokens, (unsigned long long)t->test_bytes,
+	    (unsigned long long)k->cut);
+	fputs(html ? "</p>\n<table>\n<tr><th>second half of the held-out text</th>"
+	    "<th>nats/token</th><th>perplexity</th><th>bits/byte</th></tr>\n" :
+	    "\n\n| second half of the held-out text | nats/token | perplexity | bits/byte |\n"
+	    "|---|---:|---:|---:|\n", f);
+	snprintf(name, sizeof name, "%s alone", k->model);
+	knn_row(f, html, name, k, t->test_nats_lm, "");
+	snprintf(name, sizeof name, "p_kNN alone (\u03bb = 1, k = %u, T = %.4g)", t->best.k,
+	    t->best.temperature);
+	snprintf(note, sizeof note, t->test_knn_zero > 0 ? " (%llu tokens, %.1f%%, got p = 0: "
+	    "no neighbour's next token)" : "", (unsigned long long)t->test_knn_zero,
+	    100.0 * (double)t->test_knn_zero / (double)t->test_tokens);
+	knn_row(f, html, name, k, t->test_nats_knn, note);
+	snprintf(name, sizeof name, "kNN-LM (k = %u, T = %.4g, \u03bb = %.2f, %s)", t->best.k,
+	    t->best.temperature, t->best.lambda, knn_metric_name(t->best.metric));
+	knn_row(f, html, name, k, t->test_nats_mix, "");
+	if (html)
+		fputs("</table>\n<p>", f);
+	else
+		fputs("\n", f);
+	fprintf(f, "Tuning and scoring took %s (%llu queries on the second half, %.0f a second, "
+	    "%s of exact search).", fmt_seconds(a, sizeof a, k->tune_seconds),
+	    (unsigned long long)t->queries, t->search_seconds > 0 ?
+	    (double)t->queries / t->search_seconds : 0.0,
+	    fmt_seconds(c, sizeof c, t->search_seconds));
+	fputs(html ? "</p>\n" : "\n", f);
+	knn_gains(f, html, "The tokens that gain most from the interpolation (nats summed over "
+	    "their positions in the second half):", k->gain, k->ngain);
+	knn_gains(f, html, "The tokens that lose most:", k->lose, k->nlose);
+}
+
 int
 compare_write_markdown(const struct compare_report *r, FILE *f)
 {
@@ -352,6 +468,7 @@ compare_write_markdown(const struct compare_report *r, FILE *f)
 	if (best != NULL)
 		fprintf(f, "\nLowest held-out bits per byte: **%s**, %.4f.\n",
 		    best->name, lm_eval_bits_per_byte(&best->eval));
+	knn_section(r, f, 0);
 	fill_section(r, f, 0);
 	fputs("\n## Calibration\n\nThe top-1 next token and its probability at every held-out "
 	    "token. ECE over 15 equal-width bins (Guo et al. 2017) and over 15 equal-mass bins; "
@@ -381,10 +498,97 @@ compare_write_markdown(const struct compare_report *r, FILE *f)
 	for (size_t i = 0; i < r->nmodels; i++)
 		if (r->models[i].command != NULL)
 			fprintf(f, "- %s: `%s`\n", r->models[i].name, r->models[i].command);
+	if (r->knn != NULL)
+		fprintf(f, "- kNN-LM store: `%s`\n", r->knn->command);
 	return ferror(f) ? AD_EIO : 0;
 }
 
 /* ---- JSON -------------------------------------------------------------------- */
+
+static void
+knn_json_gains(struct ad_json *j, const char *key, const struct compare_gain *g, size_t n)
+{
+	ad_json_key(j, key);
+	ad_json_array_begin(j);
+	for (size_t i = 0; i < n; i++) {
+		ad_json_object_begin(j);
+		ad_json_key(j, "id");
+		ad_json_uint(j, g[i].id);
+		ad_json_key(j, "text");
+		ad_json_string(j, g[i].text != NULL ? g[i].text : "");
+		ad_json_key(j, "count");
+		ad_json_uint(j, g[i].count);
+		ad_json_key(j, "nats");
+		ad_json_double(j, g[i].nats);
+		ad_json_object_end(j);
+	}
+	ad_json_array_end(j);
+}
+
+/* The kNN-LM: its store, tuned parameters and the second half's figures
+ * (bits per byte null where p_kNN gave some token probability 0). */
+static void
+knn_json(struct ad_json *j, const struct compare_knn *k)
+{
+	const struct knn_tune *t = &k->tune;
+	double                 bytes = (double)t->test_bytes;
+
+	ad_json_key(j, "knn");
+	ad_json_object_begin(j);
+	ad_json_key(j, "model");
+	ad_json_string(j, k->model);
+	ad_json_key(j, "store");
+	ad_json_string(j, k->path);
+	ad_json_key(j, "command");
+	ad_json_string(j, k->command);
+	ad_json_key(j, "max_tokens");
+	ad_json_uint(j, k->max_tokens);
+	ad_json_key(j, "entries");
+	ad_json_uint(j, k->entries);
+	ad_json_key(j, "width");
+	ad_json_uint(j, k->width);
+	ad_json_key(j, "file_bytes");
+	ad_json_uint(j, k->file_bytes);
+	ad_json_key(j, "build_seconds");
+	ad_json_double(j, k->build_seconds);
+	ad_json_key(j, "peak_rss_bytes");
+	ad_json_uint(j, k->peak_rss_kb * 1024);
+	ad_json_key(j, "reused");
+	ad_json_bool(j, k->reused);
+	ad_json_key(j, "k");
+	ad_json_uint(j, t->best.k);
+	ad_json_key(j, "temperature");
+	ad_json_double(j, t->best.temperature);
+	ad_json_key(j, "lambda");
+	ad_json_double(j, t->best.lambda);
+	ad_json_key(j, "metric");
+	ad_json_string(j, knn_metric_name(t->best.metric));
+	ad_json_key(j, "tune_tokens");
+	ad_json_uint(j, t->tune_tokens);
+	ad_json_key(j, "second_half_offset");
+	ad_json_uint(j, k->cut);
+	ad_json_key(j, "test_tokens");
+	ad_json_uint(j, t->test_tokens);
+	ad_json_key(j, "test_bytes");
+	ad_json_uint(j, t->test_bytes);
+	ad_json_key(j, "bpb_transformer");
+	ad_json_double(j, t->test_nats_lm / M_LN2 / bytes);
+	ad_json_key(j, "bpb_knn");
+	ad_json_double(j, t->test_nats_knn / M_LN2 / bytes);
+	ad_json_key(j, "knn_zero_tokens");
+	ad_json_uint(j, t->test_knn_zero);
+	ad_json_key(j, "bpb_mixture");
+	ad_json_double(j, t->test_nats_mix / M_LN2 / bytes);
+	ad_json_key(j, "tune_seconds");
+	ad_json_double(j, k->tune_seconds);
+	ad_json_key(j, "queries");
+	ad_json_uint(j, t->queries);
+	ad_json_key(j, "search_seconds");
+	ad_json_double(j, t->search_seconds);
+	knn_json_gains(j, "gains", k->gain, k->ngain);
+	knn_json_gains(j, "losses", k->lose, k->nlose);
+	ad_json_object_end(j);
+}
 
 int
 compare_write_json(const struct compare_report *r, FILE *f)
@@ -558,6 +762,8 @@ compare_write_json(const struct compare_report *r, FILE *f)
 		ad_json_object_end(&j);
 	}
 	ad_json_array_end(&j);
+	if (r->knn != NULL)
+		knn_json(&j, r->knn);
 	ad_json_key(&j, "sampling");
 	ad_json_object_begin(&j);
 	ad_json_key(&j, "prompts");
@@ -790,6 +996,7 @@ compare_write_html(const struct compare_report *r, FILE *f)
 	    "to bits per byte with the held-out text's tokens per byte; every other figure "
 	    "(and the table) comes from scoring the whole held-out text.</figcaption>\n"
 	    "</figure>\n", f);
+	knn_section(r, f, 1);
 	html_calibration(r, f);
 	fill_section(r, f, 1);
 
@@ -840,6 +1047,11 @@ compare_write_html(const struct compare_report *r, FILE *f)
 		html_text(f, r->models[i].name);
 		fputs(": <code>", f);
 		html_text(f, r->models[i].command);
+		fputs("</code></li>\n", f);
+	}
+	if (r->knn != NULL) {
+		fputs("<li>kNN-LM store: <code>", f);
+		html_text(f, r->knn->command);
 		fputs("</code></li>\n", f);
 	}
 	fputs("</ul>\n</body></html>\n", f);

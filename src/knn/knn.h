@@ -104,10 +104,12 @@ struct ad_progress;
  * Build a store at out from the text (len bytes) under the transformer
  * model_path: every token's context vector and the token itself, written
  * atomically as the windows are computed (memory O(n), not O(n C)).
+ * max_tokens > 0 stores only the text's first max_tokens tokens (the
+ * store's size and every query's cost grow with them).
  */
 int  knn_build(const char *model_path, const uint8_t *text, size_t len,
-               const struct knn_params *p, const char *out, struct ad_progress *prog,
-               struct ad_error *e);
+               const struct knn_params *p, size_t max_tokens, const char *out,
+               struct ad_progress *prog, struct ad_error *e);
 /* Copy the store at in to out with new parameters (a new checksum). */
 int  knn_store_rewrite(const char *in, const char *out, const struct knn_params *p,
                        struct ad_error *e);

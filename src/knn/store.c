@@ -361,7 +361,7 @@ build_rows(void *ctx, size_t first, size_t len, const float *rows, const double 
 
 int
 knn_build(const char *model_path, const uint8_t *text, size_t len, const struct knn_params *p,
-    const char *out, struct ad_progress *prog, struct ad_error *e)
+    size_t max_tokens, const char *out, struct ad_progress *prog, struct ad_error *e)
 {
 	struct lm        *m = NULL;
 	uint32_t         *ids = NULL;
@@ -386,6 +386,8 @@ knn_build(const char *model_path, const uint8_t *text, size_t len, const struct 
 	}
 	if ((rc = lm_encode(m, text, len, &ids, &n, &cap, e)) != 0)
 		goto out;
+	if (max_tokens > 0 && n > max_tokens)
+		n = max_tokens;
 	if (n == 0) {
 		rc = ad_fail(e, AD_EDATA, "the text holds no tokens: nothing to store");
 		goto out;
