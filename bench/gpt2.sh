@@ -103,25 +103,29 @@ awk -v s="$start" -v e="$end" -v t="$tokens" -v kb="$EVAL_KB" 'BEGIN {
 }
 
 # 4. Generation against the memory bound, with one thread and with all,
+# in fp32 and from bf16 weights (sample --precision bf16: half the bytes),
 # each right after its bandwidth (OMP_NUM_THREADS threads summing), REPS
-# times alternating: on a shared machine a thread that waits at one of the
-# ~30 barriers of a decoding step for a descheduled partner loses time that
-# a single thread does not.
+# times alternating: on a shared machine every thread count and precision
+# should see the same load.
 step 4 || exit 0
 "$CC" -O3 -march=native -fopenmp "$SRC/bench/membw.c" -o "$TMP/membw"
 r=0
 while [ $r -lt "${REPS:-2}" ]; do
 	for th in 1 $(nproc); do
 		bw=$(OMP_NUM_THREADS=$th "$TMP/membw" 1024 5 2>/dev/null)
-		"$AD" sample --threads $th -t "$D/f32/vocab.json" -n "$GEN" --temperature 0 --timing \
-			--prompt 'The' "$D/model.bin" >/dev/null 2>"$TMP/gen.err"
-		rate=$(awk '/tokens\/s$/ { r = $(NF - 1) } END { print r + 0 }' "$TMP/gen.err")
-		awk -v bw="$bw" -v r="$rate" -v L=$L -v C=$C -v V=$V -v n="$GEN" -v th=$th 'BEGIN {
-			bytes = 4 * (12 * L * C * C + V * C)
-			bound = bw * 1e9 / bytes
-			printf "  generation (fp32, %d tokens, %d threads): %.2f tokens/s; memory bound " \
-			    "%.2f tokens/s (%.0f MB of weights per token at %.2f GB/s measured): " \
-			    "%.0f%% of the bound\n", n, th, r, bound, bytes / 1e6, bw, 100 * r / bound }'
+		for prec in fp32 bf16; do
+			"$AD" sample --precision $prec --threads $th -t "$D/f32/vocab.json" -n "$GEN" \
+				--temperature 0 --timing --prompt 'The' "$D/model.bin" >/dev/null 2>"$TMP/gen.err"
+			rate=$(awk '/tokens\/s$/ { r = $(NF - 1) } END { print r + 0 }' "$TMP/gen.err")
+			awk -v bw="$bw" -v r="$rate" -v L=$L -v C=$C -v V=$V -v n="$GEN" -v th=$th \
+			    -v prec=$prec 'BEGIN {
+				bytes = (prec == "bf16" ? 2 : 4) * (12 * L * C * C + V * C)
+				bound = bw * 1e9 / bytes
+				printf "  generation (%s, %d tokens, %d threads): %.2f tokens/s; memory " \
+				    "bound %.2f tokens/s (%.0f MB of weights per token at %.2f GB/s " \
+				    "measured): %.0f%% of the bound\n", prec, n, th, r, bound, bytes / 1e6,
+				    bw, 100 * r / bound }'
+		done
 	done
 	r=$((r + 1))
 done

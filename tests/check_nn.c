@@ -1544,6 +1544,57 @@ START_TEST(test_kv_cache_matches_forward)
 END_TEST
 
 
+/*
+ * gpt_kv_step shares a step's products among threads by chunks of rows
+ * (thread 0 from the front, helpers from the back, taking over a helper's
+ * chunk when it is slow): the logits and hidden states of 40 steps must be
+ * the same bits with 1, 2 and 3 threads, in fp32 and from bf16 weights
+ * (oracle: the one-thread run, where thread 0 computes every row). On
+ * `wide` the step is above the size that goes parallel, the attention has
+ * four one-head chunks and the logits two.
+ */
+START_TEST(test_kv_step_threads_same_bits)
+{
+	static float    logits[3][40 * 300], hid[3][40 * 64];
+	struct ad_error e = { 0 };
+	int             nt = 1;
+
+#ifdef _OPENMP
+	nt = omp_get_max_threads();
+#endif
+	for (int prec = 0; prec < 2; prec++) {
+		struct gpt *g = model(&wide, 17);
+		if (prec == 1)
+			ck_assert_int_eq(gpt_set_precision(g, NN_PREC_BF16, &e), 0);
+		for (int t = 0; t < 3; t++) {
+			struct gpt_kv *kv;
+#ifdef _OPENMP
+			omp_set_num_threads(t + 1);
+#endif
+			ck_assert_int_eq(gpt_kv_new(g, &kv, &e), 0);
+			for (uint32_t i = 0; i < 40; i++) {
+				gpt_kv_step(g, kv, i == 0 ? GPT_BOS(&wide) : i * 7 % 300);
+				memcpy(logits[t] + i * 300, kv->logits, 300 * sizeof(float));
+				memcpy(hid[t] + i * 64, kv->hid, 64 * sizeof(float));
+			}
+			gpt_kv_free(kv);
+		}
+#ifdef _OPENMP
+		omp_set_num_threads(nt);
+#endif
+		for (int t = 1; t < 3; t++) {
+			ck_assert_msg(memcmp(logits[0], logits[t], sizeof logits[0]) == 0,
+			    "%s generation: logits with 1 and %d threads differ",
+			    prec ? "bf16" : "fp32", t + 1);
+			ck_assert_msg(memcmp(hid[0], hid[t], sizeof hid[0]) == 0,
+			    "%s generation: hidden states with 1 and %d threads differ",
+			    prec ? "bf16" : "fp32", t + 1);
+		}
+		gpt_free(g);
+	}
+}
+END_TEST
+
 START_TEST(test_accumulation)
 {
 	/* Two batches of 2 rows accumulated = one batch of the same 4 rows (the
@@ -3271,6 +3322,7 @@ nn_suite(void)
 	tcase_add_test(m, test_bf16_threads_same_bits);
 	tcase_add_test(m, test_checkpoint_damage);
 	tcase_add_test(m, test_kv_cache_matches_forward);
+	tcase_add_test(m, test_kv_step_threads_same_bits);
 	tcase_add_test(m, test_lr_schedule);
 	tcase_add_test(m, test_grad_norm);
 	tcase_add_test(m, test_accumulation);

@@ -1248,7 +1248,8 @@ gemv_dot_avx2(const float *w, const float *x, size_t C)
 #endif
 
 void
-nn_matvec(float *out, const float *W, const float *x, const float *bias, size_t C, size_t OC)
+nn_matvec_rows(float *out, const float *W, const float *x, const float *bias, size_t C,
+    size_t o0, size_t o1)
 {
 	float (*dot)(const float *, const float *, size_t) = gemv_dot_portable;
 
@@ -1258,11 +1259,24 @@ nn_matvec(float *out, const float *W, const float *x, const float *bias, size_t 
 	if (gemm_kind >= NN_KERNEL_AVX2)
 		dot = gemv_dot_avx2;
 #endif
-	/* Race-free: each output row is written by one iteration. Small
-	 * products stay on one thread: waking the others costs more. */
+	for (size_t o = o0; o < o1; o++)
+		out[o] = dot(W + o * C, x, C) + (bias != NULL ? bias[o] : 0.0f);
+}
+
+void
+nn_matvec(float *out, const float *W, const float *x, const float *bias, size_t C, size_t OC)
+{
+	size_t nb = (OC + 15) / 16;
+
+	if (gemm_kernel == NULL)
+		nn_kernel_select(gemm_kind);
+	/* Race-free: each block of 16 output rows is written by one
+	 * iteration. Small products stay on one thread: waking the others
+	 * costs more. */
 	#pragma omp parallel for schedule(static) if (C * OC >= 65536)
-	for (long o = 0; o < (long)OC; o++)
-		out[o] = dot(W + (size_t)o * C, x, C) + (bias != NULL ? bias[o] : 0.0f);
+	for (long b = 0; b < (long)nb; b++)
+		nn_matvec_rows(out, W, x, bias, C, (size_t)b * 16,
+		    (size_t)b * 16 + 16 < OC ? (size_t)b * 16 + 16 : OC);
 }
 
 /*
@@ -1378,33 +1392,50 @@ gemv_bf16_x(uint16_t *dst, const float *x, size_t C)
 #define GEMV_BF16_MAX (4 * 16384)
 
 void
-nn_matvec_bf16(float *out, const uint16_t *W, const float *x, const float *bias, size_t C,
-    size_t OC)
+nn_matvec_bf16_x(uint16_t *xb, const float *x, size_t C)
 {
-	uint16_t xb[GEMV_BF16_MAX + 32];   /* x in bf16 (128 KB: on the calling thread) */
-
 	assert(C <= GEMV_BF16_MAX);
 	if (gemm_kernel == NULL)
 		nn_kernel_select(gemm_kind);
 #ifdef GEMM_X86
 	if (gemm_bf16_ok) {
-		size_t nb = (OC + 3) / 4;
 		gemv_bf16_x(xb, x, C);
-		/* Race-free: each block of four output rows is written by one
-		 * iteration. Small products stay on one thread. */
-		#pragma omp parallel for schedule(static) if (C * OC >= 65536)
-		for (long b = 0; b < (long)nb; b++)
-			gemv_bf16_avx512(out, W, xb, bias, C, (size_t)b * 4,
-			    (size_t)b * 4 + 4 < OC ? (size_t)b * 4 + 4 : OC);
 		return;
 	}
 #endif
 	nn_bf16_from(xb, x, C);
-	/* Race-free: each output row is written by one iteration. */
+}
+
+void
+nn_matvec_bf16_rows(float *out, const uint16_t *W, const uint16_t *xb, const float *bias,
+    size_t C, size_t o0, size_t o1)
+{
+	if (gemm_kernel == NULL)
+		nn_kernel_select(gemm_kind);
+#ifdef GEMM_X86
+	if (gemm_bf16_ok) {
+		gemv_bf16_avx512(out, W, xb, bias, C, o0, o1);
+		return;
+	}
+#endif
+	for (size_t o = o0; o < o1; o++)
+		out[o] = gemv_bf16_portable(W + o * C, xb, C) + (bias != NULL ? bias[o] : 0.0f);
+}
+
+void
+nn_matvec_bf16(float *out, const uint16_t *W, const float *x, const float *bias, size_t C,
+    size_t OC)
+{
+	uint16_t xb[GEMV_BF16_MAX + 32];   /* x in bf16 (128 KB: on the calling thread) */
+	size_t   nb = (OC + 15) / 16;
+
+	nn_matvec_bf16_x(xb, x, C);
+	/* Race-free: each block of 16 output rows is written by one
+	 * iteration. Small products stay on one thread. */
 	#pragma omp parallel for schedule(static) if (C * OC >= 65536)
-	for (long o = 0; o < (long)OC; o++)
-		out[o] = gemv_bf16_portable(W + (size_t)o * C, xb, C) +
-		    (bias != NULL ? bias[o] : 0.0f);
+	for (long b = 0; b < (long)nb; b++)
+		nn_matvec_bf16_rows(out, W, xb, bias, C, (size_t)b * 16,
+		    (size_t)b * 16 + 16 < OC ? (size_t)b * 16 + 16 : OC);
 }
 
 float

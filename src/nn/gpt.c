@@ -11,6 +11,8 @@
 
 #include <assert.h>
 #include <math.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -555,6 +557,101 @@ gpt_backward_hooked(struct gpt *g, const uint32_t *inputs, const uint32_t *targe
  * Generation: one token at a time with a key/value cache
  * ------------------------------------------------------------------------ */
 
+/* The schedule of a decoding step among threads: see gpt_kv_step. */
+enum kv_kind { KV_FP32, KV_BF16, KV_ATT };
+
+struct kv_job {
+	enum kv_kind    kind;
+	float          *out;     /* (rows) */
+	const float    *W;       /* (rows, C) fp32 weights (KV_FP32) */
+	const uint16_t *Wb;      /* (rows, C) bf16 weights (KV_BF16) */
+	const float    *x;       /* (C) input (KV_FP32; KV_BF16: the same rounded in xb) */
+	const uint16_t *xb;      /* (C rounded up to 32) x in bf16 (KV_BF16) */
+	const float    *bias;    /* (rows) or NULL */
+	size_t          C;
+	size_t          rows;    /* output rows, or heads (KV_ATT) */
+	size_t          chunk;   /* rows per chunk */
+	size_t          c0, nc;  /* its chunks' states: st[c0 .. c0 + nc) */
+	size_t          layer;   /* KV_ATT: whose cache */
+	const float    *q;       /* (C) KV_ATT: the queries */
+};
+
+/* Jobs of one step: per layer QKV, attention, projection, MLP up, MLP down;
+ * then the logits. Per layer its own buffers (an input is never written
+ * again within the step, so a late helper reads what it was given). */
+#define KV_JOBS(L)   (5 * (size_t)(L) + 1)
+#define KV_LAYER(C)  (12 * (size_t)(C))   /* ln1 C, qkv 3C, atty C, proj C, ln2 C, h 4C, fc C */
+#define KV_HELP(C, T) (16384 + (size_t)(T) + (size_t)(C))   /* a helper's scratch */
+#define KV_QUIT      0xffffffffu
+/* A chunk's state: free, being computed by a helper into its scratch, being
+ * copied by it to the output, done, or taken over by thread 0. */
+enum { KV_FREE, KV_HELPING, KV_COPYING, KV_DONE, KV_TAKEN };
+
+struct gpt_kv_sched {
+	_Atomic uint32_t  now;      /* job index + 1 being offered; KV_QUIT when over */
+	char              pad[64 - sizeof(uint32_t)];   /* the chunk states on other lines */
+	const struct gpt *g;
+	struct gpt_kv    *kv;
+	size_t            pos;
+	int               helpers;  /* threads besides thread 0 with scratch */
+	float            *scratch;  /* (helpers, KV_HELP) */
+	float            *act;      /* (L, KV_LAYER) the blocks' buffers */
+	_Atomic unsigned char *st;  /* (chunks of every job) */
+	size_t            nst;
+	struct kv_job     job[];    /* (KV_JOBS(L)) */
+};
+
+/* Chunks of a product of OC rows of C inputs: ~64 KB of fp32 weights each,
+ * a multiple of 4 rows (the bf16 kernel's block). */
+static size_t
+kv_chunk(size_t C)
+{
+	size_t chunk = 16384 / C / 4 * 4;
+
+	return chunk < 4 ? 4 : chunk;
+}
+
+static void
+kv_sched_free(struct gpt_kv_sched *s)
+{
+	if (s == NULL)
+		return;
+	ad_free(s->scratch);
+	ad_free(s->act);
+	ad_free((void *)s->st);
+	ad_free(s);
+}
+
+static int
+kv_sched_new(const struct gpt *g, struct gpt_kv *kv)
+{
+	const struct gpt_config *c = &g->cfg;
+	size_t                   C = c->C, nst;
+	struct gpt_kv_sched     *s;
+	int                      th = 1;
+
+#ifdef _OPENMP
+	th = omp_get_max_threads();
+#endif
+	nst = c->L * ((3 * C + kv_chunk(C) - 1) / kv_chunk(C) + c->NH + (C + kv_chunk(C) - 1) /
+	    kv_chunk(C) + (4 * C + kv_chunk(C) - 1) / kv_chunk(C) + (C + kv_chunk(4 * C) - 1) /
+	    kv_chunk(4 * C)) + (c->V + kv_chunk(C) - 1) / kv_chunk(C);
+	if ((s = ad_calloc(1, sizeof *s + KV_JOBS(c->L) * sizeof s->job[0])) == NULL)
+		return -1;
+	s->helpers = th - 1;
+	s->nst = nst;
+	if ((s->scratch = ad_calloc((size_t)th * KV_HELP(C, c->T), sizeof(float))) == NULL ||
+	    (s->act = ad_calloc(c->L * KV_LAYER(C), sizeof(float))) == NULL ||
+	    (s->st = ad_calloc(nst, 1)) == NULL ||
+	    (kv->xb16 = ad_calloc(c->L * 7 * C + C + 32 * (5 * c->L + 1), sizeof(uint16_t))) ==
+	    NULL) {
+		kv_sched_free(s);
+		return -1;
+	}
+	kv->sched = s;
+	return 0;
+}
+
 int
 gpt_kv_new(const struct gpt *g, struct gpt_kv **out, struct ad_error *e)
 {
@@ -569,7 +666,10 @@ gpt_kv_new(const struct gpt *g, struct gpt_kv **out, struct ad_error *e)
 		return ad_fail(e, AD_EINVAL, "a masked (bidirectional) model cannot generate "
 		    "left to right: it predicts hidden tokens from both sides");
 	n = 2 * (size_t)c->L * T * C + C + C + 3 * C + c->NH * T + C + 4 * C + c->V + C;
-	if ((kv = ad_calloc(1, sizeof *kv)) == NULL || (p = ad_calloc(n, sizeof(float))) == NULL) {
+	if ((kv = ad_calloc(1, sizeof *kv)) == NULL || (p = ad_calloc(n, sizeof(float))) == NULL ||
+	    kv_sched_new(g, kv) != 0) {
+		if (kv != NULL)
+			ad_free(p);
 		ad_free(kv);
 		return ad_fail(e, AD_ENOMEM, "out of memory for a key/value cache");
 	}
@@ -594,6 +694,8 @@ gpt_kv_free(struct gpt_kv *kv)
 	if (kv == NULL)
 		return;
 	ad_free(kv->k);
+	kv_sched_free(kv->sched);
+	ad_free(kv->xb16);
 	ad_free(kv);
 }
 
@@ -624,64 +726,302 @@ kv_layernorm(float *out, const float *x, const float *w, const float *b, size_t 
 	nn_layernorm_forward(out, &mean, &rstd, x, w, b, 1, C);
 }
 
+/*
+ * One decoding step shared among threads without a barrier per product.
+ *
+ * At batch 1 a step is 4L + 1 matrix-vector products (memory-bound: they
+ * read every weight once) and L attentions, each needing the one before.
+ * With a parallel loop per product that is ~5L barriers a token, and on a
+ * machine shared with other work each waits whenever the scheduler has
+ * taken a partner thread away: on a loaded 2-core machine two threads
+ * generated at half the speed of one. Here the whole step is one parallel
+ * region. Thread 0 runs the step in order and does the small serial parts
+ * (embedding, LayerNorm, residual, GELU); each product or attention is a
+ * job cut into chunks of rows (of heads), which thread 0 takes from the
+ * front and the helpers from the back. A helper computes into its own
+ * scratch and copies to the output only if thread 0 has not taken the
+ * chunk over meanwhile; thread 0, out of free chunks, waits a moment for
+ * those a helper holds, then computes them itself. So thread 0 never waits
+ * for a thread that is not running, and every row is computed whole by one
+ * call of the same kernel: the bits do not depend on which thread did it
+ * or how many there are. Each job reads inputs of its own (per-layer
+ * buffers), written before it is offered and not again within the step,
+ * so a helper that is late reads what it was given; the region's end
+ * waits for it before the next step reuses them.
+ */
+
+static void
+kv_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* Chunk k of job j into out (thread 0: the job's output; a helper: its
+ * scratch, indexed from the chunk's first row), att: (T) scratch. */
+static void
+kv_compute(const struct gpt_kv_sched *s, const struct kv_job *j, size_t k, float *out,
+    size_t base, float *att)
+{
+	size_t o0 = k * j->chunk, o1 = o0 + j->chunk < j->rows ? o0 + j->chunk : j->rows;
+
+	switch (j->kind) {
+	case KV_FP32:
+		nn_matvec_rows(out - base, j->W, j->x, j->bias, j->C, o0, o1);
+		break;
+	case KV_BF16:
+		nn_matvec_bf16_rows(out - base, j->Wb, j->xb, j->bias, j->C, o0, o1);
+		break;
+	case KV_ATT: {
+		const struct gpt_config *c = &s->g->cfg;
+		size_t C = c->C, hs = C / c->NH, T = c->T, pos = s->pos;
+		float  scale = (float)(1.0 / sqrt((double)hs));
+		for (size_t h = o0; h < o1; h++) {
+			/* softmax(q K^T / sqrt(hs)) V over the cache, one head. */
+			const float *q = j->q + h * hs;
+			const float *kh = s->kv->k + j->layer * T * C + h * T * hs;
+			const float *vh = s->kv->v + j->layer * T * C + h * T * hs;
+			float       *o = out - base + h * hs, mx = -INFINITY, sum = 0;
+			for (size_t t2 = 0; t2 <= pos; t2++) {
+				att[t2] = nn_dot(q, kh + t2 * hs, hs) * scale;
+				mx = att[t2] > mx ? att[t2] : mx;
+			}
+			for (size_t t2 = 0; t2 <= pos; t2++) {
+				att[t2] = expf(att[t2] - mx);
+				sum += att[t2];
+			}
+			memset(o, 0, hs * sizeof(float));
+			for (size_t t2 = 0; t2 <= pos; t2++)
+				nn_axpy(o, att[t2] / sum, vh + t2 * hs, hs);
+		}
+		break;
+	}
+	}
+}
+
+/* Floats of output of chunk k (its rows, or its heads' hs each). */
+static size_t
+kv_chunk_len(const struct gpt_kv_sched *s, const struct kv_job *j, size_t k, size_t *first)
+{
+	size_t o0 = k * j->chunk, o1 = o0 + j->chunk < j->rows ? o0 + j->chunk : j->rows;
+	size_t w = j->kind == KV_ATT ? s->g->cfg.C / s->g->cfg.NH : 1;
+
+	*first = o0 * w;
+	return (o1 - o0) * w;
+}
+
+/* Thread 0: offer job n, compute free chunks from the front, then make sure
+ * every chunk is done (waiting briefly for a helper's, then taking it). */
+static void
+kv_run(struct gpt_kv_sched *s, size_t n)
+{
+	const struct kv_job    *j = &s->job[n];
+	_Atomic unsigned char *st = s->st + j->c0;
+
+	atomic_store_explicit(&s->now, (uint32_t)n + 1, memory_order_release);
+	for (size_t k = 0; k < j->nc; k++) {
+		unsigned char f = KV_FREE;
+		if (atomic_compare_exchange_strong_explicit(&st[k], &f, KV_DONE,
+		    memory_order_acq_rel, memory_order_acquire))
+			kv_compute(s, j, k, j->out, 0, s->kv->att);
+	}
+	for (size_t k = 0; k < j->nc; k++) {
+		unsigned char v = atomic_load_explicit(&st[k], memory_order_acquire);
+		for (int spin = 0; v == KV_HELPING && spin < 4096; spin++) {
+			kv_cpu_relax();
+			v = atomic_load_explicit(&st[k], memory_order_acquire);
+		}
+		if (v == KV_HELPING && atomic_compare_exchange_strong_explicit(&st[k], &v, KV_TAKEN,
+		    memory_order_acq_rel, memory_order_acquire)) {
+			kv_compute(s, j, k, j->out, 0, s->kv->att);
+			continue;
+		}
+		while (v != KV_DONE && v != KV_TAKEN) {   /* a helper's copy (a few floats) */
+			kv_cpu_relax();
+			v = atomic_load_explicit(&st[k], memory_order_acquire);
+		}
+	}
+}
+
+/* A helper (thread t > 0): take chunks of each job offered, from the back. */
+static void
+kv_help(struct gpt_kv_sched *s, int t)
+{
+	float   *scr = s->scratch + (size_t)(t - 1) * KV_HELP(s->g->cfg.C, s->g->cfg.T);
+	float   *att = scr + 16384 + s->g->cfg.C;
+	uint32_t seen = 0;
+	unsigned idle = 0;
+
+	for (;;) {
+		uint32_t n = atomic_load_explicit(&s->now, memory_order_acquire);
+		if (n == KV_QUIT)
+			return;
+		if (n == 0 || n == seen) {
+			/* Thread 0's serial parts take microseconds; past that it is
+			 * probably not running, and spinning would only take the
+			 * CPU it needs. */
+			if (++idle % 256 == 0)
+				sched_yield();
+			else
+				kv_cpu_relax();
+			continue;
+		}
+		idle = 0;
+		seen = n;
+		const struct kv_job    *j = &s->job[n - 1];
+		_Atomic unsigned char *st = s->st + j->c0;
+		for (size_t k = j->nc; k-- > 0;) {
+			unsigned char f = KV_FREE;
+			size_t        first, len;
+			if (atomic_load_explicit(&s->now, memory_order_relaxed) != n)
+				break;
+			if (atomic_load_explicit(&st[k], memory_order_relaxed) != KV_FREE ||
+			    !atomic_compare_exchange_strong_explicit(&st[k], &f, KV_HELPING,
+			    memory_order_acq_rel, memory_order_relaxed))
+				continue;
+			len = kv_chunk_len(s, j, k, &first);
+			kv_compute(s, j, k, scr, first, att);
+			f = KV_HELPING;
+			if (atomic_compare_exchange_strong_explicit(&st[k], &f, KV_COPYING,
+			    memory_order_acq_rel, memory_order_relaxed)) {
+				memcpy(j->out + first, scr, len * sizeof(float));
+				atomic_store_explicit(&st[k], KV_DONE, memory_order_release);
+			}
+		}
+	}
+}
+
+static void
+kv_product(struct kv_job *j, size_t *c0, float *out, const float *W, const uint16_t *Wb,
+    const float *x, uint16_t *xb, const float *bias, size_t C, size_t OC)
+{
+	size_t chunk = kv_chunk(C);
+
+	*j = (struct kv_job){ .kind = Wb != NULL ? KV_BF16 : KV_FP32, .out = out, .W = W,
+		.Wb = Wb, .x = x, .xb = Wb != NULL ? xb : NULL, .bias = bias, .C = C, .rows = OC,
+		.chunk = chunk, .c0 = *c0, .nc = (OC + chunk - 1) / chunk };
+	*c0 += j->nc;
+}
+
+/* Thread 0's part of a step: the step in order. */
+static void
+kv_lead(struct gpt_kv_sched *s, uint32_t id)
+{
+	const struct gpt        *g = s->g;
+	const struct gpt_config *c = &g->cfg;
+	const struct gpt_params *p = &g->params;
+	struct gpt_kv           *kv = s->kv;
+	size_t                   C = c->C, NH = c->NH, hs = C / NH, T = c->T, pos = s->pos;
+	const struct kv_job     *j = s->job;
+
+	for (size_t i = 0; i < C; i++)
+		kv->x[i] = p->wte[(size_t)id * C + i] + p->wpe[pos * C + i];
+	for (size_t l = 0; l < c->L; l++, j += 5) {
+		struct gpt_layer w = gpt_layer_of(p, c, l);
+		float           *kc = kv->k + l * T * C, *vc = kv->v + l * T * C;
+
+		kv_layernorm((float *)j[0].x, kv->x, w.ln1w, w.ln1b, C);
+		if (j[0].xb != NULL)
+			nn_matvec_bf16_x((uint16_t *)j[0].xb, j[0].x, C);
+		kv_run(s, (size_t)(j - s->job));
+		for (size_t h = 0; h < NH; h++) {
+			memcpy(kc + (h * T + pos) * hs, j[0].out + C + h * hs, hs * sizeof(float));
+			memcpy(vc + (h * T + pos) * hs, j[0].out + 2 * C + h * hs, hs * sizeof(float));
+		}
+		kv_run(s, (size_t)(j - s->job) + 1);
+		if (j[2].xb != NULL)
+			nn_matvec_bf16_x((uint16_t *)j[2].xb, j[2].x, C);
+		kv_run(s, (size_t)(j - s->job) + 2);
+		for (size_t i = 0; i < C; i++)
+			kv->x[i] += j[2].out[i];
+		kv_layernorm((float *)j[3].x, kv->x, w.ln2w, w.ln2b, C);
+		if (l + 1 == c->L)
+			memcpy(kv->hid, j[3].x, C * sizeof(float));
+		if (j[3].xb != NULL)
+			nn_matvec_bf16_x((uint16_t *)j[3].xb, j[3].x, C);
+		kv_run(s, (size_t)(j - s->job) + 3);
+		nn_gelu_forward((float *)j[4].x, j[3].out, 4 * C);
+		if (j[4].xb != NULL)
+			nn_matvec_bf16_x((uint16_t *)j[4].xb, j[4].x, 4 * C);
+		kv_run(s, (size_t)(j - s->job) + 4);
+		for (size_t i = 0; i < C; i++)
+			kv->x[i] += j[4].out[i];
+	}
+	kv_layernorm(kv->xb, kv->x, p->lnfw, p->lnfb, C);
+	if (j[0].xb != NULL)
+		nn_matvec_bf16_x((uint16_t *)j[0].xb, kv->xb, C);
+	kv_run(s, (size_t)(j - s->job));
+}
+
+/* Weights a step streams below which it stays on one thread (a model of
+ * the tests' size: waking another thread costs more than it saves). */
+#define KV_PAR_MIN 65536
+
 void
 gpt_kv_step(const struct gpt *g, struct gpt_kv *kv, uint32_t id)
 {
 	const struct gpt_config *c = &g->cfg;
 	const struct gpt_params *p = &g->params;
-	size_t                   C = c->C, NH = c->NH, hs = C / NH, T = c->T, pos = kv->pos;
-	float                    scale = (float)(1.0 / sqrt((double)hs));
+	struct gpt_kv_sched     *s = kv->sched;
+	size_t                   C = c->C, c0 = 0;
+	int                      bf = g->wbf_mem != NULL, th = 1;
+	struct kv_job           *j = s->job;
+	uint16_t                *xb = kv->xb16;
 
-	for (size_t i = 0; i < C; i++)
-		kv->x[i] = p->wte[(size_t)id * C + i] + p->wpe[pos * C + i];
-	for (size_t l = 0; l < c->L; l++) {
+	s->g = g;
+	s->kv = kv;
+	s->pos = kv->pos;
+	for (size_t l = 0; l < c->L; l++, j += 5) {
 		struct gpt_layer w = gpt_layer_of(p, c, l);
-		float *kc = kv->k + l * T * C, *vc = kv->v + l * T * C;
+		float           *a = s->act + l * KV_LAYER(C);   /* ln1, qkv, atty, proj, ln2, h, fc */
 		/* The block's matrices in bf16, when the model keeps them. */
-		int             bf = g->wbf_mem != NULL;
 		const uint16_t *bqkv = bf ? g->wbf.qkvw + l * 3 * C * C : NULL;
 		const uint16_t *bproj = bf ? g->wbf.attprojw + l * C * C : NULL;
 		const uint16_t *bfc = bf ? g->wbf.fcw + l * 4 * C * C : NULL;
 		const uint16_t *bfcproj = bf ? g->wbf.fcprojw + l * 4 * C * C : NULL;
 
-		kv_layernorm(kv->xb, kv->x, w.ln1w, w.ln1b, C);
-		kv_matvec(kv->qkv, w.qkvw, bqkv, kv->xb, w.qkvb, C, 3 * C);
-		for (size_t h = 0; h < NH; h++) {
-			memcpy(kc + (h * T + pos) * hs, kv->qkv + C + h * hs, hs * sizeof(float));
-			memcpy(vc + (h * T + pos) * hs, kv->qkv + 2 * C + h * hs, hs * sizeof(float));
-		}
-		/* Race-free: each head writes its own scores and output. */
-		#pragma omp parallel for schedule(static) if (NH * (pos + 1) * hs >= 16384)
-		for (long h = 0; h < (long)NH; h++) {
-			const float *q = kv->qkv + h * hs, *kh = kc + h * T * hs, *vh = vc + h * T * hs;
-			float       *a = kv->att + h * T, mx = -INFINITY, sum = 0, *o = kv->atty + h * hs;
-			for (size_t t2 = 0; t2 <= pos; t2++) {
-				a[t2] = nn_dot(q, kh + t2 * hs, hs) * scale;
-				mx = a[t2] > mx ? a[t2] : mx;
-			}
-			for (size_t t2 = 0; t2 <= pos; t2++) {
-				a[t2] = expf(a[t2] - mx);
-				sum += a[t2];
-			}
-			memset(o, 0, hs * sizeof(float));
-			for (size_t t2 = 0; t2 <= pos; t2++)
-				nn_axpy(o, a[t2] / sum, vh + t2 * hs, hs);
-		}
-		kv_matvec(kv->xb, w.attprojw, bproj, kv->atty, w.attprojb, C, C);
-		for (size_t i = 0; i < C; i++)
-			kv->x[i] += kv->xb[i];
-		kv_layernorm(kv->xb, kv->x, w.ln2w, w.ln2b, C);
-		if (l + 1 == c->L)
-			memcpy(kv->hid, kv->xb, C * sizeof(float));
-		kv_matvec(kv->h, w.fcw, bfc, kv->xb, w.fcb, C, 4 * C);
-		nn_gelu_forward(kv->h, kv->h, 4 * C);
-		kv_matvec(kv->xb, w.fcprojw, bfcproj, kv->h, w.fcprojb, 4 * C, C);
-		for (size_t i = 0; i < C; i++)
-			kv->x[i] += kv->xb[i];
+		kv_product(&j[0], &c0, a + C, w.qkvw, bqkv, a, xb, w.qkvb, C, 3 * C);
+		xb += C + 32;
+		j[1] = (struct kv_job){ .kind = KV_ATT, .out = a + 4 * C, .rows = c->NH,
+			.chunk = 1, .c0 = c0, .nc = c->NH, .layer = l, .q = a + C };
+		c0 += c->NH;
+		kv_product(&j[2], &c0, a + 5 * C, w.attprojw, bproj, a + 4 * C, xb, w.attprojb, C, C);
+		xb += C + 32;
+		kv_product(&j[3], &c0, a + 7 * C, w.fcw, bfc, a + 6 * C, xb, w.fcb, C, 4 * C);
+		xb += C + 32;
+		kv_product(&j[4], &c0, a + 11 * C, w.fcprojw, bfcproj, a + 7 * C, xb, w.fcprojb,
+		    4 * C, C);
+		xb += 4 * C + 32;
 	}
-	kv_layernorm(kv->xb, kv->x, p->lnfw, p->lnfb, C);
-	kv_matvec(kv->logits, p->wte, g->wbf.wte, kv->xb, NULL, C, c->V);
-	kv->pos = pos + 1;
+	kv_product(j, &c0, kv->logits, p->wte, g->wbf.wte, kv->xb, xb, NULL, C, c->V);
+	assert(c0 <= s->nst);
+	memset((void *)s->st, KV_FREE, c0);
+	atomic_store_explicit(&s->now, 0, memory_order_relaxed);
+#ifdef _OPENMP
+	th = omp_get_max_threads() < s->helpers + 1 ? omp_get_max_threads() : s->helpers + 1;
+#endif
+	/* Race-free: the jobs and chunk states are written above and only read
+	 * or changed atomically inside; thread 0 writes a job's inputs before
+	 * offering it (release) and no input is written twice in a step; a
+	 * chunk is written to the output by the one thread that won it (see
+	 * kv_run and kv_help), and thread 0 reads an output after every chunk
+	 * of it is done (acquire). */
+	#pragma omp parallel num_threads(th) if (th > 1 && 12 * c->L * C * C + c->V * C >= KV_PAR_MIN)
+	{
+		int t = 0;
+#ifdef _OPENMP
+		t = omp_get_thread_num();
+#endif
+		if (t != 0)
+			kv_help(s, t);
+		else {
+			kv_lead(s, id);
+			atomic_store_explicit(&s->now, KV_QUIT, memory_order_release);
+		}
+	}
+	(void)th;
+	kv->pos = s->pos + 1;
 }
 
 void

@@ -137,6 +137,10 @@ void nn_gemm(enum nn_precision prec, int transA, int transB, size_t M, size_t N,
  */
 void nn_matvec(float *out, const float *W, const float *x, const float *bias,
                size_t C, size_t OC);
+/* Rows [o0, o1) of nn_matvec's out, on the calling thread: the same bits
+ * per row (generation's step shares a product's rows out itself). */
+void nn_matvec_rows(float *out, const float *W, const float *x, const float *bias,
+                    size_t C, size_t o0, size_t o1);
 
 /*
  * Eight lane sums s[0..8) and a tail t, combined in a fixed order: the sums
@@ -158,6 +162,13 @@ uint16_t nn_bf16_of(float x);
 void     nn_bf16_from(uint16_t *dst, const float *src, size_t n);
 void     nn_matvec_bf16(float *out, const uint16_t *W, const float *x, const float *bias,
                         size_t C, size_t OC);
+/* nn_matvec_bf16 in two parts, for a caller that shares the rows out:
+ * nn_matvec_bf16_x rounds x (C floats) to xb (C rounded up to a multiple of
+ * 32 entries, zero-padded), nn_matvec_bf16_rows computes rows [o0, o1) from
+ * it on the calling thread, the same bits per row. */
+void     nn_matvec_bf16_x(uint16_t *xb, const float *x, size_t C);
+void     nn_matvec_bf16_rows(float *out, const uint16_t *W, const uint16_t *xb,
+                             const float *bias, size_t C, size_t o0, size_t o1);
 
 /* a . b and y += a x over n floats, vectorised (the attention of one token). */
 float nn_dot(const float *a, const float *b, size_t n);
@@ -505,15 +516,21 @@ struct gpt_kv {
 	float  *logits;   /* (V) */
 	float  *hid;      /* (C) the last block's MLP input after its LayerNorm, for the
 	                   * last token fed: the kNN-LM's context vector (src/knn) */
+	uint16_t *xb16;   /* (4C + 32) a product's input in bf16 (bf16 generation) */
+	struct gpt_kv_sched *sched;   /* how gpt_kv_step shares a step among threads */
 };
 
+/* A cache's steps run on at most the threads omp_get_max_threads() gave
+ * when it was made (it holds scratch for each). */
 int  gpt_kv_new(const struct gpt *g, struct gpt_kv **out, struct ad_error *e);
 void gpt_kv_free(struct gpt_kv *kv);
 void gpt_kv_reset(struct gpt_kv *kv);
 /*
  * Feed one token at position kv->pos (< T) and leave the logits of the
  * next token in kv->logits. Cost O(N + L C pos): the cache holds every
- * earlier position's keys and values.
+ * earlier position's keys and values. The step is one parallel region in
+ * which threads share each product by chunks of rows without a barrier
+ * per product (see src/nn/gpt.c); the same bits for any thread count.
  */
 void gpt_kv_step(const struct gpt *g, struct gpt_kv *kv, uint32_t id);
 /*

@@ -29,8 +29,9 @@
 /*
  * B*T*C = 65536 and N*C reach NN_PAR_MIN (src/nn/layers.c); attention does
  * B*NH*T*T*hs = 8.4e6 >= 64*NN_PAR_MIN; the fc weight (4C*C = 65536) and
- * wte reach AdamW's 65536; C*4C and C*V reach nn_matvec's 65536; at the
- * last position of the context, C*T reaches the cache's attention's 16384.
+ * wte reach AdamW's 65536; C*V reaches nn_matvec's 65536 (the prefill's
+ * logits); 12 L C^2 + V C reaches the size at which gpt_kv_step shares a
+ * step among threads (KV_PAR_MIN in src/nn/gpt.c).
  */
 static const struct gpt_config cfg = { 1, 4, 128, 128, 512, 513 };
 #define B 4
