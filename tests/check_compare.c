@@ -670,6 +670,7 @@ START_TEST(test_fill_by_hand)
 	compare_fill_free(&f);
 	ad_free(b);
 	lm_free(lm);
+	free(dir);
 }
 END_TEST
 
@@ -796,6 +797,7 @@ START_TEST(test_fill_brute_force)
 	ad_free(ids);
 	free(val);
 	free(cpath);
+	free(dir);
 }
 END_TEST
 
