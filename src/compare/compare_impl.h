@@ -15,6 +15,10 @@
 
 /* dir/NAME with NAME printed from fmt (ad_malloc'ed; NULL when out of memory). */
 char    *compare_path(const char *dir, const char *fmt, ...) AD_PRINTF(2, 3);
+struct ad_atomic;
+/* ad_atomic_open of dir/name: a report file written whole or not at all. */
+int      compare_atomic_open(struct ad_atomic *a, const char *dir, const char *name,
+                             struct ad_error *e);
 /* Whether path is a regular file. */
 int      compare_exists(const char *path);
 /* A model's key: XXH64 of its whole configuration as text, seeded with the

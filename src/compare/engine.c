@@ -59,6 +59,19 @@ compare_path(const char *dir, const char *fmt, ...)
 }
 
 int
+compare_atomic_open(struct ad_atomic *a, const char *dir, const char *name, struct ad_error *e)
+{
+	char *path = compare_path(dir, "%s", name);
+	int   rc;
+
+	if (path == NULL)
+		return ad_fail(e, AD_ENOMEM, "out of memory");
+	rc = ad_atomic_open(a, path, e);
+	ad_free(path);
+	return rc;
+}
+
+int
 compare_exists(const char *path)
 {
 	struct stat st;

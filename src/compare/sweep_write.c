@@ -14,6 +14,7 @@
 #include "base/io.h"
 #include "base/json.h"
 #include "base/svg.h"
+#include "compare/compare_impl.h"
 #include "compare/sweep.h"
 #include "rf/rf.h"
 
@@ -441,15 +442,9 @@ sweep_report_save(const struct sweep_report *r, const char *dir, struct ad_error
 
 	for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
 		struct ad_atomic a;
-		char            *path = ad_malloc(strlen(dir) + strlen(formats[i].name) + 2);
 		int              rc;
 
-		if (path == NULL)
-			return ad_fail(e, AD_ENOMEM, "out of memory");
-		sprintf(path, "%s/%s", dir, formats[i].name);
-		rc = ad_atomic_open(&a, path, e);
-		ad_free(path);
-		if (rc != 0)
+		if ((rc = compare_atomic_open(&a, dir, formats[i].name, e)) != 0)
 			return rc;
 		if (formats[i].write(r, a.f) != 0)
 			return ad_atomic_fail(&a, e);
