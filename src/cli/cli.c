@@ -13,6 +13,7 @@
 #include <omp.h>
 #endif
 
+#include "base/json.h"
 #include "cli/cli.h"
 #include "lm/lm.h"
 #include "nn/nn.h"
@@ -155,6 +156,21 @@ cli_apply_precision(struct lm *m, int bf16, int quiet, struct ad_error *e)
 		fprintf(stderr, "autodidact: precision bf16: this CPU lacks AVX512-BF16 (or the "
 		    "AVX-512 kernel is not in force): the products run in fp32\n");
 	return rc;
+}
+
+void
+cli_json_model(struct ad_json *j, const char *path, const struct lm *m)
+{
+	ad_json_key(j, "model");
+	ad_json_object_begin(j);
+	ad_json_key(j, "path");
+	ad_json_string(j, path);
+	ad_json_key(j, "kind");
+	ad_json_string(j, m->kind);
+	ad_json_key(j, "objective");
+	ad_json_string(j, m->objective);
+	ad_json_key(j, "description");
+	ad_json_string(j, m->description);
 }
 
 int

@@ -93,6 +93,11 @@ struct lm;
 int cli_precision(const char *cmd, const char *arg, int *bf16);
 int cli_apply_precision(struct lm *m, int bf16, int quiet, struct ad_error *e);
 
+/* The "model" object of a command's JSON output: path, kind, objective and
+ * description, left open for the caller's further keys (and its end). */
+struct ad_json;
+void cli_json_model(struct ad_json *j, const char *path, const struct lm *m);
+
 /* Print text to stdout (help screens); returns CLI_EXIT_OK. */
 int cli_help(const char *text);
 

@@ -230,16 +230,7 @@ cmd_fill(int argc, char **argv)
 	if (common.json) {
 		ad_json_init(&j, stdout, 1);
 		ad_json_object_begin(&j);
-		ad_json_key(&j, "model");
-		ad_json_object_begin(&j);
-		ad_json_key(&j, "path");
-		ad_json_string(&j, argv[optind]);
-		ad_json_key(&j, "kind");
-		ad_json_string(&j, m->kind);
-		ad_json_key(&j, "objective");
-		ad_json_string(&j, m->objective);
-		ad_json_key(&j, "description");
-		ad_json_string(&j, m->description);
+		cli_json_model(&j, argv[optind], m);
 		ad_json_object_end(&j);
 		ad_json_key(&j, "text");
 		ad_json_string(&j, text);
