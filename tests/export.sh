@@ -10,10 +10,7 @@
 # is never left half-written (a write failure injected with --force over an
 # earlier export), and the man page's options and examples.
 . "$AD_SRCDIR/tests/lib.sh"
-PY=
-for p in /usr/bin/python3 python3; do
-	if "$p" -c 'import torch' >/dev/null 2>&1; then PY=$p; break; fi
-done
+find_torch
 if [ -z "$PY" ]; then
 	fail "PyTorch is not installed (apt-get install python3-torch; './quickstart test' does it)"
 	finish

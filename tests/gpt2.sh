@@ -10,10 +10,7 @@
 # two tokenizer sources must give the same ids; and each damaged file must
 # get one clear error.
 . "$AD_SRCDIR/tests/lib.sh"
-PY=
-for p in /usr/bin/python3 python3; do
-	if "$p" -c 'import torch' >/dev/null 2>&1; then PY=$p; break; fi
-done
+find_torch
 if [ -z "$PY" ]; then
 	echo "FAIL: PyTorch is not installed (apt-get install python3-torch; ./quickstart test installs it)"
 	exit 1

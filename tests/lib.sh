@@ -58,6 +58,15 @@ same() {
 	if cmp -s "$1" "$2"; then ok; else fail "$1 and $2 differ"; fi
 }
 
+# find_torch: PY becomes a python3 that imports torch, or empty when none does
+# (each test says itself whether that is a skip or a failure).
+find_torch() {
+	PY=
+	for p in /usr/bin/python3 python3; do
+		if "$p" -c 'import torch' >/dev/null 2>&1; then PY=$p; return 0; fi
+	done
+}
+
 finish() {
 	echo "$checks checks, $failures failures"
 	[ "$failures" -eq 0 ]

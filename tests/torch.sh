@@ -9,10 +9,7 @@
 # installs it) this is skipped; check_nn still runs the same comparison on
 # the fixture tests/data/nn/torch_ref.bin that torch_ref.py wrote.
 . "$AD_SRCDIR/tests/lib.sh"
-PY=
-for p in /usr/bin/python3 python3; do
-	if "$p" -c 'import torch' >/dev/null 2>&1; then PY=$p; break; fi
-done
+find_torch
 if [ -z "$PY" ]; then
 	echo "SKIP: PyTorch is not installed (apt-get install python3-torch)"
 	exit 77

@@ -5,10 +5,7 @@
 # check_nn's torch-bf16 case compares. Skipped without PyTorch, and (by
 # check_nn, with a message) where the CPU lacks AVX512-BF16.
 . "$AD_SRCDIR/tests/lib.sh"
-PY=
-for p in /usr/bin/python3 python3; do
-	if "$p" -c 'import torch' >/dev/null 2>&1; then PY=$p; break; fi
-done
+find_torch
 if [ -z "$PY" ]; then
 	echo "SKIP: PyTorch is not installed (apt-get install python3-torch)"
 	exit 77
