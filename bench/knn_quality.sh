@@ -12,6 +12,7 @@ book=$1
 budget=${2:-240}
 ad=${3:-./autodidact}
 case $ad in /*) ;; *) ad=$(pwd)/$ad ;; esac
+case $book in /*) ;; *) book=$(pwd)/$book ;; esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
