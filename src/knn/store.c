@@ -93,7 +93,7 @@ knn_store_parse(struct knn_store **out, const char *name, struct ad_map *map, st
 	struct knn_store *s;
 	uint64_t          N, plen;
 	uint32_t          C, version;
-	int               rc;
+	int               rc = 0;
 
 	if (size < HDR_BYTES + 16 || memcmp(d, KNN_MAGIC, 8) != 0)
 		return ad_fail(e, AD_EFORMAT, "%s: not a kNN store (too short or no ADKNN magic); "
