@@ -10,7 +10,11 @@
  * (weight (C, 3C)), h.N.attn.c_proj ((C, C)), h.N.ln_2, h.N.mlp.c_fc
  * ((C, 4C)), h.N.mlp.c_proj ((4C, C)), then ln_f; the names may carry a
  * "transformer." prefix. Its Conv1D weights are stored input-major (x W),
- * ours output-major (W x), so those four are transposed on the way in.
+ * ours output-major (W x): the model keeps them input-major (struct gpt's
+ * w_in_major, each block's four matrices found through blockw), so that a
+ * float32 file is used in place like llm.c's: the embeddings and the
+ * matrices point into the mapping, and opening a 500 MB checkpoint copies
+ * only its LayerNorms and biases. F16 and BF16 tensors are widened.
  *
  * llm.c's model file (train_gpt2.c, gpt2_build_from_checkpoint): a header
  * of 256 little-endian int32 (magic 20240326, version 3 for float32 or 5
