@@ -333,6 +333,65 @@ START_TEST(test_matvec)
 }
 END_TEST
 
+/*
+ * nn_matvec_in_rows (W input-major, (C, OC)) against a brute-force sum in
+ * double, with every kernel the CPU has, on widths that leave partial
+ * panels (128 and 64 outputs) and partial vectors (8); any cut of the
+ * output range gives the same bits as one call, and a call writes its
+ * range only.
+ */
+START_TEST(test_matvec_in)
+{
+	static const size_t shapes[][2] = { { 77, 301 }, { 32, 96 }, { 5, 200 }, { 130, 7 } };
+	static const enum nn_kernel kinds[] = { NN_KERNEL_PORTABLE, NN_KERNEL_AVX2,
+		NN_KERNEL_AVX512 };
+
+	ad_rng_seed(&trng, 31, 1);
+	for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++) {
+		size_t C = shapes[sh][0], OC = shapes[sh][1];
+		double *W = dalloc(C * OC), *x = dalloc(C), *b = dalloc(OC), *o = dalloc(OC);
+		float  *Wf, *xf, *bf, *whole = falloc(OC), *cut = falloc(OC);
+
+		fill(W, C * OC, 1);
+		fill(x, C, 1);
+		fill(b, OC, 1);
+		Wf = tofloat(W, C * OC);
+		xf = tofloat(x, C);
+		bf = tofloat(b, OC);
+		for (size_t j = 0; j < OC; j++) {
+			double s = b[j];
+			for (size_t i = 0; i < C; i++)
+				s += (double)xf[i] * Wf[i * OC + j];
+			o[j] = s;
+		}
+		for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+			if (nn_kernel_select(kinds[k]) != kinds[k])
+				continue;   /* not on this CPU */
+			nn_matvec_in_rows(whole, Wf, xf, bf, C, OC, 0, OC);
+			ck_assert_double_le(maxrel(whole, o, OC, 1), 1e-5);
+			/* Cuts at odd places, each range alone: the same bits. */
+			for (size_t o0 = 0, step = 1; o0 < OC; o0 += step, step = step * 3 + 2) {
+				size_t o1 = o0 + step < OC ? o0 + step : OC;
+				for (size_t j = 0; j < OC; j++)
+					cut[j] = NAN;
+				nn_matvec_in_rows(cut, Wf, xf, bf, C, OC, o0, o1);
+				for (size_t j = 0; j < OC; j++)
+					if (j < o0 || j >= o1)
+						ck_assert(isnan(cut[j]));
+				ck_assert(memcmp(cut + o0, whole + o0, (o1 - o0) * sizeof(float)) == 0);
+			}
+			/* Without a bias. */
+			nn_matvec_in_rows(cut, Wf, xf, NULL, C, OC, 0, OC);
+			for (size_t j = 0; j < OC; j++)
+				ck_assert(cut[j] + bf[j] == whole[j]);
+		}
+		nn_kernel_select(NN_KERNEL_AUTO);
+		free(W); free(x); free(b); free(o); free(Wf); free(xf); free(bf); free(whole);
+		free(cut);
+	}
+}
+END_TEST
+
 /* ------------------------------------------------------------------------
  * bf16 products
  * ------------------------------------------------------------------------ */
@@ -3301,6 +3360,7 @@ nn_suite(void)
 	tcase_add_test(k, test_gemm_bf16_threads);
 	tcase_add_test(k, test_matvec_bf16);
 	tcase_add_test(k, test_matvec);
+	tcase_add_test(k, test_matvec_in);
 	tcase_add_test(k, test_fast_layernorm);
 	tcase_add_test(k, test_fast_matmul);
 	tcase_add_test(k, test_fast_attention);

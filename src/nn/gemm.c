@@ -27,6 +27,7 @@
 #include "config.h"
 
 #include <assert.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -1277,6 +1278,117 @@ nn_matvec(float *out, const float *W, const float *x, const float *bias, size_t 
 	for (long b = 0; b < (long)nb; b++)
 		nn_matvec_rows(out, W, x, bias, C, (size_t)b * 16,
 		    (size_t)b * 16 + 16 < OC ? (size_t)b * 16 + 16 : OC);
+}
+
+/*
+ * The batch-1 product from an input-major W (C, OC): out[o] = bias[o] +
+ * sum_i x[i] W[i][o], as GPT-2's Conv1D stores its weights (a safetensors
+ * checkpoint used in place). Each output is one accumulator that runs down
+ * the rows in i order; a vector holds 8 or 16 neighbouring outputs, so
+ * nothing is summed across lanes and an output's bits do not depend on
+ * where a range [o0, o1) starts or ends (a thread's share) nor on the
+ * vector width: with FMA every lane and the scalar tail compute
+ * fma(x[i], W[i][o], acc), without it (the portable kernel) acc + x W.
+ * A panel of 64 (AVX2) or 128 (AVX-512) outputs keeps its accumulators in
+ * registers and reads each row's 256 or 512 contiguous bytes, the rows in
+ * order: memory-bound at batch 1, so W is streamed once.
+ */
+static void
+gemv_in_portable(float *out, const float *W, const float *x, size_t C, size_t OC, size_t o0,
+    size_t o1)
+{
+	for (size_t o = o0; o < o1; o++) {
+		float acc = 0;
+		for (size_t i = 0; i < C; i++)
+			acc += x[i] * W[i * OC + o];
+		out[o] = acc;
+	}
+}
+
+#ifdef GEMM_X86
+/* Outputs [o, o1) with o1 - o < 64, in blocks of 8 and then one by one. */
+__attribute__((target("avx2,fma"))) static void
+gemv_in_tail_avx2(float *out, const float *W, const float *x, size_t C, size_t OC, size_t o,
+    size_t o1)
+{
+	for (; o + 8 <= o1; o += 8) {
+		__m256 a = _mm256_setzero_ps();
+		for (size_t i = 0; i < C; i++)
+			a = _mm256_fmadd_ps(_mm256_set1_ps(x[i]), _mm256_loadu_ps(W + i * OC + o), a);
+		_mm256_storeu_ps(out + o, a);
+	}
+	for (; o < o1; o++) {
+		float acc = 0;
+		for (size_t i = 0; i < C; i++)
+			acc = fmaf(x[i], W[i * OC + o], acc);
+		out[o] = acc;
+	}
+}
+
+__attribute__((target("avx2,fma"))) static void
+gemv_in_avx2(float *out, const float *W, const float *x, size_t C, size_t OC, size_t o0,
+    size_t o1)
+{
+	size_t o = o0;
+
+	for (; o + 64 <= o1; o += 64) {
+		__m256 a[8];
+		for (int k = 0; k < 8; k++)
+			a[k] = _mm256_setzero_ps();
+		for (size_t i = 0; i < C; i++) {
+			const float *w = W + i * OC + o;
+			__m256       xi = _mm256_set1_ps(x[i]);
+			for (int k = 0; k < 8; k++)
+				a[k] = _mm256_fmadd_ps(xi, _mm256_loadu_ps(w + 8 * k), a[k]);
+		}
+		for (int k = 0; k < 8; k++)
+			_mm256_storeu_ps(out + o + 8 * k, a[k]);
+	}
+	gemv_in_tail_avx2(out, W, x, C, OC, o, o1);
+}
+
+__attribute__((target("avx512f,avx2,fma"))) static void
+gemv_in_avx512(float *out, const float *W, const float *x, size_t C, size_t OC, size_t o0,
+    size_t o1)
+{
+	size_t o = o0;
+
+	for (; o + 128 <= o1; o += 128) {
+		__m512 a[8];
+		for (int k = 0; k < 8; k++)
+			a[k] = _mm512_setzero_ps();
+		for (size_t i = 0; i < C; i++) {
+			const float *w = W + i * OC + o;
+			__m512       xi = _mm512_set1_ps(x[i]);
+			for (int k = 0; k < 8; k++)
+				a[k] = _mm512_fmadd_ps(xi, _mm512_loadu_ps(w + 16 * k), a[k]);
+		}
+		for (int k = 0; k < 8; k++)
+			_mm512_storeu_ps(out + o + 16 * k, a[k]);
+	}
+	gemv_in_avx2(out, W, x, C, OC, o, o1);
+}
+#endif
+
+void
+nn_matvec_in_rows(float *out, const float *W, const float *x, const float *bias, size_t C,
+    size_t OC, size_t o0, size_t o1)
+{
+	void (*gemv)(float *, const float *, const float *, size_t, size_t, size_t, size_t) =
+	    gemv_in_portable;
+
+	if (gemm_kernel == NULL)
+		nn_kernel_select(gemm_kind);
+#ifdef GEMM_X86
+	if (gemm_kind >= NN_KERNEL_AVX512)
+		gemv = gemv_in_avx512;
+	else if (gemm_kind >= NN_KERNEL_AVX2)
+		gemv = gemv_in_avx2;
+#endif
+	gemv(out, W, x, C, OC, o0, o1);
+	if (bias != NULL)
+		for (size_t o = o0; o < o1; o++)
+			out[o] += bias[o];
 }
 
 /*

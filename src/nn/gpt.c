@@ -178,7 +178,41 @@ gpt_free(struct gpt *g)
 	ad_free(g->act_mem);
 	ad_free(g->gact_mem);
 	ad_free(g->wbf_mem);
+	ad_free(g->blockw);
 	ad_free(g);
+}
+
+/* Matrix k (0 qkvw, 1 attprojw, 2 fcw, 3 fcprojw) of block l. */
+static const float *
+block_matrix(const struct gpt *g, int k, size_t l)
+{
+	size_t C = g->cfg.C;
+
+	if (g->blockw != NULL)
+		return g->blockw[4 * l + (size_t)k];
+	switch (k) {
+	case 0:  return g->params.qkvw + l * 3 * C * C;
+	case 1:  return g->params.attprojw + l * C * C;
+	case 2:  return g->params.fcw + l * 4 * C * C;
+	default: return g->params.fcprojw + l * 4 * C * C;
+	}
+}
+
+/* dst (OC, IC) in bf16 from W, which is (OC, IC), or (IC, OC) when
+ * in_major: then transposed, in tiles of 32 x 32 (the bf16 kernels read
+ * our layout, a row of W per output). */
+static void
+bf16_block(uint16_t *dst, const float *W, size_t OC, size_t IC, int in_major)
+{
+	if (!in_major) {
+		nn_bf16_from(dst, W, OC * IC);
+		return;
+	}
+	for (size_t i0 = 0; i0 < IC; i0 += 32)
+		for (size_t o0 = 0; o0 < OC; o0 += 32)
+			for (size_t i = i0; i < IC && i < i0 + 32; i++)
+				for (size_t o = o0; o < OC && o < o0 + 32; o++)
+					dst[o * IC + i] = nn_bf16_of(W[i * OC + o]);
 }
 
 int
@@ -204,10 +238,19 @@ gpt_set_precision(struct gpt *g, enum nn_precision prec, struct ad_error *e)
 	g->wbf_mem = p;
 	/* The output layer is the token embedding's first V rows. */
 	g->wbf.wte = p;       nn_bf16_from(p, g->params.wte, (size_t)c->V * C);  p += (size_t)c->V * C;
-	g->wbf.qkvw = p;      nn_bf16_from(p, g->params.qkvw, L * 3 * C * C);    p += L * 3 * C * C;
-	g->wbf.attprojw = p;  nn_bf16_from(p, g->params.attprojw, L * C * C);    p += L * C * C;
-	g->wbf.fcw = p;       nn_bf16_from(p, g->params.fcw, L * 4 * C * C);     p += L * 4 * C * C;
-	g->wbf.fcprojw = p;   nn_bf16_from(p, g->params.fcprojw, L * 4 * C * C);
+	g->wbf.qkvw = p;      p += L * 3 * C * C;
+	g->wbf.attprojw = p;  p += L * C * C;
+	g->wbf.fcw = p;       p += L * 4 * C * C;
+	g->wbf.fcprojw = p;
+	for (size_t l = 0; l < L; l++) {
+		bf16_block(g->wbf.qkvw + l * 3 * C * C, block_matrix(g, 0, l), 3 * C, C,
+		    g->w_in_major);
+		bf16_block(g->wbf.attprojw + l * C * C, block_matrix(g, 1, l), C, C, g->w_in_major);
+		bf16_block(g->wbf.fcw + l * 4 * C * C, block_matrix(g, 2, l), 4 * C, C,
+		    g->w_in_major);
+		bf16_block(g->wbf.fcprojw + l * 4 * C * C, block_matrix(g, 3, l), C, 4 * C,
+		    g->w_in_major);
+	}
 	return 0;
 }
 
@@ -384,6 +427,32 @@ gpt_layer_of(const struct gpt_params *p, const struct gpt_config *c, size_t l)
 	return w;
 }
 
+/* Block l of the model's parameters, its matrices where blockw says when
+ * they lie apart (an imported file's tensors). */
+static struct gpt_layer
+gpt_block_of(const struct gpt *g, size_t l)
+{
+	struct gpt_layer w = gpt_layer_of(&g->params, &g->cfg, l);
+
+	w.qkvw = (float *)(uintptr_t)block_matrix(g, 0, l);
+	w.attprojw = (float *)(uintptr_t)block_matrix(g, 1, l);
+	w.fcw = (float *)(uintptr_t)block_matrix(g, 2, l);
+	w.fcprojw = (float *)(uintptr_t)block_matrix(g, 3, l);
+	return w;
+}
+
+/* out (N, OC) = inp (N, C) times a block matrix + bias: W^T for our layout
+ * (W is (OC, C)), W itself for an input-major one ((C, OC), w_in_major). */
+static void
+block_forward(const struct gpt *g, float *out, const float *inp, const float *W,
+    const float *bias, size_t N, size_t C, size_t OC)
+{
+	if (g->w_in_major)
+		nn_gemm(g->precision, 0, 0, N, OC, C, inp, C, W, OC, bias, out, OC, 0);
+	else
+		nn_matmul_forward(out, inp, W, bias, N, C, OC, g->precision);
+}
+
 /* The forward pass up to the final LayerNorm (acts.lnf); no logits. */
 static void
 gpt_forward_hidden(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb)
@@ -401,7 +470,7 @@ gpt_forward_hidden(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb)
 	nn_encoder_forward(a->encoded, inputs, g->params.wte, g->params.wpe, B, Tb, C);
 	residual = a->encoded;
 	for (size_t l = 0; l < c->L; l++) {
-		struct gpt_layer w = gpt_layer_of(&g->params, c, l);
+		struct gpt_layer w = gpt_block_of(g, l);
 		/* The block's activations: its own, or the one block's that every
 		 * block reuses (gpt_alloc_scoring; the residual it reads, res3 of
 		 * the block before, is spent once res2 is summed). */
@@ -414,15 +483,15 @@ gpt_forward_hidden(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb)
 
 		nn_layernorm_forward(ln1, a->ln1_mean + ls * SBT, a->ln1_rstd + ls * SBT, residual,
 		    w.ln1w, w.ln1b, BT, C);
-		nn_matmul_forward(qkv, ln1, w.qkvw, w.qkvb, BT, C, 3 * C, g->precision);
+		block_forward(g, qkv, ln1, w.qkvw, w.qkvb, BT, C, 3 * C);
 		nn_attention_forward(atty, att, qkv, B, Tb, C, NH, g->attention);
-		nn_matmul_forward(res2, atty, w.attprojw, w.attprojb, BT, C, C, g->precision);
+		block_forward(g, res2, atty, w.attprojw, w.attprojb, BT, C, C);
 		nn_residual_forward(res2, residual, res2, BT * C);
 		nn_layernorm_forward(ln2, a->ln2_mean + l * SBT, a->ln2_rstd + l * SBT, res2,
 		    w.ln2w, w.ln2b, BT, C);
-		nn_matmul_forward(fch, ln2, w.fcw, w.fcb, BT, C, 4 * C, g->precision);
+		block_forward(g, fch, ln2, w.fcw, w.fcb, BT, C, 4 * C);
 		nn_gelu_forward(fchg, fch, BT * 4 * C);
-		nn_matmul_forward(res3, fchg, w.fcprojw, w.fcprojb, BT, 4 * C, C, g->precision);
+		block_forward(g, res3, fchg, w.fcprojw, w.fcprojb, BT, 4 * C, C);
 		nn_residual_forward(res3, res2, res3, BT * C);
 		residual = res3;
 	}
@@ -482,6 +551,9 @@ gpt_backward_hooked(struct gpt *g, const uint32_t *inputs, const uint32_t *targe
 	if (g->gact_mem == NULL)
 		return ad_fail(e, AD_EINVAL, "a backward pass on a model sized without gradients "
 		    "(gpt_alloc with grads)");
+	if (g->w_in_major || g->blockw != NULL)
+		return ad_fail(e, AD_EINVAL, "a backward pass on an imported checkpoint's weights "
+		    "(input-major, in place): such a model is for inference only");
 	if (B != g->fwd_B || Tb != g->fwd_Tb)
 		return ad_fail(e, AD_EINVAL, "a backward pass over a batch of %zu x %zu after a "
 		    "forward pass over %zu x %zu: run the forward pass on the same batch first", B,
@@ -558,19 +630,20 @@ gpt_backward_hooked(struct gpt *g, const uint32_t *inputs, const uint32_t *targe
  * ------------------------------------------------------------------------ */
 
 /* The schedule of a decoding step among threads: see gpt_kv_step. */
-enum kv_kind { KV_FP32, KV_BF16, KV_ATT };
+enum kv_kind { KV_FP32, KV_IN, KV_BF16, KV_ATT };
 
 struct kv_job {
 	enum kv_kind    kind;
 	float          *out;     /* (rows) */
-	const float    *W;       /* (rows, C) fp32 weights (KV_FP32) */
+	const float    *W;       /* (rows, C) fp32 weights (KV_FP32); (C, rows) KV_IN's,
+	                          * input-major (w_in_major) */
 	const uint16_t *Wb;      /* (rows, C) bf16 weights (KV_BF16) */
 	const float    *x;       /* (C) input (KV_FP32; KV_BF16: the same rounded in xb) */
 	const uint16_t *xb;      /* (C rounded up to 32) x in bf16 (KV_BF16) */
 	const float    *bias;    /* (rows) or NULL */
 	size_t          C;
 	size_t          rows;    /* output rows, or heads (KV_ATT) */
-	size_t          chunk;   /* rows per chunk */
+	size_t          chunk;   /* rows per chunk (KV_IN: columns of W) */
 	size_t          c0, nc;  /* its chunks' states: st[c0 .. c0 + nc) */
 	size_t          layer;   /* KV_ATT: whose cache */
 	const float    *q;       /* (C) KV_ATT: the queries */
@@ -609,6 +682,16 @@ kv_chunk(size_t C)
 	size_t chunk = 16384 / C / 4 * 4;
 
 	return chunk < 4 ? 4 : chunk;
+}
+
+/* The same for an input-major W (C, OC): a chunk of outputs reads a piece
+ * of each of W's C rows, so it is made wide enough for those pieces to
+ * stream (at least 128 floats, the AVX-512 kernel's panel), never more
+ * chunks than kv_chunk's (the chunk states are counted by it). */
+static size_t
+kv_chunk_in(size_t C)
+{
+	return (kv_chunk(C) + 127) / 128 * 128;
 }
 
 static void
@@ -770,6 +853,9 @@ kv_compute(const struct gpt_kv_sched *s, const struct kv_job *j, size_t k, float
 	case KV_FP32:
 		nn_matvec_rows(out - base, j->W, j->x, j->bias, j->C, o0, o1);
 		break;
+	case KV_IN:
+		nn_matvec_in_rows(out - base, j->W, j->x, j->bias, j->C, j->rows, o0, o1);
+		break;
 	case KV_BF16:
 		nn_matvec_bf16_rows(out - base, j->Wb, j->xb, j->bias, j->C, o0, o1);
 		break;
@@ -894,11 +980,12 @@ kv_help(struct gpt_kv_sched *s, int t)
 
 static void
 kv_product(struct kv_job *j, size_t *c0, float *out, const float *W, const uint16_t *Wb,
-    const float *x, uint16_t *xb, const float *bias, size_t C, size_t OC)
+    int in_major, const float *x, uint16_t *xb, const float *bias, size_t C, size_t OC)
 {
-	size_t chunk = kv_chunk(C);
+	enum kv_kind kind = Wb != NULL ? KV_BF16 : in_major ? KV_IN : KV_FP32;
+	size_t       chunk = kind == KV_IN ? kv_chunk_in(C) : kv_chunk(C);
 
-	*j = (struct kv_job){ .kind = Wb != NULL ? KV_BF16 : KV_FP32, .out = out, .W = W,
+	*j = (struct kv_job){ .kind = kind, .out = out, .W = W,
 		.Wb = Wb, .x = x, .xb = Wb != NULL ? xb : NULL, .bias = bias, .C = C, .rows = OC,
 		.chunk = chunk, .c0 = *c0, .nc = (OC + chunk - 1) / chunk };
 	*c0 += j->nc;
@@ -918,7 +1005,7 @@ kv_lead(struct gpt_kv_sched *s, uint32_t id)
 	for (size_t i = 0; i < C; i++)
 		kv->x[i] = p->wte[(size_t)id * C + i] + p->wpe[pos * C + i];
 	for (size_t l = 0; l < c->L; l++, j += 5) {
-		struct gpt_layer w = gpt_layer_of(p, c, l);
+		struct gpt_layer w = gpt_block_of(g, l);
 		float           *kc = kv->k + l * T * C, *vc = kv->v + l * T * C;
 
 		kv_layernorm((float *)j[0].x, kv->x, w.ln1w, w.ln1b, C);
@@ -965,7 +1052,7 @@ gpt_kv_step(const struct gpt *g, struct gpt_kv *kv, uint32_t id)
 	const struct gpt_params *p = &g->params;
 	struct gpt_kv_sched     *s = kv->sched;
 	size_t                   C = c->C, c0 = 0;
-	int                      bf = g->wbf_mem != NULL, th = 1;
+	int                      bf = g->wbf_mem != NULL, in = g->w_in_major, th = 1;
 	struct kv_job           *j = s->job;
 	uint16_t                *xb = kv->xb16;
 
@@ -973,7 +1060,7 @@ gpt_kv_step(const struct gpt *g, struct gpt_kv *kv, uint32_t id)
 	s->kv = kv;
 	s->pos = kv->pos;
 	for (size_t l = 0; l < c->L; l++, j += 5) {
-		struct gpt_layer w = gpt_layer_of(p, c, l);
+		struct gpt_layer w = gpt_block_of(g, l);
 		float           *a = s->act + l * KV_LAYER(C);   /* ln1, qkv, atty, proj, ln2, h, fc */
 		/* The block's matrices in bf16, when the model keeps them. */
 		const uint16_t *bqkv = bf ? g->wbf.qkvw + l * 3 * C * C : NULL;
@@ -981,20 +1068,21 @@ gpt_kv_step(const struct gpt *g, struct gpt_kv *kv, uint32_t id)
 		const uint16_t *bfc = bf ? g->wbf.fcw + l * 4 * C * C : NULL;
 		const uint16_t *bfcproj = bf ? g->wbf.fcprojw + l * 4 * C * C : NULL;
 
-		kv_product(&j[0], &c0, a + C, w.qkvw, bqkv, a, xb, w.qkvb, C, 3 * C);
+		kv_product(&j[0], &c0, a + C, w.qkvw, bqkv, in, a, xb, w.qkvb, C, 3 * C);
 		xb += C + 32;
 		j[1] = (struct kv_job){ .kind = KV_ATT, .out = a + 4 * C, .rows = c->NH,
 			.chunk = 1, .c0 = c0, .nc = c->NH, .layer = l, .q = a + C };
 		c0 += c->NH;
-		kv_product(&j[2], &c0, a + 5 * C, w.attprojw, bproj, a + 4 * C, xb, w.attprojb, C, C);
+		kv_product(&j[2], &c0, a + 5 * C, w.attprojw, bproj, in, a + 4 * C, xb, w.attprojb, C,
+		    C);
 		xb += C + 32;
-		kv_product(&j[3], &c0, a + 7 * C, w.fcw, bfc, a + 6 * C, xb, w.fcb, C, 4 * C);
+		kv_product(&j[3], &c0, a + 7 * C, w.fcw, bfc, in, a + 6 * C, xb, w.fcb, C, 4 * C);
 		xb += C + 32;
-		kv_product(&j[4], &c0, a + 11 * C, w.fcprojw, bfcproj, a + 7 * C, xb, w.fcprojb,
+		kv_product(&j[4], &c0, a + 11 * C, w.fcprojw, bfcproj, in, a + 7 * C, xb, w.fcprojb,
 		    4 * C, C);
 		xb += 4 * C + 32;
 	}
-	kv_product(j, &c0, kv->logits, p->wte, g->wbf.wte, kv->xb, xb, NULL, C, c->V);
+	kv_product(j, &c0, kv->logits, p->wte, g->wbf.wte, 0, kv->xb, xb, NULL, C, c->V);
 	assert(c0 <= s->nst);
 	memset((void *)s->st, KV_FREE, c0);
 	atomic_store_explicit(&s->now, 0, memory_order_relaxed);

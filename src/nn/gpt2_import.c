@@ -10,7 +10,11 @@
  * (weight (C, 3C)), h.N.attn.c_proj ((C, C)), h.N.ln_2, h.N.mlp.c_fc
  * ((C, 4C)), h.N.mlp.c_proj ((4C, C)), then ln_f; the names may carry a
  * "transformer." prefix. Its Conv1D weights are stored input-major (x W),
- * ours output-major (W x), so those four are transposed on the way in.
+ * ours output-major (W x): the model keeps them input-major (struct gpt's
+ * w_in_major, each block's four matrices found through blockw), so that a
+ * float32 file is used in place like llm.c's: the embeddings and the
+ * matrices point into the mapping, and opening a 500 MB checkpoint copies
+ * only its LayerNorms and biases. F16 and BF16 tensors are widened.
  *
  * llm.c's model file (train_gpt2.c, gpt2_build_from_checkpoint): a header
  * of 256 little-endian int32 (magic 20240326, version 3 for float32 or 5
@@ -773,6 +777,27 @@ hf_extra(const struct nn_st *st, const char *prefix, uint32_t L, const char *pat
 	return 0;
 }
 
+/* Whether tensor i of struct gpt_params is one of a block's four matrices
+ * (qkvw, attprojw, fcw, fcprojw). */
+static int
+is_block_matrix(int i)
+{
+	return i == 4 || i == 6 || i == 10 || i == 12;
+}
+
+/* Tensor k of hf_block in block l, found and checked before. */
+static const struct nn_st_tensor *
+hf_find(const struct nn_st *st, const char *prefix, uint32_t l, int k)
+{
+	char name[128];
+
+	snprintf(name, sizeof name, "%sh.%u.%s", prefix, l, hf_block[k].suffix);
+	return nn_st_find(st, name);
+}
+
+/* The end of the description of a model whose matrices point into its file. */
+static const char mapped_note[] = "its matrices mapped in place";
+
 int
 nn_gpt2_open_safetensors(struct lm **out, const char *path, const char *dir,
     const char *tokenizer, struct ad_map *map, struct ad_error *e)
@@ -787,7 +812,8 @@ nn_gpt2_open_safetensors(struct lm **out, const char *path, const char *dir,
 	size_t                     sizes[GPT_NTENSORS], own = 0, C;
 	float                     *p, *dst[GPT_NTENSORS];
 	int                        rc, eot = 1, in_place[GPT_NTENSORS] = { 0 };
-	char                       what[128];
+	size_t                     mapped = 0;   /* block matrices used in place */
+	char                       what[192];
 
 	/* config.json and the tokenizer lie beside the file, or in dir. */
 	if (dir != NULL) {
@@ -842,19 +868,40 @@ nn_gpt2_open_safetensors(struct lm **out, const char *path, const char *dir,
 	if ((rc = find_tokenizer(&bpe, tokenizer, where, cfg.V, eot, path, e)) != 0)
 		goto fail;
 
-	/* The embeddings are used in place when they are float32 (and the
-	 * file's bytes are the host's: little-endian); the rest is converted. */
+	/* A float32 tensor is used in place (when the file's bytes are the
+	 * host's: little-endian; nn_st_parse has checked that each tensor's
+	 * data is aligned to its elements): the embeddings and the block
+	 * matrices, which stay input-major (w_in_major), so that a model opens
+	 * in about the memory of its file. The rest is converted into own
+	 * memory: the LayerNorms and biases (a few floats), and matrices in 16
+	 * bits, widened but kept input-major too (one layout per model). */
 	gpt_tensor_sizes(&cfg, sizes);
 	in_place[0] = wte->dtype == NN_ST_F32 && AD_LITTLE_ENDIAN;
 	in_place[1] = wpe->dtype == NN_ST_F32 && AD_LITTLE_ENDIAN;
 	for (int i = 0; i < GPT_NTENSORS; i++)
-		own += in_place[i] ? 0 : sizes[i];
+		own += in_place[i] || is_block_matrix(i) ? 0 : sizes[i];
+	for (uint32_t l = 0; l < cfg.L; l++)
+		for (int k = 0; k < HF_NBLOCK; k++) {
+			const struct nn_st_tensor *t;
+			if (hf_block[k].cols == 0)
+				continue;
+			t = hf_find(st, prefix, l, k);
+			if (t->dtype == NN_ST_F32 && AD_LITTLE_ENDIAN)
+				mapped++;
+			else
+				own += (size_t)hf_block[k].rows * hf_block[k].cols * C * C;
+		}
 	if ((rc = import_new(&g, &cfg, eot, own, path, e)) != 0)
 		goto fail;
+	if ((g->blockw = ad_mallocarray(4 * (size_t)cfg.L, sizeof *g->blockw)) == NULL) {
+		rc = ad_fail(e, AD_ENOMEM, "%s: out of memory", path);
+		goto fail;
+	}
+	g->w_in_major = 1;
 	p = g->param_mem;
 	for (int i = 0; i < GPT_NTENSORS; i++) {
-		dst[i] = in_place[i] ? NULL : p;
-		p += in_place[i] ? 0 : sizes[i];
+		dst[i] = in_place[i] || is_block_matrix(i) ? NULL : p;
+		p += in_place[i] || is_block_matrix(i) ? 0 : sizes[i];
 	}
 	if (in_place[0])
 		dst[0] = (float *)(uintptr_t)wte->data;
@@ -868,16 +915,24 @@ nn_gpt2_open_safetensors(struct lm **out, const char *path, const char *dir,
 	convert(dst[15], lnfb->data, lnfb->dtype, C, 1, 0);
 	for (uint32_t l = 0; l < cfg.L; l++)
 		for (int k = 0; k < HF_NBLOCK; k++) {
-			const struct nn_st_tensor *t;
-			char                       name[64];
+			const struct nn_st_tensor *t = hf_find(st, prefix, l, k);
 			int                        o = hf_block[k].ours;
 			size_t                     rows = (size_t)hf_block[k].rows * C,
 			                           cols = hf_block[k].cols != 0 ? (size_t)hf_block[k].cols * C : 1;
-			snprintf(name, sizeof name, "h.%u.%s", l, hf_block[k].suffix);
-			(void)hf_tensor(st, prefix, name, rows, hf_block[k].cols * C, &t, path, e);
-			/* Conv1D stores (in, out); ours is (out, in): transpose matrices. */
-			convert(dst[o] + (size_t)l * (sizes[o] / cfg.L), t->data, t->dtype, rows, cols,
-			    hf_block[k].cols != 0);
+			float                    **w;
+			if (hf_block[k].cols == 0) {
+				convert(dst[o] + (size_t)l * rows, t->data, t->dtype, rows, 1, 0);
+			} else {
+				/* Conv1D's (in, out), as it is: x W. */
+				w = &g->blockw[4 * (size_t)l + (size_t)(o == 4 ? 0 : o == 6 ? 1 : o == 10 ? 2 : 3)];
+				if (t->dtype == NN_ST_F32 && AD_LITTLE_ENDIAN) {
+					*w = (float *)(uintptr_t)t->data;
+					continue;
+				}
+				*w = p;
+				convert(p, t->data, t->dtype, rows, cols, 0);
+				p += rows * cols;
+			}
 			drop_pages(map, t->data, t->nbytes);
 		}
 	g->params = (struct gpt_params){ dst[0], dst[1], dst[2], dst[3], dst[4], dst[5], dst[6],
@@ -888,11 +943,13 @@ nn_gpt2_open_safetensors(struct lm **out, const char *path, const char *dir,
 	else
 		snprintf(what, sizeof what, "an autodidact export (Hugging Face safetensors, %s), its own "
 		    "vocabulary, texts opened by the input-only id %u", wte->dtype_name, cfg.V);
+	if (in_place[0] && in_place[1] && mapped == 4 * (size_t)cfg.L)
+		snprintf(what + strlen(what), sizeof what - strlen(what), ", %s", mapped_note);
 	nn_st_free(st);
 	ad_free(cfgpath);
 	ad_free(where);
-	/* Keep the mapping only while the embeddings point into it. */
-	if (in_place[0] || in_place[1])
+	/* Keep the mapping only while parameters point into it. */
+	if (in_place[0] || in_place[1] || mapped > 0)
 		return nn_lm_wrap(out, path, g, bpe, map, what, e);
 	if ((rc = nn_lm_wrap(out, path, g, bpe, NULL, what, e)) == 0)
 		ad_map_release(map);
@@ -935,7 +992,7 @@ nn_gpt2_open_llmc(struct lm **out, const char *path, const char *tokenizer,
 	uint64_t          np, need;
 	int               rc, in_place;
 	float            *p;
-	char              what[128];
+	char              what[192];
 
 	if (map->size < 1024)
 		return ad_fail(e, AD_EFORMAT, "%s: %zu bytes: shorter than llm.c's 1024-byte "
@@ -999,6 +1056,8 @@ nn_gpt2_open_llmc(struct lm **out, const char *path, const char *tokenizer,
 	snprintf(what, sizeof what, "GPT-2 (llm.c version %u, %s), r50k_base, texts opened by "
 	    "<|endoftext|>", version,
 	    version == 3 ? "float32" : "bfloat16");
+	if (in_place)
+		snprintf(what + strlen(what), sizeof what - strlen(what), ", %s", mapped_note);
 	if (in_place)
 		return nn_lm_wrap(out, path, g, bpe, map, what, e);
 	if ((rc = nn_lm_wrap(out, path, g, bpe, NULL, what, e)) == 0)

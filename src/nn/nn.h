@@ -143,6 +143,16 @@ void nn_matvec_rows(float *out, const float *W, const float *x, const float *bia
                     size_t C, size_t o0, size_t o1);
 
 /*
+ * Rows [o0, o1) of out (OC) = x (C) W + bias with W stored input-major,
+ * (C, OC): C rows of OC floats, GPT-2's Conv1D layout (struct gpt's
+ * w_in_major). Each output sums its C products in i order in one
+ * accumulator (fused multiply-adds where the AVX2 or AVX-512 kernel is in
+ * force): the same bits for any cut of the range, on the calling thread.
+ */
+void nn_matvec_in_rows(float *out, const float *W, const float *x, const float *bias,
+                       size_t C, size_t OC, size_t o0, size_t o1);
+
+/*
  * Eight lane sums s[0..8) and a tail t, combined in a fixed order: the sums
  * that must not depend on the vector width (dot products, norms, LayerNorm
  * statistics) run in eight lanes, which the compiler vectorizes.
@@ -430,6 +440,16 @@ struct gpt {
 	                                    * fp32 */
 	int                  one_block;    /* activations of one block, reused by every block
 	                                    * (gpt_alloc_scoring) */
+	int                  w_in_major;   /* the four matrices of each block (qkvw, attprojw,
+	                                    * fcw, fcprojw) are stored input-major, (C_in,
+	                                    * C_out): x W, GPT-2's Conv1D layout, not ours
+	                                    * (W x). An imported safetensors checkpoint, whose
+	                                    * F32 matrices are used in place; forward and
+	                                    * generation only (gpt_backward refuses it) */
+	float              **blockw;       /* (L, 4) those four matrices of each block, in
+	                                    * that order, when they lie apart (tensors of a
+	                                    * mapped file; owned, the matrices not); NULL:
+	                                    * they are params' */
 	struct gpt_weights_bf16 wbf;       /* into wbf_mem */
 	uint16_t            *wbf_mem;      /* generation's matrices in bf16, or NULL */
 };
