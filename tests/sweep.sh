@@ -116,10 +116,18 @@ rc=$?
 [ "$rc" -ne 0 ] && ok || fail "an interrupted sweep exited 0"
 has si.err "interrupted"
 [ ! -e si/sweep.json ] && ok || fail "an interrupted sweep wrote a report"
+# The interrupted point: a checkpoint and no .run file.
+sip=$(for f in si/sweep-tf-*.bin.ckpt; do [ -e "${f%.ckpt}.run" ] || echo "${f%.ckpt}"; done)
 run 0 "$AD" sweep --quiet -o si -j 1 --vocab-size 300 --widths 8,48 --context 16 --steps 1000 \
 	--curve-points 4 --json c.txt
 has "$T/out" '"points_total": 2'
-has "$T/out" 'train transformer --resume si/sweep-tf-'
+has "$T/out" "train transformer --resume $sip.ckpt"
+# Its seconds are both runs': at least its log's last elapsed, which counts
+# on from the checkpoint's training time.
+last=$(tail -n 1 "${sip%.bin}.jsonl" | sed -n 's/.*"elapsed":\([0-9.]*\).*/\1/p')
+secs=$(sed -n 's/^seconds //p' "$sip.run")
+awk -v s="$secs" -v l="$last" 'BEGIN { exit !(l > 0 && s >= l) }' && ok ||
+	fail "the resumed point $sip trained for $secs s, less than its log's $last s"
 
 # 5. Random features: the training loss reaches its floor (the fit is exact
 # on every distinct context) from F = the distinct training contexts on, so
