@@ -312,10 +312,7 @@ same "$tf" "rf/${tf#rs/}"
 # checkpoint's training time (the log's elapsed at step k) plus the resumed
 # run's, so at least the log's last elapsed (which counts on from step k).
 has "$tf.run" "tokens 102400"
-last=$(tail -n 1 "$log" | sed -n 's/.*"elapsed":\([0-9.]*\)}.*/\1/p')
-secs=$(sed -n 's/^seconds //p' "$tf.run")
-awk -v s="$secs" -v l="$last" 'BEGIN { exit !(l > 0 && s >= l) }' && ok ||
-	fail "a resumed transformer's training took $secs s, less than its log's $last s"
+resumed_cost "$tf" "$log"
 # Once finished, it is reused (not written again), not resumed again.
 ls -l --time-style=+%s.%N "$tf" "$tf.run" >rmt1
 # shellcheck disable=SC2086

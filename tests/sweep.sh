@@ -122,12 +122,8 @@ run 0 "$AD" sweep --quiet -o si -j 1 --vocab-size 300 --widths 8,48 --context 16
 	--curve-points 4 --json c.txt
 has "$T/out" '"points_total": 2'
 has "$T/out" "train transformer --resume $sip.ckpt"
-# Its seconds are both runs': at least its log's last elapsed, which counts
-# on from the checkpoint's training time.
-last=$(tail -n 1 "${sip%.bin}.jsonl" | sed -n 's/.*"elapsed":\([0-9.]*\).*/\1/p')
-secs=$(sed -n 's/^seconds //p' "$sip.run")
-awk -v s="$secs" -v l="$last" 'BEGIN { exit !(l > 0 && s >= l) }' && ok ||
-	fail "the resumed point $sip trained for $secs s, less than its log's $last s"
+# Its seconds are both runs'.
+resumed_cost "$sip" "${sip%.bin}.jsonl"
 
 # 5. Random features: the training loss reaches its floor (the fit is exact
 # on every distinct context) from F = the distinct training contexts on, so
