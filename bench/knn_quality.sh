@@ -23,7 +23,7 @@ tail -n +$((n * 9 / 10 + 1)) "$book" | sed '/^ *\*\*\* END OF/,$d' >held.txt
 "$ad" train transformer -q -t v.vocab -o small.bin --preset small --time-budget "$budget" \
 	--val held.txt --val-every 0 train.txt
 /usr/bin/time -f 'build: %e s wall, %U s user, %M kB max resident' \
-	"$ad" knn build -q -m small.bin -o small.knn train.txt
+	"$ad" knn build -m small.bin -o small.knn train.txt
 "$ad" eval -q small.bin held.txt
 /usr/bin/time -f 'eval: %e s wall, %U s user, %M kB max resident' "$ad" eval -q small.knn held.txt
 /usr/bin/time -f 'tune: %e s wall, %U s user, %M kB max resident' \

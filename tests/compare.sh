@@ -21,9 +21,15 @@ reliability_check() {
 	return 0
 }
 
+# silent FILE WHAT: WHAT (a run with --quiet) wrote nothing to FILE, its stderr.
+silent() {
+	if [ -s "$1" ]; then fail "$2 printed with --quiet: $(head -c 400 "$1")"; else ok; fi
+}
+
 run 0 "$AD" synth --quiet --seed 4 --sentences 4000 -o c.txt
 run 0 "$AD" compare --quiet -o res --vocab-size 400 --orders 2..3 --preset tiny --steps 40 \
 	-p "The nurse said that" c.txt
+silent "$T/err" "compare (n-grams and a transformer)"
 cp "$T/out" stdout1
 has stdout1 "## Held-out results"
 has stdout1 "The report is in res/report.md"
@@ -141,6 +147,8 @@ while read -r line; do
 	line=${line#autodidact }
 	eval "\"\$AD\" $line --quiet" >ex.out 2>ex.err && ok ||
 		fail "man example failed: $line: $(cat ex.err)"
+	# (One of them with --knn: its child knn build is quiet too.)
+	silent ex.err "$line"
 done <examples
 has fill/report.md "## Fill in the blank"
 has fill/report.md "| model | blanks | top-1 | top-5 | mean ln p |"
@@ -261,6 +269,61 @@ rc=$?
 has int.err "interrupted"
 ls out2/ngram2-*.bin >/dev/null 2>&1 && ok || fail "the finished 2-gram was not kept"
 ls -A out2 | grep -q '\.tmp-' && fail "temporary files left: $(ls -A out2)" || ok
+
+# Interrupted halfway through the transformer (SIGINT once its log reaches
+# step 200 of 400): the next run resumes it from the checkpoint written at
+# the step where it stopped (the report gives that command, and the log
+# keeps the first run's lines and goes on from the next step) and ends with
+# the same bytes as a run never interrupted; its cost is both runs'.
+"$AD" synth --quiet --seed 5 --sentences 1500 -o r.txt
+rargs="--quiet --vocab-size 300 --orders 2 --preset tiny --steps 400 --blanks 0 r.txt"
+# shellcheck disable=SC2086
+"$AD" compare -o rs $rargs >/dev/null 2>rs.err &
+pid=$!
+i=0
+while [ $i -lt 1200 ] && [ "$(cat rs/transformer-*.jsonl 2>/dev/null | wc -l)" -lt 200 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+kill -INT $pid
+wait $pid
+rc=$?
+[ "$rc" -eq 1 ] && ok || fail "interrupted compare exited $rc: $(cat rs.err)"
+tf=$(ls rs/transformer-*.bin)
+[ -s "$tf.ckpt" ] && [ ! -e "$tf.run" ] && ok ||
+	fail "after the interrupt: $(ls rs) (a model and its checkpoint, no .run, expected)"
+log=${tf%.bin}.jsonl
+cp "$log" log1
+k=$(tail -n 1 log1 | sed -n 's/^{"step":\([0-9]*\),.*/\1/p')
+[ "${k:-0}" -gt 0 ] && [ "$k" -lt 400 ] && ok ||
+	fail "interrupted at step '$k', not within the 400 (the machine was too slow or too fast)"
+# shellcheck disable=SC2086
+run 0 "$AD" compare -o rs $rargs
+silent "$T/err" "compare resuming a transformer"
+has rs/report.md "- transformer (tiny): \`autodidact train transformer --resume $tf.ckpt --steps 400 "
+head -n "$k" "$log" >log2
+same log1 log2
+awk -F'[:,]' '$2 != NR { bad++ } END { print NR, bad + 0 }' "$log" >steps
+has steps "400 0"
+# shellcheck disable=SC2086
+run 0 "$AD" compare -o rf $rargs
+same "$tf" "rf/${tf#rs/}"
+# Tokens: 400 steps x 8 sequences x 32 (tiny's context). Seconds: the
+# checkpoint's training time (the log's elapsed at step k) plus the resumed
+# run's, so at least the log's last elapsed (which counts on from step k).
+has "$tf.run" "tokens 102400"
+resumed_cost "$tf" "$log"
+# Once finished, it is reused (not written again), not resumed again.
+ls -l --time-style=+%s.%N "$tf" "$tf.run" >rmt1
+# shellcheck disable=SC2086
+run 0 "$AD" compare -o rs $rargs
+ls -l --time-style=+%s.%N "$tf" "$tf.run" >rmt2
+same rmt1 rmt2
+has rs/report.md "- transformer (tiny): \`autodidact train transformer -t "
+
+# The n-grams alone, quietly: nothing on stderr.
+run 0 "$AD" compare --quiet -o ng --vocab-size 300 --orders 2 --no-transformer --blanks 5 r.txt
+silent "$T/err" "compare --no-transformer"
 
 # Bad input: clear errors, exit 1 or 2, no report.
 printf 'one line only\n' >tiny.txt

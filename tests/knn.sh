@@ -19,8 +19,10 @@ json_total() {
 }
 
 # lambda 0: the kNN-LM's eval is the transformer's, to the last digit.
+# (--quiet: no progress and no summary line, on either stream.)
 run 0 "$AD" knn build --quiet --lambda 0 -m model.bin -o zero.knn train.txt
-has "$T/out" "entries"
+[ ! -s "$T/out" ] && [ ! -s "$T/err" ] && ok ||
+	fail "knn build --quiet printed: $(cat "$T/out" "$T/err" | head -c 400)"
 run 0 "$AD" eval --quiet --json model.bin held-out.txt
 cp "$T/out" t.json
 run 0 "$AD" eval --quiet --json zero.knn held-out.txt
@@ -30,7 +32,9 @@ has z.json '"kind": "knn"'
 	fail "lambda 0: nats $(json_total z.json nats), the transformer's $(json_total t.json nats)"
 
 # lambda 0.5 changes the figure; the calibration path agrees with it.
-run 0 "$AD" knn build --quiet --lambda 0.5 --k 8 --temperature 2 -m model.bin -o half.knn train.txt
+run 0 "$AD" knn build --lambda 0.5 --k 8 --temperature 2 -m model.bin -o half.knn train.txt
+has "$T/out" "half.knn: "
+has "$T/out" " entries of "
 run 0 "$AD" eval --quiet --json --calibration half.knn held-out.txt
 cp "$T/out" h.json
 a=$(json_total h.json nats_per_token)

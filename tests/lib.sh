@@ -94,3 +94,13 @@ render_check() {
 	[ -s "$T/shot.png" ] && ok || fail "headless Chromium made no screenshot of $1"
 	return 0
 }
+
+# resumed_cost MODEL LOG: a resumed transformer's .run seconds cover both of
+# its runs: at least LOG's last "elapsed", which a resumed trainer counts on
+# from its checkpoint's training time (the resumed run alone stays below it).
+resumed_cost() {
+	_last=$(tail -n 1 "$2" | sed -n 's/.*"elapsed":\([0-9.]*\).*/\1/p')
+	_secs=$(sed -n 's/^seconds //p' "$1.run")
+	awk -v s="$_secs" -v l="$_last" 'BEGIN { exit !(l > 0 && s >= l) }' && ok ||
+		fail "the resumed $1 trained for $_secs s, less than its log's $_last s"
+}

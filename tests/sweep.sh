@@ -116,10 +116,14 @@ rc=$?
 [ "$rc" -ne 0 ] && ok || fail "an interrupted sweep exited 0"
 has si.err "interrupted"
 [ ! -e si/sweep.json ] && ok || fail "an interrupted sweep wrote a report"
+# The interrupted point: a checkpoint and no .run file.
+sip=$(for f in si/sweep-tf-*.bin.ckpt; do [ -e "${f%.ckpt}.run" ] || echo "${f%.ckpt}"; done)
 run 0 "$AD" sweep --quiet -o si -j 1 --vocab-size 300 --widths 8,48 --context 16 --steps 1000 \
 	--curve-points 4 --json c.txt
 has "$T/out" '"points_total": 2'
-has "$T/out" 'train transformer --resume si/sweep-tf-'
+has "$T/out" "train transformer --resume $sip.ckpt"
+# Its seconds are both runs'.
+resumed_cost "$sip" "${sip%.bin}.jsonl"
 
 # 5. Random features: the training loss reaches its floor (the fit is exact
 # on every distinct context) from F = the distinct training contexts on, so

@@ -63,7 +63,7 @@ static const char compare_help[] =
 "Common:\n"
 "  -s, --seed S           seed for training and sampling (default 1)\n"
 "  --threads N            threads for every stage\n"
-"  -q, --quiet            no progress on stderr\n"
+"  -q, --quiet            nothing on stderr but errors\n"
 "  -h, --help             show this help\n";
 
 struct cmp_opts {

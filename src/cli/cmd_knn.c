@@ -59,7 +59,7 @@ static const char knn_help[] =
 "  --format F           contrast: md (default), html (with an SVG plot) or json\n"
 "  --json               tune: the report as JSON\n"
 "  --threads N          threads (default: all cores)\n"
-"  -q, --quiet          no progress on stderr\n"
+"  -q, --quiet          no progress on stderr; build, set: no summary line\n"
 "  -h, --help           show this help\n";
 
 enum { OPT_K = 256, OPT_LAMBDA, OPT_TEMP, OPT_METRIC, OPT_POINTS, OPT_QUERIES, OPT_SEED,
@@ -196,8 +196,10 @@ knn_build_cmd(int argc, char **argv)
 	ad_progress_finish(prog);
 	if (knn_store_open(&s, o.output, &err) != 0)
 		return cli_fail(&err);
-	printf("%s: %llu entries of %u floats, %.1f MB, built in %.2f s\n", o.output,
-	    (unsigned long long)s->N, s->C, (double)s->map.size / 1e6, s->build_seconds);
+	/* Opened even when quiet: a store that does not open is an error. */
+	if (!o.common.quiet)
+		printf("%s: %llu entries of %u floats, %.1f MB, built in %.2f s\n", o.output,
+		    (unsigned long long)s->N, s->C, (double)s->map.size / 1e6, s->build_seconds);
 	knn_store_free(s);
 	return fflush(stdout) == 0 ? CLI_EXIT_OK : cli_failf("cannot write the results");
 }
@@ -228,8 +230,9 @@ knn_set_cmd(int argc, char **argv)
 	p.metric = o.metric_given ? o.p.metric : p.metric;
 	if (knn_store_rewrite(argv[optind], o.output, &p, &err) != 0)
 		return cli_fail(&err);
-	printf("%s: k %u, lambda %.4g, temperature %.4g, %s\n", o.output, p.k, p.lambda,
-	    p.temperature, knn_metric_name(p.metric));
+	if (!o.common.quiet)
+		printf("%s: k %u, lambda %.4g, temperature %.4g, %s\n", o.output, p.k, p.lambda,
+		    p.temperature, knn_metric_name(p.metric));
 	return fflush(stdout) == 0 ? CLI_EXIT_OK : cli_failf("cannot write the results");
 }
 

@@ -35,6 +35,21 @@ int      compare_run_save(const char *model, const struct compare_model *m, stru
 int      compare_run_load(const char *model, struct compare_model *m);
 
 /*
+ * A transformer's run at path (its checkpoint ckpt) after an earlier one:
+ * COMPARE_REUSE when that finished (path and its .run file exist, and need
+ * too when not NULL); COMPARE_RESUME when it was interrupted and left ckpt
+ * (a run stopped by a signal writes its model too, but no .run file), to be
+ * continued with train transformer --resume; COMPARE_FRESH otherwise, and
+ * always with retrain.
+ */
+enum compare_plan { COMPARE_FRESH, COMPARE_RESUME, COMPARE_REUSE };
+enum compare_plan compare_plan(int retrain, const char *path, const char *ckpt, const char *need);
+/* The training seconds a checkpoint records for the runs before it (0 when
+ * unreadable): read before resuming, as the resumed run rewrites it. A
+ * resumed model's cost is these plus the resumed run's wall clock. */
+double   compare_ckpt_seconds(const char *ckpt);
+
+/*
  * The stages the sweep shares. compare_train: train the model at path with
  * the child command argv (cfg->self; NULL-terminated), or reuse it when it
  * and its .run file exist (unless cfg->retrain), filling m's path, command

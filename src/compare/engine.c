@@ -41,6 +41,7 @@
 #include "compare/compare_impl.h"
 #include "data/data.h"
 #include "bpe/bpe.h"
+#include "nn/nn.h"
 
 /* ---- small helpers ------------------------------------------------------------ */
 
@@ -198,6 +199,38 @@ compare_train(const struct compare_cfg *cfg, struct compare_model *m, const char
 	if (tokens > 0)
 		m->train_tokens = tokens;
 	return compare_run_save(path, m, e);
+}
+
+/* ---- an interrupted transformer: reuse, resume or train ------------------------ */
+
+enum compare_plan
+compare_plan(int retrain, const char *path, const char *ckpt, const char *need)
+{
+	if (retrain)
+		return COMPARE_FRESH;
+	/* Finished: a run stopped by a signal writes its model (and its
+	 * checkpoint) too, but its .run file only once the child exited 0. */
+	if (compare_exists(path) && (need == NULL || compare_exists(need)) &&
+	    compare_run_load(path, &(struct compare_model){ 0 }) == 0)
+		return COMPARE_REUSE;
+	return compare_exists(ckpt) ? COMPARE_RESUME : COMPARE_FRESH;
+}
+
+double
+compare_ckpt_seconds(const char *ckpt)
+{
+	struct ad_map  map;
+	struct nn_file f;
+	size_t         at;
+	double         s = 0;
+
+	if (ad_map_file(ckpt, &map, NULL) != 0)
+		return 0;
+	if (nn_parse(map.data, map.size, ckpt, &f, &at, NULL) == 0 && f.has_train &&
+	    f.train.elapsed > 0)
+		s = f.train.elapsed;
+	ad_map_release(&map);
+	return s;
 }
 
 /* ---- the transformer's learning curve, from its JSON Lines log ----------------- */
@@ -361,7 +394,7 @@ cmp_transformer(const struct compare_cfg *cfg, struct compare_model *m, uint64_t
 	char  *path, *ckpt, *log, steps[24], budget[32], batch[24], val_every[24], cfgtext[512];
 	char  *targv[48];
 	int    k = 0, rc;
-	double last_step;
+	double last_step, before = 0;
 	struct lm *lm;
 
 	snprintf(steps, sizeof steps, "%llu", (unsigned long long)cfg->steps);
@@ -391,8 +424,10 @@ cmp_transformer(const struct compare_cfg *cfg, struct compare_model *m, uint64_t
 	}
 	targv[k++] = "train";
 	targv[k++] = "transformer";
-	/* An interrupted run left a checkpoint: continue it. */
-	if (!cfg->retrain && !compare_exists(path) && compare_exists(ckpt)) {
+	/* Interrupted (a model but no .run file, and a checkpoint): continue it,
+	 * its cost the training time the checkpoint records plus this run's. */
+	if (compare_plan(cfg->retrain, path, ckpt, NULL) == COMPARE_RESUME) {
+		before = compare_ckpt_seconds(ckpt);
 		targv[k++] = "--resume";
 		targv[k++] = ckpt;
 	} else {
@@ -456,8 +491,10 @@ cmp_transformer(const struct compare_cfg *cfg, struct compare_model *m, uint64_t
 	}
 	if (rc != 0)
 		goto done;
-	if (!m->reused)
+	if (!m->reused) {
+		m->train_seconds += before;
 		m->train_tokens = 0;   /* filled below from the model's shape */
+	}
 	/* Tokens processed: steps x batch x context (context from the model). */
 	if ((rc = lm_open(&lm, m->path, e)) != 0)
 		goto done;
@@ -981,7 +1018,8 @@ compare_run(const struct compare_cfg *cfg, struct compare_report *out, struct ad
 fail:
 	if (rc == AD_EINTR)
 		ad_fail(e, AD_EINTR, "interrupted; the models finished so far are kept in %s "
-		    "and the next run reuses them", cfg->out);
+		    "and the next run reuses them (and resumes the transformer from its "
+		    "checkpoint)", cfg->out);
 	compare_report_free(&rep);
 done:
 	bpe_free(vocab);

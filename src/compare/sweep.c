@@ -304,6 +304,7 @@ struct sw_job {
 	char               *argv[48];   /* the child's command (transformer) */
 	char                num[16][32];  /* its numbers (13 at most) */
 	char               *ckpt, *log;
+	double              before;     /* training seconds before a resume */
 	int                 rc;
 	struct ad_error     err;
 	int                 running;    /* its child runs (under sweep_state) */
@@ -347,6 +348,7 @@ sw_transformer_job(const struct sweep_cfg *cfg, struct sw_job *j, const struct s
 	char                cfgtext[512];
 	uint64_t            key, val_every;
 	int                 k = 0, n = 0;
+	enum compare_plan   plan;
 
 	p->steps = cfg->steps > 0 ? cfg->steps :
 	    (uint64_t)ceil(cfg->epochs * (double)t->nids / ((double)cfg->batch * cfg->context));
@@ -368,12 +370,12 @@ sw_transformer_job(const struct sweep_cfg *cfg, struct sw_job *j, const struct s
 #define NUM(fmt, v) (assert(n < 16), snprintf(j->num[n], sizeof j->num[n], fmt, v), j->num[n++])
 	j->argv[k++] = "train";
 	j->argv[k++] = "transformer";
-	/* Finished: the model, its curve and its cost are there (a run stopped
-	 * by a signal writes its model too, but not the .run file). */
-	p->reused = !cfg->retrain && compare_exists(p->path) && compare_exists(j->log) &&
-	    compare_run_load(p->path, &(struct compare_model){ 0 }) == 0;
-	/* Not finished, but an interrupted run left a checkpoint: continue it. */
-	if (!cfg->retrain && !p->reused && compare_exists(j->ckpt)) {
+	/* Finished (the model, its curve and its cost are there), interrupted
+	 * (continue from the checkpoint), or new. */
+	plan = compare_plan(cfg->retrain, p->path, j->ckpt, j->log);
+	p->reused = plan == COMPARE_REUSE;
+	if (plan == COMPARE_RESUME) {
+		j->before = compare_ckpt_seconds(j->ckpt);
 		j->argv[k++] = "--resume";
 		j->argv[k++] = j->ckpt;
 	} else {
@@ -443,6 +445,7 @@ sw_transformer_train(const struct sweep_cfg *cfg, struct sw_job *j, struct ad_er
 
 	if ((rc = compare_child_run(cfg->self, j->argv, &m.train_seconds, &m.peak_rss_kb, e)) != 0)
 		return rc;
+	m.train_seconds += j->before;
 	j->p->seconds = m.train_seconds;
 	j->p->rss_kb = m.peak_rss_kb;
 	m.train_tokens = (double)j->p->steps * cfg->batch * cfg->context;
