@@ -270,13 +270,14 @@ has int.err "interrupted"
 ls out2/ngram2-*.bin >/dev/null 2>&1 && ok || fail "the finished 2-gram was not kept"
 ls -A out2 | grep -q '\.tmp-' && fail "temporary files left: $(ls -A out2)" || ok
 
-# Interrupted halfway through the transformer (SIGINT once its log reaches
-# step 200 of 400): the next run resumes it from the checkpoint written at
+# Interrupted during the transformer (SIGINT once its log reaches step 200
+# of 1000, which leaves about a second before step 1000 on a fast machine):
+# the next run resumes it from the checkpoint written at
 # the step where it stopped (the report gives that command, and the log
 # keeps the first run's lines and goes on from the next step) and ends with
 # the same bytes as a run never interrupted; its cost is both runs'.
 "$AD" synth --quiet --seed 5 --sentences 1500 -o r.txt
-rargs="--quiet --vocab-size 300 --orders 2 --preset tiny --steps 400 --blanks 0 r.txt"
+rargs="--quiet --vocab-size 300 --orders 2 --preset tiny --steps 1000 --blanks 0 r.txt"
 # shellcheck disable=SC2086
 "$AD" compare -o rs $rargs >/dev/null 2>rs.err &
 pid=$!
@@ -295,23 +296,23 @@ tf=$(ls rs/transformer-*.bin)
 log=${tf%.bin}.jsonl
 cp "$log" log1
 k=$(tail -n 1 log1 | sed -n 's/^{"step":\([0-9]*\),.*/\1/p')
-[ "${k:-0}" -gt 0 ] && [ "$k" -lt 400 ] && ok ||
-	fail "interrupted at step '$k', not within the 400 (the machine was too slow or too fast)"
+[ "${k:-0}" -gt 0 ] && [ "$k" -lt 1000 ] && ok ||
+	fail "interrupted at step '$k', not within the 1000 (the machine was too slow or too fast)"
 # shellcheck disable=SC2086
 run 0 "$AD" compare -o rs $rargs
 silent "$T/err" "compare resuming a transformer"
-has rs/report.md "- transformer (tiny): \`autodidact train transformer --resume $tf.ckpt --steps 400 "
+has rs/report.md "- transformer (tiny): \`autodidact train transformer --resume $tf.ckpt --steps 1000 "
 head -n "$k" "$log" >log2
 same log1 log2
 awk -F'[:,]' '$2 != NR { bad++ } END { print NR, bad + 0 }' "$log" >steps
-has steps "400 0"
+has steps "1000 0"
 # shellcheck disable=SC2086
 run 0 "$AD" compare -o rf $rargs
 same "$tf" "rf/${tf#rs/}"
-# Tokens: 400 steps x 8 sequences x 32 (tiny's context). Seconds: the
+# Tokens: 1000 steps x 8 sequences x 32 (tiny's context). Seconds: the
 # checkpoint's training time (the log's elapsed at step k) plus the resumed
 # run's, so at least the log's last elapsed (which counts on from step k).
-has "$tf.run" "tokens 102400"
+has "$tf.run" "tokens 256000"
 resumed_cost "$tf" "$log"
 # Once finished, it is reused (not written again), not resumed again.
 ls -l --time-style=+%s.%N "$tf" "$tf.run" >rmt1
