@@ -419,7 +419,7 @@ gpt_forward_blocks(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb)
 		nn_attention_forward(atty, att, qkv, B, Tb, C, NH, g->attention);
 		nn_matmul_forward(res2, atty, w.attprojw, w.attprojb, BT, C, C, g->precision);
 		nn_residual_forward(res2, residual, res2, BT * C);
-		nn_layernorm_forward(ln2, a->ln2_mean + l * SBT, a->ln2_rstd + l * SBT, res2,
+		nn_layernorm_forward(ln2, a->ln2_mean + ls * SBT, a->ln2_rstd + ls * SBT, res2,
 		    w.ln2w, w.ln2b, BT, C);
 		nn_matmul_forward(fch, ln2, w.fcw, w.fcb, BT, C, 4 * C, g->precision);
 		nn_gelu_forward(fchg, fch, BT * 4 * C);
