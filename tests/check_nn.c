@@ -2796,6 +2796,54 @@ masked_forward_ref(const struct gpt *g, const uint32_t *inp, size_t Tb, double *
 }
 
 /*
+ * gpt_forward_at against gpt_forward of the same batch: the logits of the
+ * positions asked, bit for bit, whether few (the serial product, a partial
+ * panel of rows) or more than the activations hold (several passes of the
+ * product on every thread); first and last positions, repeats, any order.
+ * For the full activations, one block's (gpt_alloc_scoring), and bf16
+ * products where the CPU has them (_i = 0, 1, 2).
+ */
+START_TEST(test_forward_at_same_bits)
+{
+	const struct gpt_config c = { 2, 4, 64, 33, 512, 514 };   /* 4 x 33 x 512 x 64: threaded */
+	struct gpt     *g = model(&c, 31);
+	struct ad_error e = { 0 };
+	size_t          B = 4, Tb = 33, BT = B * Tb, V = c.V, few[5] = { 131, 0, 70, 70, 5 };
+	size_t          many[300];
+	uint32_t        in[4 * 33];
+	float          *full = falloc(BT * V), *out = falloc(300 * V);
+	struct ad_rng   r;
+
+	if (_i == 2 && !bf16_or_skip("test_forward_at_same_bits (bf16)")) {
+		gpt_free(g);
+		free(full); free(out);
+		return;
+	}
+	g->attention = NN_ATTN_FULL;
+	for (size_t i = 0; i < g->nparams; i++)
+		g->param_mem[i] *= 4;
+	if (_i == 2)
+		ck_assert_int_eq(gpt_set_precision(g, NN_PREC_BF16, &e), 0);
+	ck_assert_int_eq(_i == 1 ? gpt_alloc_scoring(g, B, Tb, &e) : gpt_alloc(g, B, Tb, 0, &e), 0);
+	ad_rng_seed(&r, 8, 2);
+	for (size_t i = 0; i < BT; i++)
+		in[i] = ad_rng_below(&r, c.Vin);
+	for (size_t i = 0; i < 300; i++)
+		many[i] = i < 2 ? (i ? BT - 1 : 0) : ad_rng_below(&r, (uint32_t)BT);
+	gpt_forward(g, in, NULL, NULL, B, Tb);
+	memcpy(full, g->acts.logits, BT * V * sizeof *full);
+	gpt_forward_at(g, in, B, Tb, few, 5, out);
+	for (size_t i = 0; i < 5; i++)
+		ck_assert_mem_eq(out + i * V, full + few[i] * V, V * sizeof *out);
+	gpt_forward_at(g, in, B, Tb, many, 300, out);
+	for (size_t i = 0; i < 300; i++)
+		ck_assert_mem_eq(out + i * V, full + many[i] * V, V * sizeof *out);
+	gpt_free(g);
+	free(full); free(out);
+}
+END_TEST
+
+/*
  * A masked model behind lm.h: fill_dist (one window, BOS prepended by the
  * model) and fill_batch (several windows in one pass) against the double
  * forward pass of the same weights; the refusals of a masked model (no
@@ -2854,10 +2902,10 @@ START_TEST(test_lm_masked_fill_dist)
 				s += exp(one[j * 256 + v]);
 			ck_assert_double_le(fabs(s - 1), 1e-5);
 		}
-		/* The batch gives each window's rows as the single calls do. */
+		/* The batch gives each window's rows as the single calls do, bit
+		 * for bit (every kernel computes a row from that row alone). */
 		ck_assert_int_eq(lm_fill_batch(m, &ids[0][0], 3, 11, &pos[0][0], 2, many, &e), 0);
-		for (int v = 0; v < 2 * 256; v++)
-			ck_assert_double_le(fabs(many[b * 2 * 256 + v] - one[v]), 1e-5);
+		ck_assert_mem_eq(many + b * 2 * 256, one, 2 * 256 * sizeof *one);
 	}
 	ck_assert_double_le(worst, 1e-4);
 	/* A shorter window: positions 1 .. 5 only, as a shorter training row. */
@@ -3400,6 +3448,7 @@ nn_suite(void)
 	tcase_add_test(m, test_train_state_options);
 	tcase_add_test(m, test_lm_interface);
 	tcase_add_test(m, test_lm_masked_fill_dist);
+	tcase_add_loop_test(m, test_forward_at_same_bits, 0, 3);
 	tcase_add_test(m, test_lm_masked_pll_brute_force);
 	tcase_add_test(m, test_lm_score_batch_rows_are_windows);
 	tcase_add_test(m, test_bf16_inference_logit_bound);

@@ -22,8 +22,10 @@
  * least q tokens of context on each side where the text has them.
  *
  * Cost: one forward pass of a window per token (n passes of W + 1
- * positions for n tokens), batched; a PLL costs about W times a causal
- * model's score of the same text.
+ * positions for n tokens), batched; only the scored position of each copy
+ * goes through the output layer (the model's fill_batch), so a PLL costs
+ * about W times a causal model's score of the same text, less the output
+ * layer's share of a position's cost.
  */
 #include "config.h"
 

@@ -453,9 +453,10 @@ block_forward(const struct gpt *g, float *out, const float *inp, const float *W,
 		nn_matmul_forward(out, inp, W, bias, N, C, OC, g->precision);
 }
 
-/* The forward pass up to the final LayerNorm (acts.lnf); no logits. */
-static void
-gpt_forward_hidden(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb)
+/* The forward pass through the blocks: returns the residual stream after
+ * the last one, (B, Tb, C) in the acts (no final LayerNorm, no logits). */
+static const float *
+gpt_forward_blocks(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb)
 {
 	const struct gpt_config *c = &g->cfg;
 	struct gpt_acts         *a = &g->acts;
@@ -487,7 +488,7 @@ gpt_forward_hidden(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb)
 		nn_attention_forward(atty, att, qkv, B, Tb, C, NH, g->attention);
 		block_forward(g, res2, atty, w.attprojw, w.attprojb, BT, C, C);
 		nn_residual_forward(res2, residual, res2, BT * C);
-		nn_layernorm_forward(ln2, a->ln2_mean + l * SBT, a->ln2_rstd + l * SBT, res2,
+		nn_layernorm_forward(ln2, a->ln2_mean + ls * SBT, a->ln2_rstd + ls * SBT, res2,
 		    w.ln2w, w.ln2b, BT, C);
 		block_forward(g, fch, ln2, w.fcw, w.fcb, BT, C, 4 * C);
 		nn_gelu_forward(fchg, fch, BT * 4 * C);
@@ -495,8 +496,18 @@ gpt_forward_hidden(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb)
 		nn_residual_forward(res3, res2, res3, BT * C);
 		residual = res3;
 	}
+	return residual;
+}
+
+/* The forward pass up to the final LayerNorm (acts.lnf); no logits. */
+static void
+gpt_forward_hidden(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb)
+{
+	struct gpt_acts *a = &g->acts;
+	const float     *residual = gpt_forward_blocks(g, inputs, B, Tb);
+
 	nn_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, residual, g->params.lnfw,
-	    g->params.lnfb, BT, C);
+	    g->params.lnfb, B * Tb, g->cfg.C);
 }
 
 double
@@ -518,6 +529,33 @@ gpt_forward(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
 		counted += mask == NULL || mask[i];
 	g->loss = counted ? total / (double)counted : 0;
 	return g->loss;
+}
+
+void
+gpt_forward_at(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb, const size_t *at,
+    size_t R, float *out)
+{
+	const struct gpt_config *c = &g->cfg;
+	struct gpt_acts         *a = &g->acts;
+	size_t                   C = c->C, cap = g->B * g->Tb;
+	const float             *residual = gpt_forward_blocks(g, inputs, B, Tb);
+
+	/* The rows asked go, up to cap at a time, into acts.encoded (spent once
+	 * the first block has read it), their LayerNorm into acts.lnf, and one
+	 * product makes their logits. LayerNorm and the product compute a row
+	 * from that row alone, in the same order whatever the other rows (see
+	 * gemm.c, "Determinism"), so these are gpt_forward's bits. */
+	for (size_t r0 = 0; r0 < R; r0 += cap) {
+		size_t nr = R - r0 < cap ? R - r0 : cap;
+		for (size_t i = 0; i < nr; i++) {
+			assert(at[r0 + i] < B * Tb);
+			memcpy(a->encoded + i * C, residual + at[r0 + i] * C, C * sizeof *a->encoded);
+		}
+		nn_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, a->encoded, g->params.lnfw,
+		    g->params.lnfb, nr, C);
+		nn_matmul_forward(out + r0 * c->V, a->lnf, g->params.wte, NULL, nr, C, c->V,
+		    g->precision);
+	}
 }
 
 void

@@ -194,7 +194,8 @@ log_prob(const float *logits, size_t V, uint32_t id)
 	return (double)logits[id] - mx - log(s);
 }
 
-/* logp (V) = ln softmax(l) (V), the normaliser summed in double. */
+/* logp (V) = ln softmax(l) (V), the normaliser summed in double; logp may
+ * be l (each element is read before it is written). */
 static void
 log_softmax(float *logp, const float *l, size_t V)
 {
@@ -419,6 +420,9 @@ nnlm_embed(const struct lm *m, uint32_t id, float *out, struct ad_error *e)
  * lm_vtab.fill_batch: B windows of n tokens, each opened by BOS as in
  * training (masked_make_row), in passes of as many rows as NNLM_FILL_BYTES
  * holds; row b's logits at window position p are at model position p + 1.
+ * Only the npos positions asked of each window go through the output
+ * layer (gpt_forward_at), straight into logp, normalised there: with one
+ * position per window (a PLL), 1/(n + 1) of the output layer's products.
  * The checks (ids, positions, n <= T - 1) are lm_fill_batch's.
  */
 static int
@@ -430,17 +434,23 @@ nnlm_fill_batch(const struct lm *m, const uint32_t *ids, size_t B, size_t n,
 	uint64_t            per_row;
 	struct gpt         *view;
 	uint32_t           *in;
+	size_t             *at;
 	int                 rc;
 
-	if (B == 0)
+	if (B == 0 || npos == 0)
 		return 0;
 	/* Forward activations of one more row (gradient scratch included: an
 	 * upper bound). */
 	per_row = gpt_train_bytes(&x->g->cfg, 2, Tb) - gpt_train_bytes(&x->g->cfg, 1, Tb);
 	rows = (size_t)(NNLM_FILL_BYTES / per_row);
 	rows = rows < 1 ? 1 : rows > B ? B : rows;
-	if ((in = ad_mallocarray(rows * Tb, sizeof *in)) == NULL)
+	in = ad_mallocarray(rows * Tb, sizeof *in);
+	at = ad_mallocarray(rows * npos, sizeof *at);
+	if (in == NULL || at == NULL) {
+		ad_free(in);
+		ad_free(at);
 		return ad_fail(e, AD_ENOMEM, "out of memory filling %zu windows", B);
+	}
 	if (rows == 1) {
 		rc = view_take(x, &view, e);
 	} else if ((view = ad_malloc(sizeof *view)) == NULL) {
@@ -455,26 +465,30 @@ nnlm_fill_batch(const struct lm *m, const uint32_t *ids, size_t B, size_t n,
 	}
 	if (rc != 0) {
 		ad_free(in);
+		ad_free(at);
 		return rc;
 	}
 	for (size_t b0 = 0; b0 < B; b0 += rows) {
 		size_t nb = B - b0 < rows ? B - b0 : rows;
+		float *out = logp + b0 * npos * V;
 		for (size_t b = 0; b < nb; b++) {
 			in[b * Tb] = gpt_bos(x->g);
 			memcpy(in + b * Tb + 1, ids + (b0 + b) * n, n * sizeof *in);
-		}
-		gpt_forward(view, in, NULL, NULL, nb, Tb);
-		/* The logits are (nb, Tb, V), packed. */
-		for (size_t b = 0; b < nb; b++)
 			for (size_t j = 0; j < npos; j++)
-				log_softmax(logp + ((b0 + b) * npos + j) * V,
-				    view->acts.logits + (b * Tb + 1 + pos[(b0 + b) * npos + j]) * V, V);
+				at[b * npos + j] = b * Tb + 1 + pos[(b0 + b) * npos + j];
+		}
+		/* The logits of the positions asked, in the order asked: logp's
+		 * rows for windows b0 .. b0 + nb, normalised in place. */
+		gpt_forward_at(view, in, nb, Tb, at, nb * npos, out);
+		for (size_t r = 0; r < nb * npos; r++)
+			log_softmax(out + r * V, out + r * V, V);
 	}
 	if (rows == 1)
 		view_give(x, view);
 	else
 		view_free(view);
 	ad_free(in);
+	ad_free(at);
 	return 0;
 }
 

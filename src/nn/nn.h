@@ -494,6 +494,17 @@ int  gpt_alloc_scoring(struct gpt *g, size_t B, size_t Tb, struct ad_error *e);
  */
 double gpt_forward(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
                    const uint8_t *mask, size_t B, size_t Tb);
+/*
+ * Inference where only some positions' predictions are read (a masked
+ * model's blanks): the forward pass over inputs (B, Tb), then the final
+ * LayerNorm and the output layer at the positions at[0..R) only (each an
+ * index b Tb + t into the batch; any order, repeats allowed), their logits
+ * to out (R, V): the bits gpt_forward leaves at those rows of acts.logits,
+ * at R/(B Tb) of the output layer's cost. acts.logits is not written;
+ * acts.encoded and acts.lnf are used as scratch (no backward after it).
+ */
+void gpt_forward_at(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb,
+                    const size_t *at, size_t R, float *out);
 /* Zero the parameter gradients. */
 void gpt_zero_grad(struct gpt *g);
 /*
