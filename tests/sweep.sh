@@ -3,10 +3,33 @@
 # transformer grid (parameter counts by hand, curves read back from the
 # logs), reuse by a wider grid and after a lost point and after an
 # interruption (nothing retrained: file times and the JSON's counts), the
-# random-feature threshold against the distinct-context count, and bad
-# input refused before anything is written.
+# random-feature threshold against the distinct-context count, each
+# point's top-1 error against `eval --calibration` on its model file, and
+# bad input refused before anything is written.
 . "$AD_SRCDIR/tests/lib.sh"
 cd "$T" || exit 1
+
+# top1 JSON DIR: every point of the sweep report JSON (in DIR) has the
+# top-1 errors `eval --calibration --json` gives its model file, on DIR's
+# held-out text (val_err) and on its training text (train_err): 1 minus
+# the accuracy there, an independent path (the CLI's eval, its own JSON).
+top1() {
+	python3 - "$AD" "$1" "$2" <<'PY' && ok || fail "$1: top-1 errors differ from eval --calibration's"
+import json, subprocess, sys
+ad, report, d = sys.argv[1:4]
+pts = json.load(open(report))["points"]
+bad = 0
+for p in pts:
+    for key, text in (("val_err", d + "/val.txt"), ("train_err", d + "/train-%g.txt" % p["fraction"])):
+        out = subprocess.run([ad, "eval", "--quiet", "--json", "--calibration", p["path"], text],
+                             check=True, capture_output=True, text=True).stdout
+        acc = json.loads(out)["files"][0]["calibration"]["accuracy"]
+        if p[key] is None or abs(p[key] - (1 - acc)) > 1e-12 or not 0 < p[key] < 1:
+            print(p["name"], key, p[key], "eval --calibration: 1 -", acc)
+            bad = 1
+sys.exit(bad or len(pts) == 0)
+PY
+}
 
 # jnum FILE KEY: the first number after "KEY": in FILE.
 jnum() {
@@ -55,6 +78,9 @@ done
 [ "$n" -eq 2 ] && ok || fail "$n learning-curve logs, expected 2"
 has sw/sweep.html '<svg'
 has sw/sweep.html 'Held-out loss against steps'
+has sw/sweep.html 'Held-out and training top-1 error against model size'
+has sw/sweep.md '| training top-1 error | held-out top-1 error |'
+top1 sw/sweep.json sw
 if render_check "$T/sw/sweep.html"; then :; else has sw/sweep.html '<path'; fi
 
 # Every training option at once (the child's command line at its longest):
@@ -88,6 +114,22 @@ run 0 "$AD" sweep --quiet -o sw --vocab-size 300 --widths 32,16,8 --context 16 -
 	--curve-points 4 --eval-tokens 0 --json c.txt
 has "$T/out" '"trained": 0'
 has "$T/out" '"reused": 3'
+# Each reused point reports the top-1 errors of the run that trained it,
+# read from its .top1 file (not scored again: a figure written there by
+# hand is the one reported).
+cp "$T/out" again.json
+python3 - wide.json again.json <<'PY' && ok || fail "a reused point's top-1 errors changed"
+import json, sys
+a, b = ({p["path"]: (p["val_err"], p["train_err"]) for p in json.load(open(f))["points"]}
+        for f in sys.argv[1:3])
+sys.exit(not (a == b and len(a) == 3 and all(v[0] is not None for v in a.values())))
+PY
+w8=$(sed -n 's/.*"path": "\(sw\/sweep-tf-[0-9a-f]*\.bin\)".*/\1/p' wide.json | sed -n 1p)
+printf 'sweep-top1 v1\nval_err 0.125\ntrain_err 0.0625\n' >"$w8.top1"
+run 0 "$AD" sweep --quiet -o sw --vocab-size 300 --widths 8,16,32 --context 16 --steps 20 \
+	--curve-points 4 --eval-tokens 0 c.txt
+has sw/sweep.md '| 0.0625 | 0.1250 |'
+rm -f "$w8.top1"
 
 # 3. A lost point (as if the sweep had been killed before it): that one is
 # trained again, the others reused.
@@ -150,6 +192,7 @@ has rf/sweep.html 'stroke-dasharray="3 3"'
 run 0 "$AD" sweep --quiet -o ng --model ngram --vocab-size 300 --orders 1..3 --json c.txt
 awk '/"train_loss": [0-9]/ { t = $2 + 0 } /"val_loss": [0-9]/ && t > 0 { if (!(t < $2 + 0)) bad = 1; n++; t = 0 }
 	END { exit !(n == 3 && !bad) }' "$T/out" && ok || fail "n-gram training loss not below held-out loss"
+top1 "$T/out" ng
 
 # 7. Bad input: one line, a non-zero exit, and nothing written.
 bad() {

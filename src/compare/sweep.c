@@ -10,6 +10,8 @@
  *                            checkpoint (resumed), .jsonl its learning curve,
  *                            .run its training cost
  *   sweep-rf-K.txt           a random-feature point's results
+ *   MODEL.top1               a transformer or n-gram point's top-1 errors
+ *                            (sw_top1), beside its model file
  * where K hashes the point's whole configuration, seeded with the hash of
  * its training text and the held-out text (compare_key).
  *
@@ -515,6 +517,71 @@ sw_ngram_score(struct sweep_point *p, const struct sw_text *t, const struct data
 	return 0;
 }
 
+/* ---- top-1 error (transformer, n-gram) ------------------------------------------- */
+
+/* 1 - the top-1 accuracy of lm on text: lm_calib's, as `eval --calibration`. */
+static int
+sw_top1_text(const struct lm *lm, const uint8_t *text, size_t len, double *err,
+    struct ad_error *e)
+{
+	struct lm_calib_acc *acc = NULL;
+	struct lm_eval       r = { 0 };
+	struct lm_calib      c;
+	int                  rc;
+
+	if ((rc = lm_calib_acc_new(&acc, e)) == 0 &&
+	    (rc = lm_eval_text_calib(lm, text, len, &r, acc, NULL, e)) == 0 &&
+	    (rc = lm_calib_finish(acc, &c, e)) == 0)
+		*err = 1 - c.accuracy;
+	lm_calib_acc_free(acc);
+	return rc;
+}
+
+/*
+ * The point's held-out and training top-1 errors: from MODEL.top1 when the
+ * model was reused and the file is whole, else scored and written there.
+ * The file belongs to the model file beside it, whose name keys the
+ * training text, the held-out text and the configuration.
+ */
+static int
+sw_top1(const struct sweep_cfg *cfg, struct sweep_point *p, const struct sw_text *t,
+    const struct data_split *sp, struct ad_error *e)
+{
+	char         *path = ad_malloc(strlen(p->path) + sizeof ".top1"), buf[256];
+	struct lm    *lm = NULL;
+	struct ad_map m;
+	FILE         *f;
+	int           rc, n;
+
+	if (path == NULL)
+		return ad_fail(e, AD_ENOMEM, "out of memory");
+	sprintf(path, "%s.top1", p->path);
+	if (p->reused && (f = fopen(path, "r")) != NULL) {
+		int got = fscanf(f, "sweep-top1 v1\nval_err %lf\ntrain_err %lf\n", &p->val_err,
+		    &p->train_err);
+		fclose(f);
+		if (got == 2) {
+			ad_free(path);
+			return 0;
+		}
+	}
+	sw_stage(cfg, "point %s (fraction %g): top-1 error", p->name, p->fraction);
+	if ((rc = lm_open(&lm, p->path, e)) == 0 &&
+	    (rc = sw_top1_text(lm, sp->val, sp->val_len, &p->val_err, e)) == 0 &&
+	    (rc = ad_map_file(t->path, &m, e)) == 0) {
+		rc = sw_top1_text(lm, m.data, m.size, &p->train_err, e);
+		ad_map_release(&m);
+	}
+	lm_free(lm);
+	if (rc == 0) {
+		n = snprintf(buf, sizeof buf, "sweep-top1 v1\nval_err %.17g\ntrain_err %.17g\n",
+		    p->val_err, p->train_err);
+		rc = ad_write_file(path, buf, (size_t)n, e);
+	}
+	ad_free(path);
+	return rc;
+}
+
 /* Points by fraction, then parameters (then width, depth). */
 static int
 sw_point_order(const void *a, const void *b)
@@ -852,7 +919,7 @@ sweep_run(const struct sweep_cfg *cfg, struct sweep_report *out, struct ad_error
 			j->text = f;
 			p->fraction = cfg->fractions[f];
 			p->train_tokens = texts[f].nids;
-			p->train_loss = p->val_loss = NAN;
+			p->train_loss = p->val_loss = p->train_err = p->val_err = NAN;
 			if (cfg->model == SWEEP_TRANSFORMER) {
 				p->width = cfg->widths[a / cfg->ndepths];
 				p->depth = cfg->depths[a % cfg->ndepths];
@@ -1015,9 +1082,15 @@ sweep_run(const struct sweep_cfg *cfg, struct sweep_report *out, struct ad_error
 				p->train_loss = p->curve[p->ncurve - 1].train;
 				p->val_loss = p->curve[p->ncurve - 1].val;
 			}
-		} else if (cfg->model == SWEEP_NGRAM) {
-			if ((rc = sw_ngram_score(p, &texts[j->text], &sp, e)) != 0)
+			if ((rc = sw_top1(cfg, p, &texts[j->text], &sp, e)) != 0)
 				goto fail;
+		} else if (cfg->model == SWEEP_NGRAM) {
+			if ((rc = sw_ngram_score(p, &texts[j->text], &sp, e)) != 0 ||
+			    (rc = sw_top1(cfg, p, &texts[j->text], &sp, e)) != 0)
+				goto fail;
+		} else {
+			p->val_err = p->rf_val_err;
+			p->train_err = p->rf_train_err;
 		}
 		rep.nreused += p->reused != 0;
 	}

@@ -123,6 +123,14 @@ struct sweep_point {
 	uint64_t            steps;          /* optimiser steps (transformer) */
 	uint64_t            train_tokens;   /* tokens of its training text */
 	double              train_loss, val_loss;
+	/* Top-1 error: the share of next tokens that are not the model's most
+	 * probable one (1 - lm_calib's accuracy, the figure of `eval
+	 * --calibration`), on the whole held-out text and on the point's
+	 * training text as written (the clean targets, also under label noise);
+	 * NAN when not measured. Random features: rf_val_err and rf_train_err
+	 * (the readout's argmax; training against the noisy targets). Kept in
+	 * the model's .top1 file, so a reused point is not scored again. */
+	double              val_err, train_err;
 	double              seconds;        /* training wall clock */
 	uint64_t            rss_kb;         /* peak resident set of the training */
 	int                 reused;         /* found in the work directory */

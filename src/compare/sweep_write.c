@@ -1,9 +1,10 @@
 /*
  * sweep_write.c — the sweep's report: a table per training-set size in
  * Markdown, every number and every learning curve in JSON, and an HTML page
- * with two SVG charts per training-set size: held-out and training loss
+ * with three SVG charts per training-set size: held-out and training loss
  * against model size (log axis, the measured interpolation threshold as a
- * dashed vertical line), and held-out loss against steps for each size
+ * dashed vertical line), held-out and training top-1 error against model
+ * size (the same chart), and held-out loss against steps for each size
  * (transformer). See sweep.h.
  */
 #include "config.h"
@@ -86,13 +87,15 @@ sweep_write_markdown(const struct sweep_report *r, FILE *f)
 	    (unsigned long long)r->val_tokens, r->vocab_size);
 	sw_settings(r, f);
 	fprintf(f, ".\n%zu points: %zu trained, %zu reused, in %.1f s (%d at once).\n"
-	    "Losses in %s; training loss against the targets trained on.\n",
+	    "Losses in %s; training loss against the targets trained on. Top-1 error: the "
+	    "share of next tokens that are not the most probable one.\n",
 	    r->npoints, r->ntrained, r->nreused, r->seconds, r->jobs, r->loss_unit);
 	for (size_t fi = 0; fi < c->nfractions; fi++) {
 		double fr = c->fractions[fi];
 		fprintf(f, "\n## Training-set size %g of the split\n\n", fr);
 		fprintf(f, "| point | %s | tokens | steps | training loss | held-out loss | "
-		    "seconds | reused |\n|---|---:|---:|---:|---:|---:|---:|---|\n", sw_size_name(r));
+		    "training top-1 error | held-out top-1 error | seconds | reused |\n"
+		    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n", sw_size_name(r));
 		for (size_t i = 0; i < r->npoints; i++) {
 			const struct sweep_point *p = &r->points[i];
 			if (p->fraction != fr)
@@ -100,14 +103,16 @@ sweep_write_markdown(const struct sweep_report *r, FILE *f)
 			char steps[24] = "-";
 			if (p->steps > 0)
 				snprintf(steps, sizeof steps, "%llu", (unsigned long long)p->steps);
-			fprintf(f, "| %s | %.0f | %llu | %s | %.4g | %.4g | %.1f | %s |\n", p->name,
-			    sweep_size(p), (unsigned long long)p->train_tokens, steps, p->train_loss,
-			    p->val_loss, p->seconds, p->reused ? "yes" : "no");
+			fprintf(f, "| %s | %.0f | %llu | %s | %.4g | %.4g | %.4f | %.4f | %.1f | %s |\n",
+			    p->name, sweep_size(p), (unsigned long long)p->train_tokens, steps,
+			    p->train_loss, p->val_loss, p->train_err, p->val_err, p->seconds,
+			    p->reused ? "yes" : "no");
 		}
 		if (r->rf_limit[fi].path != NULL) {
 			const struct sweep_point *p = &r->rf_limit[fi];
-			fprintf(f, "| F=inf (kernel limit) | - | %llu | - | %.4g | %.4g | %.1f | %s |\n",
-			    (unsigned long long)p->train_tokens, p->train_loss, p->val_loss, p->seconds,
+			fprintf(f, "| F=inf (kernel limit) | - | %llu | - | %.4g | %.4g | %.4f | %.4f | "
+			    "%.1f | %s |\n", (unsigned long long)p->train_tokens, p->train_loss,
+			    p->val_loss, p->rf_train_err, p->rf_val_err, p->seconds,
 			    p->reused ? "yes" : "no");
 		}
 		sw_threshold_text(r, fi, f);
@@ -260,6 +265,10 @@ sweep_write_json(const struct sweep_report *r, FILE *f)
 		ad_json_double(&j, p->train_loss);
 		ad_json_key(&j, "val_loss");
 		ad_json_double(&j, p->val_loss);
+		ad_json_key(&j, "train_err");
+		ad_json_double(&j, p->train_err);
+		ad_json_key(&j, "val_err");
+		ad_json_double(&j, p->val_err);
 		ad_json_key(&j, "seconds");
 		ad_json_double(&j, p->seconds);
 		ad_json_key(&j, "peak_rss_kb");
@@ -276,10 +285,6 @@ sweep_write_json(const struct sweep_report *r, FILE *f)
 		if (c->model == SWEEP_RF) {
 			ad_json_key(&j, "distinct_contexts");
 			ad_json_uint(&j, p->rf_distinct);
-			ad_json_key(&j, "train_err");
-			ad_json_double(&j, p->rf_train_err);
-			ad_json_key(&j, "val_err");
-			ad_json_double(&j, p->rf_val_err);
 			ad_json_key(&j, "train_logloss");
 			ad_json_double(&j, p->rf_train_logloss);
 			ad_json_key(&j, "val_logloss");
@@ -308,6 +313,42 @@ sweep_write_json(const struct sweep_report *r, FILE *f)
 	return ferror(f) ? AD_EIO : 0;
 }
 
+/*
+ * One chart against model size (log axis) of fraction fi: the held-out and
+ * training figures of each point (va, tr over x, n), the interpolation
+ * threshold as a vertical line, and the random-feature limit's held-out
+ * figure lim (NAN: none) as a horizontal one. what names the figure
+ * ("loss", "top-1 error").
+ */
+static void
+sw_size_chart(const struct sweep_report *r, size_t fi, FILE *f, const char *what,
+    const char *ylabel, int axes, const double *x, const double *va, const double *tr,
+    size_t n, double lim)
+{
+	double                    thr[1] = { r->thresholds[fi] }, none[1] = { NAN }, l[1] = { lim };
+	struct ad_svg_plot_series s[4];
+	size_t                    ns = 3;
+	char                      title[160], xl[64], vname[64], tname[64], lname[80];
+
+	snprintf(title, sizeof title, "Held-out and training %s against model size "
+	    "(training-set size %g)", what, r->cfg->fractions[fi]);
+	snprintf(xl, sizeof xl, "%s (log scale)", sw_size_name(r));
+	snprintf(vname, sizeof vname, "held-out %s", what);
+	snprintf(tname, sizeof tname, "training %s", what);
+	s[0] = (struct ad_svg_plot_series){ vname, x, va, n, 0, AD_SVG_LINE };
+	s[1] = (struct ad_svg_plot_series){ tname, x, tr, n, 1, AD_SVG_LINE };
+	s[2] = (struct ad_svg_plot_series){ "interpolation threshold", isnan(thr[0]) ? none : thr,
+	                                    isnan(thr[0]) ? none : thr, 1, 3, AD_SVG_VLINE };
+	if (!isnan(lim)) {
+		snprintf(lname, sizeof lname, "held-out %s, F = infinity", what);
+		s[ns++] = (struct ad_svg_plot_series){ lname, l, l, 1, 0, AD_SVG_HLINE };
+	}
+	{
+		struct ad_svg_chart ch = { title, xl, ylabel, NAN, 0 };
+		ad_svg_plot(f, &ch, s, ns, axes);
+	}
+}
+
 /* The charts of one training-set size. */
 static int
 sw_html_fraction(const struct sweep_report *r, size_t fi, FILE *f)
@@ -315,21 +356,22 @@ sw_html_fraction(const struct sweep_report *r, size_t fi, FILE *f)
 	const struct sweep_cfg    *c = r->cfg;
 	double                     fr = c->fractions[fi];
 	size_t                     n = 0, k = 0;
-	double                    *x, *tr, *va, thr[1], none[1] = { NAN };
-	struct ad_svg_plot_series  s[4];
-	size_t                     ns = 3;
-	double                     lim[1];
+	double                    *x, *tr, *va, *tre, *vae;
+	int                        lim = r->rf_limit[fi].path != NULL;
 	struct ad_svg_series      *curves;
-	char                       title[160], xl[64], yl[64], thrname[96];
+	char                       title[160], yl[64];
 
 	for (size_t i = 0; i < r->npoints; i++)
 		n += r->points[i].fraction == fr;
 	x = ad_calloc(n + 1, sizeof *x);
 	tr = ad_calloc(n + 1, sizeof *tr);
 	va = ad_calloc(n + 1, sizeof *va);
+	tre = ad_calloc(n + 1, sizeof *tre);
+	vae = ad_calloc(n + 1, sizeof *vae);
 	curves = ad_calloc(n + 1, sizeof *curves);
-	if (x == NULL || tr == NULL || va == NULL || curves == NULL) {
-		ad_free(x); ad_free(tr); ad_free(va); ad_free(curves);
+	if (x == NULL || tr == NULL || va == NULL || tre == NULL || vae == NULL ||
+	    curves == NULL) {
+		ad_free(x); ad_free(tr); ad_free(va); ad_free(tre); ad_free(vae); ad_free(curves);
 		return AD_ENOMEM;
 	}
 	for (size_t i = 0; i < r->npoints; i++) {
@@ -339,28 +381,18 @@ sw_html_fraction(const struct sweep_report *r, size_t fi, FILE *f)
 		x[k] = sweep_size(p);
 		tr[k] = p->train_loss;
 		va[k] = p->val_loss;
+		tre[k] = p->train_err;
+		vae[k] = p->val_err;
 		k++;
 	}
 	fprintf(f, "<h2>Training-set size %g of the split</h2>\n", fr);
-	snprintf(title, sizeof title, "Held-out and training loss against model size "
-	    "(training-set size %g)", fr);
-	snprintf(xl, sizeof xl, "%s (log scale)", sw_size_name(r));
 	snprintf(yl, sizeof yl, "loss (%s, log scale)", r->loss_unit);
-	thr[0] = r->thresholds[fi];
-	s[0] = (struct ad_svg_plot_series){ "held-out loss", x, va, n, 0, AD_SVG_LINE };
-	s[1] = (struct ad_svg_plot_series){ "training loss", x, tr, n, 1, AD_SVG_LINE };
-	snprintf(thrname, sizeof thrname, "interpolation threshold");
-	s[2] = (struct ad_svg_plot_series){ thrname, isnan(thr[0]) ? none : thr,
-	                                    isnan(thr[0]) ? none : thr, 1, 3, AD_SVG_VLINE };
-	if (r->rf_limit[fi].path != NULL) {
-		lim[0] = r->rf_limit[fi].val_loss;
-		s[ns++] = (struct ad_svg_plot_series){ "held-out loss, F = infinity", lim, lim, 1, 0,
-		                                       AD_SVG_HLINE };
-	}
-	{
-		struct ad_svg_chart ch = { title, xl, yl, NAN, 0 };
-		ad_svg_plot(f, &ch, s, ns, AD_SVG_LOGX | AD_SVG_LOGY);
-	}
+	sw_size_chart(r, fi, f, "loss", yl, AD_SVG_LOGX | AD_SVG_LOGY, x, va, tr, n,
+	    lim ? r->rf_limit[fi].val_loss : NAN);
+	/* Error on a linear axis: it lives in [0, 1], and its double descent
+	 * is often a few hundredths deep. */
+	sw_size_chart(r, fi, f, "top-1 error", "top-1 error", AD_SVG_LOGX, x, vae, tre, n,
+	    lim ? r->rf_limit[fi].rf_val_err : NAN);
 	fputs("<p>", f);
 	sw_threshold_text(r, fi, f);
 	fputs("</p>\n", f);
@@ -401,6 +433,8 @@ sw_html_fraction(const struct sweep_report *r, size_t fi, FILE *f)
 	ad_free(x);
 	ad_free(tr);
 	ad_free(va);
+	ad_free(tre);
+	ad_free(vae);
 	ad_free(curves);
 	return 0;
 }
