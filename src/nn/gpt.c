@@ -182,20 +182,39 @@ gpt_free(struct gpt *g)
 	ad_free(g);
 }
 
-/* Matrix k (0 qkvw, 1 attprojw, 2 fcw, 3 fcprojw) of block l. */
-static const float *
-block_matrix(const struct gpt *g, int k, size_t l)
-{
-	size_t C = g->cfg.C;
+/* Per-layer views of the parameters and activations. */
+struct gpt_layer {
+	float *ln1w, *ln1b, *qkvw, *qkvb, *attprojw, *attprojb, *ln2w, *ln2b;
+	float *fcw, *fcb, *fcprojw, *fcprojb;
+};
 
-	if (g->blockw != NULL)
-		return g->blockw[4 * l + (size_t)k];
-	switch (k) {
-	case 0:  return g->params.qkvw + l * 3 * C * C;
-	case 1:  return g->params.attprojw + l * C * C;
-	case 2:  return g->params.fcw + l * 4 * C * C;
-	default: return g->params.fcprojw + l * 4 * C * C;
+static struct gpt_layer
+gpt_layer_of(const struct gpt_params *p, const struct gpt_config *c, size_t l)
+{
+	size_t           C = c->C;
+	struct gpt_layer w = {
+		p->ln1w + l * C, p->ln1b + l * C, p->qkvw + l * 3 * C * C, p->qkvb + l * 3 * C,
+		p->attprojw + l * C * C, p->attprojb + l * C, p->ln2w + l * C, p->ln2b + l * C,
+		p->fcw + l * 4 * C * C, p->fcb + l * 4 * C, p->fcprojw + l * 4 * C * C,
+		p->fcprojb + l * C,
+	};
+	return w;
+}
+
+/* Block l of the model's parameters, its four matrices where blockw says
+ * when they lie apart (an imported file's tensors). */
+static struct gpt_layer
+gpt_block_of(const struct gpt *g, size_t l)
+{
+	struct gpt_layer w = gpt_layer_of(&g->params, &g->cfg, l);
+
+	if (g->blockw != NULL) {
+		w.qkvw = g->blockw[4 * l];
+		w.attprojw = g->blockw[4 * l + 1];
+		w.fcw = g->blockw[4 * l + 2];
+		w.fcprojw = g->blockw[4 * l + 3];
 	}
+	return w;
 }
 
 /* dst (OC, IC) in bf16 from W, which is (OC, IC), or (IC, OC) when
@@ -243,13 +262,12 @@ gpt_set_precision(struct gpt *g, enum nn_precision prec, struct ad_error *e)
 	g->wbf.fcw = p;       p += L * 4 * C * C;
 	g->wbf.fcprojw = p;
 	for (size_t l = 0; l < L; l++) {
-		bf16_block(g->wbf.qkvw + l * 3 * C * C, block_matrix(g, 0, l), 3 * C, C,
-		    g->w_in_major);
-		bf16_block(g->wbf.attprojw + l * C * C, block_matrix(g, 1, l), C, C, g->w_in_major);
-		bf16_block(g->wbf.fcw + l * 4 * C * C, block_matrix(g, 2, l), 4 * C, C,
-		    g->w_in_major);
-		bf16_block(g->wbf.fcprojw + l * 4 * C * C, block_matrix(g, 3, l), C, 4 * C,
-		    g->w_in_major);
+		struct gpt_layer w = gpt_block_of(g, l);
+
+		bf16_block(g->wbf.qkvw + l * 3 * C * C, w.qkvw, 3 * C, C, g->w_in_major);
+		bf16_block(g->wbf.attprojw + l * C * C, w.attprojw, C, C, g->w_in_major);
+		bf16_block(g->wbf.fcw + l * 4 * C * C, w.fcw, 4 * C, C, g->w_in_major);
+		bf16_block(g->wbf.fcprojw + l * 4 * C * C, w.fcprojw, C, 4 * C, g->w_in_major);
 	}
 	return 0;
 }
@@ -407,39 +425,6 @@ gpt_alloc_acts(struct gpt *g, size_t B, size_t Tb, int grads, struct ad_error *e
 /* ------------------------------------------------------------------------
  * Forward and backward over a batch
  * ------------------------------------------------------------------------ */
-
-/* Per-layer views of the parameters and activations. */
-struct gpt_layer {
-	float *ln1w, *ln1b, *qkvw, *qkvb, *attprojw, *attprojb, *ln2w, *ln2b;
-	float *fcw, *fcb, *fcprojw, *fcprojb;
-};
-
-static struct gpt_layer
-gpt_layer_of(const struct gpt_params *p, const struct gpt_config *c, size_t l)
-{
-	size_t           C = c->C;
-	struct gpt_layer w = {
-		p->ln1w + l * C, p->ln1b + l * C, p->qkvw + l * 3 * C * C, p->qkvb + l * 3 * C,
-		p->attprojw + l * C * C, p->attprojb + l * C, p->ln2w + l * C, p->ln2b + l * C,
-		p->fcw + l * 4 * C * C, p->fcb + l * 4 * C, p->fcprojw + l * 4 * C * C,
-		p->fcprojb + l * C,
-	};
-	return w;
-}
-
-/* Block l of the model's parameters, its matrices where blockw says when
- * they lie apart (an imported file's tensors). */
-static struct gpt_layer
-gpt_block_of(const struct gpt *g, size_t l)
-{
-	struct gpt_layer w = gpt_layer_of(&g->params, &g->cfg, l);
-
-	w.qkvw = (float *)(uintptr_t)block_matrix(g, 0, l);
-	w.attprojw = (float *)(uintptr_t)block_matrix(g, 1, l);
-	w.fcw = (float *)(uintptr_t)block_matrix(g, 2, l);
-	w.fcprojw = (float *)(uintptr_t)block_matrix(g, 3, l);
-	return w;
-}
 
 /* out (N, OC) = inp (N, C) times a block matrix + bias: W^T for our layout
  * (W is (OC, C)), W itself for an input-major one ((C, OC), w_in_major). */
