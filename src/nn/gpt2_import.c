@@ -107,29 +107,16 @@ elem(const uint8_t *p, enum nn_st_dtype dt, size_t i)
 	}
 }
 
-/*
- * dst = src (rows, cols), or its transpose (cols, rows) when transpose, in
- * tiles of 32 x 32 so that neither side is walked with a large stride for
- * long (the four Conv1D matrices of a block).
- */
+/* dst = src (rows, cols) as floats: copied when float32, widened otherwise. */
 static void
-convert(float *dst, const uint8_t *src, enum nn_st_dtype dt, size_t rows, size_t cols,
-    int transpose)
+convert(float *dst, const uint8_t *src, enum nn_st_dtype dt, size_t rows, size_t cols)
 {
-	if (!transpose) {
-		if (dt == NN_ST_F32) {
-			memcpy(dst, src, rows * cols * 4);
-			return;
-		}
-		for (size_t i = 0; i < rows * cols; i++)
-			dst[i] = elem(src, dt, i);
+	if (dt == NN_ST_F32) {
+		memcpy(dst, src, rows * cols * 4);
 		return;
 	}
-	for (size_t r0 = 0; r0 < rows; r0 += 32)
-		for (size_t c0 = 0; c0 < cols; c0 += 32)
-			for (size_t r = r0; r < rows && r < r0 + 32; r++)
-				for (size_t c = c0; c < cols && c < c0 + 32; c++)
-					dst[c * rows + r] = elem(src, dt, r * cols + c);
+	for (size_t i = 0; i < rows * cols; i++)
+		dst[i] = elem(src, dt, i);
 }
 
 /* Give back the pages of a mapped range that was converted and is not read
@@ -906,13 +893,13 @@ nn_gpt2_open_safetensors(struct lm **out, const char *path, const char *dir,
 	if (in_place[0])
 		dst[0] = (float *)(uintptr_t)wte->data;
 	else
-		convert(dst[0], wte->data, wte->dtype, cfg.Vin, C, 0);
+		convert(dst[0], wte->data, wte->dtype, cfg.Vin, C);
 	if (in_place[1])
 		dst[1] = (float *)(uintptr_t)wpe->data;
 	else
-		convert(dst[1], wpe->data, wpe->dtype, cfg.T, C, 0);
-	convert(dst[14], lnfw->data, lnfw->dtype, C, 1, 0);
-	convert(dst[15], lnfb->data, lnfb->dtype, C, 1, 0);
+		convert(dst[1], wpe->data, wpe->dtype, cfg.T, C);
+	convert(dst[14], lnfw->data, lnfw->dtype, C, 1);
+	convert(dst[15], lnfb->data, lnfb->dtype, C, 1);
 	for (uint32_t l = 0; l < cfg.L; l++)
 		for (int k = 0; k < HF_NBLOCK; k++) {
 			const struct nn_st_tensor *t = hf_find(st, prefix, l, k);
@@ -921,7 +908,7 @@ nn_gpt2_open_safetensors(struct lm **out, const char *path, const char *dir,
 			                           cols = hf_block[k].cols != 0 ? (size_t)hf_block[k].cols * C : 1;
 			float                    **w;
 			if (hf_block[k].cols == 0) {
-				convert(dst[o] + (size_t)l * rows, t->data, t->dtype, rows, 1, 0);
+				convert(dst[o] + (size_t)l * rows, t->data, t->dtype, rows, 1);
 			} else {
 				/* Conv1D's (in, out), as it is: x W. */
 				w = &g->blockw[4 * (size_t)l + (size_t)(o == 4 ? 0 : o == 6 ? 1 : o == 10 ? 2 : 3)];
@@ -930,7 +917,7 @@ nn_gpt2_open_safetensors(struct lm **out, const char *path, const char *dir,
 					continue;
 				}
 				*w = p;
-				convert(p, t->data, t->dtype, rows, cols, 0);
+				convert(p, t->data, t->dtype, rows, cols);
 				p += rows * cols;
 			}
 			drop_pages(map, t->data, t->nbytes);
@@ -1040,7 +1027,7 @@ nn_gpt2_open_llmc(struct lm **out, const char *path, const char *tokenizer,
 		p = (float *)(uintptr_t)(d + 1024);
 	} else {
 		p = g->param_mem;
-		convert(p, d + 1024, version == 3 ? NN_ST_F32 : NN_ST_BF16, (size_t)np, 1, 0);
+		convert(p, d + 1024, version == 3 ? NN_ST_F32 : NN_ST_BF16, (size_t)np, 1);
 	}
 	gpt_tensor_sizes(&cfg, sizes);
 	sizes[0] = (size_t)Vp * cfg.C;
