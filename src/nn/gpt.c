@@ -690,6 +690,7 @@ struct gpt_kv_sched {
 	struct gpt_kv    *kv;
 	size_t            pos;
 	int               helpers;  /* threads besides thread 0 with scratch */
+	int               threads;  /* threads of this step (<= helpers + 1) */
 	float            *scratch;  /* (helpers, KV_HELP) */
 	float            *act;      /* (L, KV_LAYER) the blocks' buffers */
 	_Atomic unsigned char *st;  /* (chunks of every job) */
@@ -844,7 +845,13 @@ kv_layernorm(float *out, const float *x, const float *w, const float *b, size_t 
  * region. Thread 0 runs the step in order and does the small serial parts
  * (embedding, LayerNorm, residual, GELU); each product or attention is a
  * job cut into chunks of rows (of heads), which thread 0 takes from the
- * front and the helpers from the back. A helper computes into its own
+ * front and helper t of n threads from t/n of the way along, both in
+ * ascending order (a helper that reaches the end goes on downwards from
+ * where it began). Ascending, each thread reads its weights as one forward
+ * stream, which the hardware prefetcher follows: taking the chunks from
+ * the back, 64 KB forward then 128 KB back each time, a helper left about
+ * a fifth of its bandwidth unused (2-core Zen 5, GPT-2 124M: fp32
+ * generation 1.2x faster ascending). A helper computes into its own
  * scratch and copies to the output only if thread 0 has not taken the
  * chunk over meanwhile; thread 0, out of free chunks, waits a moment for
  * those a helper holds, then computes them itself. So thread 0 never waits
@@ -953,7 +960,8 @@ kv_run(struct gpt_kv_sched *s, size_t n)
 	}
 }
 
-/* A helper (thread t > 0): take chunks of each job offered, from the back. */
+/* A helper (thread t > 0 of s->threads): take chunks of each job offered,
+ * ascending from t/threads of the way along, then descending from there. */
 static void
 kv_help(struct gpt_kv_sched *s, int t)
 {
@@ -980,9 +988,11 @@ kv_help(struct gpt_kv_sched *s, int t)
 		seen = n;
 		const struct kv_job    *j = &s->job[n - 1];
 		_Atomic unsigned char *st = s->st + j->c0;
-		for (size_t k = j->nc; k-- > 0;) {
+		size_t start = j->nc * (size_t)t / (size_t)s->threads;
+		for (size_t i = 0; i < j->nc; i++) {
 			unsigned char f = KV_FREE;
 			size_t        first, len;
+			size_t        k = start + i < j->nc ? start + i : j->nc - 1 - i;
 			if (atomic_load_explicit(&s->now, memory_order_relaxed) != n)
 				break;
 			if (atomic_load_explicit(&st[k], memory_order_relaxed) != KV_FREE ||
@@ -1112,6 +1122,7 @@ gpt_kv_step(const struct gpt *g, struct gpt_kv *kv, uint32_t id)
 #ifdef _OPENMP
 	th = omp_get_max_threads() < s->helpers + 1 ? omp_get_max_threads() : s->helpers + 1;
 #endif
+	s->threads = th;
 	/* Race-free: the jobs and chunk states are written above and only read
 	 * or changed atomically inside; thread 0 writes a job's inputs before
 	 * offering it (release) and no input is written twice in a step; a
