@@ -1557,6 +1557,72 @@ START_TEST(test_checkpoint_damage)
 }
 END_TEST
 
+/*
+ * Generation's attention of one head (nn_attend_one) against the softmax
+ * and products in double, with AVX2 (hs a multiple of 8) and in plain C.
+ * The bound, per output column c, relative to sum_t p_t |V[t][c]|: a score
+ * is an fp32 sum of hs products, off by at most ds = gamma_hs scale sum_i
+ * |q_i k_ti| (Higham eq. 3.5); the exp polynomial adds 2e-7 relative
+ * (Cephes' expf); so each weight p_t, a ratio of those over their fp32 sum
+ * of n, is off by at most 2 (ds + 2e-7) + gamma_n + u relative, and the
+ * output's fp32 sum of n adds gamma_n more.
+ */
+START_TEST(test_attend_one)
+{
+	static const size_t shapes[][2] = {
+		{ 1, 8 }, { 3, 16 }, { 4, 64 }, { 5, 64 }, { 37, 64 }, { 300, 64 },
+		{ 129, 72 }, { 17, 128 }, { 9, 12 }, { 6, 5 }, { 1, 1 },
+	};
+	double u = ldexp(1.0, -24);
+
+	ad_rng_seed(&trng, 21, 1);
+	for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
+		for (int portable = 0; portable < 2; portable++) {
+			size_t  n = shapes[si][0], hs = shapes[si][1];
+			double *q = dalloc(hs), *K = dalloc(n * hs), *V = dalloc(n * hs);
+			double *p = dalloc(n), scale = 1 / sqrt((double)hs), worst = 0, mx = -HUGE_VAL;
+			double  sum = 0, ds = 0;
+			double  gh = hs * u / (1 - hs * u), gn = n * u / (1 - n * u);
+			float  *qf, *Kf, *Vf, *o = falloc(hs), *att = falloc(n);
+			fill(q, hs, 3);
+			fill(K, n * hs, 1);
+			fill(V, n * hs, 1);
+			qf = tofloat(q, hs);
+			Kf = tofloat(K, n * hs);
+			Vf = tofloat(V, n * hs);
+			for (size_t t = 0; t < n; t++) {
+				double dot = 0, mag = 0;
+				for (size_t i = 0; i < hs; i++) {
+					dot += (double)qf[i] * Kf[t * hs + i];
+					mag += fabs((double)qf[i] * Kf[t * hs + i]);
+				}
+				p[t] = dot * scale;
+				mx = fmax(mx, p[t]);
+				ds = fmax(ds, gh * scale * mag);
+			}
+			for (size_t t = 0; t < n; t++)
+				sum += p[t] = exp(p[t] - mx);
+			if (portable)
+				nn_kernel_select(NN_KERNEL_PORTABLE);
+			nn_attend_one(o, qf, Kf, Vf, n, hs, att);
+			nn_kernel_select(NN_KERNEL_AUTO);
+			for (size_t c = 0; c < hs; c++) {
+				double ref = 0, mag = 0;
+				for (size_t t = 0; t < n; t++) {
+					ref += p[t] / sum * Vf[t * hs + c];
+					mag += p[t] / sum * fabs((double)Vf[t * hs + c]);
+				}
+				worst = fmax(worst, fabs(o[c] - ref) /
+				    ((2 * (ds + 2e-7) + 2 * gn + u) * mag + 1e-300));
+			}
+			ck_assert_msg(worst <= 1, "attend_one n %zu hs %zu%s: %.2f times the bound", n,
+			    hs, portable ? " (portable)" : "", worst);
+			free(q); free(K); free(V); free(p); free(qf); free(Kf); free(Vf); free(o);
+			free(att);
+		}
+}
+END_TEST
+
 START_TEST(test_kv_cache_matches_forward)
 {
 	struct gpt     *g = model(&tiny, 11);
@@ -3429,6 +3495,7 @@ nn_suite(void)
 	tcase_add_loop_test(m, test_resume_bit_identical, 0, 3);
 	tcase_add_test(m, test_bf16_threads_same_bits);
 	tcase_add_test(m, test_checkpoint_damage);
+	tcase_add_test(m, test_attend_one);
 	tcase_add_test(m, test_kv_cache_matches_forward);
 	tcase_add_test(m, test_kv_step_threads_same_bits);
 	tcase_add_test(m, test_lr_schedule);

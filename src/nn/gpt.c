@@ -892,25 +892,11 @@ kv_compute(const struct gpt_kv_sched *s, const struct kv_job *j, size_t k, float
 	case KV_ATT: {
 		const struct gpt_config *c = &s->g->cfg;
 		size_t C = c->C, hs = C / c->NH, T = c->T, pos = s->pos;
-		float  scale = (float)(1.0 / sqrt((double)hs));
-		for (size_t h = o0; h < o1; h++) {
+		for (size_t h = o0; h < o1; h++)
 			/* softmax(q K^T / sqrt(hs)) V over the cache, one head. */
-			const float *q = j->q + h * hs;
-			const float *kh = s->kv->k + j->layer * T * C + h * T * hs;
-			const float *vh = s->kv->v + j->layer * T * C + h * T * hs;
-			float       *o = out - base + h * hs, mx = -INFINITY, sum = 0;
-			for (size_t t2 = 0; t2 <= pos; t2++) {
-				att[t2] = nn_dot(q, kh + t2 * hs, hs) * scale;
-				mx = att[t2] > mx ? att[t2] : mx;
-			}
-			for (size_t t2 = 0; t2 <= pos; t2++) {
-				att[t2] = expf(att[t2] - mx);
-				sum += att[t2];
-			}
-			memset(o, 0, hs * sizeof(float));
-			for (size_t t2 = 0; t2 <= pos; t2++)
-				nn_axpy(o, att[t2] / sum, vh + t2 * hs, hs);
-		}
+			nn_attend_one(out - base + h * hs, j->q + h * hs,
+			    s->kv->k + j->layer * T * C + h * T * hs,
+			    s->kv->v + j->layer * T * C + h * T * hs, pos + 1, hs, att);
 		break;
 	}
 	}

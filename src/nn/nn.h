@@ -267,6 +267,11 @@ enum nn_attention {
  */
 void nn_attention_forward(float *out, float *att, const float *inp,
                           size_t B, size_t T, size_t C, size_t NH, enum nn_attention mask);
+/* One query q (hs) against n keys K and values V (n, hs each, rows t): o
+ * (hs) = softmax(q K^T / sqrt(hs)) V; att (n) is scratch. Generation's
+ * attention of one head (gpt_kv_step). */
+void nn_attend_one(float *o, const float *q, const float *K, const float *V, size_t n,
+                   size_t hs, float *att);
 void nn_attention_backward(float *dinp, float *datt, const float *dout, const float *inp,
                            const float *att, size_t B, size_t T, size_t C, size_t NH,
                            enum nn_attention mask);
