@@ -1558,6 +1558,46 @@ START_TEST(test_checkpoint_damage)
 END_TEST
 
 /*
+ * nn_log_softmax against double, with AVX2 and in plain C, logits in
+ * [-10, 10]. The bound: each exponential of l - mx is off by 2e-7 relative
+ * (Cephes' expf polynomial, or expf) plus the fp32 rounding of l - mx,
+ * u |l - mx| <= 20 u; the double sum adds nothing that matters; so the log
+ * of the sum is off by at most 2e-7 + 20 u, and the result's rounding to
+ * fp32 adds u |logp|.
+ */
+START_TEST(test_log_softmax)
+{
+	static const size_t Vs[] = { 1, 7, 8, 9, 17, 4096, 50257 };
+	double u = ldexp(1.0, -24);
+
+	ad_rng_seed(&trng, 22, 1);
+	for (size_t k = 0; k < sizeof Vs / sizeof Vs[0]; k++)
+		for (int portable = 0; portable < 2; portable++) {
+			size_t  V = Vs[k];
+			double *l = dalloc(V), mx = -HUGE_VAL, sum = 0, worst = 0;
+			float  *lf, *out = falloc(V);
+			fill(l, V, 10);
+			lf = tofloat(l, V);
+			for (size_t v = 0; v < V; v++)
+				mx = fmax(mx, lf[v]);
+			for (size_t v = 0; v < V; v++)
+				sum += exp(lf[v] - mx);
+			if (portable)
+				nn_kernel_select(NN_KERNEL_PORTABLE);
+			nn_log_softmax(out, lf, V);
+			nn_kernel_select(NN_KERNEL_AUTO);
+			for (size_t v = 0; v < V; v++) {
+				double ref = lf[v] - mx - log(sum);
+				worst = fmax(worst, fabs(out[v] - ref) / (2e-7 + 20 * u + u * fabs(ref)));
+			}
+			ck_assert_msg(worst <= 1, "log_softmax V %zu%s: %.2f times the bound", V,
+			    portable ? " (portable)" : "", worst);
+			free(l); free(lf); free(out);
+		}
+}
+END_TEST
+
+/*
  * Generation's attention of one head (nn_attend_one) against the softmax
  * and products in double, with AVX2 (hs a multiple of 8) and in plain C.
  * The bound, per output column c, relative to sum_t p_t |V[t][c]|: a score
@@ -3495,6 +3535,7 @@ nn_suite(void)
 	tcase_add_loop_test(m, test_resume_bit_identical, 0, 3);
 	tcase_add_test(m, test_bf16_threads_same_bits);
 	tcase_add_test(m, test_checkpoint_damage);
+	tcase_add_test(m, test_log_softmax);
 	tcase_add_test(m, test_attend_one);
 	tcase_add_test(m, test_kv_cache_matches_forward);
 	tcase_add_test(m, test_kv_step_threads_same_bits);

@@ -194,27 +194,11 @@ log_prob(const float *logits, size_t V, uint32_t id)
 	return (double)logits[id] - mx - log(s);
 }
 
-/* logp (V) = ln softmax(l) (V), the normaliser summed in double; logp may
- * be l (each element is read before it is written). */
-static void
-log_softmax(float *logp, const float *l, size_t V)
-{
-	double mx = -INFINITY, s = 0, lse;
-
-	for (size_t v = 0; v < V; v++)
-		mx = l[v] > mx ? l[v] : mx;
-	for (size_t v = 0; v < V; v++)
-		s += exp((double)l[v] - mx);
-	lse = mx + log(s);
-	for (size_t v = 0; v < V; v++)
-		logp[v] = (float)((double)l[v] - lse);
-}
-
 static int
 nnlm_next(const struct lm *m, struct lm_state *st, float *logp, struct ad_error *e)
 {
 	(void)e;
-	log_softmax(logp, st->kv->logits, m->V);
+	nn_log_softmax(logp, st->kv->logits, m->V);
 	return 0;
 }
 
@@ -481,7 +465,7 @@ nnlm_fill_batch(const struct lm *m, const uint32_t *ids, size_t B, size_t n,
 		 * rows for windows b0 .. b0 + nb, normalised in place. */
 		gpt_forward_at(view, in, nb, Tb, at, nb * npos, out);
 		for (size_t r = 0; r < nb * npos; r++)
-			log_softmax(out + r * V, out + r * V, V);
+			nn_log_softmax(out + r * V, out + r * V, V);
 	}
 	if (rows == 1)
 		view_give(x, view);

@@ -267,6 +267,9 @@ enum nn_attention {
  */
 void nn_attention_forward(float *out, float *att, const float *inp,
                           size_t B, size_t T, size_t C, size_t NH, enum nn_attention mask);
+/* logp (V) = ln softmax(l) (V): the exponentials in fp32, their sum in
+ * double (each log-probability within ~2e-7 of exact); logp may be l. */
+void nn_log_softmax(float *logp, const float *l, size_t V);
 /* One query q (hs) against n keys K and values V (n, hs each, rows t): o
  * (hs) = softmax(q K^T / sqrt(hs)) V; att (n) is scratch. Generation's
  * attention of one head (gpt_kv_step). */
