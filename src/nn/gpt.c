@@ -439,9 +439,13 @@ block_forward(const struct gpt *g, float *out, const float *inp, const float *W,
 }
 
 /* The forward pass through the blocks: returns the residual stream after
- * the last one, (B, Tb, C) in the acts (no final LayerNorm, no logits). */
+ * the last one, (B, Tb, C) in the acts (no final LayerNorm, no logits).
+ * With stop_at_last_attention, the last block stops after its attention
+ * (its output in the block's atty) and the residual stream it reads is
+ * returned instead: gpt_forward_at runs the rest of it on some rows. */
 static const float *
-gpt_forward_blocks(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb)
+gpt_forward_blocks(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb,
+    int stop_at_last_attention)
 {
 	const struct gpt_config *c = &g->cfg;
 	struct gpt_acts         *a = &g->acts;
@@ -471,6 +475,8 @@ gpt_forward_blocks(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb)
 		    w.ln1w, w.ln1b, BT, C);
 		block_forward(g, qkv, ln1, w.qkvw, w.qkvb, BT, C, 3 * C);
 		nn_attention_forward(atty, att, qkv, B, Tb, C, NH, g->attention);
+		if (stop_at_last_attention && l + 1 == c->L)
+			return residual;
 		block_forward(g, res2, atty, w.attprojw, w.attprojb, BT, C, C);
 		nn_residual_forward(res2, residual, res2, BT * C);
 		nn_layernorm_forward(ln2, a->ln2_mean + ls * SBT, a->ln2_rstd + ls * SBT, res2,
@@ -489,7 +495,7 @@ static void
 gpt_forward_hidden(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb)
 {
 	struct gpt_acts *a = &g->acts;
-	const float     *residual = gpt_forward_blocks(g, inputs, B, Tb);
+	const float     *residual = gpt_forward_blocks(g, inputs, B, Tb, 0);
 
 	nn_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, residual, g->params.lnfw,
 	    g->params.lnfb, B * Tb, g->cfg.C);
@@ -522,21 +528,46 @@ gpt_forward_at(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb, const
 {
 	const struct gpt_config *c = &g->cfg;
 	struct gpt_acts         *a = &g->acts;
-	size_t                   C = c->C, cap = g->B * g->Tb;
-	const float             *residual = gpt_forward_blocks(g, inputs, B, Tb);
+	size_t                   C = c->C, cap = g->B * g->Tb, SBT = cap;
+	size_t                   ls = g->one_block ? 0 : c->L - 1;
+	struct gpt_layer         w = gpt_block_of(g, c->L - 1);
+	const float             *residual = gpt_forward_blocks(g, inputs, B, Tb, 1);
+	/* The last block's buffers: its attention's output (every row), and
+	 * the rest of the block's, which the rows asked reuse packed. */
+	const float *atty = a->atty + ls * SBT * C;
+	float       *x = a->ln1 + ls * SBT * C;   /* spent once qkv was computed */
+	float       *res2 = a->res2 + ls * SBT * C, *ln2 = a->ln2 + ls * SBT * C;
+	float       *fch = a->fch + ls * SBT * 4 * C, *fchg = a->fch_gelu + ls * SBT * 4 * C;
 
-	/* The rows asked go, up to cap at a time, into acts.encoded (spent once
-	 * the first block has read it), their LayerNorm into acts.lnf, and one
-	 * product makes their logits. LayerNorm and the product compute a row
-	 * from that row alone, in the same order whatever the other rows (see
-	 * gemm.c, "Determinism"), so these are gpt_forward's bits. */
+	/* Past its attention, a block computes each row from that row alone:
+	 * so the rest of the last block, the final LayerNorm and the output
+	 * layer run on the rows asked only, up to cap at a time, packed (the
+	 * projection and the MLP were 3/4 of the last block's products, which
+	 * a PLL, one row asked of each window, paid in full). Each step is
+	 * gpt_forward's arithmetic on that row: LayerNorm row by row, GELU and
+	 * the residual sums element by element, and a product computes a row
+	 * in the same order whatever the other rows (gemm.c, "Determinism"),
+	 * so these are gpt_forward's bits. The residual read may be a->res3
+	 * (one block's activations) or a->encoded (one block): neither is
+	 * written before the last chunk has read it; x holds the residual's
+	 * rows, then the block's output. */
 	for (size_t r0 = 0; r0 < R; r0 += cap) {
 		size_t nr = R - r0 < cap ? R - r0 : cap;
 		for (size_t i = 0; i < nr; i++) {
 			assert(at[r0 + i] < B * Tb);
-			memcpy(a->encoded + i * C, residual + at[r0 + i] * C, C * sizeof *a->encoded);
+			memcpy(x + i * C, atty + at[r0 + i] * C, C * sizeof *x);
 		}
-		nn_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, a->encoded, g->params.lnfw,
+		block_forward(g, res2, x, w.attprojw, w.attprojb, nr, C, C);
+		for (size_t i = 0; i < nr; i++)
+			memcpy(x + i * C, residual + at[r0 + i] * C, C * sizeof *x);
+		nn_residual_forward(res2, x, res2, nr * C);
+		nn_layernorm_forward(ln2, a->ln2_mean + ls * SBT, a->ln2_rstd + ls * SBT, res2,
+		    w.ln2w, w.ln2b, nr, C);
+		block_forward(g, fch, ln2, w.fcw, w.fcb, nr, C, 4 * C);
+		nn_gelu_forward(fchg, fch, nr * 4 * C);
+		block_forward(g, x, fchg, w.fcprojw, w.fcprojb, nr, 4 * C, C);
+		nn_residual_forward(x, res2, x, nr * C);
+		nn_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, x, g->params.lnfw,
 		    g->params.lnfb, nr, C);
 		nn_matmul_forward(out + r0 * c->V, a->lnf, g->params.wte, NULL, nr, C, c->V,
 		    g->precision);

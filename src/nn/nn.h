@@ -508,8 +508,9 @@ double gpt_forward(struct gpt *g, const uint32_t *inputs, const uint32_t *target
  * LayerNorm and the output layer at the positions at[0..R) only (each an
  * index b Tb + t into the batch; any order, repeats allowed), their logits
  * to out (R, V): the bits gpt_forward leaves at those rows of acts.logits,
- * at R/(B Tb) of the output layer's cost. acts.logits is not written;
- * acts.encoded and acts.lnf are used as scratch (no backward after it).
+ * at R/(B Tb) of the output layer's cost, and of the last block's past
+ * its attention. acts.logits is not written; the last block's activations
+ * and acts.lnf are used as scratch (no backward after it).
  */
 void gpt_forward_at(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb,
                     const size_t *at, size_t R, float *out);
