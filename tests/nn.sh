@@ -169,11 +169,63 @@ st=$?
 # count of a sanitizer build on a loaded machine; 3% at 10). The 1% also
 # covers a warmup fitted to an early, longer estimate (it shortens the
 # cosine: 0.02% at 124 steps), and the log's six-digit rounding.
-tail -1 "$T/b.csv" | awk -F, '{ pi = atan2(0, -1);
-	r = (1 - cos(pi / ($1 - 1))) / 2 * 1.01; if (r < 0.01) r = 0.01;
-	b = 0.0001 + 0.0009 * r;
-	exit !($1 > 4 && $4 < b && $7 < 4.5) }' && ok ||
+# budget_end CSV S: the last line of CSV, a run's log under a budget of S
+# seconds, ends the schedule within that bound, and no step starts after it.
+budget_end() {
+	tail -1 "$1" | awk -F, -v s="$2" '{ pi = atan2(0, -1);
+		r = (1 - cos(pi / ($1 - 1))) / 2 * 1.01; if (r < 0.01) r = 0.01;
+		b = 0.0001 + 0.0009 * r;
+		exit !($1 > 4 && $4 < b && $7 < s + 0.5) }'
+}
+budget_end "$T/b.csv" 4 && ok ||
 	fail "--time-budget: the schedule did not end with the budget: $(tail -1 "$T/b.csv")"
+
+# A budget is of the whole run's training time, the sessions before a resume
+# included, and a resumed run goes on fitting the schedule to what is left
+# of it. Stopped at step 2, before the first fit (its checkpoint plans no
+# step count yet), and resumed with the same budget: the schedule is fitted
+# in the second session and ends with the budget (unfitted, the rate stays
+# at its peak). Stopped at step 8, after the first fit, and resumed on a
+# machine that then stalls for 1.5 s of the 4: refitted, the schedule still
+# ends with the budget (kept as fitted in the first session, it would be
+# far from its end). In both logs the elapsed time counts on across the
+# resume (it never falls), and every step but the last ended within the
+# budget (the log's three decimals: at most 4.000); the last one either
+# ends the schedule or is the first past the budget, by under half a second
+# (budget_end).
+# resumed_budget CSV: the checks common to both, after the schedule's.
+resumed_budget() {
+	awk -F, 'NR > 2 && $7 < e { bad++ } NR > 1 { e = $7 } END { exit bad > 0 }' "$1" && ok ||
+		fail "resumed under a budget: the elapsed time fell: $(head -n 12 "$1")"
+	tail -n 2 "$1" | awk -F, 'NR == 1 { exit !($7 <= 4) }' && ok ||
+		fail "resumed under a budget of 4 s: a step ended past it before the last: $(tail -n 2 "$1")"
+}
+bt="--bytes --preset tiny --batch 4 --time-budget 4 --val-every 0 --checkpoint-every 0 --threads 1"
+for at in 2 8; do
+	rm -f "$T/rb.csv"
+	# shellcheck disable=SC2086
+	"${AD_REAL_AUTODIDACT:-$AD}" train transformer $bt --stop-at $at --log "$T/rb.csv" \
+		--quiet -o "$T/rb.model" "$T/c.txt" 2>"$T/rb.err" && ok ||
+		fail "--time-budget --stop-at $at: exit status $?: $(cat "$T/rb.err")"
+	lines "$T/rb.csv" $((at + 1))
+	# shellcheck disable=SC2086
+	"${AD_REAL_AUTODIDACT:-$AD}" train transformer --resume "$T/rb.model.ckpt" --time-budget 4 \
+		--val-every 0 --checkpoint-every 0 --threads 1 --log "$T/rb.csv" --quiet \
+		-o "$T/rb.model" "$T/c.txt" 2>"$T/rb.err" &
+	pid=$!
+	if [ $at -eq 8 ]; then
+		sleep 1
+		kill -STOP $pid
+		sleep 1.5
+		kill -CONT $pid
+	fi
+	wait $pid
+	st=$?
+	[ $st -eq 0 ] && ok || fail "--resume --time-budget (stopped at $at): exit $st: $(cat "$T/rb.err")"
+	budget_end "$T/rb.csv" 4 && ok ||
+		fail "resumed from step $at: the schedule did not end with the budget: $(tail -1 "$T/rb.csv")"
+	resumed_budget "$T/rb.csv"
+done
 
 # The held-out text is scored at the end of training when the budget ends
 # it before the step its schedule ends at (here --steps is far beyond the
