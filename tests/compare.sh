@@ -21,6 +21,20 @@ reliability_check() {
 	return 0
 }
 
+# interrupt_at DIR N PID: once the transformer's log in DIR has N lines (or
+# after two minutes), interrupt the compare PID (SIGINT) and set rc to its
+# exit status.
+interrupt_at() {
+	i=0
+	while [ $i -lt 1200 ] && [ "$(cat "$1"/transformer-*.jsonl 2>/dev/null | wc -l)" -lt "$2" ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -INT "$3"
+	wait "$3"
+	rc=$?
+}
+
 # silent FILE WHAT: WHAT (a run with --quiet) wrote nothing to FILE, its stderr.
 silent() {
 	if [ -s "$1" ]; then fail "$2 printed with --quiet: $(head -c 400 "$1")"; else ok; fi
@@ -280,15 +294,7 @@ ls -A out2 | grep -q '\.tmp-' && fail "temporary files left: $(ls -A out2)" || o
 rargs="--quiet --vocab-size 300 --orders 2 --preset tiny --steps 1000 --blanks 0 r.txt"
 # shellcheck disable=SC2086
 "$AD" compare -o rs $rargs >/dev/null 2>rs.err &
-pid=$!
-i=0
-while [ $i -lt 1200 ] && [ "$(cat rs/transformer-*.jsonl 2>/dev/null | wc -l)" -lt 200 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-kill -INT $pid
-wait $pid
-rc=$?
+interrupt_at rs 200 $!
 [ "$rc" -eq 1 ] && ok || fail "interrupted compare exited $rc: $(cat rs.err)"
 tf=$(ls rs/transformer-*.bin)
 [ -s "$tf.ckpt" ] && [ ! -e "$tf.run" ] && ok ||
@@ -350,15 +356,7 @@ has rs/report.json "\"resumed_from_step\": $k,"
 # scoring, and a machine paused under the test stretches it.
 "$AD" compare -o rb --quiet --vocab-size 300 --orders 2 --preset tiny --time-budget 4 \
 	--blanks 0 r.txt >/dev/null 2>rb.err &
-pid=$!
-i=0
-while [ $i -lt 1200 ] && [ "$(cat rb/transformer-*.jsonl 2>/dev/null | wc -l)" -lt 60 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-kill -INT $pid
-wait $pid
-rc=$?
+interrupt_at rb 60 $!
 [ "$rc" -eq 1 ] && ok || fail "compare interrupted under a budget exited $rc: $(cat rb.err)"
 tb=$(ls rb/transformer-*.bin)
 kb=$(tail -n 1 "${tb%.bin}.jsonl" | sed -n 's/^{"step":\([0-9]*\),.*/\1/p')

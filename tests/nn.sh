@@ -142,6 +142,14 @@ for sig in TERM INT; do
 	run 0 "$AD" eval "$T/s.model" "$T/one.txt"
 done
 
+# stall PID: one second in, the machine stalls PID for 1.5 s.
+stall() {
+	sleep 1
+	kill -STOP "$1"
+	sleep 1.5
+	kill -CONT "$1"
+}
+
 # --time-budget without --steps: the cosine schedule ends with the budget
 # even when the run slows down half-way (here it is stopped for 1.5 s of a
 # 4 s budget; fitted once from the first steps, the schedule would still be
@@ -154,10 +162,7 @@ done
 	--time-budget 4 --val-every 0 --checkpoint-every 0 \
 	--threads 1 --log "$T/b.csv" --quiet -o "$T/b.model" "$T/c.txt" 2>"$T/b.err" &
 pid=$!
-sleep 1
-kill -STOP $pid
-sleep 1.5
-kill -CONT $pid
+stall $pid
 wait $pid
 st=$?
 [ $st -eq 0 ] && ok || fail "--time-budget: exit status $st"
@@ -194,12 +199,7 @@ for at in 2 8; do
 		--val-every 0 --checkpoint-every 0 --threads 1 --log "$T/rb.csv" --quiet \
 		-o "$T/rb.model" "$T/c.txt" 2>"$T/rb.err" &
 	pid=$!
-	if [ $at -eq 8 ]; then
-		sleep 1
-		kill -STOP $pid
-		sleep 1.5
-		kill -CONT $pid
-	fi
+	[ $at -eq 8 ] && stall $pid
 	wait $pid
 	st=$?
 	[ $st -eq 0 ] && ok || fail "--resume --time-budget (stopped at $at): exit $st: $(cat "$T/rb.err")"
