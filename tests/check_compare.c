@@ -26,6 +26,7 @@
 #include "base/io.h"
 #include "base/progress.h"
 #include "compare/compare.h"
+#include "compare/compare_impl.h"
 #include "compare/sweep.h"
 #include "synth/synth.h"
 #include "bpe/bpe.h"
@@ -801,6 +802,49 @@ START_TEST(test_fill_brute_force)
 }
 END_TEST
 
+/*
+ * The .run side file by hand: a resumed model's has a fourth line with the
+ * checkpoint's step, read back on reuse; a file of the three cost lines
+ * alone (a model trained in one run, or written before the fourth line
+ * existed) reads as not resumed; a file missing a cost line is refused.
+ */
+START_TEST(test_run_file_resumed)
+{
+	char                *dir = tu_tmpdir(), model[4200], run[4300];
+	struct compare_model m = { 0 }, back = { 0 };
+	struct ad_error      e = { 0 };
+	struct ad_map        map;
+	static const char    want[] = "seconds 1.5\nrss_kb 7\ntokens 256\nresumed_from 123\n";
+
+	snprintf(model, sizeof model, "%s/t.bin", dir);
+	snprintf(run, sizeof run, "%s.run", model);
+	m.train_seconds = 1.5;
+	m.peak_rss_kb = 7;
+	m.train_tokens = 256;
+	m.resumed = 1;
+	m.resumed_step = 123;
+	ck_assert_int_eq(compare_run_save(model, &m, &e), 0);
+	ck_assert_int_eq(ad_map_file(run, &map, &e), 0);
+	ck_assert_uint_eq(map.size, strlen(want));
+	ck_assert_mem_eq(map.data, want, map.size);
+	ad_map_release(&map);
+	ck_assert_int_eq(compare_run_load(model, &back), 0);
+	ck_assert_int_eq(back.resumed, 1);
+	ck_assert_uint_eq(back.resumed_step, 123);
+	ck_assert_double_eq(back.train_seconds, 1.5);
+
+	ck_assert_int_eq(ad_write_file(run, "seconds 2\nrss_kb 8\ntokens 64\n", 29, &e), 0);
+	ck_assert_int_eq(compare_run_load(model, &back), 0);
+	ck_assert_int_eq(back.resumed, 0);
+	ck_assert_uint_eq(back.resumed_step, 0);
+	ck_assert_double_eq(back.train_tokens, 64);
+
+	ck_assert_int_eq(ad_write_file(run, "seconds 2\nrss_kb 8\n", 19, &e), 0);
+	ck_assert_int_eq(compare_run_load(model, &back), -1);
+	free(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -816,6 +860,7 @@ main(void)
 	tcase_add_test(tc, test_blank_words);
 	tcase_add_test(tc, test_fill_by_hand);
 	tcase_add_test(tc, test_fill_brute_force);
+	tcase_add_test(tc, test_run_file_resumed);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("child");
 	tcase_set_timeout(tc, 60);

@@ -21,6 +21,20 @@ reliability_check() {
 	return 0
 }
 
+# interrupt_at DIR N PID: once the transformer's log in DIR has N lines (or
+# after two minutes), interrupt the compare PID (SIGINT) and set rc to its
+# exit status.
+interrupt_at() {
+	i=0
+	while [ $i -lt 1200 ] && [ "$(cat "$1"/transformer-*.jsonl 2>/dev/null | wc -l)" -lt "$2" ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -INT "$3"
+	wait "$3"
+	rc=$?
+}
+
 # silent FILE WHAT: WHAT (a run with --quiet) wrote nothing to FILE, its stderr.
 silent() {
 	if [ -s "$1" ]; then fail "$2 printed with --quiet: $(head -c 400 "$1")"; else ok; fi
@@ -280,15 +294,7 @@ ls -A out2 | grep -q '\.tmp-' && fail "temporary files left: $(ls -A out2)" || o
 rargs="--quiet --vocab-size 300 --orders 2 --preset tiny --steps 1000 --blanks 0 r.txt"
 # shellcheck disable=SC2086
 "$AD" compare -o rs $rargs >/dev/null 2>rs.err &
-pid=$!
-i=0
-while [ $i -lt 1200 ] && [ "$(cat rs/transformer-*.jsonl 2>/dev/null | wc -l)" -lt 200 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-kill -INT $pid
-wait $pid
-rc=$?
+interrupt_at rs 200 $!
 [ "$rc" -eq 1 ] && ok || fail "interrupted compare exited $rc: $(cat rs.err)"
 tf=$(ls rs/transformer-*.bin)
 [ -s "$tf.ckpt" ] && [ ! -e "$tf.run" ] && ok ||
@@ -301,6 +307,15 @@ k=$(tail -n 1 log1 | sed -n 's/^{"step":\([0-9]*\),.*/\1/p')
 # shellcheck disable=SC2086
 run 0 "$AD" compare -o rs $rargs
 silent "$T/err" "compare resuming a transformer"
+# Every report marks the model trained in two runs, at the step its
+# checkpoint had: the one its trainer said it stopped at (the first run's
+# stderr), the first run's last log line.
+has rs.err "interrupted at step $k of 1000: checkpoint written to $tf.ckpt "
+grep -E '^\| (\*\*)?transformer \(tiny\)' rs/report.md | grep -qF " (resumed at step $k) |" &&
+	ok || fail "the resumed row does not say so: $(grep -F 'transformer (tiny)' rs/report.md)"
+has rs/report.md "\`, resumed at step $k from its checkpoint \`$tf.ckpt\`"
+has rs/report.json "\"resumed_from_step\": $k,"
+has rs/report.html "</code>, resumed at step $k from its checkpoint <code>$tf.ckpt</code>"
 has rs/report.md "- transformer (tiny): \`autodidact train transformer --resume $tf.ckpt --steps 1000 "
 head -n "$k" "$log" >log2
 same log1 log2
@@ -309,6 +324,12 @@ has steps "1000 0"
 # shellcheck disable=SC2086
 run 0 "$AD" compare -o rf $rargs
 same "$tf" "rf/${tf#rs/}"
+# Trained in one run: no report says resumed.
+grep -q '(resumed at step\|, resumed at step' rf/report.md rf/report.html &&
+	fail "a run never interrupted is marked resumed" || ok
+grep -q '"resumed_from_step": [0-9]' rf/report.json &&
+	fail "a run never interrupted has a resumed_from_step" || ok
+has rf/report.json '"resumed_from_step": null'
 # Tokens: 1000 steps x 8 sequences x 32 (tiny's context). Seconds: the
 # checkpoint's training time (the log's elapsed at step k) plus the resumed
 # run's, so at least the log's last elapsed (which counts on from step k).
@@ -321,6 +342,35 @@ run 0 "$AD" compare -o rs $rargs
 ls -l --time-style=+%s.%N "$tf" "$tf.run" >rmt2
 same rmt1 rmt2
 has rs/report.md "- transformer (tiny): \`autodidact train transformer -t "
+# Reused, it still says it was resumed (its .run file keeps the step).
+has rs/report.md " (resumed at step $k, reused) |"
+has rs/report.json "\"resumed_from_step\": $k,"
+
+# Interrupted under a time budget: the budget is of both runs' training
+# time together. The resumed trainer counts on from the checkpoint's
+# training time and goes on fitting the schedule, so the log's elapsed time
+# never falls, every step but the last ends within the 4 s, the last ends
+# the schedule (resumed_budget, budget_end); the report marks it resumed at
+# the checkpoint's step and its cost covers both runs (resumed_cost). The
+# wall clock of the two runs is not bounded here: it adds start-up and
+# scoring, and a machine paused under the test stretches it.
+"$AD" compare -o rb --quiet --vocab-size 300 --orders 2 --preset tiny --time-budget 4 \
+	--blanks 0 r.txt >/dev/null 2>rb.err &
+interrupt_at rb 60 $!
+[ "$rc" -eq 1 ] && ok || fail "compare interrupted under a budget exited $rc: $(cat rb.err)"
+tb=$(ls rb/transformer-*.bin)
+kb=$(tail -n 1 "${tb%.bin}.jsonl" | sed -n 's/^{"step":\([0-9]*\),.*/\1/p')
+has rb.err "interrupted at step $kb of "
+run 0 "$AD" compare -o rb --quiet --vocab-size 300 --orders 2 --preset tiny --time-budget 4 \
+	--blanks 0 r.txt
+has rb/report.md " (resumed at step $kb) |"
+has rb/report.json "\"resumed_from_step\": $kb,"
+# The log as train transformer's CSV (the same columns, in the same order).
+{ echo "step,loss,val_loss,lr,grad_norm,tokens_per_s,elapsed"
+	sed -e 's/"[a-z_]*"://g' -e 's/[{}]//g' -e 's/null//' "${tb%.bin}.jsonl"; } >rb.csv
+budget_end rb.csv 4 && ok || fail "resumed under a budget: the schedule did not end with it: $(tail -n 1 rb.csv)"
+resumed_budget rb.csv 4
+resumed_cost "$tb" "${tb%.bin}.jsonl"
 
 # The n-grams alone, quietly: nothing on stderr.
 run 0 "$AD" compare --quiet -o ng --vocab-size 300 --orders 2 --no-transformer --blanks 5 r.txt

@@ -104,3 +104,30 @@ resumed_cost() {
 	awk -v s="$_secs" -v l="$_last" 'BEGIN { exit !(l > 0 && s >= l) }' && ok ||
 		fail "the resumed $1 trained for $_secs s, less than its log's $_last s"
 }
+
+# budget_end CSV S: the last line of CSV (train transformer's log, CSV
+# columns) of a run under a time budget of S seconds ends the schedule: its
+# rate is within 1% of the cosine's range above the default floor (0.0001
+# under --lr 0.001), or, for a short run, within its last step (the rate is
+# taken before a step counts, so the last of n steps runs
+# (1 - cos(pi/(n-1)))/2 of the range above the floor); and it ended less
+# than half a second past the budget.
+budget_end() {
+	tail -1 "$1" | awk -F, -v s="$2" '{ pi = atan2(0, -1);
+		r = (1 - cos(pi / ($1 - 1))) / 2 * 1.01; if (r < 0.01) r = 0.01;
+		b = 0.0001 + 0.0009 * r;
+		exit !($1 > 4 && $4 < b && $7 < s + 0.5) }'
+}
+
+# resumed_budget CSV S: in CSV, the log of a run resumed under a budget of S
+# seconds, the elapsed time counts on across the resume (it never falls: a
+# resumed trainer starts from its checkpoint's training time), and every
+# step but the last ended within the budget (the log's three decimals: at
+# most S); the last one either ends the schedule or is the first past the
+# budget (budget_end bounds it).
+resumed_budget() {
+	awk -F, 'NR > 2 && $7 < e { bad++ } NR > 1 { e = $7 } END { exit bad > 0 }' "$1" && ok ||
+		fail "resumed under a budget: the elapsed time fell: $(head -n 12 "$1")"
+	tail -n 2 "$1" | awk -F, -v s="$2" 'NR == 1 { exit !($7 <= s) }' && ok ||
+		fail "resumed under a budget of $2 s: a step ended past it before the last: $(tail -n 2 "$1")"
+}

@@ -142,6 +142,14 @@ for sig in TERM INT; do
 	run 0 "$AD" eval "$T/s.model" "$T/one.txt"
 done
 
+# stall PID: one second in, the machine stalls PID for 1.5 s.
+stall() {
+	sleep 1
+	kill -STOP "$1"
+	sleep 1.5
+	kill -CONT "$1"
+}
+
 # --time-budget without --steps: the cosine schedule ends with the budget
 # even when the run slows down half-way (here it is stopped for 1.5 s of a
 # 4 s budget; fitted once from the first steps, the schedule would still be
@@ -154,10 +162,7 @@ done
 	--time-budget 4 --val-every 0 --checkpoint-every 0 \
 	--threads 1 --log "$T/b.csv" --quiet -o "$T/b.model" "$T/c.txt" 2>"$T/b.err" &
 pid=$!
-sleep 1
-kill -STOP $pid
-sleep 1.5
-kill -CONT $pid
+stall $pid
 wait $pid
 st=$?
 [ $st -eq 0 ] && ok || fail "--time-budget: exit status $st"
@@ -169,11 +174,39 @@ st=$?
 # count of a sanitizer build on a loaded machine; 3% at 10). The 1% also
 # covers a warmup fitted to an early, longer estimate (it shortens the
 # cosine: 0.02% at 124 steps), and the log's six-digit rounding.
-tail -1 "$T/b.csv" | awk -F, '{ pi = atan2(0, -1);
-	r = (1 - cos(pi / ($1 - 1))) / 2 * 1.01; if (r < 0.01) r = 0.01;
-	b = 0.0001 + 0.0009 * r;
-	exit !($1 > 4 && $4 < b && $7 < 4.5) }' && ok ||
+budget_end "$T/b.csv" 4 && ok ||
 	fail "--time-budget: the schedule did not end with the budget: $(tail -1 "$T/b.csv")"
+
+# A budget is of the whole run's training time, the sessions before a resume
+# included, and a resumed run goes on fitting the schedule to what is left
+# of it. Stopped at step 2, before the first fit (its checkpoint plans no
+# step count yet), and resumed with the same budget: the schedule is fitted
+# in the second session and ends with the budget (unfitted, the rate stays
+# at its peak). Stopped at step 8, after the first fit, and resumed on a
+# machine that then stalls for 1.5 s of the 4: refitted, the schedule still
+# ends with the budget (kept as fitted in the first session, it would be
+# far from its end). In both logs the elapsed time counts on across the
+# resume (resumed_budget).
+bt="--bytes --preset tiny --batch 4 --time-budget 4 --val-every 0 --checkpoint-every 0 --threads 1"
+for at in 2 8; do
+	rm -f "$T/rb.csv"
+	# shellcheck disable=SC2086
+	"${AD_REAL_AUTODIDACT:-$AD}" train transformer $bt --stop-at $at --log "$T/rb.csv" \
+		--quiet -o "$T/rb.model" "$T/c.txt" 2>"$T/rb.err" && ok ||
+		fail "--time-budget --stop-at $at: exit status $?: $(cat "$T/rb.err")"
+	lines "$T/rb.csv" $((at + 1))
+	"${AD_REAL_AUTODIDACT:-$AD}" train transformer --resume "$T/rb.model.ckpt" --time-budget 4 \
+		--val-every 0 --checkpoint-every 0 --threads 1 --log "$T/rb.csv" --quiet \
+		-o "$T/rb.model" "$T/c.txt" 2>"$T/rb.err" &
+	pid=$!
+	[ $at -eq 8 ] && stall $pid
+	wait $pid
+	st=$?
+	[ $st -eq 0 ] && ok || fail "--resume --time-budget (stopped at $at): exit $st: $(cat "$T/rb.err")"
+	budget_end "$T/rb.csv" 4 && ok ||
+		fail "resumed from step $at: the schedule did not end with the budget: $(tail -1 "$T/rb.csv")"
+	resumed_budget "$T/rb.csv" 4
+done
 
 # The held-out text is scored at the end of training when the budget ends
 # it before the step its schedule ends at (here --steps is far beyond the

@@ -52,9 +52,10 @@ static const char tt_help[] =
 "Training:\n"
 "  --steps N              optimiser steps (default 1000); the cosine schedule\n"
 "                         ends here\n"
-"  --time-budget S        stop after S seconds of training; without --steps the\n"
-"                         schedule is fitted to the budget from the speed of the\n"
-"                         first steps, and refitted as the speed changes\n"
+"  --time-budget S        stop after S seconds of training (a resumed run's\n"
+"                         sessions together); without --steps the schedule is\n"
+"                         fitted to the budget from the speed of the first\n"
+"                         steps, and refitted as the speed changes\n"
 "  --batch N              sequences per batch (default 8)\n"
 "  --accum N              batches per optimiser step (default 1)\n"
 "  --lr X                 peak learning rate (default 0.001)\n"
@@ -90,6 +91,10 @@ static const char tt_help[] =
 "  --log FILE             metrics log: CSV, or JSON Lines if FILE ends in .jsonl\n"
 "  -q, --quiet            no progress on stderr\n"
 "  -h, --help             show this help\n";
+
+/* The planned steps of a run fitted to a time budget before its first fit
+ * (nn_budget_update's ceiling): what a checkpoint written that early holds. */
+#define TT_STEPS_UNFITTED (UINT64_MAX / 8)
 
 enum {
 	O_BYTES = 256, O_PRESET, O_LAYERS, O_HEADS, O_DIM, O_CONTEXT, O_STEPS, O_BUDGET,
@@ -514,7 +519,7 @@ cmd_train_transformer(int argc, char **argv)
 			goto out;
 		}
 		if (!o.given_steps && o.budget > 0)
-			o.steps = UINT64_MAX / 8;   /* fitted to the budget after a few steps */
+			o.steps = TT_STEPS_UNFITTED;   /* fitted to the budget after a few steps */
 		to.steps = o.steps;
 		to.batch = (uint32_t)(o.batch * (uint64_t)dist.size);   /* the global batch */
 		to.context = cfg.T;
@@ -671,8 +676,15 @@ cmd_train_transformer(int argc, char **argv)
 	rcfg.ckpt_every = o.ckpt_every;
 	rcfg.stop_at = o.stop_at;
 	rcfg.budget = o.budget;
-	rcfg.fit_budget = o.budget > 0 && !o.given_steps && o.resume == NULL;
-	rcfg.fit_warmup = !o.given_warmup;
+	/*
+	 * A budget is of the whole run's training time, the sessions before a
+	 * resume included (the checkpoint's elapsed time counts on): so a
+	 * resumed run goes on fitting the schedule to what is left of it, as
+	 * the run would have had it not been interrupted. The warmup is the
+	 * checkpoint's, unless it stopped before the first fit set it.
+	 */
+	rcfg.fit_budget = o.budget > 0 && !o.given_steps;
+	rcfg.fit_warmup = !o.given_warmup && (o.resume == NULL || tr->st.steps == TT_STEPS_UNFITTED);
 	run.prog = cli_progress(&common, "train", rcfg.fit_budget ? 0 : tr->st.steps, "steps");
 	ad_progress_resume(run.prog, tr->st.step);
 	if ((rc = nn_train_run(tr, &rcfg, &hooks, &res, &err)) != 0) {

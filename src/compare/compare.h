@@ -116,6 +116,9 @@ struct compare_model {
 	double                train_tokens;  /* tokens processed in training */
 	uint64_t              peak_rss_kb;   /* of the training process */
 	int                   reused;        /* trained by an earlier run, same key */
+	int                   resumed;       /* trained in two runs: interrupted, then */
+	uint64_t              resumed_step;  /* continued from its checkpoint at this step
+	                                      * (the last such step, if more than once) */
 	struct lm_eval        eval;          /* on the held-out text */
 	struct compare_point *curve;         /* (ncurve) owned; transformer only */
 	size_t                ncurve;

@@ -29,8 +29,9 @@ char    *compare_join(char *const argv[]);
 /* Write path with data only when it differs, so a reused model's inputs stay put. */
 int      compare_write_if_changed(const char *path, const uint8_t *data, size_t len,
                                   struct ad_error *e);
-/* MODEL.run: the training cost of m (seconds, peak RSS, tokens). Load
- * returns 0 when all three were read, -1 otherwise (train again). */
+/* MODEL.run: the training cost of m (seconds, peak RSS, tokens; and the
+ * checkpoint's step when it was resumed). Load returns 0 when the three
+ * costs were read, -1 otherwise (train again). */
 int      compare_run_save(const char *model, const struct compare_model *m, struct ad_error *e);
 int      compare_run_load(const char *model, struct compare_model *m);
 
@@ -45,9 +46,10 @@ int      compare_run_load(const char *model, struct compare_model *m);
 enum compare_plan { COMPARE_FRESH, COMPARE_RESUME, COMPARE_REUSE };
 enum compare_plan compare_plan(int retrain, const char *path, const char *ckpt, const char *need);
 /* The training seconds a checkpoint records for the runs before it (0 when
- * unreadable): read before resuming, as the resumed run rewrites it. A
- * resumed model's cost is these plus the resumed run's wall clock. */
-double   compare_ckpt_seconds(const char *ckpt);
+ * unreadable), and its step in *step when not NULL (0 when unreadable):
+ * read before resuming, as the resumed run rewrites it. A resumed model's
+ * cost is these seconds plus the resumed run's wall clock. */
+double   compare_ckpt_seconds(const char *ckpt, uint64_t *step);
 
 /*
  * The stages the sweep shares. compare_train: train the model at path with

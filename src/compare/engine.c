@@ -156,16 +156,20 @@ compare_run_save(const char *model, const struct compare_model *m, struct ad_err
 	snprintf(path, sizeof path, "%s.run", model);
 	n = snprintf(buf, sizeof buf, "seconds %.17g\nrss_kb %llu\ntokens %.17g\n",
 	    m->train_seconds, (unsigned long long)m->peak_rss_kb, m->train_tokens);
+	if (m->resumed)
+		n += snprintf(buf + n, sizeof buf - (size_t)n, "resumed_from %llu\n",
+		    (unsigned long long)m->resumed_step);
 	return ad_write_file(path, buf, (size_t)n, e);
 }
 
-/* 0 when all three lines were read; -1 (the model is trained again) if not. */
+/* 0 when the three cost lines were read; -1 (the model is trained again) if
+ * not. A fourth line, "resumed_from STEP", is there when it was resumed. */
 int
 compare_run_load(const char *model, struct compare_model *m)
 {
 	char               path[4200];
 	FILE              *f;
-	unsigned long long rss = 0;
+	unsigned long long rss = 0, step = 0;
 	int                got = 0;
 
 	snprintf(path, sizeof path, "%s.run", model);
@@ -174,8 +178,10 @@ compare_run_load(const char *model, struct compare_model *m)
 	got += fscanf(f, "seconds %lf\n", &m->train_seconds) == 1;
 	got += fscanf(f, "rss_kb %llu\n", &rss) == 1;
 	got += fscanf(f, "tokens %lf\n", &m->train_tokens) == 1;
+	m->resumed = got == 3 && fscanf(f, "resumed_from %llu\n", &step) == 1;
 	fclose(f);
 	m->peak_rss_kb = rss;
+	m->resumed_step = step;
 	return got == 3 ? 0 : -1;
 }
 
@@ -217,18 +223,23 @@ compare_plan(int retrain, const char *path, const char *ckpt, const char *need)
 }
 
 double
-compare_ckpt_seconds(const char *ckpt)
+compare_ckpt_seconds(const char *ckpt, uint64_t *step)
 {
 	struct ad_map  map;
 	struct nn_file f;
 	size_t         at;
 	double         s = 0;
 
+	if (step != NULL)
+		*step = 0;
 	if (ad_map_file(ckpt, &map, NULL) != 0)
 		return 0;
-	if (nn_parse(map.data, map.size, ckpt, &f, &at, NULL) == 0 && f.has_train &&
-	    f.train.elapsed > 0)
-		s = f.train.elapsed;
+	if (nn_parse(map.data, map.size, ckpt, &f, &at, NULL) == 0 && f.has_train) {
+		if (f.train.elapsed > 0)
+			s = f.train.elapsed;
+		if (step != NULL)
+			*step = f.train.step;
+	}
 	ad_map_release(&map);
 	return s;
 }
@@ -393,8 +404,9 @@ cmp_transformer(const struct compare_cfg *cfg, struct compare_model *m, uint64_t
 {
 	char  *path, *ckpt, *log, steps[24], budget[32], batch[24], val_every[24], cfgtext[512];
 	char  *targv[48];
-	int    k = 0, rc;
-	double last_step, before = 0;
+	int      k = 0, rc, resume;
+	double   last_step, before = 0;
+	uint64_t from = 0;
 	struct lm *lm;
 
 	snprintf(steps, sizeof steps, "%llu", (unsigned long long)cfg->steps);
@@ -426,8 +438,9 @@ cmp_transformer(const struct compare_cfg *cfg, struct compare_model *m, uint64_t
 	targv[k++] = "transformer";
 	/* Interrupted (a model but no .run file, and a checkpoint): continue it,
 	 * its cost the training time the checkpoint records plus this run's. */
-	if (compare_plan(cfg->retrain, path, ckpt, NULL) == COMPARE_RESUME) {
-		before = compare_ckpt_seconds(ckpt);
+	resume = compare_plan(cfg->retrain, path, ckpt, NULL) == COMPARE_RESUME;
+	if (resume) {
+		before = compare_ckpt_seconds(ckpt, &from);
 		targv[k++] = "--resume";
 		targv[k++] = ckpt;
 	} else {
@@ -479,6 +492,10 @@ cmp_transformer(const struct compare_cfg *cfg, struct compare_model *m, uint64_t
 	snprintf(m->name, sizeof m->name, masked ? "transformer (%s, masked)" :
 	    "transformer (%s)", cfg->preset);
 	m->kind = COMPARE_TRANSFORMER;
+	/* Kept in its .run file, so that a later run reusing the model still
+	 * says its figures come from two runs (a reuse reads it back). */
+	m->resumed = resume;
+	m->resumed_step = from;
 	cmp_stage(cfg, "%s", m->name);
 	rc = compare_train(cfg, m, path, targv, 0, e);
 	cmp_curve(m, log, tokens_per_byte, &last_step);

@@ -377,7 +377,7 @@ sw_transformer_job(const struct sweep_cfg *cfg, struct sw_job *j, const struct s
 	plan = compare_plan(cfg->retrain, p->path, j->ckpt, j->log);
 	p->reused = plan == COMPARE_REUSE;
 	if (plan == COMPARE_RESUME) {
-		j->before = compare_ckpt_seconds(j->ckpt);
+		j->before = compare_ckpt_seconds(j->ckpt, NULL);
 		j->argv[k++] = "--resume";
 		j->argv[k++] = j->ckpt;
 	} else {

@@ -64,7 +64,10 @@ static const char compare_reading[] =
 "gap between them and a model is what the model learned from context. "
 "Training time, throughput and peak memory are of the training process on "
 "this machine; a row marked *reused* was trained by an earlier run with the "
-"same configuration on the same split. A lower held-out figure means the "
+"same configuration on the same split, and one marked *resumed at step N* "
+"was interrupted at step N and continued from its checkpoint by a later run: "
+"its training time is both runs' together, and its figures are of the "
+"finished model. A lower held-out figure means the "
 "model predicts this text better; it does not say the model writes better "
 "or generalises to other text. "
 "*Calibration* asks whether a model's confidence can be trusted: at each "
@@ -110,6 +113,20 @@ fmt_seconds(char *buf, size_t n, double s)
 		snprintf(buf, n, "%.1f s", s);
 	else
 		snprintf(buf, n, "%.0fm %02.0fs", floor(s / 60), fmod(s, 60));
+	return buf;
+}
+
+/* After a row's training time: " (reused)", " (resumed at step N)" (its
+ * figures come from two runs: interrupted at step N, then continued from
+ * its checkpoint), both, or nothing. */
+static const char *
+fmt_origin(char *buf, size_t n, const struct compare_model *m)
+{
+	if (m->resumed)
+		snprintf(buf, n, " (resumed at step %llu%s)", (unsigned long long)m->resumed_step,
+		    m->reused ? ", reused" : "");
+	else
+		snprintf(buf, n, "%s", m->reused ? " (reused)" : "");
 	return buf;
 }
 
@@ -444,12 +461,12 @@ compare_write_markdown(const struct compare_report *r, FILE *f)
 	fputs(pseudo ? "---:|\n" : "\n", f);
 	for (size_t i = 0; i < r->nmodels; i++) {
 		const struct compare_model *m = &r->models[i];
-		char f1[32], f2[32], f3[32], f4[32];
+		char f1[32], f2[32], f3[32], f4[32], o[64];
 		fprintf(f, "| %s%s%s | %s | %s | %s%s | %s | %s | %s | %s | %s | %.4f | %.4f "
 		    "| %.4f | %s |",
 		    m == best ? "**" : "", m->name, m == best ? "**" : "",
 		    fmt_count(a, sizeof a, (double)m->params), fmt_bytes(b, sizeof b, (double)m->file_bytes),
-		    fmt_seconds(c, sizeof c, m->train_seconds), m->reused ? " (reused)" : "",
+		    fmt_seconds(c, sizeof c, m->train_seconds), fmt_origin(o, sizeof o, m),
 		    fmt_rate(e, sizeof e, m), fmt_bytes(d, sizeof d, (double)m->peak_rss_kb * 1024),
 		    fmt_fig(f1, sizeof f1, lm_eval_nats_per_token(&m->eval), 4),
 		    fmt_fig(f2, sizeof f2, lm_eval_perplexity(&m->eval), 2),
@@ -496,9 +513,17 @@ compare_write_markdown(const struct compare_report *r, FILE *f)
 	}
 	fprintf(f, "## How to read this\n\n%s\n\n", compare_reading);
 	fputs("## How each model was trained\n\n", f);
-	for (size_t i = 0; i < r->nmodels; i++)
-		if (r->models[i].command != NULL)
-			fprintf(f, "- %s: `%s`\n", r->models[i].name, r->models[i].command);
+	for (size_t i = 0; i < r->nmodels; i++) {
+		const struct compare_model *m = &r->models[i];
+		if (m->command == NULL)
+			continue;
+		fprintf(f, "- %s: `%s`", m->name, m->command);
+		if (m->resumed)
+			fprintf(f, ", resumed at step %llu from its checkpoint `%s.ckpt` (the "
+			    "training time is both runs')", (unsigned long long)m->resumed_step,
+			    m->path);
+		fputc('\n', f);
+	}
 	if (r->knn != NULL)
 		fprintf(f, "- kNN-LM store: `%s`\n", r->knn->command);
 	return ferror(f) ? AD_EIO : 0;
@@ -675,6 +700,12 @@ compare_write_json(const struct compare_report *r, FILE *f)
 		ad_json_uint(&j, m->peak_rss_kb * 1024);
 		ad_json_key(&j, "reused");
 		ad_json_bool(&j, m->reused);
+		/* Trained in two runs: the step its checkpoint had (null: one run). */
+		ad_json_key(&j, "resumed_from_step");
+		if (m->resumed)
+			ad_json_uint(&j, m->resumed_step);
+		else
+			ad_json_null(&j);
 		ad_json_key(&j, "heldout");
 		ad_json_object_begin(&j);
 		lm_eval_json(&j, &m->eval);
@@ -970,7 +1001,7 @@ compare_write_html(const struct compare_report *r, FILE *f)
 	fputs(pseudo ? "<th>pseudo bits/byte (masked: not comparable)</th></tr>\n" : "</tr>\n", f);
 	for (size_t i = 0; i < r->nmodels; i++) {
 		const struct compare_model *m = &r->models[i];
-		char f1[32], f2[32], f3[32], f4[32];
+		char f1[32], f2[32], f3[32], f4[32], o[64];
 		fprintf(f, "<tr%s><td>", m == best ? " class=\"best\"" : "");
 		html_text(f, m->name);
 		fprintf(f, "</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s%s</td>"
@@ -978,7 +1009,7 @@ compare_write_html(const struct compare_report *r, FILE *f)
 		    "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%.4f</td>"
 		    "<td class=\"n\">%.4f</td><td class=\"n\">%.4f</td><td class=\"n\">%s</td>",
 		    fmt_count(a, sizeof a, (double)m->params), fmt_bytes(b, sizeof b, (double)m->file_bytes),
-		    fmt_seconds(c, sizeof c, m->train_seconds), m->reused ? " (reused)" : "",
+		    fmt_seconds(c, sizeof c, m->train_seconds), fmt_origin(o, sizeof o, m),
 		    fmt_rate(e, sizeof e, m), fmt_bytes(d, sizeof d, (double)m->peak_rss_kb * 1024),
 		    fmt_fig(f1, sizeof f1, lm_eval_nats_per_token(&m->eval), 4),
 		    fmt_fig(f2, sizeof f2, lm_eval_perplexity(&m->eval), 2),
@@ -1048,7 +1079,14 @@ compare_write_html(const struct compare_report *r, FILE *f)
 		html_text(f, r->models[i].name);
 		fputs(": <code>", f);
 		html_text(f, r->models[i].command);
-		fputs("</code></li>\n", f);
+		fputs("</code>", f);
+		if (r->models[i].resumed) {
+			fprintf(f, ", resumed at step %llu from its checkpoint <code>",
+			    (unsigned long long)r->models[i].resumed_step);
+			html_text(f, r->models[i].path);
+			fputs(".ckpt</code> (the training time is both runs')", f);
+		}
+		fputs("</li>\n", f);
 	}
 	if (r->knn != NULL) {
 		fputs("<li>kNN-LM store: <code>", f);
