@@ -12,8 +12,10 @@
 #      largest RssAnon (memory of its own: copies, activations, the cache)
 #      and RssFile (pages of the mapped checkpoint, shared with the page
 #      cache, not a copy) seen in /proc/PID/status;
-#   3. eval's tokens/s on the first EVAL_KB KB of a text, and the time 1 MB
-#      would take at that rate;
+#   3. eval's tokens/s on the first EVAL_KB KB of a text, the time 1 MB
+#      would take at that rate, and eval's peak RSS (which past two windows
+#      does not grow with the text: the weights, one batch's activations and
+#      the 64 MB chunks of logits and attention scores);
 #   4. generation at batch 1 (greedy, GEN tokens) against the memory bound:
 #      bytes of weights read per token (4 (12 L C^2 + V C): every matrix,
 #      and the tied output layer) over the bandwidth bench/membw.c measures
@@ -94,12 +96,15 @@ done
 step 3 && {
 head -c $((EVAL_KB * 1024)) "$TEXT" >"$TMP/eval.txt"
 start=$(date +%s.%N)
-"$AD" eval -q --json -t "$D/f32/vocab.json" "$D/model.bin" "$TMP/eval.txt" >"$TMP/eval.json"
+/usr/bin/time -f '%M' -o "$TMP/eval.rss" "$AD" eval -q --json -t "$D/f32/vocab.json" \
+	"$D/model.bin" "$TMP/eval.txt" >"$TMP/eval.json"
 end=$(date +%s.%N)
 tokens=$(awk -F'[:,]' '/"tokens"/ { t = $2 } END { print t + 0 }' "$TMP/eval.json")
-awk -v s="$start" -v e="$end" -v t="$tokens" -v kb="$EVAL_KB" 'BEGIN {
-	printf "  eval: %d KB, %d tokens in %.1f s: %.0f tokens/s, %.1f KB/s; 1 MB would take %.0f s\n",
-	    kb, t, e - s, t / (e - s), kb / (e - s), 1024 / (kb / (e - s)) }'
+rss=$(tail -n 1 "$TMP/eval.rss")
+awk -v s="$start" -v e="$end" -v t="$tokens" -v kb="$EVAL_KB" -v rss="$rss" 'BEGIN {
+	printf "  eval: %d KB, %d tokens in %.1f s: %.0f tokens/s, %.1f KB/s; 1 MB would take " \
+	    "%.0f s; peak RSS %.0f MB\n", kb, t, e - s, t / (e - s), kb / (e - s),
+	    1024 / (kb / (e - s)), rss / 1024 }'
 }
 
 # 4. Generation against the memory bound, with one thread and with all,

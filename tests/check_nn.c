@@ -2930,7 +2930,8 @@ START_TEST(test_forward_at_same_bits)
 		g->param_mem[i] *= 4;
 	if (_i == 2)
 		ck_assert_int_eq(gpt_set_precision(g, NN_PREC_BF16, &e), 0);
-	ck_assert_int_eq(_i == 1 ? gpt_alloc_scoring(g, B, Tb, &e) : gpt_alloc(g, B, Tb, 0, &e), 0);
+	ck_assert_int_eq(_i == 1 ? gpt_alloc_scoring(g, B, Tb, SIZE_MAX, &e) :
+	    gpt_alloc(g, B, Tb, 0, &e), 0);
 	ad_rng_seed(&r, 8, 2);
 	for (size_t i = 0; i < BT; i++)
 		in[i] = ad_rng_below(&r, c.Vin);
@@ -2946,6 +2947,99 @@ START_TEST(test_forward_at_same_bits)
 		ck_assert_mem_eq(out + i * V, full + many[i] * V, V * sizeof *out);
 	gpt_free(g);
 	free(full); free(out);
+}
+END_TEST
+
+/* What gpt_forward_rows showed: every row's logits, where they belong. */
+struct rows_seen {
+	float  *logits;   /* (B Tb, V) */
+	size_t  V, next, most, calls, stop_at;
+};
+
+static int
+rows_seen_fn(void *ctx, size_t r0, size_t nr, const float *logits)
+{
+	struct rows_seen *s = ctx;
+
+	ck_assert_uint_eq(r0, s->next);   /* in row order, each once */
+	ck_assert_uint_ge(nr, 1);
+	s->most = nr > s->most ? nr : s->most;
+	memcpy(s->logits + r0 * s->V, logits, nr * s->V * sizeof *logits);
+	s->next = r0 + nr;
+	return ++s->calls == s->stop_at ? 7 : 0;
+}
+
+/*
+ * Scoring in groups (gpt_alloc_scoring's chunk_bytes) against the whole
+ * pass of a full view (gpt_alloc, gpt_forward): the logits every row shows
+ * to gpt_forward_rows, the losses and the mean loss, bit for bit, with 1
+ * and 2 threads, whether the logits go a row at a time and the scores a
+ * (b, h) pair at a time (chunk 1 byte), in uneven groups (10 rows of the
+ * 132, 5 pairs of the 16: both end short) or uncut; gpt_forward on a cut
+ * view gives the same losses; the visitor's status stops the pass. In fp32
+ * and (_i = 1) with bf16 products where the CPU has them.
+ */
+START_TEST(test_scoring_chunks_same_bits)
+{
+	const struct gpt_config c = { 2, 4, 64, 33, 512, 513 };   /* 4 x 33 x 512 x 64: threaded */
+	const size_t    B = 4, Tb = 33, BT = B * Tb, V = c.V;
+	const size_t    chunk[3] = { 1, 5 * 33 * 33 * sizeof(float), SIZE_MAX };
+	const size_t    rows[3] = { 1, 10, BT }, pairs[3] = { 1, 5, 16 };
+	struct gpt     *g = model(&c, 37);
+	struct ad_error e = { 0 };
+	uint32_t        in[4 * 33], tg[4 * 33];
+	float          *want = falloc(BT * V), *wloss = falloc(BT);
+	double          wmean;
+	struct ad_rng   r;
+	struct rows_seen seen = { falloc(BT * V), V, 0, 0, 0, 0 };
+
+	if (_i == 1 && !bf16_or_skip("test_scoring_chunks_same_bits (bf16)")) {
+		gpt_free(g);
+		free(want); free(wloss); free(seen.logits);
+		return;
+	}
+	if (_i == 1)
+		ck_assert_int_eq(gpt_set_precision(g, NN_PREC_BF16, &e), 0);
+	for (size_t i = 0; i < g->nparams; i++)
+		g->param_mem[i] *= 4;
+	ad_rng_seed(&r, 9, 2);
+	for (size_t i = 0; i < BT; i++) {
+		in[i] = ad_rng_below(&r, c.Vin);
+		tg[i] = ad_rng_below(&r, c.V);
+	}
+	omp_set_num_threads(2);
+	ck_assert_int_eq(gpt_alloc(g, B, Tb, 0, &e), 0);
+	wmean = gpt_forward(g, in, tg, NULL, B, Tb);
+	memcpy(want, g->acts.logits, BT * V * sizeof *want);
+	memcpy(wloss, g->acts.losses, BT * sizeof *wloss);
+	for (int k = 0; k < 3; k++)
+		for (int t = 1; t <= 2; t++) {
+			omp_set_num_threads(t);
+			ck_assert_int_eq(gpt_alloc_scoring(g, B, Tb, chunk[k], &e), 0);
+			ck_assert_uint_eq(g->logit_rows, rows[k]);
+			ck_assert_uint_eq(g->att_cap, pairs[k] * Tb * Tb);
+			memset(seen.logits, 0, BT * V * sizeof *seen.logits);
+			memset(g->acts.losses, 0, BT * sizeof *g->acts.losses);
+			seen.next = seen.most = seen.calls = 0;
+			g->loss = 0;
+			ck_assert_int_eq(gpt_forward_rows(g, in, tg, B, Tb, rows_seen_fn, &seen), 0);
+			ck_assert_uint_eq(seen.next, BT);
+			ck_assert_uint_eq(seen.most, rows[k]);
+			ck_assert_mem_eq(seen.logits, want, BT * V * sizeof *want);
+			ck_assert_mem_eq(g->acts.losses, wloss, BT * sizeof *wloss);
+			ck_assert_mem_eq(&g->loss, &wmean, sizeof wmean);
+			memset(g->acts.losses, 0, BT * sizeof *g->acts.losses);
+			ck_assert_double_eq(gpt_forward(g, in, tg, NULL, B, Tb), wmean);
+			ck_assert_mem_eq(g->acts.losses, wloss, BT * sizeof *wloss);
+		}
+	omp_set_num_threads(2);
+	seen.next = seen.most = seen.calls = 0;
+	seen.stop_at = 2;
+	ck_assert_int_eq(gpt_alloc_scoring(g, B, Tb, 20 * V * sizeof(float), &e), 0);
+	ck_assert_int_eq(gpt_forward_rows(g, in, tg, B, Tb, rows_seen_fn, &seen), 7);
+	ck_assert_uint_eq(seen.next, 40);
+	gpt_free(g);
+	free(want); free(wloss); free(seen.logits);
 }
 END_TEST
 
@@ -3557,6 +3651,7 @@ nn_suite(void)
 	tcase_add_test(m, test_lm_interface);
 	tcase_add_test(m, test_lm_masked_fill_dist);
 	tcase_add_loop_test(m, test_forward_at_same_bits, 0, 3);
+	tcase_add_loop_test(m, test_scoring_chunks_same_bits, 0, 2);
 	tcase_add_test(m, test_lm_masked_pll_brute_force);
 	tcase_add_test(m, test_lm_score_batch_rows_are_windows);
 	tcase_add_test(m, test_bf16_inference_logit_bound);

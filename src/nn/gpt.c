@@ -317,7 +317,7 @@ gpt_act_sizes(const struct gpt_config *c, size_t B, size_t Tb, size_t *acts, siz
 }
 
 static int gpt_alloc_acts(struct gpt *g, size_t B, size_t Tb, int grads,
-                          struct ad_error *e);
+                          size_t chunk_bytes, struct ad_error *e);
 
 uint64_t
 gpt_train_bytes(const struct gpt_config *c, size_t B, size_t Tb)
@@ -333,24 +333,28 @@ int
 gpt_alloc(struct gpt *g, size_t B, size_t Tb, int grads, struct ad_error *e)
 {
 	g->one_block = 0;
-	return gpt_alloc_acts(g, B, Tb, grads, e);
+	return gpt_alloc_acts(g, B, Tb, grads, SIZE_MAX, e);
 }
 
 int
-gpt_alloc_scoring(struct gpt *g, size_t B, size_t Tb, struct ad_error *e)
+gpt_alloc_scoring(struct gpt *g, size_t B, size_t Tb, size_t chunk_bytes, struct ad_error *e)
 {
 	/* The sizes of a one-block model: every block's activations then lie
 	 * where the first block's do (gpt_forward_hidden's stride is 0). */
 	g->one_block = 1;
-	return gpt_alloc_acts(g, B, Tb, 0, e);
+	return gpt_alloc_acts(g, B, Tb, 0, chunk_bytes, e);
 }
 
+/* Activations for (B, Tb), the logits and attention scores cut to
+ * chunk_bytes each (see gpt_alloc_scoring). */
 static int
-gpt_alloc_acts(struct gpt *g, size_t B, size_t Tb, int grads, struct ad_error *e)
+gpt_alloc_acts(struct gpt *g, size_t B, size_t Tb, int grads, size_t chunk_bytes,
+    struct ad_error *e)
 {
 	struct gpt_config        one = g->cfg;
 	const struct gpt_config *c = &one;
 	size_t                   a, ga, L, C = c->C, NH = c->NH, BT = B * Tb;
+	size_t                   lrows, acap, block = Tb * Tb;
 	float                   *p;
 
 	if (g->one_block)
@@ -364,6 +368,14 @@ gpt_alloc_acts(struct gpt *g, size_t B, size_t Tb, int grads, struct ad_error *e
 	if (nn_sgemm_prepare() != 0)
 		return ad_fail(e, AD_ENOMEM, "out of memory for the matrix-product buffers");
 	gpt_act_sizes(c, B, Tb, &a, &ga);
+	/* The rows of logits and (b, h) blocks of scores that fit chunk_bytes,
+	 * at least one; the floats gpt_act_sizes counted beyond them are not
+	 * allocated. */
+	lrows = chunk_bytes / sizeof(float) / c->V;
+	lrows = lrows < 1 ? 1 : lrows > BT ? BT : lrows;
+	acap = chunk_bytes / sizeof(float) / block;
+	acap = (acap < 1 ? 1 : acap > B * NH ? B * NH : acap) * block;
+	a -= (BT - lrows) * c->V + L * (B * NH * block - acap);
 	ad_free(g->act_mem);
 	ad_free(g->gact_mem);
 	g->gact_mem = NULL;
@@ -384,6 +396,8 @@ gpt_alloc_acts(struct gpt *g, size_t B, size_t Tb, int grads, struct ad_error *e
 	}
 	g->B = B;
 	g->Tb = Tb;
+	g->logit_rows = lrows;
+	g->att_cap = acap;
 	p = g->act_mem;
 #define TAKE(field, n) do { g->acts.field = p; p += (n); } while (0)
 	TAKE(encoded, BT * C);
@@ -392,7 +406,7 @@ gpt_alloc_acts(struct gpt *g, size_t B, size_t Tb, int grads, struct ad_error *e
 	TAKE(ln1_rstd, L * BT);
 	TAKE(qkv, L * BT * 3 * C);
 	TAKE(atty, L * BT * C);
-	TAKE(att, L * B * NH * Tb * Tb);
+	TAKE(att, L * acap);
 	TAKE(res2, L * BT * C);
 	TAKE(ln2, L * BT * C);
 	TAKE(ln2_mean, L * BT);
@@ -403,7 +417,7 @@ gpt_alloc_acts(struct gpt *g, size_t B, size_t Tb, int grads, struct ad_error *e
 	TAKE(lnf, BT * C);
 	TAKE(lnf_mean, BT);
 	TAKE(lnf_rstd, BT);
-	TAKE(logits, BT * c->V);
+	TAKE(logits, lrows * c->V);
 	TAKE(losses, BT);
 #undef TAKE
 	if (grads) {
@@ -451,7 +465,10 @@ gpt_forward_blocks(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb,
 	struct gpt_acts         *a = &g->acts;
 	size_t                   C = c->C, NH = c->NH, BT = B * Tb;
 	size_t                   SBT = g->B * g->Tb;   /* the layer stride: allocated rows */
-	size_t                   Satt = g->B * NH * g->Tb * g->Tb;
+	size_t                   Satt = g->att_cap;
+	/* (b, h) pairs whose scores att holds at once: all, or a group
+	 * (gpt_alloc_scoring). */
+	size_t                   pairs = g->att_cap / (Tb * Tb);
 	const float             *residual;
 
 	assert(B <= g->B && Tb <= g->Tb);
@@ -474,7 +491,9 @@ gpt_forward_blocks(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb,
 		nn_layernorm_forward(ln1, a->ln1_mean + ls * SBT, a->ln1_rstd + ls * SBT, residual,
 		    w.ln1w, w.ln1b, BT, C);
 		block_forward(g, qkv, ln1, w.qkvw, w.qkvb, BT, C, 3 * C);
-		nn_attention_forward(atty, att, qkv, B, Tb, C, NH, g->attention);
+		for (size_t bh = 0; bh < B * NH; bh += pairs)
+			nn_attention_forward_heads(atty, att, qkv, B, Tb, C, NH, g->attention, bh,
+			    B * NH - bh < pairs ? B * NH - bh : pairs);
 		if (stop_at_last_attention && l + 1 == c->L)
 			return residual;
 		block_forward(g, res2, atty, w.attprojw, w.attprojb, BT, C, C);
@@ -501,25 +520,61 @@ gpt_forward_hidden(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb)
 	    g->params.lnfb, B * Tb, g->cfg.C);
 }
 
+/*
+ * The output layer and the losses after gpt_forward_hidden, logit_rows rows
+ * at a time, each group shown to fn (when not NULL) before the next
+ * overwrites acts.logits. A row's logits and loss are computed from that
+ * row alone (gemm.c, "Determinism"), and the total is summed over the rows
+ * in order afterwards, so the bits do not depend on the groups.
+ */
+static int
+gpt_output(struct gpt *g, const uint32_t *targets, const uint8_t *mask, size_t BT,
+    gpt_rows_fn fn, void *ctx)
+{
+	const struct gpt_config *c = &g->cfg;
+	struct gpt_acts         *a = &g->acts;
+	size_t                   counted = 0;
+	double                   total = 0;
+	int                      rc;
+
+	assert(targets != NULL || BT <= g->logit_rows);
+	for (size_t r0 = 0; r0 < BT; r0 += g->logit_rows) {
+		size_t nr = BT - r0 < g->logit_rows ? BT - r0 : g->logit_rows;
+		/* The output layer is the token embedding (rows < V), transposed. */
+		nn_matmul_forward(a->logits, a->lnf + r0 * c->C, g->params.wte, NULL, nr, c->C, c->V,
+		    g->precision);
+		if (targets != NULL)
+			(void)nn_crossentropy_forward(a->losses + r0, a->logits, targets + r0,
+			    mask != NULL ? mask + r0 : NULL, nr, c->V, c->V);
+		if (fn != NULL && (rc = fn(ctx, r0, nr, a->logits)) != 0)
+			return rc;
+	}
+	if (targets == NULL)
+		return 0;
+	/* nn_crossentropy_forward's sum, over every row in order. */
+	for (size_t i = 0; i < BT; i++) {
+		total += a->losses[i];
+		counted += mask == NULL || mask[i];
+	}
+	g->loss = counted ? total / (double)counted : 0;
+	return 0;
+}
+
 double
 gpt_forward(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
     const uint8_t *mask, size_t B, size_t Tb)
 {
-	const struct gpt_config *c = &g->cfg;
-	struct gpt_acts         *a = &g->acts;
-	size_t                   BT = B * Tb, counted = 0;
-	double                   total;
-
 	gpt_forward_hidden(g, inputs, B, Tb);
-	/* The output layer is the token embedding (rows < V), transposed. */
-	nn_matmul_forward(a->logits, a->lnf, g->params.wte, NULL, BT, c->C, c->V, g->precision);
-	if (targets == NULL)
-		return 0;
-	total = nn_crossentropy_forward(a->losses, a->logits, targets, mask, BT, c->V, c->V);
-	for (size_t i = 0; i < BT; i++)
-		counted += mask == NULL || mask[i];
-	g->loss = counted ? total / (double)counted : 0;
-	return g->loss;
+	(void)gpt_output(g, targets, mask, B * Tb, NULL, NULL);
+	return targets != NULL ? g->loss : 0;
+}
+
+int
+gpt_forward_rows(struct gpt *g, const uint32_t *inputs, const uint32_t *targets, size_t B,
+    size_t Tb, gpt_rows_fn fn, void *ctx)
+{
+	gpt_forward_hidden(g, inputs, B, Tb);
+	return gpt_output(g, targets, NULL, B * Tb, fn, ctx);
 }
 
 void

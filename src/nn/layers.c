@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -479,21 +480,29 @@ void
 nn_attention_forward(float *out, float *att, const float *inp, size_t B, size_t T, size_t C,
     size_t NH, enum nn_attention mask)
 {
+	nn_attention_forward_heads(out, att, inp, B, T, C, NH, mask, 0, B * NH);
+}
+
+void
+nn_attention_forward_heads(float *out, float *att, const float *inp, size_t B, size_t T,
+    size_t C, size_t NH, enum nn_attention mask, size_t bh0, size_t nbh)
+{
 	size_t hs = C / NH, C3 = 3 * C, np = att_pack_size(T, hs);
 	int    full = mask == NN_ATTN_FULL;
 	/* Full attention: whole products, every row over every key. */
 	enum nn_tri cols = full ? NN_TRI_FULL : NN_TRI_COLS, kle = full ? NN_TRI_FULL : NN_TRI_KLE;
 	float  scale = (float)(1.0 / sqrt((double)hs));
-	long   nbh = (long)(B * NH);
+	long   end = (long)(bh0 + nbh);
 
+	assert(bh0 + nbh <= B * NH);
 	/* On failure, nn_sgemm_scratch is NULL: whole products, more slowly. */
 	(void)nn_sgemm_reserve(np);
 	/* Race-free: each (b, h) owns its T x T block of att and its hs columns of out. */
-	#pragma omp parallel for schedule(static) if (B * NH * T * T * (C / NH) >= 64 * NN_PAR_MIN)
-	for (long bh = 0; bh < nbh; bh++) {
+	#pragma omp parallel for schedule(static) if (nbh * T * T * (C / NH) >= 64 * NN_PAR_MIN)
+	for (long bh = (long)bh0; bh < end; bh++) {
 		size_t       b = (size_t)bh / NH, h = (size_t)bh % NH;
 		const float *q = inp + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
-		float       *a = att + (size_t)bh * T * T, *o = out + b * T * C + h * hs;
+		float       *a = att + ((size_t)bh - bh0) * T * T, *o = out + b * T * C + h * hs;
 		float       *pack = nn_sgemm_scratch(np);
 
 		/* att = q k^T, row t against keys 0..t only (causal). */

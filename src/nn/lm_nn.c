@@ -41,7 +41,8 @@ struct nn_lm {
 	 * (view_give) is kept. */
 	_Atomic(struct gpt *) spare;
 	/* The same for score_batch: a view of nnlm_rows() rows with one
-	 * block's activations (gpt_alloc_scoring). */
+	 * block's activations, its logits and attention scores cut to
+	 * NNLM_CHUNK_BYTES (gpt_alloc_scoring). */
 	_Atomic(struct gpt *) spare_rows;
 	/* An imported checkpoint's file, kept while parameters point into it
 	 * (has_map; see nn_lm_wrap). */
@@ -78,6 +79,17 @@ nnlm_rows(const struct gpt_config *c)
 	return r < 1 ? 1 : r > 16 ? 16 : r;
 }
 
+/*
+ * Bytes of logits, and of attention scores, a scoring view holds at once
+ * (gpt_alloc_scoring): the output layer and attention run in groups of
+ * rows and (b, h) pairs that fit. Nothing is cut at the base preset
+ * (2,048 rows x 4,096 ids: 32 MB); at GPT-2's shape (2 windows of 1,024
+ * positions, V 50,257, 12 heads) the 412 MB of logits go in 7 groups of
+ * up to 333 rows (the output layer's weights, 154 MB, packed 7 times
+ * instead of once) and the 100 MB of scores in 2 groups of up to 16 pairs.
+ */
+#define NNLM_CHUNK_BYTES ((size_t)64 << 20)
+
 /* x's spare view (rows 0: of 1 x T with every block's activations) or
  * spare scoring view (rows > 0: rows x T, gpt_alloc_scoring), or a new
  * one; AD_ENOMEM when none can be had. x is const to its callers: the
@@ -95,7 +107,8 @@ view_take_rows(const struct nn_lm *cx, size_t rows, struct gpt **out, struct ad_
 		return ad_fail(e, AD_ENOMEM, "out of memory for the model's activations");
 	*v = *x->g;
 	v->act_mem = v->grad_mem = v->gact_mem = NULL;
-	rc = rows ? gpt_alloc_scoring(v, rows, x->g->cfg.T, e) : gpt_alloc(v, 1, x->g->cfg.T, 0, e);
+	rc = rows ? gpt_alloc_scoring(v, rows, x->g->cfg.T, NNLM_CHUNK_BYTES, e) :
+	    gpt_alloc(v, 1, x->g->cfg.T, 0, e);
 	if (rc != 0) {
 		ad_free(v);
 		return rc;
@@ -267,22 +280,51 @@ nnlm_push_many(const struct lm *m, struct lm_state *st, const uint32_t *ids, siz
 	return rc;
 }
 
+/* What nnlm_score_rows hands a batch's logits on to: the visitor, and the
+ * windows of the batch (its rows). */
+struct nnlm_rows_ctx {
+	lm_dist_fn       fn;
+	void            *ctx;
+	const size_t    *from;   /* (nb) the first position of each window shown to fn */
+	const uint32_t  *tg;     /* (nb, n) the targets */
+	size_t           n;      /* positions per window */
+	uint32_t         V;
+	struct ad_error *e;
+};
+
+/* gpt_rows_fn: rows r0 .. r0 + nr of the batch (window r / n, position
+ * r % n), each from its window's from on, to the visitor in order. */
+static int
+nnlm_score_rows(void *ctx, size_t r0, size_t nr, const float *logits)
+{
+	const struct nnlm_rows_ctx *c = ctx;
+	int                         rc = 0;
+
+	for (size_t r = r0; r < r0 + nr && rc == 0; r++)
+		if (r % c->n >= c->from[r / c->n])
+			rc = c->fn(c->ctx, logits + (r - r0) * c->V, c->V, c->tg[r], c->e);
+	return rc;
+}
+
 /*
  * score_batch (lm.h): the windows go nnlm_rows() at a time into one
- * forward pass, row b being BOS and win[b][0..n-1), its targets
- * win[b][0..n). Every kernel computes a row's outputs from that row alone,
- * in an order that depends neither on the other rows nor on the thread
- * count, so a window's scores are the same bits in any batch.
+ * forward pass of the scoring view, row b being BOS and win[b][0..n-1), its
+ * targets win[b][0..n); the logits go to fn a group of rows at a time as
+ * the output layer makes them (gpt_forward_rows: a batch's logits never
+ * exist at once). Every kernel computes a row's outputs from that row
+ * alone, in an order that depends neither on the other rows nor on the
+ * thread count, so a window's scores are the same bits in any batch.
  */
 static int
 nnlm_score_batch(const struct lm *m, const uint32_t *const *win, size_t nwin, size_t n,
     const size_t *from, double *logp, lm_dist_fn fn, void *ctx, struct ad_error *e)
 {
-	const struct nn_lm *x = (const struct nn_lm *)m;
-	size_t              rows = nnlm_rows(&x->g->cfg), V = m->V, slot;
-	struct gpt         *view;
-	uint32_t           *in, *tg;
-	int                 rc = 0;
+	const struct nn_lm  *x = (const struct nn_lm *)m;
+	size_t               slot = nnlm_rows(&x->g->cfg), rows = slot < nwin ? slot : nwin;
+	struct gpt          *view;
+	uint32_t            *in, *tg;
+	struct nnlm_rows_ctx rc_ctx = { fn, ctx, NULL, NULL, n, m->V, e };
+	int                  rc = 0;
 
 	if (n == 0 || nwin == 0)
 		return 0;
@@ -294,20 +336,18 @@ nnlm_score_batch(const struct lm *m, const uint32_t *const *win, size_t nwin, si
 			if (win[w][i] >= m->V)
 				return ad_fail(e, AD_EINVAL, "token id %u at %zu is outside the model's "
 				    "%u ids", win[w][i], i, m->V);
-	/* One window (a probe's sentence, a short text) takes the (1, T) view
-	 * that prefill uses; several, the scoring view of nnlm_rows() rows. */
-	slot = nwin > 1 ? rows : 0;
-	if (rows > nwin)
-		rows = nwin;
 	if ((in = ad_mallocarray(2 * rows * n, sizeof *in)) == NULL)
 		return ad_fail(e, AD_ENOMEM, "out of memory scoring %zu tokens", n);
 	tg = in + rows * n;
 	/* A private view of the shared parameters with its own activations, so
-	 * that threads may score with one model at once. */
+	 * that threads may score with one model at once: the scoring view of
+	 * nnlm_rows() rows, for one window too (the (1, T) view of every
+	 * block's activations that prefill uses held 1.4 GB at GPT-2's shape). */
 	if ((rc = view_take_rows(x, slot, &view, e)) != 0) {
 		ad_free(in);
 		return rc;
 	}
+	rc_ctx.tg = tg;
 	for (size_t w0 = 0; w0 < nwin && rc == 0; w0 += rows) {
 		size_t nb = nwin - w0 < rows ? nwin - w0 : rows;
 		for (size_t b = 0; b < nb; b++) {
@@ -315,13 +355,11 @@ nnlm_score_batch(const struct lm *m, const uint32_t *const *win, size_t nwin, si
 			memcpy(in + b * n + 1, win[w0 + b], (n - 1) * sizeof *in);
 			memcpy(tg + b * n, win[w0 + b], n * sizeof *tg);
 		}
-		gpt_forward(view, in, tg, NULL, nb, n);
-		for (size_t i = 0; i < nb * n; i++)
+		rc_ctx.from = from + w0;
+		rc = gpt_forward_rows(view, in, tg, nb, n, fn != NULL ? nnlm_score_rows : NULL,
+		    &rc_ctx);
+		for (size_t i = 0; i < nb * n && rc == 0; i++)
 			logp[w0 * n + i] = -(double)view->acts.losses[i];
-		/* The forward pass leaves the logits, (nb, n, V), beside the losses. */
-		for (size_t b = 0; b < nb && fn != NULL; b++)
-			for (size_t i = from[w0 + b]; i < n && rc == 0; i++)
-				rc = fn(ctx, view->acts.logits + (b * n + i) * V, m->V, tg[b * n + i], e);
 	}
 	view_give_rows(x, slot, view);
 	ad_free(in);

@@ -267,6 +267,15 @@ enum nn_attention {
  */
 void nn_attention_forward(float *out, float *att, const float *inp,
                           size_t B, size_t T, size_t C, size_t NH, enum nn_attention mask);
+/*
+ * The same for the (batch, head) pairs bh0 .. bh0 + nbh only (pair b NH + h),
+ * their blocks in att (nbh, T, T): scoring, which keeps no scores, runs a
+ * group of pairs at a time through a smaller att. A pair's arithmetic does
+ * not depend on the group it is in: the bits are nn_attention_forward's.
+ */
+void nn_attention_forward_heads(float *out, float *att, const float *inp, size_t B, size_t T,
+                                size_t C, size_t NH, enum nn_attention mask, size_t bh0,
+                                size_t nbh);
 /* logp (V) = ln softmax(l) (V): the exponentials in fp32, their sum in
  * double (each log-probability within ~2e-7 of exact); logp may be l. */
 void nn_log_softmax(float *logp, const float *l, size_t V);
@@ -385,7 +394,7 @@ struct gpt_acts {
 	float *ln1_rstd;  /* (L, B, T) */
 	float *qkv;       /* (L, B, T, 3C) */
 	float *atty;      /* (L, B, T, C) */
-	float *att;       /* (L, B, NH, T, T) */
+	float *att;       /* (L, B, NH, T, T); a scoring view's: att_cap floats */
 	float *res2;      /* (L, B, T, C) residual after attention */
 	float *ln2;       /* (L, B, T, C) */
 	float *ln2_mean;  /* (L, B, T) */
@@ -396,7 +405,8 @@ struct gpt_acts {
 	float *lnf;       /* (B, T, C) */
 	float *lnf_mean;  /* (B, T) */
 	float *lnf_rstd;  /* (B, T) */
-	float *logits;    /* (B, T, V); overwritten by dloss/dlogits in backward */
+	float *logits;    /* (B, T, V); overwritten by dloss/dlogits in backward; a
+	                   * scoring view's: (logit_rows, V) */
 	float *losses;    /* (B, T) */
 };
 
@@ -448,6 +458,12 @@ struct gpt {
 	                                    * fp32 */
 	int                  one_block;    /* activations of one block, reused by every block
 	                                    * (gpt_alloc_scoring) */
+	size_t               logit_rows;   /* rows of logits acts.logits holds: B Tb, or
+	                                    * fewer (gpt_alloc_scoring: the output layer
+	                                    * then runs that many rows at a time) */
+	size_t               att_cap;      /* floats of one block's acts.att: B NH Tb^2, or
+	                                    * fewer (gpt_alloc_scoring: attention then runs
+	                                    * as many (b, h) pairs at a time as fit) */
 	int                  w_in_major;   /* the four matrices of each block (qkvw, attprojw,
 	                                    * fcw, fcprojw) are stored input-major, (C_in,
 	                                    * C_out): x W, GPT-2's Conv1D layout, not ours
@@ -489,19 +505,43 @@ int  gpt_alloc(struct gpt *g, size_t B, size_t Tb, int grads, struct ad_error *e
 /*
  * Size activations for scoring only: one block's, which every block of
  * gpt_forward overwrites in turn (L times less memory, so more rows fit in
- * one pass). The logits, losses and acts.lnf are as after gpt_alloc; the
- * per-block activations hold the last block's; no backward, no prefill.
+ * one pass); the per-block activations hold the last block's; no backward,
+ * no prefill. The two buffers that grow as B Tb V and B NH Tb^2 are cut to
+ * chunk_bytes each (at least one row, one (b, h) pair): acts.logits holds
+ * logit_rows rows, acts.att att_cap floats, and the output layer and
+ * attention run in groups that fit (GPT-2 124M at 2 x 1024: 412 MB of
+ * logits and 100 MB of scores uncut). SIZE_MAX cuts nothing. Every row and
+ * pair is computed as in one pass: the bits do not depend on chunk_bytes.
+ * The losses and acts.lnf are as after gpt_alloc; the logits of all rows
+ * are seen through gpt_forward_rows.
  */
-int  gpt_alloc_scoring(struct gpt *g, size_t B, size_t Tb, struct ad_error *e);
+int  gpt_alloc_scoring(struct gpt *g, size_t B, size_t Tb, size_t chunk_bytes,
+                       struct ad_error *e);
 
 /*
  * Forward over inputs (B, Tb) ids < Vin. With targets (B, Tb) ids < V, also
  * the losses (masked rows excluded) and g->loss, their mean over unmasked
  * rows, which is also returned. Without targets the logits are left in
- * acts.logits and the return value is 0.
+ * acts.logits and the return value is 0. On a view whose acts.logits holds
+ * fewer than B Tb rows (gpt_alloc_scoring) targets are required, and
+ * acts.logits is left holding the last rows' only.
  */
 double gpt_forward(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
                    const uint8_t *mask, size_t B, size_t Tb);
+/*
+ * A visitor of a forward pass's logits: rows r0 .. r0 + nr of the batch
+ * (row b Tb + t), logits (nr, V); nonzero stops the pass with that status.
+ */
+typedef int (*gpt_rows_fn)(void *ctx, size_t r0, size_t nr, const float *logits);
+/*
+ * gpt_forward with targets and no mask, on any view, that shows every
+ * row's logits to fn (when not NULL) in row order, at most logit_rows at a
+ * time, before the next rows overwrite them: scoring whose logits never
+ * exist all at once. The losses and g->loss are gpt_forward's bits.
+ * Returns 0, or fn's status (the losses of the rows after it unset).
+ */
+int  gpt_forward_rows(struct gpt *g, const uint32_t *inputs, const uint32_t *targets,
+                      size_t B, size_t Tb, gpt_rows_fn fn, void *ctx);
 /*
  * Inference where only some positions' predictions are read (a masked
  * model's blanks): the forward pass over inputs (B, Tb), then the final
