@@ -452,6 +452,27 @@ block_forward(const struct gpt *g, float *out, const float *inp, const float *W,
 		nn_matmul_forward(out, inp, W, bias, N, C, OC, g->precision);
 }
 
+/* A block past its attention, on N rows (of the block's buffers ls): res2 =
+ * residual + the projection of atty, out = res2 + the MLP of LayerNorm(res2).
+ * Every step computes a row from that row alone. */
+static void
+block_tail(struct gpt *g, const struct gpt_layer *w, size_t ls, const float *atty,
+    const float *residual, float *res2, float *ln2, float *fch, float *fchg, float *out,
+    size_t N)
+{
+	struct gpt_acts *a = &g->acts;
+	size_t           C = g->cfg.C, SBT = g->B * g->Tb;
+
+	block_forward(g, res2, atty, w->attprojw, w->attprojb, N, C, C);
+	nn_residual_forward(res2, residual, res2, N * C);
+	nn_layernorm_forward(ln2, a->ln2_mean + ls * SBT, a->ln2_rstd + ls * SBT, res2, w->ln2w,
+	    w->ln2b, N, C);
+	block_forward(g, fch, ln2, w->fcw, w->fcb, N, C, 4 * C);
+	nn_gelu_forward(fchg, fch, N * 4 * C);
+	block_forward(g, out, fchg, w->fcprojw, w->fcprojb, N, 4 * C, C);
+	nn_residual_forward(out, res2, out, N * C);
+}
+
 /* The forward pass through the blocks: returns the residual stream after
  * the last one, (B, Tb, C) in the acts (no final LayerNorm, no logits).
  * With stop_at_last_attention, the last block stops after its attention
@@ -496,14 +517,7 @@ gpt_forward_blocks(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb,
 			    B * NH - bh < pairs ? B * NH - bh : pairs);
 		if (stop_at_last_attention && l + 1 == c->L)
 			return residual;
-		block_forward(g, res2, atty, w.attprojw, w.attprojb, BT, C, C);
-		nn_residual_forward(res2, residual, res2, BT * C);
-		nn_layernorm_forward(ln2, a->ln2_mean + ls * SBT, a->ln2_rstd + ls * SBT, res2,
-		    w.ln2w, w.ln2b, BT, C);
-		block_forward(g, fch, ln2, w.fcw, w.fcb, BT, C, 4 * C);
-		nn_gelu_forward(fchg, fch, BT * 4 * C);
-		block_forward(g, res3, fchg, w.fcprojw, w.fcprojb, BT, 4 * C, C);
-		nn_residual_forward(res3, res2, res3, BT * C);
+		block_tail(g, &w, ls, atty, residual, res2, ln2, fch, fchg, res3, BT);
 		residual = res3;
 	}
 	return residual;
@@ -591,6 +605,7 @@ gpt_forward_at(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb, const
 	 * the rest of the block's, which the rows asked reuse packed. */
 	const float *atty = a->atty + ls * SBT * C;
 	float       *x = a->ln1 + ls * SBT * C;   /* spent once qkv was computed */
+	float       *xr = a->qkv + ls * SBT * 3 * C;   /* spent once atty was */
 	float       *res2 = a->res2 + ls * SBT * C, *ln2 = a->ln2 + ls * SBT * C;
 	float       *fch = a->fch + ls * SBT * 4 * C, *fchg = a->fch_gelu + ls * SBT * 4 * C;
 
@@ -604,24 +619,16 @@ gpt_forward_at(struct gpt *g, const uint32_t *inputs, size_t B, size_t Tb, const
 	 * in the same order whatever the other rows (gemm.c, "Determinism"),
 	 * so these are gpt_forward's bits. The residual read may be a->res3
 	 * (one block's activations) or a->encoded (one block): neither is
-	 * written before the last chunk has read it; x holds the residual's
-	 * rows, then the block's output. */
+	 * written before the last chunk has read it; x holds the attention's
+	 * rows, then the block's output, xr the residual's rows. */
 	for (size_t r0 = 0; r0 < R; r0 += cap) {
 		size_t nr = R - r0 < cap ? R - r0 : cap;
 		for (size_t i = 0; i < nr; i++) {
 			assert(at[r0 + i] < B * Tb);
 			memcpy(x + i * C, atty + at[r0 + i] * C, C * sizeof *x);
+			memcpy(xr + i * C, residual + at[r0 + i] * C, C * sizeof *xr);
 		}
-		block_forward(g, res2, x, w.attprojw, w.attprojb, nr, C, C);
-		for (size_t i = 0; i < nr; i++)
-			memcpy(x + i * C, residual + at[r0 + i] * C, C * sizeof *x);
-		nn_residual_forward(res2, x, res2, nr * C);
-		nn_layernorm_forward(ln2, a->ln2_mean + ls * SBT, a->ln2_rstd + ls * SBT, res2,
-		    w.ln2w, w.ln2b, nr, C);
-		block_forward(g, fch, ln2, w.fcw, w.fcb, nr, C, 4 * C);
-		nn_gelu_forward(fchg, fch, nr * 4 * C);
-		block_forward(g, x, fchg, w.fcprojw, w.fcprojb, nr, 4 * C, C);
-		nn_residual_forward(x, res2, x, nr * C);
+		block_tail(g, &w, ls, x, xr, res2, ln2, fch, fchg, x, nr);
 		nn_layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, x, g->params.lnfw,
 		    g->params.lnfb, nr, C);
 		nn_matmul_forward(out + r0 * c->V, a->lnf, g->params.wte, NULL, nr, C, c->V,
