@@ -20,6 +20,10 @@
 #             LR= (peak learning rate, one per preset, the last serving
 #             the rest; empty: 0.001 for base, 0.002 for the others)
 #             BATCH= (sequences per step; empty: the program's default, 8)
+#             PRECISION= (fp32 or bf16, passed to train; empty: the
+#             program's default, fp32; bf16 needs AVX512-BF16)
+#             WARMUP= (warmup steps, passed to train; empty: the program's
+#             default, a twentieth of the steps fitted to the budget)
 set -eu
 AD=${1:-./autodidact}
 [ $# -gt 0 ] && shift
@@ -98,6 +102,7 @@ for p in $PRESETS; do
 	"$AD" train transformer -t "$OUT/v.bpe" --preset "$p" --time-budget "$BUDGET" \
 		--threads "$THREADS" --val "$OUT/val.txt" --val-every "$ve" \
 		--val-tokens "$VALTOK" --lr "$lr" ${BATCH:+--batch "$BATCH"} \
+		${PRECISION:+--precision "$PRECISION"} ${WARMUP:+--warmup "$WARMUP"} \
 		--checkpoint-every 0 --quiet --log "$OUT/$p.csv" -o "$OUT/$p.model" "$OUT/train.txt"
 	echo "transformer $p: held-out curve (seconds, bits/byte on $([ "$VALTOK" = 0 ] && echo "all of val.txt" || echo "the first $VALTOK tokens")):"
 	awk -F, -v bpt="$bpt" -v best="$best" 'NR > 1 && $3 != "" {
