@@ -1221,7 +1221,6 @@ gpt_kv_step(const struct gpt *g, struct gpt_kv *kv, uint32_t id)
 			atomic_store_explicit(&s->now, KV_QUIT, memory_order_release);
 		}
 	}
-	(void)th;
 	kv->pos = s->pos + 1;
 }
 
